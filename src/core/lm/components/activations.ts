@@ -1,0 +1,18 @@
+// MLP activation functions, written out as Hugging Face defines them.
+import * as tf from '@tensorflow/tfjs-core';
+import type { ActivationName } from '../model-config';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+export function activate(name: ActivationName, x: tf.Tensor): tf.Tensor {
+  switch (name) {
+    case 'gelu_new': // tanh approximation (HF NewGELUActivation / gelu_pytorch_tanh)
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+    case 'gelu': // exact: 0.5 x (1 + erf(x / sqrt 2))
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+    case 'relu':
+      return tf.relu(x);
+  }
+}

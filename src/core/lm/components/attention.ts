@@ -1,0 +1,77 @@
+// Causal multi-head attention with grouped-query heads, RoPE, q/k norms, soft-capping and sliding windows,
+// exposing TransformerLens's attention hooks.
+import * as tf from '@tensorflow/tfjs-core';
+import { hookName } from '../hooks';
+import type { ModelConfig } from '../model-config';
+import type { AttentionParams } from '../params';
+import type { HookRunner } from './hook-runner';
+import { linear } from './linear';
+import { applyNorm } from './norm';
+import { applyRotary } from './rotary';
+
+export interface AttentionContext {
+  batch: number;
+  seq: number;
+  /** [seq, seq] additive mask (0 where allowed, a large negative number elsewhere). */
+  mask: tf.Tensor;
+  /** [1, seq, 1, rotary dim] tables, when the model is rotary. */
+  cos: tf.Tensor | null;
+  sin: tf.Tensor | null;
+}
+
+/** x: [batch * seq, d_model] normalised input → [batch * seq, d_model] (before any post-norm). */
+export function attention(
+  x: tf.Tensor2D,
+  p: AttentionParams<tf.Tensor>,
+  cfg: ModelConfig,
+  layer: number,
+  ctx: AttentionContext,
+  hooks: HookRunner,
+): tf.Tensor2D {
+  const { batch: B, seq: S } = ctx;
+  const H = cfg.nHeads;
+  const K = cfg.nKvHeads;
+  const dh = cfg.dHead;
+  const hp = (h: Parameters<typeof hookName>[1], t: tf.Tensor) => hooks.point(hookName(layer, h), t);
+
+  let q = hp('attn.hook_q', linear(x, p.W_Q, p.b_Q).reshape([B, S, H, dh])) as tf.Tensor4D;
+  let k = hp('attn.hook_k', linear(x, p.W_K, p.b_K).reshape([B, S, K, dh])) as tf.Tensor4D;
+  const v = hp('attn.hook_v', linear(x, p.W_V, p.b_V).reshape([B, S, K, dh])) as tf.Tensor4D;
+  if (p.qNorm && p.kNorm) {
+    q = applyNorm('rmsnorm', q, p.qNorm, cfg.normEps) as tf.Tensor4D;
+    k = applyNorm('rmsnorm', k, p.kNorm, cfg.normEps) as tf.Tensor4D;
+  }
+  if (cfg.rotary && ctx.cos && ctx.sin) {
+    q = hp('attn.hook_rot_q', applyRotary(q, ctx.cos, ctx.sin, cfg.rotary.dim)) as tf.Tensor4D;
+    k = hp('attn.hook_rot_k', applyRotary(k, ctx.cos, ctx.sin, cfg.rotary.dim)) as tf.Tensor4D;
+  }
+
+  const qT = tf.transpose(q, [0, 2, 1, 3]); // [B, H, S, dh]
+  let kT = tf.transpose(k, [0, 2, 3, 1]); // [B, K, dh, S]: explicit, so the matmul below is untransposed
+  let vT = tf.transpose(v, [0, 2, 1, 3]); // [B, K, S, dh]
+  if (K !== H) {
+    // Grouped-query attention: query head h reads key/value head floor(h / (H / K)).
+    // Tiles in rank 3: webgpu runs rank-5 tiles on the CPU through a synchronous read.
+    const rep = H / K;
+    kT = tf.tile(kT.reshape([B * K, 1, dh * S]), [1, rep, 1]).reshape([B, H, dh, S]);
+    vT = tf.tile(vT.reshape([B * K, 1, S * dh]), [1, rep, 1]).reshape([B, H, S, dh]);
+  }
+  let scores = tf.mul(tf.matMul(qT, kT), cfg.attnScale); // [B, H, S, S]
+  if (cfg.attnSoftcap !== null) scores = tf.mul(tf.tanh(tf.div(scores, cfg.attnSoftcap)), cfg.attnSoftcap);
+  scores = hp('attn.hook_attn_scores', tf.add(scores, ctx.mask));
+  const pattern = hp('attn.hook_pattern', tf.softmax(scores)); // [B, H, S, S]
+  const z = hp('attn.hook_z', tf.transpose(tf.matMul(pattern, vT), [0, 2, 1, 3])); // [B, S, H, dh]
+  return linear(z.reshape([B * S, H * dh]), p.W_O, p.b_O);
+}
+
+/** Additive causal mask [seq, seq]; with a window w, query i sees keys j with i - w < j <= i (HF's convention). */
+export function causalMask(seq: number, window: number | null): tf.Tensor2D {
+  const m = new Float32Array(seq * seq);
+  for (let i = 0; i < seq; i++) {
+    for (let j = 0; j < seq; j++) {
+      const allowed = j <= i && (window === null || j > i - window);
+      m[i * seq + j] = allowed ? 0 : -1e9;
+    }
+  }
+  return tf.tensor2d(m, [seq, seq]);
+}

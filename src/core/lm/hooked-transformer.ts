@@ -1,0 +1,146 @@
+// A decoder-only transformer with TransformerLens hook points: forward, run-with-cache that stops after the
+// deepest requested hook, and hook functions that observe or replace activations.
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import { block } from './components/block';
+import { causalMask } from './components/attention';
+import { HookRunner, type HookFn } from './components/hook-runner';
+import { applyNorm } from './components/norm';
+import { rotaryTables } from './components/rotary';
+import { HOOK_EMBED, HOOK_POS_EMBED, hookStage, listHookNames } from './hooks';
+import type { ModelConfig } from './model-config';
+import { listParams, mapParams, type HostTensor, type ModelParams } from './params';
+import { checkTokenBatch, tokenBatch, type TokenBatch } from './token-batch';
+
+export type { HookFn } from './components/hook-runner';
+
+export interface ForwardOptions {
+  /** Hook functions by hook name (several per name run in order). */
+  hooks?: Record<string, HookFn | HookFn[]>;
+  /** Hook names whose activations are returned. */
+  cache?: string[];
+  /** Compute logits (default true); when false the pass stops after the deepest cached or hooked point. */
+  logits?: boolean;
+}
+
+export interface ForwardResult {
+  logits: tf.Tensor3D | null; // [batch, seq, d_vocab]
+  cache: Record<string, tf.Tensor>;
+}
+
+export class HookedTransformer {
+  private readonly hookNameSet: Set<string>;
+  private readonly masks = new Map<string, tf.Tensor>();
+  private readonly rotary = new Map<number, { cos: tf.Tensor; sin: tf.Tensor }>();
+  private disposed = false;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    private readonly params: ModelParams<tf.Tensor>,
+  ) {
+    this.hookNameSet = new Set(listHookNames(cfg));
+  }
+
+  /** Uploads host weights to the active tfjs backend. */
+  static fromHostParams(cfg: ModelConfig, host: ModelParams<HostTensor>): HookedTransformer {
+    return new HookedTransformer(cfg, mapParams(host, (t) => tf.tensor(t.data, t.shape, 'float32')));
+  }
+
+  get hookNames(): string[] {
+    return [...this.hookNameSet];
+  }
+
+  /** Read-only access to the weights (e.g. for direct logit attribution through W_U). */
+  get weights(): ModelParams<tf.Tensor> {
+    return this.params;
+  }
+
+  parameterCount(): number {
+    return listParams(this.params).reduce((n, [, t]) => n + t.size, 0);
+  }
+
+  forward(input: TokenBatch | ArrayLike<number>[], opts: ForwardOptions = {}): ForwardResult {
+    if (this.disposed) throw new Error('HookedTransformer used after dispose()');
+    const cfg = this.cfg;
+    const batch = tokenBatch(input as TokenBatch | ArrayLike<number>[]);
+    checkTokenBatch(batch, cfg.dVocab, cfg.nCtx);
+    const { batch: B, seq: S } = batch;
+
+    const hookMap = new Map<string, HookFn[]>();
+    for (const [name, fns] of Object.entries(opts.hooks ?? {})) {
+      hookStage(cfg, name, this.hookNameSet);
+      hookMap.set(name, Array.isArray(fns) ? fns : [fns]);
+    }
+    const cacheNames = new Set(opts.cache ?? []);
+    for (const name of cacheNames) hookStage(cfg, name, this.hookNameSet);
+    const wantLogits = opts.logits ?? true;
+    const lastStage = wantLogits
+      ? cfg.nLayers
+      : Math.max(-1, ...[...cacheNames, ...hookMap.keys()].map((n) => hookStage(cfg, n, this.hookNameSet)));
+
+    const ctxTables = this.tables(S);
+    return tf.tidy(() => {
+      const hooks = new HookRunner(hookMap, cacheNames);
+      const ids = tf.tensor2d(batch.ids, [B, S], 'int32');
+      let embed = tf.gather(this.params.W_E, ids); // [B, S, d]
+      if (cfg.embedScale !== null) embed = tf.mul(embed, cfg.embedScale);
+      let resid = hooks.point(HOOK_EMBED, embed);
+      if (this.params.W_pos) {
+        const pos = tf.broadcastTo(tf.slice(this.params.W_pos, [0, 0], [S, cfg.dModel]).expandDims(0), [B, S, cfg.dModel]);
+        resid = tf.add(resid, hooks.point(HOOK_POS_EMBED, pos));
+      }
+      const lastBlock = Math.min(lastStage, cfg.nLayers - 1);
+      for (let l = 0; l <= lastBlock; l++) {
+        const ctx = { batch: B, seq: S, mask: this.mask(S, cfg.slidingWindows[l] ?? null), ...ctxTables };
+        resid = block(resid, this.params.blocks[l]!, cfg, l, ctx, hooks);
+      }
+      let logits: tf.Tensor3D | null = null;
+      if (lastStage >= cfg.nLayers) {
+        const normed = applyNorm(cfg.normType, resid, this.params.lnFinal, cfg.normEps, hooks, 'ln_final');
+        if (wantLogits) {
+          let l2 = tf.matMul(normed.reshape([B * S, cfg.dModel]) as tf.Tensor2D, this.params.W_U as tf.Tensor2D);
+          if (this.params.b_U) l2 = tf.add(l2, this.params.b_U);
+          if (cfg.finalSoftcap !== null) l2 = tf.mul(tf.tanh(tf.div(l2, cfg.finalSoftcap)), cfg.finalSoftcap);
+          logits = l2.reshape([B, S, cfg.dVocab]);
+        }
+      }
+      return { logits, cache: hooks.cache };
+    });
+  }
+
+  /** Activations at `names` without logits; the pass stops after the block holding the deepest of them. */
+  runWithCache(input: TokenBatch | ArrayLike<number>[], names: string[], opts: Omit<ForwardOptions, 'cache'> = {}): ForwardResult {
+    if (names.length === 0) throw new InputError('runWithCache: no hook names given');
+    return this.forward(input, { ...opts, cache: names, logits: opts.logits ?? false });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const [, t] of listParams(this.params)) t.dispose();
+    for (const t of this.masks.values()) t.dispose();
+    for (const { cos, sin } of this.rotary.values()) tf.dispose([cos, sin]);
+  }
+
+  private mask(seq: number, window: number | null): tf.Tensor {
+    const key = `${seq}:${window}`;
+    let m = this.masks.get(key);
+    if (!m) {
+      m = tf.keep(causalMask(seq, window));
+      this.masks.set(key, m);
+    }
+    return m;
+  }
+
+  private tables(seq: number): { cos: tf.Tensor | null; sin: tf.Tensor | null } {
+    const r = this.cfg.rotary;
+    if (!r) return { cos: null, sin: null };
+    let t = this.rotary.get(seq);
+    if (!t) {
+      const { cos, sin } = rotaryTables(r, seq);
+      t = { cos: tf.keep(tf.tensor4d(cos, [1, seq, 1, r.dim])), sin: tf.keep(tf.tensor4d(sin, [1, seq, 1, r.dim])) };
+      this.rotary.set(seq, t);
+    }
+    return t;
+  }
+}

@@ -1,0 +1,53 @@
+// Hugging Face tokenizer.json (byte-level BPE, SentencePiece-style BPE/Unigram, WordPiece) through the pure-JS
+// @huggingface/tokenizers, with the folder checks and errors of the rest of the loader.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { InputError } from '../errors';
+
+// The package's "import" entry points at a file it does not ship; its CommonJS build is complete.
+const require = createRequire(import.meta.url);
+type TokenizerClass = typeof import('@huggingface/tokenizers').Tokenizer;
+const { Tokenizer: HfTokenizer } = require('@huggingface/tokenizers') as { Tokenizer: TokenizerClass };
+
+export class ModelTokenizer {
+  private constructor(
+    private readonly inner: InstanceType<TokenizerClass>,
+    readonly dir: string,
+  ) {}
+
+  static load(dir: string): ModelTokenizer {
+    const file = join(dir, 'tokenizer.json');
+    if (!existsSync(file)) throw new InputError(`${dir}: no tokenizer.json (only Hugging Face fast-tokenizer files are supported)`);
+    const json = readJson(file);
+    const configFile = join(dir, 'tokenizer_config.json');
+    const config = existsSync(configFile) ? readJson(configFile) : {};
+    try {
+      return new ModelTokenizer(new HfTokenizer(json, config), dir);
+    } catch (err) {
+      throw new InputError(`${file}: cannot build the tokenizer (${(err as Error).message})`);
+    }
+  }
+
+  /** Token ids of `text` (special tokens added as HF's `encode` does unless turned off); special tokens written in the text (e.g. `<|endoftext|>`) map to their ids. */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.inner.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
+  }
+
+  decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    return this.inner.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  /** The string of each token, for display (byte-level markers decoded). */
+  tokenStrings(ids: number[]): string[] {
+    return ids.map((id) => this.inner.decode([id], { skip_special_tokens: false }));
+  }
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}

@@ -1,0 +1,27 @@
+// Where the product's bundled resources (the embedded default model) live: SAE_STUDIO_RESOURCES, else the
+// `resources/` folder of the installed package, found by walking up from this file.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let cached: string | undefined;
+
+export function resourcesDir(): string {
+  if (process.env.SAE_STUDIO_RESOURCES) return process.env.SAE_STUDIO_RESOURCES;
+  if (cached) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sae-studio') {
+      cached = join(dir, 'resources');
+      return cached;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot locate the sae-studio resources folder; set SAE_STUDIO_RESOURCES');
+    dir = parent;
+  }
+}
+
+export function bundledModelsDir(): string {
+  return join(resourcesDir(), 'models');
+}

@@ -1,0 +1,137 @@
+// Compute-backend bootstrap: picks webgpu (Dawn through the `webgpu` npm package) when a real adapter exists,
+// else wasm, else cpu; `SAE_STUDIO_BACKEND` or an explicit request overrides the choice.
+import * as tf from '@tensorflow/tfjs-core';
+// The union package's Node bundle registers tfjs's gradients (tfjs-core's own Node bundle has none) and the cpu backend.
+import '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { registerCustomGradients } from './gradients';
+
+export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendRequest = BackendName | 'auto';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Human-readable description of the device, e.g. the WebGPU adapter or "wasm (XNNPACK, 1 thread)". */
+  device: string;
+  /** Why a faster backend was not used, when the choice fell back. */
+  fallbackReasons: string[];
+}
+
+export class BackendError extends Error {
+  override name = 'BackendError';
+}
+
+const require = createRequire(import.meta.url);
+
+// Dawn aborts the process if the object returned by `create()` is garbage-collected while devices live,
+// so it is kept here for the life of the process.
+let dawnInstance: unknown;
+let active: BackendInfo | undefined;
+
+export function parseBackendRequest(value: string | undefined, source: string): BackendRequest {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new BackendError(`${source}: unknown backend '${value}', expected one of auto, ${BACKEND_NAMES.join(', ')}`);
+}
+
+/** The backend the current process computes on (initialises it with defaults on first use). */
+export async function ensureBackend(request?: BackendRequest): Promise<BackendInfo> {
+  if (active && (request === undefined || request === 'auto' || request === active.name)) return active;
+  return initBackend(request);
+}
+
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/**
+ * Selects and initialises a backend. An explicit request that cannot be honoured is an error;
+ * `auto` (the default, unless SAE_STUDIO_BACKEND says otherwise) tries webgpu → wasm → cpu.
+ */
+export async function initBackend(request?: BackendRequest): Promise<BackendInfo> {
+  const wanted = request && request !== 'auto'
+    ? request
+    : parseBackendRequest(process.env.SAE_STUDIO_BACKEND, 'SAE_STUDIO_BACKEND');
+  // Silences tfjs's console advice to install tfjs-node (which targets CUDA 11 and cannot be used here).
+  tf.env().set('PROD', true);
+  const order: BackendName[] = wanted === 'auto' ? [...BACKEND_NAMES] : [wanted];
+  const reasons: string[] = [];
+  for (const name of order) {
+    try {
+      const device = await startBackend(name);
+      registerCustomGradients();
+      active = { name, device, fallbackReasons: reasons };
+      return active;
+    } catch (err) {
+      const reason = `${name}: ${(err as Error).message}`;
+      if (wanted !== 'auto') throw new BackendError(`backend '${name}' is not available (${reason})`);
+      reasons.push(reason);
+    }
+  }
+  throw new BackendError(`no compute backend could be started: ${reasons.join('; ')}`);
+}
+
+async function startBackend(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'webgpu':
+      return startWebgpu();
+    case 'wasm':
+      return startWasm();
+    case 'cpu':
+      await setBackendOrThrow('cpu');
+      return 'cpu (plain JavaScript)';
+  }
+}
+
+async function setBackendOrThrow(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok || tf.getBackend() !== name) throw new BackendError(`tfjs could not initialise the '${name}' backend`);
+  await tf.ready();
+}
+
+async function startWasm(): Promise<string> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // In Node the .wasm binaries are read from the package folder (never fetched).
+  const distDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+  wasm.setWasmPaths(distDir);
+  await setBackendOrThrow('wasm');
+  return 'wasm (XNNPACK, single-threaded in Node)';
+}
+
+interface DawnModule {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+async function startWebgpu(): Promise<string> {
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'sae-studio-xdg-'));
+  let dawn: DawnModule;
+  try {
+    dawn = (await import('webgpu')) as unknown as DawnModule;
+  } catch (err) {
+    throw new BackendError(`the 'webgpu' package could not be loaded (${(err as Error).message})`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  dawnInstance = gpu;
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new BackendError('no WebGPU adapter (on Linux: a Vulkan driver, e.g. Mesa >= 25 lavapipe)');
+  // tfjs-backend-webgpu registers itself at import time only when navigator.gpu exists.
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (!nav || !('gpu' in nav)) {
+    Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu }, configurable: true, writable: true });
+  }
+  await import('@tensorflow/tfjs-backend-webgpu');
+  await setBackendOrThrow('webgpu');
+  const info = adapter.info;
+  return `webgpu (${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter'})`;
+}
+
+/** Keeps a reference so bundlers and linters do not treat the Dawn instance as dead. */
+export function dawnIsLoaded(): boolean {
+  return dawnInstance !== undefined;
+}
