@@ -79,7 +79,7 @@ export class HookedTransformer {
       : Math.max(-1, ...[...cacheNames, ...hookMap.keys()].map((n) => hookStage(cfg, n, this.hookNameSet)));
 
     const ctxTables = this.tables(S);
-    return tf.tidy(() => {
+    return tf.tidy((): tf.TensorContainer => {
       const hooks = new HookRunner(hookMap, cacheNames);
       const ids = tf.tensor2d(batch.ids, [B, S], 'int32');
       let embed = tf.gather(this.params.W_E, ids); // [B, S, d]
@@ -101,11 +101,11 @@ export class HookedTransformer {
           let l2 = tf.matMul(normed.reshape([B * S, cfg.dModel]) as tf.Tensor2D, this.params.W_U as tf.Tensor2D);
           if (this.params.b_U) l2 = tf.add(l2, this.params.b_U);
           if (cfg.finalSoftcap !== null) l2 = tf.mul(tf.tanh(tf.div(l2, cfg.finalSoftcap)), cfg.finalSoftcap);
-          logits = l2.reshape([B, S, cfg.dVocab]);
+          logits = l2.reshape([B, S, cfg.dVocab]) as tf.Tensor3D;
         }
       }
-      return { logits, cache: hooks.cache };
-    });
+      return { logits, cache: hooks.cache } as unknown as tf.TensorContainer;
+    }) as unknown as ForwardResult;
   }
 
   /** Activations at `names` without logits; the pass stops after the block holding the deepest of them. */

@@ -38,6 +38,11 @@ export function hookName(layer: number, hook: BlockHook | ShortHook): string {
   return `blocks.${layer}.${full}`;
 }
 
+/** Prefix of a block's submodule hooks, e.g. `blocks.3.ln1` (its hooks are `blocks.3.ln1.hook_scale`…). */
+export function blockModule(layer: number, module: 'ln1' | 'ln2' | 'attn' | 'mlp'): string {
+  return `blocks.${layer}.${module}`;
+}
+
 export const HOOK_EMBED = 'hook_embed';
 export const HOOK_POS_EMBED = 'hook_pos_embed';
 export const HOOK_LN_FINAL_SCALE = 'ln_final.hook_scale';

@@ -1,6 +1,6 @@
 // One transformer block (sequential or parallel residual, optional Gemma-2 post-norms) with its residual hooks.
 import * as tf from '@tensorflow/tfjs-core';
-import { hookName } from '../hooks';
+import { blockModule, hookName } from '../hooks';
 import type { ModelConfig } from '../model-config';
 import type { BlockParams } from '../params';
 import { attention, type AttentionContext } from './attention';
@@ -18,13 +18,13 @@ export function block(resid: tf.Tensor, p: BlockParams<tf.Tensor>, cfg: ModelCon
   const full = (t: tf.Tensor) => t.reshape([B, S, d]);
 
   const pre = hooks.point(name('hook_resid_pre'), resid);
-  const n1 = applyNorm(cfg.normType, pre, p.ln1, cfg.normEps, hooks, name('ln1'));
+  const n1 = applyNorm(cfg.normType, pre, p.ln1, cfg.normEps, hooks, blockModule(layer, 'ln1'));
   let attnOut = full(attention(flat(n1), p.attn, cfg, layer, ctx, hooks));
   if (p.ln1Post) attnOut = applyNorm(cfg.normType, hooks.point(name('ln1_post.hook_in'), attnOut), p.ln1Post, cfg.normEps);
   attnOut = hooks.point(name('hook_attn_out'), attnOut);
 
   const mlpIn = cfg.parallelResidual ? pre : hooks.point(name('hook_resid_mid'), tf.add(pre, attnOut));
-  const n2 = applyNorm(cfg.normType, mlpIn, p.ln2, cfg.normEps, hooks, name('ln2'));
+  const n2 = applyNorm(cfg.normType, mlpIn, p.ln2, cfg.normEps, hooks, blockModule(layer, 'ln2'));
   let mlpOut = full(mlp(flat(n2), p.mlp, cfg, layer, [B, S], hooks));
   if (p.ln2Post) mlpOut = applyNorm(cfg.normType, hooks.point(name('ln2_post.hook_in'), mlpOut), p.ln2Post, cfg.normEps);
   mlpOut = hooks.point(name('hook_mlp_out'), mlpOut);
