@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     exclude: ['tests/e2e/**'],
     environment: 'node',
+    globalSetup: ['tests/global-setup.ts'],
     // The model-runner suites spin up tfjs backends (wasm, webgpu) that are process-wide singletons.
     pool: 'forks',
     testTimeout: 120_000,

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The union package's Node bundle registers tfjs's gradients (tfjs-core's own Node bundle has none) and the cpu backend.
 import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerCustomGradients } from './gradients';
@@ -62,7 +62,7 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
   const reasons: string[] = [];
   for (const name of order) {
     try {
-      const device = await startBackend(name);
+      const device = await startBackend(name, wanted !== 'auto');
       registerCustomGradients();
       active = { name, device, fallbackReasons: reasons };
       return active;
@@ -75,10 +75,10 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
   throw new BackendError(`no compute backend could be started: ${reasons.join('; ')}`);
 }
 
-async function startBackend(name: BackendName): Promise<string> {
+async function startBackend(name: BackendName, explicit: boolean): Promise<string> {
   switch (name) {
     case 'webgpu':
-      return startWebgpu();
+      return startWebgpu(explicit);
     case 'wasm':
       return startWasm();
     case 'cpu':
@@ -107,7 +107,7 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
-async function startWebgpu(): Promise<string> {
+async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter }> {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'sae-studio-xdg-'));
   let dawn: DawnModule;
   try {
@@ -116,10 +116,36 @@ async function startWebgpu(): Promise<string> {
     throw new BackendError(`the 'webgpu' package could not be loaded (${(err as Error).message})`);
   }
   Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create([]);
+  const gpu = (dawnInstance as GPU | undefined) ?? dawn.create([]);
   dawnInstance = gpu;
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new BackendError('no WebGPU adapter (on Linux: a Vulkan driver, e.g. Mesa >= 25 lavapipe)');
+  return { gpu, adapter };
+}
+
+/** Backends this process can start when asked explicitly (webgpu only with an adapter, software or not). */
+export async function availableBackends(): Promise<BackendName[]> {
+  const out: BackendName[] = [];
+  try {
+    await requestAdapter();
+    out.push('webgpu');
+  } catch {
+    // no adapter: webgpu is simply not available
+  }
+  return [...out, 'wasm', 'cpu'];
+}
+
+async function startWebgpu(explicit: boolean): Promise<string> {
+  if (!explicit) {
+    // Skips Dawn (and its start-up warnings) where Vulkan can only offer a software rasteriser.
+    const skip = linuxVulkanSkipReason();
+    if (skip) throw new BackendError(skip);
+  }
+  const { gpu, adapter } = await requestAdapter();
+  if (!explicit && isSoftwareAdapter(adapter)) {
+    // lavapipe/SwiftShader emulate a GPU on the CPU and are slower than wasm: used only when asked for.
+    throw new BackendError(`only a software adapter (${adapter.info.description || adapter.info.device}); request --backend webgpu to use it`);
+  }
   // tfjs-backend-webgpu registers itself at import time only when navigator.gpu exists.
   const nav = (globalThis as { navigator?: object }).navigator;
   if (!nav || !('gpu' in nav)) {
@@ -129,6 +155,21 @@ async function startWebgpu(): Promise<string> {
   await setBackendOrThrow('webgpu');
   const info = adapter.info;
   return `webgpu (${[info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter'})`;
+}
+
+/** On Linux, a reason not to probe WebGPU when there is no GPU device node (only a software rasteriser could answer). */
+function linuxVulkanSkipReason(): string | null {
+  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return null;
+  const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')) : [];
+  const nvidia = existsSync('/dev') ? readdirSync('/dev').filter((f) => /^nvidia\d+$/.test(f)) : [];
+  if (dri.length === 0 && nvidia.length === 0) return 'no GPU device (/dev/dri/renderD*, /dev/nvidia*); request --backend webgpu to use a software adapter';
+  return null;
+}
+
+function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/.test(text);
 }
 
 /** Keeps a reference so bundlers and linters do not treat the Dawn instance as dead. */
