@@ -1,0 +1,51 @@
+// Plain-text sources: one .txt file, or a folder of .txt files (one document per file, sorted by file name).
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { InputError } from '../../errors';
+import { statSourceFile, type DatasetSource, type Document, type SourceFile } from './dataset-source';
+import { readTextFile, type TextReading } from './read-text';
+
+export type TxtOptions = TextReading;
+
+/** Sorted by UTF-16 code units (JS default), which equals Python's `sorted()` for the BMP names we meet. */
+export function listTxtFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.txt'))
+      .map((e) => e.name);
+  } catch (err) {
+    throw new InputError(`${dir}: cannot list the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return names.sort();
+}
+
+export function txtFolderSource(dir: string, opts: TxtOptions = {}): DatasetSource {
+  const names = listTxtFiles(dir);
+  if (names.length === 0) throw new InputError(`${dir}: no .txt files in the folder, expected at least one text document`);
+  return txtDocuments(dir, 'txt-folder', names.map((n) => statSourceFile(join(dir, n))), opts);
+}
+
+export function txtFileSource(path: string, opts: TxtOptions = {}): DatasetSource {
+  return txtDocuments(path, 'txt-file', [statSourceFile(path)], opts);
+}
+
+/** One document per file, id = file name; shared with the embedded corpus. */
+export function txtDocuments(
+  spec: string,
+  kind: DatasetSource['kind'],
+  files: SourceFile[],
+  opts: TxtOptions,
+  idOf: (file: SourceFile) => string = (f) => basename(f.path),
+): DatasetSource {
+  const reading = { newlines: opts.newlines ?? 'preserve', invalidUtf8: opts.invalidUtf8 ?? 'error' } as const;
+  return {
+    spec,
+    kind,
+    files,
+    settings: reading,
+    async *documents(): AsyncIterable<Document> {
+      for (const f of files) yield { id: idOf(f), text: readTextFile(f.path, reading) };
+    },
+  };
+}
