@@ -4,8 +4,12 @@ import { commandHelp, parseCommandArgs, type Command } from './command';
 import { lmEvalCommand } from './commands/lm-eval';
 import { lmForwardCommand } from './commands/lm-forward';
 import { tokenizeCommand } from './commands/tokenize';
+import { trainCommand } from './commands/train';
+import { evalCommand } from './commands/eval';
+import { demoCommand } from './commands/demo';
+import { generateCommand } from './commands/generate';
 
-const COMMANDS: Command[] = [tokenizeCommand, lmForwardCommand, lmEvalCommand];
+const COMMANDS: Command[] = [tokenizeCommand, lmForwardCommand, lmEvalCommand, generateCommand, trainCommand, evalCommand, demoCommand];
 
 function mainHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

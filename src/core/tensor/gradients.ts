@@ -1,4 +1,4 @@
-// Gradients tfjs lacks or computes slowly: TopK (absent from tfjs 4.22) and BatchMatMul with explicit
+// Gradients tfjs lacks or computes slowly: TopK and ScatterNd (absent from tfjs 4.22) and BatchMatMul with explicit
 // transposes (the wasm backend's transposed matmul is ~10x slower than a transpose followed by a plain one).
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -10,7 +10,18 @@ export function registerCustomGradients(): void {
   registered = true;
   tf.registerGradient(topKGradConfig);
   tf.registerGradient(batchMatMulGradConfig);
+  tf.registerGradient(scatterNdGradConfig);
 }
+
+/** ScatterNd (absent from tfjs's gradients): d updates = gatherND(dy, indices); indices get none. */
+export const scatterNdGradConfig: tf.GradConfig = {
+  kernelName: tf.ScatterNd,
+  inputsToSave: ['indices'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [indices] = saved as [tf.Tensor];
+    return { updates: () => tf.gatherND(dy as tf.Tensor, indices), indices: () => tf.zeros(indices.shape, 'float32') };
+  },
+};
 
 /** d values → scattered back to the positions TopK selected along the last axis; indices get no gradient. */
 export const topKGradConfig: tf.GradConfig = {

@@ -1,0 +1,76 @@
+// `sae-studio demo`: the main job on the embedded default — a TopK SAE (k 32, 4096 latents) on
+// blocks.2.hook_resid_post of pdlm-4l-256 over the embedded corpus — then its evaluation on the validation
+// windows, and where everything was saved.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { TrainConfigSchema } from '../../core/config/train-config';
+import { studioHome } from '../../core/home';
+import { evaluateDictionary } from '../../core/sae/evaluate';
+import { loadDictionary } from '../../core/sae/dictionary-store';
+import { PDLM_TRAIN_TOKENS, referenceTopKRecipe } from '../../core/sae/recipes';
+import { trainDictionary } from '../../core/sae/trainer';
+import { loadModelAndWindows } from '../../core/sae/train-data';
+import { Sae } from '../../core/sae/variants/sae';
+import { parseBackendRequest } from '../../core/tensor/backend';
+import { BACKEND_OPTION, type Command } from '../command';
+import { progressBar } from '../progress';
+import { runTrainingWithProgress } from '../train-progress';
+import { positiveInt } from './lm-forward';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Train and evaluate a TopK SAE on pdlm-4l-256 (blocks.2.hook_resid_post) over the embedded corpus.',
+  usage: `demo [--tokens N] [--name NAME]   (default: one pass, ${PDLM_TRAIN_TOKENS.toLocaleString('en-US')} tokens)`,
+  options: {
+    tokens: { type: 'string', valueName: 'N', help: `training tokens (default ${PDLM_TRAIN_TOKENS}, one pass over the training windows)` },
+    name: { type: 'string', valueName: 'NAME', help: 'dictionary name (default demo)' },
+    ...BACKEND_OPTION,
+  },
+  async run(values) {
+    const home = studioHome();
+    const tokens = values.tokens === undefined ? PDLM_TRAIN_TOKENS : positiveInt(values.tokens as string, '--tokens');
+    const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
+    const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ total_training_tokens: tokens, name: (values.name as string | undefined) ?? 'demo', backend }));
+    const runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+    const t0 = performance.now();
+    const result = await runTrainingWithProgress((onEvent, signal) => trainDictionary(cfg, { home, runId, onEvent, signal }));
+    if (!result.dictionaryDir) {
+      process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
+      return;
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+
+    const stored = loadDictionary(result.dictionaryDir, home);
+    const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, { home, split: 'validation', contextSize: null });
+    const sae = new Sae(stored.cfg, stored.params);
+    const bar = progressBar('evaluating');
+    const ev = await evaluateDictionary(model, sae, windows, { onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`) });
+    bar.done();
+    sae.dispose();
+    model.dispose();
+
+    const rows: [string, string][] = [
+      ['explained variance', ev.explained_variance.toFixed(4)],
+      ['L0', ev.l0.toFixed(2)],
+      ['MSE', ev.mse.toFixed(4)],
+      ['dead fraction', ev.dead_fraction.toFixed(4)],
+      ['CE original', ev.ce_orig.toFixed(4)],
+      ['CE with SAE', ev.ce_with_dictionary.toFixed(4)],
+      ['CE zero-ablation', ev.ce_zero_ablation.toFixed(4)],
+      ['CE loss recovered', ev.ce_loss_recovered.toFixed(4)],
+    ];
+    const out = [
+      '',
+      `TopK SAE (k 32, 4096 latents) on blocks.2.hook_resid_post of pdlm-4l-256`,
+      `trained on ${result.tokens.toLocaleString('en-US')} tokens in ${trainSeconds.toFixed(1)} s (${Math.round(result.tokens / result.seconds).toLocaleString('en-US')} tokens/s)`,
+      `evaluated on ${ev.tokens.toLocaleString('en-US')} validation tokens:`,
+      ...rows.map(([k, v]) => `  ${k.padEnd(20)} ${v}`),
+      '',
+      `dictionary: ${result.dictionaryDir}`,
+      `run:        ${join(home.runs, runId)}`,
+      '',
+    ];
+    process.stderr.write(out.join('\n'));
+    process.stdout.write(`${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev })}\n`);
+  },
+};

@@ -1,0 +1,89 @@
+// Dataset-wise normalisation (lm-saes `norm_activation: dataset-wise`): inputs are scaled by
+// sqrt(d_model) / E‖x‖, with E‖x‖ the mean L2 norm of a hook's activations over a sample of tokens.
+// lm-saes (`calculate_activation_norm`) averages the norms of the first 8 batches of its activation stream; here
+// the sample is the first `nTokens` kept tokens of the windows, in window order, from a pass of its own, so the
+// training stream is neither consumed nor disturbed.
+import type { TokenMaskOptions } from '../data/masks';
+import type { HookedTransformer } from '../lm/hooked-transformer';
+import type { TokenBatch } from '../lm/token-batch';
+import { InputError } from '../errors';
+import { checkCount, checkHookPoints } from './checks';
+import { checkWindows, hookWidths, keptRows } from './model-rows';
+import type { ActivationStream } from './types';
+
+export interface AverageNorm {
+  /** Mean L2 norm per hook point. */
+  norms: Record<string, number>;
+  /** Tokens the means were taken over (fewer than asked when the windows ran out). */
+  tokens: number;
+}
+
+export interface AverageNormOptions {
+  model: HookedTransformer;
+  windows: TokenBatch;
+  hookPoints: string[];
+  mask?: TokenMaskOptions;
+  /** Kept tokens to average over, e.g. 8 × 4096. */
+  nTokens: number;
+  modelBatchSize: number;
+}
+
+export async function estimateAverageNorm(opts: AverageNormOptions): Promise<AverageNorm> {
+  checkHookPoints(opts.hookPoints);
+  checkCount(opts.nTokens, 'n_tokens');
+  checkCount(opts.modelBatchSize, 'model_batch_size');
+  checkWindows(opts.model, opts.windows);
+  const dims = await hookWidths(opts.model, opts.hookPoints);
+  const sums = new Float64Array(opts.hookPoints.length);
+  let tokens = 0;
+  // Windows are read a pass's worth at a time so that no more than one pass beyond the sample is computed.
+  const step = opts.modelBatchSize;
+  for (let start = 0; start < opts.windows.batch && tokens < opts.nTokens; start += step) {
+    const end = Math.min(opts.windows.batch, start + step);
+    const part = await keptRows(opts.model, opts.windows, start, end, {
+      hookPoints: opts.hookPoints, dims, mask: opts.mask ?? {}, modelBatchSize: step, maxRows: opts.nTokens - tokens,
+    });
+    opts.hookPoints.forEach((h, i) => (sums[i]! += sumOfNorms(part.acts[h]!, dims[h]!, part.rows)));
+    tokens += part.rows;
+  }
+  return finish(opts.hookPoints, sums, tokens);
+}
+
+/** The same estimate over the first `nTokens` rows of a stream (which it consumes: pass a stream of its own). */
+export async function averageNormOfStream(stream: ActivationStream, nTokens: number): Promise<AverageNorm> {
+  checkCount(nTokens, 'n_tokens');
+  const sums = new Float64Array(stream.hookPoints.length);
+  let tokens = 0;
+  while (tokens < nTokens) {
+    const batch = await stream.next();
+    if (!batch) break;
+    const rows = Math.min(batch.rows, nTokens - tokens);
+    stream.hookPoints.forEach((h, i) => (sums[i]! += sumOfNorms(batch.acts[h]!, stream.dims[h]!, rows)));
+    tokens += rows;
+  }
+  return finish(stream.hookPoints, sums, tokens);
+}
+
+/** The factor lm-saes multiplies inputs by: sqrt(d_model) / mean ‖x‖. */
+export function datasetNormScale(averageNorm: number, dModel: number): number {
+  if (!(averageNorm > 0) || !Number.isFinite(averageNorm)) throw new InputError(`average activation norm ${averageNorm}: expected a finite number > 0`);
+  return Math.sqrt(dModel) / averageNorm;
+}
+
+/** Σ over rows of ‖row‖₂, accumulated in float64. */
+export function sumOfNorms(acts: Float32Array, d: number, rows: number): number {
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    let sq = 0;
+    for (let j = r * d; j < (r + 1) * d; j++) sq += acts[j]! * acts[j]!;
+    total += Math.sqrt(sq);
+  }
+  return total;
+}
+
+function finish(hookPoints: readonly string[], sums: Float64Array, tokens: number): AverageNorm {
+  if (tokens === 0) throw new InputError('average activation norm: no kept tokens in the windows, expected at least one');
+  const norms: Record<string, number> = {};
+  hookPoints.forEach((h, i) => (norms[h] = sums[i]! / tokens));
+  return { norms, tokens };
+}

@@ -1,0 +1,100 @@
+// Runs a model over context windows, a few at a time, and hands back hook activations as plain Float32Arrays:
+// whole windows ([b, S, d], for the on-disk cache) or only the masked-in token rows ([n, d], for training).
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors';
+import { keptPositions, tokenMask, type TokenMaskOptions } from '../data/masks';
+import type { HookedTransformer } from '../lm/hooked-transformer';
+import { checkTokenBatch, sliceRows, type TokenBatch } from '../lm/token-batch';
+import { checkHookPoints } from './checks';
+import type { RowGroup } from './group-batcher';
+
+/** Hook activations of windows [first, first + windows): per hook [windows, seq, d]. */
+export interface WindowActs {
+  first: number;
+  windows: number;
+  acts: Record<string, Float32Array>;
+}
+
+/** Every window fits the model (ids in its vocabulary, length within its context), checked before any work. */
+export function checkWindows(model: HookedTransformer, windows: TokenBatch): void {
+  checkTokenBatch(windows, model.cfg.dVocab, model.cfg.nCtx, 'windows');
+  if (windows.batch < 1) throw new InputError('windows: none given, expected at least one context window');
+}
+
+/** Width of each hook's activation; hooks must be [batch, seq, d] (not attention patterns or per-head values). */
+export async function hookWidths(model: HookedTransformer, hookPoints: readonly string[]): Promise<Record<string, number>> {
+  checkHookPoints(hookPoints);
+  const { cache } = model.runWithCache({ ids: new Int32Array(1), batch: 1, seq: 1 }, [...hookPoints]);
+  try {
+    const dims: Record<string, number> = {};
+    for (const h of hookPoints) {
+      const shape = cache[h]!.shape;
+      if (shape.length !== 3) {
+        throw new InputError(`hook '${h}': activations of shape [${shape.join(', ')}] for one token, expected [batch, seq, d] (a per-token vector hook such as hook_resid_post)`);
+      }
+      dims[h] = shape[2]!;
+    }
+    return dims;
+  } finally {
+    tf.dispose(Object.values(cache));
+  }
+}
+
+/** Forward passes of `modelBatchSize` windows over [start, end); `fn` gets each pass's activations. */
+export async function forEachForward(
+  model: HookedTransformer,
+  windows: TokenBatch,
+  hookPoints: readonly string[],
+  range: { start: number; end: number; modelBatchSize: number },
+  fn: (part: WindowActs) => void,
+): Promise<void> {
+  for (let first = range.start; first < range.end; first += range.modelBatchSize) {
+    const part = sliceRows(windows, first, Math.min(range.modelBatchSize, range.end - first));
+    const { cache } = model.runWithCache(part, [...hookPoints]);
+    try {
+      const acts: Record<string, Float32Array> = {};
+      for (const h of hookPoints) acts[h] = (await cache[h]!.data()) as Float32Array; // [b, S, d]
+      fn({ first, windows: part.batch, acts });
+    } finally {
+      tf.dispose(Object.values(cache));
+    }
+  }
+}
+
+export interface KeptRowsOptions {
+  hookPoints: readonly string[];
+  dims: Readonly<Record<string, number>>;
+  mask: TokenMaskOptions;
+  modelBatchSize: number;
+  /** Stop after this many kept rows (default: all of them). */
+  maxRows?: number;
+}
+
+/** The kept tokens' activations of windows [start, end), window-major; origins are absolute window indices. */
+export async function keptRows(model: HookedTransformer, windows: TokenBatch, start: number, end: number, opts: KeptRowsOptions): Promise<RowGroup> {
+  const S = windows.seq;
+  const part = sliceRows(windows, start, end - start);
+  const kept = keptPositions(tokenMask(part, opts.mask), S);
+  const rows = Math.min(kept.window.length, opts.maxRows ?? Infinity);
+  const lastWindow = rows === 0 ? -1 : kept.window[rows - 1]!;
+  const acts: Record<string, Float32Array> = {};
+  for (const h of opts.hookPoints) acts[h] = new Float32Array(rows * opts.dims[h]!); // [rows, d]
+  const origin = new Int32Array(rows * 2); // [rows, 2]
+  for (let i = 0; i < rows; i++) {
+    origin[2 * i] = start + kept.window[i]!;
+    origin[2 * i + 1] = kept.position[i]!;
+  }
+  let k = 0;
+  const range = { start, end: start + lastWindow + 1, modelBatchSize: opts.modelBatchSize };
+  await forEachForward(model, windows, opts.hookPoints, range, ({ first, windows: b, acts: full }) => {
+    const stop = first - start + b; // kept rows of this pass: windows [first - start, stop) of the part
+    for (; k < rows && kept.window[k]! < stop; k++) {
+      const src = (kept.window[k]! - (first - start)) * S + kept.position[k]!;
+      for (const h of opts.hookPoints) {
+        const d = opts.dims[h]!;
+        acts[h]!.set(full[h]!.subarray(src * d, (src + 1) * d), k * d);
+      }
+    }
+  });
+  return { rows, acts, origin };
+}

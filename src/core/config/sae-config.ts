@@ -1,0 +1,68 @@
+// The dictionary's own config (saved beside its weights as config.json, lm-saes field names). The run config
+// (data, optimizer, schedule) is separate: see train-config.ts.
+import { z } from 'zod';
+
+export const SAE_TYPES = ['sae'] as const;
+export const ACT_FNS = ['relu', 'jumprelu', 'topk', 'batchtopk'] as const;
+export const NORM_ACTIVATIONS = ['token-wise', 'batch-wise', 'dataset-wise', 'inference'] as const;
+
+const positiveInt = z.number().int().positive();
+
+export const SaeConfigSchema = z
+  .strictObject({
+    sae_type: z.enum(SAE_TYPES).default('sae'),
+    hook_point_in: z.string().min(1),
+    /** Differs from hook_point_in for a transcoder. */
+    hook_point_out: z.string().min(1).optional(),
+    d_model: positiveInt,
+    expansion_factor: z.number().positive().optional(),
+    d_sae: positiveInt.optional(),
+    act_fn: z.enum(ACT_FNS).default('relu'),
+    top_k: positiveInt.default(50),
+    /** JumpReLU: initial threshold θ (log θ is learned) and the rectangle kernel width ε of its straight-through estimator. */
+    jumprelu_threshold: z.number().positive().default(0.001),
+    jumprelu_threshold_window: z.number().positive().default(2.0),
+    use_decoder_bias: z.boolean().default(true),
+    /** Subtract b_D from the input before encoding (default: true for an SAE, false for a transcoder). */
+    apply_decoder_bias_to_pre_encoder: z.boolean().optional(),
+    norm_activation: z.enum(NORM_ACTIVATIONS).default('dataset-wise'),
+    sparsity_include_decoder_norm: z.boolean().default(true),
+    /** sqrt(d_model) / mean ‖x‖ per hook point, when norm_activation is dataset-wise and not yet folded. */
+    dataset_average_activation_norm: z.record(z.string(), z.number().positive()).nullable().default(null),
+    /** The model and dataset it was trained on (informational; lm-saes keeps them in lm_config.json). */
+    model_name: z.string().nullable().default(null),
+    dtype: z.enum(['float32']).default('float32'),
+  })
+  .transform((c, ctx) => {
+    let dSae = c.d_sae;
+    if (dSae === undefined) {
+      if (c.expansion_factor === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['expansion_factor'], message: 'give expansion_factor or d_sae' });
+        return z.NEVER;
+      }
+      dSae = Math.round(c.d_model * c.expansion_factor);
+    } else if (c.expansion_factor !== undefined && Math.round(c.d_model * c.expansion_factor) !== dSae) {
+      ctx.addIssue({ code: 'custom', path: ['d_sae'], message: `must equal d_model * expansion_factor = ${c.d_model * c.expansion_factor}` });
+      return z.NEVER;
+    }
+    if ((c.act_fn === 'topk' || c.act_fn === 'batchtopk') && c.top_k > dSae) {
+      ctx.addIssue({ code: 'custom', path: ['top_k'], message: `must be at most d_sae = ${dSae}` });
+      return z.NEVER;
+    }
+    const hookOut = c.hook_point_out ?? c.hook_point_in;
+    const isTranscoder = hookOut !== c.hook_point_in;
+    if (isTranscoder && c.apply_decoder_bias_to_pre_encoder === true) {
+      ctx.addIssue({ code: 'custom', path: ['apply_decoder_bias_to_pre_encoder'], message: 'must be false for a transcoder (b_D lives in the output space)' });
+      return z.NEVER;
+    }
+    return {
+      ...c,
+      d_sae: dSae,
+      expansion_factor: dSae / c.d_model,
+      hook_point_out: hookOut,
+      apply_decoder_bias_to_pre_encoder: c.apply_decoder_bias_to_pre_encoder ?? !isTranscoder,
+    };
+  });
+
+export type SaeConfigInput = z.input<typeof SaeConfigSchema>;
+export type SaeConfig = z.output<typeof SaeConfigSchema>;

@@ -1,0 +1,87 @@
+// The run config of a training job (lm-saes TrainerConfig / ActivationFactoryConfig / InitializerConfig field
+// names where they exist): which model, data and hook, the dictionary's own config, the optimiser and schedules.
+// The dictionary config it embeds is what gets saved beside the weights; the rest stays with the run.
+import { z } from 'zod';
+import { InitConfigSchema } from '../sae/init/initialize';
+import { SPARSITY_LOSS_TYPES } from '../sae/losses';
+import { LR_SCHEDULERS } from '../sae/optim/schedules';
+import { BACKEND_NAMES } from '../tensor/backend';
+
+const positiveInt = z.number().int().positive();
+/** A length in steps (≥ 1) or a fraction of all steps (< 1), as lm-saes accepts. */
+const stepsOrFraction = z.number().nonnegative();
+
+/** The dictionary part: SaeConfig fields; d_model may be left out (taken from the model). */
+export const TrainSaeSchema = z
+  .object({
+    sae_type: z.literal('sae').default('sae'),
+    hook_point_in: z.string().min(1),
+    hook_point_out: z.string().min(1).optional(),
+    d_model: positiveInt.optional(),
+  })
+  .loose();
+
+export const TrainConfigSchema = z.strictObject({
+  /** Name of the resulting dictionary (a folder under $SAE_STUDIO_HOME/dictionaries). */
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only').default('sae'),
+  series: z.string().nullable().default(null),
+  sae: TrainSaeSchema,
+  /** Model folder or bundled model name. */
+  model: z.string().min(1).default('pdlm-4l-256'),
+  /** Dataset spec: a folder of .txt, a .jsonl / .parquet file, or an embedded corpus name. */
+  dataset: z.string().min(1).default('pdlm-corpus'),
+  /** Which windows of the dataset to train on (default: 'train' for corpora with a reference split, else 'all'). */
+  dataset_split: z.enum(['train', 'validation', 'all']).nullable().default(null),
+  /** Generated activation cache to train from instead of running the model (sae-studio generate). */
+  activation_cache: z.string().nullable().default(null),
+  context_size: positiveInt.nullable().default(null),
+  model_batch_size: positiveInt.default(16),
+  /** Windows whose tokens are shuffled together (an on-line shuffle buffer of ~this many windows). */
+  shuffle_windows: positiveInt.default(128),
+  ignore_token_ids: z.array(z.number().int().nonnegative()).default([]),
+  batch_size: positiveInt.default(4096),
+  total_training_tokens: positiveInt,
+  /** Tokens used to estimate the dataset-wise activation norm. */
+  norm_estimation_tokens: positiveInt.default(100_000),
+
+  lr: z.number().positive().default(4e-4),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
+  eps: z.number().positive().default(1e-8),
+  lr_scheduler_name: z.enum(LR_SCHEDULERS).default('constantwithwarmup'),
+  lr_warm_up_steps: stepsOrFraction.default(0.01),
+  lr_cool_down_steps: stepsOrFraction.default(0.2),
+  lr_end_ratio: z.number().min(0).max(1).default(0),
+  clip_grad_norm: z.number().nonnegative().default(0),
+
+  sparsity_loss_type: z.enum(SPARSITY_LOSS_TYPES).nullable().default(null),
+  l1_coefficient: z.number().nonnegative().default(0),
+  l1_coefficient_warmup_steps: stepsOrFraction.default(0.1),
+  p: z.number().positive().default(1),
+  tanh_stretch_coefficient: z.number().positive().default(4),
+  frequency_scale: z.number().positive().default(0.01),
+  /** JumpReLU pre-activation loss coefficient. */
+  lp_coefficient: z.number().nonnegative().default(0),
+  jumprelu_lr_factor: z.number().positive().default(1),
+
+  /** K annealing: start at initial_k and reach top_k after k_warmup_steps. */
+  initial_k: positiveInt.nullable().default(null),
+  k_warmup_steps: stepsOrFraction.default(0.1),
+
+  /** AuxK (Gao et al. 2024): coefficient, number of dead latents used, and tokens without firing to count as dead. */
+  auxk_coefficient: z.number().nonnegative().default(0),
+  k_aux: positiveInt.default(512),
+  dead_threshold_tokens: positiveInt.default(10_000_000),
+
+  /** Keep decoder rows at unit norm (project out the parallel gradient, renormalise after each step). */
+  decoder_unit_norm: z.boolean().nullable().default(null),
+  initializer: InitConfigSchema.default(InitConfigSchema.parse({})),
+
+  seed: z.number().int().nonnegative().default(42),
+  log_frequency: positiveInt.default(10),
+  /** Write a checkpoint every this many tokens (null: only at the end). */
+  checkpoint_every_tokens: positiveInt.nullable().default(null),
+  backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),
+});
+
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+export type TrainConfig = z.output<typeof TrainConfigSchema>;

@@ -1,0 +1,34 @@
+// Finds a saved dictionary by folder or by name (under $SAE_STUDIO_HOME/dictionaries) and loads it, in the
+// lm-saes layout or (when it has cfg.json) the SAELens one.
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError } from '../errors';
+import type { StudioHome } from '../home';
+import { loadLmSaesDictionary } from './formats/lm-saes';
+import { importSaeLens } from './formats/saelens';
+import type { HostParams } from './host-tensor';
+import type { SaeConfig } from '../config/sae-config';
+
+export interface StoredDictionary {
+  dir: string;
+  cfg: SaeConfig;
+  params: HostParams;
+  lmConfig: Record<string, unknown> | null;
+}
+
+export function resolveDictionaryDir(ref: string, home: StudioHome): string {
+  if (existsSync(ref) && statSync(ref).isDirectory()) return resolve(ref);
+  const named = join(home.dictionaries, ref);
+  if (!/[\\/]/.test(ref) && existsSync(named)) return named;
+  throw new InputError(`dictionary '${ref}' not found: expected a dictionary folder or a name under ${home.dictionaries}`);
+}
+
+export function loadDictionary(ref: string, home: StudioHome): StoredDictionary {
+  const dir = resolveDictionaryDir(ref, home);
+  if (existsSync(join(dir, 'cfg.json')) && !existsSync(join(dir, 'config.json'))) {
+    const { cfg, params } = importSaeLens(dir);
+    return { dir, cfg, params, lmConfig: null };
+  }
+  const { cfg, params, lmConfig } = loadLmSaesDictionary(dir);
+  return { dir, cfg, params, lmConfig };
+}

@@ -1,0 +1,63 @@
+// Adam (Kingma & Ba 2015) with per-parameter learning-rate factors and bias correction, written with plain
+// tfjs ops so its state (m, v, step) can be checkpointed and restored bit-for-bit.
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+export class Adam {
+  readonly m = new Map<string, tf.Variable>();
+  readonly v = new Map<string, tf.Variable>();
+  step = 0;
+
+  constructor(
+    private readonly params: Record<string, tf.Variable>,
+    readonly opts: AdamOptions = { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  ) {
+    for (const [name, p] of Object.entries(params)) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** One update with learning rate `lr` (times `lrFactor[name]` where given). */
+  apply(grads: Record<string, tf.Tensor>, lr: number, lrFactor: Record<string, number> = {}): void {
+    this.step += 1;
+    const { beta1, beta2, eps } = this.opts;
+    const c1 = 1 - beta1 ** this.step;
+    const c2 = 1 - beta2 ** this.step;
+    tf.tidy(() => {
+      for (const [name, g] of Object.entries(grads)) {
+        const p = this.params[name]!;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const stepSize = (lr * (lrFactor[name] ?? 1)) / c1;
+        // p -= lr * m̂ / (sqrt(v̂) + eps), with m̂ = m / c1 and v̂ = v / c2 (PyTorch's formulation)
+        p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), Math.sqrt(c2)), eps)), stepSize)));
+      }
+    });
+  }
+
+  /** The optimizer state as named tensors, for checkpoints. */
+  state(): Record<string, tf.Tensor> {
+    const out: Record<string, tf.Tensor> = {};
+    for (const [k, t] of this.m) out[`adam.m.${k}`] = t;
+    for (const [k, t] of this.v) out[`adam.v.${k}`] = t;
+    return out;
+  }
+
+  load(state: Record<string, Float32Array>, step: number): void {
+    for (const [k, t] of this.m) t.assign(tf.tensor(state[`adam.m.${k}`]!, t.shape));
+    for (const [k, t] of this.v) t.assign(tf.tensor(state[`adam.v.${k}`]!, t.shape));
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}

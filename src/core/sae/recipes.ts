@@ -1,0 +1,38 @@
+// Named training recipes. `reference-topk` is the recipe of ../shared/reference/sae-quality.json: a TopK SAE
+// (k 32, 4096 latents) on blocks.2.hook_resid_post of pdlm-4l-256, one pass over the embedded corpus's training
+// windows in batches of 4096 tokens, Adam lr 4e-4 with 100 warm-up steps and a linear decay over the last 20%,
+// dataset-wise normalisation, unit-norm decoder rows, W_E = W_Dᵀ and b_D = the mean input at initialisation.
+import type { TrainConfigInput } from '../config/train-config';
+
+/** Training tokens of the embedded corpus's train split (21,663 windows × 255 non-BOS tokens). */
+export const PDLM_TRAIN_TOKENS = 5_524_065;
+
+export function referenceTopKRecipe(overrides: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  return {
+    name: 'demo',
+    model: 'pdlm-4l-256',
+    dataset: 'pdlm-corpus',
+    dataset_split: 'train',
+    sae: {
+      sae_type: 'sae',
+      hook_point_in: 'blocks.2.hook_resid_post',
+      d_sae: 4096,
+      act_fn: 'topk',
+      top_k: 32,
+      norm_activation: 'dataset-wise',
+      apply_decoder_bias_to_pre_encoder: true,
+      sparsity_include_decoder_norm: false,
+    },
+    batch_size: 4096,
+    total_training_tokens: PDLM_TRAIN_TOKENS,
+    lr: 4e-4,
+    betas: [0.9, 0.999],
+    lr_scheduler_name: 'constantwithwarmup',
+    lr_warm_up_steps: 100,
+    lr_cool_down_steps: 0.2,
+    lr_end_ratio: 0,
+    decoder_unit_norm: true,
+    initializer: { bias_init_method: 'mean', init_encoder_with_decoder_transpose: true },
+    ...overrides,
+  };
+}

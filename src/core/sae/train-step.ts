@@ -1,0 +1,85 @@
+// One optimisation step of a sparse dictionary: loss and gradients, optional unit-norm decoder constraint
+// (gradient component parallel to each decoder row removed before the step, rows renormalised after), global
+// gradient-norm clipping, Adam. Returns the step's statistics as tensors, read by the trainer when it logs.
+import * as tf from '@tensorflow/tfjs-core';
+import { computeLoss, type LossOptions, type LossParts } from './losses';
+import type { Adam } from './optim/adam';
+import type { SparseDictionary } from './sparse-dictionary';
+
+export interface StepSettings {
+  lr: number;
+  lrFactors: Record<string, number>;
+  k?: number;
+  loss: LossOptions;
+  clipGradNorm: number;
+  unitNormDecoder: boolean;
+}
+
+export interface StepStats {
+  parts: LossParts;
+  /** Mean number of active latents per token. */
+  l0: tf.Scalar;
+  /** Σ (y − ŷ)² and Σ (y − ȳ)² over the batch (explained variance = 1 − a / b). */
+  residualSq: tf.Scalar;
+  totalSq: tf.Scalar;
+  /** [d_sae] number of tokens of the batch each latent fired on. */
+  fired: tf.Tensor1D;
+  /** BatchTopK: the batch's selection threshold. */
+  batchThreshold: tf.Scalar | null;
+}
+
+export function disposeStats(s: StepStats): void {
+  tf.dispose([...Object.values(s.parts), s.l0, s.residualSq, s.totalSq, s.fired, ...(s.batchThreshold ? [s.batchThreshold] : [])]);
+}
+
+/** x: normalised input [B, d_in]; y: normalised target [B, d_out] (= x for an SAE). */
+export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y: tf.Tensor2D, s: StepSettings): StepStats {
+  const names = Object.keys(dict.params);
+  const vars = names.map((n) => dict.params[n]!);
+  const byVarName = new Map(names.map((n) => [dict.params[n]!.name, n]));
+  let stats: StepStats | undefined;
+
+  // The returned loss is stats.parts.total (disposed with the stats).
+  const { grads } = tf.variableGrads(() => {
+    const fwd = dict.forward(x, { k: s.k, training: true });
+    const parts = computeLoss(dict, y, fwd, s.loss);
+    const st: StepStats = {
+      parts: { ...parts },
+      l0: tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts, 0), 'float32'), 1)) as tf.Scalar,
+      residualSq: tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar,
+      totalSq: tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar,
+      fired: tf.sum(tf.cast(tf.greater(fwd.acts, 0), 'float32'), 0) as tf.Tensor1D,
+      batchThreshold: fwd.batchThreshold ?? null,
+    };
+    // Kept past variableGrads' scope, which disposes everything else f creates.
+    for (const t of [...Object.values(st.parts), st.l0, st.residualSq, st.totalSq, st.fired, st.batchThreshold]) if (t) tf.keep(t);
+    stats = st;
+    return parts.total;
+  }, vars);
+
+  const named: Record<string, tf.Tensor> = {};
+  for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
+
+  const W_D = dict.params.W_D!;
+  if (s.unitNormDecoder && named.W_D) {
+    // Remove the component of each row's gradient along the (unit) row: the step then moves along the sphere.
+    const g = named.W_D;
+    named.W_D = tf.tidy(() => tf.sub(g, tf.mul(tf.sum(tf.mul(g, W_D), 1, true), W_D)));
+    g.dispose();
+  }
+  if (s.clipGradNorm > 0) {
+    const clipped = tf.tidy(() => {
+      const norm = tf.sqrt(tf.addN(Object.values(named).map((g) => tf.sum(tf.square(g)))));
+      const scale = tf.minimum(1, tf.div(s.clipGradNorm, tf.add(norm, 1e-12)));
+      return Object.fromEntries(Object.entries(named).map(([k, g]) => [k, tf.mul(g, scale)]));
+    });
+    tf.dispose(Object.values(named));
+    Object.assign(named, clipped);
+  }
+  adam.apply(named, s.lr, s.lrFactors);
+  tf.dispose(Object.values(named));
+  if (s.unitNormDecoder) {
+    tf.tidy(() => W_D.assign(tf.div(W_D, tf.sqrt(tf.sum(tf.square(W_D), 1, true)))));
+  }
+  return stats!;
+}

@@ -1,0 +1,86 @@
+// The `sae` variant: a sparse autoencoder (hook_point_in = hook_point_out) or a transcoder (they differ).
+// pre = (x − b_D) W_E + b_E (b_D subtracted only when apply_decoder_bias_to_pre_encoder);
+// z = σ(pre); x̂ = z W_D + b_D, with σ one of relu, jumprelu, topk, batchtopk.
+import * as tf from '@tensorflow/tfjs-core';
+import type { SaeConfig } from '../../config/sae-config';
+import { batchTopK, jumpRelu, thresholdActivation, topK } from '../activation-functions';
+import type { HostParams } from '../host-tensor';
+import type { DictionaryForward, ForwardOptions, SparseDictionary } from '../sparse-dictionary';
+
+/** Parameter names and shapes of an `sae` dictionary, lm-saes layout (W_E [d_in, d_sae], W_D [d_sae, d_out]). */
+export function saeParamShapes(cfg: SaeConfig): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {
+    W_E: [cfg.d_model, cfg.d_sae],
+    b_E: [cfg.d_sae],
+    W_D: [cfg.d_sae, cfg.d_model],
+  };
+  if (cfg.use_decoder_bias) shapes.b_D = [cfg.d_model];
+  if (cfg.act_fn === 'jumprelu') shapes.log_jumprelu_threshold = [cfg.d_sae];
+  return shapes;
+}
+
+export function saeBufferShapes(cfg: SaeConfig): Record<string, number[]> {
+  return cfg.act_fn === 'batchtopk' ? { batchtopk_threshold: [] } : {};
+}
+
+let uid = 0;
+
+export class Sae implements SparseDictionary {
+  readonly params: Record<string, tf.Variable>;
+  /** Host copies: read every forward pass (BatchTopK threshold), so never a GPU read-back. */
+  readonly buffers: HostParams;
+
+  constructor(
+    readonly cfg: SaeConfig,
+    host: HostParams,
+  ) {
+    const check = (shapes: Record<string, number[]>) =>
+      Object.entries(shapes).map(([name, shape]) => {
+        const t = host[name];
+        if (!t) throw new Error(`sae: missing parameter '${name}'`);
+        if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+          throw new Error(`sae: parameter '${name}' has shape [${t.shape}], expected [${shape}]`);
+        }
+        return [name, t] as const;
+      });
+    this.params = Object.fromEntries(check(saeParamShapes(cfg)).map(([n, t]) => [n, tf.variable(tf.tensor(t.data, t.shape), true, `sae.${n}.${uid++}`)]));
+    this.buffers = Object.fromEntries(check(saeBufferShapes(cfg)).map(([n, t]) => [n, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
+  }
+
+  decoderNorms(): tf.Tensor1D {
+    return tf.tidy(() => tf.sqrt(tf.sum(tf.square(this.params.W_D!), 1)) as tf.Tensor1D);
+  }
+
+  forward(x: tf.Tensor2D, opts: ForwardOptions = {}): DictionaryForward {
+    const cfg = this.cfg;
+    const { W_E, b_E, W_D, b_D } = this.params as Record<string, tf.Tensor2D>;
+    const xin = cfg.apply_decoder_bias_to_pre_encoder && b_D ? tf.sub(x, b_D) : x;
+    const pre = tf.add(tf.matMul(xin, W_E!), b_E!) as tf.Tensor2D; // [B, d_sae]
+    const norms = cfg.sparsity_include_decoder_norm && (cfg.act_fn === 'topk' || cfg.act_fn === 'batchtopk') ? this.decoderNorms() : null;
+    let acts: tf.Tensor2D;
+    let indices: tf.Tensor2D | undefined;
+    let batchThreshold: tf.Scalar | undefined;
+    switch (cfg.act_fn) {
+      case 'relu':
+        acts = tf.relu(pre);
+        break;
+      case 'jumprelu':
+        acts = jumpRelu(pre, this.params.log_jumprelu_threshold as tf.Tensor1D, cfg.jumprelu_threshold_window);
+        break;
+      case 'topk':
+        ({ acts, indices } = topK(pre, opts.k ?? cfg.top_k, norms));
+        break;
+      case 'batchtopk':
+        if (opts.training) ({ acts, threshold: batchThreshold } = batchTopK(pre, opts.k ?? cfg.top_k, norms));
+        else acts = thresholdActivation(pre, this.buffers.batchtopk_threshold!.data[0]!, norms);
+        break;
+    }
+    let recon = tf.matMul(acts, W_D!) as tf.Tensor2D; // [B, d_out]
+    if (b_D) recon = tf.add(recon, b_D);
+    return { pre, acts, recon, indices, batchThreshold };
+  }
+
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+}
