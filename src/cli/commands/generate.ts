@@ -41,7 +41,7 @@ export const generateCommand: Command = {
       contextSize: values['context-size'] === undefined ? null : int('context-size', 0),
     });
     try {
-      for (const h of hooks) dictionaryHooks(data.model, h, h);
+      for (const h of hooks) dictionaryHooks(data.model.cfg, h, h);
       const maxWindows = int('max-windows', data.windows.batch);
       const windows = { ...data.windows, batch: Math.min(maxWindows, data.windows.batch), ids: data.windows.ids.subarray(0, Math.min(maxWindows, data.windows.batch) * data.windows.seq) };
       const bar = progressBar('generating');

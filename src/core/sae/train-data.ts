@@ -6,6 +6,7 @@ import type { StudioHome } from '../home';
 import type { HookedTransformer } from '../lm/hooked-transformer';
 import { hookStage } from '../lm/hooks';
 import { loadModel, type ModelLocation } from '../lm/load-model';
+import type { ModelConfig } from '../lm/model-config';
 import type { TokenBatch } from '../lm/token-batch';
 import { ModelTokenizer } from '../lm/tokenizer';
 
@@ -51,11 +52,11 @@ export async function loadModelAndWindows(
 }
 
 /** Checks the hooks exist in the model; returns them ([in] or [in, out] for a transcoder). */
-export function dictionaryHooks(model: HookedTransformer, hookIn: string, hookOut: string): string[] {
+export function dictionaryHooks(modelCfg: ModelConfig, hookIn: string, hookOut: string): string[] {
   const hooks = hookIn === hookOut ? [hookIn] : [hookIn, hookOut];
   for (const h of hooks) {
     try {
-      hookStage(model.cfg, h);
+      hookStage(modelCfg, h);
     } catch (err) {
       throw new InputError(`sae.hook_point: ${(err as Error).message}`);
     }

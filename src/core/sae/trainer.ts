@@ -23,6 +23,7 @@ import { annealedK, learningRate, resolveSteps, warmedCoefficient } from './opti
 import { datasetScale } from './sparse-dictionary';
 import { disposeStats, trainStep, type StepStats } from './train-step';
 import { dictionaryHooks, loadModelAndWindows, resolveSplit } from './train-data';
+import { readModelConfig, resolveModel } from '../lm/load-model';
 import { Sae } from './variants/sae';
 
 export interface TrainMetrics {
@@ -100,22 +101,25 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   mkdirSync(runDir, { recursive: true });
   if (!checkpoint) writeFileAtomic(join(runDir, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
 
+  // Everything that can be checked from config.json alone is checked before any weights or data are read.
+  const modelDir = resolveModel(cfg.model).dir;
+  const modelCfg = readModelConfig(modelDir);
+  const hookIn = cfg.sae.hook_point_in;
+  const hookOut = cfg.sae.hook_point_out ?? hookIn;
+  const hooks = dictionaryHooks(modelCfg, hookIn, hookOut);
+  if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel) {
+    throw new InputError(`sae.d_model is ${cfg.sae.d_model}, but ${modelDir} has d_model ${modelCfg.dModel}`);
+  }
+  let saeCfg: SaeConfig = checkpoint?.state.sae ?? parseConfig(SaeConfigSchema, { model_name: cfg.model, ...cfg.sae, d_model: modelCfg.dModel }, 'train config, field sae');
+
   const backend = await initBackend(cfg.backend);
   log(`backend: ${backend.device}`);
-
   const split = resolveSplit(cfg.dataset, cfg.dataset_split);
   const data = await loadModelAndWindows(cfg.model, cfg.dataset, { home: opts.home, split, contextSize: cfg.context_size, onLog: log });
   const { model, windows } = data;
   try {
-    const hookIn = cfg.sae.hook_point_in;
-    const hookOut = cfg.sae.hook_point_out ?? hookIn;
-    const hooks = dictionaryHooks(model, hookIn, hookOut);
-    if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== model.cfg.dModel) {
-      throw new InputError(`sae.d_model is ${cfg.sae.d_model}, but ${data.location.dir} has d_model ${model.cfg.dModel}`);
-    }
     const mask = { bosId: null, ignoreTokenIds: cfg.ignore_token_ids };
 
-    let saeCfg: SaeConfig = checkpoint?.state.sae ?? parseConfig(SaeConfigSchema, { model_name: cfg.model, ...cfg.sae, d_model: model.cfg.dModel }, 'train config, field sae');
     if (!checkpoint && saeCfg.norm_activation === 'dataset-wise' && !saeCfg.dataset_average_activation_norm) {
       const est = await estimateAverageNorm({ model, windows, hookPoints: hooks, mask, nTokens: cfg.norm_estimation_tokens, modelBatchSize: cfg.model_batch_size });
       saeCfg = { ...saeCfg, dataset_average_activation_norm: est.norms };

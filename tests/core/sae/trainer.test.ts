@@ -1,0 +1,64 @@
+// The training job end to end on the embedded model: it saves a dictionary that loads and reconstructs, and an
+// interrupted run resumed from its last checkpoint ends with exactly the weights of an uninterrupted one.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TrainConfigSchema } from '../../../src/core/config/train-config';
+import { studioHome } from '../../../src/core/home';
+import { loadDictionary } from '../../../src/core/sae/dictionary-store';
+import { trainDictionary, type TrainEvent } from '../../../src/core/sae/trainer';
+import { smallTextDataset, smallTrainConfig, tempHome } from '../../helpers/train-fixtures';
+
+describe('trainer', () => {
+  let dataset: string;
+  beforeAll(() => {
+    dataset = smallTextDataset();
+  });
+
+  it('trains, reports metrics, checkpoints and saves a dictionary in the lm-saes layout', async () => {
+    const home = studioHome(tempHome());
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset));
+    const events: TrainEvent[] = [];
+    const result = await trainDictionary(cfg, { home, runId: 'r1', onEvent: (e) => events.push(e) });
+    expect(result.steps).toBe(12);
+    expect(result.cancelled).toBe(false);
+    const metrics = events.flatMap((e) => (e.type === 'metrics' ? [e.metrics] : []));
+    expect(metrics).toHaveLength(12);
+    const mean = (ms: typeof metrics) => ms.reduce((a, m) => a + m.l_rec, 0) / ms.length;
+    expect(mean(metrics.slice(-3))).toBeLessThan(0.9 * mean(metrics.slice(0, 3)));
+    expect(metrics.every((m) => m.l0 <= 8 + 1e-6)).toBe(true);
+    expect(events.filter((e) => e.type === 'checkpoint').length).toBe(2); // at 4 and 8 steps (12 is the end)
+    expect(existsSync(join(result.dictionaryDir!, 'config.json'))).toBe(true);
+    expect(existsSync(join(result.dictionaryDir!, 'sae_weights.safetensors'))).toBe(true);
+    const stored = loadDictionary('small', home);
+    expect(stored.cfg.norm_activation).toBe('inference'); // the dataset-wise scale is folded into the weights
+    expect(stored.cfg.d_sae).toBe(512);
+    expect(stored.cfg.hook_point_in).toBe('blocks.1.hook_resid_post');
+  });
+
+  it('resumes bit-for-bit: stopped after 5 steps and resumed = uninterrupted', async () => {
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { checkpoint_every_tokens: 256 * 3 }));
+    const homeA = studioHome(tempHome());
+    await trainDictionary(cfg, { home: homeA, runId: 'a' });
+    const homeB = studioHome(tempHome());
+    const stopped = await trainDictionary(cfg, { home: homeB, runId: 'b', maxStepsThisProcess: 5 });
+    expect(stopped.cancelled).toBe(true);
+    expect(stopped.dictionaryDir).toBeNull();
+    expect(existsSync(join(homeB.dictionaries, 'small'))).toBe(false);
+    expect(readdirSync(join(homeB.runs, 'b', 'checkpoints'))).toContain('step-00000005');
+    const resumed = await trainDictionary(cfg, { home: homeB, runId: 'b', resume: true });
+    expect(resumed.steps).toBe(12);
+    const a = loadDictionary('small', homeA);
+    const b = loadDictionary('small', homeB);
+    for (const name of Object.keys(a.params)) expect(b.params[name]!.data, name).toEqual(a.params[name]!.data);
+    expect(b.cfg).toEqual(a.cfg);
+  });
+
+  it('refuses to resume with a different config, and to reuse a run id', async () => {
+    const home = studioHome(tempHome());
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * 3, checkpoint_every_tokens: 256 }));
+    await trainDictionary(cfg, { home, runId: 'c', maxStepsThisProcess: 2 });
+    await expect(trainDictionary({ ...cfg, lr: 5e-4 }, { home, runId: 'c', resume: true })).rejects.toThrow(/config differs/);
+    await expect(trainDictionary(cfg, { home, runId: 'c' })).rejects.toThrow(/a run with this id exists/);
+  });
+});

