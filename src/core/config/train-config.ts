@@ -76,6 +76,8 @@ export const TrainConfigSchema = z.strictObject({
   decoder_unit_norm: z.boolean().nullable().default(null),
   initializer: InitConfigSchema.default(InitConfigSchema.parse({})),
 
+  /** TopK's sparse kernels (cpu/wasm with the native addon): auto uses them wherever they apply. */
+  sparse_path: z.enum(['auto', 'on', 'off']).default('auto'),
   seed: z.number().int().nonnegative().default(42),
   log_frequency: positiveInt.default(10),
   /** Write a checkpoint every this many tokens (null: only at the end). */

@@ -86,8 +86,9 @@ export class HookedTransformer {
       if (cfg.embedScale !== null) embed = tf.mul(embed, cfg.embedScale);
       let resid = hooks.point(HOOK_EMBED, embed);
       if (this.params.W_pos) {
-        const pos = tf.broadcastTo(tf.slice(this.params.W_pos, [0, 0], [S, cfg.dModel]).expandDims(0), [B, S, cfg.dModel]);
-        resid = tf.add(resid, hooks.point(HOOK_POS_EMBED, pos));
+        const pos = tf.slice(this.params.W_pos, [0, 0], [S, cfg.dModel]).expandDims(0); // [1, S, d], broadcast below
+        // Materialised to [B, S, d] only when something reads or changes hook_pos_embed.
+        resid = tf.add(resid, hooks.watches(HOOK_POS_EMBED) ? hooks.point(HOOK_POS_EMBED, tf.broadcastTo(pos, [B, S, cfg.dModel])) : pos);
       }
       const lastBlock = Math.min(lastStage, cfg.nLayers - 1);
       for (let l = 0; l <= lastBlock; l++) {

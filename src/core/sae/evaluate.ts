@@ -67,9 +67,9 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
     const [B, S, d] = xIn.shape as [number, number, number];
     const flatIn = tf.slice(xIn, [0, 1, 0], [B, S - 1, d]).reshape([B * (S - 1), d]) as tf.Tensor2D; // non-BOS rows
     const flatOut = tf.slice(yOut, [0, 1, 0], [B, S - 1, d]).reshape([B * (S - 1), d]) as tf.Tensor2D;
-    const fwd = dict.forward(sIn === 1 ? flatIn : (tf.mul(flatIn, sIn) as tf.Tensor2D));
+    const fwd = dict.forward(sIn === 1 ? flatIn : (tf.mul(flatIn, sIn) as tf.Tensor2D)); // dense: the statistics need every activation
     const recon = sOut === 1 ? fwd.recon : tf.div(fwd.recon, sOut);
-    const active = tf.cast(tf.greater(fwd.acts, 0), 'float32');
+    const active = tf.cast(tf.greater(fwd.acts!, 0), 'float32');
     const batch: BatchSums = {
       resSq: tf.sum(tf.square(tf.sub(flatOut, recon))) as tf.Scalar,
       sumY: tf.sum(flatOut, 0) as tf.Tensor1D,

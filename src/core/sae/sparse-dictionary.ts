@@ -5,9 +5,12 @@ import type { SaeConfig } from '../config/sae-config';
 import type { HostParams } from './host-tensor';
 
 export interface DictionaryForward {
-  pre: tf.Tensor2D; // [B, d_sae] pre-activations
-  acts: tf.Tensor2D; // [B, d_sae] feature activations
+  /** [B, d_sae] pre-activations and feature activations (absent on the sparse TopK path). */
+  pre?: tf.Tensor2D;
+  acts?: tf.Tensor2D;
   recon: tf.Tensor2D; // [B, d_out] reconstruction
+  /** The sparse TopK path: the k kept activations and their latents per token, and per-latent firing counts. */
+  sparse?: { values: tf.Tensor2D; indices: tf.Tensor2D; fired: tf.Tensor1D };
   /** TopK: the selected latents [B, k]. */
   indices?: tf.Tensor2D;
   /** BatchTopK during training: the batch's threshold. */
@@ -19,6 +22,8 @@ export interface ForwardOptions {
   k?: number;
   /** BatchTopK selects over the batch while training and applies its learned threshold otherwise. */
   training?: boolean;
+  /** TopK: use the sparse kernels (see sae/sparse) — only the reconstruction and the sparse codes come back. */
+  sparse?: boolean;
 }
 
 export interface SparseDictionary {

@@ -7,6 +7,8 @@ import type { Adam } from './optim/adam';
 import type { SparseDictionary } from './sparse-dictionary';
 
 export interface StepSettings {
+  /** Use the sparse TopK kernels (see sae/sparse). */
+  sparse?: boolean;
   lr: number;
   lrFactors: Record<string, number>;
   k?: number;
@@ -41,16 +43,20 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
 
   // The returned loss is stats.parts.total (disposed with the stats).
   const { grads } = tf.variableGrads(() => {
-    const fwd = dict.forward(x, { k: s.k, training: true });
+    const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse });
     const parts = computeLoss(dict, y, fwd, s.loss);
+    const B = x.shape[0];
     const st: StepStats = {
       parts: { ...parts },
-      l0: tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts, 0), 'float32'), 1)) as tf.Scalar,
+      l0: fwd.sparse
+        ? (tf.div(tf.sum(tf.cast(tf.greater(fwd.sparse.values, 0), 'float32')), B) as tf.Scalar)
+        : (tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 1)) as tf.Scalar),
       residualSq: tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar,
       totalSq: tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar,
-      fired: tf.sum(tf.cast(tf.greater(fwd.acts, 0), 'float32'), 0) as tf.Tensor1D,
+      fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 0) as tf.Tensor1D),
       batchThreshold: fwd.batchThreshold ?? null,
     };
+    if (fwd.sparse) tf.dispose([fwd.sparse.values, fwd.sparse.indices]);
     // Kept past variableGrads' scope, which disposes everything else f creates.
     for (const t of [...Object.values(st.parts), st.l0, st.residualSq, st.totalSq, st.fired, st.batchThreshold]) if (t) tf.keep(t);
     stats = st;

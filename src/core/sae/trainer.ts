@@ -25,6 +25,7 @@ import { disposeStats, trainStep, type StepStats } from './train-step';
 import { dictionaryHooks, loadModelAndWindows, resolveSplit } from './train-data';
 import { readModelConfig, resolveModel } from '../lm/load-model';
 import { Sae } from './variants/sae';
+import { sparseTopKUnavailable } from './sparse/sparse-topk';
 
 export interface TrainMetrics {
   step: number;
@@ -161,6 +162,8 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
       adam.load(adamState, checkpoint.state.adam_step);
     }
 
+    const sparse = useSparsePath(cfg, saeCfg);
+    log(`path: ${sparse.use ? 'sparse TopK kernels' : `dense (${sparse.why})`}`);
     const totalSteps = Math.floor(cfg.total_training_tokens / cfg.batch_size);
     const warmL1 = resolveSteps(cfg.l1_coefficient_warmup_steps, totalSteps);
     const warmK = resolveSteps(cfg.k_warmup_steps, totalSteps);
@@ -215,7 +218,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
         return [xs, sOut === 1 ? yout : tf.mul(yout, sOut)] as [tf.Tensor2D, tf.Tensor2D];
       });
       const stats: StepStats = trainStep(sae, adam, x, y, {
-        lr, lrFactors, k,
+        lr, lrFactors, k, sparse: sparse.use,
         clipGradNorm: cfg.clip_grad_norm,
         unitNormDecoder: unitNorm,
         loss: {
@@ -293,6 +296,20 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   } finally {
     model.dispose();
   }
+}
+
+/** Whether the sparse TopK kernels apply to this run (and why not when they do not). */
+export function useSparsePath(cfg: TrainConfig, sae: SaeConfig): { use: boolean; why: string } {
+  const blockers = [
+    sae.act_fn !== 'topk' && `act_fn is ${sae.act_fn}`,
+    sae.sparsity_include_decoder_norm && 'sparsity_include_decoder_norm selects on pre·‖W_D‖',
+    cfg.sparsity_loss_type && cfg.l1_coefficient > 0 && 'a sparsity penalty needs every activation',
+    cfg.auxk_coefficient > 0 && 'AuxK needs every pre-activation',
+    sparseTopKUnavailable(),
+  ].filter((b): b is string => typeof b === 'string');
+  if (cfg.sparse_path === 'off') return { use: false, why: 'sparse_path is off' };
+  if (blockers.length > 0 && cfg.sparse_path === 'on') throw new InputError(`sparse_path is on, but ${blockers[0]}`);
+  return blockers.length > 0 ? { use: false, why: blockers[0]! } : { use: true, why: '' };
 }
 
 /** The config a run was started with (to resume it). */

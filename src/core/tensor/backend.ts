@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerCustomGradients } from './gradients';
+import { registerNativeMatMul } from './native/register-native-matmul';
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -62,8 +63,14 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
   const reasons: string[] = [];
   for (const name of order) {
     try {
-      const device = await startBackend(name, wanted !== 'auto');
+      let device = await startBackend(name, wanted !== 'auto');
       registerCustomGradients();
+      if (name === 'wasm' || name === 'cpu') {
+        // OpenBLAS sgemm in place of tfjs's matmul kernels (native/); without the addon tfjs's kernels stay.
+        const native = registerNativeMatMul(name);
+        if (native.registered) device += `, matmul: ${native.description}`;
+        else reasons.push(`native matmul: ${native.reason}`);
+      }
       active = { name, device, fallbackReasons: reasons };
       return active;
     } catch (err) {

@@ -72,8 +72,8 @@ export async function forward(cfg: SaeConfig, params: HostParams, x: Float32Arra
   try {
     const xt = tf.tensor2d(x, [x.length / cfg.d_model, cfg.d_model]);
     const out = sae.forward(xt);
-    const result = { acts: (await out.acts.data()) as Float32Array, recon: (await out.recon.data()) as Float32Array };
-    tf.dispose([xt, out.pre, out.acts, out.recon, ...(out.indices ? [out.indices] : [])]);
+    const result = { acts: (await out.acts!.data()) as Float32Array, recon: (await out.recon.data()) as Float32Array };
+    tf.dispose([xt, out.pre!, out.acts!, out.recon, ...(out.indices ? [out.indices] : [])]);
     return result;
   } finally {
     sae.dispose();

@@ -1,0 +1,295 @@
+// N-API binding of OpenBLAS's row-major sgemm for SAE Studio's tfjs matmul kernels. It works in place on the
+// memory of the Float32Arrays it is given (no copies), so every length, stride and overlap is checked first.
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <node_api.h>
+#include "sparse_topk.h"
+
+#define MAX_ARGS 20
+// Strides and leading dimensions beyond this cannot address a JS typed array (2^53 keeps products exact).
+#define MAX_INDEX ((int64_t)1 << 53)
+
+typedef struct {
+  const char *fn;
+  bool trans_a, trans_b;
+  int64_t m, n, k, batch;
+  float alpha, beta;
+  float *a, *b, *c;
+  size_t len_a, len_b, len_c;
+  int64_t lda, ldb, ldc;
+  int64_t stride_a, stride_b, stride_c;
+} Gemm;
+
+static void throw_type(napi_env env, const char *fn, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", fn, what);
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+}
+
+static void throw_range(napi_env env, const char *fn, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", fn, what);
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+}
+
+static bool get_args(napi_env env, napi_callback_info info, const char *fn, size_t want, napi_value *argv) {
+  size_t argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != want) {
+    char what[96];
+    snprintf(what, sizeof what, "expected %zu arguments, got %zu", want, argc);
+    throw_type(env, fn, what);
+    return false;
+  }
+  return true;
+}
+
+static bool arg_bool(napi_env env, const char *fn, napi_value v, const char *name, bool *out) {
+  char what[96];
+  if (napi_get_value_bool(env, v, out) == napi_ok) return true;
+  snprintf(what, sizeof what, "%s must be a boolean", name);
+  throw_type(env, fn, what);
+  return false;
+}
+
+static bool arg_number(napi_env env, const char *fn, napi_value v, const char *name, double *out) {
+  char what[96];
+  if (napi_get_value_double(env, v, out) == napi_ok) return true;
+  snprintf(what, sizeof what, "%s must be a number", name);
+  throw_type(env, fn, what);
+  return false;
+}
+
+/** An integer in [min, max], given as a JS number. */
+static bool arg_int(napi_env env, const char *fn, napi_value v, const char *name, int64_t min, int64_t max,
+                    int64_t *out) {
+  double d;
+  char what[128];
+  if (!arg_number(env, fn, v, name, &d)) return false;
+  if (!(d >= (double)min && d <= (double)max) || floor(d) != d) {
+    snprintf(what, sizeof what, "%s must be an integer in [%lld, %lld], got %g", name, (long long)min,
+             (long long)max, d);
+    throw_range(env, fn, what);
+    return false;
+  }
+  *out = (int64_t)d;
+  return true;
+}
+
+static bool arg_f32(napi_env env, const char *fn, napi_value v, const char *name, float **data, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  char what[96];
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, v, &type, length, &ptr, NULL, NULL) != napi_ok ||
+      type != napi_float32_array) {
+    snprintf(what, sizeof what, "%s must be a Float32Array", name);
+    throw_type(env, fn, what);
+    return false;
+  }
+  *data = (float *)ptr;  // already advanced by the view's byteOffset
+  return true;
+}
+
+/** Elements spanned by one row-major rows x cols matrix with leading dimension ld. */
+static int64_t extent(int64_t rows, int64_t cols, int64_t ld) {
+  return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
+}
+
+/** Elements spanned by `batch` matrices `stride` apart; false when that overflows. */
+static bool span(int64_t batch, int64_t stride, int64_t one, int64_t *out) {
+  int64_t steps;
+  if (batch == 0 || one == 0) {
+    *out = 0;
+    return true;
+  }
+  if (__builtin_mul_overflow(batch - 1, stride, &steps) || __builtin_add_overflow(steps, one, out)) return false;
+  return true;
+}
+
+static bool check_operand(napi_env env, const Gemm *g, const char *name, const char *ld_name, int64_t rows,
+                          int64_t cols, int64_t ld, int64_t stride, size_t length, int64_t *needed) {
+  char what[200];
+  int64_t min_ld = cols > 1 ? cols : 1;
+  if (ld < min_ld) {
+    snprintf(what, sizeof what, "%s = %lld is below max(1, %lld), the row length of %s", ld_name, (long long)ld,
+             (long long)cols, name);
+    throw_range(env, g->fn, what);
+    return false;
+  }
+  if (!span(g->batch, stride, extent(rows, cols, ld), needed) || (uint64_t)*needed > (uint64_t)length) {
+    snprintf(what, sizeof what, "%s has %zu elements but the %lld x %lld matrices (ld %lld, stride %lld, batch %lld) "
+             "need %lld", name, length, (long long)rows, (long long)cols, (long long)ld, (long long)stride,
+             (long long)g->batch, (long long)*needed);
+    throw_range(env, g->fn, what);
+    return false;
+  }
+  return true;
+}
+
+static bool overlaps(const float *p, int64_t np, const float *q, int64_t nq) {
+  return np > 0 && nq > 0 && p < q + nq && q < p + np;
+}
+
+static bool validate(napi_env env, const Gemm *g) {
+  int64_t need_a, need_b, need_c;
+  if (!check_operand(env, g, "A", "lda", g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda, g->stride_a,
+                     g->len_a, &need_a) ||
+      !check_operand(env, g, "B", "ldb", g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb, g->stride_b,
+                     g->len_b, &need_b) ||
+      !check_operand(env, g, "C", "ldc", g->m, g->n, g->ldc, g->stride_c, g->len_c, &need_c)) {
+    return false;
+  }
+  if (g->batch > 1 && g->stride_c < extent(g->m, g->n, g->ldc)) {
+    throw_range(env, g->fn, "strideC is smaller than one C matrix, so the outputs of the batch would overlap");
+    return false;
+  }
+  if (overlaps(g->c, need_c, g->a, need_a) || overlaps(g->c, need_c, g->b, need_b)) {
+    throw_range(env, g->fn, "C must not share memory with A or B");
+    return false;
+  }
+  return true;
+}
+
+/** C = beta * C on one matrix, for the cases BLAS is not called (K = 0); beta = 0 also clears NaNs. */
+static void scale_c(float *c, int64_t m, int64_t n, int64_t ldc, float beta) {
+  for (int64_t i = 0; i < m; i++) {
+    float *row = c + i * ldc;
+    if (beta == 0.0f) {
+      memset(row, 0, (size_t)n * sizeof(float));
+    } else if (beta != 1.0f) {
+      for (int64_t j = 0; j < n; j++) row[j] *= beta;
+    }
+  }
+}
+
+static void run(const Gemm *g) {
+  if (g->m == 0 || g->n == 0 || g->batch == 0) return;
+  if (g->k == 0) {
+    for (int64_t i = 0; i < g->batch; i++) scale_c(g->c + i * g->stride_c, g->m, g->n, g->ldc, g->beta);
+    return;
+  }
+  const enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans;
+  const enum CBLAS_TRANSPOSE tb = g->trans_b ? CblasTrans : CblasNoTrans;
+  // A stack of row-major A's times one shared B is a single GEMM with batch * M rows: one call keeps all threads
+  // busy where many small ones would not.
+  int64_t rows = g->m * g->batch;
+  if (g->batch > 1 && g->stride_b == 0 && !g->trans_a && g->stride_a == g->m * g->lda &&
+      g->stride_c == g->m * g->ldc && rows <= INT_MAX) {
+    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)rows, (blasint)g->n, (blasint)g->k, g->alpha, g->a, (blasint)g->lda,
+                g->b, (blasint)g->ldb, g->beta, g->c, (blasint)g->ldc);
+    return;
+  }
+  for (int64_t i = 0; i < g->batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g->m, (blasint)g->n, (blasint)g->k, g->alpha, g->a + i * g->stride_a,
+                (blasint)g->lda, g->b + i * g->stride_b, (blasint)g->ldb, g->beta, g->c + i * g->stride_c,
+                (blasint)g->ldc);
+  }
+}
+
+/** Reads transA, transB, M, N, K, alpha starting at argv[0]. */
+static bool read_head(napi_env env, napi_value *argv, Gemm *g) {
+  double alpha;
+  if (!arg_bool(env, g->fn, argv[0], "transA", &g->trans_a) || !arg_bool(env, g->fn, argv[1], "transB", &g->trans_b) ||
+      !arg_int(env, g->fn, argv[2], "M", 0, INT_MAX, &g->m) || !arg_int(env, g->fn, argv[3], "N", 0, INT_MAX, &g->n) ||
+      !arg_int(env, g->fn, argv[4], "K", 0, INT_MAX, &g->k) || !arg_number(env, g->fn, argv[5], "alpha", &alpha)) {
+    return false;
+  }
+  g->alpha = (float)alpha;
+  return true;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha * op(A) op(B) + beta * C.
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  Gemm g = {.fn = "sgemm", .batch = 1};
+  double beta;
+  if (!get_args(env, info, g.fn, 13, argv) || !read_head(env, argv, &g) ||
+      !arg_f32(env, g.fn, argv[6], "A", &g.a, &g.len_a) || !arg_int(env, g.fn, argv[7], "lda", 1, INT_MAX, &g.lda) ||
+      !arg_f32(env, g.fn, argv[8], "B", &g.b, &g.len_b) || !arg_int(env, g.fn, argv[9], "ldb", 1, INT_MAX, &g.ldb) ||
+      !arg_number(env, g.fn, argv[10], "beta", &beta) || !arg_f32(env, g.fn, argv[11], "C", &g.c, &g.len_c) ||
+      !arg_int(env, g.fn, argv[12], "ldc", 1, INT_MAX, &g.ldc)) {
+    return NULL;
+  }
+  g.beta = (float)beta;
+  if (validate(env, &g)) run(&g);
+  return NULL;
+}
+
+// sgemmBatched(transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batch):
+// matrix i of each operand starts i * stride elements in; a stride of 0 broadcasts that operand over the batch.
+static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  Gemm g = {.fn = "sgemmBatched"};
+  double beta;
+  if (!get_args(env, info, g.fn, 17, argv) || !read_head(env, argv, &g) ||
+      !arg_f32(env, g.fn, argv[6], "A", &g.a, &g.len_a) || !arg_int(env, g.fn, argv[7], "lda", 1, INT_MAX, &g.lda) ||
+      !arg_int(env, g.fn, argv[8], "strideA", 0, MAX_INDEX, &g.stride_a) ||
+      !arg_f32(env, g.fn, argv[9], "B", &g.b, &g.len_b) || !arg_int(env, g.fn, argv[10], "ldb", 1, INT_MAX, &g.ldb) ||
+      !arg_int(env, g.fn, argv[11], "strideB", 0, MAX_INDEX, &g.stride_b) ||
+      !arg_number(env, g.fn, argv[12], "beta", &beta) || !arg_f32(env, g.fn, argv[13], "C", &g.c, &g.len_c) ||
+      !arg_int(env, g.fn, argv[14], "ldc", 1, INT_MAX, &g.ldc) ||
+      !arg_int(env, g.fn, argv[15], "strideC", 0, MAX_INDEX, &g.stride_c) ||
+      !arg_int(env, g.fn, argv[16], "batch", 0, INT_MAX, &g.batch)) {
+    return NULL;
+  }
+  g.beta = (float)beta;
+  if (validate(env, &g)) run(&g);
+  return NULL;
+}
+
+static napi_value threads(napi_env env, napi_callback_info info) {
+  napi_value out;
+  (void)info;
+  napi_create_int32(env, openblas_get_num_threads(), &out);
+  return out;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int64_t n;
+  if (!get_args(env, info, "setThreads", 1, argv) || !arg_int(env, "setThreads", argv[0], "n", 1, 1024, &n)) {
+    return NULL;
+  }
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static bool set_string(napi_env env, napi_value obj, const char *key, const char *value) {
+  napi_value v;
+  return napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v) == napi_ok &&
+         napi_set_named_property(env, obj, key, v) == napi_ok;
+}
+
+// info(): { config, corename, procs } of the OpenBLAS build that was loaded.
+static napi_value blas_info(napi_env env, napi_callback_info info) {
+  napi_value out, procs;
+  (void)info;
+  if (napi_create_object(env, &out) != napi_ok) return NULL;
+  set_string(env, out, "config", openblas_get_config());
+  set_string(env, out, "corename", openblas_get_corename());
+  napi_create_int32(env, openblas_get_num_procs(), &procs);
+  napi_set_named_property(env, out, "procs", procs);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemmBatched", NULL, sgemm_batched, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (register_sparse_topk(env, exports) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

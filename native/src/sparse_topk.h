@@ -1,0 +1,17 @@
+/* Sparse TopK dictionary kernels (see sparse_topk.c) and their N-API registration. */
+#ifndef SAE_SPARSE_TOPK_H
+#define SAE_SPARSE_TOPK_H
+#include <node_api.h>
+#include <stdint.h>
+
+void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
+                        int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired);
+void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
+                        int64_t d, float *out);
+void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices,
+                          const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
+                          float *db_E, float *dW_D, float *db_D);
+
+/* Adds topkEncode, topkDecode and topkBackward to `exports`. */
+napi_status register_sparse_topk(napi_env env, napi_value exports);
+#endif

@@ -1,0 +1,137 @@
+// N-API bindings of the sparse TopK kernels. Arguments are typed arrays (never copied) and integers; every
+// length is checked against the shapes before any kernel runs, and misuse throws a RangeError or TypeError.
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sparse_topk.h"
+
+typedef struct {
+  void *data;
+  size_t length;
+  napi_typedarray_type type;
+  bool present;
+} Arr;
+
+static bool fail(napi_env env, const char *fn, const char *msg) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: %s", fn, msg);
+  napi_throw_range_error(env, NULL, buf);
+  return false;
+}
+
+/* A typed array of `type`, or null/undefined when `optional`. */
+static bool get_arr(napi_env env, const char *fn, napi_value v, napi_typedarray_type type, bool optional, size_t want, const char *name, Arr *out) {
+  napi_valuetype vt;
+  napi_typeof(env, v, &vt);
+  out->present = false;
+  if (optional && (vt == napi_null || vt == napi_undefined)) return true;
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  char msg[160];
+  if (!is_ta) {
+    snprintf(msg, sizeof msg, "%s must be a typed array", name);
+    return fail(env, fn, msg);
+  }
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &offset) != napi_ok) return fail(env, fn, "cannot read a typed array");
+  if (out->type != type) {
+    snprintf(msg, sizeof msg, "%s has the wrong element type", name);
+    return fail(env, fn, msg);
+  }
+  if (out->length != want) {
+    snprintf(msg, sizeof msg, "%s has %zu elements, expected %zu", name, out->length, want);
+    return fail(env, fn, msg);
+  }
+  out->present = true;
+  return true;
+}
+
+static bool get_int(napi_env env, const char *fn, napi_value v, const char *name, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out <= 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a positive integer", name);
+    return fail(env, fn, msg);
+  }
+  return true;
+}
+
+#define F32 napi_float32_array
+#define I32 napi_int32_array
+
+/* topkEncode(x, bDecIn|null, W_E, b_E, B, d, F, k, preScratch, values, indices, fired|null) */
+static napi_value topk_encode(napi_env env, napi_callback_info info) {
+  const char *fn = "topkEncode";
+  size_t argc = 12;
+  napi_value a[12];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 12) { fail(env, fn, "expected 12 arguments"); return NULL; }
+  int64_t B, d, F, k;
+  if (!get_int(env, fn, a[4], "B", &B) || !get_int(env, fn, a[5], "d", &d) || !get_int(env, fn, a[6], "F", &F) || !get_int(env, fn, a[7], "k", &k)) return NULL;
+  if (k > F) { fail(env, fn, "k exceeds F"); return NULL; }
+  Arr x, bd, we, be, pre, val, idx, fired;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * d), "x", &x) || !get_arr(env, fn, a[1], F32, true, (size_t)d, "bDecIn", &bd) ||
+      !get_arr(env, fn, a[2], F32, false, (size_t)(d * F), "W_E", &we) || !get_arr(env, fn, a[3], F32, false, (size_t)F, "b_E", &be) ||
+      !get_arr(env, fn, a[8], F32, false, (size_t)(B * F), "preScratch", &pre) || !get_arr(env, fn, a[9], F32, false, (size_t)(B * k), "values", &val) ||
+      !get_arr(env, fn, a[10], I32, false, (size_t)(B * k), "indices", &idx) || !get_arr(env, fn, a[11], F32, true, (size_t)F, "fired", &fired))
+    return NULL;
+  sparse_topk_encode(x.data, bd.present ? bd.data : NULL, we.data, be.data, B, d, F, k, pre.data, val.data, idx.data, fired.present ? fired.data : NULL);
+  return NULL;
+}
+
+/* topkDecode(values, indices, W_D, b_D|null, B, k, d, F, out) */
+static napi_value topk_decode(napi_env env, napi_callback_info info) {
+  const char *fn = "topkDecode";
+  size_t argc = 9;
+  napi_value a[9];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 9) { fail(env, fn, "expected 9 arguments"); return NULL; }
+  int64_t B, k, d, F;
+  if (!get_int(env, fn, a[4], "B", &B) || !get_int(env, fn, a[5], "k", &k) || !get_int(env, fn, a[6], "d", &d) || !get_int(env, fn, a[7], "F", &F)) return NULL;
+  Arr val, idx, wd, bD, out;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * k), "values", &val) || !get_arr(env, fn, a[1], I32, false, (size_t)(B * k), "indices", &idx) ||
+      !get_arr(env, fn, a[2], F32, false, (size_t)(F * d), "W_D", &wd) || !get_arr(env, fn, a[3], F32, true, (size_t)d, "b_D", &bD) ||
+      !get_arr(env, fn, a[8], F32, false, (size_t)(B * d), "out", &out))
+    return NULL;
+  const int32_t *ix = idx.data;
+  for (int64_t i = 0; i < B * k; i++)
+    if (ix[i] < 0 || ix[i] >= F) { fail(env, fn, "an index is out of range 0..F-1"); return NULL; }
+  sparse_topk_decode(val.data, ix, wd.data, bD.present ? bD.data : NULL, B, k, d, out.data);
+  return NULL;
+}
+
+/* topkBackward(g, x, bDecIn|null, values, indices, W_E, W_D, B, d, F, k, dW_E, db_E, dW_D, db_D) */
+static napi_value topk_backward(napi_env env, napi_callback_info info) {
+  const char *fn = "topkBackward";
+  size_t argc = 15;
+  napi_value a[15];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 15) { fail(env, fn, "expected 15 arguments"); return NULL; }
+  int64_t B, d, F, k;
+  if (!get_int(env, fn, a[7], "B", &B) || !get_int(env, fn, a[8], "d", &d) || !get_int(env, fn, a[9], "F", &F) || !get_int(env, fn, a[10], "k", &k)) return NULL;
+  Arr g, x, bd, val, idx, we, wd, dwe, dbe, dwd, dbd;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * d), "g", &g) || !get_arr(env, fn, a[1], F32, false, (size_t)(B * d), "x", &x) ||
+      !get_arr(env, fn, a[2], F32, true, (size_t)d, "bDecIn", &bd) || !get_arr(env, fn, a[3], F32, false, (size_t)(B * k), "values", &val) ||
+      !get_arr(env, fn, a[4], I32, false, (size_t)(B * k), "indices", &idx) || !get_arr(env, fn, a[5], F32, false, (size_t)(d * F), "W_E", &we) ||
+      !get_arr(env, fn, a[6], F32, false, (size_t)(F * d), "W_D", &wd) || !get_arr(env, fn, a[11], F32, true, (size_t)(d * F), "dW_E", &dwe) ||
+      !get_arr(env, fn, a[12], F32, true, (size_t)F, "db_E", &dbe) || !get_arr(env, fn, a[13], F32, true, (size_t)(F * d), "dW_D", &dwd) ||
+      !get_arr(env, fn, a[14], F32, true, (size_t)d, "db_D", &dbd))
+    return NULL;
+  const int32_t *ix = idx.data;
+  for (int64_t i = 0; i < B * k; i++)
+    if (ix[i] < 0 || ix[i] >= F) { fail(env, fn, "an index is out of range 0..F-1"); return NULL; }
+  sparse_topk_backward(g.data, x.data, bd.present ? bd.data : NULL, val.data, ix, we.data, wd.data, B, d, F, k,
+                       dwe.present ? dwe.data : NULL, dbe.present ? dbe.data : NULL, dwd.present ? dwd.data : NULL, dbd.present ? dbd.data : NULL);
+  return NULL;
+}
+
+napi_status register_sparse_topk(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
+    {"topkDecode", NULL, topk_decode, NULL, NULL, NULL, napi_default, NULL},
+    {"topkBackward", NULL, topk_backward, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

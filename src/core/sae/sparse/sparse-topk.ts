@@ -1,0 +1,87 @@
+// The sparse TopK path on the CPU backends (cpu, wasm): encoder matmul by OpenBLAS, per-row top-k selection,
+// and a decoder and backward pass that touch only the k selected latents per token (native/src/sparse_topk.c).
+// It is a tfjs op with its own gradient, so the trainer uses it like the dense path it is tested against.
+import * as tf from '@tensorflow/tfjs-core';
+import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
+
+/** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
+export interface SparseTopKKernels {
+  topkEncode(x: Float32Array, bDecIn: Float32Array | null, W_E: Float32Array, b_E: Float32Array, B: number, d: number, F: number, k: number,
+    preScratch: Float32Array, values: Float32Array, indices: Int32Array, fired: Float32Array | null): void;
+  topkDecode(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, B: number, k: number, d: number, F: number, out: Float32Array): void;
+  topkBackward(g: Float32Array, x: Float32Array, bDecIn: Float32Array | null, values: Float32Array, indices: Int32Array, W_E: Float32Array, W_D: Float32Array,
+    B: number, d: number, F: number, k: number, dW_E: Float32Array | null, db_E: Float32Array | null, dW_D: Float32Array | null, db_D: Float32Array | null): void;
+}
+
+export interface SparseTopKResult {
+  recon: tf.Tensor2D; // [B, d]
+  values: tf.Tensor2D; // [B, k], ReLU applied
+  indices: tf.Tensor2D; // [B, k] int32
+  /** [d_sae] tokens each latent fired on. */
+  fired: tf.Tensor1D;
+}
+
+/** Why the sparse path cannot run here, or null when it can. */
+export function sparseTopKUnavailable(): string | null {
+  const backend = tf.getBackend();
+  if (backend !== 'cpu' && backend !== 'wasm') return `the sparse TopK kernels run on the cpu and wasm backends (active: ${backend})`;
+  const load = loadNativeBlas();
+  if (!load.blas) return load.reason;
+  if (typeof (load.blas as NativeBlas & Partial<SparseTopKKernels>).topkEncode !== 'function') return 'the native addon lacks the sparse TopK kernels (rebuild it: npm run build:native)';
+  return null;
+}
+
+function kernels(): SparseTopKKernels {
+  const reason = sparseTopKUnavailable();
+  if (reason) throw new Error(reason);
+  return loadNativeBlas().blas as unknown as SparseTopKKernels;
+}
+
+let scratch = new Float32Array(0);
+function preScratch(size: number): Float32Array {
+  if (scratch.length < size) scratch = new Float32Array(size);
+  return scratch.subarray(0, size);
+}
+
+const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array; // cpu / wasm only: synchronous reads are allowed
+
+/**
+ * recon = Σ_j ReLU(topk(pre))_j W_D[idx_j] + b_D with pre = (x − b_D·[applyBias]) W_E + b_E; gradients flow to
+ * W_E, b_E, W_D and b_D (x is data and gets none).
+ */
+export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): SparseTopKResult {
+  const K = kernels();
+  const [B, d] = x.shape;
+  const F = W_E.shape[1];
+  const bias = b_D ?? tf.zeros([d]);
+  let side: Omit<SparseTopKResult, 'recon'> | undefined;
+  const op = tf.customGrad(((xs: tf.Tensor, we: tf.Tensor, be: tf.Tensor, wd: tf.Tensor, bd: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xv = f32(xs);
+    const bdv = b_D ? f32(bd) : null;
+    const values = new Float32Array(B * k);
+    const indices = new Int32Array(B * k);
+    const fired = new Float32Array(F);
+    K.topkEncode(xv, applyBias ? bdv : null, f32(we), f32(be), B, d, F, k, preScratch(B * F), values, indices, fired);
+    const recon = new Float32Array(B * d);
+    K.topkDecode(values, indices, f32(wd), bdv, B, k, d, F, recon);
+    const vt = tf.tensor2d(values, [B, k]);
+    const it = tf.tensor2d(indices, [B, k], 'int32');
+    save([xs, we, wd, bd, vt, it]);
+    side = { values: tf.keep(vt.clone()), indices: tf.keep(it.clone()), fired: tf.keep(tf.tensor1d(fired)) };
+    return {
+      value: tf.tensor2d(recon, [B, d]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, swe, swd, sbd, sv, si] = saved as tf.Tensor[];
+        const dW_E = new Float32Array(d * F);
+        const db_E = new Float32Array(F);
+        const dW_D = new Float32Array(F * d);
+        const db_D = new Float32Array(d);
+        K.topkBackward(f32(dy), f32(sx!), applyBias && b_D ? f32(sbd!) : null, f32(sv!), si!.dataSync() as Int32Array, f32(swe!), f32(swd!), B, d, F, k, dW_E, db_E, dW_D, db_D);
+        return [tf.zerosLike(sx!), tf.tensor2d(dW_E, [d, F]), tf.tensor1d(db_E), tf.tensor2d(dW_D, [F, d]), tf.tensor1d(db_D)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const recon = op(x, W_E, b_E, W_D, bias) as tf.Tensor2D;
+  if (!b_D) bias.dispose();
+  return { recon, ...side! };
+}
