@@ -167,3 +167,16 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
   free(dbE);
   free(dWEt);
 }
+
+void adam_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
+                 float step_size, float b1, float b2, float eps, float inv_sqrt_c2, float *restrict p_out,
+                 float *restrict m_out, float *restrict v_out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    const float mi = m[i] * b1 + g[i] * (1.0f - b1);
+    const float vi = v[i] * b2 + (g[i] * g[i]) * (1.0f - b2);
+    m_out[i] = mi;
+    v_out[i] = vi;
+    p_out[i] = p[i] - (mi / (sqrtf(vi) * inv_sqrt_c2 + eps)) * step_size;
+  }
+}

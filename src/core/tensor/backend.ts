@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerCustomGradients } from './gradients';
 import { registerNativeMatMul } from './native/register-native-matmul';
+import { registerNativeAdam } from './kernels/adam-update';
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -70,6 +71,7 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         const native = registerNativeMatMul(name);
         if (native.registered) device += `, matmul: ${native.description}`;
         else reasons.push(`native matmul: ${native.reason}`);
+        registerNativeAdam(name);
       }
       active = { name, device, fallbackReasons: reasons };
       return active;

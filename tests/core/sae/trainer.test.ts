@@ -1,6 +1,8 @@
 // The training job end to end on the embedded model: it saves a dictionary that loads and reconstructs, and an
 // interrupted run resumed from its last checkpoint ends with exactly the weights of an uninterrupted one.
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainConfigSchema } from '../../../src/core/config/train-config';
@@ -52,6 +54,25 @@ describe('trainer', () => {
     const b = loadDictionary('small', homeB);
     for (const name of Object.keys(a.params)) expect(b.params[name]!.data, name).toEqual(a.params[name]!.data);
     expect(b.cfg).toEqual(a.cfg);
+  });
+
+  it('fails cleanly when the disk is full at checkpoint time: no partial checkpoint, no dictionary', async (ctx) => {
+    const mnt = mkdtempSync(join(tmpdir(), 'sae-studio-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('mounting a small tmpfs needs root');
+    }
+    try {
+      const home = studioHome(mnt);
+      const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 1024, act_fn: 'topk', top_k: 8, sparsity_include_decoder_norm: false } }));
+      await expect(trainDictionary(cfg, { home, runId: 'full' })).rejects.toThrow(/checkpoint at step 4 could not be written \(no space left on device\); the previous checkpoint is intact/);
+      const ckpts = join(home.runs, 'full', 'checkpoints');
+      expect(existsSync(ckpts) ? readdirSync(ckpts) : []).toEqual([]);
+      expect(readdirSync(home.dictionaries)).toEqual([]);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 
   it('refuses to resume with a different config, and to reuse a run id', async () => {

@@ -1,6 +1,7 @@
 // Adam (Kingma & Ba 2015) with per-parameter learning-rate factors and bias correction, written with plain
 // tfjs ops so its state (m, v, step) can be checkpointed and restored bit-for-bit.
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeAdamUpdate } from '../../tensor/kernels/adam-update';
 
 export interface AdamOptions {
   beta1: number;
@@ -34,6 +35,13 @@ export class Adam {
         const p = this.params[name]!;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
+        const fused = nativeAdamUpdate(p, g, m, v, { stepSize: (lr * (lrFactor[name] ?? 1)) / c1, beta1, beta2, eps, invSqrtC2: 1 / Math.sqrt(c2) });
+        if (fused) {
+          p.assign(fused[0]!);
+          m.assign(fused[1]!);
+          v.assign(fused[2]!);
+          continue;
+        }
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const stepSize = (lr * (lrFactor[name] ?? 1)) / c1;

@@ -1,0 +1,64 @@
+// Benchmark cases for SAE training steps: a TopK SAE step (forward, loss, backward, Adam, unit-norm decoder)
+// on random activations, dense vs sparse path, per backend. Used by bench/run.ts (npm run bench).
+import * as tf from '@tensorflow/tfjs-core';
+import { SaeConfigSchema } from '../src/core/config/sae-config';
+import { normalGenerator } from '../src/core/lm/random-params';
+import { InitConfigSchema, initializeSae } from '../src/core/sae/init/initialize';
+import { Adam } from '../src/core/sae/optim/adam';
+import { sparseTopKUnavailable } from '../src/core/sae/sparse/sparse-topk';
+import { disposeStats, trainStep } from '../src/core/sae/train-step';
+import { Sae } from '../src/core/sae/variants/sae';
+
+export interface SaeCase {
+  name: string;
+  dModel: number;
+  dSae: number;
+  k: number;
+  batch: number;
+}
+
+export const SAE_CASES: SaeCase[] = [
+  { name: 'sae_topk_d256_f4096_k32', dModel: 256, dSae: 4096, k: 32, batch: 4096 },
+  { name: 'sae_topk_d768_f24576_k32', dModel: 768, dSae: 24576, k: 32, batch: 4096 },
+];
+
+export interface StepResult {
+  ms_per_step: number;
+  tokens_per_second: number;
+  steps: number;
+}
+
+const LOSS = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
+
+/** Times training steps until `minSeconds` have passed (at least `minSteps`, after one warm-up step). */
+export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSeconds: number; minSteps: number; maxSteps: number }): Promise<StepResult | { skipped: string }> {
+  if (sparse) {
+    const why = sparseTopKUnavailable();
+    if (why) return { skipped: why };
+  }
+  const cfg = SaeConfigSchema.parse({ hook_point_in: 'bench', d_model: c.dModel, d_sae: c.dSae, act_fn: 'topk', top_k: c.k, sparsity_include_decoder_norm: false });
+  const sae = new Sae(cfg, await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), { seed: 0, unitNormDecoder: true }));
+  const adam = new Adam(sae.params);
+  const normal = normalGenerator(1);
+  const x = tf.tensor2d(new Float32Array(c.batch * c.dModel).map(() => normal()), [c.batch, c.dModel]);
+  const step = async () => {
+    const stats = trainStep(sae, adam, x, x, { sparse, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: LOSS });
+    await stats.parts.total.data(); // waits for the step to finish on asynchronous backends
+    disposeStats(stats);
+  };
+  try {
+    await step();
+    let steps = 0;
+    const t0 = performance.now();
+    while (steps < opts.minSteps || (performance.now() - t0 < opts.minSeconds * 1000 && steps < opts.maxSteps)) {
+      await step();
+      steps++;
+    }
+    const ms = (performance.now() - t0) / steps;
+    return { ms_per_step: Number(ms.toFixed(2)), tokens_per_second: Math.round(c.batch / (ms / 1000)), steps };
+  } finally {
+    x.dispose();
+    adam.dispose();
+    sae.dispose();
+  }
+}
