@@ -1,0 +1,6 @@
+// Every migration, in order: an explicit list (no registration by import side effect).
+import type { Migration } from '../migration';
+import { migration0001 } from './0001-initial';
+import { migration0002 } from './0002-features';
+
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
