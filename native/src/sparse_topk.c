@@ -169,14 +169,15 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
 }
 
 void adam_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
-                 float step_size, float b1, float b2, float eps, float inv_sqrt_c2, float *restrict p_out,
-                 float *restrict m_out, float *restrict v_out) {
+                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
+                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+  /* The same float operations, in the same order, as the plain-tfjs formulation in sae/optim/adam.ts. */
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {
-    const float mi = m[i] * b1 + g[i] * (1.0f - b1);
-    const float vi = v[i] * b2 + (g[i] * g[i]) * (1.0f - b2);
+    const float mi = m[i] * b1 + g[i] * one_minus_b1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * one_minus_b2;
     m_out[i] = mi;
     v_out[i] = vi;
-    p_out[i] = p[i] - (mi / (sqrtf(vi) * inv_sqrt_c2 + eps)) * step_size;
+    p_out[i] = p[i] - (mi / (sqrtf(vi) / sqrt_c2 + eps)) * step_size;
   }
 }

@@ -13,9 +13,9 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
                           float *db_E, float *dW_D, float *db_D);
 
 /* One Adam step (PyTorch's formulation) written to fresh outputs: m' = b1 m + (1 − b1) g, v' = b2 v + (1 − b2) g²,
- * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1. */
-void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1, float b2,
-                 float eps, float inv_sqrt_c2, float *p_out, float *m_out, float *v_out);
+ * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1 (1 − b computed by the caller). */
+void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1,
+                 float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
 
 /* Adds topkEncode, topkDecode, topkBackward and adamUpdate to `exports`. */
 napi_status register_sparse_topk(napi_env env, napi_value exports);

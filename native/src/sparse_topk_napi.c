@@ -138,13 +138,13 @@ static bool get_float(napi_env env, const char *fn, napi_value v, const char *na
   return true;
 }
 
-/* adamUpdate(p, g, m, v, stepSize, beta1, beta2, eps, invSqrtC2, pOut, mOut, vOut) */
+/* adamUpdate(p, g, m, v, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, sqrtC2, pOut, mOut, vOut) */
 static napi_value adam_update_js(napi_env env, napi_callback_info info) {
   const char *fn = "adamUpdate";
-  size_t argc = 12;
-  napi_value a[12];
+  size_t argc = 14;
+  napi_value a[14];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 12) { fail(env, fn, "expected 12 arguments"); return NULL; }
+  if (argc != 14) { fail(env, fn, "expected 14 arguments"); return NULL; }
   Arr p;
   napi_typedarray_type t;
   size_t n;
@@ -155,13 +155,14 @@ static napi_value adam_update_js(napi_env env, napi_callback_info info) {
   napi_is_typedarray(env, a[0], &is_ta);
   if (!is_ta || napi_get_typedarray_info(env, a[0], &t, &n, &data, &ab, &off) != napi_ok) { fail(env, fn, "p must be a Float32Array"); return NULL; }
   Arr g, m, v, po, mo, vo;
-  float step, b1, b2, eps, ic2;
+  float step, b1, omb1, b2, omb2, eps, sc2;
   if (!get_arr(env, fn, a[0], F32, false, n, "p", &p) || !get_arr(env, fn, a[1], F32, false, n, "g", &g) || !get_arr(env, fn, a[2], F32, false, n, "m", &m) ||
       !get_arr(env, fn, a[3], F32, false, n, "v", &v) || !get_float(env, fn, a[4], "stepSize", &step) || !get_float(env, fn, a[5], "beta1", &b1) ||
-      !get_float(env, fn, a[6], "beta2", &b2) || !get_float(env, fn, a[7], "eps", &eps) || !get_float(env, fn, a[8], "invSqrtC2", &ic2) ||
-      !get_arr(env, fn, a[9], F32, false, n, "pOut", &po) || !get_arr(env, fn, a[10], F32, false, n, "mOut", &mo) || !get_arr(env, fn, a[11], F32, false, n, "vOut", &vo))
+      !get_float(env, fn, a[6], "oneMinusBeta1", &omb1) || !get_float(env, fn, a[7], "beta2", &b2) || !get_float(env, fn, a[8], "oneMinusBeta2", &omb2) ||
+      !get_float(env, fn, a[9], "eps", &eps) || !get_float(env, fn, a[10], "sqrtC2", &sc2) ||
+      !get_arr(env, fn, a[11], F32, false, n, "pOut", &po) || !get_arr(env, fn, a[12], F32, false, n, "mOut", &mo) || !get_arr(env, fn, a[13], F32, false, n, "vOut", &vo))
     return NULL;
-  adam_update(p.data, g.data, m.data, v.data, (int64_t)n, step, b1, b2, eps, ic2, po.data, mo.data, vo.data);
+  adam_update(p.data, g.data, m.data, v.data, (int64_t)n, step, b1, omb1, b2, omb2, eps, sc2, po.data, mo.data, vo.data);
   return NULL;
 }
 

@@ -35,7 +35,7 @@ export class Adam {
         const p = this.params[name]!;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        const fused = nativeAdamUpdate(p, g, m, v, { stepSize: (lr * (lrFactor[name] ?? 1)) / c1, beta1, beta2, eps, invSqrtC2: 1 / Math.sqrt(c2) });
+        const fused = nativeAdamUpdate(p, g, m, v, { stepSize: (lr * (lrFactor[name] ?? 1)) / c1, beta1, beta2, eps, sqrtC2: Math.sqrt(c2) });
         if (fused) {
           p.assign(fused[0]!);
           m.assign(fused[1]!);

@@ -8,8 +8,8 @@ import { tensorMemory, type HostBackendName } from '../native/tensor-memory';
 export const SAE_ADAM_UPDATE = 'SaeAdamUpdate';
 
 interface AdamKernels {
-  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, invSqrtC2: number,
-    pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number,
+    oneMinusBeta2: number, eps: number, sqrtC2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
 }
 
 export interface AdamAttrs {
@@ -17,7 +17,8 @@ export interface AdamAttrs {
   beta1: number;
   beta2: number;
   eps: number;
-  invSqrtC2: number;
+  /** sqrt(1 − beta2^step): the second-moment bias correction. */
+  sqrtC2: number;
 }
 
 /** Registers the kernel for `backendName` when the addon has it; returns whether it is available. */
@@ -41,7 +42,7 @@ export function registerNativeAdam(backendName: HostBackendName): boolean {
         if (!arr) throw new Error(`${SAE_ADAM_UPDATE}: tensor memory is not addressable on ${backendName}`);
         return arr;
       };
-      native.adamUpdate(view(p), view(g), view(m), view(v), a.stepSize, a.beta1, a.beta2, a.eps, a.invSqrtC2, view(outs[0]!), view(outs[1]!), view(outs[2]!));
+      native.adamUpdate(view(p), view(g), view(m), view(v), a.stepSize, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, a.sqrtC2, view(outs[0]!), view(outs[1]!), view(outs[2]!));
       return outs;
     },
   });

@@ -1,0 +1,89 @@
+// A dictionary's feature activations for a batch of rows, read back once and kept sparse (CSR): only the
+// activations > 0. TopK dictionaries come back as k values per row (the native sparse kernels on cpu/wasm, or a
+// device-side topk of the dense codes), others as the dense codes scanned once on the host.
+import * as tf from '@tensorflow/tfjs-core';
+import { sparseTopKUnavailable } from '../sae/sparse/sparse-topk';
+import type { SparseDictionary } from '../sae/sparse-dictionary';
+
+/** Row r's activations are feature[rowPtr[r] … rowPtr[r+1]), value[…] (all > 0, features ascending within a row for dense input). */
+export interface SparseActs {
+  rows: number;
+  rowPtr: Int32Array; // [rows + 1]
+  feature: Int32Array; // [nnz]
+  value: Float32Array; // [nnz]
+}
+
+/** Encodes x [R, d_in] (already scaled to the dictionary's input space) and reads the non-zeros back. */
+export async function encodeSparse(dict: SparseDictionary, x: tf.Tensor2D): Promise<SparseActs> {
+  const cfg = dict.cfg;
+  const R = x.shape[0];
+  const useSparseKernel = cfg.act_fn === 'topk' && !cfg.sparsity_include_decoder_norm && sparseTopKUnavailable() === null;
+  const k = cfg.top_k;
+  // forward() leaves its intermediates to the caller's scope; only what is read back leaves this one.
+  const out = tf.tidy(() => {
+    const fwd = dict.forward(x, { sparse: useSparseKernel });
+    if (fwd.sparse) {
+      fwd.sparse.fired.dispose(); // the sparse op keeps its side outputs (tf.keep): tidy would not free it
+      return { values: fwd.sparse.values, indices: fwd.sparse.indices };
+    }
+    // TopK has at most k non-zeros per row: read k per row instead of d_sae.
+    if (cfg.act_fn === 'topk' && k < fwd.acts!.shape[1]) return tf.topk(fwd.acts!, k); // [R, k]
+    return { dense: fwd.acts! }; // [R, d_sae]
+  }) as { values: tf.Tensor2D; indices: tf.Tensor2D; dense?: undefined } | { dense: tf.Tensor2D };
+  try {
+    if (out.dense) return fromDense((await out.dense.data()) as Float32Array, R, out.dense.shape[1]);
+    const [values, indices] = await Promise.all([out.values.data(), out.indices.data()]);
+    return fromTopK(values as Float32Array, indices as Int32Array, R, out.values.shape[1]);
+  } finally {
+    tf.dispose(Object.values(out) as tf.Tensor[]);
+  }
+}
+
+/** CSR of the positive entries of a dense [R, F] row-major array. */
+export function fromDense(acts: Float32Array, R: number, F: number): SparseActs {
+  const rowPtr = new Int32Array(R + 1);
+  let cap = Math.max(1024, R * 16);
+  let feature = new Int32Array(cap);
+  let value = new Float32Array(cap);
+  let n = 0;
+  for (let r = 0; r < R; r++) {
+    const row = acts.subarray(r * F, (r + 1) * F);
+    for (let f = 0; f < F; f++) {
+      const v = row[f]!;
+      if (!(v > 0)) continue;
+      if (n === cap) {
+        cap *= 2;
+        feature = grow(feature, cap);
+        value = grow(value, cap);
+      }
+      feature[n] = f;
+      value[n++] = v;
+    }
+    rowPtr[r + 1] = n;
+  }
+  return { rows: R, rowPtr, feature: feature.subarray(0, n), value: value.subarray(0, n) };
+}
+
+/** CSR of k (value, index) pairs per row, dropping values ≤ 0. */
+export function fromTopK(values: Float32Array, indices: Int32Array, R: number, k: number): SparseActs {
+  const rowPtr = new Int32Array(R + 1);
+  const feature = new Int32Array(R * k);
+  const value = new Float32Array(R * k);
+  let n = 0;
+  for (let r = 0; r < R; r++) {
+    for (let j = r * k; j < (r + 1) * k; j++) {
+      const v = values[j]!;
+      if (!(v > 0)) continue;
+      feature[n] = indices[j]!;
+      value[n++] = v;
+    }
+    rowPtr[r + 1] = n;
+  }
+  return { rows: R, rowPtr, feature: feature.subarray(0, n), value: value.subarray(0, n) };
+}
+
+function grow<T extends Int32Array | Float32Array>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a);
+  return b;
+}
