@@ -8,8 +8,13 @@ import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
 import { demoCommand } from './commands/demo';
 import { generateCommand } from './commands/generate';
+import { analyzeCommand, inferCommand } from './commands/analyze';
+import { featureCommand, featuresCommand } from './commands/features';
 
-const COMMANDS: Command[] = [tokenizeCommand, lmForwardCommand, lmEvalCommand, generateCommand, trainCommand, evalCommand, demoCommand];
+const COMMANDS: Command[] = [
+  tokenizeCommand, lmForwardCommand, lmEvalCommand, generateCommand, trainCommand, evalCommand, demoCommand,
+  analyzeCommand, featuresCommand, featureCommand, inferCommand,
+];
 
 function mainHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

@@ -9,6 +9,7 @@ import { evaluateDictionary } from '../../core/sae/evaluate';
 import { loadDictionary } from '../../core/sae/dictionary-store';
 import { PDLM_TRAIN_TOKENS, referenceTopKRecipe } from '../../core/sae/recipes';
 import { trainDictionary } from '../../core/sae/trainer';
+import { analyzeIntoStore } from '../../core/analysis/analyze-to-store';
 import { loadModelAndWindows } from '../../core/sae/train-data';
 import { Sae } from '../../core/sae/variants/sae';
 import { parseBackendRequest } from '../../core/tensor/backend';
@@ -24,6 +25,7 @@ export const demoCommand: Command = {
   options: {
     tokens: { type: 'string', valueName: 'N', help: `training tokens (default ${PDLM_TRAIN_TOKENS}, one pass over the training windows)` },
     name: { type: 'string', valueName: 'NAME', help: 'dictionary name (default demo)' },
+    'analyze-tokens': { type: 'string', valueName: 'N', help: 'tokens of the feature analysis into the store (default 1000000)' },
     ...BACKEND_OPTION,
   },
   async run(values) {
@@ -49,6 +51,14 @@ export const demoCommand: Command = {
     sae.dispose();
     model.dispose();
 
+    const analyzeTokens = values['analyze-tokens'] === undefined ? 1_000_000 : positiveInt(values['analyze-tokens'] as string, '--analyze-tokens');
+    const abar = progressBar('analysing features');
+    const analysis = await analyzeIntoStore(
+      { dictionary: result.dictionaryDir, dataset: cfg.dataset, split: 'train', tokens: analyzeTokens, onProgress: (p) => p.phase === 'activations' && abar.update(p.done, p.total, 'tokens') },
+      home,
+    );
+    abar.done();
+
     const rows: [string, string][] = [
       ['explained variance', ev.explained_variance.toFixed(4)],
       ['L0', ev.l0.toFixed(2)],
@@ -66,7 +76,12 @@ export const demoCommand: Command = {
       `evaluated on ${ev.tokens.toLocaleString('en-US')} validation tokens:`,
       ...rows.map(([k, v]) => `  ${k.padEnd(20)} ${v}`),
       '',
+      `analysed ${analysis.tokens.toLocaleString('en-US')} tokens into the store (${analysis.tokensPerSecond.toLocaleString('en-US')} tokens/s):`,
+      `  sae-studio features --dictionary ${analysis.dictionaryName} --sort frequency`,
+      `  sae-studio feature ${analysis.dictionaryName} 0`,
+      '',
       `dictionary: ${result.dictionaryDir}`,
+      `store:      ${join(home.root, 'studio.db')}`,
       `run:        ${join(home.runs, runId)}`,
       '',
     ];

@@ -62,14 +62,6 @@ export class ContextStore {
     }
   }
 
-  /** A sample that was created but never held (e.g. it lost every draw). */
-  discardIfUnheld(s: SampleData): void {
-    if (s.holders === 0) {
-      this.liveSamples--;
-      this.release(s.contextIndex);
-    }
-  }
-
   get retainedSamples(): number {
     return this.liveSamples;
   }

@@ -39,7 +39,7 @@ export async function encodeSparse(dict: SparseDictionary, x: tf.Tensor2D): Prom
   }
 }
 
-/** CSR of the positive entries of a dense [R, F] row-major array. */
+/** CSR of the positive entries of a dense [R, F] row-major array (NaN or +∞ anywhere is an error). */
 export function fromDense(acts: Float32Array, R: number, F: number): SparseActs {
   const rowPtr = new Int32Array(R + 1);
   let cap = Math.max(1024, R * 16);
@@ -50,7 +50,11 @@ export function fromDense(acts: Float32Array, R: number, F: number): SparseActs 
     const row = acts.subarray(r * F, (r + 1) * F);
     for (let f = 0; f < F; f++) {
       const v = row[f]!;
-      if (!(v > 0)) continue;
+      if (!(v > 0)) {
+        if (v !== v) throw nonFinite(v, r, f);
+        continue;
+      }
+      if (v === Infinity) throw nonFinite(v, r, f);
       if (n === cap) {
         cap *= 2;
         feature = grow(feature, cap);
@@ -64,7 +68,7 @@ export function fromDense(acts: Float32Array, R: number, F: number): SparseActs 
   return { rows: R, rowPtr, feature: feature.subarray(0, n), value: value.subarray(0, n) };
 }
 
-/** CSR of k (value, index) pairs per row, dropping values ≤ 0. */
+/** CSR of k (value, index) pairs per row, dropping values ≤ 0 (NaN or +∞ is an error). */
 export function fromTopK(values: Float32Array, indices: Int32Array, R: number, k: number): SparseActs {
   const rowPtr = new Int32Array(R + 1);
   const feature = new Int32Array(R * k);
@@ -73,13 +77,21 @@ export function fromTopK(values: Float32Array, indices: Int32Array, R: number, k
   for (let r = 0; r < R; r++) {
     for (let j = r * k; j < (r + 1) * k; j++) {
       const v = values[j]!;
-      if (!(v > 0)) continue;
+      if (!(v > 0)) {
+        if (v !== v) throw nonFinite(v, r, indices[j]!);
+        continue;
+      }
+      if (v === Infinity) throw nonFinite(v, r, indices[j]!);
       feature[n] = indices[j]!;
       value[n++] = v;
     }
     rowPtr[r + 1] = n;
   }
   return { rows: R, rowPtr, feature: feature.subarray(0, n), value: value.subarray(0, n) };
+}
+
+function nonFinite(v: number, row: number, feature: number): Error {
+  return new Error(`feature ${feature} has activation ${v} on row ${row} of the batch: the dictionary or its input is not finite`);
 }
 
 function grow<T extends Int32Array | Float32Array>(a: T, cap: number): T {

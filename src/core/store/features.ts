@@ -40,6 +40,9 @@ export interface FeatureSummary {
   meanActivation: number;
   interpretation: string | null;
   bookmarked: boolean;
+  topLogits: LogitEntry[];
+  /** Samples stored for it across all samplings. */
+  nSamples: number;
 }
 
 export interface FeaturePage {
@@ -93,10 +96,11 @@ function listFeaturesNow(store: Store, dictionary: string, options: ListFeatures
 
   const sort = options.sort ?? 'index';
   const order = options.order ?? (sort === 'index' ? 'asc' : 'desc');
-  const rows = db.prepare(`SELECT f.feature_index, f.act_count, f.frequency, f.max_activation, f.mean_activation,
+  const rows = db.prepare(`SELECT f.feature_index, f.act_count, f.frequency, f.max_activation, f.mean_activation, f.top_logits,
+      (SELECT count(*) FROM feature_samples s WHERE s.feature_id = f.id) AS n_samples,
       i.text AS interpretation, b.id IS NOT NULL AS bookmarked
     ${from} ORDER BY ${SORT_COLUMN[sort]} ${order.toUpperCase()}, f.feature_index ASC LIMIT @limit OFFSET @offset`)
-    .all({ ...params, limit: options.limit ?? 100, offset: options.offset ?? 0 }) as (Pick<FeatureRow, 'feature_index' | 'act_count' | 'frequency' | 'max_activation' | 'mean_activation'> & { interpretation: string | null; bookmarked: number })[];
+    .all({ ...params, limit: options.limit ?? 100, offset: options.offset ?? 0 }) as (Pick<FeatureRow, 'feature_index' | 'act_count' | 'frequency' | 'max_activation' | 'mean_activation' | 'top_logits'> & { n_samples: number; interpretation: string | null; bookmarked: number })[];
   return {
     dictionary,
     analysis: analysis.name,
@@ -104,6 +108,7 @@ function listFeaturesNow(store: Store, dictionary: string, options: ListFeatures
     items: rows.map((r) => ({
       index: r.feature_index, actCount: r.act_count, frequency: r.frequency, maxActivation: r.max_activation,
       meanActivation: r.mean_activation, interpretation: r.interpretation, bookmarked: r.bookmarked === 1,
+      topLogits: parseJson<LogitEntry[]>(r.top_logits, `feature ${r.feature_index}`), nSamples: r.n_samples,
     })),
   };
 }

@@ -1,0 +1,87 @@
+// `sae-studio analyze` and `sae-studio infer`: the feature-analysis pass into the local store, and which features
+// fire on each token of a text.
+import { analyzeIntoStore } from '../../core/analysis/analyze-to-store';
+import { featuresOnText } from '../../core/analysis';
+import { InputError } from '../../core/errors';
+import { studioHome } from '../../core/home';
+import { loadModel } from '../../core/lm/load-model';
+import { ModelTokenizer } from '../../core/lm/tokenizer';
+import { loadDictionary } from '../../core/sae/dictionary-store';
+import { Sae } from '../../core/sae/variants/sae';
+import { initBackend, parseBackendRequest } from '../../core/tensor/backend';
+import { BACKEND_OPTION, requireOption, type Command } from '../command';
+import { progressBar } from '../progress';
+import { positiveInt } from './lm-forward';
+
+function splitOption(v: unknown): 'train' | 'validation' | 'all' | null {
+  if (v === undefined) return null;
+  if (v === 'train' || v === 'validation' || v === 'all') return v;
+  throw new InputError(`--split is '${String(v)}', expected train, validation or all`);
+}
+
+export const analyzeCommand: Command = {
+  name: 'analyze',
+  summary: 'Analyse every feature of a dictionary over a dataset (statistics, samples, logits, neighbours) into the store.',
+  usage: 'analyze --dictionary DIR|NAME [--dataset SPEC] [--split train|validation|all] [--tokens N] [--model DIR|NAME] [--name NAME]',
+  options: {
+    dictionary: { type: 'string', valueName: 'DIR|NAME', help: 'dictionary folder or name under $SAE_STUDIO_HOME/dictionaries' },
+    dataset: { type: 'string', valueName: 'SPEC', help: 'folder of .txt, .jsonl, .parquet, or pdlm-corpus (default pdlm-corpus)' },
+    split: { type: 'string', valueName: 'NAME', help: "train, validation or all (default: 'train' where the dataset has a reference split)" },
+    tokens: { type: 'string', valueName: 'N', help: 'tokens to analyse (default 1000000)' },
+    model: { type: 'string', valueName: 'DIR|NAME', help: 'the model (default: the one recorded with the dictionary)' },
+    name: { type: 'string', valueName: 'NAME', help: "analysis name (default 'default'; replaces an earlier one)" },
+    ...BACKEND_OPTION,
+  },
+  async run(values) {
+    const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
+    const dictionary = requireOption(this, values, 'dictionary');
+    const tokens = values.tokens === undefined ? 1_000_000 : positiveInt(values.tokens as string, '--tokens');
+    const split = splitOption(values.split);
+    await initBackend(backend);
+    const bar = progressBar('analysing');
+    const r = await analyzeIntoStore(
+      { dictionary, dataset: (values.dataset as string | undefined) ?? 'pdlm-corpus', split, tokens, model: values.model as string | undefined, name: values.name as string | undefined,
+        onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'), onLog: (m) => process.stderr.write(`${m}\n`) },
+      studioHome(),
+    );
+    bar.done();
+    process.stdout.write(`${JSON.stringify({ dictionary: r.dictionaryName, analysis: r.saved.name ?? 'default', tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), tokens_per_second: r.tokensPerSecond, peak_rss_mb: r.peakRssMb })}\n`);
+  },
+};
+
+export const inferCommand: Command = {
+  name: 'infer',
+  summary: 'Which features of a dictionary fire on each token of a text.',
+  usage: 'infer NAME --text STR [--top N] [--json]',
+  positionals: 1,
+  options: {
+    text: { type: 'string', valueName: 'STR', help: 'the text' },
+    top: { type: 'string', valueName: 'N', help: 'features shown per token (default 5)' },
+    json: { type: 'boolean', help: 'print JSON' },
+    ...BACKEND_OPTION,
+  },
+  async run(values, positionals) {
+    const name = positionals[0];
+    if (!name) throw new InputError("expected a dictionary name (see 'sae-studio infer --help')");
+    const text = requireOption(this, values, 'text');
+    const home = studioHome();
+    const stored = loadDictionary(name, home);
+    const modelRef = (typeof stored.lmConfig?.model_name === 'string' ? stored.lmConfig.model_name : stored.cfg.model_name) ?? 'pdlm-4l-256';
+    await initBackend(parseBackendRequest(values.backend as string | undefined, '--backend'));
+    const { model, location } = loadModel(modelRef);
+    const sae = new Sae(stored.cfg, stored.params);
+    try {
+      const top = values.top === undefined ? 5 : positiveInt(values.top as string, '--top');
+      const rows = await featuresOnText(model, sae, ModelTokenizer.load(location.dir), text, { topFeatures: top });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(rows.map((r) => ({ position: r.position, token_id: r.tokenId, token: r.token, features: r.features })))}\n`);
+        return;
+      }
+      const lines = rows.map((r) => `${String(r.position).padStart(4)} ${JSON.stringify(r.token).padEnd(16)} ${r.features.map((f) => `${f.index}:${f.activation.toFixed(2)}`).join('  ')}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      sae.dispose();
+      model.dispose();
+    }
+  },
+};
