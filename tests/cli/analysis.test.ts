@@ -79,6 +79,6 @@ describe('analysis from the CLI', () => {
     const cache = join(home, 'fake-cache');
     mkdirSync(cache, { recursive: true });
     writeFileSync(join(cache, 'manifest.json'), JSON.stringify({ model: 'other-model' }));
-    one(['analyze', '--dictionary', 'small', '--dataset', cache], /is an activation cache; the analysis needs text/);
+    one(['analyze', '--dictionary', 'small', '--dataset', cache], /is an activation cache, made with model 'other-model' \(another tokenizer\) while the dictionary reads 'pdlm-4l-256'; the analysis needs text/);
   });
 });

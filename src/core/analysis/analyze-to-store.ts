@@ -1,6 +1,6 @@
 // The analysis job: loads a saved dictionary and its model, cuts the dataset into windows with the model's
 // tokenizer, runs the streaming analysis pass and saves the result in the local store in one transaction.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { InputError } from '../errors';
 import type { StudioHome } from '../home';
@@ -44,7 +44,14 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
   }
   const manifest = join(job.dataset, 'manifest.json');
   if (existsSync(manifest)) {
-    throw new InputError(`${job.dataset}: is an activation cache; the analysis needs text (its samples are shown as tokens of the dictionary's model '${modelRef}')`);
+    let cacheModel: unknown;
+    try {
+      cacheModel = (JSON.parse(readFileSync(manifest, 'utf8')) as { model?: unknown }).model;
+    } catch {
+      cacheModel = undefined;
+    }
+    const other = typeof cacheModel === 'string' && cacheModel !== modelRef ? `, made with model '${cacheModel}' (another tokenizer) while the dictionary reads '${modelRef}'` : '';
+    throw new InputError(`${job.dataset}: is an activation cache${other}; the analysis needs text, tokenized by the dictionary's model '${modelRef}'`);
   }
   const split = resolveSplit(job.dataset, job.split ?? null);
   const data = await loadModelAndWindows(modelRef, job.dataset, { home, split, contextSize: null, onLog: job.onLog });
