@@ -27,6 +27,7 @@ interface Row {
 function tooSlow(c: SaeCase, backend: BackendName, path: 'dense' | 'sparse', device: string): string | null {
   const big = c.dSae * c.dModel > 4_000_000;
   if (backend === 'cpu' && (big || path === 'dense')) return 'the plain-JavaScript cpu backend takes minutes per step at this size';
+  if (backend === 'wasm' && big && path === 'dense') return "the dense [4096, 24576] activations and their gradients exceed the wasm backend's 4 GiB heap";
   if (backend === 'webgpu' && big && /llvmpipe|lavapipe|swiftshader/i.test(device)) return 'software WebGPU adapter: minutes per step at this size';
   return null;
 }

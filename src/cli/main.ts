@@ -10,10 +10,11 @@ import { demoCommand } from './commands/demo';
 import { generateCommand } from './commands/generate';
 import { analyzeCommand, inferCommand } from './commands/analyze';
 import { featureCommand, featuresCommand } from './commands/features';
+import { engineCommand, serveCommand } from './commands/serve';
 
 const COMMANDS: Command[] = [
   tokenizeCommand, lmForwardCommand, lmEvalCommand, generateCommand, trainCommand, evalCommand, demoCommand,
-  analyzeCommand, featuresCommand, featureCommand, inferCommand,
+  analyzeCommand, featuresCommand, featureCommand, inferCommand, serveCommand, engineCommand,
 ];
 
 function mainHelp(): string {

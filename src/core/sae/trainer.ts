@@ -196,6 +196,8 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     let nextCheckpointTokens = cfg.checkpoint_every_tokens ? (Math.floor(tokens / cfg.checkpoint_every_tokens) + 1) * cfg.checkpoint_every_tokens : Infinity;
     let lastState = stream.state();
     while (step < totalSteps) {
+      // Yield to the event loop once per step: signals (Ctrl-C), IPC messages and timers are handled between steps.
+      await new Promise((resolve) => setImmediate(resolve));
       if (opts.signal?.aborted || (opts.maxStepsThisProcess !== undefined && stepsThisProcess >= opts.maxStepsThisProcess)) {
         cancelled = true;
         break;

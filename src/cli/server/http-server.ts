@@ -1,0 +1,164 @@
+/**
+ * The HTTP server of `sae-studio serve`, on 127.0.0.1 only: `POST /api/<method>` through the StudioService
+ * dispatcher, `GET /api/events` as Server-Sent Events, and the UI's static files. Every request needs the session
+ * token (401 otherwise) and a Host header naming this server (403: a DNS-rebinding page gets nothing). Request
+ * bodies are bounded (413), must be JSON (415 / 400), and errors answer `{ error: { code, message, issues? } }`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { API_PREFIX, EVENTS_PATH, HTTP_STATUS, MAX_REQUEST_BYTES, TOKEN_QUERY } from '../../protocol/http-api';
+import { dispatchStudioCall } from '../../protocol/service-dispatch';
+import type { ServiceErrorData } from '../../protocol/service-error';
+import type { StudioEventSource } from '../../protocol/studio-client';
+import { isStudioMethod, type StudioServiceImpl } from '../../protocol/studio-service';
+import { EventStreamHub, type EventStreamOptions } from './event-stream';
+import { cookieToken, requestToken, sameToken, sessionCookie } from './session-token';
+import { serveStatic } from './static-files';
+
+export const HOST = '127.0.0.1';
+
+export interface StudioServerOptions {
+  impl: StudioServiceImpl;
+  events: StudioEventSource;
+  token: string;
+  /** 0 (default): a free port. */
+  port?: number;
+  /** The built renderer (index.html + assets); null or missing: a placeholder page. */
+  rendererDir?: string | null;
+  onInternalError?: (method: string, error: unknown) => void;
+  eventStream?: EventStreamOptions;
+}
+
+export interface StudioServer {
+  port: number;
+  /** `http://127.0.0.1:<port>/` */
+  origin: string;
+  /** The origin with the session token, the address to open in a browser. */
+  url: string;
+  /** Stops accepting requests, ends event streams, and resolves once every connection has closed. */
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly data: ServiceErrorData) {
+    super(data.message);
+  }
+}
+
+export async function startStudioServer(options: StudioServerOptions): Promise<StudioServer> {
+  const hub = new EventStreamHub(options.events, options.eventStream);
+  let port = 0;
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const e = err instanceof HttpError ? err : new HttpError(500, { code: 'internal', message: 'internal error' });
+      if (!(err instanceof HttpError)) options.onInternalError?.('(http)', err);
+      req.resume(); // an unread body is dropped
+      if (res.headersSent) res.destroy();
+      else sendJson(res, e.status, { error: e.data });
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const url = new URL(req.url ?? '/', `http://${HOST}`);
+    if (!allowedHost(req.headers.host, port)) throw new HttpError(403, { code: 'unauthorized', message: 'this server answers only to 127.0.0.1 and localhost' });
+    if (!url.pathname.startsWith(API_PREFIX)) return serveUi(req, res, url);
+
+    req.on('error', () => undefined);
+    if (!sameToken(requestToken(req, url), options.token)) {
+      throw new HttpError(401, { code: 'unauthorized', message: `missing or wrong session token: send 'Authorization: Bearer <token>' or ?${TOKEN_QUERY}=, as in the URL sae-studio serve printed` });
+    }
+    if (url.pathname === EVENTS_PATH) {
+      if (req.method !== 'GET') throw methodNotAllowed(res, 'GET');
+      if (!hub.open(req, res)) throw new HttpError(503, { code: 'internal', message: 'too many event streams are open' });
+      return;
+    }
+    const method = url.pathname.slice(API_PREFIX.length);
+    if (!isStudioMethod(method)) throw new HttpError(HTTP_STATUS.unknown_method, { code: 'unknown_method', message: `unknown method '${method}'` });
+    if (req.method !== 'POST') throw methodNotAllowed(res, 'POST');
+    const body = await readJsonBody(req);
+    const outcome = await dispatchStudioCall(options.impl, method, body, { onInternalError: options.onInternalError });
+    if (outcome.ok) sendJson(res, 200, outcome.result);
+    else sendJson(res, HTTP_STATUS[outcome.error.code], { error: outcome.error });
+  }
+
+  function serveUi(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
+    const queryToken = url.searchParams.get(TOKEN_QUERY);
+    if (sameToken(queryToken, options.token)) res.setHeader('Set-Cookie', sessionCookie(options.token));
+    else if (!sameToken(cookieToken(req), options.token)) {
+      res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('SAE Studio: open the URL that `sae-studio serve` printed (it carries the session token).\n');
+      return;
+    }
+    serveStatic(req, res, url.pathname, options.rendererDir ?? null);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://${HOST}:${port}/`;
+  return {
+    port,
+    origin,
+    url: `${origin}?${TOKEN_QUERY}=${options.token}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        hub.close();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}
+
+function allowedHost(host: string | undefined, port: number): boolean {
+  return host === `${HOST}:${port}` || host === `localhost:${port}`;
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): HttpError {
+  res.setHeader('Allow', allow);
+  return new HttpError(405, { code: 'invalid_input', message: `use ${allow}` });
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const tooLarge = new HttpError(413, { code: 'invalid_input', message: `request body over ${MAX_REQUEST_BYTES} bytes` });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) throw tooLarge;
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) return chunks.push(chunk);
+      req.off('data', onData);
+      req.resume(); // the rest is read and dropped, so the client gets the answer instead of a reset
+      reject(tooLarge);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+  if (body.length === 0) return {};
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpError(415, { code: 'invalid_input', message: "send the request as JSON ('Content-Type: application/json')" });
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    const message = `request body: not valid JSON (${(err as Error).message})`;
+    throw new HttpError(400, { code: 'invalid_input', message, issues: [{ field: '', message }] });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+}

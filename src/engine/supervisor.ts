@@ -1,0 +1,300 @@
+/**
+ * The supervisor: starts each job (a training run, its resume, an analysis) in its own engine process, relays the
+ * engine's messages to subscribers as StudioEvents, and keeps the store's record of each run — createRun, metric
+ * points in batches, checkpoints, the trained dictionary, and the final status: done, cancelled, or failed (an engine
+ * that exits without `done`, killed or crashed, is failed, and stays resumable from its last complete checkpoint).
+ * The engine processes come from an EngineLauncher, so the same supervisor serves the CLI and Electron's main.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { TrainConfig } from '../core/config/train-config';
+import { InputError, isInputError } from '../core/errors';
+import type { StudioHome } from '../core/home';
+import { readRunConfig } from '../core/sae/trainer';
+import {
+  addRunCheckpoint, appendRunMetrics, createRun, getRun, listRecentRuns, updateRunStatus, upsertDictionary, type Run, type RunMetricPoint, type Store,
+} from '../core/store';
+import { EngineMessageSchema, type EngineMessage, type JobResult, type JobSpec } from '../protocol/job-protocol';
+import type { JobInfo, StudioEvent } from '../protocol/jobs';
+import type { MetricPoint } from '../protocol/runs';
+import { oneLine } from '../protocol/service-dispatch';
+import type { StudioEventSource } from '../protocol/studio-client';
+import type { EngineExit, EngineLauncher, EngineProcess } from './engine-launcher';
+import { DEFAULT_METRICS_BATCH, MetricsBatcher, type MetricsBatchOptions } from './metrics-batcher';
+import { hasCompleteCheckpoint } from './run-checkpoints';
+
+export interface SupervisorOptions {
+  store: Store;
+  home: StudioHome;
+  launcher: EngineLauncher;
+  metricsBatch?: MetricsBatchOptions;
+  /** How long a cancelled job may take (a training writes its checkpoint) before its engine is killed; default 120 s. */
+  cancelGraceMs?: number;
+  /** Told about what went wrong outside any job's control (a store write that failed, a malformed message). */
+  onWarning?: (message: string) => void;
+}
+
+interface Job {
+  info: JobInfo;
+  engine: EngineProcess;
+  cancelFile: string;
+  result: JobResult | null;
+  error: string | null;
+  cancelRequested: boolean;
+  killTimer: NodeJS.Timeout | null;
+  metrics: MetricsBatcher | null;
+  ended: Promise<JobInfo>;
+  finished: boolean;
+}
+
+type AnalyzeSpec = Omit<Extract<JobSpec, { kind: 'analyze' }>, 'kind'>;
+
+const ANALYSIS_CANCEL_GRACE_MS = 2000;
+/** Finished jobs kept for listJobs. */
+const KEEP_FINISHED = 50;
+
+export class Supervisor implements StudioEventSource {
+  private readonly jobs = new Map<string, Job>();
+  private readonly listeners = new Set<(event: StudioEvent) => void>();
+  private readonly store: Store;
+  private readonly home: StudioHome;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.store = options.store;
+    this.home = options.home;
+  }
+
+  subscribe(listener: (event: StudioEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts a new run of a validated train config. */
+  startTraining(cfg: TrainConfig, runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`): { runId: string; jobId: string } {
+    if (existsSync(join(this.home.runs, runId))) throw new InputError(`run '${runId}' exists; resume it or choose another id`);
+    const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
+    if (busy) throw new InputError(`dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`);
+    createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
+    return { runId, jobId: this.launch({ kind: 'train', runId, resume: false, config: { ...cfg } }, runId, cfg.name) };
+  }
+
+  /** Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint. */
+  resumeRun(runId: string): { runId: string; jobId: string } {
+    if (this.isRunActive(runId)) throw new InputError(`run '${runId}' is running`);
+    const run = findRun(this.store, runId);
+    if (run?.status === 'done') throw new InputError(`run '${runId}' has finished; there is nothing to resume`);
+    const config = run ? null : (readRunConfig(this.home, runId) as Record<string, unknown>);
+    if (!hasCompleteCheckpoint(this.home, runId)) {
+      throw new InputError(`run '${runId}' has no complete checkpoint to resume from (it stopped before its first one); start it again`);
+    }
+    const dictionaryName = run?.dictionaryName ?? (typeof config?.name === 'string' ? config.name : 'sae');
+    if (config) createRun(this.store, { id: runId, dictionaryName, config });
+    else updateRunStatus(this.store, runId, 'running');
+    return { runId, jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName) };
+  }
+
+  startAnalysis(spec: AnalyzeSpec): { jobId: string } {
+    return { jobId: this.launch({ kind: 'analyze', ...spec }, null, spec.dictionary) };
+  }
+
+  /** Asks a job to stop; false when no such job is running. A training writes a checkpoint first. */
+  cancelJob(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job || job.finished) return false;
+    if (!job.cancelRequested) {
+      job.cancelRequested = true;
+      job.info.status = 'cancelling';
+      this.safely(() => writeFileSync(job.cancelFile, ''));
+      job.engine.send({ type: 'cancel' });
+      // An analysis saves nothing until its single final transaction: when it does not stop at once, it is killed.
+      const grace = job.info.kind === 'analyze' ? ANALYSIS_CANCEL_GRACE_MS : (this.options.cancelGraceMs ?? 120_000);
+      job.killTimer = setTimeout(() => job.engine.kill(), grace);
+      job.killTimer.unref();
+    }
+    return true;
+  }
+
+  cancelRun(runId: string): boolean {
+    const job = this.active().find((j) => j.info.runId === runId);
+    return job ? this.cancelJob(job.info.jobId) : false;
+  }
+
+  isRunActive(runId: string): boolean {
+    return this.active().some((j) => j.info.runId === runId);
+  }
+
+  /** Running jobs first, then finished ones; newest first within each. */
+  listJobs(): JobInfo[] {
+    const all = [...this.jobs.values()].map((j) => ({ ...j.info }));
+    return all.sort((a, b) => Number(a.endedAt !== null) - Number(b.endedAt !== null) || b.startedAt.localeCompare(a.startedAt));
+  }
+
+  /** Resolves with the job's final info once its engine has exited. */
+  waitForJob(jobId: string): Promise<JobInfo> {
+    const job = this.jobs.get(jobId);
+    if (!job) return Promise.reject(new InputError(`unknown job '${jobId}'`));
+    return job.ended;
+  }
+
+  /**
+   * Marks runs the store still calls 'running' but no job of this supervisor runs as failed (the process that ran
+   * them stopped without recording it); call once at startup. Returns their ids.
+   */
+  markInterruptedRuns(): string[] {
+    const stale = listRecentRuns(this.store, { status: 'running', limit: 1_000_000 }).filter((r) => !this.isRunActive(r.id));
+    for (const r of stale) updateRunStatus(this.store, r.id, 'failed', { error: 'interrupted: the studio stopped while this run was active' });
+    return stale.map((r) => r.id);
+  }
+
+  /** Cancels every job, waits up to graceMs for them to stop (trainings checkpoint), then kills the rest. */
+  async shutdown(graceMs = 30_000): Promise<void> {
+    const running = this.active();
+    for (const j of running) this.cancelJob(j.info.jobId);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(running.map((j) => j.ended)), timeout]);
+    clearTimeout(timer);
+    for (const j of running) j.engine.kill();
+    await Promise.all(running.map((j) => j.ended));
+  }
+
+  private active(): Job[] {
+    return [...this.jobs.values()].filter((j) => !j.finished);
+  }
+
+  private launch(spec: JobSpec, runId: string | null, dictionary: string): string {
+    try {
+      return this.launchNow(spec, runId, dictionary);
+    } catch (err) {
+      if (runId !== null) this.safely(() => updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }));
+      throw err;
+    }
+  }
+
+  private launchNow(spec: JobSpec, runId: string | null, dictionary: string): string {
+    const jobId = randomUUID();
+    const cancelFile = join(this.home.root, 'jobs', `${jobId}.cancel`);
+    mkdirSync(dirname(cancelFile), { recursive: true });
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    env.SAE_STUDIO_HOME = this.home.root;
+    let resolveEnded!: (info: JobInfo) => void;
+    const ended = new Promise<JobInfo>((resolve) => (resolveEnded = resolve));
+    const engine = this.options.launcher.launch(env);
+    const metrics = runId === null ? null : new MetricsBatcher(
+      (points) => appendRunMetrics(this.store, runId, points.map(storedPoint)),
+      this.options.metricsBatch ?? DEFAULT_METRICS_BATCH,
+      (err) => this.options.onWarning?.(`run ${runId}: metrics not saved yet (${oneLine(err)}); will retry`),
+    );
+    const job: Job = {
+      info: { jobId, kind: spec.kind, runId, dictionary, status: 'running', startedAt: new Date().toISOString(), endedAt: null, progress: null, error: null },
+      engine, cancelFile, result: null, error: null, cancelRequested: false, killTimer: null, ended, finished: false, metrics,
+    };
+    this.jobs.set(jobId, job);
+    engine.onMessage((raw) => this.onMessage(job, raw));
+    engine.onExit((exit) => resolveEnded(this.finish(job, exit)));
+    engine.send({ type: 'start', jobId, job: spec, cancelFile });
+    return jobId;
+  }
+
+  private onMessage(job: Job, raw: unknown): void {
+    const parsed = EngineMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.options.onWarning?.(`job ${job.info.jobId}: ignored a malformed engine message`);
+      return;
+    }
+    const m: EngineMessage = parsed.data;
+    const runId = job.info.runId;
+    switch (m.type) {
+      case 'progress':
+        job.info.progress = { phase: m.phase, done: m.done, total: m.total, unit: m.unit };
+        break;
+      case 'metrics':
+        job.metrics?.add({ step: m.step, tokens: m.tokens, values: m.values });
+        break;
+      case 'checkpoint':
+        job.metrics?.flush();
+        if (runId !== null) this.safely(() => addRunCheckpoint(this.store, runId, { step: m.step, tokens: m.tokens, path: m.path }));
+        break;
+      case 'done':
+        job.result = m.result;
+        break;
+      case 'error':
+        job.error = m.message;
+        break;
+      case 'log':
+        break;
+    }
+    this.emit({ jobId: job.info.jobId, kind: job.info.kind, runId, message: m });
+  }
+
+  private finish(job: Job, exit: EngineExit): JobInfo {
+    if (job.finished) return { ...job.info };
+    job.finished = true;
+    if (job.killTimer) clearTimeout(job.killTimer);
+    job.metrics?.flush();
+    rmSync(job.cancelFile, { force: true });
+    const { result } = job;
+    const status = result ? (result.kind === 'train' && result.cancelled ? 'cancelled' : 'done') : job.error === null && job.cancelRequested ? 'cancelled' : 'failed';
+    const error = status === 'failed' ? (job.error ?? crashMessage(exit, job.engine.stderrTail())) : null;
+    const runId = job.info.runId;
+    let resumable = false;
+    if (runId !== null) {
+      const saved = result?.kind === 'train' ? result.dictionary : null;
+      const dSae = saved?.config.d_sae;
+      if (saved && typeof dSae === 'number') {
+        this.safely(() => upsertDictionary(this.store, { name: saved.name, path: saved.path, config: { ...saved.config, d_sae: dSae }, modelName: saved.modelName }));
+      }
+      this.safely(() => updateRunStatus(this.store, runId, status, { error }));
+      resumable = status !== 'done' && hasCompleteCheckpoint(this.home, runId);
+    }
+    Object.assign(job.info, { status, error, endedAt: new Date().toISOString() });
+    this.emit({ jobId: job.info.jobId, kind: job.info.kind, runId, message: { type: 'ended', status, error, resumable } });
+    this.pruneFinished();
+    return { ...job.info };
+  }
+
+  private pruneFinished(): void {
+    const finished = [...this.jobs.values()].filter((j) => j.finished);
+    for (const j of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(j.info.jobId);
+  }
+
+  private emit(event: StudioEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.options.onWarning?.(`an event listener failed: ${oneLine(err)}`);
+      }
+    }
+  }
+
+  private safely(write: () => unknown): void {
+    try {
+      write();
+    } catch (err) {
+      this.options.onWarning?.(`store: ${oneLine(err)}`);
+    }
+  }
+}
+
+/** The store keeps non-finite values (as strings); the protocol carries them as null. */
+function storedPoint(p: MetricPoint): RunMetricPoint {
+  return { step: p.step, tokens: p.tokens, values: Object.fromEntries(Object.entries(p.values).map(([k, v]) => [k, v ?? Number.NaN])) };
+}
+
+function findRun(store: Store, id: string): Run | null {
+  try {
+    return getRun(store, id);
+  } catch (err) {
+    if (isInputError(err)) return null;
+    throw err;
+  }
+}
+
+function crashMessage(exit: EngineExit, stderr: string): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : exit.code === null ? 'could not be started' : `exit code ${exit.code}`;
+  const last = stderr.trim().split('\n').at(-1)?.trim();
+  return `the engine stopped unexpectedly (${how})${last ? `: ${last.slice(0, 300)}` : ''}`;
+}

@@ -1,0 +1,53 @@
+/**
+ * Checks a train config before any job starts, with the schema `sae-studio train` uses (TrainConfigSchema), then
+ * what can be told without loading weights: the model exists, the hooks are among its hook points, the dictionary
+ * config is complete, the dataset opens. Every issue names its field as a path into the request (`config.…`).
+ */
+import { existsSync } from 'node:fs';
+import { SaeConfigSchema } from '../core/config/sae-config';
+import { TrainConfigSchema, type TrainConfig } from '../core/config/train-config';
+import { openDataset } from '../core/data/sources/open-dataset';
+import { isInputError } from '../core/errors';
+import { hookStage } from '../core/lm/hooks';
+import { readModelConfig, resolveModel } from '../core/lm/load-model';
+import type { ModelConfig } from '../core/lm/model-config';
+import type { FieldIssue } from '../protocol/service-error';
+import { oneLine } from '../protocol/service-dispatch';
+import { fieldIssues, joinPath } from '../protocol/zod-issues';
+
+export type TrainConfigCheckResult = { ok: true; config: TrainConfig } | { ok: false; issues: FieldIssue[] };
+
+export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCheckResult {
+  const parsed = TrainConfigSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: fieldIssues(parsed.error, prefix) };
+  const cfg = parsed.data;
+  const at = (field: string) => joinPath(prefix, field);
+  const issues: FieldIssue[] = [];
+  const inputIssue = (field: string, check: () => void) => {
+    try {
+      check();
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      issues.push({ field: at(field), message: oneLine(err) });
+    }
+  };
+
+  let modelCfg: ModelConfig | null = null;
+  inputIssue('model', () => (modelCfg = readModelConfig(resolveModel(cfg.model).dir)));
+  if (modelCfg) {
+    const m: ModelConfig = modelCfg;
+    inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in));
+    if (cfg.sae.hook_point_out !== undefined) inputIssue('sae.hook_point_out', () => hookStage(m, cfg.sae.hook_point_out!));
+    if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== m.dModel) {
+      issues.push({ field: at('sae.d_model'), message: `is ${cfg.sae.d_model}, but the model has d_model ${m.dModel}` });
+    }
+    const sae = SaeConfigSchema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
+    if (!sae.success) issues.push(...fieldIssues(sae.error, at('sae')));
+  }
+  if (cfg.activation_cache !== null) {
+    if (!existsSync(cfg.activation_cache)) issues.push({ field: at('activation_cache'), message: `${cfg.activation_cache}: no such folder` });
+  } else {
+    inputIssue('dataset', () => openDataset(cfg.dataset));
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, config: cfg };
+}

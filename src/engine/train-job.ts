@@ -1,0 +1,52 @@
+/** A training job in the engine: the trainer's events as job-protocol messages, cancellation through its signal. */
+import { TrainConfigSchema } from '../core/config/train-config';
+import { parseConfig } from '../core/config/validate';
+import { InputError } from '../core/errors';
+import type { StudioHome } from '../core/home';
+import { readRunConfig, trainDictionary, type TrainEvent } from '../core/sae/trainer';
+import type { EngineMessage, JobResult, TrainJobSpec } from '../protocol/job-protocol';
+import { toMetricValues } from '../protocol/metric-values';
+
+export async function runTrainJob(
+  spec: TrainJobSpec, home: StudioHome, emit: (m: EngineMessage) => void, signal: AbortSignal,
+): Promise<JobResult> {
+  if (!spec.resume && !spec.config) throw new InputError(`run '${spec.runId}': a new run needs its train config`);
+  const raw = spec.resume ? readRunConfig(home, spec.runId) : spec.config;
+  const cfg = parseConfig(TrainConfigSchema, raw, spec.resume ? `run ${spec.runId}` : 'train config');
+  let totalSteps = 0;
+  const onEvent = (e: TrainEvent) => {
+    for (const m of trainMessages(e, totalSteps)) emit(m);
+    if (e.type === 'started') totalSteps = e.totalSteps;
+  };
+  const r = await trainDictionary(cfg, { home, runId: spec.runId, resume: spec.resume, onEvent, signal });
+  return {
+    kind: 'train', cancelled: r.cancelled, steps: r.steps, tokens: r.tokens, seconds: r.seconds,
+    dictionary: r.dictionaryDir ? { name: cfg.name, path: r.dictionaryDir, modelName: cfg.model, config: { ...r.sae } } : null,
+  };
+}
+
+/** The protocol messages of one trainer event (`done` is the job's result, sent by the runner). */
+export function trainMessages(e: TrainEvent, totalSteps: number): EngineMessage[] {
+  switch (e.type) {
+    case 'log':
+      return [{ type: 'log', message: e.message }];
+    case 'started': {
+      const resumed = e.resumedFromStep ? `, resumed from step ${e.resumedFromStep}` : '';
+      return [
+        { type: 'log', message: `training ${e.totalSteps} steps (${e.totalTokens} tokens) on ${e.backend}${resumed}` },
+        { type: 'progress', phase: 'training', done: e.resumedFromStep, total: e.totalSteps, unit: 'steps' },
+      ];
+    }
+    case 'metrics': {
+      const { step, tokens, ...values } = e.metrics;
+      return [
+        { type: 'metrics', step, tokens, values: toMetricValues(values) },
+        { type: 'progress', phase: 'training', done: step, total: totalSteps, unit: 'steps' },
+      ];
+    }
+    case 'checkpoint':
+      return [{ type: 'checkpoint', step: e.step, tokens: e.tokens, path: e.dir }];
+    case 'done':
+      return [];
+  }
+}

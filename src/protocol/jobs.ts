@@ -1,0 +1,82 @@
+/**
+ * Jobs a supervisor runs in engine processes (a training run's start or resume, an analysis), and the events it
+ * publishes about them: each engine message tagged with its job, and a final `ended` that also covers an engine
+ * that crashed without saying anything.
+ */
+import { z } from 'zod';
+import { BACKEND_REQUESTS, DATASET_SPLITS, EngineMessageSchema } from './job-protocol';
+import { FieldIssueSchema } from './service-error';
+import { RunIdSchema } from './runs';
+
+export const JOB_STATUSES = ['running', 'cancelling', 'done', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const JobProgressSchema = z.object({ phase: z.string(), done: z.number(), total: z.number().nullable(), unit: z.string() });
+
+export const JobInfoSchema = z.object({
+  jobId: z.string().min(1),
+  kind: z.enum(['train', 'analyze']),
+  /** The training run, or null for an analysis. */
+  runId: z.string().nullable(),
+  /** The dictionary trained or analysed. */
+  dictionary: z.string().nullable(),
+  status: z.enum(JOB_STATUSES),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  progress: JobProgressSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type JobInfo = z.infer<typeof JobInfoSchema>;
+
+export const JobEndedMessageSchema = z.object({
+  type: z.literal('ended'),
+  status: z.enum(['done', 'failed', 'cancelled']),
+  error: z.string().nullable(),
+  /** For a training run: it can be continued with resumeRun. */
+  resumable: z.boolean(),
+});
+
+export const StudioEventSchema = z.object({
+  jobId: z.string().min(1),
+  kind: z.enum(['train', 'analyze']),
+  runId: z.string().nullable(),
+  message: z.union([EngineMessageSchema, JobEndedMessageSchema]),
+});
+export type StudioEvent = z.infer<typeof StudioEventSchema>;
+
+export const ValidateTrainConfigRequestSchema = z.strictObject({ config: z.record(z.string(), z.unknown()) });
+/** The config with every default filled in, or the fields at fault (paths start with `config.`). */
+export const TrainConfigCheckSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
+  z.object({ ok: z.literal(false), issues: z.array(FieldIssueSchema).min(1) }),
+]);
+export type TrainConfigCheck = z.infer<typeof TrainConfigCheckSchema>;
+
+export const StartTrainingRequestSchema = z.strictObject({
+  /** A train config (lm-saes field names), checked with the same schema as `sae-studio train --config`. */
+  config: z.record(z.string(), z.unknown()),
+  /** Default: `<name>-<date>-<random>`. */
+  runId: RunIdSchema.optional(),
+});
+export const StartedRunSchema = z.object({ runId: z.string().min(1), jobId: z.string().min(1) });
+
+export const StartAnalysisRequestSchema = z.strictObject({
+  /** A dictionary name (under the studio home) or folder. */
+  dictionary: z.string().min(1),
+  /** Folder of .txt, .jsonl, .parquet, or an embedded corpus name. */
+  dataset: z.string().min(1).default('pdlm-corpus'),
+  split: z.enum(DATASET_SPLITS).nullable().default(null),
+  tokens: z.number().int().positive().default(1_000_000),
+  /** Default: the model recorded with the dictionary. */
+  model: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+  backend: z.enum(BACKEND_REQUESTS).default('auto'),
+});
+export const StartedJobSchema = z.object({ jobId: z.string().min(1) });
+
+export const JobIdRequestSchema = z.strictObject({ jobId: z.string().min(1) });
+export const CancelResponseSchema = z.object({
+  /** False when nothing of that id was running. */
+  cancelling: z.boolean(),
+});
+export const ListJobsResponseSchema = z.object({ jobs: z.array(JobInfoSchema) });
