@@ -3,10 +3,10 @@
 // `tokens` [n_samples, n_context] (I64), `mask` and `attention_mask` [n_samples, n_context] (I32), and beside it
 // `chunk-NNNNNNNN.meta.json`, a JSON list with one object per sample ({model_name, context_idx, dataset_name}).
 // lm-saes has no top-level file; ours, `manifest.json`, says what the cache holds and is checked on resume and read.
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../errors';
+import { writeFileAtomic } from '../util/atomic-file';
 
 export const CACHE_FORMAT = 'sae-studio/activation-cache@1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -108,20 +108,7 @@ export function checkSameManifest(found: CacheManifest, wanted: CacheManifest, f
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      writeSync(fd, JSON.stringify(value));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(path, JSON.stringify(value));
 }
 
 function isCount(v: unknown): boolean {

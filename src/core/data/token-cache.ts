@@ -2,10 +2,11 @@
 // `<key>.json` (what was tokenized), both written atomically, the JSON last, so a present JSON means a complete
 // entry. The key hashes the dataset spec and settings, each file's path, size and mtime, the tokenizer files
 // and the EOS id: change any of them and the stream is tokenized again.
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
+import { writeFileAtomic } from '../util/atomic-file';
 import { openSafetensors, writeSafetensors } from '../tensor/safetensors';
 import type { DatasetSource } from './sources/dataset-source';
 import { tokenizeDocuments, type TokenEncoder, type TokenStream, type TokenizeProgress } from './token-stream';
@@ -116,19 +117,3 @@ function readEntry(tensorsPath: string, metaPath: string, key: string): (TokenSt
   }
 }
 
-function writeFileAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
