@@ -82,3 +82,20 @@ describe('analysis from the CLI', () => {
     one(['analyze', '--dictionary', 'small', '--dataset', cache], /is an activation cache, made with model 'other-model' \(another tokenizer\) while the dictionary reads 'pdlm-4l-256'; the analysis needs text/);
   });
 });
+
+describe('sae-studio demo', () => {
+  it('trains the reference recipe briefly, evaluates it, and ends with the dictionary analysed in the store', () => {
+    const home = tempHome();
+    const r = runCli(['demo', '--tokens', '40960', '--analyze-tokens', '3000', '--backend', 'wasm'], { SAE_STUDIO_HOME: home }, 900_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { dictionary: string; train_tokens: number; explained_variance: number; ce_loss_recovered: number; l0: number };
+    expect(out.train_tokens).toBe(40960);
+    expect(out.l0).toBeLessThanOrEqual(32);
+    expect(out.ce_loss_recovered).toBeGreaterThan(0.5);
+    expect(r.stderr).toMatch(/CE loss recovered/);
+    expect(r.stderr).toMatch(/sae-studio features --dictionary demo/);
+    const f = runCli(['features', '--dictionary', 'demo', '--json', '--limit', '3', '--sort', 'frequency'], { SAE_STUDIO_HOME: home });
+    expect(f.status, f.stderr).toBe(0);
+    expect((JSON.parse(f.stdout) as unknown[]).length).toBe(3);
+  }, 900_000);
+});

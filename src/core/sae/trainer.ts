@@ -130,10 +130,12 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     const sOut = datasetScale(saeCfg, hookOut);
     const unitNorm = cfg.decoder_unit_norm ?? (saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk');
 
+    // A short run need not generate a whole shuffle group it will never use.
+    const groupWindows = Math.max(1, Math.min(cfg.shuffle_windows, Math.ceil(cfg.total_training_tokens / (windows.seq - 1)) + 1));
     const openStream = (seed: number, state?: ActivationStreamState): Promise<ActivationStream> =>
       cfg.activation_cache
         ? cachedActivationStream({ dir: cfg.activation_cache, hookPoints: hooks, batchSize: cfg.batch_size, seed, state, expectDModel: model.cfg.dModel })
-        : createModelActivationStream({ model, windows, hookPoints: hooks, mask, batchSize: cfg.batch_size, groupWindows: cfg.shuffle_windows, modelBatchSize: cfg.model_batch_size, seed, state });
+        : createModelActivationStream({ model, windows, hookPoints: hooks, mask, batchSize: cfg.batch_size, groupWindows, modelBatchSize: cfg.model_batch_size, seed, state });
 
     let host: HostParams;
     if (checkpoint) {
