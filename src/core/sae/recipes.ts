@@ -2,7 +2,7 @@
 // (k 32, 4096 latents) on blocks.2.hook_resid_post of pdlm-4l-256, one pass over the embedded corpus's training
 // windows in batches of 4096 tokens, Adam lr 4e-4 with 100 warm-up steps and a linear decay over the last 20%,
 // dataset-wise normalisation, unit-norm decoder rows, W_E = W_Dᵀ and b_D = the mean input at initialisation.
-// (The reference does not say how it shuffled; we shuffle the tokens of 1024 windows at a time.)
+// (The reference does not say how it shuffled; we shuffle the tokens of 4096 windows at a time.)
 import type { TrainConfigInput } from '../config/train-config';
 
 /** Training tokens of the embedded corpus's train split (21,663 windows × 255 non-BOS tokens). */
@@ -26,8 +26,9 @@ export function referenceTopKRecipe(overrides: Partial<TrainConfigInput> = {}): 
     },
     batch_size: 4096,
     total_training_tokens: PDLM_TRAIN_TOKENS,
-    // Tokens of 1024 windows (261k) are shuffled together: batches close to i.i.d. draws from the corpus.
-    shuffle_windows: 1024,
+    // Tokens of 4096 windows (1.04M, ~1 GB of activations) are shuffled together: batches close to i.i.d. draws
+    // from the corpus, as a PyTorch run shuffling all activations in memory would draw them.
+    shuffle_windows: 4096,
     lr: 4e-4,
     betas: [0.9, 0.999],
     lr_scheduler_name: 'constantwithwarmup',
