@@ -5,7 +5,7 @@
 // each part's own state, so a mixture resumes exactly when its parts are created from `state.parts[i]`.
 import { InputError } from '../errors';
 import { Mt19937 } from '../data/random/mt19937';
-import type { MixOptions } from '../data/mixing';
+import { pickWeighted, type MixOptions } from '../data/mixing';
 import type { ActivationBatch, ActivationStream, ActivationStreamState } from './types';
 
 export interface MixedStreamState {
@@ -73,7 +73,7 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
     },
     async next(): Promise<ActivationBatch | null> {
       while (!ended && active.length > 0) {
-        const slot = pick(active.map((i) => weights[i]!), rng.nextFloat53());
+        const slot = pickWeighted(active.map((i) => weights[i]!), rng.nextFloat53());
         draws++;
         const part = active[slot]!;
         const batch = await parts[part]!.stream.next();
@@ -97,16 +97,6 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
   };
 }
 
-/** Index of the first weight whose running share of the total exceeds u (core/data's mixWeighted rule). */
-function pick(weights: readonly number[], u: number): number {
-  const total = weights.reduce((a, b) => a + b, 0);
-  let acc = 0;
-  for (let i = 0; i < weights.length; i++) {
-    acc += weights[i]! / total;
-    if (u < acc) return i;
-  }
-  return weights.length - 1;
-}
 
 function checkWeights(weights: readonly number[]): void {
   if (weights.length === 0) throw new InputError('mixture: no parts, expected at least one weighted activation stream');

@@ -24,7 +24,7 @@ export async function* mixWeighted<T>(parts: readonly WeightedPart<T>[], opts: M
   const active = parts.map((_, i) => i).filter((i) => parts[i]!.weight > 0);
   try {
     while (active.length > 0) {
-      const slot = pick(active.map((i) => parts[i]!.weight), rng.nextFloat53());
+      const slot = pickWeighted(active.map((i) => parts[i]!.weight), rng.nextFloat53());
       const part = active[slot]!;
       const next = await iterators[part]!.next();
       if (!next.done) {
@@ -62,8 +62,8 @@ export function mixedSource(parts: readonly { source: DatasetSource; weight: num
   };
 }
 
-/** Index of the first weight whose running share of the total exceeds u. */
-function pick(weights: readonly number[], u: number): number {
+/** Index of the first weight whose running share of the total exceeds u (u uniform in [0, 1)). */
+export function pickWeighted(weights: readonly number[], u: number): number {
   const total = weights.reduce((a, b) => a + b, 0);
   let acc = 0;
   for (let i = 0; i < weights.length; i++) {
