@@ -10,7 +10,7 @@ import type { StudioHome } from '../core/home';
 import type { HookedTransformer } from '../core/lm/hooked-transformer';
 import { loadModel } from '../core/lm/load-model';
 import { ModelTokenizer } from '../core/lm/tokenizer';
-import { loadDictionary, resolveDictionaryDir } from '../core/sae/dictionary-store';
+import { loadDictionary, resolveDictionaryDir, recordedModel } from '../core/sae/dictionary-store';
 import { Sae } from '../core/sae/variants/sae';
 import { ensureBackend, type BackendRequest } from '../core/tensor/backend';
 import type { TokenFeatures } from '../protocol/features';
@@ -54,7 +54,7 @@ export class TextInference {
     if (this.loaded?.key === key) return this.loaded;
     this.unload();
     const stored = loadDictionary(dir, this.home);
-    const modelRef = typeof stored.lmConfig?.model_name === 'string' ? stored.lmConfig.model_name : stored.cfg.model_name;
+    const modelRef = recordedModel(stored);
     if (!modelRef) throw new InputError(`${dir}: the dictionary does not record its model`);
     const { model, location } = loadModel(modelRef);
     this.loaded = { key, model, sae: new Sae(stored.cfg, stored.params), tokenizer: ModelTokenizer.load(location.dir) };

@@ -6,7 +6,7 @@ import { InputError } from '../../core/errors';
 import { studioHome } from '../../core/home';
 import { loadModel } from '../../core/lm/load-model';
 import { ModelTokenizer } from '../../core/lm/tokenizer';
-import { loadDictionary } from '../../core/sae/dictionary-store';
+import { loadDictionary, recordedModel } from '../../core/sae/dictionary-store';
 import { Sae } from '../../core/sae/variants/sae';
 import { initBackend, parseBackendRequest } from '../../core/tensor/backend';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
@@ -66,7 +66,7 @@ export const inferCommand: Command = {
     const text = requireOption(this, values, 'text');
     const home = studioHome();
     const stored = loadDictionary(name, home);
-    const modelRef = (typeof stored.lmConfig?.model_name === 'string' ? stored.lmConfig.model_name : stored.cfg.model_name) ?? 'pdlm-4l-256';
+    const modelRef = recordedModel(stored) ?? 'pdlm-4l-256';
     await initBackend(parseBackendRequest(values.backend as string | undefined, '--backend'));
     const { model, location } = loadModel(modelRef);
     const sae = new Sae(stored.cfg, stored.params);

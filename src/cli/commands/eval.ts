@@ -1,6 +1,6 @@
 // `sae-studio eval`: evaluates a dictionary on token windows (EV, L0, MSE, dead fraction, CE loss recovered).
 import { evaluateDictionary } from '../../core/sae/evaluate';
-import { loadDictionary } from '../../core/sae/dictionary-store';
+import { loadDictionary, recordedModel } from '../../core/sae/dictionary-store';
 import { Sae } from '../../core/sae/variants/sae';
 import { loadModel } from '../../core/lm/load-model';
 import { readTokenFile } from '../../core/lm/token-file';
@@ -27,7 +27,7 @@ export const evalCommand: Command = {
     const home = studioHome();
     const stored = loadDictionary(requireOption(this, values, 'dictionary'), home);
     const windows = readTokenFile(requireOption(this, values, 'windows'));
-    const modelRef = (values.model as string | undefined) ?? (stored.lmConfig?.model_name as string | undefined);
+    const modelRef = (values.model as string | undefined) ?? recordedModel(stored);
     if (!modelRef) throw new InputError(`missing --model (the dictionary at ${stored.dir} does not record its model)`);
     await initBackend(backend);
     const { model } = loadModel(modelRef);

@@ -5,7 +5,7 @@ import { join, basename } from 'node:path';
 import { InputError } from '../errors';
 import type { StudioHome } from '../home';
 import { readModelConfig, resolveModel } from '../lm/load-model';
-import { loadDictionary } from '../sae/dictionary-store';
+import { loadDictionary, recordedModel } from '../sae/dictionary-store';
 import { loadModelAndWindows, resolveSplit } from '../sae/train-data';
 import { Sae } from '../sae/variants/sae';
 import { openStore, saveAnalysis, upsertDictionary, type SavedAnalysis } from '../store';
@@ -35,7 +35,7 @@ export interface AnalyzeJobResult {
 
 export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promise<AnalyzeJobResult> {
   const stored = loadDictionary(job.dictionary, home);
-  const recorded = typeof stored.lmConfig?.model_name === 'string' ? stored.lmConfig.model_name : stored.cfg.model_name;
+  const recorded = recordedModel(stored);
   const modelRef = job.model ?? recorded;
   if (!modelRef) throw new InputError(`${stored.dir}: the dictionary does not record its model; pass --model`);
   const modelCfg = readModelConfig(resolveModel(modelRef).dir);

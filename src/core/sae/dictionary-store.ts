@@ -16,6 +16,12 @@ export interface StoredDictionary {
   lmConfig: Record<string, unknown> | null;
 }
 
+/** The model a dictionary was trained on, as recorded with it (lm_config.json or its config's model_name). */
+export function recordedModel(stored: StoredDictionary): string | null {
+  const fromLm = stored.lmConfig?.model_name;
+  return typeof fromLm === 'string' ? fromLm : stored.cfg.model_name;
+}
+
 export function resolveDictionaryDir(ref: string, home: StudioHome): string {
   if (existsSync(ref) && statSync(ref).isDirectory()) return resolve(ref);
   const named = join(home.dictionaries, ref);

@@ -1,8 +1,8 @@
 // Loads the optional OpenBLAS addon (native/build/Release/sae_blas.node, built by `npm run build:native`) that the
 // native matmul kernels call. Missing or broken, it yields a one-line reason and the caller keeps tfjs's kernels.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../resources/resource-dir';
 
 /** The addon's exports (native/src/sae_blas.c). Every matrix is row-major; nothing is copied. */
 export interface NativeBlas {
@@ -71,18 +71,4 @@ export function openNativeBlas(override?: string): NativeBlasLoad {
 
 function firstLine(text: string): string {
   return text.split('\n', 1)[0]!.trim();
-}
-
-/** The folder of sae-studio's package.json, found by walking up from this file (as resources/ is found). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sae-studio') {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot locate the sae-studio package root; set SAE_STUDIO_NATIVE');
-    dir = parent;
-  }
 }
