@@ -16,10 +16,14 @@ import { loadModelAndWindows } from '../src/core/sae/train-data';
 import { Sae } from '../src/core/sae/variants/sae';
 import { parseBackendRequest } from '../src/core/tensor/backend';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, home: { type: 'string' } } });
+const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, 'shuffle-windows': { type: 'string' }, seed: { type: 'string' }, home: { type: 'string' } } });
 const home = studioHome(values.home ?? mkdtempSync(join(tmpdir(), 'sae-studio-quality-')));
 const tokens = values.tokens ? Number(values.tokens) : PDLM_TRAIN_TOKENS;
-const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ name: 'quality', total_training_tokens: tokens, backend: parseBackendRequest(values.backend, '--backend') }));
+const overrides = {
+  ...(values['shuffle-windows'] ? { shuffle_windows: Number(values['shuffle-windows']) } : {}),
+  ...(values.seed ? { seed: Number(values.seed) } : {}),
+};
+const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ name: 'quality', total_training_tokens: tokens, backend: parseBackendRequest(values.backend, '--backend'), ...overrides }));
 
 const t0 = performance.now();
 let backend = '';
@@ -47,6 +51,8 @@ const out = {
   backend,
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },
+  shuffle_windows: cfg.shuffle_windows,
+  seed: cfg.seed,
   train_tokens: result.tokens,
   train_steps: result.steps,
   train_seconds: Number(trainSeconds.toFixed(1)),

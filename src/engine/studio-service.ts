@@ -3,7 +3,11 @@
  * inputs, and hands jobs to the supervisor. Core's input errors become `invalid_input` ServiceErrors; the Electron
  * main process and `sae-studio serve` expose this same object over their transports.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { openDataset } from '../core/data/sources/open-dataset';
+import { DATABASE_FILE } from '../core/store/database';
 import { isInputError } from '../core/errors';
 import type { StudioHome } from '../core/home';
 import { resolveDictionaryDir } from '../core/sae/dictionary-store';
@@ -11,16 +15,17 @@ import {
   addBookmark, getFeature, getRun, getRunMetrics, listBookmarks, listDictionaries, listFeatures, listRecentRuns,
   removeBookmark, setInterpretation, type Store,
 } from '../core/store';
-import type { BackendRequest } from '../core/tensor/backend';
+import type { BackendRequest, ComputeDevices } from '../core/tensor/backend';
 import type { AppInfo } from '../protocol/app-info';
 import { toMetricValues } from '../protocol/metric-values';
 import { oneLine } from '../protocol/service-dispatch';
 import { ServiceError, type FieldIssue } from '../protocol/service-error';
 import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-service';
+import { previewDataset } from './dataset-preview';
 import { featureView, TokenLabels } from './feature-view';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
-import type { Supervisor } from './supervisor';
+import { RUN_LOG, type Supervisor } from './supervisor';
 import type { TextInference } from './text-inference';
 import { checkTrainConfig } from './train-config-check';
 
@@ -39,9 +44,20 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const { store, home, supervisor } = deps;
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
+  let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
     appInfo: async () => deps.appInfo,
+    systemInfo: async () => {
+      const { describeComputeDevices } = await import('../core/tensor/backend');
+      devices ??= describeComputeDevices();
+      const d = await devices;
+      return {
+        home: home.root, store: join(home.root, DATABASE_FILE), platform: `${process.platform} ${process.arch}`, cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), autoBackend: d.auto, gpu: d.gpu, gpuReason: d.gpuReason, native: d.native,
+      };
+    },
+    previewDataset: async (request) => previewDataset(request),
     listModels: async () => ({ models: listModels() }),
     validateModelFolder: async ({ path }) => checkModelFolder(path),
     listDictionaries: async ({ series }) => ({ dictionaries: listDictionaries(store, { series }).map(dictionarySummary) }),
@@ -65,6 +81,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     getRun: async ({ id, fromStep, limit }) => ({
       run: runSummary(getRun(store, id), supervisor.isRunActive(id), home),
       metrics: getRunMetrics(store, id, { fromStep, limit }).map((p) => ({ step: p.step, tokens: p.tokens, values: toMetricValues(p.values) })),
+      log: readRunLog(home, id),
     }),
     validateTrainConfig: async ({ config }) => {
       const check = checkTrainConfig(config);
@@ -97,6 +114,15 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   };
 
   return { ...withInputErrors(impl), close: () => inference?.dispose() };
+}
+
+/** Lines of a run's log shown by the dashboard (the newest). */
+const RUN_LOG_LINES = 500;
+
+function readRunLog(home: StudioHome, runId: string): string[] {
+  const file = join(home.runs, runId, RUN_LOG);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').slice(-RUN_LOG_LINES);
 }
 
 /** Core's InputErrors (a bad name, an index out of range) become `invalid_input` ServiceErrors. */

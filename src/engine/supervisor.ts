@@ -6,7 +6,7 @@
  * The engine processes come from an EngineLauncher, so the same supervisor serves the CLI and Electron's main.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TrainConfig } from '../core/config/train-config';
 import { InputError, isInputError } from '../core/errors';
@@ -46,6 +46,8 @@ interface Job {
   metrics: MetricsBatcher | null;
   ended: Promise<JobInfo>;
   finished: boolean;
+  /** The analysis a training asked for (its config's analyze_tokens), started when it ends done. */
+  analyzeAfter: AnalyzeSpec | null;
 }
 
 type AnalyzeSpec = Omit<Extract<JobSpec, { kind: 'analyze' }>, 'kind'>;
@@ -76,7 +78,7 @@ export class Supervisor implements StudioEventSource {
     const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
     if (busy) throw new InputError(`dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`);
     createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
-    return { runId, jobId: this.launch({ kind: 'train', runId, resume: false, config: { ...cfg } }, runId, cfg.name) };
+    return { runId, jobId: this.launch({ kind: 'train', runId, resume: false, config: { ...cfg } }, runId, cfg.name, analysisAfter(cfg)) };
   }
 
   /** Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint. */
@@ -84,14 +86,16 @@ export class Supervisor implements StudioEventSource {
     if (this.isRunActive(runId)) throw new InputError(`run '${runId}' is running`);
     const run = findRun(this.store, runId);
     if (run?.status === 'done') throw new InputError(`run '${runId}' has finished; there is nothing to resume`);
-    const config = run ? null : (readRunConfig(this.home, runId) as Record<string, unknown>);
+    // A run the store does not know (started by `sae-studio train`) must at least have its folder.
+    if (!run) readRunConfig(this.home, runId);
     if (!hasCompleteCheckpoint(this.home, runId)) {
       throw new InputError(`run '${runId}' has no complete checkpoint to resume from (it stopped before its first one); start it again`);
     }
-    const dictionaryName = run?.dictionaryName ?? (typeof config?.name === 'string' ? config.name : 'sae');
-    if (config) createRun(this.store, { id: runId, dictionaryName, config });
+    const config = readRunConfig(this.home, runId) as Record<string, unknown>;
+    const dictionaryName = run?.dictionaryName ?? (typeof config.name === 'string' ? config.name : 'sae');
+    if (!run) createRun(this.store, { id: runId, dictionaryName, config });
     else updateRunStatus(this.store, runId, 'running');
-    return { runId, jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName) };
+    return { runId, jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName, analysisAfter(config)) };
   }
 
   startAnalysis(spec: AnalyzeSpec): { jobId: string } {
@@ -163,16 +167,16 @@ export class Supervisor implements StudioEventSource {
     return [...this.jobs.values()].filter((j) => !j.finished);
   }
 
-  private launch(spec: JobSpec, runId: string | null, dictionary: string): string {
+  private launch(spec: JobSpec, runId: string | null, dictionary: string, analyzeAfter: AnalyzeSpec | null = null): string {
     try {
-      return this.launchNow(spec, runId, dictionary);
+      return this.launchNow(spec, runId, dictionary, analyzeAfter);
     } catch (err) {
       if (runId !== null) this.safely(() => updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }));
       throw err;
     }
   }
 
-  private launchNow(spec: JobSpec, runId: string | null, dictionary: string): string {
+  private launchNow(spec: JobSpec, runId: string | null, dictionary: string, analyzeAfter: AnalyzeSpec | null): string {
     const jobId = randomUUID();
     const cancelFile = join(this.home.root, 'jobs', `${jobId}.cancel`);
     mkdirSync(dirname(cancelFile), { recursive: true });
@@ -189,7 +193,7 @@ export class Supervisor implements StudioEventSource {
     );
     const job: Job = {
       info: { jobId, kind: spec.kind, runId, dictionary, status: 'running', startedAt: new Date().toISOString(), endedAt: null, progress: null, error: null },
-      engine, cancelFile, result: null, error: null, cancelRequested: false, killTimer: null, ended, finished: false, metrics,
+      engine, cancelFile, result: null, error: null, cancelRequested: false, killTimer: null, ended, finished: false, metrics, analyzeAfter,
     };
     this.jobs.set(jobId, job);
     engine.onMessage((raw) => this.onMessage(job, raw));
@@ -224,6 +228,7 @@ export class Supervisor implements StudioEventSource {
         job.error = m.message;
         break;
       case 'log':
+        if (runId !== null) this.safely(() => appendRunLog(this.home, runId, m.message));
         break;
     }
     this.emit({ jobId: job.info.jobId, kind: job.info.kind, runId, message: m });
@@ -244,14 +249,26 @@ export class Supervisor implements StudioEventSource {
       const saved = result?.kind === 'train' ? result.dictionary : null;
       const dSae = saved?.config.d_sae;
       if (saved && typeof dSae === 'number') {
-        this.safely(() => upsertDictionary(this.store, { name: saved.name, path: saved.path, config: { ...saved.config, d_sae: dSae }, modelName: saved.modelName }));
+        const evaluation = result?.kind === 'train' ? result.evaluation : null;
+        const metrics = evaluation ? finiteValues(evaluation) : undefined;
+        this.safely(() => upsertDictionary(this.store, { name: saved.name, path: saved.path, config: { ...saved.config, d_sae: dSae }, modelName: saved.modelName, metrics }));
       }
+      if (error) this.safely(() => appendRunLog(this.home, runId, `error: ${error}`));
       this.safely(() => updateRunStatus(this.store, runId, status, { error }));
       resumable = status !== 'done' && hasCompleteCheckpoint(this.home, runId);
     }
     Object.assign(job.info, { status, error, endedAt: new Date().toISOString() });
     this.emit({ jobId: job.info.jobId, kind: job.info.kind, runId, message: { type: 'ended', status, error, resumable } });
     this.pruneFinished();
+    if (status === 'done' && job.analyzeAfter && result?.kind === 'train' && result.dictionary) {
+      const spec = { ...job.analyzeAfter, dictionary: result.dictionary.path };
+      try {
+        this.startAnalysis(spec);
+        if (runId !== null) this.safely(() => appendRunLog(this.home, runId, `analysing the features over ${spec.tokens} tokens of ${spec.dataset}`));
+      } catch (err) {
+        this.options.onWarning?.(`run ${runId}: the analysis after training could not start: ${oneLine(err)}`);
+      }
+    }
     return { ...job.info };
   }
 
@@ -277,6 +294,35 @@ export class Supervisor implements StudioEventSource {
       this.options.onWarning?.(`store: ${oneLine(err)}`);
     }
   }
+}
+
+/** The analysis a train config asks for after training (analyze_tokens > 0), or null. */
+function analysisAfter(config: Readonly<Record<string, unknown>>): AnalyzeSpec | null {
+  const tokens = config.analyze_tokens;
+  if (typeof tokens !== 'number' || tokens <= 0) return null;
+  const backend = config.backend;
+  return {
+    dictionary: String(config.name ?? 'sae'),
+    dataset: typeof config.dataset === 'string' ? config.dataset : 'pdlm-corpus',
+    split: config.dataset_split === 'train' || config.dataset_split === 'validation' || config.dataset_split === 'all' ? config.dataset_split : null,
+    tokens,
+    backend: backend === 'webgpu' || backend === 'wasm' || backend === 'cpu' ? backend : 'auto',
+  };
+}
+
+/** The lines a run's engine logged, kept beside its checkpoints (runs/<id>/run.log). */
+export const RUN_LOG = 'run.log';
+
+function appendRunLog(home: StudioHome, runId: string, message: string): void {
+  const dir = join(home.runs, runId);
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(join(dir, RUN_LOG), `${new Date().toISOString()} ${message.replace(/\n/g, ' ')}\n`);
+}
+
+function finiteValues(values: Readonly<Record<string, number | null>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== null && Number.isFinite(v)) out[k] = v;
+  return out;
 }
 
 /** The store keeps non-finite values (as strings); the protocol carries them as null. */

@@ -54,6 +54,8 @@ export const TrainResultSchema = z.object({
   dictionary: z
     .object({ name: z.string().min(1), path: z.string().min(1), modelName: z.string().min(1), config: jsonObject })
     .nullable(),
+  /** The evaluation after training (explained_variance, l0, ce_loss_recovered…), when the config asked for one. */
+  evaluation: MetricValuesSchema.nullable().default(null),
 });
 
 export const AnalyzeResultSchema = z.object({

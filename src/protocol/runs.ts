@@ -47,6 +47,11 @@ export const GetRunRequestSchema = z.strictObject({
   fromStep: count.default(0),
   limit: z.number().int().min(1).max(1_000_000).default(100_000),
 });
-export const GetRunResponseSchema = z.object({ run: RunSummarySchema, metrics: z.array(MetricPointSchema) });
+export const GetRunResponseSchema = z.object({
+  run: RunSummarySchema,
+  metrics: z.array(MetricPointSchema),
+  /** The last lines its engine logged (newest last), each `ISO-time message`. */
+  log: z.array(z.string()),
+});
 
 export const RunIdRequestSchema = z.strictObject({ id: z.string().min(1) });

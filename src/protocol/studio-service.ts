@@ -17,6 +17,7 @@ import {
   StartedRunSchema, StartTrainingRequestSchema, TrainConfigCheckSchema, ValidateTrainConfigRequestSchema,
 } from './jobs';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
+import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
 import { GetRunRequestSchema, GetRunResponseSchema, ListRunsRequestSchema, ListRunsResponseSchema, RunIdRequestSchema } from './runs';
 
 const Empty = z.strictObject({});
@@ -27,7 +28,9 @@ function method<Req extends z.ZodType, Res extends z.ZodType>(request: Req, resp
 
 export const STUDIO_METHODS = {
   appInfo: method(Empty, AppInfoSchema),
+  systemInfo: method(Empty, SystemInfoSchema),
   listModels: method(Empty, ListModelsResponseSchema),
+  previewDataset: method(PreviewDatasetRequestSchema, DatasetPreviewSchema),
   validateModelFolder: method(ValidateModelFolderRequestSchema, ModelFolderCheckSchema),
   listDictionaries: method(ListDictionariesRequestSchema, ListDictionariesResponseSchema),
   listFeatures: method(ListFeaturesRequestSchema, FeaturePageSchema),

@@ -16,7 +16,7 @@ const EXAMPLES: JobMessage[] = [
   { type: 'metrics', step: 3, tokens: 768, values: { loss: 1.5, k: null, l0: 8 } },
   { type: 'log', message: 'backend: wasm' },
   { type: 'checkpoint', step: 4, tokens: 1024, path: '/home/runs/r1/checkpoints/step-00000004' },
-  { type: 'done', result: { kind: 'train', cancelled: true, steps: 4, tokens: 1024, seconds: 1.5, dictionary: null } },
+  { type: 'done', result: { kind: 'train', cancelled: true, steps: 4, tokens: 1024, seconds: 1.5, dictionary: null, evaluation: null } },
   { type: 'done', result: { kind: 'analyze', dictionary: 'small', analysis: 'default', tokens: 1000, seconds: 2, tokensPerSecond: 500 } },
   { type: 'error', message: "field 'sae.top_k': required", inputError: true },
 ];

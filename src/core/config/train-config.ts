@@ -83,6 +83,14 @@ export const TrainConfigSchema = z.strictObject({
   /** Write a checkpoint every this many tokens (null: only at the end). */
   checkpoint_every_tokens: positiveInt.nullable().default(null),
   backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),
+
+  /**
+   * After training, evaluate on this many held-out windows (the validation split where the dataset has one, else
+   * its last windows) and record the metrics with the dictionary; 0 skips it. Used by the studio's training jobs.
+   */
+  eval_windows: z.number().int().nonnegative().default(0),
+  /** After training, analyse the features over this many tokens of the dataset into the store; 0 skips it. */
+  analyze_tokens: z.number().int().nonnegative().default(0),
 });
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedActivationStream, createModelActivationStream, estimateAverageNorm, type ActivationStream, type ActivationStreamState } from '../activations';
+import { cachedActivationStream, createModelActivationStream, estimateAverageNorm, type ActivationBatch, type ActivationStream, type ActivationStreamState } from '../activations';
 import { SaeConfigSchema, type SaeConfig } from '../config/sae-config';
 import type { TrainConfig } from '../config/train-config';
 import { parseConfig } from '../config/validate';
@@ -137,19 +137,23 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
         ? cachedActivationStream({ dir: cfg.activation_cache, hookPoints: hooks, batchSize: cfg.batch_size, seed, state, expectDModel: model.cfg.dModel })
         : createModelActivationStream({ model, windows, hookPoints: hooks, mask, batchSize: cfg.batch_size, groupWindows, modelBatchSize: cfg.model_batch_size, seed, state });
 
+    // The training stream is opened first: a new run initialises from its first batch (as lm-saes initialises
+    // from the first batch of its activation stream), and that same batch is then the first one trained on, so
+    // no activations are computed twice however large the shuffle group is.
+    const stream = await openStream(cfg.seed, checkpoint?.state.stream);
+    let lastState = stream.state();
+    let pending: ActivationBatch | null = null;
     let host: HostParams;
     if (checkpoint) {
       host = checkpoint.tensors;
     } else {
-      const sample = await openStream(cfg.seed + 1);
-      const first = await sample.next();
-      sample.close();
-      if (!first) throw new InputError(`${cfg.dataset}: not enough tokens for one batch of ${cfg.batch_size}`);
+      pending = await stream.next();
+      if (!pending) throw new InputError(`${cfg.dataset}: not enough tokens for one batch of ${cfg.batch_size}`);
       const scaled = (a: Float32Array, s: number) => (s === 1 ? a : a.map((v) => v * s));
       host = await initializeSae(saeCfg, cfg.initializer, {
         seed: cfg.seed,
         unitNormDecoder: unitNorm,
-        data: { x: scaled(first.acts[hookIn]!, sIn), y: scaled(first.acts[hookOut]!, sOut), rows: first.rows },
+        data: { x: scaled(pending.acts[hookIn]!, sIn), y: scaled(pending.acts[hookOut]!, sOut), rows: pending.rows },
       });
     }
 
@@ -174,7 +178,6 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     let tokens = checkpoint?.state.tokens ?? 0;
     const priorSeconds = checkpoint?.state.seconds ?? 0;
     const t0 = performance.now();
-    const stream = await openStream(cfg.seed, checkpoint?.state.stream);
     emit({ type: 'started', totalSteps, totalTokens: totalSteps * cfg.batch_size, resumedFromStep: checkpoint?.state.step ?? 0, backend: backend.name });
 
     const snapshot = async (): Promise<HostParams> => {
@@ -196,7 +199,6 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     let firedWindow = tf.variable(tf.zeros([F]), false);
     let stepsThisProcess = 0;
     let nextCheckpointTokens = cfg.checkpoint_every_tokens ? (Math.floor(tokens / cfg.checkpoint_every_tokens) + 1) * cfg.checkpoint_every_tokens : Infinity;
-    let lastState = stream.state();
     while (step < totalSteps) {
       // Yield to the event loop once per step: signals (Ctrl-C), IPC messages and timers are handled between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -204,7 +206,8 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
         cancelled = true;
         break;
       }
-      const batch = await stream.next();
+      const batch = pending ?? (await stream.next());
+      pending = null;
       if (!batch) {
         log(`the data ran out after ${tokens} tokens (${step} of ${totalSteps} steps): one pass done`);
         break;

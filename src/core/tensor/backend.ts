@@ -185,3 +185,31 @@ function isSoftwareAdapter(adapter: GPUAdapter): boolean {
 export function dawnIsLoaded(): boolean {
   return dawnInstance !== undefined;
 }
+
+/** What the compute backends of this machine are, for a settings page: nothing is initialised for tfjs. */
+export interface ComputeDevices {
+  /** The backend `auto` starts here. */
+  auto: BackendName;
+  /** The WebGPU adapter (vendor, device…), or null with the reason there is none that `auto` would use. */
+  gpu: { adapter: string; software: boolean } | null;
+  gpuReason: string | null;
+  /** The native matmul/sparse addon: its file, or why it is not loaded (tfjs's own kernels are then used). */
+  native: { loaded: boolean; detail: string };
+}
+
+export async function describeComputeDevices(): Promise<ComputeDevices> {
+  const { loadNativeBlas } = await import('./native/native-blas');
+  const blas = loadNativeBlas();
+  const native = blas.blas ? { loaded: true, detail: blas.path } : { loaded: false, detail: blas.reason };
+  const skip = linuxVulkanSkipReason();
+  if (skip) return { auto: 'wasm', gpu: null, gpuReason: skip, native };
+  try {
+    const { adapter } = await requestAdapter();
+    const info = adapter.info;
+    const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter';
+    const software = isSoftwareAdapter(adapter);
+    return { auto: software ? 'wasm' : 'webgpu', gpu: { adapter: name, software }, gpuReason: software ? 'a software adapter: used only when webgpu is requested' : null, native };
+  } catch (err) {
+    return { auto: 'wasm', gpu: null, gpuReason: (err as Error).message, native };
+  }
+}
