@@ -12,7 +12,7 @@ export default defineConfig({
     // npm dependencies stay external (electron-vite's externalizeDeps, on by default) and load from node_modules.
     build: {
       outDir: resolve('out/main'),
-      rolldownOptions: { input: { index: resolve('src/main/index.ts') } },
+      rolldownOptions: { input: { index: resolve('src/main/index.ts'), engine: resolve('src/main/engine-entry.ts') } },
     },
   },
   preload: {

@@ -34,3 +34,28 @@ export function nodeParentPort(): ParentPort {
     },
   };
 }
+
+/** Electron's `process.parentPort` in a utility process (typed here so the engine needs no Electron import). */
+interface ElectronParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+
+/** Whether this process is an Electron utility process started with `utilityProcess.fork`. */
+export function hasElectronParentPort(): boolean {
+  return (process as { parentPort?: unknown }).parentPort !== undefined;
+}
+
+/**
+ * The port of an Electron utility process. A utility process lives only as long as its parent, so there is no
+ * disconnect to watch for: when the app quits, the process ends with it (the supervisor cancels jobs first).
+ */
+export function electronParentPort(): ParentPort {
+  const port = (process as { parentPort?: ElectronParentPort }).parentPort;
+  if (!port) throw new Error('the engine must be started by the app with utilityProcess.fork');
+  return {
+    send: async (message) => port.postMessage(message),
+    onMessage: (listener) => port.on('message', (e) => listener(e.data)),
+    onDisconnect: () => {},
+  };
+}

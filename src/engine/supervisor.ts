@@ -98,8 +98,9 @@ export class Supervisor implements StudioEventSource {
     return { runId, jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName, analysisAfter(config)) };
   }
 
-  startAnalysis(spec: AnalyzeSpec): { jobId: string } {
-    return { jobId: this.launch({ kind: 'analyze', ...spec }, null, spec.dictionary) };
+  /** Analyses a dictionary's features; `afterRun` ties it to the training run it follows (its log, cancelRun). */
+  startAnalysis(spec: AnalyzeSpec, afterRun: string | null = null): { jobId: string } {
+    return { jobId: this.launch({ kind: 'analyze', ...spec }, afterRun, spec.dictionary) };
   }
 
   /** Asks a job to stop; false when no such job is running. A training writes a checkpoint first. */
@@ -171,7 +172,7 @@ export class Supervisor implements StudioEventSource {
     try {
       return this.launchNow(spec, runId, dictionary, analyzeAfter);
     } catch (err) {
-      if (runId !== null) this.safely(() => updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }));
+      if (runId !== null && spec.kind === 'train') this.safely(() => updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }));
       throw err;
     }
   }
@@ -186,7 +187,7 @@ export class Supervisor implements StudioEventSource {
     let resolveEnded!: (info: JobInfo) => void;
     const ended = new Promise<JobInfo>((resolve) => (resolveEnded = resolve));
     const engine = this.options.launcher.launch(env);
-    const metrics = runId === null ? null : new MetricsBatcher(
+    const metrics = runId === null || spec.kind !== 'train' ? null : new MetricsBatcher(
       (points) => appendRunMetrics(this.store, runId, points.map(storedPoint)),
       this.options.metricsBatch ?? DEFAULT_METRICS_BATCH,
       (err) => this.options.onWarning?.(`run ${runId}: metrics not saved yet (${oneLine(err)}); will retry`),
@@ -245,7 +246,9 @@ export class Supervisor implements StudioEventSource {
     const error = status === 'failed' ? (job.error ?? crashMessage(exit, job.engine.stderrTail())) : null;
     const runId = job.info.runId;
     let resumable = false;
-    if (runId !== null) {
+    if (runId !== null && job.info.kind === 'analyze') {
+      this.safely(() => appendRunLog(this.home, runId, status === 'done' ? 'feature analysis saved to the store' : `feature analysis ${status}${error ? `: ${error}` : ''}`));
+    } else if (runId !== null) {
       const saved = result?.kind === 'train' ? result.dictionary : null;
       const dSae = saved?.config.d_sae;
       if (saved && typeof dSae === 'number') {
@@ -263,7 +266,7 @@ export class Supervisor implements StudioEventSource {
     if (status === 'done' && job.analyzeAfter && result?.kind === 'train' && result.dictionary) {
       const spec = { ...job.analyzeAfter, dictionary: result.dictionary.path };
       try {
-        this.startAnalysis(spec);
+        this.startAnalysis(spec, runId);
         if (runId !== null) this.safely(() => appendRunLog(this.home, runId, `analysing the features over ${spec.tokens} tokens of ${spec.dataset}`));
       } catch (err) {
         this.options.onWarning?.(`run ${runId}: the analysis after training could not start: ${oneLine(err)}`);

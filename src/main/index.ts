@@ -1,12 +1,20 @@
 /**
- * Electron main process: opens the SAE Studio window (sandboxed, context-isolated, no Node in the page) and loads
- * the renderer from the electron-vite dev server or from the built files.
+ * Electron main process: opens the SAE Studio window (sandboxed, context-isolated, no Node in the page), serves the
+ * StudioService to it over IPC (one `invoke` channel through the same dispatcher as `sae-studio serve`), forwards
+ * job events, runs jobs in utility processes under the supervisor, and gives the page the native file dialogs.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, shell } from 'electron';
+import { openStudio } from '../engine/studio';
 import type { AppInfo } from '../protocol/app-info';
+import { IPC_CALL, IPC_EVENT, IPC_PICK_FILE, IPC_PICK_FOLDER } from '../protocol/ipc-channels';
 import { APP_VERSION_SWITCH } from '../protocol/renderer-args';
+import { dispatchStudioCall } from '../protocol/service-dispatch';
+import { utilityLauncher } from './utility-launcher';
+
+/** How long running trainings get to write their checkpoint when the app quits. */
+const QUIT_GRACE_MS = 60_000;
 
 function rendererUrl(): string {
   const devServerUrl = process.env['ELECTRON_RENDERER_URL'];
@@ -24,8 +32,8 @@ function pageOf(url: string): string {
 function createMainWindow(appInfo: AppInfo): BrowserWindow {
   const window = new BrowserWindow({
     title: appInfo.name,
-    width: 1280,
-    height: 800,
+    width: 1360,
+    height: 860,
     show: false,
     webPreferences: {
       preload: join(import.meta.dirname, '../preload/index.cjs'),
@@ -53,10 +61,41 @@ function createMainWindow(appInfo: AppInfo): BrowserWindow {
 
 void app.whenReady().then(() => {
   const appInfo: AppInfo = { name: app.getName(), version: app.getVersion() };
+  const warn = (message: string) => console.warn(`SAE Studio: ${message}`);
+  const { service, supervisor, close } = openStudio({ launcher: utilityLauncher(join(import.meta.dirname, 'engine.js')), appInfo, onWarning: warn });
+
+  ipcMain.handle(IPC_CALL, (_event, method: unknown, request: unknown) =>
+    dispatchStudioCall(service, String(method), request, { onInternalError: (m, err) => warn(`internal error in ${m}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`) }),
+  );
+  supervisor.subscribe((event) => {
+    for (const w of BrowserWindow.getAllWindows()) if (!w.isDestroyed()) w.webContents.send(IPC_EVENT, event);
+  });
+  ipcMain.handle(IPC_PICK_FOLDER, async (event, title: unknown) => {
+    const owner = BrowserWindow.fromWebContents(event.sender);
+    const options = { title: String(title), properties: ['openDirectory' as const] };
+    const r = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  });
+  ipcMain.handle(IPC_PICK_FILE, async (event, title: unknown, filters: unknown) => {
+    const owner = BrowserWindow.fromWebContents(event.sender);
+    const options = { title: String(title), properties: ['openFile' as const], filters: Array.isArray(filters) ? (filters as Electron.FileFilter[]) : [] };
+    const r = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  });
+
   createMainWindow(appInfo);
   // macOS keeps the app running without windows; clicking the dock icon opens a new one.
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createMainWindow(appInfo);
+  });
+
+  // Quitting lets running trainings write a checkpoint (so they can be resumed), then closes the store.
+  let quitting = false;
+  app.on('before-quit', (event) => {
+    if (quitting) return;
+    event.preventDefault();
+    quitting = true;
+    void close(QUIT_GRACE_MS).finally(() => app.quit());
   });
 });
 

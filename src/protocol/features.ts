@@ -27,10 +27,17 @@ export const ListFeaturesRequestSchema = z
     search: z.string().max(500).optional(),
     minFrequency: z.number().min(0).max(1).optional(),
     maxFrequency: z.number().min(0).max(1).optional(),
+    /** Range of the feature's largest activation. */
+    minMaxActivation: z.number().optional(),
+    maxMaxActivation: z.number().optional(),
   })
   .refine((r) => r.minFrequency === undefined || r.maxFrequency === undefined || r.minFrequency <= r.maxFrequency, {
     message: 'must not exceed maxFrequency',
     path: ['minFrequency'],
+  })
+  .refine((r) => r.minMaxActivation === undefined || r.maxMaxActivation === undefined || r.minMaxActivation <= r.maxMaxActivation, {
+    message: 'must not exceed maxMaxActivation',
+    path: ['minMaxActivation'],
   });
 export type ListFeaturesRequest = z.input<typeof ListFeaturesRequestSchema>;
 

@@ -16,7 +16,7 @@ export const JobProgressSchema = z.object({ phase: z.string(), done: z.number(),
 export const JobInfoSchema = z.object({
   jobId: z.string().min(1),
   kind: z.enum(['train', 'analyze']),
-  /** The training run, or null for an analysis. */
+  /** The training run; for an analysis, the run it follows (started by its config's analyze_tokens) or null. */
   runId: z.string().nullable(),
   /** The dictionary trained or analysed. */
   dictionary: z.string().nullable(),

@@ -1,14 +1,11 @@
 // `sae-studio serve`: the studio for a browser — the StudioService over HTTP on 127.0.0.1 with a session token, job
 // events as Server-Sent Events, jobs in engine child processes — and `sae-studio engine`, the process of one job.
 import { InputError } from '../../core/errors';
-import { studioHome } from '../../core/home';
-import { openStore } from '../../core/store';
 import { parseBackendRequest } from '../../core/tensor/backend';
 import { runEngine } from '../../engine/job-runner';
 import { nodeForkLauncher } from '../../engine/node-fork-launcher';
 import { nodeParentPort } from '../../engine/parent-port';
-import { createStudioService } from '../../engine/studio-service';
-import { Supervisor } from '../../engine/supervisor';
+import { openStudio } from '../../engine/studio';
 import { BACKEND_OPTION, type Command } from '../command';
 import { startStudioServer } from '../server/http-server';
 import { engineEntry, rendererDir } from '../server/install-layout';
@@ -35,12 +32,12 @@ export const serveCommand: Command = {
     const port = values.port === undefined ? 0 : parsePort(String(values.port));
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
     const warn = (message: string) => process.stderr.write(`sae-studio serve: ${message}\n`);
-    const home = studioHome();
-    const store = openStore({ dir: home.root });
-    const supervisor = new Supervisor({ store, home, launcher: nodeForkLauncher(engineEntry()), onWarning: warn });
-    const interrupted = supervisor.markInterruptedRuns();
-    if (interrupted.length > 0) warn(`marked ${interrupted.length} interrupted run(s) as failed (resumable): ${interrupted.join(', ')}`);
-    const service = createStudioService({ store, home, supervisor, backend, appInfo: { name: 'SAE Studio', version: process.env.npm_package_version ?? '0.1.0' } });
+    const studio = openStudio({
+      launcher: nodeForkLauncher(engineEntry()), backend, onWarning: warn,
+      appInfo: { name: 'SAE Studio', version: process.env.npm_package_version ?? '0.1.0' },
+    });
+    const { home, service, supervisor } = studio;
+    if (studio.interrupted.length > 0) warn(`marked ${studio.interrupted.length} interrupted run(s) as failed (resumable): ${studio.interrupted.join(', ')}`);
     let server;
     try {
       server = await startStudioServer({
@@ -48,8 +45,7 @@ export const serveCommand: Command = {
         onInternalError: (method, err) => warn(`internal error in ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
       });
     } catch (err) {
-      service.close();
-      store.close();
+      await studio.close(0);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError(`--port ${port}: the port is in use`);
       throw err;
     }
@@ -63,9 +59,7 @@ export const serveCommand: Command = {
     process.once(signal, () => process.exit(130)); // a second one stops at once
     process.stderr.write(`\n${signal}: stopping (running trainings write a checkpoint first)…\n`);
     await server.close();
-    await supervisor.shutdown(SHUTDOWN_GRACE_MS);
-    service.close();
-    store.close();
+    await studio.close(SHUTDOWN_GRACE_MS);
   },
 };
 

@@ -91,6 +91,10 @@ export const TrainConfigSchema = z.strictObject({
   eval_windows: z.number().int().nonnegative().default(0),
   /** After training, analyse the features over this many tokens of the dataset into the store; 0 skips it. */
   analyze_tokens: z.number().int().nonnegative().default(0),
+}).superRefine((c, ctx) => {
+  if (c.batch_size > c.total_training_tokens) {
+    ctx.addIssue({ code: 'custom', path: ['batch_size'], message: `must be at most total_training_tokens = ${c.total_training_tokens} (one step)` });
+  }
 });
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -25,6 +25,9 @@ export interface ListFeaturesOptions {
   order?: 'asc' | 'desc';
   minFrequency?: number;
   maxFrequency?: number;
+  /** Range of the feature's largest activation. */
+  minMaxActivation?: number;
+  maxMaxActivation?: number;
   /** Case-insensitive substring of the interpretation text. */
   search?: string;
   /** Default 100, at most MAX_PAGE. */
@@ -64,6 +67,9 @@ function checkListOptions(o: ListFeaturesOptions): void {
   if (o.minFrequency !== undefined && o.maxFrequency !== undefined && o.minFrequency > o.maxFrequency) {
     throw new InputError(`minFrequency ${o.minFrequency} is above maxFrequency ${o.maxFrequency}`);
   }
+  if (o.minMaxActivation !== undefined && o.maxMaxActivation !== undefined && o.minMaxActivation > o.maxMaxActivation) {
+    throw new InputError(`minMaxActivation ${o.minMaxActivation} is above maxMaxActivation ${o.maxMaxActivation}`);
+  }
 }
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -84,6 +90,8 @@ function listFeaturesNow(store: Store, dictionary: string, options: ListFeatures
   const params: Record<string, string | number> = { analysis: analysis.id };
   if (options.minFrequency !== undefined) { where.push('f.frequency >= @minFrequency'); params.minFrequency = options.minFrequency; }
   if (options.maxFrequency !== undefined) { where.push('f.frequency <= @maxFrequency'); params.maxFrequency = options.maxFrequency; }
+  if (options.minMaxActivation !== undefined) { where.push('f.max_activation >= @minMax'); params.minMax = options.minMaxActivation; }
+  if (options.maxMaxActivation !== undefined) { where.push('f.max_activation <= @maxMax'); params.maxMax = options.maxMaxActivation; }
   if (options.search !== undefined && options.search.trim() !== '') {
     where.push(`i.text LIKE @search ESCAPE '\\'`);
     params.search = likePattern(options.search.trim());

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerCustomGradients } from './gradients';
+import { loadNativeBlas } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerNativeAdam } from './kernels/adam-update';
 
@@ -198,7 +199,6 @@ export interface ComputeDevices {
 }
 
 export async function describeComputeDevices(): Promise<ComputeDevices> {
-  const { loadNativeBlas } = await import('./native/native-blas');
   const blas = loadNativeBlas();
   const native = blas.blas ? { loaded: true, detail: blas.path } : { loaded: false, detail: blas.reason };
   const skip = linuxVulkanSkipReason();
