@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`): type-check, the vitest suites, and the electron-vite build; ends with
-# one line "N passed, N failed, N skipped" counted from vitest's JSON report.
+# The project's test command (`npm test`): type-check, build (electron-vite: main, preload, renderer; the CLI
+# bundle), the vitest suites (unit, integration, component), then the end-to-end suite in chromium against the
+# built `sae-studio serve`; ends with one line "N passed, N failed, N skipped" counted from vitest's JSON reports.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tests/.artifacts
-report=tests/.artifacts/vitest-report.json
-rm -f "$report"
+unit=tests/.artifacts/vitest-report.json
+e2e=tests/.artifacts/vitest-e2e-report.json
+rm -f "$unit" "$e2e"
 
 status=0
 echo "== typecheck"
 npm run --silent typecheck || status=1
-echo "== vitest"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=1
-echo "== electron-vite build"
+echo "== build (electron-vite, CLI bundle)"
 ELECTRON_SKIP_BINARY_DOWNLOAD=1 npx electron-vite build --logLevel warn || status=1
+node scripts/build-cli.mjs || status=1
+echo "== vitest"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$unit" "$@" || status=1
+echo "== end-to-end (chromium)"
+npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json="$e2e" || status=1
 
-if [ -f "$report" ]; then
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const skipped = (r.numPendingTests || 0) + (r.numTodoTests || 0);
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-  ' "$report"
-else
-  echo "0 passed, 1 failed"
-  status=1
-fi
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { failed += 1; console.log(`${f}: no report (the suite did not run)`); continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += (r.numPendingTests || 0) + (r.numTodoTests || 0);
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$unit" "$e2e" || status=1
 exit $status

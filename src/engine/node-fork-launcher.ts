@@ -5,6 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EngineExit, EngineLauncher, EngineProcess } from './engine-launcher';
 
@@ -21,7 +22,7 @@ const STDERR_TAIL_BYTES = 4096;
 /** `node --import tsx src/engine/main.ts`: the engine straight from its sources. */
 export function sourceEngineEntry(): NodeEngineEntry {
   const tsx = createRequire(import.meta.url).resolve('tsx');
-  return { modulePath: fileURLToPath(new URL('./main.ts', import.meta.url)), execArgv: ['--import', pathToFileURL(tsx).href] };
+  return { modulePath: join(dirname(fileURLToPath(import.meta.url)), 'main.ts'), execArgv: ['--import', pathToFileURL(tsx).href] };
 }
 
 export function nodeForkLauncher(entry: NodeEngineEntry, options: { forwardStderr?: boolean } = {}): EngineLauncher {

@@ -27,6 +27,31 @@ describe('StudioService', () => {
     expect(pdlm!.hookNames).toEqual(expect.arrayContaining(['hook_embed', 'blocks.0.hook_resid_pre', 'blocks.3.hook_resid_post']));
   });
 
+  it('tells where its data lives and what it computes on', async () => {
+    const info = await f.client.systemInfo({});
+    expect(info).toMatchObject({ home: f.home.root, store: join(f.home.root, 'studio.db'), cpus: expect.any(Number), native: { loaded: expect.any(Boolean) } });
+    expect(['webgpu', 'wasm', 'cpu']).toContain(info.autoBackend);
+    // Without a hardware adapter, auto computes on wasm and says why it did not use WebGPU.
+    if (!info.gpu || info.gpu.software) expect(info.autoBackend).toBe('wasm');
+    if (!info.gpu) expect(info.gpuReason).toEqual(expect.any(String));
+  });
+
+  it('previews a dataset tokenized by the model, or says on which field it fails', async () => {
+    const preview = await f.client.previewDataset({ dataset, model: 'pdlm-4l-256', samples: 2, maxTokens: 12 });
+    expect(preview.ok).toBe(true);
+    if (!preview.ok) return;
+    expect(preview).toMatchObject({ kind: 'txt-folder', files: 2 });
+    expect(preview.samples.map((s) => s.id)).toEqual(['a.txt', 'b.txt']);
+    expect(preview.samples[0]!.tokens).toHaveLength(12);
+    expect(preview.samples[0]!.totalTokens).toBeGreaterThan(1000);
+    const corpus = await f.client.previewDataset({ dataset: 'pdlm-corpus', model: 'pdlm-4l-256' });
+    expect(corpus).toMatchObject({ ok: true, kind: 'embedded', samples: [{}, {}, {}] });
+    expect(await f.client.previewDataset({ dataset: join(dataset, 'missing.jsonl'), model: 'pdlm-4l-256' })).toEqual({
+      ok: false, issues: [{ field: 'dataset', message: expect.stringContaining('no such file or folder') }],
+    });
+    expect(await f.client.previewDataset({ dataset, model: join(dataset, 'no-model') })).toMatchObject({ ok: false, issues: [{ field: 'model' }] });
+  });
+
   it('checks a model folder, or says what is wrong with the path', async () => {
     expect(await f.client.validateModelFolder({ path: PDLM_DIR })).toMatchObject({ ok: true, model: { ref: PDLM_DIR, bundled: false, nLayers: 4 } });
     expect(await f.client.validateModelFolder({ path: archFixture('gpt2') })).toEqual({

@@ -79,6 +79,33 @@ describe('training jobs', () => {
     expect(new Set(finished.metrics.map((p) => p.step)).size).toBe(STEPS);
   });
 
+  it('evaluates after training, records the metrics with the dictionary, logs the run, and analyses its features', async () => {
+    const cfg = { ...config('evaluated', 100), total_training_tokens: 256 * 6, eval_windows: 4, analyze_tokens: 2000 };
+    const { runId, jobId } = await f.client.startTraining({ config: cfg, runId: 'run-eval' });
+    expect((await f.supervisor.waitForJob(jobId)).status).toBe('done');
+    const messages = messagesOf(f, jobId);
+    expect(messages).toContainEqual(expect.objectContaining({ type: 'progress', phase: 'evaluating' }));
+    const done = messages.find((m) => m.type === 'done');
+    const evaluation = done?.type === 'done' && done.result.kind === 'train' ? done.result.evaluation : null;
+    expect(evaluation).toMatchObject({ explained_variance: expect.any(Number), l0: 8, ce_loss_recovered: expect.any(Number), tokens: 4 * 63 });
+
+    const dict = (await f.client.listDictionaries({})).dictionaries.find((d) => d.name === 'evaluated');
+    expect(dict?.metrics).toMatchObject({ explained_variance: evaluation!.explained_variance, ce_orig: evaluation!.ce_orig });
+
+    // The analysis follows as its own job, tied to the run: its events carry the run id.
+    const analysis = await nextEvent(f, (e) => e.kind === 'analyze' && e.runId === runId && e.message.type === 'ended');
+    expect(analysis.message).toMatchObject({ status: 'done' });
+    const page = await f.client.listFeatures({ dictionary: 'evaluated' });
+    expect(page.analysis).toBe('default');
+    expect(page.total).toBe(512);
+
+    const { log, run } = await f.client.getRun({ id: runId });
+    expect(run.status).toBe('done');
+    expect(log.some((l) => /evaluation on the last 4 of \d+ windows: explained variance/.test(l))).toBe(true);
+    expect(log.at(-1)).toMatch(/feature analysis saved to the store$/);
+    expect(log.every((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z /.test(l))).toBe(true);
+  });
+
   it('refuses to resume what cannot be resumed', async () => {
     await expect(f.client.resumeRun({ id: 'no-such-run' })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('no such run') });
     await expect(f.client.cancelRun({ id: 'no-such-run' })).resolves.toEqual({ cancelling: false });

@@ -126,11 +126,11 @@ function FeatureList({ dictionary }: { dictionary: string }) {
               { value: 'index', label: 'index' },
             ]}
           />
-          <TextInput label="Interpretation contains" value={filters.search} onChange={(e) => setFilter('search', e.currentTarget.value)} placeholder="search" data-testid="feature-search" />
-          <NumberInput label="Min. frequency %" value={filters.minFreq} onChange={(v) => setFilter('minFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.minFrequency} data-testid="min-frequency" />
-          <NumberInput label="Max. frequency %" value={filters.maxFreq} onChange={(v) => setFilter('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} />
-          <NumberInput label="Min. max activation" value={filters.minMax} onChange={(v) => setFilter('minMax', num(v))} decimalScale={4} error={fieldErrors.minMaxActivation} />
-          <NumberInput label="Max. max activation" value={filters.maxMax} onChange={(v) => setFilter('maxMax', num(v))} decimalScale={4} error={fieldErrors.maxMaxActivation} />
+          <TextInput label="Interpretation" value={filters.search} onChange={(e) => setFilter('search', e.currentTarget.value)} placeholder="search" data-testid="feature-search" />
+          <NumberInput label="Min. freq. %" value={filters.minFreq} onChange={(v) => setFilter('minFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.minFrequency} data-testid="min-frequency" />
+          <NumberInput label="Max. freq. %" value={filters.maxFreq} onChange={(v) => setFilter('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} />
+          <NumberInput label="Min. max act." value={filters.minMax} onChange={(v) => setFilter('minMax', num(v))} decimalScale={4} error={fieldErrors.minMaxActivation} />
+          <NumberInput label="Max. max act." value={filters.maxMax} onChange={(v) => setFilter('maxMax', num(v))} decimalScale={4} error={fieldErrors.maxMaxActivation} />
         </SimpleGrid>
       </Card>
       <Text size="sm" c="dimmed">
@@ -254,9 +254,11 @@ function TryText({ dictionary }: { dictionary: string }) {
       setRunning(false);
     }
   };
-  const values = tokens?.map((t) => (selected === null ? (t.features[0]?.activation ?? 0) : (t.features.find((f) => f.index === selected)?.activation ?? 0))) ?? [];
+  // Position 0 is BOS, which dictionaries are not trained on: listed on hover, never highlighted.
+  const values =
+    tokens?.map((t, i) => (i === 0 ? 0 : selected === null ? (t.features[0]?.activation ?? 0) : (t.features.find((f) => f.index === selected)?.activation ?? 0))) ?? [];
   const counts = new Map<number, number>();
-  for (const t of tokens ?? []) for (const f of t.features) counts.set(f.index, (counts.get(f.index) ?? 0) + 1);
+  for (const t of (tokens ?? []).slice(1)) for (const f of t.features) counts.set(f.index, (counts.get(f.index) ?? 0) + 1);
   const frequent = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
   return (
     <Stack>

@@ -114,12 +114,19 @@ export function toTrainConfig(f: WizardForm): Record<string, unknown> {
     eval_windows: num(f.evalWindows),
     analyze_tokens: num(f.analyzeTokens),
     checkpoint_every_tokens: checkpointEvery(f),
+    log_frequency: logFrequency(f),
   };
   if (sparse) {
     config.sparsity_loss_type = f.sparsityLoss;
     config.l1_coefficient = num(f.l1Coefficient);
   }
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+}
+
+/** Metrics every step for short runs, every 10 steps from 1,000 steps on: charts get at least ~100 points. */
+function logFrequency(f: WizardForm): number | undefined {
+  if (f.totalTokens === '' || f.batchSize === '' || f.batchSize <= 0) return undefined;
+  return Math.max(1, Math.min(10, Math.floor(f.totalTokens / f.batchSize / 100)));
 }
 
 /** About ten checkpoints per run (never fewer tokens than one batch), so pause and resume lose little. */
