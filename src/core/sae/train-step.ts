@@ -15,15 +15,17 @@ export interface StepSettings {
   loss: LossOptions;
   clipGradNorm: number;
   unitNormDecoder: boolean;
+  /** Compute l0, residualSq and totalSq (default true); a trainer asks only on the steps it logs. */
+  metrics?: boolean;
 }
 
 export interface StepStats {
   parts: LossParts;
-  /** Mean number of active latents per token. */
-  l0: tf.Scalar;
-  /** Σ (y − ŷ)² and Σ (y − ȳ)² over the batch (explained variance = 1 − a / b). */
-  residualSq: tf.Scalar;
-  totalSq: tf.Scalar;
+  /** Mean number of active latents per token (null when metrics were not asked for). */
+  l0: tf.Scalar | null;
+  /** Σ (y − ŷ)² and Σ (y − ȳ)² over the batch (explained variance = 1 − a / b); null without metrics. */
+  residualSq: tf.Scalar | null;
+  totalSq: tf.Scalar | null;
   /** [d_sae] number of tokens of the batch each latent fired on. */
   fired: tf.Tensor1D;
   /** BatchTopK: the batch's selection threshold. */
@@ -31,7 +33,8 @@ export interface StepStats {
 }
 
 export function disposeStats(s: StepStats): void {
-  tf.dispose([...Object.values(s.parts), s.l0, s.residualSq, s.totalSq, s.fired, ...(s.batchThreshold ? [s.batchThreshold] : [])]);
+  const extra = [s.l0, s.residualSq, s.totalSq, s.batchThreshold].filter((t): t is tf.Scalar => t !== null);
+  tf.dispose([...Object.values(s.parts), s.fired, ...extra]);
 }
 
 /** x: normalised input [B, d_in]; y: normalised target [B, d_out] (= x for an SAE). */
@@ -46,13 +49,16 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
     const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse });
     const parts = computeLoss(dict, y, fwd, s.loss);
     const B = x.shape[0];
+    const withMetrics = s.metrics ?? true;
     const st: StepStats = {
       parts: { ...parts },
-      l0: fwd.sparse
-        ? (tf.div(tf.sum(tf.cast(tf.greater(fwd.sparse.values, 0), 'float32')), B) as tf.Scalar)
-        : (tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 1)) as tf.Scalar),
-      residualSq: tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar,
-      totalSq: tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar,
+      l0: !withMetrics
+        ? null
+        : fwd.sparse
+          ? (tf.div(tf.sum(tf.cast(tf.greater(fwd.sparse.values, 0), 'float32')), B) as tf.Scalar)
+          : (tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 1)) as tf.Scalar),
+      residualSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar) : null,
+      totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
       fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 0) as tf.Tensor1D),
       batchThreshold: fwd.batchThreshold ?? null,
     };

@@ -224,8 +224,9 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
         const yout = tf.tensor2d(batch.acts[hookOut]!, [B, saeCfg.d_model]);
         return [xs, sOut === 1 ? yout : tf.mul(yout, sOut)] as [tf.Tensor2D, tf.Tensor2D];
       });
+      const logging = (step + 1) % cfg.log_frequency === 0 || step + 1 === totalSteps;
       const stats: StepStats = trainStep(sae, adam, x, y, {
-        lr, lrFactors, k, sparse: sparse.use,
+        lr, lrFactors, k, sparse: sparse.use, metrics: logging,
         clipGradNorm: cfg.clip_grad_norm,
         unitNormDecoder: unitNorm,
         loss: {
@@ -254,8 +255,8 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
       windowTokens += B;
       lastState = stream.state();
 
-      if (step % cfg.log_frequency === 0 || step === totalSteps) {
-        const read = async (t: tf.Tensor) => (await t.data())[0]!;
+      if (logging) {
+        const read = async (t: tf.Tensor | null) => (t ? (await t.data())[0]! : Number.NaN);
         const [loss, lRec, lS, lP, lAux, l0, res, tot] = await Promise.all([stats.parts.total, stats.parts.l_rec, stats.parts.l_s, stats.parts.l_p, stats.parts.l_aux, stats.l0, stats.residualSq, stats.totalSq].map(read));
         const dead = await read(tf.tidy(() => tf.sum(tf.cast(tf.greaterEqual(tokensSinceFired, cfg.dead_threshold_tokens), 'float32'))));
         const dense = await read(tf.tidy(() => tf.sum(tf.cast(tf.greater(firedWindow, 0.1 * windowTokens), 'float32'))));

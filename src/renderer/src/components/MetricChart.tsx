@@ -26,7 +26,7 @@ export function MetricChart({ data, metrics, height = 180, tight = false }: { da
           contentStyle={{ background: 'var(--mantine-color-body)', border: '1px solid var(--mantine-color-default-border)', fontSize: 12 }}
         />
         {metrics.map((m) => (
-          <Line key={m.key} type="monotone" dataKey={m.key} name={m.label} stroke={m.color} dot={false} isAnimationActive={false} connectNulls={false} strokeWidth={1.6} />
+          <Line key={m.key} type="linear" dataKey={m.key} name={m.label} stroke={m.color} dot={false} isAnimationActive={false} connectNulls={false} strokeWidth={1.6} />
         ))}
       </LineChart>
     </ResponsiveContainer>

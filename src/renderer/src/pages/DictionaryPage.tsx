@@ -128,7 +128,7 @@ function FeatureList({ dictionary }: { dictionary: string }) {
           />
           <TextInput label="Interpretation" value={filters.search} onChange={(e) => setFilter('search', e.currentTarget.value)} placeholder="search" data-testid="feature-search" />
           <NumberInput label="Min. freq. %" value={filters.minFreq} onChange={(v) => setFilter('minFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.minFrequency} data-testid="min-frequency" />
-          <NumberInput label="Max. freq. %" value={filters.maxFreq} onChange={(v) => setFilter('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} />
+          <NumberInput label="Max. freq. %" value={filters.maxFreq} onChange={(v) => setFilter('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} data-testid="max-frequency" />
           <NumberInput label="Min. max act." value={filters.minMax} onChange={(v) => setFilter('minMax', num(v))} decimalScale={4} error={fieldErrors.minMaxActivation} />
           <NumberInput label="Max. max act." value={filters.maxMax} onChange={(v) => setFilter('maxMax', num(v))} decimalScale={4} error={fieldErrors.maxMaxActivation} />
         </SimpleGrid>
