@@ -11,6 +11,7 @@ import { registerCustomGradients } from './gradients';
 import { loadNativeBlas } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerNativeAdam } from './kernels/adam-update';
+import { registerRowGather } from './kernels/row-gather';
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -73,6 +74,7 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         if (native.registered) device += `, matmul: ${native.description}`;
         else reasons.push(`native matmul: ${native.reason}`);
         registerNativeAdam(name);
+        registerRowGather(name);
       }
       active = { name, device, fallbackReasons: reasons };
       return active;

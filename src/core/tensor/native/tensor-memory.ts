@@ -12,6 +12,8 @@ export interface TensorMemory {
    * dies when the heap grows: take views after the last `allocate` and do not keep them.
    */
   view(t: TensorInfo): Float32Array | null;
+  /** The same for an int32 tensor. */
+  viewInt32(t: TensorInfo): Int32Array | null;
   dispose(t: TensorInfo): void;
 }
 
@@ -43,6 +45,11 @@ function wasmMemory(backend: WasmBackend): TensorMemory {
       // HEAPU8 is replaced whenever the heap grows, so the buffer is read at each call, never cached.
       return new Float32Array(backend.wasm.HEAPU8.buffer, offset, util.sizeFromShape(t.shape));
     },
+    viewInt32: (t) => {
+      const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+      if (t.dtype !== 'int32' || offset == null) return null;
+      return new Int32Array(backend.wasm.HEAPU8.buffer, offset, util.sizeFromShape(t.shape));
+    },
     dispose: (t) => backend.disposeData(t.dataId),
   };
 }
@@ -54,6 +61,11 @@ function cpuMemory(backend: CpuBackend): TensorMemory {
     view: (t) => {
       const values = backend.data.get(t.dataId)?.values;
       if (t.dtype !== 'float32' || !(values instanceof Float32Array)) return null;
+      return values.length === util.sizeFromShape(t.shape) ? values : null;
+    },
+    viewInt32: (t) => {
+      const values = backend.data.get(t.dataId)?.values;
+      if (t.dtype !== 'int32' || !(values instanceof Int32Array)) return null;
       return values.length === util.sizeFromShape(t.shape) ? values : null;
     },
     dispose: (t) => backend.disposeIntermediateTensorInfo(t),
