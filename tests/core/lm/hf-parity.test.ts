@@ -4,46 +4,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadModel } from '../../../src/core/lm/load-model';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
-import type { ModelConfig } from '../../../src/core/lm/model-config';
 import { openSafetensors } from '../../../src/core/tensor/safetensors';
 import { describeEachBackend } from '../../helpers/backends';
 import { expectClose } from '../../helpers/expect-close';
-import { ALL_ARCHITECTURES, archFixture, PDLM_DIR, PDLM_REFERENCE } from '../../helpers/fixtures';
-import { join } from 'node:path';
+import { PARITY_CASES, referenceToHook } from '../../helpers/hf-parity-cases';
 
 const RTOL = 1e-4;
 
-/**
- * Which of our hooks each reference tensor corresponds to. HF's hidden_states[i] is the input of block i
- * (its last entry has the final norm applied); Gemma 2's module outputs precede its post-norms.
- */
-function referenceToHook(ref: string, cfg: ModelConfig): string {
-  if (ref === 'logits') return ref;
-  const hs = /^hidden_states\.(\d+)$/.exec(ref);
-  if (hs) {
-    const i = Number(hs[1]);
-    return i === cfg.nLayers ? 'ln_final.hook_normalized' : `blocks.${i}.hook_resid_pre`;
-  }
-  const mod = /^hf\..*\.(\d+)\.(attn|self_attn|attention|mlp)$/.exec(ref);
-  if (!mod) throw new Error(`unexpected reference tensor ${ref}`);
-  const [, layer, kind] = mod;
-  const isMlp = kind === 'mlp';
-  if (cfg.postNorms) return `blocks.${layer}.${isMlp ? 'ln2_post' : 'ln1_post'}.hook_in`;
-  return `blocks.${layer}.${isMlp ? 'hook_mlp_out' : 'hook_attn_out'}`;
-}
-
-const CASES = [
-  ...ALL_ARCHITECTURES.map((arch) => ({ name: arch, dir: archFixture(arch), reference: join(archFixture(arch), 'reference.safetensors') })),
-  { name: 'pdlm-4l-256', dir: PDLM_DIR, reference: join(PDLM_REFERENCE, 'reference.safetensors') },
-];
-
 describeEachBackend('Hugging Face parity', () => {
-  for (const c of CASES) {
+  for (const c of PARITY_CASES) {
     describeCase(c);
   }
 });
 
-function describeCase(c: (typeof CASES)[number]) {
+function describeCase(c: (typeof PARITY_CASES)[number]) {
   let model: HookedTransformer;
   const ref = openSafetensors(c.reference);
   beforeAll(() => {

@@ -46,7 +46,8 @@ export function attention(
     k = hp('attn.hook_rot_k', applyRotary(k, ctx.cos, ctx.sin, cfg.rotary.dim)) as tf.Tensor4D;
   }
 
-  const qT = tf.transpose(q, [0, 2, 1, 3]); // [B, H, S, dh]
+  // The scale is applied to q ([B, S, H, dh]) rather than to the scores ([B, H, S, S]): S/dh times fewer multiplies.
+  const qT = tf.transpose(tf.mul(q, cfg.attnScale), [0, 2, 1, 3]); // [B, H, S, dh]
   let kT = tf.transpose(k, [0, 2, 3, 1]); // [B, K, dh, S]: explicit, so the matmul below is untransposed
   let vT = tf.transpose(v, [0, 2, 1, 3]); // [B, K, S, dh]
   if (K !== H) {
@@ -56,7 +57,7 @@ export function attention(
     kT = tf.tile(kT.reshape([B * K, 1, dh * S]), [1, rep, 1]).reshape([B, H, dh, S]);
     vT = tf.tile(vT.reshape([B * K, 1, S * dh]), [1, rep, 1]).reshape([B, H, S, dh]);
   }
-  let scores = tf.mul(tf.matMul(qT, kT), cfg.attnScale); // [B, H, S, S]
+  let scores: tf.Tensor = tf.matMul(qT, kT); // [B, H, S, S], scaled
   if (cfg.attnSoftcap !== null) scores = tf.mul(tf.tanh(tf.div(scores, cfg.attnSoftcap)), cfg.attnSoftcap);
   scores = hp('attn.hook_attn_scores', tf.add(scores, ctx.mask));
   const pattern = hp('attn.hook_pattern', tf.softmax(scores)); // [B, H, S, S]
