@@ -233,7 +233,7 @@ describe('sae-studio serve (the built CLI)', () => {
     const events: StudioEvent[] = [];
     const ended = new Promise<void>((resolve) => client.subscribe((e) => (events.push(e), e.message.type === 'ended' && resolve())));
     await new Promise((r) => setTimeout(r, 200)); // the event stream connects
-    const bad = await client.startTraining({ config: { sae: { hook_point_in: 'nowhere' }, total_training_tokens: 1024 } }).catch((e: unknown) => e);
+    const bad = await client.startTraining({ config: { sae: { hook_point_in: 'nowhere' }, total_training_tokens: 1024, batch_size: 256 } }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: 'invalid_input', issues: [{ field: 'config.sae.hook_point_in' }, expect.anything()] });
 
     const { runId } = await client.startTraining({ config: smallTrainConfig(smallTextDataset()) as Record<string, unknown>, runId: 'web' });

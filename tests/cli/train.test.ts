@@ -91,6 +91,7 @@ describe('sae-studio train', () => {
     it('an out-of-range value', () => bad({ ...smallTrainConfig('x'), lr: -1 }, /field 'lr': .*(>0|positive|too small)/i));
     it('an invalid activation function', () => bad(smallTrainConfig('x', { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 64, act_fn: 'gelu' } }), /field 'act_fn': .*relu.*jumprelu.*topk.*batchtopk/));
     it('top_k larger than d_sae', () => bad(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 16, act_fn: 'topk', top_k: 32 } }), /top_k.*at most d_sae = 16/));
+    it('a batch larger than the whole run', () => bad({ ...smallTrainConfig(dataset), total_training_tokens: 1000, batch_size: 4096 }, /field 'batch_size': must be at most total_training_tokens = 1000 \(one step\)/));
     it('a hook that is not in the model', () => bad(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.9.hook_resid_post', d_sae: 64, act_fn: 'topk', top_k: 4 } }), /sae\.hook_point: unknown hook 'blocks\.9\.hook_resid_post'/));
     it('a d_model that does not match the model', () => bad(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_model: 512, d_sae: 64, act_fn: 'topk', top_k: 4 } }), /sae\.d_model is 512, but .* has d_model 256/));
     it('an empty dataset folder', () => bad(smallTrainConfig(mkdtempSync(join(tmpdir(), 'empty-'))), /empty-.*(no \.txt|no documents|empty)/i));
