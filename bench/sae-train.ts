@@ -42,7 +42,8 @@ export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSecon
   const normal = normalGenerator(1);
   const x = tf.tensor2d(new Float32Array(c.batch * c.dModel).map(() => normal()), [c.batch, c.dModel]);
   const step = async () => {
-    const stats = trainStep(sae, adam, x, x, { sparse, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: LOSS });
+    // As the trainer runs the steps it does not log (9 of 10 by default): without the metric reductions.
+    const stats = trainStep(sae, adam, x, x, { sparse, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: LOSS, metrics: false });
     await stats.parts.total.data(); // waits for the step to finish on asynchronous backends
     disposeStats(stats);
   };
