@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { EngineExit, EngineLauncher, EngineProcess } from './engine-launcher';
+import { ExitRecord, stderrTail, type EngineLauncher, type EngineProcess } from './engine-launcher';
 
 export interface NodeEngineEntry {
   /** The module `node` runs. */
@@ -34,25 +34,15 @@ export function nodeForkLauncher(entry: NodeEngineEntry, options: { forwardStder
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'json',
       });
-      let tail = '';
-      child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (chunk: string) => {
-        if (options.forwardStderr) process.stderr.write(chunk);
-        tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
-      });
-      const exitListeners: ((exit: EngineExit) => void)[] = [];
-      let exited: EngineExit | null = null;
-      const finish = (exit: EngineExit) => {
-        if (exited) return;
-        exited = exit;
-        for (const l of exitListeners) l(exit);
-      };
-      child.once('exit', (code, signal) => finish({ code, signal }));
+      const tail = stderrTail(child.stderr, STDERR_TAIL_BYTES, options.forwardStderr ? (c) => process.stderr.write(c) : undefined);
+      const exit = new ExitRecord();
+      let failure = '';
+      child.once('exit', (code, signal) => exit.finish({ code, signal }));
       child.once('error', (err) => {
         // A failed spawn emits 'error' without 'exit'; errors of a running child (a failed send) are not fatal.
         if (child.pid === undefined) {
-          tail += `${err.message}\n`;
-          finish({ code: null, signal: null });
+          failure = `${err.message}\n`;
+          exit.finish({ code: null, signal: null });
         }
       });
       return {
@@ -66,14 +56,11 @@ export function nodeForkLauncher(entry: NodeEngineEntry, options: { forwardStder
         onMessage(listener) {
           child.on('message', listener);
         },
-        onExit(listener) {
-          if (exited) listener(exited);
-          else exitListeners.push(listener);
-        },
+        onExit: (listener) => exit.onExit(listener),
         kill() {
-          if (exited === null) child.kill('SIGKILL');
+          if (!exit.ended) child.kill('SIGKILL');
         },
-        stderrTail: () => tail,
+        stderrTail: () => tail() + failure,
       };
     },
   };

@@ -1,11 +1,11 @@
 /** Home: what is going on (recent runs, dictionaries) and where (the compute backend, the store). */
-import { Anchor, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import type { SystemInfo } from '../../../protocol/system';
 import { useLoad } from '../client/studio';
-import { fmtDate, fmtInt, fmtNum } from '../components/format';
-import { StatusBadge } from '../components/RunStatus';
-import { Empty, ErrorNote, Loading } from '../components/States';
+import { LoadedView } from '../components/LoadedView';
+import { RunsTable } from '../components/RunsTable';
 import { Link, navigate } from '../router';
+import { DictionariesTable } from './DictionariesPage';
 
 export function ComputeSummary({ info }: { info: SystemInfo }) {
   return (
@@ -54,7 +54,9 @@ export function HomePage() {
           <Title order={4} mb="xs">
             Compute
           </Title>
-          {system.error ? <ErrorNote error={system.error} onRetry={system.reload} /> : system.data ? <ComputeSummary info={system.data} /> : <Loading what="the machine" />}
+          <LoadedView state={system} what="the machine">
+            {(info) => <ComputeSummary info={info} />}
+          </LoadedView>
         </Card>
         <Card withBorder>
           <Title order={4} mb="xs">
@@ -77,42 +79,9 @@ export function HomePage() {
             All runs
           </Anchor>
         </Group>
-        {runs.error ? (
-          <ErrorNote error={runs.error} onRetry={runs.reload} />
-        ) : !runs.data ? (
-          <Loading what="runs" />
-        ) : runs.data.runs.length === 0 ? (
-          <Empty>No runs yet: start one with New experiment.</Empty>
-        ) : (
-          <Table.ScrollContainer minWidth={560}>
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Run</Table.Th>
-                  <Table.Th>Dictionary</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Started</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {runs.data.runs.map((r) => (
-                  <Table.Tr key={r.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/runs/${encodeURIComponent(r.id)}`}>
-                        {r.id}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>{r.dictionaryName}</Table.Td>
-                    <Table.Td>
-                      <StatusBadge status={r.active ? 'running' : r.status} />
-                    </Table.Td>
-                    <Table.Td>{fmtDate(r.startedAt)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+        <LoadedView state={runs} what="runs" isEmpty={(d) => d.runs.length === 0} empty="No runs yet: start one with New experiment.">
+          {(d) => <RunsTable runs={d.runs} />}
+        </LoadedView>
       </Card>
       <Card withBorder>
         <Group justify="space-between" mb="xs">
@@ -121,32 +90,9 @@ export function HomePage() {
             All dictionaries
           </Anchor>
         </Group>
-        {dicts.error ? (
-          <ErrorNote error={dicts.error} onRetry={dicts.reload} />
-        ) : !dicts.data ? (
-          <Loading what="dictionaries" />
-        ) : dicts.data.dictionaries.length === 0 ? (
-          <Empty>No dictionaries yet.</Empty>
-        ) : (
-          <Table.ScrollContainer minWidth={560}>
-            <Table>
-              <Table.Tbody>
-                {dicts.data.dictionaries.slice(0, 8).map((d) => (
-                  <Table.Tr key={d.name}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/dictionaries/${encodeURIComponent(d.name)}`}>
-                        {d.name}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>{d.hookPointIn}</Table.Td>
-                    <Table.Td className="num">{fmtInt(d.dSae)} latents</Table.Td>
-                    <Table.Td className="num">EV {fmtNum(d.metrics?.explained_variance ?? null)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+        <LoadedView state={dicts} what="dictionaries" isEmpty={(d) => d.dictionaries.length === 0} empty="No dictionaries yet.">
+          {(d) => <DictionariesTable dictionaries={d.dictionaries.slice(0, 8)} />}
+        </LoadedView>
       </Card>
     </Stack>
   );

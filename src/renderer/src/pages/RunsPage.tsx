@@ -1,11 +1,10 @@
 /** Every training run the store knows, newest first, with its status and where it stopped. */
-import { Anchor, Button, Card, Group, SegmentedControl, Stack, Table, Title } from '@mantine/core';
+import { Button, Card, Group, SegmentedControl, Stack, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useLoad, useStudioEvents } from '../client/studio';
-import { fmtDate, fmtInt } from '../components/format';
-import { StatusBadge } from '../components/RunStatus';
-import { Empty, ErrorNote, Loading } from '../components/States';
-import { Link, navigate } from '../router';
+import { LoadedView } from '../components/LoadedView';
+import { RunsTable } from '../components/RunsTable';
+import { navigate } from '../router';
 
 export function RunsPage() {
   const [status, setStatus] = useState<'all' | 'running' | 'done' | 'failed' | 'cancelled'>('all');
@@ -19,48 +18,9 @@ export function RunsPage() {
       </Group>
       <SegmentedControl value={status} onChange={(v) => setStatus(v as typeof status)} data={['all', 'running', 'done', 'failed', 'cancelled']} w="fit-content" />
       <Card withBorder>
-        {runs.error ? (
-          <ErrorNote error={runs.error} onRetry={runs.reload} />
-        ) : !runs.data ? (
-          <Loading what="runs" />
-        ) : runs.data.runs.length === 0 ? (
-          <Empty>No runs{status === 'all' ? '' : ` with status ${status}`}.</Empty>
-        ) : (
-          <Table.ScrollContainer minWidth={720}>
-            <Table highlightOnHover>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Run</Table.Th>
-                  <Table.Th>Dictionary</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th ta="right">Last step</Table.Th>
-                  <Table.Th>Started</Table.Th>
-                  <Table.Th>Finished</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {runs.data.runs.map((r) => (
-                  <Table.Tr key={r.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/runs/${encodeURIComponent(r.id)}`}>
-                        {r.id}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>{r.dictionaryName}</Table.Td>
-                    <Table.Td>
-                      <StatusBadge status={r.active ? 'running' : r.status} />
-                    </Table.Td>
-                    <Table.Td ta="right" className="num">
-                      {fmtInt(r.lastStep)}
-                    </Table.Td>
-                    <Table.Td>{fmtDate(r.startedAt)}</Table.Td>
-                    <Table.Td>{fmtDate(r.finishedAt)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+        <LoadedView state={runs} what="runs" isEmpty={(d) => d.runs.length === 0} empty={`No runs${status === 'all' ? '' : ` with status ${status}`}.`}>
+          {(d) => <RunsTable runs={d.runs} />}
+        </LoadedView>
       </Card>
     </Stack>
   );
