@@ -108,9 +108,14 @@ export function WizardPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [active, form.dataset]);
 
-  const modelError = form.modelSource === 'folder' && folderModel?.path === form.model && folderModel.error ? folderModel.error : errors.byField.model;
+  const modelError =
+    form.modelSource === 'folder' && form.model.trim() === ''
+      ? 'choose a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)'
+      : form.modelSource === 'folder' && folderModel?.path === form.model && folderModel.error
+        ? folderModel.error
+        : errors.byField.model;
   const previewIssue = preview?.dataset === form.dataset && preview.result && !preview.result.ok ? preview.result.issues.map((i) => i.message).join('; ') : null;
-  const datasetError = previewIssue ?? errors.byField.dataset;
+  const datasetError = form.dataset.trim() === '' ? 'choose a dataset: a folder of .txt files, a .jsonl or a .parquet file' : (previewIssue ?? errors.byField.dataset);
   const fieldError = (f: FormField) => (f === 'model' ? modelError : f === 'dataset' ? datasetError : errors.byField[f]);
   const stepHasError = (i: number) => (STEPS[i]!.fields as readonly FormField[]).some((f) => fieldError(f) !== undefined && fieldError(f) !== null);
 
