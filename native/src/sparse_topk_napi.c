@@ -1,10 +1,11 @@
-// N-API bindings of the sparse TopK kernels. Arguments are typed arrays (never copied) and integers; every
+// N-API bindings of the sparse TopK kernels, the fused Adam step and the fused LM kernels. Arguments are typed arrays (never copied) and integers; every
 // length is checked against the shapes before any kernel runs, and misuse throws a RangeError or TypeError.
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lm_kernels.h"
 #include "sparse_topk.h"
 
 typedef struct {
@@ -166,12 +167,55 @@ static napi_value adam_update_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* rowNorm(x, w, b | null, rows, d, eps, rms, out) */
+static napi_value row_norm_js(napi_env env, napi_callback_info info) {
+  const char *fn = "rowNorm";
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 8) { fail(env, fn, "expected 8 arguments"); return NULL; }
+  int64_t rows, d;
+  float eps;
+  bool rms;
+  if (!get_int(env, fn, a[3], "rows", &rows) || !get_int(env, fn, a[4], "d", &d) || !get_float(env, fn, a[5], "eps", &eps)) return NULL;
+  if (napi_get_value_bool(env, a[6], &rms) != napi_ok) { fail(env, fn, "rms must be a boolean"); return NULL; }
+  Arr x, w, b, out;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * d), "x", &x) || !get_arr(env, fn, a[1], F32, false, (size_t)d, "w", &w) ||
+      !get_arr(env, fn, a[2], F32, true, (size_t)d, "b", &b) || !get_arr(env, fn, a[7], F32, false, (size_t)(rows * d), "out", &out))
+    return NULL;
+  row_norm(x.data, w.data, b.present ? b.data : NULL, rows, d, eps, rms ? 1 : 0, out.data);
+  return NULL;
+}
+
+/* geluTanh(x, out) */
+static napi_value gelu_tanh_js(napi_env env, napi_callback_info info) {
+  const char *fn = "geluTanh";
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 2) { fail(env, fn, "expected 2 arguments"); return NULL; }
+  napi_typedarray_type t;
+  size_t n;
+  void *data;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  napi_is_typedarray(env, a[0], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, a[0], &t, &n, &data, &ab, &off) != napi_ok) { fail(env, fn, "x must be a Float32Array"); return NULL; }
+  Arr x, out;
+  if (!get_arr(env, fn, a[0], F32, false, n, "x", &x) || !get_arr(env, fn, a[1], F32, false, n, "out", &out)) return NULL;
+  gelu_tanh(x.data, (int64_t)n, out.data);
+  return NULL;
+}
+
 napi_status register_sparse_topk(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
     {"topkDecode", NULL, topk_decode, NULL, NULL, NULL, napi_default, NULL},
     {"topkBackward", NULL, topk_backward, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
+    {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
+    {"geluTanh", NULL, gelu_tanh_js, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -11,6 +11,7 @@ import { registerCustomGradients } from './gradients';
 import { loadNativeBlas } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerNativeAdam } from './kernels/adam-update';
+import { registerNativeLmKernels } from './kernels/lm-kernels';
 import { registerRowGather } from './kernels/row-gather';
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
@@ -75,6 +76,7 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         else reasons.push(`native matmul: ${native.reason}`);
         registerNativeAdam(name);
         registerRowGather(name);
+        registerNativeLmKernels(name);
       }
       active = { name, device, fallbackReasons: reasons };
       return active;

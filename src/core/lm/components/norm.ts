@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NormType } from '../model-config';
 import type { NormParams } from '../params';
+import { fusedRowNorm } from '../../tensor/kernels/lm-kernels';
 import type { HookRunner } from './hook-runner';
 
 export function applyNorm(
@@ -12,6 +13,9 @@ export function applyNorm(
   hooks?: HookRunner,
   prefix?: string,
 ): tf.Tensor {
+  // One native pass where nothing observes the scale (and no gradient is recorded); tfjs's ops otherwise.
+  const fused = hooks && prefix && hooks.watches(`${prefix}.hook_scale`) ? null : fusedRowNorm(x, p.w, p.b ?? null, eps, type === 'rmsnorm');
+  if (fused) return hooks && prefix ? hooks.point(`${prefix}.hook_normalized`, fused) : fused;
   const centred = type === 'layernorm' ? tf.sub(x, tf.mean(x, -1, true)) : x;
   let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps)); // [..., 1]
   if (hooks && prefix) scale = hooks.point(`${prefix}.hook_scale`, scale);

@@ -284,7 +284,7 @@ export function WizardPage() {
         <Switch
           label="Transcoder: reconstruct another hook's activations from this one's"
           checked={form.hookOut !== ''}
-          onChange={(e) => set('hookOut', e.currentTarget.checked ? (hookOptions.find((h) => h.endsWith('hook_mlp_out') && h > form.hookIn) ?? form.hookIn) : '')}
+          onChange={(e) => set('hookOut', e.currentTarget.checked ? transcoderTarget(form.hookIn, hookOptions) : '')}
         />
         {form.hookOut !== '' && (
           <Select label="Output hook point" searchable data={hookOptions} value={form.hookOut} onChange={(v) => v && set('hookOut', v)} error={errors.byField.hookOut} />
@@ -505,6 +505,13 @@ export function WizardPage() {
       </Group>
     </Stack>
   );
+}
+
+/** A transcoder's usual target: the MLP output of the input hook's layer. */
+function transcoderTarget(hookIn: string, hooks: readonly string[]): string {
+  const layer = /^blocks\.(\d+)\./.exec(hookIn)?.[1];
+  const mlpOut = layer === undefined ? undefined : `blocks.${layer}.hook_mlp_out`;
+  return mlpOut && hooks.includes(mlpOut) ? mlpOut : (hooks.find((h) => h.endsWith('hook_mlp_out')) ?? hookIn);
 }
 
 function ModelCard({ model }: { model: ModelInfo }) {

@@ -1,0 +1,69 @@
+// The fused LM kernels (row norm, GELU tanh) agree with the plain-tfjs formulations they replace, cover every
+// rank, with and without bias, LayerNorm and RMSNorm, and step aside inside gradient computations and on webgpu.
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { fusedGeluTanh, fusedRowNorm } from '../../../../src/core/tensor/kernels/lm-kernels';
+import { describeEachBackend } from '../../../helpers/backends';
+import { expectClose } from '../../../helpers/expect-close';
+
+const seq = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
+
+function referenceNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, eps: number, rms: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const centred = rms ? x : tf.sub(x, tf.mean(x, -1, true));
+    const scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
+    const out = tf.mul(tf.div(centred, scale), w);
+    return b ? tf.add(out, b) : out;
+  });
+}
+
+describeEachBackend('fused LM kernels', (backend) => {
+  const host = backend !== 'webgpu';
+
+  it('row norm = LayerNorm / RMSNorm with weight and optional bias, over the last axis of any rank', async () => {
+    const d = 48;
+    const x = tf.tensor3d(seq(2 * 5 * d, (i) => Math.sin(i * 0.37) * 3 + (i % 7) * 0.5), [2, 5, d]);
+    const w = tf.tensor1d(seq(d, (i) => 0.5 + i / d));
+    const b = tf.tensor1d(seq(d, (i) => Math.cos(i) * 0.1));
+    for (const rms of [false, true]) {
+      for (const bias of [b, null]) {
+        const fused = fusedRowNorm(x, w, bias, 1e-5, rms);
+        if (!host) {
+          expect(fused).toBeNull();
+          continue;
+        }
+        expect(fused!.shape).toEqual([2, 5, d]);
+        const ref = referenceNorm(x, w, bias, 1e-5, rms);
+        expectClose((await fused!.data()) as Float32Array, (await ref.data()) as Float32Array, { rtol: 1e-6, label: `rms=${rms} bias=${bias !== null}` });
+        tf.dispose([fused!, ref]);
+      }
+    }
+    tf.dispose([x, w, b]);
+  });
+
+  it('GELU (tanh approximation) = 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))), including large |x|', async () => {
+    const x = tf.tensor2d(seq(4 * 64, (i) => (i - 128) * 0.25), [4, 64]);
+    const fused = fusedGeluTanh(x);
+    if (!host) {
+      expect(fused).toBeNull();
+      x.dispose();
+      return;
+    }
+    const xs = (await x.data()) as Float32Array;
+    const want = xs.map((v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
+    expectClose((await fused!.data()) as Float32Array, want, { rtol: 1e-6, label: 'gelu_new' });
+    tf.dispose([x, fused!]);
+  });
+
+  it('is not used while a gradient is recorded', () => {
+    const x = tf.tensor2d([[1, 2, 3]]);
+    const w = tf.ones([3]);
+    let inside: tf.Tensor | null | undefined;
+    const g = tf.grad((t: tf.Tensor) => {
+      inside = fusedRowNorm(t, w, null, 1e-5, false);
+      return tf.sum(referenceNorm(t, w, null, 1e-5, false));
+    })(x);
+    expect(inside).toBeNull();
+    tf.dispose([x, w, g]);
+  });
+});
