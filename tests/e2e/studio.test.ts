@@ -162,20 +162,21 @@ describe('the studio in chromium', () => {
   });
 
   it('renders every page readably in light and dark themes, without overflow', async () => {
+    // Each page with what shows it has loaded (a loading note can contain the same words as the page).
     const pages: [string, string, string][] = [
-      ['home', '/', 'Recent runs'],
-      ['wizard', '/new', 'New experiment'],
-      ['runs', '/runs', 'Runs'],
-      ['run-dashboard', runPath, 'Evaluation'],
-      ['dictionaries', '/dictionaries', DICT],
-      ['dictionary', `/dictionaries/${DICT}`, 'features match'],
-      ['feature', `/dictionaries/${DICT}/features/0`, 'Feature 0'],
+      ['home', '/', 'auto-backend'],
+      ['wizard', '/new', 'model-card'],
+      ['runs', '/runs', 'run-status'],
+      ['run-dashboard', runPath, 'evaluation-table'],
+      ['dictionaries', '/dictionaries', 'dictionary-row'],
+      ['dictionary', `/dictionaries/${DICT}`, 'feature-row'],
+      ['feature', `/dictionaries/${DICT}/features/0`, 'feature-samples'],
     ];
     for (const scheme of ['light', 'dark'] as const) {
       const { page, context, errors } = await newPage(browser, scheme);
-      for (const [name, path, text] of pages) {
+      for (const [name, path, ready] of pages) {
         await page.goto(at(path));
-        await expectText(page, text);
+        await page.getByTestId(ready).first().waitFor({ timeout: 30_000 });
         await page.waitForLoadState('networkidle');
         const bg = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
         // Mantine's dark body is near-black, its light body white.
