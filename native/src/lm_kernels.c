@@ -1,5 +1,5 @@
-// Fused language-model kernels for activation generation on the CPU: one pass per row (norms) or per element
-// (GELU) where tfjs runs 6–8 elementwise kernels, each reading and writing the whole activation.
+// Fused language-model kernels for activation generation on the CPU: a norm in one pass per row where tfjs runs
+// ~8 elementwise kernels, each reading and writing the whole activation.
 #include <math.h>
 
 #include "lm_kernels.h"
@@ -26,16 +26,5 @@ void row_norm(const float *x, const float *w, const float *b, int64_t rows, int6
     } else {
       for (int64_t j = 0; j < d; j++) o[j] = ((xr[j] - mean) / scale) * w[j];
     }
-  }
-}
-
-void gelu_tanh(const float *x, int64_t n, float *out) {
-  const float a = 2.0f * 0.7978845608028654f; /* 2·√(2/π) */
-  const float c = a * 0.044715f;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) {
-    const float v = x[i];
-    const float z = v * (a + (v * v) * c);
-    out[i] = v / (1.0f + expf(-z));
   }
 }

@@ -17,6 +17,6 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
 void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1,
                  float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
 
-/* Adds topkEncode, topkDecode, topkBackward, adamUpdate, and the LM kernels rowNorm and geluTanh, to `exports`. */
+/* Adds topkEncode, topkDecode, topkBackward, adamUpdate, and the LM kernel rowNorm, to `exports`. */
 napi_status register_sparse_topk(napi_env env, napi_value exports);
 #endif

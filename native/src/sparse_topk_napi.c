@@ -1,4 +1,4 @@
-// N-API bindings of the sparse TopK kernels, the fused Adam step and the fused LM kernels. Arguments are typed arrays (never copied) and integers; every
+// N-API bindings of the sparse TopK kernels, the fused Adam step and the fused row norm. Arguments are typed arrays (never copied) and integers; every
 // length is checked against the shapes before any kernel runs, and misuse throws a RangeError or TypeError.
 #include <node_api.h>
 #include <stdbool.h>
@@ -187,27 +187,6 @@ static napi_value row_norm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* geluTanh(x, out) */
-static napi_value gelu_tanh_js(napi_env env, napi_callback_info info) {
-  const char *fn = "geluTanh";
-  size_t argc = 2;
-  napi_value a[2];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 2) { fail(env, fn, "expected 2 arguments"); return NULL; }
-  napi_typedarray_type t;
-  size_t n;
-  void *data;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  napi_is_typedarray(env, a[0], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(env, a[0], &t, &n, &data, &ab, &off) != napi_ok) { fail(env, fn, "x must be a Float32Array"); return NULL; }
-  Arr x, out;
-  if (!get_arr(env, fn, a[0], F32, false, n, "x", &x) || !get_arr(env, fn, a[1], F32, false, n, "out", &out)) return NULL;
-  gelu_tanh(x.data, (int64_t)n, out.data);
-  return NULL;
-}
-
 napi_status register_sparse_topk(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
@@ -215,7 +194,6 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"topkBackward", NULL, topk_backward, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
-    {"geluTanh", NULL, gelu_tanh_js, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
