@@ -1,7 +1,7 @@
 // Benchmark: trains the exact recipe of ../shared/reference/sae-quality.json (TopK SAE, k 32, 4096 latents, on
 // blocks.2.hook_resid_post of pdlm-4l-256, one pass over the 21,663 training windows, batch 4096) and evaluates
 // it on the 442 validation windows. The PyTorch reference reaches explained variance 0.877 and CE loss recovered
-// 0.9865. Usage: npm run bench:quality [-- --backend wasm --tokens N]. Last line: one JSON object.
+// 0.9865. Usage: npm run bench:quality [-- --backend wasm --tokens N --seed N --shuffle-windows N --norm-tokens N]. Last line: one JSON object.
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +16,13 @@ import { loadModelAndWindows } from '../src/core/sae/train-data';
 import { Sae } from '../src/core/sae/variants/sae';
 import { parseBackendRequest } from '../src/core/tensor/backend';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, 'shuffle-windows': { type: 'string' }, seed: { type: 'string' }, home: { type: 'string' } } });
+const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, 'shuffle-windows': { type: 'string' }, seed: { type: 'string' }, 'norm-tokens': { type: 'string' }, home: { type: 'string' } } });
 const home = studioHome(values.home ?? mkdtempSync(join(tmpdir(), 'sae-studio-quality-')));
 const tokens = values.tokens ? Number(values.tokens) : PDLM_TRAIN_TOKENS;
 const overrides = {
   ...(values['shuffle-windows'] ? { shuffle_windows: Number(values['shuffle-windows']) } : {}),
   ...(values.seed ? { seed: Number(values.seed) } : {}),
+  ...(values['norm-tokens'] ? { norm_estimation_tokens: Number(values['norm-tokens']) } : {}),
 };
 const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ name: 'quality', total_training_tokens: tokens, backend: parseBackendRequest(values.backend, '--backend'), ...overrides }));
 
@@ -53,6 +54,8 @@ const out = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },
   shuffle_windows: cfg.shuffle_windows,
   seed: cfg.seed,
+  norm_estimation_tokens: cfg.norm_estimation_tokens,
+  dataset_average_activation_norm: stored.cfg.dataset_average_activation_norm,
   train_tokens: result.tokens,
   train_steps: result.steps,
   train_seconds: Number(trainSeconds.toFixed(1)),
