@@ -15,7 +15,7 @@ import { readRunConfig } from '../core/sae/trainer';
 import {
   addRunCheckpoint, appendRunMetrics, createRun, getRun, listRecentRuns, updateRunStatus, upsertDictionary, type Run, type RunMetricPoint, type Store,
 } from '../core/store';
-import { EngineMessageSchema, type EngineMessage, type JobResult, type JobSpec } from '../protocol/job-protocol';
+import { AnalyzeJobSpecSchema, EngineMessageSchema, type EngineMessage, type JobResult, type JobSpec } from '../protocol/job-protocol';
 import type { JobInfo, StudioEvent } from '../protocol/jobs';
 import type { MetricPoint } from '../protocol/runs';
 import { oneLine } from '../protocol/service-dispatch';
@@ -303,13 +303,14 @@ export class Supervisor implements StudioEventSource {
 function analysisAfter(config: Readonly<Record<string, unknown>>): AnalyzeSpec | null {
   const tokens = config.analyze_tokens;
   if (typeof tokens !== 'number' || tokens <= 0) return null;
-  const backend = config.backend;
+  const split = AnalyzeJobSpecSchema.shape.split.safeParse(config.dataset_split);
+  const backend = AnalyzeJobSpecSchema.shape.backend.safeParse(config.backend);
   return {
     dictionary: String(config.name ?? 'sae'),
     dataset: typeof config.dataset === 'string' ? config.dataset : 'pdlm-corpus',
-    split: config.dataset_split === 'train' || config.dataset_split === 'validation' || config.dataset_split === 'all' ? config.dataset_split : null,
+    split: split.success ? split.data : null,
     tokens,
-    backend: backend === 'webgpu' || backend === 'wasm' || backend === 'cpu' ? backend : 'auto',
+    backend: backend.success ? backend.data : 'auto',
   };
 }
 
