@@ -1,7 +1,6 @@
 // GatherV2 along axis 0 (a row lookup: token embeddings, decoder rows) on the wasm and cpu backends, as plain row
-// copies on the tensors' memory. tfjs-wasm's own GatherV2 takes ~57 ms for 4096 rows of 256 floats on this
-// project's machine (a quarter of a pdlm forward pass); copying the rows takes under a millisecond. Every other
-// case (another axis, batch dimensions, dtypes, an index out of range) goes to tfjs's kernel.
+// copies on the tensors' memory: 4.4 ms against tfjs-wasm's 32.9 ms for 4096 rows of 256 floats, result read back
+// (`npm run bench:kernels`). Every other case (another axis, batch dimensions, dtypes, an index out of range) goes to tfjs's kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorMemory, type HostBackendName } from '../native/tensor-memory';
 
