@@ -17,7 +17,7 @@ export interface SparseActs {
 export async function encodeSparse(dict: SparseDictionary, x: tf.Tensor2D): Promise<SparseActs> {
   const cfg = dict.cfg;
   const R = x.shape[0];
-  const useSparseKernel = cfg.act_fn === 'topk' && !cfg.sparsity_include_decoder_norm && sparseTopKUnavailable() === null;
+  const useSparseKernel = cfg.act_fn === 'topk' && !cfg.sparsity_include_decoder_norm && sparseTopKUnavailable(cfg.top_k) === null;
   const k = cfg.top_k;
   // forward() leaves its intermediates to the caller's scope; only what is read back leaves this one.
   const out = tf.tidy(() => {

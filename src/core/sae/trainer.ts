@@ -313,7 +313,7 @@ export function useSparsePath(cfg: TrainConfig, sae: SaeConfig): { use: boolean;
     sae.sparsity_include_decoder_norm && 'sparsity_include_decoder_norm selects on pre·‖W_D‖',
     cfg.sparsity_loss_type && cfg.l1_coefficient > 0 && 'a sparsity penalty needs every activation',
     cfg.auxk_coefficient > 0 && 'AuxK needs every pre-activation',
-    sparseTopKUnavailable(),
+    sparseTopKUnavailable(sae.top_k),
   ].filter((b): b is string => typeof b === 'string');
   if (cfg.sparse_path === 'off') return { use: false, why: 'sparse_path is off' };
   if (blockers.length > 0 && cfg.sparse_path === 'on') throw new InputError(`sparse_path is on, but ${blockers[0]}`);

@@ -1,8 +1,12 @@
-// The sparse TopK path on the CPU backends (cpu, wasm): encoder matmul by OpenBLAS, per-row top-k selection,
-// and a decoder and backward pass that touch only the k selected latents per token (native/src/sparse_topk.c).
+// The sparse TopK path: the encoder matmul, a per-row top-k selection, and a decoder and backward pass that touch
+// only the k selected latents per token. On the CPU backends (cpu, wasm) the work is done by the native addon
+// (OpenBLAS + native/src/sparse_topk.c); on webgpu by WGSL programs (tensor/kernels/sparse-topk-webgpu.ts).
 // It is a tfjs op with its own gradient, so the trainer uses it like the dense path it is tested against.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
+import {
+  registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+} from '../../tensor/kernels/sparse-topk-webgpu';
 
 /** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
 export interface SparseTopKKernels {
@@ -21,10 +25,15 @@ export interface SparseTopKResult {
   fired: tf.Tensor1D;
 }
 
-/** Why the sparse path cannot run here, or null when it can. */
-export function sparseTopKUnavailable(): string | null {
+/** Why the sparse path cannot run here (for this k, when given), or null when it can. */
+export function sparseTopKUnavailable(k?: number): string | null {
   const backend = tf.getBackend();
-  if (backend !== 'cpu' && backend !== 'wasm') return `the sparse TopK kernels run on the cpu and wasm backends (active: ${backend})`;
+  if (backend === 'webgpu') {
+    if (k !== undefined && k > WEBGPU_SPARSE_MAX_K) return `the webgpu sparse TopK kernels keep at most k = ${WEBGPU_SPARSE_MAX_K} latents per token (k = ${k})`;
+    registerWebGpuSparseTopK();
+    return null;
+  }
+  if (backend !== 'cpu' && backend !== 'wasm') return `the sparse TopK kernels run on the webgpu, cpu and wasm backends (active: ${backend})`;
   const load = loadNativeBlas();
   if (!load.blas) return load.reason;
   if (typeof (load.blas as NativeBlas & Partial<SparseTopKKernels>).topkEncode !== 'function') return 'the native addon lacks the sparse TopK kernels (rebuild it: npm run build:native)';
@@ -50,6 +59,7 @@ const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array; // cpu / wasm only: 
  * W_E, b_E, W_D and b_D (x is data and gets none).
  */
 export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): SparseTopKResult {
+  if (tf.getBackend() === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias);
   const K = kernels();
   const [B, d] = x.shape;
   const F = W_E.shape[1];
@@ -78,6 +88,48 @@ export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W
         const db_D = new Float32Array(d);
         K.topkBackward(f32(dy), f32(sx!), applyBias && b_D ? f32(sbd!) : null, f32(sv!), si!.dataSync() as Int32Array, f32(swe!), f32(swd!), B, d, F, k, dW_E, db_E, dW_D, db_D);
         return [tf.zerosLike(sx!), tf.tensor2d(dW_E, [d, F]), tf.tensor1d(db_E), tf.tensor2d(dW_D, [F, d]), tf.tensor1d(db_D)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const recon = op(x, W_E, b_E, W_D, bias) as tf.Tensor2D;
+  if (!b_D) bias.dispose();
+  return { recon, ...side! };
+}
+
+/** The same op on webgpu: every step stays on the GPU (no read-back). */
+function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): SparseTopKResult {
+  const reason = sparseTopKUnavailable(k);
+  if (reason) throw new Error(reason);
+  const [, d] = x.shape;
+  const F = W_E.shape[1];
+  const bias = b_D ?? tf.zeros([d]);
+  const subtractBias = applyBias && b_D !== null;
+  let side: Omit<SparseTopKResult, 'recon'> | undefined;
+  const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const xin = subtractBias ? tf.sub(xs, bd) : tf.clone(xs);
+    const pre = tf.add(tf.matMul(xin, we), be) as tf.Tensor2D;
+    const { indices, values } = webgpuTopKSelect(pre, k);
+    pre.dispose();
+    const recon = webgpuTopKDecode(values, indices, wd, bd);
+    const csr = webgpuLatentCsr(indices, F);
+    const fired = webgpuSegmentReduce(values, csr, 'count');
+    save([xin, we, wd, values, indices, csr.entries, csr.offsets]);
+    side = { values: tf.keep(values.clone()), indices: tf.keep(indices.clone()), fired: tf.keep(fired) };
+    return {
+      value: recon,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sxin, swe, swd, sv, si, sentries, soffsets] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
+        const g = dy as tf.Tensor2D;
+        const csrSaved = { entries: sentries, offsets: soffsets };
+        const dz = webgpuLatentGrad(g, sv, si, swd); // [B, k]
+        const dW_D = webgpuSegmentOuter(sv, g, csrSaved); // [F, d]
+        const dW_Et = webgpuSegmentOuter(dz, sxin, csrSaved); // [F, d]
+        const dW_E = tf.transpose(dW_Et); // [d, F]
+        const db_E = webgpuSegmentReduce(dz, csrSaved, 'sum'); // [F]
+        // b_D reaches the output directly and, when subtracted from the encoder's input, through W_E: −W_E·db_E.
+        const db_D = subtractBias ? tf.sub(tf.sum(g, 0), tf.reshape(tf.matMul(swe, tf.reshape(db_E, [F, 1])), [d])) : tf.sum(g, 0);
+        tf.dispose([dz, dW_Et]);
+        return [tf.zerosLike(xs), dW_E, db_E, dW_D, db_D];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
