@@ -98,7 +98,7 @@ function workgroupProgram(key: string, outputShape: [number, number], variableNa
 }
 
 /** pre [B, F] → the k selected latents per row [B, k] int32, ascending. */
-function selectProgram(B: number, F: number, k: number): Program {
+function selectProgram(B: number, k: number): Program {
   const WG = 256;
   const decls = `
     const K = ${k};
@@ -352,7 +352,7 @@ export function registerWebGpuSparseTopK(): void {
   reg(KERNELS.select, ({ inputs, backend, attrs }) => {
     const { pre } = inputs as { pre: tf.TensorInfo };
     const { k } = attrs as unknown as { k: number };
-    return runner(backend).run(selectProgram(pre.shape[0]!, pre.shape[1]!, k), [pre], 'int32');
+    return runner(backend).run(selectProgram(pre.shape[0]!, k), [pre], 'int32');
   });
   reg(KERNELS.gather, ({ inputs, backend }) => {
     const { pre, idx } = inputs as Record<string, tf.TensorInfo>;
