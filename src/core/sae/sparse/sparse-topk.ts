@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
 import {
-  registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+  registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../tensor/kernels/sparse-topk-webgpu';
 
 /** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
@@ -107,7 +107,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const xin = subtractBias ? tf.sub(xs, bd) : tf.clone(xs);
-    const pre = tf.add(tf.matMul(xin, we), be) as tf.Tensor2D;
+    const pre = webgpuEncoder(xin, we, be);
     const { indices, values } = webgpuTopKSelect(pre, k);
     pre.dispose();
     const recon = webgpuTopKDecode(values, indices, wd, bd);
