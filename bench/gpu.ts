@@ -74,6 +74,7 @@ const parts: Record<string, number> = {
   encoder_tfjs_matmul_bias: await time(() => tf.add(tf.matMul(x, W_E), b_E)),
   encoder_ours: await time(() => webgpuEncoder(x, W_E, b_E)),
   select: await time(() => webgpuTopKSelect(pre, k).indices),
+  select_radix_only: await time(() => webgpuTopKSelect(pre, k, { radixOnly: true }).indices),
   decode: await time(() => webgpuTopKDecode(sel.values, sel.indices, W_D, b_D)),
   latent_csr: await time(() => {
     const c = webgpuLatentCsr(sel.indices, F);

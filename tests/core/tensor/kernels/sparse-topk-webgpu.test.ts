@@ -40,8 +40,8 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
     }
   });
 
-  it('selects exactly the k largest per row, ties to the lower latent, for any row length', async () => {
-    for (const [B, F, k] of [[5, 1000, 32], [3, 257, 7], [2, 40, 40], [4, 24576, 64]] as const) {
+  it('selects exactly the k largest per row, ties to the lower latent, for any row length, on both selection paths', async () => {
+    for (const [B, F, k] of [[5, 1000, 32], [3, 257, 7], [2, 40, 40], [4, 24576, 64], [3, 600, 300]] as const) {
       const data = rows(B, F, B * F + k);
       if (F === 1000) {
         data.fill(0, 0, F); // row 0: all zeros — more exact ties than the workgroup collects
@@ -51,16 +51,19 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
         for (let i = 0; i < F; i++) data[3 * F + i] = -Math.abs(data[3 * F + i]!) - 1; // row 3: only negatives
       }
       const pre = tf.tensor2d(data, [B, F]);
-      const { indices, values } = webgpuTopKSelect(pre, k);
-      const got = (await indices.array()) as number[][];
-      const vals = (await values.array()) as number[][];
-      for (let b = 0; b < B; b++) {
-        const row = data.subarray(b * F, (b + 1) * F);
-        const want = referenceTopK(row, k);
-        expect(got[b], `row ${b} of [${B}, ${F}], k ${k}`).toEqual(want);
-        expect(vals[b]).toEqual(want.map((i) => Math.max(row[i]!, 0)));
+      for (const radixOnly of [false, true]) {
+        const { indices, values } = webgpuTopKSelect(pre, k, { radixOnly });
+        const got = (await indices.array()) as number[][];
+        const vals = (await values.array()) as number[][];
+        for (let b = 0; b < B; b++) {
+          const row = data.subarray(b * F, (b + 1) * F);
+          const want = referenceTopK(row, k);
+          expect(got[b], `row ${b} of [${B}, ${F}], k ${k}${radixOnly ? ', radix select' : ''}`).toEqual(want);
+          expect(vals[b]).toEqual(want.map((i) => Math.max(row[i]!, 0)));
+        }
+        tf.dispose([indices, values]);
       }
-      tf.dispose([pre, indices, values]);
+      pre.dispose();
     }
   });
 
