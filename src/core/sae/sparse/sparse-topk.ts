@@ -106,7 +106,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   const subtractBias = applyBias && b_D !== null;
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const xin = subtractBias ? tf.sub(xs, bd) : tf.clone(xs);
+    const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : tf.clone(xs);
     const pre = webgpuEncoder(xin, we, be);
     const { indices, values } = webgpuTopKSelect(pre, k);
     pre.dispose();
