@@ -4,6 +4,7 @@
 // It is a tfjs op with its own gradient, so the trainer uses it like the dense path it is tested against.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
+import { tensorMemory, type HostBackendName, type TensorMemory } from '../../tensor/native/tensor-memory';
 import {
   registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../tensor/kernels/sparse-topk-webgpu';
@@ -52,42 +53,84 @@ function preScratch(size: number): Float32Array {
   return scratch.subarray(0, size);
 }
 
-const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array; // cpu / wasm only: synchronous reads are allowed
+const FORWARD = 'SaeSparseTopKForward';
+const BACKWARD = 'SaeSparseTopKBackward';
+
+/**
+ * The forward and backward passes as kernels of the wasm and cpu backends, so the addon reads and writes the
+ * tensors' own memory: no copies of W_E, W_D or the batch in and out of JavaScript arrays each step.
+ */
+function registerHostKernels(backendName: HostBackendName): void {
+  if (tf.getKernel(FORWARD, backendName)) return;
+  const K = kernels();
+  const viewOf = (mem: TensorMemory) => (t: tf.TensorInfo) => {
+    const v = mem.view(t);
+    if (!v) throw new Error(`sparse TopK: tensor memory is not addressable on ${backendName}`);
+    return v;
+  };
+  tf.registerKernel({
+    kernelName: FORWARD,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, we, be, wd, bd } = inputs as Record<string, tf.TensorInfo>;
+      const { k, applyBias, hasBias } = attrs as unknown as { k: number; applyBias: boolean; hasBias: boolean };
+      const [B, d] = x!.shape as [number, number];
+      const F = we!.shape[1]!;
+      const mem = tensorMemory(backendName, backend);
+      const outs = [mem.allocate([B, d]), mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
+      // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
+      const view = viewOf(mem);
+      const bias = hasBias ? view(bd!) : null;
+      const [recon, values, indices, fired] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+      const idx = mem.viewInt32(indices)!;
+      K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, preScratch(B * F), view(values), idx, view(fired));
+      K.topkDecode(view(values), idx, view(wd!), bias, B, k, d, F, view(recon));
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: BACKWARD,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, x, bd, values, indices, we, wd } = inputs as Record<string, tf.TensorInfo>;
+      const { applyBias } = attrs as unknown as { applyBias: boolean };
+      const [B, d] = x!.shape as [number, number];
+      const F = we!.shape[1]!;
+      const k = values!.shape[1]!;
+      const mem = tensorMemory(backendName, backend);
+      const outs = [mem.allocate([d, F]), mem.allocate([F]), mem.allocate([F, d]), mem.allocate([d])];
+      const view = viewOf(mem);
+      const idx = mem.viewInt32(indices!);
+      if (!idx) throw new Error(`sparse TopK: tensor memory is not addressable on ${backendName}`);
+      const [dW_E, db_E, dW_D, db_D] = outs.map(view) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      K.topkBackward(view(dy!), view(x!), applyBias ? view(bd!) : null, view(values!), idx, view(we!), view(wd!), B, d, F, k, dW_E, db_E, dW_D, db_D);
+      return outs;
+    },
+  });
+}
 
 /**
  * recon = Σ_j ReLU(topk(pre))_j W_D[idx_j] + b_D with pre = (x − b_D·[applyBias]) W_E + b_E; gradients flow to
  * W_E, b_E, W_D and b_D (x is data and gets none).
  */
 export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): SparseTopKResult {
-  if (tf.getBackend() === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias);
-  const K = kernels();
-  const [B, d] = x.shape;
-  const F = W_E.shape[1];
+  const backendName = tf.getBackend();
+  if (backendName === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias);
+  registerHostKernels(backendName as HostBackendName);
+  const [, d] = x.shape;
   const bias = b_D ?? tf.zeros([d]);
+  const useBias = applyBias && b_D !== null;
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor, we: tf.Tensor, be: tf.Tensor, wd: tf.Tensor, bd: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xv = f32(xs);
-    const bdv = b_D ? f32(bd) : null;
-    const values = new Float32Array(B * k);
-    const indices = new Int32Array(B * k);
-    const fired = new Float32Array(F);
-    K.topkEncode(xv, applyBias ? bdv : null, f32(we), f32(be), B, d, F, k, preScratch(B * F), values, indices, fired);
-    const recon = new Float32Array(B * d);
-    K.topkDecode(values, indices, f32(wd), bdv, B, k, d, F, recon);
-    const vt = tf.tensor2d(values, [B, k]);
-    const it = tf.tensor2d(indices, [B, k], 'int32');
-    save([xs, we, wd, bd, vt, it]);
-    side = { values: tf.keep(vt.clone()), indices: tf.keep(it.clone()), fired: tf.keep(tf.tensor1d(fired)) };
+    const [recon, values, indices, fired] = tf.engine().runKernel(FORWARD, { x: xs, we, be, wd, bd }, { k, applyBias: useBias, hasBias: b_D !== null } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    save([xs, we, wd, bd, values!, indices!]);
+    side = { values: tf.keep(values!.clone()) as tf.Tensor2D, indices: tf.keep(indices!.clone()) as tf.Tensor2D, fired: tf.keep(fired!) as tf.Tensor1D };
     return {
-      value: tf.tensor2d(recon, [B, d]),
+      value: recon!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, swe, swd, sbd, sv, si] = saved as tf.Tensor[];
-        const dW_E = new Float32Array(d * F);
-        const db_E = new Float32Array(F);
-        const dW_D = new Float32Array(F * d);
-        const db_D = new Float32Array(d);
-        K.topkBackward(f32(dy), f32(sx!), applyBias && b_D ? f32(sbd!) : null, f32(sv!), si!.dataSync() as Int32Array, f32(swe!), f32(swd!), B, d, F, k, dW_E, db_E, dW_D, db_D);
-        return [tf.zerosLike(sx!), tf.tensor2d(dW_E, [d, F]), tf.tensor1d(db_E), tf.tensor2d(dW_D, [F, d]), tf.tensor1d(db_D)];
+        const grads = tf.engine().runKernel(BACKWARD, { dy, x: sx!, bd: sbd!, values: sv!, indices: si!, we: swe!, wd: swd! }, { applyBias: useBias } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        return [tf.zerosLike(sx!), ...grads];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

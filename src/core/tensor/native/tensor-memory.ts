@@ -7,6 +7,8 @@ export type HostBackendName = 'wasm' | 'cpu';
 export interface TensorMemory {
   /** A new float32 tensor of `shape` on the backend (its contents are undefined). */
   allocate(shape: number[]): TensorInfo;
+  /** The same for int32. */
+  allocateInt32(shape: number[]): TensorInfo;
   /**
    * A view of a float32 tensor's memory, or null where the backend holds it in another form. On wasm a view
    * dies when the heap grows: take views after the last `allocate` and do not keep them.
@@ -21,14 +23,14 @@ export interface TensorMemory {
 interface WasmBackend {
   dataIdMap: { get(dataId: DataId): { memoryOffset: number | null } | undefined };
   wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   disposeData(dataId: DataId): void;
 }
 
 /** The parts of tfjs-backend-cpu's MathBackendCPU used here. */
 interface CpuBackend {
   data: { get(dataId: DataId): { values?: unknown } | undefined };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: 'float32' | 'int32', values: Float32Array | Int32Array): TensorInfo;
   disposeIntermediateTensorInfo(t: TensorInfo): void;
 }
 
@@ -39,6 +41,7 @@ export function tensorMemory(name: HostBackendName, backend: unknown): TensorMem
 function wasmMemory(backend: WasmBackend): TensorMemory {
   return {
     allocate: (shape) => backend.makeOutput(shape, 'float32'),
+    allocateInt32: (shape) => backend.makeOutput(shape, 'int32'),
     view: (t) => {
       const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
       if (t.dtype !== 'float32' || offset == null) return null;
@@ -58,6 +61,7 @@ function cpuMemory(backend: CpuBackend): TensorMemory {
   return {
     // makeTensorInfo keeps the array it is given, so it can be written after the tensor exists.
     allocate: (shape) => backend.makeTensorInfo(shape, 'float32', new Float32Array(util.sizeFromShape(shape))),
+    allocateInt32: (shape) => backend.makeTensorInfo(shape, 'int32', new Int32Array(util.sizeFromShape(shape))),
     view: (t) => {
       const values = backend.data.get(t.dataId)?.values;
       if (t.dtype !== 'float32' || !(values instanceof Float32Array)) return null;
