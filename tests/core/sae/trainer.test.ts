@@ -9,6 +9,7 @@ import { TrainConfigSchema } from '../../../src/core/config/train-config';
 import { studioHome } from '../../../src/core/home';
 import { loadDictionary } from '../../../src/core/sae/dictionary-store';
 import { trainDictionary, type TrainEvent } from '../../../src/core/sae/trainer';
+import { hasBackend } from '../../helpers/backends';
 import { smallTextDataset, smallTrainConfig, tempHome } from '../../helpers/train-fixtures';
 
 describe('trainer', () => {
@@ -55,6 +56,21 @@ describe('trainer', () => {
     for (const name of Object.keys(a.params)) expect(b.params[name]!.data, name).toEqual(a.params[name]!.data);
     expect(b.cfg).toEqual(a.cfg);
   });
+
+  it.runIf(hasBackend('webgpu'))('on webgpu: trains on the WGSL sparse path and resumes bit-for-bit', async () => {
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { backend: 'webgpu', total_training_tokens: 256 * 6, checkpoint_every_tokens: 256 * 2, norm_estimation_tokens: 512 }));
+    const homeA = studioHome(tempHome());
+    const logs: string[] = [];
+    await trainDictionary(cfg, { home: homeA, runId: 'a', onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+    expect(logs).toContain('path: sparse TopK kernels');
+    const homeB = studioHome(tempHome());
+    await trainDictionary(cfg, { home: homeB, runId: 'b', maxStepsThisProcess: 3 });
+    const resumed = await trainDictionary(cfg, { home: homeB, runId: 'b', resume: true });
+    expect(resumed.steps).toBe(6);
+    const a = loadDictionary('small', homeA);
+    const b = loadDictionary('small', homeB);
+    for (const name of Object.keys(a.params)) expect(b.params[name]!.data, name).toEqual(a.params[name]!.data);
+  }, 300_000);
 
   it('fails cleanly when the disk is full at checkpoint time: no partial checkpoint, no dictionary', async (ctx) => {
     const mnt = mkdtempSync(join(tmpdir(), 'sae-studio-full-'));
