@@ -9,39 +9,67 @@
 
 #include "sparse_topk.h"
 
-/* Top-k of row + bias by a min-heap of size k: the k largest values and their indices. */
+/* The heap's order: a is worse than b when smaller, or equal with a higher index (ties go to the lower index, as
+ * tf.topk's do), so the root is the element the next better one evicts. */
+static inline int worse(float av, int64_t ai, float bv, int64_t bi) {
+  return av < bv || (av == bv && ai > bi);
+}
+
+/* Puts v (index i, higher than every index in the heap) into the full heap of size k in place of its root. */
+static inline void heap_replace_min(float *restrict hv, int32_t *restrict hi, int64_t k, float v, int64_t i) {
+  int64_t c = 0;
+  for (;;) {
+    int64_t l = 2 * c + 1, r = l + 1, m = c;
+    float mv = v;
+    int64_t mi = i;
+    if (l < k && worse(hv[l], hi[l], mv, mi)) { m = l; mv = hv[l]; mi = hi[l]; }
+    if (r < k && worse(hv[r], hi[r], mv, mi)) { m = r; }
+    if (m == c) break;
+    hv[c] = hv[m];
+    hi[c] = hi[m];
+    c = m;
+  }
+  hv[c] = v;
+  hi[c] = (int32_t)i;
+}
+
+/*
+ * Top-k of row + bias by a heap of size k: the k largest values and their indices, ties to the lower index. A
+ * later element enters only when strictly larger than the root. Once the heap is full almost every element loses
+ * to the root, so blocks of 16 are first compared against it at once (vectorised; a clone per instruction set,
+ * picked at load time) and only a block with a winner is walked element by element.
+ */
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void row_topk(const float *restrict row, const float *restrict bias, int64_t n, int64_t k, float *restrict hv, int32_t *restrict hi) {
   int64_t size = 0;
-  for (int64_t i = 0; i < n; i++) {
+  int64_t i = 0;
+  for (; i < n && size < k; i++) {
     float v = row[i] + bias[i];
-    if (size < k) {
-      /* sift up */
-      int64_t c = size++;
-      while (c > 0) {
-        int64_t p = (c - 1) / 2;
-        if (hv[p] <= v) break;
-        hv[c] = hv[p];
-        hi[c] = hi[p];
-        c = p;
-      }
-      hv[c] = v;
-      hi[c] = (int32_t)i;
-    } else if (v > hv[0]) {
-      /* replace the minimum and sift down */
-      int64_t c = 0;
-      for (;;) {
-        int64_t l = 2 * c + 1, r = l + 1, m = c;
-        float mv = v;
-        if (l < k && hv[l] < mv) { m = l; mv = hv[l]; }
-        if (r < k && hv[r] < mv) { m = r; }
-        if (m == c) break;
-        hv[c] = hv[m];
-        hi[c] = hi[m];
-        c = m;
-      }
-      hv[c] = v;
-      hi[c] = (int32_t)i;
+    /* sift up */
+    int64_t c = size++;
+    while (c > 0) {
+      int64_t p = (c - 1) / 2;
+      if (worse(hv[p], hi[p], v, i)) break;
+      hv[c] = hv[p];
+      hi[c] = hi[p];
+      c = p;
     }
+    hv[c] = v;
+    hi[c] = (int32_t)i;
+  }
+  for (; i + 16 <= n; i += 16) {
+    const float thr = hv[0];
+    int any = 0;
+    for (int j = 0; j < 16; j++) any |= (row[i + j] + bias[i + j]) > thr;
+    if (!any) continue;
+    for (int j = 0; j < 16; j++) {
+      const float v = row[i + j] + bias[i + j];
+      if (v > hv[0]) heap_replace_min(hv, hi, k, v, i + j);
+    }
+  }
+  for (; i < n; i++) {
+    const float v = row[i] + bias[i];
+    if (v > hv[0]) heap_replace_min(hv, hi, k, v, i);
   }
 }
 

@@ -61,6 +61,30 @@ describeEachBackend('sparse TopK path', () => {
     }
   });
 
+  it('breaks ties like the dense path: among equal pre-activations the lower latents are kept', async (ctx) => {
+    requireSparse(ctx);
+    const sae = await makeSae(true);
+    // Small integers everywhere: every pre-activation is an exact integer whatever the summation order, so the
+    // k-th place of a row is shared by many latents and the selection is decided by the tie-break.
+    const n = normalGenerator(5);
+    const int = (size: number, r: number) => new Float32Array(size).map(() => Math.max(-r, Math.min(r, Math.round(n()))));
+    sae.params.W_E!.assign(tf.tensor2d(int(D * F, 1), [D, F]));
+    sae.params.b_E!.assign(tf.tensor1d(int(F, 1)));
+    sae.params.b_D!.assign(tf.zeros([D]));
+    const x = tf.tensor2d(int(B * D, 2), [B, D]);
+    const dense = sae.forward(x);
+    const sparse = sae.forward(x, { sparse: true });
+    const sortRows = (a: number[][]) => a.map((r) => [...r].sort((p, q) => p - q));
+    expect(sortRows((await sparse.sparse!.indices.array()) as number[][])).toEqual(sortRows((await dense.indices!.array()) as number[][]));
+    const pre = (await dense.pre!.array()) as number[][];
+    const tiedAtK = pre.filter((row) => {
+      const sorted = [...row].sort((p, q) => q - p);
+      return sorted[7] === sorted[8];
+    }).length;
+    expect(tiedAtK).toBeGreaterThan(B / 2);
+    sae.dispose();
+  });
+
   it('gives the same weights as the dense path after 10 Adam steps', async (ctx) => {
     requireSparse(ctx);
     const run = async (sparse: boolean) => {
