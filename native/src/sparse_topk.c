@@ -9,68 +9,70 @@
 
 #include "sparse_topk.h"
 
-/* The heap's order: a is worse than b when smaller, or equal with a higher index (ties go to the lower index, as
- * tf.topk's do), so the root is the element the next better one evicts. */
-static inline int worse(float av, int64_t ai, float bv, int64_t bi) {
-  return av < bv || (av == bv && ai > bi);
+/* A (value, index) pair as one unsigned key ordered like "larger value, then lower index": the float's
+ * order-preserving bits above, the complement of the index below. Ties then go to the lower index, as tf.topk's
+ * do, at the cost of one integer comparison. */
+static inline uint64_t pack_key(float v, int64_t i) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return ((uint64_t)u << 32) | (uint64_t)(0xFFFFFFFFu - (uint32_t)i);
 }
 
-/* Puts v (index i, higher than every index in the heap) into the full heap of size k in place of its root. */
-static inline void heap_replace_min(float *restrict hv, int32_t *restrict hi, int64_t k, float v, int64_t i) {
-  int64_t c = 0;
-  for (;;) {
-    int64_t l = 2 * c + 1, r = l + 1, m = c;
-    float mv = v;
-    int64_t mi = i;
-    if (l < k && worse(hv[l], hi[l], mv, mi)) { m = l; mv = hv[l]; mi = hi[l]; }
-    if (r < k && worse(hv[r], hi[r], mv, mi)) { m = r; }
-    if (m == c) break;
-    hv[c] = hv[m];
-    hi[c] = hi[m];
-    c = m;
-  }
-  hv[c] = v;
-  hi[c] = (int32_t)i;
+static inline float key_value(uint64_t key) {
+  uint32_t u = (uint32_t)(key >> 32);
+  u = (u & 0x80000000u) ? (u & 0x7FFFFFFFu) : ~u;
+  float v;
+  memcpy(&v, &u, sizeof v);
+  return v;
 }
 
-/*
- * Top-k of row + bias by a heap of size k: the k largest values and their indices, ties to the lower index. A
- * later element enters only when strictly larger than the root. Once the heap is full almost every element loses
- * to the root, so blocks of 16 are first compared against it at once (vectorised; a clone per instruction set,
- * picked at load time) and only a block with a winner is walked element by element.
- */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+static inline int32_t key_index(uint64_t key) {
+  return (int32_t)(0xFFFFFFFFu - (uint32_t)key);
+}
+
+/* Top-k of row + bias by a min-heap of k packed keys: the k largest values and their indices, ties to the lower
+ * index (a later element enters only when strictly larger than the root). */
 static void row_topk(const float *restrict row, const float *restrict bias, int64_t n, int64_t k, float *restrict hv, int32_t *restrict hi) {
+  uint64_t stack_heap[256];
+  uint64_t *h = k <= 256 ? stack_heap : (uint64_t *)malloc((size_t)k * sizeof(uint64_t));
   int64_t size = 0;
   int64_t i = 0;
   for (; i < n && size < k; i++) {
-    float v = row[i] + bias[i];
-    /* sift up */
-    int64_t c = size++;
+    const uint64_t key = pack_key(row[i] + bias[i], i);
+    int64_t c = size++; /* sift up */
     while (c > 0) {
-      int64_t p = (c - 1) / 2;
-      if (worse(hv[p], hi[p], v, i)) break;
-      hv[c] = hv[p];
-      hi[c] = hi[p];
+      const int64_t p = (c - 1) / 2;
+      if (h[p] <= key) break;
+      h[c] = h[p];
       c = p;
     }
-    hv[c] = v;
-    hi[c] = (int32_t)i;
+    h[c] = key;
   }
-  for (; i + 16 <= n; i += 16) {
-    const float thr = hv[0];
-    int any = 0;
-    for (int j = 0; j < 16; j++) any |= (row[i + j] + bias[i + j]) > thr;
-    if (!any) continue;
-    for (int j = 0; j < 16; j++) {
-      const float v = row[i + j] + bias[i + j];
-      if (v > hv[0]) heap_replace_min(hv, hi, k, v, i + j);
-    }
-  }
+  float root = size > 0 ? key_value(h[0]) : 0.0f;
   for (; i < n; i++) {
     const float v = row[i] + bias[i];
-    if (v > hv[0]) heap_replace_min(hv, hi, k, v, i);
+    if (!(v > root)) continue;
+    const uint64_t key = pack_key(v, i);
+    int64_t c = 0; /* replace the root and sift down */
+    for (;;) {
+      const int64_t l = 2 * c + 1, r = l + 1;
+      int64_t m = c;
+      uint64_t mk = key;
+      if (l < k && h[l] < mk) { m = l; mk = h[l]; }
+      if (r < k && h[r] < mk) { m = r; }
+      if (m == c) break;
+      h[c] = h[m];
+      c = m;
+    }
+    h[c] = key;
+    root = key_value(h[0]);
   }
+  for (int64_t j = 0; j < size; j++) {
+    hv[j] = key_value(h[j]);
+    hi[j] = key_index(h[j]);
+  }
+  if (h != stack_heap) free(h);
 }
 
 void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
