@@ -1,7 +1,7 @@
 // Benchmark: trains the exact recipe of ../shared/reference/sae-quality.json (TopK SAE, k 32, 4096 latents, on
 // blocks.2.hook_resid_post of pdlm-4l-256, one pass over the 21,663 training windows, batch 4096) and evaluates
 // it on the 442 validation windows. The PyTorch reference reaches explained variance 0.877 and CE loss recovered
-// 0.9865. Usage: npm run bench:quality [-- --backend wasm --tokens N --seed N --shuffle-windows N --norm-tokens N]. Last line: one JSON object.
+// 0.9865. Usage: npm run bench:quality [-- --backend wasm --tokens N --seed N --shuffle-windows N --norm-tokens N --bias-init-tokens N]. Last line: one JSON object.
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { loadModelAndWindows } from '../src/core/sae/train-data';
 import { Sae } from '../src/core/sae/variants/sae';
 import { parseBackendRequest } from '../src/core/tensor/backend';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, 'shuffle-windows': { type: 'string' }, seed: { type: 'string' }, 'norm-tokens': { type: 'string' }, home: { type: 'string' } } });
+const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, 'shuffle-windows': { type: 'string' }, seed: { type: 'string' }, 'norm-tokens': { type: 'string' }, 'bias-init-tokens': { type: 'string' }, home: { type: 'string' } } });
 const home = studioHome(values.home ?? mkdtempSync(join(tmpdir(), 'sae-studio-quality-')));
 const tokens = values.tokens ? Number(values.tokens) : PDLM_TRAIN_TOKENS;
 const overrides = {
@@ -24,7 +24,10 @@ const overrides = {
   ...(values.seed ? { seed: Number(values.seed) } : {}),
   ...(values['norm-tokens'] ? { norm_estimation_tokens: Number(values['norm-tokens']) } : {}),
 };
-const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ name: 'quality', total_training_tokens: tokens, backend: parseBackendRequest(values.backend, '--backend'), ...overrides }));
+const biasInitTokens = values['bias-init-tokens'] ? Number(values['bias-init-tokens']) : undefined;
+const recipe = referenceTopKRecipe({ name: 'quality', total_training_tokens: tokens, backend: parseBackendRequest(values.backend, '--backend'), ...overrides });
+if (biasInitTokens) recipe.initializer = { ...recipe.initializer, bias_init_tokens: biasInitTokens };
+const cfg = TrainConfigSchema.parse(recipe);
 
 const t0 = performance.now();
 let backend = '';
@@ -55,6 +58,7 @@ const out = {
   shuffle_windows: cfg.shuffle_windows,
   seed: cfg.seed,
   norm_estimation_tokens: cfg.norm_estimation_tokens,
+  bias_init_tokens: cfg.initializer.bias_init_tokens,
   dataset_average_activation_norm: stored.cfg.dataset_average_activation_norm,
   train_tokens: result.tokens,
   train_steps: result.steps,

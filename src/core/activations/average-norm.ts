@@ -14,6 +14,8 @@ import type { ActivationStream } from './types';
 export interface AverageNorm {
   /** Mean L2 norm per hook point. */
   norms: Record<string, number>;
+  /** Mean activation vector per hook point (raw, unnormalised), e.g. to initialise a decoder bias. */
+  means: Record<string, Float32Array>;
   /** Tokens the means were taken over (fewer than asked when the windows ran out). */
   tokens: number;
 }
@@ -35,6 +37,7 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
   checkWindows(opts.model, opts.windows);
   const dims = await hookWidths(opts.model, opts.hookPoints);
   const sums = new Float64Array(opts.hookPoints.length);
+  const vectors = opts.hookPoints.map((h) => new Float64Array(dims[h]!));
   let tokens = 0;
   // Windows are read a pass's worth at a time so that no more than one pass beyond the sample is computed.
   const step = opts.modelBatchSize;
@@ -43,25 +46,32 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
     const part = await keptRows(opts.model, opts.windows, start, end, {
       hookPoints: opts.hookPoints, dims, mask: opts.mask ?? {}, modelBatchSize: step, maxRows: opts.nTokens - tokens,
     });
-    opts.hookPoints.forEach((h, i) => (sums[i]! += sumOfNorms(part.acts[h]!, dims[h]!, part.rows)));
+    opts.hookPoints.forEach((h, i) => {
+      sums[i]! += sumOfNorms(part.acts[h]!, dims[h]!, part.rows);
+      addRows(vectors[i]!, part.acts[h]!, dims[h]!, part.rows);
+    });
     tokens += part.rows;
   }
-  return finish(opts.hookPoints, sums, tokens);
+  return finish(opts.hookPoints, sums, vectors, tokens);
 }
 
 /** The same estimate over the first `nTokens` rows of a stream (which it consumes: pass a stream of its own). */
 export async function averageNormOfStream(stream: ActivationStream, nTokens: number): Promise<AverageNorm> {
   checkCount(nTokens, 'n_tokens');
   const sums = new Float64Array(stream.hookPoints.length);
+  const vectors = stream.hookPoints.map((h) => new Float64Array(stream.dims[h]!));
   let tokens = 0;
   while (tokens < nTokens) {
     const batch = await stream.next();
     if (!batch) break;
     const rows = Math.min(batch.rows, nTokens - tokens);
-    stream.hookPoints.forEach((h, i) => (sums[i]! += sumOfNorms(batch.acts[h]!, stream.dims[h]!, rows)));
+    stream.hookPoints.forEach((h, i) => {
+      sums[i]! += sumOfNorms(batch.acts[h]!, stream.dims[h]!, rows);
+      addRows(vectors[i]!, batch.acts[h]!, stream.dims[h]!, rows);
+    });
     tokens += rows;
   }
-  return finish(stream.hookPoints, sums, tokens);
+  return finish(stream.hookPoints, sums, vectors, tokens);
 }
 
 /** The factor lm-saes multiplies inputs by: sqrt(d_model) / mean ‖x‖. */
@@ -81,9 +91,18 @@ export function sumOfNorms(acts: Float32Array, d: number, rows: number): number 
   return total;
 }
 
-function finish(hookPoints: readonly string[], sums: Float64Array, tokens: number): AverageNorm {
+/** Adds the first `rows` rows of acts [*, d] into acc (float64). */
+function addRows(acc: Float64Array, acts: Float32Array, d: number, rows: number): void {
+  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) acc[j]! += acts[r * d + j]!;
+}
+
+function finish(hookPoints: readonly string[], sums: Float64Array, vectors: Float64Array[], tokens: number): AverageNorm {
   if (tokens === 0) throw new InputError('average activation norm: no kept tokens in the windows, expected at least one');
   const norms: Record<string, number> = {};
-  hookPoints.forEach((h, i) => (norms[h] = sums[i]! / tokens));
-  return { norms, tokens };
+  const means: Record<string, Float32Array> = {};
+  hookPoints.forEach((h, i) => {
+    norms[h] = sums[i]! / tokens;
+    means[h] = Float32Array.from(vectors[i]!, (v) => v / tokens);
+  });
+  return { norms, means, tokens };
 }

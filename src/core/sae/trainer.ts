@@ -121,10 +121,20 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   try {
     const mask = { bosId: null, ignoreTokenIds: cfg.ignore_token_ids };
 
+    const estimate = (nTokens: number) => estimateAverageNorm({ model, windows, hookPoints: hooks, mask, nTokens, modelBatchSize: cfg.model_batch_size });
+    let normPass: Awaited<ReturnType<typeof estimate>> | null = null;
     if (!checkpoint && saeCfg.norm_activation === 'dataset-wise' && !saeCfg.dataset_average_activation_norm) {
-      const est = await estimateAverageNorm({ model, windows, hookPoints: hooks, mask, nTokens: cfg.norm_estimation_tokens, modelBatchSize: cfg.model_batch_size });
+      const est = (normPass = await estimate(cfg.norm_estimation_tokens));
       saeCfg = { ...saeCfg, dataset_average_activation_norm: est.norms };
       log(`dataset-wise norm over ${est.tokens} tokens: ${hooks.map((h) => `${h} ${est.norms[h]!.toFixed(4)}`).join(', ')}`);
+    }
+    // b_D from the mean of many tokens (initializer.bias_init_tokens): the norm pass's when it covered as many.
+    let biasMean: Float32Array | undefined;
+    const biasTokens = cfg.initializer.bias_init_method === 'mean' ? cfg.initializer.bias_init_tokens : null;
+    if (!checkpoint && biasTokens !== null) {
+      const est = normPass && cfg.norm_estimation_tokens === biasTokens ? normPass : await estimate(biasTokens);
+      biasMean = est.means[hookOut]!;
+      log(`b_D initialised to the mean of ${est.tokens} tokens`);
     }
     const sIn = datasetScale(saeCfg, hookIn);
     const sOut = datasetScale(saeCfg, hookOut);
@@ -153,7 +163,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
       host = await initializeSae(saeCfg, cfg.initializer, {
         seed: cfg.seed,
         unitNormDecoder: unitNorm,
-        data: { x: scaled(pending.acts[hookIn]!, sIn), y: scaled(pending.acts[hookOut]!, sOut), rows: pending.rows },
+        data: { x: scaled(pending.acts[hookIn]!, sIn), y: scaled(pending.acts[hookOut]!, sOut), rows: pending.rows, yMean: biasMean && scaled(biasMean, sOut) },
       });
     }
 

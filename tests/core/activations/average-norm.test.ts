@@ -48,6 +48,24 @@ describe('dataset-wise average norm', () => {
     expect(all.tokens).toBe(keptPositions(tokenMask(windows, mask), 32).window.length);
   });
 
+  it('also gives the mean activation vector of the same tokens, per hook point (for a b_D initialisation)', async () => {
+    const n = 150;
+    const est = await estimateAverageNorm({ model, windows, hookPoints: [A, B], mask, nTokens: n, modelBatchSize: 5 });
+    for (const hook of [A, B]) {
+      const { cache } = model.runWithCache(windows, [hook]);
+      const acts = (await cache[hook]!.data()) as Float32Array;
+      tf.dispose(Object.values(cache));
+      const kept = keptPositions(tokenMask(windows, mask), windows.seq);
+      const want = new Float64Array(64);
+      for (let i = 0; i < n; i++) {
+        const at = kept.window[i]! * windows.seq + kept.position[i]!;
+        for (let j = 0; j < 64; j++) want[j]! += acts[at * 64 + j]! / n;
+      }
+      expect(est.means[hook]!.length).toBe(64);
+      est.means[hook]!.forEach((v, j) => expect(v).toBeCloseTo(want[j]!, 5));
+    }
+  });
+
   it('gives the same mean from an unshuffled stream, and the lm-saes scale sqrt(d) / mean', async () => {
     const est = await estimateAverageNorm({ model, windows, hookPoints: [B], mask, nTokens: 200, modelBatchSize: 4 });
     const stream = await createModelActivationStream({ model, windows, hookPoints: [B], mask, batchSize: 64, groupWindows: 3, modelBatchSize: 4, seed: 0, shuffle: false });

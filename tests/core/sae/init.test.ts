@@ -48,6 +48,10 @@ describe('initialisation', () => {
       for (let i = 0; i < 64; i++) m += data[i * 8 + j]!;
       expect(p.b_D!.data[j]).toBeCloseTo(m / 64, 4);
     }
+    // A mean computed over more tokens (bias_init_tokens) takes the batch's place.
+    const yMean = Float32Array.from({ length: 8 }, (_, j) => j - 3.5);
+    const q = await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'mean', bias_init_tokens: 1000 }), { seed: 1, unitNormDecoder: true, data: { x: data, y: data, rows: 64, yMean } });
+    expect(Array.from(q.b_D!.data)).toEqual(Array.from(yMean));
   });
 
   it('Active Subspace Initialisation puts decoder rows in the data’s principal subspace', async () => {

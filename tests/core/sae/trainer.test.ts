@@ -57,6 +57,17 @@ describe('trainer', () => {
     expect(b.cfg).toEqual(a.cfg);
   });
 
+  it('initialises b_D from the mean of bias_init_tokens tokens when asked (one pass shared with the norm estimate)', async () => {
+    const logs: string[] = [];
+    const run = (bias_init_tokens: number) => trainDictionary(
+      TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * 2, checkpoint_every_tokens: null, norm_estimation_tokens: 600, initializer: { bias_init_tokens } })),
+      { home: studioHome(tempHome()), runId: 'm', onEvent: (e) => e.type === 'log' && logs.push(e.message) },
+    );
+    await run(600);
+    expect(logs.filter((l) => l.startsWith('dataset-wise norm over 600 tokens'))).toHaveLength(1);
+    expect(logs).toContain('b_D initialised to the mean of 600 tokens');
+  });
+
   it.runIf(hasBackend('webgpu'))('on webgpu: trains on the WGSL sparse path and resumes bit-for-bit', async () => {
     const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { backend: 'webgpu', total_training_tokens: 256 * 6, checkpoint_every_tokens: 256 * 2, norm_estimation_tokens: 512 }));
     const homeA = studioHome(tempHome());

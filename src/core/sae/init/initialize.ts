@@ -13,6 +13,11 @@ import { geometricMedian, principalDirections, projectRowsOntoSubspace, rowMean,
 
 export const InitConfigSchema = z.strictObject({
   bias_init_method: z.enum(['all_zero', 'mean', 'geometric_median']).default('mean'),
+  /**
+   * With bias_init_method 'mean': the mean over this many tokens of the dataset (the first ones, in window order,
+   * from a pass of their own) initialises b_D; null takes the first training batch, as lm-saes does.
+   */
+  bias_init_tokens: z.number().int().positive().nullable().default(null),
   /** Row norm of W_D at initialisation (default: 1 with unit-norm decoders, else 0.1). */
   init_decoder_norm: z.number().positive().nullable().default(null),
   init_encoder_with_decoder_transpose: z.boolean().default(true),
@@ -30,6 +35,8 @@ export interface InitData {
   x: Float32Array;
   y: Float32Array;
   rows: number;
+  /** The mean output row to initialise b_D with (bias_init_tokens), instead of the mean of `y`. */
+  yMean?: Float32Array;
 }
 
 /** Random host parameters for `cfg`, before any data-dependent step. */
@@ -88,7 +95,9 @@ export async function initializeSae(cfg: SaeConfig, init: InitConfig, opts: { se
   if (!data) return params;
 
   if (cfg.use_decoder_bias && init.bias_init_method !== 'all_zero') {
-    const b = init.bias_init_method === 'mean' ? rowMean(data.y, data.rows, cfg.d_model) : geometricMedian(data.y, data.rows, cfg.d_model);
+    const b = init.bias_init_method === 'mean'
+      ? (data.yMean ? Float32Array.from(data.yMean) : rowMean(data.y, data.rows, cfg.d_model))
+      : geometricMedian(data.y, data.rows, cfg.d_model);
     params.b_D = { data: b, shape: [cfg.d_model] };
   }
   if (init.initialize_W_D_with_active_subspace) {
