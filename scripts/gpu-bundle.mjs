@@ -1,6 +1,6 @@
 // Bundles bench/gpu.ts into .gpu/gpu.mjs with every npm package inside (a bare GPU host has no node_modules),
 // and puts Dawn's native module where the bundled `webgpu` package looks for it (.gpu/dist/<platform>-<arch>/).
-// Node itself and the Vulkan loader come from ../shared/gpu-host/prepare.sh (see docs/gpu-host.md).
+// Node itself and the Vulkan loader come from ../shared/gpu-host/prepare.sh (README, "On a GPU").
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
