@@ -39,6 +39,8 @@ def main() -> None:
     import torch
     from safetensors.torch import load_file, save_file
 
+    from torch_sae_step import train_step  # the same step as the timing script (bench/ is on sys.path)
+
     t0 = time.perf_counter()
     folder = os.path.join(args.cache, args.hook)
     chunks = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors"))
@@ -87,20 +89,8 @@ def main() -> None:
     order = torch.randperm(n)
     for step in range(steps):
         x = X[order[step * B:(step + 1) * B]]
-        pre = (x - params["b_D"]) @ params["W_E"] + params["b_E"]
-        top = pre.topk(k, dim=-1)
-        z = torch.zeros_like(pre).scatter(-1, top.indices, top.values.relu())
-        x_hat = z @ params["W_D"] + params["b_D"]
-        loss = (x_hat - x).pow(2).sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        with torch.no_grad():
-            W, g = params["W_D"], params["W_D"].grad
-            g -= (g * W).sum(dim=1, keepdim=True) * W
-        opt.step()
+        loss, x_hat = train_step(torch, params, opt, x, k)
         sched.step()
-        with torch.no_grad():
-            params["W_D"] /= params["W_D"].norm(dim=1, keepdim=True)
         if step % 100 == 0:
             with torch.no_grad():
                 ev = 1 - (x - x_hat).pow(2).sum() / (x - x.mean(0)).pow(2).sum()

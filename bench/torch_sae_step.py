@@ -43,6 +43,25 @@ def main() -> None:
     print(json.dumps({"benchmark": "torch_sae_step", **info, "results": rows}))
 
 
+def train_step(torch, params: dict, opt, x, k: int):
+    """One step on batch x: TopK forward, loss, backward, decoder-parallel gradient removed, Adam, rows renormalised.
+    Returns (loss, x_hat). Shared with bench/torch_quality.py."""
+    pre = (x - params["b_D"]) @ params["W_E"] + params["b_E"]
+    top = pre.topk(k, dim=-1)
+    z = torch.zeros_like(pre).scatter(-1, top.indices, top.values.relu())
+    x_hat = z @ params["W_D"] + params["b_D"]
+    loss = (x_hat - x).pow(2).sum(-1).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    with torch.no_grad():
+        W, g = params["W_D"], params["W_D"].grad
+        g -= (g * W).sum(dim=1, keepdim=True) * W
+    opt.step()
+    with torch.no_grad():
+        params["W_D"] /= params["W_D"].norm(dim=1, keepdim=True)
+    return loss, x_hat
+
+
 def time_step(torch, device: str, d: int, n_latents: int, k: int, batch: int, seconds: float) -> float:
     gen = torch.Generator(device="cpu").manual_seed(0)
     W_D = torch.randn(n_latents, d, generator=gen)
@@ -57,19 +76,7 @@ def time_step(torch, device: str, d: int, n_latents: int, k: int, batch: int, se
     x = torch.randn(batch, d, generator=gen).to(device)
 
     def step() -> None:
-        pre = (x - params["b_D"]) @ params["W_E"] + params["b_E"]
-        top = pre.topk(k, dim=-1)
-        z = torch.zeros_like(pre).scatter(-1, top.indices, top.values.relu())
-        x_hat = z @ params["W_D"] + params["b_D"]
-        loss = (x_hat - x).pow(2).sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        with torch.no_grad():
-            W, g = params["W_D"], params["W_D"].grad
-            g -= (g * W).sum(dim=1, keepdim=True) * W
-        opt.step()
-        with torch.no_grad():
-            params["W_D"] /= params["W_D"].norm(dim=1, keepdim=True)
+        train_step(torch, params, opt, x, k)
 
     def sync() -> None:
         if device == "cuda":

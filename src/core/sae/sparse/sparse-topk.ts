@@ -149,14 +149,18 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   const subtractBias = applyBias && b_D !== null;
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : tf.clone(xs);
+    const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : xs;
     const pre = webgpuEncoder(xin, we, be);
     const { indices, values } = webgpuTopKSelect(pre, k);
     pre.dispose();
     const recon = webgpuTopKDecode(values, indices, wd, bd);
-    const csr = webgpuLatentCsr(indices, F);
-    const fired = webgpuSegmentReduce(values, csr, 'count');
-    save([xin, we, wd, values, indices, csr.entries, csr.offsets]);
+    // The latent CSR serves the backward pass; a forward-only call (analysis, evaluation) counts firings without it.
+    const recording = (tf.engine().state as { gradientDepth?: number }).gradientDepth !== 0;
+    const csr = recording ? webgpuLatentCsr(indices, F) : null;
+    const fired = csr
+      ? webgpuSegmentReduce(values, csr, 'count')
+      : tf.tidy(() => tf.unsortedSegmentSum(tf.cast(tf.greater(values, 0), 'float32').flatten(), indices.flatten(), F) as tf.Tensor1D);
+    save(csr ? [xin, we, wd, values, indices, csr.entries, csr.offsets] : [xin, we, wd, values, indices]);
     side = { values: tf.keep(values.clone()), indices: tf.keep(indices.clone()), fired: tf.keep(fired) };
     return {
       value: recon,

@@ -268,10 +268,8 @@ function selectProgram(B: number, k: number, forceRadix = false): Program {
           if (sortKey(pre[base + i]) == prefix) { chosen[first + got] = i; got += 1u; }
         }
       }`;
-  const body = fast
+  const select = fast
     ? `
-    let F = uniforms.preShape.y;
-    let base = unit * F;
     var best = 0u;
     for (var i = lane; i < F; i += WG) { best = max(best, sortKey(pre[base + i])); }
     candKey[lane] = best;
@@ -309,20 +307,13 @@ function selectProgram(B: number, k: number, forceRadix = false): Program {
       }
     } else {
       ${radix}
-    }
-    workgroupBarrier();
-    for (var j = lane; j < K; j += WG) {
-      let v = chosen[j];
-      var rank = 0;
-      for (var q = 0; q < K; q++) { if (chosen[q] < v) { rank += 1; } }
-      result[unit * K + rank] = v;
     }`
     : `
-    let F = uniforms.preShape.y;
-    let base = unit * F;
     {
       ${radix}
-    }
+    }`;
+  // The k chosen latents, written in ascending order (each one's place found by counting).
+  const writeOut = `
     workgroupBarrier();
     for (var j = lane; j < K; j += WG) {
       let v = chosen[j];
@@ -330,6 +321,11 @@ function selectProgram(B: number, k: number, forceRadix = false): Program {
       for (var q = 0; q < K; q++) { if (chosen[q] < v) { rank += 1; } }
       result[unit * K + rank] = v;
     }`;
+  const body = `
+    let F = uniforms.preShape.y;
+    let base = unit * F;
+    ${select}
+    ${writeOut}`;
   return workgroupProgram(`SaeTopKSelect_k${k}_${fast ? 'fast' : 'radix'}`, [B, k], ['pre'], B, WG, decls, body);
 }
 
