@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "sae_blas",
-      "sources": ["src/sae_blas.c", "src/sparse_topk.c", "src/sparse_topk_napi.c", "src/lm_kernels.c"],
+      "sources": ["src/sae_blas.c", "src/sparse_topk.c", "src/topk_screen.c", "src/transpose.c", "src/sparse_topk_napi.c", "src/lm_kernels.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra", "-fopenmp"],
       "ldflags": ["-fopenmp"],

@@ -7,4 +7,8 @@
  * centring); then times w and, when b is not NULL, plus b. The same float operations, in the same order, as
  * lm/components/norm.ts. */
 void row_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t d, float eps, int rms, float *out);
+
+/* out[r] = Σ_j (a − b)²; row_sq_err_grad: da = 2 (a − b) dy[r], db = −da (either may be NULL). */
+void row_sq_err(const float *a, const float *b, int64_t rows, int64_t d, float *out);
+void row_sq_err_grad(const float *a, const float *b, const float *dy, int64_t rows, int64_t d, float *da, float *db);
 #endif

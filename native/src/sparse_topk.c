@@ -7,29 +7,12 @@
 #include <string.h>
 #include <cblas.h>
 
+#include <omp.h>
+
+#include "scratch.h"
 #include "sparse_topk.h"
-
-/* A (value, index) pair as one unsigned key ordered like "larger value, then lower index": the float's
- * order-preserving bits above, the complement of the index below. Ties then go to the lower index, as tf.topk's
- * do, at the cost of one integer comparison. */
-static inline uint64_t pack_key(float v, int64_t i) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-  return ((uint64_t)u << 32) | (uint64_t)(0xFFFFFFFFu - (uint32_t)i);
-}
-
-static inline float key_value(uint64_t key) {
-  uint32_t u = (uint32_t)(key >> 32);
-  u = (u & 0x80000000u) ? (u & 0x7FFFFFFFu) : ~u;
-  float v;
-  memcpy(&v, &u, sizeof v);
-  return v;
-}
-
-static inline int32_t key_index(uint64_t key) {
-  return (int32_t)(0xFFFFFFFFu - (uint32_t)key);
-}
+#include "topk_keys.h"
+#include "transpose.h"
 
 /* Top-k of row + bias by a min-heap of k packed keys: the k largest values and their indices, ties to the lower
  * index (a later element enters only when strictly larger than the root). */
@@ -80,45 +63,56 @@ void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E,
   const float *in = x;
   float *shifted = NULL;
   if (b_dec_in) {
-    shifted = (float *)malloc((size_t)(B * d) * sizeof(float));
+    static _Thread_local ScratchBuf b_shifted;
+    shifted = (float *)scratch_get(&b_shifted, (size_t)(B * d) * sizeof(float));
     for (int64_t b = 0; b < B; b++)
       for (int64_t j = 0; j < d; j++) shifted[b * d + j] = x[b * d + j] - b_dec_in[j];
     in = shifted;
   }
-  /* pre = in @ W_E (+ b_E, added while selecting) */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)F, (int)d, 1.0f, in, (int)d, W_E, (int)F, 0.0f, pre_scratch, (int)F);
-  free(shifted);
-  if (fired) memset(fired, 0, (size_t)F * sizeof(float));
+  if (!topk_screen_encode(in, W_E, b_E, B, d, F, k, values, indices)) {
+    /* pre = in @ W_E (+ b_E, added while selecting) */
+    float *pre = pre_scratch ? pre_scratch : (float *)malloc((size_t)(B * F) * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)F, (int)d, 1.0f, in, (int)d, W_E, (int)F, 0.0f, pre, (int)F);
 #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < B; b++) {
-    float *v = values + b * k;
-    int32_t *ix = indices + b * k;
-    row_topk(pre_scratch + b * F, b_E, F, k, v, ix);
-    for (int64_t j = 0; j < k; j++) v[j] = v[j] > 0.0f ? v[j] : 0.0f; /* ReLU after TopK */
+    for (int64_t b = 0; b < B; b++) row_topk(pre + b * F, b_E, F, k, values + b * k, indices + b * k);
+    if (pre != pre_scratch) free(pre);
   }
+  for (int64_t p = 0; p < B * k; p++) values[p] = values[p] > 0.0f ? values[p] : 0.0f; /* ReLU after TopK */
+  if (fired) memset(fired, 0, (size_t)F * sizeof(float));
   if (fired)
     for (int64_t b = 0; b < B; b++)
       for (int64_t j = 0; j < k; j++)
         if (values[b * k + j] > 0.0f) fired[indices[b * k + j]] += 1.0f;
 }
 
-void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
-                        int64_t d, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < B; b++) {
-    float *o = out + b * d;
-    if (b_D) memcpy(o, b_D, (size_t)d * sizeof(float));
-    else memset(o, 0, (size_t)d * sizeof(float));
-    for (int64_t j = 0; j < k; j++) {
-      const float v = values[b * k + j];
-      if (v == 0.0f) continue;
-      const float *w = W_D + (int64_t)indices[b * k + j] * d;
-      for (int64_t t = 0; t < d; t++) o[t] += v * w[t];
-    }
+/* The hot loops below are compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time. Without
+ * -ffast-math (and with -std=c11, which turns FMA contraction off) every clone performs the same float operations
+ * in the same order, so results do not depend on the machine's vector width. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
+CLONES static void decode_row(const float *restrict values, const int32_t *restrict indices, const float *restrict W_D, const float *restrict b_D,
+                              int64_t k, int64_t d, float *restrict o) {
+  if (b_D) memcpy(o, b_D, (size_t)d * sizeof(float));
+  else memset(o, 0, (size_t)d * sizeof(float));
+  for (int64_t j = 0; j < k; j++) {
+    const float v = values[j];
+    if (v == 0.0f) continue;
+    const float *restrict w = W_D + (int64_t)indices[j] * d;
+    for (int64_t t = 0; t < d; t++) o[t] += v * w[t];
   }
 }
 
-static float dot(const float *restrict a, const float *restrict b, int64_t n) {
+void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
+                        int64_t d, float *out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < B; b++) decode_row(values + b * k, indices + b * k, W_D, b_D, k, d, out + b * d);
+}
+
+static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t t = 0;
   for (; t + 8 <= n; t += 8)
@@ -129,6 +123,92 @@ static float dot(const float *restrict a, const float *restrict b, int64_t n) {
   return s;
 }
 
+/* A run of one latent's (token, slot) pairs order[q0..q1): accumulates v·g_b into its dW_D row (aw, may be NULL)
+ * and dz·x_b into its dW_Eᵀ row (ae), dz = g_b·w with w its W_D row; returns Σ dz. */
+CLONES static float latent_run(const float *restrict g, const float *restrict x, const float *restrict values, const int32_t *restrict order, int64_t q0,
+                               int64_t q1, int64_t k, int64_t d, const float *restrict w, float *restrict aw, float *restrict ae) {
+  float sdz = 0.0f;
+  for (int64_t q = q0; q < q1; q++) {
+    const int64_t p = order[q];
+    const int64_t b = p / k;
+    const float *restrict gb = g + b * d;
+    const float *restrict xb = x + b * d;
+    const float v = values[p];
+    const float dz = dot(gb, w, d);
+    sdz += dz;
+    if (aw)
+      for (int64_t t = 0; t < d; t++) aw[t] += v * gb[t];
+    for (int64_t t = 0; t < d; t++) ae[t] += dz * xb[t];
+  }
+  return sdz;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* latent_run with AVX-512 written out: one pass over g_b computes dz and adds v·g_b, a second adds dz·x_b (GCC
+ * vectorises the plain loop's 8-way dot poorly at this width). Its sums come in another order than the plain
+ * loop's, so results differ from the portable version in the last bits, as machines with different BLAS do. */
+__attribute__((target("avx512f"))) static float latent_run_avx512(const float *restrict g, const float *restrict x, const float *restrict values,
+                                                                   const int32_t *restrict order, int64_t q0, int64_t q1, int64_t k, int64_t d,
+                                                                   const float *restrict w, float *restrict aw, float *restrict ae) {
+  float sdz = 0.0f;
+  const int64_t full = d / 16 * 16;
+  const __mmask16 tail = (__mmask16)((1u << (d - full)) - 1u);
+  for (int64_t q = q0; q < q1; q++) {
+    const int64_t p = order[q];
+    const float *restrict gb = g + p / k * d;
+    const float *restrict xb = x + p / k * d;
+    const __m512 v = _mm512_set1_ps(values[p]);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t t = 0;
+    for (; t + 32 <= full; t += 32) {
+      const __m512 g0 = _mm512_loadu_ps(gb + t), g1 = _mm512_loadu_ps(gb + t + 16);
+      s0 = _mm512_fmadd_ps(g0, _mm512_loadu_ps(w + t), s0);
+      s1 = _mm512_fmadd_ps(g1, _mm512_loadu_ps(w + t + 16), s1);
+      if (aw) {
+        _mm512_storeu_ps(aw + t, _mm512_fmadd_ps(v, g0, _mm512_loadu_ps(aw + t)));
+        _mm512_storeu_ps(aw + t + 16, _mm512_fmadd_ps(v, g1, _mm512_loadu_ps(aw + t + 16)));
+      }
+    }
+    for (; t < d; t += 16) {
+      const __mmask16 m = t < full ? (__mmask16)0xFFFF : tail;
+      const __m512 g0 = _mm512_maskz_loadu_ps(m, gb + t);
+      s0 = _mm512_fmadd_ps(g0, _mm512_maskz_loadu_ps(m, w + t), s0);
+      if (aw) _mm512_mask_storeu_ps(aw + t, m, _mm512_fmadd_ps(v, g0, _mm512_maskz_loadu_ps(m, aw + t)));
+    }
+    const float dz = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    sdz += dz;
+    const __m512 z = _mm512_set1_ps(dz);
+    for (t = 0; t < d; t += 16) {
+      const __mmask16 m = t < full ? (__mmask16)0xFFFF : tail;
+      _mm512_mask_storeu_ps(ae + t, m, _mm512_fmadd_ps(z, _mm512_maskz_loadu_ps(m, xb + t), _mm512_maskz_loadu_ps(m, ae + t)));
+    }
+  }
+  return sdz;
+}
+
+static int has_avx512(void) {
+  static int yes = -1;
+  if (yes < 0) {
+    __builtin_cpu_init();
+    yes = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  }
+  return yes;
+}
+#else
+static int has_avx512(void) { return 0; }
+#define latent_run_avx512 latent_run
+#endif
+
+CLONES static void axpy(float a, const float *restrict x, int64_t n, float *restrict y) {
+  for (int64_t t = 0; t < n; t++) y[t] += a * x[t];
+}
+
+CLONES static void add_rows(const float *restrict g, int64_t r0, int64_t r1, int64_t d, float *restrict acc) {
+  for (int64_t b = r0; b < r1; b++)
+    for (int64_t t = 0; t < d; t++) acc[t] += g[b * d + t];
+}
+
 /*
  * The (token, slot) pairs are grouped by latent (a counting sort of `indices`), so each latent's rows of dW_D and
  * dW_Eᵀ are accumulated in one place by one thread: no write conflicts, and the latent's W_D row stays in cache.
@@ -137,72 +217,64 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
                           const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
                           float *db_E, float *dW_D, float *db_D) {
   const int64_t P = B * k;
-  int64_t *start = (int64_t *)calloc((size_t)(F + 1), sizeof(int64_t));
-  int32_t *order = (int32_t *)malloc((size_t)P * sizeof(int32_t));
+  static _Thread_local ScratchBuf b_start, b_order, b_fill, b_dWEt, b_dbE, b_part;
+  int64_t *start = (int64_t *)scratch_get(&b_start, (size_t)(F + 1) * sizeof(int64_t));
+  int32_t *order = (int32_t *)scratch_get(&b_order, (size_t)P * sizeof(int32_t));
+  memset(start, 0, (size_t)(F + 1) * sizeof(int64_t));
   for (int64_t p = 0; p < P; p++)
     if (values[p] > 0.0f) start[indices[p] + 1]++;
   for (int64_t f = 0; f < F; f++) start[f + 1] += start[f];
-  int64_t *fill = (int64_t *)malloc((size_t)F * sizeof(int64_t));
+  int64_t *fill = (int64_t *)scratch_get(&b_fill, (size_t)F * sizeof(int64_t));
   memcpy(fill, start, (size_t)F * sizeof(int64_t));
   for (int64_t p = 0; p < P; p++)
     if (values[p] > 0.0f) order[fill[indices[p]]++] = (int32_t)p;
-  free(fill);
 
-  float *dWEt = (float *)malloc((size_t)(F * d) * sizeof(float));
-  float *dbE = (float *)malloc((size_t)F * sizeof(float));
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int64_t f = 0; f < F; f++) {
-    const float *restrict w = W_D + f * d;
-    float *restrict aw = dW_D ? dW_D + f * d : NULL;
-    float *restrict ae = dWEt + f * d;
-    if (aw) memset(aw, 0, (size_t)d * sizeof(float));
-    memset(ae, 0, (size_t)d * sizeof(float));
-    float sdz = 0.0f;
-    for (int64_t q = start[f]; q < start[f + 1]; q++) {
-      const int64_t p = order[q];
-      const int64_t b = p / k;
-      const float *restrict gb = g + b * d;
-      const float *restrict xb = x + b * d;
-      const float v = values[p];
-      const float dz = dot(gb, w, d);
-      sdz += dz;
-      if (aw)
-        for (int64_t t = 0; t < d; t++) aw[t] += v * gb[t];
-      for (int64_t t = 0; t < d; t++) ae[t] += dz * xb[t];
+  float *dWEt = (float *)scratch_get(&b_dWEt, (size_t)(F * d) * sizeof(float));
+  float *dbE = (float *)scratch_get(&b_dbE, (size_t)F * sizeof(float));
+  /* Each thread owns a range of latents holding about an equal share of the pairs, so no row is written by two
+   * threads, and each latent adds its pairs in token order: the sums do not depend on the thread count. (Token
+   * super-blocks kept in L2, with the latents' rows streamed in order, were tried: no faster here.) */
+  const int simd = has_avx512();
+#pragma omp parallel
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), total = start[F];
+    int64_t f0 = 0, f1 = 0;
+    while (f0 < F && start[f0] < total * t / threads) f0++;
+    f1 = f0;
+    while (f1 < F && (t + 1 == threads || start[f1] < total * (t + 1) / threads)) f1++;
+    for (int64_t f = f0; f < f1; f++) {
+      float *aw = dW_D ? dW_D + f * d : NULL, *ae = dWEt + f * d;
+      if (aw) memset(aw, 0, (size_t)d * sizeof(float));
+      memset(ae, 0, (size_t)d * sizeof(float));
+      dbE[f] = (simd ? latent_run_avx512 : latent_run)(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae);
     }
     /* the encoder saw x − b_D: Σ dz (x − b_D) = Σ dz x − (Σ dz) b_D */
     if (b_dec_in)
-      for (int64_t t = 0; t < d; t++) ae[t] -= sdz * b_dec_in[t];
-    dbE[f] = sdz;
+      for (int64_t f = f0; f < f1; f++) axpy(-dbE[f], b_dec_in, d, dWEt + f * d);
   }
-  free(order);
-  free(start);
 
   if (db_D) {
+    /* Σ_b g_b in 64 fixed chunks of tokens, added in order: the same sum whatever the thread count. */
+    const int64_t chunks = 64, per = (B + chunks - 1) / chunks;
+    float *part = (float *)scratch_get(&b_part, (size_t)(chunks * d) * sizeof(float));
+    memset(part, 0, (size_t)(chunks * d) * sizeof(float));
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) add_rows(g, c * per < B ? c * per : B, (c + 1) * per < B ? (c + 1) * per : B, d, part + c * d);
     memset(db_D, 0, (size_t)d * sizeof(float));
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t t = 0; t < d; t++) db_D[t] += g[b * d + t];
+    add_rows(part, 0, chunks, d, db_D);
     /* through the encoder's input x − b_D: d b_D −= W_E · d b_E */
-    if (b_dec_in) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)F, -1.0f, W_E, (int)F, dbE, 1, 1.0f, db_D, 1);
+    if (b_dec_in) /* (a plain loop: an OpenBLAS call here would wake its spinning threads against OpenMP's) */
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < d; i++) db_D[i] -= dot(W_E + i * F, dbE, F);
   }
   if (db_E) memcpy(db_E, dbE, (size_t)F * sizeof(float));
-  if (dW_E) {
-    const int64_t T = 64; /* blocked transpose [F, d] → [d, F] */
-#pragma omp parallel for schedule(static)
-    for (int64_t f0 = 0; f0 < F; f0 += T)
-      for (int64_t i0 = 0; i0 < d; i0 += T)
-        for (int64_t f = f0; f < f0 + T && f < F; f++)
-          for (int64_t i = i0; i < i0 + T && i < d; i++) dW_E[i * F + f] = dWEt[f * d + i];
-  }
-  free(dbE);
-  free(dWEt);
+  if (dW_E) transpose_f32(dWEt, F, d, dW_E);
 }
 
-void adam_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
-                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
-                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+CLONES static void adam_chunk(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
+                              float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
+                              float *restrict p_out, float *restrict m_out, float *restrict v_out) {
   /* The same float operations, in the same order, as the plain-tfjs formulation in sae/optim/adam.ts. */
-#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) {
     const float mi = m[i] * b1 + g[i] * one_minus_b1;
     const float vi = v[i] * b2 + (g[i] * g[i]) * one_minus_b2;
@@ -210,4 +282,31 @@ void adam_update(const float *restrict p, const float *restrict g, const float *
     v_out[i] = vi;
     p_out[i] = p[i] - (mi / (sqrtf(vi) / sqrt_c2 + eps)) * step_size;
   }
+}
+
+void adam_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
+                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
+                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+  const int64_t C = 16384;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i += C)
+    adam_chunk(p + i, g + i, m + i, v + i, n - i < C ? n - i : C, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + i, m_out + i,
+               v_out + i);
+}
+
+/* The unit-norm decoder constraint, row by row (rows of d): project = 1 writes g − (g·w) w (the gradient with its
+ * component along each unit row removed), project = 0 writes w / ‖w‖. One pass where tfjs runs 4–5 kernels. */
+CLONES static void unit_row(const float *restrict g, const float *restrict w, int64_t d, int project, float *restrict out) {
+  if (project) {
+    const float s = dot(g, w, d);
+    for (int64_t t = 0; t < d; t++) out[t] = g[t] - s * w[t];
+  } else {
+    const float n = sqrtf(dot(w, w, d));
+    for (int64_t t = 0; t < d; t++) out[t] = w[t] / n;
+  }
+}
+
+void unit_rows(const float *g, const float *w, int64_t rows, int64_t d, int project, float *out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) unit_row(g ? g + r * d : NULL, w + r * d, d, project, out + r * d);
 }

@@ -5,7 +5,16 @@
 #include <stdint.h>
 
 void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
-                        int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired);
+                        int64_t F, int64_t k, float *pre_scratch /* B·F floats, or NULL */, float *values, int32_t *indices, float *fired);
+/* The screened encoder (topk_screen.c): the same top-k from bf16 approximations with a rigorous error bound and an
+ * fp32 recomputation of the candidates. Returns 0, having done nothing, where it does not apply (no AVX-512 BF16,
+ * screening switched off, k ≥ F, non-finite or huge inputs); values are written before the ReLU. */
+int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
+                       int32_t *indices);
+int topk_screen_available(void);
+int topk_screen_active(void);
+int topk_screen_set_enabled(int on);
+
 void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
                         int64_t d, float *out);
 void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices,
@@ -16,6 +25,9 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
  * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1 (1 − b computed by the caller). */
 void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1,
                  float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
+
+/* The unit-norm decoder constraint on [rows, d]: project → out = g − (g·w) w per row; otherwise out = w / ‖w‖. */
+void unit_rows(const float *g, const float *w, int64_t rows, int64_t d, int project, float *out);
 
 /* Adds topkEncode, topkDecode, topkBackward, adamUpdate, and the LM kernel rowNorm, to `exports`. */
 napi_status register_sparse_topk(napi_env env, napi_value exports);

@@ -62,7 +62,7 @@ static bool get_int(napi_env env, const char *fn, napi_value v, const char *name
 #define F32 napi_float32_array
 #define I32 napi_int32_array
 
-/* topkEncode(x, bDecIn|null, W_E, b_E, B, d, F, k, preScratch, values, indices, fired|null) */
+/* topkEncode(x, bDecIn|null, W_E, b_E, B, d, F, k, preScratch|null, values, indices, fired|null) */
 static napi_value topk_encode(napi_env env, napi_callback_info info) {
   const char *fn = "topkEncode";
   size_t argc = 12;
@@ -75,10 +75,10 @@ static napi_value topk_encode(napi_env env, napi_callback_info info) {
   Arr x, bd, we, be, pre, val, idx, fired;
   if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * d), "x", &x) || !get_arr(env, fn, a[1], F32, true, (size_t)d, "bDecIn", &bd) ||
       !get_arr(env, fn, a[2], F32, false, (size_t)(d * F), "W_E", &we) || !get_arr(env, fn, a[3], F32, false, (size_t)F, "b_E", &be) ||
-      !get_arr(env, fn, a[8], F32, false, (size_t)(B * F), "preScratch", &pre) || !get_arr(env, fn, a[9], F32, false, (size_t)(B * k), "values", &val) ||
+      !get_arr(env, fn, a[8], F32, true, (size_t)(B * F), "preScratch", &pre) || !get_arr(env, fn, a[9], F32, false, (size_t)(B * k), "values", &val) ||
       !get_arr(env, fn, a[10], I32, false, (size_t)(B * k), "indices", &idx) || !get_arr(env, fn, a[11], F32, true, (size_t)F, "fired", &fired))
     return NULL;
-  sparse_topk_encode(x.data, bd.present ? bd.data : NULL, we.data, be.data, B, d, F, k, pre.data, val.data, idx.data, fired.present ? fired.data : NULL);
+  sparse_topk_encode(x.data, bd.present ? bd.data : NULL, we.data, be.data, B, d, F, k, pre.present ? pre.data : NULL, val.data, idx.data, fired.present ? fired.data : NULL);
   return NULL;
 }
 
@@ -187,6 +187,78 @@ static napi_value row_norm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* rowSqErr(a, b, rows, d, out): out[r] = Σ_j (a − b)² */
+static napi_value row_sq_err_js(napi_env env, napi_callback_info info) {
+  const char *fn = "rowSqErr";
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 5) { fail(env, fn, "expected 5 arguments"); return NULL; }
+  int64_t rows, d;
+  if (!get_int(env, fn, a[2], "rows", &rows) || !get_int(env, fn, a[3], "d", &d)) return NULL;
+  Arr x, y, out;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * d), "a", &x) || !get_arr(env, fn, a[1], F32, false, (size_t)(rows * d), "b", &y) ||
+      !get_arr(env, fn, a[4], F32, false, (size_t)rows, "out", &out))
+    return NULL;
+  row_sq_err(x.data, y.data, rows, d, out.data);
+  return NULL;
+}
+
+/* rowSqErrGrad(a, b, dy, rows, d, da | null, db | null) */
+static napi_value row_sq_err_grad_js(napi_env env, napi_callback_info info) {
+  const char *fn = "rowSqErrGrad";
+  size_t argc = 7;
+  napi_value a[7];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 7) { fail(env, fn, "expected 7 arguments"); return NULL; }
+  int64_t rows, d;
+  if (!get_int(env, fn, a[3], "rows", &rows) || !get_int(env, fn, a[4], "d", &d)) return NULL;
+  Arr x, y, dy, da, db;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * d), "a", &x) || !get_arr(env, fn, a[1], F32, false, (size_t)(rows * d), "b", &y) ||
+      !get_arr(env, fn, a[2], F32, false, (size_t)rows, "dy", &dy) || !get_arr(env, fn, a[5], F32, true, (size_t)(rows * d), "da", &da) ||
+      !get_arr(env, fn, a[6], F32, true, (size_t)(rows * d), "db", &db))
+    return NULL;
+  row_sq_err_grad(x.data, y.data, dy.data, rows, d, da.present ? da.data : NULL, db.present ? db.data : NULL);
+  return NULL;
+}
+
+/* unitRows(g | null, w, rows, d, out): with g, out = g − (g·w) w per row; without, out = w / ‖w‖. */
+static napi_value unit_rows_js(napi_env env, napi_callback_info info) {
+  const char *fn = "unitRows";
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 5) { fail(env, fn, "expected 5 arguments"); return NULL; }
+  int64_t rows, d;
+  if (!get_int(env, fn, a[2], "rows", &rows) || !get_int(env, fn, a[3], "d", &d)) return NULL;
+  Arr g, w, out;
+  if (!get_arr(env, fn, a[0], F32, true, (size_t)(rows * d), "g", &g) || !get_arr(env, fn, a[1], F32, false, (size_t)(rows * d), "w", &w) ||
+      !get_arr(env, fn, a[4], F32, false, (size_t)(rows * d), "out", &out))
+    return NULL;
+  unit_rows(g.present ? g.data : NULL, w.data, rows, d, g.present ? 1 : 0, out.data);
+  return NULL;
+}
+
+/* topkScreening(on?: boolean): whether the screened encoder runs (AVX-512 BF16 present and not switched off);
+ * with an argument, switches it on or off first (tests compare it with the sgemm path). */
+static napi_value topk_screening_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc >= 1) {
+    napi_valuetype vt;
+    napi_typeof(env, a[0], &vt);
+    if (vt != napi_undefined) {
+      bool on;
+      if (napi_get_value_bool(env, a[0], &on) != napi_ok) { fail(env, "topkScreening", "on must be a boolean"); return NULL; }
+      topk_screen_set_enabled(on ? 1 : 0);
+    }
+  }
+  napi_value out;
+  napi_get_boolean(env, topk_screen_active() != 0, &out);
+  return out;
+}
+
 napi_status register_sparse_topk(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
@@ -194,6 +266,10 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"topkBackward", NULL, topk_backward, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
+    {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},
+    {"rowSqErrGrad", NULL, row_sq_err_grad_js, NULL, NULL, NULL, napi_default, NULL},
+    {"unitRows", NULL, unit_rows_js, NULL, NULL, NULL, napi_default, NULL},
+    {"topkScreening", NULL, topk_screening_js, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

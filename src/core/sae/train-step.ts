@@ -3,6 +3,7 @@
 // gradient-norm clipping, Adam. Returns the step's statistics as tensors, read by the trainer when it logs.
 import * as tf from '@tensorflow/tfjs-core';
 import { computeLoss, type LossOptions, type LossParts } from './losses';
+import { normalizeRows, projectOutRows } from '../tensor/kernels/unit-rows';
 import type { Adam } from './optim/adam';
 import type { SparseDictionary } from './sparse-dictionary';
 
@@ -45,29 +46,36 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   let stats: StepStats | undefined;
 
   // The returned loss is stats.parts.total (disposed with the stats).
-  const { grads } = tf.variableGrads(() => {
-    const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse });
-    const parts = computeLoss(dict, y, fwd, s.loss);
-    const B = x.shape[0];
-    const withMetrics = s.metrics ?? true;
-    const st: StepStats = {
-      parts: { ...parts },
-      l0: !withMetrics
-        ? null
-        : fwd.sparse
-          ? (tf.div(tf.sum(tf.cast(tf.greater(fwd.sparse.values, 0), 'float32')), B) as tf.Scalar)
-          : (tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 1)) as tf.Scalar),
-      residualSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar) : null,
-      totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
-      fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 0) as tf.Tensor1D),
-      batchThreshold: fwd.batchThreshold ?? null,
-    };
-    if (fwd.sparse) tf.dispose([fwd.sparse.values, fwd.sparse.indices]);
-    // Kept past variableGrads' scope, which disposes everything else f creates.
-    for (const t of [...Object.values(st.parts), st.l0, st.residualSq, st.totalSq, st.fired, st.batchThreshold]) if (t) tf.keep(t);
-    stats = st;
-    return parts.total;
-  }, vars);
+  let sparseSide: tf.Tensor[] = [];
+  let grads: tf.NamedTensorMap;
+  try {
+    ({ grads } = tf.variableGrads(() => {
+      const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse });
+      const parts = computeLoss(dict, y, fwd, s.loss);
+      const B = x.shape[0];
+      const withMetrics = s.metrics ?? true;
+      const st: StepStats = {
+        parts: { ...parts },
+        l0: !withMetrics
+          ? null
+          : fwd.sparse
+            ? (tf.div(tf.sum(tf.cast(tf.greater(fwd.sparse.values, 0), 'float32')), B) as tf.Scalar)
+            : (tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 1)) as tf.Scalar),
+        residualSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar) : null,
+        totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
+        fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 0) as tf.Tensor1D),
+        batchThreshold: fwd.batchThreshold ?? null,
+      };
+      // The sparse op's values and indices serve its gradient: disposed once it has been taken.
+      if (fwd.sparse) sparseSide = [fwd.sparse.values, fwd.sparse.indices];
+      // Kept past variableGrads' scope, which disposes everything else f creates.
+      for (const t of [...Object.values(st.parts), st.l0, st.residualSq, st.totalSq, st.fired, st.batchThreshold]) if (t) tf.keep(t);
+      stats = st;
+      return parts.total;
+    }, vars));
+  } finally {
+    tf.dispose(sparseSide);
+  }
 
   const named: Record<string, tf.Tensor> = {};
   for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
@@ -76,7 +84,7 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   if (s.unitNormDecoder && named.W_D) {
     // Remove the component of each row's gradient along the (unit) row: the step then moves along the sphere.
     const g = named.W_D;
-    named.W_D = tf.tidy(() => tf.sub(g, tf.mul(tf.sum(tf.mul(g, W_D), 1, true), W_D)));
+    named.W_D = projectOutRows(g as tf.Tensor2D, W_D as unknown as tf.Tensor2D);
     g.dispose();
   }
   if (s.clipGradNorm > 0) {
@@ -91,7 +99,7 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   adam.apply(named, s.lr, s.lrFactors);
   tf.dispose(Object.values(named));
   if (s.unitNormDecoder) {
-    tf.tidy(() => W_D.assign(tf.div(W_D, tf.sqrt(tf.sum(tf.square(W_D), 1, true)))));
+    tf.tidy(() => W_D.assign(normalizeRows(W_D as unknown as tf.Tensor2D)));
   }
   return stats!;
 }

@@ -12,6 +12,8 @@ import { loadNativeBlas } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerNativeAdam } from './kernels/adam-update';
 import { registerNativeLmKernels } from './kernels/lm-kernels';
+import { registerNativeRowSqErr } from './kernels/row-sq-err';
+import { registerNativeUnitRows } from './kernels/unit-rows';
 import { registerRowGather } from './kernels/row-gather';
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
@@ -77,6 +79,8 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         registerNativeAdam(name);
         registerRowGather(name);
         registerNativeLmKernels(name);
+        registerNativeUnitRows(name);
+        registerNativeRowSqErr(name);
       }
       active = { name, device, fallbackReasons: reasons };
       return active;

@@ -11,8 +11,15 @@ import {
 
 /** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
 export interface SparseTopKKernels {
+  /** preScratch (B·F floats) serves the sgemm path; null lets the addon allocate it when it needs one. */
   topkEncode(x: Float32Array, bDecIn: Float32Array | null, W_E: Float32Array, b_E: Float32Array, B: number, d: number, F: number, k: number,
-    preScratch: Float32Array, values: Float32Array, indices: Int32Array, fired: Float32Array | null): void;
+    preScratch: Float32Array | null, values: Float32Array, indices: Int32Array, fired: Float32Array | null): void;
+  /**
+   * Whether the encoder screens with bf16 dot products (AVX-512 BF16) and recomputes only the candidates in fp32
+   * (native/src/topk_screen.c) instead of the full sgemm; with an argument, switches screening on or off first.
+   * The selected latents are the same either way. Older builds of the addon lack it.
+   */
+  topkScreening?(on?: boolean): boolean;
   topkDecode(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, B: number, k: number, d: number, F: number, out: Float32Array): void;
   topkBackward(g: Float32Array, x: Float32Array, bDecIn: Float32Array | null, values: Float32Array, indices: Int32Array, W_E: Float32Array, W_D: Float32Array,
     B: number, d: number, F: number, k: number, dW_E: Float32Array | null, db_E: Float32Array | null, dW_D: Float32Array | null, db_D: Float32Array | null): void;
@@ -83,7 +90,8 @@ function registerHostKernels(backendName: HostBackendName): void {
       const bias = hasBias ? view(bd!) : null;
       const [recon, values, indices, fired] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
       const idx = mem.viewInt32(indices)!;
-      K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, preScratch(B * F), view(values), idx, view(fired));
+      const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
+      K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, scratchFor, view(values), idx, view(fired));
       K.topkDecode(view(values), idx, view(wd!), bias, B, k, d, F, view(recon));
       return outs;
     },
@@ -121,20 +129,23 @@ export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W
   const bias = b_D ?? tf.zeros([d]);
   const useBias = applyBias && b_D !== null;
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
-  const op = tf.customGrad(((xs: tf.Tensor, we: tf.Tensor, be: tf.Tensor, wd: tf.Tensor, bd: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [recon, values, indices, fired] = tf.engine().runKernel(FORWARD, { x: xs, we, be, wd, bd }, { k, applyBias: useBias, hasBias: b_D !== null } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    save([xs, we, wd, bd, values!, indices!]);
-    side = { values: tf.keep(values!.clone()) as tf.Tensor2D, indices: tf.keep(indices!.clone()) as tf.Tensor2D, fired: tf.keep(fired!) as tf.Tensor1D };
+  // The gradient reads x, W_E, W_D, b_D and the forward's values and indices as they are, not saved copies:
+  // tfjs's save() clones what it keeps, which on wasm copies the batch and both weight matrices every step. The
+  // batch and the variables outlive the backward pass (they are only replaced after it), and the values and
+  // indices are the ones handed to the caller, who must keep them until the gradient is taken (trainStep
+  // disposes them after). x is data, so it is not an input of the op and gets no gradient.
+  const op = tf.customGrad(((we: tf.Tensor, be: tf.Tensor, wd: tf.Tensor, bd: tf.Tensor) => {
+    const [recon, values, indices, fired] = tf.engine().runKernel(FORWARD, { x, we, be, wd, bd }, { k, applyBias: useBias, hasBias: b_D !== null } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    side = { values: tf.keep(values!) as tf.Tensor2D, indices: tf.keep(indices!) as tf.Tensor2D, fired: tf.keep(fired!) as tf.Tensor1D };
     return {
       value: recon!,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, swe, swd, sbd, sv, si] = saved as tf.Tensor[];
-        const grads = tf.engine().runKernel(BACKWARD, { dy, x: sx!, bd: sbd!, values: sv!, indices: si!, we: swe!, wd: swd! }, { applyBias: useBias } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        return [tf.zerosLike(sx!), ...grads];
+      gradFunc: (dy: tf.Tensor) => {
+        if (values!.isDisposed || indices!.isDisposed) throw new Error('sparse TopK: the forward\'s values and indices were disposed before the gradient was taken');
+        return tf.engine().runKernel(BACKWARD, { dy, x, values: values!, indices: indices!, we, wd, ...(useBias ? { bd } : {}) }, { applyBias: useBias } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const recon = op(x, W_E, b_E, W_D, bias) as tf.Tensor2D;
+  const recon = op(W_E, b_E, W_D, bias) as tf.Tensor2D;
   if (!b_D) bias.dispose();
   return { recon, ...side! };
 }

@@ -1,0 +1,6 @@
+/* dst [cols, rows] = srcᵀ for src [rows, cols], row-major, in parallel; 16×16 AVX-512 blocks where available. */
+#ifndef SAE_TRANSPOSE_H
+#define SAE_TRANSPOSE_H
+#include <stdint.h>
+void transpose_f32(const float *src, int64_t rows, int64_t cols, float *dst);
+#endif
