@@ -65,6 +65,7 @@ void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E,
   if (b_dec_in) {
     static _Thread_local ScratchBuf b_shifted;
     shifted = (float *)scratch_get(&b_shifted, (size_t)(B * d) * sizeof(float));
+#pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; b++)
       for (int64_t j = 0; j < d; j++) shifted[b * d + j] = x[b * d + j] - b_dec_in[j];
     in = shifted;
@@ -217,7 +218,7 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
                           const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
                           float *db_E, float *dW_D, float *db_D) {
   const int64_t P = B * k;
-  static _Thread_local ScratchBuf b_start, b_order, b_fill, b_dWEt, b_dbE, b_part;
+  static _Thread_local ScratchBuf b_start, b_order, b_fill, b_dbE, b_part;
   int64_t *start = (int64_t *)scratch_get(&b_start, (size_t)(F + 1) * sizeof(int64_t));
   int32_t *order = (int32_t *)scratch_get(&b_order, (size_t)P * sizeof(int32_t));
   memset(start, 0, (size_t)(F + 1) * sizeof(int64_t));
@@ -229,28 +230,36 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
   for (int64_t p = 0; p < P; p++)
     if (values[p] > 0.0f) order[fill[indices[p]]++] = (int32_t)p;
 
-  float *dWEt = (float *)scratch_get(&b_dWEt, (size_t)(F * d) * sizeof(float));
   float *dbE = (float *)scratch_get(&b_dbE, (size_t)F * sizeof(float));
-  /* Each thread owns a range of latents holding about an equal share of the pairs, so no row is written by two
-   * threads, and each latent adds its pairs in token order: the sums do not depend on the thread count. (Token
-   * super-blocks kept in L2, with the latents' rows streamed in order, were tried: no faster here.) */
+  /* Each thread owns a range of latents (whole blocks of 16) holding about an equal share of the pairs, so no row
+   * is written by two threads, and each latent adds its pairs in token order: the sums do not depend on the
+   * thread count. A block's dW_E rows are gathered in a 16 × d buffer and written into dW_E [d, F] transposed
+   * (16 adjacent floats per row). (Token super-blocks kept in L2, with the latents' rows streamed in order, were
+   * tried: no faster here.) */
   const int simd = has_avx512();
 #pragma omp parallel
   {
     const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), total = start[F];
-    int64_t f0 = 0, f1 = 0;
+    int64_t f0 = 0, f1 = 0; /* the first latent whose pairs start at or after the share's beginning, down to a block */
     while (f0 < F && start[f0] < total * t / threads) f0++;
-    f1 = f0;
     while (f1 < F && (t + 1 == threads || start[f1] < total * (t + 1) / threads)) f1++;
-    for (int64_t f = f0; f < f1; f++) {
-      float *aw = dW_D ? dW_D + f * d : NULL, *ae = dWEt + f * d;
-      if (aw) memset(aw, 0, (size_t)d * sizeof(float));
-      memset(ae, 0, (size_t)d * sizeof(float));
-      dbE[f] = (simd ? latent_run_avx512 : latent_run)(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae);
+    f0 = t == 0 ? 0 : f0 / 16 * 16;
+    f1 = t + 1 == threads ? F : f1 / 16 * 16;
+    static _Thread_local ScratchBuf b_ae;
+    float *ae = (float *)scratch_get(&b_ae, (size_t)(16 * d) * sizeof(float));
+    for (int64_t fb = f0; fb < f1; fb += 16) {
+      const int64_t n = f1 - fb < 16 ? f1 - fb : 16;
+      memset(ae, 0, (size_t)(16 * d) * sizeof(float));
+      for (int64_t r = 0; r < n; r++) {
+        const int64_t f = fb + r;
+        float *aw = dW_D ? dW_D + f * d : NULL;
+        if (aw) memset(aw, 0, (size_t)d * sizeof(float));
+        dbE[f] = (simd ? latent_run_avx512 : latent_run)(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d);
+        /* the encoder saw x − b_D: Σ dz (x − b_D) = Σ dz x − (Σ dz) b_D */
+        if (b_dec_in) axpy(-dbE[f], b_dec_in, d, ae + r * d);
+      }
+      if (dW_E) transpose_f32_strided(ae, n, d, d, dW_E + fb, F);
     }
-    /* the encoder saw x − b_D: Σ dz (x − b_D) = Σ dz x − (Σ dz) b_D */
-    if (b_dec_in)
-      for (int64_t f = f0; f < f1; f++) axpy(-dbE[f], b_dec_in, d, dWEt + f * d);
   }
 
   if (db_D) {
@@ -268,7 +277,6 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
       for (int64_t i = 0; i < d; i++) db_D[i] -= dot(W_E + i * F, dbE, F);
   }
   if (db_E) memcpy(db_E, dbE, (size_t)F * sizeof(float));
-  if (dW_E) transpose_f32(dWEt, F, d, dW_E);
 }
 
 CLONES static void adam_chunk(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
@@ -309,4 +317,31 @@ CLONES static void unit_row(const float *restrict g, const float *restrict w, in
 void unit_rows(const float *g, const float *w, int64_t rows, int64_t d, int project, float *out) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) unit_row(g ? g + r * d : NULL, w + r * d, d, project, out + r * d);
+}
+
+/* One Adam step for a matrix whose rows are kept at unit norm (the decoder): per row, the gradient's component
+ * along the row is removed, Adam updates the row, and the row is renormalised — the operations of unit_rows
+ * (project), adam_chunk and unit_rows (normalise) in that order, with the same results, in one pass over memory. */
+CLONES static void adam_unit_row(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t d,
+                                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
+                                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+  const float s = dot(g, p, d);
+  for (int64_t i = 0; i < d; i++) {
+    const float gi = g[i] - s * p[i];
+    const float mi = m[i] * b1 + gi * one_minus_b1;
+    const float vi = v[i] * b2 + (gi * gi) * one_minus_b2;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    p_out[i] = p[i] - (mi / (sqrtf(vi) / sqrt_c2 + eps)) * step_size;
+  }
+  const float n = sqrtf(dot(p_out, p_out, d));
+  for (int64_t i = 0; i < d; i++) p_out[i] = p_out[i] / n;
+}
+
+void adam_update_unit_rows(const float *p, const float *g, const float *m, const float *v, int64_t rows, int64_t d, float step_size, float b1,
+                           float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++)
+    adam_unit_row(p + r * d, g + r * d, m + r * d, v + r * d, d, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + r * d, m_out + r * d,
+                  v_out + r * d);
 }

@@ -26,6 +26,11 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
 void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1,
                  float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
 
+/* adam_update for a [rows, d] matrix with unit-norm rows: gradient projected off each row first, rows
+ * renormalised after (the same results as unit_rows, adam_update, unit_rows in turn). */
+void adam_update_unit_rows(const float *p, const float *g, const float *m, const float *v, int64_t rows, int64_t d, float step_size, float b1,
+                           float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
+
 /* The unit-norm decoder constraint on [rows, d]: project → out = g − (g·w) w per row; otherwise out = w / ‖w‖. */
 void unit_rows(const float *g, const float *w, int64_t rows, int64_t d, int project, float *out);
 

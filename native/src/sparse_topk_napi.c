@@ -139,13 +139,14 @@ static bool get_float(napi_env env, const char *fn, napi_value v, const char *na
   return true;
 }
 
-/* adamUpdate(p, g, m, v, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, sqrtC2, pOut, mOut, vOut) */
+/* adamUpdate(p, g, m, v, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, sqrtC2, pOut, mOut, vOut, unitRowLength?):
+ * with unitRowLength, p is a matrix of rows that long kept at unit norm (see adam_update_unit_rows). */
 static napi_value adam_update_js(napi_env env, napi_callback_info info) {
   const char *fn = "adamUpdate";
-  size_t argc = 14;
-  napi_value a[14];
+  size_t argc = 15;
+  napi_value a[15];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 14) { fail(env, fn, "expected 14 arguments"); return NULL; }
+  if (argc != 14 && argc != 15) { fail(env, fn, "expected 14 or 15 arguments"); return NULL; }
   Arr p;
   napi_typedarray_type t;
   size_t n;
@@ -163,7 +164,16 @@ static napi_value adam_update_js(napi_env env, napi_callback_info info) {
       !get_float(env, fn, a[9], "eps", &eps) || !get_float(env, fn, a[10], "sqrtC2", &sc2) ||
       !get_arr(env, fn, a[11], F32, false, n, "pOut", &po) || !get_arr(env, fn, a[12], F32, false, n, "mOut", &mo) || !get_arr(env, fn, a[13], F32, false, n, "vOut", &vo))
     return NULL;
-  adam_update(p.data, g.data, m.data, v.data, (int64_t)n, step, b1, omb1, b2, omb2, eps, sc2, po.data, mo.data, vo.data);
+  napi_valuetype rt = napi_undefined;
+  if (argc >= 15) napi_typeof(env, a[14], &rt);
+  if (rt == napi_undefined || rt == napi_null) {
+    adam_update(p.data, g.data, m.data, v.data, (int64_t)n, step, b1, omb1, b2, omb2, eps, sc2, po.data, mo.data, vo.data);
+    return NULL;
+  }
+  int64_t d;
+  if (!get_int(env, fn, a[14], "unitRowLength", &d)) return NULL;
+  if (n % (size_t)d != 0) { fail(env, fn, "unitRowLength does not divide the parameter's length"); return NULL; }
+  adam_update_unit_rows(p.data, g.data, m.data, v.data, (int64_t)n / d, d, step, b1, omb1, b2, omb2, eps, sc2, po.data, mo.data, vo.data);
   return NULL;
 }
 

@@ -34,12 +34,27 @@ __attribute__((target("avx512f"))) static void block16(const float *src, int64_t
   for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
 }
 
-void transpose_f32(const float *src, int64_t rows, int64_t cols, float *dst) {
+static int has_simd(void) {
   static int simd = -1;
   if (simd < 0) {
     __builtin_cpu_init();
     simd = __builtin_cpu_supports("avx512f") ? 1 : 0;
   }
+  return simd;
+}
+
+void transpose_f32_strided(const float *src, int64_t rows, int64_t cols, int64_t ls, float *dst, int64_t ld) {
+  const int64_t rf = has_simd() ? rows / 16 * 16 : 0, cf = cols / 16 * 16;
+  for (int64_t r = 0; r < rf; r += 16)
+    for (int64_t c = 0; c < cf; c += 16) block16(src + r * ls + c, ls, dst + c * ld + r, ld);
+  for (int64_t r = 0; r < rf; r++)
+    for (int64_t c = cf; c < cols; c++) dst[c * ld + r] = src[r * ls + c];
+  for (int64_t r = rf; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) dst[c * ld + r] = src[r * ls + c];
+}
+
+void transpose_f32(const float *src, int64_t rows, int64_t cols, float *dst) {
+  const int simd = has_simd();
   const int64_t T = 64; /* tiles of 64 × 64: in L1 on both sides */
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t r0 = 0; r0 < rows; r0 += T)

@@ -80,14 +80,17 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   const named: Record<string, tf.Tensor> = {};
   for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
 
+  // The unit-norm decoder: the component of each row's gradient along the (unit) row is removed, so the step moves
+  // along the sphere, and the rows are renormalised after it. Without clipping Adam does both in its update (one
+  // pass on the CPU); with clipping the projection must come before the gradient norm is taken.
   const W_D = dict.params.W_D!;
-  if (s.unitNormDecoder && named.W_D) {
-    // Remove the component of each row's gradient along the (unit) row: the step then moves along the sphere.
-    const g = named.W_D;
-    named.W_D = projectOutRows(g as tf.Tensor2D, W_D as unknown as tf.Tensor2D);
-    g.dispose();
-  }
+  const unitRows = s.unitNormDecoder && named.W_D ? ['W_D'] : [];
   if (s.clipGradNorm > 0) {
+    if (unitRows.length > 0) {
+      const g = named.W_D!;
+      named.W_D = projectOutRows(g as tf.Tensor2D, W_D as unknown as tf.Tensor2D);
+      g.dispose();
+    }
     const clipped = tf.tidy(() => {
       const norm = tf.sqrt(tf.addN(Object.values(named).map((g) => tf.sum(tf.square(g)))));
       const scale = tf.minimum(1, tf.div(s.clipGradNorm, tf.add(norm, 1e-12)));
@@ -95,11 +98,11 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
     });
     tf.dispose(Object.values(named));
     Object.assign(named, clipped);
+    adam.apply(named, s.lr, s.lrFactors);
+  } else {
+    adam.apply(named, s.lr, s.lrFactors, unitRows); // projects W_D's gradient and renormalises its rows itself
   }
-  adam.apply(named, s.lr, s.lrFactors);
   tf.dispose(Object.values(named));
-  if (s.unitNormDecoder) {
-    tf.tidy(() => W_D.assign(normalizeRows(W_D as unknown as tf.Tensor2D)));
-  }
+  if (s.unitNormDecoder && (s.clipGradNorm > 0 || unitRows.length === 0)) tf.tidy(() => W_D.assign(normalizeRows(W_D as unknown as tf.Tensor2D)));
   return stats!;
 }

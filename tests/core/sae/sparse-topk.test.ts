@@ -22,8 +22,11 @@ function data(seed: number): Float32Array {
   return new Float32Array(B * D).map(() => n() + 0.3);
 }
 
-async function makeSae(applyBias: boolean): Promise<Sae> {
-  const cfg = SaeConfigSchema.parse({ hook_point_in: 'h', d_model: D, d_sae: F, act_fn: 'topk', top_k: 8, sparsity_include_decoder_norm: false, apply_decoder_bias_to_pre_encoder: applyBias });
+async function makeSae(applyBias: boolean, useDecoderBias = true): Promise<Sae> {
+  const cfg = SaeConfigSchema.parse({
+    hook_point_in: 'h', d_model: D, d_sae: F, act_fn: 'topk', top_k: 8, sparsity_include_decoder_norm: false,
+    apply_decoder_bias_to_pre_encoder: applyBias, use_decoder_bias: useDecoderBias,
+  });
   const x = data(1);
   const host = await initializeSae(cfg, InitConfigSchema.parse({}), { seed: 4, unitNormDecoder: true, data: { x, y: x, rows: B } });
   host.b_E!.data.forEach((_, i, a) => (a[i] = 0.01 * ((i % 7) - 3)));
@@ -41,8 +44,8 @@ describeEachBackend('sparse TopK path', () => {
 
   it('matches the dense path: reconstruction and gradients', async (ctx) => {
     requireSparse(ctx);
-    for (const applyBias of [true, false]) {
-      const sae = await makeSae(applyBias);
+    for (const [applyBias, useDecoderBias] of [[true, true], [false, true], [false, false]] as const) {
+      const sae = await makeSae(applyBias, useDecoderBias);
       const x = tf.tensor2d(data(2), [B, D]);
       const dense = sae.forward(x);
       const sparse = sae.forward(x, { sparse: true });
@@ -53,7 +56,7 @@ describeEachBackend('sparse TopK path', () => {
       const gd = grads(false);
       const gs = grads(true);
       expect((await gs.value.data())[0]).toBeCloseTo((await gd.value.data())[0]!, 3);
-      for (const name of ['W_E', 'b_E', 'W_D', 'b_D']) {
+      for (const name of ['W_E', 'b_E', 'W_D', 'b_D'].filter((n) => sae.params[n])) {
         const v = sae.params[name]!.name;
         expectClose(await gs.grads[v]!.data(), await gd.grads[v]!.data(), { rtol: 1e-4, label: `d${name} (bias ${applyBias})` });
       }

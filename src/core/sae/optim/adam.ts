@@ -2,6 +2,7 @@
 // tfjs ops so its state (m, v, step) can be checkpointed and restored bit-for-bit.
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAdamUpdate } from '../../tensor/kernels/adam-update';
+import { normalizeRows, projectOutRows } from '../../tensor/kernels/unit-rows';
 
 export interface AdamOptions {
   beta1: number;
@@ -24,29 +25,36 @@ export class Adam {
     }
   }
 
-  /** One update with learning rate `lr` (times `lrFactor[name]` where given). */
-  apply(grads: Record<string, tf.Tensor>, lr: number, lrFactor: Record<string, number> = {}): void {
+  /**
+   * One update with learning rate `lr` (times `lrFactor[name]` where given). Parameters named in `unitNormRows`
+   * are matrices whose rows stay at unit norm: their gradient loses its component along each row before the
+   * update and the rows are renormalised after (in one fused pass where the native kernel runs).
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number, lrFactor: Record<string, number> = {}, unitNormRows: readonly string[] = []): void {
     this.step += 1;
     const { beta1, beta2, eps } = this.opts;
     const c1 = 1 - beta1 ** this.step;
     const c2 = 1 - beta2 ** this.step;
     tf.tidy(() => {
-      for (const [name, g] of Object.entries(grads)) {
+      for (const [name, grad] of Object.entries(grads)) {
         const p = this.params[name]!;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        const fused = nativeAdamUpdate(p, g, m, v, { stepSize: (lr * (lrFactor[name] ?? 1)) / c1, beta1, beta2, eps, sqrtC2: Math.sqrt(c2) });
+        const unit = unitNormRows.includes(name);
+        const stepSize = (lr * (lrFactor[name] ?? 1)) / c1;
+        const fused = nativeAdamUpdate(p, grad, m, v, { stepSize, beta1, beta2, eps, sqrtC2: Math.sqrt(c2), ...(unit ? { unitRowLength: p.shape[1] } : {}) });
         if (fused) {
           p.assign(fused[0]!);
           m.assign(fused[1]!);
           v.assign(fused[2]!);
           continue;
         }
+        const g = unit ? projectOutRows(grad as tf.Tensor2D, p as unknown as tf.Tensor2D) : grad;
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        const stepSize = (lr * (lrFactor[name] ?? 1)) / c1;
         // p -= lr * m̂ / (sqrt(v̂) + eps), with m̂ = m / c1 and v̂ = v / c2 (PyTorch's formulation)
         p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), Math.sqrt(c2)), eps)), stepSize)));
+        if (unit) p.assign(normalizeRows(p as unknown as tf.Tensor2D));
       }
     });
   }

@@ -9,7 +9,7 @@ export const SAE_ADAM_UPDATE = 'SaeAdamUpdate';
 
 interface AdamKernels {
   adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number,
-    oneMinusBeta2: number, eps: number, sqrtC2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void;
+    oneMinusBeta2: number, eps: number, sqrtC2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, unitRowLength?: number): void;
 }
 
 export interface AdamAttrs {
@@ -19,6 +19,11 @@ export interface AdamAttrs {
   eps: number;
   /** sqrt(1 − beta2^step): the second-moment bias correction. */
   sqrtC2: number;
+  /**
+   * p is a matrix of rows this long kept at unit norm: the gradient's component along each row is removed first
+   * and the rows are renormalised after, in the same pass (the decoder constraint of TopK SAEs).
+   */
+  unitRowLength?: number;
 }
 
 /** Registers the kernel for `backendName` when the addon has it; returns whether it is available. */
@@ -42,7 +47,7 @@ export function registerNativeAdam(backendName: HostBackendName): boolean {
         if (!arr) throw new Error(`${SAE_ADAM_UPDATE}: tensor memory is not addressable on ${backendName}`);
         return arr;
       };
-      native.adamUpdate(view(p), view(g), view(m), view(v), a.stepSize, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, a.sqrtC2, view(outs[0]!), view(outs[1]!), view(outs[2]!));
+      native.adamUpdate(view(p), view(g), view(m), view(v), a.stepSize, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, a.sqrtC2, view(outs[0]!), view(outs[1]!), view(outs[2]!), a.unitRowLength);
       return outs;
     },
   });
@@ -52,6 +57,7 @@ export function registerNativeAdam(backendName: HostBackendName): boolean {
 /** [p', m', v'] from the native kernel on the active backend, or null where it is not registered. */
 export function nativeAdamUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs): tf.Tensor[] | null {
   if (!tf.getKernel(SAE_ADAM_UPDATE, tf.getBackend())) return null;
+  if (attrs.unitRowLength !== undefined && (p.rank !== 2 || p.shape[1] !== attrs.unitRowLength)) return null;
   if ([p, g, m, v].some((t) => t.dtype !== 'float32')) return null;
   return tf.engine().runKernel(SAE_ADAM_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 }
