@@ -39,8 +39,8 @@
 
 #define MR 6      /* tokens per microkernel tile */
 #define PANEL 64  /* latents per panel: 4 vectors of 16 */
-#define MB 48     /* tokens per block, a multiple of MR */
-#define SB 384    /* tokens per super-block, a multiple of MB */
+#define MB_SMALL 48 /* tokens per block while the packed W_E fits in L3: its approximate rows stay in L2 */
+#define SB 384       /* tokens per super-block */
 
 static int screen_enabled = 1;
 
@@ -134,7 +134,7 @@ typedef struct {
 } Screen;
 
 typedef struct { /* per-thread scratch */
-  float *cbuf;              /* MB × Fp approximate rows */
+  float *cbuf;              /* block × Fp approximate rows */
   float *lo, *hi, *chunks;  /* Fp + 16 each */
   int32_t *j;               /* Fp + 16 */
   int32_t *lat, *tok, *order; float *pre; int64_t cap; /* the super-block's candidates, grown as needed */
@@ -357,6 +357,14 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   if (s.chunk_groups > nvec) s.chunk_groups = nvec;
   s.group_vecs = nvec / s.chunk_groups;
 
+  /* Tokens per block: every block streams all of the packed W_E. While that fits in L3 (d 256, F 4096: 2 MB) small
+   * blocks keep their approximate rows in L2; a larger W_E (d 768, F 24576: 38 MB) comes from memory, so blocks
+   * grow until their rows take ~12 MB (d 768: 3.2 GB of W_E reads per 4096 tokens at 48, 1 GB at 120). */
+  int64_t MB = MB_SMALL;
+  if (Fp * dp * (int64_t)sizeof(uint16_t) > ((int64_t)8 << 20)) {
+    MB = ((int64_t)12 << 20) / (Fp * (int64_t)sizeof(float)) / MR * MR;
+    MB = MB < MB_SMALL ? MB_SMALL : MB > SB ? SB : MB;
+  }
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */
@@ -371,11 +379,12 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
     w.j = (int32_t *)scratch_get(&c_j, cap * sizeof(int32_t));
     w.start = (int64_t *)scratch_get(&c_start, (SB + 1) * sizeof(int64_t));
     w.count = (int32_t *)scratch_get(&c_count, (size_t)(Fp + 1) * sizeof(int32_t));
-    /* An equal share of the tokens per thread (a multiple of MR), in super-blocks of at most SB. */
+    /* An equal share of the tokens per thread (a multiple of MR), in super-blocks of whole blocks (≤ SB tokens). */
+    const int64_t SBe = SB / MB * MB;
     const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), tiles_all = (B + MR - 1) / MR;
     const int64_t t0 = tiles_all * t / threads * MR, t1 = t + 1 == threads ? B : tiles_all * (t + 1) / threads * MR;
-    for (int64_t s0 = t0; s0 < t1; s0 += SB) {
-      const int64_t s1 = t1 - s0 < SB ? t1 : s0 + SB;
+    for (int64_t s0 = t0; s0 < t1; s0 += SBe) {
+      const int64_t s1 = t1 - s0 < SBe ? t1 : s0 + SBe;
       /* Each token's candidates, block by block while its approximate rows are in cache. */
       int64_t n = 0;
       for (int64_t b0 = s0; b0 < s1; b0 += MB) {
@@ -394,12 +403,17 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
       for (int64_t q = 0; q < n; q++) w.count[w.lat[q] + 1]++;
       for (int64_t j = 0; j < Fp; j++) w.count[j + 1] += w.count[j];
       for (int64_t q = 0; q < n; q++) w.order[w.count[w.lat[q]]++] = (int32_t)q;
-      for (int64_t j = 0, q = 0; j < F; j++) /* count[j] is now the end of latent j's segment */
+      for (int64_t j = 0, q = 0; j < F; j++) { /* count[j] is now the end of latent j's segment */
+        if (j + 2 < F) { /* W_Eᵀ streams through once per super-block: non-temporal, so it does not evict the x rows */
+          const char *ahead = (const char *)(WEt + (j + 2) * d);
+          for (int64_t o = 0; o < d * (int64_t)sizeof(float); o += 64) _mm_prefetch(ahead + o, _MM_HINT_NTA);
+        }
         while (q < w.count[j]) {
           const int64_t m = w.count[j] - q < 4 ? w.count[j] - q : 4;
           recompute(&w, q, m, in, WEt + j * d, b_E[j], d);
           q += m;
         }
+      }
       for (int64_t b = s0; b < s1; b++) {
         const int64_t q0 = w.start[b - s0], q1 = w.start[b - s0 + 1];
         take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.lo, values + b * k, indices + b * k);
