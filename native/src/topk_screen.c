@@ -7,26 +7,33 @@
 // fp32 and the exact top-k is taken among them. The result is the top-k of the fp32 pre-activations — the same
 // latents as the dense path, values equal up to fp32 rounding — never an approximation.
 //
-// The bound. With x̃, w̃ the bf16 roundings (round to nearest even, |x̃ − x| ≤ 2⁻⁸|x|), VDPBF16PS forms the
-// products exactly and accumulates them in fp32, so the approximate dot c satisfies
-// |c − Σ xw| ≤ (2⁻⁷ + 2⁻¹⁶ + γ)·Σ|x||w|; the fp32 recomputation r − b_E is within γ·Σ|x||w| of Σ xw as well
-// (γ = n·2⁻²⁴ for n additions), and Σ|x||w| ≤ ‖x‖₂‖w‖₂ (Cauchy–Schwarz). So with ε₀ = 2⁻⁷ + 2⁻¹⁶ + 2γ,
-// |r − (c + b_E)| ≤ ε₀‖x‖‖w_j‖ plus the roundings of the bias additions (2⁻²³(|c| + |b_E|)) and of denormals,
-// which the instruction flushes to zero (at most 2⁻¹²⁶·(|x|max + |w|max + 2) per term: `tiny`). The ends
-//   lo = c + (b_E − K) − E·‖w_j‖,   hi = c + (b_E + K) + E·‖w_j‖,   E = (ε₀ + 2⁻¹⁸)‖x‖,   K = 2⁻¹⁸|b_E| + tiny
-// therefore satisfy lo ≤ r ≤ hi even as computed in fp32: the 2⁻¹⁸ terms cover every rounding above and of lo
-// and hi themselves (|c| ≤ 1.01‖x‖‖w‖), 16 times over. Let L be the k-th largest lower end: at least k latents
-// have r ≥ L, so every latent of the exact top-k (and every latent tied with its k-th value) has hi ≥ L. Those
-// are the candidates — about 2k per token on typical data.
+// The bound. With x̃, w̃ the bf16 roundings (round to nearest even; denormals to zero, as the instruction reads
+// them) and δx = x − x̃, δw = w − w̃ (exact in fp32, by Sterbenz), x̃·w̃ − x·w = −δx·w̃ − x·δw exactly, so
+// |Σx̃w̃ − Σxw| ≤ ‖δx‖‖w̃_j‖ + ‖x‖‖δw_j‖ (Cauchy–Schwarz, with the actual residuals: about 0.4 of the worst case
+// 2⁻⁸‖x‖‖w‖ each). VDPBF16PS forms the products exactly and accumulates in fp32 (error ≤ γ·Σ|x̃||w̃|, γ = n·2⁻²⁴
+// for n additions), and so does the fp32 recomputation r − b_E (≤ γ·Σ|x||w|); both are bounded through
+// ‖x‖‖w̃_j‖. Products and sums the instruction flushes to zero cost at most 2⁻¹²⁶·(|x|max + |w|max + 2) per term
+// (`tiny`). With c the approximate dot, the ends
+//   bnd = A·‖w̃_j‖ + ‖x‖·‖δw_j‖,   A = ‖δx‖ + (2γ(1 + 2⁻⁷) + 2⁻¹⁸)·1.01·‖x‖,   K = 2⁻¹⁸|b_E| + tiny
+//   lo = (c + (b_E − K)) − bnd,   hi = (c + (b_E + K)) + bnd
+// satisfy lo ≤ r ≤ hi even as computed in fp32: the 2⁻¹⁸ terms cover the roundings of the bias additions and of
+// lo and hi themselves (|c| ≤ 1.01‖x‖‖w̃‖) 16 times over, and every norm is rounded up. Let L be the k-th largest
+// lower end: at least k latents have r ≥ L, so every latent of the exact top-k (and every latent tied with its
+// k-th value) has hi ≥ L. Those are the candidates — about 1.4k per token on random data at k 32.
 //
 // Layout and order of work. x̃ is [rows][d rounded up to even]; W_E (stored [d, F]) is packed into panels of 64
 // latents as [d/2][64][2] bf16, so one 512-bit load holds 16 latents × one pair of input dimensions and a broadcast
-// 32-bit pair of x̃ multiplies all 16. The microkernel keeps a 6-token × 64-latent tile in 24 registers. A thread
-// takes a super-block of 384 tokens: for each block of 48 it computes the approximate rows for all latents
-// (48·F floats, in L2 for F = 4096) and picks each token's candidates while the rows are hot; then it sorts the
-// super-block's (token, latent) candidates by latent and recomputes them walking W_Eᵀ once, in order (each row
-// serves the ~8 tokens that need it, against the x rows held in L2); then it takes each token's top-k.
+// 32-bit pair of x̃ multiplies all 16. The microkernel keeps a 6-token × 64-latent tile in 24 registers and, with
+// the tile still there, compares each upper end with the token's running bound T (a lower bound on L): the
+// latents that reach it join the token's list with both ends, and a list that grows to 2k + 64 entries is pruned
+// to those with hi ≥ the k-th largest lower end in it, which raises T. No approximate row is written out. Each
+// thread takes an equal share of the tokens in super-blocks of 384: per block, all panels stream past the block's
+// tiles; each token's final list, cut at L, gives its candidates; the super-block's (token, latent) candidates are
+// sorted by latent and recomputed walking W_Eᵀ once, in order, against the x rows held in L2; then each token
+// takes its top-k. A token whose latents are too close to prune (near-ties, a row of zeros) makes every latent a
+// candidate: slower, still exact.
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -39,7 +46,7 @@
 
 #define MR 6      /* tokens per microkernel tile */
 #define PANEL 64  /* latents per panel: 4 vectors of 16 */
-#define MB_SMALL 48 /* tokens per block while the packed W_E fits in L3: its approximate rows stay in L2 */
+#define MB_SMALL 48 /* tokens per block while the packed W_E fits in L3 */
 #define SB 384       /* tokens per super-block */
 
 static int screen_enabled = 1;
@@ -74,31 +81,6 @@ TARGET static inline __m512 load_n(const float *p, int64_t n) {
   return n >= 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 }
 
-/* c[r][0..64) = Σ_t x̃[r][t] w̃[t][panel] for MR rows of x̃ (row stride dp) and one panel; pairs = dp / 2. */
-TARGET static void tile_6x64(const uint16_t *restrict xb, int64_t dp, const uint16_t *restrict panel, float *restrict c, int64_t ldc) {
-  __m512 acc[MR][4];
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
-  const int64_t pairs = dp / 2;
-  for (int64_t t = 0; t < pairs; t++) {
-    const uint16_t *w = panel + t * (PANEL * 2);
-    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(w), w1 = (__m512bh)_mm512_loadu_si512(w + 32);
-    const __m512bh w2 = (__m512bh)_mm512_loadu_si512(w + 64), w3 = (__m512bh)_mm512_loadu_si512(w + 96);
-    for (int i = 0; i < MR; i++) {
-      int32_t pair;
-      memcpy(&pair, xb + i * dp + 2 * t, sizeof pair);
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(pair);
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, w0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, w1);
-      acc[i][2] = _mm512_dpbf16_ps(acc[i][2], a, w2);
-      acc[i][3] = _mm512_dpbf16_ps(acc[i][3], a, w3);
-    }
-  }
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < 4; j++) _mm512_storeu_ps(c + i * ldc + j * 16, acc[i][j]);
-}
-
-/* Floats as unsigned keys in the same order. */
 TARGET static inline __m512i order_keys(__m512 v) {
   const __m512i u = _mm512_castps_si512(v), sign = _mm512_set1_epi32((int)0x80000000u);
   return _mm512_mask_xor_epi32(_mm512_or_si512(u, sign), _mm512_test_epi32_mask(u, sign), u, _mm512_set1_epi32(-1));
@@ -127,16 +109,18 @@ TARGET static float kth_largest(const float *v, int64_t nv, int64_t k, int bits)
 
 typedef struct {
   int64_t d, Fp, k;
-  int64_t chunk_groups, group_vecs; /* first pass: 16 · chunk_groups ≥ k chunks, each a lane across group_vecs vectors */
+  int64_t trigger, cap; /* a token's running list is pruned once it holds `trigger` entries; room for `cap` */
   const float *in, *WEt, *bE, *bElo, *bEhi;
   const float *A, *Bt;     /* per token: ‖δx‖ (+ slack·‖x‖) and ‖x‖, rounded up */
   const float *nwt, *ndw;  /* per latent: ‖w̃‖ and ‖δw‖, rounded up (0 for padding) */
 } Screen;
 
 typedef struct { /* per-thread scratch */
-  float *cbuf;              /* block × Fp approximate rows */
-  float *lo, *hi, *chunks;  /* Fp + 16 each */
-  int32_t *j;               /* Fp + 16 */
+  float *lo, *hi;           /* block × cap: each token's running list of (lower end, upper end, latent) */
+  int32_t *j;
+  float *T;                 /* block: each token's lower bound on L so far */
+  int32_t *n;               /* block: entries in each token's list */
+  float *tmp;               /* Fp + 16 */
   int32_t *lat, *tok, *order; float *pre; int64_t cap; /* the super-block's candidates, grown as needed */
   int64_t *start;           /* SB + 1: each token's first candidate */
   int32_t *count;           /* Fp + 1: candidates per latent, then segment starts */
@@ -153,50 +137,90 @@ static void reserve(Scratch *w, int64_t need) {
   w->cap = cap;
 }
 
-/* Appends token b's candidates (latents with hi ≥ L, increasing) from its approximate row c[0..Fp) to w->lat at
- * position n; returns the new n. */
-TARGET static int64_t candidates(const Screen *s, int64_t b, const float *restrict c, Scratch *w, int64_t n_out) {
-  const int64_t nvec = s->Fp / 16, k = s->k;
-  const __m512 Av = _mm512_set1_ps(s->A[b]), Bv = _mm512_set1_ps(s->Bt[b]);
-  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const float *restrict bElo = s->bElo, *restrict bEhi = s->bEhi, *restrict nwt = s->nwt, *restrict ndw = s->ndw;
-#define BND(v) _mm512_fmadd_ps(Av, _mm512_loadu_ps(nwt + 16 * (v)), _mm512_mul_ps(Bv, _mm512_loadu_ps(ndw + 16 * (v))))
-#define LO(v) _mm512_sub_ps(_mm512_add_ps(_mm512_loadu_ps(c + 16 * (v)), _mm512_loadu_ps(bElo + 16 * (v))), BND(v))
-#define HI(v) _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(c + 16 * (v)), _mm512_loadu_ps(bEhi + 16 * (v))), BND(v))
-  /* 1. T0 ≤ L (the k-th largest lower end): a lower bound on the k-th largest of ≥ k chunk maxima of the lower
-   *    ends, the chunks being disjoint sets of latents — so at least k latents have a lower end ≥ T0. */
-  for (int64_t g = 0; g < s->chunk_groups; g++) {
-    const int64_t v1 = g + 1 == s->chunk_groups ? nvec : (g + 1) * s->group_vecs;
-    __m512 m = _mm512_set1_ps(-INFINITY);
-    for (int64_t v = g * s->group_vecs; v < v1; v++) m = _mm512_max_ps(m, LO(v));
-    _mm512_storeu_ps(w->chunks + 16 * g, m);
-  }
-  const __m512 t0 = _mm512_set1_ps(kth_largest(w->chunks, s->chunk_groups, k, 16));
-  /* 2. The latents whose upper end reaches T0 (a superset of the candidates, as L ≥ T0), with both ends. */
-  int64_t n = 0;
-  for (int64_t v = 0; v < nvec; v++) {
-    const __m512 hiv = HI(v);
-    const __mmask16 m = _mm512_cmp_ps_mask(hiv, t0, _CMP_GE_OQ);
-    if (!m) continue;
-    _mm512_storeu_ps(w->lo + n, _mm512_maskz_compress_ps(m, LO(v)));
-    _mm512_storeu_ps(w->hi + n, _mm512_maskz_compress_ps(m, hiv));
-    _mm512_storeu_si512(w->j + n, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int)(16 * v)))));
-    n += __builtin_popcount(m);
-  }
-#undef BND
-#undef LO
-#undef HI
-  /* 3. L (to within 2⁻⁸ of its magnitude, from below), and the candidates: hi ≥ L. */
+/* Drops the entries of a token's list (lo, hi, j; n of them, n ≥ k) whose upper end is below the k-th largest
+ * lower end (found to 16 bits, from below: a lower bound on L, as these are k distinct latents); returns the new
+ * count and raises *T to that bound. The survivors keep their (increasing latent) order. */
+TARGET static int32_t prune(float *restrict lo, float *restrict hi, int32_t *restrict j, int32_t n, int64_t k, int bits, float *T) {
   const int64_t nv = (n + 15) / 16;
-  for (int64_t q = n; q < 16 * nv; q++) w->lo[q] = -INFINITY, w->hi[q] = -INFINITY;
-  const __m512 L = _mm512_set1_ps(kth_largest(w->lo, nv, k, 16));
-  reserve(w, n_out + n + 16);
-  for (int64_t i = 0; i < nv; i++) {
-    const __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(w->hi + 16 * i), L, _CMP_GE_OQ);
-    _mm512_storeu_si512(w->lat + n_out, _mm512_maskz_compress_epi32(m, _mm512_loadu_si512(w->j + 16 * i)));
-    n_out += __builtin_popcount(m);
+  for (int64_t q = n; q < 16 * nv; q++) lo[q] = -INFINITY, hi[q] = -INFINITY;
+  const float t = kth_largest(lo, nv, k, bits);
+  if (t > *T) *T = t;
+  const __m512 tv = _mm512_set1_ps(*T);
+  int32_t out = 0;
+  for (int64_t i = 0; i < nv; i++) { /* in place: out never passes 16·i */
+    const __m512 h = _mm512_loadu_ps(hi + 16 * i);
+    const __mmask16 m = _mm512_cmp_ps_mask(h, tv, _CMP_GE_OQ);
+    const __m512 l = _mm512_loadu_ps(lo + 16 * i);
+    const __m512i x = _mm512_loadu_si512(j + 16 * i);
+    _mm512_storeu_ps(lo + out, _mm512_maskz_compress_ps(m, l)); /* whole vectors: [out, out + 16) was read already */
+    _mm512_storeu_ps(hi + out, _mm512_maskz_compress_ps(m, h));
+    _mm512_storeu_si512(j + out, _mm512_maskz_compress_epi32(m, x));
+    out += __builtin_popcount(m);
   }
-  return n_out;
+  return out;
+}
+
+/*
+ * c[r][0..64) = Σ_t x̃[r][t] w̃[t][panel] for MR tokens (rows of x̃, stride dp; the first `rows` real) and panel p
+ * (pairs = dp / 2), kept in registers: each token's upper ends hi are compared with its running bound T at once,
+ * and the latents that reach it join the token's list with both ends; a list that reaches `trigger` entries is
+ * pruned, which raises T. No approximate row is ever written out.
+ */
+TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64_t dp, const uint16_t *restrict panel, int64_t p, int64_t tok0,
+                             int64_t rows, Scratch *w, int64_t slot0) {
+  __m512 acc[MR][4];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+  const int64_t pairs = dp / 2;
+  for (int64_t t = 0; t < pairs; t++) {
+    const uint16_t *wt = panel + t * (PANEL * 2);
+    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(wt), w1 = (__m512bh)_mm512_loadu_si512(wt + 32);
+    const __m512bh w2 = (__m512bh)_mm512_loadu_si512(wt + 64), w3 = (__m512bh)_mm512_loadu_si512(wt + 96);
+    for (int i = 0; i < MR; i++) {
+      int32_t pair;
+      memcpy(&pair, xb + i * dp + 2 * t, sizeof pair);
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(pair);
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, w0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, w1);
+      acc[i][2] = _mm512_dpbf16_ps(acc[i][2], a, w2);
+      acc[i][3] = _mm512_dpbf16_ps(acc[i][3], a, w3);
+    }
+  }
+  const int64_t v0 = 4 * p;
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512 lo_c[4], hi_c[4], nwt[4], ndw[4];
+  for (int j = 0; j < 4; j++) {
+    lo_c[j] = _mm512_loadu_ps(s->bElo + 16 * (v0 + j));
+    hi_c[j] = _mm512_loadu_ps(s->bEhi + 16 * (v0 + j));
+    nwt[j] = _mm512_loadu_ps(s->nwt + 16 * (v0 + j));
+    ndw[j] = _mm512_loadu_ps(s->ndw + 16 * (v0 + j));
+  }
+  for (int64_t i = 0; i < rows && i < MR; i++) {
+    const int64_t slot = slot0 + i;
+    const __m512 Av = _mm512_set1_ps(s->A[tok0 + i]), Bv = _mm512_set1_ps(s->Bt[tok0 + i]), Tv = _mm512_set1_ps(w->T[slot]);
+    float *lo = w->lo + slot * s->cap, *hi = w->hi + slot * s->cap;
+    int32_t *jj = w->j + slot * s->cap;
+    int32_t n = w->n[slot];
+    if (n < 0) continue; /* this token takes every latent as a candidate (see below) */
+    for (int j = 0; j < 4; j++) {
+      const __m512 bnd = _mm512_fmadd_ps(Av, nwt[j], _mm512_mul_ps(Bv, ndw[j]));
+      const __m512 h = _mm512_add_ps(_mm512_add_ps(acc[i][j], hi_c[j]), bnd);
+      const __mmask16 m = _mm512_cmp_ps_mask(h, Tv, _CMP_GE_OQ);
+      if (!m) continue;
+      const __m512 l = _mm512_sub_ps(_mm512_add_ps(acc[i][j], lo_c[j]), bnd);
+      _mm512_storeu_ps(lo + n, _mm512_maskz_compress_ps(m, l));
+      _mm512_storeu_ps(hi + n, _mm512_maskz_compress_ps(m, h));
+      _mm512_storeu_si512(jj + n, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int)(16 * (v0 + j))))));
+      n += __builtin_popcount(m);
+    }
+    if (n >= s->trigger) {
+      n = prune(lo, hi, jj, n, s->k, 16, &w->T[slot]);
+      /* So many latents within the bound of one another (near-ties, a row of zeros) that pruning cannot make
+       * room: the token gives up screening and every latent becomes a candidate, recomputed exactly. */
+      if (n >= s->trigger) n = -1;
+    }
+    w->n[slot] = n;
+  }
 }
 
 /* pre = x·w + bias for up to four candidates of one latent (w = its row of W_Eᵀ, loaded once for all four). */
@@ -325,7 +349,7 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
 int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
                        int32_t *indices) {
   if (!topk_screen_active() || k < 1 || k >= F || d > 65536 || B < 1) return 0;
-  const int64_t dp = round_up(d, 2), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL, nvec = Fp / 16;
+  const int64_t dp = round_up(d, 2), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL;
 
   static _Thread_local ScratchBuf b_A, b_Bt, b_nwt, b_ndw, b_xb, b_wp, b_WEt, b_lo, b_hi;
   float *A = (float *)scratch_get(&b_A, (size_t)B * sizeof(float));
@@ -352,31 +376,26 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   }
 
   Screen s = {.d = d, .Fp = Fp, .k = k, .in = in, .WEt = WEt, .bE = b_E, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw};
-  /* ≥ 16 groups (256 chunks) where there are vectors enough, and always ≥ k chunks: Fp is a multiple of 64 and > k. */
-  s.chunk_groups = (k + 15) / 16 > 16 ? (k + 15) / 16 : 16;
-  if (s.chunk_groups > nvec) s.chunk_groups = nvec;
-  s.group_vecs = nvec / s.chunk_groups;
+  /* A token's list is pruned at 2k + 64 entries (a tile adds at most 64 more); never fewer than k at a prune. */
+  s.trigger = 2 * k + 64;
+  s.cap = s.trigger + PANEL + 16;
 
-  /* Tokens per block: every block streams all of the packed W_E. While that fits in L3 (d 256, F 4096: 2 MB) small
-   * blocks keep their approximate rows in L2; a larger W_E (d 768, F 24576: 38 MB) comes from memory, so blocks
-   * grow until their rows take ~12 MB (d 768: 3.2 GB of W_E reads per 4096 tokens at 48, 1 GB at 120). */
-  int64_t MB = MB_SMALL;
-  if (Fp * dp * (int64_t)sizeof(uint16_t) > ((int64_t)8 << 20)) {
-    MB = ((int64_t)12 << 20) / (Fp * (int64_t)sizeof(float)) / MR * MR;
-    MB = MB < MB_SMALL ? MB_SMALL : MB > SB ? SB : MB;
-  }
+  /* Tokens per block: every block streams all of the packed W_E past its tiles. While that fits in L3 (d 256,
+   * F 4096: 2 MB) small blocks keep their running lists in L1/L2; a larger W_E (d 768, F 24576: 38 MB) comes from
+   * memory, so a block is a whole super-block (11 passes over W_E per 4096 tokens instead of 85). */
+  const int64_t MB = Fp * dp * (int64_t)sizeof(uint16_t) > ((int64_t)8 << 20) ? SB : MB_SMALL;
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */
-    static _Thread_local ScratchBuf c_cbuf, c_lo, c_hi, c_chunks, c_j, c_start, c_count;
+    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_tmp, c_start, c_count;
     static _Thread_local Scratch keep;
-    const size_t cap = (size_t)(Fp + 16);
     Scratch w = keep;
-    w.cbuf = (float *)scratch_get(&c_cbuf, (size_t)(MB * Fp) * sizeof(float));
-    w.lo = (float *)scratch_get(&c_lo, cap * sizeof(float));
-    w.hi = (float *)scratch_get(&c_hi, cap * sizeof(float));
-    w.chunks = (float *)scratch_get(&c_chunks, cap * sizeof(float));
-    w.j = (int32_t *)scratch_get(&c_j, cap * sizeof(int32_t));
+    w.lo = (float *)scratch_get(&c_lo, (size_t)(MB * s.cap) * sizeof(float));
+    w.hi = (float *)scratch_get(&c_hi, (size_t)(MB * s.cap) * sizeof(float));
+    w.j = (int32_t *)scratch_get(&c_j, (size_t)(MB * s.cap) * sizeof(int32_t));
+    w.T = (float *)scratch_get(&c_T, (size_t)MB * sizeof(float));
+    w.n = (int32_t *)scratch_get(&c_n, (size_t)MB * sizeof(int32_t));
+    w.tmp = (float *)scratch_get(&c_tmp, (size_t)(Fp + 16) * sizeof(float));
     w.start = (int64_t *)scratch_get(&c_start, (SB + 1) * sizeof(int64_t));
     w.count = (int32_t *)scratch_get(&c_count, (size_t)(Fp + 1) * sizeof(int32_t));
     /* An equal share of the tokens per thread (a multiple of MR), in super-blocks of whole blocks (≤ SB tokens). */
@@ -385,16 +404,30 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
     const int64_t t0 = tiles_all * t / threads * MR, t1 = t + 1 == threads ? B : tiles_all * (t + 1) / threads * MR;
     for (int64_t s0 = t0; s0 < t1; s0 += SBe) {
       const int64_t s1 = t1 - s0 < SBe ? t1 : s0 + SBe;
-      /* Each token's candidates, block by block while its approximate rows are in cache. */
+      /* Each token's candidates, block by block: the tiles stream its approximate pre-activations past running
+       * bounds; then the final L (to 16 bits, from below) leaves the latents with hi ≥ L. */
       int64_t n = 0;
       for (int64_t b0 = s0; b0 < s1; b0 += MB) {
         const int64_t rows = s1 - b0 < MB ? s1 - b0 : MB, tiles = (rows + MR - 1) / MR;
+        for (int64_t r = 0; r < rows; r++) w.T[r] = -FLT_MAX, w.n[r] = 0; /* not −∞: the padding's hi is −∞ */
         for (int64_t p = 0; p < P; p++)
-          for (int64_t r = 0; r < tiles; r++) tile_6x64(xb + (b0 + r * MR) * dp, dp, wp + p * dp * PANEL, w.cbuf + r * MR * Fp + p * PANEL, Fp);
+          for (int64_t r = 0; r < tiles; r++) tile_6x64(&s, xb + (b0 + r * MR) * dp, dp, wp + p * dp * PANEL, p, b0 + r * MR, rows - r * MR, &w, r * MR);
         for (int64_t r = 0; r < rows; r++) {
+          float *lo = w.lo + r * s.cap, *hi = w.hi + r * s.cap;
+          int32_t *jj = w.j + r * s.cap;
           w.start[b0 + r - s0] = n;
-          n = candidates(&s, b0 + r, w.cbuf + r * Fp, &w, n);
-          for (int64_t q = w.start[b0 + r - s0]; q < n; q++) w.tok[q] = (int32_t)(b0 + r);
+          if (w.n[r] < 0) {
+            reserve(&w, n + F);
+            for (int64_t q = 0; q < F; q++) w.lat[n + q] = (int32_t)q;
+            for (int64_t q = 0; q < F; q++) w.tok[n + q] = (int32_t)(b0 + r);
+            n += F;
+            continue;
+          }
+          const int32_t m = prune(lo, hi, jj, w.n[r], k, 16, &w.T[r]);
+          reserve(&w, n + m);
+          memcpy(w.lat + n, jj, (size_t)m * sizeof(int32_t));
+          for (int32_t q = 0; q < m; q++) w.tok[n + q] = (int32_t)(b0 + r);
+          n += m;
         }
       }
       w.start[s1 - s0] = n;
@@ -416,7 +449,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
       }
       for (int64_t b = s0; b < s1; b++) {
         const int64_t q0 = w.start[b - s0], q1 = w.start[b - s0 + 1];
-        take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.lo, values + b * k, indices + b * k);
+        take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.tmp, values + b * k, indices + b * k);
       }
     }
     keep.lat = w.lat, keep.tok = w.tok, keep.order = w.order, keep.pre = w.pre, keep.cap = w.cap;
