@@ -32,7 +32,6 @@
 // sorted by latent and recomputed walking W_Eᵀ once, in order, against the x rows held in L2; then each token
 // takes its top-k. A token whose latents are too close to prune (near-ties, a row of zeros) makes every latent a
 // candidate: slower, still exact.
-#include <immintrin.h>
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -43,6 +42,9 @@
 #include "scratch.h"
 #include "sparse_topk.h"
 #include "transpose.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 
 #define MR 6      /* tokens per microkernel tile */
 #define PANEL 64  /* latents per panel: 4 vectors of 16 */
@@ -456,3 +458,14 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   }
   return 1;
 }
+
+#else /* not x86-64: no screen; the sgemm path runs */
+int topk_screen_available(void) { return 0; }
+int topk_screen_set_enabled(int on) { (void)on; return 0; }
+int topk_screen_active(void) { return 0; }
+int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
+                       int32_t *indices) {
+  (void)in, (void)W_E, (void)b_E, (void)B, (void)d, (void)F, (void)k, (void)values, (void)indices;
+  return 0;
+}
+#endif

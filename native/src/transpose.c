@@ -1,11 +1,12 @@
 // Out-of-place float transposes for the sparse kernels ([d, F] ↔ [F, d] weight layouts). Whole 16×16 blocks go
 // through registers (AVX-512 where the CPU has it: 16 loads, 64 shuffles, 16 stores); the edges, and CPUs without
 // AVX-512, take a blocked scalar loop. Both write exactly the transposed values.
-#include <immintrin.h>
 #include <stdint.h>
 
 #include "transpose.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 __attribute__((target("avx512f"))) static void block16(const float *src, int64_t ls, float *dst, int64_t ld) {
   __m512 r[16], t[16];
   for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ls);
@@ -42,6 +43,13 @@ static int has_simd(void) {
   }
   return simd;
 }
+#else
+static void block16(const float *src, int64_t ls, float *dst, int64_t ld) {
+  for (int i = 0; i < 16; i++)
+    for (int j = 0; j < 16; j++) dst[j * ld + i] = src[i * ls + j];
+}
+static int has_simd(void) { return 0; }
+#endif
 
 void transpose_f32_strided(const float *src, int64_t rows, int64_t cols, int64_t ls, float *dst, int64_t ld) {
   const int64_t rf = has_simd() ? rows / 16 * 16 : 0, cf = cols / 16 * 16;
