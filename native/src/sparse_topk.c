@@ -304,29 +304,14 @@ CLONES static void adam_chunk(const float *restrict p, const float *restrict g, 
   }
 }
 
-/* adam_chunk writing over p, m and v: the same operations; the lines it writes are the ones it just read, so no
- * fresh memory is pulled into cache for the outputs (Adam runs at memory speed once the moments outgrow L3). */
-CLONES static void adam_chunk_in_place(float *p, const float *restrict g, float *m, float *v, int64_t n, float step_size, float b1, float one_minus_b1,
-                                       float b2, float one_minus_b2, float eps, float sqrt_c2) {
-  for (int64_t i = 0; i < n; i++) {
-    const float mi = m[i] * b1 + g[i] * one_minus_b1;
-    const float vi = v[i] * b2 + (g[i] * g[i]) * one_minus_b2;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] - (mi / (sqrtf(vi) / sqrt_c2 + eps)) * step_size;
-  }
-}
-
-void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1, float one_minus_b1, float b2,
-                 float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out) {
+void adam_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
+                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
+                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
   const int64_t C = 16384;
-  const int in_place = p_out == p && m_out == m && v_out == v;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i += C) {
-    const int64_t c = n - i < C ? n - i : C;
-    if (in_place) adam_chunk_in_place(p_out + i, g + i, m_out + i, v_out + i, c, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2);
-    else adam_chunk(p + i, g + i, m + i, v + i, c, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + i, m_out + i, v_out + i);
-  }
+  for (int64_t i = 0; i < n; i += C)
+    adam_chunk(p + i, g + i, m + i, v + i, n - i < C ? n - i : C, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + i, m_out + i,
+               v_out + i);
 }
 
 /* The unit-norm decoder constraint, row by row (rows of d): project = 1 writes g − (g·w) w (the gradient with its
@@ -365,30 +350,10 @@ CLONES static void adam_unit_row(const float *restrict p, const float *restrict 
   for (int64_t i = 0; i < d; i++) p_out[i] = p_out[i] / n;
 }
 
-CLONES static void adam_unit_row_in_place(float *p, const float *restrict g, float *m, float *v, int64_t d, float step_size, float b1, float one_minus_b1,
-                                          float b2, float one_minus_b2, float eps, float sqrt_c2) {
-  const float s = dot(g, p, d);
-  for (int64_t i = 0; i < d; i++) {
-    const float gi = g[i] - s * p[i];
-    const float mi = m[i] * b1 + gi * one_minus_b1;
-    const float vi = v[i] * b2 + (gi * gi) * one_minus_b2;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] - (mi / (sqrtf(vi) / sqrt_c2 + eps)) * step_size;
-  }
-  const float n = sqrtf(dot(p, p, d));
-  for (int64_t i = 0; i < d; i++) p[i] = p[i] / n;
-}
-
 void adam_update_unit_rows(const float *p, const float *g, const float *m, const float *v, int64_t rows, int64_t d, float step_size, float b1,
                            float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out) {
-  const int in_place = p_out == p && m_out == m && v_out == v;
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    if (in_place)
-      adam_unit_row_in_place(p_out + r * d, g + r * d, m_out + r * d, v_out + r * d, d, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2);
-    else
-      adam_unit_row(p + r * d, g + r * d, m + r * d, v + r * d, d, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + r * d, m_out + r * d,
-                    v_out + r * d);
-  }
+  for (int64_t r = 0; r < rows; r++)
+    adam_unit_row(p + r * d, g + r * d, m + r * d, v + r * d, d, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + r * d, m_out + r * d,
+                  v_out + r * d);
 }

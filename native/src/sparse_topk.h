@@ -25,9 +25,8 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
                           const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
                           float *db_E, float *dW_D, float *db_D);
 
-/* One Adam step (PyTorch's formulation): m' = b1 m + (1 − b1) g, v' = b2 v + (1 − b2) g²,
- * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1 (1 − b computed by the caller),
- * written to fresh outputs, or over p, m and v when the outputs are those same arrays. */
+/* One Adam step (PyTorch's formulation) written to fresh outputs: m' = b1 m + (1 − b1) g, v' = b2 v + (1 − b2) g²,
+ * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1 (1 − b computed by the caller). */
 void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1,
                  float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
 

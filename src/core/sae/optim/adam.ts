@@ -1,7 +1,7 @@
 // Adam (Kingma & Ba 2015) with per-parameter learning-rate factors and bias correction, written with plain
 // tfjs ops so its state (m, v, step) can be checkpointed and restored bit-for-bit.
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeAdamUpdate, nativeAdamUpdateInPlace } from '../../tensor/kernels/adam-update';
+import { nativeAdamUpdate } from '../../tensor/kernels/adam-update';
 import { normalizeRows, projectOutRows } from '../../tensor/kernels/unit-rows';
 
 export interface AdamOptions {
@@ -42,10 +42,7 @@ export class Adam {
         const v = this.v.get(name)!;
         const unit = unitNormRows.includes(name);
         const stepSize = (lr * (lrFactor[name] ?? 1)) / c1;
-        const attrs = { stepSize, beta1, beta2, eps, sqrtC2: Math.sqrt(c2), ...(unit ? { unitRowLength: p.shape[1] } : {}) };
-        // p, m and v are this optimiser's and the dictionary's own variables: updated in place where the kernel runs.
-        if (nativeAdamUpdateInPlace(p, grad, m, v, attrs)) continue;
-        const fused = nativeAdamUpdate(p, grad, m, v, attrs);
+        const fused = nativeAdamUpdate(p, grad, m, v, { stepSize, beta1, beta2, eps, sqrtC2: Math.sqrt(c2), ...(unit ? { unitRowLength: p.shape[1] } : {}) });
         if (fused) {
           p.assign(fused[0]!);
           m.assign(fused[1]!);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { normalGenerator } from '../../../../src/core/lm/random-params';
 import { Adam } from '../../../../src/core/sae/optim/adam';
-import { nativeAdamUpdate, nativeAdamUpdateInPlace } from '../../../../src/core/tensor/kernels/adam-update';
+import { nativeAdamUpdate } from '../../../../src/core/tensor/kernels/adam-update';
 import { rowSquaredError, SAE_ROW_SQ_ERR } from '../../../../src/core/tensor/kernels/row-sq-err';
 import { normalizeRows, projectOutRows, SAE_UNIT_ROWS } from '../../../../src/core/tensor/kernels/unit-rows';
 import { describeEachBackend } from '../../../helpers/backends';
@@ -68,22 +68,6 @@ describeEachBackend('decoder and loss kernels', (backend) => {
     expect(Array.from(await one[0]!.data())).toEqual(Array.from(await renormed.data()));
     expect(Array.from(await one[1]!.data())).toEqual(Array.from(await parts[1]!.data()));
     expect(Array.from(await one[2]!.data())).toEqual(Array.from(await parts[2]!.data()));
-    // In place, over the variables' own memory: the same values; nothing else allocated.
-    for (const unitRowLength of [13, undefined]) {
-      const own = (t: tf.Tensor) => tf.variable(tf.add(t, 0)); // a buffer of its own (tf.add's result, then kept by the variable alone)
-      const [pv, mv, vv] = tf.tidy(() => [own(p), own(m), own(v)]);
-      const shared = tf.variable(p); // shares p's buffer: refused, p is left alone
-      expect(nativeAdamUpdateInPlace(shared, g, mv, vv, { ...attrs, unitRowLength })).toBe(false);
-      shared.dispose();
-      const before = tf.memory().numTensors;
-      expect(nativeAdamUpdateInPlace(pv, g, mv, vv, { ...attrs, unitRowLength })).toBe(true);
-      expect(tf.memory().numTensors).toBe(before);
-      const ref = unitRowLength ? one : nativeAdamUpdate(p, g, m, v, attrs)!;
-      expect(Array.from(await pv.data())).toEqual(Array.from(await ref[0]!.data()));
-      expect(Array.from(await mv.data())).toEqual(Array.from(await ref[1]!.data()));
-      expect(Array.from(await vv.data())).toEqual(Array.from(await ref[2]!.data()));
-      tf.dispose([pv, mv, vv]);
-    }
     // And the optimiser takes that path or its plain-tfjs equivalent alike.
     const params = { W: tf.variable(p.clone()) };
     const adam = new Adam(params);
