@@ -58,9 +58,8 @@ static void row_topk(const float *restrict row, const float *restrict bias, int6
   if (h != stack_heap) free(h);
 }
 
-/* The top-k (with its ReLU, and the firing counts); with W_D, also the decoder's output. */
-static void encode_impl(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, const float *W_D, const float *b_D, int64_t B,
-                        int64_t d, int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired, float *recon) {
+void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
+                        int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired) {
   const float *in = x;
   float *shifted = NULL;
   if (b_dec_in) {
@@ -71,31 +70,20 @@ static void encode_impl(const float *x, const float *b_dec_in, const float *W_E,
       for (int64_t j = 0; j < d; j++) shifted[b * d + j] = x[b * d + j] - b_dec_in[j];
     in = shifted;
   }
-  if (!topk_screen_encode(in, W_E, b_E, B, d, F, k, values, indices, W_D, b_D, recon)) {
+  if (!topk_screen_encode(in, W_E, b_E, B, d, F, k, values, indices)) {
     /* pre = in @ W_E (+ b_E, added while selecting) */
     float *pre = pre_scratch ? pre_scratch : (float *)malloc((size_t)(B * F) * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)F, (int)d, 1.0f, in, (int)d, W_E, (int)F, 0.0f, pre, (int)F);
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; b++) row_topk(pre + b * F, b_E, F, k, values + b * k, indices + b * k);
     if (pre != pre_scratch) free(pre);
-    for (int64_t p = 0; p < B * k; p++) values[p] = values[p] > 0.0f ? values[p] : 0.0f; /* ReLU after TopK */
-    if (W_D) sparse_topk_decode(values, indices, W_D, b_D, B, k, d, recon);
   }
+  for (int64_t p = 0; p < B * k; p++) values[p] = values[p] > 0.0f ? values[p] : 0.0f; /* ReLU after TopK */
   if (fired) memset(fired, 0, (size_t)F * sizeof(float));
   if (fired)
     for (int64_t b = 0; b < B; b++)
       for (int64_t j = 0; j < k; j++)
         if (values[b * k + j] > 0.0f) fired[indices[b * k + j]] += 1.0f;
-}
-
-void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
-                        int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired) {
-  encode_impl(x, b_dec_in, W_E, b_E, NULL, NULL, B, d, F, k, pre_scratch, values, indices, fired, NULL);
-}
-
-void sparse_topk_forward(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, const float *W_D, const float *b_D, int64_t B,
-                         int64_t d, int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired, float *recon) {
-  encode_impl(x, b_dec_in, W_E, b_E, W_D, b_D, B, d, F, k, pre_scratch, values, indices, fired, recon);
 }
 
 /* The hot loops below are compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time. Without

@@ -8,17 +8,13 @@ void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E,
                         int64_t F, int64_t k, float *pre_scratch /* B·F floats, or NULL */, float *values, int32_t *indices, float *fired);
 /* The screened encoder (topk_screen.c): the same top-k from bf16 approximations with a rigorous error bound and an
  * fp32 recomputation of the candidates. Returns 0, having done nothing, where it does not apply (no AVX-512 BF16,
- * screening switched off, k ≥ F, non-finite or huge inputs); values are written after the ReLU, in increasing latent
- * order. With W_D (b_D may be NULL), it also decodes into recon [B, d] as sparse_topk_decode would, to the bit. */
+ * screening switched off, k ≥ F, non-finite or huge inputs); values are written before the ReLU. */
 int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
-                       int32_t *indices, const float *W_D, const float *b_D, float *recon);
+                       int32_t *indices);
 int topk_screen_available(void);
 int topk_screen_active(void);
 int topk_screen_set_enabled(int on);
 
-/* encode then decode (recon = Σ values·W_D[indices] + b_D), fused where the screen runs. */
-void sparse_topk_forward(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, const float *W_D, const float *b_D, int64_t B,
-                         int64_t d, int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired, float *recon);
 void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
                         int64_t d, float *out);
 void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices,

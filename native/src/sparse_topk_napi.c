@@ -82,30 +82,6 @@ static napi_value topk_encode(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* topkForward(x, bDecIn|null, W_E, b_E, W_D, b_D|null, B, d, F, k, preScratch|null, values, indices, fired|null, recon):
- * topkEncode then topkDecode, fused where the screened encoder runs (the same results). */
-static napi_value topk_forward(napi_env env, napi_callback_info info) {
-  const char *fn = "topkForward";
-  size_t argc = 15;
-  napi_value a[15];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 15) { fail(env, fn, "expected 15 arguments"); return NULL; }
-  int64_t B, d, F, k;
-  if (!get_int(env, fn, a[6], "B", &B) || !get_int(env, fn, a[7], "d", &d) || !get_int(env, fn, a[8], "F", &F) || !get_int(env, fn, a[9], "k", &k)) return NULL;
-  if (k > F) { fail(env, fn, "k exceeds F"); return NULL; }
-  Arr x, bd, we, be, wd, bD, pre, val, idx, fired, rec;
-  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * d), "x", &x) || !get_arr(env, fn, a[1], F32, true, (size_t)d, "bDecIn", &bd) ||
-      !get_arr(env, fn, a[2], F32, false, (size_t)(d * F), "W_E", &we) || !get_arr(env, fn, a[3], F32, false, (size_t)F, "b_E", &be) ||
-      !get_arr(env, fn, a[4], F32, false, (size_t)(F * d), "W_D", &wd) || !get_arr(env, fn, a[5], F32, true, (size_t)d, "b_D", &bD) ||
-      !get_arr(env, fn, a[10], F32, true, (size_t)(B * F), "preScratch", &pre) || !get_arr(env, fn, a[11], F32, false, (size_t)(B * k), "values", &val) ||
-      !get_arr(env, fn, a[12], I32, false, (size_t)(B * k), "indices", &idx) || !get_arr(env, fn, a[13], F32, true, (size_t)F, "fired", &fired) ||
-      !get_arr(env, fn, a[14], F32, false, (size_t)(B * d), "recon", &rec))
-    return NULL;
-  sparse_topk_forward(x.data, bd.present ? bd.data : NULL, we.data, be.data, wd.data, bD.present ? bD.data : NULL, B, d, F, k, pre.present ? pre.data : NULL,
-                      val.data, idx.data, fired.present ? fired.data : NULL, rec.data);
-  return NULL;
-}
-
 /* topkDecode(values, indices, W_D, b_D|null, B, k, d, F, out) */
 static napi_value topk_decode(napi_env env, napi_callback_info info) {
   const char *fn = "topkDecode";
@@ -297,7 +273,6 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
     {"topkDecode", NULL, topk_decode, NULL, NULL, NULL, napi_default, NULL},
-    {"topkForward", NULL, topk_forward, NULL, NULL, NULL, napi_default, NULL},
     {"topkBackward", NULL, topk_backward, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},

@@ -246,35 +246,19 @@ TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, 
   for (int64_t r = 0; r < m; r++) w->pre[c[r]] = r4[r] + bias;
 }
 
-/* o += v·w, as a multiply then an add (no fused multiply-add: the same roundings as decode_row in sparse_topk.c). */
-TARGET static inline void add_scaled(float *restrict o, float v, const float *restrict w, int64_t d) {
-  const __m512 vv = _mm512_set1_ps(v);
-  for (int64_t t = 0; t < d; t += 16) {
-    const int64_t n = d - t;
-    const __mmask16 m = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-    _mm512_mask_storeu_ps(o + t, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + t), _mm512_mul_ps(vv, _mm512_maskz_loadu_ps(m, w + t))));
-  }
-}
-
 /* The exact top-k of one token's candidates pre[0..n) (n ≥ k; latents lat, increasing): the values above the k-th
- * largest V and, of those equal to V, the first by latent (ties to the lower latent, as tf.topk's), written in
- * increasing latent order after the ReLU; keep[q] is the candidate's output value (0 when not kept, or when the
- * ReLU zeroes it). tmp: n + 16. */
-TARGET static void take_topk(const float *pre, const int32_t *restrict lat, int64_t n, int64_t k, float *restrict tmp, float *restrict values,
-                             int32_t *restrict indices, float *keep /* may be pre: each pre[q] is read before keep[q] is written */) {
+ * largest V, then those equal to V by increasing latent — ties to the lower latent, as tf.topk's. tmp: n + 16. */
+TARGET static void take_topk(const float *restrict pre, const int32_t *restrict lat, int64_t n, int64_t k, float *restrict tmp, float *restrict values,
+                             int32_t *restrict indices) {
   const int64_t nv = (n + 15) / 16;
   memcpy(tmp, pre, (size_t)n * sizeof(float));
   for (int64_t q = n; q < 16 * nv; q++) tmp[q] = -INFINITY;
   const float V = kth_largest(tmp, nv, k, 32);
-  int64_t above = 0;
-  for (int64_t q = 0; q < n; q++) above += pre[q] > V;
-  int64_t ties = k - above, out = 0;
-  for (int64_t q = 0; q < n; q++) {
-    const int take = pre[q] > V || (pre[q] == V && ties-- > 0);
-    const float v = pre[q] > 0.0f ? pre[q] : 0.0f; /* ReLU after TopK */
-    keep[q] = take ? v : 0.0f;
-    if (take) values[out] = v, indices[out++] = lat[q];
-  }
+  int64_t out = 0;
+  for (int64_t q = 0; q < n; q++)
+    if (pre[q] > V) values[out] = pre[q], indices[out++] = lat[q];
+  for (int64_t q = 0; q < n && out < k; q++)
+    if (pre[q] == V) values[out] = pre[q], indices[out++] = lat[q];
 }
 
 /* Σ of the squares of 16 floats, added in double into two 8-lane accumulators. */
@@ -365,7 +349,7 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
 }
 
 int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
-                       int32_t *indices, const float *W_D, const float *b_D, float *recon) {
+                       int32_t *indices) {
   if (!topk_screen_active() || k < 1 || k >= F || d > 65536 || B < 1) return 0;
   const int64_t dp = round_up(d, 2), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL;
 
@@ -467,27 +451,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
       }
       for (int64_t b = s0; b < s1; b++) {
         const int64_t q0 = w.start[b - s0], q1 = w.start[b - s0 + 1];
-        take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.tmp, values + b * k, indices + b * k, w.pre + q0); /* pre → kept value */
-      }
-      /* The decoder, with the same walk over W_D's rows in latent order: each token's row adds its latents in
-       * increasing order — the order of its outputs — with the operations of topk decode, so the sums are the
-       * same to the bit; the rows of W_D are read once per super-block instead of once per (token, latent). */
-      if (W_D) {
-        for (int64_t b = s0; b < s1; b++) {
-          if (b_D) memcpy(recon + b * d, b_D, (size_t)d * sizeof(float));
-          else memset(recon + b * d, 0, (size_t)d * sizeof(float));
-        }
-        for (int64_t j = 0, q = 0; j < F; j++) {
-          if (q < w.count[j] && j + 2 < F) {
-            const char *ahead = (const char *)(W_D + (j + 2) * d);
-            for (int64_t o = 0; o < d * (int64_t)sizeof(float); o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
-          }
-          for (; q < w.count[j]; q++) {
-            const int32_t c = w.order[q];
-            const float v = w.pre[c];
-            if (v != 0.0f) add_scaled(recon + (int64_t)w.tok[c] * d, v, W_D + j * d, d);
-          }
-        }
+        take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.tmp, values + b * k, indices + b * k);
       }
     }
     keep.lat = w.lat, keep.tok = w.tok, keep.order = w.order, keep.pre = w.pre, keep.cap = w.cap;
@@ -500,8 +464,8 @@ int topk_screen_available(void) { return 0; }
 int topk_screen_set_enabled(int on) { (void)on; return 0; }
 int topk_screen_active(void) { return 0; }
 int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
-                       int32_t *indices, const float *W_D, const float *b_D, float *recon) {
-  (void)in, (void)W_E, (void)b_E, (void)B, (void)d, (void)F, (void)k, (void)values, (void)indices, (void)W_D, (void)b_D, (void)recon;
+                       int32_t *indices) {
+  (void)in, (void)W_E, (void)b_E, (void)B, (void)d, (void)F, (void)k, (void)values, (void)indices;
   return 0;
 }
 #endif

@@ -21,9 +21,6 @@ export interface SparseTopKKernels {
    */
   topkScreening?(on?: boolean): boolean;
   topkDecode(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, B: number, k: number, d: number, F: number, out: Float32Array): void;
-  /** topkEncode then topkDecode, fused where the screened encoder runs (the same results). Older builds lack it. */
-  topkForward?(x: Float32Array, bDecIn: Float32Array | null, W_E: Float32Array, b_E: Float32Array, W_D: Float32Array, b_D: Float32Array | null, B: number, d: number,
-    F: number, k: number, preScratch: Float32Array | null, values: Float32Array, indices: Int32Array, fired: Float32Array | null, recon: Float32Array): void;
   topkBackward(g: Float32Array, x: Float32Array, bDecIn: Float32Array | null, values: Float32Array, indices: Int32Array, W_E: Float32Array, W_D: Float32Array,
     B: number, d: number, F: number, k: number, dW_E: Float32Array | null, db_E: Float32Array | null, dW_D: Float32Array | null, db_D: Float32Array | null): void;
 }
@@ -94,12 +91,8 @@ function registerHostKernels(backendName: HostBackendName): void {
       const [recon, values, indices, fired] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
       const idx = mem.viewInt32(indices)!;
       const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
-      if (K.topkForward) {
-        K.topkForward(view(x!), applyBias ? bias : null, view(we!), view(be!), view(wd!), bias, B, d, F, k, scratchFor, view(values), idx, view(fired), view(recon));
-      } else {
-        K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, scratchFor, view(values), idx, view(fired));
-        K.topkDecode(view(values), idx, view(wd!), bias, B, k, d, F, view(recon));
-      }
+      K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, scratchFor, view(values), idx, view(fired));
+      K.topkDecode(view(values), idx, view(wd!), bias, B, k, d, F, view(recon));
       return outs;
     },
   });

@@ -7,7 +7,6 @@ import type { SparseTopKKernels } from '../../../../src/core/sae/sparse/sparse-t
 import { nativeLoad, randomArray, skipReason } from './helpers';
 
 const K = nativeLoad.blas as unknown as (SparseTopKKernels & { topkScreening(on?: boolean): boolean }) | null;
-const hasForward = !!K && typeof K.topkForward === 'function';
 const screenable = !!K && typeof K.topkScreening === 'function' && K.topkScreening(true);
 
 interface Case {
@@ -150,23 +149,6 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     const s = encode(c, true), e = encode(c, false);
     expect(Array.from(s.indices)).toEqual(Array.from(e.indices));
     expect(Array.from(s.values)).toEqual(Array.from(e.values));
-  });
-
-  it.skipIf(!hasForward)('fuses the decoder into the screened encoder with the same results, to the bit', () => {
-    for (const [c, withBias] of [[randomCase(200, 48, 900, 12, 60), true], [randomCase(97, 256, 4096, 32, 61), false]] as const) {
-      const W_D = randomArray(c.F * c.d, 62), b_D = withBias ? randomArray(c.d, 63) : null;
-      for (const screening of [true, false]) {
-        const enc = encode(c, screening);
-        const separate = new Float32Array(c.B * c.d);
-        K!.topkDecode(enc.values, enc.indices, W_D, b_D, c.B, c.k, c.d, c.F, separate);
-        const values = new Float32Array(c.B * c.k), indices = new Int32Array(c.B * c.k), fired = new Float32Array(c.F), fused = new Float32Array(c.B * c.d);
-        K!.topkForward!(c.x, c.bDec, c.W_E, c.b_E, W_D, b_D, c.B, c.d, c.F, c.k, null, values, indices, fired, fused);
-        expect(Array.from(indices)).toEqual(Array.from(enc.indices));
-        expect(Array.from(values)).toEqual(Array.from(enc.values));
-        expect(Array.from(fired)).toEqual(Array.from(enc.fired));
-        expect(Array.from(fused), `screening ${screening}, b_D ${withBias}`).toEqual(Array.from(separate));
-      }
-    }
   });
 
   it('gives the same answer when called again (no state carried between calls)', () => {
