@@ -136,6 +136,7 @@ static void reserve(Scratch *w, int64_t need) {
   w->tok = (int32_t *)realloc(w->tok, (size_t)cap * sizeof(int32_t));
   w->order = (int32_t *)realloc(w->order, (size_t)cap * sizeof(int32_t));
   w->pre = (float *)realloc(w->pre, (size_t)cap * sizeof(float));
+  if (!w->lat || !w->tok || !w->order || !w->pre) abort(); /* as scratch_get: no way to go on */
   w->cap = cap;
 }
 
