@@ -92,7 +92,8 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
   });
 
   it('selects the float64 top-k on random data, over ragged shapes', () => {
-    for (const [B, d, F, k] of [[37, 33, 130, 7], [64, 256, 4096, 32], [5, 7, 70, 64], [16, 16, 64, 63], [9, 3, 1000, 1], [50, 256, 777, 200]] as const) {
+    const shapes = [[37, 33, 130, 7], [64, 256, 4096, 32], [5, 7, 70, 64], [16, 16, 64, 63], [9, 3, 1000, 1], [50, 256, 777, 200], [1, 2048, 512, 8], [3, 1, 100, 5]] as const;
+    for (const [B, d, F, k] of shapes) {
       const c = randomCase(B, d, F, k, B * 7 + F);
       expectTopK(c, encode(c, true));
       expectSameAsExact(c);
