@@ -2,6 +2,7 @@
 // ~8 elementwise kernels, each reading and writing the whole activation.
 #include <math.h>
 
+#include "cpu.h"
 #include "lm_kernels.h"
 
 void row_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t d, float eps, int rms, float *out) {
@@ -65,21 +66,12 @@ __attribute__((target("avx512f"))) static float sq_err_avx512(const float *restr
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
-static int avx512(void) {
-  static int yes = -1;
-  if (yes < 0) {
-    __builtin_cpu_init();
-    yes = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  }
-  return yes;
-}
 #else
 #define sq_err_avx512 sq_err_plain
-static int avx512(void) { return 0; }
 #endif
 
 void row_sq_err(const float *a, const float *b, int64_t rows, int64_t d, float *out) {
-  float (*f)(const float *, const float *, int64_t) = avx512() ? sq_err_avx512 : sq_err_plain;
+  float (*f)(const float *, const float *, int64_t) = cpu_has_avx512f() ? sq_err_avx512 : sq_err_plain;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) out[r] = f(a + r * d, b + r * d, d);
 }

@@ -9,21 +9,37 @@
 
 #include <omp.h>
 
+#include "cpu.h"
 #include "scratch.h"
 #include "sparse_topk.h"
-#include "topk_keys.h"
 #include "transpose.h"
 
-/* Top-k of row + bias by a min-heap of k packed keys: the k largest values and their indices, ties to the lower
- * index (a later element enters only when strictly larger than the root). */
-static void row_topk(const float *restrict row, const float *restrict bias, int64_t n, int64_t k, float *restrict hv, int32_t *restrict hi) {
-  uint64_t stack_heap[256];
-  uint64_t *h = k <= 256 ? stack_heap : (uint64_t *)malloc((size_t)k * sizeof(uint64_t));
-  int64_t size = 0;
-  int64_t i = 0;
-  for (; i < n && size < k; i++) {
-    const uint64_t key = pack_key(row[i] + bias[i], i);
-    int64_t c = size++; /* sift up */
+/* (value, index) pairs packed into one unsigned key ordered like "larger value, then lower index": the float's
+ * order-preserving bits above, the complement of the index below. Ties then go to the lower index, as tf.topk's
+ * do, at the cost of one integer comparison. */
+static inline uint64_t pack_key(float v, int64_t i) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return ((uint64_t)u << 32) | (uint64_t)(0xFFFFFFFFu - (uint32_t)i);
+}
+
+static inline float key_value(uint64_t key) {
+  uint32_t u = (uint32_t)(key >> 32);
+  u = (u & 0x80000000u) ? (u & 0x7FFFFFFFu) : ~u;
+  float v;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+static inline int32_t key_index(uint64_t key) {
+  return (int32_t)(0xFFFFFFFFu - (uint32_t)key);
+}
+
+/* Offers `key` to a min-heap of at most k keys holding the k largest seen (size in *size); returns the root. */
+static inline void heap_offer(uint64_t *h, int64_t *size, int64_t k, uint64_t key) {
+  if (*size < k) {
+    int64_t c = (*size)++; /* sift up */
     while (c > 0) {
       const int64_t p = (c - 1) / 2;
       if (h[p] <= key) break;
@@ -31,25 +47,34 @@ static void row_topk(const float *restrict row, const float *restrict bias, int6
       c = p;
     }
     h[c] = key;
+    return;
   }
-  float root = size > 0 ? key_value(h[0]) : 0.0f;
-  for (; i < n; i++) {
+  if (key <= h[0]) return;
+  int64_t c = 0; /* replace the root and sift down */
+  for (;;) {
+    const int64_t l = 2 * c + 1, r = l + 1;
+    int64_t m = c;
+    uint64_t mk = key;
+    if (l < k && h[l] < mk) { m = l; mk = h[l]; }
+    if (r < k && h[r] < mk) { m = r; }
+    if (m == c) break;
+    h[c] = h[m];
+    c = m;
+  }
+  h[c] = key;
+}
+/* Top-k of row + bias by a min-heap of k packed keys: the k largest values and their indices, ties to the lower
+ * index (a later element enters only when strictly larger than the root). */
+static void row_topk(const float *restrict row, const float *restrict bias, int64_t n, int64_t k, float *restrict hv, int32_t *restrict hi) {
+  uint64_t stack_heap[256];
+  uint64_t *h = k <= 256 ? stack_heap : (uint64_t *)malloc((size_t)k * sizeof(uint64_t));
+  int64_t size = 0;
+  float root = 0.0f; /* the heap's least value, once it holds k */
+  for (int64_t i = 0; i < n; i++) {
     const float v = row[i] + bias[i];
-    if (!(v > root)) continue;
-    const uint64_t key = pack_key(v, i);
-    int64_t c = 0; /* replace the root and sift down */
-    for (;;) {
-      const int64_t l = 2 * c + 1, r = l + 1;
-      int64_t m = c;
-      uint64_t mk = key;
-      if (l < k && h[l] < mk) { m = l; mk = h[l]; }
-      if (r < k && h[r] < mk) { m = r; }
-      if (m == c) break;
-      h[c] = h[m];
-      c = m;
-    }
-    h[c] = key;
-    root = key_value(h[0]);
+    if (size == k && !(v > root)) continue; /* the common case, without packing a key */
+    heap_offer(h, &size, k, pack_key(v, i));
+    if (size == k) root = key_value(h[0]);
   }
   for (int64_t j = 0; j < size; j++) {
     hv[j] = key_value(h[j]);
@@ -188,16 +213,7 @@ __attribute__((target("avx512f"))) static float latent_run_avx512(const float *r
   return sdz;
 }
 
-static int has_avx512(void) {
-  static int yes = -1;
-  if (yes < 0) {
-    __builtin_cpu_init();
-    yes = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  }
-  return yes;
-}
 #else
-static int has_avx512(void) { return 0; }
 #define latent_run_avx512 latent_run
 #endif
 
@@ -236,7 +252,7 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
    * thread count. A block's dW_E rows are gathered in a 16 × d buffer and written into dW_E [d, F] transposed
    * (16 adjacent floats per row). (Token super-blocks kept in L2, with the latents' rows streamed in order, were
    * tried: no faster here.) */
-  const int simd = has_avx512();
+  const int simd = cpu_has_avx512f();
 #pragma omp parallel
   {
     const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), total = start[F];

@@ -110,9 +110,9 @@ TARGET static float kth_largest(const float *v, int64_t nv, int64_t k, int bits)
 }
 
 typedef struct {
-  int64_t d, Fp, k;
+  int64_t k;
   int64_t trigger, cap; /* a token's running list is pruned once it holds `trigger` entries; room for `cap` */
-  const float *in, *WEt, *bE, *bElo, *bEhi;
+  const float *bElo, *bEhi;
   const float *A, *Bt;     /* per token: ‖δx‖ (+ slack·‖x‖) and ‖x‖, rounded up */
   const float *nwt, *ndw;  /* per latent: ‖w̃‖ and ‖δw‖, rounded up (0 for padding) */
 } Screen;
@@ -378,7 +378,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
     bEhi[j] = j < F ? b_E[j] + K : -INFINITY;
   }
 
-  Screen s = {.d = d, .Fp = Fp, .k = k, .in = in, .WEt = WEt, .bE = b_E, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw};
+  Screen s = {.k = k, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw};
   /* A token's list is pruned at 2k + 64 entries (a tile adds at most 64 more); never fewer than k at a prune. */
   s.trigger = 2 * k + 64;
   s.cap = s.trigger + PANEL + 16;

@@ -3,6 +3,7 @@
 // AVX-512, take a blocked scalar loop. Both write exactly the transposed values.
 #include <stdint.h>
 
+#include "cpu.h"
 #include "transpose.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -35,24 +36,15 @@ __attribute__((target("avx512f"))) static void block16(const float *src, int64_t
   for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ld, r[i]);
 }
 
-static int has_simd(void) {
-  static int simd = -1;
-  if (simd < 0) {
-    __builtin_cpu_init();
-    simd = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  }
-  return simd;
-}
 #else
 static void block16(const float *src, int64_t ls, float *dst, int64_t ld) {
   for (int i = 0; i < 16; i++)
     for (int j = 0; j < 16; j++) dst[j * ld + i] = src[i * ls + j];
 }
-static int has_simd(void) { return 0; }
 #endif
 
 void transpose_f32_strided(const float *src, int64_t rows, int64_t cols, int64_t ls, float *dst, int64_t ld) {
-  const int64_t rf = has_simd() ? rows / 16 * 16 : 0, cf = cols / 16 * 16;
+  const int64_t rf = cpu_has_avx512f() ? rows / 16 * 16 : 0, cf = cols / 16 * 16;
   for (int64_t r = 0; r < rf; r += 16)
     for (int64_t c = 0; c < cf; c += 16) block16(src + r * ls + c, ls, dst + c * ld + r, ld);
   for (int64_t r = 0; r < rf; r++)
@@ -62,7 +54,7 @@ void transpose_f32_strided(const float *src, int64_t rows, int64_t cols, int64_t
 }
 
 void transpose_f32(const float *src, int64_t rows, int64_t cols, float *dst) {
-  const int simd = has_simd();
+  const int simd = cpu_has_avx512f();
   const int64_t T = 64; /* tiles of 64 × 64: in L1 on both sides */
 #pragma omp parallel for schedule(static) collapse(2)
   for (int64_t r0 = 0; r0 < rows; r0 += T)
