@@ -41,7 +41,7 @@
 
 #include "scratch.h"
 #include "sparse_topk.h"
-#include "transpose.h"
+#include "transpose16.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -95,15 +95,25 @@ static inline float key_float(uint32_t u) {
   return v;
 }
 
-/* The largest T whose low 32 − bits bits are zero with at least k of v[0..16·nv) ≥ T (padding lanes −∞): with
- * bits = 32 the k-th largest value exactly, with fewer a lower bound on it, found in fewer probes. */
-TARGET static float kth_largest(const float *v, int64_t nv, int64_t k, int bits) {
+/* keys[0..16·nv) = the order-preserving keys of v[0..n) (see order_keys), the padding 0: below every probe. */
+TARGET static void to_keys(const float *v, int64_t n, int64_t nv, uint32_t *keys) {
+  for (int64_t i = 0; i < nv; i++) {
+    const int64_t m = n - 16 * i < 16 ? n - 16 * i : 16;
+    const __mmask16 live = (__mmask16)(m >= 16 ? 0xFFFFu : (1u << m) - 1u);
+    _mm512_storeu_si512(keys + 16 * i, _mm512_maskz_mov_epi32(live, order_keys(_mm512_maskz_loadu_ps(live, v + 16 * i))));
+  }
+}
+
+/* The largest T whose low 32 − bits bits are zero with at least k of keys[0..16·nv) ≥ T: with bits = 32 the k-th
+ * largest value exactly, with fewer a lower bound on it, found in fewer probes (each one compare per vector: the
+ * keys are made once, not per probe). */
+TARGET static float kth_largest(const uint32_t *keys, int64_t nv, int64_t k, int bits) {
   uint32_t T = 0;
   for (int bit = 31; bit >= 32 - bits; bit--) {
     const uint32_t probe = T | (1u << bit);
     const __m512i p = _mm512_set1_epi32((int)probe);
     int64_t count = 0;
-    for (int64_t i = 0; i < nv; i++) count += __builtin_popcount(_mm512_cmpge_epu32_mask(order_keys(_mm512_loadu_ps(v + 16 * i)), p));
+    for (int64_t i = 0; i < nv; i++) count += __builtin_popcount(_mm512_cmpge_epu32_mask(_mm512_loadu_si512(keys + 16 * i), p));
     if (count >= k) T = probe;
   }
   return key_float(T);
@@ -122,7 +132,7 @@ typedef struct { /* per-thread scratch */
   int32_t *j;
   float *T;                 /* block: each token's lower bound on L so far */
   int32_t *n;               /* block: entries in each token's list */
-  float *tmp;               /* Fp + 16 */
+  uint32_t *keys;           /* max(Fp, cap) + 16: a list's or a token's candidates' keys */
   int32_t *lat, *tok, *order; float *pre; int64_t cap; /* the super-block's candidates, grown as needed */
   int64_t *start;           /* SB + 1: each token's first candidate */
   int32_t *count;           /* Fp + 1: candidates per latent, then segment starts */
@@ -143,10 +153,11 @@ static void reserve(Scratch *w, int64_t need) {
 /* Drops the entries of a token's list (lo, hi, j; n of them, n ≥ k) whose upper end is below the k-th largest
  * lower end (found to 16 bits, from below: a lower bound on L, as these are k distinct latents); returns the new
  * count and raises *T to that bound. The survivors keep their (increasing latent) order. */
-TARGET static int32_t prune(float *restrict lo, float *restrict hi, int32_t *restrict j, int32_t n, int64_t k, int bits, float *T) {
+TARGET static int32_t prune(float *restrict lo, float *restrict hi, int32_t *restrict j, int32_t n, int64_t k, int bits, float *T, uint32_t *restrict keys) {
   const int64_t nv = (n + 15) / 16;
   for (int64_t q = n; q < 16 * nv; q++) lo[q] = -INFINITY, hi[q] = -INFINITY;
-  const float t = kth_largest(lo, nv, k, bits);
+  to_keys(lo, n, nv, keys);
+  const float t = kth_largest(keys, nv, k, bits);
   if (t > *T) *T = t;
   const __m512 tv = _mm512_set1_ps(*T);
   int32_t out = 0;
@@ -208,8 +219,9 @@ TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64
     for (int j = 0; j < 4; j++) {
       const __m512 bnd = _mm512_fmadd_ps(Av, nwt[j], _mm512_mul_ps(Bv, ndw[j]));
       const __m512 h = _mm512_add_ps(_mm512_add_ps(acc[i][j], hi_c[j]), bnd);
+      /* Stored whether or not any lane reaches T (the list has room for it): a branch here mispredicts often and
+       * each miss throws away the next tile's products already in flight — 2–3 ms of a 30 ms call. */
       const __mmask16 m = _mm512_cmp_ps_mask(h, Tv, _CMP_GE_OQ);
-      if (!m) continue;
       const __m512 l = _mm512_sub_ps(_mm512_add_ps(acc[i][j], lo_c[j]), bnd);
       _mm512_storeu_ps(lo + n, _mm512_maskz_compress_ps(m, l));
       _mm512_storeu_ps(hi + n, _mm512_maskz_compress_ps(m, h));
@@ -217,7 +229,7 @@ TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64
       n += __builtin_popcount(m);
     }
     if (n >= s->trigger) {
-      n = prune(lo, hi, jj, n, s->k, 16, &w->T[slot]);
+      n = prune(lo, hi, jj, n, s->k, 16, &w->T[slot], w->keys);
       /* So many latents within the bound of one another (near-ties, a row of zeros) that pruning cannot make
        * room: the token gives up screening and every latent becomes a candidate, recomputed exactly. */
       if (n >= s->trigger) n = -1;
@@ -248,13 +260,12 @@ TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, 
 }
 
 /* The exact top-k of one token's candidates pre[0..n) (n ≥ k; latents lat, increasing): the values above the k-th
- * largest V, then those equal to V by increasing latent — ties to the lower latent, as tf.topk's. tmp: n + 16. */
-TARGET static void take_topk(const float *restrict pre, const int32_t *restrict lat, int64_t n, int64_t k, float *restrict tmp, float *restrict values,
+ * largest V, then those equal to V by increasing latent — ties to the lower latent, as tf.topk's. keys: n + 16. */
+TARGET static void take_topk(const float *restrict pre, const int32_t *restrict lat, int64_t n, int64_t k, uint32_t *restrict keys, float *restrict values,
                              int32_t *restrict indices) {
   const int64_t nv = (n + 15) / 16;
-  memcpy(tmp, pre, (size_t)n * sizeof(float));
-  for (int64_t q = n; q < 16 * nv; q++) tmp[q] = -INFINITY;
-  const float V = kth_largest(tmp, nv, k, 32);
+  to_keys(pre, n, nv, keys);
+  const float V = kth_largest(keys, nv, k, 32);
   int64_t out = 0;
   for (int64_t q = 0; q < n; q++)
     if (pre[q] > V) values[out] = pre[q], indices[out++] = lat[q];
@@ -305,45 +316,64 @@ TARGET static int pack_x(const float *in, int64_t B, int64_t Bp, int64_t d, int6
   return finite;
 }
 
-/* The panels of W_E [P][dp/2][64][2] in bf16 (zero-padded) and, per latent, ‖w̃‖ and ‖δw‖ rounded up (0 for the
- * padding); the largest |w|; 0 when some weight is not finite. */
-TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int64_t P, uint16_t *wp, float *nwt, float *ndw, double *maxw_out) {
+/* One pass over W_E [d, F], row blocks of 16 split between the threads (each reads 16 rows front to back, which
+ * the prefetchers follow; panel by panel, the rows were 16 KB apart and every line came at memory latency): the
+ * panels [P][dp/2][64][2] in bf16 (zero-padded), W_Eᵀ [F, d] in fp32 (for the recomputation), and per latent ‖w̃‖
+ * and ‖δw‖ rounded up (0 for the padding), summed in double per thread and then across threads in thread order;
+ * the largest |w|. Returns 0 when some weight is not finite. part: threads × 2Fp doubles. */
+TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int64_t Fp, uint16_t *wp, float *WEt, float *nwt, float *ndw, double *part,
+                         double *maxw_out) {
   double maxw = 0.0;
-  int finite = 1;
-#pragma omp parallel for schedule(static) reduction(max : maxw) reduction(&& : finite)
-  for (int64_t p = 0; p < P; p++) {
-    uint16_t *panel = wp + p * dp * PANEL;
-    __m512d t2[8], e2[8]; /* 64 latents × (‖w̃‖², ‖δw‖²) in double */
-    for (int u = 0; u < 8; u++) t2[u] = e2[u] = _mm512_setzero_pd();
+  int threads = 1;
+#pragma omp parallel reduction(max : maxw)
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num(), blocks = (dp + 15) / 16;
+    if (t == 0) threads = (int)T;
+    double *t2 = part + t * 2 * Fp, *e2 = t2 + Fp;
+    memset(t2, 0, (size_t)(2 * Fp) * sizeof(double));
     __m512 m = _mm512_setzero_ps();
-    for (int64_t i = 0; i < dp; i += 2)
-      for (int64_t l = 0; l < PANEL; l += 16) {
-        const int64_t j = p * PANEL + l, n = F - j < 16 ? (F - j > 0 ? F - j : 0) : 16;
-        const __m512 r0 = n > 0 && i < d ? load_n(W_E + i * F + j, n) : _mm512_setzero_ps();
-        const __m512 r1 = n > 0 && i + 1 < d ? load_n(W_E + (i + 1) * F + j, n) : _mm512_setzero_ps();
-        const __m256i h0 = to_bf16(r0), h1 = to_bf16(r1);
-        /* pairs (w[i][j], w[i+1][j]) as 32-bit lanes, the even dimension in the low half */
-        _mm512_storeu_si512(panel + (i / 2) * (PANEL * 2) + l * 2, _mm512_or_si512(_mm512_cvtepu16_epi32(h0), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h1), 16)));
-        const __m512 b0 = from_bf16(h0), b1 = from_bf16(h1);
-        add_squares(b0, &t2[l / 8], &t2[l / 8 + 1]);
-        add_squares(b1, &t2[l / 8], &t2[l / 8 + 1]);
-        add_squares(_mm512_sub_ps(r0, b0), &e2[l / 8], &e2[l / 8 + 1]);
-        add_squares(_mm512_sub_ps(r1, b1), &e2[l / 8], &e2[l / 8 + 1]);
-        m = _mm512_max_ps(m, _mm512_max_ps(_mm512_abs_ps(r0), _mm512_abs_ps(r1)));
+    for (int64_t rb = blocks * t / T; rb < blocks * (t + 1) / T; rb++) {
+      const int64_t i0 = 16 * rb, nr = d - i0 < 16 ? d - i0 : 16; /* rows i0..i0+nr real, the rest zero */
+      for (int64_t j0 = 0; j0 < Fp; j0 += 16) {
+        const int64_t n = F - j0 < 16 ? (F - j0 > 0 ? F - j0 : 0) : 16;
+        __m512 r[16];
+        for (int64_t i = 0; i < 16; i++) r[i] = i < nr && n > 0 ? load_n(W_E + (i0 + i) * F + j0, n) : _mm512_setzero_ps();
+        __m512d ta = _mm512_setzero_pd(), tb = _mm512_setzero_pd(), ea = _mm512_setzero_pd(), eb = _mm512_setzero_pd();
+        uint16_t *panel = wp + (j0 / PANEL) * dp * PANEL + (j0 % PANEL) * 2;
+        for (int64_t q = 0; q < 8 && i0 + 2 * q < dp; q++) {
+          const __m256i h0 = to_bf16(r[2 * q]), h1 = to_bf16(r[2 * q + 1]);
+          /* pairs (w[i][j], w[i+1][j]) as 32-bit lanes, the even dimension in the low half */
+          _mm512_storeu_si512(panel + (i0 / 2 + q) * (PANEL * 2), _mm512_or_si512(_mm512_cvtepu16_epi32(h0), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h1), 16)));
+          const __m512 b0 = from_bf16(h0), b1 = from_bf16(h1);
+          add_squares(b0, &ta, &tb);
+          add_squares(b1, &ta, &tb);
+          add_squares(_mm512_sub_ps(r[2 * q], b0), &ea, &eb);
+          add_squares(_mm512_sub_ps(r[2 * q + 1], b1), &ea, &eb);
+          m = _mm512_max_ps(m, _mm512_max_ps(_mm512_abs_ps(r[2 * q]), _mm512_abs_ps(r[2 * q + 1])));
+        }
+        _mm512_storeu_pd(t2 + j0, _mm512_add_pd(_mm512_loadu_pd(t2 + j0), ta));
+        _mm512_storeu_pd(t2 + j0 + 8, _mm512_add_pd(_mm512_loadu_pd(t2 + j0 + 8), tb));
+        _mm512_storeu_pd(e2 + j0, _mm512_add_pd(_mm512_loadu_pd(e2 + j0), ea));
+        _mm512_storeu_pd(e2 + j0 + 8, _mm512_add_pd(_mm512_loadu_pd(e2 + j0 + 8), eb));
+        if (n == 16 && nr == 16) {
+          transpose16(r);
+          for (int64_t l = 0; l < 16; l++) _mm512_storeu_ps(WEt + (j0 + l) * d + i0, r[l]);
+        } else {
+          for (int64_t l = 0; l < n; l++)
+            for (int64_t i = 0; i < nr; i++) WEt[(j0 + l) * d + i0 + i] = W_E[(i0 + i) * F + j0 + l];
+        }
       }
-    double tv[64], ev[64];
-    for (int u = 0; u < 8; u++) {
-      _mm512_storeu_pd(tv + 8 * u, t2[u]);
-      _mm512_storeu_pd(ev + 8 * u, e2[u]);
     }
-    for (int64_t l = 0; l < PANEL; l++) {
-      if (!isfinite(tv[l]) || !isfinite(ev[l])) finite = 0;
-      const int64_t j = p * PANEL + l;
-      nwt[j] = j < F ? (float)(sqrt(tv[l]) * UP) : 0.0f;
-      ndw[j] = j < F ? (float)(sqrt(ev[l]) * UP) : 0.0f;
-    }
-    const double mp = _mm512_reduce_max_ps(m);
-    if (mp > maxw) maxw = mp;
+    const double mt = _mm512_reduce_max_ps(m);
+    if (mt > maxw) maxw = mt;
+  }
+  int finite = 1;
+  for (int64_t j = 0; j < Fp; j++) {
+    double tv = 0.0, ev = 0.0;
+    for (int t = 0; t < threads; t++) tv += part[t * 2 * Fp + j], ev += part[t * 2 * Fp + Fp + j];
+    if (!isfinite(tv) || !isfinite(ev)) finite = 0;
+    nwt[j] = j < F ? (float)(sqrt(tv) * UP) : 0.0f;
+    ndw[j] = j < F ? (float)(sqrt(ev) * UP) : 0.0f;
   }
   *maxw_out = maxw;
   return finite;
@@ -354,7 +384,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   if (!topk_screen_active() || k < 1 || k >= F || d > 65536 || B < 1) return 0;
   const int64_t dp = round_up(d, 2), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL;
 
-  static _Thread_local ScratchBuf b_A, b_Bt, b_nwt, b_ndw, b_xb, b_wp, b_WEt, b_lo, b_hi;
+  static _Thread_local ScratchBuf b_A, b_Bt, b_nwt, b_ndw, b_xb, b_wp, b_WEt, b_lo, b_hi, b_part;
   float *A = (float *)scratch_get(&b_A, (size_t)B * sizeof(float));
   float *Bt = (float *)scratch_get(&b_Bt, (size_t)B * sizeof(float));
   float *nwt = (float *)scratch_get(&b_nwt, (size_t)Fp * sizeof(float));
@@ -364,12 +394,13 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   /* slack per ‖x‖‖w̃‖: both accumulations (γ each, with ‖x̃‖, ‖w‖ ≤ (1 + 2⁻⁷) times ‖x‖, ‖w̃‖) and 2⁻¹⁸ for the
    * roundings of the bias additions and of lo and hi themselves (|c| ≤ 1.01‖x‖‖w̃‖). */
   const double slack = (2.0 * (double)(dp + 2) * 0x1p-24 * (1.0 + 0x1p-7) + 0x1p-18) * 1.01;
-  double maxx, maxw;
-  if (!pack_x(in, B, Bp, d, dp, slack, xb, A, Bt, &maxx) || !pack_w(W_E, d, dp, F, P, wp, nwt, ndw, &maxw) || maxx * maxw * (double)d > 1e37) return 0;
   float *WEt = (float *)scratch_get(&b_WEt, (size_t)(F * d) * sizeof(float));
+  double *part = (double *)scratch_get(&b_part, (size_t)(omp_get_max_threads() * 2 * Fp) * sizeof(double));
+  double maxx, maxw;
+  if (!pack_x(in, B, Bp, d, dp, slack, xb, A, Bt, &maxx) || !pack_w(W_E, d, dp, F, Fp, wp, WEt, nwt, ndw, part, &maxw) || maxx * maxw * (double)d > 1e37)
+    return 0;
   float *bElo = (float *)scratch_get(&b_lo, (size_t)Fp * sizeof(float));
   float *bEhi = (float *)scratch_get(&b_hi, (size_t)Fp * sizeof(float));
-  transpose_f32(W_E, d, F, WEt);
   /* products and sums the dot instruction flushes to zero: at most 2⁻¹²⁶ per term, against |x|, |w| */
   const float tiny = (float)(2.0 * (double)(dp + 1) * 0x1p-126 * (maxx + maxw + 2.0));
   for (int64_t j = 0; j < Fp; j++) {
@@ -379,7 +410,8 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   }
 
   Screen s = {.k = k, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw};
-  /* A token's list is pruned at 2k + 64 entries (a tile adds at most 64 more); never fewer than k at a prune. */
+  /* A token's list is pruned at 2k + 64 entries (a tile adds at most 64 more, and its last store of 16 lanes starts
+   * at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune. */
   s.trigger = 2 * k + 64;
   s.cap = s.trigger + PANEL + 16;
 
@@ -390,7 +422,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */
-    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_tmp, c_start, c_count;
+    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_keys, c_start, c_count;
     static _Thread_local Scratch keep;
     Scratch w = keep;
     w.lo = (float *)scratch_get(&c_lo, (size_t)(MB * s.cap) * sizeof(float));
@@ -398,7 +430,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
     w.j = (int32_t *)scratch_get(&c_j, (size_t)(MB * s.cap) * sizeof(int32_t));
     w.T = (float *)scratch_get(&c_T, (size_t)MB * sizeof(float));
     w.n = (int32_t *)scratch_get(&c_n, (size_t)MB * sizeof(int32_t));
-    w.tmp = (float *)scratch_get(&c_tmp, (size_t)(Fp + 16) * sizeof(float));
+    w.keys = (uint32_t *)scratch_get(&c_keys, (size_t)((Fp > s.cap ? Fp : s.cap) + 16) * sizeof(uint32_t));
     w.start = (int64_t *)scratch_get(&c_start, (SB + 1) * sizeof(int64_t));
     w.count = (int32_t *)scratch_get(&c_count, (size_t)(Fp + 1) * sizeof(int32_t));
     /* An equal share of the tokens per thread (a multiple of MR), in super-blocks of whole blocks (≤ SB tokens). */
@@ -426,7 +458,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
             n += F;
             continue;
           }
-          const int32_t m = prune(lo, hi, jj, w.n[r], k, 16, &w.T[r]);
+          const int32_t m = prune(lo, hi, jj, w.n[r], k, 16, &w.T[r], w.keys);
           reserve(&w, n + m);
           memcpy(w.lat + n, jj, (size_t)m * sizeof(int32_t));
           for (int32_t q = 0; q < m; q++) w.tok[n + q] = (int32_t)(b0 + r);
@@ -452,7 +484,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
       }
       for (int64_t b = s0; b < s1; b++) {
         const int64_t q0 = w.start[b - s0], q1 = w.start[b - s0 + 1];
-        take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.tmp, values + b * k, indices + b * k);
+        take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.keys, values + b * k, indices + b * k);
       }
     }
     keep.lat = w.lat, keep.tok = w.tok, keep.order = w.order, keep.pre = w.pre, keep.cap = w.cap;
