@@ -8,7 +8,9 @@
  * lm/components/norm.ts. */
 void row_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t d, float eps, int rms, float *out);
 
-/* out[r] = Σ_j (a − b)²; row_sq_err_grad: da = 2 (a − b) dy[r], db = −da (either may be NULL). */
-void row_sq_err(const float *a, const float *b, int64_t rows, int64_t d, float *out);
+/* out[r] = Σ_j (a − b)² (and, when e is not NULL, e = a − b); row_sq_err_grad: da = 2 (a − b) dy[r], db = −da
+ * (either may be NULL); row_sq_err_grad_from_residual: the same from e = a − b, to the bit. */
+void row_sq_err(const float *a, const float *b, int64_t rows, int64_t d, float *out, float *e);
 void row_sq_err_grad(const float *a, const float *b, const float *dy, int64_t rows, int64_t d, float *da, float *db);
+void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows, int64_t d, float *da, float *db);
 #endif

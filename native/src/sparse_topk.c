@@ -103,12 +103,27 @@ void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E,
     for (int64_t b = 0; b < B; b++) row_topk(pre + b * F, b_E, F, k, values + b * k, indices + b * k);
     if (pre != pre_scratch) free(pre);
   }
+#pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < B * k; p++) values[p] = values[p] > 0.0f ? values[p] : 0.0f; /* ReLU after TopK */
-  if (fired) memset(fired, 0, (size_t)F * sizeof(float));
-  if (fired)
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t j = 0; j < k; j++)
-        if (values[b * k + j] > 0.0f) fired[indices[b * k + j]] += 1.0f;
+  if (!fired) return;
+  /* Firings per latent: integer counts per thread over a share of the tokens, added after (exact in any order). */
+  static _Thread_local ScratchBuf b_counts;
+  const int threads = omp_get_max_threads();
+  int32_t *counts = (int32_t *)scratch_get(&b_counts, (size_t)threads * (size_t)F * sizeof(int32_t));
+  int used = 1;
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    if (t == 0) used = T;
+    int32_t *c = counts + (int64_t)t * F;
+    memset(c, 0, (size_t)F * sizeof(int32_t));
+    for (int64_t p = B * t / T * k; p < B * (t + 1) / T * k; p++) c[indices[p]] += values[p] > 0.0f;
+  }
+  for (int64_t f = 0; f < F; f++) {
+    int64_t n = 0;
+    for (int t = 0; t < used; t++) n += counts[(int64_t)t * F + f];
+    fired[f] = (float)n;
+  }
 }
 
 /* The hot loops below are compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time. Without
@@ -176,7 +191,7 @@ CLONES static float latent_run(const float *restrict g, const float *restrict x,
  * loop's, so results differ from the portable version in the last bits, as machines with different BLAS do. */
 __attribute__((target("avx512f"))) static float latent_run_avx512(const float *restrict g, const float *restrict x, const float *restrict values,
                                                                    const int32_t *restrict order, int64_t q0, int64_t q1, int64_t k, int64_t d,
-                                                                   const float *restrict w, float *restrict aw, float *restrict ae) {
+                                                                   const float *restrict w, float *restrict aw, float *restrict ae, int64_t qend) {
   float sdz = 0.0f;
   const int64_t full = d / 16 * 16;
   const __mmask16 tail = (__mmask16)((1u << (d - full)) - 1u);
@@ -184,6 +199,13 @@ __attribute__((target("avx512f"))) static float latent_run_avx512(const float *r
     const int64_t p = order[q];
     const float *restrict gb = g + p / k * d;
     const float *restrict xb = x + p / k * d;
+    if (q + 2 < qend) { /* the rows two pairs ahead (maybe the next latent's): gathered rows no prefetcher foresees */
+      const char *pg = (const char *)(g + order[q + 2] / k * d), *px = (const char *)(x + order[q + 2] / k * d);
+      for (int64_t o = 0; o < d * (int64_t)sizeof(float); o += 64) {
+        _mm_prefetch(pg + o, _MM_HINT_T0);
+        _mm_prefetch(px + o, _MM_HINT_T0);
+      }
+    }
     const __m512 v = _mm512_set1_ps(values[p]);
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     int64_t t = 0;
@@ -214,7 +236,7 @@ __attribute__((target("avx512f"))) static float latent_run_avx512(const float *r
 }
 
 #else
-#define latent_run_avx512 latent_run
+#define latent_run_avx512(g, x, values, order, q0, q1, k, d, w, aw, ae, qend) latent_run(g, x, values, order, q0, q1, k, d, w, aw, ae)
 #endif
 
 CLONES static void axpy(float a, const float *restrict x, int64_t n, float *restrict y) {
@@ -270,7 +292,8 @@ void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in,
         const int64_t f = fb + r;
         float *aw = dW_D ? dW_D + f * d : NULL;
         if (aw) memset(aw, 0, (size_t)d * sizeof(float));
-        dbE[f] = (simd ? latent_run_avx512 : latent_run)(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d);
+        dbE[f] = simd ? latent_run_avx512(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d, start[F])
+                      : latent_run(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d);
         /* the encoder saw x − b_D: Σ dz (x − b_D) = Σ dz x − (Σ dz) b_D */
         if (b_dec_in) axpy(-dbE[f], b_dec_in, d, ae + r * d);
       }

@@ -197,20 +197,37 @@ static napi_value row_norm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* rowSqErr(a, b, rows, d, out): out[r] = Σ_j (a − b)² */
+/* rowSqErr(a, b, rows, d, out[, residual | null]): out[r] = Σ_j (a − b)²; residual (when given) = a − b */
 static napi_value row_sq_err_js(napi_env env, napi_callback_info info) {
   const char *fn = "rowSqErr";
-  size_t argc = 5;
-  napi_value a[5];
+  size_t argc = 6;
+  napi_value a[6];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 5) { fail(env, fn, "expected 5 arguments"); return NULL; }
+  if (argc != 5 && argc != 6) { fail(env, fn, "expected 5 or 6 arguments"); return NULL; }
   int64_t rows, d;
   if (!get_int(env, fn, a[2], "rows", &rows) || !get_int(env, fn, a[3], "d", &d)) return NULL;
-  Arr x, y, out;
+  Arr x, y, out, e = {0};
   if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * d), "a", &x) || !get_arr(env, fn, a[1], F32, false, (size_t)(rows * d), "b", &y) ||
-      !get_arr(env, fn, a[4], F32, false, (size_t)rows, "out", &out))
+      !get_arr(env, fn, a[4], F32, false, (size_t)rows, "out", &out) || (argc == 6 && !get_arr(env, fn, a[5], F32, true, (size_t)(rows * d), "residual", &e)))
     return NULL;
-  row_sq_err(x.data, y.data, rows, d, out.data);
+  row_sq_err(x.data, y.data, rows, d, out.data, e.present ? e.data : NULL);
+  return NULL;
+}
+
+/* rowSqErrGradFromResidual(residual, dy, rows, d, da | null, db | null): rowSqErrGrad's results from a − b */
+static napi_value row_sq_err_grad_residual_js(napi_env env, napi_callback_info info) {
+  const char *fn = "rowSqErrGradFromResidual";
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 6) { fail(env, fn, "expected 6 arguments"); return NULL; }
+  int64_t rows, d;
+  if (!get_int(env, fn, a[2], "rows", &rows) || !get_int(env, fn, a[3], "d", &d)) return NULL;
+  Arr e, dy, da, db;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * d), "residual", &e) || !get_arr(env, fn, a[1], F32, false, (size_t)rows, "dy", &dy) ||
+      !get_arr(env, fn, a[4], F32, true, (size_t)(rows * d), "da", &da) || !get_arr(env, fn, a[5], F32, true, (size_t)(rows * d), "db", &db))
+    return NULL;
+  row_sq_err_grad_from_residual(e.data, dy.data, rows, d, da.present ? da.data : NULL, db.present ? db.data : NULL);
   return NULL;
 }
 
@@ -278,6 +295,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErrGrad", NULL, row_sq_err_grad_js, NULL, NULL, NULL, napi_default, NULL},
+    {"rowSqErrGradFromResidual", NULL, row_sq_err_grad_residual_js, NULL, NULL, NULL, napi_default, NULL},
     {"unitRows", NULL, unit_rows_js, NULL, NULL, NULL, napi_default, NULL},
     {"topkScreening", NULL, topk_screening_js, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -2,7 +2,7 @@
 // tokens), sparsity penalties (Lp, tanh, tanh-quad, optionally weighted by decoder norms), the JumpReLU
 // pre-activation loss, and AuxK on dead latents (Gao et al. 2024).
 import * as tf from '@tensorflow/tfjs-core';
-import { rowSquaredError } from '../tensor/kernels/row-sq-err';
+import { rowSquaredErrorToTarget } from '../tensor/kernels/row-sq-err';
 import { scatterLastAxis } from '../tensor/gradients';
 import { stopGradient } from '../tensor/stop-gradient';
 import type { DictionaryForward, SparseDictionary } from './sparse-dictionary';
@@ -34,9 +34,9 @@ export interface LossParts {
   l_aux: tf.Scalar;
 }
 
-/** Σ_d (y − ŷ)², averaged over the batch. */
+/** Σ_d (y − ŷ)², averaged over the batch; its gradient flows to ŷ only (y is the data). */
 export function reconstructionLoss(y: tf.Tensor2D, yHat: tf.Tensor2D): tf.Scalar {
-  return tf.mean(rowSquaredError(y, yHat));
+  return tf.mean(rowSquaredErrorToTarget(y, yHat));
 }
 
 export function sparsityLoss(acts: tf.Tensor2D, norms: tf.Tensor1D | null, o: Pick<LossOptions, 'sparsityLossType' | 'p' | 'tanhStretchCoefficient' | 'frequencyScale'>): tf.Scalar {

@@ -4,14 +4,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../native/native-blas';
 import { tensorMemory, type HostBackendName } from '../native/tensor-memory';
+import { stopGradient } from '../stop-gradient';
 
 export const SAE_ROW_SQ_ERR = 'SaeRowSqErr';
 const GRAD = 'SaeRowSqErrGrad';
+const WITH_RESIDUAL = 'SaeRowSqErrResidual';
+const RESIDUAL_GRAD = 'SaeRowSqErrResidualGrad';
 
 let gradientRegistered = false;
 
 interface SqErrKernels {
-  rowSqErr(a: Float32Array, b: Float32Array, rows: number, d: number, out: Float32Array): void;
+  rowSqErr(a: Float32Array, b: Float32Array, rows: number, d: number, out: Float32Array, residual?: Float32Array | null): void;
+  rowSqErrGradFromResidual(residual: Float32Array, dy: Float32Array, rows: number, d: number, da: Float32Array | null, db: Float32Array | null): void;
   rowSqErrGrad(a: Float32Array, b: Float32Array, dy: Float32Array, rows: number, d: number, da: Float32Array | null, db: Float32Array | null): void;
 }
 
@@ -19,7 +23,7 @@ interface SqErrKernels {
 export function registerNativeRowSqErr(backendName: HostBackendName): boolean {
   if (tf.getKernel(SAE_ROW_SQ_ERR, backendName)) return true;
   const k = loadNativeBlas().blas as unknown as Partial<SqErrKernels> | null;
-  if (!k || typeof k.rowSqErr !== 'function' || typeof k.rowSqErrGrad !== 'function') return false;
+  if (!k || typeof k.rowSqErr !== 'function' || typeof k.rowSqErrGrad !== 'function' || typeof k.rowSqErrGradFromResidual !== 'function') return false;
   const native = k as SqErrKernels;
   const viewer = (backend: unknown) => {
     const mem = tensorMemory(backendName, backend);
@@ -58,6 +62,30 @@ export function registerNativeRowSqErr(backendName: HostBackendName): boolean {
       return out;
     },
   });
+  tf.registerKernel({
+    kernelName: WITH_RESIDUAL,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const [rows, d] = a.shape as [number, number];
+      const { mem, view } = viewer(backend);
+      const outs = [mem.allocate([rows]), mem.allocate([rows, d])];
+      native.rowSqErr(view(a), view(b), rows, d, view(outs[0]!), view(outs[1]!));
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: RESIDUAL_GRAD,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const { residual, dy } = inputs as { residual: tf.TensorInfo; dy: tf.TensorInfo };
+      const [rows, d] = residual.shape as [number, number];
+      const { mem, view } = viewer(backend);
+      const out = mem.allocate([rows, d]);
+      native.rowSqErrGradFromResidual(view(residual), view(dy), rows, d, null, view(out));
+      return out;
+    },
+  });
   if (!gradientRegistered) {
     tf.registerGradient({
       kernelName: SAE_ROW_SQ_ERR,
@@ -73,6 +101,36 @@ export function registerNativeRowSqErr(backendName: HostBackendName): boolean {
     gradientRegistered = true;
   }
   return true;
+}
+
+/**
+ * Σ_j (target − pred)² for each row, with a gradient for `pred` only: the target is data (a batch, a stopped
+ * residual), as in a reconstruction loss. rowSquaredError's registered gradient has tfjs save copies of both
+ * inputs, and reads both again (two [batch, d] copies and three passes per training step); here the forward pass
+ * writes the residual target − pred while it sums its squares, and the gradient reads only that. The residual is
+ * kept past the forward scope and released by the gradient, so inside a gradient scope the gradient must be taken
+ * (a training step always does) or the residual stays allocated.
+ */
+export function rowSquaredErrorToTarget(target: tf.Tensor2D, pred: tf.Tensor2D): tf.Tensor1D {
+  const fused = tf.getKernel(WITH_RESIDUAL, tf.getBackend()) && target.dtype === 'float32' && pred.dtype === 'float32' && tf.util.arraysEqual(target.shape, pred.shape);
+  if (!fused) return tf.tidy(() => tf.sum(tf.square(tf.sub(stopGradient(target), pred)), 1));
+  const state = tf.engine().state as unknown as { gradientDepth: number; kernelDepth: number };
+  if (!(state.gradientDepth > 0 && state.kernelDepth === 0)) return tf.engine().runKernel(SAE_ROW_SQ_ERR, { a: target, b: pred }) as tf.Tensor1D;
+  const op = tf.customGrad(((p: tf.Tensor) => {
+    const [rows, residual] = tf.engine().runKernel(WITH_RESIDUAL, { a: target, b: p }) as tf.Tensor[];
+    tf.keep(residual!);
+    return {
+      value: rows!,
+      gradFunc: (dy: tf.Tensor) => {
+        try {
+          return tf.engine().runKernel(RESIDUAL_GRAD, { residual: residual!, dy }) as tf.Tensor;
+        } finally {
+          residual!.dispose();
+        }
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(pred) as tf.Tensor1D;
 }
 
 /** Σ_j (a − b)² for each row of two [rows, d] float32 matrices. */

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { normalGenerator } from '../../../../src/core/lm/random-params';
 import { Adam } from '../../../../src/core/sae/optim/adam';
 import { nativeAdamUpdate } from '../../../../src/core/tensor/kernels/adam-update';
-import { rowSquaredError, SAE_ROW_SQ_ERR } from '../../../../src/core/tensor/kernels/row-sq-err';
+import { rowSquaredError, rowSquaredErrorToTarget, SAE_ROW_SQ_ERR } from '../../../../src/core/tensor/kernels/row-sq-err';
 import { normalizeRows, projectOutRows, SAE_UNIT_ROWS } from '../../../../src/core/tensor/kernels/unit-rows';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
@@ -49,6 +49,23 @@ describeEachBackend('decoder and loss kernels', (backend) => {
     expect(tf.memory().numTensors).toBe(before); // nothing kept past the step
     bv.dispose();
     if (backend !== 'webgpu') expect(fused(SAE_ROW_SQ_ERR) || process.env.SAE_STUDIO_NATIVE === 'off').toBe(true);
+  });
+
+  it('rowSquaredErrorToTarget: the same rows, a gradient for the prediction only, and no copies of either input', async () => {
+    const y = rand([33, 21], 10), yHat = rand([33, 21], 11);
+    expectClose(await rowSquaredErrorToTarget(y, yHat).data(), await tf.sum(tf.square(tf.sub(y, yHat)), 1).data(), { rtol: 1e-6, label: 'Σ(y−ŷ)²' });
+    const w = tf.tensor1d(new Float32Array(33).map((_, i) => (i % 7) - 3));
+    const [dyHat] = tf.grads((p: tf.Tensor) => tf.sum(tf.mul(rowSquaredErrorToTarget(y, p as tf.Tensor2D), w)))([yHat]);
+    expectClose(await dyHat!.data(), await tf.mul(tf.mul(tf.sub(yHat, y), 2), tf.reshape(w, [33, 1])).data(), { rtol: 1e-6, label: 'd/dŷ' });
+    const v = tf.variable(yHat);
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.mean(rowSquaredErrorToTarget(y, v as unknown as tf.Tensor2D)), [v]);
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    if (fused(SAE_ROW_SQ_ERR)) expect(profile.kernels.filter((k) => k.name === 'Identity' && k.outputShapes[0]?.length === 2)).toEqual([]);
+    v.dispose();
   });
 
   it('Adam with unit-norm rows equals projection, then Adam, then renormalisation', async (ctx) => {
