@@ -78,6 +78,8 @@ __attribute__((target("avx512f"))) static float sq_err_avx512(const float *restr
 #define sq_err_avx512 sq_err_plain
 #endif
 
+float row_sq_err_one(const float *a, const float *b, int64_t d, float *e) { return (cpu_has_avx512f() ? sq_err_avx512 : sq_err_plain)(a, b, d, e); }
+
 void row_sq_err(const float *a, const float *b, int64_t rows, int64_t d, float *out, float *e) {
   float (*f)(const float *, const float *, int64_t, float *) = cpu_has_avx512f() ? sq_err_avx512 : sq_err_plain;
 #pragma omp parallel for schedule(static)

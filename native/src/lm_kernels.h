@@ -12,5 +12,7 @@ void row_norm(const float *x, const float *w, const float *b, int64_t rows, int6
  * (either may be NULL); row_sq_err_grad_from_residual: the same from e = a − b, to the bit. */
 void row_sq_err(const float *a, const float *b, int64_t rows, int64_t d, float *out, float *e);
 void row_sq_err_grad(const float *a, const float *b, const float *dy, int64_t rows, int64_t d, float *da, float *db);
+/* One row of row_sq_err (e may be NULL). */
+float row_sq_err_one(const float *a, const float *b, int64_t d, float *e);
 void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows, int64_t d, float *da, float *db);
 #endif

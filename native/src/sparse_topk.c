@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "cpu.h"
+#include "lm_kernels.h"
 #include "scratch.h"
 #include "sparse_topk.h"
 #include "transpose.h"
@@ -153,6 +154,27 @@ void sparse_topk_decode(const float *values, const int32_t *indices, const float
   for (int64_t b = 0; b < B; b++) decode_row(values + b * k, indices + b * k, W_D, b_D, k, d, out + b * d);
 }
 
+/* The decoder and the reconstruction loss's gradient in one pass, for a training step that needs no
+ * reconstruction: per token, recon as sparse_topk_decode makes it (in a row buffer), the residual e = y − recon and
+ * row_err = Σ e² as row_sq_err makes them, and g = −(e · 2 dy) as row_sq_err_grad_from_residual — the same
+ * operations, so the same results to the bit, without writing recon or reading it back. */
+void sparse_topk_decode_residual(const float *values, const int32_t *indices, const float *W_D, const float *b_D, const float *y, const float *dy,
+                                 int64_t B, int64_t k, int64_t d, float *g, float *row_err) {
+#pragma omp parallel
+  {
+    static _Thread_local ScratchBuf b_row;
+    float *recon = (float *)scratch_get(&b_row, (size_t)d * sizeof(float));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < B; b++) {
+      float *gb = g + b * d;
+      decode_row(values + b * k, indices + b * k, W_D, b_D, k, d, recon);
+      row_err[b] = row_sq_err_one(y + b * d, recon, d, gb);
+      const float s = 2.0f * dy[b];
+      for (int64_t j = 0; j < d; j++) gb[j] = -(gb[j] * s);
+    }
+  }
+}
+
 static inline float dot(const float *restrict a, const float *restrict b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t t = 0;
@@ -248,80 +270,12 @@ CLONES static void add_rows(const float *restrict g, int64_t r0, int64_t r1, int
     for (int64_t t = 0; t < d; t++) acc[t] += g[b * d + t];
 }
 
-/*
- * The (token, slot) pairs are grouped by latent (a counting sort of `indices`), so each latent's rows of dW_D and
- * dW_Eᵀ are accumulated in one place by one thread: no write conflicts, and the latent's W_D row stays in cache.
- */
-void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices,
-                          const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
-                          float *db_E, float *dW_D, float *db_D) {
-  const int64_t P = B * k;
-  static _Thread_local ScratchBuf b_start, b_order, b_fill, b_dbE, b_part;
-  int64_t *start = (int64_t *)scratch_get(&b_start, (size_t)(F + 1) * sizeof(int64_t));
-  int32_t *order = (int32_t *)scratch_get(&b_order, (size_t)P * sizeof(int32_t));
-  memset(start, 0, (size_t)(F + 1) * sizeof(int64_t));
-  for (int64_t p = 0; p < P; p++)
-    if (values[p] > 0.0f) start[indices[p] + 1]++;
-  for (int64_t f = 0; f < F; f++) start[f + 1] += start[f];
-  int64_t *fill = (int64_t *)scratch_get(&b_fill, (size_t)F * sizeof(int64_t));
-  memcpy(fill, start, (size_t)F * sizeof(int64_t));
-  for (int64_t p = 0; p < P; p++)
-    if (values[p] > 0.0f) order[fill[indices[p]]++] = (int32_t)p;
-
-  float *dbE = (float *)scratch_get(&b_dbE, (size_t)F * sizeof(float));
-  /* Each thread owns a range of latents (whole blocks of 16) holding about an equal share of the pairs, so no row
-   * is written by two threads, and each latent adds its pairs in token order: the sums do not depend on the
-   * thread count. A block's dW_E rows are gathered in a 16 × d buffer and written into dW_E [d, F] transposed
-   * (16 adjacent floats per row). (Token super-blocks kept in L2, with the latents' rows streamed in order, were
-   * tried: no faster here.) */
-  const int simd = cpu_has_avx512f();
-#pragma omp parallel
-  {
-    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), total = start[F];
-    int64_t f0 = 0, f1 = 0; /* the first latent whose pairs start at or after the share's beginning, down to a block */
-    while (f0 < F && start[f0] < total * t / threads) f0++;
-    while (f1 < F && (t + 1 == threads || start[f1] < total * (t + 1) / threads)) f1++;
-    f0 = t == 0 ? 0 : f0 / 16 * 16;
-    f1 = t + 1 == threads ? F : f1 / 16 * 16;
-    static _Thread_local ScratchBuf b_ae;
-    float *ae = (float *)scratch_get(&b_ae, (size_t)(16 * d) * sizeof(float));
-    for (int64_t fb = f0; fb < f1; fb += 16) {
-      const int64_t n = f1 - fb < 16 ? f1 - fb : 16;
-      memset(ae, 0, (size_t)(16 * d) * sizeof(float));
-      for (int64_t r = 0; r < n; r++) {
-        const int64_t f = fb + r;
-        float *aw = dW_D ? dW_D + f * d : NULL;
-        if (aw) memset(aw, 0, (size_t)d * sizeof(float));
-        dbE[f] = simd ? latent_run_avx512(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d, start[F])
-                      : latent_run(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d);
-        /* the encoder saw x − b_D: Σ dz (x − b_D) = Σ dz x − (Σ dz) b_D */
-        if (b_dec_in) axpy(-dbE[f], b_dec_in, d, ae + r * d);
-      }
-      if (dW_E) transpose_f32_strided(ae, n, d, d, dW_E + fb, F);
-    }
-  }
-
-  if (db_D) {
-    /* Σ_b g_b in 64 fixed chunks of tokens, added in order: the same sum whatever the thread count. */
-    const int64_t chunks = 64, per = (B + chunks - 1) / chunks;
-    float *part = (float *)scratch_get(&b_part, (size_t)(chunks * d) * sizeof(float));
-    memset(part, 0, (size_t)(chunks * d) * sizeof(float));
-#pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < chunks; c++) add_rows(g, c * per < B ? c * per : B, (c + 1) * per < B ? (c + 1) * per : B, d, part + c * d);
-    memset(db_D, 0, (size_t)d * sizeof(float));
-    add_rows(part, 0, chunks, d, db_D);
-    /* through the encoder's input x − b_D: d b_D −= W_E · d b_E */
-    if (b_dec_in) /* (a plain loop: an OpenBLAS call here would wake its spinning threads against OpenMP's) */
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < d; i++) db_D[i] -= dot(W_E + i * F, dbE, F);
-  }
-  if (db_E) memcpy(db_E, dbE, (size_t)F * sizeof(float));
-}
-
-CLONES static void adam_chunk(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
-                              float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
-                              float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+/* p_out, m_out, v_out may be p, m, v themselves (an update in place): each element is read before it is written
+ * and no element depends on another, which `ivdep` tells the vectoriser (no overlap checks, no scalar fallback). */
+CLONES static void adam_chunk(const float *p, const float *restrict g, const float *m, const float *v, int64_t n, float step_size, float b1,
+                              float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out) {
   /* The same float operations, in the same order, as the plain-tfjs formulation in sae/optim/adam.ts. */
+#pragma GCC ivdep
   for (int64_t i = 0; i < n; i++) {
     const float mi = m[i] * b1 + g[i] * one_minus_b1;
     const float vi = v[i] * b2 + (g[i] * g[i]) * one_minus_b2;
@@ -331,9 +285,8 @@ CLONES static void adam_chunk(const float *restrict p, const float *restrict g, 
   }
 }
 
-void adam_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t n,
-                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
-                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1, float one_minus_b1, float b2,
+                 float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out) {
   const int64_t C = 16384;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i += C)
@@ -361,10 +314,10 @@ void unit_rows(const float *g, const float *w, int64_t rows, int64_t d, int proj
 /* One Adam step for a matrix whose rows are kept at unit norm (the decoder): per row, the gradient's component
  * along the row is removed, Adam updates the row, and the row is renormalised — the operations of unit_rows
  * (project), adam_chunk and unit_rows (normalise) in that order, with the same results, in one pass over memory. */
-CLONES static void adam_unit_row(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v, int64_t d,
-                                 float step_size, float b1, float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2,
-                                 float *restrict p_out, float *restrict m_out, float *restrict v_out) {
-  const float s = dot(g, p, d);
+CLONES static void adam_unit_row(const float *p, const float *restrict g, const float *m, const float *v, int64_t d, float step_size, float b1,
+                                 float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out) {
+  const float s = dot(g, p, d); /* (in place too: p is read whole here, then element by element before its write) */
+#pragma GCC ivdep
   for (int64_t i = 0; i < d; i++) {
     const float gi = g[i] - s * p[i];
     const float mi = m[i] * b1 + gi * one_minus_b1;
@@ -374,6 +327,7 @@ CLONES static void adam_unit_row(const float *restrict p, const float *restrict 
     p_out[i] = p[i] - (mi / (sqrtf(vi) / sqrt_c2 + eps)) * step_size;
   }
   const float n = sqrtf(dot(p_out, p_out, d));
+#pragma GCC ivdep
   for (int64_t i = 0; i < d; i++) p_out[i] = p_out[i] / n;
 }
 
@@ -384,3 +338,139 @@ void adam_update_unit_rows(const float *p, const float *g, const float *m, const
     adam_unit_row(p + r * d, g + r * d, m + r * d, v + r * d, d, step_size, b1, one_minus_b1, b2, one_minus_b2, eps, sqrt_c2, p_out + r * d, m_out + r * d,
                   v_out + r * d);
 }
+
+/* One parameter's Adam step inside the fused backward: where it is (p, m, v) and where its update goes. */
+typedef struct {
+  const float *p, *m, *v;
+  float *p_out, *m_out, *v_out;
+  float step_size;
+} AdamParam;
+
+/*
+ * The (token, slot) pairs are grouped by latent (a counting sort of `indices`), so each latent's rows of dW_D and
+ * dW_Eᵀ are accumulated in one place by one thread: no write conflicts, and the latent's W_D row stays in cache.
+ * Without `adam` the gradients are written out; with it (W_E, W_D, b_E, b_D in that order, b_D's p NULL when
+ * there is none) every parameter takes its Adam step as soon as its gradient is complete — a W_D row right after
+ * its latent, W_E's columns a group of 128 latents at a time, the biases at the end — so no gradient of W_E or W_D
+ * ever reaches memory. The operations are those of the backward followed by adam_update / adam_update_unit_rows,
+ * so the results are the same to the bit; and since each parameter is read only before its own update, the
+ * outputs may be the inputs themselves (an update in place).
+ */
+static void backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices, const float *W_E,
+                     const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E, float *db_E, float *dW_D, float *db_D,
+                     const AdamParam *adam, const float *hyper /* b1, 1 − b1, b2, 1 − b2, eps, sqrt_c2 */, int unit_rows) {
+  const int64_t P = B * k, G = 128, groups = (F + G - 1) / G;
+  static _Thread_local ScratchBuf b_start, b_order, b_fill, b_dbE, b_part, b_dbD, b_wdb;
+  int64_t *start = (int64_t *)scratch_get(&b_start, (size_t)(F + 1) * sizeof(int64_t));
+  int32_t *order = (int32_t *)scratch_get(&b_order, (size_t)P * sizeof(int32_t));
+  memset(start, 0, (size_t)(F + 1) * sizeof(int64_t));
+  for (int64_t p = 0; p < P; p++)
+    if (values[p] > 0.0f) start[indices[p] + 1]++;
+  for (int64_t f = 0; f < F; f++) start[f + 1] += start[f];
+  int64_t *fill = (int64_t *)scratch_get(&b_fill, (size_t)F * sizeof(int64_t));
+  memcpy(fill, start, (size_t)F * sizeof(int64_t));
+  for (int64_t p = 0; p < P; p++)
+    if (values[p] > 0.0f) order[fill[indices[p]]++] = (int32_t)p;
+
+  float *dbE = (float *)scratch_get(&b_dbE, (size_t)F * sizeof(float));
+  const AdamParam *abD = adam && adam[3].p ? &adam[3] : NULL;
+  float *dbD = adam ? (abD ? (float *)scratch_get(&b_dbD, (size_t)d * sizeof(float)) : NULL) : db_D;
+  /* b_D's gradient through the encoder's input x − b_D is −W_E · db_E: summed per group of latents (wdb[group]) from
+   * the W_E columns the group has just read, before they take their step. */
+  float *wdb = dbD && b_dec_in ? (float *)scratch_get(&b_wdb, (size_t)(groups * d) * sizeof(float)) : NULL;
+  /* Each thread owns a range of latents (whole groups of 128) holding about an equal share of the pairs, so no row
+   * is written by two threads, and each latent adds its pairs in token order: no sum depends on the thread count.
+   * A group's dW_E rows are gathered in a 128 × d buffer and transposed into dW_E [d, F] (or, with Adam, into a
+   * [d][128] buffer: W_E's rows are F long, and one group is then 512 contiguous bytes of each row of its six arrays
+   * rather than a cache line per page). (Token super-blocks kept in L2, with the latents' rows streamed in order,
+   * were tried: no faster here.) */
+  const int simd = cpu_has_avx512f();
+  const float b1 = adam ? hyper[0] : 0, omb1 = adam ? hyper[1] : 0, b2 = adam ? hyper[2] : 0, omb2 = adam ? hyper[3] : 0;
+  const float eps = adam ? hyper[4] : 0, sqrt_c2 = adam ? hyper[5] : 0;
+#pragma omp parallel
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num(), total = start[F];
+    int64_t f0 = 0, f1 = 0; /* the first latent whose pairs start at or after the share's beginning, down to a group */
+    while (f0 < F && start[f0] < total * t / threads) f0++;
+    while (f1 < F && (t + 1 == threads || start[f1] < total * (t + 1) / threads)) f1++;
+    f0 = t == 0 ? 0 : f0 / G * G;
+    f1 = t + 1 == threads ? F : f1 / G * G;
+    static _Thread_local ScratchBuf b_ae, b_aw, b_gt;
+    float *ae = (float *)scratch_get(&b_ae, (size_t)(G * d) * sizeof(float));
+    float *aw1 = adam ? (float *)scratch_get(&b_aw, (size_t)d * sizeof(float)) : NULL;  /* one latent's dW_D row */
+    float *gt = adam ? (float *)scratch_get(&b_gt, (size_t)(G * d) * sizeof(float)) : NULL; /* the group's dW_E, [d][G] */
+    const AdamParam *we = adam ? &adam[0] : NULL, *wd = adam ? &adam[1] : NULL;
+    for (int64_t fb = f0; fb < f1; fb += G) {
+      const int64_t n = f1 - fb < G ? f1 - fb : G;
+      memset(ae, 0, (size_t)(n * d) * sizeof(float));
+      for (int64_t r = 0; r < n; r++) {
+        const int64_t f = fb + r;
+        float *aw = adam ? aw1 : dW_D ? dW_D + f * d : NULL;
+        if (aw) memset(aw, 0, (size_t)d * sizeof(float));
+        dbE[f] = simd ? latent_run_avx512(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d, start[F])
+                      : latent_run(g, x, values, order, start[f], start[f + 1], k, d, W_D + f * d, aw, ae + r * d);
+        /* the encoder saw x − b_D: Σ dz (x − b_D) = Σ dz x − (Σ dz) b_D */
+        if (b_dec_in) axpy(-dbE[f], b_dec_in, d, ae + r * d);
+        if (!adam) continue;
+        const int64_t o = f * d; /* W_D's row takes its step at once, while its gradient is in L1 */
+        if (unit_rows)
+          adam_unit_row(wd->p + o, aw, wd->m + o, wd->v + o, d, wd->step_size, b1, omb1, b2, omb2, eps, sqrt_c2, wd->p_out + o, wd->m_out + o, wd->v_out + o);
+        else
+          adam_chunk(wd->p + o, aw, wd->m + o, wd->v + o, d, wd->step_size, b1, omb1, b2, omb2, eps, sqrt_c2, wd->p_out + o, wd->m_out + o, wd->v_out + o);
+      }
+      if (wdb)
+        for (int64_t i = 0; i < d; i++) wdb[(fb / G) * d + i] = dot(W_E + i * F + fb, dbE + fb, n);
+      if (!adam) {
+        if (dW_E) transpose_f32_strided(ae, n, d, d, dW_E + fb, F);
+        continue;
+      }
+      transpose_f32_strided(ae, n, d, d, gt, G);
+      for (int64_t i = 0; i < d; i++) {
+        const int64_t o = i * F + fb;
+        adam_chunk(we->p + o, gt + i * G, we->m + o, we->v + o, n, we->step_size, b1, omb1, b2, omb2, eps, sqrt_c2, we->p_out + o, we->m_out + o, we->v_out + o);
+      }
+    }
+  }
+
+  if (dbD) {
+    /* Σ_b g_b in 64 fixed chunks of tokens, added in order: the same sum whatever the thread count. */
+    const int64_t chunks = 64, per = (B + chunks - 1) / chunks;
+    float *part = (float *)scratch_get(&b_part, (size_t)(chunks * d) * sizeof(float));
+    memset(part, 0, (size_t)(chunks * d) * sizeof(float));
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) add_rows(g, c * per < B ? c * per : B, (c + 1) * per < B ? (c + 1) * per : B, d, part + c * d);
+    memset(dbD, 0, (size_t)d * sizeof(float));
+    add_rows(part, 0, chunks, d, dbD);
+    if (wdb) { /* d b_D −= W_E · d b_E, its groups added in order */
+      for (int64_t i = 0; i < d; i++) {
+        float s = 0.0f;
+        for (int64_t q = 0; q < groups; q++) s += wdb[q * d + i];
+        dbD[i] -= s;
+      }
+    }
+  }
+  if (!adam) {
+    if (db_E) memcpy(db_E, dbE, (size_t)F * sizeof(float));
+    return;
+  }
+  const AdamParam *bE = &adam[2];
+  adam_update(bE->p, dbE, bE->m, bE->v, F, bE->step_size, b1, omb1, b2, omb2, eps, sqrt_c2, bE->p_out, bE->m_out, bE->v_out);
+  if (abD) adam_update(abD->p, dbD, abD->m, abD->v, d, abD->step_size, b1, omb1, b2, omb2, eps, sqrt_c2, abD->p_out, abD->m_out, abD->v_out);
+}
+
+void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices,
+                          const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
+                          float *db_E, float *dW_D, float *db_D) {
+  backward(g, x, b_dec_in, values, indices, W_E, W_D, B, d, F, k, dW_E, db_E, dW_D, db_D, NULL, NULL, 0);
+}
+
+void sparse_topk_backward_adam(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices, int64_t B,
+                               int64_t d, int64_t F, int64_t k, const float *const params[4][3], float *const outs[4][3], const float step_size[4],
+                               const float hyper[6], int unit_rows) {
+  AdamParam a[4];
+  for (int q = 0; q < 4; q++)
+    a[q] = (AdamParam){.p = params[q][0], .m = params[q][1], .v = params[q][2], .p_out = outs[q][0], .m_out = outs[q][1], .v_out = outs[q][2],
+                       .step_size = step_size[q]};
+  backward(g, x, b_dec_in, values, indices, params[0][0], params[1][0], B, d, F, k, NULL, NULL, NULL, NULL, a, hyper, unit_rows);
+}
+

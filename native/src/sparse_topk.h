@@ -17,12 +17,25 @@ int topk_screen_set_enabled(int on);
 
 void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
                         int64_t d, float *out);
+/* decode and the reconstruction loss's gradient at once: g = −2 (y − recon) dy[b], row_err[b] = Σ (y − recon)²
+ * (recon itself is not written). */
+void sparse_topk_decode_residual(const float *values, const int32_t *indices, const float *W_D, const float *b_D, const float *y, const float *dy,
+                                 int64_t B, int64_t k, int64_t d, float *g, float *row_err);
+/* sparse_topk_backward with each parameter's Adam step folded in (params[q] = {p, m, v} for W_E, W_D, b_E, b_D —
+ * b_D's all NULL when there is none —, outs[q] = {p', m', v'}, which may be params[q] itself for an update in
+ * place, hyper = {b1, 1 − b1, b2, 1 − b2, eps, sqrt_c2},
+ * unit_rows: W_D's rows kept at unit norm as adam_update_unit_rows does); the same results as the backward
+ * followed by adam_update / adam_update_unit_rows, without the gradients of W_E and W_D ever in memory. */
+void sparse_topk_backward_adam(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices, int64_t B,
+                               int64_t d, int64_t F, int64_t k, const float *const params[4][3], float *const outs[4][3], const float step_size[4],
+                               const float hyper[6], int unit_rows);
 void sparse_topk_backward(const float *g, const float *x, const float *b_dec_in, const float *values, const int32_t *indices,
                           const float *W_E, const float *W_D, int64_t B, int64_t d, int64_t F, int64_t k, float *dW_E,
                           float *db_E, float *dW_D, float *db_D);
 
-/* One Adam step (PyTorch's formulation) written to fresh outputs: m' = b1 m + (1 − b1) g, v' = b2 v + (1 − b2) g²,
- * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1 (1 − b computed by the caller). */
+/* One Adam step (PyTorch's formulation): m' = b1 m + (1 − b1) g, v' = b2 v + (1 − b2) g²,
+ * p' = p − step_size · m' / (sqrt(v') / sqrt(c2) + eps), with step_size = lr / c1 (1 − b computed by the caller);
+ * p', m', v' may be written over p, m, v. */
 void adam_update(const float *p, const float *g, const float *m, const float *v, int64_t n, float step_size, float b1,
                  float one_minus_b1, float b2, float one_minus_b2, float eps, float sqrt_c2, float *p_out, float *m_out, float *v_out);
 

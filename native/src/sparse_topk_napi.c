@@ -139,6 +139,99 @@ static bool get_float(napi_env env, const char *fn, napi_value v, const char *na
   return true;
 }
 
+/* topkDecodeResidual(values, indices, W_D, b_D|null, y, dy, B, k, d, F, g, rowErr) */
+static napi_value topk_decode_residual(napi_env env, napi_callback_info info) {
+  const char *fn = "topkDecodeResidual";
+  size_t argc = 12;
+  napi_value a[12];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 12) { fail(env, fn, "expected 12 arguments"); return NULL; }
+  int64_t B, k, d, F;
+  if (!get_int(env, fn, a[6], "B", &B) || !get_int(env, fn, a[7], "k", &k) || !get_int(env, fn, a[8], "d", &d) || !get_int(env, fn, a[9], "F", &F)) return NULL;
+  Arr val, idx, wd, bD, y, dy, g, err;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * k), "values", &val) || !get_arr(env, fn, a[1], I32, false, (size_t)(B * k), "indices", &idx) ||
+      !get_arr(env, fn, a[2], F32, false, (size_t)(F * d), "W_D", &wd) || !get_arr(env, fn, a[3], F32, true, (size_t)d, "b_D", &bD) ||
+      !get_arr(env, fn, a[4], F32, false, (size_t)(B * d), "y", &y) || !get_arr(env, fn, a[5], F32, false, (size_t)B, "dy", &dy) ||
+      !get_arr(env, fn, a[10], F32, false, (size_t)(B * d), "g", &g) || !get_arr(env, fn, a[11], F32, false, (size_t)B, "rowErr", &err))
+    return NULL;
+  const int32_t *ix = idx.data;
+  for (int64_t i = 0; i < B * k; i++)
+    if (ix[i] < 0 || ix[i] >= F) { fail(env, fn, "an index is out of range 0..F-1"); return NULL; }
+  sparse_topk_decode_residual(val.data, ix, wd.data, bD.present ? bD.data : NULL, y.data, dy.data, B, k, d, g.data, err.data);
+  return NULL;
+}
+
+/* One parameter of topkBackwardAdam: an array [p, m, v, pOut, mOut, vOut] of float arrays of `n` elements each. */
+static bool get_adam_param(napi_env env, const char *fn, napi_value v, bool optional, size_t n, const char *name, float *in[3], float *out[3]) {
+  napi_valuetype vt;
+  napi_typeof(env, v, &vt);
+  in[0] = in[1] = in[2] = out[0] = out[1] = out[2] = NULL;
+  if (optional && (vt == napi_null || vt == napi_undefined)) return true;
+  bool is_array = false;
+  uint32_t len = 0;
+  napi_is_array(env, v, &is_array);
+  if (is_array) napi_get_array_length(env, v, &len);
+  char msg[128];
+  if (!is_array || len != 6) {
+    snprintf(msg, sizeof msg, "%s must be an array [p, m, v, pOut, mOut, vOut]", name);
+    return fail(env, fn, msg);
+  }
+  static const char *const part[6] = {"p", "m", "v", "pOut", "mOut", "vOut"};
+  for (uint32_t q = 0; q < 6; q++) {
+    napi_value e;
+    napi_get_element(env, v, q, &e);
+    snprintf(msg, sizeof msg, "%s.%s", name, part[q]);
+    Arr arr;
+    if (!get_arr(env, fn, e, F32, false, n, msg, &arr)) return false;
+    (q < 3 ? in : out)[q % 3] = arr.data;
+  }
+  return true;
+}
+
+/* topkBackwardAdam(g, x, bDecIn|null, values, indices, B, d, F, k, W_E, W_D, b_E, b_D|null, stepSizes[4], hyper[6], unitRows):
+ * each parameter [p, m, v, pOut, mOut, vOut]; stepSizes for W_E, W_D, b_E, b_D; hyper = [b1, 1 − b1, b2, 1 − b2, eps, sqrt(c2)]. */
+static napi_value topk_backward_adam(napi_env env, napi_callback_info info) {
+  const char *fn = "topkBackwardAdam";
+  size_t argc = 16;
+  napi_value a[16];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 16) { fail(env, fn, "expected 16 arguments"); return NULL; }
+  int64_t B, d, F, k;
+  if (!get_int(env, fn, a[5], "B", &B) || !get_int(env, fn, a[6], "d", &d) || !get_int(env, fn, a[7], "F", &F) || !get_int(env, fn, a[8], "k", &k)) return NULL;
+  Arr g, x, bd, val, idx;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * d), "g", &g) || !get_arr(env, fn, a[1], F32, false, (size_t)(B * d), "x", &x) ||
+      !get_arr(env, fn, a[2], F32, true, (size_t)d, "bDecIn", &bd) || !get_arr(env, fn, a[3], F32, false, (size_t)(B * k), "values", &val) ||
+      !get_arr(env, fn, a[4], I32, false, (size_t)(B * k), "indices", &idx))
+    return NULL;
+  float *in[4][3], *out[4][3];
+  if (!get_adam_param(env, fn, a[9], false, (size_t)(d * F), "W_E", in[0], out[0]) || !get_adam_param(env, fn, a[10], false, (size_t)(F * d), "W_D", in[1], out[1]) ||
+      !get_adam_param(env, fn, a[11], false, (size_t)F, "b_E", in[2], out[2]) || !get_adam_param(env, fn, a[12], true, (size_t)d, "b_D", in[3], out[3]))
+    return NULL;
+  float step[4], hyper[6];
+  const napi_value lists[2] = {a[13], a[14]};
+  const uint32_t want[2] = {4, 6};
+  float *dst[2] = {step, hyper};
+  for (int l = 0; l < 2; l++) {
+    bool is_array = false;
+    uint32_t len = 0;
+    napi_is_array(env, lists[l], &is_array);
+    if (is_array) napi_get_array_length(env, lists[l], &len);
+    if (!is_array || len != want[l]) { fail(env, fn, l == 0 ? "stepSizes must be an array of 4 numbers" : "hyper must be an array of 6 numbers"); return NULL; }
+    for (uint32_t q = 0; q < len; q++) {
+      napi_value e;
+      napi_get_element(env, lists[l], q, &e);
+      if (!get_float(env, fn, e, l == 0 ? "stepSizes[i]" : "hyper[i]", &dst[l][q])) return NULL;
+    }
+  }
+  bool unit = false;
+  if (napi_get_value_bool(env, a[15], &unit) != napi_ok) { fail(env, fn, "unitRows must be a boolean"); return NULL; }
+  const int32_t *ix = idx.data;
+  for (int64_t i = 0; i < B * k; i++)
+    if (ix[i] < 0 || ix[i] >= F) { fail(env, fn, "an index is out of range 0..F-1"); return NULL; }
+  sparse_topk_backward_adam(g.data, x.data, bd.present ? bd.data : NULL, val.data, ix, B, d, F, k, (const float *const(*)[3])in, out, step, hyper, unit ? 1 : 0);
+  return NULL;
+}
+
 /* adamUpdate(p, g, m, v, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, sqrtC2, pOut, mOut, vOut, unitRowLength?):
  * with unitRowLength, p is a matrix of rows that long kept at unit norm (see adam_update_unit_rows). */
 static napi_value adam_update_js(napi_env env, napi_callback_info info) {
@@ -291,6 +384,8 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
     {"topkDecode", NULL, topk_decode, NULL, NULL, NULL, napi_default, NULL},
     {"topkBackward", NULL, topk_backward, NULL, NULL, NULL, napi_default, NULL},
+    {"topkDecodeResidual", NULL, topk_decode_residual, NULL, NULL, NULL, napi_default, NULL},
+    {"topkBackwardAdam", NULL, topk_backward_adam, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},

@@ -6,6 +6,8 @@ import { computeLoss, type LossOptions, type LossParts } from './losses';
 import { normalizeRows, projectOutRows } from '../tensor/kernels/unit-rows';
 import type { Adam } from './optim/adam';
 import type { SparseDictionary } from './sparse-dictionary';
+import { fusedTopKStep, fusedTopKStepUnavailable } from './sparse/fused-step';
+import type { Sae } from './variants/sae';
 
 export interface StepSettings {
   /** Use the sparse TopK kernels (see sae/sparse). */
@@ -18,6 +20,11 @@ export interface StepSettings {
   unitNormDecoder: boolean;
   /** Compute l0, residualSq and totalSq (default true); a trainer asks only on the steps it logs. */
   metrics?: boolean;
+  /**
+   * Take the step as the fused native passes of sae/sparse/fused-step where they apply (default true): the same
+   * results; false keeps the general path (tfjs backpropagation, then Adam), which the tests compare it with.
+   */
+  fused?: boolean;
 }
 
 export interface StepStats {
@@ -40,6 +47,7 @@ export function disposeStats(s: StepStats): void {
 
 /** x: normalised input [B, d_in]; y: normalised target [B, d_out] (= x for an SAE). */
 export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y: tf.Tensor2D, s: StepSettings): StepStats {
+  if (s.sparse && fusedTopKStepUnavailable(dict, adam, s) === null) return fusedTopKStep(dict as Sae, adam, x, y, s);
   const names = Object.keys(dict.params);
   const vars = names.map((n) => dict.params[n]!);
   const byVarName = new Map(names.map((n) => [dict.params[n]!.name, n]));

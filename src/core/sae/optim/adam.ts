@@ -31,32 +31,46 @@ export class Adam {
    * update and the rows are renormalised after (in one fused pass where the native kernel runs).
    */
   apply(grads: Record<string, tf.Tensor>, lr: number, lrFactor: Record<string, number> = {}, unitNormRows: readonly string[] = []): void {
-    this.step += 1;
     const { beta1, beta2, eps } = this.opts;
-    const c1 = 1 - beta1 ** this.step;
-    const c2 = 1 - beta2 ** this.step;
+    const step = this.begin(lr, lrFactor);
     tf.tidy(() => {
       for (const [name, grad] of Object.entries(grads)) {
         const p = this.params[name]!;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const unit = unitNormRows.includes(name);
-        const stepSize = (lr * (lrFactor[name] ?? 1)) / c1;
-        const fused = nativeAdamUpdate(p, grad, m, v, { stepSize, beta1, beta2, eps, sqrtC2: Math.sqrt(c2), ...(unit ? { unitRowLength: p.shape[1] } : {}) });
+        const stepSize = step.stepSize(name);
+        const fused = nativeAdamUpdate(p, grad, m, v, { stepSize, beta1, beta2, eps, sqrtC2: step.sqrtC2, ...(unit ? { unitRowLength: p.shape[1] } : {}) });
         if (fused) {
-          p.assign(fused[0]!);
-          m.assign(fused[1]!);
-          v.assign(fused[2]!);
+          this.update(name, fused[0]!, fused[1]!, fused[2]!);
           continue;
         }
         const g = unit ? projectOutRows(grad as tf.Tensor2D, p as unknown as tf.Tensor2D) : grad;
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         // p -= lr * m̂ / (sqrt(v̂) + eps), with m̂ = m / c1 and v̂ = v / c2 (PyTorch's formulation)
-        p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), Math.sqrt(c2)), eps)), stepSize)));
+        p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), step.sqrtC2), eps)), stepSize)));
         if (unit) p.assign(normalizeRows(p as unknown as tf.Tensor2D));
       }
     });
+  }
+
+  /**
+   * Counts one more step and gives its constants: each parameter's step size lr · factor / (1 − beta1^t) and
+   * sqrt(1 − beta2^t) (apply() uses these; a fused kernel that updates the parameters itself asks for them too).
+   */
+  begin(lr: number, lrFactor: Record<string, number> = {}): { stepSize(name: string): number; sqrtC2: number } {
+    this.step += 1;
+    const c1 = 1 - this.opts.beta1 ** this.step;
+    const c2 = 1 - this.opts.beta2 ** this.step;
+    return { stepSize: (name) => (lr * (lrFactor[name] ?? 1)) / c1, sqrtC2: Math.sqrt(c2) };
+  }
+
+  /** Takes the updated parameter and moments of `name` (the caller disposes its own handles to them). */
+  update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor): void {
+    this.params[name]!.assign(p);
+    this.m.get(name)!.assign(m);
+    this.v.get(name)!.assign(v);
   }
 
   /** The optimizer state as named tensors, for checkpoints. */

@@ -1,0 +1,182 @@
+// The training step of a TopK SAE on the CPU backends as three native passes, where the general step runs the
+// sparse op, the loss, tfjs's backpropagation and one Adam kernel per parameter:
+//   1. encode (the screened TopK: values, indices, firings);
+//   2. decode with the loss: per token the reconstruction, the residual y − x̂, Σ residual² and the gradient of
+//      the mean reconstruction loss, −2 (y − x̂) / B, with the reconstruction itself never written;
+//   3. backward with Adam: each parameter takes its Adam step as soon as its gradient is complete (a W_D row right
+//      after its latent, W_E a group of 128 latents at a time), so the gradients of W_E and W_D never reach memory,
+//      and parameters no other tensor shares are updated in place.
+// Every float operation is the general step's, in the same order (the loss's gradient as tfjs's Mean gradient
+// computes it), so both give the same parameters and moments to the bit; the tests hold them to that. It applies
+// when the step is exactly that: the sparse path, the reconstruction loss alone, no gradient clipping.
+import * as tf from '@tensorflow/tfjs-core';
+import { registerNativeAdam } from '../../tensor/kernels/adam-update';
+import { loadNativeBlas } from '../../tensor/native/native-blas';
+import { tensorMemory, type HostBackendName, type TensorMemory } from '../../tensor/native/tensor-memory';
+import type { Adam } from '../optim/adam';
+import type { StepSettings, StepStats } from '../train-step';
+import { Sae } from '../variants/sae';
+import { sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
+
+interface FusedKernels extends SparseTopKKernels {
+  topkDecodeResidual(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, y: Float32Array, dy: Float32Array,
+    B: number, k: number, d: number, F: number, g: Float32Array, rowErr: Float32Array): void;
+  topkBackwardAdam(g: Float32Array, x: Float32Array, bDecIn: Float32Array | null, values: Float32Array, indices: Int32Array, B: number, d: number, F: number, k: number,
+    W_E: Float32Array[], W_D: Float32Array[], b_E: Float32Array[], b_D: Float32Array[] | null, stepSizes: number[], hyper: number[], unitRows: boolean): void;
+}
+
+const ENCODE = 'SaeSparseTopKEncode';
+const DECODE_RESIDUAL = 'SaeTopKDecodeResidual';
+const BACKWARD_ADAM = 'SaeTopKBackwardAdam';
+const PARAMS = ['W_E', 'W_D', 'b_E', 'b_D'] as const;
+
+function nativeKernels(): FusedKernels | null {
+  const k = loadNativeBlas().blas as unknown as Partial<FusedKernels> | null;
+  return k && typeof k.topkBackwardAdam === 'function' && typeof k.topkDecodeResidual === 'function' && typeof k.topkEncode === 'function' ? (k as FusedKernels) : null;
+}
+
+function register(backendName: HostBackendName, K: FusedKernels): void {
+  if (tf.getKernel(BACKWARD_ADAM, backendName)) return;
+  const viewer = (mem: TensorMemory) => (t: tf.TensorInfo) => {
+    const v = mem.view(t);
+    if (!v) throw new Error(`fused TopK step: tensor memory is not addressable on ${backendName}`);
+    return v;
+  };
+  const int32 = (mem: TensorMemory, t: tf.TensorInfo) => {
+    const v = mem.viewInt32(t);
+    if (!v) throw new Error(`fused TopK step: tensor memory is not addressable on ${backendName}`);
+    return v;
+  };
+  tf.registerKernel({
+    kernelName: ENCODE,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, we, be, bd } = inputs as Record<string, tf.TensorInfo>;
+      const { k } = attrs as unknown as { k: number };
+      const [B, d] = x!.shape as [number, number];
+      const F = we!.shape[1]!;
+      const mem = tensorMemory(backendName, backend);
+      const outs = [mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
+      // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
+      const view = viewer(mem);
+      const scratch = K.topkScreening?.() ? null : new Float32Array(B * F);
+      K.topkEncode(view(x!), bd ? view(bd) : null, view(we!), view(be!), B, d, F, k, scratch, view(outs[0]!), int32(mem, outs[1]!), view(outs[2]!));
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: DECODE_RESIDUAL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { values, indices, wd, bd, y } = inputs as Record<string, tf.TensorInfo>;
+      const { dyRow } = attrs as unknown as { dyRow: number };
+      const [B, d] = y!.shape as [number, number];
+      const [F] = wd!.shape as [number, number];
+      const k = values!.shape[1]!;
+      const mem = tensorMemory(backendName, backend);
+      const outs = [mem.allocate([B, d]), mem.allocate([B])];
+      const view = viewer(mem);
+      K.topkDecodeResidual(view(values!), int32(mem, indices!), view(wd!), bd ? view(bd) : null, view(y!), new Float32Array(B).fill(dyRow), B, k, d, F, view(outs[0]!), view(outs[1]!));
+      return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: BACKWARD_ADAM,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const t = inputs as Record<string, tf.TensorInfo>;
+      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as { stepSizes: number[]; hyper: number[]; unitRows: boolean; applyBias: boolean; inPlace: boolean[] };
+      const [B, d] = t.x!.shape as [number, number];
+      const F = t.W_E!.shape[1]!;
+      const k = t.values!.shape[1]!;
+      // Fresh outputs for the parameters not updated in place, in PARAMS order.
+      const fresh = PARAMS.filter((n, i) => t[n] && !inPlace[i]);
+      const mem = tensorMemory(backendName, backend);
+      const outs = fresh.flatMap((n) => [mem.allocate(t[n]!.shape), mem.allocate(t[n]!.shape), mem.allocate(t[n]!.shape)]);
+      const view = viewer(mem);
+      const param = (n: (typeof PARAMS)[number]) => {
+        if (!t[n]) return null;
+        const own = [view(t[n]!), view(t[`m_${n}`]!), view(t[`v_${n}`]!)];
+        const i = fresh.indexOf(n);
+        return i < 0 ? [...own, ...own] : [...own, view(outs[3 * i]!), view(outs[3 * i + 1]!), view(outs[3 * i + 2]!)];
+      };
+      K.topkBackwardAdam(view(t.g!), view(t.x!), applyBias ? view(t.b_D!) : null, view(t.values!), int32(mem, t.indices!), B, d, F, k,
+        param('W_E')!, param('W_D')!, param('b_E')!, param('b_D'), stepSizes, hyper, unitRows);
+      return outs;
+    },
+  });
+}
+
+/** Why the fused step cannot take this step (null when it can). */
+export function fusedTopKStepUnavailable(dict: unknown, adam: Adam, s: StepSettings): string | null {
+  if (s.fused === false) return 'switched off';
+  if (!s.sparse) return 'not on the sparse path';
+  if (!(dict instanceof Sae)) return 'not an sae dictionary';
+  const cfg = dict.cfg;
+  if (cfg.act_fn !== 'topk' || cfg.sparsity_include_decoder_norm) return 'not a TopK SAE without decoder norms in its selection';
+  const names = Object.keys(dict.params);
+  if (!names.every((n) => (PARAMS as readonly string[]).includes(n)) || !dict.params.W_E || !dict.params.b_E || !dict.params.W_D) return 'parameters other than W_E, b_E, W_D, b_D';
+  if (names.some((n) => !adam.m.has(n))) return 'the optimiser does not hold every parameter';
+  if (s.clipGradNorm > 0) return 'gradient clipping';
+  const o = s.loss;
+  if ((o.sparsityLossType && o.l1Coefficient > 0) || o.lpCoefficient > 0 || (o.auxkCoefficient > 0 && o.deadMask && o.nDead > 0)) return 'losses besides the reconstruction';
+  const backend = tf.getBackend();
+  if (backend !== 'cpu' && backend !== 'wasm') return `backend ${backend}`;
+  const why = sparseTopKUnavailable(s.k ?? cfg.top_k);
+  if (why) return why;
+  const K = nativeKernels();
+  if (!K) return 'the native addon lacks the fused kernels (rebuild it: npm run build:native)';
+  if (!registerNativeAdam(backend)) return 'no native Adam kernel';
+  register(backend, K);
+  return null;
+}
+
+/** The step of trainStep (same results) for a dictionary and settings fusedTopKStepUnavailable accepts. */
+export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tensor2D, s: StepSettings): StepStats {
+  const cfg = dict.cfg;
+  const p = dict.params as Record<string, tf.Variable>;
+  const k = s.k ?? cfg.top_k;
+  const B = x.shape[0];
+  const applyBias = cfg.apply_decoder_bias_to_pre_encoder && !!p.b_D;
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) => tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+
+  const [values, indices, fired] = run(ENCODE, { x, we: p.W_E!, be: p.b_E!, ...(applyBias ? { bd: p.b_D! } : {}) }, { k }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+  // The loss is the mean over tokens of Σ (y − x̂)²; its gradient per token, 1 / B, as tfjs's Mean gradient makes it.
+  const [g, rowErr] = run(DECODE_RESIDUAL, { values, indices, wd: p.W_D!, ...(p.b_D ? { bd: p.b_D } : {}), y }, { dyRow: Math.fround(1 / B) }) as [tf.Tensor2D, tf.Tensor1D];
+
+  const step = adam.begin(s.lr, s.lrFactors);
+  const inputs: tf.NamedTensorMap = { g, x, values, indices };
+  for (const n of PARAMS) if (p[n]) Object.assign(inputs, { [n]: p[n], [`m_${n}`]: adam.m.get(n)!, [`v_${n}`]: adam.v.get(n)! });
+  // A parameter whose value and moments no other tensor shares (tfjs shares data between clones, and a variable
+  // with the tensor it was made from) is updated in place: no fresh 3 × its size to allocate and write, and none
+  // of the memory traffic of bringing those new lines into cache. Shared ones get fresh outputs.
+  const backend = tf.backend() as unknown as { refCount(dataId: object): number };
+  const alone = (t: tf.Tensor) => backend.refCount(t.dataId) === 1;
+  const inPlace = PARAMS.map((n) => !!p[n] && alone(p[n]) && alone(adam.m.get(n)!) && alone(adam.v.get(n)!));
+  const { beta1, beta2, eps } = adam.opts;
+  const outs = run(BACKWARD_ADAM, inputs, {
+    stepSizes: PARAMS.map((n) => (p[n] ? step.stepSize(n) : 0)),
+    hyper: [beta1, 1 - beta1, beta2, 1 - beta2, eps, step.sqrtC2],
+    unitRows: s.unitNormDecoder,
+    applyBias,
+    inPlace,
+  });
+  PARAMS.filter((n, i) => p[n] && !inPlace[i]).forEach((n, i) => adam.update(n, outs[3 * i]!, outs[3 * i + 1]!, outs[3 * i + 2]!));
+  tf.dispose([...outs, g]);
+
+  const withMetrics = s.metrics ?? true;
+  const stats: StepStats = tf.tidy(() => {
+    const l_rec = tf.mean(rowErr) as tf.Scalar;
+    const zero = () => tf.scalar(0);
+    return {
+      parts: { total: tf.addN([l_rec, zero(), zero(), zero()]) as tf.Scalar, l_rec, l_s: zero(), l_p: zero(), l_aux: zero() },
+      l0: withMetrics ? (tf.div(tf.sum(tf.cast(tf.greater(values, 0), 'float32')), B) as tf.Scalar) : null,
+      residualSq: withMetrics ? (tf.sum(rowErr) as tf.Scalar) : null,
+      totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
+      fired,
+      batchThreshold: null,
+    };
+  });
+  tf.dispose([values, indices, rowErr]);
+  return stats;
+}

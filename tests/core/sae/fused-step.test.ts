@@ -1,0 +1,174 @@
+// The fused TopK training step (sae/sparse/fused-step) against the general step it replaces (the sparse op,
+// tfjs's backpropagation, then Adam): the same float operations in the same order, so losses, firings, weights and
+// Adam moments must be equal to the bit after several steps — with and without the decoder bias, its use at the
+// encoder's input, the unit-norm decoder, per-parameter learning-rate factors, a ragged shape, and a transcoder's
+// separate target. Where the fused step does not apply, trainStep says why and takes the general path.
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { normalGenerator } from '../../../src/core/lm/random-params';
+import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
+import { Adam } from '../../../src/core/sae/optim/adam';
+import { fusedTopKStepUnavailable } from '../../../src/core/sae/sparse/fused-step';
+import { disposeStats, trainStep, type StepSettings } from '../../../src/core/sae/train-step';
+import { Sae } from '../../../src/core/sae/variants/sae';
+import { describeEachBackend } from '../../helpers/backends';
+
+const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
+
+interface Case {
+  d: number;
+  F: number;
+  B: number;
+  k: number;
+  applyBias: boolean;
+  useDecoderBias: boolean;
+  unitNorm: boolean;
+  transcoder: boolean;
+}
+
+const CASES: Case[] = [
+  { d: 32, F: 256, B: 128, k: 8, applyBias: true, useDecoderBias: true, unitNorm: true, transcoder: false },
+  { d: 37, F: 301, B: 83, k: 9, applyBias: false, useDecoderBias: true, unitNorm: false, transcoder: true },
+  { d: 19, F: 150, B: 61, k: 5, applyBias: false, useDecoderBias: false, unitNorm: true, transcoder: false },
+];
+
+function rows(seed: number, n: number, shift: number): Float32Array {
+  const g = normalGenerator(seed);
+  return new Float32Array(n).map(() => g() + shift);
+}
+
+async function makeSae(c: Case): Promise<Sae> {
+  const cfg = SaeConfigSchema.parse({
+    hook_point_in: 'h', ...(c.transcoder ? { hook_point_out: 'h2' } : {}), d_model: c.d, d_sae: c.F, act_fn: 'topk', top_k: c.k,
+    sparsity_include_decoder_norm: false, apply_decoder_bias_to_pre_encoder: c.applyBias, use_decoder_bias: c.useDecoderBias,
+  });
+  const x = rows(1, c.B * c.d, 0.3);
+  const host = await initializeSae(cfg, InitConfigSchema.parse({}), { seed: 4, unitNormDecoder: c.unitNorm, data: { x, y: x, rows: c.B } });
+  host.b_E!.data.forEach((_, i, a) => (a[i] = 0.01 * ((i % 7) - 3)));
+  return new Sae(cfg, host);
+}
+
+async function train(c: Case, fused: boolean) {
+  const sae = await makeSae(c);
+  const adam = new Adam(sae.params);
+  const losses: number[] = [];
+  const fired: number[][] = [];
+  const l0: number[] = [];
+  for (let s = 0; s < 4; s++) {
+    const x = tf.tensor2d(rows(10 + s, c.B * c.d, 0.3), [c.B, c.d]);
+    const y = c.transcoder ? tf.tensor2d(rows(50 + s, c.B * c.d, -0.2), [c.B, c.d]) : x;
+    const settings: StepSettings = {
+      sparse: true, fused, lr: 1e-3 * (s + 1), lrFactors: { W_E: 0.5, b_D: 2 }, clipGradNorm: 0, unitNormDecoder: c.unitNorm, loss: loss0, metrics: true,
+    };
+    const stats = trainStep(sae, adam, x, y, settings);
+    losses.push((await stats.parts.total.data())[0]!, (await stats.parts.l_rec.data())[0]!);
+    l0.push((await stats.l0!.data())[0]!);
+    fired.push(Array.from(await stats.fired.data()));
+    disposeStats(stats);
+    tf.dispose(c.transcoder ? [x, y] : [x]);
+  }
+  const read = async (m: Map<string, tf.Variable> | Record<string, tf.Variable>) =>
+    Object.fromEntries(await Promise.all((m instanceof Map ? [...m.entries()] : Object.entries(m)).map(async ([k, v]) => [k, Array.from(await v.data())] as const)));
+  const out = { losses, fired, l0, params: await read(sae.params), m: await read(adam.m), v: await read(adam.v), step: adam.step };
+  adam.dispose();
+  sae.dispose();
+  return out;
+}
+
+describeEachBackend('fused TopK training step', (backend) => {
+  it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx) => {
+    const probe = await makeSae(CASES[0]!);
+    const probeAdam = new Adam(probe.params);
+    const why = fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 });
+    probeAdam.dispose();
+    probe.dispose();
+    if (backend === 'webgpu') expect(why).toBe('backend webgpu');
+    if (why) {
+      ctx.skip(`the fused step does not run here: ${why}`);
+      return;
+    }
+    for (const c of CASES) {
+      const general = await train(c, false);
+      const fused = await train(c, true);
+      const label = JSON.stringify(c);
+      expect(fused.losses, label).toEqual(general.losses);
+      expect(fused.fired, label).toEqual(general.fired);
+      expect(fused.l0, label).toEqual(general.l0);
+      expect(fused.step).toBe(4);
+      for (const part of ['params', 'm', 'v'] as const) {
+        expect(Object.keys(fused[part]).sort()).toEqual(Object.keys(general[part]).sort());
+        for (const name of Object.keys(general[part])) expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
+      }
+    }
+  });
+
+  it('leaves no tensor behind', async (ctx) => {
+    const c = CASES[0]!;
+    const sae = await makeSae(c);
+    const adam = new Adam(sae.params);
+    const settings: StepSettings = { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
+    const why = fusedTopKStepUnavailable(sae, adam, settings);
+    if (why) {
+      tf.dispose([...Object.values(sae.params)]);
+      adam.dispose();
+      ctx.skip(`the fused step does not run here: ${why}`);
+      return;
+    }
+    const x = tf.tensor2d(rows(3, c.B * c.d, 0), [c.B, c.d]);
+    disposeStats(trainStep(sae, adam, x, x, settings)); // the first step may register kernels and allocate state
+    const before = tf.memory().numTensors;
+    disposeStats(trainStep(sae, adam, x, x, settings));
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    adam.dispose();
+    sae.dispose();
+  });
+
+  it('updates parameters in place only where no other tensor shares their data', async (ctx) => {
+    const c = CASES[0]!;
+    const sae = await makeSae(c);
+    const adam = new Adam(sae.params);
+    const settings: StepSettings = { sparse: true, lr: 1e-2, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
+    const why = fusedTopKStepUnavailable(sae, adam, settings);
+    if (why) {
+      adam.dispose();
+      sae.dispose();
+      ctx.skip(`the fused step does not run here: ${why}`);
+      return;
+    }
+    const x = tf.tensor2d(rows(5, c.B * c.d, 0.3), [c.B, c.d]);
+    disposeStats(trainStep(sae, adam, x, x, settings)); // made from other tensors, the variables take fresh data first
+    const W_E = sae.params.W_E!;
+    const id = W_E.dataId;
+    disposeStats(trainStep(sae, adam, x, x, settings));
+    expect(W_E.dataId).toBe(id); // then alone: in place
+    const held = tf.clone(W_E); // shares W_E's data on the cpu backend (wasm copies it)
+    const shared = (tf.backend() as unknown as { refCount(id: object): number }).refCount(W_E.dataId) > 1;
+    expect(shared).toBe(backend === 'cpu');
+    const before = Array.from(await held.data());
+    disposeStats(trainStep(sae, adam, x, x, settings));
+    if (shared) expect(W_E.dataId).not.toBe(id); // shared: a fresh output
+    expect(Array.from(await held.data())).toEqual(before); // and the clone keeps its values
+    expect(Array.from(await W_E.data())).not.toEqual(before);
+    tf.dispose([held, x]);
+    adam.dispose();
+    sae.dispose();
+  });
+
+  it('is not taken where the step is more than the reconstruction loss, clipped, dense or switched off', async () => {
+    const sae = await makeSae(CASES[0]!);
+    const adam = new Adam(sae.params);
+    const base: StepSettings = { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 };
+    expect(fusedTopKStepUnavailable(sae, adam, { ...base, clipGradNorm: 1 })).toBe('gradient clipping');
+    expect(fusedTopKStepUnavailable(sae, adam, { ...base, sparse: false })).toBe('not on the sparse path');
+    expect(fusedTopKStepUnavailable(sae, adam, { ...base, fused: false })).toBe('switched off');
+    const dead = tf.ones([CASES[0]!.F]) as tf.Tensor1D;
+    expect(fusedTopKStepUnavailable(sae, adam, { ...base, loss: { ...loss0, auxkCoefficient: 1 / 32, deadMask: dead, nDead: 3 } })).toBe('losses besides the reconstruction');
+    expect(fusedTopKStepUnavailable(sae, adam, { ...base, loss: { ...loss0, sparsityLossType: 'tanh', l1Coefficient: 1 } })).toBe('losses besides the reconstruction');
+    expect(fusedTopKStepUnavailable({ cfg: sae.cfg, params: sae.params }, adam, base)).toBe('not an sae dictionary');
+    dead.dispose();
+    adam.dispose();
+    sae.dispose();
+  });
+});
