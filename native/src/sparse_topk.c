@@ -86,17 +86,17 @@ static void row_topk(const float *restrict row, const float *restrict bias, int6
 
 void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
                         int64_t F, int64_t k, float *pre_scratch, float *values, int32_t *indices, float *fired) {
-  const float *in = x;
-  float *shifted = NULL;
-  if (b_dec_in) {
-    static _Thread_local ScratchBuf b_shifted;
-    shifted = (float *)scratch_get(&b_shifted, (size_t)(B * d) * sizeof(float));
+  /* The screen subtracts b_D as it reads x; the sgemm path needs x − b_D written out. */
+  if (!topk_screen_encode(x, b_dec_in, W_E, b_E, B, d, F, k, values, indices)) {
+    const float *in = x;
+    if (b_dec_in) {
+      static _Thread_local ScratchBuf b_shifted;
+      float *shifted = (float *)scratch_get(&b_shifted, (size_t)(B * d) * sizeof(float));
 #pragma omp parallel for schedule(static)
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t j = 0; j < d; j++) shifted[b * d + j] = x[b * d + j] - b_dec_in[j];
-    in = shifted;
-  }
-  if (!topk_screen_encode(in, W_E, b_E, B, d, F, k, values, indices)) {
+      for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < d; j++) shifted[b * d + j] = x[b * d + j] - b_dec_in[j];
+      in = shifted;
+    }
     /* pre = in @ W_E (+ b_E, added while selecting) */
     float *pre = pre_scratch ? pre_scratch : (float *)malloc((size_t)(B * F) * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)F, (int)d, 1.0f, in, (int)d, W_E, (int)F, 0.0f, pre, (int)F);

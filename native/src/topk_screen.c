@@ -238,8 +238,9 @@ TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64
   }
 }
 
-/* pre = x·w + bias for up to four candidates of one latent (w = its row of W_Eᵀ, loaded once for all four). */
-TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, const float *restrict wrow, float bias, int64_t d) {
+/* pre = (x − shift)·w + bias for up to four candidates of one latent (w = its row of W_Eᵀ, loaded once for all
+ * four; shift may be NULL). */
+TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, const float *shift, const float *restrict wrow, float bias, int64_t d) {
   const float *x[4];
   int32_t c[4];
   for (int64_t r = 0; r < 4; r++) {
@@ -250,6 +251,14 @@ TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, 
   for (int64_t t = 0; t < d; t += 16) {
     const int64_t n = d - t;
     const __m512 wv = load_n(wrow + t, n);
+    if (shift) { /* the rows of x − shift, as a shifted copy would hold them */
+      const __m512 sv = load_n(shift + t, n);
+      a0 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[0] + t, n), sv), wv, a0);
+      a1 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[1] + t, n), sv), wv, a1);
+      a2 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[2] + t, n), sv), wv, a2);
+      a3 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[3] + t, n), sv), wv, a3);
+      continue;
+    }
     a0 = _mm512_fmadd_ps(load_n(x[0] + t, n), wv, a0);
     a1 = _mm512_fmadd_ps(load_n(x[1] + t, n), wv, a1);
     a2 = _mm512_fmadd_ps(load_n(x[2] + t, n), wv, a2);
@@ -285,9 +294,10 @@ TARGET static inline __m512 from_bf16(__m256i h) { return _mm512_castsi512_ps(_m
 
 static const double UP = 1.0 + 0x1p-20; /* rounding norms up: covers the double sums and the cast to float */
 
-/* x̃ [Bp, dp] in bf16 (zero-padded) and, per token, A = ‖δx‖ + slack·‖x‖ and Bt = ‖x‖ (δx = x − x̃), rounded
+/* With x = in − shift (shift may be NULL): x̃ [Bp, dp] in bf16 (zero-padded) and, per token, A = ‖δx‖ + slack·‖x‖ and Bt = ‖x‖ (δx = x − x̃), rounded
  * up; the largest |x|; 0 when some x is not finite. The differences x − x̃ are exact (Sterbenz). */
-TARGET static int pack_x(const float *in, int64_t B, int64_t Bp, int64_t d, int64_t dp, double slack, uint16_t *xb, float *A, float *Bt, double *maxx_out) {
+TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t Bp, int64_t d, int64_t dp, double slack, uint16_t *xb, float *A, float *Bt,
+                         double *maxx_out) {
   double maxx = 0.0;
   int finite = 1;
 #pragma omp parallel for schedule(static) reduction(max : maxx) reduction(&& : finite)
@@ -295,7 +305,8 @@ TARGET static int pack_x(const float *in, int64_t B, int64_t Bp, int64_t d, int6
     __m512d x2a = _mm512_setzero_pd(), x2b = _mm512_setzero_pd(), e2a = _mm512_setzero_pd(), e2b = _mm512_setzero_pd();
     __m512 m = _mm512_setzero_ps();
     for (int64_t i = 0; i < dp; i += 16) {
-      const __m512 v = b < B && i < d ? load_n(in + b * d + i, d - i) : _mm512_setzero_ps();
+      __m512 v = b < B && i < d ? load_n(in + b * d + i, d - i) : _mm512_setzero_ps();
+      if (shift && b < B && i < d) v = _mm512_sub_ps(v, load_n(shift + i, d - i));
       const __m256i h = to_bf16(v);
       const int64_t n = dp - i < 16 ? dp - i : 16;
       _mm256_mask_storeu_epi16(xb + b * dp + i, (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u), h);
@@ -379,7 +390,7 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
   return finite;
 }
 
-int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
+int topk_screen_encode(const float *in, const float *shift, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
                        int32_t *indices) {
   if (!topk_screen_active() || k < 1 || k >= F || d > 65536 || B < 1) return 0;
   const int64_t dp = round_up(d, 2), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL;
@@ -397,7 +408,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
   float *WEt = (float *)scratch_get(&b_WEt, (size_t)(F * d) * sizeof(float));
   double *part = (double *)scratch_get(&b_part, (size_t)(omp_get_max_threads() * 2 * Fp) * sizeof(double));
   double maxx, maxw;
-  if (!pack_x(in, B, Bp, d, dp, slack, xb, A, Bt, &maxx) || !pack_w(W_E, d, dp, F, Fp, wp, WEt, nwt, ndw, part, &maxw) || maxx * maxw * (double)d > 1e37)
+  if (!pack_x(in, shift, B, Bp, d, dp, slack, xb, A, Bt, &maxx) || !pack_w(W_E, d, dp, F, Fp, wp, WEt, nwt, ndw, part, &maxw) || maxx * maxw * (double)d > 1e37)
     return 0;
   float *bElo = (float *)scratch_get(&b_lo, (size_t)Fp * sizeof(float));
   float *bEhi = (float *)scratch_get(&b_hi, (size_t)Fp * sizeof(float));
@@ -478,7 +489,7 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
         }
         while (q < w.count[j]) {
           const int64_t m = w.count[j] - q < 4 ? w.count[j] - q : 4;
-          recompute(&w, q, m, in, WEt + j * d, b_E[j], d);
+          recompute(&w, q, m, in, shift, WEt + j * d, b_E[j], d);
           q += m;
         }
       }
@@ -496,9 +507,9 @@ int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int6
 int topk_screen_available(void) { return 0; }
 int topk_screen_set_enabled(int on) { (void)on; return 0; }
 int topk_screen_active(void) { return 0; }
-int topk_screen_encode(const float *in, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
+int topk_screen_encode(const float *in, const float *shift, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
                        int32_t *indices) {
-  (void)in, (void)W_E, (void)b_E, (void)B, (void)d, (void)F, (void)k, (void)values, (void)indices;
+  (void)in, (void)shift, (void)W_E, (void)b_E, (void)B, (void)d, (void)F, (void)k, (void)values, (void)indices;
   return 0;
 }
 #endif
