@@ -363,14 +363,32 @@ static void backward(const float *g, const float *x, const float *b_dec_in, cons
   static _Thread_local ScratchBuf b_start, b_order, b_fill, b_dbE, b_part, b_dbD, b_wdb;
   int64_t *start = (int64_t *)scratch_get(&b_start, (size_t)(F + 1) * sizeof(int64_t));
   int32_t *order = (int32_t *)scratch_get(&b_order, (size_t)P * sizeof(int32_t));
-  memset(start, 0, (size_t)(F + 1) * sizeof(int64_t));
-  for (int64_t p = 0; p < P; p++)
-    if (values[p] > 0.0f) start[indices[p] + 1]++;
-  for (int64_t f = 0; f < F; f++) start[f + 1] += start[f];
-  int64_t *fill = (int64_t *)scratch_get(&b_fill, (size_t)F * sizeof(int64_t));
-  memcpy(fill, start, (size_t)F * sizeof(int64_t));
-  for (int64_t p = 0; p < P; p++)
-    if (values[p] > 0.0f) order[fill[indices[p]]++] = (int32_t)p;
+  /* The counting sort by latent, each thread counting and then placing its share of the pairs: a latent's pairs
+   * stay in increasing order (the first thread's before the second's), as a serial sort leaves them. */
+  int64_t *fill = (int64_t *)scratch_get(&b_fill, (size_t)omp_get_max_threads() * (size_t)F * sizeof(int64_t));
+#pragma omp parallel
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num(), p0 = P * t / T, p1 = P * (t + 1) / T;
+    int64_t *c = fill + t * F;
+    memset(c, 0, (size_t)F * sizeof(int64_t));
+    for (int64_t p = p0; p < p1; p++) c[indices[p]] += values[p] > 0.0f;
+#pragma omp barrier
+#pragma omp single
+    {
+      start[0] = 0;
+      for (int64_t f = 0; f < F; f++) {
+        int64_t at = start[f];
+        for (int64_t u = 0; u < T; u++) {
+          const int64_t n = fill[u * F + f];
+          fill[u * F + f] = at;
+          at += n;
+        }
+        start[f + 1] = at;
+      }
+    }
+    for (int64_t p = p0; p < p1; p++)
+      if (values[p] > 0.0f) order[c[indices[p]]++] = (int32_t)p;
+  }
 
   float *dbE = (float *)scratch_get(&b_dbE, (size_t)F * sizeof(float));
   const AdamParam *abD = adam && adam[3].p ? &adam[3] : NULL;
