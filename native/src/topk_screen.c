@@ -274,10 +274,36 @@ TARGET static void take_topk(const float *restrict pre, const int32_t *restrict 
                              int32_t *restrict indices) {
   const int64_t nv = (n + 15) / 16;
   to_keys(pre, n, nv, keys);
-  const float V = kth_largest(keys, nv, k, 32);
+  float V;
+  if (nv <= 4) {
+    /* Few candidates (the usual case): the k-th largest is the largest key with at least k keys at or above it,
+     * each key's count taken by independent compares rather than a chain of 32 dependent probes. */
+    __m512i K[4];
+    for (int64_t i = 0; i < 4; i++) K[i] = i < nv ? _mm512_loadu_si512(keys + 16 * i) : _mm512_setzero_si512();
+    uint32_t best = 0;
+    for (int64_t q = 0; q < n; q++) {
+      const __m512i b = _mm512_set1_epi32((int)keys[q]);
+      int ge = 0;
+      for (int64_t i = 0; i < nv; i++) ge += __builtin_popcount(_mm512_cmpge_epu32_mask(K[i], b));
+      best = ge >= k && keys[q] > best ? keys[q] : best;
+    }
+    V = key_float(best);
+  } else {
+    V = kth_largest(keys, nv, k, 32);
+  }
+  /* the values above V, in latent order (compressed, no branch per candidate), then those equal to V */
+  const __m512 Vv = _mm512_set1_ps(V);
   int64_t out = 0;
-  for (int64_t q = 0; q < n; q++)
-    if (pre[q] > V) values[out] = pre[q], indices[out++] = lat[q];
+  for (int64_t i = 0; i < nv; i++) {
+    const int64_t m = n - 16 * i < 16 ? n - 16 * i : 16;
+    const __mmask16 live = (__mmask16)(m >= 16 ? 0xFFFF : (1u << m) - 1u);
+    const __m512 p = _mm512_maskz_loadu_ps(live, pre + 16 * i);
+    const __mmask16 gt = _mm512_mask_cmp_ps_mask(live, p, Vv, _CMP_GT_OQ);
+    const int c = __builtin_popcount(gt);
+    _mm512_mask_storeu_ps(values + out, (__mmask16)((1u << c) - 1u), _mm512_maskz_compress_ps(gt, p));
+    _mm512_mask_storeu_epi32(indices + out, (__mmask16)((1u << c) - 1u), _mm512_maskz_compress_epi32(gt, _mm512_maskz_loadu_epi32(live, lat + 16 * i)));
+    out += c;
+  }
   for (int64_t q = 0; q < n && out < k; q++)
     if (pre[q] == V) values[out] = pre[q], indices[out++] = lat[q];
 }
