@@ -52,6 +52,21 @@ const dWE = new Float32Array(d * F), dbE = new Float32Array(F), dWD = new Float3
 await record('sae topk backward', () => K.topkBackward(rec, x, bD, vals, idx, WE, WD, B, d, F, k, dWE, dbE, dWD, dbD));
 const o1 = new Float32Array(F * d), o2 = new Float32Array(F * d), o3 = new Float32Array(F * d), v = new Float32Array(F * d).fill(0.01);
 await record('adam update (1M parameters)', () => K.adamUpdate(WD, WD, WD, v, 1e-4, 0.9, 0.1, 0.999, 0.001, 1e-8, 0.1, o1, o2, o3));
+// The fused training step's last two passes (its first is the encode above): decode with the loss's gradient,
+// then the backward with every parameter's Adam step, in place (2.1M parameters).
+const F2 = K as unknown as {
+  topkDecodeResidual(...a: unknown[]): void;
+  topkBackwardAdam(...a: unknown[]): void;
+};
+const g = new Float32Array(B * d), rowErr = new Float32Array(B), dy = new Float32Array(B).fill(Math.fround(1 / B));
+await record('fused step: decode + loss gradient', () => F2.topkDecodeResidual(vals, idx, WD, bD, x, dy, B, k, d, F, g, rowErr));
+const state = (n: number) => {
+  const [p, m, s] = [r(n).map((a) => a * 0.05), new Float32Array(n), new Float32Array(n)];
+  return [p, m, s, p, m, s];
+};
+const [sWE, sWD, sbE, sbD] = [state(d * F), state(F * d), state(F), state(d)];
+await record('fused step: backward + Adam (in place)', () =>
+  F2.topkBackwardAdam(g, x, bD, vals, idx, B, d, F, k, sWE, sWD, sbE, sbD, [1e-4, 1e-4, 1e-4, 1e-4], [0.9, 0.1, 0.999, 0.001, 1e-8, 0.1], true));
 
 // tfjs kernels against ours, on the tensors.
 const run = async (f: () => tf.Tensor) => {

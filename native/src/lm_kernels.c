@@ -1,6 +1,7 @@
 // Fused language-model kernels for activation generation on the CPU: a norm in one pass per row where tfjs runs
 // ~8 elementwise kernels, each reading and writing the whole activation.
 #include <math.h>
+#include <stdlib.h>
 
 #include "cpu.h"
 #include "lm_kernels.h"
@@ -109,3 +110,103 @@ void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows
     }
   }
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* e^x for x ≤ 0 (arguments below −87.3 give 0's neighbourhood, as expf underflows there): x = n ln 2 + r with
+ * |r| ≤ ln 2 / 2 (ln 2 in two parts, Cody–Waite), e^r from Cephes's expf polynomial (about 1 ulp), times 2^n. */
+__attribute__((target("avx512f"))) static inline __m512 exp_nonpos(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(y, n);
+}
+
+/*
+ * One (sequence, head) of causal attention: scores s_ij = q_i·k_j for the keys query i sees (j ≤ i, and
+ * j > i − window when window > 0), softmax over them, z_i = Σ_j p_j v_j. q rows are qs apart, k and v rows kvs
+ * apart, z rows zs apart (the [S, heads, dh] layouts of the projections). kt: dh × S scratch, sc: S + 16 scratch.
+ */
+__attribute__((target("avx512f"))) static void attention_head(const float *q, int64_t qs, const float *k, const float *v, int64_t kvs, int64_t S, int64_t dh,
+                                                              int64_t window, float *z, int64_t zs, float *kt, float *sc) {
+  const int64_t Sp = (S + 15) / 16 * 16;
+  for (int64_t j = 0; j < Sp; j++) /* kᵀ, so that 16 keys' scores come from dh broadcast multiply-adds */
+    for (int64_t t = 0; t < dh; t++) kt[t * Sp + j] = j < S ? k[j * kvs + t] : 0.0f;
+  const int64_t dv = (dh + 15) / 16;
+  for (int64_t i = 0; i < S; i++) {
+    const float *qi = q + i * qs;
+    const int64_t lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0, hi = i + 1; /* keys [lo, hi) */
+    const int64_t b0 = lo / 16 * 16;
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    /* the lanes of keys j..j+15 that query i sees */
+#define LIVE(j) ((__mmask16)(((j) + 16 <= hi ? 0xFFFFu : (1u << (hi - (j))) - 1u) & ((j) >= lo ? 0xFFFFu : ~((1u << (lo - (j))) - 1u))))
+    for (int64_t j = b0; j < hi; j += 16) {
+      __m512 s = _mm512_setzero_ps();
+      for (int64_t t = 0; t < dh; t++) s = _mm512_fmadd_ps(_mm512_set1_ps(qi[t]), _mm512_loadu_ps(kt + t * Sp + j), s);
+      _mm512_storeu_ps(sc + j, s);
+      mx = _mm512_mask_max_ps(mx, LIVE(j), mx, s);
+    }
+    const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t j = b0; j < hi; j += 16) {
+      const __m512 e = _mm512_maskz_mov_ps(LIVE(j), exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(sc + j), m))); /* masked keys: exactly 0 */
+      _mm512_storeu_ps(sc + j, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+#undef LIVE
+    const float inv = 1.0f / _mm512_reduce_add_ps(sum);
+    __m512 acc[8]; /* dh ≤ 128 */
+    for (int64_t u = 0; u < dv; u++) acc[u] = _mm512_setzero_ps();
+    for (int64_t j = lo; j < hi; j++) {
+      const __m512 p = _mm512_set1_ps(sc[j]);
+      const float *vj = v + j * kvs;
+      for (int64_t u = 0; u < dv; u++) {
+        const int64_t left = dh - 16 * u;
+        const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+        acc[u] = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(mk, vj + 16 * u), acc[u]);
+      }
+    }
+    for (int64_t u = 0; u < dv; u++) {
+      const int64_t left = dh - 16 * u;
+      const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+      _mm512_mask_storeu_ps(z + i * zs + 16 * u, mk, _mm512_mul_ps(acc[u], _mm512_set1_ps(inv)));
+    }
+  }
+}
+
+int causal_attention_available(int64_t dh) { return cpu_has_avx512f() && dh >= 1 && dh <= 128; }
+
+int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z) {
+  if (!causal_attention_available(dh) || H % Kh != 0) return 0;
+  const int64_t rep = H / Kh, Sp = (S + 15) / 16 * 16;
+#pragma omp parallel
+  {
+    float *kt = (float *)malloc((size_t)(dh * Sp) * sizeof(float)), *sc = (float *)malloc((size_t)(Sp + 16) * sizeof(float));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t bh = 0; bh < B * H; bh++) {
+      const int64_t b = bh / H, h = bh % H, kh = h / rep;
+      attention_head(q + (b * S * H + h) * dh, H * dh, k + (b * S * Kh + kh) * dh, v + (b * S * Kh + kh) * dh, Kh * dh, S, dh, window,
+                     z + (b * S * H + h) * dh, H * dh, kt, sc);
+    }
+    free(kt);
+    free(sc);
+  }
+  return 1;
+}
+#else
+int causal_attention_available(int64_t dh) {
+  (void)dh;
+  return 0;
+}
+int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z) {
+  (void)q, (void)k, (void)v, (void)B, (void)S, (void)H, (void)Kh, (void)dh, (void)window, (void)z;
+  return 0;
+}
+#endif

@@ -290,6 +290,39 @@ static napi_value row_norm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* causalAttentionAvailable(dh): whether causal_attention runs here for heads of dh */
+static napi_value causal_attention_available_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  int64_t dh = 0;
+  if (argc != 1 || napi_get_value_int64(env, a[0], &dh) != napi_ok) { fail(env, "causalAttentionAvailable", "expected dh"); return NULL; }
+  napi_value out;
+  napi_get_boolean(env, causal_attention_available(dh) != 0, &out);
+  return out;
+}
+
+/* causalAttention(q, k, v, B, S, H, Kh, dh, window, z) → whether it ran (see causal_attention) */
+static napi_value causal_attention_js(napi_env env, napi_callback_info info) {
+  const char *fn = "causalAttention";
+  size_t argc = 10;
+  napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 10) { fail(env, fn, "expected 10 arguments"); return NULL; }
+  int64_t B, S, H, Kh, dh, window = 0;
+  if (!get_int(env, fn, a[3], "B", &B) || !get_int(env, fn, a[4], "S", &S) || !get_int(env, fn, a[5], "H", &H) || !get_int(env, fn, a[6], "Kh", &Kh) ||
+      !get_int(env, fn, a[7], "dh", &dh))
+    return NULL;
+  if (napi_get_value_int64(env, a[8], &window) != napi_ok || window < 0) { fail(env, fn, "window must be a non-negative integer"); return NULL; }
+  Arr q, k, v, z;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * S * H * dh), "q", &q) || !get_arr(env, fn, a[1], F32, false, (size_t)(B * S * Kh * dh), "k", &k) ||
+      !get_arr(env, fn, a[2], F32, false, (size_t)(B * S * Kh * dh), "v", &v) || !get_arr(env, fn, a[9], F32, false, (size_t)(B * S * H * dh), "z", &z))
+    return NULL;
+  napi_value out;
+  napi_get_boolean(env, causal_attention(q.data, k.data, v.data, B, S, H, Kh, dh, window, z.data) != 0, &out);
+  return out;
+}
+
 /* rowSqErr(a, b, rows, d, out[, residual | null]): out[r] = Σ_j (a − b)²; residual (when given) = a − b */
 static napi_value row_sq_err_js(napi_env env, napi_callback_info info) {
   const char *fn = "rowSqErr";
@@ -388,6 +421,8 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"topkBackwardAdam", NULL, topk_backward_adam, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
+    {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
+    {"causalAttentionAvailable", NULL, causal_attention_available_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErrGrad", NULL, row_sq_err_grad_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErrGradFromResidual", NULL, row_sq_err_grad_residual_js, NULL, NULL, NULL, napi_default, NULL},

@@ -92,7 +92,8 @@ export class HookedTransformer {
       }
       const lastBlock = Math.min(lastStage, cfg.nLayers - 1);
       for (let l = 0; l <= lastBlock; l++) {
-        const ctx = { batch: B, seq: S, mask: this.mask(S, cfg.slidingWindows[l] ?? null), ...ctxTables };
+        const window = cfg.slidingWindows[l] ?? null;
+        const ctx = { batch: B, seq: S, mask: this.mask(S, window), window, ...ctxTables };
         resid = block(resid, this.params.blocks[l]!, cfg, l, ctx, hooks);
       }
       let logits: tf.Tensor3D | null = null;

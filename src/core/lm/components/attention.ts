@@ -8,12 +8,15 @@ import type { HookRunner } from './hook-runner';
 import { linear } from './linear';
 import { applyNorm } from './norm';
 import { applyRotary } from './rotary';
+import { fusedCausalAttention } from '../../tensor/kernels/lm-kernels';
 
 export interface AttentionContext {
   batch: number;
   seq: number;
   /** [seq, seq] additive mask (0 where allowed, a large negative number elsewhere). */
   mask: tf.Tensor;
+  /** The sliding window the mask applies (query i sees keys i − window < j ≤ i), or null for plain causal. */
+  window: number | null;
   /** [1, seq, 1, rotary dim] tables, when the model is rotary. */
   cos: tf.Tensor | null;
   sin: tf.Tensor | null;
@@ -47,7 +50,13 @@ export function attention(
   }
 
   // The scale is applied to q ([B, S, H, dh]) rather than to the scores ([B, H, S, S]): S/dh times fewer multiplies.
-  const qT = tf.transpose(tf.mul(q, cfg.attnScale), [0, 2, 1, 3]); // [B, H, S, dh]
+  const qs = tf.mul(q, cfg.attnScale) as tf.Tensor4D;
+  // The native kernel, where nothing reads the scores or the pattern (or their gradients): no [B, H, S, S] tensors.
+  const fused = cfg.attnSoftcap === null && !hooks.watches(hookName(layer, 'attn.hook_attn_scores')) && !hooks.watches(hookName(layer, 'attn.hook_pattern'))
+    ? fusedCausalAttention(qs, k, v, ctx.window)
+    : null;
+  if (fused) return linear(hp('attn.hook_z', fused).reshape([B * S, H * dh]), p.W_O, p.b_O);
+  const qT = tf.transpose(qs, [0, 2, 1, 3]); // [B, H, S, dh]
   let kT = tf.transpose(k, [0, 2, 3, 1]); // [B, K, dh, S]: explicit, so the matmul below is untransposed
   let vT = tf.transpose(v, [0, 2, 1, 3]); // [B, K, S, dh]
   if (K !== H) {

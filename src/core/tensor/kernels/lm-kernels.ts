@@ -1,16 +1,26 @@
-// A fused language-model kernel on the wasm and cpu backends, computed by the native addon on the tensors'
+// Fused language-model kernels on the wasm and cpu backends, computed by the native addon on the tensors'
 // memory: a row norm (LayerNorm / RMSNorm with its weight and bias) in one pass instead of ~8 tfjs kernels
-// (3.2 vs 5.5 ms on [4096, 256], `npm run bench:kernels`). Forward only: the model uses it outside gradient computations and where no
-// hook watches the norm's scale; elsewhere it keeps its plain-tfjs formulation. (A fused GELU was tried and
-// dropped: one scalar-expf pass was no faster than tfjs-wasm's vectorised sigmoid formulation.)
+// (3.2 vs 5.5 ms on [4096, 256], `npm run bench:kernels`), and causal attention from the q, k, v projections to
+// the heads' outputs z (no [B, H, S, S] scores or pattern in memory, no transposes). Forward only: the model uses
+// them outside gradient computations and where no hook watches what they skip (the norm's scale; the attention
+// scores and pattern); elsewhere it keeps its plain-tfjs formulations. (A fused GELU was tried and dropped: one
+// scalar-expf pass was no faster than tfjs-wasm's vectorised sigmoid formulation.)
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../native/native-blas';
 import { tensorMemory, type HostBackendName } from '../native/tensor-memory';
 
 export const SAE_ROW_NORM = 'SaeRowNorm';
+export const SAE_CAUSAL_ATTENTION = 'SaeCausalAttention';
 
 interface LmKernels {
   rowNorm(x: Float32Array, w: Float32Array, b: Float32Array | null, rows: number, d: number, eps: number, rms: boolean, out: Float32Array): void;
+  causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, B: number, S: number, H: number, Kh: number, dh: number, window: number, z: Float32Array): boolean;
+  causalAttentionAvailable(dh: number): boolean;
+}
+
+function attentionAvailable(dh: number): boolean {
+  const k = loadNativeBlas().blas as unknown as Partial<LmKernels> | null;
+  return typeof k?.causalAttentionAvailable === 'function' && k.causalAttentionAvailable(dh);
 }
 
 /** Registers the kernel for `backendName` when the addon has it; returns whether it is available. */
@@ -42,6 +52,25 @@ export function registerNativeLmKernels(backendName: HostBackendName): boolean {
       return out;
     },
   });
+  if (typeof native.causalAttention === 'function' && typeof native.causalAttentionAvailable === 'function') {
+    tf.registerKernel({
+      kernelName: SAE_CAUSAL_ATTENTION,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
+        const { window } = attrs as unknown as { window: number };
+        const [B, S, H, dh] = q.shape as [number, number, number, number];
+        const Kh = k.shape[2]!;
+        const { mem, view } = viewer(backend);
+        const z = mem.allocate([B, S, H, dh]);
+        if (!native.causalAttention(view(q), view(k), view(v), B, S, H, Kh, dh, window, view(z))) {
+          mem.dispose(z);
+          throw new Error(`${SAE_CAUSAL_ATTENTION}: not available for these shapes (check fusedCausalAttention's conditions)`);
+        }
+        return z;
+      },
+    });
+  }
   return true;
 }
 
@@ -58,4 +87,16 @@ export function fusedRowNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, ep
   if (w.size !== d || (b && b.size !== d) || !usable(SAE_ROW_NORM, x, w, ...(b ? [b] : []))) return null;
   const inputs: tf.NamedTensorMap = b ? { x, w, b } : { x, w };
   return tf.engine().runKernel(SAE_ROW_NORM, inputs, { eps, rms } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/**
+ * Causal attention z [B, S, H, dh] from q [B, S, H, dh] (already scaled) and k, v [B, S, Kh, dh] (grouped-query
+ * heads: query head h reads head h / (H / Kh)), keys j ≤ i and, with a window w, j > i − w; or null where the
+ * fused kernel cannot run (not registered, a gradient being recorded, no AVX-512, d_head over 128).
+ */
+export function fusedCausalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: number | null): tf.Tensor4D | null {
+  const [, , H, dh] = q.shape;
+  const Kh = k.shape[2];
+  if (H % Kh !== 0 || !usable(SAE_CAUSAL_ATTENTION, q, k, v) || !attentionAvailable(dh)) return null;
+  return tf.engine().runKernel(SAE_CAUSAL_ATTENTION, { q, k, v }, { window: window ?? 0 } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
