@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lm_kernels.h"
+#include "scratch.h"
 #include "sparse_topk.h"
 
 typedef struct {
@@ -290,6 +291,27 @@ static napi_value row_norm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* adviseHugePages(arrayBuffer, bytes): asks the kernel for transparent huge pages over the buffer's memory and, past
+ * its current end, up to `bytes` from its start (a wasm heap's reservation, which grows in place); returns the bytes
+ * advised (0 where the system does not do it). Only a hint: the memory's contents and addresses do not change. */
+static napi_value advise_huge_pages_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  void *data = NULL;
+  size_t len = 0;
+  int64_t want = 0;
+  if (argc != 2 || napi_get_arraybuffer_info(env, a[0], &data, &len) != napi_ok || napi_get_value_int64(env, a[1], &want) != napi_ok) {
+    fail(env, "adviseHugePages", "expected (ArrayBuffer, bytes)");
+    return NULL;
+  }
+  const size_t total = want > (int64_t)len ? (size_t)want : len;
+  double advised = (double)advise_huge_pages(data, total);
+  napi_value out;
+  napi_create_double(env, advised, &out);
+  return out;
+}
+
 /* causalAttentionAvailable(dh): whether causal_attention runs here for heads of dh */
 static napi_value causal_attention_available_js(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -422,6 +444,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
+    {"adviseHugePages", NULL, advise_huge_pages_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttentionAvailable", NULL, causal_attention_available_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErrGrad", NULL, row_sq_err_grad_js, NULL, NULL, NULL, napi_default, NULL},
