@@ -112,9 +112,10 @@ void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* e^x for x ≤ 0 (arguments below −87.3 give 0's neighbourhood, as expf underflows there): x = n ln 2 + r with
- * |r| ≤ ln 2 / 2 (ln 2 in two parts, Cody–Waite), e^r from Cephes's expf polynomial (about 1 ulp), times 2^n. */
+/* e^x for x ≤ 0 (0 below −87.33, where expf leaves the normal range): x = n ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 in
+ * two parts, Cody–Waite), e^r from Cephes's expf polynomial (about 1 ulp), times 2^n. */
 __attribute__((target("avx512f"))) static inline __m512 exp_nonpos(__m512 x) {
+  const __mmask16 normal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_GE_OQ);
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -126,7 +127,7 @@ __attribute__((target("avx512f"))) static inline __m512 exp_nonpos(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   const __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(y, n);
+  return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(y, n));
 }
 
 /*
@@ -181,6 +182,30 @@ __attribute__((target("avx512f"))) static void attention_head(const float *q, in
   }
 }
 
+/* HF's NewGELUActivation (gelu_pytorch_tanh) as lm/components/activations.ts writes it: x·σ(2u) with
+ * 2u = x·(2√(2/π) + 2√(2/π)·0.044715·x²), σ from exp of −|2u| (never overflows); out may be x. */
+__attribute__((target("avx512f"))) static void gelu_new_block(const float *x, int64_t n, float *out) {
+  const __m512 c1 = _mm512_set1_ps((float)(2.0 * 0.7978845608028654)), c3 = _mm512_set1_ps((float)(2.0 * 0.7978845608028654 * 0.044715));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 u2 = _mm512_mul_ps(v, _mm512_add_ps(c1, _mm512_mul_ps(_mm512_mul_ps(v, v), c3)));
+    const __m512 e = exp_nonpos(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(u2))); /* e^−|2u| */
+    const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e));                       /* σ(|2u|) */
+    const __m512 sig = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u2, _mm512_setzero_ps(), _CMP_GE_OQ), _mm512_mul_ps(e, r), r);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(v, sig));
+  }
+}
+
+int gelu_new(const float *x, int64_t n, float *out) {
+  if (!cpu_has_avx512f()) return 0;
+  const int64_t C = 16384;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i += C) gelu_new_block(x + i, n - i < C ? n - i : C, out + i);
+  return 1;
+}
+
 int causal_attention_available(int64_t dh) { return cpu_has_avx512f() && dh >= 1 && dh <= 128; }
 
 int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z) {
@@ -201,6 +226,10 @@ int causal_attention(const float *q, const float *k, const float *v, int64_t B, 
   return 1;
 }
 #else
+int gelu_new(const float *x, int64_t n, float *out) {
+  (void)x, (void)n, (void)out;
+  return 0;
+}
 int causal_attention_available(int64_t dh) {
   (void)dh;
   return 0;

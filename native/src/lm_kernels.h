@@ -18,6 +18,9 @@ void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows
 /* Causal attention forward on q [B, S, H, dh] (already scaled), k and v [B, S, Kh, dh] (query head h reads head
  * h / (H / Kh)), into z [B, S, H, dh]: softmax over the keys each query sees (j ≤ i, and j > i − window when
  * window > 0) of q_i·k_j, times v. Returns 0, doing nothing, without AVX-512 or for dh > 128. */
+/* out = x·σ(2u), 2u = x·(2√(2/π) + 2√(2/π)·0.044715·x²): the tanh GELU (HF gelu_new); returns 0, doing nothing,
+ * without AVX-512. */
+int gelu_new(const float *x, int64_t n, float *out);
 int causal_attention_available(int64_t dh);
 int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z);
 #endif

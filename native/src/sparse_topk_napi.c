@@ -312,6 +312,22 @@ static napi_value advise_huge_pages_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* geluNew(x, n, out) → whether it ran (see gelu_new); out may be x */
+static napi_value gelu_new_js(napi_env env, napi_callback_info info) {
+  const char *fn = "geluNew";
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 3) { fail(env, fn, "expected 3 arguments"); return NULL; }
+  int64_t n;
+  if (!get_int(env, fn, a[1], "n", &n)) return NULL;
+  Arr x, out;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)n, "x", &x) || !get_arr(env, fn, a[2], F32, false, (size_t)n, "out", &out)) return NULL;
+  napi_value r;
+  napi_get_boolean(env, gelu_new(x.data, n, out.data) != 0, &r);
+  return r;
+}
+
 /* causalAttentionAvailable(dh): whether causal_attention runs here for heads of dh */
 static napi_value causal_attention_available_js(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -444,6 +460,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
+    {"geluNew", NULL, gelu_new_js, NULL, NULL, NULL, napi_default, NULL},
     {"adviseHugePages", NULL, advise_huge_pages_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttentionAvailable", NULL, causal_attention_available_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},

@@ -1,5 +1,6 @@
 // MLP activation functions, written out as Hugging Face defines them.
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedGeluNew } from '../../tensor/kernels/lm-kernels';
 import type { ActivationName } from '../model-config';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -8,7 +9,10 @@ export function activate(name: ActivationName, x: tf.Tensor): tf.Tensor {
   switch (name) {
     case 'gelu_new': {
       // tanh approximation (HF NewGELUActivation / gelu_pytorch_tanh): 0.5·x·(1 + tanh(u)) = x·σ(2u), with
-      // u = √(2/π)(x + 0.044715 x³); σ and products are ~10× faster than tanh and pow on the wasm backend.
+      // u = √(2/π)(x + 0.044715 x³); σ and products are ~10× faster than tanh and pow on the wasm backend, and
+      // the native kernel does it all in one pass where it can (forward passes, AVX-512).
+      const fused = fusedGeluNew(x);
+      if (fused) return fused;
       const u2 = tf.mul(x, tf.add(2 * SQRT_2_OVER_PI, tf.mul(tf.square(x), 2 * SQRT_2_OVER_PI * 0.044715)));
       return tf.mul(x, tf.sigmoid(u2));
     }

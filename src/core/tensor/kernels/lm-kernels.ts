@@ -1,21 +1,24 @@
 // Fused language-model kernels on the wasm and cpu backends, computed by the native addon on the tensors'
 // memory: a row norm (LayerNorm / RMSNorm with its weight and bias) in one pass instead of ~8 tfjs kernels
 // (3.2 vs 5.5 ms on [4096, 256], `npm run bench:kernels`), and causal attention from the q, k, v projections to
-// the heads' outputs z (no [B, H, S, S] scores or pattern in memory, no transposes). Forward only: the model uses
+// the heads' outputs z (no [B, H, S, S] scores or pattern in memory, no transposes), and the tanh GELU in one pass
+// (AVX-512 exp; tfjs runs six elementwise kernels on one thread). Forward only: the model uses
 // them outside gradient computations and where no hook watches what they skip (the norm's scale; the attention
-// scores and pattern); elsewhere it keeps its plain-tfjs formulations. (A fused GELU was tried and dropped: one
-// scalar-expf pass was no faster than tfjs-wasm's vectorised sigmoid formulation.)
+// scores and pattern); elsewhere it keeps its plain-tfjs formulations. (A first fused GELU with scalar expf was no
+// faster than tfjs-wasm's vectorised sigmoid formulation; vectorised and on both cores it is.)
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../native/native-blas';
 import { tensorMemory, type HostBackendName } from '../native/tensor-memory';
 
 export const SAE_ROW_NORM = 'SaeRowNorm';
 export const SAE_CAUSAL_ATTENTION = 'SaeCausalAttention';
+export const SAE_GELU_NEW = 'SaeGeluNew';
 
 interface LmKernels {
   rowNorm(x: Float32Array, w: Float32Array, b: Float32Array | null, rows: number, d: number, eps: number, rms: boolean, out: Float32Array): void;
   causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, B: number, S: number, H: number, Kh: number, dh: number, window: number, z: Float32Array): boolean;
   causalAttentionAvailable(dh: number): boolean;
+  geluNew(x: Float32Array, n: number, out: Float32Array): boolean;
 }
 
 function attentionAvailable(dh: number): boolean {
@@ -52,6 +55,24 @@ export function registerNativeLmKernels(backendName: HostBackendName): boolean {
       return out;
     },
   });
+  if (typeof native.geluNew === 'function' && native.causalAttentionAvailable?.(1)) {
+    // (geluNew needs what the attention kernel needs: AVX-512; asked once, here.)
+    tf.registerKernel({
+      kernelName: SAE_GELU_NEW,
+      backendName,
+      kernelFunc: ({ inputs, backend }) => {
+        const { x } = inputs as { x: tf.TensorInfo };
+        const { mem, view } = viewer(backend);
+        const out = mem.allocate([...x.shape]);
+        const n = tf.util.sizeFromShape(x.shape);
+        if (!native.geluNew(view(x), n, view(out))) {
+          mem.dispose(out);
+          throw new Error(`${SAE_GELU_NEW}: not available on this CPU`);
+        }
+        return out;
+      },
+    });
+  }
   if (typeof native.causalAttention === 'function' && typeof native.causalAttentionAvailable === 'function') {
     tf.registerKernel({
       kernelName: SAE_CAUSAL_ATTENTION,
@@ -99,4 +120,10 @@ export function fusedCausalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tenso
   const Kh = k.shape[2];
   if (H % Kh !== 0 || !usable(SAE_CAUSAL_ATTENTION, q, k, v) || !attentionAvailable(dh)) return null;
   return tf.engine().runKernel(SAE_CAUSAL_ATTENTION, { q, k, v }, { window: window ?? 0 } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** HF's gelu_new (the tanh GELU) of x in one multi-threaded pass, or null where the fused kernel cannot run. */
+export function fusedGeluNew(x: tf.Tensor): tf.Tensor | null {
+  if (!usable(SAE_GELU_NEW, x)) return null;
+  return tf.engine().runKernel(SAE_GELU_NEW, { x }) as tf.Tensor;
 }

@@ -2,7 +2,7 @@
 // LayerNorm and RMSNorm, and steps aside inside gradient computations and on webgpu.
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { fusedRowNorm } from '../../../../src/core/tensor/kernels/lm-kernels';
+import { fusedGeluNew, fusedRowNorm } from '../../../../src/core/tensor/kernels/lm-kernels';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
 
@@ -51,5 +51,31 @@ describeEachBackend('fused row norm', (backend) => {
     })(x);
     expect(inside).toBeNull();
     tf.dispose([x, w, g]);
+  });
+});
+
+describeEachBackend('fused gelu_new', (backend) => {
+  it('equals x·σ(2u), u = √(2/π)(x + 0.044715 x³), from −100 to 100, in forward passes only', async (ctx) => {
+    const n = 40_003; // not a multiple of the kernel's vector or chunk sizes
+    const x = tf.tensor1d(seq(n, (i) => (i < 6 ? [0, -0, 100, -100, 1e-30, -1e-30][i]! : Math.sinh((i / n - 0.5) * 10) * 0.8)));
+    const fused = fusedGeluNew(x);
+    if (!fused) {
+      if (backend === 'webgpu') return;
+      ctx.skip('no fused GELU here (no addon, or no AVX-512)');
+      return;
+    }
+    const c = Math.sqrt(2 / Math.PI);
+    const ref = tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(2 * c, tf.mul(tf.square(x), 2 * c * 0.044715))))));
+    expectClose((await fused.data()) as Float32Array, (await ref.data()) as Float32Array, { rtol: 2e-6, label: 'gelu_new' });
+    const exact = await fused.data();
+    expect(Array.from(exact.slice(0, 4))).toEqual([0, -0, 100, -0]); // x·σ(2u): σ saturates to 1 and 0, nothing overflows
+    tf.dispose([fused, ref]);
+    // Inside a gradient computation the kernel steps aside (tfjs's ops carry the gradient).
+    const g = tf.grad((t: tf.Tensor) => {
+      expect(fusedGeluNew(t)).toBeNull();
+      return tf.sum(t);
+    })(x);
+    g.dispose();
+    x.dispose();
   });
 });
