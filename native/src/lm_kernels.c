@@ -133,51 +133,77 @@ __attribute__((target("avx512f"))) static inline __m512 exp_nonpos(__m512 x) {
 /*
  * One (sequence, head) of causal attention: scores s_ij = q_i·k_j for the keys query i sees (j ≤ i, and
  * j > i − window when window > 0), softmax over them, z_i = Σ_j p_j v_j. q rows are qs apart, k and v rows kvs
- * apart, z rows zs apart (the [S, heads, dh] layouts of the projections). kt: dh × S scratch, sc: S + 16 scratch.
+ * apart, z rows zs apart (the [S, heads, dh] layouts of the projections). Four queries at a time, so each load of
+ * kᵀ (16 keys) and of a v row serves four of them. kt: dh × S scratch, sc: 4 × (S + 16) scratch.
  */
 __attribute__((target("avx512f"))) static void attention_head(const float *q, int64_t qs, const float *k, const float *v, int64_t kvs, int64_t S, int64_t dh,
                                                               int64_t window, float *z, int64_t zs, float *kt, float *sc) {
-  const int64_t Sp = (S + 15) / 16 * 16;
+  const int64_t Sp = (S + 15) / 16 * 16, ld = Sp + 16;
   for (int64_t j = 0; j < Sp; j++) /* kᵀ, so that 16 keys' scores come from dh broadcast multiply-adds */
     for (int64_t t = 0; t < dh; t++) kt[t * Sp + j] = j < S ? k[j * kvs + t] : 0.0f;
-  const int64_t dv = (dh + 15) / 16;
-  for (int64_t i = 0; i < S; i++) {
-    const float *qi = q + i * qs;
-    const int64_t lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0, hi = i + 1; /* keys [lo, hi) */
-    const int64_t b0 = lo / 16 * 16;
-    __m512 mx = _mm512_set1_ps(-INFINITY);
-    /* the lanes of keys j..j+15 that query i sees */
-#define LIVE(j) ((__mmask16)(((j) + 16 <= hi ? 0xFFFFu : (1u << (hi - (j))) - 1u) & ((j) >= lo ? 0xFFFFu : ~((1u << (lo - (j))) - 1u))))
-    for (int64_t j = b0; j < hi; j += 16) {
-      __m512 s = _mm512_setzero_ps();
-      for (int64_t t = 0; t < dh; t++) s = _mm512_fmadd_ps(_mm512_set1_ps(qi[t]), _mm512_loadu_ps(kt + t * Sp + j), s);
-      _mm512_storeu_ps(sc + j, s);
-      mx = _mm512_mask_max_ps(mx, LIVE(j), mx, s);
+  for (int64_t i0 = 0; i0 < S; i0 += 4) {
+    const int64_t nq = S - i0 < 4 ? S - i0 : 4;
+    int64_t lo[4], hi[4];
+    for (int64_t r = 0; r < 4; r++) {
+      const int64_t i = i0 + (r < nq ? r : nq - 1); /* rows past the end repeat the last (computed, not stored) */
+      lo[r] = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
+      hi[r] = i + 1;
     }
-    const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-    __m512 sum = _mm512_setzero_ps();
-    for (int64_t j = b0; j < hi; j += 16) {
-      const __m512 e = _mm512_maskz_mov_ps(LIVE(j), exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(sc + j), m))); /* masked keys: exactly 0 */
-      _mm512_storeu_ps(sc + j, e);
-      sum = _mm512_add_ps(sum, e);
-    }
-#undef LIVE
-    const float inv = 1.0f / _mm512_reduce_add_ps(sum);
-    __m512 acc[8]; /* dh ≤ 128 */
-    for (int64_t u = 0; u < dv; u++) acc[u] = _mm512_setzero_ps();
-    for (int64_t j = lo; j < hi; j++) {
-      const __m512 p = _mm512_set1_ps(sc[j]);
-      const float *vj = v + j * kvs;
-      for (int64_t u = 0; u < dv; u++) {
-        const int64_t left = dh - 16 * u;
-        const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-        acc[u] = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(mk, vj + 16 * u), acc[u]);
+    const int64_t jlo = lo[0], jhi = hi[3], b0 = jlo / 16 * 16;
+    const float *q0 = q + i0 * qs, *q1 = q + (i0 + (nq > 1 ? 1 : 0)) * qs, *q2 = q + (i0 + (nq > 2 ? 2 : nq - 1)) * qs, *q3 = q + (i0 + nq - 1) * qs;
+    __m512 mx[4];
+    for (int64_t r = 0; r < 4; r++) mx[r] = _mm512_set1_ps(-INFINITY);
+    /* the lanes of keys j..j+15 that query r sees */
+#define LIVE(r, j) ((__mmask16)(((j) + 16 <= hi[r] ? 0xFFFFu : hi[r] > (j) ? (1u << (hi[r] - (j))) - 1u : 0u) & \
+                                ((j) >= lo[r] ? 0xFFFFu : lo[r] - (j) >= 16 ? 0u : ~((1u << (lo[r] - (j))) - 1u))))
+    for (int64_t j = b0; j < jhi; j += 16) {
+      __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+      for (int64_t t = 0; t < dh; t++) {
+        const __m512 kv = _mm512_loadu_ps(kt + t * Sp + j);
+        s0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[t]), kv, s0);
+        s1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[t]), kv, s1);
+        s2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[t]), kv, s2);
+        s3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[t]), kv, s3);
+      }
+      const __m512 sv[4] = {s0, s1, s2, s3};
+      for (int64_t r = 0; r < 4; r++) {
+        _mm512_storeu_ps(sc + r * ld + j, sv[r]);
+        mx[r] = _mm512_mask_max_ps(mx[r], LIVE(r, j), mx[r], sv[r]);
       }
     }
-    for (int64_t u = 0; u < dv; u++) {
-      const int64_t left = dh - 16 * u;
-      const __mmask16 mk = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
-      _mm512_mask_storeu_ps(z + i * zs + 16 * u, mk, _mm512_mul_ps(acc[u], _mm512_set1_ps(inv)));
+    float inv[4];
+    for (int64_t r = 0; r < 4; r++) {
+      const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
+      __m512 sum = _mm512_setzero_ps();
+      for (int64_t j = b0; j < jhi; j += 16) {
+        const __m512 e = _mm512_maskz_mov_ps(LIVE(r, j), exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(sc + r * ld + j), m))); /* unseen keys: 0 */
+        _mm512_storeu_ps(sc + r * ld + j, e);
+        sum = _mm512_add_ps(sum, e);
+      }
+      inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+    }
+#undef LIVE
+    /* z = Σ p_j v_j, 32 columns of v at a time (eight accumulators for the four queries) */
+    for (int64_t c0 = 0; c0 < dh; c0 += 32) {
+      const int64_t left = dh - c0;
+      const __mmask16 m0 = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+      const __mmask16 m1 = (__mmask16)(left >= 32 ? 0xFFFFu : left > 16 ? (1u << (left - 16)) - 1u : 0u);
+      __m512 a[4][2];
+      for (int64_t r = 0; r < 4; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
+      for (int64_t j = jlo; j < jhi; j++) {
+        const float *vj = v + j * kvs + c0;
+        const __m512 v0 = _mm512_maskz_loadu_ps(m0, vj), v1 = _mm512_maskz_loadu_ps(m1, vj + 16);
+        for (int64_t r = 0; r < 4; r++) {
+          const __m512 pr = _mm512_set1_ps(sc[r * ld + j]);
+          a[r][0] = _mm512_fmadd_ps(pr, v0, a[r][0]);
+          a[r][1] = _mm512_fmadd_ps(pr, v1, a[r][1]);
+        }
+      }
+      for (int64_t r = 0; r < nq; r++) {
+        float *zi = z + (i0 + r) * zs + c0;
+        _mm512_mask_storeu_ps(zi, m0, _mm512_mul_ps(a[r][0], _mm512_set1_ps(inv[r])));
+        _mm512_mask_storeu_ps(zi + 16, m1, _mm512_mul_ps(a[r][1], _mm512_set1_ps(inv[r])));
+      }
     }
   }
 }
@@ -213,7 +239,7 @@ int causal_attention(const float *q, const float *k, const float *v, int64_t B, 
   const int64_t rep = H / Kh, Sp = (S + 15) / 16 * 16;
 #pragma omp parallel
   {
-    float *kt = (float *)malloc((size_t)(dh * Sp) * sizeof(float)), *sc = (float *)malloc((size_t)(Sp + 16) * sizeof(float));
+    float *kt = (float *)malloc((size_t)(dh * Sp) * sizeof(float)), *sc = (float *)malloc((size_t)(4 * (Sp + 16)) * sizeof(float));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < B * H; bh++) {
       const int64_t b = bh / H, h = bh % H, kh = h / rep;
