@@ -2,6 +2,7 @@
 // ~8 elementwise kernels, each reading and writing the whole activation.
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu.h"
 #include "lm_kernels.h"
@@ -265,3 +266,8 @@ int causal_attention(const float *q, const float *k, const float *v, int64_t B, 
   return 0;
 }
 #endif
+
+void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) memcpy(out + r * n, row, (size_t)n * sizeof(float));
+}

@@ -23,4 +23,6 @@ void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows
 int gelu_new(const float *x, int64_t n, float *out);
 int causal_attention_available(int64_t dh);
 int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z);
+/* out[r] = row for each of `rows` rows of n (a bias broadcast into a matmul's output before sgemm adds to it). */
+void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out);
 #endif

@@ -328,6 +328,29 @@ static napi_value gelu_new_js(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* broadcastRows(row, rows, out): out holds `rows` copies of row */
+static napi_value broadcast_rows_js(napi_env env, napi_callback_info info) {
+  const char *fn = "broadcastRows";
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 3) { fail(env, fn, "expected 3 arguments"); return NULL; }
+  int64_t rows;
+  bool is_ta = false;
+  napi_is_typedarray(env, a[0], &is_ta);
+  if (!is_ta || !get_int(env, fn, a[1], "rows", &rows)) { if (!is_ta) fail(env, fn, "row must be a Float32Array"); return NULL; }
+  napi_typedarray_type type;
+  size_t n;
+  void *data;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, a[0], &type, &n, &data, &ab, &offset);
+  Arr row, out;
+  if (!get_arr(env, fn, a[0], F32, false, n, "row", &row) || !get_arr(env, fn, a[2], F32, false, n * (size_t)rows, "out", &out)) return NULL;
+  broadcast_rows(row.data, (int64_t)n, rows, out.data);
+  return NULL;
+}
+
 /* causalAttentionAvailable(dh): whether causal_attention runs here for heads of dh */
 static napi_value causal_attention_available_js(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -461,6 +484,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
     {"geluNew", NULL, gelu_new_js, NULL, NULL, NULL, napi_default, NULL},
+    {"broadcastRows", NULL, broadcast_rows_js, NULL, NULL, NULL, napi_default, NULL},
     {"adviseHugePages", NULL, advise_huge_pages_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttentionAvailable", NULL, causal_attention_available_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowSqErr", NULL, row_sq_err_js, NULL, NULL, NULL, napi_default, NULL},

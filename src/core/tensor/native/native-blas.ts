@@ -21,6 +21,8 @@ export interface NativeBlas {
   threads(): number;
   setThreads(n: number): void;
   info(): { config: string; corename: string; procs: number };
+  /** out = `rows` copies of row, on every core (a matmul's bias under its output; newer builds of the addon). */
+  broadcastRows?(row: Float32Array, rows: number, out: Float32Array): void;
 }
 
 export type NativeBlasLoad = { blas: NativeBlas; path: string } | { blas: null; reason: string };

@@ -45,7 +45,13 @@ export function nativeFusedMatMul(blas: NativeBlas, backendName: HostBackendName
       return original(args);
     }
     try {
-      if (vbias && bias) fillBroadcast(vbias, bias.shape, vc, plan.outShape);
+      if (vbias && bias) {
+        // A bias row under every output row (the usual case) is copied by the addon on every core.
+        const rows = util.sizeFromShape(plan.outShape) / plan.outShape[plan.outShape.length - 1]!;
+        const rowBias = vbias.length === plan.outShape[plan.outShape.length - 1] && vbias.length > 1;
+        if (rowBias && typeof blas.broadcastRows === 'function') blas.broadcastRows(vbias, rows, vc);
+        else fillBroadcast(vbias, bias.shape, vc, plan.outShape);
+      }
       runSgemmPlan(blas, plan, va, vb, vc, vbias ? 1 : 0);
       activation(vc, Number(args.attrs?.leakyreluAlpha ?? 0.2));
     } catch (err) {
