@@ -16,7 +16,7 @@ import { tensorMemory, type HostBackendName, type TensorMemory } from '../../ten
 import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
-import { sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
+import { preScratch, sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
 
 interface FusedKernels extends SparseTopKKernels {
   topkDecodeResidual(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, y: Float32Array, dy: Float32Array,
@@ -59,7 +59,7 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
       const outs = [mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
       // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
       const view = viewer(mem);
-      const scratch = K.topkScreening?.() ? null : new Float32Array(B * F);
+      const scratch = K.topkScreening?.() ? null : preScratch(B * F);
       K.topkEncode(view(x!), bd ? view(bd) : null, view(we!), view(be!), B, d, F, k, scratch, view(outs[0]!), int32(mem, outs[1]!), view(outs[2]!));
       return outs;
     },

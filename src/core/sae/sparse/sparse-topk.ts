@@ -55,7 +55,8 @@ function kernels(): SparseTopKKernels {
 }
 
 let scratch = new Float32Array(0);
-function preScratch(size: number): Float32Array {
+/** The sgemm path's [B, F] pre-activations, one buffer kept and grown for every call (screened encodes need none). */
+export function preScratch(size: number): Float32Array {
   if (scratch.length < size) scratch = new Float32Array(size);
   return scratch.subarray(0, size);
 }
