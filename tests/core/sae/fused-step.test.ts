@@ -12,6 +12,7 @@ import { Adam } from '../../../src/core/sae/optim/adam';
 import { fusedTopKStepUnavailable } from '../../../src/core/sae/sparse/fused-step';
 import { disposeStats, trainStep, type StepSettings } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
+import { loadNativeBlas } from '../../../src/core/tensor/native/native-blas';
 import { describeEachBackend } from '../../helpers/backends';
 
 const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
@@ -100,6 +101,28 @@ describeEachBackend('fused TopK training step', (backend) => {
         expect(Object.keys(fused[part]).sort()).toEqual(Object.keys(general[part]).sort());
         for (const name of Object.keys(general[part])) expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
       }
+    }
+  });
+
+  it('matches the general step on the sgemm encoder too (screening off)', async (ctx) => {
+    const K = loadNativeBlas().blas as unknown as { topkScreening?: (on?: boolean) => boolean } | null;
+    const probe = await makeSae(CASES[1]!);
+    const probeAdam = new Adam(probe.params);
+    const why = fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 });
+    probeAdam.dispose();
+    probe.dispose();
+    if (why || typeof K?.topkScreening !== 'function') {
+      ctx.skip(`the fused step or the screening switch is not here: ${why ?? 'old addon'}`);
+      return;
+    }
+    const was = K.topkScreening(false);
+    try {
+      const general = await train(CASES[1]!, false);
+      const fused = await train(CASES[1]!, true);
+      expect(fused.losses).toEqual(general.losses);
+      for (const name of Object.keys(general.params)) expect(fused.params[name], name).toEqual(general.params[name]);
+    } finally {
+      K.topkScreening(was);
     }
   });
 
