@@ -13,7 +13,7 @@ import { describeEachBackend } from '../../helpers/backends';
 import { expectClose } from '../../helpers/expect-close';
 import { PARITY_CASES } from '../../helpers/hf-parity-cases';
 
-function rand(shape: number[], seed: number): tf.Tensor4D {
+function rand(shape: [number, number, number, number], seed: number): tf.Tensor4D {
   const g = normalGenerator(seed);
   return tf.tensor(new Float32Array(shape.reduce((a, b) => a * b)).map(() => g()), shape) as tf.Tensor4D;
 }
@@ -35,7 +35,7 @@ function reference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: numbe
   });
 }
 
-describeEachBackend('fused causal attention', (backend) => {
+describeEachBackend('fused causal attention', () => {
   it('equals softmax(q kᵀ + mask) v: grouped heads, windows, odd sizes', async (ctx) => {
     const probe = fusedCausalAttention(rand([1, 2, 1, 16], 1), rand([1, 2, 1, 16], 2), rand([1, 2, 1, 16], 3), null);
     if (!probe) {

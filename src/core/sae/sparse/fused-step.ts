@@ -165,18 +165,19 @@ export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tenso
   tf.dispose([...outs, g]);
 
   const withMetrics = s.metrics ?? true;
-  const stats: StepStats = tf.tidy(() => {
+  const parts = tf.tidy(() => {
     const l_rec = tf.mean(rowErr) as tf.Scalar;
-    const zero = () => tf.scalar(0);
-    return {
-      parts: { total: tf.addN([l_rec, zero(), zero(), zero()]) as tf.Scalar, l_rec, l_s: zero(), l_p: zero(), l_aux: zero() },
-      l0: withMetrics ? (tf.div(tf.sum(tf.cast(tf.greater(values, 0), 'float32')), B) as tf.Scalar) : null,
-      residualSq: withMetrics ? (tf.sum(rowErr) as tf.Scalar) : null,
-      totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
-      fired,
-      batchThreshold: null,
-    };
+    const [l_s, l_p, l_aux] = [tf.scalar(0), tf.scalar(0), tf.scalar(0)];
+    return { total: tf.addN([l_rec, l_s, l_p, l_aux]) as tf.Scalar, l_rec, l_s, l_p, l_aux };
   });
+  const metrics = withMetrics
+    ? tf.tidy(() => ({
+        l0: tf.div(tf.sum(tf.cast(tf.greater(values, 0), 'float32')), B) as tf.Scalar,
+        residualSq: tf.sum(rowErr) as tf.Scalar,
+        totalSq: tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar,
+      }))
+    : { l0: null, residualSq: null, totalSq: null };
+  const stats: StepStats = { parts, ...metrics, fired, batchThreshold: null };
   tf.dispose([values, indices, rowErr]);
   return stats;
 }
