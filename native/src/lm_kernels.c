@@ -241,6 +241,7 @@ int causal_attention(const float *q, const float *k, const float *v, int64_t B, 
 #pragma omp parallel
   {
     float *kt = (float *)malloc((size_t)(dh * Sp) * sizeof(float)), *sc = (float *)malloc((size_t)(4 * (Sp + 16)) * sizeof(float));
+    if (!kt || !sc) abort(); /* as a failed tfjs allocation would: there is no way to go on */
 #pragma omp for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < B * H; bh++) {
       const int64_t b = bh / H, h = bh % H, kh = h / rep;
