@@ -77,13 +77,19 @@ async function train(c: Case, fused: boolean) {
   return out;
 }
 
+/** Why the fused step cannot run here (null when it can), asked of a throwaway SAE and optimiser. */
+async function fusedUnavailableHere(): Promise<string | null> {
+  const sae = await makeSae(CASES[0]!);
+  const adam = new Adam(sae.params);
+  const why = fusedTopKStepUnavailable(sae, adam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 });
+  adam.dispose();
+  sae.dispose();
+  return why;
+}
+
 describeEachBackend('fused TopK training step', (backend) => {
   it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx) => {
-    const probe = await makeSae(CASES[0]!);
-    const probeAdam = new Adam(probe.params);
-    const why = fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 });
-    probeAdam.dispose();
-    probe.dispose();
+    const why = await fusedUnavailableHere();
     if (backend === 'webgpu') expect(why).toBe('backend webgpu');
     if (why) {
       ctx.skip(`the fused step does not run here: ${why}`);
@@ -106,11 +112,7 @@ describeEachBackend('fused TopK training step', (backend) => {
 
   it('matches the general step on the sgemm encoder too (screening off)', async (ctx) => {
     const K = loadNativeBlas().blas as unknown as { topkScreening?: (on?: boolean) => boolean } | null;
-    const probe = await makeSae(CASES[1]!);
-    const probeAdam = new Adam(probe.params);
-    const why = fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 });
-    probeAdam.dispose();
-    probe.dispose();
+    const why = await fusedUnavailableHere();
     if (why || typeof K?.topkScreening !== 'function') {
       ctx.skip(`the fused step or the screening switch is not here: ${why ?? 'old addon'}`);
       return;
@@ -127,17 +129,15 @@ describeEachBackend('fused TopK training step', (backend) => {
   });
 
   it('leaves no tensor behind', async (ctx) => {
+    const why = await fusedUnavailableHere();
+    if (why) {
+      ctx.skip(`the fused step does not run here: ${why}`);
+      return;
+    }
     const c = CASES[0]!;
     const sae = await makeSae(c);
     const adam = new Adam(sae.params);
     const settings: StepSettings = { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
-    const why = fusedTopKStepUnavailable(sae, adam, settings);
-    if (why) {
-      tf.dispose([...Object.values(sae.params)]);
-      adam.dispose();
-      ctx.skip(`the fused step does not run here: ${why}`);
-      return;
-    }
     const x = tf.tensor2d(rows(3, c.B * c.d, 0), [c.B, c.d]);
     disposeStats(trainStep(sae, adam, x, x, settings)); // the first step may register kernels and allocate state
     const before = tf.memory().numTensors;
@@ -149,17 +149,15 @@ describeEachBackend('fused TopK training step', (backend) => {
   });
 
   it('updates parameters in place only where no other tensor shares their data', async (ctx) => {
+    const why = await fusedUnavailableHere();
+    if (why) {
+      ctx.skip(`the fused step does not run here: ${why}`);
+      return;
+    }
     const c = CASES[0]!;
     const sae = await makeSae(c);
     const adam = new Adam(sae.params);
     const settings: StepSettings = { sparse: true, lr: 1e-2, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
-    const why = fusedTopKStepUnavailable(sae, adam, settings);
-    if (why) {
-      adam.dispose();
-      sae.dispose();
-      ctx.skip(`the fused step does not run here: ${why}`);
-      return;
-    }
     const x = tf.tensor2d(rows(5, c.B * c.d, 0.3), [c.B, c.d]);
     disposeStats(trainStep(sae, adam, x, x, settings)); // made from other tensors, the variables take fresh data first
     const W_E = sae.params.W_E!;

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerNativeAdam } from '../../tensor/kernels/adam-update';
 import { loadNativeBlas } from '../../tensor/native/native-blas';
-import { tensorMemory, type HostBackendName, type TensorMemory } from '../../tensor/native/tensor-memory';
+import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-memory';
 import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
@@ -37,16 +37,6 @@ function nativeKernels(): FusedKernels | null {
 
 function register(backendName: HostBackendName, K: FusedKernels): void {
   if (tf.getKernel(BACKWARD_ADAM, backendName)) return;
-  const viewer = (mem: TensorMemory) => (t: tf.TensorInfo) => {
-    const v = mem.view(t);
-    if (!v) throw new Error(`fused TopK step: tensor memory is not addressable on ${backendName}`);
-    return v;
-  };
-  const int32 = (mem: TensorMemory, t: tf.TensorInfo) => {
-    const v = mem.viewInt32(t);
-    if (!v) throw new Error(`fused TopK step: tensor memory is not addressable on ${backendName}`);
-    return v;
-  };
   tf.registerKernel({
     kernelName: ENCODE,
     backendName,
@@ -55,12 +45,11 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
       const { k } = attrs as unknown as { k: number };
       const [B, d] = x!.shape as [number, number];
       const F = we!.shape[1]!;
-      const mem = tensorMemory(backendName, backend);
+      const mem = checkedMemory(backendName, backend, ENCODE);
       const outs = [mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
       // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
-      const view = viewer(mem);
       const scratch = K.topkScreening?.() ? null : preScratch(B * F);
-      K.topkEncode(view(x!), bd ? view(bd) : null, view(we!), view(be!), B, d, F, k, scratch, view(outs[0]!), int32(mem, outs[1]!), view(outs[2]!));
+      K.topkEncode(mem.f32(x!), bd ? mem.f32(bd) : null, mem.f32(we!), mem.f32(be!), B, d, F, k, scratch, mem.f32(outs[0]!), mem.i32(outs[1]!), mem.f32(outs[2]!));
       return outs;
     },
   });
@@ -73,10 +62,10 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
       const [B, d] = y!.shape as [number, number];
       const [F] = wd!.shape as [number, number];
       const k = values!.shape[1]!;
-      const mem = tensorMemory(backendName, backend);
+      const mem = checkedMemory(backendName, backend, DECODE_RESIDUAL);
       const outs = [mem.allocate([B, d]), mem.allocate([B])];
-      const view = viewer(mem);
-      K.topkDecodeResidual(view(values!), int32(mem, indices!), view(wd!), bd ? view(bd) : null, view(y!), new Float32Array(B).fill(dyRow), B, k, d, F, view(outs[0]!), view(outs[1]!));
+      K.topkDecodeResidual(mem.f32(values!), mem.i32(indices!), mem.f32(wd!), bd ? mem.f32(bd) : null, mem.f32(y!), new Float32Array(B).fill(dyRow), B, k, d, F,
+        mem.f32(outs[0]!), mem.f32(outs[1]!));
       return outs;
     },
   });
@@ -91,16 +80,16 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
       const k = t.values!.shape[1]!;
       // Fresh outputs for the parameters not updated in place, in PARAMS order.
       const fresh = PARAMS.filter((n, i) => t[n] && !inPlace[i]);
-      const mem = tensorMemory(backendName, backend);
+      const mem = checkedMemory(backendName, backend, BACKWARD_ADAM);
       const outs = fresh.flatMap((n) => [mem.allocate(t[n]!.shape), mem.allocate(t[n]!.shape), mem.allocate(t[n]!.shape)]);
-      const view = viewer(mem);
+      const view = mem.f32;
       const param = (n: (typeof PARAMS)[number]) => {
         if (!t[n]) return null;
         const own = [view(t[n]!), view(t[`m_${n}`]!), view(t[`v_${n}`]!)];
         const i = fresh.indexOf(n);
         return i < 0 ? [...own, ...own] : [...own, view(outs[3 * i]!), view(outs[3 * i + 1]!), view(outs[3 * i + 2]!)];
       };
-      K.topkBackwardAdam(view(t.g!), view(t.x!), applyBias ? view(t.b_D!) : null, view(t.values!), int32(mem, t.indices!), B, d, F, k,
+      K.topkBackwardAdam(view(t.g!), view(t.x!), applyBias ? view(t.b_D!) : null, view(t.values!), mem.i32(t.indices!), B, d, F, k,
         param('W_E')!, param('W_D')!, param('b_E')!, param('b_D'), stepSizes, hyper, unitRows);
       return outs;
     },

@@ -4,7 +4,7 @@
 // It is a tfjs op with its own gradient, so the trainer uses it like the dense path it is tested against.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
-import { tensorMemory, type HostBackendName, type TensorMemory } from '../../tensor/native/tensor-memory';
+import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-memory';
 import {
   registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../tensor/kernels/sparse-topk-webgpu';
@@ -71,11 +71,6 @@ const BACKWARD = 'SaeSparseTopKBackward';
 function registerHostKernels(backendName: HostBackendName): void {
   if (tf.getKernel(FORWARD, backendName)) return;
   const K = kernels();
-  const viewOf = (mem: TensorMemory) => (t: tf.TensorInfo) => {
-    const v = mem.view(t);
-    if (!v) throw new Error(`sparse TopK: tensor memory is not addressable on ${backendName}`);
-    return v;
-  };
   tf.registerKernel({
     kernelName: FORWARD,
     backendName,
@@ -84,13 +79,13 @@ function registerHostKernels(backendName: HostBackendName): void {
       const { k, applyBias, hasBias } = attrs as unknown as { k: number; applyBias: boolean; hasBias: boolean };
       const [B, d] = x!.shape as [number, number];
       const F = we!.shape[1]!;
-      const mem = tensorMemory(backendName, backend);
+      const mem = checkedMemory(backendName, backend, FORWARD);
       const outs = [mem.allocate([B, d]), mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
       // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
-      const view = viewOf(mem);
+      const view = mem.f32;
       const bias = hasBias ? view(bd!) : null;
       const [recon, values, indices, fired] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-      const idx = mem.viewInt32(indices)!;
+      const idx = mem.i32(indices);
       const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
       K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, scratchFor, view(values), idx, view(fired));
       K.topkDecode(view(values), idx, view(wd!), bias, B, k, d, F, view(recon));
@@ -106,11 +101,10 @@ function registerHostKernels(backendName: HostBackendName): void {
       const [B, d] = x!.shape as [number, number];
       const F = we!.shape[1]!;
       const k = values!.shape[1]!;
-      const mem = tensorMemory(backendName, backend);
+      const mem = checkedMemory(backendName, backend, BACKWARD);
       const outs = [mem.allocate([d, F]), mem.allocate([F]), mem.allocate([F, d]), mem.allocate([d])];
-      const view = viewOf(mem);
-      const idx = mem.viewInt32(indices!);
-      if (!idx) throw new Error(`sparse TopK: tensor memory is not addressable on ${backendName}`);
+      const view = mem.f32;
+      const idx = mem.i32(indices!);
       const [dW_E, db_E, dW_D, db_D] = outs.map(view) as [Float32Array, Float32Array, Float32Array, Float32Array];
       K.topkBackward(view(dy!), view(x!), applyBias ? view(bd!) : null, view(values!), idx, view(we!), view(wd!), B, d, F, k, dW_E, db_E, dW_D, db_D);
       return outs;

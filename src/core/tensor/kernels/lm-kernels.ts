@@ -55,8 +55,8 @@ export function registerNativeLmKernels(backendName: HostBackendName): boolean {
       return out;
     },
   });
-  if (typeof native.geluNew === 'function' && native.causalAttentionAvailable?.(1)) {
-    // (geluNew needs what the attention kernel needs: AVX-512; asked once, here.)
+  // geluNew runs only where the CPU has AVX-512 and says so: asked once, on one element.
+  if (typeof native.geluNew === 'function' && native.geluNew(new Float32Array(1), 1, new Float32Array(1))) {
     tf.registerKernel({
       kernelName: SAE_GELU_NEW,
       backendName,

@@ -38,6 +38,21 @@ export function tensorMemory(name: HostBackendName, backend: unknown): TensorMem
   return name === 'wasm' ? wasmMemory(backend as WasmBackend) : cpuMemory(backend as CpuBackend);
 }
 
+/**
+ * tensorMemory with views that throw, naming `label` (the kernel) and the backend, where a tensor is not held as
+ * plain memory, for kernels that cannot run without it.
+ */
+export function checkedMemory(name: HostBackendName, backend: unknown, label: string): TensorMemory & {
+  f32(t: TensorInfo): Float32Array;
+  i32(t: TensorInfo): Int32Array;
+} {
+  const mem = tensorMemory(name, backend);
+  const fail = (): never => {
+    throw new Error(`${label}: tensor memory is not addressable on ${name}`);
+  };
+  return { ...mem, f32: (t) => mem.view(t) ?? fail(), i32: (t) => mem.viewInt32(t) ?? fail() };
+}
+
 function wasmMemory(backend: WasmBackend): TensorMemory {
   return {
     allocate: (shape) => backend.makeOutput(shape, 'float32'),
