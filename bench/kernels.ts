@@ -45,8 +45,8 @@ const pre = new Float32Array(B * F), vals = new Float32Array(B * k), idx = new I
 await record('sae encoder sgemm [4096,256]x[256,4096]', () => K.sgemm(false, false, B, F, d, 1, x, d, WE, F, 0, pre, F));
 K.topkScreening?.(false); // the sgemm path first
 await record('sae topk encode: sgemm + selection', () => K.topkEncode(x, bD, WE, bE, B, d, F, k, pre, vals, idx, fired));
-if (K.topkScreening?.(true)) await record('sae topk encode: bf16 screen + exact candidates', () => K.topkEncode(x, bD, WE, bE, B, d, F, k, null, vals, idx, fired));
-else process.stderr.write('sae topk encode: no bf16 screen on this CPU (AVX-512 BF16 absent)\n');
+if (K.topkScreening?.(true)) await record('sae topk encode: int8 screen + exact candidates', () => K.topkEncode(x, bD, WE, bE, B, d, F, k, null, vals, idx, fired));
+else process.stderr.write('sae topk encode: no int8 screen on this CPU (AVX-512 VNNI absent)\n');
 await record('sae topk decode', () => K.topkDecode(vals, idx, WD, bD, B, k, d, F, rec));
 const dWE = new Float32Array(d * F), dbE = new Float32Array(F), dWD = new Float32Array(F * d), dbD = new Float32Array(d);
 await record('sae topk backward', () => K.topkBackward(rec, x, bD, vals, idx, WE, WD, B, d, F, k, dWE, dbE, dWD, dbD));

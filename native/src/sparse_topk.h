@@ -6,10 +6,10 @@
 
 void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E, const float *b_E, int64_t B, int64_t d,
                         int64_t F, int64_t k, float *pre_scratch /* B·F floats, or NULL */, float *values, int32_t *indices, float *fired);
-/* The screened encoder (topk_screen.c): the same top-k from bf16 approximations with a rigorous error bound and an
- * fp32 recomputation of the candidates, of pre = (in − shift) W_E + b_E (shift may be NULL; subtracted as a shifted
- * copy of in would hold it). Returns 0, having done nothing, where it does not apply (no AVX-512 BF16, screening
- * switched off, k ≥ F, non-finite or huge inputs); values are written before the ReLU. */
+/* The screened encoder (topk_screen.c): the same top-k from 8-bit integer approximations with a rigorous error bound
+ * and an fp32 recomputation of the candidates, of pre = (in − shift) W_E + b_E (shift may be NULL; subtracted as a
+ * shifted copy of in would hold it). Returns 0, having done nothing, where it does not apply (no AVX-512 VNNI,
+ * screening switched off, k ≥ F, d > 8192, non-finite or huge inputs); values are written before the ReLU. */
 int topk_screen_encode(const float *in, const float *shift, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
                        int32_t *indices);
 int topk_screen_available(void);

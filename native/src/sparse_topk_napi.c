@@ -453,7 +453,7 @@ static napi_value unit_rows_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* topkScreening(on?: boolean): whether the screened encoder runs (AVX-512 BF16 present and not switched off);
+/* topkScreening(on?: boolean): whether the screened encoder runs (AVX-512 VNNI present and not switched off);
  * with an argument, switches it on or off first (tests compare it with the sgemm path). */
 static napi_value topk_screening_js(napi_env env, napi_callback_info info) {
   size_t argc = 1;

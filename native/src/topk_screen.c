@@ -1,37 +1,47 @@
 // The exact TopK of pre = x·W_E + b_E without the exact pre-activation of every latent.
 //
 // A TopK encoder keeps k of F latents per token, yet the dense path computes all F pre-activations in fp32, and
-// that matmul is most of a CPU training step. Here every pre-activation is first computed approximately, with the
-// AVX-512 BF16 dot-product instruction (about 2.4x the fp32 FMA rate on a Zen 4 core), together with a rigorous
-// bound on its error; the latents whose interval can still reach the k-th largest value are then recomputed in
-// fp32 and the exact top-k is taken among them. The result is the top-k of the fp32 pre-activations — the same
-// latents as the dense path, values equal up to fp32 rounding — never an approximation.
+// that matmul is most of a CPU training step. Here every pre-activation is first computed approximately, in 8-bit
+// integers with the AVX-512 VNNI dot-product instruction (64 multiply-adds per instruction: about 4.5x the fp32
+// FMA rate on a Zen 4 core, twice its bf16 one), together with a rigorous bound on its error; the latents whose
+// interval can still reach the k-th largest value are then recomputed in fp32 and the exact top-k is taken among
+// them. The result is the top-k of the fp32 pre-activations — the same latents as the dense path, values equal up
+// to fp32 rounding — never an approximation.
 //
-// The bound. With x̃, w̃ the bf16 roundings (round to nearest even; denormals to zero, as the instruction reads
-// them) and δx = x − x̃, δw = w − w̃ (exact in fp32, by Sterbenz), x̃·w̃ − x·w = −δx·w̃ − x·δw exactly, so
-// |Σx̃w̃ − Σxw| ≤ ‖δx‖‖w̃_j‖ + ‖x‖‖δw_j‖ (Cauchy–Schwarz, with the actual residuals: about 0.4 of the worst case
-// 2⁻⁸‖x‖‖w‖ each). VDPBF16PS forms the products exactly and accumulates in fp32 (error ≤ γ·Σ|x̃||w̃|, γ = n·2⁻²⁴
-// for n additions), and so does the fp32 recomputation r − b_E (≤ γ·Σ|x||w|); both are bounded through
-// ‖x‖‖w̃_j‖. Products and sums the instruction flushes to zero cost at most 2⁻¹²⁶·(|x|max + |w|max + 2) per term
-// (`tiny`). With c the approximate dot, the ends
-//   bnd = A·‖w̃_j‖ + ‖x‖·‖δw_j‖,   A = ‖δx‖ + (2γ(1 + 2⁻⁷) + 2⁻¹⁸)·1.01·‖x‖,   K = 2⁻¹⁸|b_E| + tiny
-//   lo = (c + (b_E − K)) − bnd,   hi = (c + (b_E + K)) + bnd
-// satisfy lo ≤ r ≤ hi even as computed in fp32: the 2⁻¹⁸ terms cover the roundings of the bias additions and of
-// lo and hi themselves (|c| ≤ 1.01‖x‖‖w̃‖) 16 times over, and every norm is rounded up. Let L be the k-th largest
-// lower end: at least k latents have r ≥ L, so every latent of the exact top-k (and every latent tied with its
-// k-th value) has hi ≥ L. Those are the candidates — about 1.4k per token on random data at k 32.
+// The approximation. Each token's x (= in − shift) is scaled by sx = max|x|/127 and rounded, qx = round(x/sx) in
+// [−127, 127]; each latent's column w of W_E likewise by sw = max|w|/127 (scales no smaller than 2⁻⁶⁰). With
+// x̃ = sx·qx, w̃ = sw·qw, the integer Σ qx·qw is exact (VPDPBUSD multiplies u8 by s8: qx is stored as qx + 128 and
+// the accumulator starts at −128·Σqw; |sums| < 2³¹ for d ≤ 8192), and c = float(Σ qx·qw)·fl(sx·sw) is x̃·w̃ to
+// 2.1·2⁻²⁴ relative. The scales are not powers of two: x̃ is not computed in floats, only its residual
+// δx = x − sx·qx, in double (sx·qx is exact there).
 //
-// Layout and order of work. x̃ is [rows][d rounded up to even]; W_E (stored [d, F]) is packed into panels of 64
-// latents as [d/2][64][2] bf16, so one 512-bit load holds 16 latents × one pair of input dimensions and a broadcast
-// 32-bit pair of x̃ multiplies all 16. The microkernel keeps a 6-token × 64-latent tile in 24 registers and, with
+// The bound. x̃·w̃ − x·w = −δx·w̃ − x·δw exactly, so |x̃·w̃ − x·w| ≤ ‖δx‖‖w̃_j‖ + ‖x‖‖δw_j‖ (Cauchy–Schwarz, with
+// the actual residuals, computed per token and per latent in the packing passes). The fp32 recomputation r of
+// x·w + b_E errs by at most γ·Σ|x||w| ≤ γ‖x‖(‖w̃‖ + ‖δw‖) plus a rounding of the bias addition (γ = 2(d + 2)·2⁻²⁴,
+// twice the usual n·u). Since |x̃ᵢ| ≤ 2|xᵢ| (qᵢ = 0 or |xᵢ| ≥ sx/2), |c| ≤ 2.01‖x‖‖w̃‖, so every error that scales
+// with c or r is a multiple of ‖x‖‖w̃‖, and those that scale with ‖δw‖ are covered by rounding ‖δw‖ up by
+// (1 + γ + 2⁻²²). With
+//   bnd = A·‖w̃_j‖ + ‖x‖·‖δw_j‖,   A = ‖δx‖ + slack·‖x‖,   slack = 2.1·(γ + 2⁻²² + 2⁻¹⁸),   K = 2⁻¹⁸|b_E| + tiny
+//   lo = fl(fl(c·s + (b_E − K)) − bnd),   hi = fl(fl(c·s + (b_E + K)) + bnd)      (c·s in one fused multiply-add)
+// the ends satisfy lo ≤ r ≤ hi even as computed in fp32: the 2⁻¹⁸ terms cover the roundings of the bias additions
+// and of lo and hi themselves (each ≤ 2⁻²³ of |c| + |b_E| + bnd) many times over, `tiny` what gradual underflow
+// can lose, and every norm is rounded up. Let L be the k-th largest lower end: at least k latents have r ≥ L, so
+// every latent of the exact top-k (and every latent tied with its k-th value) has hi ≥ L. Those are the
+// candidates — on random data about 3k per token at d 256 / F 4096 / k 32, 12k at d 768 / F 24576 (bf16 gave
+// 1.4k and 1.9k: its residuals are 6× smaller, but its products run at half the rate).
+//
+// Layout and order of work. qx + 128 is [rows][d rounded up to 4] bytes; W_E (stored [d, F]) is packed into panels
+// of 64 latents as [d/4][64][4] s8, so one 512-bit load holds 16 latents × four input dimensions and a broadcast
+// 32-bit word of x multiplies all 16. The microkernel keeps a 6-token × 64-latent tile in 24 registers and, with
 // the tile still there, compares each upper end with the token's running bound T (a lower bound on L): the
-// latents that reach it join the token's list with both ends, and a list that grows to 2k + 64 entries is pruned
-// to those with hi ≥ the k-th largest lower end in it, which raises T. No approximate row is written out. Each
-// thread takes an equal share of the tokens in super-blocks of 384: per block, all panels stream past the block's
-// tiles; each token's final list, cut at L, gives its candidates; the super-block's (token, latent) candidates are
-// sorted by latent and recomputed walking W_Eᵀ once, in order, against the x rows held in L2; then each token
-// takes its top-k. A token whose latents are too close to prune (near-ties, a row of zeros) makes every latent a
-// candidate: slower, still exact.
+// latents that reach it join the token's list with both ends, and a list that grows to `trigger` entries is pruned
+// to those with hi ≥ the k-th largest lower end in it, which raises T. The trigger is learned per shape: twice the
+// longest list a prune left in the previous call, so that a prune frees half the list. No approximate row is
+// written out. Each thread takes an equal share of the tokens in super-blocks of 384: per block, all panels
+// stream past the block's tiles; each token's final list, cut at L, gives its candidates; the super-block's
+// (token, latent) candidates are sorted by latent and recomputed walking W_Eᵀ once, in order, against the x rows
+// held in L2; then each token takes its top-k. A token whose latents are too close to prune (near-ties, a row of
+// zeros) makes every latent a candidate: slower, still exact (and the next call's trigger is doubled).
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -58,7 +68,7 @@ int topk_screen_available(void) {
   if (available < 0) {
     __builtin_cpu_init();
     available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bf16");
+                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
   }
   return available;
 }
@@ -73,10 +83,15 @@ int topk_screen_active(void) { return screen_enabled && topk_screen_available();
 
 static inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
-#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
-/* 16 floats → 16 bf16 (round to nearest even; zeros and denormals to zero, as the dot instruction reads them). */
-TARGET static inline __m256i to_bf16(__m512 v) { return (__m256i)_mm512_cvtneps_pbh(v); }
+
+/* acc += Σ of the four u8·s8 products in each 32-bit lane of a and b (VPDPBUSD). In asm: GCC 12 does not tie the
+ * intrinsic's accumulator to its result and copies all 24 of a tile's accumulators through memory every step. */
+TARGET static inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
 
 /* The first n ≤ 16 floats of p (the rest zero). */
 TARGET static inline __m512 load_n(const float *p, int64_t n) {
@@ -125,6 +140,8 @@ typedef struct {
   const float *bElo, *bEhi;
   const float *A, *Bt;     /* per token: ‖δx‖ (+ slack·‖x‖) and ‖x‖, rounded up */
   const float *nwt, *ndw;  /* per latent: ‖w̃‖ and ‖δw‖, rounded up (0 for padding) */
+  const float *sx, *sw;    /* the scales: x̃ = sx·qx per token, w̃ = sw·qw per latent */
+  const int32_t *ncs;      /* per latent: −128·Σ qw (the u8 offset of qx taken back) */
 } Screen;
 
 typedef struct { /* per-thread scratch */
@@ -136,6 +153,8 @@ typedef struct { /* per-thread scratch */
   int32_t *lat, *tok, *order; float *pre; int64_t cap; /* the super-block's candidates, grown as needed */
   int64_t *start;           /* SB + 1: each token's first candidate */
   int32_t *count;           /* Fp + 1: candidates per latent, then segment starts */
+  int32_t most;             /* the longest list a prune left in this call */
+  int gave_up;              /* whether some token's list could not be pruned below the trigger */
 } Scratch;
 
 static void reserve(Scratch *w, int64_t need) {
@@ -175,35 +194,42 @@ TARGET static int32_t prune(float *restrict lo, float *restrict hi, int32_t *res
 }
 
 /*
- * c[r][0..64) = Σ_t x̃[r][t] w̃[t][panel] for MR tokens (rows of x̃, stride dp; the first `rows` real) and panel p
- * (pairs = dp / 2), kept in registers: each token's upper ends hi are compared with its running bound T at once,
+ * Σ_t qx[r][t]·qw[t][panel] for MR tokens (rows of qx + 128, stride dp; the first `rows` real) and panel p
+ * (dp / 4 words of four dimensions), kept in registers and scaled to c·s on the way out: each token's upper ends hi are compared with its running bound T at once,
  * and the latents that reach it join the token's list with both ends; a list that reaches `trigger` entries is
  * pruned, which raises T. No approximate row is ever written out.
  */
-TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64_t dp, const uint16_t *restrict panel, int64_t p, int64_t tok0,
+TARGET static void tile_6x64(const Screen *s, const uint8_t *restrict xb, int64_t dp, const int8_t *restrict panel, int64_t p, int64_t tok0,
                              int64_t rows, Scratch *w, int64_t slot0) {
-  __m512 acc[MR][4];
-  for (int i = 0; i < MR; i++)
-    for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
-  const int64_t pairs = dp / 2;
-  for (int64_t t = 0; t < pairs; t++) {
-    const uint16_t *wt = panel + t * (PANEL * 2);
-    const __m512bh w0 = (__m512bh)_mm512_loadu_si512(wt), w1 = (__m512bh)_mm512_loadu_si512(wt + 32);
-    const __m512bh w2 = (__m512bh)_mm512_loadu_si512(wt + 64), w3 = (__m512bh)_mm512_loadu_si512(wt + 96);
+  const int64_t v0 = 4 * p;
+  __m512i acc[MR][4];
+  for (int j = 0; j < 4; j++) {
+    const __m512i c = _mm512_loadu_si512(s->ncs + 16 * (v0 + j));
+    for (int i = 0; i < MR; i++) acc[i][j] = c;
+  }
+  const int64_t quads = dp / 4;
+  for (int64_t t = 0; t < quads; t++) {
+    const int8_t *wt = panel + t * (PANEL * 4);
+    const __m512i w0 = _mm512_loadu_si512(wt), w1 = _mm512_loadu_si512(wt + 64), w2 = _mm512_loadu_si512(wt + 128), w3 = _mm512_loadu_si512(wt + 192);
     for (int i = 0; i < MR; i++) {
-      int32_t pair;
-      memcpy(&pair, xb + i * dp + 2 * t, sizeof pair);
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(pair);
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, w0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, w1);
-      acc[i][2] = _mm512_dpbf16_ps(acc[i][2], a, w2);
-      acc[i][3] = _mm512_dpbf16_ps(acc[i][3], a, w3);
+      int32_t quad;
+      memcpy(&quad, xb + i * dp + 4 * t, sizeof quad);
+      const __m512i a = _mm512_set1_epi32(quad);
+      acc[i][0] = dpbusd(acc[i][0], a, w0);
+      acc[i][1] = dpbusd(acc[i][1], a, w1);
+      acc[i][2] = dpbusd(acc[i][2], a, w2);
+      acc[i][3] = dpbusd(acc[i][3], a, w3);
     }
   }
-  const int64_t v0 = 4 * p;
+  /* The sums leave the registers once, here: the epilogue below indexes them by a run-time token count, and an
+   * array so indexed inside the loop above would be kept in memory (GCC then stores every accumulator per step). */
+  __m512i sums[MR][4];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < 4; j++) sums[i][j] = acc[i][j];
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512 lo_c[4], hi_c[4], nwt[4], ndw[4];
+  __m512 lo_c[4], hi_c[4], nwt[4], ndw[4], sw[4];
   for (int j = 0; j < 4; j++) {
+    sw[j] = _mm512_loadu_ps(s->sw + 16 * (v0 + j));
     lo_c[j] = _mm512_loadu_ps(s->bElo + 16 * (v0 + j));
     hi_c[j] = _mm512_loadu_ps(s->bEhi + 16 * (v0 + j));
     nwt[j] = _mm512_loadu_ps(s->nwt + 16 * (v0 + j));
@@ -212,17 +238,19 @@ TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64
   for (int64_t i = 0; i < rows && i < MR; i++) {
     const int64_t slot = slot0 + i;
     const __m512 Av = _mm512_set1_ps(s->A[tok0 + i]), Bv = _mm512_set1_ps(s->Bt[tok0 + i]), Tv = _mm512_set1_ps(w->T[slot]);
+    const __m512 sxv = _mm512_set1_ps(s->sx[tok0 + i]);
     float *lo = w->lo + slot * s->cap, *hi = w->hi + slot * s->cap;
     int32_t *jj = w->j + slot * s->cap;
     int32_t n = w->n[slot];
     if (n < 0) continue; /* this token takes every latent as a candidate (see below) */
     for (int j = 0; j < 4; j++) {
       const __m512 bnd = _mm512_fmadd_ps(Av, nwt[j], _mm512_mul_ps(Bv, ndw[j]));
-      const __m512 h = _mm512_add_ps(_mm512_add_ps(acc[i][j], hi_c[j]), bnd);
+      const __m512 c = _mm512_cvtepi32_ps(sums[i][j]), scale = _mm512_mul_ps(sxv, sw[j]);
+      const __m512 h = _mm512_add_ps(_mm512_fmadd_ps(c, scale, hi_c[j]), bnd);
       /* Stored whether or not any lane reaches T (the list has room for it): a branch here mispredicts often and
        * each miss throws away the next tile's products already in flight — 2–3 ms of a 30 ms call. */
       const __mmask16 m = _mm512_cmp_ps_mask(h, Tv, _CMP_GE_OQ);
-      const __m512 l = _mm512_sub_ps(_mm512_add_ps(acc[i][j], lo_c[j]), bnd);
+      const __m512 l = _mm512_sub_ps(_mm512_fmadd_ps(c, scale, lo_c[j]), bnd);
       _mm512_storeu_ps(lo + n, _mm512_maskz_compress_ps(m, l));
       _mm512_storeu_ps(hi + n, _mm512_maskz_compress_ps(m, h));
       _mm512_storeu_si512(jj + n, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int)(16 * (v0 + j))))));
@@ -230,9 +258,10 @@ TARGET static void tile_6x64(const Screen *s, const uint16_t *restrict xb, int64
     }
     if (n >= s->trigger) {
       n = prune(lo, hi, jj, n, s->k, 16, &w->T[slot], w->keys);
+      if (n > w->most) w->most = n;
       /* So many latents within the bound of one another (near-ties, a row of zeros) that pruning cannot make
        * room: the token gives up screening and every latent becomes a candidate, recomputed exactly. */
-      if (n >= s->trigger) n = -1;
+      if (n >= s->trigger) n = -1, w->gave_up = 1;
     }
     w->n[slot] = n;
   }
@@ -315,81 +344,128 @@ TARGET static inline void add_squares(__m512 v, __m512d *lo, __m512d *hi) {
   *hi = _mm512_fmadd_pd(b, b, *hi);
 }
 
-/* bf16 → fp32 (exact). */
-TARGET static inline __m512 from_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+/* Σ (v − s·q)² over 16 lanes, in double (s·q is exact there: 24 by 8 bits), into two 8-lane accumulators. */
+TARGET static inline void add_residual_squares(__m512 v, __m512i q, __m512d s, __m512d *lo, __m512d *hi) {
+  const __m512d v0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), v1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+  const __m512d q0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(q)), q1 = _mm512_cvtepi32_pd(_mm512_extracti32x8_epi32(q, 1));
+  const __m512d e0 = _mm512_fnmadd_pd(s, q0, v0), e1 = _mm512_fnmadd_pd(s, q1, v1);
+  *lo = _mm512_fmadd_pd(e0, e0, *lo);
+  *hi = _mm512_fmadd_pd(e1, e1, *hi);
+}
+
+/* round(v·r) clamped to [−127, 127]. */
+TARGET static inline __m512i quantize(__m512 v, __m512 r) {
+  const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(v, r));
+  return _mm512_max_epi32(_mm512_min_epi32(q, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
+}
 
 static const double UP = 1.0 + 0x1p-20; /* rounding norms up: covers the double sums and the cast to float */
+static const float SCALE_MIN = 0x1p-60f; /* scales no smaller: their products stay normal floats */
 
-/* With x = in − shift (shift may be NULL): x̃ [Bp, dp] in bf16 (zero-padded) and, per token, A = ‖δx‖ + slack·‖x‖ and Bt = ‖x‖ (δx = x − x̃), rounded
- * up; the largest |x|; 0 when some x is not finite. The differences x − x̃ are exact (Sterbenz). */
-TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t Bp, int64_t d, int64_t dp, double slack, uint16_t *xb, float *A, float *Bt,
-                         double *maxx_out) {
+/* With x = in − shift (shift may be NULL), per token: the scale sx = max|x|/127, x̃ = sx·qx with qx = round(x/sx) stored as
+ * qx + 128 in u8 [Bp, dp] (padding: 128, i.e. 0), A = ‖δx‖ + slack·‖x‖ and Bt = ‖x‖ (δx = x − x̃), rounded up; the
+ * largest |x|. Returns 0 when some x is not finite. */
+TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t Bp, int64_t d, int64_t dp, double slack, uint8_t *xb, float *A, float *Bt,
+                         float *sx, double *maxx_out) {
   double maxx = 0.0;
   int finite = 1;
 #pragma omp parallel for schedule(static) reduction(max : maxx) reduction(&& : finite)
   for (int64_t b = 0; b < Bp; b++) {
-    __m512d x2a = _mm512_setzero_pd(), x2b = _mm512_setzero_pd(), e2a = _mm512_setzero_pd(), e2b = _mm512_setzero_pd();
+    if (b >= B) {
+      memset(xb + b * dp, 128, (size_t)dp);
+      continue;
+    }
+    const float *row = in + b * d;
     __m512 m = _mm512_setzero_ps();
-    for (int64_t i = 0; i < dp; i += 16) {
-      __m512 v = b < B && i < d ? load_n(in + b * d + i, d - i) : _mm512_setzero_ps();
-      if (shift && b < B && i < d) v = _mm512_sub_ps(v, load_n(shift + i, d - i));
-      const __m256i h = to_bf16(v);
-      const int64_t n = dp - i < 16 ? dp - i : 16;
-      _mm256_mask_storeu_epi16(xb + b * dp + i, (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u), h);
-      add_squares(v, &x2a, &x2b);
-      add_squares(_mm512_sub_ps(v, from_bf16(h)), &e2a, &e2b);
+    for (int64_t i = 0; i < d; i += 16) {
+      __m512 v = load_n(row + i, d - i);
+      if (shift) v = _mm512_sub_ps(v, load_n(shift + i, d - i));
       m = _mm512_max_ps(m, _mm512_abs_ps(v));
     }
-    if (b >= B) continue;
+    const float mx = _mm512_reduce_max_ps(m), s = fmaxf(mx / 127.0f, SCALE_MIN);
+    const __m512 r = _mm512_set1_ps(1.0f / s);
+    const __m512d sd = _mm512_set1_pd(s);
+    __m512d x2a = _mm512_setzero_pd(), x2b = _mm512_setzero_pd(), e2a = _mm512_setzero_pd(), e2b = _mm512_setzero_pd();
+    for (int64_t i = 0; i < dp; i += 16) {
+      __m512 v = i < d ? load_n(row + i, d - i) : _mm512_setzero_ps();
+      if (shift && i < d) v = _mm512_sub_ps(v, load_n(shift + i, d - i));
+      const __m512i q = quantize(v, r);
+      const int64_t n = dp - i < 16 ? dp - i : 16;
+      _mm_mask_storeu_epi8(xb + b * dp + i, (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u), _mm512_cvtepi32_epi8(_mm512_add_epi32(q, _mm512_set1_epi32(128))));
+      add_squares(v, &x2a, &x2b);
+      add_residual_squares(v, q, sd, &e2a, &e2b);
+    }
     const double x2 = _mm512_reduce_add_pd(_mm512_add_pd(x2a, x2b)), e2 = _mm512_reduce_add_pd(_mm512_add_pd(e2a, e2b));
-    if (!isfinite(x2)) finite = 0;
+    if (!isfinite(x2) || !isfinite(e2)) finite = 0;
     const double nx = sqrt(x2) * UP;
     A[b] = (float)(sqrt(e2) * UP + slack * nx * UP);
     Bt[b] = (float)(nx * UP);
-    const double mb = _mm512_reduce_max_ps(m);
-    if (mb > maxx) maxx = mb;
+    sx[b] = s;
+    if (mx > maxx) maxx = mx;
   }
   *maxx_out = maxx;
   return finite;
 }
 
-/* One pass over W_E [d, F], row blocks of 16 split between the threads (each reads 16 rows front to back, which
- * the prefetchers follow; panel by panel, the rows were 16 KB apart and every line came at memory latency): the
- * panels [P][dp/2][64][2] in bf16 (zero-padded), W_Eᵀ [F, d] in fp32 (for the recomputation), and per latent ‖w̃‖
- * and ‖δw‖ rounded up (0 for the padding), summed in double per thread and then across threads in thread order;
- * the largest |w|. Returns 0 when some weight is not finite. part: threads × 2Fp doubles. */
-TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int64_t Fp, uint16_t *wp, float *WEt, float *nwt, float *ndw, double *part,
-                         double *maxw_out) {
-  double maxw = 0.0;
+/* Two passes over W_E [d, F], row blocks of 16 split between the threads (each reads 16 rows front to back, which
+ * the prefetchers follow): the largest |w| of each latent, whose /127 is its scale sw; then the panels
+ * [P][dp/4][64][4] of qw = round(w/sw) in s8 (zero-padded), W_Eᵀ [F, d] in fp32 (for the recomputation), and per
+ * latent ‖w̃‖ and ‖δw‖·(1 + γ) rounded up and −128·Σqw (0 for the padding); the largest |w|. Sums are taken per thread
+ * and then across threads in thread order. Returns 0 when some weight is not finite. part: threads × 3Fp doubles,
+ * colmax: threads × Fp floats. */
+TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int64_t Fp, double gamma, int8_t *wp, float *WEt, float *nwt, float *ndw, float *sw,
+                         int32_t *ncs, double *part, float *colmax, double *maxw_out) {
   int threads = 1;
-#pragma omp parallel reduction(max : maxw)
+#pragma omp parallel
   {
     const int64_t T = omp_get_num_threads(), t = omp_get_thread_num(), blocks = (dp + 15) / 16;
     if (t == 0) threads = (int)T;
-    double *t2 = part + t * 2 * Fp, *e2 = t2 + Fp;
-    memset(t2, 0, (size_t)(2 * Fp) * sizeof(double));
-    __m512 m = _mm512_setzero_ps();
+    float *cm = colmax + t * Fp;
+    for (int64_t j0 = 0; j0 < Fp; j0 += 16) _mm512_storeu_ps(cm + j0, _mm512_setzero_ps());
+    for (int64_t i = 16 * (blocks * t / T); i < 16 * (blocks * (t + 1) / T) && i < d; i++)
+      for (int64_t j0 = 0; j0 < F; j0 += 16) _mm512_storeu_ps(cm + j0, _mm512_max_ps(_mm512_loadu_ps(cm + j0), _mm512_abs_ps(load_n(W_E + i * F + j0, F - j0))));
+#pragma omp barrier
+    for (int64_t j = Fp * t / T; j < Fp * (t + 1) / T; j++) { /* each thread its share of the latents */
+      float m = 0.0f;
+      for (int64_t u = 0; u < T; u++) m = fmaxf(m, colmax[u * Fp + j]);
+      colmax[j] = m; /* row 0 now holds the maxima (each thread read its own row 0 entries before the barrier) */
+      sw[j] = fmaxf(m / 127.0f, SCALE_MIN);
+    }
+#pragma omp barrier
+    double *q2 = part + t * 3 * Fp, *e2 = q2 + Fp, *cs = e2 + Fp;
+    memset(q2, 0, (size_t)(3 * Fp) * sizeof(double));
     for (int64_t rb = blocks * t / T; rb < blocks * (t + 1) / T; rb++) {
       const int64_t i0 = 16 * rb, nr = d - i0 < 16 ? d - i0 : 16; /* rows i0..i0+nr real, the rest zero */
       for (int64_t j0 = 0; j0 < Fp; j0 += 16) {
         const int64_t n = F - j0 < 16 ? (F - j0 > 0 ? F - j0 : 0) : 16;
         __m512 r[16];
         for (int64_t i = 0; i < 16; i++) r[i] = i < nr && n > 0 ? load_n(W_E + (i0 + i) * F + j0, n) : _mm512_setzero_ps();
-        __m512d ta = _mm512_setzero_pd(), tb = _mm512_setzero_pd(), ea = _mm512_setzero_pd(), eb = _mm512_setzero_pd();
-        uint16_t *panel = wp + (j0 / PANEL) * dp * PANEL + (j0 % PANEL) * 2;
-        for (int64_t q = 0; q < 8 && i0 + 2 * q < dp; q++) {
-          const __m256i h0 = to_bf16(r[2 * q]), h1 = to_bf16(r[2 * q + 1]);
-          /* pairs (w[i][j], w[i+1][j]) as 32-bit lanes, the even dimension in the low half */
-          _mm512_storeu_si512(panel + (i0 / 2 + q) * (PANEL * 2), _mm512_or_si512(_mm512_cvtepu16_epi32(h0), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h1), 16)));
-          const __m512 b0 = from_bf16(h0), b1 = from_bf16(h1);
-          add_squares(b0, &ta, &tb);
-          add_squares(b1, &ta, &tb);
-          add_squares(_mm512_sub_ps(r[2 * q], b0), &ea, &eb);
-          add_squares(_mm512_sub_ps(r[2 * q + 1], b1), &ea, &eb);
-          m = _mm512_max_ps(m, _mm512_max_ps(_mm512_abs_ps(r[2 * q]), _mm512_abs_ps(r[2 * q + 1])));
+        const __m512 s = _mm512_loadu_ps(sw + j0), rc = _mm512_div_ps(_mm512_set1_ps(1.0f), s);
+        const __m512d s0 = _mm512_cvtps_pd(_mm512_castps512_ps256(s)), s1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(s, 1));
+        __m512i qq = _mm512_setzero_si512(), qs = _mm512_setzero_si512();
+        __m512d ea = _mm512_setzero_pd(), eb = _mm512_setzero_pd();
+        int8_t *panel = wp + (j0 / PANEL) * dp * PANEL + (j0 % PANEL) * 4;
+        for (int64_t g = 0; g < 4 && i0 + 4 * g < dp; g++) {
+          __m512i word = _mm512_setzero_si512();
+          for (int64_t u = 0; u < 4; u++) {
+            const __m512 v = r[4 * g + u];
+            const __m512i q = quantize(v, rc);
+            word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(255)), (unsigned)(8 * u)));
+            qq = _mm512_add_epi32(qq, _mm512_mullo_epi32(q, q));
+            qs = _mm512_add_epi32(qs, q);
+            const __m512d v0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), v1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+            const __m512d e0 = _mm512_fnmadd_pd(s0, _mm512_cvtepi32_pd(_mm512_castsi512_si256(q)), v0);
+            const __m512d e1 = _mm512_fnmadd_pd(s1, _mm512_cvtepi32_pd(_mm512_extracti32x8_epi32(q, 1)), v1);
+            ea = _mm512_fmadd_pd(e0, e0, ea);
+            eb = _mm512_fmadd_pd(e1, e1, eb);
+          }
+          /* 16 latents × 4 input dimensions, the lowest dimension in the low byte */
+          _mm512_storeu_si512(panel + (i0 / 4 + g) * (PANEL * 4), word);
         }
-        _mm512_storeu_pd(t2 + j0, _mm512_add_pd(_mm512_loadu_pd(t2 + j0), ta));
-        _mm512_storeu_pd(t2 + j0 + 8, _mm512_add_pd(_mm512_loadu_pd(t2 + j0 + 8), tb));
+        _mm512_storeu_pd(q2 + j0, _mm512_add_pd(_mm512_loadu_pd(q2 + j0), _mm512_cvtepi32_pd(_mm512_castsi512_si256(qq))));
+        _mm512_storeu_pd(q2 + j0 + 8, _mm512_add_pd(_mm512_loadu_pd(q2 + j0 + 8), _mm512_cvtepi32_pd(_mm512_extracti32x8_epi32(qq, 1))));
+        _mm512_storeu_pd(cs + j0, _mm512_add_pd(_mm512_loadu_pd(cs + j0), _mm512_cvtepi32_pd(_mm512_castsi512_si256(qs))));
+        _mm512_storeu_pd(cs + j0 + 8, _mm512_add_pd(_mm512_loadu_pd(cs + j0 + 8), _mm512_cvtepi32_pd(_mm512_extracti32x8_epi32(qs, 1))));
         _mm512_storeu_pd(e2 + j0, _mm512_add_pd(_mm512_loadu_pd(e2 + j0), ea));
         _mm512_storeu_pd(e2 + j0 + 8, _mm512_add_pd(_mm512_loadu_pd(e2 + j0 + 8), eb));
         if (n == 16 && nr == 16) {
@@ -401,16 +477,17 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
         }
       }
     }
-    const double mt = _mm512_reduce_max_ps(m);
-    if (mt > maxw) maxw = mt;
   }
   int finite = 1;
+  double maxw = 0.0;
   for (int64_t j = 0; j < Fp; j++) {
-    double tv = 0.0, ev = 0.0;
-    for (int t = 0; t < threads; t++) tv += part[t * 2 * Fp + j], ev += part[t * 2 * Fp + Fp + j];
-    if (!isfinite(tv) || !isfinite(ev)) finite = 0;
-    nwt[j] = j < F ? (float)(sqrt(tv) * UP) : 0.0f;
-    ndw[j] = j < F ? (float)(sqrt(ev) * UP) : 0.0f;
+    double qv = 0.0, ev = 0.0, cv = 0.0;
+    for (int t = 0; t < threads; t++) qv += part[t * 3 * Fp + j], ev += part[t * 3 * Fp + Fp + j], cv += part[t * 3 * Fp + 2 * Fp + j];
+    if (!isfinite(ev) || !isfinite(colmax[j])) finite = 0;
+    if (colmax[j] > maxw) maxw = colmax[j];
+    nwt[j] = j < F ? (float)((double)sw[j] * sqrt(qv) * UP) : 0.0f;
+    ndw[j] = j < F ? (float)(sqrt(ev) * UP * (1.0 + gamma)) : 0.0f; /* (1 + γ): the recomputation's error on x·δw */
+    ncs[j] = j < F ? (int32_t)(-128.0 * cv) : 0;
   }
   *maxw_out = maxw;
   return finite;
@@ -418,50 +495,62 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
 
 int topk_screen_encode(const float *in, const float *shift, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
                        int32_t *indices) {
-  if (!topk_screen_active() || k < 1 || k >= F || d > 65536 || B < 1) return 0;
-  const int64_t dp = round_up(d, 2), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL;
+  if (!topk_screen_active() || k < 1 || k >= F || d > 8192 || B < 1) return 0;
+  const int64_t dp = round_up(d, 4), Fp = round_up(F, PANEL), Bp = round_up(B, MR), P = Fp / PANEL;
 
-  static _Thread_local ScratchBuf b_A, b_Bt, b_nwt, b_ndw, b_xb, b_wp, b_WEt, b_lo, b_hi, b_part;
+  static _Thread_local ScratchBuf b_A, b_Bt, b_sx, b_nwt, b_ndw, b_sw, b_ncs, b_xb, b_wp, b_WEt, b_lo, b_hi, b_part, b_colmax;
   float *A = (float *)scratch_get(&b_A, (size_t)B * sizeof(float));
   float *Bt = (float *)scratch_get(&b_Bt, (size_t)B * sizeof(float));
+  float *sx = (float *)scratch_get(&b_sx, (size_t)B * sizeof(float));
   float *nwt = (float *)scratch_get(&b_nwt, (size_t)Fp * sizeof(float));
   float *ndw = (float *)scratch_get(&b_ndw, (size_t)Fp * sizeof(float));
-  uint16_t *xb = (uint16_t *)scratch_get(&b_xb, (size_t)(Bp * dp) * sizeof(uint16_t));
-  uint16_t *wp = (uint16_t *)scratch_get(&b_wp, (size_t)(Fp * dp) * sizeof(uint16_t));
-  /* slack per ‖x‖‖w̃‖: both accumulations (γ each, with ‖x̃‖, ‖w‖ ≤ (1 + 2⁻⁷) times ‖x‖, ‖w̃‖) and 2⁻¹⁸ for the
-   * roundings of the bias additions and of lo and hi themselves (|c| ≤ 1.01‖x‖‖w̃‖). */
-  const double slack = (2.0 * (double)(dp + 2) * 0x1p-24 * (1.0 + 0x1p-7) + 0x1p-18) * 1.01;
+  float *sw = (float *)scratch_get(&b_sw, (size_t)Fp * sizeof(float));
+  int32_t *ncs = (int32_t *)scratch_get(&b_ncs, (size_t)Fp * sizeof(int32_t));
+  uint8_t *xb = (uint8_t *)scratch_get(&b_xb, (size_t)(Bp * dp));
+  int8_t *wp = (int8_t *)scratch_get(&b_wp, (size_t)(Fp * dp));
+  /* per ‖x‖‖w̃‖ (|c| ≤ 2.01‖x‖‖w̃‖): the recomputation's accumulation (γ) and bias addition, the conversions and
+   * the scale's product in c (2.1·2⁻²⁴ of |c|), and 2⁻¹⁸ for the roundings of the bias additions and of lo and hi */
+  const double gamma = 2.0 * (double)(dp + 2) * 0x1p-24 + 0x1p-22, slack = (gamma + 0x1p-18) * 2.1;
   float *WEt = (float *)scratch_get(&b_WEt, (size_t)(F * d) * sizeof(float));
-  double *part = (double *)scratch_get(&b_part, (size_t)(omp_get_max_threads() * 2 * Fp) * sizeof(double));
+  double *part = (double *)scratch_get(&b_part, (size_t)(omp_get_max_threads() * 3 * Fp) * sizeof(double));
+  float *colmax = (float *)scratch_get(&b_colmax, (size_t)(omp_get_max_threads() * Fp) * sizeof(float));
   double maxx, maxw;
-  if (!pack_x(in, shift, B, Bp, d, dp, slack, xb, A, Bt, &maxx) || !pack_w(W_E, d, dp, F, Fp, wp, WEt, nwt, ndw, part, &maxw) || maxx * maxw * (double)d > 1e37)
+  if (!pack_x(in, shift, B, Bp, d, dp, slack, xb, A, Bt, sx, &maxx) || !pack_w(W_E, d, dp, F, Fp, gamma, wp, WEt, nwt, ndw, sw, ncs, part, colmax, &maxw) ||
+      maxx * maxw * (double)d > 1e37)
     return 0;
   float *bElo = (float *)scratch_get(&b_lo, (size_t)Fp * sizeof(float));
   float *bEhi = (float *)scratch_get(&b_hi, (size_t)Fp * sizeof(float));
-  /* products and sums the dot instruction flushes to zero: at most 2⁻¹²⁶ per term, against |x|, |w| */
-  const float tiny = (float)(2.0 * (double)(dp + 1) * 0x1p-126 * (maxx + maxw + 2.0));
+  /* what gradual underflow can lose: in the scale's product and its fused use (≤ 2⁻¹⁵⁰·(|Σqx·qw| + 1)), and per
+   * operation of the recomputation */
+  const float tiny = (float)(((double)dp * 16385.0 + 8.0) * 0x1p-148);
   for (int64_t j = 0; j < Fp; j++) {
     const float K = j < F ? 0x1p-18f * fabsf(b_E[j]) + tiny : 0.0f;
     bElo[j] = j < F ? b_E[j] - K : -INFINITY; /* padding latents: never candidates */
     bEhi[j] = j < F ? b_E[j] + K : -INFINITY;
   }
 
-  Screen s = {.k = k, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw};
+  Screen s = {.k = k, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw, .sx = sx, .sw = sw, .ncs = ncs};
   /* A token's list is pruned at 2k + 64 entries (a tile adds at most 64 more, and its last store of 16 lanes starts
    * at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune. */
-  s.trigger = 2 * k + 64;
+  static _Thread_local int64_t learned_F = -1, learned_k = -1, learned_trigger;
+  if (learned_F != F || learned_k != k) learned_F = F, learned_k = k, learned_trigger = k + F / 16 + 64;
+  s.trigger = round_up(learned_trigger > 2 * k + 64 ? learned_trigger : 2 * k + 64, 16);
   s.cap = s.trigger + PANEL + 16;
+  int32_t most = 0;
+  int gave_up = 0;
 
-  /* Tokens per block: every block streams all of the packed W_E past its tiles. While that fits in L3 (d 256,
-   * F 4096: 2 MB) small blocks keep their running lists in L1/L2; a larger W_E (d 768, F 24576: 38 MB) comes from
-   * memory, so a block is a whole super-block (11 passes over W_E per 4096 tokens instead of 85). */
-  const int64_t MB = Fp * dp * (int64_t)sizeof(uint16_t) > ((int64_t)8 << 20) ? SB : MB_SMALL;
+  /* Tokens per block: every block streams all of the packed W_E past its tiles. While it is small (d 256,
+   * F 4096: 1 MB) small blocks keep their running lists in L1/L2; a larger W_E (d 768, F 24576: 19 MB, more than
+   * the L3 holds beside everything else) would come from memory, so a block is a whole super-block (11 passes over
+   * W_E per 4096 tokens instead of 85). */
+  const int64_t MB = Fp * dp > ((int64_t)8 << 20) ? SB : MB_SMALL;
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */
     static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_keys, c_start, c_count;
     static _Thread_local Scratch keep;
     Scratch w = keep;
+    w.most = 0, w.gave_up = 0;
     w.lo = (float *)scratch_get(&c_lo, (size_t)(MB * s.cap) * sizeof(float));
     w.hi = (float *)scratch_get(&c_hi, (size_t)(MB * s.cap) * sizeof(float));
     w.j = (int32_t *)scratch_get(&c_j, (size_t)(MB * s.cap) * sizeof(int32_t));
@@ -496,6 +585,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
             continue;
           }
           const int32_t m = prune(lo, hi, jj, w.n[r], k, 16, &w.T[r], w.keys);
+          if (m > w.most) w.most = m;
           reserve(&w, n + m);
           memcpy(w.lat + n, jj, (size_t)m * sizeof(int32_t));
           for (int32_t q = 0; q < m; q++) w.tok[n + q] = (int32_t)(b0 + r);
@@ -525,7 +615,16 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
       }
     }
     keep.lat = w.lat, keep.tok = w.tok, keep.order = w.order, keep.pre = w.pre, keep.cap = w.cap;
+#pragma omp critical
+    {
+      if (w.most > most) most = w.most;
+      gave_up |= w.gave_up;
+    }
   }
+  /* The next call's trigger: twice the longest list a prune left, so that a prune frees at least half the list */
+  learned_trigger = 2 * (int64_t)most + 64;
+  if (gave_up && learned_trigger < 2 * s.trigger) learned_trigger = 2 * s.trigger;
+  if (learned_trigger > Fp + 16) learned_trigger = Fp + 16; /* a list never holds more than Fp entries */
   return 1;
 }
 

@@ -224,8 +224,8 @@ export async function describeComputeDevices(): Promise<ComputeDevices> {
   const blas = loadNativeBlas();
   const screen = blas.blas ? (blas.blas as unknown as { topkScreening?: () => boolean }).topkScreening?.() : undefined;
   const encoder = screen === undefined ? '' : screen
-    ? '; TopK encoder: bf16 screen, exact fp32 candidates (AVX-512 BF16)'
-    : '; TopK encoder: fp32 sgemm (no AVX-512 BF16 on this CPU)';
+    ? '; TopK encoder: int8 screen, exact fp32 candidates (AVX-512 VNNI)'
+    : '; TopK encoder: fp32 sgemm (no AVX-512 VNNI on this CPU)';
   const native = blas.blas ? { loaded: true, detail: `${blas.path}${encoder}` } : { loaded: false, detail: blas.reason };
   const skip = linuxVulkanSkipReason();
   if (skip) return { auto: 'wasm', gpu: null, gpuReason: skip, native };

@@ -15,7 +15,7 @@ export interface SparseTopKKernels {
   topkEncode(x: Float32Array, bDecIn: Float32Array | null, W_E: Float32Array, b_E: Float32Array, B: number, d: number, F: number, k: number,
     preScratch: Float32Array | null, values: Float32Array, indices: Int32Array, fired: Float32Array | null): void;
   /**
-   * Whether the encoder screens with bf16 dot products (AVX-512 BF16) and recomputes only the candidates in fp32
+   * Whether the encoder screens with 8-bit integer dot products (AVX-512 VNNI) and recomputes only the candidates in fp32
    * (native/src/topk_screen.c) instead of the full sgemm; with an argument, switches screening on or off first.
    * The selected latents are the same either way. Older builds of the addon lack it.
    */

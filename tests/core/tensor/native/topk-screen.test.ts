@@ -1,7 +1,8 @@
-// The screened TopK encoder (native/src/topk_screen.c: bf16 approximations with a rigorous error bound, fp32
-// recomputation of the candidates) against the sgemm path and against a float64 reference: it must select the
-// same latents — the top-k of the pre-activations — on random data, exact ties, near-ties finer than bf16,
-// rows of zeros, huge and tiny magnitudes, ragged shapes, and must step aside for non-finite inputs.
+// The screened TopK encoder (native/src/topk_screen.c: 8-bit integer approximations with a rigorous error bound,
+// fp32 recomputation of the candidates) against the sgemm path and against a float64 reference: it must select the
+// same latents — the top-k of the pre-activations — on random data, exact ties, near-ties finer than the
+// approximation, errors of the approximation aimed against the answer, rows of zeros, huge and tiny magnitudes,
+// ragged shapes, and must step aside for non-finite inputs and d > 8192.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SparseTopKKernels } from '../../../../src/core/sae/sparse/sparse-topk';
 import { nativeLoad, randomArray, skipReason } from './helpers';
@@ -86,7 +87,7 @@ function randomCase(B: number, d: number, F: number, k: number, seed: number, op
 describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
   afterAll(() => K?.topkScreening(true));
 
-  it(`is active where the CPU has AVX-512 BF16 (here: ${screenable ? 'yes' : 'no, so both paths below are the sgemm path'})`, () => {
+  it(`is active where the CPU has AVX-512 VNNI (here: ${screenable ? 'yes' : 'no, so both paths below are the sgemm path'})`, () => {
     expect(K!.topkScreening(false)).toBe(false);
     expect(K!.topkScreening(true)).toBe(screenable);
   });
@@ -113,8 +114,8 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     expectTopK(c, s, 0);
   });
 
-  it('resolves near-ties finer than bf16 (pre-activations 1e-6 apart) exactly', () => {
-    // Every latent is one base column plus a perturbation far below bf16's resolution (2⁻⁸): the screen cannot
+  it('resolves near-ties finer than the approximation (pre-activations 1e-6 apart) exactly', () => {
+    // Every latent is one base column plus a perturbation far below 8-bit resolution (2⁻⁷): the screen cannot
     // order them, so nearly all become candidates and the fp32 recomputation decides.
     const B = 16, d = 64, F = 512, k = 16;
     const base = randomArray(d, 11);
@@ -123,6 +124,32 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     for (let i = 0; i < d; i++) for (let j = 0; j < F; j++) W_E[i * F + j] = base[i]! + jitter[i * F + j]! * 1e-6;
     const c: Case = { B, d, F, k, x: randomArray(B * d, 13), W_E, b_E: new Float32Array(F), bDec: null };
     expectTopK(c, encode(c, true), 1e-6);
+  });
+
+  it('selects exactly where the approximation errs by a large part of its bound, in both directions', () => {
+    // Each latent is w_j = c_j·x/‖x‖² ± u, u the unit direction of x's 8-bit rounding residual δx (orthogonal part):
+    // its exact pre-activation is c_j (1e-4 apart, shuffled), while the screen's approximation x̃·w̃ is off by
+    // ∓δx·u ≈ ∓‖δx‖ — the bound's own first term, ~40% of it here — lowering the latents that belong in the top-k
+    // and raising the rest. Only a bound that holds keeps them; one shrunk to a third of its size loses some.
+    const d = 64, F = 1024, k = 24;
+    for (let seed = 0; seed < 6; seed++) {
+      const x = randomArray(d, 100 + seed).map((v) => v * 2);
+      const xx = x.reduce((s, v) => s + v * v, 0);
+      const sx = Math.max(...Array.from(x, Math.abs)) / 127;
+      const r = Array.from(x, (v) => v - sx * Math.round(v / sx));
+      const rx = r.reduce((s, v, i) => s + v * x[i]!, 0) / xx;
+      const u = r.map((v, i) => v - rx * x[i]!);
+      const un = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
+      const rank = Array.from({ length: F }, (_, j) => j).sort((p, q) => Math.sin(p * 12.9898 + seed) - Math.sin(q * 12.9898 + seed));
+      const W_E = new Float32Array(d * F);
+      for (let j = 0; j < F; j++) {
+        const c = 1 + rank[j]! * 1e-4, sign = rank[j]! >= F - 2 * k ? 1 : -1; // the top 2k pushed down, the rest up
+        for (let i = 0; i < d; i++) W_E[i * F + j] = (c / xx) * x[i]! + (sign * u[i]!) / un;
+      }
+      const c: Case = { B: 1, d, F, k, x, W_E, b_E: new Float32Array(F), bDec: null };
+      expectTopK(c, encode(c, true), 1e-6); // a latent left out would be 1e-4 above one chosen
+      expectSameAsExact(c);
+    }
   });
 
   it('handles rows of zeros, all-equal pre-activations, and magnitudes from 1e-20 to 1e12', () => {
@@ -152,13 +179,32 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     expect(Array.from(s.values)).toEqual(Array.from(e.values));
   });
 
-  it('gives the same answer when called again (no state carried between calls)', () => {
+  it('screens up to d 8192 and leaves larger inputs to the sgemm path, with the same answer', () => {
+    for (const d of [8192, 8200]) {
+      const c = randomCase(2, d, 96, 8, d);
+      expectTopK(c, encode(c, true));
+      expectSameAsExact(c);
+    }
+  });
+
+  it('gives the same answer when called again (the lists\' size is learned between calls; no other state)', () => {
     const big = randomCase(100, 64, 1024, 16, 50);
     const small = randomCase(3, 8, 80, 2, 51);
-    const first = encode(big, true);
-    encode(small, true); // scratch buffers shrink nothing, grow as needed
-    const again = encode(big, true);
-    expect(Array.from(again.indices)).toEqual(Array.from(first.indices));
-    expect(Array.from(again.values)).toEqual(Array.from(first.values));
+    // near-equal latents: most of them candidates, so the first call's lists overflow and the next ones are longer
+    const ties = randomCase(40, 32, 2048, 8, 52);
+    for (let i = 0; i < 32; i++) for (let j = 0; j < 2048; j++) ties.W_E[i * 2048 + j] = ties.W_E[i * 2048]! * (1 + 1e-5 * Math.sin(j));
+    const first = encode(big, true), firstTies = encode(ties, true);
+    expectTopK(ties, firstTies);
+    for (let round = 0; round < 3; round++) {
+      encode(small, true); // scratch buffers shrink nothing, grow as needed
+      const again = encode(big, true);
+      expect(Array.from(again.indices)).toEqual(Array.from(first.indices));
+      expect(Array.from(again.values)).toEqual(Array.from(first.values));
+      for (let twice = 0; twice < 2; twice++) { // the second call runs with what the first learned
+        const tiesAgain = encode(ties, true);
+        expect(Array.from(tiesAgain.indices)).toEqual(Array.from(firstTies.indices));
+        expect(Array.from(tiesAgain.values)).toEqual(Array.from(firstTies.values));
+      }
+    }
   });
 });
