@@ -36,11 +36,11 @@
 // the tile still there, compares each upper end with the token's running bound T (a lower bound on L): the
 // latents that reach it join the token's list with both ends, and a list that grows to `trigger` entries is pruned
 // to those with hi ≥ the k-th largest lower end in it, which raises T. The trigger is learned per shape: twice the
-// longest list a prune left in the previous call, so that a prune frees half the list. No approximate row is
-// written out. Each thread takes an equal share of the tokens in super-blocks of 384: per block, all panels
-// stream past the block's tiles; each token's final list, cut at L, gives its candidates; the super-block's
-// (token, latent) candidates are sorted by latent and recomputed walking W_Eᵀ once, in order, against the x rows
-// held in L2; then each token takes its top-k. A token whose latents are too close to prune (near-ties, a row of
+// longest list a prune left in the previous call (shrinking by a quarter at most per call), so that a prune frees
+// half the list. No approximate row is written out. Each thread takes an equal share of the tokens in super-blocks
+// of 384: per block, all panels stream past the block's tiles; each token's final list, cut at L, gives its
+// candidates; the super-block's (token, latent) candidates are sorted by latent and recomputed walking W_Eᵀ once,
+// in order, against the x rows held in L2; then each token takes its top-k. A token whose latents are too close to prune (near-ties, a row of
 // zeros) makes every latent a candidate: slower, still exact (and the next call's trigger is doubled).
 #include <float.h>
 #include <math.h>
@@ -621,8 +621,11 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
       gave_up |= w.gave_up;
     }
   }
-  /* The next call's trigger: twice the longest list a prune left, so that a prune frees at least half the list */
+  /* The next call's trigger: twice the longest list a prune left, so that a prune frees at least half the list; it
+   * shrinks by a quarter at most per call (one batch of short lists does not set up the next for give-ups), and
+   * doubles after a give-up. */
   learned_trigger = 2 * (int64_t)most + 64;
+  if (learned_trigger < s.trigger * 3 / 4) learned_trigger = s.trigger * 3 / 4;
   if (gave_up && learned_trigger < 2 * s.trigger) learned_trigger = 2 * s.trigger;
   if (learned_trigger > Fp + 16) learned_trigger = Fp + 16; /* a list never holds more than Fp entries */
   return 1;
