@@ -344,11 +344,13 @@ TARGET static inline void add_squares(__m512 v, __m512d *lo, __m512d *hi) {
   *hi = _mm512_fmadd_pd(b, b, *hi);
 }
 
-/* Σ (v − s·q)² over 16 lanes, in double (s·q is exact there: 24 by 8 bits), into two 8-lane accumulators. */
-TARGET static inline void add_residual_squares(__m512 v, __m512i q, __m512d s, __m512d *lo, __m512d *hi) {
+/* Σ (v − s·q)² over 16 lanes (a scale per lane), in double (s·q is exact there: 24 by 8 bits), into two 8-lane
+ * accumulators. */
+TARGET static inline void add_residual_squares(__m512 v, __m512i q, __m512 s, __m512d *lo, __m512d *hi) {
   const __m512d v0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), v1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+  const __m512d s0 = _mm512_cvtps_pd(_mm512_castps512_ps256(s)), s1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(s, 1));
   const __m512d q0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(q)), q1 = _mm512_cvtepi32_pd(_mm512_extracti32x8_epi32(q, 1));
-  const __m512d e0 = _mm512_fnmadd_pd(s, q0, v0), e1 = _mm512_fnmadd_pd(s, q1, v1);
+  const __m512d e0 = _mm512_fnmadd_pd(s0, q0, v0), e1 = _mm512_fnmadd_pd(s1, q1, v1);
   *lo = _mm512_fmadd_pd(e0, e0, *lo);
   *hi = _mm512_fmadd_pd(e1, e1, *hi);
 }
@@ -383,8 +385,7 @@ TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t
       m = _mm512_max_ps(m, _mm512_abs_ps(v));
     }
     const float mx = _mm512_reduce_max_ps(m), s = fmaxf(mx / 127.0f, SCALE_MIN);
-    const __m512 r = _mm512_set1_ps(1.0f / s);
-    const __m512d sd = _mm512_set1_pd(s);
+    const __m512 r = _mm512_set1_ps(1.0f / s), sv = _mm512_set1_ps(s);
     __m512d x2a = _mm512_setzero_pd(), x2b = _mm512_setzero_pd(), e2a = _mm512_setzero_pd(), e2b = _mm512_setzero_pd();
     for (int64_t i = 0; i < dp; i += 16) {
       __m512 v = i < d ? load_n(row + i, d - i) : _mm512_setzero_ps();
@@ -393,7 +394,7 @@ TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t
       const int64_t n = dp - i < 16 ? dp - i : 16;
       _mm_mask_storeu_epi8(xb + b * dp + i, (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u), _mm512_cvtepi32_epi8(_mm512_add_epi32(q, _mm512_set1_epi32(128))));
       add_squares(v, &x2a, &x2b);
-      add_residual_squares(v, q, sd, &e2a, &e2b);
+      add_residual_squares(v, q, sv, &e2a, &e2b);
     }
     const double x2 = _mm512_reduce_add_pd(_mm512_add_pd(x2a, x2b)), e2 = _mm512_reduce_add_pd(_mm512_add_pd(e2a, e2b));
     if (!isfinite(x2) || !isfinite(e2)) finite = 0;
@@ -441,7 +442,6 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
         __m512 r[16];
         for (int64_t i = 0; i < 16; i++) r[i] = i < nr && n > 0 ? load_n(W_E + (i0 + i) * F + j0, n) : _mm512_setzero_ps();
         const __m512 s = _mm512_loadu_ps(sw + j0), rc = _mm512_div_ps(_mm512_set1_ps(1.0f), s);
-        const __m512d s0 = _mm512_cvtps_pd(_mm512_castps512_ps256(s)), s1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(s, 1));
         __m512i qq = _mm512_setzero_si512(), qs = _mm512_setzero_si512();
         __m512d ea = _mm512_setzero_pd(), eb = _mm512_setzero_pd();
         int8_t *panel = wp + (j0 / PANEL) * dp * PANEL + (j0 % PANEL) * 4;
@@ -453,11 +453,7 @@ TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int
             word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(q, _mm512_set1_epi32(255)), (unsigned)(8 * u)));
             qq = _mm512_add_epi32(qq, _mm512_mullo_epi32(q, q));
             qs = _mm512_add_epi32(qs, q);
-            const __m512d v0 = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), v1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
-            const __m512d e0 = _mm512_fnmadd_pd(s0, _mm512_cvtepi32_pd(_mm512_castsi512_si256(q)), v0);
-            const __m512d e1 = _mm512_fnmadd_pd(s1, _mm512_cvtepi32_pd(_mm512_extracti32x8_epi32(q, 1)), v1);
-            ea = _mm512_fmadd_pd(e0, e0, ea);
-            eb = _mm512_fmadd_pd(e1, e1, eb);
+            add_residual_squares(v, q, s, &ea, &eb);
           }
           /* 16 latents × 4 input dimensions, the lowest dimension in the low byte */
           _mm512_storeu_si512(panel + (i0 / 4 + g) * (PANEL * 4), word);
