@@ -40,8 +40,9 @@
 // half the list. No approximate row is written out. Each thread takes an equal share of the tokens in super-blocks
 // of 384: per block, all panels stream past the block's tiles; each token's final list, cut at L, gives its
 // candidates; the super-block's (token, latent) candidates are sorted by latent and recomputed walking W_Eᵀ once,
-// in order, against the x rows held in L2; then each token takes its top-k. A token whose latents are too close to prune (near-ties, a row of
-// zeros) makes every latent a candidate: slower, still exact (and the next call's trigger is doubled).
+// in order, against the x rows held in L2; then each token takes its top-k. A token whose latents are too close to
+// prune (near-ties, a row of zeros) makes every latent a candidate: slower, still exact (and the next call's
+// trigger is doubled).
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -84,7 +85,6 @@ int topk_screen_active(void) { return screen_enabled && topk_screen_available();
 static inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
-
 
 /* acc += Σ of the four u8·s8 products in each 32-bit lane of a and b (VPDPBUSD). In asm: GCC 12 does not tie the
  * intrinsic's accumulator to its result and copies all 24 of a tile's accumulators through memory every step. */
@@ -139,7 +139,7 @@ typedef struct {
   int64_t trigger, cap; /* a token's running list is pruned once it holds `trigger` entries; room for `cap` */
   const float *bElo, *bEhi;
   const float *A, *Bt;     /* per token: ‖δx‖ (+ slack·‖x‖) and ‖x‖, rounded up */
-  const float *nwt, *ndw;  /* per latent: ‖w̃‖ and ‖δw‖, rounded up (0 for padding) */
+  const float *nwt, *ndw;  /* per latent: ‖w̃‖ and ‖δw‖·(1 + γ), rounded up (0 for padding) */
   const float *sx, *sw;    /* the scales: x̃ = sx·qx per token, w̃ = sw·qw per latent */
   const int32_t *ncs;      /* per latent: −128·Σ qw (the u8 offset of qx taken back) */
 } Screen;
@@ -195,9 +195,9 @@ TARGET static int32_t prune(float *restrict lo, float *restrict hi, int32_t *res
 
 /*
  * Σ_t qx[r][t]·qw[t][panel] for MR tokens (rows of qx + 128, stride dp; the first `rows` real) and panel p
- * (dp / 4 words of four dimensions), kept in registers and scaled to c·s on the way out: each token's upper ends hi are compared with its running bound T at once,
- * and the latents that reach it join the token's list with both ends; a list that reaches `trigger` entries is
- * pruned, which raises T. No approximate row is ever written out.
+ * (dp / 4 words of four dimensions), kept in registers and scaled to c·s on the way out: each token's upper ends
+ * hi are compared with its running bound T at once, and the latents that reach it join the token's list with both
+ * ends; a list that reaches `trigger` entries is pruned, which raises T. No approximate row is ever written out.
  */
 TARGET static void tile_6x64(const Screen *s, const uint8_t *restrict xb, int64_t dp, const int8_t *restrict panel, int64_t p, int64_t tok0,
                              int64_t rows, Scratch *w, int64_t slot0) {
@@ -364,9 +364,9 @@ TARGET static inline __m512i quantize(__m512 v, __m512 r) {
 static const double UP = 1.0 + 0x1p-20; /* rounding norms up: covers the double sums and the cast to float */
 static const float SCALE_MIN = 0x1p-60f; /* scales no smaller: their products stay normal floats */
 
-/* With x = in − shift (shift may be NULL), per token: the scale sx = max|x|/127, x̃ = sx·qx with qx = round(x/sx) stored as
- * qx + 128 in u8 [Bp, dp] (padding: 128, i.e. 0), A = ‖δx‖ + slack·‖x‖ and Bt = ‖x‖ (δx = x − x̃), rounded up; the
- * largest |x|. Returns 0 when some x is not finite. */
+/* With x = in − shift (shift may be NULL), per token: the scale sx = max|x|/127, x̃ = sx·qx with qx = round(x/sx)
+ * stored as qx + 128 in u8 [Bp, dp] (padding: 128, i.e. 0), A = ‖δx‖ + slack·‖x‖ and Bt = ‖x‖ (δx = x − x̃), rounded
+ * up; the largest |x|. Returns 0 when some x is not finite. */
 TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t Bp, int64_t d, int64_t dp, double slack, uint8_t *xb, float *A, float *Bt,
                          float *sx, double *maxx_out) {
   double maxx = 0.0;
@@ -411,8 +411,8 @@ TARGET static int pack_x(const float *in, const float *shift, int64_t B, int64_t
 /* Two passes over W_E [d, F], row blocks of 16 split between the threads (each reads 16 rows front to back, which
  * the prefetchers follow): the largest |w| of each latent, whose /127 is its scale sw; then the panels
  * [P][dp/4][64][4] of qw = round(w/sw) in s8 (zero-padded), W_Eᵀ [F, d] in fp32 (for the recomputation), and per
- * latent ‖w̃‖ and ‖δw‖·(1 + γ) rounded up and −128·Σqw (0 for the padding); the largest |w|. Sums are taken per thread
- * and then across threads in thread order. Returns 0 when some weight is not finite. part: threads × 3Fp doubles,
+ * latent ‖w̃‖ and ‖δw‖·(1 + γ) rounded up and −128·Σqw (0 for the padding); the largest |w|. Sums are taken per
+ * thread and then across threads in thread order. Returns 0 when some weight is not finite. part: threads × 3Fp doubles,
  * colmax: threads × Fp floats. */
 TARGET static int pack_w(const float *W_E, int64_t d, int64_t dp, int64_t F, int64_t Fp, double gamma, int8_t *wp, float *WEt, float *nwt, float *ndw, float *sw,
                          int32_t *ncs, double *part, float *colmax, double *maxw_out) {
@@ -526,8 +526,8 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
   }
 
   Screen s = {.k = k, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw, .sx = sx, .sw = sw, .ncs = ncs};
-  /* A token's list is pruned at 2k + 64 entries (a tile adds at most 64 more, and its last store of 16 lanes starts
-   * at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune. */
+  /* A token's list is pruned at `trigger` entries, at least 2k + 64 (a tile adds at most 64 more, and its last store
+   * of 16 lanes starts at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune. */
   static _Thread_local int64_t learned_F = -1, learned_k = -1, learned_trigger;
   if (learned_F != F || learned_k != k) learned_F = F, learned_k = k, learned_trigger = k + F / 16 + 64;
   s.trigger = round_up(learned_trigger > 2 * k + 64 ? learned_trigger : 2 * k + 64, 16);
