@@ -134,6 +134,32 @@ TARGET static float kth_largest(const uint32_t *keys, int64_t nv, int64_t k, int
   return key_float(T);
 }
 
+/* As kth_largest, given a key `floor` with at least k keys ≥ it: the bits the answer shares with both the floor and
+ * the largest key are known, so only the bits below them are probed (after a first prune, a handful instead of 16). */
+TARGET static float kth_largest_from(const uint32_t *keys, int64_t nv, int64_t k, int bits, uint32_t floor) {
+  __m512i mx = _mm512_setzero_si512();
+  for (int64_t i = 0; i < nv; i++) mx = _mm512_max_epu32(mx, _mm512_loadu_si512(keys + 16 * i));
+  const uint32_t M = (uint32_t)_mm512_reduce_max_epu32(mx), low = (1u << (32 - bits)) - 1u, a = floor & ~low, diff = a ^ (M & ~low);
+  if (M < a) return kth_largest(keys, nv, k, bits); /* not a floor after all: no shortcut */
+  const int hb = diff == 0 ? 32 - bits - 1 : 31 - __builtin_clz(diff);
+  uint32_t T = hb == 31 ? 0u : a & ~((2u << hb) - 1u);
+  for (int bit = hb; bit >= 32 - bits; bit--) {
+    const uint32_t probe = T | (1u << bit);
+    const __m512i p = _mm512_set1_epi32((int)probe);
+    int64_t count = 0;
+    for (int64_t i = 0; i < nv; i++) count += __builtin_popcount(_mm512_cmpge_epu32_mask(_mm512_loadu_si512(keys + 16 * i), p));
+    if (count >= k) T = probe;
+  }
+  return key_float(T);
+}
+
+/* order_keys for one float. */
+static inline uint32_t key_of(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
 typedef struct {
   int64_t k;
   int64_t trigger, cap; /* a token's running list is pruned once it holds `trigger` entries; room for `cap` */
@@ -150,7 +176,9 @@ typedef struct { /* per-thread scratch */
   float *T;                 /* block: each token's lower bound on L so far */
   int32_t *n;               /* block: entries in each token's list */
   uint32_t *keys;           /* max(Fp, cap) + 16: a list's or a token's candidates' keys */
-  int32_t *lat, *tok, *order; float *pre; int64_t cap; /* the super-block's candidates, grown as needed */
+  /* the super-block's candidates (latent, token), grown as needed; sorted by latent: their indices and, beside them,
+   * their tokens (the recomputation finds its x rows without going through the index) */
+  int32_t *lat, *tok, *order, *stok; float *pre; int64_t cap;
   int64_t *start;           /* SB + 1: each token's first candidate */
   int32_t *count;           /* Fp + 1: candidates per latent, then segment starts */
   int32_t most;             /* the longest list a prune left in this call */
@@ -164,8 +192,9 @@ static void reserve(Scratch *w, int64_t need) {
   w->lat = (int32_t *)realloc(w->lat, (size_t)cap * sizeof(int32_t));
   w->tok = (int32_t *)realloc(w->tok, (size_t)cap * sizeof(int32_t));
   w->order = (int32_t *)realloc(w->order, (size_t)cap * sizeof(int32_t));
+  w->stok = (int32_t *)realloc(w->stok, (size_t)cap * sizeof(int32_t));
   w->pre = (float *)realloc(w->pre, (size_t)cap * sizeof(float));
-  if (!w->lat || !w->tok || !w->order || !w->pre) abort(); /* as scratch_get: no way to go on */
+  if (!w->lat || !w->tok || !w->order || !w->stok || !w->pre) abort(); /* as scratch_get: no way to go on */
   w->cap = cap;
 }
 
@@ -176,7 +205,7 @@ TARGET static int32_t prune(float *restrict lo, float *restrict hi, int32_t *res
   const int64_t nv = (n + 15) / 16;
   for (int64_t q = n; q < 16 * nv; q++) lo[q] = -INFINITY, hi[q] = -INFINITY;
   to_keys(lo, n, nv, keys);
-  const float t = kth_largest(keys, nv, k, bits);
+  const float t = kth_largest_from(keys, nv, k, bits, key_of(*T));
   if (t > *T) *T = t;
   const __m512 tv = _mm512_set1_ps(*T);
   int32_t out = 0;
@@ -274,24 +303,34 @@ TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, 
   int32_t c[4];
   for (int64_t r = 0; r < 4; r++) {
     c[r] = w->order[q + (r < m ? r : 0)];
-    x[r] = in + (int64_t)w->tok[c[r]] * d;
+    x[r] = in + (int64_t)w->stok[q + (r < m ? r : 0)] * d;
   }
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-  for (int64_t t = 0; t < d; t += 16) {
-    const int64_t n = d - t;
-    const __m512 wv = load_n(wrow + t, n);
-    if (shift) { /* the rows of x − shift, as a shifted copy would hold them */
-      const __m512 sv = load_n(shift + t, n);
-      a0 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[0] + t, n), sv), wv, a0);
-      a1 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[1] + t, n), sv), wv, a1);
-      a2 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[2] + t, n), sv), wv, a2);
-      a3 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[3] + t, n), sv), wv, a3);
-      continue;
+  const int64_t full = d / 16 * 16;
+  if (shift) {
+    for (int64_t t = 0; t < full; t += 16) {
+      const __m512 wv = _mm512_loadu_ps(wrow + t), sv = _mm512_loadu_ps(shift + t);
+      a0 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[0] + t), sv), wv, a0);
+      a1 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[1] + t), sv), wv, a1);
+      a2 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[2] + t), sv), wv, a2);
+      a3 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[3] + t), sv), wv, a3);
     }
-    a0 = _mm512_fmadd_ps(load_n(x[0] + t, n), wv, a0);
-    a1 = _mm512_fmadd_ps(load_n(x[1] + t, n), wv, a1);
-    a2 = _mm512_fmadd_ps(load_n(x[2] + t, n), wv, a2);
-    a3 = _mm512_fmadd_ps(load_n(x[3] + t, n), wv, a3);
+  } else {
+    for (int64_t t = 0; t < full; t += 16) {
+      const __m512 wv = _mm512_loadu_ps(wrow + t);
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x[0] + t), wv, a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x[1] + t), wv, a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x[2] + t), wv, a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x[3] + t), wv, a3);
+    }
+  }
+  if (full < d) { /* the last d − full dimensions (the rest of the lanes zero) */
+    const int64_t n = d - full;
+    const __m512 wv = load_n(wrow + full, n), sv = shift ? load_n(shift + full, n) : _mm512_setzero_ps();
+    a0 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[0] + full, n), sv), wv, a0);
+    a1 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[1] + full, n), sv), wv, a1);
+    a2 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[2] + full, n), sv), wv, a2);
+    a3 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[3] + full, n), sv), wv, a3);
   }
   const float r4[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)};
   for (int64_t r = 0; r < m; r++) w->pre[c[r]] = r4[r] + bias;
@@ -593,7 +632,10 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
       memset(w.count, 0, (size_t)(Fp + 1) * sizeof(int32_t));
       for (int64_t q = 0; q < n; q++) w.count[w.lat[q] + 1]++;
       for (int64_t j = 0; j < Fp; j++) w.count[j + 1] += w.count[j];
-      for (int64_t q = 0; q < n; q++) w.order[w.count[w.lat[q]]++] = (int32_t)q;
+      for (int64_t q = 0; q < n; q++) {
+        const int32_t at = w.count[w.lat[q]]++;
+        w.order[at] = (int32_t)q, w.stok[at] = w.tok[q];
+      }
       for (int64_t j = 0, q = 0; j < F; j++) { /* count[j] is now the end of latent j's segment */
         if (j + 2 < F) { /* W_Eᵀ streams through once per super-block: non-temporal, so it does not evict the x rows */
           const char *ahead = (const char *)(WEt + (j + 2) * d);
@@ -610,7 +652,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
         take_topk(w.pre + q0, w.lat + q0, q1 - q0, k, w.keys, values + b * k, indices + b * k);
       }
     }
-    keep.lat = w.lat, keep.tok = w.tok, keep.order = w.order, keep.pre = w.pre, keep.cap = w.cap;
+    keep.lat = w.lat, keep.tok = w.tok, keep.order = w.order, keep.stok = w.stok, keep.pre = w.pre, keep.cap = w.cap;
 #pragma omp critical
     {
       if (w.most > most) most = w.most;
