@@ -565,20 +565,25 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
   }
 
   Screen s = {.k = k, .bElo = bElo, .bEhi = bEhi, .A = A, .Bt = Bt, .nwt = nwt, .ndw = ndw, .sx = sx, .sw = sw, .ncs = ncs};
-  /* A token's list is pruned at `trigger` entries, at least 2k + 64 (a tile adds at most 64 more, and its last store
-   * of 16 lanes starts at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune. */
-  static _Thread_local int64_t learned_F = -1, learned_k = -1, learned_trigger;
-  if (learned_F != F || learned_k != k) learned_F = F, learned_k = k, learned_trigger = k + F / 16 + 64;
-  s.trigger = round_up(learned_trigger > 2 * k + 64 ? learned_trigger : 2 * k + 64, 16);
-  s.cap = s.trigger + PANEL + 16;
-  int32_t most = 0;
-  int gave_up = 0;
-
   /* Tokens per block: every block streams all of the packed W_E past its tiles. While it is small (d 256,
    * F 4096: 1 MB) small blocks keep their running lists in L1/L2; a larger W_E (d 768, F 24576: 19 MB, more than
    * the L3 holds beside everything else) would come from memory, so a block is a whole super-block (11 passes over
    * W_E per 4096 tokens instead of 85). */
   const int64_t MB = Fp * dp > ((int64_t)8 << 20) ? SB : MB_SMALL;
+
+  /* A token's list is pruned at `trigger` entries, at least 2k + 64 (a tile adds at most 64 more, and its last store
+   * of 16 lanes starts at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune.
+   * The lists of a block take at most 64 MB per thread: past that, a token that cannot be pruned below the trigger
+   * gives up screening instead (near-ties on a large dictionary). */
+  static _Thread_local int64_t learned_F = -1, learned_k = -1, learned_trigger;
+  if (learned_F != F || learned_k != k) learned_F = F, learned_k = k, learned_trigger = k + F / 16 + 64;
+  const int64_t room = (((int64_t)64 << 20) / (MB * 12) - PANEL - 16) / 16 * 16;
+  int64_t trigger = round_up(learned_trigger, 16);
+  if (trigger > room) trigger = room;
+  s.trigger = trigger > 2 * k + 64 ? trigger : 2 * k + 64;
+  s.cap = s.trigger + PANEL + 16;
+  int32_t most = 0;
+  int gave_up = 0;
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */

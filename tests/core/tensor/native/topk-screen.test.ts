@@ -187,6 +187,17 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     }
   });
 
+  it('stays exact when near-ties on a large dictionary push the lists to their memory cap', () => {
+    // d 520 × F 16448 packs to more than 8 MB, so a block is a whole super-block of 384 tokens and the lists' trigger
+    // is capped (64 MB per thread); near-equal latents make every token give up, and the trigger doubles each call
+    // until it meets the cap. Every call must still give the sgemm path's answer.
+    const d = 520, F = 16448, k = 8, B = 6;
+    const c = randomCase(B, d, F, k, 60, { bDec: false });
+    for (let i = 0; i < d; i++) for (let j = 1; j < F; j++) c.W_E[i * F + j] = c.W_E[i * F]! * (1 + 1e-5 * Math.cos(j));
+    expectTopK(c, encode(c, true));
+    for (let call = 0; call < 5; call++) expectSameAsExact(c);
+  });
+
   it('gives the same answer when called again (the lists\' size is learned between calls; no other state)', () => {
     const big = randomCase(100, 64, 1024, 16, 50);
     const small = randomCase(3, 8, 80, 2, 51);
