@@ -130,7 +130,7 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     // Each latent is w_j = c_j·x/‖x‖² ± u, u the unit direction of x's 8-bit rounding residual δx (orthogonal part):
     // its exact pre-activation is c_j (1e-4 apart, shuffled), while the screen's approximation x̃·w̃ is off by
     // ∓δx·u ≈ ∓‖δx‖ — the bound's own first term, ~40% of it here — lowering the latents that belong in the top-k
-    // and raising the rest. Only a bound that holds keeps them; one shrunk to a third of its size loses some.
+    // and raising the rest. Only a bound that holds keeps them; one shrunk to 0.3 of its size loses some.
     const d = 64, F = 1024, k = 24;
     for (let seed = 0; seed < 6; seed++) {
       const x = randomArray(d, 100 + seed).map((v) => v * 2);
