@@ -119,20 +119,22 @@ TARGET static void to_keys(const float *v, int64_t n, int64_t nv, uint32_t *keys
   }
 }
 
-/* The largest T whose low 32 − bits bits are zero with at least k of keys[0..16·nv) ≥ T: with bits = 32 the k-th
- * largest value exactly, with fewer a lower bound on it, found in fewer probes (each one compare per vector: the
- * keys are made once, not per probe). */
-TARGET static float kth_largest(const uint32_t *keys, int64_t nv, int64_t k, int bits) {
-  uint32_t T = 0;
-  for (int bit = 31; bit >= 32 - bits; bit--) {
+/* T with its bits from `bit` down to bit 32 − bits decided greedily, highest first, each set where at least k of
+ * keys[0..16·nv) are ≥ the result (each probe one compare per vector: the keys are made once, not per probe). */
+TARGET static uint32_t probe_bits(const uint32_t *keys, int64_t nv, int64_t k, int bits, uint32_t T, int bit) {
+  for (; bit >= 32 - bits; bit--) {
     const uint32_t probe = T | (1u << bit);
     const __m512i p = _mm512_set1_epi32((int)probe);
     int64_t count = 0;
     for (int64_t i = 0; i < nv; i++) count += __builtin_popcount(_mm512_cmpge_epu32_mask(_mm512_loadu_si512(keys + 16 * i), p));
     if (count >= k) T = probe;
   }
-  return key_float(T);
+  return T;
 }
+
+/* The largest T whose low 32 − bits bits are zero with at least k of keys[0..16·nv) ≥ T: with bits = 32 the k-th
+ * largest value exactly, with fewer a lower bound on it, found in fewer probes. */
+TARGET static float kth_largest(const uint32_t *keys, int64_t nv, int64_t k, int bits) { return key_float(probe_bits(keys, nv, k, bits, 0u, 31)); }
 
 /* As kth_largest, given a key `floor` with at least k keys ≥ it: the bits the answer shares with both the floor and
  * the largest key are known, so only the bits below them are probed (after a first prune, a handful instead of 16). */
@@ -142,15 +144,7 @@ TARGET static float kth_largest_from(const uint32_t *keys, int64_t nv, int64_t k
   const uint32_t M = (uint32_t)_mm512_reduce_max_epu32(mx), low = (1u << (32 - bits)) - 1u, a = floor & ~low, diff = a ^ (M & ~low);
   if (M < a) return kth_largest(keys, nv, k, bits); /* not a floor after all: no shortcut */
   const int hb = diff == 0 ? 32 - bits - 1 : 31 - __builtin_clz(diff);
-  uint32_t T = hb == 31 ? 0u : a & ~((2u << hb) - 1u);
-  for (int bit = hb; bit >= 32 - bits; bit--) {
-    const uint32_t probe = T | (1u << bit);
-    const __m512i p = _mm512_set1_epi32((int)probe);
-    int64_t count = 0;
-    for (int64_t i = 0; i < nv; i++) count += __builtin_popcount(_mm512_cmpge_epu32_mask(_mm512_loadu_si512(keys + 16 * i), p));
-    if (count >= k) T = probe;
-  }
-  return key_float(T);
+  return key_float(probe_bits(keys, nv, k, bits, hb == 31 ? 0u : a & ~((2u << hb) - 1u), hb));
 }
 
 /* order_keys for one float. */
