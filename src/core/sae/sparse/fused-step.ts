@@ -1,14 +1,15 @@
-// The training step of a TopK SAE on the CPU backends as three native passes, where the general step runs the
-// sparse op, the loss, tfjs's backpropagation and one Adam kernel per parameter:
-//   1. encode (the screened TopK: values, indices, firings);
+// The training step of a TopK SAE as three kernels, where the general step runs the sparse op, the loss, tfjs's
+// backpropagation and one Adam kernel per parameter:
+//   1. encode (the TopK: values, indices, firings);
 //   2. decode with the loss: per token the reconstruction, the residual y − x̂, Σ residual² and the gradient of
 //      the mean reconstruction loss, −2 (y − x̂) / B, with the reconstruction itself never written;
 //   3. backward with Adam: each parameter takes its Adam step as soon as its gradient is complete (a W_D row right
-//      after its latent, W_E a group of 128 latents at a time), so the gradients of W_E and W_D never reach memory,
+//      after its latent, W_E a group of latents at a time), so the gradients of W_E and W_D never reach memory,
 //      and parameters no other tensor shares are updated in place.
-// Every float operation is the general step's, in the same order (the loss's gradient as tfjs's Mean gradient
-// computes it), so both give the same parameters and moments to the bit; the tests hold them to that. It applies
-// when the step is exactly that: the sparse path, the reconstruction loss alone, no gradient clipping.
+// On the CPU backends they are native passes (the screened encoder; native/src) doing every float operation of the
+// general step in the same order, so both give the same parameters and moments to the bit; on webgpu they are
+// WGSL dispatches (fused-step-webgpu.ts) that agree with the general step to float rounding. The tests hold them
+// to that. It applies when the step is exactly that: the sparse path, the reconstruction loss alone, no clipping.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerNativeAdam } from '../../tensor/kernels/adam-update';
 import { loadNativeBlas } from '../../tensor/native/native-blas';
@@ -16,6 +17,7 @@ import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-
 import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
+import { BACKWARD_ADAM, DECODE_RESIDUAL, ENCODE, registerWebGpuFusedStep, webgpuFusedUnavailable } from './fused-step-webgpu';
 import { preScratch, sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
 
 interface FusedKernels extends SparseTopKKernels {
@@ -25,9 +27,6 @@ interface FusedKernels extends SparseTopKKernels {
     W_E: Float32Array[], W_D: Float32Array[], b_E: Float32Array[], b_D: Float32Array[] | null, stepSizes: number[], hyper: number[], unitRows: boolean): void;
 }
 
-const ENCODE = 'SaeSparseTopKEncode';
-const DECODE_RESIDUAL = 'SaeTopKDecodeResidual';
-const BACKWARD_ADAM = 'SaeTopKBackwardAdam';
 const PARAMS = ['W_E', 'W_D', 'b_E', 'b_D'] as const;
 
 function nativeKernels(): FusedKernels | null {
@@ -110,6 +109,12 @@ export function fusedTopKStepUnavailable(dict: unknown, adam: Adam, s: StepSetti
   const o = s.loss;
   if ((o.sparsityLossType && o.l1Coefficient > 0) || o.lpCoefficient > 0 || (o.auxkCoefficient > 0 && o.deadMask && o.nDead > 0)) return 'losses besides the reconstruction';
   const backend = tf.getBackend();
+  if (backend === 'webgpu') {
+    const why = webgpuFusedUnavailable(s.k ?? cfg.top_k, dict.params.W_D.shape[1]!);
+    if (why) return why;
+    registerWebGpuFusedStep();
+    return null;
+  }
   if (backend !== 'cpu' && backend !== 'wasm') return `backend ${backend}`;
   const why = sparseTopKUnavailable(s.k ?? cfg.top_k);
   if (why) return why;
@@ -156,8 +161,10 @@ export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tenso
   const withMetrics = s.metrics ?? true;
   const parts = tf.tidy(() => {
     const l_rec = tf.mean(rowErr) as tf.Scalar;
+    // The other parts are zero: the total is l_rec itself (the general step's l_rec + 0 + 0 + 0), and the zeros
+    // stay on the host (on webgpu an addN would upload them every step).
     const [l_s, l_p, l_aux] = [tf.scalar(0), tf.scalar(0), tf.scalar(0)];
-    return { total: tf.addN([l_rec, l_s, l_p, l_aux]) as tf.Scalar, l_rec, l_s, l_p, l_aux };
+    return { total: tf.clone(l_rec), l_rec, l_s, l_p, l_aux };
   });
   const metrics = withMetrics
     ? tf.tidy(() => ({

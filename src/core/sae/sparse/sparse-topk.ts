@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
 import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-memory';
 import {
-  registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+  registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../tensor/kernels/sparse-topk-webgpu';
+import { registerWebGpuFusedStep, webgpuTiledEncoder } from './fused-step-webgpu';
 
 /** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
 export interface SparseTopKKernels {
@@ -39,6 +40,7 @@ export function sparseTopKUnavailable(k?: number): string | null {
   if (backend === 'webgpu') {
     if (k !== undefined && k > WEBGPU_SPARSE_MAX_K) return `the webgpu sparse TopK kernels keep at most k = ${WEBGPU_SPARSE_MAX_K} latents per token (k = ${k})`;
     registerWebGpuSparseTopK();
+    registerWebGpuFusedStep(); // its tiled encoder serves this path's forward too
     return null;
   }
   if (backend !== 'cpu' && backend !== 'wasm') return `the sparse TopK kernels run on the webgpu, cpu and wasm backends (active: ${backend})`;
@@ -156,7 +158,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : xs;
-    const pre = webgpuEncoder(xin, we, be);
+    const pre = webgpuTiledEncoder(xin, we, be);
     const { indices, values } = webgpuTopKSelect(pre, k);
     pre.dispose();
     const recon = webgpuTopKDecode(values, indices, wd, bd);

@@ -11,8 +11,9 @@
 //   backward    dz[b,j] = [v>0] g[b]·W_D[idx]; dW_D[f] = Σ v g[b]; dW_Eᵀ[f] = Σ dz x[b]; db_E[f] = Σ dz — each a
 //               loop over latent f's segment of the CSR, so no float atomics and no dense [B, d_sae] gradient
 //
-// The encoder matmul itself is tfjs's (pre = (x − b_D) W_E + b_E). Kernels are registered under names of their
-// own ('SaeTopK…'); nothing of tfjs's is replaced.
+// The sparse op's forward and the training step take their encoder matmul from the fused step's 128×128 tiles
+// (sae/sparse/fused-step-webgpu.ts); the 64×128 one here stays for comparison in bench/gpu.ts. Kernels are
+// registered under names of their own ('SaeTopK…'); nothing of tfjs's is replaced.
 import * as tf from '@tensorflow/tfjs-core';
 
 /** What the kernels need of tfjs-backend-webgpu's WebGPUBackend (typed here so core never imports the package). */
@@ -473,6 +474,30 @@ function runner(backend: unknown): { run(program: Program, inputs: tf.TensorInfo
   };
 }
 
+/** The latent CSR of indices [B, k] as backend tensors (entries [B·k], offsets [1, F + 1]); intermediates released. */
+export function latentCsrInfo(backend: unknown, idx: tf.TensorInfo, F: number): { entries: tf.TensorInfo; offsets: tf.TensorInfo } {
+  const [B, k] = idx.shape as [number, number];
+  const r = runner(backend);
+  const ranks = r.run(blockRankProgram(B, k, F), [idx], 'int32');
+  const scan = r.run(columnScanProgram(B, k, F), [ranks], 'int32');
+  const offsets = r.run(offsetsProgram(B, F), [scan], 'int32');
+  const entries = r.run(entriesProgram(B, k, F), [idx, ranks, scan, offsets], 'int32');
+  const kb = backend as tf.KernelBackend;
+  kb.disposeData(ranks.dataId);
+  kb.disposeData(scan.dataId);
+  return { entries, offsets };
+}
+
+/** The k selected latents of each row of pre [B, F], ascending (int32 [B, k]), as a backend tensor. */
+export function topKSelectInfo(backend: unknown, pre: tf.TensorInfo, k: number): tf.TensorInfo {
+  return runner(backend).run(selectProgram(pre.shape[0]!, k), [pre], 'int32');
+}
+
+/** Per latent, Σ of coef over its CSR segment ([F] float32), as a backend tensor. */
+export function segmentSumInfo(backend: unknown, coef: tf.TensorInfo, entries: tf.TensorInfo, offsets: tf.TensorInfo): tf.TensorInfo {
+  return runner(backend).run(segmentReduceProgram(offsets.shape[1]! - 1, 'sum'), [coef, entries, offsets], 'float32');
+}
+
 const KERNELS = {
   encoder: 'SaeEncoderMatMul',
   select: 'SaeTopKSelect',
@@ -509,19 +534,10 @@ export function registerWebGpuSparseTopK(): void {
     return runner(backend).run(decodeProgram(idx!.shape[0]!, wd!.shape[1]!), [vals!, idx!, wd!, bd!], 'float32');
   });
   reg(KERNELS.csr, ({ inputs, backend, attrs }) => {
-    // Returns [entries, offsets]; the intermediates are released here.
     const { idx } = inputs as { idx: tf.TensorInfo };
     const { F } = attrs as unknown as { F: number };
-    const [B, k] = idx.shape as [number, number];
-    const r = runner(backend);
-    const ranks = r.run(blockRankProgram(B, k, F), [idx], 'int32');
-    const scan = r.run(columnScanProgram(B, k, F), [ranks], 'int32');
-    const offs = r.run(offsetsProgram(B, F), [scan], 'int32');
-    const entries = r.run(entriesProgram(B, k, F), [idx, ranks, scan, offs], 'int32');
-    const kb = backend as tf.KernelBackend;
-    kb.disposeData(ranks.dataId);
-    kb.disposeData(scan.dataId);
-    return [entries, offs];
+    const { entries, offsets } = latentCsrInfo(backend, idx, F);
+    return [entries, offsets];
   });
   reg(KERNELS.segmentReduce, ({ inputs, backend, attrs }) => {
     const { coef, entries, offs } = inputs as Record<string, tf.TensorInfo>;

@@ -9,6 +9,7 @@ import {
   registerWebGpuSparseTopK, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../../../src/core/tensor/kernels/sparse-topk-webgpu';
 import { initBackend } from '../../../../src/core/tensor/backend';
+import { registerWebGpuFusedStep, webgpuTiledEncoder } from '../../../../src/core/sae/sparse/fused-step-webgpu';
 import { hasBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
 
@@ -37,6 +38,22 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
       const want = tf.add(tf.matMul(x, w), b);
       expectClose(await webgpuEncoder(x, w, b).data(), await want.data(), { rtol: 1e-6, label: `encoder [${M}, ${K}] x [${K}, ${N}]` });
       tf.dispose([x, w, b, want]);
+    }
+  });
+
+  it('computes the fused step\'s tiled encoder x·W + b like tf.matMul for every tiling and shapes that fill no tile evenly', async () => {
+    registerWebGpuFusedStep();
+    for (const [M, K, N] of [[70, 37, 300], [130, 32, 256], [1, 5, 3], [129, 24, 132], [200, 40, 516]] as const) {
+      const x = tf.tensor2d(rows(M, K, 1), [M, K]);
+      const w = tf.tensor2d(rows(K, N, 2), [K, N]);
+      const b = tf.tensor1d(rows(1, N, 3));
+      const want = await tf.add(tf.matMul(x, w), b).data();
+      for (const tiling of [{ bk: 8, vec4: false }, { bk: 8, vec4: true }, { bk: 16, vec4: false }, { bk: 16, vec4: true }] as const) {
+        const got = webgpuTiledEncoder(x, w, b, tiling);
+        expectClose(await got.data(), want, { rtol: 1e-6, label: `tiled encoder ${JSON.stringify(tiling)} [${M}, ${K}] x [${K}, ${N}]` });
+        got.dispose();
+      }
+      tf.dispose([x, w, b]);
     }
   });
 
