@@ -207,6 +207,14 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     let windowStart = performance.now();
     let windowTokens = 0;
     let firedWindow = tf.variable(tf.zeros([F]), false);
+    // Constants of the per-step bookkeeping, made once: on webgpu every fresh scalar is an upload (a new staging
+    // buffer) each step.
+    const constants = new Map<number, tf.Scalar>();
+    const constant = (v: number): tf.Scalar => {
+      let c = constants.get(v);
+      if (!c) constants.set(v, (c = tf.keep(tf.scalar(v))));
+      return c;
+    };
     let stepsThisProcess = 0;
     let nextCheckpointTokens = cfg.checkpoint_every_tokens ? (Math.floor(tokens / cfg.checkpoint_every_tokens) + 1) * cfg.checkpoint_every_tokens : Infinity;
     while (step < totalSteps) {
@@ -225,7 +233,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
       const B = batch.rows;
       const k = saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk' ? annealedK(saeCfg.top_k, cfg.initial_k, warmK, step) : undefined;
       const lr = learningRate({ name: cfg.lr_scheduler_name, lr: cfg.lr, totalSteps, warmUpSteps: cfg.lr_warm_up_steps, coolDownSteps: cfg.lr_cool_down_steps, endRatio: cfg.lr_end_ratio }, step);
-      const deadMask = cfg.auxk_coefficient > 0 ? tf.tidy(() => tf.cast(tf.greaterEqual(tokensSinceFired, cfg.dead_threshold_tokens), 'float32') as tf.Tensor1D) : null;
+      const deadMask = cfg.auxk_coefficient > 0 ? tf.tidy(() => tf.cast(tf.greaterEqual(tokensSinceFired, constant(cfg.dead_threshold_tokens)), 'float32') as tf.Tensor1D) : null;
       const nDead = deadMask ? (await deadMask.sum().data())[0]! : 0;
       const [x, y] = tf.tidy(() => {
         const xin = tf.tensor2d(batch.acts[hookIn]!, [B, saeCfg.d_model]);
@@ -247,7 +255,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
         },
       });
       tf.dispose([x, y, ...(deadMask ? [deadMask] : [])]);
-      const nextTracker = tf.tidy(() => tf.where(tf.greater(stats.fired, 0), tf.zerosLike(tokensSinceFired), tf.add(tokensSinceFired, B)));
+      const nextTracker = tf.tidy(() => tf.where(tf.greater(stats.fired, constant(0)), tf.zerosLike(tokensSinceFired), tf.add(tokensSinceFired, constant(B))));
       tokensSinceFired.assign(nextTracker);
       nextTracker.dispose();
       const nextFired = tf.tidy(() => tf.add(firedWindow, stats.fired));
@@ -306,7 +314,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
       });
       writeFileAtomic(join(runDir, 'result.json'), `${JSON.stringify({ dictionary: dictionaryDir, steps: step, tokens, seconds }, null, 2)}\n`);
     }
-    tf.dispose([tokensSinceFired, emaThreshold, firedWindow]);
+    tf.dispose([tokensSinceFired, emaThreshold, firedWindow, ...constants.values()]);
     adam.dispose();
     sae.dispose();
     emit({ type: 'done', dictionaryDir: dictionaryDir ?? '', steps: step, tokens, seconds, cancelled });

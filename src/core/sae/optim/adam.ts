@@ -82,8 +82,15 @@ export class Adam {
   }
 
   load(state: Record<string, Float32Array>, step: number): void {
-    for (const [k, t] of this.m) t.assign(tf.tensor(state[`adam.m.${k}`]!, t.shape));
-    for (const [k, t] of this.v) t.assign(tf.tensor(state[`adam.v.${k}`]!, t.shape));
+    // The loaded tensors are released once assigned: the moments then own their data alone (the fused step
+    // updates such tensors in place).
+    const put = (t: tf.Variable, data: Float32Array) => {
+      const loaded = tf.tensor(data, t.shape);
+      t.assign(loaded);
+      loaded.dispose();
+    };
+    for (const [k, t] of this.m) put(t, state[`adam.m.${k}`]!);
+    for (const [k, t] of this.v) put(t, state[`adam.v.${k}`]!);
     this.step = step;
   }
 
