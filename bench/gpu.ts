@@ -11,7 +11,9 @@ import {
   registerWebGpuSparseTopK, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../src/core/tensor/kernels/sparse-topk-webgpu';
 import { initBackend } from '../src/core/tensor/backend';
-import { SAE_CASES, benchSaeStep, type SaeCase } from './sae-train';
+import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, type EncoderTiling } from '../src/core/sae/sparse/fused-step-webgpu';
+import { LM_CASES, measureForward, sampleRss } from './lm-cases';
+import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, small: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const seconds = Number(values.seconds);
@@ -22,37 +24,137 @@ const cases: SaeCase[] = values.small
 
 const info = await initBackend('webgpu');
 registerWebGpuSparseTopK();
+registerWebGpuFusedStep();
 const adapter = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo;
 process.stderr.write(`${info.device}\n`);
 
 const steps: Array<Record<string, unknown>> = [];
+// The fused step with each encoder tiling (d 768 only), before the rows below (which use the default).
+const tilings: EncoderTiling[] = [{ bk: 8, vec4: true }, { bk: 16, vec4: true }, { bk: 8, vec4: false }, { bk: 16, vec4: false }];
+const byTiling: Record<string, unknown> = {};
+{
+  const keep = { ...DEFAULT_ENCODER_TILING };
+  for (const t of tilings) {
+    Object.assign(DEFAULT_ENCODER_TILING, t);
+    const r = await benchSaeStep(cases.at(-1)!, true, { minSeconds: Math.min(seconds, 2), minSteps: 3, maxSteps: 2000, fused: true });
+    byTiling[`bk${t.bk}_${t.vec4 ? 'vec4' : 'f32'}`] = r;
+    process.stderr.write(`${JSON.stringify({ tiling: t, ...r })}\n`);
+  }
+  Object.assign(DEFAULT_ENCODER_TILING, keep);
+}
+
+// 'sparse': the fused TopK step (sae/sparse/fused-step-webgpu.ts), what the trainer runs; 'sparse_unfused': the
+// sparse op under tfjs's backpropagation and per-op Adam, for comparison.
 for (const c of cases) {
-  for (const path of ['dense', 'sparse'] as const) {
-    const r = await benchSaeStep(c, path === 'sparse', { minSeconds: seconds, minSteps: 3, maxSteps: 500 });
-    const row = { name: c.name, backend: 'webgpu', path, ...r };
+  for (const path of ['dense', 'sparse_unfused', 'sparse'] as const) {
+    const r = await benchSaeStep(c, path !== 'dense', { minSeconds: seconds, minSteps: 3, maxSteps: 2000, fused: path === 'sparse' });
+    const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+    // peak_mb: the process's resident memory; gpu_pool_mb: what tfjs's GPU buffer pool holds after the case (it
+    // keeps every buffer it ever allocated, so it includes the earlier cases').
+    const row = { name: c.name, backend: 'webgpu', path, ...r, peak_mb: Math.round(sampleRss() / 2 ** 20), gpu_pool_mb: Math.round((mem.numBytesAllocatedInGPU ?? 0) / 2 ** 20) };
     steps.push(row);
     process.stderr.write(`${JSON.stringify(row)}\n`);
   }
 }
 
-/** Mean wall time of `f` over `reps` runs after one warm-up, each batch of runs closed by a read-back. */
+/**
+ * Mean wall time of `f` over `reps` runs, each batch of runs closed by a read-back; timed on the second batch, so
+ * the outputs' buffers come from tfjs's pool (the first batch allocates them).
+ */
 async function time(f: () => tf.Tensor | tf.Tensor[], reps = 20): Promise<number> {
   const once = () => {
     const out = f();
     return Array.isArray(out) ? out : [out];
   };
-  const warm = once();
-  await warm[0]!.data();
-  tf.dispose(warm);
-  const t0 = performance.now();
-  let last: tf.Tensor[] = [];
-  for (let i = 0; i < reps; i++) {
+  let ms = 0;
+  for (let round = 0; round < 2; round++) {
+    const t0 = performance.now();
+    let last: tf.Tensor[] = [];
+    for (let i = 0; i < reps; i++) {
+      tf.dispose(last);
+      last = once();
+    }
+    await last[0]!.data();
     tf.dispose(last);
-    last = once();
+    ms = (performance.now() - t0) / reps;
   }
-  await last[0]!.data();
-  tf.dispose(last);
-  return (performance.now() - t0) / reps;
+  return ms;
+}
+
+// The language-model forward (full pass with logits) of the embedded model and a GPT-2-small-shaped one.
+for (const lc of values.small ? [] : LM_CASES) {
+  try {
+    const model = lc.make();
+    const [batch, seq] = lc.shape('webgpu');
+    const f = await measureForward(model, batch, seq, seconds);
+    model.dispose();
+    const row = { name: lc.name, backend: 'webgpu', path: 'dense', batch, seq, tokens_per_second: f.tokens_per_second, ms_per_step: f.ms_per_forward, peak_mb: Math.round(sampleRss() / 2 ** 20) };
+    steps.push(row);
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+  } catch (err) {
+    steps.push({ name: lc.name, backend: 'webgpu', path: 'dense', error: (err as Error).message });
+  }
+}
+
+// Where the step's time goes beyond the kernels: steps queued back to back (one read-back at the end), the
+// programs one step dispatches through tfjs (tf.profile; the fused step's own dispatches are not in it), and the
+// host-side cost of one small tfjs dispatch.
+const overhead: Record<string, unknown> = {};
+for (const [c, fused] of cases.flatMap((c) => [[c, true], [c, false]] as const)) {
+  const label = `${c.name}${fused ? '' : '_unfused'}`;
+  const { step, run, dispose } = await makeSaeStep(c, true, fused);
+  await step();
+  const n = 30;
+  let queuedMs = 0;
+  let last: tf.Tensor | null = null;
+  for (let round = 0; round < 2; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      last?.dispose();
+      last = run();
+    }
+    await last!.data();
+    last!.dispose();
+    last = null;
+    queuedMs = (performance.now() - t0) / n;
+  }
+  const t1 = performance.now();
+  for (let i = 0; i < n; i++) {
+    last = run();
+    last.dispose();
+  }
+  const hostMs = (performance.now() - t1) / n;
+  await tf.zeros([1]).data();
+  const prof = await tf.profile(() => run());
+  const byKernel: Record<string, { n: number; ms: number }> = {};
+  const dispatches: string[] = [];
+  for (const kInfo of prof.kernels) {
+    const e = (byKernel[kInfo.name] ??= { n: 0, ms: 0 });
+    e.n++;
+    const t = await kInfo.kernelTimeMs;
+    e.ms += typeof t === 'number' ? t : 0;
+    const extra = await kInfo.extraInfo;
+    if (fused && extra) dispatches.push(`${kInfo.name}: ${extra}`);
+  }
+  dispose();
+  overhead[label] = { queued_ms_per_step: Number(queuedMs.toFixed(3)), host_ms_per_step: Number(hostMs.toFixed(3)), tfjs_programs_per_step: prof.kernels.length, by_kernel: byKernel, ...(fused ? { dispatch_ms: dispatches } : {}) };
+  process.stderr.write(`${JSON.stringify({ [label]: overhead[label] })}\n`);
+}
+{
+  const a = tf.ones([256]);
+  let acc = tf.add(a, a);
+  await acc.data();
+  const n = 500;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const next = tf.add(acc, a);
+    acc.dispose();
+    acc = next;
+  }
+  const hostUs = ((performance.now() - t0) / n) * 1000;
+  await acc.data();
+  overhead.dispatch_us = { host: Number(hostUs.toFixed(1)), with_execution: Number((((performance.now() - t0) / n) * 1000).toFixed(1)) };
+  tf.dispose([a, acc]);
 }
 
 const big = cases.at(-1)!;
@@ -73,6 +175,7 @@ const flop = 2 * B * d * F;
 const parts: Record<string, number> = {
   encoder_tfjs_matmul_bias: await time(() => tf.add(tf.matMul(x, W_E), b_E)),
   encoder_ours: await time(() => webgpuEncoder(x, W_E, b_E)),
+  encoder_tiled128: await time(() => webgpuTiledEncoder(x, W_E, b_E)),
   select: await time(() => webgpuTopKSelect(pre, k).indices),
   select_radix_only: await time(() => webgpuTopKSelect(pre, k, { radixOnly: true }).indices),
   decode: await time(() => webgpuTopKDecode(sel.values, sel.indices, W_D, b_D)),
@@ -85,14 +188,34 @@ const parts: Record<string, number> = {
   dW_E_segment_outer_transpose: await time(() => tf.transpose(webgpuSegmentOuter(dz, x, csr))),
   db_E_segment_sum: await time(() => webgpuSegmentReduce(dz, csr, 'sum')),
 };
+// The encoders once more, by GPU timestamps (tf.profile): the wall-clock figures above include the host.
+const encoderGpuMs: Record<string, number> = {};
+const gpuMs = async (name: string, f: () => tf.Tensor) => {
+  for (let i = 0; i < 3; i++) {
+    const prof = await tf.profile(() => f());
+    let ms = 0;
+    for (const kInfo of prof.kernels) {
+      const t = await kInfo.kernelTimeMs;
+      ms += typeof t === 'number' ? t : 0;
+    }
+    encoderGpuMs[name] = Math.min(encoderGpuMs[name] ?? Infinity, Number(ms.toFixed(3)));
+    tf.dispose(prof.result as tf.Tensor);
+  }
+};
+await gpuMs('tfjs_matmul', () => tf.matMul(x, W_E));
+await gpuMs('encoder_ours', () => webgpuEncoder(x, W_E, b_E));
+for (const t of tilings) await gpuMs(`tiled128_bk${t.bk}_${t.vec4 ? 'vec4' : 'f32'}`, () => webgpuTiledEncoder(x, W_E, b_E, t));
+const encoderTflops = Object.fromEntries(Object.entries(encoderGpuMs).map(([n, ms]) => [n, Number((flop / (ms / 1000) / 1e12).toFixed(2))]));
+process.stderr.write(`${JSON.stringify({ encoder_gpu_ms: encoderGpuMs, encoder_tflops: encoderTflops })}\n`);
 const kernels = Object.fromEntries(Object.entries(parts).map(([n, ms]) => [n, Number(ms.toFixed(3))]));
 const tflops = {
   encoder_tfjs_matmul_bias: Number((flop / (parts.encoder_tfjs_matmul_bias! / 1000) / 1e12).toFixed(2)),
   encoder_ours: Number((flop / (parts.encoder_ours! / 1000) / 1e12).toFixed(2)),
+  encoder_tiled128: Number((flop / (parts.encoder_tiled128! / 1000) / 1e12).toFixed(2)),
 };
 process.stderr.write(`${JSON.stringify({ shape: big.name, kernels_ms: kernels, tflops })}\n`);
 
-const out = { benchmark: 'gpu', date: new Date().toISOString(), device: info.device, adapter, results: steps, kernels_case: big.name, kernels_ms: kernels, tflops };
+const out = { benchmark: 'gpu', date: new Date().toISOString(), device: info.device, adapter, results: steps, fused_by_tiling: byTiling, overhead, encoder_gpu_ms: encoderGpuMs, encoder_tflops: encoderTflops, kernels_case: big.name, kernels_ms: kernels, tflops };
 if (values.out) writeFileSync(values.out, `${JSON.stringify(out, null, 1)}\n`);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

@@ -5,7 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { availableBackends, initBackend, type BackendName } from '../src/core/tensor/backend';
-import { LM_CASES, measureForward, sampleRss } from './lm-forward';
+import { LM_CASES, measureForward, sampleRss } from './lm-cases';
 import { SAE_CASES, benchSaeStep, type SaeCase } from './sae-train';
 
 const { values } = parseArgs({ options: { backends: { type: 'string' }, seconds: { type: 'string', default: '10' } } });

@@ -30,23 +30,44 @@ export interface StepResult {
 
 const LOSS = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
 
-/** Times training steps until `minSeconds` have passed (at least `minSteps`, after one warm-up step). */
-export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSeconds: number; minSteps: number; maxSteps: number }): Promise<StepResult | { skipped: string }> {
-  if (sparse) {
-    const why = sparseTopKUnavailable();
-    if (why) return { skipped: why };
-  }
+/** A TopK SAE training step on random activations, as the trainer runs the steps it does not log; `step` resolves
+ * when the step has finished on the device. */
+export async function makeSaeStep(c: SaeCase, sparse: boolean, fused = true): Promise<{ step: () => Promise<void>; run: () => tf.Tensor; dispose: () => void }> {
   const cfg = SaeConfigSchema.parse({ hook_point_in: 'bench', d_model: c.dModel, d_sae: c.dSae, act_fn: 'topk', top_k: c.k, sparsity_include_decoder_norm: false });
   const sae = new Sae(cfg, await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), { seed: 0, unitNormDecoder: true }));
   const adam = new Adam(sae.params);
   const normal = normalGenerator(1);
   const x = tf.tensor2d(new Float32Array(c.batch * c.dModel).map(() => normal()), [c.batch, c.dModel]);
-  const step = async () => {
-    // As the trainer runs the steps it does not log (9 of 10 by default): without the metric reductions.
-    const stats = trainStep(sae, adam, x, x, { sparse, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: LOSS, metrics: false });
-    await stats.parts.total.data(); // waits for the step to finish on asynchronous backends
+  // Without the metric reductions (9 of 10 steps by default); returns the loss, the rest of the stats released.
+  const run = () => {
+    const stats = trainStep(sae, adam, x, x, { sparse, fused, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: LOSS, metrics: false });
+    const total = tf.keep(stats.parts.total.clone());
     disposeStats(stats);
+    return total;
   };
+  const step = async () => {
+    const total = run();
+    await total.data(); // waits for the step to finish on asynchronous backends
+    total.dispose();
+  };
+  return {
+    step,
+    run,
+    dispose: () => {
+      x.dispose();
+      adam.dispose();
+      sae.dispose();
+    },
+  };
+}
+
+/** Times training steps until `minSeconds` have passed (at least `minSteps`, after one warm-up step). */
+export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSeconds: number; minSteps: number; maxSteps: number; fused?: boolean }): Promise<StepResult | { skipped: string }> {
+  if (sparse) {
+    const why = sparseTopKUnavailable();
+    if (why) return { skipped: why };
+  }
+  const { step, dispose } = await makeSaeStep(c, sparse, opts.fused ?? true);
   try {
     await step();
     let steps = 0;
@@ -58,8 +79,6 @@ export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSecon
     const ms = (performance.now() - t0) / steps;
     return { ms_per_step: Number(ms.toFixed(2)), tokens_per_second: Math.round(c.batch / (ms / 1000)), steps };
   } finally {
-    x.dispose();
-    adam.dispose();
-    sae.dispose();
+    dispose();
   }
 }
