@@ -10,6 +10,7 @@ import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
 import { Adam } from '../../../src/core/sae/optim/adam';
 import { fusedTopKStepUnavailable } from '../../../src/core/sae/sparse/fused-step';
+import { ENCODE as WEBGPU_ENCODE, registerWebGpuFusedStep } from '../../../src/core/sae/sparse/fused-step-webgpu';
 import { disposeStats, trainStep, type StepSettings } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { loadNativeBlas } from '../../../src/core/tensor/native/native-blas';
@@ -218,6 +219,31 @@ describeEachBackend('fused TopK training step', (backend) => {
     x.dispose();
     adam.dispose();
     sae.dispose();
+  });
+
+  it('encodes a batch in row chunks (for pre-activations past one storage binding) exactly as in one pass', async (ctx) => {
+    if (backend !== 'webgpu') {
+      ctx.skip('the row chunks are the webgpu encoder\'s');
+      return;
+    }
+    registerWebGpuFusedStep();
+    // F 333: the encoder's scalar loads; F 336 (d and F multiples of 4): its vec4 loads.
+    for (const [B, d, F, k] of [[300, 40, 333, 7], [300, 40, 336, 7]] as const) {
+      const x = tf.tensor2d(rows(21, B * d, 0.1), [B, d]);
+      const we = tf.tensor2d(rows(22, d * F, 0), [d, F]);
+      const be = tf.tensor1d(rows(23, F, 0));
+      const bd = tf.tensor1d(rows(24, d, 0.2));
+      const encode = (chunkRows?: number) => tf.engine().runKernel(WEBGPU_ENCODE, { x, we, be, bd }, { k, ...(chunkRows ? { chunkRows } : {}) } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const whole = encode();
+      const wholeData = await Promise.all(whole.map((t) => t.data()));
+      for (const chunkRows of [37, 128, 299]) {
+        const parts = encode(chunkRows);
+        const data = await Promise.all(parts.map((t) => t.data()));
+        for (let i = 0; i < 3; i++) expect(Array.from(data[i]!), `output ${i}, F ${F}, chunks of ${chunkRows} rows`).toEqual(Array.from(wholeData[i]!));
+        tf.dispose(parts);
+      }
+      tf.dispose([...whole, x, we, be, bd]);
+    }
   });
 
   it('is not taken where the step is more than the reconstruction loss, clipped, dense or switched off', async () => {

@@ -76,8 +76,9 @@ export const DEFAULT_ENCODER_TILING: EncoderTiling = { bk: 16, vec4: true };
  * stages of `bk` through workgroup memory (x's tile stored transposed, rows padded to 33 vec4 against bank
  * conflicts). With vec4 (K and N multiples of 4) each thread reads its share of a stage as whole vec4s.
  */
-function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo, bd: tf.TensorInfo | null, pre: tf.TensorInfo, tiling: EncoderTiling = DEFAULT_ENCODER_TILING) {
-  const [M, K] = x.shape as [number, number];
+function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo, bd: tf.TensorInfo | null, pre: tf.TensorInfo, tiling: EncoderTiling = DEFAULT_ENCODER_TILING, rowOffset = 0) {
+  const K = x.shape[1]!;
+  const M = pre.shape[0]!; // pre holds x's rows rowOffset … rowOffset + M
   const N = w.shape[1]!;
   const BK = tiling.bk;
   const vec4 = tiling.vec4 && K % 4 === 0 && N % 4 === 0;
@@ -102,7 +103,7 @@ function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bia
             let r = e / ${BK / 4}; let c4 = e % ${BK / 4};
             let m = m0 + r; let k = k0 + c4 * 4;
             var v = vec4<f32>(0.0);
-            if (m < M && k < K) { v = x[(m * K + k) / 4]${bd ? ' - bd[k / 4]' : ''}; }
+            if (m < M && k < K) { v = x[((u.r0 + m) * K + k) / 4]${bd ? ' - bd[k / 4]' : ''}; }
             for (var j = 0; j < 4; j++) { As[(c4 * 4 + j) * 33 + r / 4][r % 4] = v[j]; }
             let kr = e / 32; let n4 = e % 32;
             var wv = vec4<f32>(0.0);
@@ -115,7 +116,7 @@ function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bia
             let r = e / ${BK}; let c = e % ${BK};
             let m = m0 + r; let k = k0 + c;
             var v = 0.0;
-            if (m < M && k < K) { v = x[m * K + k]${bd ? ' - bd[k]' : ''}; }
+            if (m < M && k < K) { v = x[(u.r0 + m) * K + k]${bd ? ' - bd[k]' : ''}; }
             As[c * 33 + r / 4][r % 4] = v;
             let kr = e / 128; let n = e % 128;
             var wv = 0.0;
@@ -126,7 +127,7 @@ function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bia
   dispatchRaw(backend, {
     key: `SaeTiledEncoder_bk${BK}_${vec4 ? 'vec4' : 'f32'}_${bd ? 'bd' : 'nobd'}`,
     storage: [read('x', x, t), read('w', w, t), read('bias', bias), ...(bd ? [read('bd', bd, t)] : []), write('pre', pre)],
-    uniforms: [['M', 'i32', M], ['K', 'i32', K], ['N', 'i32', N]],
+    uniforms: [['M', 'i32', M], ['K', 'i32', K], ['N', 'i32', N], ['r0', 'i32', rowOffset]],
     workgroupSize: [16, 16, 1],
     workgroups: [Math.ceil(N / 128), Math.ceil(M / 128), 1],
     builtins: '@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>, @builtin(local_invocation_index) li : u32',
@@ -153,18 +154,27 @@ function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bia
   });
 }
 
+/**
+ * Rows of the batch one encoder pass takes: the pre-activations [rows, F] must fit one storage binding
+ * (2 GiB on an H200, 128 MiB on lavapipe); `cap` lowers it (tests).
+ */
+function encodeChunkRows(backend: unknown, B: number, F: number, cap?: number): number {
+  const limit = (backend as { device: GPUDevice }).device.limits.maxStorageBufferBindingSize;
+  const rows = Math.max(1, Math.floor(limit / (4 * F)));
+  return Math.min(B, rows, cap ?? Infinity);
+}
+
 function registerEncode(): void {
   tf.registerKernel({
     kernelName: ENCODE,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, we, be, bd } = inputs as Record<string, tf.TensorInfo>;
-      const { k } = attrs as unknown as { k: number };
+      const { k, chunkRows } = attrs as unknown as { k: number; chunkRows?: number };
       const [B] = x!.shape as [number, number];
       const F = we!.shape[1]!;
-      const pre = allocate(backend, [B, F]);
-      encoderKernel(backend, x!, we!, be!, bd ?? null, pre);
-      const indices = topKSelectInfo(backend, pre, k);
+      const kb = backend as tf.KernelBackend;
+      const indices = allocate(backend, [B, k], 'int32');
       const values = allocate(backend, [B, k]);
       const counts = allocate(backend, [F], 'int32');
       const fired = allocate(backend, [F]);
@@ -177,22 +187,33 @@ function registerEncode(): void {
         builtins: GRID_BUILTINS,
         body: `fn main() { let i = ${WG_INDEX} * 256 + i32(li); if (i < u.n) { counts[i] = 0; } }`,
       });
-      dispatchRaw(backend, {
-        key: 'SaeFusedGatherCount',
-        storage: [read('pre', pre), read('idx', indices, 'i32'), write('values', values), write('counts', counts, 'atomic<i32>')],
-        uniforms: [['n', 'i32', B * k], ['k', 'i32', k], ['F', 'i32', F]],
-        workgroupSize: [256, 1, 1],
-        workgroups: grid1d(Math.ceil((B * k) / 256)),
-        builtins: GRID_BUILTINS,
-        body: `fn main() {
-          let p = ${WG_INDEX} * 256 + i32(li);
-          if (p >= u.n) { return; }
-          let f = idx[p];
-          let v = max(pre[(p / u.k) * u.F + f], 0.0);
-          values[p] = v;
-          if (v > 0.0) { atomicAdd(&counts[f], 1); }
-        }`,
-      });
+      // The batch in row chunks whose pre-activations fit one binding (one chunk at the usual sizes).
+      const step = encodeChunkRows(backend, B, F, chunkRows);
+      for (let r0 = 0; r0 < B; r0 += step) {
+        const rows = Math.min(step, B - r0);
+        const pre = allocate(backend, [rows, F]);
+        encoderKernel(backend, x!, we!, be!, bd ?? null, pre, DEFAULT_ENCODER_TILING, r0);
+        const chosen = topKSelectInfo(backend, pre, k);
+        dispatchRaw(backend, {
+          key: 'SaeFusedGatherCount',
+          storage: [read('pre', pre), read('chosen', chosen, 'i32'), write('values', values), write('indices', indices, 'i32'), write('counts', counts, 'atomic<i32>')],
+          uniforms: [['n', 'i32', rows * k], ['k', 'i32', k], ['F', 'i32', F], ['at', 'i32', r0 * k]],
+          workgroupSize: [256, 1, 1],
+          workgroups: grid1d(Math.ceil((rows * k) / 256)),
+          builtins: GRID_BUILTINS,
+          body: `fn main() {
+            let p = ${WG_INDEX} * 256 + i32(li);
+            if (p >= u.n) { return; }
+            let f = chosen[p];
+            let v = max(pre[(p / u.k) * u.F + f], 0.0);
+            values[u.at + p] = v;
+            indices[u.at + p] = f;
+            if (v > 0.0) { atomicAdd(&counts[f], 1); }
+          }`,
+        });
+        kb.disposeData(pre.dataId);
+        kb.disposeData(chosen.dataId);
+      }
       dispatchRaw(backend, {
         key: 'SaeFusedCountsToFloat',
         storage: [read('counts', counts, 'i32'), write('fired', fired)],
@@ -202,8 +223,6 @@ function registerEncode(): void {
         builtins: GRID_BUILTINS,
         body: `fn main() { let i = ${WG_INDEX} * 256 + i32(li); if (i < u.n) { fired[i] = f32(counts[i]); } }`,
       });
-      const kb = backend as tf.KernelBackend;
-      kb.disposeData(pre.dataId);
       kb.disposeData(counts.dataId);
       return [values, indices, fired];
     },
