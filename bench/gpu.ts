@@ -15,7 +15,8 @@ import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, ty
 import { LM_CASES, measureForward, sampleRss } from './lm-cases';
 import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, small: { type: 'boolean', default: false }, out: { type: 'string' } } });
+// --quick: only the sparse steps (fused and general) and the LM forward, for a short device call.
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, small: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const seconds = Number(values.seconds);
 // --small: shapes a software adapter (lavapipe) gets through in seconds, to test the bundle before a GPU run.
 const cases: SaeCase[] = values.small
@@ -32,7 +33,7 @@ const steps: Array<Record<string, unknown>> = [];
 // The fused step with each encoder tiling (d 768 only), before the rows below (which use the default).
 const tilings: EncoderTiling[] = [{ bk: 8, vec4: true }, { bk: 16, vec4: true }, { bk: 8, vec4: false }, { bk: 16, vec4: false }];
 const byTiling: Record<string, unknown> = {};
-{
+if (!values.quick) {
   const keep = { ...DEFAULT_ENCODER_TILING };
   for (const t of tilings) {
     Object.assign(DEFAULT_ENCODER_TILING, t);
@@ -46,7 +47,7 @@ const byTiling: Record<string, unknown> = {};
 // 'sparse': the fused TopK step (sae/sparse/fused-step-webgpu.ts), what the trainer runs; 'sparse_unfused': the
 // sparse op under tfjs's backpropagation and per-op Adam, for comparison.
 for (const c of cases) {
-  for (const path of ['dense', 'sparse_unfused', 'sparse'] as const) {
+  for (const path of values.quick ? (['sparse_unfused', 'sparse'] as const) : (['dense', 'sparse_unfused', 'sparse'] as const)) {
     const r = await benchSaeStep(c, path !== 'dense', { minSeconds: seconds, minSteps: 3, maxSteps: 2000, fused: path === 'sparse' });
     const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
     // peak_mb: the process's resident memory; gpu_pool_mb: what tfjs's GPU buffer pool holds after the case (it
@@ -94,6 +95,13 @@ for (const lc of values.small ? [] : LM_CASES) {
   } catch (err) {
     steps.push({ name: lc.name, backend: 'webgpu', path: 'dense', error: (err as Error).message });
   }
+}
+
+if (values.quick) {
+  const out = { benchmark: 'gpu', quick: true, date: new Date().toISOString(), device: info.device, adapter, results: steps };
+  if (values.out) writeFileSync(values.out, `${JSON.stringify(out, null, 1)}\n`);
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
 }
 
 // Where the step's time goes beyond the kernels: steps queued back to back (one read-back at the end), the
