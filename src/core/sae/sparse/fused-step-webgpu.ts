@@ -1,8 +1,9 @@
 // The fused TopK training step's three kernels (sae/sparse/fused-step.ts) on the webgpu backend, as WGSL compute
 // shaders recorded straight into tfjs-backend-webgpu's command stream (tensor/kernels/webgpu-dispatch.ts):
-//   encode      pre = (x − b_D·[applyBias]) W_E + b_E in 128×128 tiles (each thread an 8×8 block, K in steps of 8
-//               through workgroup memory), the TopK selection of sparse-topk-webgpu, then the values after ReLU with
-//               the firing counts (atomics) — [values, indices, fired];
+//   encode      pre = (x − b_D·[applyBias]) W_E + b_E in 128×128 tiles (each thread an 8×8 block, K in stages of
+//               16 through workgroup memory, x and W read as vec4 where K and N allow), the TopK selection of
+//               sparse-topk-webgpu, then the values after ReLU with the firing counts (integer atomics) — [values,
+//               indices, fired]; the batch in row chunks whose pre-activations fit one storage binding;
 //   decode      per token (one workgroup) x̂ = b_D + Σ_j v_j W_D[idx_j], the residual y − x̂, Σ residual² and the
 //               loss gradient −2 (y − x̂) / B — [g, rowErr];
 //   backward    dz = [v > 0] g·W_D[idx] per token; the latent CSR; then each parameter's gradient is summed where its
@@ -12,7 +13,7 @@
 // Every host-side call is one dispatch with its constants in a uniform buffer: no scalar tensors are uploaded and
 // no tfjs op runs, which on a GPU is what bounds the general step (≈120 programs and ≈35 uploads per step).
 // The arithmetic is the general step's (same formulas), summed in other orders: results agree to float rounding
-// (tests/core/sae/fused-step-webgpu.test.ts holds them to the general webgpu step).
+// (tests/core/sae/fused-step.test.ts holds them to the general webgpu step).
 import * as tf from '@tensorflow/tfjs-core';
 import { latentCsrInfo, segmentSumInfo, topKSelectInfo, WEBGPU_SPARSE_MAX_K } from '../../tensor/kernels/sparse-topk-webgpu';
 import { allocate, dispatchRaw, grid1d, type StorageBinding } from '../../tensor/kernels/webgpu-dispatch';
