@@ -91,6 +91,26 @@ async function fusedUnavailableHere(): Promise<string | null> {
   return why;
 }
 
+/** An SAE of the first case, its optimiser, step settings and a batch — or null (the test skipped) where the fused step does not run. */
+async function fusedSetup(ctx: { skip(note: string): void }, lr: number, seed: number, shift: number) {
+  const why = await fusedUnavailableHere();
+  if (why) {
+    ctx.skip(`the fused step does not run here: ${why}`);
+    return null;
+  }
+  const c = CASES[0]!;
+  const sae = await makeSae(c);
+  const adam = new Adam(sae.params);
+  const settings: StepSettings = { sparse: true, lr, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
+  const x = tf.tensor2d(rows(seed, c.B * c.d, shift), [c.B, c.d]);
+  const dispose = () => {
+    x.dispose();
+    adam.dispose();
+    sae.dispose();
+  };
+  return { sae, adam, settings, x, dispose };
+}
+
 describeEachBackend('fused TopK training step', (backend) => {
   it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx) => {
     const why = await fusedUnavailableHere();
@@ -143,36 +163,20 @@ describeEachBackend('fused TopK training step', (backend) => {
   });
 
   it('leaves no tensor behind', async (ctx) => {
-    const why = await fusedUnavailableHere();
-    if (why) {
-      ctx.skip(`the fused step does not run here: ${why}`);
-      return;
-    }
-    const c = CASES[0]!;
-    const sae = await makeSae(c);
-    const adam = new Adam(sae.params);
-    const settings: StepSettings = { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
-    const x = tf.tensor2d(rows(3, c.B * c.d, 0), [c.B, c.d]);
+    const f = await fusedSetup(ctx, 1e-3, 3, 0);
+    if (!f) return;
+    const { sae, adam, settings, x } = f;
     disposeStats(trainStep(sae, adam, x, x, settings)); // the first step may register kernels and allocate state
     const before = tf.memory().numTensors;
     disposeStats(trainStep(sae, adam, x, x, settings));
     expect(tf.memory().numTensors).toBe(before);
-    x.dispose();
-    adam.dispose();
-    sae.dispose();
+    f.dispose();
   });
 
   it('updates parameters in place only where no other tensor shares their data', async (ctx) => {
-    const why = await fusedUnavailableHere();
-    if (why) {
-      ctx.skip(`the fused step does not run here: ${why}`);
-      return;
-    }
-    const c = CASES[0]!;
-    const sae = await makeSae(c);
-    const adam = new Adam(sae.params);
-    const settings: StepSettings = { sparse: true, lr: 1e-2, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
-    const x = tf.tensor2d(rows(5, c.B * c.d, 0.3), [c.B, c.d]);
+    const f = await fusedSetup(ctx, 1e-2, 5, 0.3);
+    if (!f) return;
+    const { sae, adam, settings, x } = f;
     disposeStats(trainStep(sae, adam, x, x, settings)); // made from other tensors, the variables take fresh data first
     const W_E = sae.params.W_E!;
     const id = W_E.dataId;
@@ -186,22 +190,14 @@ describeEachBackend('fused TopK training step', (backend) => {
     if (shared) expect(W_E.dataId).not.toBe(id); // shared: a fresh output
     expect(Array.from(await held.data())).toEqual(before); // and the clone keeps its values
     expect(Array.from(await W_E.data())).not.toEqual(before);
-    tf.dispose([held, x]);
-    adam.dispose();
-    sae.dispose();
+    held.dispose();
+    f.dispose();
   });
 
   it('shows the updated values to a read after an in-place step (no stale host copy of an earlier read)', async (ctx) => {
-    const why = await fusedUnavailableHere();
-    if (why) {
-      ctx.skip(`the fused step does not run here: ${why}`);
-      return;
-    }
-    const c = CASES[0]!;
-    const sae = await makeSae(c);
-    const adam = new Adam(sae.params);
-    const settings: StepSettings = { sparse: true, lr: 1e-2, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
-    const x = tf.tensor2d(rows(6, c.B * c.d, 0.3), [c.B, c.d]);
+    const f = await fusedSetup(ctx, 1e-2, 6, 0.3);
+    if (!f) return;
+    const { sae, adam, settings, x } = f;
     disposeStats(trainStep(sae, adam, x, x, settings));
     disposeStats(trainStep(sae, adam, x, x, settings));
     for (const [name, t] of [...Object.entries(sae.params), ['m.W_D', adam.m.get('W_D')!] as const]) {
@@ -216,9 +212,7 @@ describeEachBackend('fused TopK training step', (backend) => {
       expect(Array.from(await recomputed.data()), name).toEqual(after);
       recomputed.dispose();
     }
-    x.dispose();
-    adam.dispose();
-    sae.dispose();
+    f.dispose();
   });
 
   it('encodes a batch in row chunks (for pre-activations past one storage binding) exactly as in one pass', async (ctx) => {

@@ -284,13 +284,25 @@ interface ParamSet {
   v: tf.TensorInfo;
 }
 
+/** The backward kernel's attributes (fused-step.ts fills them; the CPU and webgpu kernels read them alike). */
+export interface BackwardAdamAttrs {
+  /** Each parameter's Adam step size, in the order W_E, W_D, b_E, b_D. */
+  stepSizes: number[];
+  /** [beta1, 1 − beta1, beta2, 1 − beta2, eps, sqrt(1 − beta2^t)]. */
+  hyper: number[];
+  unitRows: boolean;
+  applyBias: boolean;
+  /** Per parameter (same order): update in place, or into fresh outputs (another tensor shares its data). */
+  inPlace: boolean[];
+}
+
 function registerBackward(): void {
   tf.registerKernel({
     kernelName: BACKWARD_ADAM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const t = inputs as Record<string, tf.TensorInfo>;
-      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as { stepSizes: number[]; hyper: number[]; unitRows: boolean; applyBias: boolean; inPlace: boolean[] };
+      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as BackwardAdamAttrs;
       const [B, d] = t.x!.shape as [number, number];
       const F = t.W_E!.shape[1]!;
       const k = t.values!.shape[1]!;

@@ -17,7 +17,7 @@ import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-
 import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
-import { BACKWARD_ADAM, DECODE_RESIDUAL, ENCODE, registerWebGpuFusedStep, webgpuFusedUnavailable } from './fused-step-webgpu';
+import { BACKWARD_ADAM, DECODE_RESIDUAL, ENCODE, registerWebGpuFusedStep, webgpuFusedUnavailable, type BackwardAdamAttrs } from './fused-step-webgpu';
 import { preScratch, sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
 
 interface FusedKernels extends SparseTopKKernels {
@@ -73,7 +73,7 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const t = inputs as Record<string, tf.TensorInfo>;
-      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as { stepSizes: number[]; hyper: number[]; unitRows: boolean; applyBias: boolean; inPlace: boolean[] };
+      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as BackwardAdamAttrs;
       const [B, d] = t.x!.shape as [number, number];
       const F = t.W_E!.shape[1]!;
       const k = t.values!.shape[1]!;
