@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { normalGenerator } from '../src/core/lm/random-params';
 import {
-  registerWebGpuSparseTopK, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+  registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../src/core/tensor/kernels/sparse-topk-webgpu';
 import { initBackend } from '../src/core/tensor/backend';
 import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, type EncoderTiling } from '../src/core/sae/sparse/fused-step-webgpu';
@@ -174,7 +174,7 @@ const W_E = tf.tensor2d(rand(d * F, 1 / Math.sqrt(d)), [d, F]);
 const b_E = tf.tensor1d(rand(F, 0.01));
 const W_D = tf.tensor2d(rand(F * d, 1 / Math.sqrt(d)), [F, d]);
 const b_D = tf.tensor1d(rand(d, 0.01));
-const pre = webgpuEncoder(x, W_E, b_E);
+const pre = webgpuTiledEncoder(x, W_E, b_E);
 const sel = webgpuTopKSelect(pre, k);
 const csr = webgpuLatentCsr(sel.indices, F);
 const g = tf.tensor2d(rand(B * d), [B, d]);
@@ -182,7 +182,6 @@ const dz = webgpuLatentGrad(g, sel.values, sel.indices, W_D);
 const flop = 2 * B * d * F;
 const parts: Record<string, number> = {
   encoder_tfjs_matmul_bias: await time(() => tf.add(tf.matMul(x, W_E), b_E)),
-  encoder_ours: await time(() => webgpuEncoder(x, W_E, b_E)),
   encoder_tiled128: await time(() => webgpuTiledEncoder(x, W_E, b_E)),
   select: await time(() => webgpuTopKSelect(pre, k).indices),
   select_radix_only: await time(() => webgpuTopKSelect(pre, k, { radixOnly: true }).indices),
@@ -211,14 +210,12 @@ const gpuMs = async (name: string, f: () => tf.Tensor) => {
   }
 };
 await gpuMs('tfjs_matmul', () => tf.matMul(x, W_E));
-await gpuMs('encoder_ours', () => webgpuEncoder(x, W_E, b_E));
 for (const t of tilings) await gpuMs(`tiled128_bk${t.bk}_${t.vec4 ? 'vec4' : 'f32'}`, () => webgpuTiledEncoder(x, W_E, b_E, t));
 const encoderTflops = Object.fromEntries(Object.entries(encoderGpuMs).map(([n, ms]) => [n, Number((flop / (ms / 1000) / 1e12).toFixed(2))]));
 process.stderr.write(`${JSON.stringify({ encoder_gpu_ms: encoderGpuMs, encoder_tflops: encoderTflops })}\n`);
 const kernels = Object.fromEntries(Object.entries(parts).map(([n, ms]) => [n, Number(ms.toFixed(3))]));
 const tflops = {
   encoder_tfjs_matmul_bias: Number((flop / (parts.encoder_tfjs_matmul_bias! / 1000) / 1e12).toFixed(2)),
-  encoder_ours: Number((flop / (parts.encoder_ours! / 1000) / 1e12).toFixed(2)),
   encoder_tiled128: Number((flop / (parts.encoder_tiled128! / 1000) / 1e12).toFixed(2)),
 };
 process.stderr.write(`${JSON.stringify({ shape: big.name, kernels_ms: kernels, tflops })}\n`);

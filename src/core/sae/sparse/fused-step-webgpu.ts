@@ -34,6 +34,23 @@ const write = (name: string, tensor: tf.TensorInfo, type = 'f32'): StorageBindin
 const WG_INDEX = 'i32(wg.y * nwg.x + wg.x)';
 const GRID_BUILTINS = '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) li : u32';
 
+/** One invocation per element i < n (uniform u.n), 256 to a workgroup: `body` runs with `i` in range. */
+function dispatchFlat(backend: unknown, key: string, n: number, storage: StorageBinding[], body: string, uniforms: Array<[string, 'f32' | 'i32', number]> = []): void {
+  dispatchRaw(backend, {
+    key,
+    storage,
+    uniforms: [['n', 'i32', n], ...uniforms],
+    workgroupSize: [256, 1, 1],
+    workgroups: grid1d(Math.ceil(n / 256)),
+    builtins: GRID_BUILTINS,
+    body: `fn main() {
+      let i = ${WG_INDEX} * 256 + i32(li);
+      if (i >= u.n) { return; }
+      ${body}
+    }`,
+  });
+}
+
 /** Sum of red[0..WG) into red[0], every invocation of the workgroup calling it (WG a power of two). */
 function treeReduce(wg: number): string {
   return `
@@ -179,15 +196,7 @@ function registerEncode(): void {
       const values = allocate(backend, [B, k]);
       const counts = allocate(backend, [F], 'int32');
       const fired = allocate(backend, [F]);
-      dispatchRaw(backend, {
-        key: 'SaeFusedZeroCounts',
-        storage: [write('counts', counts, 'i32')],
-        uniforms: [['n', 'i32', F]],
-        workgroupSize: [256, 1, 1],
-        workgroups: grid1d(Math.ceil(F / 256)),
-        builtins: GRID_BUILTINS,
-        body: `fn main() { let i = ${WG_INDEX} * 256 + i32(li); if (i < u.n) { counts[i] = 0; } }`,
-      });
+      dispatchFlat(backend, 'SaeFusedZeroCounts', F, [write('counts', counts, 'i32')], 'counts[i] = 0;');
       // The batch in row chunks whose pre-activations fit one binding (one chunk at the usual sizes).
       const step = encodeChunkRows(backend, B, F, chunkRows);
       for (let r0 = 0; r0 < B; r0 += step) {
@@ -195,35 +204,18 @@ function registerEncode(): void {
         const pre = allocate(backend, [rows, F]);
         encoderKernel(backend, x!, we!, be!, bd ?? null, pre, DEFAULT_ENCODER_TILING, r0);
         const chosen = topKSelectInfo(backend, pre, k);
-        dispatchRaw(backend, {
-          key: 'SaeFusedGatherCount',
-          storage: [read('pre', pre), read('chosen', chosen, 'i32'), write('values', values), write('indices', indices, 'i32'), write('counts', counts, 'atomic<i32>')],
-          uniforms: [['n', 'i32', rows * k], ['k', 'i32', k], ['F', 'i32', F], ['at', 'i32', r0 * k]],
-          workgroupSize: [256, 1, 1],
-          workgroups: grid1d(Math.ceil((rows * k) / 256)),
-          builtins: GRID_BUILTINS,
-          body: `fn main() {
-            let p = ${WG_INDEX} * 256 + i32(li);
-            if (p >= u.n) { return; }
-            let f = chosen[p];
-            let v = max(pre[(p / u.k) * u.F + f], 0.0);
-            values[u.at + p] = v;
-            indices[u.at + p] = f;
-            if (v > 0.0) { atomicAdd(&counts[f], 1); }
-          }`,
-        });
+        dispatchFlat(backend, 'SaeFusedGatherCount', rows * k,
+          [read('pre', pre), read('chosen', chosen, 'i32'), write('values', values), write('indices', indices, 'i32'), write('counts', counts, 'atomic<i32>')], `
+            let f = chosen[i];
+            let v = max(pre[(i / u.k) * u.F + f], 0.0);
+            values[u.at + i] = v;
+            indices[u.at + i] = f;
+            if (v > 0.0) { atomicAdd(&counts[f], 1); }`,
+          [['k', 'i32', k], ['F', 'i32', F], ['at', 'i32', r0 * k]]);
         kb.disposeData(pre.dataId);
         kb.disposeData(chosen.dataId);
       }
-      dispatchRaw(backend, {
-        key: 'SaeFusedCountsToFloat',
-        storage: [read('counts', counts, 'i32'), write('fired', fired)],
-        uniforms: [['n', 'i32', F]],
-        workgroupSize: [256, 1, 1],
-        workgroups: grid1d(Math.ceil(F / 256)),
-        builtins: GRID_BUILTINS,
-        body: `fn main() { let i = ${WG_INDEX} * 256 + i32(li); if (i < u.n) { fired[i] = f32(counts[i]); } }`,
-      });
+      dispatchFlat(backend, 'SaeFusedCountsToFloat', F, [read('counts', counts, 'i32'), write('fired', fired)], 'fired[i] = f32(counts[i]);');
       kb.disposeData(counts.dataId);
       return [values, indices, fired];
     },
@@ -323,15 +315,7 @@ function registerBackward(): void {
         const fresh = { p: allocate(backend, own.p.shape), m: allocate(backend, own.p.shape), v: allocate(backend, own.p.shape) };
         const size = own.p.shape.reduce((a, b) => a * b, 1);
         for (const part of ['p', 'm', 'v'] as const) {
-          dispatchRaw(backend, {
-            key: 'SaeFusedCopy',
-            storage: [read('src', own[part]), write('dst', fresh[part])],
-            uniforms: [['n', 'i32', size]],
-            workgroupSize: [256, 1, 1],
-            workgroups: grid1d(Math.ceil(size / 256)),
-            builtins: GRID_BUILTINS,
-            body: `fn main() { let i = ${WG_INDEX} * 256 + i32(li); if (i < u.n) { dst[i] = src[i]; } }`,
-          });
+          dispatchFlat(backend, 'SaeFusedCopy', size, [read('src', own[part]), write('dst', fresh[part])], 'dst[i] = src[i];');
         }
         outs.push(fresh.p, fresh.m, fresh.v);
         sets[n] = fresh;
@@ -457,21 +441,11 @@ function registerBackward(): void {
 
       // b_E [F].
       const BE = sets.b_E!;
-      dispatchRaw(backend, {
-        key: 'SaeFusedAdamVec',
-        storage: [read('grad', dbE), write('p', BE.p), write('m', BE.m), write('v', BE.v)],
-        uniforms: [['n', 'i32', F], ...adamUniforms, ['step', 'f32', sBE]],
-        workgroupSize: [256, 1, 1],
-        workgroups: grid1d(Math.ceil(F / 256)),
-        builtins: GRID_BUILTINS,
-        body: `fn main() {
-          let i = ${WG_INDEX} * 256 + i32(li);
-          if (i >= u.n) { return; }
+      dispatchFlat(backend, 'SaeFusedAdamVec', F, [read('grad', dbE), write('p', BE.p), write('m', BE.m), write('v', BE.v)], `
           var pn = 0.0;
           ${adamElement('p', 'm', 'v', 'i', 'grad[i]', 'u.step')}
-          p[i] = pn;
-        }`,
-      });
+          p[i] = pn;`,
+        [...adamUniforms, ['step', 'f32', sBE]]);
 
       // W_D [F, d]: a row per workgroup; its gradient Σ v·g over the latent's segment stays in registers through
       // the projection, the Adam step and the renormalisation.
@@ -545,23 +519,14 @@ function registerBackward(): void {
             partial[ch * u.d + c] = s;
           }`,
         });
-        dispatchRaw(backend, {
-          key: `SaeFusedAdamBD_${corr ? 'corr' : 'plain'}`,
-          storage: [read('partial', partial), ...(corr ? [read('corr', corr)] : []), write('p', bD.p), write('m', bD.m), write('v', bD.v)],
-          uniforms: [['d', 'i32', d], ['chunks', 'i32', chunks], ...adamUniforms, ['step', 'f32', sBD]],
-          workgroupSize: [256, 1, 1],
-          workgroups: grid1d(Math.ceil(d / 256)),
-          builtins: GRID_BUILTINS,
-          body: `fn main() {
-            let i = ${WG_INDEX} * 256 + i32(li);
-            if (i >= u.d) { return; }
+        dispatchFlat(backend, `SaeFusedAdamBD_${corr ? 'corr' : 'plain'}`, d,
+          [read('partial', partial), ...(corr ? [read('corr', corr)] : []), write('p', bD.p), write('m', bD.m), write('v', bD.v)], `
             var s = 0.0;
-            for (var ch = 0; ch < u.chunks; ch++) { s += partial[ch * u.d + i]; }
+            for (var ch = 0; ch < u.chunks; ch++) { s += partial[ch * u.n + i]; }
             var pn = 0.0;
             ${adamElement('p', 'm', 'v', 'i', corr ? 's - corr[i]' : 's', 'u.step')}
-            p[i] = pn;
-          }`,
-        });
+            p[i] = pn;`,
+          [['chunks', 'i32', chunks], ...adamUniforms, ['step', 'f32', sBD]]);
         kb.disposeData(partial.dataId);
       }
       for (const info of [dz, entries, offsets, dbE, ...(corr ? [corr] : [])]) kb.disposeData(info.dataId);

@@ -11,9 +11,8 @@
 //   backward    dz[b,j] = [v>0] g[b]·W_D[idx]; dW_D[f] = Σ v g[b]; dW_Eᵀ[f] = Σ dz x[b]; db_E[f] = Σ dz — each a
 //               loop over latent f's segment of the CSR, so no float atomics and no dense [B, d_sae] gradient
 //
-// The sparse op's forward and the training step take their encoder matmul from the fused step's 128×128 tiles
-// (sae/sparse/fused-step-webgpu.ts); the 64×128 one here stays for comparison in bench/gpu.ts. Kernels are
-// registered under names of their own ('SaeTopK…'); nothing of tfjs's is replaced.
+// The encoder matmul is the fused step's (128×128 tiles, sae/sparse/fused-step-webgpu.ts). Kernels are registered
+// under names of their own ('SaeTopK…'); nothing of tfjs's is replaced.
 import * as tf from '@tensorflow/tfjs-core';
 
 /** What the kernels need of tfjs-backend-webgpu's WebGPUBackend (typed here so core never imports the package). */
@@ -95,81 +94,6 @@ function workgroupProgram(key: string, outputShape: [number, number], variableNa
           workgroupBarrier();
           if (lane == 0) { wgUnit = unit + i32(numWorkgroups.x); }
           unit = workgroupUniformLoad(&wgUnit);
-        }
-      }`,
-  };
-}
-
-/**
- * The encoder: pre [M, N] = x [M, K] · W [K, N] + bias [N], tiled for the SAE's tall-skinny shapes (K = d_model
- * small, N = d_sae large): 64×128 output tiles per workgroup of 16×16 threads, each thread a 4×8 block of
- * accumulators, K in steps of 16 through workgroup memory (12 KiB).
- */
-function encoderProgram(M: number, N: number): Program {
-  return {
-    outputShape: [M, N],
-    shaderKey: 'SaeEncoderMatMul',
-    dispatchLayout: { x: [1], y: [0] },
-    dispatch: [Math.ceil(N / 128), Math.ceil(M / 64), 1],
-    variableNames: ['x', 'w', 'bias'],
-    workgroupSize: [16, 16, 1],
-    getUserCode: () => `
-      const BK = 16;
-      var<workgroup> As : array<vec4<f32>, 256>; // [BK][64 rows / 4]
-      var<workgroup> Bs : array<vec4<f32>, 512>; // [BK][128 columns / 4]
-      fn main() {
-        let M = uniforms.xShape.x;
-        let K = uniforms.xShape.y;
-        let N = uniforms.wShape.y;
-        let tx = i32(localId.x);
-        let ty = i32(localId.y);
-        let tid = ty * 16 + tx;
-        let n0 = i32(workgroupId.x) * 128;
-        let m0 = i32(workgroupId.y) * 64;
-        var acc : array<vec4<f32>, 8>; // row i of the thread's 4, column group g of 2: acc[i * 2 + g]
-        for (var i = 0; i < 8; i++) { acc[i] = vec4<f32>(0.0); }
-        let aRow = tid / 4;
-        let aCol = (tid % 4) * 4;
-        let bRow = tid / 16;
-        let bCol = (tid % 16) * 8;
-        for (var k0 = 0; k0 < K; k0 += BK) {
-          let m = m0 + aRow;
-          for (var c = 0; c < 4; c++) {
-            let k = k0 + aCol + c;
-            var v = 0.0;
-            if (m < M && k < K) { v = x[m * K + k]; }
-            As[(aCol + c) * 16 + aRow / 4][aRow % 4] = v;
-          }
-          let kb = k0 + bRow;
-          for (var c = 0; c < 8; c++) {
-            let n = n0 + bCol + c;
-            var v = 0.0;
-            if (kb < K && n < N) { v = w[kb * N + n]; }
-            Bs[bRow * 32 + (bCol + c) / 4][(bCol + c) % 4] = v;
-          }
-          workgroupBarrier();
-          for (var kk = 0; kk < BK; kk++) {
-            let a = As[kk * 16 + ty];
-            let b0 = Bs[kk * 32 + tx];
-            let b1 = Bs[kk * 32 + 16 + tx];
-            acc[0] += a.x * b0; acc[1] += a.x * b1;
-            acc[2] += a.y * b0; acc[3] += a.y * b1;
-            acc[4] += a.z * b0; acc[5] += a.z * b1;
-            acc[6] += a.w * b0; acc[7] += a.w * b1;
-          }
-          workgroupBarrier();
-        }
-        for (var i = 0; i < 4; i++) {
-          let m = m0 + ty * 4 + i;
-          if (m >= M) { break; }
-          for (var g = 0; g < 2; g++) {
-            let nb = n0 + g * 64 + tx * 4;
-            let a = acc[i * 2 + g];
-            for (var j = 0; j < 4; j++) {
-              let n = nb + j;
-              if (n < N) { result[m * N + n] = a[j] + bias[n]; }
-            }
-          }
         }
       }`,
   };
@@ -499,7 +423,6 @@ export function segmentSumInfo(backend: unknown, coef: tf.TensorInfo, entries: t
 }
 
 const KERNELS = {
-  encoder: 'SaeEncoderMatMul',
   select: 'SaeTopKSelect',
   gather: 'SaeTopKGather',
   decode: 'SaeTopKDecode',
@@ -516,10 +439,6 @@ export function registerWebGpuSparseTopK(): void {
   if (registered || tf.getKernel(KERNELS.select, 'webgpu')) return;
   registered = true;
   const reg = (kernelName: string, kernelFunc: tf.KernelFunc) => tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
-  reg(KERNELS.encoder, ({ inputs, backend }) => {
-    const { x, w, bias } = inputs as Record<string, tf.TensorInfo>;
-    return runner(backend).run(encoderProgram(x!.shape[0]!, w!.shape[1]!), [x!, w!, bias!], 'float32');
-  });
   reg(KERNELS.select, ({ inputs, backend, attrs }) => {
     const { pre } = inputs as { pre: tf.TensorInfo };
     const { k, radix } = attrs as unknown as { k: number; radix?: boolean };
@@ -557,11 +476,6 @@ export function registerWebGpuSparseTopK(): void {
 
 const run = <T extends tf.Tensor | tf.Tensor[]>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}) =>
   tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as T;
-
-/** x [M, K] · W [K, N] + bias [N] by the SAE-shaped tiled program. */
-export function webgpuEncoder(x: tf.Tensor2D, W: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return run<tf.Tensor2D>(KERNELS.encoder, { x, w: W, bias });
-}
 
 /** The k largest entries of each row of pre [B, F]: latents ascending [B, k] int32 and their ReLU'd values. */
 export function webgpuTopKSelect(pre: tf.Tensor2D, k: number, opts: { radixOnly?: boolean } = {}): { indices: tf.Tensor2D; values: tf.Tensor2D } {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normalGenerator } from '../../../../src/core/lm/random-params';
 import {
-  registerWebGpuSparseTopK, webgpuEncoder, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+  registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../../../src/core/tensor/kernels/sparse-topk-webgpu';
 import { initBackend } from '../../../../src/core/tensor/backend';
 import { registerWebGpuFusedStep, webgpuTiledEncoder } from '../../../../src/core/sae/sparse/fused-step-webgpu';
@@ -28,15 +28,16 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
   beforeAll(async () => {
     await initBackend('webgpu');
     registerWebGpuSparseTopK();
+    registerWebGpuFusedStep(); // the encoder the sparse path uses
   });
 
-  it('computes the encoder x·W + b like tf.matMul for shapes that fill no tile evenly', async () => {
+  it('computes the encoder x·W + b (the default tiling) like tf.matMul for shapes that fill no tile evenly', async () => {
     for (const [M, K, N] of [[70, 37, 300], [128, 32, 256], [1, 5, 3], [65, 16, 129]] as const) {
       const x = tf.tensor2d(rows(M, K, 1), [M, K]);
       const w = tf.tensor2d(rows(K, N, 2), [K, N]);
       const b = tf.tensor1d(rows(1, N, 3));
       const want = tf.add(tf.matMul(x, w), b);
-      expectClose(await webgpuEncoder(x, w, b).data(), await want.data(), { rtol: 1e-6, label: `encoder [${M}, ${K}] x [${K}, ${N}]` });
+      expectClose(await webgpuTiledEncoder(x, w, b).data(), await want.data(), { rtol: 1e-6, label: `encoder [${M}, ${K}] x [${K}, ${N}]` });
       tf.dispose([x, w, b, want]);
     }
   });
