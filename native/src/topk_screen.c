@@ -290,41 +290,31 @@ TARGET static void tile_6x64(const Screen *s, const uint8_t *restrict xb, int64_
   }
 }
 
-/* pre = (x − shift)·w + bias for up to four candidates of one latent (w = its row of W_Eᵀ, loaded once for all
- * four; shift may be NULL). */
-TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *in, const float *shift, const float *restrict wrow, float bias, int64_t d) {
+/* pre = x·w + bias for up to four candidates of one latent (w = its row of W_Eᵀ, loaded once for all four; x the
+ * rows of xs, the super-block's inputs already shifted, row 0 being token s0). */
+TARGET static void recompute(Scratch *w, int64_t q, int64_t m, const float *xs, int64_t s0, const float *restrict wrow, float bias, int64_t d) {
   const float *x[4];
   int32_t c[4];
   for (int64_t r = 0; r < 4; r++) {
     c[r] = w->order[q + (r < m ? r : 0)];
-    x[r] = in + (int64_t)w->stok[q + (r < m ? r : 0)] * d;
+    x[r] = xs + ((int64_t)w->stok[q + (r < m ? r : 0)] - s0) * d;
   }
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
   const int64_t full = d / 16 * 16;
-  if (shift) {
-    for (int64_t t = 0; t < full; t += 16) {
-      const __m512 wv = _mm512_loadu_ps(wrow + t), sv = _mm512_loadu_ps(shift + t);
-      a0 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[0] + t), sv), wv, a0);
-      a1 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[1] + t), sv), wv, a1);
-      a2 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[2] + t), sv), wv, a2);
-      a3 = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x[3] + t), sv), wv, a3);
-    }
-  } else {
-    for (int64_t t = 0; t < full; t += 16) {
-      const __m512 wv = _mm512_loadu_ps(wrow + t);
-      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x[0] + t), wv, a0);
-      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x[1] + t), wv, a1);
-      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x[2] + t), wv, a2);
-      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x[3] + t), wv, a3);
-    }
+  for (int64_t t = 0; t < full; t += 16) {
+    const __m512 wv = _mm512_loadu_ps(wrow + t);
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x[0] + t), wv, a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x[1] + t), wv, a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x[2] + t), wv, a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x[3] + t), wv, a3);
   }
   if (full < d) { /* the last d − full dimensions (the rest of the lanes zero) */
     const int64_t n = d - full;
-    const __m512 wv = load_n(wrow + full, n), sv = shift ? load_n(shift + full, n) : _mm512_setzero_ps();
-    a0 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[0] + full, n), sv), wv, a0);
-    a1 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[1] + full, n), sv), wv, a1);
-    a2 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[2] + full, n), sv), wv, a2);
-    a3 = _mm512_fmadd_ps(_mm512_sub_ps(load_n(x[3] + full, n), sv), wv, a3);
+    const __m512 wv = load_n(wrow + full, n);
+    a0 = _mm512_fmadd_ps(load_n(x[0] + full, n), wv, a0);
+    a1 = _mm512_fmadd_ps(load_n(x[1] + full, n), wv, a1);
+    a2 = _mm512_fmadd_ps(load_n(x[2] + full, n), wv, a2);
+    a3 = _mm512_fmadd_ps(load_n(x[3] + full, n), wv, a3);
   }
   const float r4[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)};
   for (int64_t r = 0; r < m; r++) w->pre[c[r]] = r4[r] + bias;
@@ -581,7 +571,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */
-    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_keys, c_start, c_count;
+    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_keys, c_start, c_count, c_xs;
     static _Thread_local Scratch keep;
     Scratch w = keep;
     w.most = 0, w.gave_up = 0;
@@ -635,6 +625,15 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
         const int32_t at = w.count[w.lat[q]]++;
         w.order[at] = (int32_t)q, w.stok[at] = w.tok[q];
       }
+      /* The super-block's rows, shifted once here (the same fl(x − shift) the recomputation took per candidate):
+       * 1 KB per token at d 256, in L2 for the walk below. Without a shift they are the input's rows themselves. */
+      const float *xs = in + s0 * d;
+      if (shift) {
+        float *buf = (float *)scratch_get(&c_xs, (size_t)(SB * d) * sizeof(float));
+        for (int64_t b = s0; b < s1; b++)
+          for (int64_t i = 0; i < d; i++) buf[(b - s0) * d + i] = in[b * d + i] - shift[i];
+        xs = buf;
+      }
       for (int64_t j = 0, q = 0; j < F; j++) { /* count[j] is now the end of latent j's segment */
         if (j + 2 < F) { /* W_Eᵀ streams through once per super-block: non-temporal, so it does not evict the x rows */
           const char *ahead = (const char *)(WEt + (j + 2) * d);
@@ -642,7 +641,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
         }
         while (q < w.count[j]) {
           const int64_t m = w.count[j] - q < 4 ? w.count[j] - q : 4;
-          recompute(&w, q, m, in, shift, WEt + j * d, b_E[j], d);
+          recompute(&w, q, m, xs, s0, WEt + j * d, b_E[j], d);
           q += m;
         }
       }
