@@ -11,6 +11,7 @@ import {
   registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../src/core/tensor/kernels/sparse-topk-webgpu';
 import { initBackend } from '../src/core/tensor/backend';
+import { registerWebGpuLmKernels, WEBGPU_LM_KERNELS } from '../src/core/tensor/kernels/lm-kernels-webgpu';
 import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, type EncoderTiling } from '../src/core/sae/sparse/fused-step-webgpu';
 import { LM_CASES, measureForward, sampleRss } from './lm-cases';
 import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train';
@@ -82,18 +83,24 @@ async function time(f: () => tf.Tensor | tf.Tensor[], reps = 20): Promise<number
   return ms;
 }
 
-// The language-model forward (full pass with logits) of the embedded model and a GPT-2-small-shaped one.
+// The language-model forward (full pass with logits) of the embedded model and a GPT-2-small-shaped one: with the
+// fused LM kernels (attention, row norms, GELU: one dispatch each), then with tfjs's ops in their place.
 for (const lc of values.small ? [] : LM_CASES) {
-  try {
-    const model = lc.make();
-    const [batch, seq] = lc.shape('webgpu');
-    const f = await measureForward(model, batch, seq, seconds);
-    model.dispose();
-    const row = { name: lc.name, backend: 'webgpu', path: 'dense', batch, seq, tokens_per_second: f.tokens_per_second, ms_per_step: f.ms_per_forward, peak_mb: Math.round(sampleRss() / 2 ** 20) };
-    steps.push(row);
-    process.stderr.write(`${JSON.stringify(row)}\n`);
-  } catch (err) {
-    steps.push({ name: lc.name, backend: 'webgpu', path: 'dense', error: (err as Error).message });
+  for (const fused of [true, false]) {
+    const path = fused ? 'dense (fused LM kernels)' : 'dense (tfjs ops)';
+    if (!fused) for (const k of WEBGPU_LM_KERNELS) tf.unregisterKernel(k, 'webgpu');
+    try {
+      const model = lc.make();
+      const [batch, seq] = lc.shape('webgpu');
+      const f = await measureForward(model, batch, seq, seconds);
+      model.dispose();
+      const row = { name: lc.name, backend: 'webgpu', path, batch, seq, tokens_per_second: f.tokens_per_second, ms_per_step: f.ms_per_forward, peak_mb: Math.round(sampleRss() / 2 ** 20) };
+      steps.push(row);
+      process.stderr.write(`${JSON.stringify(row)}\n`);
+    } catch (err) {
+      steps.push({ name: lc.name, backend: 'webgpu', path, error: (err as Error).message });
+    }
+    if (!fused) registerWebGpuLmKernels();
   }
 }
 

@@ -12,6 +12,7 @@ import { loadNativeBlas } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerNativeAdam } from './kernels/adam-update';
 import { registerNativeLmKernels } from './kernels/lm-kernels';
+import { registerWebGpuLmKernels } from './kernels/lm-kernels-webgpu';
 import { registerNativeRowSqErr } from './kernels/row-sq-err';
 import { registerNativeUnitRows } from './kernels/unit-rows';
 import { registerRowGather } from './kernels/row-gather';
@@ -83,6 +84,7 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         registerNativeRowSqErr(name);
         if (name === 'wasm') adviseWasmHugePages();
       }
+      if (name === 'webgpu') registerWebGpuLmKernels();
       active = { name, device, fallbackReasons: reasons };
       return active;
     } catch (err) {

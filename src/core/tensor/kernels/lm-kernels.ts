@@ -21,7 +21,12 @@ interface LmKernels {
   geluNew(x: Float32Array, n: number, out: Float32Array): boolean;
 }
 
+/** The largest d_head the webgpu attention takes (attention-webgpu.ts: its rows live in registers; Gemma 2's heads
+ * are 256 wide). */
+export const WEBGPU_ATTENTION_MAX_DHEAD = 256;
+
 function attentionAvailable(dh: number): boolean {
+  if (tf.getBackend() === 'webgpu') return dh >= 1 && dh <= WEBGPU_ATTENTION_MAX_DHEAD;
   const k = loadNativeBlas().blas as unknown as Partial<LmKernels> | null;
   return typeof k?.causalAttentionAvailable === 'function' && k.causalAttentionAvailable(dh);
 }
@@ -113,7 +118,8 @@ export function fusedRowNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, ep
 /**
  * Causal attention z [B, S, H, dh] from q [B, S, H, dh] (already scaled) and k, v [B, S, Kh, dh] (grouped-query
  * heads: query head h reads head h / (H / Kh)), keys j ≤ i and, with a window w, j > i − w; or null where the
- * fused kernel cannot run (not registered, a gradient being recorded, no AVX-512, d_head over 128).
+ * fused kernel cannot run (not registered, a gradient being recorded; on the CPU backends no AVX-512 or d_head over
+ * 128, on webgpu d_head over 256).
  */
 export function fusedCausalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: number | null): tf.Tensor4D | null {
   const [, , H, dh] = q.shape;

@@ -1,0 +1,249 @@
+// The language model's fused forward kernels on webgpu (lm-kernels.ts registers the native ones on the CPU
+// backends, under the same names): each is one WGSL dispatch where tfjs runs several programs, and the LM forward
+// on a GPU is bound by the host's per-program cost (~30 µs each; 177 programs per pdlm pass before these).
+//
+// - SaeCausalAttention: z [B, S, H, dh] from q [B, S, H, dh] (already scaled) and k, v [B, S, Kh, dh], where
+//   tfjs's formulation runs three transposes, two batched matmuls, the mask addition and a softmax of several
+//   programs, and materialises the [B, H, S, S] scores and pattern. A workgroup takes 64 queries of one (batch,
+//   head); each invocation keeps its query row and its output row in registers and walks the keys its workgroup
+//   needs in tiles held in workgroup memory (k and v, 16 KB at most), with the softmax taken online: per tile the
+//   scores, their maximum, one rescaling of the running sum and output, then the tile's exp-weighted values. Keys
+//   beyond the causal limit or outside the window never enter a score.
+// - SaeRowNorm: LayerNorm / RMSNorm over the last axis with its weight and bias, a workgroup per row (tfjs: 9
+//   programs): the mean, then the mean square of the centred row, as the plain formulation takes them.
+// - SaeGeluNew: HF's tanh GELU as x·σ(2u) (tfjs: 6 programs), σ in the form that cannot overflow.
+import * as tf from '@tensorflow/tfjs-core';
+import { SAE_CAUSAL_ATTENTION, SAE_GELU_NEW, SAE_ROW_NORM, WEBGPU_ATTENTION_MAX_DHEAD } from './lm-kernels';
+import { allocate, dispatchRaw, grid1d, type StorageBinding } from './webgpu-dispatch';
+
+const QUERIES = 64;
+/** Workgroup memory WebGPU guarantees (maxComputeWorkgroupStorageSize's default), in floats: the k and v tiles. */
+const TILE_FLOATS = 16384 / 4 / 2;
+
+/** Keys per tile for heads of dh: as many as fit, at most 32. */
+function keysPerTile(dh: number): number {
+  return Math.max(1, Math.min(32, Math.floor(TILE_FLOATS / dh)));
+}
+
+function shaderBody(dh: number): string {
+  const TK = keysPerTile(dh);
+  return `
+    const DH = ${dh};
+    const TK = ${TK};
+    const NEG = -3.0e38;
+    var<workgroup> ks : array<f32, ${TK * dh}>;
+    var<workgroup> vs : array<f32, ${TK * dh}>;
+    fn main() {
+      let b = i32(wg.z);
+      let h = i32(wg.y);
+      let i0 = i32(wg.x) * ${QUERIES};
+      let i = i0 + i32(lane);
+      let live = i < u.S;
+      let kh = h / (u.H / u.Kh);
+      var qv : array<f32, DH>;
+      var acc : array<f32, DH>;
+      if (live) {
+        let qo = ((b * u.S + i) * u.H + h) * DH;
+        for (var t = 0; t < DH; t++) { qv[t] = q[qo + t]; acc[t] = 0.0; }
+      }
+      var m = NEG;
+      var l = 0.0;
+      // The keys some query of this workgroup sees: up to its last query, from the first query's window on.
+      let jend = min(u.S - 1, i0 + ${QUERIES - 1});
+      var jstart = 0;
+      if (u.window > 0) { jstart = max(0, i0 - u.window + 1); }
+      for (var j0 = jstart; j0 <= jend; j0 += TK) {
+        for (var e = i32(lane); e < TK * DH; e += ${QUERIES}) {
+          let jj = j0 + e / DH;
+          var kv = 0.0;
+          var vv = 0.0;
+          if (jj <= jend) {
+            let o = ((b * u.S + jj) * u.Kh + kh) * DH + e % DH;
+            kv = k[o];
+            vv = v[o];
+          }
+          ks[e] = kv;
+          vs[e] = vv;
+        }
+        workgroupBarrier();
+        if (live) {
+          var s : array<f32, TK>;
+          var tmax = NEG;
+          for (var c = 0; c < TK; c++) {
+            let jj = j0 + c;
+            s[c] = NEG;
+            if (jj <= i && (u.window <= 0 || jj > i - u.window)) {
+              var dot = 0.0;
+              for (var t = 0; t < DH; t++) { dot = fma(qv[t], ks[c * DH + t], dot); }
+              s[c] = dot;
+              tmax = max(tmax, dot);
+            }
+          }
+          if (tmax > NEG) {
+            let mn = max(m, tmax);
+            let corr = exp(m - mn);
+            l = l * corr;
+            for (var t = 0; t < DH; t++) { acc[t] = acc[t] * corr; }
+            for (var c = 0; c < TK; c++) {
+              if (s[c] > NEG) {
+                let p = exp(s[c] - mn);
+                l = l + p;
+                for (var t = 0; t < DH; t++) { acc[t] = fma(p, vs[c * DH + t], acc[t]); }
+              }
+            }
+            m = mn;
+          }
+        }
+        workgroupBarrier();
+      }
+      if (live) {
+        let zo = ((b * u.S + i) * u.H + h) * DH;
+        for (var t = 0; t < DH; t++) { z[zo + t] = acc[t] / l; }
+      }
+    }`;
+}
+
+/** The kernels registered here. */
+export const WEBGPU_LM_KERNELS = [SAE_CAUSAL_ATTENTION, SAE_ROW_NORM, SAE_GELU_NEW] as const;
+
+/** Registers the LM kernels for webgpu (once). */
+export function registerWebGpuLmKernels(): void {
+  if (tf.getKernel(SAE_CAUSAL_ATTENTION, 'webgpu')) return;
+  registerRowNorm();
+  registerGeluNew();
+  tf.registerKernel({
+    kernelName: SAE_CAUSAL_ATTENTION,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
+      const { window } = attrs as unknown as { window: number };
+      const [B, S, H, dh] = q.shape as [number, number, number, number];
+      const Kh = k.shape[2]!;
+      if (dh < 1 || dh > WEBGPU_ATTENTION_MAX_DHEAD || H % Kh !== 0) {
+        throw new Error(`${SAE_CAUSAL_ATTENTION} (webgpu): d_head ${dh} with ${H} query and ${Kh} key heads is not supported (d_head ≤ ${WEBGPU_ATTENTION_MAX_DHEAD}, heads a multiple of key heads)`);
+      }
+      const z = allocate(backend, [B, S, H, dh]);
+      dispatchRaw(backend, {
+        key: `SaeCausalAttention_dh${dh}`,
+        storage: [
+          { name: 'q', tensor: q, access: 'read' },
+          { name: 'k', tensor: k, access: 'read' },
+          { name: 'v', tensor: v, access: 'read' },
+          { name: 'z', tensor: z, access: 'read_write' },
+        ],
+        uniforms: [
+          ['S', 'i32', S],
+          ['H', 'i32', H],
+          ['Kh', 'i32', Kh],
+          ['window', 'i32', window],
+        ],
+        workgroupSize: [QUERIES, 1, 1],
+        workgroups: [Math.ceil(S / QUERIES), H, B],
+        builtins: '@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) lane : u32',
+        body: shaderBody(dh),
+      });
+      return z;
+    },
+  });
+}
+
+const GRID = '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lane : u32';
+const NORM_THREADS = 128;
+
+function registerRowNorm(): void {
+  tf.registerKernel({
+    kernelName: SAE_ROW_NORM,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
+      const { eps, rms } = attrs as unknown as { eps: number; rms: boolean };
+      const d = x.shape[x.shape.length - 1]!;
+      const rows = tf.util.sizeFromShape(x.shape) / d;
+      const out = allocate(backend, [...x.shape]);
+      const storage: StorageBinding[] = [
+        { name: 'x', tensor: x, access: 'read' },
+        { name: 'w', tensor: w, access: 'read' },
+        ...(b ? [{ name: 'bias', tensor: b, access: 'read' as const }] : []),
+        { name: 'y', tensor: out, access: 'read_write' },
+      ];
+      // Sums over the row in a fixed order: each invocation its stride of elements, then a tree over the workgroup.
+      const reduce = (v: string) => `
+        red[lane] = ${v};
+        workgroupBarrier();
+        for (var st = ${NORM_THREADS / 2}u; st > 0u; st = st / 2u) {
+          if (lane < st) { red[lane] += red[lane + st]; }
+          workgroupBarrier();
+        }`;
+      dispatchRaw(backend, {
+        key: `SaeRowNorm_${rms ? 'rms' : 'ln'}${b ? '_bias' : ''}`,
+        storage,
+        uniforms: [
+          ['rows', 'i32', rows],
+          ['d', 'i32', d],
+          ['eps', 'f32', eps],
+        ],
+        workgroupSize: [NORM_THREADS, 1, 1],
+        workgroups: grid1d(rows),
+        builtins: GRID,
+        body: `
+          var<workgroup> red : array<f32, ${NORM_THREADS}>;
+          fn main() {
+            let row = i32(wg.y * nwg.x + wg.x);
+            if (row >= u.rows) { return; }
+            let o = row * u.d;
+            let n = f32(u.d);
+            var mean = 0.0;
+            ${rms ? '' : `var s = 0.0;
+            for (var t = i32(lane); t < u.d; t += ${NORM_THREADS}) { s += x[o + t]; }
+            ${reduce('s')}
+            mean = red[0] / n;
+            workgroupBarrier();`}
+            var s2 = 0.0;
+            for (var t = i32(lane); t < u.d; t += ${NORM_THREADS}) { let c = x[o + t] - mean; s2 = fma(c, c, s2); }
+            ${reduce('s2')}
+            let scale = sqrt(red[0] / n + u.eps);
+            for (var t = i32(lane); t < u.d; t += ${NORM_THREADS}) {
+              y[o + t] = (x[o + t] - mean) / scale * w[t]${b ? ' + bias[t]' : ''};
+            }
+          }`,
+      });
+      return out;
+    },
+  });
+}
+
+function registerGeluNew(): void {
+  tf.registerKernel({
+    kernelName: SAE_GELU_NEW,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      const n = tf.util.sizeFromShape(x.shape);
+      const out = allocate(backend, [...x.shape]);
+      const c = Math.sqrt(2 / Math.PI);
+      dispatchRaw(backend, {
+        key: 'SaeGeluNew',
+        storage: [
+          { name: 'x', tensor: x, access: 'read' },
+          { name: 'y', tensor: out, access: 'read_write' },
+        ],
+        uniforms: [['n', 'i32', n]],
+        workgroupSize: [256, 1, 1],
+        workgroups: grid1d(Math.ceil(n / 256)),
+        builtins: GRID,
+        body: `
+          fn main() {
+            let i = i32(wg.y * nwg.x + wg.x) * 256 + i32(lane);
+            if (i >= u.n) { return; }
+            let v = x[i];
+            let u2 = v * (${(2 * c).toPrecision(9)} + v * v * ${(2 * c * 0.044715).toPrecision(9)});
+            // σ(u2) from exp(−|u2|) ≤ 1: no overflow for any input
+            let e = exp(-abs(u2));
+            let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), u2 >= 0.0);
+            y[i] = v * sig;
+          }`,
+      });
+      return out;
+    },
+  });
+}
