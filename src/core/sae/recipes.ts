@@ -11,8 +11,14 @@ import type { TrainConfigInput } from '../config/train-config';
 export const PDLM_TRAIN_TOKENS = 5_524_065;
 
 export function referenceTopKRecipe(overrides: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  const tokens = overrides.total_training_tokens ?? PDLM_TRAIN_TOKENS;
   // The norm and b_D come from as many tokens as the run trains on (all 5.52M for the full recipe).
-  const statsTokens = Math.min(overrides.total_training_tokens ?? PDLM_TRAIN_TOKENS, PDLM_TRAIN_TOKENS);
+  const statsTokens = Math.min(tokens, PDLM_TRAIN_TOKENS);
+  // 100 warm-up steps of the full run's 1,348; a shorter run (a quick demo) keeps that proportion, so that its
+  // learning rate still reaches its peak and decays to zero rather than ending inside the warm-up.
+  const fullSteps = Math.floor(PDLM_TRAIN_TOKENS / 4096);
+  const steps = Math.floor(tokens / 4096);
+  const warmUp = steps >= fullSteps ? 100 : Math.max(1, Math.round((100 * steps) / fullSteps));
   return {
     name: 'demo',
     model: 'pdlm-4l-256',
@@ -36,7 +42,7 @@ export function referenceTopKRecipe(overrides: Partial<TrainConfigInput> = {}): 
     lr: 4e-4,
     betas: [0.9, 0.999],
     lr_scheduler_name: 'constantwithwarmup',
-    lr_warm_up_steps: 100,
+    lr_warm_up_steps: warmUp,
     lr_cool_down_steps: 0.2,
     lr_end_ratio: 0,
     decoder_unit_norm: true,

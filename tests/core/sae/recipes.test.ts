@@ -1,0 +1,37 @@
+// The reference recipe (../shared/reference/sae-quality.json) as a training config: the full run's schedule is the
+// reference's (100 warm-up steps, a linear decay to zero over the last 20% of 1,348 steps), and a shorter run keeps
+// its proportions, so that its learning rate reaches its peak and ends at zero.
+import { describe, expect, it } from 'vitest';
+import { TrainConfigSchema } from '../../../src/core/config/train-config';
+import { learningRate } from '../../../src/core/sae/optim/schedules';
+import { PDLM_TRAIN_TOKENS, referenceTopKRecipe } from '../../../src/core/sae/recipes';
+
+function schedule(tokens: number) {
+  const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ total_training_tokens: tokens }));
+  const totalSteps = Math.floor(cfg.total_training_tokens / cfg.batch_size);
+  const o = { name: cfg.lr_scheduler_name, lr: cfg.lr, totalSteps, warmUpSteps: cfg.lr_warm_up_steps, coolDownSteps: cfg.lr_cool_down_steps, endRatio: cfg.lr_end_ratio };
+  return { cfg, totalSteps, lrs: Array.from({ length: totalSteps }, (_, s) => learningRate(o, s)) };
+}
+
+describe('reference TopK recipe', () => {
+  it('is the reference run: k 32, 4096 latents, batch 4096, lr 4e-4, 100 warm-up steps, decay over the last 20%', () => {
+    const { cfg, totalSteps, lrs } = schedule(PDLM_TRAIN_TOKENS);
+    expect(totalSteps).toBe(1348);
+    expect([cfg.sae.top_k, cfg.sae.d_sae, cfg.batch_size, cfg.lr, cfg.lr_warm_up_steps, cfg.lr_cool_down_steps, cfg.lr_end_ratio]).toEqual([32, 4096, 4096, 4e-4, 100, 0.2, 0]);
+    expect(lrs[99]).toBeCloseTo(4e-4, 12);
+    expect(lrs[98]!).toBeLessThan(4e-4);
+    expect(lrs[1077]).toBeCloseTo(4e-4, 12); // the decay takes the last 20% (270 steps)
+    expect(lrs[1078]!).toBeLessThan(4e-4);
+    expect(lrs[1347]).toBeLessThan(2e-6);
+  });
+
+  it('scales the warm-up of a shorter run to the same share of its steps', () => {
+    for (const tokens of [300_000, 1_000_000]) {
+      const { cfg, totalSteps, lrs } = schedule(tokens);
+      expect(cfg.lr_warm_up_steps).toBe(Math.round((100 * totalSteps) / 1348));
+      expect(Math.max(...lrs), `${tokens} tokens: the peak is reached`).toBeCloseTo(4e-4, 12);
+      expect(lrs[totalSteps - 1]!, `${tokens} tokens: ends near zero`).toBeLessThan(4e-4 / 10);
+    }
+    expect(schedule(4096).cfg.lr_warm_up_steps).toBe(1);
+  });
+});
