@@ -7,8 +7,9 @@
 //   programs, and materialises the [B, H, S, S] scores and pattern. A workgroup takes 64 queries of one (batch,
 //   head); each invocation keeps its query row and its output row in registers and walks the keys its workgroup
 //   needs in tiles held in workgroup memory (k and v, 16 KB at most), with the softmax taken online: per tile the
-//   scores, their maximum, one rescaling of the running sum and output, then the tile's exp-weighted values. Keys
-//   beyond the causal limit or outside the window never enter a score.
+//   scores (soft-capped where the model does, as Gemma 2), their maximum, one rescaling of the running sum and
+//   output, then the tile's exp-weighted values. Keys beyond the causal limit or outside the window never enter a
+//   score.
 // - SaeRowNorm: LayerNorm / RMSNorm over the last axis with its weight and bias, a workgroup per row (tfjs: 9
 //   programs): the mean, then the mean square of the centred row, as the plain formulation takes them.
 // - SaeGeluNew: HF's tanh GELU as x·σ(2u) (tfjs: 6 programs), σ in the form that cannot overflow.
@@ -75,6 +76,7 @@ function shaderBody(dh: number): string {
             if (jj <= i && (u.window <= 0 || jj > i - u.window)) {
               var dot = 0.0;
               for (var t = 0; t < DH; t++) { dot = fma(qv[t], ks[c * DH + t], dot); }
+              if (u.softcap > 0.0) { dot = tanh(dot / u.softcap) * u.softcap; }
               s[c] = dot;
               tmax = max(tmax, dot);
             }
@@ -116,7 +118,7 @@ export function registerWebGpuLmKernels(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
-      const { window } = attrs as unknown as { window: number };
+      const { window, softcap } = attrs as unknown as { window: number; softcap?: number };
       const [B, S, H, dh] = q.shape as [number, number, number, number];
       const Kh = k.shape[2]!;
       if (dh < 1 || dh > WEBGPU_ATTENTION_MAX_DHEAD || H % Kh !== 0) {
@@ -136,6 +138,7 @@ export function registerWebGpuLmKernels(): void {
           ['H', 'i32', H],
           ['Kh', 'i32', Kh],
           ['window', 'i32', window],
+          ['softcap', 'f32', softcap ?? 0],
         ],
         workgroupSize: [QUERIES, 1, 1],
         workgroups: [Math.ceil(S / QUERIES), H, B],

@@ -117,15 +117,17 @@ export function fusedRowNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, ep
 
 /**
  * Causal attention z [B, S, H, dh] from q [B, S, H, dh] (already scaled) and k, v [B, S, Kh, dh] (grouped-query
- * heads: query head h reads head h / (H / Kh)), keys j ≤ i and, with a window w, j > i − w; or null where the
- * fused kernel cannot run (not registered, a gradient being recorded; on the CPU backends no AVX-512 or d_head over
- * 128, on webgpu d_head over 256).
+ * heads: query head h reads head h / (H / Kh)), keys j ≤ i and, with a window w, j > i − w, scores soft-capped as
+ * c·tanh(s / c) where `softcap` is c (Gemma 2); or null where the fused kernel cannot run (not registered, a
+ * gradient being recorded; on the CPU backends no AVX-512, d_head over 128 or a soft cap, on webgpu d_head over 256).
  */
-export function fusedCausalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: number | null): tf.Tensor4D | null {
+export function fusedCausalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: number | null, softcap: number | null = null): tf.Tensor4D | null {
   const [, , H, dh] = q.shape;
   const Kh = k.shape[2];
+  if (softcap !== null && !(softcap > 0 && tf.getBackend() === 'webgpu')) return null;
   if (H % Kh !== 0 || !usable(SAE_CAUSAL_ATTENTION, q, k, v) || !attentionAvailable(dh)) return null;
-  return tf.engine().runKernel(SAE_CAUSAL_ATTENTION, { q, k, v }, { window: window ?? 0 } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const attrs = softcap === null ? { window: window ?? 0 } : { window: window ?? 0, softcap };
+  return tf.engine().runKernel(SAE_CAUSAL_ATTENTION, { q, k, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** HF's gelu_new (the tanh GELU) of x in one multi-threaded pass, or null where the fused kernel cannot run. */
