@@ -10,13 +10,15 @@ import { normalGenerator } from '../src/core/lm/random-params';
 import {
   registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../src/core/tensor/kernels/sparse-topk-webgpu';
+import { loadModel } from '../src/core/lm/load-model';
 import { initBackend } from '../src/core/tensor/backend';
 import { registerWebGpuLmKernels, WEBGPU_LM_KERNELS } from '../src/core/tensor/kernels/lm-kernels-webgpu';
 import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, type EncoderTiling } from '../src/core/sae/sparse/fused-step-webgpu';
 import { LM_CASES, measureForward, sampleRss } from './lm-cases';
 import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train';
 
-// --quick: only the sparse steps (fused and general) and the LM forward, for a short device call.
+// --quick: only the sparse steps (fused and general), the LM forward and activation generation, for a short
+// device call.
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, small: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const seconds = Number(values.seconds);
 // --small: shapes a software adapter (lavapipe) gets through in seconds, to test the bundle before a GPU run.
@@ -99,6 +101,39 @@ for (const lc of values.small ? [] : LM_CASES) {
       process.stderr.write(`${JSON.stringify(row)}\n`);
     } catch (err) {
       steps.push({ name: lc.name, backend: 'webgpu', path, error: (err as Error).message });
+    }
+    if (!fused) registerWebGpuLmKernels();
+  }
+}
+// Activation generation as the trainer runs it: pdlm windows (16 × 256) up to blocks.2.hook_resid_post, no logits,
+// the activations read back; with the fused LM kernels and with tfjs's ops.
+if (!values.small) {
+  for (const fused of [true, false]) {
+    const path = fused ? 'fused LM kernels' : 'tfjs ops';
+    if (!fused) for (const k of WEBGPU_LM_KERNELS) tf.unregisterKernel(k, 'webgpu');
+    try {
+      const { model } = loadModel('pdlm-4l-256');
+      const hook = 'blocks.2.hook_resid_post';
+      const ids = new Int32Array(16 * 256).map((_, i) => (i * 7919 + 13) % model.cfg.dVocab);
+      const pass = async () => {
+        const { cache } = model.runWithCache({ ids, batch: 16, seq: 256 }, [hook]);
+        await cache[hook]!.data();
+        tf.dispose(Object.values(cache));
+      };
+      await pass();
+      let passes = 0;
+      const t0 = performance.now();
+      while (passes < 2 || performance.now() - t0 < seconds * 1000) {
+        await pass();
+        passes++;
+      }
+      const ms = (performance.now() - t0) / passes;
+      model.dispose();
+      const row = { name: 'activations_pdlm_block2', backend: 'webgpu', path, batch: 16, seq: 256, tokens_per_second: Math.round((16 * 256) / (ms / 1000)), ms_per_step: Number(ms.toFixed(2)), peak_mb: Math.round(sampleRss() / 2 ** 20) };
+      steps.push(row);
+      process.stderr.write(`${JSON.stringify(row)}\n`);
+    } catch (err) {
+      steps.push({ name: 'activations_pdlm_block2', backend: 'webgpu', path, error: (err as Error).message });
     }
     if (!fused) registerWebGpuLmKernels();
   }
