@@ -11,6 +11,7 @@ import { HOOK_EMBED, HOOK_POS_EMBED, hookStage, listHookNames } from './hooks';
 import type { ModelConfig } from './model-config';
 import { listParams, mapParams, type HostTensor, type ModelParams } from './params';
 import { checkTokenBatch, tokenBatch, type TokenBatch } from './token-batch';
+import { checkWebGpuBinding } from '../tensor/webgpu-guard';
 
 export type { HookFn } from './components/hook-runner';
 
@@ -43,6 +44,8 @@ export class HookedTransformer {
 
   /** Uploads host weights to the active tfjs backend. */
   static fromHostParams(cfg: ModelConfig, host: ModelParams<HostTensor>): HookedTransformer {
+    // On webgpu a weight past the device's binding limit would make every shader reading it fail: refused here.
+    for (const [name, t] of listParams(host)) checkWebGpuBinding(`model weight '${name}'`, t.shape);
     return new HookedTransformer(cfg, mapParams(host, (t) => tf.tensor(t.data, t.shape, 'float32')));
   }
 

@@ -13,6 +13,7 @@ import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerNativeAdam } from './kernels/adam-update';
 import { registerNativeLmKernels } from './kernels/lm-kernels';
 import { registerWebGpuLmKernels } from './kernels/lm-kernels-webgpu';
+import { installWebGpuGuard } from './webgpu-guard';
 import { registerNativeRowSqErr } from './kernels/row-sq-err';
 import { registerNativeUnitRows } from './kernels/unit-rows';
 import { registerRowGather } from './kernels/row-gather';
@@ -84,7 +85,10 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         registerNativeRowSqErr(name);
         if (name === 'wasm') adviseWasmHugePages();
       }
-      if (name === 'webgpu') registerWebGpuLmKernels();
+      if (name === 'webgpu') {
+        registerWebGpuLmKernels();
+        installWebGpuGuard(); // a command the GPU rejects fails the next read instead of reading back zeros
+      }
       active = { name, device, fallbackReasons: reasons };
       return active;
     } catch (err) {
