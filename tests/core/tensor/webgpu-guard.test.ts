@@ -1,12 +1,15 @@
 // On webgpu, work the GPU rejects (here: a buffer bound past lavapipe's 128 MiB storage binding limit) must fail
-// the next read with a one-line message, not read back zeros; and a model whose weights cannot be bound is refused
-// at load, naming the weight.
+// the next read with a one-line message, not read back zeros; and a model or dictionary whose weights cannot be
+// bound is refused at load, naming the weight.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gpt2 } from '../../../src/core/lm/architectures/gpt2';
 import { HfConfig } from '../../../src/core/lm/hf-config';
 import { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import { randomParams } from '../../../src/core/lm/random-params';
+import { SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { InitConfigSchema, randomSaeParams } from '../../../src/core/sae/init/initialize';
+import { Sae } from '../../../src/core/sae/variants/sae';
 import { initBackend } from '../../../src/core/tensor/backend';
 import { checkWebGpuBinding, webgpuBindingLimit } from '../../../src/core/tensor/webgpu-guard';
 import { hasBackend } from '../../helpers/backends';
@@ -41,5 +44,13 @@ describe.runIf(hasBackend('webgpu'))('webgpu guard', () => {
     if (50257 * 768 * 4 <= limit) return; // a GPU that binds it: nothing to refuse
     const host = randomParams(cfg, 0);
     expect(() => HookedTransformer.fromHostParams(cfg, host)).toThrow(/^model weight '[\w.]+' \[50257, 768\] takes 147 MiB/);
+  });
+
+  it('refuses a dictionary whose parameters cannot be bound, naming the parameter', () => {
+    const d = 512, F = Math.ceil(limit / 4 / d) + 1; // W_E [512, F] just past the limit
+    if (d * F * 4 > 512 * 2 ** 20) return; // a GPU that binds more than we want to allocate here
+    const cfg = SaeConfigSchema.parse({ hook_point_in: 'x', d_model: d, d_sae: F, act_fn: 'topk', top_k: 8 });
+    const host = randomSaeParams(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), 1, 0);
+    expect(() => new Sae(cfg, host)).toThrow(/^dictionary parameter 'W_[ED]' \[\d+, \d+\] takes \d+ MiB, more than this GPU binds/);
   });
 });

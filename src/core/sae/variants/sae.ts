@@ -7,6 +7,7 @@ import { batchTopK, jumpRelu, thresholdActivation, topK } from '../activation-fu
 import type { HostParams } from '../host-tensor';
 import type { DictionaryForward, ForwardOptions, SparseDictionary } from '../sparse-dictionary';
 import { sparseTopK } from '../sparse/sparse-topk';
+import { checkWebGpuBinding } from '../../tensor/webgpu-guard';
 
 /** Parameter names and shapes of an `sae` dictionary, lm-saes layout (W_E [d_in, d_sae], W_D [d_sae, d_out]). */
 export function saeParamShapes(cfg: SaeConfig): Record<string, number[]> {
@@ -44,7 +45,10 @@ export class Sae implements SparseDictionary {
         }
         return [name, t] as const;
       });
-    this.params = Object.fromEntries(check(saeParamShapes(cfg)).map(([n, t]) => [n, tf.variable(tf.tensor(t.data, t.shape), true, `sae.${n}.${uid++}`)]));
+    const params = check(saeParamShapes(cfg));
+    // On webgpu a parameter past the device's binding limit would make every shader reading it fail: refused here.
+    for (const [n, t] of params) checkWebGpuBinding(`dictionary parameter '${n}'`, t.shape);
+    this.params = Object.fromEntries(params.map(([n, t]) => [n, tf.variable(tf.tensor(t.data, t.shape), true, `sae.${n}.${uid++}`)]));
     this.buffers = Object.fromEntries(check(saeBufferShapes(cfg)).map(([n, t]) => [n, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
   }
 
