@@ -1,6 +1,7 @@
 // The language model's fused forward kernels on webgpu (lm-kernels.ts registers the native ones on the CPU
 // backends, under the same names): each is one WGSL dispatch where tfjs runs several programs, and the LM forward
-// on a GPU is bound by the host's per-program cost (~30 µs each; 177 programs per pdlm pass before these).
+// on a GPU is bound by the host's per-program cost (~30 µs each; ~160 programs per pdlm pass before these, 47
+// with them).
 //
 // - SaeCausalAttention: z [B, S, H, dh] from q [B, S, H, dh] (already scaled) and k, v [B, S, Kh, dh], where
 //   tfjs's formulation runs three transposes, two batched matmuls, the mask addition and a softmax of several
