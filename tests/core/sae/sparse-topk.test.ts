@@ -7,7 +7,7 @@ import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
 import { reconstructionLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
-import { sparseTopKUnavailable } from '../../../src/core/sae/sparse/sparse-topk';
+import { sparseTopK, sparseTopKUnavailable } from '../../../src/core/sae/sparse/sparse-topk';
 import { disposeStats, trainStep } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { describeEachBackend } from '../../helpers/backends';
@@ -35,7 +35,7 @@ async function makeSae(applyBias: boolean, useDecoderBias = true): Promise<Sae> 
 
 const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
 
-describeEachBackend('sparse TopK path', () => {
+describeEachBackend('sparse TopK path', (backend) => {
   /** The sparse kernels exist on cpu/wasm with the native addon; elsewhere the test is skipped, saying why. */
   const requireSparse = (ctx: { skip: (note?: string) => void }) => {
     const reason = sparseTopKUnavailable();
@@ -62,6 +62,36 @@ describeEachBackend('sparse TopK path', () => {
       }
       sae.dispose();
     }
+  });
+
+  it('encodes in chunks of rows (past the storage binding limit, on webgpu) exactly as in one pass', async (ctx) => {
+    requireSparse(ctx);
+    if (backend !== 'webgpu') {
+      ctx.skip('row chunks are the webgpu encoder\'s (the CPU kernels have no binding limit)');
+      return;
+    }
+    const sae = await makeSae(true);
+    const x = tf.tensor2d(data(3), [B, D]);
+    const p = sae.params as Record<string, tf.Tensor>;
+    // The op's outputs and the gradients of the reconstruction loss, with the batch encoded `chunkRows` at a time.
+    const run = (chunkRows?: number) => {
+      let out: ReturnType<typeof sparseTopK> | undefined;
+      const g = tf.variableGrads(() => {
+        out = sparseTopK(x, p.W_E as tf.Tensor2D, p.b_E as tf.Tensor1D, p.W_D as tf.Tensor2D, p.b_D as tf.Tensor1D, 8, true, { chunkRows });
+        tf.keep(out.recon);
+        return reconstructionLoss(x, out.recon);
+      });
+      return { g, out: out! };
+    };
+    const one = run();
+    for (const rows of [50, 1]) {
+      const chunked = run(rows);
+      expect(Array.from(await chunked.out.indices.data()), `indices, ${rows} rows at a time`).toEqual(Array.from(await one.out.indices.data()));
+      expect(Array.from(await chunked.out.values.data()), `values, ${rows} rows at a time`).toEqual(Array.from(await one.out.values.data()));
+      expect(Array.from(await chunked.out.recon.data())).toEqual(Array.from(await one.out.recon.data()));
+      for (const [name, t] of Object.entries(one.g.grads)) expect(Array.from(await chunked.g.grads[name]!.data()), name).toEqual(Array.from(await t.data()));
+    }
+    sae.dispose();
   });
 
   it('breaks ties like the dense path: among equal pre-activations the lower latents are kept', async (ctx) => {

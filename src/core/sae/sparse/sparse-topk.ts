@@ -9,6 +9,7 @@ import {
   registerWebGpuSparseTopK, WEBGPU_SPARSE_MAX_K, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
 } from '../../tensor/kernels/sparse-topk-webgpu';
 import { registerWebGpuFusedStep, webgpuTiledEncoder } from './fused-step-webgpu';
+import { webgpuBindingLimit } from '../../tensor/webgpu-guard';
 
 /** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
 export interface SparseTopKKernels {
@@ -116,11 +117,11 @@ function registerHostKernels(backendName: HostBackendName): void {
 
 /**
  * recon = Σ_j ReLU(topk(pre))_j W_D[idx_j] + b_D with pre = (x − b_D·[applyBias]) W_E + b_E; gradients flow to
- * W_E, b_E, W_D and b_D (x is data and gets none).
+ * W_E, b_E, W_D and b_D (x is data and gets none). On webgpu `opts.chunkRows` caps the rows encoded at once.
  */
-export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): SparseTopKResult {
+export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, opts: { chunkRows?: number } = {}): SparseTopKResult {
   const backendName = tf.getBackend();
-  if (backendName === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias);
+  if (backendName === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias, opts.chunkRows);
   registerHostKernels(backendName as HostBackendName);
   const [, d] = x.shape;
   const bias = b_D ?? tf.zeros([d]);
@@ -147,8 +148,37 @@ export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W
   return { recon, ...side! };
 }
 
-/** The same op on webgpu: every step stays on the GPU (no read-back). */
-function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): SparseTopKResult {
+/**
+ * The top k of x·W_E + b_E per row on webgpu. The [B, d_sae] pre-activations are one storage binding, so a batch
+ * whose pre-activations pass the device's binding limit (128 MiB on lavapipe: 4096 × 24576 floats are 384 MiB)
+ * is encoded and selected in chunks of rows that fit, each chunk's pre-activations released before the next.
+ */
+function encodeSelectWebGpu(xin: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, k: number, chunkRows?: number): { values: tf.Tensor2D; indices: tf.Tensor2D } {
+  const [B, d] = xin.shape;
+  const F = we.shape[1];
+  const rows = Math.max(1, Math.min(B, chunkRows ?? Infinity, Math.floor((webgpuBindingLimit() ?? Infinity) / (4 * F))));
+  if (rows >= B) {
+    const pre = webgpuTiledEncoder(xin, we, be);
+    const out = webgpuTopKSelect(pre, k);
+    pre.dispose();
+    return out;
+  }
+  const values: tf.Tensor2D[] = [], indices: tf.Tensor2D[] = [];
+  for (let r0 = 0; r0 < B; r0 += rows) {
+    const part = tf.slice(xin, [r0, 0], [Math.min(rows, B - r0), d]);
+    const pre = webgpuTiledEncoder(part, we, be);
+    const out = webgpuTopKSelect(pre, k);
+    tf.dispose([part, pre]);
+    values.push(out.values), indices.push(out.indices);
+  }
+  const out = { values: tf.concat(values, 0), indices: tf.concat(indices, 0) };
+  tf.dispose([...values, ...indices]);
+  return out;
+}
+
+/** The same op on webgpu: every step stays on the GPU (no read-back). `chunkRows` caps the rows encoded at once
+ * (tests; the binding limit sets it otherwise). */
+function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, chunkRows?: number): SparseTopKResult {
   const reason = sparseTopKUnavailable(k);
   if (reason) throw new Error(reason);
   const [, d] = x.shape;
@@ -158,9 +188,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : xs;
-    const pre = webgpuTiledEncoder(xin, we, be);
-    const { indices, values } = webgpuTopKSelect(pre, k);
-    pre.dispose();
+    const { indices, values } = encodeSelectWebGpu(xin, we, be, k, chunkRows);
     const recon = webgpuTopKDecode(values, indices, wd, bd);
     // The latent CSR serves the backward pass; a forward-only call (analysis, evaluation) counts firings without it.
     const recording = (tf.engine().state as { gradientDepth?: number }).gradientDepth !== 0;
