@@ -85,55 +85,27 @@ async function time(f: () => tf.Tensor | tf.Tensor[], reps = 20): Promise<number
   return ms;
 }
 
-// The language-model forward (full pass with logits) of the embedded model and a GPT-2-small-shaped one: with the
-// fused LM kernels (attention, row norms, GELU: one dispatch each), then with tfjs's ops in their place.
-for (const lc of values.small ? [] : LM_CASES) {
+// The language-model forward of the embedded model and a GPT-2-small-shaped one (full passes with their logits),
+// and activation generation as the trainer runs it (pdlm windows up to blocks.2.hook_resid_post, no logits): each
+// with the fused LM kernels (attention, row norms, GELU: one dispatch each), then with tfjs's ops in their place.
+const forwardJobs = [
+  ...LM_CASES.map((lc) => ({ name: lc.name, make: lc.make, shape: lc.shape('webgpu'), hook: undefined as string | undefined })),
+  { name: 'activations_pdlm_block2', make: () => loadModel('pdlm-4l-256').model, shape: [16, 256] as [number, number], hook: 'blocks.2.hook_resid_post' },
+];
+for (const job of values.small ? [] : forwardJobs) {
   for (const fused of [true, false]) {
     const path = fused ? 'dense (fused LM kernels)' : 'dense (tfjs ops)';
     if (!fused) for (const k of WEBGPU_LM_KERNELS) tf.unregisterKernel(k, 'webgpu');
     try {
-      const model = lc.make();
-      const [batch, seq] = lc.shape('webgpu');
-      const f = await measureForward(model, batch, seq, seconds);
+      const model = job.make();
+      const [batch, seq] = job.shape;
+      const f = await measureForward(model, batch, seq, seconds, job.hook);
       model.dispose();
-      const row = { name: lc.name, backend: 'webgpu', path, batch, seq, tokens_per_second: f.tokens_per_second, ms_per_step: f.ms_per_forward, peak_mb: Math.round(sampleRss() / 2 ** 20) };
+      const row = { name: job.name, backend: 'webgpu', path, batch, seq, tokens_per_second: f.tokens_per_second, ms_per_step: f.ms_per_forward, peak_mb: Math.round(sampleRss() / 2 ** 20) };
       steps.push(row);
       process.stderr.write(`${JSON.stringify(row)}\n`);
     } catch (err) {
-      steps.push({ name: lc.name, backend: 'webgpu', path, error: (err as Error).message });
-    }
-    if (!fused) registerWebGpuLmKernels();
-  }
-}
-// Activation generation as the trainer runs it: pdlm windows (16 × 256) up to blocks.2.hook_resid_post, no logits,
-// the activations read back; with the fused LM kernels and with tfjs's ops.
-if (!values.small) {
-  for (const fused of [true, false]) {
-    const path = fused ? 'fused LM kernels' : 'tfjs ops';
-    if (!fused) for (const k of WEBGPU_LM_KERNELS) tf.unregisterKernel(k, 'webgpu');
-    try {
-      const { model } = loadModel('pdlm-4l-256');
-      const hook = 'blocks.2.hook_resid_post';
-      const ids = new Int32Array(16 * 256).map((_, i) => (i * 7919 + 13) % model.cfg.dVocab);
-      const pass = async () => {
-        const { cache } = model.runWithCache({ ids, batch: 16, seq: 256 }, [hook]);
-        await cache[hook]!.data();
-        tf.dispose(Object.values(cache));
-      };
-      await pass();
-      let passes = 0;
-      const t0 = performance.now();
-      while (passes < 2 || performance.now() - t0 < seconds * 1000) {
-        await pass();
-        passes++;
-      }
-      const ms = (performance.now() - t0) / passes;
-      model.dispose();
-      const row = { name: 'activations_pdlm_block2', backend: 'webgpu', path, batch: 16, seq: 256, tokens_per_second: Math.round((16 * 256) / (ms / 1000)), ms_per_step: Number(ms.toFixed(2)), peak_mb: Math.round(sampleRss() / 2 ** 20) };
-      steps.push(row);
-      process.stderr.write(`${JSON.stringify(row)}\n`);
-    } catch (err) {
-      steps.push({ name: 'activations_pdlm_block2', backend: 'webgpu', path, error: (err as Error).message });
+      steps.push({ name: job.name, backend: 'webgpu', path, error: (err as Error).message });
     }
     if (!fused) registerWebGpuLmKernels();
   }

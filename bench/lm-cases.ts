@@ -1,5 +1,6 @@
 // Language-model forward cases and their timing, shared by bench/lm-forward.ts, bench/run.ts and bench/gpu.ts
 // (kept apart from lm-forward.ts's entry point so a bundle of gpu.ts does not run it).
+import * as tf from '@tensorflow/tfjs-core';
 import { gpt2 } from '../src/core/lm/architectures/gpt2';
 import { HfConfig } from '../src/core/lm/hf-config';
 import { HookedTransformer } from '../src/core/lm/hooked-transformer';
@@ -32,12 +33,20 @@ let peakRss = 0;
 export const peakRssBytes = (): number => peakRss;
 export const sampleRss = (): number => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-export async function measureForward(model: HookedTransformer, batch: number, seq: number, minSeconds: number) {
+/** Times forward passes of `batch` windows of `seq` tokens, each read back: the full pass with its logits, or with
+ * `hook` the pass up to that hook point (as activation generation runs it) with the hook's activations. */
+export async function measureForward(model: HookedTransformer, batch: number, seq: number, minSeconds: number, hook?: string) {
   const ids = new Int32Array(batch * seq).map((_, i) => (i * 7919 + 13) % model.cfg.dVocab);
   const pass = async () => {
-    const { logits } = model.forward({ ids, batch, seq });
-    await logits!.data();
-    logits!.dispose();
+    if (hook) {
+      const { cache } = model.runWithCache({ ids, batch, seq }, [hook]);
+      await cache[hook]!.data();
+      tf.dispose(Object.values(cache));
+    } else {
+      const { logits } = model.forward({ ids, batch, seq });
+      await logits!.data();
+      logits!.dispose();
+    }
     sampleRss();
   };
   await pass(); // warm-up: kernel compilation, mask tables

@@ -288,16 +288,19 @@ export interface BackwardAdamAttrs {
   inPlace: boolean[];
 }
 
+/** A BACKWARD_ADAM kernel's inputs by name, its attributes and its sizes, as both backends' kernels read them. */
+export function backwardAdamCall(inputs: tf.NamedTensorInfoMap, attrs: unknown): BackwardAdamAttrs & { t: Record<string, tf.TensorInfo>; B: number; d: number; F: number; k: number } {
+  const t = inputs as Record<string, tf.TensorInfo>;
+  const [B, d] = t.x!.shape as [number, number];
+  return { ...(attrs as BackwardAdamAttrs), t, B, d, F: t.W_E!.shape[1]!, k: t.values!.shape[1]! };
+}
+
 function registerBackward(): void {
   tf.registerKernel({
     kernelName: BACKWARD_ADAM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const t = inputs as Record<string, tf.TensorInfo>;
-      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as BackwardAdamAttrs;
-      const [B, d] = t.x!.shape as [number, number];
-      const F = t.W_E!.shape[1]!;
-      const k = t.values!.shape[1]!;
+      const { t, B, d, F, k, stepSizes, hyper, unitRows, applyBias, inPlace } = backwardAdamCall(inputs, attrs);
       const kb = backend as tf.KernelBackend;
       const [beta1, omb1, beta2, omb2, eps, sqrtC2] = hyper as [number, number, number, number, number, number];
       const adamUniforms: Hyper = [['beta1', 'f32', beta1], ['omb1', 'f32', omb1], ['beta2', 'f32', beta2], ['omb2', 'f32', omb2], ['eps', 'f32', eps], ['sqrtC2', 'f32', sqrtC2]];

@@ -17,7 +17,7 @@ import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-
 import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
-import { BACKWARD_ADAM, DECODE_RESIDUAL, ENCODE, registerWebGpuFusedStep, webgpuFusedUnavailable, type BackwardAdamAttrs } from './fused-step-webgpu';
+import { BACKWARD_ADAM, backwardAdamCall, DECODE_RESIDUAL, ENCODE, registerWebGpuFusedStep, webgpuFusedUnavailable } from './fused-step-webgpu';
 import { preScratch, sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
 
 interface FusedKernels extends SparseTopKKernels {
@@ -72,11 +72,7 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
     kernelName: BACKWARD_ADAM,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const t = inputs as Record<string, tf.TensorInfo>;
-      const { stepSizes, hyper, unitRows, applyBias, inPlace } = attrs as unknown as BackwardAdamAttrs;
-      const [B, d] = t.x!.shape as [number, number];
-      const F = t.W_E!.shape[1]!;
-      const k = t.values!.shape[1]!;
+      const { t, B, d, F, k, stepSizes, hyper, unitRows, applyBias, inPlace } = backwardAdamCall(inputs, attrs);
       // Fresh outputs for the parameters not updated in place, in PARAMS order.
       const fresh = PARAMS.filter((n, i) => t[n] && !inPlace[i]);
       const mem = checkedMemory(backendName, backend, BACKWARD_ADAM);
