@@ -208,50 +208,86 @@ CLONES static float latent_run(const float *restrict g, const float *restrict x,
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-/* latent_run with AVX-512 written out: one pass over g_b computes dz and adds v·g_b, a second adds dz·x_b (GCC
- * vectorises the plain loop's 8-way dot poorly at this width). Its sums come in another order than the plain
+/* The run's v·g_b and dz·x_b added to nv·16 columns (nv ≤ 8) of its dW_D and dW_Eᵀ rows, held in registers across
+ * n pairs: the same fused multiply-adds in the same (pair) order as adding each pair's row in memory, without the
+ * loads and stores of the two rows per pair. The last vector's lanes past the row's end are masked off (last). */
+__attribute__((target("avx512f"), always_inline)) static inline void run_columns(const float *restrict g, const float *restrict x,
+                                                                                const float *restrict values, const int32_t *restrict order,
+                                                                                const float *restrict dzs, int64_t n, int64_t k, int64_t d,
+                                                                                int64_t c, const int nv, __mmask16 last, float *restrict aw,
+                                                                                float *restrict ae) {
+  __m512 w[8], e[8];
+  __mmask16 m[8];
+  for (int j = 0; j < nv; j++) {
+    m[j] = j + 1 < nv ? (__mmask16)0xFFFF : last;
+    e[j] = _mm512_maskz_loadu_ps(m[j], ae + c + 16 * j);
+    w[j] = aw ? _mm512_maskz_loadu_ps(m[j], aw + c + 16 * j) : _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t p = order[i], b = p / k;
+    const float *restrict gb = g + b * d + c, *restrict xb = x + b * d + c;
+    const __m512 dz = _mm512_set1_ps(dzs[i]);
+    for (int j = 0; j < nv; j++) e[j] = _mm512_fmadd_ps(dz, _mm512_maskz_loadu_ps(m[j], xb + 16 * j), e[j]);
+    if (aw) {
+      const __m512 v = _mm512_set1_ps(values[p]);
+      for (int j = 0; j < nv; j++) w[j] = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[j], gb + 16 * j), w[j]);
+    }
+  }
+  for (int j = 0; j < nv; j++) {
+    _mm512_mask_storeu_ps(ae + c + 16 * j, m[j], e[j]);
+    if (aw) _mm512_mask_storeu_ps(aw + c + 16 * j, m[j], w[j]);
+  }
+}
+
+/* latent_run with AVX-512 written out, on chunks of up to 32 pairs: first each pair's dz = g_b·w (two accumulators,
+ * GCC vectorises the plain loop's 8-way dot poorly at this width), then v·g_b and dz·x_b added 128 columns at a
+ * time with the two rows' columns in registers (run_columns). Its sums come in another order than the plain
  * loop's, so results differ from the portable version in the last bits, as machines with different BLAS do. */
 __attribute__((target("avx512f"))) static float latent_run_avx512(const float *restrict g, const float *restrict x, const float *restrict values,
                                                                    const int32_t *restrict order, int64_t q0, int64_t q1, int64_t k, int64_t d,
                                                                    const float *restrict w, float *restrict aw, float *restrict ae, int64_t qend) {
-  float sdz = 0.0f;
+  enum { Q = 32 };
+  float sdz = 0.0f, dzs[Q];
   const int64_t full = d / 16 * 16;
   const __mmask16 tail = (__mmask16)((1u << (d - full)) - 1u);
-  for (int64_t q = q0; q < q1; q++) {
-    const int64_t p = order[q];
-    const float *restrict gb = g + p / k * d;
-    const float *restrict xb = x + p / k * d;
-    if (q + 2 < qend) { /* the rows two pairs ahead (maybe the next latent's): gathered rows no prefetcher foresees */
-      const char *pg = (const char *)(g + order[q + 2] / k * d), *px = (const char *)(x + order[q + 2] / k * d);
+  for (int64_t qc = q0; qc < q1; qc += Q) {
+    const int64_t n = q1 - qc < Q ? q1 - qc : Q;
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t q = qc + i;
+      const float *restrict gb = g + order[q] / k * d;
+      /* the g row two pairs ahead (maybe the next latent's) and this pair's x row, wanted by run_columns: gathered
+       * rows no prefetcher foresees */
+      const char *pg = q + 2 < qend ? (const char *)(g + order[q + 2] / k * d) : NULL, *px = (const char *)(x + order[q] / k * d);
       for (int64_t o = 0; o < d * (int64_t)sizeof(float); o += 64) {
-        _mm_prefetch(pg + o, _MM_HINT_T0);
+        if (pg) _mm_prefetch(pg + o, _MM_HINT_T0);
         _mm_prefetch(px + o, _MM_HINT_T0);
       }
-    }
-    const __m512 v = _mm512_set1_ps(values[p]);
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    int64_t t = 0;
-    for (; t + 32 <= full; t += 32) {
-      const __m512 g0 = _mm512_loadu_ps(gb + t), g1 = _mm512_loadu_ps(gb + t + 16);
-      s0 = _mm512_fmadd_ps(g0, _mm512_loadu_ps(w + t), s0);
-      s1 = _mm512_fmadd_ps(g1, _mm512_loadu_ps(w + t + 16), s1);
-      if (aw) {
-        _mm512_storeu_ps(aw + t, _mm512_fmadd_ps(v, g0, _mm512_loadu_ps(aw + t)));
-        _mm512_storeu_ps(aw + t + 16, _mm512_fmadd_ps(v, g1, _mm512_loadu_ps(aw + t + 16)));
+      __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+      int64_t t = 0;
+      for (; t + 32 <= full; t += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(gb + t), _mm512_loadu_ps(w + t), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(gb + t + 16), _mm512_loadu_ps(w + t + 16), s1);
       }
+      for (; t < d; t += 16) {
+        const __mmask16 m = t < full ? (__mmask16)0xFFFF : tail;
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, gb + t), _mm512_maskz_loadu_ps(m, w + t), s0);
+      }
+      const float dz = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+      sdz += dz;
+      dzs[i] = dz;
     }
-    for (; t < d; t += 16) {
-      const __mmask16 m = t < full ? (__mmask16)0xFFFF : tail;
-      const __m512 g0 = _mm512_maskz_loadu_ps(m, gb + t);
-      s0 = _mm512_fmadd_ps(g0, _mm512_maskz_loadu_ps(m, w + t), s0);
-      if (aw) _mm512_mask_storeu_ps(aw + t, m, _mm512_fmadd_ps(v, g0, _mm512_maskz_loadu_ps(m, aw + t)));
-    }
-    const float dz = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    sdz += dz;
-    const __m512 z = _mm512_set1_ps(dz);
-    for (t = 0; t < d; t += 16) {
-      const __mmask16 m = t < full ? (__mmask16)0xFFFF : tail;
-      _mm512_mask_storeu_ps(ae + t, m, _mm512_fmadd_ps(z, _mm512_maskz_loadu_ps(m, xb + t), _mm512_maskz_loadu_ps(m, ae + t)));
+    int64_t c = 0;
+    for (; c + 128 <= d; c += 128) run_columns(g, x, values, order + qc, dzs, n, k, d, c, 8, (__mmask16)0xFFFF, aw, ae);
+    if (c < d) { /* the last d − c < 128 columns, in as many vectors as they need (a constant count in each case) */
+      const int64_t left = d - c, nv = (left + 15) / 16;
+      const __mmask16 last = left % 16 ? (__mmask16)((1u << (left % 16)) - 1u) : (__mmask16)0xFFFF;
+      switch (nv) {
+#define RUN_COLUMNS_CASE(N) \
+  case N: run_columns(g, x, values, order + qc, dzs, n, k, d, c, N, last, aw, ae); break;
+        RUN_COLUMNS_CASE(1) RUN_COLUMNS_CASE(2) RUN_COLUMNS_CASE(3) RUN_COLUMNS_CASE(4)
+        RUN_COLUMNS_CASE(5) RUN_COLUMNS_CASE(6) RUN_COLUMNS_CASE(7) RUN_COLUMNS_CASE(8)
+#undef RUN_COLUMNS_CASE
+      }
     }
   }
   return sdz;
