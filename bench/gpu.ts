@@ -29,7 +29,15 @@ const cases: SaeCase[] = values.small
 const info = await initBackend('webgpu');
 registerWebGpuSparseTopK();
 registerWebGpuFusedStep();
-const adapter = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo;
+// What the adapter offers (shader-f16, subgroups, …) and the binding limit the device was given, for the record.
+const gpuAdapter = await (globalThis.navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } }).gpu.requestAdapter();
+const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: Record<string, number> } }).device;
+const adapter = {
+  info: (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo,
+  features: gpuAdapter ? [...gpuAdapter.features].sort() : null,
+  device_features: [...device.features].sort(),
+  max_storage_binding_mb: device.limits.maxStorageBufferBindingSize / 2 ** 20,
+};
 process.stderr.write(`${info.device}\n`);
 
 const steps: Array<Record<string, unknown>> = [];
