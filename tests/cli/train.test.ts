@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openSafetensors } from '../../src/core/tensor/safetensors';
+import { hasBackend } from '../helpers/backends';
 import { errorLines, runCli } from '../helpers/cli';
 import { PDLM_REFERENCE, ROOT } from '../helpers/fixtures';
 import { smallTextDataset, smallTrainConfig, tempHome } from '../helpers/train-fixtures';
@@ -75,6 +76,16 @@ describe('sae-studio train', () => {
     for (const k of ['explained_variance', 'l0', 'mse', 'dead_fraction', 'ce_orig', 'ce_with_dictionary', 'ce_zero_ablation', 'ce_loss_recovered']) expect(typeof ev[k], k).toBe('number');
     expect(ev.l0).toBeLessThanOrEqual(8);
     expect(ev.ce_zero_ablation).toBeGreaterThan(ev.ce_with_dictionary!);
+    if (!hasBackend('webgpu')) return;
+    // The same evaluation on webgpu (the fused LM kernels, the WGSL sparse encoder): the same firings, the same
+    // numbers to float rounding.
+    const g = runCli(['eval', '--dictionary', 'small', '--windows', windows, '--backend', 'webgpu'], { SAE_STUDIO_HOME: home });
+    expect(g.status, g.stderr).toBe(0);
+    const evg = JSON.parse(g.stdout) as Record<string, unknown>;
+    for (const k of ['tokens', 'l0', 'dead_fraction', 'frequency_buckets']) expect(evg[k], k).toEqual(ev[k]);
+    for (const k of ['explained_variance', 'mse', 'l2_ratio', 'ce_orig', 'ce_with_dictionary', 'ce_zero_ablation', 'ce_loss_recovered']) {
+      expect(Math.abs((evg[k] as number) - ev[k]!), k).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(ev[k]!)));
+    }
   }, 300_000);
 
   describe('bad input', () => {
