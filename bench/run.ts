@@ -1,12 +1,12 @@
 // `npm run bench`: SAE training tokens/s (TopK, d 256 / 4096 latents and d 768 / 24576 latents, k 32, batch 4096;
-// dense vs sparse path) and LM forward tokens/s on every backend present, with peak memory. Prints a table on
+// BatchTopK at d 256; dense vs sparse path) and LM forward tokens/s on every backend present, with peak memory. Prints a table on
 // stderr and, as its last line, one JSON object {"results": [{name, backend, path, tokens_per_second,
 // ms_per_step, peak_mb}, …]}. Options: --backends wasm,cpu  --seconds S (per case, default 10).
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { availableBackends, initBackend, type BackendName } from '../src/core/tensor/backend';
 import { LM_CASES, measureForward, sampleRss } from './lm-cases';
-import { SAE_CASES, benchSaeStep, type SaeCase } from './sae-train';
+import { BATCH_CASES, SAE_CASES, benchSaeStep, type SaeCase } from './sae-train';
 
 const { values } = parseArgs({ options: { backends: { type: 'string' }, seconds: { type: 'string', default: '10' } } });
 const minSeconds = Number(values.seconds);
@@ -36,7 +36,7 @@ const rows: Row[] = [];
 const backends = (await availableBackends()).filter((b) => !wanted || wanted.includes(b));
 for (const backend of backends) {
   const info = await initBackend(backend);
-  for (const c of SAE_CASES) {
+  for (const c of [...SAE_CASES, ...BATCH_CASES]) {
     for (const path of ['dense', 'sparse'] as const) {
       const slow = tooSlow(c, backend, path, info.device);
       const r = slow ? { skipped: slow } : await benchSaeStep(c, path === 'sparse', { minSeconds, minSteps: 2, maxSteps: 200 });

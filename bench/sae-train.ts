@@ -15,12 +15,17 @@ export interface SaeCase {
   dSae: number;
   k: number;
   batch: number;
+  /** topk unless said (batchtopk: the batch's B·k largest activations, k per token on average). */
+  actFn?: 'topk' | 'batchtopk';
 }
 
 export const SAE_CASES: SaeCase[] = [
   { name: 'sae_topk_d256_f4096_k32', dModel: 256, dSae: 4096, k: 32, batch: 4096 },
   { name: 'sae_topk_d768_f24576_k32', dModel: 768, dSae: 24576, k: 32, batch: 4096 },
 ];
+
+/** BatchTopK on the first case's shape (npm run bench; its sparse path runs on the cpu and wasm backends). */
+export const BATCH_CASES: SaeCase[] = [{ name: 'sae_batchtopk_d256_f4096_k32', dModel: 256, dSae: 4096, k: 32, batch: 4096, actFn: 'batchtopk' }];
 
 export interface StepResult {
   ms_per_step: number;
@@ -30,10 +35,10 @@ export interface StepResult {
 
 const LOSS = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
 
-/** A TopK SAE training step on random activations, as the trainer runs the steps it does not log; `step` resolves
+/** A TopK (or BatchTopK) SAE training step on random activations, as the trainer runs the steps it does not log; `step` resolves
  * when the step has finished on the device. */
 export async function makeSaeStep(c: SaeCase, sparse: boolean, fused = true): Promise<{ step: () => Promise<void>; run: () => tf.Tensor; dispose: () => void }> {
-  const cfg = SaeConfigSchema.parse({ hook_point_in: 'bench', d_model: c.dModel, d_sae: c.dSae, act_fn: 'topk', top_k: c.k, sparsity_include_decoder_norm: false });
+  const cfg = SaeConfigSchema.parse({ hook_point_in: 'bench', d_model: c.dModel, d_sae: c.dSae, act_fn: c.actFn ?? 'topk', top_k: c.k, sparsity_include_decoder_norm: false });
   const sae = new Sae(cfg, await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), { seed: 0, unitNormDecoder: true }));
   const adam = new Adam(sae.params);
   const normal = normalGenerator(1);
@@ -64,7 +69,7 @@ export async function makeSaeStep(c: SaeCase, sparse: boolean, fused = true): Pr
 /** Times training steps until `minSeconds` have passed (at least `minSteps`, after one warm-up step). */
 export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSeconds: number; minSteps: number; maxSteps: number; fused?: boolean }): Promise<StepResult | { skipped: string }> {
   if (sparse) {
-    const why = sparseTopKUnavailable();
+    const why = sparseTopKUnavailable(c.k, c.actFn === 'batchtopk');
     if (why) return { skipped: why };
   }
   const { step, dispose } = await makeSaeStep(c, sparse, opts.fused ?? true);

@@ -23,3 +23,21 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   const err = maxRelativeError(actual, expected);
   expect(err, `${label}: max |actual - expected| / max |expected| = ${err.toExponential(2)} > ${rtol}`).toBeLessThanOrEqual(rtol);
 }
+
+/**
+ * ‖actual − expected‖ / ‖expected‖ ≤ rtol, for weights after several optimiser steps. Adam's first step moves an
+ * element by lr·g/(|g| + eps), about lr whatever |g| is, so an element whose gradient is 0 but for rounding (e.g. a
+ * latent that is a token's only active one under the tied initialisation, whose residual is orthogonal to it) moves
+ * by a different fraction of lr on two paths that round differently: element by element such runs differ by up to
+ * ~lr (both equally right), while a wrong gradient anywhere moves the whole tensor.
+ */
+export function expectNormClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol, label }: CloseOptions): void {
+  expect(actual.length, `${label}: length`).toBe(expected.length);
+  let diff = 0, norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  const err = norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+  expect(err, `${label}: ‖actual − expected‖ / ‖expected‖ = ${err.toExponential(2)} > ${rtol}`).toBeLessThanOrEqual(rtol);
+}

@@ -9,7 +9,8 @@ export interface DictionaryForward {
   pre?: tf.Tensor2D;
   acts?: tf.Tensor2D;
   recon: tf.Tensor2D; // [B, d_out] reconstruction
-  /** The sparse TopK path: the k kept activations and their latents per token, and per-latent firing counts. */
+  /** The sparse TopK path: the k kept activations and their latents per token, and per-latent firing counts
+   * (BatchTopK: a row's slots, those not kept 0). */
   sparse?: { values: tf.Tensor2D; indices: tf.Tensor2D; fired: tf.Tensor1D };
   /** TopK: the selected latents [B, k]. */
   indices?: tf.Tensor2D;
@@ -22,7 +23,8 @@ export interface ForwardOptions {
   k?: number;
   /** BatchTopK selects over the batch while training and applies its learned threshold otherwise. */
   training?: boolean;
-  /** TopK: use the sparse kernels (see sae/sparse) — only the reconstruction and the sparse codes come back. */
+  /** TopK, BatchTopK while training: use the sparse kernels (see sae/sparse) — only the reconstruction and the
+   * sparse codes come back. */
   sparse?: boolean;
 }
 

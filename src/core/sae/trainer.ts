@@ -327,11 +327,11 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
 /** Whether the sparse TopK kernels apply to this run (and why not when they do not). */
 export function useSparsePath(cfg: TrainConfig, sae: SaeConfig): { use: boolean; why: string } {
   const blockers = [
-    sae.act_fn !== 'topk' && `act_fn is ${sae.act_fn}`,
+    sae.act_fn !== 'topk' && sae.act_fn !== 'batchtopk' && `act_fn is ${sae.act_fn}`,
     sae.sparsity_include_decoder_norm && 'sparsity_include_decoder_norm selects on pre·‖W_D‖',
     cfg.sparsity_loss_type && cfg.l1_coefficient > 0 && 'a sparsity penalty needs every activation',
     cfg.auxk_coefficient > 0 && 'AuxK needs every pre-activation',
-    sparseTopKUnavailable(sae.top_k),
+    sparseTopKUnavailable(sae.top_k, sae.act_fn === 'batchtopk'),
   ].filter((b): b is string => typeof b === 'string');
   if (cfg.sparse_path === 'off') return { use: false, why: 'sparse_path is off' };
   if (blockers.length > 0 && cfg.sparse_path === 'on') throw new InputError(`sparse_path is on, but ${blockers[0]}`);

@@ -1,17 +1,19 @@
 // The sparse TopK path against the dense reference: reconstruction, loss, gradients and the weights after
-// several optimiser steps agree within 1e-4 (relative to the largest magnitude), on the cpu and wasm backends.
+// several optimiser steps agree within 1e-4 (each step's values and gradients element by element, relative to the
+// largest magnitude; the weights after ten Adam steps in norm, see expectNormClose), on every backend present; the
+// same for BatchTopK, whose batch-wide selection runs on the same kernels.
 import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SaeConfigSchema } from '../../../src/core/config/sae-config';
 import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
 import { reconstructionLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
-import { sparseTopK, sparseTopKUnavailable } from '../../../src/core/sae/sparse/sparse-topk';
+import { batchSelection, rthLargestNonNegative, sparseTopK, sparseTopKUnavailable } from '../../../src/core/sae/sparse/sparse-topk';
 import { disposeStats, trainStep } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { describeEachBackend } from '../../helpers/backends';
-import { expectClose } from '../../helpers/expect-close';
+import { expectClose, expectNormClose } from '../../helpers/expect-close';
 
 const D = 32;
 const F = 256;
@@ -22,14 +24,17 @@ function data(seed: number): Float32Array {
   return new Float32Array(B * D).map(() => n() + 0.3);
 }
 
-async function makeSae(applyBias: boolean, useDecoderBias = true): Promise<Sae> {
+async function makeSae(applyBias: boolean, useDecoderBias = true, actFn: 'topk' | 'batchtopk' = 'topk'): Promise<Sae> {
   const cfg = SaeConfigSchema.parse({
-    hook_point_in: 'h', d_model: D, d_sae: F, act_fn: 'topk', top_k: 8, sparsity_include_decoder_norm: false,
+    hook_point_in: 'h', d_model: D, d_sae: F, act_fn: actFn, top_k: 8, sparsity_include_decoder_norm: false,
     apply_decoder_bias_to_pre_encoder: applyBias, use_decoder_bias: useDecoderBias,
   });
   const x = data(1);
   const host = await initializeSae(cfg, InitConfigSchema.parse({}), { seed: 4, unitNormDecoder: true, data: { x, y: x, rows: B } });
-  host.b_E!.data.forEach((_, i, a) => (a[i] = 0.01 * ((i % 7) - 3)));
+  // No b_E of exactly 0: under W_E = W_Dᵀ a token whose only active latent j has b_E,j = 0 is left with a residual
+  // orthogonal to W_D,j, so j's gradient is 0 but for rounding, and Adam's first step turns that rounding into a
+  // step of a fraction of lr (see expectNormClose). BatchTopK lets a token keep a single latent.
+  host.b_E!.data.forEach((_, i, a) => (a[i] = 0.01 * ((i % 7) - 3) + 0.002));
   return new Sae(cfg, host);
 }
 
@@ -37,8 +42,8 @@ const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoeff
 
 describeEachBackend('sparse TopK path', (backend) => {
   /** The sparse kernels exist on cpu/wasm with the native addon; elsewhere the test is skipped, saying why. */
-  const requireSparse = (ctx: { skip: (note?: string) => void }) => {
-    const reason = sparseTopKUnavailable();
+  const requireSparse = (ctx: { skip: (note?: string) => void }, batch = false) => {
+    const reason = sparseTopKUnavailable(undefined, batch);
     if (reason) ctx.skip(reason);
   };
 
@@ -135,6 +140,86 @@ describeEachBackend('sparse TopK path', (backend) => {
     };
     const dense = await run(false);
     const sparse = await run(true);
-    for (const k of Object.keys(dense)) expectClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+    for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+  });
+
+  /** Rows of data(seed), the first `loud` of them scaled by 6: those tokens take far more than k of the batch's
+   * B·k largest activations (past the 2k slots a shape starts with, so the selection must grow). */
+  const batchData = (seed: number, loud: number) => {
+    const x = data(seed);
+    for (let i = 0; i < loud * D; i++) x[i]! *= 6;
+    return tf.tensor2d(x, [B, D]);
+  };
+
+  it('BatchTopK: the same selection, threshold, reconstruction and gradients as the dense path', async (ctx) => {
+    requireSparse(ctx, true);
+    for (const [applyBias, loud] of [[true, 0], [false, 3], [true, 3]] as const) {
+      const sae = await makeSae(applyBias, true, 'batchtopk');
+      const x = batchData(20 + loud, loud);
+      const dense = sae.forward(x, { training: true });
+      const sparse = sae.forward(x, { training: true, sparse: true });
+      const label = `bias ${applyBias}, ${loud} loud rows`;
+      expect((await sparse.batchThreshold!.data())[0], `threshold, ${label}`).toBeCloseTo((await dense.batchThreshold!.data())[0]!, 5);
+      // the kept latents of each row, and their activations
+      const acts = (await dense.acts!.array()) as number[][];
+      const values = (await sparse.sparse!.values.array()) as number[][];
+      const indices = (await sparse.sparse!.indices.array()) as number[][];
+      const keptDense = acts.map((row) => row.flatMap((v, j) => (v > 0 ? [j] : [])));
+      const keptSparse = values.map((row, r) => row.flatMap((v, s) => (v > 0 ? [indices[r]![s]!] : [])).sort((p, q) => p - q));
+      expect(keptSparse, `kept latents, ${label}`).toEqual(keptDense);
+      if (loud > 0) expect(Math.max(...keptSparse.map((r) => r.length)), label).toBeGreaterThan(16);
+      expect(keptSparse.flat().length, label).toBeGreaterThanOrEqual(B * 8);
+      const firedDense = await tf.sum(tf.cast(tf.greater(dense.acts!, 0), 'float32'), 0).data();
+      expect(Array.from(await sparse.sparse!.fired.data())).toEqual(Array.from(firedDense));
+      expectClose(await sparse.recon.data(), await dense.recon.data(), { rtol: 1e-5, label: `recon, ${label}` });
+      const grads = (useSparse: boolean) => tf.variableGrads(() => reconstructionLoss(x, sae.forward(x, { training: true, sparse: useSparse }).recon));
+      const gd = grads(false);
+      const gs = grads(true);
+      for (const name of ['W_E', 'b_E', 'W_D', 'b_D']) {
+        const v = sae.params[name]!.name;
+        expectClose(await gs.grads[v]!.data(), await gd.grads[v]!.data(), { rtol: 1e-4, label: `d${name}, ${label}` });
+      }
+      sae.dispose();
+    }
+  });
+
+  it('BatchTopK: the same weights as the dense path after 10 Adam steps', async (ctx) => {
+    requireSparse(ctx, true);
+    const run = async (sparse: boolean) => {
+      const sae = await makeSae(true, true, 'batchtopk');
+      const adam = new Adam(sae.params);
+      for (let s = 0; s < 10; s++) {
+        const x = batchData(40 + s, s % 3);
+        disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 }));
+        x.dispose();
+      }
+      const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
+      adam.dispose();
+      sae.dispose();
+      return out;
+    };
+    const dense = await run(false);
+    const sparse = await run(true);
+    for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+  });
+});
+
+describe('BatchTopK selection', () => {
+  it('finds the r-th largest of non-negative floats', () => {
+    const n = normalGenerator(7);
+    const v = new Float32Array(5000).map(() => Math.max(0, n()) * (n() > 1 ? 1e-30 : 1));
+    v[10] = 0, v[11] = 3.5, v[12] = 3.5; // zeros and ties
+    const sorted = [...v].sort((p, q) => q - p);
+    for (const r of [1, 2, 3, 100, 2500, 4999, 5000]) expect(rthLargestNonNegative(v, r), `r ${r}`).toBe(sorted[r - 1]);
+    expect(() => rthLargestNonNegative(v, 0)).toThrow(/rank 0/);
+  });
+
+  it('is complete only when no token can hold more above the threshold than its slots', () => {
+    // 3 tokens × 2 slots, k = 1: the 3rd largest of [5, 4 | 3, 0 | 2, 1] is 3
+    const full = batchSelection(Float32Array.of(5, 4, 3, 0, 2, 1), 3, 2, 1);
+    expect(full).toEqual({ threshold: 3, complete: false, most: 2 }); // token 0 keeps 2 and all its slots are ≥ 3
+    expect(batchSelection(Float32Array.of(5, 1, 3, 0, 2, 1), 3, 2, 1)).toEqual({ threshold: 2, complete: true, most: 1 });
+    // a threshold of 0 (fewer positive activations than B·k): complete when every token's last slot is 0
+    expect(batchSelection(Float32Array.of(5, 0, 0, 0, 2, 0), 3, 2, 1)).toEqual({ threshold: 0, complete: true, most: 1 });
   });
 });

@@ -2,6 +2,8 @@
 // only the k selected latents per token. On the CPU backends (cpu, wasm) the work is done by the native addon
 // (OpenBLAS + native/src/sparse_topk.c); on webgpu by WGSL programs (tensor/kernels/sparse-topk-webgpu.ts).
 // It is a tfjs op with its own gradient, so the trainer uses it like the dense path it is tested against.
+// BatchTopK (the batch's B·k largest activations, per-token counts free) runs on the same kernels: see
+// batchSelection below.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, type NativeBlas } from '../../tensor/native/native-blas';
 import { checkedMemory, type HostBackendName } from '../../tensor/native/tensor-memory';
@@ -33,12 +35,91 @@ export interface SparseTopKResult {
   indices: tf.Tensor2D; // [B, k] int32
   /** [d_sae] tokens each latent fired on. */
   fired: tf.Tensor1D;
+  /** BatchTopK: the batch's threshold (its B·k-th largest activation, at least 0). */
+  threshold?: tf.Scalar;
 }
 
-/** Why the sparse path cannot run here (for this k, when given), or null when it can. */
-export function sparseTopKUnavailable(k?: number): string | null {
+/**
+ * BatchTopK keeps the B·k largest activations of a batch, max(ReLU(pre)) ≥ t with t the B·k-th largest (and at
+ * least 0), as many per token as fall above t. The sparse path takes each token's top `slots` latents with the
+ * TopK kernels and finds t among those B·slots values. That is t itself when no token has an activation above t
+ * it could not hold: every token whose smallest kept value is 0 or below t has nothing left out that reaches t,
+ * and then the B·k largest of the whole batch are all among the candidates. A token whose slots are all ≥ t
+ * (and > 0) may have more: the batch is selected again with twice the slots (up to d_sae, where nothing is left
+ * out). The slots a shape needs are remembered for the next batch (1.5× the most any token kept, at least k).
+ */
+export interface BatchSelection {
+  threshold: number;
+  /** Whether no token may have an activation ≥ threshold beyond its slots. */
+  complete: boolean;
+  /** The most activations ≥ threshold (and > 0) any token has. */
+  most: number;
+}
+
+/** BatchTopK's threshold over `rows` tokens' top `slots` activations (ReLU applied: ≥ 0), k per token on average. */
+export function batchSelection(values: Float32Array, rows: number, slots: number, k: number): BatchSelection {
+  const threshold = rthLargestNonNegative(values.subarray(0, rows * slots), rows * k);
+  let complete = true, most = 0;
+  for (let r = 0; r < rows; r++) {
+    let min = Infinity, kept = 0;
+    for (let j = r * slots; j < (r + 1) * slots; j++) {
+      const v = values[j]!;
+      if (v < min) min = v;
+      if (v > 0 && v >= threshold) kept++;
+    }
+    if (min > 0 && min >= threshold) complete = false;
+    if (kept > most) most = kept;
+  }
+  return { threshold, complete, most };
+}
+
+/** The r-th largest (1-based) of non-negative floats, by a two-pass radix select on their bits (which order
+ * non-negative floats as their values do). */
+export function rthLargestNonNegative(v: Float32Array, r: number): number {
+  if (r < 1 || r > v.length) throw new RangeError(`rank ${r} of ${v.length} values`);
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  const hist = new Uint32Array(65536);
+  for (let i = 0; i < u.length; i++) hist[u[i]! >>> 16]!++;
+  let above = 0, hi = 65535;
+  for (; hi > 0 && above + hist[hi]! < r; hi--) above += hist[hi]!;
+  hist.fill(0);
+  for (let i = 0; i < u.length; i++) if (u[i]! >>> 16 === hi) hist[u[i]! & 0xffff]!++;
+  let lo = 65535;
+  for (; lo > 0 && above + hist[lo]! < r; lo--) above += hist[lo]!;
+  return new Float32Array(Uint32Array.of(((hi << 16) | lo) >>> 0).buffer)[0]!;
+}
+
+/** Slots per token for the next batch of each shape, per backend (BatchTopK). */
+const learnedSlots = new Map<string, number>();
+
+/**
+ * Selects a batch with `select(slots)` (each token's top `slots`, ReLU applied; `read` gives its values),
+ * doubling the slots until the selection is complete; returns the threshold, the slots used and what the last
+ * attempt produced. `release` frees an attempt that was not enough.
+ */
+function selectBatch<T>(key: string, rows: number, F: number, k: number, select: (slots: number) => T, read: (out: T) => Float32Array,
+  release: (out: T) => void): { out: T; slots: number; threshold: number } {
+  let slots = Math.min(F, learnedSlots.get(key) ?? 2 * k);
+  for (;;) {
+    const out = select(slots);
+    const sel = batchSelection(read(out), rows, slots, k);
+    if (sel.complete || slots >= F) {
+      learnedSlots.set(key, Math.min(F, Math.max(k, Math.ceil((sel.most * 1.5) / 8) * 8)));
+      return { out, slots, threshold: sel.threshold };
+    }
+    release(out);
+    slots = Math.min(F, slots * 2);
+  }
+}
+
+/** Why the sparse path cannot run here (for this k, when given; for BatchTopK with `batch`), or null when it can. */
+export function sparseTopKUnavailable(k?: number, batch = false): string | null {
   const backend = tf.getBackend();
   if (backend === 'webgpu') {
+    // The batch's threshold decides how many latents each token may need, so the selection is checked on the host
+    // (and redone with more slots when a token had more) inside the op — a synchronous read, which tfjs's webgpu
+    // backend does not offer in Node (it reads back through an OffscreenCanvas).
+    if (batch) return "BatchTopK's sparse path reads each batch's selection back synchronously, which webgpu cannot; it runs on the cpu and wasm backends";
     if (k !== undefined && k > WEBGPU_SPARSE_MAX_K) return `the webgpu sparse TopK kernels keep at most k = ${WEBGPU_SPARSE_MAX_K} latents per token (k = ${k})`;
     registerWebGpuSparseTopK();
     registerWebGpuFusedStep(); // its tiled encoder serves this path's forward too
@@ -65,6 +146,7 @@ export function preScratch(size: number): Float32Array {
 }
 
 const FORWARD = 'SaeSparseTopKForward';
+const BATCH_FORWARD = 'SaeSparseBatchTopKForward';
 const BACKWARD = 'SaeSparseTopKBackward';
 
 /**
@@ -96,6 +178,36 @@ function registerHostKernels(backendName: HostBackendName): void {
     },
   });
   tf.registerKernel({
+    kernelName: BATCH_FORWARD,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, we, be, wd, bd } = inputs as Record<string, tf.TensorInfo>;
+      const { k, applyBias, hasBias } = attrs as unknown as { k: number; applyBias: boolean; hasBias: boolean };
+      const [B, d] = x!.shape as [number, number];
+      const F = we!.shape[1]!;
+      const mem = checkedMemory(backendName, backend, BATCH_FORWARD);
+      const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
+      const { out: [values, indices], slots, threshold } = selectBatch(`${backendName}:${B}:${F}:${k}`, B, F, k, (slots) => {
+        const outs = [mem.allocate([B, slots]), mem.allocateInt32([B, slots])] as [tf.TensorInfo, tf.TensorInfo];
+        const view = mem.f32; // after the allocations (a wasm heap may grow)
+        K.topkEncode(view(x!), applyBias && hasBias ? view(bd!) : null, view(we!), view(be!), B, d, F, slots, scratchFor, view(outs[0]), mem.i32(outs[1]), null);
+        return outs;
+      }, ([v]) => mem.f32(v), (outs) => outs.forEach((t) => mem.dispose(t)));
+      const outs = [mem.allocate([B, d]), mem.allocate([F]), mem.allocate([])] as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+      const view = mem.f32;
+      const [recon, fired, t] = outs;
+      const v = view(values), idx = mem.i32(indices), counts = view(fired);
+      counts.fill(0);
+      for (let p = 0; p < B * slots; p++) {
+        if (v[p]! >= threshold) counts[idx[p]!]! += v[p]! > 0 ? 1 : 0;
+        else v[p] = 0;
+      }
+      view(t)[0] = threshold;
+      K.topkDecode(v, idx, view(wd!), hasBias ? view(bd!) : null, B, slots, d, F, view(recon));
+      return [recon, values, indices, fired, t];
+    },
+  });
+  tf.registerKernel({
     kernelName: BACKWARD,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
@@ -115,13 +227,21 @@ function registerHostKernels(backendName: HostBackendName): void {
   });
 }
 
+export interface SparseTopKOptions {
+  /** On webgpu, caps the rows encoded at once (tests; the binding limit sets it otherwise). */
+  chunkRows?: number;
+  /** BatchTopK: the batch's B·k largest activations instead of k per token (see batchSelection). */
+  batch?: boolean;
+}
+
 /**
  * recon = Σ_j ReLU(topk(pre))_j W_D[idx_j] + b_D with pre = (x − b_D·[applyBias]) W_E + b_E; gradients flow to
- * W_E, b_E, W_D and b_D (x is data and gets none). On webgpu `opts.chunkRows` caps the rows encoded at once.
+ * W_E, b_E, W_D and b_D (x is data and gets none). With `batch`, BatchTopK's selection: values and indices then
+ * have a row's slots (unselected ones 0), and the threshold comes back.
  */
-export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, opts: { chunkRows?: number } = {}): SparseTopKResult {
+export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, opts: SparseTopKOptions = {}): SparseTopKResult {
   const backendName = tf.getBackend();
-  if (backendName === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias, opts.chunkRows);
+  if (backendName === 'webgpu') return sparseTopKWebGpu(x, W_E, b_E, W_D, b_D, k, applyBias, opts);
   registerHostKernels(backendName as HostBackendName);
   const [, d] = x.shape;
   const bias = b_D ?? tf.zeros([d]);
@@ -133,8 +253,8 @@ export function sparseTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W
   // indices are the ones handed to the caller, who must keep them until the gradient is taken (trainStep
   // disposes them after). x is data, so it is not an input of the op and gets no gradient.
   const op = tf.customGrad(((we: tf.Tensor, be: tf.Tensor, wd: tf.Tensor, bd: tf.Tensor) => {
-    const [recon, values, indices, fired] = tf.engine().runKernel(FORWARD, { x, we, be, wd, bd }, { k, applyBias: useBias, hasBias: b_D !== null } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    side = { values: tf.keep(values!) as tf.Tensor2D, indices: tf.keep(indices!) as tf.Tensor2D, fired: tf.keep(fired!) as tf.Tensor1D };
+    const [recon, values, indices, fired, threshold] = tf.engine().runKernel(opts.batch ? BATCH_FORWARD : FORWARD, { x, we, be, wd, bd }, { k, applyBias: useBias, hasBias: b_D !== null } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    side = { values: tf.keep(values!) as tf.Tensor2D, indices: tf.keep(indices!) as tf.Tensor2D, fired: tf.keep(fired!) as tf.Tensor1D, ...(threshold ? { threshold: tf.keep(threshold) as tf.Scalar } : {}) };
     return {
       value: recon!,
       gradFunc: (dy: tf.Tensor) => {
@@ -178,8 +298,8 @@ function encodeSelectWebGpu(xin: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, 
 
 /** The same op on webgpu: every step stays on the GPU (no read-back). `chunkRows` caps the rows encoded at once
  * (tests; the binding limit sets it otherwise). */
-function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, chunkRows?: number): SparseTopKResult {
-  const reason = sparseTopKUnavailable(k);
+function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, opts: SparseTopKOptions): SparseTopKResult {
+  const reason = sparseTopKUnavailable(k, opts.batch);
   if (reason) throw new Error(reason);
   const [, d] = x.shape;
   const F = W_E.shape[1];
@@ -188,7 +308,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : xs;
-    const { indices, values } = encodeSelectWebGpu(xin, we, be, k, chunkRows);
+    const { indices, values } = encodeSelectWebGpu(xin, we, be, k, opts.chunkRows);
     const recon = webgpuTopKDecode(values, indices, wd, bd);
     // The latent CSR serves the backward pass; a forward-only call (analysis, evaluation) counts firings without it.
     const recording = (tf.engine().state as { gradientDepth?: number }).gradientDepth !== 0;
