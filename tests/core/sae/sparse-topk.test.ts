@@ -9,7 +9,7 @@ import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
 import { reconstructionLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
-import { batchSelection, rthLargestNonNegative, sparseTopK, sparseTopKUnavailable } from '../../../src/core/sae/sparse/sparse-topk';
+import { rthLargestNonNegative, selectBatch, sparseTopK, sparseTopKUnavailable, type RowsEncoder } from '../../../src/core/sae/sparse/sparse-topk';
 import { disposeStats, trainStep } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { describeEachBackend } from '../../helpers/backends';
@@ -214,12 +214,53 @@ describe('BatchTopK selection', () => {
     expect(() => rthLargestNonNegative(v, 0)).toThrow(/rank 0/);
   });
 
-  it('is complete only when no token can hold more above the threshold than its slots', () => {
-    // 3 tokens × 2 slots, k = 1: the 3rd largest of [5, 4 | 3, 0 | 2, 1] is 3
-    const full = batchSelection(Float32Array.of(5, 4, 3, 0, 2, 1), 3, 2, 1);
-    expect(full).toEqual({ threshold: 3, complete: false, most: 2 }); // token 0 keeps 2 and all its slots are ≥ 3
-    expect(batchSelection(Float32Array.of(5, 1, 3, 0, 2, 1), 3, 2, 1)).toEqual({ threshold: 2, complete: true, most: 1 });
-    // a threshold of 0 (fewer positive activations than B·k): complete when every token's last slot is 0
-    expect(batchSelection(Float32Array.of(5, 0, 0, 0, 2, 0), 3, 2, 1)).toEqual({ threshold: 0, complete: true, most: 1 });
+  /** An encoder over a dense [B, F] matrix: each asked row's top `width` by value (ties to the lower latent), in
+   * latent order as the kernels give them; records the calls. */
+  const denseEncoder = (m: Float32Array[], calls: Array<[number, number]>): RowsEncoder => (rows, width) => {
+    const ids = rows ?? m.map((_, r) => r);
+    calls.push([ids.length, width]);
+    const values = new Float32Array(ids.length * width), indices = new Int32Array(ids.length * width);
+    ids.forEach((r, i) => {
+      const top = Array.from(m[r]!, (v, j) => [Math.max(0, v), j] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, width).sort((a, b) => a[1] - b[1]);
+      top.forEach(([v, j], s) => ((values[i * width + s] = v), (indices[i * width + s] = j)));
+    });
+    return { values, indices };
+  };
+
+  it('lists every activation of the batch\'s B·k largest, re-encoding only the tokens that may hold more', () => {
+    const n = normalGenerator(9);
+    const B = 64, F = 200, k = 4;
+    // most rows ordinary, three "loud" ones scaled up: they hold far more than 2k of the batch's largest
+    const m = Array.from({ length: B }, (_, r) => new Float32Array(F).map(() => n() * (r < 3 ? 5 : 1)));
+    const calls: Array<[number, number]> = [];
+    const sel = selectBatch(B, F, k, denseEncoder(m, calls));
+    const all = m.flatMap((row) => Array.from(row, (v) => Math.max(0, v))).sort((a, b) => b - a);
+    expect(sel.threshold).toBe(Math.fround(all[B * k - 1]!));
+    for (let r = 0; r < B; r++) {
+      const want = Array.from(m[r]!).flatMap((v, j) => (v > 0 && Math.fround(v) >= sel.threshold ? [j] : []));
+      const got = Array.from(sel.indices[r]!).filter((_, s) => sel.values[r]![s]! > 0 && sel.values[r]![s]! >= sel.threshold);
+      expect(got, `row ${r}`).toEqual(want);
+    }
+    expect(calls[0]).toEqual([B, 2 * k]); // every token at 2k first
+    expect(calls.length).toBeGreaterThan(1); // the loud rows needed more
+    for (let c = 1; c < calls.length; c++) { // then only tokens still short, at twice the slots each time
+      expect(calls[c]![0], JSON.stringify(calls)).toBeLessThanOrEqual(c === 1 ? B / 8 : calls[c - 1]![0]);
+      expect(calls[c]![1]).toBe(Math.min(F, 2 * calls[c - 1]![1]));
+    }
+  });
+
+  it('takes a threshold of 0 when fewer than B·k activations are positive, keeps ties, and stops at d_sae slots', () => {
+    // 8 positive activations for B·k = 12: the threshold is 0 and every positive one is kept
+    const few = [Float32Array.of(5, -1, -1, -1, -1, -1), Float32Array.of(-1, 2, -1, -1, -1, -1), new Float32Array(6).fill(-1), new Float32Array(6).fill(1)];
+    const a = selectBatch(4, 6, 3, denseEncoder(few, []));
+    expect(a.threshold).toBe(0);
+    expect(a.values.map((v) => Array.from(v).filter((x) => x > 0).length)).toEqual([1, 1, 0, 6]);
+    // B·k = 4 of which the first token holds eight equal values: all eight are kept (≥ t, as the dense mask), and
+    // finding them takes the token's whole row (d_sae = 8 slots), after which nothing can be left out
+    const calls: Array<[number, number]> = [];
+    const b = selectBatch(2, 8, 2, denseEncoder([new Float32Array(8).fill(10), Float32Array.of(1, 2, -1, -1, -1, -1, -1, -1)], calls));
+    expect(b.threshold).toBe(10);
+    expect(Array.from(b.values[0]!)).toEqual(new Array(8).fill(10));
+    expect(calls).toEqual([[2, 4], [1, 8]]);
   });
 });

@@ -40,37 +40,57 @@ export interface SparseTopKResult {
 }
 
 /**
- * BatchTopK keeps the B·k largest activations of a batch, max(ReLU(pre)) ≥ t with t the B·k-th largest (and at
- * least 0), as many per token as fall above t. The sparse path takes each token's top `slots` latents with the
- * TopK kernels and finds t among those B·slots values. That is t itself when no token has an activation above t
- * it could not hold: every token whose smallest kept value is 0 or below t has nothing left out that reaches t,
- * and then the B·k largest of the whole batch are all among the candidates. A token whose slots are all ≥ t
- * (and > 0) may have more: the batch is selected again with twice the slots (up to d_sae, where nothing is left
- * out). The slots a shape needs are remembered for the next batch (1.5× the most any token kept, at least k).
+ * BatchTopK keeps the B·k largest activations of a batch — ReLU(pre) ≥ t, t the B·k-th largest (and at least 0) —
+ * as many per token as fall there. The sparse path finds them with the TopK kernels: every token's top 2k
+ * latents, then t among those B·2k values. That t is the batch's own when no token can have a value ≥ t it did
+ * not list: a token whose smallest listed value is 0 or below t has nothing left out that reaches t, and if
+ * every token is so, the batch's B·k largest are all listed. A token whose listed values are all ≥ t (and > 0)
+ * may have more, so those tokens alone are encoded again with twice the slots and t is taken again over the
+ * longer lists (it can only rise: the list grew, and tokens already complete stay so) until none is left
+ * (at d_sae latents a token lists everything).
  */
 export interface BatchSelection {
   threshold: number;
-  /** Whether no token may have an activation ≥ threshold beyond its slots. */
-  complete: boolean;
-  /** The most activations ≥ threshold (and > 0) any token has. */
-  most: number;
+  /** Each token's listed activations (ReLU applied) and latents: its top `values[r].length`. */
+  values: Float32Array[];
+  indices: Int32Array[];
 }
 
-/** BatchTopK's threshold over `rows` tokens' top `slots` activations (ReLU applied: ≥ 0), k per token on average. */
-export function batchSelection(values: Float32Array, rows: number, slots: number, k: number): BatchSelection {
-  const threshold = rthLargestNonNegative(values.subarray(0, rows * slots), rows * k);
-  let complete = true, most = 0;
-  for (let r = 0; r < rows; r++) {
-    let min = Infinity, kept = 0;
-    for (let j = r * slots; j < (r + 1) * slots; j++) {
-      const v = values[j]!;
-      if (v < min) min = v;
-      if (v > 0 && v >= threshold) kept++;
-    }
-    if (min > 0 && min >= threshold) complete = false;
-    if (kept > most) most = kept;
+/** The top `width` latents of each of `rows` (every token when null), ReLU applied: [rows, width] each. */
+export type RowsEncoder = (rows: number[] | null, width: number) => { values: Float32Array; indices: Int32Array };
+
+/** BatchTopK's selection over B tokens, k per token on average (see above). */
+export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder): BatchSelection {
+  let width = Math.min(F, 2 * k);
+  const first = encode(null, width);
+  const values = Array.from({ length: B }, (_, r) => first.values.subarray(r * width, (r + 1) * width));
+  const indices = Array.from({ length: B }, (_, r) => first.indices.subarray(r * width, (r + 1) * width));
+  let pending: number[] | null = null; // the tokens that may still be short (all, at first)
+  for (;;) {
+    const threshold = rthLargestNonNegative(concat(values), B * k);
+    const short = (pending ?? values.map((_, r) => r)).filter((r) => {
+      const v = values[r]!;
+      if (v.length >= F) return false;
+      let min = Infinity;
+      for (let j = 0; j < v.length; j++) min = Math.min(min, v[j]!);
+      return min > 0 && min >= threshold;
+    });
+    if (short.length === 0) return { threshold, values, indices };
+    width = Math.min(F, 2 * Math.max(...short.map((r) => values[r]!.length)));
+    const more = encode(short, width);
+    short.forEach((r, i) => {
+      values[r] = more.values.subarray(i * width, (i + 1) * width);
+      indices[r] = more.indices.subarray(i * width, (i + 1) * width);
+    });
+    pending = short;
   }
-  return { threshold, complete, most };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
 }
 
 /** The r-th largest (1-based) of non-negative floats, by a two-pass radix select on their bits (which order
@@ -87,29 +107,6 @@ export function rthLargestNonNegative(v: Float32Array, r: number): number {
   let lo = 65535;
   for (; lo > 0 && above + hist[lo]! < r; lo--) above += hist[lo]!;
   return new Float32Array(Uint32Array.of(((hi << 16) | lo) >>> 0).buffer)[0]!;
-}
-
-/** Slots per token for the next batch of each shape, per backend (BatchTopK). */
-const learnedSlots = new Map<string, number>();
-
-/**
- * Selects a batch with `select(slots)` (each token's top `slots`, ReLU applied; `read` gives its values),
- * doubling the slots until the selection is complete; returns the threshold, the slots used and what the last
- * attempt produced. `release` frees an attempt that was not enough.
- */
-function selectBatch<T>(key: string, rows: number, F: number, k: number, select: (slots: number) => T, read: (out: T) => Float32Array,
-  release: (out: T) => void): { out: T; slots: number; threshold: number } {
-  let slots = Math.min(F, learnedSlots.get(key) ?? 2 * k);
-  for (;;) {
-    const out = select(slots);
-    const sel = batchSelection(read(out), rows, slots, k);
-    if (sel.complete || slots >= F) {
-      learnedSlots.set(key, Math.min(F, Math.max(k, Math.ceil((sel.most * 1.5) / 8) * 8)));
-      return { out, slots, threshold: sel.threshold };
-    }
-    release(out);
-    slots = Math.min(F, slots * 2);
-  }
 }
 
 /** Why the sparse path cannot run here (for this k, when given; for BatchTopK with `batch`), or null when it can. */
@@ -186,25 +183,40 @@ function registerHostKernels(backendName: HostBackendName): void {
       const [B, d] = x!.shape as [number, number];
       const F = we!.shape[1]!;
       const mem = checkedMemory(backendName, backend, BATCH_FORWARD);
-      const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
-      const { out: [values, indices], slots, threshold } = selectBatch(`${backendName}:${B}:${F}:${k}`, B, F, k, (slots) => {
-        const outs = [mem.allocate([B, slots]), mem.allocateInt32([B, slots])] as [tf.TensorInfo, tf.TensorInfo];
-        const view = mem.f32; // after the allocations (a wasm heap may grow)
-        K.topkEncode(view(x!), applyBias && hasBias ? view(bd!) : null, view(we!), view(be!), B, d, F, slots, scratchFor, view(outs[0]), mem.i32(outs[1]), null);
-        return outs;
-      }, ([v]) => mem.f32(v), (outs) => outs.forEach((t) => mem.dispose(t)));
-      const outs = [mem.allocate([B, d]), mem.allocate([F]), mem.allocate([])] as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+      // The selection's passes write to plain arrays (no tensor is allocated until it is done, so views stay valid).
+      const sel = selectBatch(B, F, k, (rows, width) => {
+        const n = rows ? rows.length : B;
+        let xs = mem.f32(x!);
+        if (rows) {
+          const sub = new Float32Array(n * d);
+          rows.forEach((r, i) => sub.set(xs.subarray(r * d, (r + 1) * d), i * d));
+          xs = sub;
+        }
+        const out = { values: new Float32Array(n * width), indices: new Int32Array(n * width) };
+        const scratchFor = K.topkScreening?.() ? null : preScratch(n * F);
+        K.topkEncode(xs, applyBias && hasBias ? mem.f32(bd!) : null, mem.f32(we!), mem.f32(be!), n, d, F, width, scratchFor, out.values, out.indices, null);
+        return out;
+      });
+      // [B, W] with W the longest list; what falls below the threshold, and the padding, is 0 (latent 0).
+      const W = Math.max(...sel.values.map((v) => v.length));
+      const outs = [mem.allocate([B, d]), mem.allocate([B, W]), mem.allocateInt32([B, W]), mem.allocate([F]), mem.allocate([])];
       const view = mem.f32;
-      const [recon, fired, t] = outs;
+      const [recon, values, indices, fired, t] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
       const v = view(values), idx = mem.i32(indices), counts = view(fired);
-      counts.fill(0);
-      for (let p = 0; p < B * slots; p++) {
-        if (v[p]! >= threshold) counts[idx[p]!]! += v[p]! > 0 ? 1 : 0;
-        else v[p] = 0;
+      v.fill(0), idx.fill(0), counts.fill(0);
+      const th = sel.threshold;
+      for (let r = 0; r < B; r++) {
+        const rv = sel.values[r]!, ri = sel.indices[r]!;
+        for (let j = 0; j < rv.length; j++) {
+          if (!(rv[j]! >= th && rv[j]! > 0)) continue;
+          v[r * W + j] = rv[j]!;
+          idx[r * W + j] = ri[j]!;
+          counts[ri[j]!]!++;
+        }
       }
-      view(t)[0] = threshold;
-      K.topkDecode(v, idx, view(wd!), hasBias ? view(bd!) : null, B, slots, d, F, view(recon));
-      return [recon, values, indices, fired, t];
+      view(t)[0] = th;
+      K.topkDecode(v, idx, view(wd!), hasBias ? view(bd!) : null, B, W, d, F, view(recon));
+      return outs;
     },
   });
   tf.registerKernel({
