@@ -30,7 +30,7 @@ const info = await initBackend('webgpu');
 registerWebGpuSparseTopK();
 registerWebGpuFusedStep();
 // What the adapter offers (shader-f16, subgroups, …) and the binding limit the device was given, for the record.
-const gpuAdapter = await (globalThis.navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } }).gpu.requestAdapter();
+const gpuAdapter = await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } } }).navigator.gpu.requestAdapter();
 const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: Record<string, number> } }).device;
 const adapter = {
   info: (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo,

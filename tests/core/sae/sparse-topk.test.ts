@@ -208,9 +208,9 @@ describe('BatchTopK selection', () => {
   it('finds the r-th largest of non-negative floats', () => {
     const n = normalGenerator(7);
     const v = new Float32Array(5000).map(() => Math.max(0, n()) * (n() > 1 ? 1e-30 : 1));
-    v[10] = 0, v[11] = 3.5, v[12] = 3.5; // zeros and ties
+    v[10] = 0, v[11] = 3.5, v[12] = 3.5, v[13] = -0; // zeros (−0 too) and ties
     const sorted = [...v].sort((p, q) => q - p);
-    for (const r of [1, 2, 3, 100, 2500, 4999, 5000]) expect(rthLargestNonNegative(v, r), `r ${r}`).toBe(sorted[r - 1]);
+    for (const r of [1, 2, 3, 100, 2500, 4999, 5000]) expect(rthLargestNonNegative(v, r) + 0, `r ${r}`).toBe(sorted[r - 1]! + 0); // (+ 0: −0 → 0)
     expect(() => rthLargestNonNegative(v, 0)).toThrow(/rank 0/);
   });
 

@@ -68,7 +68,7 @@ export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder
   let pending: number[] | null = null; // the tokens that may still be short (all, at first)
   for (;;) {
     const threshold = rthLargestNonNegative(concat(values), B * k);
-    const short = (pending ?? values.map((_, r) => r)).filter((r) => {
+    const short: number[] = (pending ?? values.map((_, r) => r)).filter((r: number) => {
       const v = values[r]!;
       if (v.length >= F) return false;
       let min = Infinity;
@@ -94,16 +94,17 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 /** The r-th largest (1-based) of non-negative floats, by a two-pass radix select on their bits (which order
- * non-negative floats as their values do). */
+ * non-negative floats as their values do; a −0 counts as 0). */
 export function rthLargestNonNegative(v: Float32Array, r: number): number {
   if (r < 1 || r > v.length) throw new RangeError(`rank ${r} of ${v.length} values`);
   const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  const key = (i: number) => (u[i]! === 0x80000000 ? 0 : u[i]!);
   const hist = new Uint32Array(65536);
-  for (let i = 0; i < u.length; i++) hist[u[i]! >>> 16]!++;
+  for (let i = 0; i < u.length; i++) hist[key(i) >>> 16]!++;
   let above = 0, hi = 65535;
   for (; hi > 0 && above + hist[hi]! < r; hi--) above += hist[hi]!;
   hist.fill(0);
-  for (let i = 0; i < u.length; i++) if (u[i]! >>> 16 === hi) hist[u[i]! & 0xffff]!++;
+  for (let i = 0; i < u.length; i++) if (key(i) >>> 16 === hi) hist[key(i) & 0xffff]!++;
   let lo = 65535;
   for (; lo > 0 && above + hist[lo]! < r; lo--) above += hist[lo]!;
   return new Float32Array(Uint32Array.of(((hi << 16) | lo) >>> 0).buffer)[0]!;
