@@ -41,8 +41,8 @@ export interface SparseTopKResult {
 
 /**
  * BatchTopK keeps the B·k largest activations of a batch — ReLU(pre) ≥ t, t the B·k-th largest (and at least 0) —
- * as many per token as fall there. The sparse path finds them with the TopK kernels: every token's top 2k
- * latents, then t among those B·2k values. That t is the batch's own when no token can have a value ≥ t it did
+ * as many per token as fall there. The sparse path finds them with the TopK kernels: every token's top w
+ * latents (w ≈ 1.5k, learned per shape: see selectBatch), then t among those B·w values. That t is the batch's own when no token can have a value ≥ t it did
  * not list: a token whose smallest listed value is 0 or below t has nothing left out that reaches t, and if
  * every token is so, the batch's B·k largest are all listed. A token whose listed values are all ≥ t (and > 0)
  * may have more, so those tokens alone are encoded again with twice the slots and t is taken again over the
@@ -59,9 +59,16 @@ export interface BatchSelection {
 /** The top `width` latents of each of `rows` (every token when null), ReLU applied: [rows, width] each. */
 export type RowsEncoder = (rows: number[] | null, width: number) => { values: Float32Array; indices: Int32Array };
 
-/** BatchTopK's selection over B tokens, k per token on average (see above). */
-export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder): BatchSelection {
-  let width = Math.min(F, 2 * k);
+/** The first pass's slots for each shape (and backend): what left all but ~2% of the last batch's tokens complete. */
+const firstWidths = new Map<string, number>();
+
+/** BatchTopK's selection over B tokens, k per token on average (see above). With `key` (the shape), the first
+ * pass's slots are learned from the previous batch: 1.5k at first, then one more than the 98th percentile of the
+ * tokens' kept counts, so a batch whose tokens hold more (a trained dictionary's spread) does not send many of them
+ * to a second pass. (`npm run bench`'s random batch, d 256 / 4096 / k 32: it settles at 52–59 slots; fixed widths
+ * gave 2k 57–58 ms per step, 1.5k 54–56, 1.25k 62–63 — too many tokens in the second pass.) */
+export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder, key?: string): BatchSelection {
+  let width = Math.min(F, (key && firstWidths.get(key)) || Math.ceil(1.5 * k));
   const first = encode(null, width);
   const values = Array.from({ length: B }, (_, r) => first.values.subarray(r * width, (r + 1) * width));
   const indices = Array.from({ length: B }, (_, r) => first.indices.subarray(r * width, (r + 1) * width));
@@ -75,7 +82,10 @@ export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder
       for (let j = 0; j < v.length; j++) min = Math.min(min, v[j]!);
       return min > 0 && min >= threshold;
     });
-    if (short.length === 0) return { threshold, values, indices };
+    if (short.length === 0) {
+      if (key) firstWidths.set(key, Math.min(F, Math.max(k, keptQuantile(values, threshold, 0.98) + 1)));
+      return { threshold, values, indices };
+    }
     width = Math.min(F, 2 * Math.max(...short.map((r) => values[r]!.length)));
     const more = encode(short, width);
     short.forEach((r, i) => {
@@ -84,6 +94,18 @@ export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder
     });
     pending = short;
   }
+}
+
+/** The q-quantile of the tokens' counts of activations ≥ threshold (and > 0). */
+function keptQuantile(values: Float32Array[], threshold: number, q: number): number {
+  const counts = new Int32Array(values.length);
+  values.forEach((v, r) => {
+    let n = 0;
+    for (let j = 0; j < v.length; j++) n += v[j]! > 0 && v[j]! >= threshold ? 1 : 0;
+    counts[r] = n;
+  });
+  counts.sort();
+  return counts[Math.min(counts.length - 1, Math.floor(q * counts.length))]!;
 }
 
 function concat(parts: Float32Array[]): Float32Array {
@@ -197,7 +219,7 @@ function registerHostKernels(backendName: HostBackendName): void {
         const scratchFor = K.topkScreening?.() ? null : preScratch(n * F);
         K.topkEncode(xs, applyBias && hasBias ? mem.f32(bd!) : null, mem.f32(we!), mem.f32(be!), n, d, F, width, scratchFor, out.values, out.indices, null);
         return out;
-      });
+      }, `${backendName}:${B}:${F}:${k}`);
       // [B, W] with W the longest list; what falls below the threshold, and the padding, is 0 (latent 0).
       const W = Math.max(...sel.values.map((v) => v.length));
       const outs = [mem.allocate([B, d]), mem.allocate([B, W]), mem.allocateInt32([B, W]), mem.allocate([F]), mem.allocate([])];
