@@ -172,6 +172,15 @@ describeEachBackend('sparse TopK path', (backend) => {
       const firedDense = await tf.sum(tf.cast(tf.greater(dense.acts!, 0), 'float32'), 0).data();
       expect(Array.from(await sparse.sparse!.fired.data())).toEqual(Array.from(firedDense));
       expectClose(await sparse.recon.data(), await dense.recon.data(), { rtol: 1e-5, label: `recon, ${label}` });
+      // Again on the same batch, now with the first pass's slots learned from it (not the previous batch's): the
+      // same codes in the same order, so the same reconstruction to the bit (a resumed run relearns the slots).
+      const again = sae.forward(x, { training: true, sparse: true });
+      const kept = async (f: typeof sparse) => {
+        const [v, i] = [await f.sparse!.values.array() as number[][], await f.sparse!.indices.array() as number[][]];
+        return v.map((row, r) => row.flatMap((x, s) => (x > 0 ? [[i[r]![s]!, x]] : [])));
+      };
+      expect(await kept(again), label).toEqual(await kept(sparse));
+      expect(Array.from(await again.recon.data()), label).toEqual(Array.from(await sparse.recon.data()));
       const grads = (useSparse: boolean) => tf.variableGrads(() => reconstructionLoss(x, sae.forward(x, { training: true, sparse: useSparse }).recon));
       const gd = grads(false);
       const gs = grads(true);

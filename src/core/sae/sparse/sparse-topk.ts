@@ -220,7 +220,8 @@ function registerHostKernels(backendName: HostBackendName): void {
         K.topkEncode(xs, applyBias && hasBias ? mem.f32(bd!) : null, mem.f32(we!), mem.f32(be!), n, d, F, width, scratchFor, out.values, out.indices, null);
         return out;
       }, `${backendName}:${B}:${F}:${k}`);
-      // [B, W] with W the longest list; what falls below the threshold, and the padding, is 0 (latent 0).
+      // [B, W] with W the longest list: each token's kept activations first, by latent (so the decoder sums them in
+      // one order whatever the slots were — they are learned, and a resumed run starts afresh), then zeros.
       const W = Math.max(...sel.values.map((v) => v.length));
       const outs = [mem.allocate([B, d]), mem.allocate([B, W]), mem.allocateInt32([B, W]), mem.allocate([F]), mem.allocate([])];
       const view = mem.f32;
@@ -230,10 +231,14 @@ function registerHostKernels(backendName: HostBackendName): void {
       const th = sel.threshold;
       for (let r = 0; r < B; r++) {
         const rv = sel.values[r]!, ri = sel.indices[r]!;
+        let n = r * W;
         for (let j = 0; j < rv.length; j++) {
           if (!(rv[j]! >= th && rv[j]! > 0)) continue;
-          v[r * W + j] = rv[j]!;
-          idx[r * W + j] = ri[j]!;
+          // insertion by latent (the screen lists latents in order already; the sgemm path's heap does not)
+          let at = n++;
+          for (; at > r * W && idx[at - 1]! > ri[j]!; at--) v[at] = v[at - 1]!, idx[at] = idx[at - 1]!;
+          v[at] = rv[j]!;
+          idx[at] = ri[j]!;
           counts[ri[j]!]!++;
         }
       }
