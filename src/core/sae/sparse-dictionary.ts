@@ -3,6 +3,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { SaeConfig } from '../config/sae-config';
 import type { HostParams } from './host-tensor';
+import type { PreselectedBatch } from './sparse/sparse-topk';
 
 export interface DictionaryForward {
   /** [B, d_sae] pre-activations and feature activations (absent on the sparse TopK path). */
@@ -26,6 +27,8 @@ export interface ForwardOptions {
   /** TopK, BatchTopK while training: use the sparse kernels (see sae/sparse) — only the reconstruction and the
    * sparse codes come back. */
   sparse?: boolean;
+  /** BatchTopK on the sparse path on webgpu: the batch's codes, selected before the step (preselectBatchTopK). */
+  selection?: PreselectedBatch;
 }
 
 export interface SparseDictionary {

@@ -7,6 +7,7 @@ import { normalizeRows, projectOutRows } from '../tensor/kernels/unit-rows';
 import type { Adam } from './optim/adam';
 import type { SparseDictionary } from './sparse-dictionary';
 import { fusedTopKStep, fusedTopKStepUnavailable } from './sparse/fused-step';
+import type { PreselectedBatch } from './sparse/sparse-topk';
 import type { Sae } from './variants/sae';
 
 export interface StepSettings {
@@ -25,6 +26,8 @@ export interface StepSettings {
    * results; false keeps the general path (tfjs backpropagation, then Adam), which the tests compare it with.
    */
   fused?: boolean;
+  /** BatchTopK on the sparse path on webgpu: the batch's codes, selected before the step (preselectBatchTopK). */
+  selection?: PreselectedBatch;
 }
 
 export interface StepStats {
@@ -58,7 +61,7 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   let grads: tf.NamedTensorMap;
   try {
     ({ grads } = tf.variableGrads(() => {
-      const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse });
+      const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse, ...(s.selection ? { selection: s.selection } : {}) });
       const parts = computeLoss(dict, y, fwd, s.loss);
       const B = x.shape[0];
       const withMetrics = s.metrics ?? true;

@@ -25,7 +25,7 @@ import { disposeStats, trainStep, type StepStats } from './train-step';
 import { dictionaryHooks, loadModelAndWindows, resolveSplit } from './train-data';
 import { readModelConfig, resolveModel } from '../lm/load-model';
 import { Sae } from './variants/sae';
-import { sparseTopKUnavailable } from './sparse/sparse-topk';
+import { preselectBatchTopK, sparseTopKUnavailable } from './sparse/sparse-topk';
 
 export interface TrainMetrics {
   step: number;
@@ -243,8 +243,12 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
         return [xs, sOut === 1 ? yout : tf.mul(yout, sOut)] as [tf.Tensor2D, tf.Tensor2D];
       });
       const logging = (step + 1) % cfg.log_frequency === 0 || step + 1 === totalSteps;
+      // BatchTopK's sparse path on webgpu selects the batch first (its passes read back asynchronously).
+      const selection = sparse.use && saeCfg.act_fn === 'batchtopk' && tf.getBackend() === 'webgpu'
+        ? await preselectBatchTopK(x, sae.params.W_E as tf.Tensor2D, sae.params.b_E as tf.Tensor1D, (sae.params.b_D as tf.Tensor1D | undefined) ?? null, k!, saeCfg.apply_decoder_bias_to_pre_encoder)
+        : undefined;
       const stats: StepStats = trainStep(sae, adam, x, y, {
-        lr, lrFactors, k, sparse: sparse.use, metrics: logging,
+        lr, lrFactors, k, sparse: sparse.use, metrics: logging, ...(selection ? { selection } : {}),
         clipGradNorm: cfg.clip_grad_norm,
         unitNormDecoder: unitNorm,
         loss: {
@@ -254,7 +258,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
           lpCoefficient: cfg.lp_coefficient, auxkCoefficient: cfg.auxk_coefficient, kAux: cfg.k_aux, deadMask, nDead,
         },
       });
-      tf.dispose([x, y, ...(deadMask ? [deadMask] : [])]);
+      tf.dispose([x, y, ...(deadMask ? [deadMask] : []), ...(selection ? [selection.values, selection.indices, selection.threshold] : [])]);
       const nextTracker = tf.tidy(() => tf.where(tf.greater(stats.fired, constant(0)), tf.zerosLike(tokensSinceFired), tf.add(tokensSinceFired, constant(B))));
       tokensSinceFired.assign(nextTracker);
       nextTracker.dispose();
@@ -331,7 +335,7 @@ export function useSparsePath(cfg: TrainConfig, sae: SaeConfig): { use: boolean;
     sae.sparsity_include_decoder_norm && 'sparsity_include_decoder_norm selects on pre·‖W_D‖',
     cfg.sparsity_loss_type && cfg.l1_coefficient > 0 && 'a sparsity penalty needs every activation',
     cfg.auxk_coefficient > 0 && 'AuxK needs every pre-activation',
-    sparseTopKUnavailable(sae.top_k, sae.act_fn === 'batchtopk'),
+    sparseTopKUnavailable(sae.act_fn === 'batchtopk' ? undefined : sae.top_k),
   ].filter((b): b is string => typeof b === 'string');
   if (cfg.sparse_path === 'off') return { use: false, why: 'sparse_path is off' };
   if (blockers.length > 0 && cfg.sparse_path === 'on') throw new InputError(`sparse_path is on, but ${blockers[0]}`);

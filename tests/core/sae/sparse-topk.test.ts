@@ -9,7 +9,7 @@ import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
 import { reconstructionLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
-import { rthLargestNonNegative, selectBatch, sparseTopK, sparseTopKUnavailable, type RowsEncoder } from '../../../src/core/sae/sparse/sparse-topk';
+import { batchCodes, preselectBatchTopK, rthLargestNonNegative, selectBatch, sparseTopK, sparseTopKUnavailable, type PreselectedBatch, type RowsEncoder } from '../../../src/core/sae/sparse/sparse-topk';
 import { disposeStats, trainStep } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { describeEachBackend } from '../../helpers/backends';
@@ -42,8 +42,8 @@ const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoeff
 
 describeEachBackend('sparse TopK path', (backend) => {
   /** The sparse kernels exist on cpu/wasm with the native addon; elsewhere the test is skipped, saying why. */
-  const requireSparse = (ctx: { skip: (note?: string) => void }, batch = false) => {
-    const reason = sparseTopKUnavailable(undefined, batch);
+  const requireSparse = (ctx: { skip: (note?: string) => void }) => {
+    const reason = sparseTopKUnavailable();
     if (reason) ctx.skip(reason);
   };
 
@@ -143,6 +143,14 @@ describeEachBackend('sparse TopK path', (backend) => {
     for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
   });
 
+  /** BatchTopK's codes for x, selected before the forward pass on webgpu (the trainer does the same); {} elsewhere. */
+  const selectFor = async (sae: Sae, x: tf.Tensor2D): Promise<{ selection?: PreselectedBatch }> => {
+    if (backend !== 'webgpu') return {};
+    const p = sae.params as Record<string, tf.Tensor>;
+    return { selection: await preselectBatchTopK(x, p.W_E as tf.Tensor2D, p.b_E as tf.Tensor1D, (p.b_D as tf.Tensor1D) ?? null, sae.cfg.top_k, sae.cfg.apply_decoder_bias_to_pre_encoder) };
+  };
+  const release = (s: { selection?: PreselectedBatch }) => s.selection && tf.dispose([s.selection.values, s.selection.indices, s.selection.threshold]);
+
   /** Rows of data(seed), the first `loud` of them scaled by 6: those tokens take far more than k of the batch's
    * B·k largest activations (past the 2k slots a shape starts with, so the selection must grow). */
   const batchData = (seed: number, loud: number) => {
@@ -152,12 +160,13 @@ describeEachBackend('sparse TopK path', (backend) => {
   };
 
   it('BatchTopK: the same selection, threshold, reconstruction and gradients as the dense path', async (ctx) => {
-    requireSparse(ctx, true);
+    requireSparse(ctx);
     for (const [applyBias, loud] of [[true, 0], [false, 3], [true, 3]] as const) {
       const sae = await makeSae(applyBias, true, 'batchtopk');
       const x = batchData(20 + loud, loud);
       const dense = sae.forward(x, { training: true });
-      const sparse = sae.forward(x, { training: true, sparse: true });
+      const sel = await selectFor(sae, x);
+      const sparse = sae.forward(x, { training: true, sparse: true, ...sel });
       const label = `bias ${applyBias}, ${loud} loud rows`;
       expect((await sparse.batchThreshold!.data())[0], `threshold, ${label}`).toBeCloseTo((await dense.batchThreshold!.data())[0]!, 5);
       // the kept latents of each row, and their activations
@@ -174,16 +183,19 @@ describeEachBackend('sparse TopK path', (backend) => {
       expectClose(await sparse.recon.data(), await dense.recon.data(), { rtol: 1e-5, label: `recon, ${label}` });
       // Again on the same batch, now with the first pass's slots learned from it (not the previous batch's): the
       // same codes in the same order, so the same reconstruction to the bit (a resumed run relearns the slots).
-      const again = sae.forward(x, { training: true, sparse: true });
+      const sel2 = await selectFor(sae, x);
+      const again = sae.forward(x, { training: true, sparse: true, ...sel2 });
+      release(sel2);
       const kept = async (f: typeof sparse) => {
         const [v, i] = [await f.sparse!.values.array() as number[][], await f.sparse!.indices.array() as number[][]];
         return v.map((row, r) => row.flatMap((x, s) => (x > 0 ? [[i[r]![s]!, x]] : [])));
       };
       expect(await kept(again), label).toEqual(await kept(sparse));
       expect(Array.from(await again.recon.data()), label).toEqual(Array.from(await sparse.recon.data()));
-      const grads = (useSparse: boolean) => tf.variableGrads(() => reconstructionLoss(x, sae.forward(x, { training: true, sparse: useSparse }).recon));
+      const grads = (useSparse: boolean) => tf.variableGrads(() => reconstructionLoss(x, sae.forward(x, { training: true, sparse: useSparse, ...(useSparse ? sel : {}) }).recon));
       const gd = grads(false);
       const gs = grads(true);
+      release(sel);
       for (const name of ['W_E', 'b_E', 'W_D', 'b_D']) {
         const v = sae.params[name]!.name;
         expectClose(await gs.grads[v]!.data(), await gd.grads[v]!.data(), { rtol: 1e-4, label: `d${name}, ${label}` });
@@ -193,13 +205,15 @@ describeEachBackend('sparse TopK path', (backend) => {
   });
 
   it('BatchTopK: the same weights as the dense path after 10 Adam steps', async (ctx) => {
-    requireSparse(ctx, true);
+    requireSparse(ctx);
     const run = async (sparse: boolean) => {
       const sae = await makeSae(true, true, 'batchtopk');
       const adam = new Adam(sae.params);
       for (let s = 0; s < 10; s++) {
         const x = batchData(40 + s, s % 3);
-        disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 }));
+        const sel = sparse ? await selectFor(sae, x) : {};
+        disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, ...sel }));
+        release(sel);
         x.dispose();
       }
       const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
@@ -272,5 +286,17 @@ describe('BatchTopK selection', () => {
     expect(b.threshold).toBe(10);
     expect(Array.from(b.values[0]!)).toEqual(new Array(8).fill(10));
     expect(calls).toEqual([[2, 3], [1, 6], [1, 8]]);
+  });
+
+  it('lays the codes out by latent, kept first, the zeros on latents the token did not keep', () => {
+    // token 0 keeps latents 4 and 1 (listed out of order, as the sgemm path's heap leaves them); token 1 keeps none
+    const sel = { threshold: 2, values: [Float32Array.of(3, 1, 2.5), Float32Array.of(1.5, 0, 0)], indices: [Int32Array.of(4, 0, 1), Int32Array.of(2, 3, 5)] };
+    const W = 4, F = 6;
+    const v = new Float32Array(2 * W), idx = new Int32Array(2 * W), counts = new Float32Array(F);
+    batchCodes(sel, W, v, idx, counts);
+    expect(Array.from(v)).toEqual([2.5, 3, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(idx.subarray(0, 2))).toEqual([1, 4]);
+    for (let r = 0; r < 2; r++) expect(new Set(idx.subarray(r * W, (r + 1) * W)).size, `row ${r}: no latent twice`).toBe(W);
+    expect(Array.from(counts)).toEqual([0, 1, 0, 0, 1, 0]);
   });
 });

@@ -68,8 +68,27 @@ const firstWidths = new Map<string, number>();
  * to a second pass. (`npm run bench`'s random batch, d 256 / 4096 / k 32: it settles at 52–59 slots; fixed widths
  * gave 2k 57–58 ms per step, 1.5k 54–56, 1.25k 62–63 — too many tokens in the second pass.) */
 export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder, key?: string): BatchSelection {
+  const steps = batchSelector(B, F, k, key);
+  for (let r = steps.next(); ; ) {
+    if (r.done) return r.value;
+    r = steps.next(encode(...r.value));
+  }
+}
+
+/** selectBatch with an encoder that answers later (webgpu: its results are read back asynchronously). */
+export async function selectBatchAsync(B: number, F: number, k: number, encode: (...a: Parameters<RowsEncoder>) => Promise<ReturnType<RowsEncoder>>,
+  key?: string): Promise<BatchSelection> {
+  const steps = batchSelector(B, F, k, key);
+  for (let r = steps.next(); ; ) {
+    if (r.done) return r.value;
+    r = steps.next(await encode(...r.value));
+  }
+}
+
+/** selectBatch's logic, asking for each encoding it needs (rows, width) and given its result. */
+function* batchSelector(B: number, F: number, k: number, key?: string): Generator<Parameters<RowsEncoder>, BatchSelection, ReturnType<RowsEncoder>> {
   let width = Math.min(F, (key && firstWidths.get(key)) || Math.ceil(1.5 * k));
-  const first = encode(null, width);
+  const first = yield [null, width];
   const values = Array.from({ length: B }, (_, r) => first.values.subarray(r * width, (r + 1) * width));
   const indices = Array.from({ length: B }, (_, r) => first.indices.subarray(r * width, (r + 1) * width));
   let pending: number[] | null = null; // the tokens that may still be short (all, at first)
@@ -87,13 +106,45 @@ export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder
       return { threshold, values, indices };
     }
     width = Math.min(F, 2 * Math.max(...short.map((r) => values[r]!.length)));
-    const more = encode(short, width);
+    const more = yield [short, width];
     short.forEach((r, i) => {
       values[r] = more.values.subarray(i * width, (i + 1) * width);
       indices[r] = more.indices.subarray(i * width, (i + 1) * width);
     });
     pending = short;
   }
+}
+
+/** The [B, W] codes of a selection (W its longest list): each token's kept activations first, by latent (so the
+ * decoder sums them in one order whatever the slots were — they are learned, and a resumed run starts afresh), then
+ * zeros; and the firings per latent. Written into v, idx ([B·W]) and counts ([F]). The zeros take latents the
+ * token did not keep — a row never names a latent twice, which the webgpu backward's ranking relies on — spread
+ * over all latents (from (r·W) mod F on), so no latent's segment there gathers them all. */
+export function batchCodes(sel: BatchSelection, W: number, v: Float32Array, idx: Int32Array, counts: Float32Array): void {
+  const F = counts.length;
+  v.fill(0), counts.fill(0);
+  const th = sel.threshold;
+  const kept = new Uint8Array(F);
+  sel.values.forEach((rv, r) => {
+    const ri = sel.indices[r]!;
+    const row = r * W;
+    let n = row;
+    for (let j = 0; j < rv.length; j++) {
+      if (!(rv[j]! >= th && rv[j]! > 0)) continue;
+      // insertion by latent (the screen lists latents in order already; the sgemm path's heap does not)
+      let at = n++;
+      for (; at > row && idx[at - 1]! > ri[j]!; at--) v[at] = v[at - 1]!, idx[at] = idx[at - 1]!;
+      v[at] = rv[j]!;
+      idx[at] = ri[j]!;
+      counts[ri[j]!]!++;
+    }
+    for (let q = row; q < n; q++) kept[idx[q]!] = 1;
+    for (let q = n, f = row % F; q < row + W; q++, f = (f + 1) % F) {
+      while (kept[f]) f = (f + 1) % F;
+      idx[q] = f;
+    }
+    for (let q = row; q < n; q++) kept[idx[q]!] = 0;
+  });
 }
 
 /** The q-quantile of the tokens' counts of activations ≥ threshold (and > 0). */
@@ -132,14 +183,10 @@ export function rthLargestNonNegative(v: Float32Array, r: number): number {
   return new Float32Array(Uint32Array.of(((hi << 16) | lo) >>> 0).buffer)[0]!;
 }
 
-/** Why the sparse path cannot run here (for this k, when given; for BatchTopK with `batch`), or null when it can. */
-export function sparseTopKUnavailable(k?: number, batch = false): string | null {
+/** Why the sparse path cannot run here (for this k, when given), or null when it can. */
+export function sparseTopKUnavailable(k?: number): string | null {
   const backend = tf.getBackend();
   if (backend === 'webgpu') {
-    // The batch's threshold decides how many latents each token may need, so the selection is checked on the host
-    // (and redone with more slots when a token had more) inside the op — a synchronous read, which tfjs's webgpu
-    // backend does not offer in Node (it reads back through an OffscreenCanvas).
-    if (batch) return "BatchTopK's sparse path reads each batch's selection back synchronously, which webgpu cannot; it runs on the cpu and wasm backends";
     if (k !== undefined && k > WEBGPU_SPARSE_MAX_K) return `the webgpu sparse TopK kernels keep at most k = ${WEBGPU_SPARSE_MAX_K} latents per token (k = ${k})`;
     registerWebGpuSparseTopK();
     registerWebGpuFusedStep(); // its tiled encoder serves this path's forward too
@@ -220,29 +267,13 @@ function registerHostKernels(backendName: HostBackendName): void {
         K.topkEncode(xs, applyBias && hasBias ? mem.f32(bd!) : null, mem.f32(we!), mem.f32(be!), n, d, F, width, scratchFor, out.values, out.indices, null);
         return out;
       }, `${backendName}:${B}:${F}:${k}`);
-      // [B, W] with W the longest list: each token's kept activations first, by latent (so the decoder sums them in
-      // one order whatever the slots were — they are learned, and a resumed run starts afresh), then zeros.
       const W = Math.max(...sel.values.map((v) => v.length));
       const outs = [mem.allocate([B, d]), mem.allocate([B, W]), mem.allocateInt32([B, W]), mem.allocate([F]), mem.allocate([])];
       const view = mem.f32;
       const [recon, values, indices, fired, t] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-      const v = view(values), idx = mem.i32(indices), counts = view(fired);
-      v.fill(0), idx.fill(0), counts.fill(0);
-      const th = sel.threshold;
-      for (let r = 0; r < B; r++) {
-        const rv = sel.values[r]!, ri = sel.indices[r]!;
-        let n = r * W;
-        for (let j = 0; j < rv.length; j++) {
-          if (!(rv[j]! >= th && rv[j]! > 0)) continue;
-          // insertion by latent (the screen lists latents in order already; the sgemm path's heap does not)
-          let at = n++;
-          for (; at > r * W && idx[at - 1]! > ri[j]!; at--) v[at] = v[at - 1]!, idx[at] = idx[at - 1]!;
-          v[at] = rv[j]!;
-          idx[at] = ri[j]!;
-          counts[ri[j]!]!++;
-        }
-      }
-      view(t)[0] = th;
+      const v = view(values), idx = mem.i32(indices);
+      batchCodes(sel, W, v, idx, view(fired));
+      view(t)[0] = sel.threshold;
       K.topkDecode(v, idx, view(wd!), hasBias ? view(bd!) : null, B, W, d, F, view(recon));
       return outs;
     },
@@ -270,8 +301,52 @@ function registerHostKernels(backendName: HostBackendName): void {
 export interface SparseTopKOptions {
   /** On webgpu, caps the rows encoded at once (tests; the binding limit sets it otherwise). */
   chunkRows?: number;
-  /** BatchTopK: the batch's B·k largest activations instead of k per token (see batchSelection). */
+  /** BatchTopK: the batch's B·k largest activations instead of k per token (see selectBatch). */
   batch?: boolean;
+  /** BatchTopK on webgpu: the batch's codes, selected beforehand (preselectBatchTopK). */
+  selection?: PreselectedBatch;
+}
+
+/** A batch's BatchTopK codes on the GPU ([B, W], see batchCodes) and its threshold; the caller disposes them. */
+export interface PreselectedBatch {
+  values: tf.Tensor2D;
+  indices: tf.Tensor2D;
+  threshold: tf.Scalar;
+}
+
+/**
+ * BatchTopK's selection on webgpu, before the step. Whether a token needs more slots is decided on the host, and
+ * tfjs's webgpu backend reads back only asynchronously in Node (no OffscreenCanvas), so it cannot happen inside
+ * the op: the trainer awaits this, then runs the step with `selection`. The same passes as on the CPU (selectBatch)
+ * over the WGSL encoder and selection, reading back each pass's values and latents (B × ~1.7k of each per batch).
+ */
+export async function preselectBatchTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean): Promise<PreselectedBatch> {
+  const reason = sparseTopKUnavailable(k);
+  if (reason) throw new Error(reason);
+  const [B] = x.shape;
+  const F = W_E.shape[1];
+  const xin = tf.tidy(() => (applyBias && b_D ? tf.sub(x, b_D) : tf.clone(x)) as tf.Tensor2D);
+  try {
+    const sel = await selectBatchAsync(B, F, k, async (rows, width) => {
+      if (width > WEBGPU_SPARSE_MAX_K) {
+        throw new Error(`batchtopk on webgpu: a token of this batch holds more than ${WEBGPU_SPARSE_MAX_K / 2} of its ${B * k} largest activations, past the ${WEBGPU_SPARSE_MAX_K} latents the webgpu selection keeps per token; set sparse_path to off`);
+      }
+      const part = rows ? tf.tidy(() => tf.gather(xin, tf.tensor1d(rows, 'int32'))) : xin;
+      const out = encodeSelectWebGpu(part, W_E, b_E, width);
+      try {
+        const [values, indices] = await Promise.all([out.values.data(), out.indices.data()]);
+        return { values: values as Float32Array, indices: indices as Int32Array };
+      } finally {
+        tf.dispose([out.values, out.indices, ...(rows ? [part] : [])]);
+      }
+    }, `webgpu:${B}:${F}:${k}`);
+    const W = Math.max(...sel.values.map((v) => v.length));
+    const v = new Float32Array(B * W), idx = new Int32Array(B * W);
+    batchCodes(sel, W, v, idx, new Float32Array(F));
+    return { values: tf.tensor2d(v, [B, W]), indices: tf.tensor2d(idx, [B, W], 'int32'), threshold: tf.scalar(sel.threshold) };
+  } finally {
+    xin.dispose();
+  }
 }
 
 /**
@@ -339,7 +414,8 @@ function encodeSelectWebGpu(xin: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, 
 /** The same op on webgpu: every step stays on the GPU (no read-back). `chunkRows` caps the rows encoded at once
  * (tests; the binding limit sets it otherwise). */
 function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, opts: SparseTopKOptions): SparseTopKResult {
-  const reason = sparseTopKUnavailable(k, opts.batch);
+  const reason = sparseTopKUnavailable(opts.batch ? undefined : k);
+  if (opts.batch && !opts.selection) throw new Error('BatchTopK on webgpu takes its selection from preselectBatchTopK, made before the step');
   if (reason) throw new Error(reason);
   const [, d] = x.shape;
   const F = W_E.shape[1];
@@ -348,7 +424,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
   let side: Omit<SparseTopKResult, 'recon'> | undefined;
   const op = tf.customGrad(((xs: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, wd: tf.Tensor2D, bd: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const xin: tf.Tensor2D = subtractBias ? tf.sub(xs, bd) : xs;
-    const { indices, values } = encodeSelectWebGpu(xin, we, be, k, opts.chunkRows);
+    const { indices, values } = opts.selection ?? encodeSelectWebGpu(xin, we, be, k, opts.chunkRows);
     const recon = webgpuTopKDecode(values, indices, wd, bd);
     // The latent CSR serves the backward pass; a forward-only call (analysis, evaluation) counts firings without it.
     const recording = (tf.engine().state as { gradientDepth?: number }).gradientDepth !== 0;
@@ -357,7 +433,7 @@ function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_
       ? webgpuSegmentReduce(values, csr, 'count')
       : tf.tidy(() => tf.unsortedSegmentSum(tf.cast(tf.greater(values, 0), 'float32').flatten(), indices.flatten(), F) as tf.Tensor1D);
     save(csr ? [xin, we, wd, values, indices, csr.entries, csr.offsets] : [xin, we, wd, values, indices]);
-    side = { values: tf.keep(values.clone()), indices: tf.keep(indices.clone()), fired: tf.keep(fired) };
+    side = { values: tf.keep(values.clone()), indices: tf.keep(indices.clone()), fired: tf.keep(fired), ...(opts.selection ? { threshold: tf.keep(opts.selection.threshold.clone()) } : {}) };
     return {
       value: recon,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

@@ -61,7 +61,7 @@ export class Sae implements SparseDictionary {
     const { W_E, b_E, W_D, b_D } = this.params as Record<string, tf.Tensor2D>;
     const batch = cfg.act_fn === 'batchtopk' && opts.training === true;
     if (opts.sparse && (cfg.act_fn === 'topk' || batch) && !cfg.sparsity_include_decoder_norm) {
-      const out = sparseTopK(x, W_E!, b_E as unknown as tf.Tensor1D, W_D!, (b_D as unknown as tf.Tensor1D) ?? null, opts.k ?? cfg.top_k, cfg.apply_decoder_bias_to_pre_encoder, { batch });
+      const out = sparseTopK(x, W_E!, b_E as unknown as tf.Tensor1D, W_D!, (b_D as unknown as tf.Tensor1D) ?? null, opts.k ?? cfg.top_k, cfg.apply_decoder_bias_to_pre_encoder, { batch, ...(batch && opts.selection ? { selection: opts.selection } : {}) });
       return { recon: out.recon, sparse: { values: out.values, indices: out.indices, fired: out.fired }, ...(out.threshold ? { batchThreshold: out.threshold } : {}) };
     }
     const xin = cfg.apply_decoder_bias_to_pre_encoder && b_D ? tf.sub(x, b_D) : x;
