@@ -329,7 +329,7 @@ export async function preselectBatchTopK(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: 
   try {
     const sel = await selectBatchAsync(B, F, k, async (rows, width) => {
       if (width > WEBGPU_SPARSE_MAX_K) {
-        throw new Error(`batchtopk on webgpu: a token of this batch holds more than ${WEBGPU_SPARSE_MAX_K / 2} of its ${B * k} largest activations, past the ${WEBGPU_SPARSE_MAX_K} latents the webgpu selection keeps per token; set sparse_path to off`);
+        throw new Error(`batchtopk on webgpu: a token of this batch may hold more of its ${B * k} largest activations than the webgpu selection lists per token (${WEBGPU_SPARSE_MAX_K}); set sparse_path to off`);
       }
       const part = rows ? tf.tidy(() => tf.gather(xin, tf.tensor1d(rows, 'int32'))) : xin;
       const out = encodeSelectWebGpu(part, W_E, b_E, width);
@@ -411,8 +411,8 @@ function encodeSelectWebGpu(xin: tf.Tensor2D, we: tf.Tensor2D, be: tf.Tensor1D, 
   return out;
 }
 
-/** The same op on webgpu: every step stays on the GPU (no read-back). `chunkRows` caps the rows encoded at once
- * (tests; the binding limit sets it otherwise). */
+/** The same op on webgpu: every step stays on the GPU (no read-back; BatchTopK's selection, which reads back, is
+ * made before it). `chunkRows` caps the rows encoded at once (tests; the binding limit sets it otherwise). */
 function sparseTopKWebGpu(x: tf.Tensor2D, W_E: tf.Tensor2D, b_E: tf.Tensor1D, W_D: tf.Tensor2D, b_D: tf.Tensor1D | null, k: number, applyBias: boolean, opts: SparseTopKOptions): SparseTopKResult {
   const reason = sparseTopKUnavailable(opts.batch ? undefined : k);
   if (opts.batch && !opts.selection) throw new Error('BatchTopK on webgpu takes its selection from preselectBatchTopK, made before the step');
