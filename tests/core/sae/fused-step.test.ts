@@ -28,6 +28,7 @@ interface Case {
   useDecoderBias: boolean;
   unitNorm: boolean;
   transcoder: boolean;
+  actFn?: 'topk' | 'batchtopk';
 }
 
 const CASES: Case[] = [
@@ -45,7 +46,7 @@ function rows(seed: number, n: number, shift: number): Float32Array {
 
 async function makeSae(c: Case): Promise<Sae> {
   const cfg = SaeConfigSchema.parse({
-    hook_point_in: 'h', ...(c.transcoder ? { hook_point_out: 'h2' } : {}), d_model: c.d, d_sae: c.F, act_fn: 'topk', top_k: c.k,
+    hook_point_in: 'h', ...(c.transcoder ? { hook_point_out: 'h2' } : {}), d_model: c.d, d_sae: c.F, act_fn: c.actFn ?? 'topk', top_k: c.k,
     sparsity_include_decoder_norm: false, apply_decoder_bias_to_pre_encoder: c.applyBias, use_decoder_bias: c.useDecoderBias,
   });
   const x = rows(1, c.B * c.d, 0.3);
@@ -60,6 +61,7 @@ async function train(c: Case, fused: boolean) {
   const losses: number[] = [];
   const fired: number[][] = [];
   const l0: number[] = [];
+  const thresholds: number[] = [];
   for (let s = 0; s < 4; s++) {
     const x = tf.tensor2d(rows(10 + s, c.B * c.d, 0.3), [c.B, c.d]);
     const y = c.transcoder ? tf.tensor2d(rows(50 + s, c.B * c.d, -0.2), [c.B, c.d]) : x;
@@ -69,13 +71,14 @@ async function train(c: Case, fused: boolean) {
     const stats = trainStep(sae, adam, x, y, settings);
     losses.push((await stats.parts.total.data())[0]!, (await stats.parts.l_rec.data())[0]!);
     l0.push((await stats.l0!.data())[0]!);
+    if (stats.batchThreshold) thresholds.push((await stats.batchThreshold.data())[0]!);
     fired.push(Array.from(await stats.fired.data()));
     disposeStats(stats);
     tf.dispose(c.transcoder ? [x, y] : [x]);
   }
   const read = async (m: Map<string, tf.Variable> | Record<string, tf.Variable>) =>
     Object.fromEntries(await Promise.all((m instanceof Map ? [...m.entries()] : Object.entries(m)).map(async ([k, v]) => [k, Array.from(await v.data())] as const)));
-  const out = { losses, fired, l0, params: await read(sae.params), m: await read(adam.m), v: await read(adam.v), step: adam.step };
+  const out = { losses, fired, l0, thresholds, params: await read(sae.params), m: await read(adam.m), v: await read(adam.v), step: adam.step };
   adam.dispose();
   sae.dispose();
   return out;
@@ -112,6 +115,30 @@ async function fusedSetup(ctx: { skip(note: string): void }, lr: number, seed: n
 }
 
 describeEachBackend('fused TopK training step', (backend) => {
+  it('takes BatchTopK steps too (CPU backends), with the general step\'s results to the bit', async (ctx) => {
+    const why = await fusedUnavailableHere();
+    if (why || backend === 'webgpu') {
+      ctx.skip(why ? `the fused step does not run here: ${why}` : 'BatchTopK on webgpu takes the general step (its batch is selected before it)');
+      return;
+    }
+    for (const c of [CASES[0]!, CASES[1]!, CASES[3]!].map((c) => ({ ...c, actFn: 'batchtopk' as const }))) {
+      const probe = await makeSae(c), probeAdam = new Adam(probe.params);
+      expect(fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 })).toBeNull();
+      probeAdam.dispose(), probe.dispose();
+      const general = await train(c, false);
+      const fused = await train(c, true);
+      const label = JSON.stringify(c);
+      expect(fused.thresholds, label).toHaveLength(4);
+      expect(fused.thresholds, label).toEqual(general.thresholds);
+      expect(fused.losses, label).toEqual(general.losses);
+      expect(fused.fired, label).toEqual(general.fired);
+      expect(fused.l0, label).toEqual(general.l0);
+      for (const part of ['params', 'm', 'v'] as const) {
+        for (const name of Object.keys(general[part])) expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
+      }
+    }
+  });
+
   it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx) => {
     const why = await fusedUnavailableHere();
     if (why) {

@@ -1,6 +1,7 @@
 // The training step of a TopK SAE as three kernels, where the general step runs the sparse op, the loss, tfjs's
 // backpropagation and one Adam kernel per parameter:
-//   1. encode (the TopK: values, indices, firings);
+//   1. encode (the TopK: values, indices, firings; BatchTopK on the CPU backends: the batch's selection, see
+//      selectBatch in sparse-topk.ts, and its threshold);
 //   2. decode with the loss: per token the reconstruction, the residual y − x̂, Σ residual² and the gradient of
 //      the mean reconstruction loss, −2 (y − x̂) / B, with the reconstruction itself never written;
 //   3. backward with Adam: each parameter takes its Adam step as soon as its gradient is complete (a W_D row right
@@ -18,7 +19,10 @@ import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
 import { BACKWARD_ADAM, backwardAdamCall, DECODE_RESIDUAL, ENCODE, registerWebGpuFusedStep, webgpuFusedUnavailable } from './fused-step-webgpu';
-import { preScratch, sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
+import { hostBatchEncode, preScratch, sparseTopKUnavailable, type SparseTopKKernels } from './sparse-topk';
+
+/** BatchTopK's encode for the fused step on the CPU backends: [values, indices, fired, threshold] (hostBatchEncode). */
+const ENCODE_BATCH = 'SaeSparseBatchTopKEncode';
 
 interface FusedKernels extends SparseTopKKernels {
   topkDecodeResidual(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, y: Float32Array, dy: Float32Array,
@@ -50,6 +54,14 @@ function register(backendName: HostBackendName, K: FusedKernels): void {
       const scratch = K.topkScreening?.() ? null : preScratch(B * F);
       K.topkEncode(mem.f32(x!), bd ? mem.f32(bd) : null, mem.f32(we!), mem.f32(be!), B, d, F, k, scratch, mem.f32(outs[0]!), mem.i32(outs[1]!), mem.f32(outs[2]!));
       return outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: ENCODE_BATCH,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, we, be, bd } = inputs as Record<string, tf.TensorInfo>;
+      return hostBatchEncode(backendName, backend, K, x!, bd ?? null, we!, be!, (attrs as unknown as { k: number }).k);
     },
   });
   tf.registerKernel({
@@ -97,7 +109,7 @@ export function fusedTopKStepUnavailable(dict: unknown, adam: Adam, s: StepSetti
   if (!s.sparse) return 'not on the sparse path';
   if (!(dict instanceof Sae)) return 'not an sae dictionary';
   const cfg = dict.cfg;
-  if (cfg.act_fn !== 'topk' || cfg.sparsity_include_decoder_norm) return 'not a TopK SAE without decoder norms in its selection';
+  if ((cfg.act_fn !== 'topk' && cfg.act_fn !== 'batchtopk') || cfg.sparsity_include_decoder_norm) return 'not a TopK or BatchTopK SAE without decoder norms in its selection';
   const names = Object.keys(dict.params);
   if (!names.every((n) => (PARAMS as readonly string[]).includes(n)) || !dict.params.W_E || !dict.params.b_E || !dict.params.W_D) return 'parameters other than W_E, b_E, W_D, b_D';
   if (names.some((n) => !adam.m.has(n))) return 'the optimiser does not hold every parameter';
@@ -105,6 +117,7 @@ export function fusedTopKStepUnavailable(dict: unknown, adam: Adam, s: StepSetti
   const o = s.loss;
   if ((o.sparsityLossType && o.l1Coefficient > 0) || o.lpCoefficient > 0 || (o.auxkCoefficient > 0 && o.deadMask && o.nDead > 0)) return 'losses besides the reconstruction';
   const backend = tf.getBackend();
+  if (backend === 'webgpu' && cfg.act_fn === 'batchtopk') return 'BatchTopK on webgpu takes the general step (its batch is selected before it)';
   if (backend === 'webgpu') {
     const why = webgpuFusedUnavailable(s.k ?? cfg.top_k, dict.params.W_D.shape[1]!);
     if (why) return why;
@@ -112,7 +125,7 @@ export function fusedTopKStepUnavailable(dict: unknown, adam: Adam, s: StepSetti
     return null;
   }
   if (backend !== 'cpu' && backend !== 'wasm') return `backend ${backend}`;
-  const why = sparseTopKUnavailable(s.k ?? cfg.top_k);
+  const why = sparseTopKUnavailable(cfg.act_fn === 'batchtopk' ? undefined : s.k ?? cfg.top_k);
   if (why) return why;
   const K = nativeKernels();
   if (!K) return 'the native addon lacks the fused kernels (rebuild it: npm run build:native)';
@@ -130,7 +143,10 @@ export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tenso
   const applyBias = cfg.apply_decoder_bias_to_pre_encoder && !!p.b_D;
   const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) => tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 
-  const [values, indices, fired] = run(ENCODE, { x, we: p.W_E!, be: p.b_E!, ...(applyBias ? { bd: p.b_D! } : {}) }, { k }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+  // BatchTopK (CPU backends): the batch's selection, [B, W] codes with zeros where a token keeps fewer.
+  const batch = cfg.act_fn === 'batchtopk';
+  const [values, indices, fired, threshold] = run(batch ? ENCODE_BATCH : ENCODE, { x, we: p.W_E!, be: p.b_E!, ...(applyBias ? { bd: p.b_D! } : {}) }, { k }) as
+    [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Scalar | undefined];
   // The loss is the mean over tokens of Σ (y − x̂)²; its gradient per token, 1 / B, as tfjs's Mean gradient makes it.
   const [g, rowErr] = run(DECODE_RESIDUAL, { values, indices, wd: p.W_D!, ...(p.b_D ? { bd: p.b_D } : {}), y }, { dyRow: Math.fround(1 / B) }) as [tf.Tensor2D, tf.Tensor1D];
 
@@ -169,7 +185,7 @@ export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tenso
         totalSq: tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar,
       }))
     : { l0: null, residualSq: null, totalSq: null };
-  const stats: StepStats = { parts, ...metrics, fired, batchThreshold: null };
+  const stats: StepStats = { parts, ...metrics, fired, batchThreshold: threshold ?? null };
   tf.dispose([values, indices, rowErr]);
   return stats;
 }

@@ -212,6 +212,37 @@ export function preScratch(size: number): Float32Array {
   return scratch.subarray(0, size);
 }
 
+/**
+ * BatchTopK's encode on the host backends (a kernel's body): the selection's passes on the addon (x − shift, when
+ * shift is given, through W_E and b_E), then the codes in fresh outputs — values and indices [B, W], the firings
+ * [F] and the threshold [].
+ */
+export function hostBatchEncode(backendName: HostBackendName, backend: unknown, K: SparseTopKKernels, x: tf.TensorInfo, shift: tf.TensorInfo | null,
+  we: tf.TensorInfo, be: tf.TensorInfo, k: number): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  const [B, d] = x.shape as [number, number];
+  const F = we.shape[1]!;
+  const mem = checkedMemory(backendName, backend, 'BatchTopK encode');
+  // The selection's passes write to plain arrays (no tensor is allocated until it is done, so views stay valid).
+  const sel = selectBatch(B, F, k, (rows, width) => {
+    const n = rows ? rows.length : B;
+    let xs = mem.f32(x);
+    if (rows) {
+      const sub = new Float32Array(n * d);
+      rows.forEach((r, i) => sub.set(xs.subarray(r * d, (r + 1) * d), i * d));
+      xs = sub;
+    }
+    const out = { values: new Float32Array(n * width), indices: new Int32Array(n * width) };
+    const scratchFor = K.topkScreening?.() ? null : preScratch(n * F);
+    K.topkEncode(xs, shift ? mem.f32(shift) : null, mem.f32(we), mem.f32(be), n, d, F, width, scratchFor, out.values, out.indices, null);
+    return out;
+  }, `${backendName}:${B}:${F}:${k}`);
+  const W = Math.max(...sel.values.map((v) => v.length));
+  const outs: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] = [mem.allocate([B, W]), mem.allocateInt32([B, W]), mem.allocate([F]), mem.allocate([])];
+  batchCodes(sel, W, mem.f32(outs[0]), mem.i32(outs[1]), mem.f32(outs[2]));
+  mem.f32(outs[3])[0] = sel.threshold;
+  return outs;
+}
+
 const FORWARD = 'SaeSparseTopKForward';
 const BATCH_FORWARD = 'SaeSparseBatchTopKForward';
 const BACKWARD = 'SaeSparseTopKBackward';
@@ -253,29 +284,13 @@ function registerHostKernels(backendName: HostBackendName): void {
       const [B, d] = x!.shape as [number, number];
       const F = we!.shape[1]!;
       const mem = checkedMemory(backendName, backend, BATCH_FORWARD);
-      // The selection's passes write to plain arrays (no tensor is allocated until it is done, so views stay valid).
-      const sel = selectBatch(B, F, k, (rows, width) => {
-        const n = rows ? rows.length : B;
-        let xs = mem.f32(x!);
-        if (rows) {
-          const sub = new Float32Array(n * d);
-          rows.forEach((r, i) => sub.set(xs.subarray(r * d, (r + 1) * d), i * d));
-          xs = sub;
-        }
-        const out = { values: new Float32Array(n * width), indices: new Int32Array(n * width) };
-        const scratchFor = K.topkScreening?.() ? null : preScratch(n * F);
-        K.topkEncode(xs, applyBias && hasBias ? mem.f32(bd!) : null, mem.f32(we!), mem.f32(be!), n, d, F, width, scratchFor, out.values, out.indices, null);
-        return out;
-      }, `${backendName}:${B}:${F}:${k}`);
-      const W = Math.max(...sel.values.map((v) => v.length));
-      const outs = [mem.allocate([B, d]), mem.allocate([B, W]), mem.allocateInt32([B, W]), mem.allocate([F]), mem.allocate([])];
-      const view = mem.f32;
-      const [recon, values, indices, fired, t] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+      const [values, indices, fired, t] = hostBatchEncode(backendName, backend, K, x!, applyBias && hasBias ? bd! : null, we!, be!, k);
+      const recon = mem.allocate([B, d]);
+      const view = mem.f32; // after the last allocation (a wasm heap may grow)
+      const W = values.shape[1]!;
       const v = view(values), idx = mem.i32(indices);
-      batchCodes(sel, W, v, idx, view(fired));
-      view(t)[0] = sel.threshold;
       K.topkDecode(v, idx, view(wd!), hasBias ? view(bd!) : null, B, W, d, F, view(recon));
-      return outs;
+      return [recon, values, indices, fired, t];
     },
   });
   tf.registerKernel({
