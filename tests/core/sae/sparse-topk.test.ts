@@ -123,24 +123,32 @@ describeEachBackend('sparse TopK path', (backend) => {
     sae.dispose();
   });
 
+  /** The parameters after 10 Adam steps on batch(0…9), on the sparse or the dense path (with BatchTopK's codes
+   * selected first where the backend needs it). */
+  const tenSteps = async (make: () => Promise<Sae>, batch: (s: number) => tf.Tensor2D, sparse: boolean) => {
+    const sae = await make();
+    const adam = new Adam(sae.params);
+    for (let s = 0; s < 10; s++) {
+      const x = batch(s);
+      const sel = sparse && sae.cfg.act_fn === 'batchtopk' ? await selectFor(sae, x) : {};
+      disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, ...sel }));
+      release(sel);
+      x.dispose();
+    }
+    const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
+    adam.dispose();
+    sae.dispose();
+    return out;
+  };
+  const expectSameAfterTenSteps = async (make: () => Promise<Sae>, batch: (s: number) => tf.Tensor2D) => {
+    const dense = await tenSteps(make, batch, false);
+    const sparse = await tenSteps(make, batch, true);
+    for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+  };
+
   it('gives the same weights as the dense path after 10 Adam steps', async (ctx) => {
     requireSparse(ctx);
-    const run = async (sparse: boolean) => {
-      const sae = await makeSae(true);
-      const adam = new Adam(sae.params);
-      for (let s = 0; s < 10; s++) {
-        const x = tf.tensor2d(data(10 + s), [B, D]);
-        disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 }));
-        x.dispose();
-      }
-      const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
-      adam.dispose();
-      sae.dispose();
-      return out;
-    };
-    const dense = await run(false);
-    const sparse = await run(true);
-    for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+    await expectSameAfterTenSteps(() => makeSae(true), (s) => tf.tensor2d(data(10 + s), [B, D]));
   });
 
   /** BatchTopK's codes for x, selected before the forward pass on webgpu (the trainer does the same); {} elsewhere. */
@@ -206,24 +214,7 @@ describeEachBackend('sparse TopK path', (backend) => {
 
   it('BatchTopK: the same weights as the dense path after 10 Adam steps', async (ctx) => {
     requireSparse(ctx);
-    const run = async (sparse: boolean) => {
-      const sae = await makeSae(true, true, 'batchtopk');
-      const adam = new Adam(sae.params);
-      for (let s = 0; s < 10; s++) {
-        const x = batchData(40 + s, s % 3);
-        const sel = sparse ? await selectFor(sae, x) : {};
-        disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, ...sel }));
-        release(sel);
-        x.dispose();
-      }
-      const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
-      adam.dispose();
-      sae.dispose();
-      return out;
-    };
-    const dense = await run(false);
-    const sparse = await run(true);
-    for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+    await expectSameAfterTenSteps(() => makeSae(true, true, 'batchtopk'), (s) => batchData(40 + s, s % 3));
   });
 });
 

@@ -254,24 +254,28 @@ const BACKWARD = 'SaeSparseTopKBackward';
 function registerHostKernels(backendName: HostBackendName): void {
   if (tf.getKernel(FORWARD, backendName)) return;
   const K = kernels();
+  /** The forward kernels' inputs (bd is b_D, or zeros without one) and attributes. */
+  const forwardArgs = (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined) => {
+    const { x, we, be, wd, bd } = inputs as Record<string, tf.TensorInfo>;
+    const { k, applyBias, hasBias } = attrs as unknown as { k: number; applyBias: boolean; hasBias: boolean };
+    const [B, d] = x!.shape as [number, number];
+    return { x: x!, we: we!, be: be!, wd: wd!, bd: bd!, k, applyBias, hasBias, B, d, F: we!.shape[1]! };
+  };
   tf.registerKernel({
     kernelName: FORWARD,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, we, be, wd, bd } = inputs as Record<string, tf.TensorInfo>;
-      const { k, applyBias, hasBias } = attrs as unknown as { k: number; applyBias: boolean; hasBias: boolean };
-      const [B, d] = x!.shape as [number, number];
-      const F = we!.shape[1]!;
+      const { x, we, be, wd, bd, k, applyBias, hasBias, B, d, F } = forwardArgs(inputs, attrs);
       const mem = checkedMemory(backendName, backend, FORWARD);
       const outs = [mem.allocate([B, d]), mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
       // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
       const view = mem.f32;
-      const bias = hasBias ? view(bd!) : null;
+      const bias = hasBias ? view(bd) : null;
       const [recon, values, indices, fired] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
       const idx = mem.i32(indices);
       const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
-      K.topkEncode(view(x!), applyBias ? bias : null, view(we!), view(be!), B, d, F, k, scratchFor, view(values), idx, view(fired));
-      K.topkDecode(view(values), idx, view(wd!), bias, B, k, d, F, view(recon));
+      K.topkEncode(view(x), applyBias ? bias : null, view(we), view(be), B, d, F, k, scratchFor, view(values), idx, view(fired));
+      K.topkDecode(view(values), idx, view(wd), bias, B, k, d, F, view(recon));
       return outs;
     },
   });
@@ -279,17 +283,14 @@ function registerHostKernels(backendName: HostBackendName): void {
     kernelName: BATCH_FORWARD,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, we, be, wd, bd } = inputs as Record<string, tf.TensorInfo>;
-      const { k, applyBias, hasBias } = attrs as unknown as { k: number; applyBias: boolean; hasBias: boolean };
-      const [B, d] = x!.shape as [number, number];
-      const F = we!.shape[1]!;
+      const { x, we, be, wd, bd, k, applyBias, hasBias, B, d, F } = forwardArgs(inputs, attrs);
       const mem = checkedMemory(backendName, backend, BATCH_FORWARD);
-      const [values, indices, fired, t] = hostBatchEncode(backendName, backend, K, x!, applyBias && hasBias ? bd! : null, we!, be!, k);
+      const [values, indices, fired, t] = hostBatchEncode(backendName, backend, K, x, applyBias && hasBias ? bd : null, we, be, k);
       const recon = mem.allocate([B, d]);
       const view = mem.f32; // after the last allocation (a wasm heap may grow)
       const W = values.shape[1]!;
       const v = view(values), idx = mem.i32(indices);
-      K.topkDecode(v, idx, view(wd!), hasBias ? view(bd!) : null, B, W, d, F, view(recon));
+      K.topkDecode(v, idx, view(wd), hasBias ? view(bd) : null, B, W, d, F, view(recon));
       return [recon, values, indices, fired, t];
     },
   });
