@@ -21,7 +21,7 @@ interface LmKernels {
   geluNew(x: Float32Array, n: number, out: Float32Array): boolean;
 }
 
-/** The largest d_head the webgpu attention takes (attention-webgpu.ts: its rows live in registers; Gemma 2's heads
+/** The largest d_head the webgpu attention takes (lm-kernels-webgpu.ts: its rows live in registers; Gemma 2's heads
  * are 256 wide). */
 export const WEBGPU_ATTENTION_MAX_DHEAD = 256;
 
