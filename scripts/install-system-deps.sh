@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs from Debian (idempotent): Mesa >= 25 (lavapipe Vulkan) from
-# bookworm-backports for WebGPU in Node, Debian's chromium for end-to-end tests, OpenBLAS for native/.
+# Installs what the test suites need from Debian (idempotent; `npm test` runs it): Mesa >= 25 (lavapipe Vulkan) from
+# bookworm-backports for WebGPU in Node, and Debian's chromium for the end-to-end suite. The native addon needs
+# no system library (its own sgemm; OpenBLAS is used only where libopenblas-dev is already installed).
 set -euo pipefail
 
 need=()
@@ -8,7 +9,7 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 mesa_version() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | sed -E 's/^([0-9]+:)?([0-9]+).*/\2/'; }
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "install-system-deps: not root or no apt-get; skipping (webgpu tests are skipped without an adapter)" >&2
+  echo "install-system-deps: not root or no apt-get: nothing installed (as root: bash scripts/install-system-deps.sh)" >&2
   exit 0
 fi
 
@@ -29,7 +30,6 @@ mv="$(mesa_version || true)"
 [ -n "$mv" ] && [ "$mv" -ge 25 ] || need+=(mesa)
 have_pkg libvulkan1 || need+=(vulkan)
 have_pkg chromium || need+=(chromium)
-have_pkg libopenblas-dev || need+=(openblas)
 [ ${#need[@]} -eq 0 ] && { echo "install-system-deps: all present"; exit 0; }
 
 export DEBIAN_FRONTEND=noninteractive
@@ -43,7 +43,6 @@ for n in "${need[@]}"; do
           fi ;;
     vulkan) apt-get install -y -qq libvulkan1 >/dev/null ;;
     chromium) apt-get install -y -qq chromium >/dev/null ;;
-    openblas) apt-get install -y -qq libopenblas-dev >/dev/null ;;
   esac
 done
 echo "install-system-deps: installed ${need[*]} (mesa $(mesa_version))"

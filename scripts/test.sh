@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`): type-check, build (electron-vite: main, preload, renderer; the CLI
-# bundle), the vitest suites (unit, integration, component), then the end-to-end suite in chromium against the
-# built `sae-studio serve`; ends with one line "N passed, N failed, N skipped" counted from vitest's JSON reports.
+# The project's test command (`npm test`): the system packages the suites need (installed when it may: root with
+# apt-get), a probe of the test environment (a notice per suite that will skip, an error under CI=true), lint and
+# format, type-check, build (electron-vite: main, preload, renderer; the CLI bundle), the vitest suites (unit,
+# integration, component), then the end-to-end suite in chromium against the built `sae-studio serve`; ends with
+# one line "N passed, N failed, N skipped" counted from vitest's JSON reports.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tests/.artifacts
@@ -10,10 +12,16 @@ e2e=tests/.artifacts/vitest-e2e-report.json
 rm -f "$unit" "$e2e"
 
 status=0
+echo "== system packages (Mesa >= 25 for WebGPU on the CPU, chromium)"
+bash scripts/install-system-deps.sh || echo "NOTICE: system packages could not be installed; the suites that need them will say so below"
+echo "== test environment"
+node scripts/test-environment.mjs 2>/dev/null || status=1
+echo "== lint and format"
+npm run --silent lint || status=1
 echo "== typecheck"
 npm run --silent typecheck || status=1
 echo "== build (electron-vite, CLI bundle)"
-ELECTRON_SKIP_BINARY_DOWNLOAD=1 npx electron-vite build --logLevel warn || status=1
+npx electron-vite build --logLevel warn || status=1
 node scripts/build-cli.mjs || status=1
 echo "== vitest"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$unit" "$@" || status=1
