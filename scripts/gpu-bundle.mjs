@@ -1,7 +1,7 @@
 // Bundles bench/gpu.ts and bench/quality.ts into gpu.mjs and quality.mjs with every npm package inside (a bare GPU
 // host has no node_modules), with Dawn's native module where the bundled `webgpu` package looks for it
 // (dist/<platform>-<arch>/), all packed into .gpu/payload.tar.xz.
-// Node itself and the Vulkan loader come from ../shared/gpu-host/prepare.sh (README, "On a GPU").
+// Node itself and the Vulkan loader come from scripts/gpu-host-prepare.sh; the whole procedure is in docs/gpu-host.md.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU benchmark on a bare NVIDIA Linux host (README, "On a GPU"): from the project root with .gpu/ beside it
-# (../shared/gpu-host/prepare.sh, then npm run bundle:gpu), `bash scripts/gpu-host-run.sh OUTDIR` writes
+# The GPU benchmark on a bare NVIDIA Linux host (docs/gpu-host.md): from the project root with .gpu/ beside it
+# (bash scripts/gpu-host-prepare.sh, then npm run bundle:gpu), `bash scripts/gpu-host-run.sh OUTDIR` writes
 # OUTDIR/webgpu.json (bench/gpu.ts) and OUTDIR/torch.json (bench/torch_sae_step.py, the same step in PyTorch, in
 # the same call), with their logs beside them. Extra arguments go to bench/gpu.ts (e.g. --seconds 5, --quick); with
 # --quality first, it runs the quality benchmark on webgpu instead (OUTDIR/quality.json; e.g. --quality --tokens N).
