@@ -98,6 +98,6 @@ describe('WizardPage', () => {
     // The review lists the steps to fix.
     fireEvent.click(screen.getByTestId('step-review'));
     const alert = await screen.findByText('Fix the marked steps first');
-    expect(within(alert.closest('[role="alert"]') ?? alert.parentElement!).getByText(/Dataset/)).toBeTruthy();
+    expect(within(alert.closest('[role="alert"]') ?? alert.parentElement ?? alert).getByText(/Dataset/)).toBeTruthy();
   });
 });

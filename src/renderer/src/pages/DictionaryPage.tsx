@@ -308,9 +308,10 @@ function TryText({ dictionary }: { dictionary: string }) {
           <TokenText
             tokens={tokens.map((t) => t.token)}
             values={values}
-            describe={(i) =>
-              tokens[i]!.features.length === 0 ? 'no feature fires' : tokens[i]!.features.slice(0, 5).map((f) => `#${f.index} ${f.activation.toFixed(2)}`).join(', ')
-            }
+            describe={(i) => {
+              const features = tokens[i]?.features ?? [];
+              return features.length === 0 ? 'no feature fires' : features.slice(0, 5).map((f) => `#${f.index} ${f.activation.toFixed(2)}`).join(', ');
+            }}
           />
           <Text size="sm" fw={500} mt="sm" mb={4}>
             Features firing most often (click to highlight, open from the list below)

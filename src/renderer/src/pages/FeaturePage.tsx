@@ -186,7 +186,10 @@ function Samples({ detail }: { detail: FeatureDetail }) {
 
 function SampleRow({ sample, scale, full }: { sample: FeatureSample; scale: number; full: boolean }) {
   let peak = 0;
-  sample.activations.forEach((a, i) => a > sample.activations[peak]! && (peak = i));
+  let max = -Infinity;
+  for (const [i, a] of sample.activations.entries()) {
+    if (a > max) [peak, max] = [i, a];
+  }
   const from = full ? 0 : Math.max(0, peak - CONTEXT);
   const to = full ? sample.tokens.length : Math.min(sample.tokens.length, peak + CONTEXT + 1);
   return (
