@@ -6,7 +6,7 @@ import {
   Alert, Anchor, Badge, Button, Card, Group, NumberInput, Pagination, Select, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Textarea, Title,
 } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import type { FeaturePage, TokenFeatures } from '../../../protocol/features';
+import { FEATURE_SORTS, type FeaturePage, type FeatureSort, type TokenFeatures } from '../../../protocol/features';
 import { ServiceError } from '../../../protocol/service-error';
 import { errorText, useLoad, useStudio, useStudioEvents } from '../client/studio';
 import { fmtInt, fmtNum, fmtPct, tokenLabel } from '../components/format';
@@ -55,7 +55,7 @@ export function DictionaryPage({ name }: { name: string }) {
 }
 
 interface Filters {
-  sort: 'index' | 'frequency' | 'max';
+  sort: FeatureSort;
   search: string;
   /** Percentages, '' for none. */
   minFreq: number | '';
@@ -122,11 +122,8 @@ function FeatureList({ dictionary }: { dictionary: string }) {
   );
 }
 
-const SORTS: { value: Filters['sort']; label: string }[] = [
-  { value: 'frequency', label: 'frequency' },
-  { value: 'max', label: 'max activation' },
-  { value: 'index', label: 'index' },
-];
+const SORT_LABELS: Record<FeatureSort, string> = { frequency: 'frequency', max: 'max activation', index: 'index' };
+const SORTS = Object.entries(SORT_LABELS).map(([value, label]) => ({ value, label }));
 
 /** Sort order, interpretation search, and frequency / maximum-activation ranges, each with the service's complaint. */
 function FeatureFilters(props: {
@@ -142,7 +139,7 @@ function FeatureFilters(props: {
         <Select
           label="Sort by"
           value={filters.sort}
-          onChange={(v) => onChange('sort', SORTS.find((s) => s.value === v)?.value ?? filters.sort)}
+          onChange={(v) => onChange('sort', FEATURE_SORTS.find((s) => s === v) ?? filters.sort)}
           allowDeselect={false}
           data={SORTS}
         />

@@ -8,7 +8,7 @@ import { usesTopK, type ActFn } from '../../../protocol/dictionary-config';
 import { hookLayer, hookName } from '../../../protocol/hook-names';
 import type { ModelInfo } from '../../../protocol/models';
 import {
-  BACKEND_REQUESTS, SPARSITY_LOSS_TYPES, type BackendRequest, type SparsityLossType, type TrainConfigDraft, type TrainSaeInput,
+  SPARSITY_LOSS_TYPES, type BackendRequest, type SparsityLossType, type TrainConfigDraft, type TrainSaeInput,
 } from '../../../protocol/run-config';
 import type { FieldIssue } from '../../../protocol/service-error';
 
@@ -20,15 +20,11 @@ const ACT_FN_CHOICES = {
   relu: { label: 'ReLU', help: 'The classic SAE: ReLU with an L1 (or tanh) penalty on activations × decoder norms.' },
 } as const satisfies Record<ActFn, { label: string; help: string }>;
 
-export const ACT_FN_OPTIONS: readonly { value: ActFn; label: string; help: string }[] = Object.entries(ACT_FN_CHOICES).map(([value, c]) => ({
-  value: value as ActFn,
-  ...c,
-}));
+/** The choices as a select's data (the form maps a picked value back through ACT_FNS). */
+export const ACT_FN_OPTIONS = Object.entries(ACT_FN_CHOICES).map(([value, c]) => ({ value, ...c }));
 
 const SPARSITY_LABELS: Record<SparsityLossType, string> = { power: 'L1 / Lp', tanh: 'tanh', 'tanh-quad': 'tanh-quad' };
 export const SPARSITY_OPTIONS = SPARSITY_LOSS_TYPES.map((value) => ({ value, label: SPARSITY_LABELS[value] }));
-
-export const BACKEND_OPTIONS = BACKEND_REQUESTS;
 
 export interface WizardForm {
   name: string;
