@@ -6,7 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeIntoStore } from '../src/core/analysis/analyze-to-store';
-import { TrainConfigSchema } from '../src/core/config/train-config';
+import { TrainConfigSchema } from '../src/protocol/run-config';
 import { studioHome } from '../src/core/home';
 import { referenceTopKRecipe } from '../src/core/sae/recipes';
 import { trainDictionary } from '../src/core/sae/trainer';

@@ -5,9 +5,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { SaeConfigSchema } from '../src/core/config/sae-config';
+import { SaeConfigSchema } from '../src/protocol/dictionary-config';
 import { normalGenerator } from '../src/core/lm/random-params';
-import { InitConfigSchema, initializeSae } from '../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../src/protocol/run-config';
+import { initializeSae } from '../src/core/sae/init/initialize';
 import { Adam } from '../src/core/sae/optim/adam';
 import { fusedTopKStepUnavailable } from '../src/core/sae/sparse/fused-step';
 import { disposeStats, trainStep, type StepSettings } from '../src/core/sae/train-step';

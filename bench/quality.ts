@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TrainConfigSchema } from '../src/core/config/train-config';
+import { TrainConfigSchema } from '../src/protocol/run-config';
 import { studioHome } from '../src/core/home';
 import { loadDictionary } from '../src/core/sae/dictionary-store';
 import { evaluateDictionary } from '../src/core/sae/evaluate';

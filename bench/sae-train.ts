@@ -1,9 +1,10 @@
 // Benchmark cases for SAE training steps: a TopK SAE step (forward, loss, backward, Adam, unit-norm decoder)
 // on random activations, dense vs sparse path, per backend. Used by bench/run.ts (npm run bench).
 import * as tf from '@tensorflow/tfjs-core';
-import { SaeConfigSchema } from '../src/core/config/sae-config';
+import { SaeConfigSchema } from '../src/protocol/dictionary-config';
 import { normalGenerator } from '../src/core/lm/random-params';
-import { InitConfigSchema, initializeSae } from '../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../src/protocol/run-config';
+import { initializeSae } from '../src/core/sae/init/initialize';
 import { Adam } from '../src/core/sae/optim/adam';
 import { preselectBatchTopK, sparseTopKUnavailable, type PreselectedBatch } from '../src/core/sae/sparse/sparse-topk';
 import { disposeStats, trainStep } from '../src/core/sae/train-step';

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { TrainConfig } from '../core/config/train-config';
+import type { TrainConfig } from '../protocol/run-config';
 import { InputError, isInputError } from '../core/errors';
 import type { StudioHome } from '../core/home';
 import { readRunConfig } from '../core/sae/trainer';

@@ -4,8 +4,8 @@
  * config is complete, the dataset opens. Every issue names its field as a path into the request (`config.…`).
  */
 import { existsSync } from 'node:fs';
-import { SaeConfigSchema } from '../core/config/sae-config';
-import { TrainConfigSchema, type TrainConfig } from '../core/config/train-config';
+import { SaeConfigSchema } from '../protocol/dictionary-config';
+import { TrainConfigSchema, type TrainConfig } from '../protocol/run-config';
 import { openDataset } from '../core/data/sources/open-dataset';
 import { isInputError } from '../core/errors';
 import { hookStage } from '../core/lm/hooks';

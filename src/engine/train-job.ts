@@ -1,5 +1,5 @@
 /** A training job in the engine: the trainer's events as job-protocol messages, cancellation through its signal. */
-import { TrainConfigSchema } from '../core/config/train-config';
+import { TrainConfigSchema } from '../protocol/run-config';
 import { parseConfig } from '../core/config/validate';
 import { InputError } from '../core/errors';
 import type { StudioHome } from '../core/home';

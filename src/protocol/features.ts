@@ -9,6 +9,7 @@ const featureIndex = z.number().int().nonnegative();
 const dictionaryName = z.string().min(1);
 
 export const FEATURE_SORTS = ['index', 'frequency', 'max'] as const;
+export type FeatureSort = (typeof FEATURE_SORTS)[number];
 export const MAX_FEATURE_PAGE = 10_000;
 
 export const LogitEntrySchema = z.object({ tokenId: count, token: z.string(), logit: z.number() });

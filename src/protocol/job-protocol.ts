@@ -6,12 +6,10 @@
  */
 import { z } from 'zod';
 import { MetricValuesSchema } from './metric-values';
+import { BACKEND_REQUESTS, DATASET_SPLITS } from './run-config';
 
 const count = z.number().int().nonnegative();
 const jsonObject = z.record(z.string(), z.unknown());
-
-export const DATASET_SPLITS = ['train', 'validation', 'all'] as const;
-export const BACKEND_REQUESTS = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
 
 /** Train a dictionary: a new run (`config` is a train config, lm-saes field names) or the resume of `runId`. */
 export const TrainJobSpecSchema = z.object({

@@ -4,7 +4,8 @@
  * that crashed without saying anything.
  */
 import { z } from 'zod';
-import { BACKEND_REQUESTS, DATASET_SPLITS, EngineMessageSchema } from './job-protocol';
+import { EngineMessageSchema } from './job-protocol';
+import { BACKEND_REQUESTS, DATASET_SPLITS, TrainConfigDraftSchema, TrainConfigSchema } from './run-config';
 import { FieldIssueSchema } from './service-error';
 import { RunIdSchema } from './runs';
 
@@ -44,17 +45,17 @@ export const StudioEventSchema = z.object({
 });
 export type StudioEvent = z.infer<typeof StudioEventSchema>;
 
-export const ValidateTrainConfigRequestSchema = z.strictObject({ config: z.record(z.string(), z.unknown()) });
+export const ValidateTrainConfigRequestSchema = z.strictObject({ config: TrainConfigDraftSchema });
 /** The config with every default filled in, or the fields at fault (paths start with `config.`). */
 export const TrainConfigCheckSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
+  z.object({ ok: z.literal(true), config: TrainConfigSchema }),
   z.object({ ok: z.literal(false), issues: z.array(FieldIssueSchema).min(1) }),
 ]);
 export type TrainConfigCheck = z.infer<typeof TrainConfigCheckSchema>;
 
 export const StartTrainingRequestSchema = z.strictObject({
   /** A train config (lm-saes field names), checked with the same schema as `sae-studio train --config`. */
-  config: z.record(z.string(), z.unknown()),
+  config: TrainConfigDraftSchema,
   /** Default: `<name>-<date>-<random>`. */
   runId: RunIdSchema.optional(),
 });

@@ -1,6 +1,7 @@
 /** Training runs as the store records them (status, checkpoints, the metrics series) and the requests about them. */
 import { z } from 'zod';
 import { MetricValuesSchema } from './metric-values';
+import { TrainConfigDraftSchema } from './run-config';
 
 const count = z.number().int().nonnegative();
 
@@ -26,8 +27,8 @@ export const RunSummarySchema = z.object({
   active: z.boolean(),
   /** Not active, not done, and a complete checkpoint exists: resumeRun continues it from there. */
   resumable: z.boolean(),
-  /** The train config it was started with. */
-  config: z.record(z.string(), z.unknown()),
+  /** The train config it was started with (as stored with the run: checked when it started, not again here). */
+  config: TrainConfigDraftSchema,
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 

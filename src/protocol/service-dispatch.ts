@@ -42,5 +42,6 @@ function callImpl(impl: StudioServiceImpl, method: StudioMethod, request: unknow
 /** The first line of an error's message. */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0]!.trim() || 'internal error';
+  const [first = ''] = text.split('\n');
+  return first.trim() || 'internal error';
 }

@@ -3,6 +3,7 @@
 // interpretations, bookmarks, features on a text) and an analysis cancelled.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainConfigDraft } from '../../src/protocol/run-config';
 import { ServiceError } from '../../src/protocol/service-error';
 import { archFixture, PDLM_DIR } from '../helpers/fixtures';
 import { smallTextDataset, smallTrainConfig } from '../helpers/train-fixtures';
@@ -67,7 +68,9 @@ describe('StudioService', () => {
     const good = await f.client.validateTrainConfig({ config: smallTrainConfig(dataset) as Record<string, unknown> });
     expect(good).toMatchObject({ ok: true, config: { name: 'small', lr: 5e-3, betas: [0.9, 0.999], seed: 42 } });
 
-    const schema = await f.client.validateTrainConfig({ config: { sae: { act_fn: 'topk' }, total_training_tokens: -1, lr: 'fast', colour: 'red' } });
+    // Ill-typed on purpose, as a hand-written file may be: the check reports each field instead of refusing the call.
+    const illTyped: unknown = { sae: { act_fn: 'topk' }, total_training_tokens: -1, lr: 'fast', colour: 'red' };
+    const schema = await f.client.validateTrainConfig({ config: illTyped as TrainConfigDraft });
     expect(schema.ok).toBe(false);
     expect(schema.ok ? [] : schema.issues.map((i) => i.field).sort()).toEqual(['config.colour', 'config.lr', 'config.sae.hook_point_in', 'config.total_training_tokens']);
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { TrainConfigInput } from '../../src/core/config/train-config';
+import type { TrainConfigInput } from '../../src/protocol/run-config';
 
 const require = createRequire(import.meta.url);
 

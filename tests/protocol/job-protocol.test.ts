@@ -48,7 +48,7 @@ describe('job protocol', () => {
   ])('rejects %j at %j', (message, path) => {
     const r = JobMessageSchema.safeParse(message);
     expect(r.success).toBe(false);
-    expect(r.error!.issues[0]!.path).toEqual(path);
+    expect(r.error?.issues[0]?.path).toEqual(path);
   });
 
   it('carries non-finite metrics as null', () => {

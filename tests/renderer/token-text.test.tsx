@@ -37,8 +37,8 @@ describe('TokenText', () => {
     };
     expect(spans.map(alpha)).toEqual([0, 1, 0, 0.56, 0]);
     expect(spans.map((s) => s.classList.contains('token-on'))).toEqual([false, true, false, true, false]);
-    expect(spans[1]!.classList.contains('token-focus')).toBe(true);
-    expect(spans[3]!.getAttribute('data-value')).toBe('2');
+    expect(spans[1]?.classList.contains('token-focus')).toBe(true);
+    expect(spans[3]?.getAttribute('data-value')).toBe('2');
   });
 
   it('uses the given scale (the feature maximum) rather than the sample maximum', () => {
@@ -48,7 +48,7 @@ describe('TokenText', () => {
   });
 
   it('shows the hovered token and its value, and clears it on leave', () => {
-    const { container } = renderWithStudio(<TokenText tokens={tokens} values={values} describe={(i) => `#7 ${values[i]!.toFixed(2)}`} />);
+    const { container } = renderWithStudio(<TokenText tokens={tokens} values={values} describe={(i) => `#7 ${(values[i] ?? 0).toFixed(2)}`} />);
     const hover = container.querySelector('.token-hover')!;
     fireEvent.mouseEnter(container.querySelectorAll('.token')[3]!);
     expect(hover.textContent).toBe('" sat" (position 3): #7 2.00');

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WizardPage } from '../../src/renderer/src/pages/WizardPage';
-import { defaultForm, issuesToFields, toTrainConfig } from '../../src/renderer/src/wizard/wizard-model';
+import type { ModelInfo } from '../../src/protocol/models';
+import { defaultForm, issuesToFields, toTrainConfig, transcoderTarget, withModelHooks } from '../../src/renderer/src/wizard/wizard-model';
 import { createStudioFixture, type StudioFixture } from '../engine/studio-fixture';
 import { renderWithStudio } from './dom';
 
@@ -45,6 +46,24 @@ describe('wizard model', () => {
     ]);
     expect(mapped.byField).toEqual({ topK: 'must be at most d_sae = 16' });
     expect(mapped.other).toEqual([{ field: 'config.seed', message: 'bad' }]);
+  });
+
+  it('asks a ReLU dictionary for its sparsity penalty instead of k', () => {
+    const cfg = toTrainConfig({ ...defaultForm(), actFn: 'relu', sparsityLoss: 'tanh', l1Coefficient: 3 });
+    expect(cfg).toMatchObject({ sparsity_loss_type: 'tanh', l1_coefficient: 3 });
+    expect(cfg.sae).not.toHaveProperty('top_k');
+    expect(cfg.sae).not.toHaveProperty('sparsity_include_decoder_norm');
+  });
+
+  it("fits the form's hooks to the chosen model without forgetting the user's choice", () => {
+    const hooks = ['hook_embed', 'blocks.0.hook_resid_post', 'blocks.0.hook_mlp_out', 'blocks.1.hook_resid_post', 'blocks.1.hook_mlp_out'];
+    const model: ModelInfo = { name: 'm', ref: 'm', bundled: true, architecture: 'gpt2', modelType: 'gpt2', nLayers: 2, dModel: 8, nHeads: 2, dVocab: 10, nCtx: 16, hookNames: hooks };
+    const form = { ...defaultForm(), hookIn: 'blocks.5.hook_resid_post', hookOut: 'blocks.5.hook_mlp_out' };
+    expect(withModelHooks(form, model)).toMatchObject({ hookIn: 'blocks.1.hook_resid_post', hookOut: '' });
+    expect(withModelHooks(form, null)).toBe(form);
+    const chosen = { ...form, hookIn: 'blocks.0.hook_resid_post', hookOut: '' };
+    expect(withModelHooks(chosen, model)).toBe(chosen);
+    expect(transcoderTarget('blocks.0.hook_resid_post', hooks)).toBe('blocks.0.hook_mlp_out');
   });
 });
 
@@ -98,6 +117,6 @@ describe('WizardPage', () => {
     // The review lists the steps to fix.
     fireEvent.click(screen.getByTestId('step-review'));
     const alert = await screen.findByText('Fix the marked steps first');
-    expect(within(alert.closest('[role="alert"]') ?? alert.parentElement!).getByText(/Dataset/)).toBeTruthy();
+    expect(within(alert.closest('[role="alert"]') ?? alert.parentElement ?? alert).getByText(/Dataset/)).toBeTruthy();
   });
 });

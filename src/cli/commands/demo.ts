@@ -3,7 +3,7 @@
 // windows, and where everything was saved.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { TrainConfigSchema } from '../../core/config/train-config';
+import { TrainConfigSchema } from '../../protocol/run-config';
 import { studioHome } from '../../core/home';
 import { evaluateDictionary } from '../../core/sae/evaluate';
 import { loadDictionary } from '../../core/sae/dictionary-store';

@@ -2,7 +2,7 @@
 // progress on stderr, checkpoints, --resume, and a JSON summary on stdout.
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { TrainConfigSchema, type TrainConfig } from '../../core/config/train-config';
+import { TrainConfigSchema, type TrainConfig } from '../../protocol/run-config';
 import { parseConfig } from '../../core/config/validate';
 import { InputError } from '../../core/errors';
 import { studioHome } from '../../core/home';

@@ -22,5 +22,6 @@ function describe(v: unknown): string {
 export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw new InputError(`${source}: ${formatIssue(r.error.issues[0]!, input)}`);
+  const [first] = r.error.issues; // a failed parse has at least one issue
+  throw new InputError(`${source}: ${first ? formatIssue(first, input) : r.error.message}`);
 }

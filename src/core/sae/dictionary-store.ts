@@ -7,7 +7,7 @@ import type { StudioHome } from '../home';
 import { loadLmSaesDictionary } from './formats/lm-saes';
 import { importSaeLens } from './formats/saelens';
 import type { HostParams } from './host-tensor';
-import type { SaeConfig } from '../config/sae-config';
+import type { SaeConfig } from '../../protocol/dictionary-config';
 
 export interface StoredDictionary {
   dir: string;

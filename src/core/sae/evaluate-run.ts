@@ -1,7 +1,7 @@
 // The evaluation that follows a training run: the dictionary just saved, on held-out windows of the run's own
 // dataset — the validation split where the dataset has a reference split (the embedded corpus), else the dataset's
 // last windows (which a run shorter than one pass has not seen; the log says which were used).
-import type { TrainConfig } from '../config/train-config';
+import type { TrainConfig } from '../../protocol/run-config';
 import { embeddedDataset, isEmbeddedDataset } from '../data';
 import type { StudioHome } from '../home';
 import { sliceRows } from '../lm/token-batch';

@@ -2,13 +2,11 @@
 // tokens), sparsity penalties (Lp, tanh, tanh-quad, optionally weighted by decoder norms), the JumpReLU
 // pre-activation loss, and AuxK on dead latents (Gao et al. 2024).
 import * as tf from '@tensorflow/tfjs-core';
+import type { SparsityLossType } from '../../protocol/run-config';
 import { rowSquaredErrorToTarget } from '../tensor/kernels/row-sq-err';
 import { scatterLastAxis } from '../tensor/gradients';
 import { stopGradient } from '../tensor/stop-gradient';
 import type { DictionaryForward, SparseDictionary } from './sparse-dictionary';
-
-export const SPARSITY_LOSS_TYPES = ['power', 'tanh', 'tanh-quad'] as const;
-export type SparsityLossType = (typeof SPARSITY_LOSS_TYPES)[number];
 
 export interface LossOptions {
   sparsityLossType: SparsityLossType | null;

@@ -5,7 +5,7 @@
 // "The mean input" and the normalisation scale (0.7664) are the whole training set's: one pass over all its tokens
 // before training gives both (with lm-saes's default, b_D from the first batch, nine runs were at 0.98627 ± 0.00008
 // CE loss recovered; with the full mean seed 42 reaches 0.98663, seed 1 0.98633: README). The reference does not say how it shuffled; we shuffle the tokens of 4096 windows at a time.
-import type { TrainConfigInput } from '../config/train-config';
+import type { TrainConfigInput } from '../../protocol/run-config';
 
 /** Training tokens of the embedded corpus's train split (21,663 windows × 255 non-BOS tokens). */
 export const PDLM_TRAIN_TOKENS = 5_524_065;

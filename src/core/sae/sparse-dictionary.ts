@@ -1,7 +1,7 @@
 // What every sparse-dictionary variant offers the trainer, the evaluator and the analysis: a forward pass in
 // normalised activation space, its parameters, and the activation-scale bookkeeping of lm-saes.
 import type * as tf from '@tensorflow/tfjs-core';
-import type { SaeConfig } from '../config/sae-config';
+import type { SaeConfig } from '../../protocol/dictionary-config';
 import type { HostParams } from './host-tensor';
 import type { PreselectedBatch } from './sparse/sparse-topk';
 

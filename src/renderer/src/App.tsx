@@ -10,21 +10,30 @@ import { HomePage } from './pages/HomePage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
 import { WizardPage } from './pages/WizardPage';
-import { href, matchRoute, usePath } from './router';
+import { href, matchRoute, usePath, type RouteParams } from './router';
 
 interface Route {
-  pattern: string;
-  render: (p: Record<string, string>) => ReactNode;
+  /** The page for `path`, or null when the route does not match it. */
+  page: (path: string) => ReactNode | null;
+}
+
+function route<P extends string>(pattern: P, render: (params: RouteParams<P>) => ReactNode): Route {
+  return {
+    page: (path) => {
+      const params = matchRoute(pattern, path);
+      return params ? render(params) : null;
+    },
+  };
 }
 
 const ROUTES: Route[] = [
-  { pattern: '/', render: () => <HomePage /> },
-  { pattern: '/new', render: () => <WizardPage /> },
-  { pattern: '/runs', render: () => <RunsPage /> },
-  { pattern: '/runs/:id', render: (p) => <RunPage id={p.id!} /> },
-  { pattern: '/dictionaries', render: () => <DictionariesPage /> },
-  { pattern: '/dictionaries/:name', render: (p) => <DictionaryPage name={p.name!} /> },
-  { pattern: '/dictionaries/:name/features/:index', render: (p) => <FeaturePage name={p.name!} index={Number(p.index)} /> },
+  route('/', () => <HomePage />),
+  route('/new', () => <WizardPage />),
+  route('/runs', () => <RunsPage />),
+  route('/runs/:id', (p) => <RunPage id={p.id} />),
+  route('/dictionaries', () => <DictionariesPage />),
+  route('/dictionaries/:name', (p) => <DictionaryPage name={p.name} />),
+  route('/dictionaries/:name/features/:index', (p) => <FeaturePage name={p.name} index={Number(p.index)} />),
 ];
 
 const NAV = [
@@ -36,8 +45,8 @@ const NAV = [
 
 function page(path: string): ReactNode {
   for (const r of ROUTES) {
-    const params = matchRoute(r.pattern, path);
-    if (params) return r.render(params);
+    const found = r.page(path);
+    if (found !== null) return found;
   }
   return <Text c="dimmed">No page at {path}.</Text>;
 }

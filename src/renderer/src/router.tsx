@@ -23,17 +23,23 @@ export function usePath(): string {
   return path;
 }
 
+/** The names of a pattern's `:name` parameters: `/dictionaries/:name/features/:index` → 'name' | 'index'. */
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamNames<Rest> : P extends `${string}:${infer Name}` ? Name : never;
+export type RouteParams<P extends string> = Record<ParamNames<P>, string>;
+
 /** The parameters of `pattern` (e.g. `/dictionaries/:name`) in `path`, or null when it does not match. */
-export function matchRoute(pattern: string, path: string): Record<string, string> | null {
-  const p = pattern.split('/').filter(Boolean);
-  const q = path.split('?')[0]!.split('/').filter(Boolean);
-  if (p.length !== q.length) return null;
+export function matchRoute<P extends string>(pattern: P, path: string): RouteParams<P> | null {
+  const want = pattern.split('/').filter(Boolean);
+  const got = path.replace(/\?.*$/, '').split('/').filter(Boolean);
+  if (want.length !== got.length) return null;
   const params: Record<string, string> = {};
-  for (let i = 0; i < p.length; i++) {
-    if (p[i]!.startsWith(':')) params[p[i]!.slice(1)] = decodeURIComponent(q[i]!);
-    else if (p[i] !== q[i]) return null;
+  for (const [i, part] of want.entries()) {
+    const actual = got[i] ?? '';
+    if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(actual);
+    else if (part !== actual) return null;
   }
-  return params;
+  // Every `:name` of the pattern was filled in above, which is what RouteParams<P> says.
+  return params as RouteParams<P>;
 }
 
 export function href(path: string): string {

@@ -2,7 +2,7 @@
 // tokenizer) and synthetic dictionaries on `hook_embed` with known answers — "planted" features that fire on
 // exactly one token id, and "graded" random-direction ReLU features whose activations the host recomputes.
 import * as tf from '@tensorflow/tfjs-core';
-import { SaeConfigSchema, type SaeConfigInput } from '../../../src/core/config/sae-config';
+import { SaeConfigSchema, type SaeConfigInput } from '../../../src/protocol/dictionary-config';
 import { Mt19937 } from '../../../src/core/data/random/mt19937';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import type { TokenBatch } from '../../../src/core/lm/token-batch';

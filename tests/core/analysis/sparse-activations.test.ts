@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { encodeSparse, fromDense, fromTopK, type SparseActs } from '../../../src/core/analysis/sparse-activations';
-import { SaeConfigSchema, type SaeConfigInput } from '../../../src/core/config/sae-config';
+import { SaeConfigSchema, type SaeConfigInput } from '../../../src/protocol/dictionary-config';
 import { Mt19937 } from '../../../src/core/data/random/mt19937';
 import type { HostParams } from '../../../src/core/sae/host-tensor';
 import { Sae, saeBufferShapes, saeParamShapes } from '../../../src/core/sae/variants/sae';

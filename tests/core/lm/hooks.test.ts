@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
-import { hookName, listHookNames } from '../../../src/core/lm/hooks';
+import { hookName } from '../../../src/protocol/hook-names';
+import { listHookNames } from '../../../src/core/lm/hooks';
 import { addToActivation, replaceActivation, zeroActivation } from '../../../src/core/lm/interventions';
 import { loadModel } from '../../../src/core/lm/load-model';
 import { describeEachBackend } from '../../helpers/backends';

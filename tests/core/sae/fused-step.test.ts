@@ -5,9 +5,10 @@
 // separate target. Where the fused step does not apply, trainStep says why and takes the general path.
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { normalGenerator } from '../../../src/core/lm/random-params';
-import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../../../src/protocol/run-config';
+import { initializeSae } from '../../../src/core/sae/init/initialize';
 import { Adam } from '../../../src/core/sae/optim/adam';
 import { fusedTopKStepUnavailable } from '../../../src/core/sae/sparse/fused-step';
 import { ENCODE as WEBGPU_ENCODE, registerWebGpuFusedStep } from '../../../src/core/sae/sparse/fused-step-webgpu';

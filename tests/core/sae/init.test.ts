@@ -1,9 +1,10 @@
 // Initialisers against what they promise: W_E = W_Dᵀ, decoder row norms, b_D from the data (mean, geometric
 // median), the decoder-norm grid search, and Active Subspace Initialisation.
 import { describe, expect, it } from 'vitest';
-import { SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { geometricMedian, principalDirections, rowNorms } from '../../../src/core/sae/init/host-math';
-import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../../../src/protocol/run-config';
+import { initializeSae } from '../../../src/core/sae/init/initialize';
 import { normalGenerator } from '../../../src/core/lm/random-params';
 import { initBackend } from '../../../src/core/tensor/backend';
 

@@ -2,12 +2,12 @@
 // loss's gradients against finite differences.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { computeLoss, reconstructionLoss, sparsityLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
 import { annealedK, learningRate, warmedCoefficient } from '../../../src/core/sae/optim/schedules';
 import { randomSaeParams } from '../../../src/core/sae/init/initialize';
-import { InitConfigSchema } from '../../../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../../../src/protocol/run-config';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { describeEachBackend } from '../../helpers/backends';
 

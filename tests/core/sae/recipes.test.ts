@@ -2,7 +2,7 @@
 // reference's (100 warm-up steps, a linear decay to zero over the last 20% of 1,348 steps), and a shorter run keeps
 // its proportions, so that its learning rate reaches its peak and ends at zero.
 import { describe, expect, it } from 'vitest';
-import { TrainConfigSchema } from '../../../src/core/config/train-config';
+import { TrainConfigSchema } from '../../../src/protocol/run-config';
 import { learningRate } from '../../../src/core/sae/optim/schedules';
 import { PDLM_TRAIN_TOKENS, referenceTopKRecipe } from '../../../src/core/sae/recipes';
 

@@ -4,9 +4,10 @@
 // same for BatchTopK, whose batch-wide selection runs on the same kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { normalGenerator } from '../../../src/core/lm/random-params';
-import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../../../src/protocol/run-config';
+import { initializeSae } from '../../../src/core/sae/init/initialize';
 import { reconstructionLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
 import { batchCodes, preselectBatchTopK, rthLargestNonNegative, selectBatch, sparseTopK, sparseTopKUnavailable, type PreselectedBatch, type RowsEncoder } from '../../../src/core/sae/sparse/sparse-topk';

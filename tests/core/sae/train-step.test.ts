@@ -2,9 +2,10 @@
 // for every activation function; unit-norm decoders stay unit-norm; AuxK and clipping run.
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { ACT_FNS, SaeConfigSchema } from '../../../src/core/config/sae-config';
+import { ACT_FNS, SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { normalGenerator } from '../../../src/core/lm/random-params';
-import { InitConfigSchema, initializeSae } from '../../../src/core/sae/init/initialize';
+import { InitConfigSchema } from '../../../src/protocol/run-config';
+import { initializeSae } from '../../../src/core/sae/init/initialize';
 import { Adam } from '../../../src/core/sae/optim/adam';
 import { disposeStats, trainStep } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TrainConfigSchema } from '../../../src/core/config/train-config';
+import { TrainConfigSchema } from '../../../src/protocol/run-config';
 import { studioHome } from '../../../src/core/home';
 import { loadDictionary } from '../../../src/core/sae/dictionary-store';
 import { trainDictionary, type TrainEvent } from '../../../src/core/sae/trainer';

@@ -1,7 +1,7 @@
 // Causal multi-head attention with grouped-query heads, RoPE, q/k norms, soft-capping and sliding windows,
 // exposing TransformerLens's attention hooks.
 import * as tf from '@tensorflow/tfjs-core';
-import { hookName } from '../hooks';
+import { hookName } from '../../../protocol/hook-names';
 import type { ModelConfig } from '../model-config';
 import type { AttentionParams } from '../params';
 import type { HookRunner } from './hook-runner';

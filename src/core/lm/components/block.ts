@@ -1,6 +1,6 @@
 // One transformer block (sequential or parallel residual, optional Gemma-2 post-norms) with its residual hooks.
 import * as tf from '@tensorflow/tfjs-core';
-import { blockModule, hookName } from '../hooks';
+import { blockModule, hookName } from '../../../protocol/hook-names';
 import type { ModelConfig } from '../model-config';
 import type { BlockParams } from '../params';
 import { attention, type AttentionContext } from './attention';

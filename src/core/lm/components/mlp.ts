@@ -1,6 +1,6 @@
 // The feed-forward block (plain or gated), with TransformerLens's mlp.hook_pre / hook_pre_linear / hook_post.
 import * as tf from '@tensorflow/tfjs-core';
-import { hookName } from '../hooks';
+import { hookName } from '../../../protocol/hook-names';
 import type { ModelConfig } from '../model-config';
 import type { MlpParams } from '../params';
 import { activate } from './activations';

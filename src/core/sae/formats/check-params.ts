@@ -1,7 +1,7 @@
 // Checks a dictionary's host tensors against the shapes its config implies, before a format writes anything,
 // and formats shapes for the one-line errors of the format readers.
 import { readFileSync } from 'node:fs';
-import type { SaeConfig } from '../../config/sae-config';
+import type { SaeConfig } from '../../../protocol/dictionary-config';
 import { InputError } from '../../errors';
 import type { HostParams } from '../host-tensor';
 import { saeBufferShapes, saeParamShapes } from '../variants/sae';

@@ -16,7 +16,7 @@
 // Only norm_activation 'dataset-wise' can be folded. 'inference' is returned as it is (already folded: folding
 // is idempotent). 'token-wise' and 'batch-wise' scale each input by its own norm, which no fixed weight can
 // express, so they are an error (exporters handle token-wise themselves, e.g. SAELens 'constant_norm_rescale').
-import type { SaeConfig } from '../../config/sae-config';
+import type { SaeConfig } from '../../../protocol/dictionary-config';
 import { InputError } from '../../errors';
 import type { HostParams } from '../host-tensor';
 import { datasetScale } from '../sparse-dictionary';

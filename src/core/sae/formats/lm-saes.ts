@@ -23,7 +23,7 @@
 // Loading drops the lm-saes-only keys below and rejects other unknown keys (they might change the forward).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SaeConfigSchema, type SaeConfig } from '../../config/sae-config';
+import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-config';
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
 import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../../tensor/safetensors';

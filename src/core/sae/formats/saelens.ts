@@ -30,7 +30,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SaeConfigSchema, type SaeConfig } from '../../config/sae-config';
+import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-config';
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../tensor/safetensors';

@@ -3,32 +3,13 @@
 // chosen by a grid search on a data batch, and Active Subspace Initialisation (decoder rows projected onto the
 // top principal directions of the data).
 import * as tf from '@tensorflow/tfjs-core';
-import { z } from 'zod';
-import type { SaeConfig } from '../../config/sae-config';
+import type { SaeConfig } from '../../../protocol/dictionary-config';
+import type { InitConfig } from '../../../protocol/run-config';
 import { normalGenerator } from '../../lm/random-params';
 import type { HostParams } from '../host-tensor';
 import { reconstructionLoss } from '../losses';
 import { Sae } from '../variants/sae';
 import { geometricMedian, principalDirections, projectRowsOntoSubspace, rowMean, rowNorms, setRowNorms, transposeScaled } from './host-math';
-
-export const InitConfigSchema = z.strictObject({
-  bias_init_method: z.enum(['all_zero', 'mean', 'geometric_median']).default('mean'),
-  /**
-   * With bias_init_method 'mean': the mean over this many tokens of the dataset (the first ones, in window order,
-   * from a pass of their own) initialises b_D; null takes the first training batch, as lm-saes does.
-   */
-  bias_init_tokens: z.number().int().positive().nullable().default(null),
-  /** Row norm of W_D at initialisation (default: 1 with unit-norm decoders, else 0.1). */
-  init_decoder_norm: z.number().positive().nullable().default(null),
-  init_encoder_with_decoder_transpose: z.boolean().default(true),
-  init_encoder_with_decoder_transpose_factor: z.number().positive().default(1),
-  /** Pick the decoder norm with the lowest reconstruction loss on a batch: 0.1…1 coarse, then ±0.1 fine. */
-  grid_search_init_norm: z.boolean().default(false),
-  initialize_W_D_with_active_subspace: z.boolean().default(false),
-  /** Rank of the active subspace (default: d_model / 4). */
-  d_active_subspace: z.number().int().positive().nullable().default(null),
-});
-export type InitConfig = z.output<typeof InitConfigSchema>;
 
 export interface InitData {
   /** Normalised input rows [n, d_model] (and output rows for a transcoder). */

@@ -1,9 +1,7 @@
 // Learning-rate, sparsity-coefficient and K schedules by step, with lm-saes's names and conventions
 // (a warm-up or cool-down length given as a float < 1 is a fraction of the total steps).
+import { LR_SCHEDULERS, type LrSchedulerName } from '../../../protocol/run-config';
 import { InputError } from '../../errors';
-
-export const LR_SCHEDULERS = ['constant', 'constantwithwarmup', 'linearwarmupdecay', 'cosineannealing', 'cosineannealingwarmup'] as const;
-export type LrSchedulerName = (typeof LR_SCHEDULERS)[number];
 
 /** Steps for a length given as steps (≥ 1) or as a fraction of `total` (< 1). */
 export function resolveSteps(value: number, total: number): number {

@@ -2,7 +2,7 @@
 // pre = (x − b_D) W_E + b_E (b_D subtracted only when apply_decoder_bias_to_pre_encoder);
 // z = σ(pre); x̂ = z W_D + b_D, with σ one of relu, jumprelu, topk, batchtopk.
 import * as tf from '@tensorflow/tfjs-core';
-import type { SaeConfig } from '../../config/sae-config';
+import type { SaeConfig } from '../../../protocol/dictionary-config';
 import { batchTopK, jumpRelu, thresholdActivation, topK } from '../activation-functions';
 import type { HostParams } from '../host-tensor';
 import type { DictionaryForward, ForwardOptions, SparseDictionary } from '../sparse-dictionary';

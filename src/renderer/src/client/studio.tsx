@@ -2,7 +2,7 @@
  * The renderer's one client: a StudioClient over Electron IPC (inside the app) or HTTP + Server-Sent Events (a tab
  * served by `sae-studio serve`), handed to every page through React context, with hooks for calls and events.
  */
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useEffectEvent, useState, type ReactNode } from 'react';
 import type { StudioEvent } from '../../../protocol/jobs';
 import { ServiceError } from '../../../protocol/service-error';
 import { createStudioClient, type StudioClient } from '../../../protocol/studio-client';
@@ -29,12 +29,11 @@ export function useStudio(): StudioClient {
   return client;
 }
 
-/** Calls `listener` for every studio event while the component is mounted. */
+/** Calls `listener` for every studio event while the component is mounted (always its latest version). */
 export function useStudioEvents(listener: (event: StudioEvent) => void): void {
   const client = useStudio();
-  const ref = useRef(listener);
-  ref.current = listener;
-  useEffect(() => client.subscribe((e) => ref.current(e)), [client]);
+  const onEvent = useEffectEvent(listener);
+  useEffect(() => client.subscribe((e) => onEvent(e)), [client]);
 }
 
 export interface Loaded<T> {
@@ -44,25 +43,28 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Runs `load` when its dependencies change (and on reload()); the latest answer wins. */
+/**
+ * Runs `load` when its dependencies change (and on reload()); the latest answer wins. `deps` are plain values
+ * (strings, numbers): they are compared by their JSON. While a load is under way the last answer stays visible.
+ */
 export function useLoad<T>(load: (client: StudioClient) => Promise<T>, deps: readonly unknown[]): Loaded<T> {
   const client = useStudio();
-  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({ data: null, error: null, loading: true });
   const [tick, setTick] = useState(0);
+  const request = `${tick}:${JSON.stringify(deps)}`;
+  const [state, setState] = useState<{ request: string | null; data: T | null; error: string | null }>({ request: null, data: null, error: null });
+  const run = useEffectEvent(load);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ ...s, loading: true }));
-    load(client).then(
-      (data) => live && setState({ data, error: null, loading: false }),
-      (err: unknown) => live && setState((s) => ({ data: s.data, error: errorText(err), loading: false })),
+    run(client).then(
+      (data) => live && setState({ request, data, error: null }),
+      (err: unknown) => live && setState((s) => ({ request, data: s.data, error: errorText(err) })),
     );
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [client, tick, ...deps]);
+  }, [client, request]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  return { data: state.data, error: state.error, loading: state.request !== request, reload };
 }
 
 export function errorText(err: unknown): string {

@@ -3,7 +3,12 @@ import { Bar, BarChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recha
 import { fmtInt, fmtNum } from './format';
 
 export function Histogram({ edges, counts, height = 160 }: { edges: readonly number[]; counts: readonly number[]; height?: number }) {
-  const data = counts.map((c, i) => ({ x: (edges[i]! + edges[i + 1]!) / 2, from: edges[i]!, to: edges[i + 1]!, count: c }));
+  // Bin i spans edges[i]..edges[i + 1]; a bin without both edges (a malformed analysis) is not drawn.
+  const data = counts.flatMap((count, i) => {
+    const from = edges[i];
+    const to = edges[i + 1];
+    return from === undefined || to === undefined ? [] : [{ x: (from + to) / 2, from, to, count }];
+  });
   return (
     <ResponsiveContainer width="100%" height={height}>
       <BarChart data={data} margin={{ top: 6, right: 8, bottom: 0, left: 0 }} barCategoryGap={1}>

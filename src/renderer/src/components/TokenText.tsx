@@ -26,7 +26,7 @@ export function highlightAlpha(value: number, scale: number): number {
 export function TokenText({ tokens, values, scale, focus, describe }: TokenTextProps) {
   const top = scale ?? Math.max(0, ...values);
   const [hover, setHover] = useState<number | null>(null);
-  const text = (i: number) => describe?.(i) ?? `activation ${values[i]!.toFixed(3)}`;
+  const text = (i: number) => describe?.(i) ?? `activation ${(values[i] ?? 0).toFixed(3)}`;
   return (
     <div className="token-text">
       <div className="token-line" onMouseLeave={() => setHover(null)}>

@@ -6,14 +6,14 @@ import {
   Alert, Anchor, Badge, Button, Card, Group, NumberInput, Pagination, Select, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Textarea, Title,
 } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import type { FeaturePage, TokenFeatures } from '../../../protocol/features';
+import { FEATURE_SORTS, type FeaturePage, type FeatureSort, type TokenFeatures } from '../../../protocol/features';
 import { ServiceError } from '../../../protocol/service-error';
 import { errorText, useLoad, useStudio, useStudioEvents } from '../client/studio';
 import { fmtInt, fmtNum, fmtPct, tokenLabel } from '../components/format';
 import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
 import { Link, navigate } from '../router';
-import { EvaluationTable } from './RunPage';
+import { EvaluationTable } from '../components/EvaluationTable';
 
 const PAGE = 50;
 
@@ -55,7 +55,7 @@ export function DictionaryPage({ name }: { name: string }) {
 }
 
 interface Filters {
-  sort: 'index' | 'frequency' | 'max';
+  sort: FeatureSort;
   search: string;
   /** Percentages, '' for none. */
   minFreq: number | '';
@@ -106,90 +106,109 @@ function FeatureList({ dictionary }: { dictionary: string }) {
     setFilters((f) => ({ ...f, [k]: v }));
     setPage(1);
   };
-  const num = (v: string | number): number | '' => (typeof v === 'number' ? v : '');
 
   if (error) return <ErrorNote error={error} onRetry={() => setTick((t) => t + 1)} />;
   if (!result) return <Loading what="features" />;
   if (result.analysis === null) return <StartAnalysis dictionary={dictionary} onDone={() => setTick((t) => t + 1)} />;
   return (
     <Stack>
-      <Card withBorder padding="sm">
-        <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>
-          <Select
-            label="Sort by"
-            value={filters.sort}
-            onChange={(v) => v && setFilter('sort', v as Filters['sort'])}
-            allowDeselect={false}
-            data={[
-              { value: 'frequency', label: 'frequency' },
-              { value: 'max', label: 'max activation' },
-              { value: 'index', label: 'index' },
-            ]}
-          />
-          <TextInput label="Interpretation" value={filters.search} onChange={(e) => setFilter('search', e.currentTarget.value)} placeholder="search" data-testid="feature-search" />
-          <NumberInput label="Min. freq. %" value={filters.minFreq} onChange={(v) => setFilter('minFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.minFrequency} data-testid="min-frequency" />
-          <NumberInput label="Max. freq. %" value={filters.maxFreq} onChange={(v) => setFilter('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} data-testid="max-frequency" />
-          <NumberInput label="Min. max act." value={filters.minMax} onChange={(v) => setFilter('minMax', num(v))} decimalScale={4} error={fieldErrors.minMaxActivation} />
-          <NumberInput label="Max. max act." value={filters.maxMax} onChange={(v) => setFilter('maxMax', num(v))} decimalScale={4} error={fieldErrors.maxMaxActivation} />
-        </SimpleGrid>
-      </Card>
+      <FeatureFilters filters={filters} fieldErrors={fieldErrors} onChange={setFilter} />
       <Text size="sm" c="dimmed">
         {fmtInt(result.total)} features match (analysis “{result.analysis}”).
       </Text>
-      <Card withBorder padding={0}>
-        <Table.ScrollContainer minWidth={860}>
-          <Table highlightOnHover striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th ta="right">#</Table.Th>
-                <Table.Th ta="right">Frequency</Table.Th>
-                <Table.Th ta="right">Max act.</Table.Th>
-                <Table.Th ta="right">Mean act.</Table.Th>
-                <Table.Th>Top logits</Table.Th>
-                <Table.Th>Interpretation</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {result.items.map((f) => (
-                <Table.Tr key={f.index} style={{ cursor: 'pointer' }} onClick={() => navigate(`/dictionaries/${encodeURIComponent(dictionary)}/features/${f.index}`)} data-testid="feature-row">
-                  <Table.Td ta="right" className="num">
-                    <Anchor component={Link} to={`/dictionaries/${encodeURIComponent(dictionary)}/features/${f.index}`} onClick={(e) => e.stopPropagation()}>
-                      {f.index}
-                    </Anchor>
-                    {f.bookmarked && ' ★'}
-                  </Table.Td>
-                  <Table.Td ta="right" className="num">
-                    {fmtPct(f.frequency, 3)}
-                  </Table.Td>
-                  <Table.Td ta="right" className="num">
-                    {fmtNum(f.maxActivation, 3)}
-                  </Table.Td>
-                  <Table.Td ta="right" className="num">
-                    {fmtNum(f.meanActivation, 3)}
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4} wrap="nowrap">
-                      {f.topLogits.slice(0, 4).map((l) => (
-                        <span key={l.tokenId} className="token-chip">
-                          {tokenLabel(l.token)}
-                        </span>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" lineClamp={1}>
-                      {f.interpretation ?? ''}
-                    </Text>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-        {result.items.length === 0 && <Empty>No feature matches these filters.</Empty>}
-      </Card>
+      <FeatureTable dictionary={dictionary} items={result.items} />
       {result.total > PAGE && <Pagination total={Math.ceil(result.total / PAGE)} value={page} onChange={setPage} />}
     </Stack>
+  );
+}
+
+const SORT_LABELS: Record<FeatureSort, string> = { frequency: 'frequency', max: 'max activation', index: 'index' };
+const SORTS = Object.entries(SORT_LABELS).map(([value, label]) => ({ value, label }));
+
+/** Sort order, interpretation search, and frequency / maximum-activation ranges, each with the service's complaint. */
+function FeatureFilters(props: {
+  filters: Filters;
+  fieldErrors: Record<string, string>;
+  onChange: <K extends keyof Filters>(k: K, v: Filters[K]) => void;
+}) {
+  const { filters, fieldErrors, onChange } = props;
+  const num = (v: string | number): number | '' => (typeof v === 'number' ? v : '');
+  return (
+    <Card withBorder padding="sm">
+      <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>
+        <Select
+          label="Sort by"
+          value={filters.sort}
+          onChange={(v) => onChange('sort', FEATURE_SORTS.find((s) => s === v) ?? filters.sort)}
+          allowDeselect={false}
+          data={SORTS}
+        />
+        <TextInput label="Interpretation" value={filters.search} onChange={(e) => onChange('search', e.currentTarget.value)} placeholder="search" data-testid="feature-search" />
+        <NumberInput label="Min. freq. %" value={filters.minFreq} onChange={(v) => onChange('minFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.minFrequency} data-testid="min-frequency" />
+        <NumberInput label="Max. freq. %" value={filters.maxFreq} onChange={(v) => onChange('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} data-testid="max-frequency" />
+        <NumberInput label="Min. max act." value={filters.minMax} onChange={(v) => onChange('minMax', num(v))} decimalScale={4} error={fieldErrors.minMaxActivation} />
+        <NumberInput label="Max. max act." value={filters.maxMax} onChange={(v) => onChange('maxMax', num(v))} decimalScale={4} error={fieldErrors.maxMaxActivation} />
+      </SimpleGrid>
+    </Card>
+  );
+}
+
+/** One page of features: index (a link), frequency, activations, top logits, interpretation; a row opens its feature. */
+function FeatureTable({ dictionary, items }: { dictionary: string; items: FeaturePage['items'] }) {
+  const featurePath = (index: number) => `/dictionaries/${encodeURIComponent(dictionary)}/features/${index}`;
+  return (
+    <Card withBorder padding={0}>
+      <Table.ScrollContainer minWidth={860}>
+        <Table highlightOnHover striped>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th ta="right">#</Table.Th>
+              <Table.Th ta="right">Frequency</Table.Th>
+              <Table.Th ta="right">Max act.</Table.Th>
+              <Table.Th ta="right">Mean act.</Table.Th>
+              <Table.Th>Top logits</Table.Th>
+              <Table.Th>Interpretation</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {items.map((f) => (
+              <Table.Tr key={f.index} style={{ cursor: 'pointer' }} onClick={() => navigate(featurePath(f.index))} data-testid="feature-row">
+                <Table.Td ta="right" className="num">
+                  <Anchor component={Link} to={featurePath(f.index)} onClick={(e) => e.stopPropagation()}>
+                    {f.index}
+                  </Anchor>
+                  {f.bookmarked && ' ★'}
+                </Table.Td>
+                <Table.Td ta="right" className="num">
+                  {fmtPct(f.frequency, 3)}
+                </Table.Td>
+                <Table.Td ta="right" className="num">
+                  {fmtNum(f.maxActivation, 3)}
+                </Table.Td>
+                <Table.Td ta="right" className="num">
+                  {fmtNum(f.meanActivation, 3)}
+                </Table.Td>
+                <Table.Td>
+                  <Group gap={4} wrap="nowrap">
+                    {f.topLogits.slice(0, 4).map((l) => (
+                      <span key={l.tokenId} className="token-chip">
+                        {tokenLabel(l.token)}
+                      </span>
+                    ))}
+                  </Group>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm" lineClamp={1}>
+                    {f.interpretation ?? ''}
+                  </Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      {items.length === 0 && <Empty>No feature matches these filters.</Empty>}
+    </Card>
   );
 }
 
@@ -286,9 +305,10 @@ function TryText({ dictionary }: { dictionary: string }) {
           <TokenText
             tokens={tokens.map((t) => t.token)}
             values={values}
-            describe={(i) =>
-              tokens[i]!.features.length === 0 ? 'no feature fires' : tokens[i]!.features.slice(0, 5).map((f) => `#${f.index} ${f.activation.toFixed(2)}`).join(', ')
-            }
+            describe={(i) => {
+              const features = tokens[i]?.features ?? [];
+              return features.length === 0 ? 'no feature fires' : features.slice(0, 5).map((f) => `#${f.index} ${f.activation.toFixed(2)}`).join(', ');
+            }}
           />
           <Text size="sm" fw={500} mt="sm" mb={4}>
             Features firing most often (click to highlight, open from the list below)

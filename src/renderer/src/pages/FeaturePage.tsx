@@ -3,7 +3,7 @@
  * quantile samples with per-token highlighting, an editable interpretation and a bookmark.
  */
 import { Alert, Anchor, Badge, Button, Card, Group, SegmentedControl, SimpleGrid, Stack, Switch, Table, Text, Textarea, Title } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { FeatureDetail, FeatureSample } from '../../../protocol/features';
 import { errorText, useStudio } from '../client/studio';
 import { fmtInt, fmtNum, fmtPct, tokenLabel } from '../components/format';
@@ -15,23 +15,29 @@ import { Link } from '../router';
 /** Tokens shown on each side of a sample's strongest token, unless the whole window is asked for. */
 const CONTEXT = 24;
 
+/** Another feature is another view: its state starts afresh. */
 export function FeaturePage({ name, index }: { name: string; index: number }) {
+  return <FeatureView key={`${name}\n${index}`} name={name} index={index} />;
+}
+
+function FeatureView({ name, index }: { name: string; index: number }) {
   const client = useStudio();
   const [detail, setDetail] = useState<FeatureDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = () =>
-    client.getFeature({ dictionary: name, index }).then(
-      (d) => {
-        setDetail(d);
-        setError(null);
-      },
-      (err: unknown) => setError(errorText(err)),
-    );
+  const load = useCallback(
+    () =>
+      client.getFeature({ dictionary: name, index }).then(
+        (d) => {
+          setDetail(d);
+          setError(null);
+        },
+        (err: unknown) => setError(errorText(err)),
+      ),
+    [client, name, index],
+  );
   useEffect(() => {
-    setDetail(null);
     void load();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [name, index]);
+  }, [load]);
 
   if (error) return <ErrorNote error={error} onRetry={() => void load()} />;
   if (!detail) return <Loading what={`feature ${index}`} />;
@@ -180,7 +186,10 @@ function Samples({ detail }: { detail: FeatureDetail }) {
 
 function SampleRow({ sample, scale, full }: { sample: FeatureSample; scale: number; full: boolean }) {
   let peak = 0;
-  sample.activations.forEach((a, i) => a > sample.activations[peak]! && (peak = i));
+  let max = -Infinity;
+  for (const [i, a] of sample.activations.entries()) {
+    if (a > max) [peak, max] = [i, a];
+  }
   const from = full ? 0 : Math.max(0, peak - CONTEXT);
   const to = full ? sample.tokens.length : Math.min(sample.tokens.length, peak + CONTEXT + 1);
   return (
@@ -201,12 +210,14 @@ function SampleRow({ sample, scale, full }: { sample: FeatureSample; scale: numb
 
 function InterpretationEditor({ detail, onSaved }: { detail: FeatureDetail; onSaved: (d: FeatureDetail) => void }) {
   const client = useStudio();
-  const [text, setText] = useState(detail.interpretation?.text ?? '');
+  const stored = detail.interpretation?.text ?? '';
+  // The text being edited, and the stored text it started from: when the stored one changes, editing starts over.
+  const [draft, setDraft] = useState({ from: stored, text: stored });
+  const text = draft.from === stored ? draft.text : stored;
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setText(detail.interpretation?.text ?? ''), [detail.dictionary, detail.index, detail.interpretation?.text]);
-  const dirty = text !== (detail.interpretation?.text ?? '');
+  const dirty = text !== stored;
   const save = async () => {
     setSaving(true);
     setError(null);
@@ -229,7 +240,7 @@ function InterpretationEditor({ detail, onSaved }: { detail: FeatureDetail; onSa
         minRows={2}
         value={text}
         onChange={(e) => {
-          setText(e.currentTarget.value);
+          setDraft({ from: stored, text: e.currentTarget.value });
           setSaved(false);
         }}
         error={error}

@@ -4,25 +4,27 @@
  * fields. Validation itself is the studio's: `validateTrainConfig` runs TrainConfigSchema and the model / hook /
  * dataset checks that the CLI runs, so the wizard and the CLI accept exactly the same configs.
  */
-import type { FieldIssue } from '../../../protocol/service-error';
+import { usesTopK, type ActFn } from '../../../protocol/dictionary-config';
+import { hookLayer, hookName } from '../../../protocol/hook-names';
 import type { ModelInfo } from '../../../protocol/models';
+import {
+  SPARSITY_LOSS_TYPES, type BackendRequest, type SparsityLossType, type TrainConfigDraft, type TrainSaeInput,
+} from '../../../protocol/run-config';
+import type { FieldIssue } from '../../../protocol/service-error';
 
-export const ACT_FN_OPTIONS = [
-  { value: 'topk', label: 'TopK', help: 'Keeps the k largest pre-activations of each token (Gao et al. 2024). No sparsity penalty to tune; k sets L0.' },
-  { value: 'batchtopk', label: 'BatchTopK', help: 'Keeps the k·batch largest pre-activations of the whole batch: L0 varies per token, averages k. Inference uses a learned threshold.' },
-  { value: 'jumprelu', label: 'JumpReLU', help: 'ReLU with a learned per-latent threshold (rectangle straight-through estimator); trained with a sparsity penalty.' },
-  { value: 'relu', label: 'ReLU', help: 'The classic SAE: ReLU with an L1 (or tanh) penalty on activations × decoder norms.' },
-] as const;
-export type ActFn = (typeof ACT_FN_OPTIONS)[number]['value'];
+/** How the wizard presents each activation function, in the order it offers them (every act_fn of the contract). */
+const ACT_FN_CHOICES = {
+  topk: { label: 'TopK', help: 'Keeps the k largest pre-activations of each token (Gao et al. 2024). No sparsity penalty to tune; k sets L0.' },
+  batchtopk: { label: 'BatchTopK', help: 'Keeps the k·batch largest pre-activations of the whole batch: L0 varies per token, averages k. Inference uses a learned threshold.' },
+  jumprelu: { label: 'JumpReLU', help: 'ReLU with a learned per-latent threshold (rectangle straight-through estimator); trained with a sparsity penalty.' },
+  relu: { label: 'ReLU', help: 'The classic SAE: ReLU with an L1 (or tanh) penalty on activations × decoder norms.' },
+} as const satisfies Record<ActFn, { label: string; help: string }>;
 
-export const SPARSITY_OPTIONS = [
-  { value: 'power', label: 'L1 / Lp' },
-  { value: 'tanh', label: 'tanh' },
-  { value: 'tanh-quad', label: 'tanh-quad' },
-] as const;
+/** The choices as a select's data (the form maps a picked value back through ACT_FNS). */
+export const ACT_FN_OPTIONS = Object.entries(ACT_FN_CHOICES).map(([value, c]) => ({ value, ...c }));
 
-export const BACKEND_OPTIONS = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_OPTIONS)[number];
+const SPARSITY_LABELS: Record<SparsityLossType, string> = { power: 'L1 / Lp', tanh: 'tanh', 'tanh-quad': 'tanh-quad' };
+export const SPARSITY_OPTIONS = SPARSITY_LOSS_TYPES.map((value) => ({ value, label: SPARSITY_LABELS[value] }));
 
 export interface WizardForm {
   name: string;
@@ -39,18 +41,23 @@ export interface WizardForm {
   /** Numbers are '' while a field is empty. */
   dSae: number | '';
   topK: number | '';
-  sparsityLoss: 'power' | 'tanh' | 'tanh-quad';
+  sparsityLoss: SparsityLossType;
   l1Coefficient: number | '';
   lr: number | '';
   batchSize: number | '';
   totalTokens: number | '';
   warmupSteps: number | '';
-  backend: BackendChoice;
+  backend: BackendRequest;
   evalWindows: number | '';
   analyzeTokens: number | '';
 }
 
 export type FormField = keyof WizardForm;
+
+/** A number input's value as the form keeps it ('' while empty). */
+export function numberOrEmpty(v: string | number): number | '' {
+  return typeof v === 'number' ? v : '';
+}
 
 export const EMBEDDED_CORPUS = 'pdlm-corpus';
 export const DEFAULT_MODEL = 'pdlm-4l-256';
@@ -81,31 +88,47 @@ export function defaultForm(): WizardForm {
 
 /** The residual stream in the middle of the model: a common first choice. */
 export function defaultHook(model: ModelInfo): string {
-  const preferred = `blocks.${Math.floor(model.nLayers / 2)}.hook_resid_post`;
+  const preferred = hookName(Math.floor(model.nLayers / 2), 'resid_post');
   return model.hookNames.includes(preferred) ? preferred : (model.hookNames.find((h) => h.endsWith('hook_resid_post')) ?? model.hookNames[0] ?? '');
 }
 
+/** A transcoder's usual target: the MLP output of the input hook's layer. */
+export function transcoderTarget(hookIn: string, hooks: readonly string[]): string {
+  const layer = hookLayer(hookIn);
+  const mlpOut = layer === null ? undefined : hookName(layer, 'mlp_out');
+  return mlpOut && hooks.includes(mlpOut) ? mlpOut : (hooks.find((h) => h.endsWith('hook_mlp_out')) ?? hookIn);
+}
+
+/**
+ * The form with its hooks made valid for `model` (derived, not stored: the user's own choice comes back when they
+ * return to a model that has it). A hook the model lacks gives way to the default; an output hook to none.
+ */
+export function withModelHooks(f: WizardForm, model: ModelInfo | null): WizardForm {
+  if (!model) return f;
+  const hookIn = model.hookNames.includes(f.hookIn) ? f.hookIn : defaultHook(model);
+  const hookOut = f.hookOut === '' || model.hookNames.includes(f.hookOut) ? f.hookOut : '';
+  return hookIn === f.hookIn && hookOut === f.hookOut ? f : { ...f, hookIn, hookOut };
+}
+
 /** The wizard's fields in config terms. Empty numbers are left out, so the check reports them as missing. */
-export function toTrainConfig(f: WizardForm): Record<string, unknown> {
+export function toTrainConfig(f: WizardForm): TrainConfigDraft {
   const num = (v: number | '') => (v === '' ? undefined : v);
-  const sparse = f.actFn === 'relu' || f.actFn === 'jumprelu';
-  const sae: Record<string, unknown> = {
+  const topK = usesTopK(f.actFn);
+  const sae: Partial<TrainSaeInput> = {
     sae_type: 'sae',
     hook_point_in: f.hookIn,
     d_sae: num(f.dSae),
     act_fn: f.actFn,
     norm_activation: 'dataset-wise',
+    hook_point_out: f.hookOut !== '' && f.hookOut !== f.hookIn ? f.hookOut : undefined,
+    top_k: topK ? num(f.topK) : undefined,
+    sparsity_include_decoder_norm: topK ? false : undefined,
   };
-  if (f.hookOut !== '' && f.hookOut !== f.hookIn) sae.hook_point_out = f.hookOut;
-  if (f.actFn === 'topk' || f.actFn === 'batchtopk') {
-    sae.top_k = num(f.topK);
-    sae.sparsity_include_decoder_norm = false;
-  }
-  const config: Record<string, unknown> = {
+  return withoutUndefined({
     name: f.name,
     model: f.model,
     dataset: f.dataset,
-    sae,
+    sae: withoutUndefined(sae),
     lr: num(f.lr),
     batch_size: num(f.batchSize),
     total_training_tokens: num(f.totalTokens),
@@ -115,12 +138,14 @@ export function toTrainConfig(f: WizardForm): Record<string, unknown> {
     analyze_tokens: num(f.analyzeTokens),
     checkpoint_every_tokens: checkpointEvery(f),
     log_frequency: logFrequency(f),
-  };
-  if (sparse) {
-    config.sparsity_loss_type = f.sparsityLoss;
-    config.l1_coefficient = num(f.l1Coefficient);
-  }
-  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+    sparsity_loss_type: topK ? undefined : f.sparsityLoss,
+    l1_coefficient: topK ? undefined : num(f.l1Coefficient),
+  });
+}
+
+/** The same object without its undefined fields (which a check would read as given). */
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Metrics every step for short runs, every 10 steps from 1,000 steps on: charts get at least ~100 points. */
@@ -163,6 +188,11 @@ export interface FieldErrors {
   other: FieldIssue[];
 }
 
+export const NO_FIELD_ERRORS: FieldErrors = { byField: {}, other: [] };
+
+/** How long typing must pause before the studio checks what was typed. */
+export const CHECK_DELAY_MS = 250;
+
 export function issuesToFields(issues: readonly FieldIssue[]): FieldErrors {
   const byField: Partial<Record<FormField, string>> = {};
   const other: FieldIssue[] = [];
@@ -183,6 +213,31 @@ export const STEPS = [
   { key: 'compute', label: 'Compute', fields: ['backend'] },
   { key: 'review', label: 'Review', fields: [] },
 ] as const satisfies readonly { key: string; label: string; fields: readonly FormField[] }[];
+export type StepKey = (typeof STEPS)[number]['key'];
+
+/** What the wizard knows beyond the config check: the model folder's own check and the dataset preview's issues. */
+export interface LocalChecks {
+  /** The model folder's check for the path in the form, or null when there is none (yet). */
+  folderError: string | null;
+  /** Why the previewed dataset cannot be read, or null. */
+  previewIssue: string | null;
+}
+
+/** The error to show on each field: an empty choice first, then the local checks, then the config check. */
+export function shownFieldErrors(f: WizardForm, errors: FieldErrors, local: LocalChecks): Partial<Record<FormField, string>> {
+  const shown = { ...errors.byField };
+  if (f.modelSource === 'folder' && f.model.trim() === '') shown.model = 'choose a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)';
+  else if (f.modelSource === 'folder' && local.folderError !== null) shown.model = local.folderError;
+  if (f.dataset.trim() === '') shown.dataset = 'choose a dataset: a folder of .txt files, a .jsonl or a .parquet file';
+  else if (local.previewIssue !== null) shown.dataset = local.previewIssue;
+  return shown;
+}
+
+/** Whether step `i` has a field with an error. */
+export function stepHasError(shown: Partial<Record<FormField, string>>, i: number): boolean {
+  const step = STEPS[i];
+  return step !== undefined && (step.fields as readonly FormField[]).some((f) => shown[f] !== undefined);
+}
 
 /** The first step with an error, or -1. */
 export function firstStepWithError(errors: FieldErrors): number {

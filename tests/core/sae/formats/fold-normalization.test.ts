@@ -1,7 +1,7 @@
 // Folding the dataset-wise activation scale: the folded dictionary on raw activations must give the feature
 // activations, and the de-normalised reconstruction, of the unfolded one on normalised activations.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACT_FNS, type SaeConfig } from '../../../../src/core/config/sae-config';
+import { ACT_FNS, type SaeConfig } from '../../../../src/protocol/dictionary-config';
 import { foldActivationNorm } from '../../../../src/core/sae/formats/fold-normalization';
 import { datasetScale } from '../../../../src/core/sae/sparse-dictionary';
 import { initBackend } from '../../../../src/core/tensor/backend';

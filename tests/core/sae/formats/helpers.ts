@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { SaeConfigSchema, type SaeConfig, type SaeConfigInput } from '../../../../src/core/config/sae-config';
+import { SaeConfigSchema, type SaeConfig, type SaeConfigInput } from '../../../../src/protocol/dictionary-config';
 import { Mt19937 } from '../../../../src/core/data/random/mt19937';
 import type { HostParams } from '../../../../src/core/sae/host-tensor';
 import { Sae, saeBufferShapes, saeParamShapes } from '../../../../src/core/sae/variants/sae';

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACT_FNS, type SaeConfig } from '../../../../src/core/config/sae-config';
+import { ACT_FNS, type SaeConfig } from '../../../../src/protocol/dictionary-config';
 import { exportSaeLens, importSaeLens } from '../../../../src/core/sae/formats/saelens';
 import type { HostParams } from '../../../../src/core/sae/host-tensor';
 import { datasetScale } from '../../../../src/core/sae/sparse-dictionary';

@@ -1,10 +1,18 @@
-// The dictionary's own config (saved beside its weights as config.json, lm-saes field names). The run config
-// (data, optimizer, schedule) is separate: see train-config.ts.
+// The dictionary's own config (saved beside its weights as config.json, lm-saes field names) and its vocabulary.
+// The run config (data, optimizer, schedule) is separate: see run-config.ts.
 import { z } from 'zod';
 
 export const SAE_TYPES = ['sae'] as const;
+export type SaeType = (typeof SAE_TYPES)[number];
 export const ACT_FNS = ['relu', 'jumprelu', 'topk', 'batchtopk'] as const;
+export type ActFn = (typeof ACT_FNS)[number];
 export const NORM_ACTIVATIONS = ['token-wise', 'batch-wise', 'dataset-wise', 'inference'] as const;
+export type NormActivation = (typeof NORM_ACTIVATIONS)[number];
+
+/** TopK and BatchTopK keep k latents per token (on average): top_k matters and no sparsity penalty is needed. */
+export function usesTopK(actFn: ActFn): boolean {
+  return actFn === 'topk' || actFn === 'batchtopk';
+}
 
 const positiveInt = z.number().int().positive();
 
@@ -45,7 +53,7 @@ export const SaeConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['d_sae'], message: `must equal d_model * expansion_factor = ${c.d_model * c.expansion_factor}` });
       return z.NEVER;
     }
-    if ((c.act_fn === 'topk' || c.act_fn === 'batchtopk') && c.top_k > dSae) {
+    if (usesTopK(c.act_fn) && c.top_k > dSae) {
       ctx.addIssue({ code: 'custom', path: ['top_k'], message: `must be at most d_sae = ${dSae}` });
       return z.NEVER;
     }

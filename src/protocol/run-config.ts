@@ -1,11 +1,50 @@
 // The run config of a training job (lm-saes TrainerConfig / ActivationFactoryConfig / InitializerConfig field
-// names where they exist): which model, data and hook, the dictionary's own config, the optimiser and schedules.
-// The dictionary config it embeds is what gets saved beside the weights; the rest stays with the run.
+// names where they exist): which model, data and hook, the dictionary's own config, the optimiser and schedules,
+// with the vocabulary of each choice. The dictionary config it embeds is what gets saved beside the weights; the
+// rest stays with the run.
 import { z } from 'zod';
-import { InitConfigSchema } from '../sae/init/initialize';
-import { SPARSITY_LOSS_TYPES } from '../sae/losses';
-import { LR_SCHEDULERS } from '../sae/optim/schedules';
-import { BACKEND_NAMES } from '../tensor/backend';
+import type { SaeConfigInput } from './dictionary-config';
+
+/** Compute backends, and what a config may ask for (`auto` picks the fastest that works here). */
+export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const BACKEND_REQUESTS = ['auto', ...BACKEND_NAMES] as const;
+export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
+
+export const DATASET_SPLITS = ['train', 'validation', 'all'] as const;
+export type DatasetSplit = (typeof DATASET_SPLITS)[number];
+
+/** Sparsity penalties on activations × decoder norms: Lp (`power`), tanh, tanh-quad (lm-saes names). */
+export const SPARSITY_LOSS_TYPES = ['power', 'tanh', 'tanh-quad'] as const;
+export type SparsityLossType = (typeof SPARSITY_LOSS_TYPES)[number];
+
+export const LR_SCHEDULERS = ['constant', 'constantwithwarmup', 'linearwarmupdecay', 'cosineannealing', 'cosineannealingwarmup'] as const;
+export type LrSchedulerName = (typeof LR_SCHEDULERS)[number];
+
+export const BIAS_INIT_METHODS = ['all_zero', 'mean', 'geometric_median'] as const;
+
+/** TopK's sparse kernels: `auto` uses them wherever they apply. */
+export const SPARSE_PATH_MODES = ['auto', 'on', 'off'] as const;
+
+/** How the dictionary is initialised (lm-saes InitializerConfig). */
+export const InitConfigSchema = z.strictObject({
+  bias_init_method: z.enum(BIAS_INIT_METHODS).default('mean'),
+  /**
+   * With bias_init_method 'mean': the mean over this many tokens of the dataset (the first ones, in window order,
+   * from a pass of their own) initialises b_D; null takes the first training batch, as lm-saes does.
+   */
+  bias_init_tokens: z.number().int().positive().nullable().default(null),
+  /** Row norm of W_D at initialisation (default: 1 with unit-norm decoders, else 0.1). */
+  init_decoder_norm: z.number().positive().nullable().default(null),
+  init_encoder_with_decoder_transpose: z.boolean().default(true),
+  init_encoder_with_decoder_transpose_factor: z.number().positive().default(1),
+  /** Pick the decoder norm with the lowest reconstruction loss on a batch: 0.1…1 coarse, then ±0.1 fine. */
+  grid_search_init_norm: z.boolean().default(false),
+  initialize_W_D_with_active_subspace: z.boolean().default(false),
+  /** Rank of the active subspace (default: d_model / 4). */
+  d_active_subspace: z.number().int().positive().nullable().default(null),
+});
+export type InitConfig = z.output<typeof InitConfigSchema>;
 
 const positiveInt = z.number().int().positive();
 /** A length in steps (≥ 1) or a fraction of all steps (< 1), as lm-saes accepts. */
@@ -31,7 +70,7 @@ export const TrainConfigSchema = z.strictObject({
   /** Dataset spec: a folder of .txt, a .jsonl / .parquet file, or an embedded corpus name. */
   dataset: z.string().min(1).default('pdlm-corpus'),
   /** Which windows of the dataset to train on (default: 'train' for corpora with a reference split, else 'all'). */
-  dataset_split: z.enum(['train', 'validation', 'all']).nullable().default(null),
+  dataset_split: z.enum(DATASET_SPLITS).nullable().default(null),
   /** Generated activation cache to train from instead of running the model (sae-studio generate). */
   activation_cache: z.string().nullable().default(null),
   context_size: positiveInt.nullable().default(null),
@@ -77,12 +116,12 @@ export const TrainConfigSchema = z.strictObject({
   initializer: InitConfigSchema.default(InitConfigSchema.parse({})),
 
   /** TopK's sparse kernels (cpu/wasm with the native addon): auto uses them wherever they apply. */
-  sparse_path: z.enum(['auto', 'on', 'off']).default('auto'),
+  sparse_path: z.enum(SPARSE_PATH_MODES).default('auto'),
   seed: z.number().int().nonnegative().default(42),
   log_frequency: positiveInt.default(10),
   /** Write a checkpoint every this many tokens (null: only at the end). */
   checkpoint_every_tokens: positiveInt.nullable().default(null),
-  backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto'),
+  backend: z.enum(BACKEND_REQUESTS).default('auto'),
 
   /**
    * After training, evaluate on this many held-out windows (the validation split where the dataset has one, else
@@ -99,3 +138,21 @@ export const TrainConfigSchema = z.strictObject({
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+/** The dictionary part as a form or a file gives it: a dictionary config whose d_model may be left to the model. */
+export type TrainSaeInput = Omit<SaeConfigInput, 'd_model'> & { d_model?: number };
+
+/**
+ * A train config before its check, as a form builds it: every field may still be missing (the check reports it),
+ * but the fields present have their config types.
+ */
+export type TrainConfigDraft = Partial<Omit<TrainConfigInput, 'sae'>> & { sae?: Partial<TrainSaeInput> };
+
+/**
+ * On the wire a draft is any JSON object: the studio's config check (TrainConfigSchema and the model, hook and
+ * dataset checks) reports its problems field by field, which a stricter request schema would turn into one error.
+ */
+export const TrainConfigDraftSchema = z.custom<TrainConfigDraft>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'expected an object (a train config)',
+);
