@@ -9,11 +9,12 @@ import { parseArgs } from 'node:util';
 import { normalGenerator } from '../src/core/lm/random-params';
 import {
   registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
-} from '../src/core/tensor/kernels/sparse-topk-webgpu';
+} from '../src/core/tensor/kernels/sparse-topk/webgpu';
 import { loadModel } from '../src/core/lm/load-model';
 import { initBackend } from '../src/core/tensor/backend';
-import { registerWebGpuLmKernels, WEBGPU_LM_KERNELS } from '../src/core/tensor/kernels/lm-kernels-webgpu';
-import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, type EncoderTiling } from '../src/core/sae/sparse/fused-step-webgpu';
+import { registerWebGpuLmKernels, WEBGPU_LM_KERNELS } from '../src/core/tensor/kernels/register-custom-kernels';
+import { registerWebGpuFusedStep, webgpuTiledEncoder } from '../src/core/tensor/kernels/fused-step/webgpu';
+import { DEFAULT_ENCODER_TILING, type EncoderTiling } from '../src/core/tensor/kernels/fused-step/webgpu/tiled-encoder';
 import { LM_CASES, measureForward, sampleRss } from './lm-cases';
 import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train';
 

@@ -1,8 +1,8 @@
 // Adam (Kingma & Ba 2015) with per-parameter learning-rate factors and bias correction, written with plain
 // tfjs ops so its state (m, v, step) can be checkpointed and restored bit-for-bit.
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeAdamUpdate } from '../../tensor/kernels/adam-update';
-import { normalizeRows, projectOutRows } from '../../tensor/kernels/unit-rows';
+import { nativeAdamUpdate } from '../../tensor/kernels/adam-update/op';
+import { normalizeRows, projectOutRows } from '../../tensor/kernels/unit-rows/op';
 
 export interface AdamOptions {
   beta1: number;

@@ -2,8 +2,9 @@
 // they replace: the norm over every rank, with and without bias, LayerNorm and RMSNorm, rows longer than a
 // workgroup; both step aside inside gradient computations.
 import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { fusedGeluNew, fusedRowNorm } from '../../../../src/core/tensor/kernels/lm-kernels';
+import { expect, it, type TestContext } from 'vitest';
+import { fusedGeluNew } from '../../../../src/core/tensor/kernels/gelu-new/op';
+import { fusedRowNorm } from '../../../../src/core/tensor/kernels/row-norm/op';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
 
@@ -51,14 +52,13 @@ describeEachBackend('fused row norm', () => {
 });
 
 describeEachBackend('fused gelu_new', (backend) => {
-  it('equals x·σ(2u), u = √(2/π)(x + 0.044715 x³), from −100 to 100, in forward passes only', async (ctx) => {
+  it('equals x·σ(2u), u = √(2/π)(x + 0.044715 x³), from −100 to 100, in forward passes only', async (ctx: TestContext) => {
     const n = 40_003; // not a multiple of the kernel's vector or chunk sizes
     const x = tf.tensor1d(seq(n, (i) => (i < 6 ? [0, -0, 100, -100, 1e-30, -1e-30][i]! : Math.sinh((i / n - 0.5) * 10) * 0.8)));
     const fused = fusedGeluNew(x);
     if (!fused) {
       expect(backend, 'webgpu always has its fused GELU').not.toBe('webgpu');
       ctx.skip('no fused GELU here (no addon, or no AVX-512)');
-      return;
     }
     const c = Math.sqrt(2 / Math.PI);
     const ref = tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(2 * c, tf.mul(tf.square(x), 2 * c * 0.044715))))));
