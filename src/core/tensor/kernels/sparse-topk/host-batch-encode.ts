@@ -2,6 +2,7 @@
 // then the batch's codes in fresh tensors. The body of the sparse op's and the fused step's BatchTopK kernels.
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkedMemory, type HostBackendName } from '../../native/tensor-memory';
+import { matrixShape } from '../kernel-inputs';
 import { batchCodes, selectBatch } from './batch-selection';
 
 /** The addon's sparse TopK entry points (native/src/sparse_topk_napi.c). */
@@ -35,7 +36,7 @@ export function preScratch(size: number): Float32Array {
 export function hostBatchEncode(backendName: HostBackendName, backend: unknown, K: SparseTopKKernels, x: tf.TensorInfo, shift: tf.TensorInfo | null,
   we: tf.TensorInfo, be: tf.TensorInfo, k: number): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
   const [B, d] = x.shape as [number, number];
-  const F = we.shape[1]!;
+  const F = matrixShape('BatchTopK encode', we, 'W_E')[1];
   const mem = checkedMemory(backendName, backend, 'BatchTopK encode');
   // The selection's passes write to plain arrays (no tensor is allocated until it is done, so views stay valid).
   const sel = selectBatch(B, F, k, (rows, width) => {

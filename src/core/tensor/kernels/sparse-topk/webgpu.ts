@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   SAE_TOPK_DECODE, SAE_TOPK_GATHER, SAE_TOPK_LATENT_CSR, SAE_TOPK_LATENT_GRAD, SAE_TOPK_SEGMENT_OUTER, SAE_TOPK_SEGMENT_REDUCE, SAE_TOPK_SELECT,
 } from '../kernel-names';
+import { matrixShape } from '../kernel-inputs';
 import { runner } from '../webgpu-program';
 import { decodeProgram, gatherProgram } from './webgpu/decode';
 import { latentCsrInfo } from './webgpu/latent-csr';
@@ -22,12 +23,8 @@ import { latentGradProgram } from './webgpu/latent-grad';
 import { segmentOuterProgram, segmentReduceProgram } from './webgpu/segment';
 import { topKSelectInfo } from './webgpu/select';
 
-/** The [rows, cols] of a rank-2 tensor, checked. */
-function dims2(t: tf.TensorInfo | undefined, what: string): [number, number] {
-  const [rows, cols] = t?.shape ?? [];
-  if (rows === undefined || cols === undefined) throw new Error(`sparse TopK (webgpu): ${what} must be a matrix`);
-  return [rows, cols];
-}
+/** The [rows, cols] of a matrix input, checked. */
+const dims2 = (t: tf.TensorInfo, what: string) => matrixShape('sparse TopK (webgpu)', t, what);
 
 /** Registers the sparse TopK kernels for the webgpu backend (idempotent). */
 export function registerWebGpuSparseTopK(): void {

@@ -2,7 +2,8 @@
 // loss gradient (less W_E·db_E where b_D feeds the encoder).
 import type * as tf from '@tensorflow/tfjs-core';
 import { allocate, dispatchRaw } from '../../webgpu-dispatch';
-import type { BackwardPassContext, ParamSet } from './backward-context';
+import type { ParamSet } from '../backward-adam-call';
+import type { BackwardPassContext } from './backward-context';
 import { adamElement, dispatchFlat, read, write } from './wgsl';
 
 /** b_E [F]: its gradient db_E (the segment sums of dz) and the Adam step, one invocation per element. */
@@ -15,12 +16,12 @@ export function adamEncoderBiasPass({ backend, F, adamUniforms }: BackwardPassCo
 }
 
 /** b_D [d]: Σ_b g[b] in 128-row chunks, then the update (less `corr` = W_E·db_E where b_D feeds the encoder). */
-export function adamDecoderBiasPass({ backend, t, B, d, adamUniforms }: BackwardPassContext, bD: ParamSet, corr: tf.TensorInfo | null, sBD: number): void {
+export function adamDecoderBiasPass({ backend, g, B, d, adamUniforms }: BackwardPassContext, bD: ParamSet, corr: tf.TensorInfo | null, sBD: number): void {
   const chunks = Math.ceil(B / 128);
   const partial = allocate(backend, [chunks, d]);
   dispatchRaw(backend, {
     key: 'SaeFusedColumnSums',
-    storage: [read('g', t.g!), write('partial', partial)],
+    storage: [read('g', g), write('partial', partial)],
     uniforms: [['B', 'i32', B], ['d', 'i32', d]],
     workgroupSize: [256, 1, 1],
     workgroups: [Math.ceil(d / 256), chunks, 1],

@@ -7,10 +7,10 @@ import { SAE_FUSED_BACKWARD_ADAM } from '../../kernel-names';
 import { latentCsrInfo } from '../../sparse-topk/webgpu/latent-csr';
 import { segmentSumInfo } from '../../sparse-topk/webgpu/segment';
 import { allocate } from '../../webgpu-dispatch';
-import { backwardAdamCall, FUSED_PARAMS, type FusedParam } from '../backward-adam-call';
+import { backwardAdamCall, FUSED_PARAMS, type FusedParam, type ParamSet } from '../backward-adam-call';
 import { adamDecoderBiasPass, adamEncoderBiasPass } from './backward-adam-biases';
 import { adamDecoderWeightsPass, adamEncoderWeightsPass } from './backward-adam-weights';
-import type { BackwardPassContext, ParamSet } from './backward-context';
+import type { BackwardPassContext } from './backward-context';
 import { encoderInputBiasPass, latentGradPass } from './backward-latent';
 import { dispatchFlat, read, write, type Hyper } from './wgsl';
 
@@ -18,20 +18,19 @@ import { dispatchFlat, read, write, type Hyper } from './wgsl';
  * Each parameter's value and moments as the passes update them: its own where it is updated in place, else fresh
  * outputs holding copies (another tensor shares its data), which are also the kernel's outputs, in order.
  */
-function paramSets(backend: unknown, t: Record<string, tf.TensorInfo>, inPlace: boolean[]): { sets: Partial<Record<FusedParam, ParamSet>>; outs: tf.TensorInfo[] } {
+function paramSets(backend: unknown, params: Partial<Record<FusedParam, ParamSet>>, inPlace: boolean[]): { sets: Partial<Record<FusedParam, ParamSet>>; outs: tf.TensorInfo[] } {
   const outs: tf.TensorInfo[] = [];
   const sets: Partial<Record<FusedParam, ParamSet>> = {};
   FUSED_PARAMS.forEach((n, i) => {
-    const [p, m, v] = [t[n], t[`m_${n}`], t[`v_${n}`]];
-    if (!p) return;
-    if (!m || !v) throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: ${n} comes without its moments m_${n}, v_${n}`);
-    const own = { p, m, v };
+    const own = params[n];
+    if (!own) return;
     if (inPlace[i]) {
       sets[n] = own;
       return;
     }
-    const fresh = { p: allocate(backend, p.shape), m: allocate(backend, p.shape), v: allocate(backend, p.shape) };
-    const size = p.shape.reduce((a, b) => a * b, 1);
+    const shape = own.p.shape;
+    const fresh = { p: allocate(backend, shape), m: allocate(backend, shape), v: allocate(backend, shape) };
+    const size = shape.reduce((a, b) => a * b, 1);
     for (const part of ['p', 'm', 'v'] as const) {
       dispatchFlat(backend, 'SaeFusedCopy', size, [read('src', own[part]), write('dst', fresh[part])], 'dst[i] = src[i];');
     }
@@ -47,20 +46,20 @@ export function registerWebGpuFusedBackward(): void {
     kernelName: SAE_FUSED_BACKWARD_ADAM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { t, B, d, F, k, stepSizes, hyper, unitRows, applyBias, inPlace } = backwardAdamCall(inputs, attrs);
-      const [beta1, omb1, beta2, omb2, eps, sqrtC2] = hyper as [number, number, number, number, number, number];
+      const call = backwardAdamCall(inputs, attrs);
+      const [beta1, omb1, beta2, omb2, eps, sqrtC2] = call.hyper as [number, number, number, number, number, number];
       const adamUniforms: Hyper = [['beta1', 'f32', beta1], ['omb1', 'f32', omb1], ['beta2', 'f32', beta2], ['omb2', 'f32', omb2], ['eps', 'f32', eps], ['sqrtC2', 'f32', sqrtC2]];
-      const ctx: BackwardPassContext = { backend, t, B, d, F, k, unitRows, applyBias, adamUniforms };
-      const { sets, outs } = paramSets(backend, t, inPlace);
-      const [sWE, sWD, sBE, sBD] = stepSizes as [number, number, number, number];
+      const ctx: BackwardPassContext = { ...call, backend, adamUniforms };
+      const { sets, outs } = paramSets(backend, call.params, call.inPlace);
+      const [sWE, sWD, sBE, sBD] = call.stepSizes as [number, number, number, number];
       const { W_E: WE, W_D: WD, b_E: BE, b_D: bD } = sets;
-      if (!WE || !WD || !BE || !t.indices) throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: W_E, W_D, b_E and the selection are required`);
+      if (!WE || !WD || !BE) throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: W_E, W_D and b_E are required`);
 
       const dz = latentGradPass(ctx); // [B, k]
-      const csr = latentCsrInfo(backend, t.indices, F);
+      const csr = latentCsrInfo(backend, call.indices, call.F);
       const dbE = segmentSumInfo(backend, dz, csr.entries, csr.offsets); // [F]
       // b_D's gradient through the encoder input, W_E·db_E, from W_E before its update.
-      const corr = applyBias && bD ? encoderInputBiasPass(ctx, dbE) : null; // [d]
+      const corr = call.applyBias && bD ? encoderInputBiasPass(ctx, dbE) : null; // [d]
       adamEncoderWeightsPass(ctx, csr, dz, WE, sWE);
       adamEncoderBiasPass(ctx, dbE, BE, sBE);
       adamDecoderWeightsPass(ctx, csr, WD, sWD);

@@ -6,11 +6,11 @@ import type { BackwardPassContext } from './backward-context';
 import { GRID_BUILTINS, read, treeReduce, WG_INDEX, write } from './wgsl';
 
 /** dz [B, k] = [v > 0] g[b]·W_D[idx]: one workgroup per token, 8 groups of 32 invocations, a slot per group. */
-export function latentGradPass({ backend, t, B, d, k }: BackwardPassContext): tf.TensorInfo {
+export function latentGradPass({ backend, g, W_D, indices, values, B, d, k }: BackwardPassContext): tf.TensorInfo {
   const dz = allocate(backend, [B, k]);
   dispatchRaw(backend, {
     key: `SaeFusedLatentGrad_k${k}`,
-    storage: [read('g', t.g!), read('wd', t.W_D!), read('idx', t.indices!, 'i32'), read('vals', t.values!), write('dz', dz)],
+    storage: [read('g', g), read('wd', W_D.p), read('idx', indices, 'i32'), read('vals', values), write('dz', dz)],
     uniforms: [['B', 'i32', B], ['d', 'i32', d]],
     workgroupSize: [256, 1, 1],
     workgroups: grid1d(B),
@@ -47,11 +47,11 @@ export function latentGradPass({ backend, t, B, d, k }: BackwardPassContext): tf
 }
 
 /** corr [d] = W_E·db_E, b_D's gradient through the encoder input (where b_D is subtracted from it). */
-export function encoderInputBiasPass({ backend, t, d, F }: BackwardPassContext, dbE: tf.TensorInfo): tf.TensorInfo {
+export function encoderInputBiasPass({ backend, W_E, d, F }: BackwardPassContext, dbE: tf.TensorInfo): tf.TensorInfo {
   const corr = allocate(backend, [d]);
   dispatchRaw(backend, {
     key: 'SaeFusedWeDbE',
-    storage: [read('we', t.W_E!), read('dbE', dbE), write('corr', corr)],
+    storage: [read('we', W_E.p), read('dbE', dbE), write('corr', corr)],
     uniforms: [['d', 'i32', d], ['F', 'i32', F]],
     workgroupSize: [256, 1, 1],
     workgroups: grid1d(d),

@@ -2,6 +2,7 @@
 // x̂ = b_D + Σ_j v_j W_D[idx_j], the residual y − x̂, Σ residual² and the loss gradient −2 (y − x̂) / B — [g, rowErr],
 // with the reconstruction itself never written.
 import * as tf from '@tensorflow/tfjs-core';
+import { matrixShape, requireInputs } from '../../kernel-inputs';
 import { SAE_FUSED_DECODE_RESIDUAL } from '../../kernel-names';
 import { allocate, dispatchRaw, grid1d } from '../../webgpu-dispatch';
 import { GRID_BUILTINS, read, ROW_WG, treeReduce, WG_INDEX, write } from './wgsl';
@@ -12,15 +13,16 @@ export function registerWebGpuFusedDecode(): void {
     kernelName: SAE_FUSED_DECODE_RESIDUAL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { values, indices, wd, bd, y } = inputs as Record<string, tf.TensorInfo>;
+      const { values, indices, wd, y } = requireInputs(SAE_FUSED_DECODE_RESIDUAL, inputs, ['values', 'indices', 'wd', 'y']);
+      const bd = inputs.bd;
       const { dyRow } = attrs as unknown as { dyRow: number };
-      const [B, d] = y!.shape as [number, number];
-      const k = values!.shape[1]!;
+      const [B, d] = matrixShape(SAE_FUSED_DECODE_RESIDUAL, y, 'y');
+      const k = matrixShape(SAE_FUSED_DECODE_RESIDUAL, values, 'values')[1];
       const g = allocate(backend, [B, d]);
       const rowErr = allocate(backend, [B]);
       dispatchRaw(backend, {
         key: `SaeFusedDecodeResidual_k${k}_${bd ? 'bd' : 'nobd'}`,
-        storage: [read('vals', values!), read('idx', indices!, 'i32'), read('wd', wd!), ...(bd ? [read('bd', bd)] : []), read('y', y!), write('g', g), write('rowErr', rowErr)],
+        storage: [read('vals', values), read('idx', indices, 'i32'), read('wd', wd), ...(bd ? [read('bd', bd)] : []), read('y', y), write('g', g), write('rowErr', rowErr)],
         uniforms: [['B', 'i32', B], ['d', 'i32', d], ['scale', 'f32', -2 * dyRow]],
         workgroupSize: [ROW_WG, 1, 1],
         workgroups: grid1d(B),

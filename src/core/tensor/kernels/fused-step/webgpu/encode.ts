@@ -2,6 +2,7 @@
 // path, then the values after ReLU with the firing counts (integer atomics) — [values, indices, fired]; the batch in
 // row chunks whose pre-activations fit one storage binding.
 import * as tf from '@tensorflow/tfjs-core';
+import { matrixShape, requireInputs } from '../../kernel-inputs';
 import { SAE_FUSED_ENCODE } from '../../kernel-names';
 import { topKSelectInfo } from '../../sparse-topk/webgpu/select';
 import { allocate } from '../../webgpu-dispatch';
@@ -23,10 +24,11 @@ export function registerWebGpuFusedEncode(): void {
     kernelName: SAE_FUSED_ENCODE,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, we, be, bd } = inputs as Record<string, tf.TensorInfo>;
+      const { x, we, be } = requireInputs(SAE_FUSED_ENCODE, inputs, ['x', 'we', 'be']);
+      const bd = inputs.bd;
       const { k, chunkRows } = attrs as unknown as { k: number; chunkRows?: number };
-      const [B] = x!.shape as [number, number];
-      const F = we!.shape[1]!;
+      const B = matrixShape(SAE_FUSED_ENCODE, x, 'x')[0];
+      const F = matrixShape(SAE_FUSED_ENCODE, we, 'W_E')[1];
       const kb = backend as tf.KernelBackend;
       const indices = allocate(backend, [B, k], 'int32');
       const values = allocate(backend, [B, k]);
@@ -38,7 +40,7 @@ export function registerWebGpuFusedEncode(): void {
       for (let r0 = 0; r0 < B; r0 += step) {
         const rows = Math.min(step, B - r0);
         const pre = allocate(backend, [rows, F]);
-        encoderKernel(backend, x!, we!, be!, bd ?? null, pre, DEFAULT_ENCODER_TILING, r0);
+        encoderKernel(backend, x, we, be, bd ?? null, pre, DEFAULT_ENCODER_TILING, r0);
         const chosen = topKSelectInfo(backend, pre, k);
         dispatchFlat(backend, 'SaeFusedGatherCount', rows * k,
           [read('pre', pre), read('chosen', chosen, 'i32'), write('values', values), write('indices', indices, 'i32'), write('counts', counts, 'atomic<i32>')], `

@@ -2,6 +2,7 @@
 // block, K in stages through workgroup memory, x and W read as vec4 where K and N allow). The sparse TopK op's
 // forward uses it too, through the 'SaeTiledEncoder' kernel.
 import type * as tf from '@tensorflow/tfjs-core';
+import { matrixShape } from '../../kernel-inputs';
 import { dispatchRaw } from '../../webgpu-dispatch';
 import { read, write } from './wgsl';
 
@@ -21,9 +22,9 @@ export const DEFAULT_ENCODER_TILING: EncoderTiling = { bk: 16, vec4: true };
  * conflicts). With vec4 (K and N multiples of 4) each thread reads its share of a stage as whole vec4s.
  */
 export function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo, bd: tf.TensorInfo | null, pre: tf.TensorInfo, tiling: EncoderTiling = DEFAULT_ENCODER_TILING, rowOffset = 0) {
-  const K = x.shape[1]!;
-  const M = pre.shape[0]!; // pre holds x's rows rowOffset … rowOffset + M
-  const N = w.shape[1]!;
+  const K = matrixShape('tiled encoder', x, 'x')[1];
+  const M = matrixShape('tiled encoder', pre, 'pre')[0]; // pre holds x's rows rowOffset … rowOffset + M
+  const N = matrixShape('tiled encoder', w, 'W')[1];
   const BK = tiling.bk;
   const vec4 = tiling.vec4 && K % 4 === 0 && N % 4 === 0;
   const fma: string[] = [];

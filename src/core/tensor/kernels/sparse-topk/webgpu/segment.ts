@@ -1,6 +1,7 @@
 // Per-latent sums over the latent CSR's segments on webgpu (no float atomics, no dense [B, d_sae] gradient): a
 // scalar per latent (Σ of a coefficient, or a count of positive ones), and a row per latent (Σ coefficient · token row).
 import type * as tf from '@tensorflow/tfjs-core';
+import { matrixShape } from '../../kernel-inputs';
 import { flatProgram, runner, type Program } from '../../webgpu-program';
 
 /** Per latent: Σ over its segment of coef (mode 'sum') or of [coef > 0] (mode 'count'); [F]. */
@@ -28,6 +29,7 @@ export function segmentOuterProgram(F: number, d: number, k: number): Program {
 
 /** Per latent, Σ of coef over its CSR segment ([F] float32), as a backend tensor. */
 export function segmentSumInfo(backend: unknown, coef: tf.TensorInfo, entries: tf.TensorInfo, offsets: tf.TensorInfo): tf.TensorInfo {
-  return runner(backend).run(segmentReduceProgram(offsets.shape[1]! - 1, 'sum'), [coef, entries, offsets], 'float32');
+  const F = matrixShape('segment sum', offsets, 'offsets')[1] - 1;
+  return runner(backend).run(segmentReduceProgram(F, 'sum'), [coef, entries, offsets], 'float32');
 }
 
