@@ -4,14 +4,14 @@
 // bit. Runs where a WebGPU adapter exists (lavapipe in CI).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { normalGenerator } from '../../../../src/core/lm/random-params';
+import { normalGenerator } from '../../../../../src/core/lm/random-params';
 import {
   webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
-} from '../../../../src/core/tensor/kernels/sparse-topk/webgpu';
-import { initBackend } from '../../../../src/core/tensor/backend';
-import { webgpuTiledEncoder } from '../../../../src/core/tensor/kernels/fused-step/webgpu';
-import { hasBackend } from '../../../helpers/backends';
-import { expectClose } from '../../../helpers/expect-close';
+} from '../../../../../src/core/tensor/kernels/sparse-topk/webgpu';
+import { initBackend } from '../../../../../src/core/tensor/backend';
+import { webgpuTiledEncoder } from '../../../../../src/core/tensor/kernels/fused-step/webgpu';
+import { hasBackend } from '../../../../helpers/backends';
+import { expectClose } from '../../../../helpers/expect-close';
 
 /** The k latents of a row a stable descending sort keeps (tf.topk's order: ties to the lower index), ascending. */
 function referenceTopK(row: Float32Array, k: number): number[] {
