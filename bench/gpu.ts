@@ -9,11 +9,12 @@ import { parseArgs } from 'node:util';
 import { normalGenerator } from '../src/core/lm/random-params';
 import {
   registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
-} from '../src/core/tensor/kernels/sparse-topk-webgpu';
+} from '../src/core/tensor/kernels/sparse-topk/webgpu';
 import { loadModel } from '../src/core/lm/load-model';
 import { initBackend } from '../src/core/tensor/backend';
-import { registerWebGpuLmKernels, WEBGPU_LM_KERNELS } from '../src/core/tensor/kernels/lm-kernels-webgpu';
-import { DEFAULT_ENCODER_TILING, registerWebGpuFusedStep, webgpuTiledEncoder, type EncoderTiling } from '../src/core/sae/sparse/fused-step-webgpu';
+import { registerWebGpuLmKernels, WEBGPU_LM_KERNELS } from '../src/core/tensor/kernels/register-custom-kernels';
+import { registerWebGpuFusedStep, webgpuTiledEncoder } from '../src/core/tensor/kernels/fused-step/webgpu';
+import { DEFAULT_ENCODER_TILING, type EncoderTiling } from '../src/core/tensor/kernels/fused-step/webgpu/tiled-encoder';
 import { LM_CASES, measureForward, sampleRss } from './lm-cases';
 import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train';
 
@@ -55,7 +56,7 @@ if (!values.quick) {
   Object.assign(DEFAULT_ENCODER_TILING, keep);
 }
 
-// 'sparse': the fused TopK step (sae/sparse/fused-step-webgpu.ts), what the trainer runs; 'sparse_unfused': the
+// 'sparse': the fused TopK step (tensor/kernels/fused-step/webgpu.ts), what the trainer runs; 'sparse_unfused': the
 // sparse op under tfjs's backpropagation and per-op Adam, for comparison.
 for (const c of cases) {
   for (const path of values.quick ? (['sparse_unfused', 'sparse'] as const) : (['dense', 'sparse_unfused', 'sparse'] as const)) {

@@ -6,10 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { loadModel } from '../src/core/lm/load-model';
 import { normalGenerator } from '../src/core/lm/random-params';
-import type { SparseTopKKernels } from '../src/core/sae/sparse/sparse-topk';
+import type { SparseTopKKernels } from '../src/core/tensor/kernels/sparse-topk/host-batch-encode';
 import { initBackend } from '../src/core/tensor/backend';
-import { fusedRowNorm, SAE_ROW_NORM } from '../src/core/tensor/kernels/lm-kernels';
-import { registerRowGather } from '../src/core/tensor/kernels/row-gather';
+import { SAE_ROW_NORM } from '../src/core/tensor/kernels/kernel-names';
+import { fusedRowNorm } from '../src/core/tensor/kernels/row-norm/op';
+import { registerRowGather } from '../src/core/tensor/kernels/row-gather/host';
 import { loadNativeBlas, type NativeBlas } from '../src/core/tensor/native/native-blas';
 
 await initBackend('wasm');

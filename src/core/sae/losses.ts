@@ -3,7 +3,7 @@
 // pre-activation loss, and AuxK on dead latents (Gao et al. 2024).
 import * as tf from '@tensorflow/tfjs-core';
 import type { SparsityLossType } from '../../protocol/run-config';
-import { rowSquaredErrorToTarget } from '../tensor/kernels/row-sq-err';
+import { rowSquaredErrorToTarget } from '../tensor/kernels/row-sq-err/op';
 import { scatterLastAxis } from '../tensor/gradients';
 import { stopGradient } from '../tensor/stop-gradient';
 import type { DictionaryForward, SparseDictionary } from './sparse-dictionary';

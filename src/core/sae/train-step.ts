@@ -3,7 +3,7 @@
 // gradient-norm clipping, Adam. Returns the step's statistics as tensors, read by the trainer when it logs.
 import * as tf from '@tensorflow/tfjs-core';
 import { computeLoss, type LossOptions, type LossParts } from './losses';
-import { normalizeRows, projectOutRows } from '../tensor/kernels/unit-rows';
+import { normalizeRows, projectOutRows } from '../tensor/kernels/unit-rows/op';
 import type { Adam } from './optim/adam';
 import type { SparseDictionary } from './sparse-dictionary';
 import { fusedTopKStep, fusedTopKStepUnavailable } from './sparse/fused-step';

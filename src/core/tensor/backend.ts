@@ -10,13 +10,8 @@ import { dirname, join } from 'node:path';
 import { registerCustomGradients } from './gradients';
 import { loadNativeBlas } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
-import { registerNativeAdam } from './kernels/adam-update';
-import { registerNativeLmKernels } from './kernels/lm-kernels';
-import { registerWebGpuLmKernels } from './kernels/lm-kernels-webgpu';
+import { registerCustomKernels } from './kernels/register-custom-kernels';
 import { installWebGpuGuard } from './webgpu-guard';
-import { registerNativeRowSqErr } from './kernels/row-sq-err';
-import { registerNativeUnitRows } from './kernels/unit-rows';
-import { registerRowGather } from './kernels/row-gather';
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -78,17 +73,12 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         const native = registerNativeMatMul(name);
         if (native.registered) device += `, matmul: ${native.description}`;
         else reasons.push(`native matmul: ${native.reason}`);
-        registerNativeAdam(name);
-        registerRowGather(name);
-        registerNativeLmKernels(name);
-        registerNativeUnitRows(name);
-        registerNativeRowSqErr(name);
         if (name === 'wasm') adviseWasmHugePages();
       }
-      if (name === 'webgpu') {
-        registerWebGpuLmKernels();
-        installWebGpuGuard(); // a command the GPU rejects fails the next read instead of reading back zeros
-      }
+      // Our own kernels, every one registered here (none on import or first use); the ops fall back to plain tfjs
+      // where a backend lacks one.
+      registerCustomKernels(name);
+      if (name === 'webgpu') installWebGpuGuard(); // a command the GPU rejects fails the next read instead of reading back zeros
       active = { name, device, fallbackReasons: reasons };
       return active;
     } catch (err) {

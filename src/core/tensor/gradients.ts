@@ -1,6 +1,8 @@
 // Gradients tfjs lacks or computes slowly: TopK and ScatterNd (absent from tfjs 4.22) and BatchMatMul with explicit
-// transposes (the wasm backend's transposed matmul is ~10x slower than a transpose followed by a plain one).
+// transposes (the wasm backend's transposed matmul is ~10x slower than a transpose followed by a plain one); and
+// the gradients of our own kernels (each beside its kernel, e.g. kernels/row-sq-err/grad.ts).
 import * as tf from '@tensorflow/tfjs-core';
+import { rowSqErrGradConfig } from './kernels/row-sq-err/grad';
 
 let registered = false;
 
@@ -11,6 +13,7 @@ export function registerCustomGradients(): void {
   tf.registerGradient(topKGradConfig);
   tf.registerGradient(batchMatMulGradConfig);
   tf.registerGradient(scatterNdGradConfig);
+  tf.registerGradient(rowSqErrGradConfig);
 }
 
 /** ScatterNd (absent from tfjs's gradients): d updates = gatherND(dy, indices); indices get none. */

@@ -4,14 +4,14 @@
 // encoder's input, the unit-norm decoder, per-parameter learning-rate factors, a ragged shape, and a transcoder's
 // separate target. Where the fused step does not apply, trainStep says why and takes the general path.
 import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
+import { expect, it, type TestContext } from 'vitest';
 import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema } from '../../../src/protocol/run-config';
 import { initializeSae } from '../../../src/core/sae/init/initialize';
 import { Adam } from '../../../src/core/sae/optim/adam';
 import { fusedTopKStepUnavailable } from '../../../src/core/sae/sparse/fused-step';
-import { ENCODE as WEBGPU_ENCODE, registerWebGpuFusedStep } from '../../../src/core/sae/sparse/fused-step-webgpu';
+import { SAE_FUSED_ENCODE } from '../../../src/core/tensor/kernels/kernel-names';
 import { disposeStats, trainStep, type StepSettings } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { loadNativeBlas } from '../../../src/core/tensor/native/native-blas';
@@ -95,13 +95,10 @@ async function fusedUnavailableHere(): Promise<string | null> {
   return why;
 }
 
-/** An SAE of the first case, its optimiser, step settings and a batch — or null (the test skipped) where the fused step does not run. */
-async function fusedSetup(ctx: { skip(note: string): void }, lr: number, seed: number, shift: number) {
+/** An SAE of the first case, its optimiser, step settings and a batch; the test is skipped where the fused step does not run. */
+async function fusedSetup(ctx: { skip(note: string): never }, lr: number, seed: number, shift: number) {
   const why = await fusedUnavailableHere();
-  if (why) {
-    ctx.skip(`the fused step does not run here: ${why}`);
-    return null;
-  }
+  if (why) ctx.skip(`the fused step does not run here: ${why}`);
   const c = CASES[0]!;
   const sae = await makeSae(c);
   const adam = new Adam(sae.params);
@@ -115,17 +112,17 @@ async function fusedSetup(ctx: { skip(note: string): void }, lr: number, seed: n
   return { sae, adam, settings, x, dispose };
 }
 
-describeEachBackend('fused TopK training step', (backend) => {
-  it('takes BatchTopK steps too (CPU backends), with the general step\'s results to the bit', async (ctx) => {
+describeEachBackend('fused TopK training step: parity with the general step', (backend) => {
+  it('takes BatchTopK steps too (CPU backends), with the general step\'s results to the bit', async (ctx: TestContext) => {
     const why = await fusedUnavailableHere();
-    if (why || backend === 'webgpu') {
-      ctx.skip(why ? `the fused step does not run here: ${why}` : 'BatchTopK on webgpu takes the general step (its batch is selected before it)');
-      return;
-    }
+    if (why) ctx.skip(`the fused step does not run here: ${why}`);
+    if (backend === 'webgpu') ctx.skip('BatchTopK on webgpu takes the general step (its batch is selected before it)');
     for (const c of [CASES[0]!, CASES[1]!, CASES[3]!].map((c) => ({ ...c, actFn: 'batchtopk' as const }))) {
-      const probe = await makeSae(c), probeAdam = new Adam(probe.params);
+      const probe = await makeSae(c);
+      const probeAdam = new Adam(probe.params);
       expect(fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 })).toBeNull();
-      probeAdam.dispose(), probe.dispose();
+      probeAdam.dispose();
+      probe.dispose();
       const general = await train(c, false);
       const fused = await train(c, true);
       const label = JSON.stringify(c);
@@ -140,12 +137,9 @@ describeEachBackend('fused TopK training step', (backend) => {
     }
   });
 
-  it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx) => {
+  it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx: TestContext) => {
     const why = await fusedUnavailableHere();
-    if (why) {
-      ctx.skip(`the fused step does not run here: ${why}`);
-      return;
-    }
+    if (why) ctx.skip(`the fused step does not run here: ${why}`);
     for (const c of CASES) {
       const general = await train(c, false);
       const fused = await train(c, true);
@@ -172,13 +166,10 @@ describeEachBackend('fused TopK training step', (backend) => {
     }
   });
 
-  it('matches the general step on the sgemm encoder too (screening off)', async (ctx) => {
+  it('matches the general step on the sgemm encoder too (screening off)', async (ctx: TestContext) => {
     const K = loadNativeBlas().blas as unknown as { topkScreening?: (on?: boolean) => boolean } | null;
     const why = await fusedUnavailableHere();
-    if (why || backend === 'webgpu' || typeof K?.topkScreening !== 'function') {
-      ctx.skip(`the fused step or the screening switch is not here: ${why ?? 'old addon'}`);
-      return;
-    }
+    if (why || backend === 'webgpu' || typeof K?.topkScreening !== 'function') ctx.skip(`the fused step or the screening switch is not here: ${why ?? (backend === 'webgpu' ? 'webgpu' : 'old addon')}`);
     const was = K.topkScreening(false);
     try {
       const general = await train(CASES[1]!, false);
@@ -190,20 +181,21 @@ describeEachBackend('fused TopK training step', (backend) => {
     }
   });
 
-  it('leaves no tensor behind', async (ctx) => {
+});
+
+describeEachBackend('fused TopK training step: memory and in-place updates', (backend) => {
+  it('leaves no tensor behind', async (ctx: TestContext) => {
     const f = await fusedSetup(ctx, 1e-3, 3, 0);
-    if (!f) return;
     const { sae, adam, settings, x } = f;
-    disposeStats(trainStep(sae, adam, x, x, settings)); // the first step may register kernels and allocate state
+    disposeStats(trainStep(sae, adam, x, x, settings)); // the first step may allocate state
     const before = tf.memory().numTensors;
     disposeStats(trainStep(sae, adam, x, x, settings));
     expect(tf.memory().numTensors).toBe(before);
     f.dispose();
   });
 
-  it('updates parameters in place only where no other tensor shares their data', async (ctx) => {
+  it('updates parameters in place only where no other tensor shares their data', async (ctx: TestContext) => {
     const f = await fusedSetup(ctx, 1e-2, 5, 0.3);
-    if (!f) return;
     const { sae, adam, settings, x } = f;
     disposeStats(trainStep(sae, adam, x, x, settings)); // made from other tensors, the variables take fresh data first
     const W_E = sae.params.W_E!;
@@ -222,9 +214,8 @@ describeEachBackend('fused TopK training step', (backend) => {
     f.dispose();
   });
 
-  it('shows the updated values to a read after an in-place step (no stale host copy of an earlier read)', async (ctx) => {
+  it('shows the updated values to a read after an in-place step (no stale host copy of an earlier read)', async (ctx: TestContext) => {
     const f = await fusedSetup(ctx, 1e-2, 6, 0.3);
-    if (!f) return;
     const { sae, adam, settings, x } = f;
     disposeStats(trainStep(sae, adam, x, x, settings));
     disposeStats(trainStep(sae, adam, x, x, settings));
@@ -243,19 +234,18 @@ describeEachBackend('fused TopK training step', (backend) => {
     f.dispose();
   });
 
-  it('encodes a batch in row chunks (for pre-activations past one storage binding) exactly as in one pass', async (ctx) => {
-    if (backend !== 'webgpu') {
-      ctx.skip('the row chunks are the webgpu encoder\'s');
-      return;
-    }
-    registerWebGpuFusedStep();
+});
+
+describeEachBackend('fused TopK training step: webgpu encoder chunks, and when the step is taken', (backend) => {
+  it('encodes a batch in row chunks (for pre-activations past one storage binding) exactly as in one pass', async (ctx: TestContext) => {
+    if (backend !== 'webgpu') ctx.skip('the row chunks are the webgpu encoder\'s');
     // F 333: the encoder's scalar loads; F 336 (d and F multiples of 4): its vec4 loads.
     for (const [B, d, F, k] of [[300, 40, 333, 7], [300, 40, 336, 7]] as const) {
       const x = tf.tensor2d(rows(21, B * d, 0.1), [B, d]);
       const we = tf.tensor2d(rows(22, d * F, 0), [d, F]);
       const be = tf.tensor1d(rows(23, F, 0));
       const bd = tf.tensor1d(rows(24, d, 0.2));
-      const encode = (chunkRows?: number) => tf.engine().runKernel(WEBGPU_ENCODE, { x, we, be, bd }, { k, ...(chunkRows ? { chunkRows } : {}) } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const encode = (chunkRows?: number) => tf.engine().runKernel(SAE_FUSED_ENCODE, { x, we, be, bd }, { k, ...(chunkRows ? { chunkRows } : {}) } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       const whole = encode();
       const wholeData = await Promise.all(whole.map((t) => t.data()));
       for (const chunkRows of [37, 128, 299]) {

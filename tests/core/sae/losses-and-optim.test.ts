@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { computeLoss, reconstructionLoss, sparsityLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
+import { adamReferenceState, adamReferenceStep } from '../../../src/core/sae/optim/adam-reference';
 import { annealedK, learningRate, warmedCoefficient } from '../../../src/core/sae/optim/schedules';
 import { randomSaeParams } from '../../../src/core/sae/init/initialize';
 import { InitConfigSchema } from '../../../src/protocol/run-config';
@@ -64,21 +65,49 @@ describeEachBackend('losses', () => {
   });
 });
 
+/** Two Adam steps of p = [1, −2] (lr 0.1) worked by hand in PyTorch's formulation: p after each step. */
+const HAND_STEPS = (() => {
+  // step 1: m̂ = g, v̂ = g² → update = lr · g / (|g| + eps), lr · sign(g) but for eps: [0.9, −1.9]
+  const first = [1 - (0.1 * 0.5) / (0.5 + 1e-8), -2 + 0.1 / (1 + 1e-8)];
+  const m = 0.9 * 0.05 + 0.1 * 0.25;
+  const v = 0.999 * 0.00025 + 0.001 * 0.0625;
+  return { grads: [[0.5, -1], [0.25, 0]], first, second0: first[0]! - (0.1 * (m / (1 - 0.81))) / (Math.sqrt(v / (1 - 0.999 ** 2)) + 1e-8) };
+})();
+
 describeEachBackend('Adam', () => {
   it('matches a hand-computed first and second step (PyTorch formulation)', async () => {
     const p = tf.variable(tf.tensor1d([1, -2]));
     const adam = new Adam({ p }, { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
-    adam.apply({ p: tf.tensor1d([0.5, -1]) }, 0.1);
-    // step 1: m̂ = g, v̂ = g² → update = lr · sign(g) (up to eps)
+    adam.apply({ p: tf.tensor1d(HAND_STEPS.grads[0]!) }, 0.1);
     const a = await p.data();
-    expect(a[0]).toBeCloseTo(0.9, 6);
-    expect(a[1]).toBeCloseTo(-1.9, 6);
-    adam.apply({ p: tf.tensor1d([0.25, 0]) }, 0.1);
-    const m = 0.9 * 0.05 + 0.1 * 0.25;
-    const v = 0.999 * 0.00025 + 0.001 * 0.0625;
-    const expected = 0.9 - (0.1 * (m / (1 - 0.81))) / (Math.sqrt(v / (1 - 0.999 ** 2)) + 1e-8);
-    expect((await p.data())[0]).toBeCloseTo(expected, 6);
+    expect(a[0]).toBeCloseTo(HAND_STEPS.first[0]!, 6);
+    expect(a[1]).toBeCloseTo(HAND_STEPS.first[1]!, 6);
+    adam.apply({ p: tf.tensor1d(HAND_STEPS.grads[1]!) }, 0.1);
+    expect((await p.data())[0]).toBeCloseTo(HAND_STEPS.second0, 6);
     adam.dispose();
+  });
+});
+
+describe('Adam float64 reference', () => {
+  // The reference every implementation is tested against (tests/core/sae/optim/) is itself held to the hand values.
+  it('matches the same hand-computed steps', () => {
+    const state = adamReferenceState([1, -2]);
+    const opts = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    adamReferenceStep(state, HAND_STEPS.grads[0]!, 1, opts);
+    expect(state.p[0]).toBeCloseTo(HAND_STEPS.first[0]!, 12);
+    expect(state.p[1]).toBeCloseTo(HAND_STEPS.first[1]!, 12);
+    adamReferenceStep(state, HAND_STEPS.grads[1]!, 2, opts);
+    expect(state.p[0]).toBeCloseTo(HAND_STEPS.second0, 12);
+  });
+
+  it('keeps unit-norm rows on the sphere, moving them only across it', () => {
+    const s = Math.SQRT1_2;
+    const state = adamReferenceState([s, s, 1, 0]);
+    // a gradient along the first row does not move it; the second row turns towards −y
+    adamReferenceStep(state, [1, 1, 0, 1], 1, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, unitRowLength: 2 });
+    expect(Array.from(state.p.subarray(0, 2))).toEqual([s, s].map((x) => expect.closeTo(x, 12)));
+    expect(Math.hypot(state.p[2]!, state.p[3]!)).toBeCloseTo(1, 12);
+    expect(state.p[3]).toBeLessThan(0);
   });
 });
 

@@ -3,14 +3,14 @@
 // largest magnitude; the weights after ten Adam steps in norm, see expectNormClose), on every backend present; the
 // same for BatchTopK, whose batch-wide selection runs on the same kernels.
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { expect, it, type TestContext } from 'vitest';
 import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { normalGenerator } from '../../../src/core/lm/random-params';
 import { InitConfigSchema } from '../../../src/protocol/run-config';
 import { initializeSae } from '../../../src/core/sae/init/initialize';
 import { reconstructionLoss } from '../../../src/core/sae/losses';
 import { Adam } from '../../../src/core/sae/optim/adam';
-import { batchCodes, preselectBatchTopK, rthLargestNonNegative, selectBatch, sparseTopK, sparseTopKUnavailable, type PreselectedBatch, type RowsEncoder } from '../../../src/core/sae/sparse/sparse-topk';
+import { preselectBatchTopK, sparseTopK, sparseTopKUnavailable, type PreselectedBatch } from '../../../src/core/sae/sparse/sparse-topk';
 import { disposeStats, trainStep } from '../../../src/core/sae/train-step';
 import { Sae } from '../../../src/core/sae/variants/sae';
 import { describeEachBackend } from '../../helpers/backends';
@@ -41,14 +41,53 @@ async function makeSae(applyBias: boolean, useDecoderBias = true, actFn: 'topk' 
 
 const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
 
-describeEachBackend('sparse TopK path', (backend) => {
-  /** The sparse kernels exist on cpu/wasm with the native addon; elsewhere the test is skipped, saying why. */
-  const requireSparse = (ctx: { skip: (note?: string) => void }) => {
-    const reason = sparseTopKUnavailable();
-    if (reason) ctx.skip(reason);
-  };
+/** The sparse kernels exist on cpu/wasm with the native addon; elsewhere the test is skipped, saying why. */
+const requireSparse = (ctx: { skip: (note?: string) => never }) => {
+  const reason = sparseTopKUnavailable();
+  if (reason) ctx.skip(reason);
+};
 
-  it('matches the dense path: reconstruction and gradients', async (ctx) => {
+/** BatchTopK's codes for x, selected before the forward pass on webgpu (the trainer does the same); {} elsewhere. */
+const selectFor = async (sae: Sae, x: tf.Tensor2D): Promise<{ selection?: PreselectedBatch }> => {
+  if (tf.getBackend() !== 'webgpu') return {};
+  const p = sae.params as Record<string, tf.Tensor>;
+  return { selection: await preselectBatchTopK(x, p.W_E as tf.Tensor2D, p.b_E as tf.Tensor1D, (p.b_D as tf.Tensor1D) ?? null, sae.cfg.top_k, sae.cfg.apply_decoder_bias_to_pre_encoder) };
+};
+const release = (s: { selection?: PreselectedBatch }) => s.selection && tf.dispose([s.selection.values, s.selection.indices, s.selection.threshold]);
+
+/** Rows of data(seed), the first `loud` of them scaled by 6: those tokens take far more than k of the batch's
+ * B·k largest activations (past the 2k slots a shape starts with, so the selection must grow). */
+const batchData = (seed: number, loud: number) => {
+  const x = data(seed);
+  for (let i = 0; i < loud * D; i++) x[i]! *= 6;
+  return tf.tensor2d(x, [B, D]);
+};
+
+/** The parameters after 10 Adam steps on batch(0…9), on the sparse or the dense path (with BatchTopK's codes
+ * selected first where the backend needs it). */
+const tenSteps = async (make: () => Promise<Sae>, batch: (s: number) => tf.Tensor2D, sparse: boolean) => {
+  const sae = await make();
+  const adam = new Adam(sae.params);
+  for (let s = 0; s < 10; s++) {
+    const x = batch(s);
+    const sel = sparse && sae.cfg.act_fn === 'batchtopk' ? await selectFor(sae, x) : {};
+    disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, ...sel }));
+    release(sel);
+    x.dispose();
+  }
+  const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
+  adam.dispose();
+  sae.dispose();
+  return out;
+};
+const expectSameAfterTenSteps = async (make: () => Promise<Sae>, batch: (s: number) => tf.Tensor2D) => {
+  const dense = await tenSteps(make, batch, false);
+  const sparse = await tenSteps(make, batch, true);
+  for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
+};
+
+describeEachBackend('sparse TopK path: forward and gradients', (backend) => {
+  it('matches the dense path: reconstruction and gradients', async (ctx: TestContext) => {
     requireSparse(ctx);
     for (const [applyBias, useDecoderBias] of [[true, true], [false, true], [false, false]] as const) {
       const sae = await makeSae(applyBias, useDecoderBias);
@@ -70,11 +109,10 @@ describeEachBackend('sparse TopK path', (backend) => {
     }
   });
 
-  it('encodes in chunks of rows (past the storage binding limit, on webgpu) exactly as in one pass', async (ctx) => {
+  it('encodes in chunks of rows (past the storage binding limit, on webgpu) exactly as in one pass', async (ctx: TestContext) => {
     requireSparse(ctx);
     if (backend !== 'webgpu') {
       ctx.skip('row chunks are the webgpu encoder\'s (the CPU kernels have no binding limit)');
-      return;
     }
     const sae = await makeSae(true);
     const x = tf.tensor2d(data(3), [B, D]);
@@ -100,7 +138,7 @@ describeEachBackend('sparse TopK path', (backend) => {
     sae.dispose();
   });
 
-  it('breaks ties like the dense path: among equal pre-activations the lower latents are kept', async (ctx) => {
+  it('breaks ties like the dense path: among equal pre-activations the lower latents are kept', async (ctx: TestContext) => {
     requireSparse(ctx);
     const sae = await makeSae(true);
     // Small integers everywhere: every pre-activation is an exact integer whatever the summation order, so the
@@ -124,51 +162,18 @@ describeEachBackend('sparse TopK path', (backend) => {
     sae.dispose();
   });
 
-  /** The parameters after 10 Adam steps on batch(0…9), on the sparse or the dense path (with BatchTopK's codes
-   * selected first where the backend needs it). */
-  const tenSteps = async (make: () => Promise<Sae>, batch: (s: number) => tf.Tensor2D, sparse: boolean) => {
-    const sae = await make();
-    const adam = new Adam(sae.params);
-    for (let s = 0; s < 10; s++) {
-      const x = batch(s);
-      const sel = sparse && sae.cfg.act_fn === 'batchtopk' ? await selectFor(sae, x) : {};
-      disposeStats(trainStep(sae, adam, x, x, { sparse, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, ...sel }));
-      release(sel);
-      x.dispose();
-    }
-    const out = Object.fromEntries(await Promise.all(Object.entries(sae.params).map(async ([k, v]) => [k, await v.data()] as const)));
-    adam.dispose();
-    sae.dispose();
-    return out;
-  };
-  const expectSameAfterTenSteps = async (make: () => Promise<Sae>, batch: (s: number) => tf.Tensor2D) => {
-    const dense = await tenSteps(make, batch, false);
-    const sparse = await tenSteps(make, batch, true);
-    for (const k of Object.keys(dense)) expectNormClose(sparse[k]!, dense[k]!, { rtol: 1e-4, label: `${k} after 10 steps` });
-  };
+});
 
-  it('gives the same weights as the dense path after 10 Adam steps', async (ctx) => {
+describeEachBackend('sparse TopK path: weights after 10 Adam steps', () => {
+  it('gives the same weights as the dense path after 10 Adam steps', async (ctx: TestContext) => {
     requireSparse(ctx);
     await expectSameAfterTenSteps(() => makeSae(true), (s) => tf.tensor2d(data(10 + s), [B, D]));
   });
 
-  /** BatchTopK's codes for x, selected before the forward pass on webgpu (the trainer does the same); {} elsewhere. */
-  const selectFor = async (sae: Sae, x: tf.Tensor2D): Promise<{ selection?: PreselectedBatch }> => {
-    if (backend !== 'webgpu') return {};
-    const p = sae.params as Record<string, tf.Tensor>;
-    return { selection: await preselectBatchTopK(x, p.W_E as tf.Tensor2D, p.b_E as tf.Tensor1D, (p.b_D as tf.Tensor1D) ?? null, sae.cfg.top_k, sae.cfg.apply_decoder_bias_to_pre_encoder) };
-  };
-  const release = (s: { selection?: PreselectedBatch }) => s.selection && tf.dispose([s.selection.values, s.selection.indices, s.selection.threshold]);
+});
 
-  /** Rows of data(seed), the first `loud` of them scaled by 6: those tokens take far more than k of the batch's
-   * B·k largest activations (past the 2k slots a shape starts with, so the selection must grow). */
-  const batchData = (seed: number, loud: number) => {
-    const x = data(seed);
-    for (let i = 0; i < loud * D; i++) x[i]! *= 6;
-    return tf.tensor2d(x, [B, D]);
-  };
-
-  it('BatchTopK: the same selection, threshold, reconstruction and gradients as the dense path', async (ctx) => {
+describeEachBackend('sparse TopK path: BatchTopK', () => {
+  it('BatchTopK: the same selection, threshold, reconstruction and gradients as the dense path', async (ctx: TestContext) => {
     requireSparse(ctx);
     for (const [applyBias, loud] of [[true, 0], [false, 3], [true, 3]] as const) {
       const sae = await makeSae(applyBias, true, 'batchtopk');
@@ -213,82 +218,8 @@ describeEachBackend('sparse TopK path', (backend) => {
     }
   });
 
-  it('BatchTopK: the same weights as the dense path after 10 Adam steps', async (ctx) => {
+  it('BatchTopK: the same weights as the dense path after 10 Adam steps', async (ctx: TestContext) => {
     requireSparse(ctx);
     await expectSameAfterTenSteps(() => makeSae(true, true, 'batchtopk'), (s) => batchData(40 + s, s % 3));
-  });
-});
-
-describe('BatchTopK selection', () => {
-  it('finds the r-th largest of non-negative floats', () => {
-    const n = normalGenerator(7);
-    const v = new Float32Array(5000).map(() => Math.max(0, n()) * (n() > 1 ? 1e-30 : 1));
-    v[10] = 0, v[11] = 3.5, v[12] = 3.5, v[13] = -0; // zeros (−0 too) and ties
-    const sorted = [...v].sort((p, q) => q - p);
-    for (const r of [1, 2, 3, 100, 2500, 4999, 5000]) expect(rthLargestNonNegative(v, r) + 0, `r ${r}`).toBe(sorted[r - 1]! + 0); // (+ 0: −0 → 0)
-    expect(() => rthLargestNonNegative(v, 0)).toThrow(/rank 0/);
-  });
-
-  /** An encoder over a dense [B, F] matrix: each asked row's top `width` by value (ties to the lower latent), in
-   * latent order as the kernels give them; records the calls. */
-  const denseEncoder = (m: Float32Array[], calls: Array<[number, number]>): RowsEncoder => (rows, width) => {
-    const ids = rows ?? m.map((_, r) => r);
-    calls.push([ids.length, width]);
-    const values = new Float32Array(ids.length * width), indices = new Int32Array(ids.length * width);
-    ids.forEach((r, i) => {
-      const top = Array.from(m[r]!, (v, j) => [Math.max(0, v), j] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, width).sort((a, b) => a[1] - b[1]);
-      top.forEach(([v, j], s) => ((values[i * width + s] = v), (indices[i * width + s] = j)));
-    });
-    return { values, indices };
-  };
-
-  it('lists every activation of the batch\'s B·k largest, re-encoding only the tokens that may hold more', () => {
-    const n = normalGenerator(9);
-    const B = 64, F = 200, k = 4;
-    // most rows ordinary, three "loud" ones scaled up: they hold far more than 2k of the batch's largest
-    const m = Array.from({ length: B }, (_, r) => new Float32Array(F).map(() => n() * (r < 3 ? 5 : 1)));
-    const calls: Array<[number, number]> = [];
-    const sel = selectBatch(B, F, k, denseEncoder(m, calls));
-    const all = m.flatMap((row) => Array.from(row, (v) => Math.max(0, v))).sort((a, b) => b - a);
-    expect(sel.threshold).toBe(Math.fround(all[B * k - 1]!));
-    for (let r = 0; r < B; r++) {
-      const want = Array.from(m[r]!).flatMap((v, j) => (v > 0 && Math.fround(v) >= sel.threshold ? [j] : []));
-      const got = Array.from(sel.indices[r]!).filter((_, s) => sel.values[r]![s]! > 0 && sel.values[r]![s]! >= sel.threshold);
-      expect(got, `row ${r}`).toEqual(want);
-    }
-    expect(calls[0]).toEqual([B, 1.5 * k]); // every token at 1.5k first
-    expect(calls.length).toBeGreaterThan(1); // the loud rows needed more
-    for (let c = 1; c < calls.length; c++) { // then only tokens still short, at twice the slots each time
-      expect(calls[c]![0], JSON.stringify(calls)).toBeLessThanOrEqual(c === 1 ? B / 2 : calls[c - 1]![0]);
-      expect(calls[c]![1]).toBe(Math.min(F, 2 * calls[c - 1]![1]));
-    }
-  });
-
-  it('takes a threshold of 0 when fewer than B·k activations are positive, keeps ties, and stops at d_sae slots', () => {
-    // 8 positive activations for B·k = 12: the threshold is 0 and every positive one is kept
-    const few = [Float32Array.of(5, -1, -1, -1, -1, -1), Float32Array.of(-1, 2, -1, -1, -1, -1), new Float32Array(6).fill(-1), new Float32Array(6).fill(1)];
-    const a = selectBatch(4, 6, 3, denseEncoder(few, [])); // (5 slots first, then all 6 for the row of 1s)
-    expect(a.threshold).toBe(0);
-    expect(a.values.map((v) => Array.from(v).filter((x) => x > 0).length)).toEqual([1, 1, 0, 6]);
-    // B·k = 4 of which the first token holds eight equal values: all eight are kept (≥ t, as the dense mask), and
-    // finding them takes the token's whole row (d_sae = 8 slots: 3, then 6, then 8), after which nothing can be
-    // left out
-    const calls: Array<[number, number]> = [];
-    const b = selectBatch(2, 8, 2, denseEncoder([new Float32Array(8).fill(10), Float32Array.of(1, 2, -1, -1, -1, -1, -1, -1)], calls));
-    expect(b.threshold).toBe(10);
-    expect(Array.from(b.values[0]!)).toEqual(new Array(8).fill(10));
-    expect(calls).toEqual([[2, 3], [1, 6], [1, 8]]);
-  });
-
-  it('lays the codes out by latent, kept first, the zeros on latents the token did not keep', () => {
-    // token 0 keeps latents 4 and 1 (listed out of order, as the sgemm path's heap leaves them); token 1 keeps none
-    const sel = { threshold: 2, values: [Float32Array.of(3, 1, 2.5), Float32Array.of(1.5, 0, 0)], indices: [Int32Array.of(4, 0, 1), Int32Array.of(2, 3, 5)] };
-    const W = 4, F = 6;
-    const v = new Float32Array(2 * W), idx = new Int32Array(2 * W), counts = new Float32Array(F);
-    batchCodes(sel, W, v, idx, counts);
-    expect(Array.from(v)).toEqual([2.5, 3, 0, 0, 0, 0, 0, 0]);
-    expect(Array.from(idx.subarray(0, 2))).toEqual([1, 4]);
-    for (let r = 0; r < 2; r++) expect(new Set(idx.subarray(r * W, (r + 1) * W)).size, `row ${r}: no latent twice`).toBe(W);
-    expect(Array.from(counts)).toEqual([0, 1, 0, 0, 1, 0]);
   });
 });

@@ -1,6 +1,6 @@
 // MLP activation functions, written out as Hugging Face defines them.
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedGeluNew } from '../../tensor/kernels/lm-kernels';
+import { fusedGeluNew } from '../../tensor/kernels/gelu-new/op';
 import type { ActivationName } from '../model-config';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

@@ -8,7 +8,7 @@ import type { HookRunner } from './hook-runner';
 import { linear } from './linear';
 import { applyNorm } from './norm';
 import { applyRotary } from './rotary';
-import { fusedCausalAttention } from '../../tensor/kernels/lm-kernels';
+import { fusedCausalAttention } from '../../tensor/kernels/causal-attention/op';
 
 export interface AttentionContext {
   batch: number;

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NormType } from '../model-config';
 import type { NormParams } from '../params';
-import { fusedRowNorm } from '../../tensor/kernels/lm-kernels';
+import { fusedRowNorm } from '../../tensor/kernels/row-norm/op';
 import type { HookRunner } from './hook-runner';
 
 export function applyNorm(

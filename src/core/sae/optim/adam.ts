@@ -1,13 +1,31 @@
-// Adam (Kingma & Ba 2015) with per-parameter learning-rate factors and bias correction, written with plain
-// tfjs ops so its state (m, v, step) can be checkpointed and restored bit-for-bit.
+// Adam (Kingma & Ba 2015) with per-parameter learning-rate factors and bias correction: the fused native kernel where
+// the backend has it, else plain tfjs ops; its state (m, v, step) can be checkpointed and restored bit-for-bit.
+// adam-reference.ts is the float64 reference every implementation is tested against.
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeAdamUpdate } from '../../tensor/kernels/adam-update';
-import { normalizeRows, projectOutRows } from '../../tensor/kernels/unit-rows';
+import { nativeAdamUpdate, type AdamAttrs } from '../../tensor/kernels/adam-update/op';
+import { normalizeRows, projectOutRows } from '../../tensor/kernels/unit-rows/op';
 
 export interface AdamOptions {
   beta1: number;
   beta2: number;
   eps: number;
+}
+
+/**
+ * One Adam step of a parameter in plain tfjs ops, [p', m', v'] (what runs where the fused kernel does not):
+ * m' = β1 m + (1 − β1) g, v' = β2 v + (1 − β2) g², p' = p − stepSize · m' / (√v' / sqrtC2 + ε), with m̂ = m / c1 and
+ * v̂ = v / c2 folded into stepSize and sqrtC2 (PyTorch's formulation). With `unitRowLength` the gradient first loses
+ * its component along each row of p and the rows are renormalised after.
+ */
+export function adamUpdateOps(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const unit = a.unitRowLength !== undefined;
+    const gr = unit ? projectOutRows(g as tf.Tensor2D, p as tf.Tensor2D) : g;
+    const mNew = tf.add(tf.mul(m, a.beta1), tf.mul(gr, 1 - a.beta1));
+    const vNew = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(gr), 1 - a.beta2));
+    const stepped = tf.sub(p, tf.mul(tf.div(mNew, tf.add(tf.div(tf.sqrt(vNew), a.sqrtC2), a.eps)), a.stepSize));
+    return [unit ? normalizeRows(stepped as tf.Tensor2D) : stepped, mNew, vNew];
+  });
 }
 
 export class Adam {
@@ -35,22 +53,14 @@ export class Adam {
     const step = this.begin(lr, lrFactor);
     tf.tidy(() => {
       for (const [name, grad] of Object.entries(grads)) {
-        const p = this.params[name]!;
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
+        const p = this.params[name];
+        const m = this.m.get(name);
+        const v = this.v.get(name);
+        if (!p || !m || !v) throw new Error(`Adam: no parameter '${name}' to update`);
         const unit = unitNormRows.includes(name);
-        const stepSize = step.stepSize(name);
-        const fused = nativeAdamUpdate(p, grad, m, v, { stepSize, beta1, beta2, eps, sqrtC2: step.sqrtC2, ...(unit ? { unitRowLength: p.shape[1] } : {}) });
-        if (fused) {
-          this.update(name, fused[0]!, fused[1]!, fused[2]!);
-          continue;
-        }
-        const g = unit ? projectOutRows(grad as tf.Tensor2D, p as unknown as tf.Tensor2D) : grad;
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        // p -= lr * m̂ / (sqrt(v̂) + eps), with m̂ = m / c1 and v̂ = v / c2 (PyTorch's formulation)
-        p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.div(tf.sqrt(v), step.sqrtC2), eps)), stepSize)));
-        if (unit) p.assign(normalizeRows(p as unknown as tf.Tensor2D));
+        const attrs: AdamAttrs = { stepSize: step.stepSize(name), beta1, beta2, eps, sqrtC2: step.sqrtC2, ...(unit ? { unitRowLength: p.shape[1] } : {}) };
+        const [pNew, mNew, vNew] = nativeAdamUpdate(p, grad, m, v, attrs) ?? adamUpdateOps(p, grad, m, v, attrs);
+        this.update(name, pNew, mNew, vNew);
       }
     });
   }

@@ -1,13 +1,13 @@
 // The native fused Adam kernel against the plain-tfjs formulation it replaces on wasm and cpu.
 import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { nativeAdamUpdate } from '../../../../src/core/tensor/kernels/adam-update';
+import { expect, it, type TestContext } from 'vitest';
+import { nativeAdamUpdate } from '../../../../src/core/tensor/kernels/adam-update/op';
 import { normalGenerator } from '../../../../src/core/lm/random-params';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
 
 describeEachBackend('SaeAdamUpdate kernel', (backend) => {
-  it('equals m′ = b1·m + (1−b1)·g, v′ = b2·v + (1−b2)·g², p′ = p − s·m′/(√v′/√c2 + ε)', async (ctx) => {
+  it('equals m′ = b1·m + (1−b1)·g, v′ = b2·v + (1−b2)·g², p′ = p − s·m′/(√v′/√c2 + ε)', async (ctx: TestContext) => {
     const n = normalGenerator(3);
     const make = (len: number, f = 1) => tf.tensor1d(new Float32Array(len).map(() => n() * f));
     const [p, g, m] = [make(1037), make(1037), make(1037, 0.1)];
@@ -17,7 +17,6 @@ describeEachBackend('SaeAdamUpdate kernel', (backend) => {
     if (!out) {
       expect(backend === 'webgpu' || process.env.SAE_STUDIO_NATIVE === 'off').toBe(true);
       ctx.skip('no native Adam kernel on this backend');
-      return;
     }
     const mRef = tf.add(tf.mul(m, 0.9), tf.mul(g, 0.1));
     const vRef = tf.add(tf.mul(v, 0.999), tf.mul(tf.square(g), 0.001));

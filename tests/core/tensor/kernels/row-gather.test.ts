@@ -2,7 +2,7 @@
 // case to tfjs's kernel, and can be put back.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { registerRowGather } from '../../../../src/core/tensor/kernels/row-gather';
+import { registerRowGather } from '../../../../src/core/tensor/kernels/row-gather/host';
 import { describeEachBackend, hasBackend } from '../../../helpers/backends';
 
 const HOST_BACKENDS = (['wasm', 'cpu'] as const).filter(hasBackend);

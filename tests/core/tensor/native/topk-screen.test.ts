@@ -4,7 +4,7 @@
 // approximation, errors of the approximation aimed against the answer, rows of zeros, huge and tiny magnitudes,
 // ragged shapes, and must step aside for non-finite inputs and d > 8192.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SparseTopKKernels } from '../../../../src/core/sae/sparse/sparse-topk';
+import type { SparseTopKKernels } from '../../../../src/core/tensor/kernels/sparse-topk/host-batch-encode';
 import { nativeLoad, randomArray, skipReason } from './helpers';
 
 const K = nativeLoad.blas as unknown as (SparseTopKKernels & { topkScreening(on?: boolean): boolean }) | null;

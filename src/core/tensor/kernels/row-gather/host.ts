@@ -2,7 +2,7 @@
 // copies on the tensors' memory: 4.4 ms against tfjs-wasm's 32.9 ms for 4096 rows of 256 floats, result read back
 // (`npm run bench:kernels`). Every other case (another axis, batch dimensions, dtypes, an index out of range) goes to tfjs's kernel.
 import * as tf from '@tensorflow/tfjs-core';
-import { tensorMemory, type HostBackendName } from '../native/tensor-memory';
+import { tensorMemory, type HostBackendName } from '../../native/tensor-memory';
 
 const replaced = new Map<HostBackendName, tf.KernelConfig>();
 

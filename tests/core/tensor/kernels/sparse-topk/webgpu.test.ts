@@ -4,14 +4,14 @@
 // bit. Runs where a WebGPU adapter exists (lavapipe in CI).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { normalGenerator } from '../../../../src/core/lm/random-params';
+import { normalGenerator } from '../../../../../src/core/lm/random-params';
 import {
-  registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
-} from '../../../../src/core/tensor/kernels/sparse-topk-webgpu';
-import { initBackend } from '../../../../src/core/tensor/backend';
-import { registerWebGpuFusedStep, webgpuTiledEncoder } from '../../../../src/core/sae/sparse/fused-step-webgpu';
-import { hasBackend } from '../../../helpers/backends';
-import { expectClose } from '../../../helpers/expect-close';
+  webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+} from '../../../../../src/core/tensor/kernels/sparse-topk/webgpu';
+import { initBackend } from '../../../../../src/core/tensor/backend';
+import { webgpuTiledEncoder } from '../../../../../src/core/tensor/kernels/fused-step/webgpu';
+import { hasBackend } from '../../../../helpers/backends';
+import { expectClose } from '../../../../helpers/expect-close';
 
 /** The k latents of a row a stable descending sort keeps (tf.topk's order: ties to the lower index), ascending. */
 function referenceTopK(row: Float32Array, k: number): number[] {
@@ -24,12 +24,22 @@ function rows(B: number, F: number, seed: number): Float32Array {
   return new Float32Array(B * F).map(() => n());
 }
 
-describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
-  beforeAll(async () => {
-    await initBackend('webgpu');
-    registerWebGpuSparseTopK();
-    registerWebGpuFusedStep(); // the encoder the sparse path uses
+/** A suite on webgpu (its kernels registered when the backend starts), skipped visibly without an adapter. */
+function describeOnWebGpu(name: string, fn: () => void): void {
+  describe.runIf(hasBackend('webgpu'))(`webgpu sparse TopK kernels: ${name}`, () => {
+    beforeAll(async () => {
+      await initBackend('webgpu');
+    });
+    fn();
   });
+}
+
+/** a[i] += x for a typed array (whose elements may be read as undefined under noUncheckedIndexedAccess). */
+function addTo(a: Float32Array, i: number, x: number): void {
+  a[i] = (a[i] ?? 0) + x;
+}
+
+describeOnWebGpu('encoder', () => {
 
   it('computes the encoder x·W + b (the default tiling) like tf.matMul for shapes that fill no tile evenly', async () => {
     for (const [M, K, N] of [[70, 37, 300], [128, 32, 256], [1, 5, 3], [65, 16, 129]] as const) {
@@ -43,7 +53,6 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
   });
 
   it('computes the fused step\'s tiled encoder x·W + b like tf.matMul for every tiling and shapes that fill no tile evenly', async () => {
-    registerWebGpuFusedStep();
     for (const [M, K, N] of [[70, 37, 300], [130, 32, 256], [1, 5, 3], [129, 24, 132], [200, 40, 516]] as const) {
       const x = tf.tensor2d(rows(M, K, 1), [M, K]);
       const w = tf.tensor2d(rows(K, N, 2), [K, N]);
@@ -58,6 +67,9 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
     }
   });
 
+});
+
+describeOnWebGpu('selection', () => {
   it('selects exactly the k largest per row, ties to the lower latent, for any row length, on both selection paths', async () => {
     for (const [B, F, k] of [[5, 1000, 32], [3, 257, 7], [2, 40, 40], [4, 24576, 64], [3, 600, 300]] as const) {
       const data = rows(B, F, B * F + k);
@@ -85,41 +97,55 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
     }
   });
 
-  it('groups the (token, slot) pairs by latent in token order, and reduces each latent’s segment', async () => {
-    const B = 100; // four blocks of 32 rows, the last one partial
-    const F = 300;
-    const k = 9;
-    const d = 12;
-    const data = rows(B, F, 7);
-    for (let b = 0; b < B; b++) data[b * F + 17] = 50; // latent 17 chosen by every token
-    const pre = tf.tensor2d(data, [B, F]);
-    const { indices, values } = webgpuTopKSelect(pre, k);
-    const idx = (await indices.data()) as Int32Array;
-    const v = (await values.data()) as Float32Array;
-    const csr = webgpuLatentCsr(indices, F);
+});
+
+/** A batch whose selection the CSR tests share: 100 tokens (four blocks of 32 rows, the last one partial), latent 17 chosen by every token. */
+async function csrFixture() {
+  const [B, F, k, d] = [100, 300, 9, 12];
+  const data = rows(B, F, 7);
+  for (let b = 0; b < B; b++) data[b * F + 17] = 50;
+  const pre = tf.tensor2d(data, [B, F]);
+  const { indices, values } = webgpuTopKSelect(pre, k);
+  pre.dispose();
+  const idx = (await indices.data()) as Int32Array;
+  const v = (await values.data()) as Float32Array;
+  const csr = webgpuLatentCsr(indices, F);
+  const x = tf.tensor2d(rows(B, d, 9), [B, d]);
+  const xv = (await x.data()) as Float32Array;
+  return { B, F, k, d, indices, values, idx, v, csr, x, xv };
+}
+
+describeOnWebGpu('latent CSR, segments and decode', () => {
+  it('groups the (token, slot) pairs by latent in token order', async () => {
+    const { F, idx, csr } = await csrFixture();
     const entries = Array.from(await csr.entries.data());
     const offsets = Array.from(await csr.offsets.data());
     const want: number[][] = Array.from({ length: F }, () => []);
-    idx.forEach((f, p) => want[f]!.push(p));
+    idx.forEach((f, p) => want[f]?.push(p));
     expect(offsets).toEqual([0, ...want.map((s) => s.length)].map(((acc) => (n: number) => (acc += n))(0)));
     expect(entries).toEqual(want.flat());
+  });
 
+  it('reduces each latent’s segment: sums, counts and outer products', async () => {
+    const { B, F, k, d, idx, csr, x, xv } = await csrFixture();
     const coef = tf.tensor2d(rows(B, k, 8), [B, k]);
     const c = (await coef.data()) as Float32Array;
-    const x = tf.tensor2d(rows(B, d, 9), [B, d]);
-    const xv = (await x.data()) as Float32Array;
     const sum = new Float32Array(F);
     const count = new Float32Array(F);
     const outer = new Float32Array(F * d);
     idx.forEach((f, p) => {
-      sum[f] += c[p]!;
-      count[f] += c[p]! > 0 ? 1 : 0;
-      for (let t = 0; t < d; t++) outer[f * d + t] += c[p]! * xv[Math.floor(p / k) * d + t]!;
+      const cp = c[p] ?? NaN;
+      addTo(sum, f, cp);
+      addTo(count, f, cp > 0 ? 1 : 0);
+      for (let t = 0; t < d; t++) addTo(outer, f * d + t, cp * xv[Math.floor(p / k) * d + t]!);
     });
     expectClose(await webgpuSegmentReduce(coef, csr, 'sum').data(), sum, { rtol: 1e-6, label: 'segment sum' });
     expect(Array.from(await webgpuSegmentReduce(coef, csr, 'count').data())).toEqual(Array.from(count));
     expectClose(await webgpuSegmentOuter(coef, x, csr).data(), outer, { rtol: 1e-6, label: 'segment outer' });
+  });
 
+  it('decodes from the k selected rows and takes the latent gradient', async () => {
+    const { B, F, k, d, indices, values, idx, v, x, xv } = await csrFixture();
     const W_D = tf.tensor2d(rows(F, d, 10), [F, d]);
     const b_D = tf.tensor1d(rows(1, d, 11));
     const wd = (await W_D.data()) as Float32Array;
@@ -130,12 +156,12 @@ describe.runIf(hasBackend('webgpu'))('webgpu sparse TopK kernels', () => {
       const b = Math.floor(p / k);
       let dot = 0;
       for (let t = 0; t < d; t++) {
-        recon[b * d + t] += v[p]! * wd[idx[p]! * d + t]!;
+        addTo(recon, b * d + t, v[p]! * wd[idx[p]! * d + t]!);
         dot += xv[b * d + t]! * wd[idx[p]! * d + t]!;
       }
       dz[p] = v[p]! > 0 ? dot : 0;
     }
-    for (let b = 0; b < B; b++) for (let t = 0; t < d; t++) recon[b * d + t] += bd[t]!;
+    for (let b = 0; b < B; b++) for (let t = 0; t < d; t++) addTo(recon, b * d + t, bd[t]!);
     expectClose(await webgpuTopKDecode(values, indices, W_D, b_D).data(), recon, { rtol: 1e-6, label: 'decode' });
     expectClose(await webgpuLatentGrad(x, values, indices, W_D).data(), dz, { rtol: 1e-6, label: 'latent gradient' });
   });

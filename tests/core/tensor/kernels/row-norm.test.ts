@@ -1,9 +1,9 @@
-// The fused row norm and GELU (native on the CPU backends, WGSL on webgpu) agree with the plain-tfjs formulations
-// they replace: the norm over every rank, with and without bias, LayerNorm and RMSNorm, rows longer than a
-// workgroup; both step aside inside gradient computations.
+// The fused row norm (native on the CPU backends, WGSL on webgpu) agrees with the plain-tfjs LayerNorm and RMSNorm
+// it replaces: over every rank, with and without bias, rows longer than a workgroup; it steps aside inside gradient
+// computations.
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { fusedGeluNew, fusedRowNorm } from '../../../../src/core/tensor/kernels/lm-kernels';
+import { fusedRowNorm } from '../../../../src/core/tensor/kernels/row-norm/op';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
 
@@ -47,31 +47,5 @@ describeEachBackend('fused row norm', () => {
     })(x);
     expect(inside).toBeNull();
     tf.dispose([x, w, g]);
-  });
-});
-
-describeEachBackend('fused gelu_new', (backend) => {
-  it('equals x·σ(2u), u = √(2/π)(x + 0.044715 x³), from −100 to 100, in forward passes only', async (ctx) => {
-    const n = 40_003; // not a multiple of the kernel's vector or chunk sizes
-    const x = tf.tensor1d(seq(n, (i) => (i < 6 ? [0, -0, 100, -100, 1e-30, -1e-30][i]! : Math.sinh((i / n - 0.5) * 10) * 0.8)));
-    const fused = fusedGeluNew(x);
-    if (!fused) {
-      expect(backend, 'webgpu always has its fused GELU').not.toBe('webgpu');
-      ctx.skip('no fused GELU here (no addon, or no AVX-512)');
-      return;
-    }
-    const c = Math.sqrt(2 / Math.PI);
-    const ref = tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(2 * c, tf.mul(tf.square(x), 2 * c * 0.044715))))));
-    expectClose((await fused.data()) as Float32Array, (await ref.data()) as Float32Array, { rtol: 2e-6, label: 'gelu_new' });
-    const exact = await fused.data();
-    expect(Array.from(exact.slice(0, 4))).toEqual([0, -0, 100, -0]); // x·σ(2u): σ saturates to 1 and 0, nothing overflows
-    tf.dispose([fused, ref]);
-    // Inside a gradient computation the kernel steps aside (tfjs's ops carry the gradient).
-    const g = tf.grad((t: tf.Tensor) => {
-      expect(fusedGeluNew(t)).toBeNull();
-      return tf.sum(t);
-    })(x);
-    g.dispose();
-    x.dispose();
   });
 });
