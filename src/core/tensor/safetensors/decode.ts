@@ -46,7 +46,7 @@ function outOfRange(source: DecodeSource, dtype: SafetensorsDtype, index: number
 function checkedInt32(values: ArrayLike<number> | ArrayLike<bigint>, source: DecodeSource, dtype: SafetensorsDtype): Int32Array {
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!; // i < length
     if (v < INT32_MIN || v > INT32_MAX) outOfRange(source, dtype, i, v);
     out[i] = Number(v);
   }

@@ -37,26 +37,33 @@ function reject(target: EncodeTarget, dtype: SafetensorsDtype, index: number, va
   );
 }
 
+/** The [min, max] of an integer dtype; the encoders call it only with integer dtypes. */
+function integerRange(dtype: SafetensorsDtype): readonly [bigint, bigint] {
+  const range = INTEGER_RANGES[dtype];
+  if (!range) throw new Error(`safetensors: ${dtype} is not an integer dtype`);
+  return range;
+}
+
 function asNumber(v: Element): number {
   return typeof v === 'number' ? v : Number(v);
 }
 
 function floats(values: ArrayLike<Element>, dtype: 'F64' | 'F32' | 'F16' | 'BF16'): Uint8Array {
   const n = values.length;
-  if (dtype === 'F64') return littleEndianBytes(Float64Array.from({ length: n }, (_, i) => asNumber(values[i])));
-  if (dtype === 'F32') return littleEndianBytes(Float32Array.from({ length: n }, (_, i) => asNumber(values[i])));
+  if (dtype === 'F64') return littleEndianBytes(Float64Array.from({ length: n }, (_, i) => asNumber(values[i]!)));
+  if (dtype === 'F32') return littleEndianBytes(Float32Array.from({ length: n }, (_, i) => asNumber(values[i]!)));
   const toBits = dtype === 'F16' ? toF16Bits : toBf16Bits;
   const bits = new Uint16Array(n);
-  for (let i = 0; i < n; i++) bits[i] = toBits(asNumber(values[i]));
+  for (let i = 0; i < n; i++) bits[i] = toBits(asNumber(values[i]!));
   return littleEndianBytes(bits);
 }
 
 type NarrowIntegerArray = Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
 
 function narrowIntegers(values: ArrayLike<Element>, dtype: SafetensorsDtype, out: NarrowIntegerArray, target: EncodeTarget): Uint8Array {
-  const [lo, hi] = INTEGER_RANGES[dtype]!.map(Number);
+  const [lo, hi] = integerRange(dtype).map(Number) as [number, number];
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!; // i < length
     const n = asNumber(v);
     if (!Number.isInteger(n) || n < lo || n > hi) reject(target, dtype, i, v, `an integer in [${lo}, ${hi}]`);
     out[i] = n;
@@ -65,10 +72,10 @@ function narrowIntegers(values: ArrayLike<Element>, dtype: SafetensorsDtype, out
 }
 
 function wideIntegers(values: ArrayLike<Element>, dtype: 'I64' | 'U64', target: EncodeTarget): Uint8Array {
-  const [lo, hi] = INTEGER_RANGES[dtype]!;
+  const [lo, hi] = integerRange(dtype);
   const out = dtype === 'I64' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!; // i < length
     const n = typeof v === 'bigint' ? v : Number.isInteger(asNumber(v)) ? BigInt(asNumber(v)) : undefined;
     if (n === undefined || n < lo || n > hi) reject(target, dtype, i, v, `an integer in [${lo}, ${hi}]`);
     out[i] = n;

@@ -33,7 +33,7 @@ const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i 
 /** floor(log2(a)) for a finite a > 0. */
 function exponentOf(a: number): number {
   scratchF64[0] = a;
-  const biased = (scratchF64Words[HIGH_WORD] >>> 20) & 0x7ff;
+  const biased = (scratchF64Words[HIGH_WORD]! >>> 20) & 0x7ff;
   if (biased !== 0) return biased - 1023;
   // A subnormal double: scale it into the normal range first.
   return exponentOf(a * 2 ** 64) - 64;
@@ -50,12 +50,12 @@ function encode(x: number, f: MiniFloat): number {
   if (e < minNormalExponent) {
     // Subnormal: the mantissa counts units of 2^(minNormalExponent - mantissaBits). A result of
     // 2^mantissaBits is the smallest normal number, whose bit pattern is that same integer.
-    return sign | roundHalfEven(a * POW2[POW2_BIAS + f.mantissaBits - minNormalExponent]);
+    return sign | roundHalfEven(a * POW2[POW2_BIAS + f.mantissaBits - minNormalExponent]!); // index in [0, 320]
   }
   if (e > f.exponentBias) return sign | f.infinityBits;
   // m is in [2^mantissaBits, 2^(mantissaBits+1)]; rounding up to the top carries into the exponent,
   // and from the largest finite value carries into the infinity pattern, as IEEE rounding requires.
-  const m = roundHalfEven(a * POW2[POW2_BIAS + f.mantissaBits - e]);
+  const m = roundHalfEven(a * POW2[POW2_BIAS + f.mantissaBits - e]!); // index in [0, 320]
   return sign | (((e + f.exponentBias) << f.mantissaBits) + m - (1 << f.mantissaBits));
 }
 
@@ -87,7 +87,7 @@ const scratchU32 = new Uint32Array(scratchF32.buffer);
 /** Value of a BF16 bit pattern (exactly representable as f32). */
 export function fromBf16Bits(bits: number): number {
   scratchU32[0] = (bits & 0xffff) << 16;
-  return scratchF32[0];
+  return scratchF32[0]!;
 }
 
 let f16Table: Float32Array | undefined;
@@ -100,7 +100,7 @@ export function f16ToFloat32Array(bits: Uint16Array): Float32Array {
   }
   const table = f16Table;
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!; // a 16-bit index into 64 Ki entries
   return out;
 }
 
@@ -108,20 +108,20 @@ export function f16ToFloat32Array(bits: Uint16Array): Float32Array {
 export function bf16ToFloat32Array(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
   const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
+  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i]! << 16;
   return out;
 }
 
 /** Whole-array F16 encode of any numbers (f32 or f64 values), rounding each to nearest even. */
 export function toF16Array(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = encode(values[i], F16);
+  for (let i = 0; i < values.length; i++) out[i] = encode(values[i]!, F16);
   return out;
 }
 
 /** Whole-array BF16 encode of any numbers (f32 or f64 values), rounding each to nearest even. */
 export function toBf16Array(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = encode(values[i], BF16);
+  for (let i = 0; i < values.length; i++) out[i] = encode(values[i]!, BF16);
   return out;
 }

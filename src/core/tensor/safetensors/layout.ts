@@ -32,7 +32,7 @@ function compareNames(a: string, b: string): number {
   const ca = Array.from(a, (c) => c.codePointAt(0)!);
   const cb = Array.from(b, (c) => c.codePointAt(0)!);
   for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    if (ca[i] !== cb[i]) return ca[i] - cb[i];
+    if (ca[i] !== cb[i]) return ca[i]! - cb[i]!; // i is below both lengths
   }
   return ca.length - cb.length;
 }

@@ -10,8 +10,8 @@ export interface TypedArrayClass<T> {
 function swapBytesInPlace(bytes: Uint8Array, width: number): void {
   for (let start = 0; start < bytes.length; start += width) {
     for (let lo = start, hi = start + width - 1; lo < hi; lo++, hi--) {
-      const t = bytes[lo];
-      bytes[lo] = bytes[hi];
+      const t = bytes[lo]!; // start <= lo < hi < length
+      bytes[lo] = bytes[hi]!;
       bytes[hi] = t;
     }
   }
