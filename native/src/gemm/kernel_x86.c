@@ -1,0 +1,91 @@
+/* The x86-64 micro-kernels of our sgemm, compiled with per-function `target` attributes (never -march) so one
+ * binary carries them all; gemm.c picks one at load time with __builtin_cpu_supports. */
+#include "internal.h"
+#ifdef SAE_GEMM_X86
+#include <immintrin.h>
+
+/* AVX-512: an MR x 32 tile in 2·MR zmm accumulators. Each step broadcasts MR values of A against two vectors of
+ * B; with MR = 12 that is 24 accumulators + 2 B vectors + 1 broadcast of the 32 registers, and 24 independent
+ * FMAs per step cover the FMA latency on both pipes (Zen 4 runs a zmm FMA as two 256-bit halves). */
+#define AVX512_MR 12
+__attribute__((target("avx512f,fma"))) static void kernel_avx512(int64_t kc, const float *a, const float *b,
+                                                                 float *c, int64_t ldc, float alpha, float beta,
+                                                                 int mr, int nr) {
+  __m512 acc[AVX512_MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < AVX512_MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; p++, a += AVX512_MR, b += 32) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch((const char *)(b + 32 * 8), _MM_HINT_T0);
+    _mm_prefetch((const char *)(b + 32 * 8 + 16), _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int i = 0; i < AVX512_MR; i++) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  /* Masked loads and stores cover a ragged right edge without a bounce buffer. */
+  const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+  const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nr - 16)) - 1);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int i = 0; i < AVX512_MR; i++) {
+    if (i >= mr) break;
+    float *row = c + i * ldc;
+    __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
+    if (beta != 0.0f) { /* beta = 0 never reads C, so NaNs there do not survive */
+      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
+      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+    }
+    _mm512_mask_storeu_ps(row, m0, r0);
+    _mm512_mask_storeu_ps(row + 16, m1, r1);
+  }
+}
+
+const SaeGemmKernel sae_kernel_avx512 = {"avx512", AVX512_MR, 32, 256, 240, 512, kernel_avx512};
+
+/* AVX2: a 6 x 16 tile in 12 ymm accumulators (of 16 registers); edges go through a small buffer. */
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                                            int64_t ldc, float alpha, float beta, int mr, int nr) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; p++, a += 6, b += 16) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    _mm_prefetch((const char *)(b + 16 * 8), _MM_HINT_T0);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  if (nr == 16) {
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      if (i >= mr) break;
+      float *row = c + i * ldc;
+      __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
+      if (beta != 0.0f) {
+        r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
+        r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
+      }
+      _mm256_storeu_ps(row, r0);
+      _mm256_storeu_ps(row + 8, r1);
+    }
+    return;
+  }
+  float tile[6][16];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) {
+    _mm256_storeu_ps(tile[i], _mm256_mul_ps(va, acc[i][0]));
+    _mm256_storeu_ps(tile[i] + 8, _mm256_mul_ps(va, acc[i][1]));
+  }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) c[i * ldc + j] = beta != 0.0f ? tile[i][j] + beta * c[i * ldc + j] : tile[i][j];
+}
+
+const SaeGemmKernel sae_kernel_avx2 = {"avx2", 6, 16, 256, 240, 512, kernel_avx2};
+#endif
