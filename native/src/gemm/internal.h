@@ -16,6 +16,9 @@ typedef struct {
   int mr, nr;
   int kc, mc, nc; /* cache blocking: the A panel (mc x kc) and B block (kc x nc) this kernel is tuned with */
   SaeMicroKernel kernel;
+  /* Optional: packs a full MR-row panel of an untransposed A (out[p·MR + i] = a[i·lda + p]) faster than the
+   * scalar gather, which would otherwise cost ~10% of a product with a long K (the SAE decoder). */
+  void (*pack_a_rows)(int64_t kc, const float *a, int64_t lda, float *out);
 } SaeGemmKernel;
 
 extern const SaeGemmKernel sae_kernel_portable;

@@ -10,7 +10,9 @@
 
 /* Packs rows [0, mc) x cols [0, kc) of op(A) (at a, already offset) into MR-row panels, zero rows past mc: the
  * micro-kernel then reads MR values of one column of op(A) per step from one cache line, whatever A's layout. */
-static void pack_a(int mr_, bool trans, int64_t mc, int64_t kc, const float *a, int64_t lda, float *restrict out) {
+static void pack_a(const SaeGemmKernel *kern, bool trans, int64_t mc, int64_t kc, const float *a, int64_t lda,
+                   float *restrict out) {
+  const int mr_ = kern->mr;
   for (int64_t i0 = 0; i0 < mc; i0 += mr_, out += (int64_t)mr_ * kc) {
     const int64_t rows = mc - i0 < mr_ ? mc - i0 : mr_;
     if (trans) { /* op(A)[i][p] = A[p][i]: each step copies a contiguous run of one row of A */
@@ -20,6 +22,8 @@ static void pack_a(int mr_, bool trans, int64_t mc, int64_t kc, const float *a, 
         for (int64_t i = 0; i < rows; i++) dst[i] = src[i];
         for (int64_t i = rows; i < mr_; i++) dst[i] = 0.0f;
       }
+    } else if (rows == mr_ && kern->pack_a_rows) {
+      kern->pack_a_rows(kc, a + i0 * lda, lda, out);
     } else { /* op(A)[i][p] = A[i][p]: gathers column p of MR rows, each row streamed once */
       for (int64_t i = 0; i < rows; i++) {
         const float *src = a + (i0 + i) * lda;
@@ -77,7 +81,7 @@ static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, i
       pack_b(NR, tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bp);
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = m - ic < MC ? m - ic : MC;
-        pack_a(MR, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
+        pack_a(kern, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const int mr = (int)(mc - ir < MR ? mc - ir : MR);
           const float *apanel = ap + ir * kc;
