@@ -1,8 +1,8 @@
 {
   "variables": {
-    "blas_defines": "<!(node blas-config.cjs defines)",
-    "blas_include_dirs": "<!(node blas-config.cjs include_dirs)",
-    "blas_libraries": "<!(node blas-config.cjs libraries)"
+    "blas_defines": "<!(node blas-config.mjs defines)",
+    "blas_include_dirs": "<!(node blas-config.mjs include_dirs)",
+    "blas_libraries": "<!(node blas-config.mjs libraries)"
   },
   "targets": [
     {

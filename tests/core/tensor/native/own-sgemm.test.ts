@@ -73,7 +73,10 @@ function check(label: string, p: Product, actual: Float32Array, ref = reference(
       }
     }
     for (let j = p.n; j < p.ldc; j++) {
-      if (actual[i * p.ldc + j] !== p.c0[i * p.ldc + j]) bad++, first ||= `padding C[${i}][${j}] was written`;
+      if (actual[i * p.ldc + j] !== p.c0[i * p.ldc + j]) {
+        bad++;
+        first ||= `padding C[${i}][${j}] was written`;
+      }
     }
   }
   expect(bad, `${label}: ${bad} elements off, first ${first}`).toBe(0);

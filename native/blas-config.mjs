@@ -1,8 +1,7 @@
 // Picks the optional system BLAS for binding.gyp at build time and prints one part of its configuration:
-// `node blas-config.cjs name|defines|include_dirs|libraries`. OpenBLAS where pkg-config finds it (Linux),
+// `node blas-config.mjs name|defines|include_dirs|libraries`. OpenBLAS where pkg-config finds it (Linux),
 // Accelerate on macOS, none otherwise or when SAE_STUDIO_BLAS=own; the addon's own sgemm is built in every case.
-'use strict';
-const { execFileSync } = require('node:child_process');
+import { execFileSync } from 'node:child_process';
 
 function pkgConfig(...args) {
   try {
