@@ -122,8 +122,9 @@ static void share(int64_t total, int parts, int t, int64_t unit, int64_t *lo, in
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                    int64_t ldc) {
-  /* Below ~1 MFLOP a parallel region costs more than it saves. */
-  if ((double)m * (double)n * (double)k < 5e5) threads = 1;
+  /* Below ~8 MFLOP (~80 us on one core) waking the other threads (passive OpenMP waits: a futex each) costs about
+   * what they would save. */
+  if ((double)m * (double)n * (double)k < 4e6) threads = 1;
   int tm = 1, tn = 1;
   if (threads > 1) split(threads, m, n, kern->mr, kern->nr, &tm, &tn);
   if (tm * tn == 1) {
