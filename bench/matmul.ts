@@ -3,7 +3,7 @@
 // tfjs's own matmul kernel against the native one. Where no system BLAS is linked, only our own is reported.
 // Usage: npm run bench:matmul -- [--threads N] [--budget-ms 1500] [--only substring] [--tfjs [--backend wasm|cpu]]
 import * as tf from '@tensorflow/tfjs-core';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/core/tensor/backend';
 import { loadNativeBlas, type NativeBlas } from '../src/core/tensor/native/native-blas';
@@ -163,9 +163,10 @@ if (!load.blas) {
 const blas = load.blas;
 if (opts.threads) blas.setThreads(Number(opts.threads));
 const report = {
-  command: `npm run bench:matmul -- ${process.argv.slice(2).join(' ')}`.trim(),
+  command: ['npm run bench:matmul', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+  // The load average says how much other processes shared the cores during the run (timings are noisy then).
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavg: loadavg() },
   threads: blas.threads(),
   own: (blas.setBlas?.('own'), blas.info().blas),
   system: blas.info().system || null,
