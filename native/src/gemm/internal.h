@@ -19,6 +19,8 @@ typedef struct {
   /* Optional: packs a full MR-row panel of an untransposed A (out[p·MR + i] = a[i·lda + p]) faster than the
    * scalar gather, which would otherwise cost ~10% of a product with a long K (the SAE decoder). */
   void (*pack_a_rows)(int64_t kc, const float *a, int64_t lda, float *out);
+  /* Optional, likewise: packs a full NR-column panel of a transposed B (out[p·NR + j] = b[j·ldb + p]). */
+  void (*pack_bt_cols)(int64_t kc, const float *b, int64_t ldb, float *out);
 } SaeGemmKernel;
 
 extern const SaeGemmKernel sae_kernel_portable;

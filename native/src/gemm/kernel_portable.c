@@ -36,4 +36,4 @@ static void kernel_portable(int64_t kc, const float *restrict a, const float *re
   }
 }
 
-const SaeGemmKernel sae_kernel_portable = {"portable", PMR, PNR, 256, 240, 512, kernel_portable, 0};
+const SaeGemmKernel sae_kernel_portable = {"portable", PMR, PNR, 256, 240, 512, kernel_portable, 0, 0};

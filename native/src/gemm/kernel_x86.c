@@ -63,7 +63,27 @@ __attribute__((target("avx512f"))) static void pack_a_rows_avx512(int64_t kc, co
     for (int i = 0; i < AVX512_MR; i++) out[p * AVX512_MR + i] = a[i * lda + p];
 }
 
-const SaeGemmKernel sae_kernel_avx512 = {"avx512", AVX512_MR, 32, 256, 240, 512, kernel_avx512, pack_a_rows_avx512};
+/* Packs 32 rows of a transposed B (the panel's 32 columns) as two 16 x 16 register transposes per 16 steps of k;
+ * the A·Bᵀ products (the SAE's dH, LM logits) pack all of B this way. */
+__attribute__((target("avx512f"))) static void pack_bt_cols_avx512(int64_t kc, const float *b, int64_t ldb,
+                                                                   float *out) {
+  int64_t p = 0;
+  for (; p + 16 <= kc; p += 16) {
+    for (int h = 0; h < 2; h++) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(b + (16 * h + i) * ldb + p);
+      transpose16(r);
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; q++) _mm512_store_ps(out + (p + q) * 32 + 16 * h, r[q]);
+    }
+  }
+  for (; p < kc; p++)
+    for (int j = 0; j < 32; j++) out[p * 32 + j] = b[j * ldb + p];
+}
+
+const SaeGemmKernel sae_kernel_avx512 = {"avx512", AVX512_MR, 32, 256, 240, 512, kernel_avx512, pack_a_rows_avx512,
+                                         pack_bt_cols_avx512};
 
 /* AVX2: a 6 x 16 tile in 12 ymm accumulators (of 16 registers); edges go through a small buffer. */
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *a, const float *b, float *c,
@@ -107,5 +127,5 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
     for (int j = 0; j < nr; j++) c[i * ldc + j] = beta != 0.0f ? tile[i][j] + beta * c[i * ldc + j] : tile[i][j];
 }
 
-const SaeGemmKernel sae_kernel_avx2 = {"avx2", 6, 16, 256, 240, 512, kernel_avx2, NULL};
+const SaeGemmKernel sae_kernel_avx2 = {"avx2", 6, 16, 256, 240, 512, kernel_avx2, NULL, NULL};
 #endif

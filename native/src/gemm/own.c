@@ -36,10 +36,14 @@ static void pack_a(const SaeGemmKernel *kern, bool trans, int64_t mc, int64_t kc
 }
 
 /* Packs rows [0, kc) x cols [0, nc) of op(B) into NR-column panels, zero columns past nc. */
-static void pack_b(int nr_, bool trans, int64_t kc, int64_t nc, const float *b, int64_t ldb, float *restrict out) {
+static void pack_b(const SaeGemmKernel *kern, bool trans, int64_t kc, int64_t nc, const float *b, int64_t ldb,
+                   float *restrict out) {
+  const int nr_ = kern->nr;
   for (int64_t j0 = 0; j0 < nc; j0 += nr_, out += (int64_t)nr_ * kc) {
     const int64_t cols = nc - j0 < nr_ ? nc - j0 : nr_;
-    if (!trans) { /* op(B)[p][j] = B[p][j]: one contiguous run of NR per step */
+    if (trans && cols == nr_ && kern->pack_bt_cols) {
+      kern->pack_bt_cols(kc, b + j0 * ldb, ldb, out);
+    } else if (!trans) { /* op(B)[p][j] = B[p][j]: one contiguous run of NR per step */
       for (int64_t p = 0; p < kc; p++) {
         memcpy(out + p * nr_, b + p * ldb + j0, (size_t)cols * sizeof(float));
         for (int64_t j = cols; j < nr_; j++) out[p * nr_ + j] = 0.0f;
@@ -78,7 +82,7 @@ static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, i
       const int64_t kc = k - pc < KC ? k - pc : KC;
       /* Later K blocks add onto what the first wrote: beta applies once. */
       const float beta_k = pc == 0 ? beta : 1.0f;
-      pack_b(NR, tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bp);
+      pack_b(kern, tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bp);
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = m - ic < MC ? m - ic : MC;
         pack_a(kern, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
