@@ -172,6 +172,7 @@ void sae_sgemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float 
    * system BLAS keeps its own threading, one product at a time. */
   const bool per_thread = g_backend == SAE_BLAS_OWN && g_threads > 1 && batch >= g_threads &&
                           (double)m * (double)n * (double)k < 3e7;
+#ifdef _OPENMP
   if (per_thread) {
 #pragma omp parallel for schedule(static) num_threads(g_threads)
     for (int64_t i = 0; i < batch; i++) {
@@ -179,6 +180,9 @@ void sae_sgemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float 
     }
     return;
   }
+#else
+  (void)per_thread;
+#endif
   for (int64_t i = 0; i < batch; i++) {
     gemm_one(g_threads, ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c,
              ldc);

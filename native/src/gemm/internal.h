@@ -24,7 +24,8 @@ typedef struct {
 } SaeGemmKernel;
 
 extern const SaeGemmKernel sae_kernel_portable;
-#if defined(__x86_64__) && defined(__GNUC__)
+/* SAE_GEMM_PORTABLE_ONLY builds what a non-x86 CPU gets (the portable kernel alone), to check that path on x86. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SAE_GEMM_PORTABLE_ONLY)
 #define SAE_GEMM_X86 1
 extern const SaeGemmKernel sae_kernel_avx2;
 extern const SaeGemmKernel sae_kernel_avx512;

@@ -114,6 +114,7 @@ static void split(int threads, int64_t m, int64_t n, int mr, int nr, int *tm, in
   }
 }
 
+#ifdef _OPENMP
 /* [lo, hi) of part t of `parts` over `total`, cut at multiples of `unit` so only the last part has a ragged edge. */
 static void share(int64_t total, int parts, int t, int64_t unit, int64_t *lo, int64_t *hi) {
   const int64_t units = (total + unit - 1) / unit;
@@ -122,6 +123,7 @@ static void share(int64_t total, int parts, int t, int64_t unit, int64_t *lo, in
   if (*lo > total) *lo = total;
   if (*hi > total) *hi = total;
 }
+#endif
 
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
