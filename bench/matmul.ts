@@ -1,7 +1,8 @@
 // Our own sgemm against the system BLAS (OpenBLAS) on the SAE and LM shapes, in one process, alternating run by
 // run, as JSON on stdout (GFLOP/s of each, ratio own/system, min and geometric-mean ratio); with --tfjs also
 // tfjs's own matmul kernel against the native one. Where no system BLAS is linked, only our own is reported.
-// Usage: npm run bench:matmul -- [--threads N] [--budget-ms 1500] [--only substring] [--tfjs [--backend wasm|cpu]]
+// Usage: npm run bench:matmul -- [--threads N] [--isa portable|avx2|avx512] [--budget-ms 1500] [--only substring]
+//   [--tfjs [--backend wasm|cpu]]
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -44,6 +45,7 @@ const { values: opts } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
     threads: { type: 'string' },
+    isa: { type: 'string' },
     'budget-ms': { type: 'string', default: '1500' },
     only: { type: 'string' },
     tfjs: { type: 'boolean', default: false },
@@ -162,6 +164,10 @@ if (!load.blas) {
 }
 const blas = load.blas;
 if (opts.threads) blas.setThreads(Number(opts.threads));
+if (opts.isa && !blas.setIsa?.(opts.isa as 'avx2')) {
+  console.error(`this CPU or addon cannot run our sgemm's ${opts.isa} kernel`);
+  process.exit(1);
+}
 const report = {
   command: ['npm run bench:matmul', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   date: new Date().toISOString(),
