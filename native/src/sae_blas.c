@@ -1,6 +1,6 @@
-// N-API binding of OpenBLAS's row-major sgemm for SAE Studio's tfjs matmul kernels. It works in place on the
-// memory of the Float32Arrays it is given (no copies), so every length, stride and overlap is checked first.
-#include <cblas.h>
+// N-API binding of the addon's row-major sgemm (gemm.h: our own, or OpenBLAS/Accelerate where linked) for SAE
+// Studio's tfjs matmul kernels. It works in place on the memory of the Float32Arrays it is given (no copies), so
+// every length, stride and overlap is checked first.
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <node_api.h>
+#include <omp.h>
+#include "gemm.h"
 #include "sparse_topk.h"
 
 #define MAX_ARGS 20
@@ -157,40 +159,18 @@ static bool validate(napi_env env, const Gemm *g) {
   return true;
 }
 
-/** C = beta * C on one matrix, for the cases BLAS is not called (K = 0); beta = 0 also clears NaNs. */
-static void scale_c(float *c, int64_t m, int64_t n, int64_t ldc, float beta) {
-  for (int64_t i = 0; i < m; i++) {
-    float *row = c + i * ldc;
-    if (beta == 0.0f) {
-      memset(row, 0, (size_t)n * sizeof(float));
-    } else if (beta != 1.0f) {
-      for (int64_t j = 0; j < n; j++) row[j] *= beta;
-    }
-  }
-}
-
 static void run(const Gemm *g) {
   if (g->m == 0 || g->n == 0 || g->batch == 0) return;
-  if (g->k == 0) {
-    for (int64_t i = 0; i < g->batch; i++) scale_c(g->c + i * g->stride_c, g->m, g->n, g->ldc, g->beta);
-    return;
-  }
-  const enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans;
-  const enum CBLAS_TRANSPOSE tb = g->trans_b ? CblasTrans : CblasNoTrans;
   // A stack of row-major A's times one shared B is a single GEMM with batch * M rows: one call keeps all threads
   // busy where many small ones would not.
   int64_t rows = g->m * g->batch;
   if (g->batch > 1 && g->stride_b == 0 && !g->trans_a && g->stride_a == g->m * g->lda &&
       g->stride_c == g->m * g->ldc && rows <= INT_MAX) {
-    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)rows, (blasint)g->n, (blasint)g->k, g->alpha, g->a, (blasint)g->lda,
-                g->b, (blasint)g->ldb, g->beta, g->c, (blasint)g->ldc);
+    sae_sgemm(false, g->trans_b, rows, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb, g->beta, g->c, g->ldc);
     return;
   }
-  for (int64_t i = 0; i < g->batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)g->m, (blasint)g->n, (blasint)g->k, g->alpha, g->a + i * g->stride_a,
-                (blasint)g->lda, g->b + i * g->stride_b, (blasint)g->ldb, g->beta, g->c + i * g->stride_c,
-                (blasint)g->ldc);
-  }
+  sae_sgemm_batched(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->stride_a, g->b, g->ldb,
+                    g->stride_b, g->beta, g->c, g->ldc, g->stride_c, g->batch);
 }
 
 /** Reads transA, transB, M, N, K, alpha starting at argv[0]. */
@@ -247,18 +227,53 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
 static napi_value threads(napi_env env, napi_callback_info info) {
   napi_value out;
   (void)info;
-  napi_create_int32(env, openblas_get_num_threads(), &out);
+  napi_create_int32(env, sae_blas_threads(), &out);
   return out;
 }
 
+// setThreads(n): the thread count of our sgemm and of the system BLAS alike.
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   int64_t n;
   if (!get_args(env, info, "setThreads", 1, argv) || !arg_int(env, "setThreads", argv[0], "n", 1, 1024, &n)) {
     return NULL;
   }
-  openblas_set_num_threads((int)n);
+  sae_blas_set_threads((int)n);
   return NULL;
+}
+
+/** A short string argument (a name such as 'own' or 'avx2'); false after throwing when it is not one. */
+static bool arg_name(napi_env env, const char *fn, napi_value v, char *out, size_t size) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, out, size, &len) == napi_ok && len < size - 1) return true;
+  throw_type(env, fn, "expected a short string");
+  return false;
+}
+
+static napi_value boolean(napi_env env, bool value) {
+  napi_value out;
+  napi_get_boolean(env, value, &out);
+  return out;
+}
+
+// setBlas('own' | 'system'): which sgemm the matmul and sparse kernels call; false where no system BLAS is linked.
+static napi_value set_blas(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  char name[16];
+  if (!get_args(env, info, "setBlas", 1, argv) || !arg_name(env, "setBlas", argv[0], name, sizeof name)) return NULL;
+  if (strcmp(name, "own") == 0) return boolean(env, sae_blas_set_backend(SAE_BLAS_OWN));
+  if (strcmp(name, "system") == 0) return boolean(env, sae_blas_set_backend(SAE_BLAS_SYSTEM));
+  throw_range(env, "setBlas", "expected 'own' or 'system'");
+  return NULL;
+}
+
+// setIsa('portable' | 'avx2' | 'avx512' | 'best'): forces our sgemm's micro-kernel (for tests and benchmarks);
+// false, leaving it unchanged, where this CPU cannot run it.
+static napi_value set_isa(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  char name[16];
+  if (!get_args(env, info, "setIsa", 1, argv) || !arg_name(env, "setIsa", argv[0], name, sizeof name)) return NULL;
+  return boolean(env, sae_gemm_set_isa(name));
 }
 
 static bool set_string(napi_env env, napi_value obj, const char *key, const char *value) {
@@ -267,15 +282,27 @@ static bool set_string(napi_env env, napi_value obj, const char *key, const char
          napi_set_named_property(env, obj, key, v) == napi_ok;
 }
 
-// info(): { config, corename, procs } of the OpenBLAS build that was loaded.
+// info(): { blas, backend, system, isa, threads, config, corename, procs }: `blas` names the sgemm in use ("own
+// (avx512, 2 threads)", "openblas (Zen)", "accelerate"); `system` the BLAS linked at build time ("" for none);
+// config and corename are OpenBLAS's ("own sgemm" and the ISA for ours).
 static napi_value blas_info(napi_env env, napi_callback_info info) {
-  napi_value out, procs;
+  napi_value out, n;
+  char desc[96];
   (void)info;
   if (napi_create_object(env, &out) != napi_ok) return NULL;
-  set_string(env, out, "config", openblas_get_config());
-  set_string(env, out, "corename", openblas_get_corename());
-  napi_create_int32(env, openblas_get_num_procs(), &procs);
-  napi_set_named_property(env, out, "procs", procs);
+  const bool own = sae_blas_backend() == SAE_BLAS_OWN;
+  const char *system = sae_blas_system_name();
+  sae_blas_describe(desc, sizeof desc);
+  set_string(env, out, "blas", desc);
+  set_string(env, out, "backend", own ? "own" : system);
+  set_string(env, out, "system", system);
+  set_string(env, out, "isa", sae_gemm_isa());
+  set_string(env, out, "config", own || !system ? "own sgemm" : sae_blas_system_config());
+  set_string(env, out, "corename", own || !system ? sae_gemm_isa() : sae_blas_system_corename());
+  napi_create_int32(env, sae_blas_threads(), &n);
+  napi_set_named_property(env, out, "threads", n);
+  napi_create_int32(env, omp_get_num_procs(), &n);
+  napi_set_named_property(env, out, "procs", n);
   return out;
 }
 
@@ -286,6 +313,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setBlas", NULL, set_blas, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setIsa", NULL, set_isa, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (register_sparse_topk(env, exports) != napi_ok) return NULL;

@@ -1,15 +1,15 @@
 // Sparse TopK dictionary kernels on the CPU: with k active latents per token, decoding and the backward pass
-// touch only the k selected rows of W_D (and columns of W_E), so after the dense encoder matmul (OpenBLAS) a
+// touch only the k selected rows of W_D (and columns of W_E), so after the dense encoder matmul (gemm.h) a
 // training step costs O(B·k·d) instead of O(B·F·d). Float32 throughout, row-major, no allocation escapes.
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>
 
 #include <omp.h>
 
 #include "cpu.h"
+#include "gemm.h"
 #include "lm_kernels.h"
 #include "scratch.h"
 #include "sparse_topk.h"
@@ -99,7 +99,7 @@ void sparse_topk_encode(const float *x, const float *b_dec_in, const float *W_E,
     }
     /* pre = in @ W_E (+ b_E, added while selecting) */
     float *pre = pre_scratch ? pre_scratch : (float *)malloc((size_t)(B * F) * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)F, (int)d, 1.0f, in, (int)d, W_E, (int)F, 0.0f, pre, (int)F);
+    sae_sgemm(false, false, B, F, d, 1.0f, in, d, W_E, F, 0.0f, pre, F);
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; b++) row_topk(pre + b * F, b_E, F, k, values + b * k, indices + b * k);
     if (pre != pre_scratch) free(pre);

@@ -71,7 +71,7 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
       if (name === 'wasm' || name === 'cpu') {
         // OpenBLAS sgemm in place of tfjs's matmul kernels (native/); without the addon tfjs's kernels stay.
         const native = registerNativeMatMul(name);
-        if (native.registered) device += `, matmul: ${native.description}`;
+        if (native.registered) device += `, native kernels, BLAS: ${native.description}`;
         else reasons.push(`native matmul: ${native.reason}`);
         if (name === 'wasm') adviseWasmHugePages();
       }

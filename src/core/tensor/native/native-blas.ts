@@ -1,5 +1,5 @@
-// Loads the optional OpenBLAS addon (native/build/Release/sae_blas.node, built by `npm run build:native`) that the
-// native matmul kernels call. Missing or broken, it yields a one-line reason and the caller keeps tfjs's kernels.
+// Loads the optional native addon (native/build/Release/sae_blas.node, built by `npm run build:native`: our own sgemm,
+// OpenBLAS/Accelerate where linked, the sparse kernels). Missing or broken, it yields a one-line reason instead.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../resources/resource-dir';
@@ -17,12 +17,32 @@ export interface NativeBlas {
     a: Float32Array, lda: number, strideA: number, b: Float32Array, ldb: number, strideB: number,
     beta: number, c: Float32Array, ldc: number, strideC: number, batch: number,
   ): void;
-  /** OpenBLAS's thread count (defaults to every core, or OPENBLAS_NUM_THREADS). */
+  /** The sgemm's thread count (every core by default, or OMP_NUM_THREADS / OPENBLAS_NUM_THREADS). */
   threads(): number;
+  /** Sets the thread count of our sgemm and of the system BLAS alike. */
   setThreads(n: number): void;
-  info(): { config: string; corename: string; procs: number };
+  info(): NativeBlasInfo;
+  /** Which sgemm runs: ours, or the system BLAS (false where none is linked; older builds lack this). */
+  setBlas?(which: 'own' | 'system'): boolean;
+  /** Forces our sgemm's micro-kernel (tests, benchmarks); false, unchanged, where this CPU cannot run it. */
+  setIsa?(isa: 'portable' | 'avx2' | 'avx512' | 'best'): boolean;
   /** out = `rows` copies of row, on every core (a matmul's bias under its output; newer builds of the addon). */
   broadcastRows?(row: Float32Array, rows: number, out: Float32Array): void;
+}
+
+export interface NativeBlasInfo {
+  /** The sgemm in use: "own (avx512, 2 threads)", "openblas (Zen)" or "accelerate" (absent in older builds). */
+  blas?: string;
+  /** "own", "openblas" or "accelerate". */
+  backend?: string;
+  /** The system BLAS linked at build time, "" for none. */
+  system?: string;
+  /** Our sgemm's micro-kernel: "avx512", "avx2" or "portable". */
+  isa?: string;
+  /** OpenBLAS's build config and core name while it is in use; "own sgemm" and the ISA for ours. */
+  config: string;
+  corename: string;
+  procs: number;
 }
 
 export type NativeBlasLoad = { blas: NativeBlas; path: string } | { blas: null; reason: string };
@@ -69,6 +89,14 @@ export function openNativeBlas(override?: string): NativeBlasLoad {
     .filter((f) => typeof mod.exports[f] !== 'function');
   if (missing.length > 0) return { blas: null, reason: `native BLAS addon ${path} lacks ${missing.join(', ')}` };
   return { blas: mod.exports as NativeBlas, path };
+}
+
+/** The sgemm the native kernels use, e.g. "own (avx512, 2 threads)", or undefined without the addon. */
+export function nativeBlasName(): string | undefined {
+  const load = loadNativeBlas();
+  if (!load.blas) return undefined;
+  const info = load.blas.info();
+  return info.blas ?? `${info.config.split(' ').slice(0, 2).join(' ')} (${info.corename})`;
 }
 
 function firstLine(text: string): string {

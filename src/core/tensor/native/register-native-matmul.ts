@@ -1,4 +1,4 @@
-// Puts the OpenBLAS kernels in place of tfjs's BatchMatMul and _FusedMatMul for the wasm or cpu backend (called
+// Puts the native sgemm kernels in place of tfjs's BatchMatMul and _FusedMatMul for the wasm or cpu backend (called
 // explicitly by the backend bootstrap, never on import). The replaced kernels stay reachable: as the fallback
 // for inputs sgemm does not take, and through `restore()` for comparisons.
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +11,7 @@ export interface NativeMatMulRegistration {
   registered: true;
   backendName: HostBackendName;
   blas: NativeBlas;
-  /** e.g. "OpenBLAS 0.3.21 sgemm (Haswell, 2 threads)" */
+  /** e.g. "own sgemm (avx512, 2 threads)" or "OpenBLAS 0.3.21 sgemm (Haswell, 2 threads)" */
   description: string;
   /** Puts tfjs's own kernels back. */
   restore(): void;
@@ -45,7 +45,9 @@ export function registerNativeMatMul(
     registered: true,
     backendName,
     blas,
-    description: `${info.config.split(' ').slice(0, 2).join(' ')} sgemm (${info.corename}, ${blas.threads()} threads)`,
+    description: info.backend === 'own'
+      ? `own sgemm (${info.isa ?? info.corename}, ${blas.threads()} threads)`
+      : `${info.config.split(' ').slice(0, 2).join(' ')} sgemm (${info.corename}, ${blas.threads()} threads)`,
     restore: () => {
       if (active.get(backendName) !== registration) return;
       for (const config of originals) replace(config, config.kernelFunc);

@@ -1,7 +1,7 @@
 // The addon on its own: sgemm / sgemmBatched against the Float64 reference (padded leading dims, views with a
 // byteOffset, alpha/beta, stride-0 broadcast), its argument checks, and the loader's reasons.
 import { describe, expect, it } from 'vitest';
-import { openNativeBlas, type NativeBlas } from '../../../../src/core/tensor/native/native-blas';
+import { nativeBlasName, openNativeBlas, type NativeBlas } from '../../../../src/core/tensor/native/native-blas';
 import { registerNativeMatMul } from '../../../../src/core/tensor/native/register-native-matmul';
 import { referenceMatMul } from '../../../../src/core/tensor/native/reference-matmul';
 import { expectClose } from '../../../helpers/expect-close';
@@ -126,13 +126,15 @@ describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
       .toThrow(/A has 0 elements/);
   });
 
-  it('reads and sets the OpenBLAS thread count', () => {
+  it('reads and sets the sgemm thread count, and names the BLAS in use', () => {
     const before = blas.threads();
     expect(before).toBeGreaterThanOrEqual(1);
     blas.setThreads(1);
     expect(blas.threads()).toBe(1);
     blas.setThreads(before);
     expect(blas.threads()).toBe(before);
-    expect(blas.info().config).toMatch(/^OpenBLAS /);
+    const info = blas.info();
+    expect(info.config).toMatch(info.backend === 'own' ? /^own sgemm$/ : /^(OpenBLAS |Apple Accelerate)/);
+    expect(nativeBlasName()).toBe(info.blas);
   });
 });

@@ -1,0 +1,37 @@
+/* The one sgemm interface of the addon: every C caller (the N-API binding, the sparse kernels) goes through here,
+ * so the addon builds without any system BLAS and can switch between its own sgemm and OpenBLAS/Accelerate. */
+#ifndef SAE_GEMM_H
+#define SAE_GEMM_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* C = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans is set; C is m x n, the inner size k.
+ * beta = 0 writes C without reading it (NaNs there are cleared); k = 0 or alpha = 0 only scales C by beta. */
+void sae_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+               const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* `batch` products; matrix i of an operand starts i · stride elements in (stride 0 broadcasts it). */
+void sae_sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b, float beta,
+                       float *c, int64_t ldc, int64_t stride_c, int64_t batch);
+
+typedef enum { SAE_BLAS_OWN = 0, SAE_BLAS_SYSTEM = 1 } SaeBlasBackend;
+
+/* The system BLAS compiled in ("openblas", "accelerate"), or NULL when the addon was built without one. */
+const char *sae_blas_system_name(void);
+/* Selects the backend; false (nothing changed) when SYSTEM is asked for and none is linked. */
+bool sae_blas_set_backend(SaeBlasBackend backend);
+SaeBlasBackend sae_blas_backend(void);
+/* Forces our kernels' instruction set ("portable", "avx2", "avx512"); false when this CPU or build lacks it. */
+bool sae_gemm_set_isa(const char *isa);
+const char *sae_gemm_isa(void);
+/* Threads of the backend in use; setting applies to both, so a switch keeps the count. */
+int sae_blas_threads(void);
+void sae_blas_set_threads(int n);
+/* "own (avx512, 2 threads)", "openblas (Zen)" or "accelerate", written into buf. */
+void sae_blas_describe(char *buf, size_t size);
+/* The system BLAS's build config and core name (OpenBLAS's own; fixed names for Accelerate; "" for none). */
+const char *sae_blas_system_config(void);
+const char *sae_blas_system_corename(void);
+#endif
