@@ -12,9 +12,12 @@ const target = join(root, 'docs', 'performance.md');
 /** Titles and one-line explanations of the runs we know, in the order they are shown; others follow by name. */
 const KNOWN = [
   ['demo', 'The main job: `sae-studio demo`', 'Training (TopK SAE, k 32, 4096 latents, blocks.2.hook_resid_post of pdlm-4l-256, one pass over the corpus), evaluation on the validation windows and the feature analysis, from a fresh clone.'],
-  ['sae-step-wasm', 'SAE training step on the CPU (wasm backend, native kernels)', 'Tokens per second of one training step, batch 4096 (bench/run.ts).'],
+  ['sae-step-wasm-own', 'SAE training step on the CPU (wasm backend, native kernels, our own sgemm)', 'Tokens per second of one training step, batch 4096 (bench/run.ts), the addon built with no system BLAS.'],
   ['sae-step-wasm-openblas', 'The same step with OpenBLAS linked', 'As above, with the addon built against libopenblas-dev.'],
-  ['matmul', 'sgemm: our own against OpenBLAS', 'GFLOP/s on the SAE and LM shapes, both in one process, alternating (bench/matmul.ts).'],
+  ['blas-step-paired', 'The d 256 step with each BLAS, paired in one process', 'Our sgemm and OpenBLAS alternating step by step (bench/blas-step.ts): separate runs on a shared 2-core host differ by 15–30%.'],
+  ['matmul-1thread', 'sgemm: our own against OpenBLAS, one thread', 'GFLOP/s on the SAE and LM shapes, both in one process, alternating (bench/matmul.ts); one thread, so that other load on the host weighs less.'],
+  ['matmul', 'sgemm: our own against OpenBLAS, two threads', 'As above on both cores.'],
+  ['matmul-1thread-avx2', 'sgemm: the AVX2 kernel against OpenBLAS, one thread', 'Our 8-wide (ymm) kernel forced on this AVX-512 CPU: what an AVX2-only CPU gets.'],
   ['quality', 'SAE quality against PyTorch', 'The reference recipe (tests/fixtures/reference/sae-quality.json) trained and evaluated (bench/quality.ts).'],
   ['parity', 'Hugging Face parity', 'Largest relative error against transformers on each fixture architecture (bench/parity.ts).'],
   ['gpu-h200-webgpu', 'GPU: the TopK step and the LM forward on an H200 (WebGPU through Dawn)', 'bench/gpu.ts on a bare NVIDIA host (docs/gpu-host.md).'],
@@ -42,7 +45,19 @@ function latestRuns() {
 const scalar = (v) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const cell = (v) => (v === null || v === undefined ? '—' : typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v).replaceAll('|', '\\|'));
 
-function table(rows) {
+/** Nested objects one level down become columns of their own (`own.gflops`); arrays are left out. */
+function flatten(row) {
+  const out = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v)) if (scalar(v2)) out[`${k}.${k2}`] = v2;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+function table(input) {
+  const rows = input.map(flatten);
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => scalar(r[k]))))];
   if (cols.length === 0) return [];
   return [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`)];
