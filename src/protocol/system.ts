@@ -16,7 +16,7 @@ export const SystemInfoSchema = z.object({
   /** The WebGPU adapter, or null (gpuReason says why). */
   gpu: z.object({ adapter: z.string(), software: z.boolean() }).nullable(),
   gpuReason: z.string().nullable(),
-  /** The native OpenBLAS / sparse-kernel addon. */
+  /** The native addon (sparse TopK, LM and sgemm kernels); detail names its BLAS, or why it did not load. */
   native: z.object({ loaded: z.boolean(), detail: z.string() }),
 });
 export type SystemInfo = z.infer<typeof SystemInfoSchema>;

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerCustomGradients } from './gradients';
-import { loadNativeBlas } from './native/native-blas';
+import { loadNativeBlas, nativeBlasName } from './native/native-blas';
 import { registerNativeMatMul } from './native/register-native-matmul';
 import { registerCustomKernels } from './kernels/register-custom-kernels';
 import { installWebGpuGuard } from './webgpu-guard';
@@ -69,7 +69,8 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
       let device = await startBackend(name, wanted !== 'auto');
       registerCustomGradients();
       if (name === 'wasm' || name === 'cpu') {
-        // OpenBLAS sgemm in place of tfjs's matmul kernels (native/); without the addon tfjs's kernels stay.
+        // The addon's sgemm (our own, or OpenBLAS / Accelerate where it was linked) in place of tfjs's matmul
+        // kernels (native/); without the addon tfjs's kernels stay.
         const native = registerNativeMatMul(name);
         if (native.registered) device += `, native kernels, BLAS: ${native.description}`;
         else reasons.push(`native matmul: ${native.reason}`);
@@ -222,7 +223,9 @@ export async function describeComputeDevices(): Promise<ComputeDevices> {
   const encoder = screen === undefined ? '' : screen
     ? '; TopK encoder: int8 screen, exact fp32 candidates (AVX-512 VNNI)'
     : '; TopK encoder: fp32 sgemm (no AVX-512 VNNI on this CPU)';
-  const native = blas.blas ? { loaded: true, detail: `${blas.path}${encoder}` } : { loaded: false, detail: blas.reason };
+  const native = blas.blas
+    ? { loaded: true, detail: `BLAS: ${nativeBlasName() ?? 'unknown'}${encoder}; ${blas.path}` }
+    : { loaded: false, detail: blas.reason };
   const skip = linuxVulkanSkipReason();
   if (skip) return { auto: 'wasm', gpu: null, gpuReason: skip, native };
   try {

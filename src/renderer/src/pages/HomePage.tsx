@@ -27,13 +27,11 @@ export function ComputeSummary({ info }: { info: SystemInfo }) {
         CPU: {info.cpus} × {info.cpuModel}, {info.memoryGb} GiB
       </Text>
       <Text size="sm">
-        Native kernels (OpenBLAS, sparse TopK): {info.native.loaded ? 'loaded' : 'not loaded'}
-        {!info.native.loaded && (
-          <Text span c="dimmed" size="xs">
-            {' '}
-            — {info.native.detail}
-          </Text>
-        )}
+        Native kernels (sgemm, sparse TopK, LM): {info.native.loaded ? 'loaded' : 'not loaded'}
+        <Text span c="dimmed" size="xs">
+          {' '}
+          — {info.native.detail}
+        </Text>
       </Text>
     </Stack>
   );

@@ -16,7 +16,7 @@ export function ComputeStep({ w }: { w: Wizard }) {
         data={BACKEND_REQUESTS.map((b) => ({ value: b, label: b }))}
       />
       <Text size="xs" c="dimmed">
-        auto: a hardware WebGPU adapter when there is one, else wasm with the native OpenBLAS and sparse kernels.
+        auto: a hardware WebGPU adapter when there is one, else wasm with the native sgemm and sparse kernels.
       </Text>
       {w.shown.backend && (
         <Text c="red" size="sm">

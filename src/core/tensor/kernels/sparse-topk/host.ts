@@ -1,5 +1,5 @@
 // The sparse TopK op's forward (TopK, BatchTopK) and backward passes as kernels of the wasm and cpu backends, on the
-// native addon (OpenBLAS + native/src/sparse_topk.c), so it reads and writes the tensors' own memory: no copies of
+// native addon (native/src/sparse_topk.c and its sgemm), so it reads and writes the tensors' own memory: no copies of
 // W_E, W_D or the batch in and out of JavaScript arrays each step.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../../native/native-blas';
