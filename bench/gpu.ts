@@ -31,7 +31,7 @@ registerWebGpuSparseTopK();
 registerWebGpuFusedStep();
 // What the adapter offers (shader-f16, subgroups, …) and the binding limit the device was given, for the record.
 const gpuAdapter = await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } } }).navigator.gpu.requestAdapter();
-const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: Record<string, number> } }).device;
+const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: { maxStorageBufferBindingSize: number } } }).device;
 const adapter = {
   info: (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo,
   features: gpuAdapter ? [...gpuAdapter.features].sort() : null,
