@@ -36,31 +36,50 @@ function plantedWindows(n: number, a: number, b: number, seed = 1): TokenBatch {
 
 const sampling = (f: FeatureAnalysis, name: string) => f.samplings.find((s) => s.name === name)?.samples ?? [];
 
-describeEachBackend('analyzeDictionary', () => {
-  let model: HookedTransformer;
-  let e: Embeddings;
+interface Planted {
+  model: HookedTransformer;
+  dict: SyntheticDictionary;
+  windows: TokenBatch;
+}
+
+/**
+ * Registers a suite's setup and disposal of the fixture model, the synthetic dictionary (features 0 (A), 1 (B),
+ * 2 (the masked IGNORED id) and 3 (BOS, only ever at position 0) planted) and windows planting A and B; the getter
+ * is valid once the suite's beforeAll ran.
+ */
+function usePlanted(): () => Planted {
+  let planted: Planted | undefined;
+  beforeAll(async () => {
+    const model = loadModel(archFixture('gpt2')).model;
+    const e: Embeddings = await embeddings(model);
+    const [A, B] = detectableTokens(e, 2);
+    if (A === undefined || B === undefined) throw new Error('the fixture model has fewer than 2 detectable tokens');
+    planted = { model, dict: syntheticDictionary(e, [A, B, IGNORED, 0], F), windows: plantedWindows(64, A, B) };
+  });
+  afterAll(() => {
+    planted?.dict.sae.dispose();
+    planted?.model.dispose();
+  });
+  return () => {
+    if (!planted) throw new Error('the planted fixture is made in beforeAll');
+    return planted;
+  };
+}
+
+describeEachBackend('analyzeDictionary: one full pass over planted and random features', () => {
+  const planted = usePlanted();
   let dict: SyntheticDictionary;
   let windows: TokenBatch;
   let result: AnalysisResult;
-  let A: number;
-  let B: number;
   let tensorsBefore: number;
   let tensorsAfter: number;
 
   beforeAll(async () => {
-    model = loadModel(archFixture('gpt2')).model;
-    e = await embeddings(model);
-    [A, B] = detectableTokens(e, 2) as [number, number];
-    // Features 0 (A), 1 (B), 2 (the masked IGNORED id) and 3 (BOS, only ever at position 0) are planted.
-    dict = syntheticDictionary(e, [A, B, IGNORED, 0], F);
-    windows = plantedWindows(64, A, B);
+    const { model } = planted();
+    ({ dict, windows } = planted());
     tensorsBefore = tensorCount();
     result = await analyzeDictionary({ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: Infinity, batchWindows: 5, mask: MASK, info: { dictionaryName: 'synthetic' } });
     tensorsAfter = tensorCount();
-  });
-  afterAll(() => {
-    dict.sae.dispose();
-    model.dispose();
   });
 
   it('leaves no tensors behind and describes the pass', () => {
@@ -171,6 +190,17 @@ describeEachBackend('analyzeDictionary', () => {
     const referenced = new Set(result.features.flatMap((f) => f.samplings.flatMap((s) => s.samples.map((x) => x.contextIndex))));
     expect(result.contexts.map((c) => c.contextIndex)).toEqual([...referenced].sort((a, b) => a - b));
     for (const c of result.contexts) expect(Array.from(c.tokens)).toEqual(Array.from(windows.ids.subarray(c.contextIndex * S, (c.contextIndex + 1) * S)));
+  });
+
+});
+
+describeEachBackend('analyzeDictionary: token budget, abort and bounded memory', () => {
+  const planted = usePlanted();
+  let model: HookedTransformer;
+  let dict: SyntheticDictionary;
+  let windows: TokenBatch;
+  beforeAll(() => {
+    ({ model, dict, windows } = planted());
   });
 
   it('takes whole windows until nTokens, and reports progress', async () => {
