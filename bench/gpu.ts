@@ -1,4 +1,4 @@
-// GPU benchmark, bundled to run on a bare NVIDIA host (scripts/gpu-bundle.sh; ../shared/gpu-host/README.md): the
+// GPU benchmark, bundled to run on a bare NVIDIA host (scripts/gpu-bundle.mjs, then scripts/gpu-host-run.sh): the
 // TopK SAE training step on webgpu, dense vs sparse path, for the two `npm run bench` cases, and the parts of the
 // sparse step (encoder matmul — tfjs's and ours —, selection, decode, latent CSR, backward kernels) at d 768 /
 // 24576 latents / k 32 / batch 4096. bench/torch_sae_step.py measures the same step in PyTorch in the same call.
