@@ -17,7 +17,7 @@ import { entryOf } from '../util/lookup';
 import { latestCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { foldActivationNorm } from './formats/fold-normalization';
 import { saveLmSaesDictionary } from './formats/lm-saes';
-import { toHost, type HostParams } from './host-tensor';
+import { scalarValue, toHost, type HostParams } from './host-tensor';
 import { initializeSae } from './init/initialize';
 import { Adam } from './optim/adam';
 import { annealedK, learningRate, resolveSteps, warmedCoefficient } from './optim/schedules';
@@ -407,7 +407,7 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
   const k = saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk' ? annealedK(saeCfg.top_k, cfg.initial_k, warmK, step) : undefined;
   const lr = learningRate({ name: cfg.lr_scheduler_name, lr: cfg.lr, totalSteps, warmUpSteps: cfg.lr_warm_up_steps, coolDownSteps: cfg.lr_cool_down_steps, endRatio: cfg.lr_end_ratio }, step);
   const deadMask = cfg.auxk_coefficient > 0 ? tf.tidy(() => tf.cast(tf.greaterEqual(book.tokensSinceFired, book.constant(cfg.dead_threshold_tokens)), 'float32') as tf.Tensor1D) : null;
-  const nDead = deadMask ? await firstValue(deadMask.sum()) : 0;
+  const nDead = deadMask ? await scalarValue(deadMask.sum()) : 0;
   const [x, y] = tf.tidy(() => {
     const xin = tf.tensor2d(hookActs(batch, hooks.hookIn), [B, saeCfg.d_model]);
     const xs = sIn === 1 ? xin : tf.mul(xin, sIn);
@@ -444,17 +444,10 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
   disposeStats(stats);
 }
 
-/** The first element of a tensor's data (a scalar's value). */
-async function firstValue(t: tf.Tensor): Promise<number> {
-  const value = (await t.data())[0];
-  if (value === undefined) throw new Error(`trainer: expected a value, got an empty tensor of shape [${t.shape}]`);
-  return value;
-}
-
 /** The metrics of the step just taken and of the logging window it closes; then a new window. */
 async function emitMetrics(run: Run, stats: StepStats, k: number | undefined, lr: number): Promise<void> {
   const { cfg, book, progress } = run;
-  const read = async (t: tf.Tensor | null) => (t ? firstValue(t) : Number.NaN);
+  const read = async (t: tf.Tensor | null) => (t ? scalarValue(t) : Number.NaN);
   const { parts } = stats;
   const [loss, l_rec, l_s, l_p, l_aux, l0, res, tot] = await Promise.all([
     read(parts.total), read(parts.l_rec), read(parts.l_s), read(parts.l_p), read(parts.l_aux), read(stats.l0), read(stats.residualSq), read(stats.totalSq),
@@ -503,7 +496,7 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
     run.log(`stopped at step ${step}; resume with the same run id to continue`);
   } else {
     const finalHost = await toHost({ ...run.sae.params });
-    if (saeCfg.act_fn === 'batchtopk') finalHost.batchtopk_threshold = { data: Float32Array.of(await firstValue(run.book.emaThreshold)), shape: [] };
+    if (saeCfg.act_fn === 'batchtopk') finalHost.batchtopk_threshold = { data: Float32Array.of(await scalarValue(run.book.emaThreshold)), shape: [] };
     const folded = saeCfg.norm_activation === 'dataset-wise' ? foldActivationNorm(saeCfg, finalHost) : { cfg: saeCfg, params: finalHost };
     dictionaryDir = join(run.opts.home.dictionaries, cfg.name);
     saveLmSaesDictionary(dictionaryDir, folded.cfg, folded.params, {
