@@ -22,6 +22,7 @@ import { initializeSae } from './init/initialize';
 import { Adam } from './optim/adam';
 import { annealedK, learningRate, resolveSteps, warmedCoefficient } from './optim/schedules';
 import { datasetScale } from './sparse-dictionary';
+import { Bookkeeping } from './train-bookkeeping';
 import { disposeStats, trainStep, type StepStats } from './train-step';
 import { dictionaryHooks, loadModelAndWindows, resolveSplit, type ModelAndWindows } from './train-data';
 import { readModelConfig, resolveModel } from '../lm/load-model';
@@ -84,14 +85,11 @@ interface CheckpointState {
   train_config: TrainConfig;
 }
 
-const TRACKER = 'tracker.tokens_since_fired';
-const EMA_THRESHOLD = 'buffer.batchtopk_threshold';
-
 type Checkpoint = { tensors: HostParams; state: CheckpointState };
 type Emit = (e: TrainEvent) => void;
 type Log = (message: string) => void;
 
-/** Where the dictionary reads and writes: its hook points (both, in stream order) and their dataset-wise scales. */
+/** Where the dictionary reads and writes: its input and output hook points, and all of them in stream order. */
 interface Hooks {
   hookIn: string;
   hookOut: string;
@@ -143,67 +141,6 @@ interface Run {
   priorSeconds: number;
   t0: number;
   progress: Progress;
-}
-
-/**
- * The per-step bookkeeping tensors: tokens since each latent last fired (dead latents), firings in the current
- * logging window (dense latents), the BatchTopK threshold's moving average, and cached scalar constants.
- */
-class Bookkeeping {
-  readonly tokensSinceFired: tf.Variable;
-  readonly emaThreshold: tf.Variable;
-  firedWindow: tf.Variable;
-  // Constants of the per-step bookkeeping, made once: on webgpu every fresh scalar is an upload (a new staging
-  // buffer) each step.
-  private readonly constants = new Map<number, tf.Scalar>();
-
-  constructor(
-    host: HostParams,
-    private readonly F: number,
-  ) {
-    const tracker = host[TRACKER];
-    this.tokensSinceFired = tf.variable(tracker ? tf.tensor1d(tracker.data) : tf.zeros([F]), false);
-    this.emaThreshold = tf.variable(tf.scalar(host[EMA_THRESHOLD]?.data[0] ?? host.batchtopk_threshold?.data[0] ?? 0), false);
-    this.firedWindow = tf.variable(tf.zeros([F]), false);
-  }
-
-  constant(v: number): tf.Scalar {
-    let c = this.constants.get(v);
-    if (!c) this.constants.set(v, (c = tf.keep(tf.scalar(v))));
-    return c;
-  }
-
-  /** After a step: reset the trackers of the latents that fired, count the window's firings, move the EMA. */
-  update(stats: StepStats, rows: number, firstStepOfNewRun: boolean): void {
-    const nextTracker = tf.tidy(() => tf.where(tf.greater(stats.fired, this.constant(0)), tf.zerosLike(this.tokensSinceFired), tf.add(this.tokensSinceFired, this.constant(rows))));
-    this.tokensSinceFired.assign(nextTracker);
-    nextTracker.dispose();
-    const nextFired = tf.tidy(() => tf.add(this.firedWindow, stats.fired));
-    this.firedWindow.assign(nextFired);
-    nextFired.dispose();
-    const batchThreshold = stats.batchThreshold;
-    if (batchThreshold) {
-      // The inference threshold of BatchTopK: an exponential moving average of the batches' thresholds.
-      const ema = tf.tidy((): tf.Scalar => (firstStepOfNewRun ? batchThreshold.clone() : (tf.add(tf.mul(this.emaThreshold, 0.99), tf.mul(batchThreshold, 0.01)) as tf.Scalar)));
-      this.emaThreshold.assign(ema);
-      ema.dispose();
-    }
-  }
-
-  /** A new logging window: firings counted from zero. */
-  resetWindow(): void {
-    this.firedWindow.dispose();
-    this.firedWindow = tf.variable(tf.zeros([this.F]), false);
-  }
-
-  /** The tensors a checkpoint stores beside the parameters and optimiser state. */
-  checkpointTensors(): Record<string, tf.Tensor> {
-    return { [TRACKER]: this.tokensSinceFired, [EMA_THRESHOLD]: this.emaThreshold };
-  }
-
-  dispose(): void {
-    tf.dispose([this.tokensSinceFired, this.emaThreshold, this.firedWindow, ...this.constants.values()]);
-  }
 }
 
 export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<TrainResult> {
