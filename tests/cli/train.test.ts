@@ -132,7 +132,8 @@ describe('sae-studio train', () => {
     const cfg = smallTrainConfig(dataset, { activation_cache: cache, total_training_tokens: 256 * 2, checkpoint_every_tokens: null });
     const ok = runCli(['train', '--config', writeConfig(cfg), '--run-id', 'ok'], { SAE_STUDIO_HOME: home });
     expect(ok.status, ok.stderr).toBe(0);
-    const f = join(hookDir, chunks[1]!);
+    // The second chunk (checked to exist above) is the one damaged.
+    const f = join(hookDir, chunks[1] ?? 'chunk-00000001.safetensors');
     truncateSync(f, statSync(f).size - 100);
     const r = runCli(['train', '--config', writeConfig(cfg), '--run-id', 'corrupt'], { SAE_STUDIO_HOME: home });
     expect(r.status).not.toBe(0);

@@ -34,6 +34,13 @@ function plantedWindows(n: number, a: number, b: number, seed = 1): TokenBatch {
   return w;
 }
 
+/** Feature `index` of a result, which must have it. */
+function featureOf(result: AnalysisResult, index: number): FeatureAnalysis {
+  const f = result.features[index];
+  if (!f) throw new Error(`the analysis has no feature ${index}`);
+  return f;
+}
+
 const sampling = (f: FeatureAnalysis, name: string) => f.samplings.find((s) => s.name === name)?.samples ?? [];
 
 interface Planted {
@@ -91,7 +98,7 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
   });
 
   it('finds a planted one-token feature on exactly its token: count, values, top contexts and positions', () => {
-    const a = result.features[0]!;
+    const a = featureOf(result, 0);
     const v = dict.plantedValue[0]!;
     expect(a.actCount).toBe(4);
     expect(a.frequency).toBeCloseTo(4 / result.tokensAnalysed, 12);
@@ -115,12 +122,12 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
     }
     expect(a.histogram.counts).toEqual([4]);
     expect(a.histogram.edges.length).toBe(2);
-    expect(a.histogram.edges[0]!).toBeLessThanOrEqual(v);
-    expect(a.histogram.edges[1]!).toBeGreaterThan(v);
+    expect(a.histogram.edges[0]).toBeLessThanOrEqual(v);
+    expect(a.histogram.edges[1]).toBeGreaterThan(v);
   });
 
   it('keeps the first N of more than N equally strong contexts, and samples 5 of them in quantile_10', () => {
-    const b = result.features[1]!;
+    const b = featureOf(result, 1);
     expect(b.actCount).toBe(32);
     const top = sampling(b, 'top_activations');
     expect(top.map((s) => s.contextIndex)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
@@ -133,7 +140,7 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
   });
 
   it('never analyses masked positions: the ignored id and position 0', () => {
-    for (const f of [result.features[2]!, result.features[3]!]) {
+    for (const f of [featureOf(result, 2), featureOf(result, 3)]) {
       expect(f.actCount).toBe(0);
       expect(f.maxActivation).toBe(0);
       expect(f.histogram).toEqual({ edges: [0], counts: [] });
@@ -146,7 +153,7 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
     const acts = dict.activations(pos.flat.map((i) => windows.ids[i]!));
     const ref = referenceStats(acts, F, pos.window, windows.batch);
     for (let f = 4; f < F; f++) {
-      const got = result.features[f]!;
+      const got = featureOf(result, f);
       const label = `feature ${f}`;
       expect(got.actCount, `${label} count`).toBe(ref.count[f]);
       expectClose([got.maxActivation, got.meanActivation], [ref.max[f]!, ref.sum[f]! / ref.count[f]!], { rtol: 1e-4, label });
@@ -207,13 +214,14 @@ describeEachBackend('analyzeDictionary: token budget, abort and bounded memory',
     const events: AnalysisProgress[] = [];
     const r = await analyzeDictionary({ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: 100, batchWindows: 2, mask: MASK, neighbourCount: 0, logitCount: 0, onProgress: (p) => events.push(p) });
     const perWindow = Array.from({ length: 4 }, (_, w) => analysedPositions({ ids: windows.ids.subarray(w * S, (w + 1) * S), batch: 1, seq: S }).flat.length);
-    expect(perWindow[0]! + perWindow[1]! + perWindow[2]!).toBeLessThan(100);
+    const [w0 = 0, w1 = 0, w2 = 0] = perWindow;
+    expect(w0 + w1 + w2).toBeLessThan(100);
     expect(r.tokensAnalysed).toBe(perWindow.reduce((s, n) => s + n, 0)); // the 4th window crosses 100
     expect(Math.max(...r.contexts.map((c) => c.contextIndex))).toBe(3);
     const act = events.filter((p) => p.phase === 'activations');
-    expect(act.map((p) => p.done)).toEqual([perWindow[0]! + perWindow[1]!, r.tokensAnalysed]);
+    expect(act.map((p) => p.done)).toEqual([w0 + w1, r.tokensAnalysed]);
     expect(act.every((p) => p.total === r.tokensAnalysed)).toBe(true); // known up front: whole windows
-    expect(r.features[0]!.topLogits).toEqual([]);
+    expect(r.features[0]?.topLogits).toEqual([]);
   });
 
   it('stops when aborted and leaves no tensors behind', async () => {
