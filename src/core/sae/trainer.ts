@@ -143,6 +143,11 @@ interface Run {
   progress: Progress;
 }
 
+/**
+ * Trains (or resumes) one dictionary. The stages are the functions below, in order: openRunDir, resolveDictionary,
+ * setUpRun (dataset statistics, the stream, parameters and optimiser), runSteps (trainOnBatch, emitMetrics and
+ * saveCheckpoint each step), finishRun.
+ */
 export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<TrainResult> {
   const emit: Emit = opts.onEvent ?? (() => {});
   const log: Log = (message) => emit({ type: 'log', message });
