@@ -86,7 +86,7 @@ async function time(f: () => tf.Tensor | tf.Tensor[], reps = 20): Promise<number
       tf.dispose(last);
       last = once();
     }
-    await last[0]!.data();
+    await Promise.all(last.map((t) => t.data())); // waits for the last repetition
     tf.dispose(last);
     ms = (performance.now() - t0) / reps;
   }
