@@ -349,7 +349,7 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
   const k = saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk' ? annealedK(saeCfg.top_k, cfg.initial_k, warmK, step) : undefined;
   const lr = learningRate({ name: cfg.lr_scheduler_name, lr: cfg.lr, totalSteps, warmUpSteps: cfg.lr_warm_up_steps, coolDownSteps: cfg.lr_cool_down_steps, endRatio: cfg.lr_end_ratio }, step);
   const deadMask = cfg.auxk_coefficient > 0 ? tf.tidy(() => tf.cast(tf.greaterEqual(book.tokensSinceFired, book.constant(cfg.dead_threshold_tokens)), 'float32') as tf.Tensor1D) : null;
-  const nDead = deadMask ? await scalarValue(deadMask.sum()) : 0;
+  const nDead = deadMask ? await readDisposing(() => deadMask.sum()) : 0;
   const [x, y] = tf.tidy(() => {
     const xin = tf.tensor2d(hookActs(batch, hooks.hookIn), [B, saeCfg.d_model]);
     const xs = sIn === 1 ? xin : tf.mul(xin, sIn);
@@ -389,13 +389,13 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
 /** The metrics of the step just taken and of the logging window it closes; then a new window. */
 async function emitMetrics(run: Run, stats: StepStats, k: number | undefined, lr: number): Promise<void> {
   const { cfg, book, progress } = run;
-  const read = async (t: tf.Tensor | null) => (t ? scalarValue(t) : Number.NaN);
+  const read = async (t: tf.Scalar | null) => (t ? scalarValue(t) : Number.NaN);
   const { parts } = stats;
   const [loss, l_rec, l_s, l_p, l_aux, l0, res, tot] = await Promise.all([
     read(parts.total), read(parts.l_rec), read(parts.l_s), read(parts.l_p), read(parts.l_aux), read(stats.l0), read(stats.residualSq), read(stats.totalSq),
   ]);
-  const dead = await read(tf.tidy(() => tf.sum(tf.cast(tf.greaterEqual(book.tokensSinceFired, cfg.dead_threshold_tokens), 'float32'))));
-  const dense = await read(tf.tidy(() => tf.sum(tf.cast(tf.greater(book.firedWindow, 0.1 * progress.windowTokens), 'float32'))));
+  const dead = await readDisposing(() => tf.sum(tf.cast(tf.greaterEqual(book.tokensSinceFired, cfg.dead_threshold_tokens), 'float32')));
+  const dense = await readDisposing(() => tf.sum(tf.cast(tf.greater(book.firedWindow, 0.1 * progress.windowTokens), 'float32')));
   const secs = (performance.now() - progress.windowStart) / 1000;
   run.emit({
     type: 'metrics',
@@ -407,6 +407,16 @@ async function emitMetrics(run: Run, stats: StepStats, k: number | undefined, lr
   progress.windowStart = performance.now();
   progress.windowTokens = 0;
   book.resetWindow();
+}
+
+/** The value of a scalar made for reading only (in a tidy scope), disposed once read. */
+async function readDisposing(make: () => tf.Tensor): Promise<number> {
+  const t = tf.tidy(make);
+  try {
+    return await scalarValue(t);
+  } finally {
+    t.dispose();
+  }
 }
 
 /** A checkpoint of the step just taken: parameters, optimiser state, bookkeeping, and the stream's position. */
