@@ -8,6 +8,16 @@ const TRACKER = 'tracker.tokens_since_fired';
 const EMA_THRESHOLD = 'buffer.batchtopk_threshold';
 
 /**
+ * A non-trainable variable holding `init`'s values. tf.variable shares the initial tensor's data and leaves that
+ * tensor alive, so it is disposed here: otherwise every new variable would leak a tensor (and its buffer).
+ */
+function variableFrom(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
+}
+
+/**
  * The per-step bookkeeping tensors: tokens since each latent last fired (dead latents), firings in the current
  * logging window (dense latents), the BatchTopK threshold's moving average, and cached scalar constants.
  */
@@ -24,9 +34,9 @@ export class Bookkeeping {
     private readonly F: number,
   ) {
     const tracker = host[TRACKER];
-    this.tokensSinceFired = tf.variable(tracker ? tf.tensor1d(tracker.data) : tf.zeros([F]), false);
-    this.emaThreshold = tf.variable(tf.scalar(host[EMA_THRESHOLD]?.data[0] ?? host.batchtopk_threshold?.data[0] ?? 0), false);
-    this.firedWindow = tf.variable(tf.zeros([F]), false);
+    this.tokensSinceFired = variableFrom(tracker ? tf.tensor1d(tracker.data) : tf.zeros([F]));
+    this.emaThreshold = variableFrom(tf.scalar(host[EMA_THRESHOLD]?.data[0] ?? host.batchtopk_threshold?.data[0] ?? 0));
+    this.firedWindow = variableFrom(tf.zeros([F]));
   }
 
   constant(v: number): tf.Scalar {
@@ -55,7 +65,7 @@ export class Bookkeeping {
   /** A new logging window: firings counted from zero. */
   resetWindow(): void {
     this.firedWindow.dispose();
-    this.firedWindow = tf.variable(tf.zeros([this.F]), false);
+    this.firedWindow = variableFrom(tf.zeros([this.F]));
   }
 
   /** The tensors a checkpoint stores beside the parameters and optimiser state. */

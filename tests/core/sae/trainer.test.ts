@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainConfigSchema } from '../../../src/core/config/train-config';
 import { studioHome } from '../../../src/core/home';
@@ -88,6 +89,20 @@ describe('trainer: training, resuming, initialising', () => {
     expect(logs).toContain('b_D initialised to the mean of 600 tokens');
   });
 
+});
+
+describe('trainer: resources', () => {
+  it('leaves no tensors behind per step (AuxK, per-step metrics and the logging window included)', async () => {
+    const leftBehind = async (steps: number) => {
+      const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * steps, checkpoint_every_tokens: null, auxk_coefficient: 1 / 32, k_aux: 16 }));
+      const before = tf.memory().numTensors;
+      await trainDictionary(cfg, { home: studioHome(tempHome()), runId: `r${steps}` });
+      return tf.memory().numTensors - before;
+    };
+    await leftBehind(2); // warms the backend's one-off tensors
+    // Per run the optimiser's moment variables are still left (optim/adam.ts); nothing may grow with the steps.
+    expect(await leftBehind(8)).toBe(await leftBehind(4));
+  });
 });
 
 describe('trainer: the sparse TopK path', () => {

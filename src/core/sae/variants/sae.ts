@@ -48,7 +48,15 @@ export class Sae implements SparseDictionary {
     const params = check(saeParamShapes(cfg));
     // On webgpu a parameter past the device's binding limit would make every shader reading it fail: refused here.
     for (const [n, t] of params) checkWebGpuBinding(`dictionary parameter '${n}'`, t.shape);
-    this.params = Object.fromEntries(params.map(([n, t]) => [n, tf.variable(tf.tensor(t.data, t.shape), true, `sae.${n}.${uid++}`)]));
+    // tf.variable shares the initial tensor's data and leaves that tensor alive: it is disposed once wrapped.
+    this.params = Object.fromEntries(
+      params.map(([n, t]) => {
+        const init = tf.tensor(t.data, t.shape);
+        const v = tf.variable(init, true, `sae.${n}.${uid++}`);
+        init.dispose();
+        return [n, v];
+      }),
+    );
     this.buffers = Object.fromEntries(check(saeBufferShapes(cfg)).map(([n, t]) => [n, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
   }
 
