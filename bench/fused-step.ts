@@ -37,13 +37,26 @@ const step = async (m: { sae: Sae; adam: Adam }, on: boolean) => {
   disposeStats(s);
   return performance.now() - t0;
 };
-for (let i = 0; i < 3; i++) await step(fused, true), await step(general, false);
-const tf_: number[] = [], tg: number[] = [], diff: number[] = [];
-for (let i = 0; i < N; i++) {
-  const a = await step(fused, true), b = await step(general, false);
-  tf_.push(a), tg.push(b), diff.push(b - a);
+// Warm-up: shader compilation and first-use allocations stay out of the timed steps.
+for (let i = 0; i < 3; i++) {
+  await step(fused, true);
+  await step(general, false);
 }
-const median = (v: number[]) => Number([...v].sort((p, q) => p - q)[v.length >> 1]!.toFixed(2));
+const tf_: number[] = [];
+const tg: number[] = [];
+const diff: number[] = [];
+for (let i = 0; i < N; i++) {
+  const a = await step(fused, true);
+  const b = await step(general, false);
+  tf_.push(a);
+  tg.push(b);
+  diff.push(b - a);
+}
+const median = (v: number[]) => {
+  const m = [...v].sort((p, q) => p - q)[v.length >> 1];
+  if (m === undefined) throw new Error('median of no timings');
+  return Number(m.toFixed(2));
+};
 const out = {
   benchmark: 'fused_step_vs_general', d_model: d, d_sae: F, k, batch: B, steps: N,
   date: new Date().toISOString(), machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },

@@ -1,4 +1,4 @@
-// GPU benchmark, bundled to run on a bare NVIDIA host (scripts/gpu-bundle.sh; ../shared/gpu-host/README.md): the
+// GPU benchmark, bundled to run on a bare NVIDIA host (scripts/gpu-bundle.mjs, then scripts/gpu-host-run.sh): the
 // TopK SAE training step on webgpu, dense vs sparse path, for the two `npm run bench` cases, and the parts of the
 // sparse step (encoder matmul — tfjs's and ours —, selection, decode, latent CSR, backward kernels) at d 768 /
 // 24576 latents / k 32 / batch 4096. bench/torch_sae_step.py measures the same step in PyTorch in the same call.
@@ -32,7 +32,7 @@ registerWebGpuSparseTopK();
 registerWebGpuFusedStep();
 // What the adapter offers (shader-f16, subgroups, …) and the binding limit the device was given, for the record.
 const gpuAdapter = await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } } }).navigator.gpu.requestAdapter();
-const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: Record<string, number> } }).device;
+const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: { maxStorageBufferBindingSize: number } } }).device;
 const adapter = {
   info: (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo,
   features: gpuAdapter ? [...gpuAdapter.features].sort() : null,
@@ -87,7 +87,7 @@ async function time(f: () => tf.Tensor | tf.Tensor[], reps = 20): Promise<number
       tf.dispose(last);
       last = once();
     }
-    await last[0]!.data();
+    await Promise.all(last.map((t) => t.data())); // waits for the last repetition
     tf.dispose(last);
     ms = (performance.now() - t0) / reps;
   }

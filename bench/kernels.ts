@@ -12,6 +12,7 @@ import { SAE_ROW_NORM } from '../src/core/tensor/kernels/kernel-names';
 import { fusedRowNorm } from '../src/core/tensor/kernels/row-norm/op';
 import { registerRowGather } from '../src/core/tensor/kernels/row-gather/host';
 import { loadNativeBlas, type NativeBlas } from '../src/core/tensor/native/native-blas';
+import { entryOf } from '../src/core/util/lookup';
 
 await initBackend('wasm');
 const load = loadNativeBlas();
@@ -28,7 +29,9 @@ async function median(f: () => unknown, reps = 9): Promise<number> {
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  return Number(ms[Math.floor(reps / 2)]!.toFixed(2));
+  const median = ms[Math.floor(reps / 2)];
+  if (median === undefined) throw new Error('no timings: reps must be at least 1');
+  return Number(median.toFixed(2));
 }
 const results: { name: string; ms: number }[] = [];
 const record = async (name: string, f: () => unknown) => {
@@ -99,7 +102,7 @@ const hook = 'blocks.2.hook_resid_post';
 const tok = new Int32Array(16 * 256).map((_, i) => (i * 7919 + 13) % model.cfg.dVocab);
 const forward = async () => {
   const { cache } = model.runWithCache({ ids: tok, batch: 16, seq: 256 }, [hook]);
-  await cache[hook]!.data();
+  await entryOf(cache, hook, 'cached activations').data();
   tf.dispose(Object.values(cache));
 };
 await record('activation generation pdlm 16x256 to block 2', forward);

@@ -7,6 +7,7 @@ import { HookedTransformer } from '../src/core/lm/hooked-transformer';
 import { loadModel } from '../src/core/lm/load-model';
 import { randomParams } from '../src/core/lm/random-params';
 import type { BackendName } from '../src/core/tensor/backend';
+import { entryOf } from '../src/core/util/lookup';
 
 const GPT2_SMALL = { model_type: 'gpt2', n_embd: 768, n_head: 12, n_layer: 12, n_positions: 1024, vocab_size: 50257, activation_function: 'gelu_new' };
 
@@ -40,7 +41,7 @@ export async function measureForward(model: HookedTransformer, batch: number, se
   const pass = async () => {
     if (hook) {
       const { cache } = model.runWithCache({ ids, batch, seq }, [hook]);
-      await cache[hook]!.data();
+      await entryOf(cache, hook, 'cached activations').data();
       tf.dispose(Object.values(cache));
     } else {
       const { logits } = model.forward({ ids, batch, seq });

@@ -20,17 +20,20 @@ for (const backend of await availableBackends()) {
     let worst = 0;
     for (const r of refs) {
       const hook = referenceToHook(r, model.cfg);
-      const ours = (await (hook === 'logits' ? out.logits! : out.cache[hook]!).data()) as Float32Array;
+      const t = hook === 'logits' ? out.logits : out.cache[hook];
+      if (!t) throw new Error(`${c.name}: no ${hook} from the forward pass`);
+      const ours = (await t.data()) as Float32Array;
       const theirs = ref.readFloat32(r);
+      if (ours.length !== theirs.length) throw new Error(`${c.name} ${hook}: ${ours.length} values, the reference has ${theirs.length}`);
       let diff = 0;
       let scale = 0;
-      for (let i = 0; i < theirs.length; i++) {
-        diff = Math.max(diff, Math.abs(ours[i]! - theirs[i]!));
-        scale = Math.max(scale, Math.abs(theirs[i]!));
+      for (const [i, v] of theirs.entries()) {
+        diff = Math.max(diff, Math.abs((ours[i] ?? Number.NaN) - v));
+        scale = Math.max(scale, Math.abs(v));
       }
       worst = Math.max(worst, diff / (scale || 1));
     }
-    tf.dispose([out.logits!, ...Object.values(out.cache)]);
+    tf.dispose([...(out.logits ? [out.logits] : []), ...Object.values(out.cache)]);
     model.dispose();
     rows.push({ backend, model: c.name, max_relative_error: Number(worst.toPrecision(2)) });
     process.stderr.write(`${backend.padEnd(7)} ${c.name.padEnd(12)} ${worst.toExponential(1)}\n`);

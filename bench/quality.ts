@@ -1,4 +1,4 @@
-// Benchmark: trains the exact recipe of ../shared/reference/sae-quality.json (TopK SAE, k 32, 4096 latents, on
+// Benchmark: trains the exact recipe of tests/fixtures/reference/sae-quality.json (TopK SAE, k 32, 4096 latents, on
 // blocks.2.hook_resid_post of pdlm-4l-256, one pass over the 21,663 training windows, batch 4096) and evaluates
 // it on the 442 validation windows. The PyTorch reference reaches explained variance 0.877 and CE loss recovered
 // 0.9865. Usage: npm run bench:quality [-- --backend wasm --tokens N --seed N --shuffle-windows N --norm-tokens N --bias-init-tokens N]. Last line: one JSON object.

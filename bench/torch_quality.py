@@ -1,4 +1,4 @@
-"""The quality recipe of ../shared/reference/sae-quality.json, trained in plain PyTorch on an activation cache that
+"""The quality recipe of tests/fixtures/reference/sae-quality.json, trained in plain PyTorch on an activation cache that
 `sae-studio generate` wrote: a cross-check of SAE Studio's trainer on exactly the same activations.
 
 TopK SAE, k 32, 4096 latents, one pass in batches of 4096 tokens, Adam lr 4e-4 (betas 0.9, 0.999) with 100 linear

@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   const found = findCommand(argv);
   if (!found) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
-    if (group.length > 0 && (argv.length === 1 || argv[1]!.startsWith('-'))) {
+    if (group.length > 0 && (argv.length === 1 || argv[1]?.startsWith('-'))) {
       process.stdout.write(`Subcommands of '${argv[0]}':\n${group.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}\n`);
       return argv.length === 1 || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
     }

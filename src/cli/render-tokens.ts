@@ -2,14 +2,15 @@
 // «token:value» markers elsewhere; long contexts are cut to a window around the strongest activation.
 export function renderSample(tokens: string[], positions: Int32Array, values: Float32Array, maxActivation: number, color: boolean, width = 24): string {
   const act = new Map<number, number>();
-  positions.forEach((p, i) => act.set(p, values[i]!));
-  let peak = positions.length ? positions[0]! : 0;
+  positions.forEach((p, i) => act.set(p, values[i] ?? 0));
+  let peak = positions[0] ?? 0;
   for (const [p, v] of act) if (v > (act.get(peak) ?? 0)) peak = p;
   const start = Math.max(0, peak - Math.floor((width * 3) / 4));
   const end = Math.min(tokens.length, start + width);
   const parts: string[] = [];
-  for (let i = start; i < end; i++) {
-    const text = tokens[i]!.replace(/\n/g, '⏎');
+  for (const [offset, token] of tokens.slice(start, end).entries()) {
+    const i = start + offset;
+    const text = token.replace(/\n/g, '⏎');
     const v = act.get(i);
     if (v === undefined || v <= 0) parts.push(text);
     else if (color) {

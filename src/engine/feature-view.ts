@@ -19,15 +19,17 @@ export class TokenLabels {
   }
 
   private tokenizer(modelRef: string): ModelTokenizer | null {
-    if (!this.tokenizers.has(modelRef)) {
-      try {
-        this.tokenizers.set(modelRef, ModelTokenizer.load(resolveModel(modelRef).dir));
-      } catch (err) {
-        if (!isInputError(err)) throw err;
-        this.tokenizers.set(modelRef, null);
-      }
+    const cached = this.tokenizers.get(modelRef);
+    if (cached !== undefined) return cached;
+    let tokenizer: ModelTokenizer | null;
+    try {
+      tokenizer = ModelTokenizer.load(resolveModel(modelRef).dir);
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      tokenizer = null;
     }
-    return this.tokenizers.get(modelRef)!;
+    this.tokenizers.set(modelRef, tokenizer);
+    return tokenizer;
   }
 }
 

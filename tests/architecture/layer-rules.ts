@@ -1,5 +1,5 @@
 /**
- * The layer table of /work/shared/ARCHITECTURE.md as data, and a pure checker that applies it to source files
+ * The layer table of docs/architecture.md as data, and a pure checker that applies it to source files
  * (repo-relative POSIX paths under src/ and their text). Imports point downward only; there are no exemptions.
  */
 import { isBuiltin } from 'node:module';

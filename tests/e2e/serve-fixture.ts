@@ -29,16 +29,16 @@ export async function startServe(): Promise<Served> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  server.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  server.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60_000);
-    server.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    server.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
-      const m = /at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
-      if (m) {
+      const found = /at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out)?.[1];
+      if (found) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(found);
       }
     });
     server.once('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));

@@ -32,7 +32,8 @@ async function expectText(page: Page, text: string | RegExp, timeout = 30_000): 
 let runPath = '';
 const DICT = 'e2e-sae';
 
-describe('the studio in chromium', () => {
+// The suites run in order: the second browses the dictionary the first trains.
+describe('the studio in chromium: an experiment from the wizard to its dictionary', () => {
   it('creates an experiment with the wizard, watches its dashboard, and opens the trained dictionary', async () => {
     const { page, context, errors } = await newPage(browser);
     await page.goto(served.url);
@@ -126,6 +127,9 @@ describe('the studio in chromium', () => {
     await context.close();
   });
 
+});
+
+describe('the studio in chromium: bad input on its field, and every page in both themes', () => {
   it('shows bad input inline on its field: a model folder, a dataset, feature filters', async () => {
     const { page, context, errors } = await newPage(browser);
     await page.goto(at('/new'));

@@ -11,8 +11,10 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   let maxAbs = 0;
   let maxErr = 0;
   for (let i = 0; i < expected.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(expected[i]!));
-    const d = Math.abs(expected[i]! - actual[i]!);
+    // A value missing from `actual` (a shorter array) is NaN here, so an infinite error.
+    const e = expected[i] ?? Number.NaN;
+    maxAbs = Math.max(maxAbs, Math.abs(e));
+    const d = Math.abs(e - (actual[i] ?? Number.NaN));
     maxErr = Number.isNaN(d) ? Infinity : Math.max(maxErr, d);
   }
   return maxAbs === 0 ? maxErr : maxErr / maxAbs;
@@ -35,8 +37,9 @@ export function expectNormClose(actual: ArrayLike<number>, expected: ArrayLike<n
   expect(actual.length, `${label}: length`).toBe(expected.length);
   let diff = 0, norm = 0;
   for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
+    const e = expected[i] ?? Number.NaN;
+    diff += ((actual[i] ?? Number.NaN) - e) ** 2;
+    norm += e ** 2;
   }
   const err = norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
   expect(err, `${label}: ‖actual − expected‖ / ‖expected‖ = ${err.toExponential(2)} > ${rtol}`).toBeLessThanOrEqual(rtol);

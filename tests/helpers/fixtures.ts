@@ -1,4 +1,5 @@
-// Paths of the test fixtures copied from ../shared (the tests never read ../shared directly).
+// Paths of the test fixtures: tests/fixtures/ (Hugging Face architecture folders, the pdlm reference tensors, the
+// reference SAE result) and the bundled model under resources/; the tests read nothing outside the repository.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARCHITECTURE_NAMES, type ArchitectureName } from '../../src/core/lm/model-config';
@@ -10,3 +11,5 @@ export const ALL_ARCHITECTURES: readonly ArchitectureName[] = ARCHITECTURE_NAMES
 export const archFixture = (arch: ArchitectureName) => join(FIXTURES, 'hf-arch', arch);
 export const PDLM_DIR = join(ROOT, 'resources', 'models', 'pdlm-4l-256');
 export const PDLM_REFERENCE = join(FIXTURES, 'pdlm-4l-256-reference');
+/** The PyTorch reference SAE run on pdlm-4l-256 (recipe and validation metrics) that bench/quality.ts matches. */
+export const REFERENCE_SAE_QUALITY = join(FIXTURES, 'reference', 'sae-quality.json');

@@ -29,7 +29,9 @@ export function applyOverrides(config: Record<string, unknown>, sets: string[]):
       if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path.at(-1)!] = value;
+    const leaf = path.at(-1);
+    if (leaf === undefined) throw new InputError(`--set '${set}': expected key=value`); // split always gives one key
+    node[leaf] = value;
   }
   return out;
 }

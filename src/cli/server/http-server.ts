@@ -147,7 +147,8 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
     req.once('error', reject);
   });
   if (body.length === 0) return {};
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
+  const type = mediaType.trim().toLowerCase();
   if (type !== 'application/json') throw new HttpError(415, { code: 'invalid_input', message: "send the request as JSON ('Content-Type: application/json')" });
   try {
     return JSON.parse(body.toString('utf8')) as unknown;

@@ -9,8 +9,9 @@ import { extname, join, resolve, sep } from 'node:path';
 import { API_PREFIX, EVENTS_PATH } from '../../protocol/http-api';
 import { STUDIO_METHOD_NAMES } from '../../protocol/studio-service';
 
+const HTML = 'text/html; charset=utf-8';
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
+  '.html': HTML,
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -32,7 +33,7 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, pathname:
   if (root === null || !existsSync(join(root, 'index.html'))) {
     if (pathname !== '/' && pathname !== '/index.html') return notFound(res);
     const body = placeholderPage();
-    res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.html']!, 'Content-Length': Buffer.byteLength(body), 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
+    res.writeHead(200, { 'Content-Type': HTML, 'Content-Length': Buffer.byteLength(body), 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
     res.end(head ? undefined : body);
     return;
   }

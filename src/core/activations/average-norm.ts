@@ -10,6 +10,7 @@ import { InputError } from '../errors';
 import { checkCount, checkHookPoints } from './checks';
 import { checkWindows, hookWidths, keptRows } from './model-rows';
 import type { ActivationStream } from './types';
+import { entryOf } from '../util/lookup';
 
 export interface AverageNorm {
   /** Mean L2 norm per hook point. */
@@ -36,8 +37,7 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
   checkCount(opts.modelBatchSize, 'model_batch_size');
   checkWindows(opts.model, opts.windows);
   const dims = await hookWidths(opts.model, opts.hookPoints);
-  const sums = new Float64Array(opts.hookPoints.length);
-  const vectors = opts.hookPoints.map((h) => new Float64Array(dims[h]!));
+  const sums = hookSums(opts.hookPoints, dims);
   let tokens = 0;
   // Windows are read a pass's worth at a time so that no more than one pass beyond the sample is computed.
   const step = opts.modelBatchSize;
@@ -46,32 +46,25 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
     const part = await keptRows(opts.model, opts.windows, start, end, {
       hookPoints: opts.hookPoints, dims, mask: opts.mask ?? {}, modelBatchSize: step, maxRows: opts.nTokens - tokens,
     });
-    opts.hookPoints.forEach((h, i) => {
-      sums[i]! += sumOfNorms(part.acts[h]!, dims[h]!, part.rows);
-      addRows(vectors[i]!, part.acts[h]!, dims[h]!, part.rows);
-    });
+    accumulate(sums, part.acts, part.rows);
     tokens += part.rows;
   }
-  return finish(opts.hookPoints, sums, vectors, tokens);
+  return finish(sums, tokens);
 }
 
 /** The same estimate over the first `nTokens` rows of a stream (which it consumes: pass a stream of its own). */
 export async function averageNormOfStream(stream: ActivationStream, nTokens: number): Promise<AverageNorm> {
   checkCount(nTokens, 'n_tokens');
-  const sums = new Float64Array(stream.hookPoints.length);
-  const vectors = stream.hookPoints.map((h) => new Float64Array(stream.dims[h]!));
+  const sums = hookSums(stream.hookPoints, stream.dims);
   let tokens = 0;
   while (tokens < nTokens) {
     const batch = await stream.next();
     if (!batch) break;
     const rows = Math.min(batch.rows, nTokens - tokens);
-    stream.hookPoints.forEach((h, i) => {
-      sums[i]! += sumOfNorms(batch.acts[h]!, stream.dims[h]!, rows);
-      addRows(vectors[i]!, batch.acts[h]!, stream.dims[h]!, rows);
-    });
+    accumulate(sums, batch.acts, rows);
     tokens += rows;
   }
-  return finish(stream.hookPoints, sums, vectors, tokens);
+  return finish(sums, tokens);
 }
 
 /** The factor lm-saes multiplies inputs by: sqrt(d_model) / mean ‖x‖. */
@@ -85,7 +78,7 @@ export function sumOfNorms(acts: Float32Array, d: number, rows: number): number 
   let total = 0;
   for (let r = 0; r < rows; r++) {
     let sq = 0;
-    for (let j = r * d; j < (r + 1) * d; j++) sq += acts[j]! * acts[j]!;
+    for (const v of acts.subarray(r * d, (r + 1) * d)) sq += v * v;
     total += Math.sqrt(sq);
   }
   return total;
@@ -96,13 +89,37 @@ function addRows(acc: Float64Array, acts: Float32Array, d: number, rows: number)
   for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) acc[j]! += acts[r * d + j]!;
 }
 
-function finish(hookPoints: readonly string[], sums: Float64Array, vectors: Float64Array[], tokens: number): AverageNorm {
+/** One hook point's running sums: Σ ‖row‖ and Σ row, in float64. */
+interface HookSums {
+  hook: string;
+  d: number;
+  normSum: number;
+  vector: Float64Array;
+}
+
+function hookSums(hookPoints: readonly string[], dims: Readonly<Record<string, number>>): HookSums[] {
+  return hookPoints.map((hook) => {
+    const d = entryOf(dims, hook, 'hook widths');
+    return { hook, d, normSum: 0, vector: new Float64Array(d) };
+  });
+}
+
+/** Adds the first `rows` rows of a batch to every hook point's sums. */
+function accumulate(sums: HookSums[], acts: Readonly<Record<string, Float32Array>>, rows: number): void {
+  for (const s of sums) {
+    const a = entryOf(acts, s.hook, 'activation batch');
+    s.normSum += sumOfNorms(a, s.d, rows);
+    addRows(s.vector, a, s.d, rows);
+  }
+}
+
+function finish(sums: HookSums[], tokens: number): AverageNorm {
   if (tokens === 0) throw new InputError('average activation norm: no kept tokens in the windows, expected at least one');
   const norms: Record<string, number> = {};
   const means: Record<string, Float32Array> = {};
-  hookPoints.forEach((h, i) => {
-    norms[h] = sums[i]! / tokens;
-    means[h] = Float32Array.from(vectors[i]!, (v) => v / tokens);
-  });
+  for (const s of sums) {
+    norms[s.hook] = s.normSum / tokens;
+    means[s.hook] = Float32Array.from(s.vector, (v) => v / tokens);
+  }
   return { norms, means, tokens };
 }

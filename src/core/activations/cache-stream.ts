@@ -12,6 +12,7 @@ import { GroupBatcher, type RowGroup } from './group-batcher';
 import { checkCount, checkHookPoints, checkSeed } from './checks';
 import { maskKey } from './fingerprint';
 import type { ActivationStream, ActivationStreamState } from './types';
+import { entryOf } from '../util/lookup';
 
 export interface CachedStreamOptions {
   dir: string;
@@ -51,10 +52,13 @@ export async function cachedActivationStream(opts: CachedStreamOptions): Promise
     }
   }
   const { chunks, dims, seq } = scanChunks(dir, opts.hookPoints, manifest);
+  // scanChunks refuses a hook point without chunks, so there is a first one.
+  const [firstChunk] = chunks;
+  if (!firstChunk) throw new InputError(`${dir}: no activation chunks`);
   for (const h of opts.hookPoints) {
     const want = typeof opts.expectDModel === 'number' ? opts.expectDModel : opts.expectDModel?.[h];
     if (want !== undefined && want !== dims[h]) {
-      throw new InputError(`${chunks[0]!.files[h]}: activations of '${h}' have d_model ${dims[h]}, expected ${want}`);
+      throw new InputError(`${firstChunk.files[h]}: activations of '${h}' have d_model ${dims[h]}, expected ${want}`);
     }
   }
   const groupChunks = opts.groupChunks ?? 1;
@@ -71,7 +75,7 @@ export async function cachedActivationStream(opts: CachedStreamOptions): Promise
       batch_size: opts.batchSize,
       seed: opts.seed,
       shuffle: opts.shuffle ?? true,
-      group_windows: groupChunks * (manifest?.n_samples_per_chunk ?? chunks[0]!.windows),
+      group_windows: groupChunks * (manifest?.n_samples_per_chunk ?? firstChunk.windows),
       n_windows: nWindows,
       drop_last: opts.dropLast ?? true,
     },
@@ -87,33 +91,34 @@ type MaskReader = (ids: Int32Array, file: SafetensorsFile, windows: number) => U
 function loadGroup(chunks: Chunk[], hooks: string[], dims: Record<string, number>, seq: number, readMask: MaskReader): RowGroup {
   const parts = chunks.map((c) => loadChunk(c, hooks, dims, seq, readMask));
   const rows = parts.reduce((n, p) => n + p.rows, 0);
-  if (parts.length === 1) return parts[0]!;
+  const [only] = parts;
+  if (only && parts.length === 1) return only;
   const acts: Record<string, Float32Array> = {};
-  for (const h of hooks) acts[h] = concat(parts.map((p) => p.acts[h]!), rows * dims[h]!, Float32Array);
+  for (const h of hooks) acts[h] = concat(parts.map((p) => entryOf(p.acts, h, 'activation chunk')), rows * entryOf(dims, h, 'hook widths'), Float32Array);
   return { rows, acts, origin: concat(parts.map((p) => p.origin), rows * 2, Int32Array) };
 }
 
 function loadChunk(chunk: Chunk, hooks: string[], dims: Record<string, number>, seq: number, readMask: MaskReader): RowGroup {
-  let kept: { window: Int32Array; position: Int32Array } | null = null;
-  let tokens: Int32Array | null = null;
+  // The first hook's file gives the chunk's tokens and kept positions; every other hook's must have the same tokens.
+  let first: { tokens: Int32Array; kept: { window: Int32Array; position: Int32Array } } | null = null;
   const acts: Record<string, Float32Array> = {};
   for (const h of hooks) {
-    const path = chunk.files[h]!;
+    const path = entryOf(chunk.files, h, 'chunk files');
     let file: SafetensorsFile | undefined;
     try {
       file = openSafetensors(path);
       const ids = file.readInt32('tokens'); // [windows, S]
-      if (!tokens) {
-        tokens = ids;
-        kept = keptPositions(readMask(ids, file, chunk.windows), seq);
-      } else if (!sameIds(tokens, ids)) {
+      if (!first) {
+        first = { tokens: ids, kept: keptPositions(readMask(ids, file, chunk.windows), seq) };
+      } else if (!sameIds(first.tokens, ids)) {
         throw new InputError(`${path}: tokens differ from those of '${hooks[0]}' for the same chunk, expected identical tokens for every hook point`);
       }
+      const { kept } = first;
       const full = file.readFloat32('activation'); // [windows, S, d]
-      const d = dims[h]!;
-      const out = new Float32Array(kept!.window.length * d); // [rows, d]
-      for (let i = 0; i < kept!.window.length; i++) {
-        const src = kept!.window[i]! * seq + kept!.position[i]!;
+      const d = entryOf(dims, h, 'hook widths');
+      const out = new Float32Array(kept.window.length * d); // [rows, d]
+      for (let i = 0; i < kept.window.length; i++) {
+        const src = kept.window[i]! * seq + kept.position[i]!;
         out.set(full.subarray(src * d, (src + 1) * d), i * d);
       }
       acts[h] = out;
@@ -124,35 +129,37 @@ function loadChunk(chunk: Chunk, hooks: string[], dims: Record<string, number>, 
       file?.close();
     }
   }
-  const n = kept!.window.length;
+  if (!first) throw new Error('loadChunk: no hook points');
+  const { kept } = first;
+  const n = kept.window.length;
   const origin = new Int32Array(n * 2);
   for (let i = 0; i < n; i++) {
-    origin[2 * i] = chunk.firstWindow + kept!.window[i]!;
-    origin[2 * i + 1] = kept!.position[i]!;
+    origin[2 * i] = chunk.firstWindow + kept.window[i]!;
+    origin[2 * i + 1] = kept.position[i]!;
   }
   return { rows: n, acts, origin };
 }
 
 /** Lists and header-checks every chunk of every hook; chunks must line up across hooks. */
 function scanChunks(dir: string, hooks: string[], manifest: CacheManifest | null): { chunks: Chunk[]; dims: Record<string, number>; seq: number } {
-  const lists = hooks.map((h) => listChunkFiles(join(dir, h)));
-  hooks.forEach((h, i) => {
-    if (lists[i]!.length === 0) throw new InputError(`${join(dir, h)}: no activation chunks (chunk-NNNNNNNN.safetensors), expected a cache generated for '${h}'`);
-  });
-  const counts = lists.map((l) => l.length);
+  const lists = hooks.map((hook) => ({ hook, files: listChunkFiles(join(dir, hook)) }));
+  for (const { hook: h, files } of lists) {
+    if (files.length === 0) throw new InputError(`${join(dir, h)}: no activation chunks (chunk-NNNNNNNN.safetensors), expected a cache generated for '${h}'`);
+  }
+  const counts = lists.map((l) => l.files.length);
   if (new Set(counts).size > 1) {
-    throw new InputError(`${dir}: hook points have different numbers of chunks (${hooks.map((h, i) => `${h}: ${counts[i]}`).join(', ')}), expected the same for all`);
+    throw new InputError(`${dir}: hook points have different numbers of chunks (${lists.map((l) => `${l.hook}: ${l.files.length}`).join(', ')}), expected the same for all`);
   }
   if (manifest) {
-    hooks.forEach((h, i) => {
-      const ids = new Set(lists[i]!.filter((f) => f.shard === 0).map((f) => f.chunk));
+    lists.forEach(({ hook: h, files: list }) => {
+      const ids = new Set(list.filter((f) => f.shard === 0).map((f) => f.chunk));
       for (let c = 0; c < manifest.n_chunks; c++) {
         if (!ids.has(c)) {
           throw new InputError(`${join(dir, h, `${chunkName(c)}.safetensors`)}: missing, the cache is incomplete (${manifest.n_chunks} chunks expected); run generate again to finish it`);
         }
       }
-      if (lists[i]!.length !== manifest.n_chunks) {
-        throw new InputError(`${join(dir, h)}: ${lists[i]!.length} chunk files, expected ${manifest.n_chunks} (field 'n_chunks' of ${MANIFEST_FILE})`);
+      if (list.length !== manifest.n_chunks) {
+        throw new InputError(`${join(dir, h)}: ${list.length} chunk files, expected ${manifest.n_chunks} (field 'n_chunks' of ${MANIFEST_FILE})`);
       }
     });
   }
@@ -160,11 +167,14 @@ function scanChunks(dir: string, hooks: string[], manifest: CacheManifest | null
   let seq = manifest?.context_size ?? -1;
   const chunks: Chunk[] = [];
   let firstWindow = 0;
-  for (let c = 0; c < counts[0]!; c++) {
+  const count = counts[0] ?? 0; // every hook point has this many (checked above)
+  for (let c = 0; c < count; c++) {
     const files: Record<string, string> = {};
     let windows = -1;
-    hooks.forEach((h, i) => {
-      const path = lists[i]![c]!.path;
+    lists.forEach(({ hook: h, files: list }) => {
+      const file = list[c];
+      if (!file) throw new Error(`scanChunks: ${h} has no chunk ${c}`);
+      const path = file.path;
       files[h] = path;
       const [n, S, d] = checkChunkHeader(path, manifest !== null);
       if (seq < 0) seq = S;

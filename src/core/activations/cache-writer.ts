@@ -16,6 +16,7 @@ import {
 import { checkCount, checkHookPoints } from './checks';
 import { maskKey, windowsDigest } from './fingerprint';
 import { checkWindows, forEachForward, hookWidths } from './model-rows';
+import { entryOf } from '../util/lookup';
 
 export interface GenerateCacheOptions {
   model: HookedTransformer;
@@ -129,10 +130,13 @@ export async function generateActivationCache(opts: GenerateCacheOptions): Promi
 async function writeChunk(opts: GenerateCacheOptions, manifest: CacheManifest, c: number, first: number, count: number, mask: TokenMaskOptions): Promise<void> {
   const { model, windows, hookPoints, outDir } = opts;
   const S = windows.seq;
-  const acts: Record<string, Float32Array> = {};
-  for (const h of hookPoints) acts[h] = new Float32Array(count * S * manifest.d_model[h]!); // [count, S, d]
+  // Per hook point: its width (the manifest's) and the chunk's activations [count, S, d].
+  const outs = hookPoints.map((hook) => {
+    const d = entryOf(manifest.d_model, hook, 'manifest d_model');
+    return { hook, d, acts: new Float32Array(count * S * d) };
+  });
   await forEachForward(model, windows, hookPoints, { start: first, end: first + count, modelBatchSize: opts.modelBatchSize }, (part) => {
-    for (const h of hookPoints) acts[h]!.set(part.acts[h]!, (part.first - first) * S * manifest.d_model[h]!);
+    for (const o of outs) o.acts.set(entryOf(part.acts, o.hook, 'forward pass'), (part.first - first) * S * o.d);
   });
   const rows = sliceRows(windows, first, count);
   const keep = Int32Array.from(tokenMask(rows, mask)); // [count, S]
@@ -140,19 +144,26 @@ async function writeChunk(opts: GenerateCacheOptions, manifest: CacheManifest, c
   for (let i = 0; i < attention.length; i++) attention[i] = mask.padId !== undefined && mask.padId !== null && rows.ids[i] === mask.padId ? 0 : 1;
   const meta = Array.from({ length: count }, (_, i) => ({
     model_name: manifest.model,
-    context_idx: opts.contextIndices ? opts.contextIndices[first + i]! : first + i,
+    context_idx: opts.contextIndices ? contextIndex(opts.contextIndices, first + i) : first + i,
     dataset_name: manifest.dataset,
   }));
-  for (const h of hookPoints) {
+  for (const { hook: h, d, acts } of outs) {
     const path = chunkTensorsPath(outDir, h, c);
     writeSafetensors(path, {
-      activation: { dtype: SAFETENSORS_DTYPE[manifest.dtype], shape: [count, S, manifest.d_model[h]!], data: acts[h]! },
+      activation: { dtype: SAFETENSORS_DTYPE[manifest.dtype], shape: [count, S, d], data: acts },
       tokens: { dtype: 'I64', shape: [count, S], data: rows.ids },
       mask: { dtype: 'I32', shape: [count, S], data: keep },
       attention_mask: { dtype: 'I32', shape: [count, S], data: attention },
     });
     writeJsonAtomic(chunkMetaPath(path), meta);
   }
+}
+
+/** The dataset index of window `i` (contextIndices has one per window: checked when the generation starts). */
+function contextIndex(contextIndices: ArrayLike<number>, i: number): number {
+  const index = contextIndices[i];
+  if (index === undefined) throw new Error(`contextIndices has no entry for window ${i}`);
+  return index;
 }
 
 /** Both files present, the header has the expected tensors and shapes, the meta lists one object per window. */
@@ -164,7 +175,8 @@ function chunkComplete(path: string, manifest: CacheManifest, hook: string, coun
     const S = manifest.context_size;
     const shapeIs = (name: string, shape: number[]) => JSON.stringify(header.tensors.get(name)?.shape) === JSON.stringify(shape);
     const act = header.tensors.get('activation');
-    if (!act || act.dtype !== SAFETENSORS_DTYPE[manifest.dtype] || !shapeIs('activation', [count, S, manifest.d_model[hook]!])) return false;
+    const d = manifest.d_model[hook];
+    if (!act || d === undefined || act.dtype !== SAFETENSORS_DTYPE[manifest.dtype] || !shapeIs('activation', [count, S, d])) return false;
     if (!shapeIs('tokens', [count, S]) || !shapeIs('mask', [count, S])) return false;
     const meta: unknown = JSON.parse(readFileSync(metaPath, 'utf8'));
     return Array.isArray(meta) && meta.length === count;

@@ -6,6 +6,7 @@
 import { InputError } from '../errors';
 import { torchRandperm } from '../data/random/torch-randperm';
 import type { ActivationBatch, ActivationStream, ActivationStreamState, StreamFingerprint } from './types';
+import { entryOf } from '../util/lookup';
 
 /** One group's kept token rows, in window-major order (not yet shuffled). */
 export interface RowGroup {
@@ -57,7 +58,9 @@ export class GroupBatcher implements ActivationStream {
   }
 
   get dModel(): number {
-    return this.dims[this.hookPoints[0]!]!;
+    const [first] = this.hookPoints;
+    if (first === undefined) throw new Error('activation stream without hook points');
+    return entryOf(this.dims, first, 'hook widths');
   }
 
   get tokensEmitted(): number {
@@ -78,8 +81,11 @@ export class GroupBatcher implements ActivationStream {
   async next(): Promise<ActivationBatch | null> {
     if (this.closed) throw new Error('activation stream used after close()');
     const { batch_size: size, drop_last: dropLast } = this.opts.fingerprint;
-    const acts: Record<string, Float32Array> = {};
-    for (const h of this.hookPoints) acts[h] = new Float32Array(size * this.dims[h]!); // [batch, d]
+    // Per hook point: its width and the batch's rows [batch, d].
+    const outs = this.hookPoints.map((hook) => {
+      const d = entryOf(this.dims, hook, 'hook widths');
+      return { hook, d, acts: new Float32Array(size * d) };
+    });
     const origin = new Int32Array(size * 2);
     let filled = 0;
     // Consumption is tracked apart from the stream's position so an ended stream keeps the state it reached.
@@ -89,7 +95,7 @@ export class GroupBatcher implements ActivationStream {
       const g = await this.load(group);
       if (offset > g.rows.rows) throw new InputError(`resume state: offset ${offset} is past group ${group}'s ${g.rows.rows} rows`);
       const take = Math.min(size - filled, g.rows.rows - offset);
-      for (const h of this.hookPoints) copyRows(g.rows.acts[h]!, acts[h]!, this.dims[h]!, g.order, offset, filled, take);
+      for (const o of outs) copyRows(entryOf(g.rows.acts, o.hook, 'activation group'), o.acts, o.d, g.order, offset, filled, take);
       copyRows(g.rows.origin, origin, 2, g.order, offset, filled, take);
       filled += take;
       offset += take;
@@ -110,10 +116,8 @@ export class GroupBatcher implements ActivationStream {
     this.offset = offset;
     this.emitted += filled;
     this.batches += 1;
-    if (filled === size) return { acts, rows: size, origin };
-    const trimmed: Record<string, Float32Array> = {};
-    for (const h of this.hookPoints) trimmed[h] = acts[h]!.slice(0, filled * this.dims[h]!);
-    return { acts: trimmed, rows: filled, origin: origin.slice(0, filled * 2) };
+    if (filled === size) return { acts: Object.fromEntries(outs.map((o) => [o.hook, o.acts])), rows: size, origin };
+    return { acts: Object.fromEntries(outs.map((o) => [o.hook, o.acts.slice(0, filled * o.d)])), rows: filled, origin: origin.slice(0, filled * 2) };
   }
 
   close(): void {

@@ -35,7 +35,15 @@ export interface MixStreamsOptions extends MixOptions {
 export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): ActivationStream<MixedStreamState> {
   const weights = parts.map((p) => p.weight);
   checkWeights(weights);
-  const first = parts[0]!.stream;
+  const [firstPart] = parts;
+  if (!firstPart) throw new InputError('mixture: no parts, expected at least one');
+  const first = firstPart.stream;
+  // A part by index; the active list can come from a resume state, so an index out of range is an input error.
+  const partAt = (i: number): MixPart => {
+    const p = parts[i];
+    if (!p) throw new InputError(`mixture: part ${i} does not exist (the mixture has ${parts.length})`);
+    return p;
+  };
   parts.forEach(({ stream }, i) => {
     if (JSON.stringify(stream.hookPoints) !== JSON.stringify(first.hookPoints) || JSON.stringify(stream.dims) !== JSON.stringify(first.dims)) {
       throw new InputError(`mixture: part ${i} has hook points ${JSON.stringify(stream.dims)}, expected ${JSON.stringify(first.dims)} like part 0`);
@@ -44,7 +52,7 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
   const stopping = opts.stopping ?? 'first_exhausted';
   const rng = new Mt19937(opts.seed);
   let draws = 0;
-  let active = weights.map((_, i) => i).filter((i) => weights[i]! > 0);
+  let active = weights.flatMap((w, i) => (w > 0 ? [i] : []));
   let tokens = 0;
   let ended = false;
   const s = opts.state;
@@ -73,10 +81,11 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
     },
     async next(): Promise<ActivationBatch | null> {
       while (!ended && active.length > 0) {
-        const slot = pickWeighted(active.map((i) => weights[i]!), rng.nextFloat53());
+        const slot = pickWeighted(active.map((i) => partAt(i).weight), rng.nextFloat53());
         draws++;
-        const part = active[slot]!;
-        const batch = await parts[part]!.stream.next();
+        const part = active[slot];
+        if (part === undefined) throw new Error(`pickWeighted: slot ${slot} of ${active.length}`);
+        const batch = await partAt(part).stream.next();
         if (batch) {
           tokens += batch.rows;
           return { ...batch, part };

@@ -7,6 +7,7 @@ import type { HookedTransformer } from '../lm/hooked-transformer';
 import { checkTokenBatch, sliceRows, type TokenBatch } from '../lm/token-batch';
 import { checkHookPoints } from './checks';
 import type { RowGroup } from './group-batcher';
+import { entryOf } from '../util/lookup';
 
 /** Hook activations of windows [first, first + windows): per hook [windows, seq, d]. */
 export interface WindowActs {
@@ -28,11 +29,12 @@ export async function hookWidths(model: HookedTransformer, hookPoints: readonly 
   try {
     const dims: Record<string, number> = {};
     for (const h of hookPoints) {
-      const shape = cache[h]!.shape;
-      if (shape.length !== 3) {
+      const shape = entryOf(cache, h, 'cached activations').shape;
+      const [, , d] = shape;
+      if (shape.length !== 3 || d === undefined) {
         throw new InputError(`hook '${h}': activations of shape [${shape.join(', ')}] for one token, expected [batch, seq, d] (a per-token vector hook such as hook_resid_post)`);
       }
-      dims[h] = shape[2]!;
+      dims[h] = d;
     }
     return dims;
   } finally {
@@ -53,7 +55,7 @@ export async function forEachForward(
     const { cache } = model.runWithCache(part, [...hookPoints]);
     try {
       const acts: Record<string, Float32Array> = {};
-      for (const h of hookPoints) acts[h] = (await cache[h]!.data()) as Float32Array; // [b, S, d]
+      for (const h of hookPoints) acts[h] = (await entryOf(cache, h, 'cached activations').data()) as Float32Array; // [b, S, d]
       fn({ first, windows: part.batch, acts });
     } finally {
       tf.dispose(Object.values(cache));
@@ -77,8 +79,11 @@ export async function keptRows(model: HookedTransformer, windows: TokenBatch, st
   const kept = keptPositions(tokenMask(part, opts.mask), S);
   const rows = Math.min(kept.window.length, opts.maxRows ?? Infinity);
   const lastWindow = rows === 0 ? -1 : kept.window[rows - 1]!;
-  const acts: Record<string, Float32Array> = {};
-  for (const h of opts.hookPoints) acts[h] = new Float32Array(rows * opts.dims[h]!); // [rows, d]
+  // Per hook point: its width and the kept rows' activations [rows, d], filled pass by pass below.
+  const outs = opts.hookPoints.map((hook) => {
+    const d = entryOf(opts.dims, hook, 'hook widths');
+    return { hook, d, rows: new Float32Array(rows * d) };
+  });
   const origin = new Int32Array(rows * 2); // [rows, 2]
   for (let i = 0; i < rows; i++) {
     origin[2 * i] = start + kept.window[i]!;
@@ -90,11 +95,8 @@ export async function keptRows(model: HookedTransformer, windows: TokenBatch, st
     const stop = first - start + b; // kept rows of this pass: windows [first - start, stop) of the part
     for (; k < rows && kept.window[k]! < stop; k++) {
       const src = (kept.window[k]! - (first - start)) * S + kept.position[k]!;
-      for (const h of opts.hookPoints) {
-        const d = opts.dims[h]!;
-        acts[h]!.set(full[h]!.subarray(src * d, (src + 1) * d), k * d);
-      }
+      for (const { hook, d, rows: out } of outs) out.set(entryOf(full, hook, 'forward pass').subarray(src * d, (src + 1) * d), k * d);
     }
   });
-  return { rows, acts, origin };
+  return { rows, acts: Object.fromEntries(outs.map((o) => [o.hook, o.rows])), origin };
 }

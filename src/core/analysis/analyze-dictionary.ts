@@ -123,7 +123,7 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
       ...f,
       topLogits: dla ? logits(dla.topIds, dla.topLogits, f.index, dla.k) : [],
       bottomLogits: dla ? logits(dla.bottomIds, dla.bottomLogits, f.index, dla.k) : [],
-      neighbours: nb ? Array.from(nb.index.subarray(f.index * nb.m, (f.index + 1) * nb.m), (index, j) => ({ index, cosine: nb!.cosine[f.index * nb!.m + j]! })) : [],
+      neighbours: nb ? Array.from(nb.index.subarray(f.index * nb.m, (f.index + 1) * nb.m), (index, j) => ({ index, cosine: nb.cosine[f.index * nb.m + j]! })) : [],
     })),
   };
 }

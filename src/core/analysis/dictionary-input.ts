@@ -11,8 +11,9 @@ export function dictionaryInput(model: HookedTransformer, dict: SparseDictionary
   const hook = dict.cfg.hook_point_in;
   const scale = datasetScale(dict.cfg, hook);
   return tf.tidy(() => {
-    const x = model.runWithCache(batch, [hook]).cache[hook]!; // [B, S, d]
-    const d = x.shape[x.shape.length - 1]!;
+    const x = model.runWithCache(batch, [hook]).cache[hook]; // [B, S, d]
+    if (!x) throw new Error(`${hook}: not in the model's cache`);
+    const d = x.shape[x.shape.length - 1];
     if (x.rank !== 3 || d !== dict.cfg.d_model) {
       throw new InputError(`${hook} has shape [${x.shape}], expected [batch, seq, ${dict.cfg.d_model}] (the dictionary's d_model)`);
     }

@@ -36,8 +36,7 @@ export interface KeptPositions {
 
 /** The (window, position) pairs a mask keeps, in row-major order. */
 export function keptPositions(mask: Uint8Array, seq: number): KeptPositions {
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) n += mask[i]!;
+  const n = countKept(mask);
   const window = new Int32Array(n);
   const position = new Int32Array(n);
   for (let i = 0, k = 0; i < mask.length; i++) {
@@ -50,6 +49,6 @@ export function keptPositions(mask: Uint8Array, seq: number): KeptPositions {
 
 export function countKept(mask: Uint8Array): number {
   let n = 0;
-  for (let i = 0; i < mask.length; i++) n += mask[i]!;
+  for (const m of mask) n += m;
   return n;
 }

@@ -20,15 +20,16 @@ export interface MixOptions {
 export async function* mixWeighted<T>(parts: readonly WeightedPart<T>[], opts: MixOptions): AsyncGenerator<{ part: number; item: T }> {
   checkWeights(parts.map((p) => p.weight));
   const rng = new Mt19937(opts.seed);
-  const iterators = parts.map((p) => p.items[Symbol.asyncIterator]());
-  const active = parts.map((_, i) => i).filter((i) => parts[i]!.weight > 0);
+  const entries = parts.map((p, part) => ({ part, weight: p.weight, iterator: p.items[Symbol.asyncIterator]() }));
+  const active = entries.filter((e) => e.weight > 0);
   try {
     while (active.length > 0) {
-      const slot = pickWeighted(active.map((i) => parts[i]!.weight), rng.nextFloat53());
-      const part = active[slot]!;
-      const next = await iterators[part]!.next();
+      const slot = pickWeighted(active.map((e) => e.weight), rng.nextFloat53());
+      const entry = active[slot];
+      if (!entry) throw new Error(`pickWeighted: slot ${slot} of ${active.length}`);
+      const next = await entry.iterator.next();
       if (!next.done) {
-        yield { part, item: next.value };
+        yield { part: entry.part, item: next.value };
       } else if ((opts.stopping ?? 'first_exhausted') === 'first_exhausted') {
         return;
       } else {
@@ -36,7 +37,7 @@ export async function* mixWeighted<T>(parts: readonly WeightedPart<T>[], opts: M
       }
     }
   } finally {
-    await Promise.all(iterators.map((it) => it.return?.()));
+    await Promise.all(entries.map((e) => e.iterator.return?.()));
   }
 }
 
@@ -55,8 +56,11 @@ export function mixedSource(parts: readonly { source: DatasetSource; weight: num
     },
     async *documents(): AsyncIterable<Document> {
       const weighted = parts.map((p) => ({ items: p.source.documents(), weight: p.weight }));
+      const specs = parts.map((p) => p.source.spec);
       for await (const { part, item } of mixWeighted(weighted, { seed: opts.seed, stopping })) {
-        yield { id: `${parts[part]!.source.spec}#${item.id}`, text: item.text };
+        const spec = specs[part];
+        if (spec === undefined) throw new Error(`mixWeighted: part ${part} of ${specs.length}`);
+        yield { id: `${spec}#${item.id}`, text: item.text };
       }
     },
   };
@@ -66,8 +70,8 @@ export function mixedSource(parts: readonly { source: DatasetSource; weight: num
 export function pickWeighted(weights: readonly number[], u: number): number {
   const total = weights.reduce((a, b) => a + b, 0);
   let acc = 0;
-  for (let i = 0; i < weights.length; i++) {
-    acc += weights[i]! / total;
+  for (const [i, w] of weights.entries()) {
+    acc += w / total;
     if (u < acc) return i;
   }
   return weights.length - 1; // rounding: acc may end a hair below 1

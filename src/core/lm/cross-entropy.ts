@@ -43,11 +43,12 @@ export async function crossEntropy(model: HookedTransformer, windows: TokenBatch
   for (let start = 0; start < windows.batch; start += batchSize) {
     const rows = sliceRows(windows, start, batchSize);
     const { logits } = model.forward(rows, { hooks: opts.hooks });
-    const losses = tokenLosses(logits!, rows);
-    logits!.dispose();
+    if (!logits) throw new Error('crossEntropy: the forward pass computed no logits');
+    const losses = tokenLosses(logits, rows);
+    logits.dispose();
     const values = (await losses.data()) as Float32Array;
     losses.dispose();
-    for (let i = 0; i < values.length; i++) sum += values[i]!;
+    for (const v of values) sum += v;
     count += values.length;
     opts.onProgress?.(start + rows.batch, windows.batch);
   }

@@ -25,7 +25,7 @@ export async function forwardToFile(model: HookedTransformer, input: TokenBatch,
     for (const [name, t] of entries) {
       const data = (await t.data()) as Float32Array;
       const slot = parts.get(name) ?? { chunks: [], shape: [...t.shape] };
-      if (slot.chunks.length > 0) slot.shape[0] = slot.shape[0]! + t.shape[0]!;
+      if (slot.chunks.length > 0) slot.shape[0] = slot.shape[0]! + t.shape[0];
       slot.chunks.push(data);
       parts.set(name, slot);
     }

@@ -96,7 +96,7 @@ export class HfConfig {
     }
     if (!source) return { type: 'default' };
     const type = source.rope_type ?? source.type ?? 'default';
-    const num = (key: string) => numberIn(source!, key, this.file, `${where}.${key}`);
+    const num = (key: string) => numberIn(source, key, this.file, `${where}.${key}`);
     switch (type) {
       case 'default':
         return { type: 'default' };

@@ -9,14 +9,15 @@ export interface TokenBatch {
 
 export function tokenBatch(rows: ArrayLike<number>[] | TokenBatch, source = 'input'): TokenBatch {
   if (!Array.isArray(rows)) return rows as TokenBatch;
-  if (rows.length === 0) throw new InputError(`${source}: no sequences, expected at least one row of token ids`);
-  const seq = rows[0]!.length;
+  const [first] = rows;
+  if (!first) throw new InputError(`${source}: no sequences, expected at least one row of token ids`);
+  const seq = first.length;
   const ids = new Int32Array(rows.length * seq);
   rows.forEach((row, b) => {
     if (row.length !== seq) throw new InputError(`${source}: row ${b} has ${row.length} tokens, expected ${seq} like row 0 (rows must have equal length)`);
     for (let s = 0; s < seq; s++) {
-      const v = row[s]!;
-      if (!Number.isInteger(v)) throw new InputError(`${source}: row ${b}, position ${s} is ${v}, expected an integer token id`);
+      const v = row[s];
+      if (v === undefined || !Number.isInteger(v)) throw new InputError(`${source}: row ${b}, position ${s} is ${v}, expected an integer token id`);
       ids[b * seq + s] = v;
     }
   });
@@ -27,8 +28,7 @@ export function checkTokenBatch(t: TokenBatch, vocab: number, nCtx: number, sour
   if (t.seq < 1) throw new InputError(`${source}: sequences are empty, expected at least one token`);
   if (t.seq > nCtx) throw new InputError(`${source}: sequence length ${t.seq} exceeds the model's context of ${nCtx} tokens`);
   if (t.ids.length !== t.batch * t.seq) throw new InputError(`${source}: ${t.ids.length} ids do not fill [${t.batch}, ${t.seq}]`);
-  for (let i = 0; i < t.ids.length; i++) {
-    const v = t.ids[i]!;
+  for (const [i, v] of t.ids.entries()) {
     if (v < 0 || v >= vocab) {
       throw new InputError(`${source}: token id ${v} at row ${Math.floor(i / t.seq)}, position ${i % t.seq} is out of the vocabulary (expected 0..${vocab - 1})`);
     }

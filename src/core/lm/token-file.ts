@@ -15,9 +15,10 @@ export function readTokenFile(path: string, tensorName?: string): TokenBatch {
     const name = tensorName ?? pickTensor(path, file.names(), (n) => file.info(n).dtype);
     if (!file.has(name)) throw new InputError(`${path}: no tensor '${name}' (has ${file.names().join(', ')})`);
     const info = file.info(name);
-    if (info.shape.length !== 2) throw new InputError(`${path}: tensor '${name}' has shape [${info.shape.join(', ')}], expected [n, seq]`);
+    const [batch, seq] = info.shape;
+    if (info.shape.length !== 2 || batch === undefined || seq === undefined) throw new InputError(`${path}: tensor '${name}' has shape [${info.shape.join(', ')}], expected [n, seq]`);
     const ids = file.readInt32(name);
-    return { ids, batch: info.shape[0]!, seq: info.shape[1]! };
+    return { ids, batch, seq };
   } finally {
     file.close();
   }
@@ -28,7 +29,8 @@ function pickTensor(path: string, names: string[], dtype: (n: string) => string)
     const d = dtype(n);
     return isSafetensorsDtype(d) && !d.startsWith('F') && d !== 'BF16';
   });
-  if (integer.length === 1) return integer[0]!;
+  const [only] = integer;
+  if (only !== undefined && integer.length === 1) return only;
   const preferred = PREFERRED_NAMES.find((n) => integer.includes(n));
   if (preferred) return preferred;
   throw new InputError(

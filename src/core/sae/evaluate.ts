@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy } from '../lm/cross-entropy';
 import type { HookFn, HookedTransformer } from '../lm/hooked-transformer';
 import type { TokenBatch } from '../lm/token-batch';
-import { datasetScale, type SparseDictionary } from './sparse-dictionary';
+import { scalarValue } from './host-tensor';
+import { datasetScale, denseOutput, type SparseDictionary } from './sparse-dictionary';
 
 export interface FrequencyBuckets {
   /** Upper bounds of the log10 firing-frequency buckets; the first bucket is "never fired". */
@@ -69,7 +70,7 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
     const flatOut = tf.slice(yOut, [0, 1, 0], [B, S - 1, d]).reshape([B * (S - 1), d]) as tf.Tensor2D;
     const fwd = dict.forward(sIn === 1 ? flatIn : (tf.mul(flatIn, sIn) as tf.Tensor2D)); // dense: the statistics need every activation
     const recon = sOut === 1 ? fwd.recon : tf.div(fwd.recon, sOut);
-    const active = tf.cast(tf.greater(fwd.acts!, 0), 'float32');
+    const active = tf.cast(tf.greater(denseOutput(fwd, 'acts'), 0), 'float32');
     const batch: BatchSums = {
       resSq: tf.sum(tf.square(tf.sub(flatOut, recon))) as tf.Scalar,
       sumY: tf.sum(flatOut, 0) as tf.Tensor1D,
@@ -93,8 +94,10 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
             stashedInput = tf.keep(x.clone());
           },
           [hookOut]: (y) => {
-            const out = reconstruct(stashedInput!, y);
-            stashedInput!.dispose();
+            // The model runs hookIn before hookOut (dictionaryHooks checked the order).
+            if (!stashedInput) throw new Error(`evaluate: ${hookOut} ran before ${hookIn}`);
+            const out = reconstruct(stashedInput, y);
+            stashedInput.dispose();
             stashedInput = null;
             return out;
           },
@@ -118,16 +121,16 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
   const fired = new Float64Array(F);
   for (const b of sums) {
     rows += b.rows;
-    resSq += (await b.resSq.data())[0]!;
-    sumYSq += (await b.sumYSq.data())[0]!;
-    l0 += (await b.l0.data())[0]!;
-    ratio += (await b.ratio.data())[0]!;
+    resSq += await scalarValue(b.resSq);
+    sumYSq += await scalarValue(b.sumYSq);
+    l0 += await scalarValue(b.l0);
+    ratio += await scalarValue(b.ratio);
     (await b.sumY.data()).forEach((v, i) => (sumY[i]! += v));
     (await b.fired.data()).forEach((v, i) => (fired[i]! += v));
     tf.dispose([b.resSq, b.sumY, b.sumYSq, b.l0, b.ratio, b.fired]);
   }
   let meanSq = 0;
-  for (let i = 0; i < d; i++) meanSq += (sumY[i]! / rows) ** 2;
+  for (const s of sumY) meanSq += (s / rows) ** 2;
   const totalVar = sumYSq - rows * meanSq;
   const freq = Array.from(fired, (c) => c / rows);
   return {
@@ -148,10 +151,9 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
 /** Counts of latents per firing-frequency bucket, each labelled by its upper bound: never, < 1e-5, [1e-5, 1e-4), … [1e-1, 1]. */
 export function frequencyBuckets(freq: number[]): FrequencyBuckets {
   const edges = ['0', '1e-5', '1e-4', '1e-3', '1e-2', '1e-1', '1'];
-  const counts = new Array<number>(edges.length).fill(0);
-  for (const f of freq) {
-    if (f === 0) counts[0]! += 1;
-    else counts[Math.min(edges.length - 1, Math.max(1, Math.floor(Math.log10(f)) + 7))]! += 1; // bucket = upper bound
-  }
+  // A latent's bucket is the first whose upper bound exceeds its frequency (never fired: bucket 0).
+  const bucketOf = (f: number) => (f === 0 ? 0 : Math.min(edges.length - 1, Math.max(1, Math.floor(Math.log10(f)) + 7)));
+  const buckets = freq.map(bucketOf);
+  const counts = edges.map((_, b) => buckets.filter((x) => x === b).length);
   return { edges, counts };
 }

@@ -6,7 +6,7 @@ import type { SparsityLossType } from '../../protocol/run-config';
 import { rowSquaredErrorToTarget } from '../tensor/kernels/row-sq-err/op';
 import { scatterLastAxis } from '../tensor/gradients';
 import { stopGradient } from '../tensor/stop-gradient';
-import type { DictionaryForward, SparseDictionary } from './sparse-dictionary';
+import { denseOutput, type DictionaryForward, type SparseDictionary } from './sparse-dictionary';
 
 export interface LossOptions {
   sparsityLossType: SparsityLossType | null;
@@ -59,17 +59,17 @@ export function computeLoss(dict: SparseDictionary, yTarget: tf.Tensor2D, fwd: D
   const norms = cfg.sparsity_include_decoder_norm ? dict.decoderNorms() : null;
   const needsDense = (o.sparsityLossType && o.l1Coefficient > 0) || o.lpCoefficient > 0 || o.auxkCoefficient > 0;
   if (needsDense && (!fwd.acts || !fwd.pre)) throw new Error('sparsity, pre-activation and AuxK losses need the dense forward pass');
-  const l_s = o.sparsityLossType && o.l1Coefficient > 0 ? tf.mul(sparsityLoss(fwd.acts!, norms, o), o.l1Coefficient) as tf.Scalar : tf.scalar(0);
+  const l_s = o.sparsityLossType && o.l1Coefficient > 0 ? tf.mul(sparsityLoss(denseOutput(fwd, 'acts'), norms, o), o.l1Coefficient) as tf.Scalar : tf.scalar(0);
   let l_p: tf.Scalar = tf.scalar(0);
   if (o.lpCoefficient > 0 && dict.params.log_jumprelu_threshold) {
     // Σ_i ReLU(θ_i − pre_i) ‖W_D,i‖ (Anthropic, Jan 2025): pulls inactive latents' pre-activations up to θ.
-    const gap = tf.relu(tf.sub(tf.exp(dict.params.log_jumprelu_threshold), fwd.pre!));
+    const gap = tf.relu(tf.sub(tf.exp(dict.params.log_jumprelu_threshold), denseOutput(fwd, 'pre')));
     l_p = tf.mul(tf.mean(tf.sum(norms ? tf.mul(gap, norms) : gap, 1)), o.lpCoefficient) as tf.Scalar;
   }
   let l_aux: tf.Scalar = tf.scalar(0);
   if (o.auxkCoefficient > 0 && o.deadMask && o.nDead > 0) {
     const k = Math.min(o.kAux, o.nDead);
-    const pre = fwd.pre!;
+    const pre = denseOutput(fwd, 'pre');
     const deadPre = tf.where(tf.cast(o.deadMask, 'bool'), pre, tf.fill(pre.shape, -1e30)); // [B, d_sae]
     const { values, indices } = tf.topk(deadPre, k);
     const auxActs = scatterLastAxis(tf.relu(values), indices, pre.shape) as tf.Tensor2D;

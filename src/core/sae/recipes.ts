@@ -1,4 +1,4 @@
-// Named training recipes. `reference-topk` is the recipe of ../shared/reference/sae-quality.json: a TopK SAE
+// Named training recipes. `reference-topk` is the recipe of tests/fixtures/reference/sae-quality.json: a TopK SAE
 // (k 32, 4096 latents) on blocks.2.hook_resid_post of pdlm-4l-256, one pass over the embedded corpus's training
 // windows in batches of 4096 tokens, Adam lr 4e-4 with 100 warm-up steps and a linear decay over the last 20%,
 // dataset-wise normalisation, unit-norm decoder rows, W_E = W_Dᵀ and b_D = the mean input at initialisation.

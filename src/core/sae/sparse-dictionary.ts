@@ -19,6 +19,13 @@ export interface DictionaryForward {
   batchThreshold?: tf.Scalar;
 }
 
+/** The dense path's pre-activations or activations: what needs every activation (a penalty, AuxK, statistics) asks here. */
+export function denseOutput(fwd: DictionaryForward, which: 'pre' | 'acts'): tf.Tensor2D {
+  const t = fwd[which];
+  if (!t) throw new Error(`the dense forward pass's ${which} are needed here, and the sparse TopK path does not compute them`);
+  return t;
+}
+
 export interface ForwardOptions {
   /** TopK / BatchTopK: the k to use now (K annealing); defaults to cfg.top_k. */
   k?: number;

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { computeLoss, type LossOptions, type LossParts } from './losses';
 import { normalizeRows, projectOutRows } from '../tensor/kernels/unit-rows/op';
 import type { Adam } from './optim/adam';
-import type { SparseDictionary } from './sparse-dictionary';
+import { denseOutput, type SparseDictionary } from './sparse-dictionary';
 import { fusedTopKStep, fusedTopKStepUnavailable } from './sparse/fused-step';
 import type { PreselectedBatch } from './sparse/sparse-topk';
 import type { Sae } from './variants/sae';
@@ -51,9 +51,9 @@ export function disposeStats(s: StepStats): void {
 /** x: normalised input [B, d_in]; y: normalised target [B, d_out] (= x for an SAE). */
 export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y: tf.Tensor2D, s: StepSettings): StepStats {
   if (s.sparse && fusedTopKStepUnavailable(dict, adam, s) === null) return fusedTopKStep(dict as Sae, adam, x, y, s);
-  const names = Object.keys(dict.params);
-  const vars = names.map((n) => dict.params[n]!);
-  const byVarName = new Map(names.map((n) => [dict.params[n]!.name, n]));
+  const params = Object.entries(dict.params);
+  const vars = params.map(([, v]) => v);
+  const byVarName = new Map(params.map(([n, v]) => [v.name, n]));
   let stats: StepStats | undefined;
 
   // The returned loss is stats.parts.total (disposed with the stats).
@@ -71,10 +71,10 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
           ? null
           : fwd.sparse
             ? (tf.div(tf.sum(tf.cast(tf.greater(fwd.sparse.values, 0), 'float32')), B) as tf.Scalar)
-            : (tf.mean(tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 1)) as tf.Scalar),
+            : (tf.mean(tf.sum(tf.cast(tf.greater(denseOutput(fwd, 'acts'), 0), 'float32'), 1)) as tf.Scalar),
         residualSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar) : null,
         totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
-        fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(fwd.acts!, 0), 'float32'), 0) as tf.Tensor1D),
+        fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(denseOutput(fwd, 'acts'), 0), 'float32'), 0) as tf.Tensor1D),
         batchThreshold: fwd.batchThreshold ?? null,
       };
       // The sparse op's values and indices serve its gradient: disposed once it has been taken.
@@ -89,18 +89,23 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   }
 
   const named: Record<string, tf.Tensor> = {};
-  for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
+  for (const [varName, g] of Object.entries(grads)) {
+    const name = byVarName.get(varName);
+    if (name === undefined) throw new Error(`trainStep: a gradient for '${varName}', which is not a parameter of the dictionary`);
+    named[name] = g;
+  }
 
   // The unit-norm decoder: the component of each row's gradient along the (unit) row is removed, so the step moves
   // along the sphere, and the rows are renormalised after it. Without clipping Adam does both in its update (one
   // pass on the CPU); with clipping the projection must come before the gradient norm is taken.
-  const W_D = dict.params.W_D!;
-  const unitRows = s.unitNormDecoder && named.W_D ? ['W_D'] : [];
+  const W_D = dict.params.W_D;
+  if (!W_D) throw new Error('trainStep: the dictionary has no W_D');
+  const gradW_D = s.unitNormDecoder ? named.W_D : undefined;
+  const unitRows = gradW_D ? ['W_D'] : [];
   if (s.clipGradNorm > 0) {
-    if (unitRows.length > 0) {
-      const g = named.W_D!;
-      named.W_D = projectOutRows(g as tf.Tensor2D, W_D as unknown as tf.Tensor2D);
-      g.dispose();
+    if (gradW_D) {
+      named.W_D = projectOutRows(gradW_D as tf.Tensor2D, W_D as unknown as tf.Tensor2D);
+      gradW_D.dispose();
     }
     const clipped = tf.tidy(() => {
       const norm = tf.sqrt(tf.addN(Object.values(named).map((g) => tf.sum(tf.square(g)))));
@@ -115,5 +120,6 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   }
   tf.dispose(Object.values(named));
   if (s.unitNormDecoder && (s.clipGradNorm > 0 || unitRows.length === 0)) tf.tidy(() => W_D.assign(normalizeRows(W_D as unknown as tf.Tensor2D)));
-  return stats!;
+  if (!stats) throw new Error('trainStep: the loss was never computed');
+  return stats;
 }

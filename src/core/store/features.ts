@@ -155,6 +155,12 @@ export interface FeatureDetail {
   samplings: { name: string; samples: FeatureSampleDetail[] }[];
 }
 
+/** The arrays-file key of a row whose data is not inline (a row with neither is a damaged store). */
+function arraysRef(ref: string | null, where: string): string {
+  if (ref === null) throw new Error(`${where}: neither inline data nor an arrays-file reference`);
+  return ref;
+}
+
 function readSamples(store: Store, feature: FeatureRow, arrays: ArrayReader): FeatureDetail['samplings'] {
   const db = store.db;
   const contextRows = db.prepare(`SELECT analysis_id, context_idx, n_tokens, tokens, tokens_ref FROM contexts
@@ -163,7 +169,7 @@ function readSamples(store: Store, feature: FeatureRow, arrays: ArrayReader): Fe
   const tokens = new Map<number, Int32Array>();
   for (const c of contextRows) {
     const where = `context ${c.context_idx}`;
-    tokens.set(c.context_idx, c.tokens ? int32FromBlob(c.tokens, where) : arrays.readInt32(c.tokens_ref!));
+    tokens.set(c.context_idx, c.tokens ? int32FromBlob(c.tokens, where) : arrays.readInt32(arraysRef(c.tokens_ref, where)));
   }
   const sampleRows = db.prepare(`SELECT ${selectList(FEATURE_SAMPLE_COLUMNS)} FROM feature_samples WHERE feature_id = ? ORDER BY sampling, rank`)
     .all(feature.id) as FeatureSampleRow[];
@@ -172,9 +178,11 @@ function readSamples(store: Store, feature: FeatureRow, arrays: ArrayReader): Fe
   const byName = new Map(samplings.map((s) => [s.name, s]));
   for (const r of sampleRows) {
     const where = `feature ${feature.feature_index}, sampling '${r.sampling}', sample ${r.rank}`;
-    const positions = r.positions ? int32FromBlob(r.positions, where) : arrays.readInt32(`${r.arrays_ref!}.positions`);
-    const values = r.activations ? float32FromBlob(r.activations, where) : arrays.readFloat32(`${r.arrays_ref!}.activations`);
-    byName.get(r.sampling)?.samples.push({ rank: r.rank, contextIndex: r.context_idx, tokens: tokens.get(r.context_idx)!, positions, values, maxActivation: r.max_activation });
+    const positions = r.positions ? int32FromBlob(r.positions, where) : arrays.readInt32(`${arraysRef(r.arrays_ref, where)}.positions`);
+    const values = r.activations ? float32FromBlob(r.activations, where) : arrays.readFloat32(`${arraysRef(r.arrays_ref, where)}.activations`);
+    const sampleTokens = tokens.get(r.context_idx);
+    if (!sampleTokens) throw new Error(`${where}: its context ${r.context_idx} is not stored`);
+    byName.get(r.sampling)?.samples.push({ rank: r.rank, contextIndex: r.context_idx, tokens: sampleTokens, positions, values, maxActivation: r.max_activation });
   }
   return samplings;
 }

@@ -9,7 +9,7 @@ import type { Migration } from './migration';
 export const APPLICATION_ID = 0x53414553;
 
 export function latestVersion(migrations: readonly Migration[]): number {
-  return migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
+  return migrations.at(-1)?.version ?? 0;
 }
 
 /** Programming errors in the migration list itself: versions must run 1, 2, 3… with no gap. */

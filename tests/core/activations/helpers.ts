@@ -33,16 +33,36 @@ export async function take<S>(stream: ActivationStream<S>, count = Infinity): Pr
   return out;
 }
 
+/** Row i's (window, position) in a batch's origins, which must be there. */
+export function originOf(b: ActivationBatch, i: number): [number, number] {
+  const w = b.origin?.[2 * i];
+  const p = b.origin?.[2 * i + 1];
+  if (w === undefined || p === undefined) throw new Error(`batch of ${b.rows} rows: no origin for row ${i}`);
+  return [w, p];
+}
+
+/** A batch's activations at one hook point, which must be there. */
+export function actsOf(b: ActivationBatch, hook: string): Float32Array {
+  const a = b.acts[hook];
+  if (!a) throw new Error(`batch has no activations for ${hook} (has ${Object.keys(b.acts).join(', ')})`);
+  return a;
+}
+
+/** A typed array's bytes; an absent one has none. */
+const bytesOf = (a: ArrayBufferView | undefined): Buffer => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : Buffer.alloc(0));
+
 /** Same rows, same origins, same bits. */
 export function expectSameBatches(actual: ActivationBatch[], expected: ActivationBatch[], label: string): void {
   expect(actual.length, `${label}: batch count`).toBe(expected.length);
   actual.forEach((b, i) => {
-    expect(b.rows, `${label}: batch ${i} rows`).toBe(expected[i]!.rows);
-    expect(Buffer.from(b.origin!.buffer, b.origin!.byteOffset, b.origin!.byteLength).equals(Buffer.from(expected[i]!.origin!.buffer, expected[i]!.origin!.byteOffset, expected[i]!.origin!.byteLength)), `${label}: batch ${i} origins`).toBe(true);
-    for (const [h, acts] of Object.entries(expected[i]!.acts)) {
-      const a = b.acts[h]!;
-      expect(a.length, `${label}: batch ${i} ${h} length`).toBe(acts.length);
-      expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(acts.buffer, acts.byteOffset, acts.byteLength)), `${label}: batch ${i} ${h} bits`).toBe(true);
+    const want = expected[i];
+    if (!want) throw new Error(`${label}: no expected batch ${i}`);
+    expect(b.rows, `${label}: batch ${i} rows`).toBe(want.rows);
+    expect(bytesOf(b.origin).equals(bytesOf(want.origin)), `${label}: batch ${i} origins`).toBe(true);
+    for (const [h, acts] of Object.entries(want.acts)) {
+      const a = b.acts[h];
+      expect(a?.length, `${label}: batch ${i} ${h} length`).toBe(acts.length);
+      expect(bytesOf(a).equals(bytesOf(acts)), `${label}: batch ${i} ${h} bits`).toBe(true);
     }
   });
 }

@@ -34,33 +34,59 @@ function plantedWindows(n: number, a: number, b: number, seed = 1): TokenBatch {
   return w;
 }
 
+/** Feature `index` of a result, which must have it. */
+function featureOf(result: AnalysisResult, index: number): FeatureAnalysis {
+  const f = result.features[index];
+  if (!f) throw new Error(`the analysis has no feature ${index}`);
+  return f;
+}
+
 const sampling = (f: FeatureAnalysis, name: string) => f.samplings.find((s) => s.name === name)?.samples ?? [];
 
-describeEachBackend('analyzeDictionary', () => {
-  let model: HookedTransformer;
-  let e: Embeddings;
+interface Planted {
+  model: HookedTransformer;
+  dict: SyntheticDictionary;
+  windows: TokenBatch;
+}
+
+/**
+ * Registers a suite's setup and disposal of the fixture model, the synthetic dictionary (features 0 (A), 1 (B),
+ * 2 (the masked IGNORED id) and 3 (BOS, only ever at position 0) planted) and windows planting A and B; the getter
+ * is valid once the suite's beforeAll ran.
+ */
+function usePlanted(): () => Planted {
+  let planted: Planted | undefined;
+  beforeAll(async () => {
+    const model = loadModel(archFixture('gpt2')).model;
+    const e: Embeddings = await embeddings(model);
+    const [A, B] = detectableTokens(e, 2);
+    if (A === undefined || B === undefined) throw new Error('the fixture model has fewer than 2 detectable tokens');
+    planted = { model, dict: syntheticDictionary(e, [A, B, IGNORED, 0], F), windows: plantedWindows(64, A, B) };
+  });
+  afterAll(() => {
+    planted?.dict.sae.dispose();
+    planted?.model.dispose();
+  });
+  return () => {
+    if (!planted) throw new Error('the planted fixture is made in beforeAll');
+    return planted;
+  };
+}
+
+describeEachBackend('analyzeDictionary: one full pass over planted and random features', () => {
+  const planted = usePlanted();
   let dict: SyntheticDictionary;
   let windows: TokenBatch;
   let result: AnalysisResult;
-  let A: number;
-  let B: number;
   let tensorsBefore: number;
   let tensorsAfter: number;
 
   beforeAll(async () => {
-    model = loadModel(archFixture('gpt2')).model;
-    e = await embeddings(model);
-    [A, B] = detectableTokens(e, 2) as [number, number];
-    // Features 0 (A), 1 (B), 2 (the masked IGNORED id) and 3 (BOS, only ever at position 0) are planted.
-    dict = syntheticDictionary(e, [A, B, IGNORED, 0], F);
-    windows = plantedWindows(64, A, B);
+    const { model } = planted();
+    ({ dict, windows } = planted());
     tensorsBefore = tensorCount();
     result = await analyzeDictionary({ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: Infinity, batchWindows: 5, mask: MASK, info: { dictionaryName: 'synthetic' } });
     tensorsAfter = tensorCount();
-  });
-  afterAll(() => {
-    dict.sae.dispose();
-    model.dispose();
   });
 
   it('leaves no tensors behind and describes the pass', () => {
@@ -72,7 +98,7 @@ describeEachBackend('analyzeDictionary', () => {
   });
 
   it('finds a planted one-token feature on exactly its token: count, values, top contexts and positions', () => {
-    const a = result.features[0]!;
+    const a = featureOf(result, 0);
     const v = dict.plantedValue[0]!;
     expect(a.actCount).toBe(4);
     expect(a.frequency).toBeCloseTo(4 / result.tokensAnalysed, 12);
@@ -96,12 +122,12 @@ describeEachBackend('analyzeDictionary', () => {
     }
     expect(a.histogram.counts).toEqual([4]);
     expect(a.histogram.edges.length).toBe(2);
-    expect(a.histogram.edges[0]!).toBeLessThanOrEqual(v);
-    expect(a.histogram.edges[1]!).toBeGreaterThan(v);
+    expect(a.histogram.edges[0]).toBeLessThanOrEqual(v);
+    expect(a.histogram.edges[1]).toBeGreaterThan(v);
   });
 
   it('keeps the first N of more than N equally strong contexts, and samples 5 of them in quantile_10', () => {
-    const b = result.features[1]!;
+    const b = featureOf(result, 1);
     expect(b.actCount).toBe(32);
     const top = sampling(b, 'top_activations');
     expect(top.map((s) => s.contextIndex)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
@@ -114,7 +140,7 @@ describeEachBackend('analyzeDictionary', () => {
   });
 
   it('never analyses masked positions: the ignored id and position 0', () => {
-    for (const f of [result.features[2]!, result.features[3]!]) {
+    for (const f of [featureOf(result, 2), featureOf(result, 3)]) {
       expect(f.actCount).toBe(0);
       expect(f.maxActivation).toBe(0);
       expect(f.histogram).toEqual({ edges: [0], counts: [] });
@@ -127,7 +153,7 @@ describeEachBackend('analyzeDictionary', () => {
     const acts = dict.activations(pos.flat.map((i) => windows.ids[i]!));
     const ref = referenceStats(acts, F, pos.window, windows.batch);
     for (let f = 4; f < F; f++) {
-      const got = result.features[f]!;
+      const got = featureOf(result, f);
       const label = `feature ${f}`;
       expect(got.actCount, `${label} count`).toBe(ref.count[f]);
       expectClose([got.maxActivation, got.meanActivation], [ref.max[f]!, ref.sum[f]! / ref.count[f]!], { rtol: 1e-4, label });
@@ -173,17 +199,29 @@ describeEachBackend('analyzeDictionary', () => {
     for (const c of result.contexts) expect(Array.from(c.tokens)).toEqual(Array.from(windows.ids.subarray(c.contextIndex * S, (c.contextIndex + 1) * S)));
   });
 
+});
+
+describeEachBackend('analyzeDictionary: token budget, abort and bounded memory', () => {
+  const planted = usePlanted();
+  let model: HookedTransformer;
+  let dict: SyntheticDictionary;
+  let windows: TokenBatch;
+  beforeAll(() => {
+    ({ model, dict, windows } = planted());
+  });
+
   it('takes whole windows until nTokens, and reports progress', async () => {
     const events: AnalysisProgress[] = [];
     const r = await analyzeDictionary({ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: 100, batchWindows: 2, mask: MASK, neighbourCount: 0, logitCount: 0, onProgress: (p) => events.push(p) });
     const perWindow = Array.from({ length: 4 }, (_, w) => analysedPositions({ ids: windows.ids.subarray(w * S, (w + 1) * S), batch: 1, seq: S }).flat.length);
-    expect(perWindow[0]! + perWindow[1]! + perWindow[2]!).toBeLessThan(100);
+    const [w0 = 0, w1 = 0, w2 = 0] = perWindow;
+    expect(w0 + w1 + w2).toBeLessThan(100);
     expect(r.tokensAnalysed).toBe(perWindow.reduce((s, n) => s + n, 0)); // the 4th window crosses 100
     expect(Math.max(...r.contexts.map((c) => c.contextIndex))).toBe(3);
     const act = events.filter((p) => p.phase === 'activations');
-    expect(act.map((p) => p.done)).toEqual([perWindow[0]! + perWindow[1]!, r.tokensAnalysed]);
+    expect(act.map((p) => p.done)).toEqual([w0 + w1, r.tokensAnalysed]);
     expect(act.every((p) => p.total === r.tokensAnalysed)).toBe(true); // known up front: whole windows
-    expect(r.features[0]!.topLogits).toEqual([]);
+    expect(r.features[0]?.topLogits).toEqual([]);
   });
 
   it('stops when aborted and leaves no tensors behind', async () => {

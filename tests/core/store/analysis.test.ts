@@ -34,18 +34,33 @@ function expectRoundTrip(store: Store, result: AnalysisResult, analysis?: string
     });
     expect(got.samplings.map((s) => s.name)).toEqual(f.samplings.map((s) => s.name));
     got.samplings.forEach((s, si) => {
-      const want = f.samplings[si]!.samples;
+      const want = f.samplings[si]?.samples ?? [];
       expect(s.samples).toHaveLength(want.length);
       s.samples.forEach((sample, rank) => {
+        const expected = want[rank];
+        if (!expected) throw new Error(`feature ${f.index}, ${s.name}: sample ${rank} read back but none went in`);
         expect(sample.rank).toBe(rank);
-        expect(sample.contextIndex).toBe(want[rank]!.contextIndex);
-        expect(sample.positions).toEqual(want[rank]!.positions);
-        expect(sample.values).toEqual(want[rank]!.values);
-        expect(sample.maxActivation).toBe(want[rank]!.maxActivation);
+        expect(sample.contextIndex).toBe(expected.contextIndex);
+        expect(sample.positions).toEqual(expected.positions);
+        expect(sample.values).toEqual(expected.values);
+        expect(sample.maxActivation).toBe(expected.maxActivation);
         expect(sample.tokens).toEqual(tokensOf.get(sample.contextIndex));
       });
     });
   }
+}
+
+/** Sample `rank` of a feature's first sampling, to edit; a result without it is a broken fixture. */
+function sampleOf(result: AnalysisResult, feature: number, rank: number) {
+  const sample = result.features[feature]?.samplings[0]?.samples[rank];
+  if (!sample) throw new Error(`the synthetic analysis has no sample ${rank} for feature ${feature}`);
+  return sample;
+}
+
+/** The arrays file a save reports (it must report one). */
+function arraysFileOf(saved: { arraysFile?: string | null }): string {
+  if (!saved.arraysFile) throw new Error('the save wrote no arrays file');
+  return saved.arraysFile;
 }
 
 const expectInputError = (fn: () => unknown, pattern: RegExp) => {
@@ -53,7 +68,7 @@ const expectInputError = (fn: () => unknown, pattern: RegExp) => {
   expect(fn).toThrow(pattern);
 };
 
-describe('saveAnalysis and the feature readers', () => {
+describe('saveAnalysis and the feature readers: round trip, order, filters', () => {
   it('round-trips every feature, sampling, sample and context', () => {
     withStore((store) => {
       const result = syntheticAnalysis();
@@ -65,7 +80,7 @@ describe('saveAnalysis and the feature readers', () => {
         name: 'default', modelName: 'pdlm-4l-256', datasetName: 'corpus:sotu', datasetSplit: 'validation', contextSize: 16,
         nAnalyzedTokens: 10_000, nFeatures: 12, createdAt: '2025-01-02T03:04:05.000Z',
       });
-      expect(detail.samplings.find((s) => s.name === 'non_activating')!.samples).toEqual([]);
+      expect(detail.samplings.find((s) => s.name === 'non_activating')?.samples).toEqual([]);
       // An unregistered dictionary is registered from the result.
       expect(getDictionary(store, 'toy-sae')).toMatchObject({ dSae: 64, path: '/tmp/dictionaries/toy-sae', modelName: 'pdlm-4l-256', saeType: 'sae' });
     });
@@ -117,6 +132,9 @@ describe('saveAnalysis and the feature readers', () => {
     });
   });
 
+});
+
+describe('saveAnalysis: replacing analyses and choosing among them', () => {
   it('refuses to overwrite an analysis unless asked, and replaces it whole when asked', () => {
     withStore((store) => {
       const first = syntheticAnalysis({ nFeatures: 12, seed: 1 });
@@ -156,6 +174,9 @@ describe('saveAnalysis and the feature readers', () => {
     });
   });
 
+});
+
+describe('saveAnalysis and the readers: errors, and arrays over the size limit', () => {
   it('gives one-line InputErrors for unknown dictionaries and out-of-range features', () => {
     withStore((store) => {
       expectInputError(() => listFeatures(store, 'missing'), /^unknown dictionary 'missing' \(there are none yet\)$/);
@@ -174,7 +195,7 @@ describe('saveAnalysis and the feature readers', () => {
   it('rejects inconsistent results before writing anything', () => {
     withStore((store) => {
       const bad = syntheticAnalysis();
-      bad.features[2]!.samplings[0]!.samples[1]!.contextIndex = 999;
+      sampleOf(bad, 2, 1).contextIndex = 999;
       expectInputError(() => saveAnalysis(store, bad), /feature 2, sampling 'top_activations', sample 1: context 999 is not among the result's contexts/);
       const outOfRange = syntheticAnalysis({ featureIndices: [1, 64] });
       expectInputError(() => saveAnalysis(store, outOfRange), /feature index 64 is out of range \(0 to 63\)/);
@@ -189,20 +210,20 @@ describe('saveAnalysis and the feature readers', () => {
       const result = syntheticAnalysis({ contextSize: 40 }); // 160-byte token arrays
       const saved = saveAnalysis(store, result, { largeArrayBytes: 64 });
       expect(saved.arraysFile).toMatch(/^arrays\/[0-9a-f-]{36}\.safetensors$/);
-      expect(existsSync(join(dir, saved.arraysFile!))).toBe(true);
+      expect(existsSync(join(dir, arraysFileOf(saved)))).toBe(true);
       expect(store.db.prepare('SELECT count(*) FROM contexts WHERE tokens IS NULL').pluck().get()).toBe(10);
       expectRoundTrip(store, result);
 
       // Samples with more than 16 positions spill too.
       const wide = syntheticAnalysis({ contextSize: 40, seed: 5 });
-      const sample = wide.features[0]!.samplings[0]!.samples[0]!;
+      const sample = sampleOf(wide, 0, 0);
       sample.positions = Int32Array.from({ length: 30 }, (_, i) => i + 5);
       sample.values = Float32Array.from({ length: 30 }, (_, i) => i / 4);
       const replaced = saveAnalysis(store, wide, { replace: true, largeArrayBytes: 64 });
       expect(store.db.prepare('SELECT count(*) FROM feature_samples WHERE arrays_ref IS NOT NULL').pluck().get()).toBe(1);
       expectRoundTrip(store, wide);
-      expect(existsSync(join(dir, saved.arraysFile!))).toBe(false); // the replaced analysis's file is gone
-      expect(readdirSync(join(dir, 'arrays'))).toEqual([replaced.arraysFile!.slice('arrays/'.length)]);
+      expect(existsSync(join(dir, arraysFileOf(saved)))).toBe(false); // the replaced analysis's file is gone
+      expect(readdirSync(join(dir, 'arrays'))).toEqual([arraysFileOf(replaced).slice('arrays/'.length)]);
 
       // A file no analysis refers to (a killed save) is removed once old enough.
       const orphan = join(dir, 'arrays', 'orphan.safetensors');

@@ -71,5 +71,9 @@ export function embeddedSource(name: string): DatasetSource {
     return names.map((n) => ({ file: statSourceFile(join(dir, n)), id: `${part.pkg}/${n}` }));
   });
   const ids = new Map(files.map((f) => [f.file.path, f.id]));
-  return txtDocuments(name, 'embedded', files.map((f) => f.file), dataset.reading, (f) => ids.get(f.path)!);
+  return txtDocuments(name, 'embedded', files.map((f) => f.file), dataset.reading, (f) => {
+    const id = ids.get(f.path);
+    if (id === undefined) throw new Error(`${f.path}: not one of the files of the embedded dataset ${name}`);
+    return id;
+  });
 }

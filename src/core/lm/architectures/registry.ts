@@ -13,7 +13,8 @@ export const ARCHITECTURES: readonly Architecture[] = [gpt2, llama, qwen2, qwen3
 const byModelType = new Map<string, Architecture>();
 for (const arch of ARCHITECTURES) {
   for (const t of arch.modelTypes) {
-    if (byModelType.has(t)) throw new Error(`model_type '${t}' is registered by both ${byModelType.get(t)!.name} and ${arch.name}`);
+    const other = byModelType.get(t);
+    if (other) throw new Error(`model_type '${t}' is registered by both ${other.name} and ${arch.name}`);
     byModelType.set(t, arch);
   }
 }

@@ -1,6 +1,6 @@
 // Small float64 host arithmetic shared by the format converters: decoder row norms and the encoder-bias shift
 // that moves apply_decoder_bias_to_pre_encoder into b_E.
-import type { HostParams } from '../host-tensor';
+import { hostParam, type HostParams } from '../host-tensor';
 
 /** ‖W_D,i‖ for each latent of W_D [d_sae, d_out]: [d_sae]. */
 export function decoderNorms(W_D: Float32Array, dSae: number, dOut: number): Float64Array {
@@ -18,8 +18,8 @@ export function decoderNorms(W_D: Float32Array, dSae: number, dOut: number): Flo
  * that subtracts b_D from its input becomes one that does not; sign +1 undoes it. Without b_D it is b_E.
  */
 export function encoderBiasShift(params: HostParams, sign: 1 | -1): Float32Array {
-  const W_E = params.W_E!; // [d_in, d_sae]
-  const b_E = params.b_E!.data; // [d_sae]
+  const W_E = hostParam(params, 'W_E'); // [d_in, d_sae]
+  const b_E = hostParam(params, 'b_E').data; // [d_sae]
   const b_D = params.b_D?.data; // [d_in]
   if (!b_D) return Float32Array.from(b_E);
   const [dIn, dSae] = W_E.shape as [number, number];

@@ -27,7 +27,7 @@ import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-co
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
 import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../../tensor/safetensors';
-import type { HostParams } from '../host-tensor';
+import { hostParam, type HostParams } from '../host-tensor';
 import { saeParamShapes } from '../variants/sae';
 import { holdsAnyOf, writeDirAtomically } from './atomic-dir';
 import { checkHostParams, readJsonObject, sameShape, shapeText } from './check-params';
@@ -100,19 +100,19 @@ export function saveLmSaesDictionary(dir: string, cfg: SaeConfig, params: HostPa
   checkHostParams(cfg, params, dir);
   const f32 = (data: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data });
   const tensors: Record<string, TensorToWrite> = {
-    W_E: f32(params.W_E!.data, [cfg.d_model, cfg.d_sae]),
-    b_E: f32(cfg.apply_decoder_bias_to_pre_encoder ? encoderBiasShift(params, -1) : params.b_E!.data, [cfg.d_sae]),
-    W_D: f32(params.W_D!.data, [cfg.d_sae, cfg.d_model]),
+    W_E: f32(hostParam(params, 'W_E').data, [cfg.d_model, cfg.d_sae]),
+    b_E: f32(cfg.apply_decoder_bias_to_pre_encoder ? encoderBiasShift(params, -1) : hostParam(params, 'b_E').data, [cfg.d_sae]),
+    W_D: f32(hostParam(params, 'W_D').data, [cfg.d_sae, cfg.d_model]),
   };
   if (params.b_D) tensors.b_D = f32(params.b_D.data, [cfg.d_model]);
   if (cfg.act_fn === 'jumprelu') {
-    const log = params.log_jumprelu_threshold!.data;
-    const norms = cfg.sparsity_include_decoder_norm ? decoderNorms(params.W_D!.data, cfg.d_sae, cfg.d_model) : null;
+    const log = hostParam(params, 'log_jumprelu_threshold').data;
+    const norms = cfg.sparsity_include_decoder_norm ? decoderNorms(hostParam(params, 'W_D').data, cfg.d_sae, cfg.d_model) : null;
     tensors[JUMPRELU_KEY] = f32(norms ? Float32Array.from(log, (v, i) => v + Math.log(norms[i]!)) : log, [cfg.d_sae]);
   }
   for (const [hook, norm] of Object.entries(cfg.dataset_average_activation_norm ?? {})) tensors[NORM_PREFIX + hook] = f32(Float32Array.of(norm), []);
   const metadata: Record<string, string> = { format: 'lm-saes' };
-  if (cfg.act_fn === 'batchtopk') metadata[THRESHOLD_METADATA] = String(params.batchtopk_threshold!.data[0]);
+  if (cfg.act_fn === 'batchtopk') metadata[THRESHOLD_METADATA] = String(hostParam(params, 'batchtopk_threshold').data[0]);
 
   writeDirAtomically(dir, { what: 'lm-saes dictionary', canReplace: holdsAnyOf([CONFIG, WEIGHTS]) }, (w) => {
     writeSafetensors(join(w.dir, WEIGHTS), tensors, metadata);
@@ -215,10 +215,10 @@ export function loadLmSaesDictionary(dir: string, opts: LmSaesLoadOptions = {}):
     const params = readParams(file, cfg);
     if (biasFolded && params.b_D) params.b_E = { data: encoderBiasShift(params, +1), shape: [cfg.d_sae] };
     if (cfg.act_fn === 'jumprelu' && cfg.sparsity_include_decoder_norm) {
-      const norms = decoderNorms(params.W_D!.data, cfg.d_sae, cfg.d_model);
-      const log = params.log_jumprelu_threshold!.data;
+      const norms = decoderNorms(hostParam(params, 'W_D').data, cfg.d_sae, cfg.d_model);
+      const log = hostParam(params, 'log_jumprelu_threshold').data;
       // A zero decoder row never passes lm-saes's gate (0 > θ): θ = +∞ keeps it silent here too.
-      params.log_jumprelu_threshold!.data = Float32Array.from(log, (v, i) => (norms[i]! > 0 ? v - Math.log(norms[i]!) : Infinity));
+      hostParam(params, 'log_jumprelu_threshold').data = Float32Array.from(log, (v, i) => (norms[i]! > 0 ? v - Math.log(norms[i]!) : Infinity));
     }
     if (cfg.act_fn === 'batchtopk') {
       const stored = file.metadata[THRESHOLD_METADATA];

@@ -34,7 +34,7 @@ import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-co
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../tensor/safetensors';
-import type { HostParams } from '../host-tensor';
+import { hostParam, type HostParams } from '../host-tensor';
 import { holdsAnyOf, writeDirAtomically } from './atomic-dir';
 import { checkHostParams, readJsonObject, sameShape, shapeText } from './check-params';
 import { foldActivationNorm } from './fold-normalization';
@@ -63,10 +63,10 @@ function hookLayer(hook: string): number | undefined {
 }
 
 function batchTopKThresholds(cfg: SaeConfig, params: HostParams): Float32Array {
-  const theta = params.batchtopk_threshold!.data[0]!;
+  const theta = hostParam(params, 'batchtopk_threshold').data[0]!;
   if (!cfg.sparsity_include_decoder_norm) return new Float32Array(cfg.d_sae).fill(theta);
   // Ours gates pre·‖W_D,i‖ > θ, i.e. pre > θ/‖W_D,i‖; a zero decoder row passes iff 0 > θ.
-  const norms = decoderNorms(params.W_D!.data, cfg.d_sae, cfg.d_model);
+  const norms = decoderNorms(hostParam(params, 'W_D').data, cfg.d_sae, cfg.d_model);
   return Float32Array.from(norms, (n) => (n > 0 ? theta / n : theta >= 0 ? Infinity : 0));
 }
 

@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SaeConfig } from '../../../protocol/dictionary-config';
 import type { InitConfig } from '../../../protocol/run-config';
 import { normalGenerator } from '../../lm/random-params';
-import type { HostParams } from '../host-tensor';
+import { scalarValue, type HostParams } from '../host-tensor';
 import { reconstructionLoss } from '../losses';
+import { entryOf } from '../../util/lookup';
 import { Sae } from '../variants/sae';
 import { geometricMedian, principalDirections, projectRowsOntoSubspace, rowMean, rowNorms, setRowNorms, transposeScaled } from './host-math';
 
@@ -44,9 +45,10 @@ export function randomSaeParams(cfg: SaeConfig, init: InitConfig, decoderNorm: n
 
 /** Sets every decoder row to `norm` and, when tied at init, W_E = W_Dᵀ · factor (in place). */
 function setDecoderNorm(params: HostParams, cfg: SaeConfig, init: InitConfig, norm: number): void {
-  setRowNorms(params.W_D!.data, cfg.d_sae, cfg.d_model, norm);
+  const W_D = entryOf(params, 'W_D', 'sae parameters');
+  setRowNorms(W_D.data, cfg.d_sae, cfg.d_model, norm);
   if (init.init_encoder_with_decoder_transpose) {
-    params.W_E!.data = transposeScaled(params.W_D!.data, cfg.d_sae, cfg.d_model, init.init_encoder_with_decoder_transpose_factor);
+    entryOf(params, 'W_E', 'sae parameters').data = transposeScaled(W_D.data, cfg.d_sae, cfg.d_model, init.init_encoder_with_decoder_transpose_factor);
   }
 }
 
@@ -58,7 +60,7 @@ async function reconstructionOf(params: HostParams, cfg: SaeConfig, data: InitDa
       const y = tf.tensor2d(data.y, [data.rows, cfg.d_model]);
       return reconstructionLoss(y, sae.forward(x, { training: true }).recon);
     });
-    const value = (await loss.data())[0]!;
+    const value = await scalarValue(loss);
     loss.dispose();
     return value;
   } finally {
@@ -85,14 +87,16 @@ export async function initializeSae(cfg: SaeConfig, init: InitConfig, opts: { se
     const r = Math.min(cfg.d_model, init.d_active_subspace ?? Math.max(1, Math.floor(cfg.d_model / 4)));
     const normal = normalGenerator(opts.seed + 1);
     const V = principalDirections(data.y, data.rows, cfg.d_model, r, normal);
-    const norms = rowNorms(params.W_D!.data, cfg.d_sae, cfg.d_model);
-    projectRowsOntoSubspace(params.W_D!.data, cfg.d_sae, cfg.d_model, V, r);
-    setRowNorms(params.W_D!.data, cfg.d_sae, cfg.d_model, norms);
+    const W_D = entryOf(params, 'W_D', 'sae parameters').data;
+    const norms = rowNorms(W_D, cfg.d_sae, cfg.d_model);
+    projectRowsOntoSubspace(W_D, cfg.d_sae, cfg.d_model, V, r);
+    setRowNorms(W_D, cfg.d_sae, cfg.d_model, norms);
     setDecoderNorm(params, cfg, init, baseNorm);
   }
   if (init.grid_search_init_norm && !opts.unitNormDecoder) {
     const search = async (candidates: number[]) => {
-      let best = candidates[0]!;
+      let best = candidates[0];
+      if (best === undefined) throw new Error('initializeSae: no decoder norms to search');
       let bestLoss = Infinity;
       for (const n of candidates) {
         setDecoderNorm(params, cfg, init, n);

@@ -48,24 +48,46 @@ export class Sae implements SparseDictionary {
     const params = check(saeParamShapes(cfg));
     // On webgpu a parameter past the device's binding limit would make every shader reading it fail: refused here.
     for (const [n, t] of params) checkWebGpuBinding(`dictionary parameter '${n}'`, t.shape);
-    this.params = Object.fromEntries(params.map(([n, t]) => [n, tf.variable(tf.tensor(t.data, t.shape), true, `sae.${n}.${uid++}`)]));
+    // tf.variable shares the initial tensor's data and leaves that tensor alive: it is disposed once wrapped.
+    this.params = Object.fromEntries(
+      params.map(([n, t]) => {
+        const init = tf.tensor(t.data, t.shape);
+        const v = tf.variable(init, true, `sae.${n}.${uid++}`);
+        init.dispose();
+        return [n, v];
+      }),
+    );
     this.buffers = Object.fromEntries(check(saeBufferShapes(cfg)).map(([n, t]) => [n, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
   }
 
+  /** The weights by role: W_E [d_in, d_sae], b_E [d_sae], W_D [d_sae, d_out], and b_D [d_out] when the config has one. */
+  weights(): { W_E: tf.Tensor2D; b_E: tf.Tensor1D; W_D: tf.Tensor2D; b_D: tf.Tensor1D | null } {
+    const b_D = this.params.b_D;
+    return { W_E: this.param('W_E') as tf.Tensor2D, b_E: this.param('b_E') as tf.Tensor1D, W_D: this.param('W_D') as tf.Tensor2D, b_D: b_D ? (b_D as tf.Tensor1D) : null };
+  }
+
+  /** The constructor made every parameter saeParamShapes lists, so a missing one here is a broken invariant. */
+  private param(name: string): tf.Variable {
+    const p = this.params[name];
+    if (!p) throw new Error(`sae: no parameter '${name}'`);
+    return p;
+  }
+
   decoderNorms(): tf.Tensor1D {
-    return tf.tidy(() => tf.sqrt(tf.sum(tf.square(this.params.W_D!), 1)) as tf.Tensor1D);
+    const { W_D } = this.weights();
+    return tf.tidy(() => tf.sqrt(tf.sum(tf.square(W_D), 1)) as tf.Tensor1D);
   }
 
   forward(x: tf.Tensor2D, opts: ForwardOptions = {}): DictionaryForward {
     const cfg = this.cfg;
-    const { W_E, b_E, W_D, b_D } = this.params as Record<string, tf.Tensor2D>;
+    const { W_E, b_E, W_D, b_D } = this.weights();
     const batch = cfg.act_fn === 'batchtopk' && opts.training === true;
     if (opts.sparse && (cfg.act_fn === 'topk' || batch) && !cfg.sparsity_include_decoder_norm) {
-      const out = sparseTopK(x, W_E!, b_E as unknown as tf.Tensor1D, W_D!, (b_D as unknown as tf.Tensor1D) ?? null, opts.k ?? cfg.top_k, cfg.apply_decoder_bias_to_pre_encoder, { batch, ...(batch && opts.selection ? { selection: opts.selection } : {}) });
+      const out = sparseTopK(x, W_E, b_E, W_D, b_D, opts.k ?? cfg.top_k, cfg.apply_decoder_bias_to_pre_encoder, { batch, ...(batch && opts.selection ? { selection: opts.selection } : {}) });
       return { recon: out.recon, sparse: { values: out.values, indices: out.indices, fired: out.fired }, ...(out.threshold ? { batchThreshold: out.threshold } : {}) };
     }
     const xin = cfg.apply_decoder_bias_to_pre_encoder && b_D ? tf.sub(x, b_D) : x;
-    const pre = tf.add(tf.matMul(xin, W_E!), b_E!) as tf.Tensor2D; // [B, d_sae]
+    const pre = tf.add(tf.matMul(xin, W_E), b_E) as tf.Tensor2D; // [B, d_sae]
     const norms = cfg.sparsity_include_decoder_norm && (cfg.act_fn === 'topk' || cfg.act_fn === 'batchtopk') ? this.decoderNorms() : null;
     let acts: tf.Tensor2D;
     let indices: tf.Tensor2D | undefined;
@@ -75,19 +97,26 @@ export class Sae implements SparseDictionary {
         acts = tf.relu(pre);
         break;
       case 'jumprelu':
-        acts = jumpRelu(pre, this.params.log_jumprelu_threshold as tf.Tensor1D, cfg.jumprelu_threshold_window);
+        acts = jumpRelu(pre, this.param('log_jumprelu_threshold') as tf.Tensor1D, cfg.jumprelu_threshold_window);
         break;
       case 'topk':
         ({ acts, indices } = topK(pre, opts.k ?? cfg.top_k, norms));
         break;
       case 'batchtopk':
         if (opts.training) ({ acts, threshold: batchThreshold } = batchTopK(pre, opts.k ?? cfg.top_k, norms));
-        else acts = thresholdActivation(pre, this.buffers.batchtopk_threshold!.data[0]!, norms);
+        else acts = thresholdActivation(pre, this.inferenceThreshold(), norms);
         break;
     }
-    let recon = tf.matMul(acts, W_D!) as tf.Tensor2D; // [B, d_out]
+    let recon = tf.matMul(acts, W_D) as tf.Tensor2D; // [B, d_out]
     if (b_D) recon = tf.add(recon, b_D);
     return { pre, acts, recon, indices, batchThreshold };
+  }
+
+  /** BatchTopK's inference threshold (a buffer the constructor checked present for batchtopk configs). */
+  private inferenceThreshold(): number {
+    const threshold = this.buffers.batchtopk_threshold?.data[0];
+    if (threshold === undefined) throw new Error('sae: batchtopk without a batchtopk_threshold buffer');
+    return threshold;
   }
 
   dispose(): void {
