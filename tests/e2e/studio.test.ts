@@ -3,16 +3,22 @@
 // update, opens the dictionary, a feature page, tries a prompt, and saves an interpretation that survives a reload;
 // bad input shows inline on its field. Every page is screenshotted in light and dark (tests/.screenshots/) and
 // checked for layout overflow.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, layoutProblems, newPage, screenshot, startServe, type Served } from './serve-fixture';
+import { CHROMIUM, launchChromium, layoutProblems, newPage, screenshot, startServe, type Served } from './serve-fixture';
 
 let served: Served;
 let browser: Browser;
 
+// Without Debian's chromium both suites show as skipped, with the reason (npm test names the package to install,
+// and under CI=true fails before this runs); the shared server is then not started either.
+const noChromium = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}`;
+const skipReason = noChromium ? ` [skipped: ${noChromium}]` : '';
+
 beforeAll(async () => {
+  if (noChromium) return; // every test below is skipped
   served = await startServe();
   browser = await launchChromium();
 });
@@ -33,7 +39,7 @@ let runPath = '';
 const DICT = 'e2e-sae';
 
 // The suites run in order: the second browses the dictionary the first trains.
-describe('the studio in chromium: an experiment from the wizard to its dictionary', () => {
+describe.skipIf(noChromium)(`the studio in chromium: an experiment from the wizard to its dictionary${skipReason}`, () => {
   it('creates an experiment with the wizard, watches its dashboard, and opens the trained dictionary', async () => {
     const { page, context, errors } = await newPage(browser);
     await page.goto(served.url);
@@ -129,7 +135,7 @@ describe('the studio in chromium: an experiment from the wizard to its dictionar
 
 });
 
-describe('the studio in chromium: bad input on its field, and every page in both themes', () => {
+describe.skipIf(noChromium)(`the studio in chromium: bad input on its field, and every page in both themes${skipReason}`, () => {
   it('shows bad input inline on its field: a model folder, a dataset, feature filters', async () => {
     const { page, context, errors } = await newPage(browser);
     await page.goto(at('/new'));
