@@ -22,7 +22,8 @@ const results = [];
 for (const sparse of [false, true]) {
   const { step, dispose } = await makeSaeStep(SAE_CASES[0]!, sparse);
   const ms: Record<'own' | 'system', number[]> = { own: [], system: [] };
-  for (const which of ['own', 'system'] as const) { // one warm-up step each
+  for (const which of ['own', 'system'] as const) {
+    // one warm-up step each
     blas.setBlas!(which);
     await step();
   }
@@ -35,17 +36,31 @@ for (const sparse of [false, true]) {
     }
   }
   dispose();
-  const own = median(ms.own), system = median(ms.system);
-  results.push({ case: SAE_CASES[0]!.name, path: sparse ? 'sparse' : 'dense', own_ms: +own.toFixed(1), system_ms: +system.toFixed(1),
-    own_over_system: +(own / system).toFixed(3), own_samples: ms.own.map((x) => +x.toFixed(1)), system_samples: ms.system.map((x) => +x.toFixed(1)) });
+  const own = median(ms.own),
+    system = median(ms.system);
+  results.push({
+    case: SAE_CASES[0]!.name,
+    path: sparse ? 'sparse' : 'dense',
+    own_ms: +own.toFixed(1),
+    system_ms: +system.toFixed(1),
+    own_over_system: +(own / system).toFixed(3),
+    own_samples: ms.own.map((x) => +x.toFixed(1)),
+    system_samples: ms.system.map((x) => +x.toFixed(1)),
+  });
   console.error(`${sparse ? 'sparse' : 'dense'}: own ${own.toFixed(1)} ms vs system ${system.toFixed(1)} ms per step`);
 }
 blas.setBlas!('own');
-console.log(JSON.stringify({
-  command: ['node --import tsx bench/blas-step.ts', ...process.argv.slice(2)].join(' '),
-  date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavg: loadavg() },
-  device: info.device,
-  own: blas.info().blas,
-  results,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      command: ['node --import tsx bench/blas-step.ts', ...process.argv.slice(2)].join(' '),
+      date: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavg: loadavg() },
+      device: info.device,
+      own: blas.info().blas,
+      results,
+    },
+    null,
+    2,
+  ),
+);

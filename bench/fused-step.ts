@@ -15,19 +15,66 @@ import { disposeStats, trainStep, type StepSettings } from '../src/core/sae/trai
 import { Sae } from '../src/core/sae/variants/sae';
 import { initBackend } from '../src/core/tensor/backend';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '100' }, d: { type: 'string', default: '256' }, latents: { type: 'string', default: '4096' } } });
-const N = Number(values.steps), d = Number(values.d), F = Number(values.latents), B = 4096, k = 32;
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '100' },
+    d: { type: 'string', default: '256' },
+    latents: { type: 'string', default: '4096' },
+  },
+});
+const N = Number(values.steps),
+  d = Number(values.d),
+  F = Number(values.latents),
+  B = 4096,
+  k = 32;
 await initBackend('wasm');
-const cfg = SaeConfigSchema.parse({ hook_point_in: 'bench', d_model: d, d_sae: F, act_fn: 'topk', top_k: k, sparsity_include_decoder_norm: false });
+const cfg = SaeConfigSchema.parse({
+  hook_point_in: 'bench',
+  d_model: d,
+  d_sae: F,
+  act_fn: 'topk',
+  top_k: k,
+  sparsity_include_decoder_norm: false,
+});
 const make = async () => {
-  const sae = new Sae(cfg, await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), { seed: 0, unitNormDecoder: true }));
+  const sae = new Sae(
+    cfg,
+    await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), {
+      seed: 0,
+      unitNormDecoder: true,
+    }),
+  );
   return { sae, adam: new Adam(sae.params) };
 };
-const fused = await make(), general = await make();
+const fused = await make(),
+  general = await make();
 const normal = normalGenerator(1);
-const x = tf.tensor2d(new Float32Array(B * d).map(() => normal()), [B, d]);
-const loss = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
-const settings = (on: boolean): StepSettings => ({ sparse: true, fused: on, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss, metrics: false });
+const x = tf.tensor2d(
+  new Float32Array(B * d).map(() => normal()),
+  [B, d],
+);
+const loss = {
+  sparsityLossType: null,
+  l1Coefficient: 0,
+  p: 1,
+  tanhStretchCoefficient: 4,
+  frequencyScale: 0.01,
+  lpCoefficient: 0,
+  auxkCoefficient: 0,
+  kAux: 1,
+  deadMask: null,
+  nDead: 0,
+};
+const settings = (on: boolean): StepSettings => ({
+  sparse: true,
+  fused: on,
+  lr: 1e-4,
+  lrFactors: {},
+  clipGradNorm: 0,
+  unitNormDecoder: true,
+  loss,
+  metrics: false,
+});
 const why = fusedTopKStepUnavailable(fused.sae, fused.adam, settings(true));
 if (why) throw new Error(`the fused step does not run here: ${why}`);
 const step = async (m: { sae: Sae; adam: Adam }, on: boolean) => {
@@ -58,10 +105,20 @@ const median = (v: number[]) => {
   return Number(m.toFixed(2));
 };
 const out = {
-  benchmark: 'fused_step_vs_general', d_model: d, d_sae: F, k, batch: B, steps: N,
-  date: new Date().toISOString(), machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },
-  fused_ms_median: median(tf_), general_ms_median: median(tg), general_minus_fused_ms_median: median(diff),
+  benchmark: 'fused_step_vs_general',
+  d_model: d,
+  d_sae: F,
+  k,
+  batch: B,
+  steps: N,
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },
+  fused_ms_median: median(tf_),
+  general_ms_median: median(tg),
+  general_minus_fused_ms_median: median(diff),
 };
-process.stderr.write(`fused ${out.fused_ms_median} ms, general ${out.general_ms_median} ms, paired difference ${out.general_minus_fused_ms_median} ms\n`);
+process.stderr.write(
+  `fused ${out.fused_ms_median} ms, general ${out.general_ms_median} ms, paired difference ${out.general_minus_fused_ms_median} ms\n`,
+);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

@@ -8,7 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { normalGenerator } from '../src/core/lm/random-params';
 import {
-  registerWebGpuSparseTopK, webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+  registerWebGpuSparseTopK,
+  webgpuLatentCsr,
+  webgpuLatentGrad,
+  webgpuSegmentOuter,
+  webgpuSegmentReduce,
+  webgpuTopKDecode,
+  webgpuTopKSelect,
 } from '../src/core/tensor/kernels/sparse-topk/webgpu';
 import { loadModel } from '../src/core/lm/load-model';
 import { initBackend } from '../src/core/tensor/backend';
@@ -20,7 +26,14 @@ import { SAE_CASES, benchSaeStep, makeSaeStep, type SaeCase } from './sae-train'
 
 // --quick: only the sparse steps (fused and general), the LM forward and activation generation, for a short
 // device call.
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, small: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    small: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
 const seconds = Number(values.seconds);
 // --small: shapes a software adapter (lavapipe) gets through in seconds, to test the bundle before a GPU run.
 const cases: SaeCase[] = values.small
@@ -31,8 +44,12 @@ const info = await initBackend('webgpu');
 registerWebGpuSparseTopK();
 registerWebGpuFusedStep();
 // What the adapter offers (shader-f16, subgroups, …) and the binding limit the device was given, for the record.
-const gpuAdapter = await (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } } }).navigator.gpu.requestAdapter();
-const device = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: { maxStorageBufferBindingSize: number } } }).device;
+const gpuAdapter = await (
+  globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<{ features: Iterable<string> } | null> } } }
+).navigator.gpu.requestAdapter();
+const device = (
+  tf.backend() as unknown as { device: { features: Iterable<string>; limits: { maxStorageBufferBindingSize: number } } }
+).device;
 const adapter = {
   info: (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo,
   features: gpuAdapter ? [...gpuAdapter.features].sort() : null,
@@ -43,13 +60,23 @@ process.stderr.write(`${info.device}\n`);
 
 const steps: Array<Record<string, unknown>> = [];
 // The fused step with each encoder tiling (d 768 only), before the rows below (which use the default).
-const tilings: EncoderTiling[] = [{ bk: 8, vec4: true }, { bk: 16, vec4: true }, { bk: 8, vec4: false }, { bk: 16, vec4: false }];
+const tilings: EncoderTiling[] = [
+  { bk: 8, vec4: true },
+  { bk: 16, vec4: true },
+  { bk: 8, vec4: false },
+  { bk: 16, vec4: false },
+];
 const byTiling: Record<string, unknown> = {};
 if (!values.quick) {
   const keep = { ...DEFAULT_ENCODER_TILING };
   for (const t of tilings) {
     Object.assign(DEFAULT_ENCODER_TILING, t);
-    const r = await benchSaeStep(cases.at(-1)!, true, { minSeconds: Math.min(seconds, 2), minSteps: 3, maxSteps: 2000, fused: true });
+    const r = await benchSaeStep(cases.at(-1)!, true, {
+      minSeconds: Math.min(seconds, 2),
+      minSteps: 3,
+      maxSteps: 2000,
+      fused: true,
+    });
     byTiling[`bk${t.bk}_${t.vec4 ? 'vec4' : 'f32'}`] = r;
     process.stderr.write(`${JSON.stringify({ tiling: t, ...r })}\n`);
   }
@@ -59,12 +86,26 @@ if (!values.quick) {
 // 'sparse': the fused TopK step (tensor/kernels/fused-step/webgpu.ts), what the trainer runs; 'sparse_unfused': the
 // sparse op under tfjs's backpropagation and per-op Adam, for comparison.
 for (const c of cases) {
-  for (const path of values.quick ? (['sparse_unfused', 'sparse'] as const) : (['dense', 'sparse_unfused', 'sparse'] as const)) {
-    const r = await benchSaeStep(c, path !== 'dense', { minSeconds: seconds, minSteps: 3, maxSteps: 2000, fused: path === 'sparse' });
+  for (const path of values.quick
+    ? (['sparse_unfused', 'sparse'] as const)
+    : (['dense', 'sparse_unfused', 'sparse'] as const)) {
+    const r = await benchSaeStep(c, path !== 'dense', {
+      minSeconds: seconds,
+      minSteps: 3,
+      maxSteps: 2000,
+      fused: path === 'sparse',
+    });
     const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
     // peak_mb: the process's resident memory; gpu_pool_mb: what tfjs's GPU buffer pool holds after the case (it
     // keeps every buffer it ever allocated, so it includes the earlier cases').
-    const row = { name: c.name, backend: 'webgpu', path, ...r, peak_mb: Math.round(sampleRss() / 2 ** 20), gpu_pool_mb: Math.round((mem.numBytesAllocatedInGPU ?? 0) / 2 ** 20) };
+    const row = {
+      name: c.name,
+      backend: 'webgpu',
+      path,
+      ...r,
+      peak_mb: Math.round(sampleRss() / 2 ** 20),
+      gpu_pool_mb: Math.round((mem.numBytesAllocatedInGPU ?? 0) / 2 ** 20),
+    };
     steps.push(row);
     process.stderr.write(`${JSON.stringify(row)}\n`);
   }
@@ -98,8 +139,18 @@ async function time(f: () => tf.Tensor | tf.Tensor[], reps = 20): Promise<number
 // and activation generation as the trainer runs it (pdlm windows up to blocks.2.hook_resid_post, no logits): each
 // with the fused LM kernels (attention, row norms, GELU: one dispatch each), then with tfjs's ops in their place.
 const forwardJobs = [
-  ...LM_CASES.map((lc) => ({ name: lc.name, make: lc.make, shape: lc.shape('webgpu'), hook: undefined as string | undefined })),
-  { name: 'activations_pdlm_block2', make: () => loadModel('pdlm-4l-256').model, shape: [16, 256] as [number, number], hook: 'blocks.2.hook_resid_post' },
+  ...LM_CASES.map((lc) => ({
+    name: lc.name,
+    make: lc.make,
+    shape: lc.shape('webgpu'),
+    hook: undefined as string | undefined,
+  })),
+  {
+    name: 'activations_pdlm_block2',
+    make: () => loadModel('pdlm-4l-256').model,
+    shape: [16, 256] as [number, number],
+    hook: 'blocks.2.hook_resid_post',
+  },
 ];
 for (const job of values.small ? [] : forwardJobs) {
   for (const fused of [true, false]) {
@@ -110,7 +161,16 @@ for (const job of values.small ? [] : forwardJobs) {
       const [batch, seq] = job.shape;
       const f = await measureForward(model, batch, seq, seconds, job.hook);
       model.dispose();
-      const row = { name: job.name, backend: 'webgpu', path, batch, seq, tokens_per_second: f.tokens_per_second, ms_per_step: f.ms_per_forward, peak_mb: Math.round(sampleRss() / 2 ** 20) };
+      const row = {
+        name: job.name,
+        backend: 'webgpu',
+        path,
+        batch,
+        seq,
+        tokens_per_second: f.tokens_per_second,
+        ms_per_step: f.ms_per_forward,
+        peak_mb: Math.round(sampleRss() / 2 ** 20),
+      };
       steps.push(row);
       process.stderr.write(`${JSON.stringify(row)}\n`);
     } catch (err) {
@@ -121,7 +181,14 @@ for (const job of values.small ? [] : forwardJobs) {
 }
 
 if (values.quick) {
-  const out = { benchmark: 'gpu', quick: true, date: new Date().toISOString(), device: info.device, adapter, results: steps };
+  const out = {
+    benchmark: 'gpu',
+    quick: true,
+    date: new Date().toISOString(),
+    device: info.device,
+    adapter,
+    results: steps,
+  };
   if (values.out) writeFileSync(values.out, `${JSON.stringify(out, null, 1)}\n`);
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
@@ -131,7 +198,13 @@ if (values.quick) {
 // programs one step dispatches through tfjs (tf.profile; the fused step's own dispatches are not in it), and the
 // host-side cost of one small tfjs dispatch.
 const overhead: Record<string, unknown> = {};
-for (const [c, fused] of cases.flatMap((c) => [[c, true], [c, false]] as const)) {
+for (const [c, fused] of cases.flatMap(
+  (c) =>
+    [
+      [c, true],
+      [c, false],
+    ] as const,
+)) {
   const label = `${c.name}${fused ? '' : '_unfused'}`;
   const { step, run, dispose } = await makeSaeStep(c, true, fused);
   await step();
@@ -168,7 +241,13 @@ for (const [c, fused] of cases.flatMap((c) => [[c, true], [c, false]] as const))
     if (fused && extra) dispatches.push(`${kInfo.name}: ${extra}`);
   }
   dispose();
-  overhead[label] = { queued_ms_per_step: Number(queuedMs.toFixed(3)), host_ms_per_step: Number(hostMs.toFixed(3)), tfjs_programs_per_step: prof.kernels.length, by_kernel: byKernel, ...(fused ? { dispatch_ms: dispatches } : {}) };
+  overhead[label] = {
+    queued_ms_per_step: Number(queuedMs.toFixed(3)),
+    host_ms_per_step: Number(hostMs.toFixed(3)),
+    tfjs_programs_per_step: prof.kernels.length,
+    by_kernel: byKernel,
+    ...(fused ? { dispatch_ms: dispatches } : {}),
+  };
   process.stderr.write(`${JSON.stringify({ [label]: overhead[label] })}\n`);
 }
 {
@@ -184,7 +263,10 @@ for (const [c, fused] of cases.flatMap((c) => [[c, true], [c, false]] as const))
   }
   const hostUs = ((performance.now() - t0) / n) * 1000;
   await acc.data();
-  overhead.dispatch_us = { host: Number(hostUs.toFixed(1)), with_execution: Number((((performance.now() - t0) / n) * 1000).toFixed(1)) };
+  overhead.dispatch_us = {
+    host: Number(hostUs.toFixed(1)),
+    with_execution: Number((((performance.now() - t0) / n) * 1000).toFixed(1)),
+  };
   tf.dispose([a, acc]);
 }
 
@@ -233,8 +315,11 @@ const gpuMs = async (name: string, f: () => tf.Tensor) => {
   }
 };
 await gpuMs('tfjs_matmul', () => tf.matMul(x, W_E));
-for (const t of tilings) await gpuMs(`tiled128_bk${t.bk}_${t.vec4 ? 'vec4' : 'f32'}`, () => webgpuTiledEncoder(x, W_E, b_E, t));
-const encoderTflops = Object.fromEntries(Object.entries(encoderGpuMs).map(([n, ms]) => [n, Number((flop / (ms / 1000) / 1e12).toFixed(2))]));
+for (const t of tilings)
+  await gpuMs(`tiled128_bk${t.bk}_${t.vec4 ? 'vec4' : 'f32'}`, () => webgpuTiledEncoder(x, W_E, b_E, t));
+const encoderTflops = Object.fromEntries(
+  Object.entries(encoderGpuMs).map(([n, ms]) => [n, Number((flop / (ms / 1000) / 1e12).toFixed(2))]),
+);
 process.stderr.write(`${JSON.stringify({ encoder_gpu_ms: encoderGpuMs, encoder_tflops: encoderTflops })}\n`);
 const kernels = Object.fromEntries(Object.entries(parts).map(([n, ms]) => [n, Number(ms.toFixed(3))]));
 const tflops = {
@@ -243,7 +328,20 @@ const tflops = {
 };
 process.stderr.write(`${JSON.stringify({ shape: big.name, kernels_ms: kernels, tflops })}\n`);
 
-const out = { benchmark: 'gpu', date: new Date().toISOString(), device: info.device, adapter, results: steps, fused_by_tiling: byTiling, overhead, encoder_gpu_ms: encoderGpuMs, encoder_tflops: encoderTflops, kernels_case: big.name, kernels_ms: kernels, tflops };
+const out = {
+  benchmark: 'gpu',
+  date: new Date().toISOString(),
+  device: info.device,
+  adapter,
+  results: steps,
+  fused_by_tiling: byTiling,
+  overhead,
+  encoder_gpu_ms: encoderGpuMs,
+  encoder_tflops: encoderTflops,
+  kernels_case: big.name,
+  kernels_ms: kernels,
+  tflops,
+};
 if (values.out) writeFileSync(values.out, `${JSON.stringify(out, null, 1)}\n`);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

@@ -9,7 +9,15 @@ import { randomParams } from '../src/core/lm/random-params';
 import type { BackendName } from '../src/core/tensor/backend';
 import { entryOf } from '../src/core/util/lookup';
 
-const GPT2_SMALL = { model_type: 'gpt2', n_embd: 768, n_head: 12, n_layer: 12, n_positions: 1024, vocab_size: 50257, activation_function: 'gelu_new' };
+const GPT2_SMALL = {
+  model_type: 'gpt2',
+  n_embd: 768,
+  n_head: 12,
+  n_layer: 12,
+  n_positions: 1024,
+  vocab_size: 50257,
+  activation_function: 'gelu_new',
+};
 
 export interface LmCase {
   name: string;
@@ -19,7 +27,11 @@ export interface LmCase {
 }
 
 export const LM_CASES: LmCase[] = [
-  { name: 'lm_forward_pdlm', make: () => loadModel('pdlm-4l-256').model, shape: (b) => (b === 'cpu' ? [1, 256] : [8, 256]) },
+  {
+    name: 'lm_forward_pdlm',
+    make: () => loadModel('pdlm-4l-256').model,
+    shape: (b) => (b === 'cpu' ? [1, 256] : [8, 256]),
+  },
   {
     name: 'lm_forward_gpt2_small_random',
     make: () => {
@@ -36,7 +48,13 @@ export const sampleRss = (): number => (peakRss = Math.max(peakRss, process.memo
 
 /** Times forward passes of `batch` windows of `seq` tokens, each read back: the full pass with its logits, or with
  * `hook` the pass up to that hook point (as activation generation runs it) with the hook's activations. */
-export async function measureForward(model: HookedTransformer, batch: number, seq: number, minSeconds: number, hook?: string) {
+export async function measureForward(
+  model: HookedTransformer,
+  batch: number,
+  seq: number,
+  minSeconds: number,
+  hook?: string,
+) {
   const ids = new Int32Array(batch * seq).map((_, i) => (i * 7919 + 13) % model.cfg.dVocab);
   const pass = async () => {
     if (hook) {

@@ -9,7 +9,9 @@ import { availableBackends, initBackend, type BackendName } from '../src/core/te
 import { LM_CASES, measureForward, peakRssBytes } from './lm-cases';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { backends: { type: 'string' }, seconds: { type: 'string', default: '6' } } });
+  const { values } = parseArgs({
+    options: { backends: { type: 'string' }, seconds: { type: 'string', default: '6' } },
+  });
   const minSeconds = Number(values.seconds);
   const wanted = values.backends?.split(',') as BackendName[] | undefined;
   const backends = (await availableBackends()).filter((b) => !wanted || wanted.includes(b));
@@ -20,13 +22,30 @@ async function main(): Promise<void> {
       const model = c.make();
       const [batch, seq] = c.shape(backend);
       const r = await measureForward(model, batch, seq, minSeconds);
-      const row = { name: c.name, backend, path: 'dense', device: info.device, batch, seq, ...r, peak_mb: Math.round(peakRssBytes() / 2 ** 20), backend_mb: Math.round(tf.memory().numBytes / 2 ** 20) };
-      process.stderr.write(`${row.name.padEnd(30)} ${backend.padEnd(7)} ${String(row.tokens_per_second).padStart(8)} tok/s  ${row.ms_per_forward} ms/pass [${batch}x${seq}]\n`);
+      const row = {
+        name: c.name,
+        backend,
+        path: 'dense',
+        device: info.device,
+        batch,
+        seq,
+        ...r,
+        peak_mb: Math.round(peakRssBytes() / 2 ** 20),
+        backend_mb: Math.round(tf.memory().numBytes / 2 ** 20),
+      };
+      process.stderr.write(
+        `${row.name.padEnd(30)} ${backend.padEnd(7)} ${String(row.tokens_per_second).padStart(8)} tok/s  ${row.ms_per_forward} ms/pass [${batch}x${seq}]\n`,
+      );
       results.push(row);
       model.dispose();
     }
   }
-  const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, mem_gb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model,
+    mem_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
   process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, results })}\n`);
   process.exit(0);
 }

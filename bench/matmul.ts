@@ -8,9 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/core/tensor/backend';
 import { loadNativeBlas, type NativeBlas } from '../src/core/tensor/native/native-blas';
-import {
-  registerNativeMatMul, type NativeMatMulRegistration,
-} from '../src/core/tensor/native/register-native-matmul';
+import { registerNativeMatMul, type NativeMatMulRegistration } from '../src/core/tensor/native/register-native-matmul';
 
 /** op(A) is [batch·]M x K and op(B) K x N; a batch > 1 runs sgemmBatched over `batch` stacked pairs. */
 interface Case {
@@ -53,7 +51,11 @@ const { values: opts } = parseArgs({
 });
 const budgetMs = Number(opts['budget-ms']);
 
-interface Timing { ms: number; bestMs: number; runs: number }
+interface Timing {
+  ms: number;
+  bestMs: number;
+  runs: number;
+}
 
 /** Median and best of alternating runs of each function: one warm-up each, then until the budget is spent. */
 function timeAlternating(fns: (() => void)[]): Timing[] {
@@ -97,12 +99,35 @@ function ownVsSystem(blas: NativeBlas) {
     const b = random(batch * c.k * c.n);
     const out = new Float32Array(batch * c.m * c.n);
     const gflop = (2 * c.m * c.n * c.k * batch) / 1e9;
-    const run = () => batch === 1
-      ? blas.sgemm(!!c.transA, !!c.transB, c.m, c.n, c.k, 1, a, lda, b, ldb, 0, out, c.n)
-      : blas.sgemmBatched(!!c.transA, !!c.transB, c.m, c.n, c.k, 1, a, lda, c.m * c.k, b, ldb, c.k * c.n, 0, out, c.n,
-        c.m * c.n, batch);
+    const run = () =>
+      batch === 1
+        ? blas.sgemm(!!c.transA, !!c.transB, c.m, c.n, c.k, 1, a, lda, b, ldb, 0, out, c.n)
+        : blas.sgemmBatched(
+            !!c.transA,
+            !!c.transB,
+            c.m,
+            c.n,
+            c.k,
+            1,
+            a,
+            lda,
+            c.m * c.k,
+            b,
+            ldb,
+            c.k * c.n,
+            0,
+            out,
+            c.n,
+            c.m * c.n,
+            batch,
+          );
     const sides = hasSystem ? [use('own'), use('system')] : [use('own')];
-    const timings = timeAlternating(sides.map((select) => () => { select(); run(); }));
+    const timings = timeAlternating(
+      sides.map((select) => () => {
+        select();
+        run();
+      }),
+    );
     const own = summary(gflop, timings[0]!);
     const system = timings[1] && summary(gflop, timings[1]);
     const row = {
@@ -115,7 +140,9 @@ function ownVsSystem(blas: NativeBlas) {
         bestRatio: +(own.bestGflops / system.bestGflops).toFixed(3),
       }),
     };
-    console.error(`${c.name}: own ${own.gflops}${system ? ` vs system ${system.gflops} GFLOP/s (${row.ratio})` : ' GFLOP/s'}`);
+    console.error(
+      `${c.name}: own ${own.gflops}${system ? ` vs system ${system.gflops} GFLOP/s (${row.ratio})` : ' GFLOP/s'}`,
+    );
     rows.push(row);
   }
   blas.setBlas?.('own');
@@ -125,7 +152,12 @@ function ownVsSystem(blas: NativeBlas) {
   return {
     results: rows,
     summary: ratios.length
-      ? { minRatio: Math.min(...ratios), geomeanRatio: geomean(ratios), minBestRatio: Math.min(...best), geomeanBestRatio: geomean(best) }
+      ? {
+          minRatio: Math.min(...ratios),
+          geomeanRatio: geomean(ratios),
+          minBestRatio: Math.min(...best),
+          geomeanBestRatio: geomean(best),
+        }
       : { note: 'no system BLAS linked: own sgemm only' },
   };
 }

@@ -24,7 +24,8 @@ for (const backend of await availableBackends()) {
       if (!t) throw new Error(`${c.name}: no ${hook} from the forward pass`);
       const ours = (await t.data()) as Float32Array;
       const theirs = ref.readFloat32(r);
-      if (ours.length !== theirs.length) throw new Error(`${c.name} ${hook}: ${ours.length} values, the reference has ${theirs.length}`);
+      if (ours.length !== theirs.length)
+        throw new Error(`${c.name} ${hook}: ${ours.length} values, the reference has ${theirs.length}`);
       let diff = 0;
       let scale = 0;
       for (const [i, v] of theirs.entries()) {
@@ -39,5 +40,7 @@ for (const backend of await availableBackends()) {
     process.stderr.write(`${backend.padEnd(7)} ${c.name.padEnd(12)} ${worst.toExponential(1)}\n`);
   }
 }
-process.stdout.write(`${JSON.stringify({ benchmark: 'hf_parity', date: new Date().toISOString(), machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model }, results: rows })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ benchmark: 'hf_parity', date: new Date().toISOString(), machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model }, results: rows })}\n`,
+);
 process.exit(0);

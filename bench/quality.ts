@@ -16,7 +16,17 @@ import { loadModelAndWindows } from '../src/core/sae/train-data';
 import { Sae } from '../src/core/sae/variants/sae';
 import { parseBackendRequest } from '../src/core/tensor/backend';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, tokens: { type: 'string' }, 'shuffle-windows': { type: 'string' }, seed: { type: 'string' }, 'norm-tokens': { type: 'string' }, 'bias-init-tokens': { type: 'string' }, home: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string' },
+    tokens: { type: 'string' },
+    'shuffle-windows': { type: 'string' },
+    seed: { type: 'string' },
+    'norm-tokens': { type: 'string' },
+    'bias-init-tokens': { type: 'string' },
+    home: { type: 'string' },
+  },
+});
 const home = studioHome(values.home ?? mkdtempSync(join(tmpdir(), 'sae-studio-quality-')));
 const tokens = values.tokens ? Number(values.tokens) : PDLM_TRAIN_TOKENS;
 const overrides = {
@@ -25,7 +35,12 @@ const overrides = {
   ...(values['norm-tokens'] ? { norm_estimation_tokens: Number(values['norm-tokens']) } : {}),
 };
 const biasInitTokens = values['bias-init-tokens'] ? Number(values['bias-init-tokens']) : undefined;
-const recipe = referenceTopKRecipe({ name: 'quality', total_training_tokens: tokens, backend: parseBackendRequest(values.backend, '--backend'), ...overrides });
+const recipe = referenceTopKRecipe({
+  name: 'quality',
+  total_training_tokens: tokens,
+  backend: parseBackendRequest(values.backend, '--backend'),
+  ...overrides,
+});
 if (biasInitTokens) recipe.initializer = { ...recipe.initializer, bias_init_tokens: biasInitTokens };
 const cfg = TrainConfigSchema.parse(recipe);
 
@@ -39,14 +54,20 @@ const result = await trainDictionary(cfg, {
     if (e.type === 'log') process.stderr.write(`${e.message}\n`);
     if (e.type === 'metrics' && e.metrics.step % 100 === 0) {
       const m = e.metrics;
-      process.stderr.write(`step ${m.step} l_rec ${m.l_rec.toFixed(3)} ev ${m.explained_variance.toFixed(4)} dead ${m.dead} ${m.tokens_per_second} tok/s\n`);
+      process.stderr.write(
+        `step ${m.step} l_rec ${m.l_rec.toFixed(3)} ev ${m.explained_variance.toFixed(4)} dead ${m.dead} ${m.tokens_per_second} tok/s\n`,
+      );
     }
   },
 });
 const trainSeconds = (performance.now() - t0) / 1000;
 
 const stored = loadDictionary(result.dictionaryDir!, home);
-const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, { home, split: 'validation', contextSize: null });
+const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
+  home,
+  split: 'validation',
+  contextSize: null,
+});
 const sae = new Sae(stored.cfg, stored.params);
 const ev = await evaluateDictionary(model, sae, windows);
 const seconds = (performance.now() - t0) / 1000;

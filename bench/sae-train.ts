@@ -26,7 +26,9 @@ export const SAE_CASES: SaeCase[] = [
 ];
 
 /** BatchTopK on the first case's shape (npm run bench; its sparse path runs on the cpu and wasm backends). */
-export const BATCH_CASES: SaeCase[] = [{ name: 'sae_batchtopk_d256_f4096_k32', dModel: 256, dSae: 4096, k: 32, batch: 4096, actFn: 'batchtopk' }];
+export const BATCH_CASES: SaeCase[] = [
+  { name: 'sae_batchtopk_d256_f4096_k32', dModel: 256, dSae: 4096, k: 32, batch: 4096, actFn: 'batchtopk' },
+];
 
 export interface StepResult {
   ms_per_step: number;
@@ -34,28 +36,78 @@ export interface StepResult {
   steps: number;
 }
 
-const LOSS = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
+const LOSS = {
+  sparsityLossType: null,
+  l1Coefficient: 0,
+  p: 1,
+  tanhStretchCoefficient: 4,
+  frequencyScale: 0.01,
+  lpCoefficient: 0,
+  auxkCoefficient: 0,
+  kAux: 1,
+  deadMask: null,
+  nDead: 0,
+};
 
 /** A TopK (or BatchTopK) SAE training step on random activations, as the trainer runs the steps it does not log; `step` resolves
  * when the step has finished on the device. */
-export async function makeSaeStep(c: SaeCase, sparse: boolean, fused = true): Promise<{ step: () => Promise<void>; run: (selection?: PreselectedBatch) => tf.Tensor; dispose: () => void }> {
-  const cfg = SaeConfigSchema.parse({ hook_point_in: 'bench', d_model: c.dModel, d_sae: c.dSae, act_fn: c.actFn ?? 'topk', top_k: c.k, sparsity_include_decoder_norm: false });
-  const sae = new Sae(cfg, await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), { seed: 0, unitNormDecoder: true }));
+export async function makeSaeStep(
+  c: SaeCase,
+  sparse: boolean,
+  fused = true,
+): Promise<{ step: () => Promise<void>; run: (selection?: PreselectedBatch) => tf.Tensor; dispose: () => void }> {
+  const cfg = SaeConfigSchema.parse({
+    hook_point_in: 'bench',
+    d_model: c.dModel,
+    d_sae: c.dSae,
+    act_fn: c.actFn ?? 'topk',
+    top_k: c.k,
+    sparsity_include_decoder_norm: false,
+  });
+  const sae = new Sae(
+    cfg,
+    await initializeSae(cfg, InitConfigSchema.parse({ bias_init_method: 'all_zero' }), {
+      seed: 0,
+      unitNormDecoder: true,
+    }),
+  );
   const adam = new Adam(sae.params);
   const normal = normalGenerator(1);
-  const x = tf.tensor2d(new Float32Array(c.batch * c.dModel).map(() => normal()), [c.batch, c.dModel]);
+  const x = tf.tensor2d(
+    new Float32Array(c.batch * c.dModel).map(() => normal()),
+    [c.batch, c.dModel],
+  );
   // Without the metric reductions (9 of 10 steps by default); returns the loss, the rest of the stats released.
   const run = (selection?: PreselectedBatch) => {
-    const stats = trainStep(sae, adam, x, x, { sparse, fused, lr: 1e-4, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: LOSS, metrics: false, ...(selection ? { selection } : {}) });
+    const stats = trainStep(sae, adam, x, x, {
+      sparse,
+      fused,
+      lr: 1e-4,
+      lrFactors: {},
+      clipGradNorm: 0,
+      unitNormDecoder: true,
+      loss: LOSS,
+      metrics: false,
+      ...(selection ? { selection } : {}),
+    });
     const total = tf.keep(stats.parts.total.clone());
     disposeStats(stats);
     return total;
   };
   // BatchTopK's sparse path on webgpu selects each batch before its step, as the trainer does.
   const p = sae.params as Record<string, tf.Tensor>;
-  const preselect = sparse && cfg.act_fn === 'batchtopk' && tf.getBackend() === 'webgpu'
-    ? () => preselectBatchTopK(x, p.W_E as tf.Tensor2D, p.b_E as tf.Tensor1D, (p.b_D as tf.Tensor1D) ?? null, c.k, cfg.apply_decoder_bias_to_pre_encoder)
-    : null;
+  const preselect =
+    sparse && cfg.act_fn === 'batchtopk' && tf.getBackend() === 'webgpu'
+      ? () =>
+          preselectBatchTopK(
+            x,
+            p.W_E as tf.Tensor2D,
+            p.b_E as tf.Tensor1D,
+            (p.b_D as tf.Tensor1D) ?? null,
+            c.k,
+            cfg.apply_decoder_bias_to_pre_encoder,
+          )
+      : null;
   const step = async () => {
     const selection = preselect ? await preselect() : undefined;
     const total = run(selection);
@@ -75,7 +127,11 @@ export async function makeSaeStep(c: SaeCase, sparse: boolean, fused = true): Pr
 }
 
 /** Times training steps until `minSeconds` have passed (at least `minSteps`, after one warm-up step). */
-export async function benchSaeStep(c: SaeCase, sparse: boolean, opts: { minSeconds: number; minSteps: number; maxSteps: number; fused?: boolean }): Promise<StepResult | { skipped: string }> {
+export async function benchSaeStep(
+  c: SaeCase,
+  sparse: boolean,
+  opts: { minSeconds: number; minSteps: number; maxSteps: number; fused?: boolean },
+): Promise<StepResult | { skipped: string }> {
   if (sparse) {
     const why = sparseTopKUnavailable(c.actFn === 'batchtopk' ? undefined : c.k);
     if (why) return { skipped: why };

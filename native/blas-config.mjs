@@ -14,12 +14,24 @@ function pkgConfig(...args) {
 function detect() {
   if ((process.env.SAE_STUDIO_BLAS ?? '').toLowerCase() === 'own') return { name: 'own' };
   if (process.platform === 'darwin') {
-    return { name: 'accelerate', defines: ['SAE_BLAS_ACCELERATE', 'ACCELERATE_NEW_LAPACK'], libraries: ['-framework Accelerate'] };
+    return {
+      name: 'accelerate',
+      defines: ['SAE_BLAS_ACCELERATE', 'ACCELERATE_NEW_LAPACK'],
+      libraries: ['-framework Accelerate'],
+    };
   }
   if (pkgConfig('--exists', 'openblas') === null) return { name: 'own' };
-  const includes = (pkgConfig('--cflags-only-I', 'openblas') ?? '').split(/\s+/).filter(Boolean).map((f) => f.slice(2));
+  const includes = (pkgConfig('--cflags-only-I', 'openblas') ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((f) => f.slice(2));
   const libDirs = (pkgConfig('--libs-only-L', 'openblas') ?? '').split(/\s+/).filter(Boolean);
-  return { name: 'openblas', defines: ['SAE_BLAS_OPENBLAS'], include_dirs: includes, libraries: [...libDirs, '-lopenblas'] };
+  return {
+    name: 'openblas',
+    defines: ['SAE_BLAS_OPENBLAS'],
+    include_dirs: includes,
+    libraries: [...libDirs, '-lopenblas'],
+  };
 }
 
 const what = process.argv[2] ?? 'name';

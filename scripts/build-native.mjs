@@ -10,12 +10,19 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeGyp = process.env.npm_config_node_gyp;
 const [cmd, args] = nodeGyp ? [process.execPath, [nodeGyp]] : ['npx', ['--no-install', 'node-gyp']];
-const r = spawnSync(cmd, [...args, 'rebuild', '--directory', join(root, 'native')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const r = spawnSync(cmd, [...args, 'rebuild', '--directory', join(root, 'native')], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+  encoding: 'utf8',
+});
 if (r.status === 0) {
   process.stderr.write(`sae-studio: native addon built (BLAS: ${builtBlas()}; sparse TopK and LM kernels)\n`);
 } else {
-  const why = `${r.stderr ?? ''}${r.stdout ?? ''}`.split('\n').find((l) => /error|not found|No such/i.test(l)) ?? `exit ${r.status}`;
-  process.stderr.write(`sae-studio: notice: native addon not built (${why.trim()}); the wasm backend's own kernels will be used. Install a C compiler, then run npm run build:native.\n`);
+  const why =
+    `${r.stderr ?? ''}${r.stdout ?? ''}`.split('\n').find((l) => /error|not found|No such/i.test(l)) ??
+    `exit ${r.status}`;
+  process.stderr.write(
+    `sae-studio: notice: native addon not built (${why.trim()}); the wasm backend's own kernels will be used. Install a C compiler, then run npm run build:native.\n`,
+  );
 }
 
 /** The BLAS the fresh build uses, from its own info(): "own (avx512, 2 threads)", "openblas (Zen)", ... */

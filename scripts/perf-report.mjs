@@ -11,22 +11,64 @@ const target = join(root, 'docs', 'performance.md');
 
 /** Titles and one-line explanations of the runs we know, in the order they are shown; others follow by name. */
 const KNOWN = [
-  ['demo', 'The main job: `sae-studio demo`', 'Training (TopK SAE, k 32, 4096 latents, blocks.2.hook_resid_post of pdlm-4l-256, one pass over the corpus), evaluation on the validation windows and the feature analysis, from a fresh clone.'],
-  ['sae-step-wasm-own', 'SAE training step on the CPU (wasm backend, native kernels, our own sgemm)', 'Tokens per second of one training step, batch 4096 (bench/run.ts), the addon built with no system BLAS.'],
-  ['sae-step-wasm-openblas', 'The same step with OpenBLAS linked', 'As above, with the addon built against libopenblas-dev.'],
-  ['blas-step-paired', 'The d 256 step with each BLAS, paired in one process', 'Our sgemm and OpenBLAS alternating step by step (bench/blas-step.ts): separate runs on a shared 2-core host differ by 15–30%.'],
-  ['matmul-1thread', 'sgemm: our own against OpenBLAS, one thread', 'GFLOP/s on the SAE and LM shapes, both in one process, alternating (bench/matmul.ts); one thread, so that other load on the host weighs less.'],
+  [
+    'demo',
+    'The main job: `sae-studio demo`',
+    'Training (TopK SAE, k 32, 4096 latents, blocks.2.hook_resid_post of pdlm-4l-256, one pass over the corpus), evaluation on the validation windows and the feature analysis, from a fresh clone.',
+  ],
+  [
+    'sae-step-wasm-own',
+    'SAE training step on the CPU (wasm backend, native kernels, our own sgemm)',
+    'Tokens per second of one training step, batch 4096 (bench/run.ts), the addon built with no system BLAS.',
+  ],
+  [
+    'sae-step-wasm-openblas',
+    'The same step with OpenBLAS linked',
+    'As above, with the addon built against libopenblas-dev.',
+  ],
+  [
+    'blas-step-paired',
+    'The d 256 step with each BLAS, paired in one process',
+    'Our sgemm and OpenBLAS alternating step by step (bench/blas-step.ts): separate runs on a shared 2-core host differ by 15–30%.',
+  ],
+  [
+    'matmul-1thread',
+    'sgemm: our own against OpenBLAS, one thread',
+    'GFLOP/s on the SAE and LM shapes, both in one process, alternating (bench/matmul.ts); one thread, so that other load on the host weighs less.',
+  ],
   ['matmul', 'sgemm: our own against OpenBLAS, two threads', 'As above on both cores.'],
-  ['matmul-1thread-avx2', 'sgemm: the AVX2 kernel against OpenBLAS, one thread', 'Our 8-wide (ymm) kernel forced on this AVX-512 CPU: what an AVX2-only CPU gets.'],
-  ['quality', 'SAE quality against PyTorch', 'The reference recipe (tests/fixtures/reference/sae-quality.json) trained and evaluated (bench/quality.ts).'],
-  ['parity', 'Hugging Face parity', 'Largest relative error against transformers on each fixture architecture (bench/parity.ts).'],
-  ['gpu-h200-webgpu', 'GPU: the TopK step and the LM forward on an H200 (WebGPU through Dawn)', 'bench/gpu.ts on a bare NVIDIA host (docs/gpu-host.md).'],
-  ['gpu-h200-torch', 'GPU: PyTorch on the same H200, same call', 'bench/torch_sae_step.py, run right after the WebGPU bench.'],
+  [
+    'matmul-1thread-avx2',
+    'sgemm: the AVX2 kernel against OpenBLAS, one thread',
+    'Our 8-wide (ymm) kernel forced on this AVX-512 CPU: what an AVX2-only CPU gets.',
+  ],
+  [
+    'quality',
+    'SAE quality against PyTorch',
+    'The reference recipe (tests/fixtures/reference/sae-quality.json) trained and evaluated (bench/quality.ts).',
+  ],
+  [
+    'parity',
+    'Hugging Face parity',
+    'Largest relative error against transformers on each fixture architecture (bench/parity.ts).',
+  ],
+  [
+    'gpu-h200-webgpu',
+    'GPU: the TopK step and the LM forward on an H200 (WebGPU through Dawn)',
+    'bench/gpu.ts on a bare NVIDIA host (docs/gpu-host.md).',
+  ],
+  [
+    'gpu-h200-torch',
+    'GPU: PyTorch on the same H200, same call',
+    'bench/torch_sae_step.py, run right after the WebGPU bench.',
+  ],
 ];
 
 function latestRuns() {
   const byName = new Map();
-  for (const file of readdirSync(runsDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(runsDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     let run;
     try {
       run = JSON.parse(readFileSync(join(runsDir, file), 'utf8'));
@@ -43,7 +85,12 @@ function latestRuns() {
 }
 
 const scalar = (v) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-const cell = (v) => (v === null || v === undefined ? '—' : typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v).replaceAll('|', '\\|'));
+const cell = (v) =>
+  v === null || v === undefined
+    ? '—'
+    : typeof v === 'number'
+      ? String(Number(v.toPrecision(6)))
+      : String(v).replaceAll('|', '\\|');
 
 /** Nested objects one level down become columns of their own (`own.gflops`); arrays are left out. */
 function flatten(row) {
@@ -60,18 +107,35 @@ function table(input) {
   const rows = input.map(flatten);
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => scalar(r[k]))))];
   if (cols.length === 0) return [];
-  return [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`)];
+  return [
+    `| ${cols.join(' | ')} |`,
+    `|${cols.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`),
+  ];
 }
 
 function section({ file, run }, title, about) {
   const m = run.machine;
-  const machine = typeof m === 'string' ? m : [m.cpu, m.cores && `${m.cores} cores`, m.mem_gb && `${m.mem_gb} GiB`, m.node && `Node ${m.node}`].filter(Boolean).join(', ');
-  const out = [`## ${title}`, '', ...(about ? [about, ''] : []), `- command: \`${run.command}\``, `- date: ${run.date.slice(0, 16).replace('T', ' ')} UTC · machine: ${machine} · raw run: [${file}](perf-runs/${file})`, ''];
+  const machine =
+    typeof m === 'string'
+      ? m
+      : [m.cpu, m.cores && `${m.cores} cores`, m.mem_gb && `${m.mem_gb} GiB`, m.node && `Node ${m.node}`]
+          .filter(Boolean)
+          .join(', ');
+  const out = [
+    `## ${title}`,
+    '',
+    ...(about ? [about, ''] : []),
+    `- command: \`${run.command}\``,
+    `- date: ${run.date.slice(0, 16).replace('T', ' ')} UTC · machine: ${machine} · raw run: [${file}](perf-runs/${file})`,
+    '',
+  ];
   const o = run.output;
   const facts = Object.entries(o).filter(([k, v]) => scalar(v) && k !== 'date');
   if (facts.length > 0) out.push(...table([Object.fromEntries(facts)]), '');
   for (const [k, v] of Object.entries(o)) {
-    if (Array.isArray(v) && v.length > 0 && v.every((r) => r && typeof r === 'object' && !Array.isArray(r))) out.push(`**${k}**`, '', ...table(v), '');
+    if (Array.isArray(v) && v.length > 0 && v.every((r) => r && typeof r === 'object' && !Array.isArray(r)))
+      out.push(`**${k}**`, '', ...table(v), '');
   }
   return out;
 }
@@ -86,7 +150,8 @@ const lines = [
   '',
 ];
 for (const [name, title, about] of KNOWN) if (runs.has(name)) lines.push(...section(runs.get(name), title, about));
-for (const [name, entry] of [...runs].sort()) if (!KNOWN.some(([n]) => n === name)) lines.push(...section(entry, name, null));
+for (const [name, entry] of [...runs].sort())
+  if (!KNOWN.some(([n]) => n === name)) lines.push(...section(entry, name, null));
 const text = `${lines.join('\n').trimEnd()}\n`;
 
 if (process.argv.includes('--check')) {

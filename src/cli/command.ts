@@ -21,7 +21,11 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export const BACKEND_OPTION: Record<string, OptionSpec> = {
-  backend: { type: 'string', valueName: 'NAME', help: 'compute backend: auto (default: webgpu → wasm → cpu), webgpu, wasm, cpu; or SAE_STUDIO_BACKEND' },
+  backend: {
+    type: 'string',
+    valueName: 'NAME',
+    help: 'compute backend: auto (default: webgpu → wasm → cpu), webgpu, wasm, cpu; or SAE_STUDIO_BACKEND',
+  },
 };
 
 export function commandHelp(cmd: Command): string {
@@ -35,7 +39,11 @@ export function commandHelp(cmd: Command): string {
 export function parseCommandArgs(cmd: Command, argv: string[]) {
   const options: ParseArgsConfig['options'] = {};
   for (const [name, o] of Object.entries({ ...cmd.options, ...COMMON_OPTIONS })) {
-    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: o.multiple } : {}) };
+    options[name] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: o.multiple } : {}),
+    };
   }
   let parsed;
   try {
@@ -52,6 +60,7 @@ export function parseCommandArgs(cmd: Command, argv: string[]) {
 
 export function requireOption(cmd: Command, values: Record<string, unknown>, name: string): string {
   const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new InputError(`missing --${name} (see 'sae-studio ${cmd.name} --help')`);
+  if (typeof v !== 'string' || v === '')
+    throw new InputError(`missing --${name} (see 'sae-studio ${cmd.name} --help')`);
   return v;
 }

@@ -13,8 +13,19 @@ import { featureCommand, featuresCommand } from './commands/features';
 import { engineCommand, serveCommand } from './commands/serve';
 
 const COMMANDS: Command[] = [
-  tokenizeCommand, lmForwardCommand, lmEvalCommand, generateCommand, trainCommand, evalCommand, demoCommand,
-  analyzeCommand, featuresCommand, featureCommand, inferCommand, serveCommand, engineCommand,
+  tokenizeCommand,
+  lmForwardCommand,
+  lmEvalCommand,
+  generateCommand,
+  trainCommand,
+  evalCommand,
+  demoCommand,
+  analyzeCommand,
+  featuresCommand,
+  featureCommand,
+  inferCommand,
+  serveCommand,
+  engineCommand,
 ];
 
 function mainHelp(): string {
@@ -56,10 +67,14 @@ export async function main(argv: string[]): Promise<number> {
   if (!found) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
     if (group.length > 0 && (argv.length === 1 || argv[1]?.startsWith('-'))) {
-      process.stdout.write(`Subcommands of '${argv[0]}':\n${group.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}\n`);
+      process.stdout.write(
+        `Subcommands of '${argv[0]}':\n${group.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}\n`,
+      );
       return argv.length === 1 || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
     }
-    process.stderr.write(`sae-studio: error: unknown command '${argv.slice(0, group.length ? 2 : 1).join(' ')}' (see 'sae-studio --help')\n`);
+    process.stderr.write(
+      `sae-studio: error: unknown command '${argv.slice(0, group.length ? 2 : 1).join(' ')}' (see 'sae-studio --help')\n`,
+    );
     return 2;
   }
   const { cmd, rest } = found;
@@ -78,7 +93,9 @@ export async function main(argv: string[]): Promise<number> {
       if (debug) process.stderr.write(`${e.stack}\n`);
       return 2;
     }
-    process.stderr.write(`sae-studio: internal error: ${e.message.split('\n')[0]}${debug ? '' : ' (run with --debug for the stack trace)'}\n`);
+    process.stderr.write(
+      `sae-studio: internal error: ${e.message.split('\n')[0]}${debug ? '' : ' (run with --debug for the stack trace)'}\n`,
+    );
     if (debug) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

@@ -14,7 +14,9 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       const filled = Math.round((done / Math.max(total, 1)) * width);
       const secs = (Date.now() - start) / 1000;
       const eta = done > 0 ? (secs / done) * (total - done) : 0;
-      stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit}  ${secs.toFixed(0)}s, ETA ${eta.toFixed(0)}s `);
+      stream.write(
+        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit}  ${secs.toFixed(0)}s, ETA ${eta.toFixed(0)}s `,
+      );
     },
     done() {
       if (live) stream.write('\n');

@@ -1,6 +1,13 @@
 // Renders a context with a feature's activating tokens highlighted: ANSI background shades in a terminal,
 // «token:value» markers elsewhere; long contexts are cut to a window around the strongest activation.
-export function renderSample(tokens: string[], positions: Int32Array, values: Float32Array, maxActivation: number, color: boolean, width = 24): string {
+export function renderSample(
+  tokens: string[],
+  positions: Int32Array,
+  values: Float32Array,
+  maxActivation: number,
+  color: boolean,
+  width = 24,
+): string {
   const act = new Map<number, number>();
   positions.forEach((p, i) => act.set(p, values[i] ?? 0));
   let peak = positions[0] ?? 0;

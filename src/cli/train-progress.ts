@@ -26,13 +26,17 @@ export async function runTrainingWithProgress(
           break;
         case 'started':
           totalSteps = e.totalSteps;
-          say(`training ${e.totalSteps} steps (${e.totalTokens.toLocaleString('en-US')} tokens) on ${e.backend}${e.resumedFromStep ? `, resumed from step ${e.resumedFromStep}` : ''}`);
+          say(
+            `training ${e.totalSteps} steps (${e.totalTokens.toLocaleString('en-US')} tokens) on ${e.backend}${e.resumedFromStep ? `, resumed from step ${e.resumedFromStep}` : ''}`,
+          );
           break;
         case 'metrics': {
           const m = e.metrics;
           bar.update(m.step, totalSteps, 'steps');
           if (!process.stderr.isTTY) {
-            say(`step ${m.step}/${totalSteps} loss ${m.loss.toFixed(4)} l_rec ${m.l_rec.toFixed(4)} l0 ${m.l0.toFixed(1)} ev ${m.explained_variance.toFixed(4)} dead ${m.dead} lr ${m.lr.toExponential(2)} ${m.tokens_per_second} tok/s`);
+            say(
+              `step ${m.step}/${totalSteps} loss ${m.loss.toFixed(4)} l_rec ${m.l_rec.toFixed(4)} l0 ${m.l0.toFixed(1)} ev ${m.explained_variance.toFixed(4)} dead ${m.dead} lr ${m.lr.toExponential(2)} ${m.tokens_per_second} tok/s`,
+            );
           }
           break;
         }

@@ -5,5 +5,8 @@ export class InputError extends Error {
 
 /** True for errors whose message alone tells the user what to fix. */
 export function isInputError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'InputError' || err.name === 'SafetensorsError' || err.name === 'BackendError');
+  return (
+    err instanceof Error &&
+    (err.name === 'InputError' || err.name === 'SafetensorsError' || err.name === 'BackendError')
+  );
 }

@@ -12,7 +12,10 @@ import { JobCancelled } from './job-cancelled';
 const PROGRESS_INTERVAL_MS = 250;
 
 export async function runAnalyzeJob(
-  spec: AnalyzeJobSpec, home: StudioHome, emit: (m: EngineMessage) => void, signal: AbortSignal,
+  spec: AnalyzeJobSpec,
+  home: StudioHome,
+  emit: (m: EngineMessage) => void,
+  signal: AbortSignal,
 ): Promise<JobResult> {
   const backend = await initBackend(spec.backend);
   emit({ type: 'log', message: `backend: ${backend.device}` });
@@ -20,20 +23,38 @@ export async function runAnalyzeJob(
   let lastAt = 0;
   const job = analyzeIntoStore(
     {
-      dictionary: spec.dictionary, dataset: spec.dataset, split: spec.split, tokens: spec.tokens, model: spec.model, name: spec.name,
+      dictionary: spec.dictionary,
+      dataset: spec.dataset,
+      split: spec.split,
+      tokens: spec.tokens,
+      model: spec.model,
+      name: spec.name,
       onLog: (message) => emit({ type: 'log', message }),
       onProgress: (p) => {
         const now = performance.now();
         if (p.phase === lastPhase && now - lastAt < PROGRESS_INTERVAL_MS && p.done < p.total) return;
         lastPhase = p.phase;
         lastAt = now;
-        emit({ type: 'progress', phase: p.phase, done: p.done, total: p.total, unit: p.phase === 'activations' ? 'tokens' : 'steps' });
+        emit({
+          type: 'progress',
+          phase: p.phase,
+          done: p.done,
+          total: p.total,
+          unit: p.phase === 'activations' ? 'tokens' : 'steps',
+        });
       },
     },
     home,
   );
   const r = await Promise.race([job, cancelled(signal)]);
-  return { kind: 'analyze', dictionary: r.dictionaryName, analysis: r.saved.name, tokens: r.tokens, seconds: r.seconds, tokensPerSecond: r.tokensPerSecond };
+  return {
+    kind: 'analyze',
+    dictionary: r.dictionaryName,
+    analysis: r.saved.name,
+    tokens: r.tokens,
+    seconds: r.seconds,
+    tokensPerSecond: r.tokensPerSecond,
+  };
 }
 
 function cancelled(signal: AbortSignal): Promise<never> {

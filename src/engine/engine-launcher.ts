@@ -50,7 +50,11 @@ export class ExitRecord {
 }
 
 /** Keeps the last `bytes` characters a process wrote to stderr, for crash reports. */
-export function stderrTail(stream: NodeJS.ReadableStream | null | undefined, bytes = 4096, forward?: (chunk: string) => void): () => string {
+export function stderrTail(
+  stream: NodeJS.ReadableStream | null | undefined,
+  bytes = 4096,
+  forward?: (chunk: string) => void,
+): () => string {
   let tail = '';
   stream?.setEncoding('utf8');
   stream?.on('data', (chunk: string) => {

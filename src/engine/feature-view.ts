@@ -36,14 +36,26 @@ export class TokenLabels {
 export function featureView(f: StoredFeature, labels: TokenLabels): FeatureDetail {
   const model = f.analysis?.modelName ?? null;
   return {
-    dictionary: f.dictionary, index: f.index, interpretation: f.interpretation, bookmark: f.bookmark, analysis: f.analysis, stats: f.stats,
+    dictionary: f.dictionary,
+    index: f.index,
+    interpretation: f.interpretation,
+    bookmark: f.bookmark,
+    analysis: f.analysis,
+    stats: f.stats,
     samplings: f.samplings.map((s) => ({
       name: s.name,
       samples: s.samples.map((x): FeatureSample => {
         const tokenIds = Array.from(x.tokens);
         const activations = new Array<number>(tokenIds.length).fill(0);
         x.positions.forEach((p, i) => (activations[p] = x.values[i]!));
-        return { rank: x.rank, contextIndex: x.contextIndex, tokens: labels.strings(model, tokenIds), tokenIds, activations, maxActivation: x.maxActivation };
+        return {
+          rank: x.rank,
+          contextIndex: x.contextIndex,
+          tokens: labels.strings(model, tokenIds),
+          tokenIds,
+          activations,
+          maxActivation: x.maxActivation,
+        };
       }),
     })),
   };

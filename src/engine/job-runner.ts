@@ -6,7 +6,13 @@
  */
 import { isInputError } from '../core/errors';
 import { studioHome } from '../core/home';
-import { ParentMessageSchema, type EngineMessage, type JobResult, type JobSpec, type StartMessage } from '../protocol/job-protocol';
+import {
+  ParentMessageSchema,
+  type EngineMessage,
+  type JobResult,
+  type JobSpec,
+  type StartMessage,
+} from '../protocol/job-protocol';
 import { oneLine } from '../protocol/service-dispatch';
 import { runAnalyzeJob } from './analyze-job';
 import { cancelSignal } from './cancel-signal';
@@ -23,7 +29,10 @@ export async function runEngine(port: ParentPort): Promise<number> {
   const start = new Promise<StartMessage | string>((resolve) => {
     port.onMessage((raw) => {
       const parsed = ParentMessageSchema.safeParse(raw);
-      if (!parsed.success) return resolve(`engine: malformed message from the supervisor (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+      if (!parsed.success)
+        return resolve(
+          `engine: malformed message from the supervisor (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+        );
       if (parsed.data.type === 'start') resolve(parsed.data);
       else controller.abort();
     });

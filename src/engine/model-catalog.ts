@@ -26,15 +26,27 @@ export function checkModelFolder(path: string): ModelFolderCheck {
     return fail(oneLine(err));
   }
   if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json'))) {
-    return fail(`${dir}: no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)`);
+    return fail(
+      `${dir}: no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)`,
+    );
   }
-  if (!existsSync(join(dir, 'tokenizer.json'))) return fail(`${dir}: no tokenizer.json (a Hugging Face fast-tokenizer file is needed)`);
+  if (!existsSync(join(dir, 'tokenizer.json')))
+    return fail(`${dir}: no tokenizer.json (a Hugging Face fast-tokenizer file is needed)`);
   return { ok: true, model: modelInfo(basename(dir), dir, cfg, false) };
 }
 
 function modelInfo(name: string, ref: string, cfg: ModelConfig, bundled: boolean): ModelInfo {
   return {
-    name, ref, bundled, architecture: cfg.architecture, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel,
-    nHeads: cfg.nHeads, dVocab: cfg.dVocab, nCtx: cfg.nCtx, hookNames: listHookNames(cfg),
+    name,
+    ref,
+    bundled,
+    architecture: cfg.architecture,
+    modelType: cfg.modelType,
+    nLayers: cfg.nLayers,
+    dModel: cfg.dModel,
+    nHeads: cfg.nHeads,
+    dVocab: cfg.dVocab,
+    nCtx: cfg.nCtx,
+    hookNames: listHookNames(cfg),
   };
 }

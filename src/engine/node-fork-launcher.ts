@@ -22,7 +22,10 @@ const STDERR_TAIL_BYTES = 4096;
 /** `node --import tsx src/engine/main.ts`: the engine straight from its sources. */
 export function sourceEngineEntry(): NodeEngineEntry {
   const tsx = createRequire(import.meta.url).resolve('tsx');
-  return { modulePath: join(dirname(fileURLToPath(import.meta.url)), 'main.ts'), execArgv: ['--import', pathToFileURL(tsx).href] };
+  return {
+    modulePath: join(dirname(fileURLToPath(import.meta.url)), 'main.ts'),
+    execArgv: ['--import', pathToFileURL(tsx).href],
+  };
 }
 
 export function nodeForkLauncher(entry: NodeEngineEntry, options: { forwardStderr?: boolean } = {}): EngineLauncher {
@@ -34,7 +37,11 @@ export function nodeForkLauncher(entry: NodeEngineEntry, options: { forwardStder
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'json',
       });
-      const tail = stderrTail(child.stderr, STDERR_TAIL_BYTES, options.forwardStderr ? (c) => process.stderr.write(c) : undefined);
+      const tail = stderrTail(
+        child.stderr,
+        STDERR_TAIL_BYTES,
+        options.forwardStderr ? (c) => process.stderr.write(c) : undefined,
+      );
       const exit = new ExitRecord();
       let failure = '';
       child.once('exit', (code, signal) => exit.finish({ code, signal }));

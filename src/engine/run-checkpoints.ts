@@ -11,5 +11,8 @@ export function hasCompleteCheckpoint(home: StudioHome, runId: string): boolean 
   const root = checkpointsDir(join(home.runs, runId));
   if (!existsSync(root)) return false;
   // A checkpoint folder is renamed into place with state.json written last (core/sae/checkpoint.ts).
-  return readdirSync(root).some((d) => /^step-\d+$/.test(d) && existsSync(join(root, d, 'state.json')) && existsSync(join(root, d, 'state.safetensors')));
+  return readdirSync(root).some(
+    (d) =>
+      /^step-\d+$/.test(d) && existsSync(join(root, d, 'state.json')) && existsSync(join(root, d, 'state.safetensors')),
+  );
 }

@@ -9,16 +9,34 @@ import { hasCompleteCheckpoint } from './run-checkpoints';
 export function dictionarySummary(d: Dictionary): DictionarySummary {
   const text = (key: string) => (typeof d.config[key] === 'string' ? (d.config[key] as string) : null);
   return {
-    name: d.name, series: d.series, path: d.path, saeType: d.saeType, dSae: d.dSae, modelName: d.modelName,
-    hookPointIn: text('hook_point_in'), hookPointOut: text('hook_point_out') ?? text('hook_point_in'), config: d.config,
-    metrics: d.metrics ? toMetricValues(d.metrics) : null, createdAt: d.createdAt, updatedAt: d.updatedAt,
+    name: d.name,
+    series: d.series,
+    path: d.path,
+    saeType: d.saeType,
+    dSae: d.dSae,
+    modelName: d.modelName,
+    hookPointIn: text('hook_point_in'),
+    hookPointOut: text('hook_point_out') ?? text('hook_point_in'),
+    config: d.config,
+    metrics: d.metrics ? toMetricValues(d.metrics) : null,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
   };
 }
 
 export function runSummary(run: Run, active: boolean, home: StudioHome): RunSummary {
   return {
-    id: run.id, dictionaryName: run.dictionaryName, status: run.status, error: run.error, startedAt: run.startedAt,
-    updatedAt: run.updatedAt, finishedAt: run.finishedAt, lastStep: run.lastStep, checkpoints: run.checkpoints, active,
-    resumable: !active && run.status !== 'done' && hasCompleteCheckpoint(home, run.id), config: run.config,
+    id: run.id,
+    dictionaryName: run.dictionaryName,
+    status: run.status,
+    error: run.error,
+    startedAt: run.startedAt,
+    updatedAt: run.updatedAt,
+    finishedAt: run.finishedAt,
+    lastStep: run.lastStep,
+    checkpoints: run.checkpoints,
+    active,
+    resumable: !active && run.status !== 'done' && hasCompleteCheckpoint(home, run.id),
+    config: run.config,
   };
 }

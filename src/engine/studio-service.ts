@@ -12,8 +12,17 @@ import { isInputError } from '../core/errors';
 import type { StudioHome } from '../core/home';
 import { resolveDictionaryDir } from '../core/sae/dictionary-store';
 import {
-  addBookmark, getFeature, getRun, getRunMetrics, listBookmarks, listDictionaries, listFeatures, listRecentRuns,
-  removeBookmark, setInterpretation, type Store,
+  addBookmark,
+  getFeature,
+  getRun,
+  getRunMetrics,
+  listBookmarks,
+  listDictionaries,
+  listFeatures,
+  listRecentRuns,
+  removeBookmark,
+  setInterpretation,
+  type Store,
 } from '../core/store';
 import type { BackendRequest, ComputeDevices } from '../core/tensor/backend';
 import type { AppInfo } from '../protocol/app-info';
@@ -53,18 +62,33 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
       devices ??= describeComputeDevices();
       const d = await devices;
       return {
-        home: home.root, store: join(home.root, DATABASE_FILE), platform: `${process.platform} ${process.arch}`, cpus: cpus().length,
-        cpuModel: cpus()[0]?.model.trim() ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), autoBackend: d.auto, gpu: d.gpu, gpuReason: d.gpuReason, native: d.native,
+        home: home.root,
+        store: join(home.root, DATABASE_FILE),
+        platform: `${process.platform} ${process.arch}`,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        autoBackend: d.auto,
+        gpu: d.gpu,
+        gpuReason: d.gpuReason,
+        native: d.native,
       };
     },
     previewDataset: async (request) => previewDataset(request),
     listModels: async () => ({ models: listModels() }),
     validateModelFolder: async ({ path }) => checkModelFolder(path),
-    listDictionaries: async ({ series }) => ({ dictionaries: listDictionaries(store, { series }).map(dictionarySummary) }),
+    listDictionaries: async ({ series }) => ({
+      dictionaries: listDictionaries(store, { series }).map(dictionarySummary),
+    }),
     listFeatures: async ({ dictionary, ...options }) => listFeatures(store, dictionary, options),
-    getFeature: async ({ dictionary, index, analysis }) => featureView(getFeature(store, dictionary, index, { analysis }), labels),
-    setInterpretation: async ({ dictionary, index, text, detail }) => ({ interpretation: setInterpretation(store, dictionary, index, text, { detail }) }),
-    addBookmark: async ({ dictionary, index, tags, note }) => ({ bookmark: addBookmark(store, dictionary, index, { tags, note }) }),
+    getFeature: async ({ dictionary, index, analysis }) =>
+      featureView(getFeature(store, dictionary, index, { analysis }), labels),
+    setInterpretation: async ({ dictionary, index, text, detail }) => ({
+      interpretation: setInterpretation(store, dictionary, index, text, { detail }),
+    }),
+    addBookmark: async ({ dictionary, index, tags, note }) => ({
+      bookmark: addBookmark(store, dictionary, index, { tags, note }),
+    }),
     removeBookmark: async ({ dictionary, index }) => ({ removed: removeBookmark(store, dictionary, index) }),
     listBookmarks: async (options) => ({ bookmarks: listBookmarks(store, options) }),
     featuresOnText: async ({ dictionary, text, topFeatures }) => {
@@ -76,11 +100,17 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
       return { tokens: await inference.run(dictionary, text, topFeatures) };
     },
     listRuns: async ({ limit, status, dictionary }) => ({
-      runs: listRecentRuns(store, { limit, status, dictionaryName: dictionary }).map((r) => runSummary(r, supervisor.isRunActive(r.id), home)),
+      runs: listRecentRuns(store, { limit, status, dictionaryName: dictionary }).map((r) =>
+        runSummary(r, supervisor.isRunActive(r.id), home),
+      ),
     }),
     getRun: async ({ id, fromStep, limit }) => ({
       run: runSummary(getRun(store, id), supervisor.isRunActive(id), home),
-      metrics: getRunMetrics(store, id, { fromStep, limit }).map((p) => ({ step: p.step, tokens: p.tokens, values: toMetricValues(p.values) })),
+      metrics: getRunMetrics(store, id, { fromStep, limit }).map((p) => ({
+        step: p.step,
+        tokens: p.tokens,
+        values: toMetricValues(p.values),
+      })),
       log: readRunLog(home, id),
     }),
     validateTrainConfig: async ({ config }) => {
@@ -122,7 +152,10 @@ const RUN_LOG_LINES = 500;
 function readRunLog(home: StudioHome, runId: string): string[] {
   const file = join(home.runs, runId, RUN_LOG);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').slice(-RUN_LOG_LINES);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .slice(-RUN_LOG_LINES);
 }
 
 /** Core's InputErrors (a bad name, an index out of range) become `invalid_input` ServiceErrors. */

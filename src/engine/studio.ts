@@ -21,7 +21,13 @@ export interface Studio {
   close(graceMs: number): Promise<void>;
 }
 
-export function openStudio(opts: { launcher: EngineLauncher; appInfo: AppInfo; backend?: BackendRequest; onWarning?: (message: string) => void; home?: StudioHome }): Studio {
+export function openStudio(opts: {
+  launcher: EngineLauncher;
+  appInfo: AppInfo;
+  backend?: BackendRequest;
+  onWarning?: (message: string) => void;
+  home?: StudioHome;
+}): Studio {
   const home = opts.home ?? studioHome();
   const store = openStore({ dir: home.root });
   const supervisor = new Supervisor({ store, home, launcher: opts.launcher, onWarning: opts.onWarning });
@@ -29,7 +35,11 @@ export function openStudio(opts: { launcher: EngineLauncher; appInfo: AppInfo; b
   const service = createStudioService({ store, home, supervisor, backend: opts.backend, appInfo: opts.appInfo });
   let closed: Promise<void> | null = null;
   return {
-    home, store, supervisor, service, interrupted,
+    home,
+    store,
+    supervisor,
+    service,
+    interrupted,
     close: (graceMs) =>
       (closed ??= supervisor.shutdown(graceMs).finally(() => {
         service.close();

@@ -13,9 +13,24 @@ import { InputError, isInputError } from '../core/errors';
 import type { StudioHome } from '../core/home';
 import { readRunConfig } from '../core/sae/trainer';
 import {
-  addRunCheckpoint, appendRunMetrics, createRun, getRun, listRecentRuns, updateRunStatus, upsertDictionary, type Run, type RunMetricPoint, type Store,
+  addRunCheckpoint,
+  appendRunMetrics,
+  createRun,
+  getRun,
+  listRecentRuns,
+  updateRunStatus,
+  upsertDictionary,
+  type Run,
+  type RunMetricPoint,
+  type Store,
 } from '../core/store';
-import { AnalyzeJobSpecSchema, EngineMessageSchema, type EngineMessage, type JobResult, type JobSpec } from '../protocol/job-protocol';
+import {
+  AnalyzeJobSpecSchema,
+  EngineMessageSchema,
+  type EngineMessage,
+  type JobResult,
+  type JobSpec,
+} from '../protocol/job-protocol';
 import type { JobInfo, StudioEvent } from '../protocol/jobs';
 import type { MetricPoint } from '../protocol/runs';
 import { oneLine } from '../protocol/service-dispatch';
@@ -73,12 +88,27 @@ export class Supervisor implements StudioEventSource {
   }
 
   /** Starts a new run of a validated train config. */
-  startTraining(cfg: TrainConfig, runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`): { runId: string; jobId: string } {
-    if (existsSync(join(this.home.runs, runId))) throw new InputError(`run '${runId}' exists; resume it or choose another id`);
+  startTraining(
+    cfg: TrainConfig,
+    runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
+  ): { runId: string; jobId: string } {
+    if (existsSync(join(this.home.runs, runId)))
+      throw new InputError(`run '${runId}' exists; resume it or choose another id`);
     const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
-    if (busy) throw new InputError(`dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`);
+    if (busy)
+      throw new InputError(
+        `dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`,
+      );
     createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
-    return { runId, jobId: this.launch({ kind: 'train', runId, resume: false, config: { ...cfg } }, runId, cfg.name, analysisAfter(cfg)) };
+    return {
+      runId,
+      jobId: this.launch(
+        { kind: 'train', runId, resume: false, config: { ...cfg } },
+        runId,
+        cfg.name,
+        analysisAfter(cfg),
+      ),
+    };
   }
 
   /** Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint. */
@@ -89,13 +119,18 @@ export class Supervisor implements StudioEventSource {
     // A run the store does not know (started by `sae-studio train`) must at least have its folder.
     if (!run) readRunConfig(this.home, runId);
     if (!hasCompleteCheckpoint(this.home, runId)) {
-      throw new InputError(`run '${runId}' has no complete checkpoint to resume from (it stopped before its first one); start it again`);
+      throw new InputError(
+        `run '${runId}' has no complete checkpoint to resume from (it stopped before its first one); start it again`,
+      );
     }
     const config = readRunConfig(this.home, runId) as Record<string, unknown>;
     const dictionaryName = run?.dictionaryName ?? (typeof config.name === 'string' ? config.name : 'sae');
     if (!run) createRun(this.store, { id: runId, dictionaryName, config });
     else updateRunStatus(this.store, runId, 'running');
-    return { runId, jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName, analysisAfter(config)) };
+    return {
+      runId,
+      jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName, analysisAfter(config)),
+    };
   }
 
   /** Analyses a dictionary's features; `afterRun` ties it to the training run it follows (its log, cancelRun). */
@@ -132,7 +167,9 @@ export class Supervisor implements StudioEventSource {
   /** Running jobs first, then finished ones; newest first within each. */
   listJobs(): JobInfo[] {
     const all = [...this.jobs.values()].map((j) => ({ ...j.info }));
-    return all.sort((a, b) => Number(a.endedAt !== null) - Number(b.endedAt !== null) || b.startedAt.localeCompare(a.startedAt));
+    return all.sort(
+      (a, b) => Number(a.endedAt !== null) - Number(b.endedAt !== null) || b.startedAt.localeCompare(a.startedAt),
+    );
   }
 
   /** Resolves with the job's final info once its engine has exited. */
@@ -147,8 +184,13 @@ export class Supervisor implements StudioEventSource {
    * them stopped without recording it); call once at startup. Returns their ids.
    */
   markInterruptedRuns(): string[] {
-    const stale = listRecentRuns(this.store, { status: 'running', limit: 1_000_000 }).filter((r) => !this.isRunActive(r.id));
-    for (const r of stale) updateRunStatus(this.store, r.id, 'failed', { error: 'interrupted: the studio stopped while this run was active' });
+    const stale = listRecentRuns(this.store, { status: 'running', limit: 1_000_000 }).filter(
+      (r) => !this.isRunActive(r.id),
+    );
+    for (const r of stale)
+      updateRunStatus(this.store, r.id, 'failed', {
+        error: 'interrupted: the studio stopped while this run was active',
+      });
     return stale.map((r) => r.id);
   }
 
@@ -168,11 +210,19 @@ export class Supervisor implements StudioEventSource {
     return [...this.jobs.values()].filter((j) => !j.finished);
   }
 
-  private launch(spec: JobSpec, runId: string | null, dictionary: string, analyzeAfter: AnalyzeSpec | null = null): string {
+  private launch(
+    spec: JobSpec,
+    runId: string | null,
+    dictionary: string,
+    analyzeAfter: AnalyzeSpec | null = null,
+  ): string {
     try {
       return this.launchNow(spec, runId, dictionary, analyzeAfter);
     } catch (err) {
-      if (runId !== null && spec.kind === 'train') this.safely(() => updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }));
+      if (runId !== null && spec.kind === 'train')
+        this.safely(() =>
+          updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }),
+        );
       throw err;
     }
   }
@@ -187,14 +237,36 @@ export class Supervisor implements StudioEventSource {
     let resolveEnded!: (info: JobInfo) => void;
     const ended = new Promise<JobInfo>((resolve) => (resolveEnded = resolve));
     const engine = this.options.launcher.launch(env);
-    const metrics = runId === null || spec.kind !== 'train' ? null : new MetricsBatcher(
-      (points) => appendRunMetrics(this.store, runId, points.map(storedPoint)),
-      this.options.metricsBatch ?? DEFAULT_METRICS_BATCH,
-      (err) => this.options.onWarning?.(`run ${runId}: metrics not saved yet (${oneLine(err)}); will retry`),
-    );
+    const metrics =
+      runId === null || spec.kind !== 'train'
+        ? null
+        : new MetricsBatcher(
+            (points) => appendRunMetrics(this.store, runId, points.map(storedPoint)),
+            this.options.metricsBatch ?? DEFAULT_METRICS_BATCH,
+            (err) => this.options.onWarning?.(`run ${runId}: metrics not saved yet (${oneLine(err)}); will retry`),
+          );
     const job: Job = {
-      info: { jobId, kind: spec.kind, runId, dictionary, status: 'running', startedAt: new Date().toISOString(), endedAt: null, progress: null, error: null },
-      engine, cancelFile, result: null, error: null, cancelRequested: false, killTimer: null, ended, finished: false, metrics, analyzeAfter,
+      info: {
+        jobId,
+        kind: spec.kind,
+        runId,
+        dictionary,
+        status: 'running',
+        startedAt: new Date().toISOString(),
+        endedAt: null,
+        progress: null,
+        error: null,
+      },
+      engine,
+      cancelFile,
+      result: null,
+      error: null,
+      cancelRequested: false,
+      killTimer: null,
+      ended,
+      finished: false,
+      metrics,
+      analyzeAfter,
     };
     this.jobs.set(jobId, job);
     engine.onMessage((raw) => this.onMessage(job, raw));
@@ -220,7 +292,8 @@ export class Supervisor implements StudioEventSource {
         break;
       case 'checkpoint':
         job.metrics?.flush();
-        if (runId !== null) this.safely(() => addRunCheckpoint(this.store, runId, { step: m.step, tokens: m.tokens, path: m.path }));
+        if (runId !== null)
+          this.safely(() => addRunCheckpoint(this.store, runId, { step: m.step, tokens: m.tokens, path: m.path }));
         break;
       case 'done':
         job.result = m.result;
@@ -242,32 +315,62 @@ export class Supervisor implements StudioEventSource {
     job.metrics?.flush();
     rmSync(job.cancelFile, { force: true });
     const { result } = job;
-    const status = result ? (result.kind === 'train' && result.cancelled ? 'cancelled' : 'done') : job.error === null && job.cancelRequested ? 'cancelled' : 'failed';
+    const status = result
+      ? result.kind === 'train' && result.cancelled
+        ? 'cancelled'
+        : 'done'
+      : job.error === null && job.cancelRequested
+        ? 'cancelled'
+        : 'failed';
     const error = status === 'failed' ? (job.error ?? crashMessage(exit, job.engine.stderrTail())) : null;
     const runId = job.info.runId;
     let resumable = false;
     if (runId !== null && job.info.kind === 'analyze') {
-      this.safely(() => appendRunLog(this.home, runId, status === 'done' ? 'feature analysis saved to the store' : `feature analysis ${status}${error ? `: ${error}` : ''}`));
+      this.safely(() =>
+        appendRunLog(
+          this.home,
+          runId,
+          status === 'done'
+            ? 'feature analysis saved to the store'
+            : `feature analysis ${status}${error ? `: ${error}` : ''}`,
+        ),
+      );
     } else if (runId !== null) {
       const saved = result?.kind === 'train' ? result.dictionary : null;
       const dSae = saved?.config.d_sae;
       if (saved && typeof dSae === 'number') {
         const evaluation = result?.kind === 'train' ? result.evaluation : null;
         const metrics = evaluation ? finiteValues(evaluation) : undefined;
-        this.safely(() => upsertDictionary(this.store, { name: saved.name, path: saved.path, config: { ...saved.config, d_sae: dSae }, modelName: saved.modelName, metrics }));
+        this.safely(() =>
+          upsertDictionary(this.store, {
+            name: saved.name,
+            path: saved.path,
+            config: { ...saved.config, d_sae: dSae },
+            modelName: saved.modelName,
+            metrics,
+          }),
+        );
       }
       if (error) this.safely(() => appendRunLog(this.home, runId, `error: ${error}`));
       this.safely(() => updateRunStatus(this.store, runId, status, { error }));
       resumable = status !== 'done' && hasCompleteCheckpoint(this.home, runId);
     }
     Object.assign(job.info, { status, error, endedAt: new Date().toISOString() });
-    this.emit({ jobId: job.info.jobId, kind: job.info.kind, runId, message: { type: 'ended', status, error, resumable } });
+    this.emit({
+      jobId: job.info.jobId,
+      kind: job.info.kind,
+      runId,
+      message: { type: 'ended', status, error, resumable },
+    });
     this.pruneFinished();
     if (status === 'done' && job.analyzeAfter && result?.kind === 'train' && result.dictionary) {
       const spec = { ...job.analyzeAfter, dictionary: result.dictionary.path };
       try {
         this.startAnalysis(spec, runId);
-        if (runId !== null) this.safely(() => appendRunLog(this.home, runId, `analysing the features over ${spec.tokens} tokens of ${spec.dataset}`));
+        if (runId !== null)
+          this.safely(() =>
+            appendRunLog(this.home, runId, `analysing the features over ${spec.tokens} tokens of ${spec.dataset}`),
+          );
       } catch (err) {
         this.options.onWarning?.(`run ${runId}: the analysis after training could not start: ${oneLine(err)}`);
       }
@@ -331,7 +434,11 @@ function finiteValues(values: Readonly<Record<string, number | null>>): Record<s
 
 /** The store keeps non-finite values (as strings); the protocol carries them as null. */
 function storedPoint(p: MetricPoint): RunMetricPoint {
-  return { step: p.step, tokens: p.tokens, values: Object.fromEntries(Object.entries(p.values).map(([k, v]) => [k, v ?? Number.NaN])) };
+  return {
+    step: p.step,
+    tokens: p.tokens,
+    values: Object.fromEntries(Object.entries(p.values).map(([k, v]) => [k, v ?? Number.NaN])),
+  };
 }
 
 function findRun(store: Store, id: string): Run | null {
@@ -344,7 +451,11 @@ function findRun(store: Store, id: string): Run | null {
 }
 
 function crashMessage(exit: EngineExit, stderr: string): string {
-  const how = exit.signal ? `killed by ${exit.signal}` : exit.code === null ? 'could not be started' : `exit code ${exit.code}`;
+  const how = exit.signal
+    ? `killed by ${exit.signal}`
+    : exit.code === null
+      ? 'could not be started'
+      : `exit code ${exit.code}`;
   const last = stderr.trim().split('\n').at(-1)?.trim();
   return `the engine stopped unexpectedly (${how})${last ? `: ${last.slice(0, 300)}` : ''}`;
 }

@@ -37,15 +37,20 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
   if (modelCfg) {
     const m: ModelConfig = modelCfg;
     inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in));
-    if (cfg.sae.hook_point_out !== undefined) inputIssue('sae.hook_point_out', () => hookStage(m, cfg.sae.hook_point_out!));
+    if (cfg.sae.hook_point_out !== undefined)
+      inputIssue('sae.hook_point_out', () => hookStage(m, cfg.sae.hook_point_out!));
     if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== m.dModel) {
-      issues.push({ field: at('sae.d_model'), message: `is ${cfg.sae.d_model}, but the model has d_model ${m.dModel}` });
+      issues.push({
+        field: at('sae.d_model'),
+        message: `is ${cfg.sae.d_model}, but the model has d_model ${m.dModel}`,
+      });
     }
     const sae = SaeConfigSchema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
     if (!sae.success) issues.push(...fieldIssues(sae.error, at('sae')));
   }
   if (cfg.activation_cache !== null) {
-    if (!existsSync(cfg.activation_cache)) issues.push({ field: at('activation_cache'), message: `${cfg.activation_cache}: no such folder` });
+    if (!existsSync(cfg.activation_cache))
+      issues.push({ field: at('activation_cache'), message: `${cfg.activation_cache}: no such folder` });
   } else {
     inputIssue('dataset', () => openDataset(cfg.dataset));
   }

@@ -9,7 +9,10 @@ import type { EngineMessage, JobResult, TrainJobSpec } from '../protocol/job-pro
 import { toMetricValues } from '../protocol/metric-values';
 
 export async function runTrainJob(
-  spec: TrainJobSpec, home: StudioHome, emit: (m: EngineMessage) => void, signal: AbortSignal,
+  spec: TrainJobSpec,
+  home: StudioHome,
+  emit: (m: EngineMessage) => void,
+  signal: AbortSignal,
 ): Promise<JobResult> {
   if (!spec.resume && !spec.config) throw new InputError(`run '${spec.runId}': a new run needs its train config`);
   const raw = spec.resume ? readRunConfig(home, spec.runId) : spec.config;
@@ -26,7 +29,8 @@ export async function runTrainJob(
     const ev = await evaluateTrainedDictionary(cfg, r.dictionaryDir, home, {
       windows: cfg.eval_windows,
       onLog: (message) => emit({ type: 'log', message }),
-      onProgress: (phase, done, total) => emit({ type: 'progress', phase: `evaluating (${phase})`, done, total, unit: 'windows' }),
+      onProgress: (phase, done, total) =>
+        emit({ type: 'progress', phase: `evaluating (${phase})`, done, total, unit: 'windows' }),
     });
     evaluation = evaluationMetrics(ev.result);
     const f = (v: number) => v.toFixed(4);
@@ -36,8 +40,14 @@ export async function runTrainJob(
     });
   }
   return {
-    kind: 'train', cancelled: r.cancelled, steps: r.steps, tokens: r.tokens, seconds: r.seconds,
-    dictionary: r.dictionaryDir ? { name: cfg.name, path: r.dictionaryDir, modelName: cfg.model, config: { ...r.sae } } : null,
+    kind: 'train',
+    cancelled: r.cancelled,
+    steps: r.steps,
+    tokens: r.tokens,
+    seconds: r.seconds,
+    dictionary: r.dictionaryDir
+      ? { name: cfg.name, path: r.dictionaryDir, modelName: cfg.model, config: { ...r.sae } }
+      : null,
     evaluation: evaluation ? toMetricValues(evaluation) : null,
   };
 }

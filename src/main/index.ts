@@ -62,10 +62,17 @@ function createMainWindow(appInfo: AppInfo): BrowserWindow {
 void app.whenReady().then(() => {
   const appInfo: AppInfo = { name: app.getName(), version: app.getVersion() };
   const warn = (message: string) => console.warn(`SAE Studio: ${message}`);
-  const { service, supervisor, close } = openStudio({ launcher: utilityLauncher(join(import.meta.dirname, 'engine.js')), appInfo, onWarning: warn });
+  const { service, supervisor, close } = openStudio({
+    launcher: utilityLauncher(join(import.meta.dirname, 'engine.js')),
+    appInfo,
+    onWarning: warn,
+  });
 
   ipcMain.handle(IPC_CALL, (_event, method: unknown, request: unknown) =>
-    dispatchStudioCall(service, String(method), request, { onInternalError: (m, err) => warn(`internal error in ${m}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`) }),
+    dispatchStudioCall(service, String(method), request, {
+      onInternalError: (m, err) =>
+        warn(`internal error in ${m}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    }),
   );
   supervisor.subscribe((event) => {
     for (const w of BrowserWindow.getAllWindows()) if (!w.isDestroyed()) w.webContents.send(IPC_EVENT, event);
@@ -78,7 +85,11 @@ void app.whenReady().then(() => {
   });
   ipcMain.handle(IPC_PICK_FILE, async (event, title: unknown, filters: unknown) => {
     const owner = BrowserWindow.fromWebContents(event.sender);
-    const options = { title: String(title), properties: ['openFile' as const], filters: Array.isArray(filters) ? (filters as Electron.FileFilter[]) : [] };
+    const options = {
+      title: String(title),
+      properties: ['openFile' as const],
+      filters: Array.isArray(filters) ? (filters as Electron.FileFilter[]) : [],
+    };
     const r = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
     return r.canceled ? null : (r.filePaths[0] ?? null);
   });

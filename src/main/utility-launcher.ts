@@ -11,7 +11,11 @@ const STDERR_TAIL_BYTES = 4096;
 export function utilityLauncher(modulePath: string): EngineLauncher {
   return {
     launch(env): EngineProcess {
-      const child = utilityProcess.fork(modulePath, [], { env: { ...env }, stdio: ['ignore', 'ignore', 'pipe'], serviceName: 'SAE Studio engine' });
+      const child = utilityProcess.fork(modulePath, [], {
+        env: { ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        serviceName: 'SAE Studio engine',
+      });
       const tail = stderrTail(child.stderr, STDERR_TAIL_BYTES);
       const exit = new ExitRecord();
       child.once('exit', (code) => exit.finish({ code, signal: null }));

@@ -35,7 +35,8 @@ export function createApi(argv: readonly string[], ipc: IpcChannel) {
     /** A folder chosen in the system dialog, or null when cancelled. */
     pickFolder: (title: string) => ipc.invoke(IPC_PICK_FOLDER, title) as Promise<string | null>,
     /** A file chosen in the system dialog, or null when cancelled. */
-    pickFile: (title: string, filters: FileFilter[]) => ipc.invoke(IPC_PICK_FILE, title, filters) as Promise<string | null>,
+    pickFile: (title: string, filters: FileFilter[]) =>
+      ipc.invoke(IPC_PICK_FILE, title, filters) as Promise<string | null>,
   };
 }
 

@@ -50,7 +50,11 @@ export const SaeConfigSchema = z
       }
       dSae = Math.round(c.d_model * c.expansion_factor);
     } else if (c.expansion_factor !== undefined && Math.round(c.d_model * c.expansion_factor) !== dSae) {
-      ctx.addIssue({ code: 'custom', path: ['d_sae'], message: `must equal d_model * expansion_factor = ${c.d_model * c.expansion_factor}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['d_sae'],
+        message: `must equal d_model * expansion_factor = ${c.d_model * c.expansion_factor}`,
+      });
       return z.NEVER;
     }
     if (usesTopK(c.act_fn) && c.top_k > dSae) {
@@ -60,7 +64,11 @@ export const SaeConfigSchema = z
     const hookOut = c.hook_point_out ?? c.hook_point_in;
     const isTranscoder = hookOut !== c.hook_point_in;
     if (isTranscoder && c.apply_decoder_bias_to_pre_encoder === true) {
-      ctx.addIssue({ code: 'custom', path: ['apply_decoder_bias_to_pre_encoder'], message: 'must be false for a transcoder (b_D lives in the output space)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apply_decoder_bias_to_pre_encoder'],
+        message: 'must be false for a transcoder (b_D lives in the output space)',
+      });
       return z.NEVER;
     }
     return {

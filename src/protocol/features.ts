@@ -36,10 +36,14 @@ export const ListFeaturesRequestSchema = z
     message: 'must not exceed maxFrequency',
     path: ['minFrequency'],
   })
-  .refine((r) => r.minMaxActivation === undefined || r.maxMaxActivation === undefined || r.minMaxActivation <= r.maxMaxActivation, {
-    message: 'must not exceed maxMaxActivation',
-    path: ['minMaxActivation'],
-  });
+  .refine(
+    (r) =>
+      r.minMaxActivation === undefined || r.maxMaxActivation === undefined || r.minMaxActivation <= r.maxMaxActivation,
+    {
+      message: 'must not exceed maxMaxActivation',
+      path: ['minMaxActivation'],
+    },
+  );
 export type ListFeaturesRequest = z.input<typeof ListFeaturesRequestSchema>;
 
 export const FeatureSummarySchema = z.object({

@@ -101,7 +101,12 @@ export const MetricsMessageSchema = z.object({
   values: MetricValuesSchema,
 });
 export const LogMessageSchema = z.object({ type: z.literal('log'), message: z.string() });
-export const CheckpointMessageSchema = z.object({ type: z.literal('checkpoint'), step: count, tokens: count, path: z.string().min(1) });
+export const CheckpointMessageSchema = z.object({
+  type: z.literal('checkpoint'),
+  step: count,
+  tokens: count,
+  path: z.string().min(1),
+});
 export const DoneMessageSchema = z.object({ type: z.literal('done'), result: JobResultSchema });
 export const ErrorMessageSchema = z.object({
   type: z.literal('error'),
@@ -115,14 +120,25 @@ export const ParentMessageSchema = z.discriminatedUnion('type', [StartMessageSch
 export type ParentMessage = z.infer<typeof ParentMessageSchema>;
 
 export const EngineMessageSchema = z.discriminatedUnion('type', [
-  ProgressMessageSchema, MetricsMessageSchema, LogMessageSchema, CheckpointMessageSchema, DoneMessageSchema, ErrorMessageSchema,
+  ProgressMessageSchema,
+  MetricsMessageSchema,
+  LogMessageSchema,
+  CheckpointMessageSchema,
+  DoneMessageSchema,
+  ErrorMessageSchema,
 ]);
 export type EngineMessage = z.infer<typeof EngineMessageSchema>;
 
 /** Every message of the protocol, either direction. */
 export const JobMessageSchema = z.discriminatedUnion('type', [
-  StartMessageSchema, CancelMessageSchema,
-  ProgressMessageSchema, MetricsMessageSchema, LogMessageSchema, CheckpointMessageSchema, DoneMessageSchema, ErrorMessageSchema,
+  StartMessageSchema,
+  CancelMessageSchema,
+  ProgressMessageSchema,
+  MetricsMessageSchema,
+  LogMessageSchema,
+  CheckpointMessageSchema,
+  DoneMessageSchema,
+  ErrorMessageSchema,
 ]);
 export type JobMessage = z.infer<typeof JobMessageSchema>;
 export const JOB_MESSAGE_TYPES = JobMessageSchema.options.map((o) => o.shape.type.value);

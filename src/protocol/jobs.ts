@@ -12,7 +12,12 @@ import { RunIdSchema } from './runs';
 export const JOB_STATUSES = ['running', 'cancelling', 'done', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const JobProgressSchema = z.object({ phase: z.string(), done: z.number(), total: z.number().nullable(), unit: z.string() });
+export const JobProgressSchema = z.object({
+  phase: z.string(),
+  done: z.number(),
+  total: z.number().nullable(),
+  unit: z.string(),
+});
 
 export const JobInfoSchema = z.object({
   jobId: z.string().min(1),

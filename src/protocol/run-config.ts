@@ -18,7 +18,13 @@ export type DatasetSplit = (typeof DATASET_SPLITS)[number];
 export const SPARSITY_LOSS_TYPES = ['power', 'tanh', 'tanh-quad'] as const;
 export type SparsityLossType = (typeof SPARSITY_LOSS_TYPES)[number];
 
-export const LR_SCHEDULERS = ['constant', 'constantwithwarmup', 'linearwarmupdecay', 'cosineannealing', 'cosineannealingwarmup'] as const;
+export const LR_SCHEDULERS = [
+  'constant',
+  'constantwithwarmup',
+  'linearwarmupdecay',
+  'cosineannealing',
+  'cosineannealingwarmup',
+] as const;
 export type LrSchedulerName = (typeof LR_SCHEDULERS)[number];
 
 export const BIAS_INIT_METHODS = ['all_zero', 'mean', 'geometric_median'] as const;
@@ -60,81 +66,90 @@ export const TrainSaeSchema = z
   })
   .loose();
 
-export const TrainConfigSchema = z.strictObject({
-  /** Name of the resulting dictionary (a folder under $SAE_STUDIO_HOME/dictionaries). */
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only').default('sae'),
-  series: z.string().nullable().default(null),
-  sae: TrainSaeSchema,
-  /** Model folder or bundled model name. */
-  model: z.string().min(1).default('pdlm-4l-256'),
-  /** Dataset spec: a folder of .txt, a .jsonl / .parquet file, or an embedded corpus name. */
-  dataset: z.string().min(1).default('pdlm-corpus'),
-  /** Which windows of the dataset to train on (default: 'train' for corpora with a reference split, else 'all'). */
-  dataset_split: z.enum(DATASET_SPLITS).nullable().default(null),
-  /** Generated activation cache to train from instead of running the model (sae-studio generate). */
-  activation_cache: z.string().nullable().default(null),
-  context_size: positiveInt.nullable().default(null),
-  model_batch_size: positiveInt.default(16),
-  /** Windows whose tokens are shuffled together (an on-line shuffle buffer of ~this many windows). */
-  shuffle_windows: positiveInt.default(128),
-  ignore_token_ids: z.array(z.number().int().nonnegative()).default([]),
-  batch_size: positiveInt.default(4096),
-  total_training_tokens: positiveInt,
-  /** Tokens used to estimate the dataset-wise activation norm. */
-  norm_estimation_tokens: positiveInt.default(100_000),
+export const TrainConfigSchema = z
+  .strictObject({
+    /** Name of the resulting dictionary (a folder under $SAE_STUDIO_HOME/dictionaries). */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only')
+      .default('sae'),
+    series: z.string().nullable().default(null),
+    sae: TrainSaeSchema,
+    /** Model folder or bundled model name. */
+    model: z.string().min(1).default('pdlm-4l-256'),
+    /** Dataset spec: a folder of .txt, a .jsonl / .parquet file, or an embedded corpus name. */
+    dataset: z.string().min(1).default('pdlm-corpus'),
+    /** Which windows of the dataset to train on (default: 'train' for corpora with a reference split, else 'all'). */
+    dataset_split: z.enum(DATASET_SPLITS).nullable().default(null),
+    /** Generated activation cache to train from instead of running the model (sae-studio generate). */
+    activation_cache: z.string().nullable().default(null),
+    context_size: positiveInt.nullable().default(null),
+    model_batch_size: positiveInt.default(16),
+    /** Windows whose tokens are shuffled together (an on-line shuffle buffer of ~this many windows). */
+    shuffle_windows: positiveInt.default(128),
+    ignore_token_ids: z.array(z.number().int().nonnegative()).default([]),
+    batch_size: positiveInt.default(4096),
+    total_training_tokens: positiveInt,
+    /** Tokens used to estimate the dataset-wise activation norm. */
+    norm_estimation_tokens: positiveInt.default(100_000),
 
-  lr: z.number().positive().default(4e-4),
-  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
-  eps: z.number().positive().default(1e-8),
-  lr_scheduler_name: z.enum(LR_SCHEDULERS).default('constantwithwarmup'),
-  lr_warm_up_steps: stepsOrFraction.default(0.01),
-  lr_cool_down_steps: stepsOrFraction.default(0.2),
-  lr_end_ratio: z.number().min(0).max(1).default(0),
-  clip_grad_norm: z.number().nonnegative().default(0),
+    lr: z.number().positive().default(4e-4),
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
+    eps: z.number().positive().default(1e-8),
+    lr_scheduler_name: z.enum(LR_SCHEDULERS).default('constantwithwarmup'),
+    lr_warm_up_steps: stepsOrFraction.default(0.01),
+    lr_cool_down_steps: stepsOrFraction.default(0.2),
+    lr_end_ratio: z.number().min(0).max(1).default(0),
+    clip_grad_norm: z.number().nonnegative().default(0),
 
-  sparsity_loss_type: z.enum(SPARSITY_LOSS_TYPES).nullable().default(null),
-  l1_coefficient: z.number().nonnegative().default(0),
-  l1_coefficient_warmup_steps: stepsOrFraction.default(0.1),
-  p: z.number().positive().default(1),
-  tanh_stretch_coefficient: z.number().positive().default(4),
-  frequency_scale: z.number().positive().default(0.01),
-  /** JumpReLU pre-activation loss coefficient. */
-  lp_coefficient: z.number().nonnegative().default(0),
-  jumprelu_lr_factor: z.number().positive().default(1),
+    sparsity_loss_type: z.enum(SPARSITY_LOSS_TYPES).nullable().default(null),
+    l1_coefficient: z.number().nonnegative().default(0),
+    l1_coefficient_warmup_steps: stepsOrFraction.default(0.1),
+    p: z.number().positive().default(1),
+    tanh_stretch_coefficient: z.number().positive().default(4),
+    frequency_scale: z.number().positive().default(0.01),
+    /** JumpReLU pre-activation loss coefficient. */
+    lp_coefficient: z.number().nonnegative().default(0),
+    jumprelu_lr_factor: z.number().positive().default(1),
 
-  /** K annealing: start at initial_k and reach top_k after k_warmup_steps. */
-  initial_k: positiveInt.nullable().default(null),
-  k_warmup_steps: stepsOrFraction.default(0.1),
+    /** K annealing: start at initial_k and reach top_k after k_warmup_steps. */
+    initial_k: positiveInt.nullable().default(null),
+    k_warmup_steps: stepsOrFraction.default(0.1),
 
-  /** AuxK (Gao et al. 2024): coefficient, number of dead latents used, and tokens without firing to count as dead. */
-  auxk_coefficient: z.number().nonnegative().default(0),
-  k_aux: positiveInt.default(512),
-  dead_threshold_tokens: positiveInt.default(10_000_000),
+    /** AuxK (Gao et al. 2024): coefficient, number of dead latents used, and tokens without firing to count as dead. */
+    auxk_coefficient: z.number().nonnegative().default(0),
+    k_aux: positiveInt.default(512),
+    dead_threshold_tokens: positiveInt.default(10_000_000),
 
-  /** Keep decoder rows at unit norm (project out the parallel gradient, renormalise after each step). */
-  decoder_unit_norm: z.boolean().nullable().default(null),
-  initializer: InitConfigSchema.default(InitConfigSchema.parse({})),
+    /** Keep decoder rows at unit norm (project out the parallel gradient, renormalise after each step). */
+    decoder_unit_norm: z.boolean().nullable().default(null),
+    initializer: InitConfigSchema.default(InitConfigSchema.parse({})),
 
-  /** TopK's sparse kernels (cpu/wasm with the native addon): auto uses them wherever they apply. */
-  sparse_path: z.enum(SPARSE_PATH_MODES).default('auto'),
-  seed: z.number().int().nonnegative().default(42),
-  log_frequency: positiveInt.default(10),
-  /** Write a checkpoint every this many tokens (null: only at the end). */
-  checkpoint_every_tokens: positiveInt.nullable().default(null),
-  backend: z.enum(BACKEND_REQUESTS).default('auto'),
+    /** TopK's sparse kernels (cpu/wasm with the native addon): auto uses them wherever they apply. */
+    sparse_path: z.enum(SPARSE_PATH_MODES).default('auto'),
+    seed: z.number().int().nonnegative().default(42),
+    log_frequency: positiveInt.default(10),
+    /** Write a checkpoint every this many tokens (null: only at the end). */
+    checkpoint_every_tokens: positiveInt.nullable().default(null),
+    backend: z.enum(BACKEND_REQUESTS).default('auto'),
 
-  /**
-   * After training, evaluate on this many held-out windows (the validation split where the dataset has one, else
-   * its last windows) and record the metrics with the dictionary; 0 skips it. Used by the studio's training jobs.
-   */
-  eval_windows: z.number().int().nonnegative().default(0),
-  /** After training, analyse the features over this many tokens of the dataset into the store; 0 skips it. */
-  analyze_tokens: z.number().int().nonnegative().default(0),
-}).superRefine((c, ctx) => {
-  if (c.batch_size > c.total_training_tokens) {
-    ctx.addIssue({ code: 'custom', path: ['batch_size'], message: `must be at most total_training_tokens = ${c.total_training_tokens} (one step)` });
-  }
-});
+    /**
+     * After training, evaluate on this many held-out windows (the validation split where the dataset has one, else
+     * its last windows) and record the metrics with the dictionary; 0 skips it. Used by the studio's training jobs.
+     */
+    eval_windows: z.number().int().nonnegative().default(0),
+    /** After training, analyse the features over this many tokens of the dataset into the store; 0 skips it. */
+    analyze_tokens: z.number().int().nonnegative().default(0),
+  })
+  .superRefine((c, ctx) => {
+    if (c.batch_size > c.total_training_tokens) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['batch_size'],
+        message: `must be at most total_training_tokens = ${c.total_training_tokens} (one step)`,
+      });
+    }
+  });
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 export type TrainConfig = z.output<typeof TrainConfigSchema>;

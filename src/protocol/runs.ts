@@ -9,7 +9,9 @@ export const RUN_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Letters, digits, dot, dash, underscore: a run id is also a folder name under runs/. */
-export const RunIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash and underscore only (at most 128)');
+export const RunIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash and underscore only (at most 128)');
 
 export const RunSummarySchema = z.object({
   id: z.string().min(1),

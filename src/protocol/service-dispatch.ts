@@ -12,7 +12,12 @@ export interface DispatchOptions {
   onInternalError?: (method: string, error: unknown) => void;
 }
 
-export async function dispatchStudioCall(impl: StudioServiceImpl, method: string, request: unknown, options: DispatchOptions = {}): Promise<CallResult> {
+export async function dispatchStudioCall(
+  impl: StudioServiceImpl,
+  method: string,
+  request: unknown,
+  options: DispatchOptions = {},
+): Promise<CallResult> {
   if (!isStudioMethod(method)) {
     return { ok: false, error: { code: 'unknown_method', message: `unknown method '${method}'` } };
   }

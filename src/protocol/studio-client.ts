@@ -6,7 +6,13 @@
  */
 import { dispatchStudioCall, type DispatchOptions } from './service-dispatch';
 import { CallResultSchema, ServiceError, type CallResult } from './service-error';
-import { STUDIO_METHOD_NAMES, STUDIO_METHODS, type StudioMethod, type StudioService, type StudioServiceImpl } from './studio-service';
+import {
+  STUDIO_METHOD_NAMES,
+  STUDIO_METHODS,
+  type StudioMethod,
+  type StudioService,
+  type StudioServiceImpl,
+} from './studio-service';
 import type { StudioEvent } from './jobs';
 
 export interface StudioTransport {
@@ -38,7 +44,11 @@ export function createStudioClient(transport: StudioTransport): StudioClient {
  * A transport that calls the dispatcher in the same process, with every request, result and event passed through
  * JSON as HTTP would: what works over it works over the wire.
  */
-export function createInMemoryTransport(impl: StudioServiceImpl, events: StudioEventSource, options: DispatchOptions = {}): StudioTransport {
+export function createInMemoryTransport(
+  impl: StudioServiceImpl,
+  events: StudioEventSource,
+  options: DispatchOptions = {},
+): StudioTransport {
   const wire = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
   return {
     call: async (method, request) => wire(await dispatchStudioCall(impl, method, wire(request), options)),

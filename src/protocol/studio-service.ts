@@ -7,18 +7,41 @@ import { z } from 'zod';
 import { AppInfoSchema } from './app-info';
 import { ListDictionariesRequestSchema, ListDictionariesResponseSchema } from './dictionaries';
 import {
-  AddBookmarkRequestSchema, AddBookmarkResponseSchema, FeatureDetailSchema, FeaturePageSchema, FeaturesOnTextRequestSchema,
-  FeaturesOnTextResponseSchema, GetFeatureRequestSchema, ListBookmarksRequestSchema, ListBookmarksResponseSchema,
-  ListFeaturesRequestSchema, RemoveBookmarkRequestSchema, RemoveBookmarkResponseSchema, SetInterpretationRequestSchema,
+  AddBookmarkRequestSchema,
+  AddBookmarkResponseSchema,
+  FeatureDetailSchema,
+  FeaturePageSchema,
+  FeaturesOnTextRequestSchema,
+  FeaturesOnTextResponseSchema,
+  GetFeatureRequestSchema,
+  ListBookmarksRequestSchema,
+  ListBookmarksResponseSchema,
+  ListFeaturesRequestSchema,
+  RemoveBookmarkRequestSchema,
+  RemoveBookmarkResponseSchema,
+  SetInterpretationRequestSchema,
   SetInterpretationResponseSchema,
 } from './features';
 import {
-  CancelResponseSchema, JobIdRequestSchema, ListJobsResponseSchema, StartAnalysisRequestSchema, StartedJobSchema,
-  StartedRunSchema, StartTrainingRequestSchema, TrainConfigCheckSchema, ValidateTrainConfigRequestSchema,
+  CancelResponseSchema,
+  JobIdRequestSchema,
+  ListJobsResponseSchema,
+  StartAnalysisRequestSchema,
+  StartedJobSchema,
+  StartedRunSchema,
+  StartTrainingRequestSchema,
+  TrainConfigCheckSchema,
+  ValidateTrainConfigRequestSchema,
 } from './jobs';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
-import { GetRunRequestSchema, GetRunResponseSchema, ListRunsRequestSchema, ListRunsResponseSchema, RunIdRequestSchema } from './runs';
+import {
+  GetRunRequestSchema,
+  GetRunResponseSchema,
+  ListRunsRequestSchema,
+  ListRunsResponseSchema,
+  RunIdRequestSchema,
+} from './runs';
 
 const Empty = z.strictObject({});
 

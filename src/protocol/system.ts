@@ -36,7 +36,9 @@ export const DatasetPreviewSchema = z.discriminatedUnion('ok', [
     ok: z.literal(true),
     kind: z.string(),
     files: z.number().int().nonnegative(),
-    samples: z.array(z.object({ id: z.string(), tokens: z.array(z.string()), totalTokens: z.number().int().nonnegative() })),
+    samples: z.array(
+      z.object({ id: z.string(), tokens: z.array(z.string()), totalTokens: z.number().int().nonnegative() }),
+    ),
   }),
   z.object({ ok: z.literal(false), issues: z.array(FieldIssueSchema).min(1) }),
 ]);

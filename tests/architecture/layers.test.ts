@@ -44,8 +44,7 @@ describe('layer rule', () => {
       "src/core/sae/bad.ts:1 imports 'electron': src/core may not import electron",
       "src/main/bad.ts:2 imports '../core/lm/m': src/main may not import src/core/lm/m " +
         '(allowed: src/protocol, src/engine, src/core/store)',
-      'src/stray.ts:1 file lies outside every layer ' +
-        '(src/{protocol,core,engine,cli,main,preload,renderer}/…)',
+      'src/stray.ts:1 file lies outside every layer ' + '(src/{protocol,core,engine,cli,main,preload,renderer}/…)',
     ]);
   });
 
@@ -78,8 +77,14 @@ describe('layer rule', () => {
       { path: 'src/engine/a.ts', text: "import { train } from '../core/sae/trainer';\nimport * as tf from 'tfjs';" },
       { path: 'src/cli/a.ts', text: "import { job } from '../engine/job';\nimport { cfg } from '../core/config/run';" },
       { path: 'src/main/a.ts', text: "import { app } from 'electron';\nimport { open } from '../core/store/db';" },
-      { path: 'src/preload/a.ts', text: "import { ipcRenderer } from 'electron';\nimport type { A } from '../protocol';" },
-      { path: 'src/renderer/src/a.tsx', text: "import { useState } from 'react';\nimport { A } from '../../protocol';" },
+      {
+        path: 'src/preload/a.ts',
+        text: "import { ipcRenderer } from 'electron';\nimport type { A } from '../protocol';",
+      },
+      {
+        path: 'src/renderer/src/a.tsx',
+        text: "import { useState } from 'react';\nimport { A } from '../../protocol';",
+      },
       { path: 'src/renderer/src/b.ts', text: "import raw from './shader.wgsl?raw';\nimport '../styles/base.css';" },
     ];
     expect(checkLayers(allowed).map(formatViolation)).toEqual([]);
@@ -104,7 +109,7 @@ describe('parseImports', () => {
       "import g = require('import-equals');",
       "type H = import('type-import').H;",
       "// import x from 'in-a-comment';", // 15
-      "const s = \"import y from 'in-a-string'\";",
+      'const s = "import y from \'in-a-string\'";',
       'const t = `require("in-a-template")`;',
       'const u = await import(name);',
     ].join('\n');

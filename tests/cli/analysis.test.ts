@@ -19,7 +19,10 @@ describe('analysis from the CLI', () => {
     writeFileSync(cfg, JSON.stringify(smallTrainConfig(dataset, { checkpoint_every_tokens: null })));
     const t = runCli(['train', '--config', cfg, '--run-id', 'a'], env());
     expect(t.status, t.stderr).toBe(0);
-    const a = runCli(['analyze', '--dictionary', 'small', '--dataset', dataset, '--tokens', '6000', '--backend', 'wasm'], env());
+    const a = runCli(
+      ['analyze', '--dictionary', 'small', '--dataset', dataset, '--tokens', '6000', '--backend', 'wasm'],
+      env(),
+    );
     expect(a.status, a.stderr).toBe(0);
     const out = JSON.parse(a.stdout) as { tokens: number; peak_rss_mb: number };
     expect(out.tokens).toBeGreaterThanOrEqual(6000);
@@ -28,9 +31,16 @@ describe('analysis from the CLI', () => {
   it('lists features as JSON with the documented fields, sorted by frequency', () => {
     const r = runCli(['features', '--dictionary', 'small', '--sort', 'frequency', '--json'], env());
     expect(r.status, r.stderr).toBe(0);
-    const features = JSON.parse(r.stdout) as { index: number; frequency: number; max_activation: number; top_logits: { token: string }[]; n_samples: number }[];
+    const features = JSON.parse(r.stdout) as {
+      index: number;
+      frequency: number;
+      max_activation: number;
+      top_logits: { token: string }[];
+      n_samples: number;
+    }[];
     expect(features).toHaveLength(512);
-    for (let i = 1; i < features.length; i++) expect(features[i]!.frequency).toBeLessThanOrEqual(features[i - 1]!.frequency);
+    for (let i = 1; i < features.length; i++)
+      expect(features[i]!.frequency).toBeLessThanOrEqual(features[i - 1]!.frequency);
     const live = features.filter((f) => f.frequency > 0);
     expect(live.length).toBeGreaterThan(0);
     expect(live[0]!.top_logits.length).toBeGreaterThan(0);
@@ -39,10 +49,20 @@ describe('analysis from the CLI', () => {
   });
 
   it('shows one feature with histogram, logits and samples whose tokens are strings', () => {
-    const list = JSON.parse(runCli(['features', '--dictionary', 'small', '--sort', 'max', '--json', '--limit', '1'], env()).stdout) as { index: number }[];
+    const list = JSON.parse(
+      runCli(['features', '--dictionary', 'small', '--sort', 'max', '--json', '--limit', '1'], env()).stdout,
+    ) as { index: number }[];
     const r = runCli(['feature', 'small', String(list[0]!.index), '--json'], env());
     expect(r.status, r.stderr).toBe(0);
-    const f = JSON.parse(r.stdout) as { index: number; frequency: number; max_activation: number; histogram: { counts: number[] }; top_logits: unknown[]; bottom_logits: unknown[]; samples: { tokens: string[]; activations: number[] }[] };
+    const f = JSON.parse(r.stdout) as {
+      index: number;
+      frequency: number;
+      max_activation: number;
+      histogram: { counts: number[] };
+      top_logits: unknown[];
+      bottom_logits: unknown[];
+      samples: { tokens: string[]; activations: number[] }[];
+    };
     expect(f.index).toBe(list[0]!.index);
     expect(f.histogram.counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(f.top_logits.length).toBeGreaterThan(0);
@@ -58,7 +78,10 @@ describe('analysis from the CLI', () => {
   });
 
   it('shows which features fire on each token of a text', () => {
-    const r = runCli(['infer', 'small', '--text', 'Emma Woodhouse, handsome, clever, and rich', '--json', '--backend', 'wasm'], env());
+    const r = runCli(
+      ['infer', 'small', '--text', 'Emma Woodhouse, handsome, clever, and rich', '--json', '--backend', 'wasm'],
+      env(),
+    );
     expect(r.status, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as { token: string; features: { index: number; activation: number }[] }[];
     expect(rows.length).toBeGreaterThan(5);
@@ -79,22 +102,37 @@ describe('analysis from the CLI', () => {
     const cache = join(home, 'fake-cache');
     mkdirSync(cache, { recursive: true });
     writeFileSync(join(cache, 'manifest.json'), JSON.stringify({ model: 'other-model' }));
-    one(['analyze', '--dictionary', 'small', '--dataset', cache], /is an activation cache, made with model 'other-model' \(another tokenizer\) while the dictionary reads 'pdlm-4l-256'; the analysis needs text/);
+    one(
+      ['analyze', '--dictionary', 'small', '--dataset', cache],
+      /is an activation cache, made with model 'other-model' \(another tokenizer\) while the dictionary reads 'pdlm-4l-256'; the analysis needs text/,
+    );
   });
 });
 
 describe('sae-studio demo', () => {
   it('trains the reference recipe briefly, evaluates it, and ends with the dictionary analysed in the store', () => {
     const home = tempHome();
-    const r = runCli(['demo', '--tokens', '40960', '--analyze-tokens', '3000', '--backend', 'wasm'], { SAE_STUDIO_HOME: home }, 900_000);
+    const r = runCli(
+      ['demo', '--tokens', '40960', '--analyze-tokens', '3000', '--backend', 'wasm'],
+      { SAE_STUDIO_HOME: home },
+      900_000,
+    );
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { dictionary: string; train_tokens: number; explained_variance: number; ce_loss_recovered: number; l0: number };
+    const out = JSON.parse(r.stdout) as {
+      dictionary: string;
+      train_tokens: number;
+      explained_variance: number;
+      ce_loss_recovered: number;
+      l0: number;
+    };
     expect(out.train_tokens).toBe(40960);
     expect(out.l0).toBeLessThanOrEqual(32);
     expect(out.ce_loss_recovered).toBeGreaterThan(0.5);
     expect(r.stderr).toMatch(/CE loss recovered/);
     expect(r.stderr).toMatch(/sae-studio features --dictionary demo/);
-    const f = runCli(['features', '--dictionary', 'demo', '--json', '--limit', '3', '--sort', 'frequency'], { SAE_STUDIO_HOME: home });
+    const f = runCli(['features', '--dictionary', 'demo', '--json', '--limit', '3', '--sort', 'frequency'], {
+      SAE_STUDIO_HOME: home,
+    });
     expect(f.status, f.stderr).toBe(0);
     expect((JSON.parse(f.stdout) as unknown[]).length).toBe(3);
   }, 900_000);

@@ -32,12 +32,28 @@ function expectOneLineError(args: string[], pattern: RegExp): void {
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
 
-const forward = (model: string, ids: string, extra: string[] = []) => ['lm', 'forward', '--model', model, '--ids', ids, '--out', join(tmpdir(), 'never.safetensors'), '--backend', 'cpu', ...extra];
+const forward = (model: string, ids: string, extra: string[] = []) => [
+  'lm',
+  'forward',
+  '--model',
+  model,
+  '--ids',
+  ids,
+  '--out',
+  join(tmpdir(), 'never.safetensors'),
+  '--backend',
+  'cpu',
+  ...extra,
+];
 
 describe('CLI bad input', () => {
   const ok = idsFile([[1, 2, 3]]);
 
-  it('a missing model folder', () => expectOneLineError(forward('/nonexistent/model', ok), /model '\/nonexistent\/model' not found: expected a model folder or one of the bundled models \(pdlm-4l-256\)/));
+  it('a missing model folder', () =>
+    expectOneLineError(
+      forward('/nonexistent/model', ok),
+      /model '\/nonexistent\/model' not found: expected a model folder or one of the bundled models \(pdlm-4l-256\)/,
+    ));
 
   it('a folder without config.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sae-studio-empty-'));
@@ -50,7 +66,14 @@ describe('CLI bad input', () => {
     expectOneLineError(forward(dir, ok), /config\.json: not valid JSON/);
   });
 
-  it('an unknown architecture', () => expectOneLineError(forward(modelCopy((c) => ({ ...c, model_type: 'rwkv' })), ok), /config\.json: model_type 'rwkv' is not supported, expected one of gpt2, llama, qwen2, qwen3, gemma2, gpt_neox/));
+  it('an unknown architecture', () =>
+    expectOneLineError(
+      forward(
+        modelCopy((c) => ({ ...c, model_type: 'rwkv' })),
+        ok,
+      ),
+      /config\.json: model_type 'rwkv' is not supported, expected one of gpt2, llama, qwen2, qwen3, gemma2, gpt_neox/,
+    ));
 
   it('a truncated safetensors file', () => {
     const dir = modelCopy();
@@ -59,18 +82,41 @@ describe('CLI bad input', () => {
     expectOneLineError(forward(dir, ok), /model\.safetensors: .*1000 bytes missing/);
   });
 
-  it('weights inconsistent with config.json', () => expectOneLineError(forward(modelCopy((c) => ({ ...c, n_embd: 32, n_head: 2 })), ok), /weight 'transformer\.wte\.weight' has shape \[512, 64\], expected \[512, 32\] from config\.json/));
+  it('weights inconsistent with config.json', () =>
+    expectOneLineError(
+      forward(
+        modelCopy((c) => ({ ...c, n_embd: 32, n_head: 2 })),
+        ok,
+      ),
+      /weight 'transformer\.wte\.weight' has shape \[512, 64\], expected \[512, 32\] from config\.json/,
+    ));
 
-  it('an unknown hook name', () => expectOneLineError(forward(archFixture('gpt2'), ok, ['--hooks', 'blocks.0.hook_resid_post,blocks.0.hook_mlp_outt']), /unknown hook 'blocks\.0\.hook_mlp_outt'/));
+  it('an unknown hook name', () =>
+    expectOneLineError(
+      forward(archFixture('gpt2'), ok, ['--hooks', 'blocks.0.hook_resid_post,blocks.0.hook_mlp_outt']),
+      /unknown hook 'blocks\.0\.hook_mlp_outt'/,
+    ));
 
-  it('token ids out of the vocabulary', () => expectOneLineError(forward(archFixture('gpt2'), idsFile([[1, 2, 512]])), /token id 512 at row 0, position 2 is out of the vocabulary \(expected 0\.\.511\)/));
+  it('token ids out of the vocabulary', () =>
+    expectOneLineError(
+      forward(archFixture('gpt2'), idsFile([[1, 2, 512]])),
+      /token id 512 at row 0, position 2 is out of the vocabulary \(expected 0\.\.511\)/,
+    ));
 
-  it("a sequence longer than the model's context", () => expectOneLineError(forward(archFixture('gpt2'), idsFile([Array.from({ length: 129 }, () => 1)])), /sequence length 129 exceeds the model's context of 128 tokens/));
+  it("a sequence longer than the model's context", () =>
+    expectOneLineError(
+      forward(archFixture('gpt2'), idsFile([Array.from({ length: 129 }, () => 1)])),
+      /sequence length 129 exceeds the model's context of 128 tokens/,
+    ));
 
-  it('ragged rows of ids', () => expectOneLineError(forward(archFixture('gpt2'), idsFile([[1, 2], [3]])), /row 1 has 1 tokens, expected 2/));
+  it('ragged rows of ids', () =>
+    expectOneLineError(forward(archFixture('gpt2'), idsFile([[1, 2], [3]])), /row 1 has 1 tokens, expected 2/));
 
   it('an unknown backend, option or command', () => {
-    expectOneLineError(forward(archFixture('gpt2'), ok, ['--backend', 'cuda']), /--backend: unknown backend 'cuda', expected one of auto, webgpu, wasm, cpu/);
+    expectOneLineError(
+      forward(archFixture('gpt2'), ok, ['--backend', 'cuda']),
+      /--backend: unknown backend 'cuda', expected one of auto, webgpu, wasm, cpu/,
+    );
     expectOneLineError(['lm', 'forward', '--modle', 'x'], /Unknown option '--modle'/);
     expectOneLineError(['train-everything'], /unknown command 'train-everything'/);
     expectOneLineError(['lm', 'eval', '--model', 'pdlm-4l-256'], /missing --windows/);
@@ -90,4 +136,3 @@ describe('CLI bad input', () => {
     }
   });
 });
-

@@ -24,7 +24,9 @@ function httpTransport(origin: string, token: string): StudioTransport {
   return {
     async call(method, body): Promise<CallResult> {
       const res = await fetch(`${origin}api/${method}`, {
-        method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
       });
       const json = (await res.json()) as { error?: unknown };
       return CallResultSchema.parse(res.ok ? { ok: true, result: json } : { ok: false, error: json.error });
@@ -37,7 +39,12 @@ function httpTransport(origin: string, token: string): StudioTransport {
   };
 }
 
-async function readEvents(url: string, signal: AbortSignal, listener: (e: StudioEvent) => void, onOpen?: () => void): Promise<void> {
+async function readEvents(
+  url: string,
+  signal: AbortSignal,
+  listener: (e: StudioEvent) => void,
+  onOpen?: () => void,
+): Promise<void> {
   const res = await fetch(url, { signal });
   if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
   onOpen?.();
@@ -57,7 +64,14 @@ async function readEvents(url: string, signal: AbortSignal, listener: (e: Studio
   }
 }
 
-async function post(origin: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: { error?: { code: string; message: string; issues?: unknown[] } } & Record<string, unknown> }> {
+async function post(
+  origin: string,
+  path: string,
+  init: RequestInit = {},
+): Promise<{
+  status: number;
+  body: { error?: { code: string; message: string; issues?: unknown[] } } & Record<string, unknown>;
+}> {
   const res = await fetch(`${origin}${path}`, { method: 'POST', ...init });
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -75,14 +89,23 @@ describe('studio HTTP server', () => {
   const internal: unknown[] = [];
   const impl = {
     appInfo: async () => ({ name: 'SAE Studio', version: '9.9.9' }),
-    listRuns: async () => { throw new Error('disk on fire\n    at secret.ts:1:1'); },
-    getRun: async ({ id }: { id: string }) => { throw ServiceError.invalidInput([{ field: 'id', message: `no run '${id}'` }]); },
+    listRuns: async () => {
+      throw new Error('disk on fire\n    at secret.ts:1:1');
+    },
+    getRun: async ({ id }: { id: string }) => {
+      throw ServiceError.invalidInput([{ field: 'id', message: `no run '${id}'` }]);
+    },
   } as unknown as StudioServiceImpl;
   let server: StudioServer;
   let renderer: string;
   let withUi: StudioServer;
   beforeAll(async () => {
-    server = await startStudioServer({ impl, events: hub.source, token: TOKEN, onInternalError: (_, e) => internal.push(e) });
+    server = await startStudioServer({
+      impl,
+      events: hub.source,
+      token: TOKEN,
+      onInternalError: (_, e) => internal.push(e),
+    });
     renderer = mkdtempSync(join(tmpdir(), 'sae-renderer-'));
     mkdirSync(join(renderer, 'assets'));
     writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>studio ui</title>');
@@ -101,7 +124,10 @@ describe('studio HTTP server', () => {
   });
 
   it('answers a call with the token in the header or the query', async () => {
-    expect(await post(server.origin, 'api/appInfo', { headers: auth, body: '{}' })).toEqual({ status: 200, body: { name: 'SAE Studio', version: '9.9.9' } });
+    expect(await post(server.origin, 'api/appInfo', { headers: auth, body: '{}' })).toEqual({
+      status: 200,
+      body: { name: 'SAE Studio', version: '9.9.9' },
+    });
     expect((await post(server.origin, `api/appInfo?token=${TOKEN}`)).status).toBe(200);
     const client = createStudioClient(httpTransport(server.origin, TOKEN));
     expect(await client.appInfo({})).toEqual({ name: 'SAE Studio', version: '9.9.9' });
@@ -120,11 +146,29 @@ describe('studio HTTP server', () => {
   });
 
   it('answers 400 with the fields at fault', async () => {
-    const r = await post(server.origin, 'api/listFeatures', { headers: auth, body: JSON.stringify({ dictionary: 3, limit: 0 }) });
+    const r = await post(server.origin, 'api/listFeatures', {
+      headers: auth,
+      body: JSON.stringify({ dictionary: 3, limit: 0 }),
+    });
     expect(r.status).toBe(HTTP_STATUS.invalid_input);
-    expect(r.body.error).toMatchObject({ code: 'invalid_input', issues: [{ field: 'dictionary', message: expect.any(String) }, { field: 'limit', message: expect.any(String) }] });
+    expect(r.body.error).toMatchObject({
+      code: 'invalid_input',
+      issues: [
+        { field: 'dictionary', message: expect.any(String) },
+        { field: 'limit', message: expect.any(String) },
+      ],
+    });
     const thrown = await post(server.origin, 'api/getRun', { headers: auth, body: JSON.stringify({ id: 'x' }) });
-    expect(thrown).toEqual({ status: 400, body: { error: { code: 'invalid_input', message: "field 'id': no run 'x'", issues: [{ field: 'id', message: "no run 'x'" }] } } });
+    expect(thrown).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'invalid_input',
+          message: "field 'id': no run 'x'",
+          issues: [{ field: 'id', message: "no run 'x'" }],
+        },
+      },
+    });
     const broken = await post(server.origin, 'api/appInfo', { headers: auth, body: '{"a":' });
     expect(broken.status).toBe(400);
     expect(broken.body.error?.message).toMatch(/^request body: not valid JSON/);
@@ -132,12 +176,21 @@ describe('studio HTTP server', () => {
 
   it('answers 404 to an unknown method, 405 to a GET, 415 to a body that is not JSON, 413 to a huge one', async () => {
     const unknown = await post(server.origin, 'api/dropEverything', { headers: auth, body: '{}' });
-    expect(unknown).toEqual({ status: 404, body: { error: { code: 'unknown_method', message: "unknown method 'dropEverything'" } } });
+    expect(unknown).toEqual({
+      status: 404,
+      body: { error: { code: 'unknown_method', message: "unknown method 'dropEverything'" } },
+    });
     const get = await fetch(`${server.origin}api/appInfo`, { headers: auth });
     expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
-    const text = await post(server.origin, 'api/appInfo', { headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' }, body: '{}' });
+    const text = await post(server.origin, 'api/appInfo', {
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'text/plain' },
+      body: '{}',
+    });
     expect(text.status).toBe(415);
-    const huge = await post(server.origin, 'api/appInfo', { headers: auth, body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) });
+    const huge = await post(server.origin, 'api/appInfo', {
+      headers: auth,
+      body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     expect(huge.status).toBe(413);
     expect((await post(server.origin, 'api/appInfo', { headers: auth, body: '{}' })).status).toBe(200); // still serving
   });
@@ -150,10 +203,19 @@ describe('studio HTTP server', () => {
 
   it('refuses requests that name another host (DNS rebinding)', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path: '/api/appInfo', method: 'POST', headers: { ...auth, Host: `evil.example:${server.port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/api/appInfo',
+          method: 'POST',
+          headers: { ...auth, Host: `evil.example:${server.port}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', reject);
       req.end('{}');
     });
@@ -163,10 +225,28 @@ describe('studio HTTP server', () => {
   it('streams job events as Server-Sent Events', async () => {
     const got: StudioEvent[] = [];
     const abort = new AbortController();
-    await new Promise<void>((opened) => void readEvents(`${server.origin}${EVENTS_PATH.slice(1)}?token=${TOKEN}`, abort.signal, (e) => got.push(e), opened).catch(() => undefined));
+    await new Promise<void>(
+      (opened) =>
+        void readEvents(
+          `${server.origin}${EVENTS_PATH.slice(1)}?token=${TOKEN}`,
+          abort.signal,
+          (e) => got.push(e),
+          opened,
+        ).catch(() => undefined),
+    );
     const events: StudioEvent[] = [
-      { jobId: 'j', kind: 'train', runId: 'r', message: { type: 'metrics', step: 1, tokens: 256, values: { loss: 2.5, k: null } } },
-      { jobId: 'j', kind: 'train', runId: 'r', message: { type: 'ended', status: 'done', error: null, resumable: false } },
+      {
+        jobId: 'j',
+        kind: 'train',
+        runId: 'r',
+        message: { type: 'metrics', step: 1, tokens: 256, values: { loss: 2.5, k: null } },
+      },
+      {
+        jobId: 'j',
+        kind: 'train',
+        runId: 'r',
+        message: { type: 'ended', status: 'done', error: null, resumable: false },
+      },
     ];
     for (const e of events) hub.emit(e);
     await expect.poll(() => got.length).toBe(2);
@@ -204,7 +284,8 @@ describe('sae-studio serve (the built CLI)', () => {
   beforeAll(async () => {
     home = tempHome();
     child = spawn(process.execPath, [join(ROOT, 'bin', 'sae-studio.js'), 'serve', '--port', '0', '--backend', 'wasm'], {
-      env: { ...process.env, SAE_STUDIO_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SAE_STUDIO_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const url = await new Promise<URL>((resolve, reject) => {
@@ -231,14 +312,26 @@ describe('sae-studio serve (the built CLI)', () => {
     const client = createStudioClient(httpTransport(origin, token));
     expect((await client.listModels({})).models.map((m) => m.name)).toContain('pdlm-4l-256');
     const events: StudioEvent[] = [];
-    const ended = new Promise<void>((resolve) => client.subscribe((e) => (events.push(e), e.message.type === 'ended' && resolve())));
+    const ended = new Promise<void>((resolve) =>
+      client.subscribe((e) => (events.push(e), e.message.type === 'ended' && resolve())),
+    );
     await new Promise((r) => setTimeout(r, 200)); // the event stream connects
-    const bad = await client.startTraining({ config: { sae: { hook_point_in: 'nowhere' }, total_training_tokens: 1024, batch_size: 256 } }).catch((e: unknown) => e);
-    expect(bad).toMatchObject({ code: 'invalid_input', issues: [{ field: 'config.sae.hook_point_in' }, expect.anything()] });
+    const bad = await client
+      .startTraining({ config: { sae: { hook_point_in: 'nowhere' }, total_training_tokens: 1024, batch_size: 256 } })
+      .catch((e: unknown) => e);
+    expect(bad).toMatchObject({
+      code: 'invalid_input',
+      issues: [{ field: 'config.sae.hook_point_in' }, expect.anything()],
+    });
 
-    const { runId } = await client.startTraining({ config: smallTrainConfig(smallTextDataset()) as Record<string, unknown>, runId: 'web' });
+    const { runId } = await client.startTraining({
+      config: smallTrainConfig(smallTextDataset()) as Record<string, unknown>,
+      runId: 'web',
+    });
     await ended;
-    expect(events.filter((e) => e.message.type === 'metrics').map((e) => e.message.type === 'metrics' && e.message.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(
+      events.filter((e) => e.message.type === 'metrics').map((e) => e.message.type === 'metrics' && e.message.step),
+    ).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(events.at(-1)!.message).toEqual({ type: 'ended', status: 'done', error: null, resumable: false });
     const run = await client.getRun({ id: runId });
     expect(run.run).toMatchObject({ status: 'done', lastStep: 12 });
@@ -254,7 +347,9 @@ describe('sae-studio serve (the built CLI)', () => {
   it('rejects a bad port, and the engine command run by hand', () => {
     const port = runCli(['serve', '--port', 'http'], { SAE_STUDIO_HOME: home });
     expect(port.status).toBe(2);
-    expect(errorLines(port.stderr)).toEqual(["sae-studio: error: --port 'http': expected a port number from 0 to 65535 (0: any free port)"]);
+    expect(errorLines(port.stderr)).toEqual([
+      "sae-studio: error: --port 'http': expected a port number from 0 to 65535 (0: any free port)",
+    ]);
     const engine = runCli(['engine'], { SAE_STUDIO_HOME: home });
     expect(engine.status).toBe(2);
     expect(errorLines(engine.stderr)[0]).toContain("runs jobs for 'sae-studio serve' over Node IPC");

@@ -36,9 +36,14 @@ describe('sae-studio train', () => {
     expect(a.status, a.stderr).toBe(0);
 
     const homeB = tempHome();
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sae-studio.js'), 'train', '--config', config, '--run-id', 'b'], {
-      env: { ...process.env, SAE_STUDIO_HOME: homeB }, stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'sae-studio.js'), 'train', '--config', config, '--run-id', 'b'],
+      {
+        env: { ...process.env, SAE_STUDIO_HOME: homeB },
+        stdio: 'ignore',
+      },
+    );
     const checkpoints = join(homeB, 'runs', 'b', 'checkpoints');
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
@@ -68,15 +73,30 @@ describe('sae-studio train', () => {
 
   it('evaluates the trained dictionary with `sae-studio eval`', () => {
     const home = tempHome();
-    const t = runCli(['train', '--config', writeConfig(smallTrainConfig(dataset, { checkpoint_every_tokens: null })), '--run-id', 'e'], { SAE_STUDIO_HOME: home });
+    const t = runCli(
+      ['train', '--config', writeConfig(smallTrainConfig(dataset, { checkpoint_every_tokens: null })), '--run-id', 'e'],
+      { SAE_STUDIO_HOME: home },
+    );
     expect(t.status, t.stderr).toBe(0);
     const windows = join(mkdtempSync(join(tmpdir(), 'w-')), 'w.json');
     const val = openSafetensors(join(PDLM_REFERENCE, 'val_windows.safetensors')).readInt32('val_windows');
     writeFileSync(windows, JSON.stringify([Array.from(val.subarray(0, 64)), Array.from(val.subarray(256, 320))]));
-    const r = runCli(['eval', '--dictionary', 'small', '--windows', windows, '--backend', 'wasm'], { SAE_STUDIO_HOME: home });
+    const r = runCli(['eval', '--dictionary', 'small', '--windows', windows, '--backend', 'wasm'], {
+      SAE_STUDIO_HOME: home,
+    });
     expect(r.status, r.stderr).toBe(0);
     const ev = JSON.parse(r.stdout) as Record<string, number>;
-    for (const k of ['explained_variance', 'l0', 'mse', 'dead_fraction', 'ce_orig', 'ce_with_dictionary', 'ce_zero_ablation', 'ce_loss_recovered']) expect(typeof ev[k], k).toBe('number');
+    for (const k of [
+      'explained_variance',
+      'l0',
+      'mse',
+      'dead_fraction',
+      'ce_orig',
+      'ce_with_dictionary',
+      'ce_zero_ablation',
+      'ce_loss_recovered',
+    ])
+      expect(typeof ev[k], k).toBe('number');
     expect(ev.l0).toBeLessThanOrEqual(8);
     expect(ev.ce_zero_ablation).toBeGreaterThan(ev.ce_with_dictionary ?? Number.NaN);
     evaluated = { home, windows, ev };
@@ -84,18 +104,32 @@ describe('sae-studio train', () => {
 
   // The same evaluation on webgpu (the fused LM kernels, the WGSL sparse encoder): the same firings, the same
   // numbers to float rounding.
-  it.skipIf(!hasBackend('webgpu'))('evaluates to the same numbers on webgpu (needs a webgpu adapter)', () => {
-    if (!evaluated) throw new Error('the wasm evaluation above did not complete');
-    const { home, windows, ev } = evaluated;
-    const g = runCli(['eval', '--dictionary', 'small', '--windows', windows, '--backend', 'webgpu'], { SAE_STUDIO_HOME: home });
-    expect(g.status, g.stderr).toBe(0);
-    const evg = JSON.parse(g.stdout) as Record<string, unknown>;
-    for (const k of ['tokens', 'l0', 'dead_fraction', 'frequency_buckets']) expect(evg[k], k).toEqual(ev[k]);
-    for (const k of ['explained_variance', 'mse', 'l2_ratio', 'ce_orig', 'ce_with_dictionary', 'ce_zero_ablation', 'ce_loss_recovered']) {
-      const want = ev[k] ?? Number.NaN;
-      expect(Math.abs((evg[k] as number) - want), k).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want)));
-    }
-  }, 300_000);
+  it.skipIf(!hasBackend('webgpu'))(
+    'evaluates to the same numbers on webgpu (needs a webgpu adapter)',
+    () => {
+      if (!evaluated) throw new Error('the wasm evaluation above did not complete');
+      const { home, windows, ev } = evaluated;
+      const g = runCli(['eval', '--dictionary', 'small', '--windows', windows, '--backend', 'webgpu'], {
+        SAE_STUDIO_HOME: home,
+      });
+      expect(g.status, g.stderr).toBe(0);
+      const evg = JSON.parse(g.stdout) as Record<string, unknown>;
+      for (const k of ['tokens', 'l0', 'dead_fraction', 'frequency_buckets']) expect(evg[k], k).toEqual(ev[k]);
+      for (const k of [
+        'explained_variance',
+        'mse',
+        'l2_ratio',
+        'ce_orig',
+        'ce_with_dictionary',
+        'ce_zero_ablation',
+        'ce_loss_recovered',
+      ]) {
+        const want = ev[k] ?? Number.NaN;
+        expect(Math.abs((evg[k] as number) - want), k).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want)));
+      }
+    },
+    300_000,
+  );
 
   describe('bad input', () => {
     const bad = (cfg: object, pattern: RegExp, env: Record<string, string> = {}) => {
@@ -107,14 +141,43 @@ describe('sae-studio train', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     };
     it('an unknown field', () => bad({ ...smallTrainConfig('x'), learning_rate: 1 }, /unknown field 'learning_rate'/));
-    it('a wrong type', () => bad({ ...smallTrainConfig('x'), batch_size: '256' }, /field 'batch_size': .*expected number/i));
-    it('an out-of-range value', () => bad({ ...smallTrainConfig('x'), lr: -1 }, /field 'lr': .*(>0|positive|too small)/i));
-    it('an invalid activation function', () => bad(smallTrainConfig('x', { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 64, act_fn: 'gelu' } }), /field 'act_fn': .*relu.*jumprelu.*topk.*batchtopk/));
-    it('top_k larger than d_sae', () => bad(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 16, act_fn: 'topk', top_k: 32 } }), /top_k.*at most d_sae = 16/));
-    it('a batch larger than the whole run', () => bad({ ...smallTrainConfig(dataset), total_training_tokens: 1000, batch_size: 4096 }, /field 'batch_size': must be at most total_training_tokens = 1000 \(one step\)/));
-    it('a hook that is not in the model', () => bad(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.9.hook_resid_post', d_sae: 64, act_fn: 'topk', top_k: 4 } }), /sae\.hook_point: unknown hook 'blocks\.9\.hook_resid_post'/));
-    it('a d_model that does not match the model', () => bad(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_model: 512, d_sae: 64, act_fn: 'topk', top_k: 4 } }), /sae\.d_model is 512, but .* has d_model 256/));
-    it('an empty dataset folder', () => bad(smallTrainConfig(mkdtempSync(join(tmpdir(), 'empty-'))), /empty-.*(no \.txt|no documents|empty)/i));
+    it('a wrong type', () =>
+      bad({ ...smallTrainConfig('x'), batch_size: '256' }, /field 'batch_size': .*expected number/i));
+    it('an out-of-range value', () =>
+      bad({ ...smallTrainConfig('x'), lr: -1 }, /field 'lr': .*(>0|positive|too small)/i));
+    it('an invalid activation function', () =>
+      bad(
+        smallTrainConfig('x', { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 64, act_fn: 'gelu' } }),
+        /field 'act_fn': .*relu.*jumprelu.*topk.*batchtopk/,
+      ));
+    it('top_k larger than d_sae', () =>
+      bad(
+        smallTrainConfig(dataset, {
+          sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 16, act_fn: 'topk', top_k: 32 },
+        }),
+        /top_k.*at most d_sae = 16/,
+      ));
+    it('a batch larger than the whole run', () =>
+      bad(
+        { ...smallTrainConfig(dataset), total_training_tokens: 1000, batch_size: 4096 },
+        /field 'batch_size': must be at most total_training_tokens = 1000 \(one step\)/,
+      ));
+    it('a hook that is not in the model', () =>
+      bad(
+        smallTrainConfig(dataset, {
+          sae: { hook_point_in: 'blocks.9.hook_resid_post', d_sae: 64, act_fn: 'topk', top_k: 4 },
+        }),
+        /sae\.hook_point: unknown hook 'blocks\.9\.hook_resid_post'/,
+      ));
+    it('a d_model that does not match the model', () =>
+      bad(
+        smallTrainConfig(dataset, {
+          sae: { hook_point_in: 'blocks.1.hook_resid_post', d_model: 512, d_sae: 64, act_fn: 'topk', top_k: 4 },
+        }),
+        /sae\.d_model is 512, but .* has d_model 256/,
+      ));
+    it('an empty dataset folder', () =>
+      bad(smallTrainConfig(mkdtempSync(join(tmpdir(), 'empty-'))), /empty-.*(no \.txt|no documents|empty)/i));
     it('a missing config file', () => {
       const r = runCli(['train', '--config', '/nonexistent.json']);
       expect(errorLines(r.stderr)[0]).toMatch(/\/nonexistent\.json: config file not found/);
@@ -124,12 +187,39 @@ describe('sae-studio train', () => {
   it('rejects a corrupt activation-cache chunk and a d_model mismatch with the cache', () => {
     const home = tempHome();
     const cache = join(home, 'cache');
-    const g = runCli(['generate', '--model', 'pdlm-4l-256', '--dataset', dataset, '--hooks', 'blocks.1.hook_resid_post', '--out', cache, '--context-size', '64', '--chunk-size', '16', '--max-windows', '48', '--backend', 'wasm'], { SAE_STUDIO_HOME: home });
+    const g = runCli(
+      [
+        'generate',
+        '--model',
+        'pdlm-4l-256',
+        '--dataset',
+        dataset,
+        '--hooks',
+        'blocks.1.hook_resid_post',
+        '--out',
+        cache,
+        '--context-size',
+        '64',
+        '--chunk-size',
+        '16',
+        '--max-windows',
+        '48',
+        '--backend',
+        'wasm',
+      ],
+      { SAE_STUDIO_HOME: home },
+    );
     expect(g.status, g.stderr).toBe(0);
     const hookDir = join(cache, 'blocks.1.hook_resid_post');
-    const chunks = readdirSync(hookDir).filter((f) => f.endsWith('.safetensors')).sort();
+    const chunks = readdirSync(hookDir)
+      .filter((f) => f.endsWith('.safetensors'))
+      .sort();
     expect(chunks).toHaveLength(3);
-    const cfg = smallTrainConfig(dataset, { activation_cache: cache, total_training_tokens: 256 * 2, checkpoint_every_tokens: null });
+    const cfg = smallTrainConfig(dataset, {
+      activation_cache: cache,
+      total_training_tokens: 256 * 2,
+      checkpoint_every_tokens: null,
+    });
     const ok = runCli(['train', '--config', writeConfig(cfg), '--run-id', 'ok'], { SAE_STUDIO_HOME: home });
     expect(ok.status, ok.stderr).toBe(0);
     // The second chunk (checked to exist above) is the one damaged.

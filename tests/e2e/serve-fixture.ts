@@ -44,7 +44,11 @@ export async function startServe(): Promise<Served> {
     server.once('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
   });
   return {
-    url, origin: new URL(url).origin, home, server, stderr: () => err,
+    url,
+    origin: new URL(url).origin,
+    home,
+    server,
+    stderr: () => err,
     stop: () =>
       new Promise((resolve) => {
         if (server.exitCode !== null) return resolve();
@@ -58,18 +62,28 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--no-first-run',
+    ],
   });
 }
 
-export async function newPage(browser: Browser, scheme: 'light' | 'dark' = 'light'): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+export async function newPage(
+  browser: Browser,
+  scheme: 'light' | 'dark' = 'light',
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, colorScheme: scheme });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     // A 400 is the API's designed answer to invalid input (shown on the field); the browser logs it as an error.
-    if (m.type() === 'error' && !/status of 400 \(Bad Request\)/.test(m.text())) errors.push(`console error: ${m.text()}`);
+    if (m.type() === 'error' && !/status of 400 \(Bad Request\)/.test(m.text()))
+      errors.push(`console error: ${m.text()}`);
   });
   return { context, page, errors };
 }

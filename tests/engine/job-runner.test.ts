@@ -38,14 +38,28 @@ describe('engine job runner', () => {
   });
 
   it.each([
-    ['a new run without config', { kind: 'train', runId: 'r', resume: false }, "run 'r': a new run needs its train config"],
-    ['a config the schema rejects', { kind: 'train', runId: 'r', resume: false, config: { total_training_tokens: 10 } }, "train config: field 'sae'"],
+    [
+      'a new run without config',
+      { kind: 'train', runId: 'r', resume: false },
+      "run 'r': a new run needs its train config",
+    ],
+    [
+      'a config the schema rejects',
+      { kind: 'train', runId: 'r', resume: false, config: { total_training_tokens: 10 } },
+      "train config: field 'sae'",
+    ],
     ['the resume of an unknown run', { kind: 'train', runId: 'gone', resume: true }, 'no such run'],
-    ['the analysis of an unknown dictionary', { kind: 'analyze', dictionary: 'nope', dataset: 'pdlm-corpus', split: null, tokens: 10, backend: 'cpu' }, "dictionary 'nope' not found"],
+    [
+      'the analysis of an unknown dictionary',
+      { kind: 'analyze', dictionary: 'nope', dataset: 'pdlm-corpus', split: null, tokens: 10, backend: 'cpu' },
+      "dictionary 'nope' not found",
+    ],
   ])('reports %s as an input error and exits with status 2', async (_, job, message) => {
     const { code, sent } = await runWith({ type: 'start', jobId: 'j', job });
     expect(code).toBe(EXIT_BAD_INPUT);
-    expect(sent.filter((m) => m.type === 'error')).toEqual([{ type: 'error', message: expect.stringContaining(message), inputError: true }]);
+    expect(sent.filter((m) => m.type === 'error')).toEqual([
+      { type: 'error', message: expect.stringContaining(message), inputError: true },
+    ]);
     expect(sent.at(-1)?.type).toBe('error');
   });
 });
@@ -81,7 +95,10 @@ describe('MetricsBatcher', () => {
     const batches: number[][] = [];
     const b = new MetricsBatcher((ps) => batches.push(ps.map((p) => p.step)), { points: 3, ms: 60_000 });
     for (let s = 1; s <= 7; s++) b.add(point(s));
-    expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     b.flush();
     b.flush();
     expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
@@ -102,10 +119,14 @@ describe('MetricsBatcher when the store is busy', () => {
     const batches: number[][] = [];
     let busy = true;
     const errors: unknown[] = [];
-    const b = new MetricsBatcher((ps) => {
-      if (busy) throw new Error('SQLITE_BUSY');
-      batches.push(ps.map((p) => p.step));
-    }, { points: 2, ms: 60_000 }, (e) => errors.push(e));
+    const b = new MetricsBatcher(
+      (ps) => {
+        if (busy) throw new Error('SQLITE_BUSY');
+        batches.push(ps.map((p) => p.step));
+      },
+      { points: 2, ms: 60_000 },
+      (e) => errors.push(e),
+    );
     b.add({ step: 1, tokens: 1, values: {} });
     b.add({ step: 2, tokens: 2, values: {} });
     expect(errors).toHaveLength(1);

@@ -29,15 +29,41 @@ export function createStudioFixture(): StudioFixture {
   const store = openStore({ dir: home.root });
   const engines: EngineProcess[] = [];
   const inner = nodeForkLauncher(sourceEngineEntry());
-  const launcher: EngineLauncher = { launch: (env) => { const p = inner.launch(env); engines.push(p); return p; } };
+  const launcher: EngineLauncher = {
+    launch: (env) => {
+      const p = inner.launch(env);
+      engines.push(p);
+      return p;
+    },
+  };
   const warnings: string[] = [];
-  const supervisor = new Supervisor({ store, home, launcher, metricsBatch: { points: 5, ms: 200 }, cancelGraceMs: 30_000, onWarning: (m) => warnings.push(m) });
-  const service = createStudioService({ store, home, supervisor, appInfo: { name: 'SAE Studio', version: '0.0.0-test' }, backend: 'wasm' });
+  const supervisor = new Supervisor({
+    store,
+    home,
+    launcher,
+    metricsBatch: { points: 5, ms: 200 },
+    cancelGraceMs: 30_000,
+    onWarning: (m) => warnings.push(m),
+  });
+  const service = createStudioService({
+    store,
+    home,
+    supervisor,
+    appInfo: { name: 'SAE Studio', version: '0.0.0-test' },
+    backend: 'wasm',
+  });
   const client = createStudioClient(createInMemoryTransport(service, supervisor));
   const events: StudioEvent[] = [];
   client.subscribe((e) => events.push(e));
   return {
-    home, store, supervisor, service, client, events, engines, warnings,
+    home,
+    store,
+    supervisor,
+    service,
+    client,
+    events,
+    engines,
+    warnings,
     async close() {
       await supervisor.shutdown(10_000);
       service.close();
@@ -47,7 +73,11 @@ export function createStudioFixture(): StudioFixture {
 }
 
 /** Resolves with the first event (from now or already published) that matches. */
-export function nextEvent(f: StudioFixture, match: (e: StudioEvent) => boolean, timeoutMs = 60_000): Promise<StudioEvent> {
+export function nextEvent(
+  f: StudioFixture,
+  match: (e: StudioEvent) => boolean,
+  timeoutMs = 60_000,
+): Promise<StudioEvent> {
   const seen = f.events.find(match);
   if (seen) return Promise.resolve(seen);
   return new Promise((resolve, reject) => {
@@ -61,4 +91,5 @@ export function nextEvent(f: StudioFixture, match: (e: StudioEvent) => boolean, 
   });
 }
 
-export const messagesOf = (f: StudioFixture, jobId: string) => f.events.filter((e) => e.jobId === jobId).map((e) => e.message);
+export const messagesOf = (f: StudioFixture, jobId: string) =>
+  f.events.filter((e) => e.jobId === jobId).map((e) => e.message);

@@ -22,18 +22,24 @@ afterAll(async () => {
 });
 
 describe('StudioService: models, datasets, folders and configs', () => {
-
   it('describes itself and the bundled models with their hook points', async () => {
     expect(await f.client.appInfo({})).toEqual({ name: 'SAE Studio', version: '0.0.0-test' });
     const { models } = await f.client.listModels({});
     const pdlm = models.find((m) => m.name === 'pdlm-4l-256');
     expect(pdlm).toMatchObject({ ref: 'pdlm-4l-256', bundled: true, nLayers: 4, dModel: expect.any(Number) });
-    expect(pdlm?.hookNames).toEqual(expect.arrayContaining(['hook_embed', 'blocks.0.hook_resid_pre', 'blocks.3.hook_resid_post']));
+    expect(pdlm?.hookNames).toEqual(
+      expect.arrayContaining(['hook_embed', 'blocks.0.hook_resid_pre', 'blocks.3.hook_resid_post']),
+    );
   });
 
   it('tells where its data lives and what it computes on', async () => {
     const info = await f.client.systemInfo({});
-    expect(info).toMatchObject({ home: f.home.root, store: join(f.home.root, 'studio.db'), cpus: expect.any(Number), native: { loaded: expect.any(Boolean) } });
+    expect(info).toMatchObject({
+      home: f.home.root,
+      store: join(f.home.root, 'studio.db'),
+      cpus: expect.any(Number),
+      native: { loaded: expect.any(Boolean) },
+    });
     expect(['webgpu', 'wasm', 'cpu']).toContain(info.autoBackend);
     // Without a hardware adapter, auto computes on wasm and says why it did not use WebGPU.
     if (!info.gpu || info.gpu.software) expect(info.autoBackend).toBe('wasm');
@@ -50,20 +56,32 @@ describe('StudioService: models, datasets, folders and configs', () => {
     const corpus = await f.client.previewDataset({ dataset: 'pdlm-corpus', model: 'pdlm-4l-256' });
     expect(corpus).toMatchObject({ ok: true, kind: 'embedded', samples: [{}, {}, {}] });
     expect(await f.client.previewDataset({ dataset: join(dataset, 'missing.jsonl'), model: 'pdlm-4l-256' })).toEqual({
-      ok: false, issues: [{ field: 'dataset', message: expect.stringContaining('no such file or folder') }],
+      ok: false,
+      issues: [{ field: 'dataset', message: expect.stringContaining('no such file or folder') }],
     });
-    expect(await f.client.previewDataset({ dataset, model: join(dataset, 'no-model') })).toMatchObject({ ok: false, issues: [{ field: 'model' }] });
+    expect(await f.client.previewDataset({ dataset, model: join(dataset, 'no-model') })).toMatchObject({
+      ok: false,
+      issues: [{ field: 'model' }],
+    });
   });
 
   it('checks a model folder, or says what is wrong with the path', async () => {
-    expect(await f.client.validateModelFolder({ path: PDLM_DIR })).toMatchObject({ ok: true, model: { ref: PDLM_DIR, bundled: false, nLayers: 4 } });
+    expect(await f.client.validateModelFolder({ path: PDLM_DIR })).toMatchObject({
+      ok: true,
+      model: { ref: PDLM_DIR, bundled: false, nLayers: 4 },
+    });
     expect(await f.client.validateModelFolder({ path: archFixture('gpt2') })).toEqual({
-      ok: false, issues: [{ field: 'path', message: expect.stringContaining('no tokenizer.json') }],
+      ok: false,
+      issues: [{ field: 'path', message: expect.stringContaining('no tokenizer.json') }],
     });
     expect(await f.client.validateModelFolder({ path: join(PDLM_DIR, 'nothing-here') })).toEqual({
-      ok: false, issues: [{ field: 'path', message: expect.stringContaining('no such folder') }],
+      ok: false,
+      issues: [{ field: 'path', message: expect.stringContaining('no such folder') }],
     });
-    expect(await f.client.validateModelFolder({ path: join(PDLM_DIR, 'config.json') })).toMatchObject({ ok: false, issues: [{ field: 'path' }] });
+    expect(await f.client.validateModelFolder({ path: join(PDLM_DIR, 'config.json') })).toMatchObject({
+      ok: false,
+      issues: [{ field: 'path' }],
+    });
   });
 
   it('validates a train config with the CLI schema and reports every field at fault', async () => {
@@ -74,10 +92,17 @@ describe('StudioService: models, datasets, folders and configs', () => {
     const illTyped: unknown = { sae: { act_fn: 'topk' }, total_training_tokens: -1, lr: 'fast', colour: 'red' };
     const schema = await f.client.validateTrainConfig({ config: illTyped as TrainConfigDraft });
     expect(schema.ok).toBe(false);
-    expect(schema.ok ? [] : schema.issues.map((i) => i.field).sort()).toEqual(['config.colour', 'config.lr', 'config.sae.hook_point_in', 'config.total_training_tokens']);
+    expect(schema.ok ? [] : schema.issues.map((i) => i.field).sort()).toEqual([
+      'config.colour',
+      'config.lr',
+      'config.sae.hook_point_in',
+      'config.total_training_tokens',
+    ]);
 
     const semantic = await f.client.validateTrainConfig({
-      config: smallTrainConfig('/no/such/dataset', { sae: { hook_point_in: 'blocks.9.hook_resid_post', act_fn: 'topk' } }) as Record<string, unknown>,
+      config: smallTrainConfig('/no/such/dataset', {
+        sae: { hook_point_in: 'blocks.9.hook_resid_post', act_fn: 'topk' },
+      }) as Record<string, unknown>,
     });
     expect(semantic).toEqual({
       ok: false,
@@ -90,9 +115,14 @@ describe('StudioService: models, datasets, folders and configs', () => {
   });
 
   it('refuses to start a bad config, with the same issues, and starts nothing', async () => {
-    const err = await f.client.startTraining({ config: { sae: {}, total_training_tokens: 0 } }).catch((e: unknown) => e);
+    const err = await f.client
+      .startTraining({ config: { sae: {}, total_training_tokens: 0 } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceError);
-    expect(err).toMatchObject({ code: 'invalid_input', issues: expect.arrayContaining([{ field: 'config.total_training_tokens', message: expect.any(String) }]) });
+    expect(err).toMatchObject({
+      code: 'invalid_input',
+      issues: expect.arrayContaining([{ field: 'config.total_training_tokens', message: expect.any(String) }]),
+    });
     const badId = await f.client.startTraining({ config: {}, runId: '../escape' }).catch((e: unknown) => e);
     expect(badId).toMatchObject({ code: 'invalid_input', issues: [{ field: 'runId', message: expect.any(String) }] });
     expect((await f.client.listRuns({})).runs).toEqual([]);
@@ -100,24 +130,48 @@ describe('StudioService: models, datasets, folders and configs', () => {
   });
 
   it('turns core input errors into invalid_input', async () => {
-    await expect(f.client.getFeature({ dictionary: 'nope', index: 0 })).rejects.toMatchObject({ code: 'invalid_input', message: "unknown dictionary 'nope' (there are none yet)" });
-    await expect(f.client.getRun({ id: 'nope' })).rejects.toMatchObject({ code: 'invalid_input', message: "unknown run 'nope'" });
+    await expect(f.client.getFeature({ dictionary: 'nope', index: 0 })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: "unknown dictionary 'nope' (there are none yet)",
+    });
+    await expect(f.client.getRun({ id: 'nope' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: "unknown run 'nope'",
+    });
     await expect(f.client.startAnalysis({ dictionary: 'nope', dataset: '/no/such/dataset' })).rejects.toMatchObject({
-      code: 'invalid_input', issues: [{ field: 'dictionary', message: expect.any(String) }, { field: 'dataset', message: expect.any(String) }],
+      code: 'invalid_input',
+      issues: [
+        { field: 'dictionary', message: expect.any(String) },
+        { field: 'dataset', message: expect.any(String) },
+      ],
     });
   });
 });
 
 describe('StudioService with a trained and analysed dictionary', () => {
   beforeAll(async () => {
-    const { jobId } = await f.client.startTraining({ config: smallTrainConfig(dataset) as Record<string, unknown>, runId: 'base' });
+    const { jobId } = await f.client.startTraining({
+      config: smallTrainConfig(dataset) as Record<string, unknown>,
+      runId: 'base',
+    });
     expect((await f.supervisor.waitForJob(jobId)).status).toBe('done');
-    const analysis = await f.client.startAnalysis({ dictionary: 'small', dataset, split: 'all', tokens: 3000, backend: 'wasm' });
+    const analysis = await f.client.startAnalysis({
+      dictionary: 'small',
+      dataset,
+      split: 'all',
+      tokens: 3000,
+      backend: 'wasm',
+    });
     const info = await f.supervisor.waitForJob(analysis.jobId);
     expect(info, info.error ?? '').toMatchObject({ status: 'done', kind: 'analyze', runId: null, dictionary: 'small' });
     const messages = messagesOf(f, analysis.jobId);
-    expect(messages).toContainEqual(expect.objectContaining({ type: 'progress', phase: 'activations', unit: 'tokens' }));
-    expect(messages).toContainEqual({ type: 'done', result: expect.objectContaining({ kind: 'analyze', dictionary: 'small', analysis: 'default' }) });
+    expect(messages).toContainEqual(
+      expect.objectContaining({ type: 'progress', phase: 'activations', unit: 'tokens' }),
+    );
+    expect(messages).toContainEqual({
+      type: 'done',
+      result: expect.objectContaining({ kind: 'analyze', dictionary: 'small', analysis: 'default' }),
+    });
   });
 
   it('pages, sorts and filters features', async () => {
@@ -143,7 +197,10 @@ describe('StudioService with a trained and analysed dictionary', () => {
     expect(sample.activations).toHaveLength(sample.tokens.length);
     expect(sample.tokens.join('')).toMatch(/[a-z]{3}/i);
     expect(Math.max(...sample.activations)).toBeCloseTo(sample.maxActivation, 4);
-    await expect(f.client.getFeature({ dictionary: 'small', index: 512 })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('out of range') });
+    await expect(f.client.getFeature({ dictionary: 'small', index: 512 })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('out of range'),
+    });
   });
 
   it('saves interpretations and bookmarks, and finds features by their interpretation', async () => {
@@ -153,7 +210,9 @@ describe('StudioService with a trained and analysed dictionary', () => {
     expect(found.items.map((i) => i.index)).toEqual([7]);
     expect(found.items[0]?.interpretation).toBe('Names of people');
 
-    expect((await f.client.addBookmark({ dictionary: 'small', index: 7, tags: ['people'], note: 'check' })).bookmark).toMatchObject({ index: 7, tags: ['people'], note: 'check' });
+    expect(
+      (await f.client.addBookmark({ dictionary: 'small', index: 7, tags: ['people'], note: 'check' })).bookmark,
+    ).toMatchObject({ index: 7, tags: ['people'], note: 'check' });
     expect((await f.client.listBookmarks({ tags: ['people'] })).bookmarks.map((b) => b.index)).toEqual([7]);
     expect((await f.client.getFeature({ dictionary: 'small', index: 7 })).bookmark).toMatchObject({ tags: ['people'] });
     expect(await f.client.removeBookmark({ dictionary: 'small', index: 7 })).toEqual({ removed: true });
@@ -162,7 +221,11 @@ describe('StudioService with a trained and analysed dictionary', () => {
   });
 
   it('runs the dictionary on a typed text', async () => {
-    const { tokens } = await f.client.featuresOnText({ dictionary: 'small', text: 'Emma was very happy.', topFeatures: 3 });
+    const { tokens } = await f.client.featuresOnText({
+      dictionary: 'small',
+      text: 'Emma was very happy.',
+      topFeatures: 3,
+    });
     expect(tokens.length).toBeGreaterThan(3);
     expect(tokens.map((t) => t.position)).toEqual(tokens.map((_, i) => i));
     for (const t of tokens.slice(1)) {
@@ -173,13 +236,24 @@ describe('StudioService with a trained and analysed dictionary', () => {
   });
 
   it('cancels an analysis without touching the saved one', async () => {
-    const { jobId } = await f.client.startAnalysis({ dictionary: 'small', dataset, split: 'all', tokens: 1_000_000, backend: 'wasm', name: 'big' });
+    const { jobId } = await f.client.startAnalysis({
+      dictionary: 'small',
+      dataset,
+      split: 'all',
+      tokens: 1_000_000,
+      backend: 'wasm',
+      name: 'big',
+    });
     expect(await f.client.cancelJob({ jobId })).toEqual({ cancelling: true });
     expect(await f.supervisor.waitForJob(jobId)).toMatchObject({ status: 'cancelled', error: null });
     expect(messagesOf(f, jobId).at(-1)).toMatchObject({ type: 'ended', status: 'cancelled' });
     expect((await f.client.listFeatures({ dictionary: 'small' })).analysis).toBe('default');
     expect(await f.client.cancelJob({ jobId })).toEqual({ cancelling: false });
     const { jobs } = await f.client.listJobs({});
-    expect(jobs.map((j) => [j.kind, j.status])).toEqual([['analyze', 'cancelled'], ['analyze', 'done'], ['train', 'done']]);
+    expect(jobs.map((j) => [j.kind, j.status])).toEqual([
+      ['analyze', 'cancelled'],
+      ['analyze', 'done'],
+      ['train', 'done'],
+    ]);
   });
 });

@@ -19,12 +19,21 @@ describe('training jobs', () => {
   });
 
   const config = (name: string, checkpointSteps: number) =>
-    smallTrainConfig(dataset, { name, total_training_tokens: 256 * STEPS, checkpoint_every_tokens: 256 * checkpointSteps }) as Record<string, unknown>;
+    smallTrainConfig(dataset, {
+      name,
+      total_training_tokens: 256 * STEPS,
+      checkpoint_every_tokens: 256 * checkpointSteps,
+    }) as Record<string, unknown>;
 
   it('streams metrics, stops on cancelRun with a checkpoint, and resumeRun finishes the run', async () => {
     const { runId, jobId } = await f.client.startTraining({ config: config('small', 16), runId: 'run-a' });
     expect(runId).toBe('run-a');
-    expect((await f.client.getRun({ id: runId })).run).toMatchObject({ status: 'running', active: true, resumable: false, dictionaryName: 'small' });
+    expect((await f.client.getRun({ id: runId })).run).toMatchObject({
+      status: 'running',
+      active: true,
+      resumable: false,
+      dictionaryName: 'small',
+    });
 
     await nextEvent(f, (e) => e.jobId === jobId && e.message.type === 'metrics' && e.message.step >= 2);
     expect(await f.client.cancelRun({ id: runId })).toEqual({ cancelling: true });
@@ -44,19 +53,45 @@ describe('training jobs', () => {
     expect(afterCancel.run).toMatchObject({ status: 'cancelled', active: false, resumable: true, lastStep: stoppedAt });
     expect(afterCancel.run.checkpoints.at(-1)?.step).toBe(stoppedAt);
     expect(afterCancel.metrics.map((p) => p.step)).toEqual(Array.from({ length: Number(stoppedAt) }, (_, i) => i + 1));
-    expect(afterCancel.metrics[0]!.values).toMatchObject({ loss: expect.any(Number), l0: expect.any(Number), explained_variance: expect.any(Number) });
+    expect(afterCancel.metrics[0]!.values).toMatchObject({
+      loss: expect.any(Number),
+      l0: expect.any(Number),
+      explained_variance: expect.any(Number),
+    });
 
     const resumed = await f.client.resumeRun({ id: runId });
     expect(resumed.runId).toBe(runId);
     expect((await f.supervisor.waitForJob(resumed.jobId)).status).toBe('done');
-    expect(messagesOf(f, resumed.jobId)).toContainEqual({ type: 'progress', phase: 'training', done: stoppedAt, total: STEPS, unit: 'steps' });
+    expect(messagesOf(f, resumed.jobId)).toContainEqual({
+      type: 'progress',
+      phase: 'training',
+      done: stoppedAt,
+      total: STEPS,
+      unit: 'steps',
+    });
 
     const finished = await f.client.getRun({ id: runId });
-    expect(finished.run).toMatchObject({ status: 'done', error: null, active: false, resumable: false, lastStep: STEPS });
+    expect(finished.run).toMatchObject({
+      status: 'done',
+      error: null,
+      active: false,
+      resumable: false,
+      lastStep: STEPS,
+    });
     expect(finished.metrics.map((p) => p.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     const { dictionaries } = await f.client.listDictionaries({});
-    expect(dictionaries).toEqual([expect.objectContaining({ name: 'small', dSae: 512, modelName: 'pdlm-4l-256', hookPointIn: 'blocks.1.hook_resid_post' })]);
-    await expect(f.client.resumeRun({ id: runId })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('has finished') });
+    expect(dictionaries).toEqual([
+      expect.objectContaining({
+        name: 'small',
+        dSae: 512,
+        modelName: 'pdlm-4l-256',
+        hookPointIn: 'blocks.1.hook_resid_post',
+      }),
+    ]);
+    await expect(f.client.resumeRun({ id: runId })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('has finished'),
+    });
     expect(f.warnings).toEqual([]);
   });
 
@@ -70,7 +105,9 @@ describe('training jobs', () => {
     expect(messagesOf(f, jobId).at(-1)).toMatchObject({ type: 'ended', status: 'failed', resumable: true });
 
     const { runs } = await f.client.listRuns({ status: 'failed' });
-    expect(runs).toEqual([expect.objectContaining({ id: runId, resumable: true, active: false, error: expect.stringContaining('SIGKILL') })]);
+    expect(runs).toEqual([
+      expect.objectContaining({ id: runId, resumable: true, active: false, error: expect.stringContaining('SIGKILL') }),
+    ]);
 
     const resumed = await f.client.resumeRun({ id: runId });
     expect((await f.supervisor.waitForJob(resumed.jobId)).status).toBe('done');
@@ -87,10 +124,18 @@ describe('training jobs', () => {
     expect(messages).toContainEqual(expect.objectContaining({ type: 'progress', phase: 'evaluating' }));
     const done = messages.find((m) => m.type === 'done');
     const evaluation = done?.type === 'done' && done.result.kind === 'train' ? done.result.evaluation : null;
-    expect(evaluation).toMatchObject({ explained_variance: expect.any(Number), l0: 8, ce_loss_recovered: expect.any(Number), tokens: 4 * 63 });
+    expect(evaluation).toMatchObject({
+      explained_variance: expect.any(Number),
+      l0: 8,
+      ce_loss_recovered: expect.any(Number),
+      tokens: 4 * 63,
+    });
 
     const dict = (await f.client.listDictionaries({})).dictionaries.find((d) => d.name === 'evaluated');
-    expect(dict?.metrics).toMatchObject({ explained_variance: evaluation!.explained_variance, ce_orig: evaluation!.ce_orig });
+    expect(dict?.metrics).toMatchObject({
+      explained_variance: evaluation!.explained_variance,
+      ce_orig: evaluation!.ce_orig,
+    });
 
     // The analysis follows as its own job, tied to the run: its events carry the run id.
     const analysis = await nextEvent(f, (e) => e.kind === 'analyze' && e.runId === runId && e.message.type === 'ended');
@@ -107,7 +152,10 @@ describe('training jobs', () => {
   });
 
   it('refuses to resume what cannot be resumed', async () => {
-    await expect(f.client.resumeRun({ id: 'no-such-run' })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('no such run') });
+    await expect(f.client.resumeRun({ id: 'no-such-run' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('no such run'),
+    });
     await expect(f.client.cancelRun({ id: 'no-such-run' })).resolves.toEqual({ cancelling: false });
   });
 });

@@ -20,10 +20,17 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   return maxAbs === 0 ? maxErr : maxErr / maxAbs;
 }
 
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol, label }: CloseOptions): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { rtol, label }: CloseOptions,
+): void {
   expect(actual.length, `${label}: length`).toBe(expected.length);
   const err = maxRelativeError(actual, expected);
-  expect(err, `${label}: max |actual - expected| / max |expected| = ${err.toExponential(2)} > ${rtol}`).toBeLessThanOrEqual(rtol);
+  expect(
+    err,
+    `${label}: max |actual - expected| / max |expected| = ${err.toExponential(2)} > ${rtol}`,
+  ).toBeLessThanOrEqual(rtol);
 }
 
 /**
@@ -33,14 +40,21 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
  * by a different fraction of lr on two paths that round differently: element by element such runs differ by up to
  * ~lr (both equally right), while a wrong gradient anywhere moves the whole tensor.
  */
-export function expectNormClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol, label }: CloseOptions): void {
+export function expectNormClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { rtol, label }: CloseOptions,
+): void {
   expect(actual.length, `${label}: length`).toBe(expected.length);
-  let diff = 0, norm = 0;
+  let diff = 0,
+    norm = 0;
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i] ?? Number.NaN;
     diff += ((actual[i] ?? Number.NaN) - e) ** 2;
     norm += e ** 2;
   }
   const err = norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-  expect(err, `${label}: ‖actual − expected‖ / ‖expected‖ = ${err.toExponential(2)} > ${rtol}`).toBeLessThanOrEqual(rtol);
+  expect(err, `${label}: ‖actual − expected‖ / ‖expected‖ = ${err.toExponential(2)} > ${rtol}`).toBeLessThanOrEqual(
+    rtol,
+  );
 }

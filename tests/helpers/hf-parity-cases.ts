@@ -24,7 +24,10 @@ export function referenceToHook(ref: string, cfg: ModelConfig): string {
 }
 
 export const PARITY_CASES = [
-  ...ALL_ARCHITECTURES.map((arch) => ({ name: arch, dir: archFixture(arch), reference: join(archFixture(arch), 'reference.safetensors') })),
+  ...ALL_ARCHITECTURES.map((arch) => ({
+    name: arch,
+    dir: archFixture(arch),
+    reference: join(archFixture(arch), 'reference.safetensors'),
+  })),
   { name: 'pdlm-4l-256', dir: PDLM_DIR, reference: join(PDLM_REFERENCE, 'reference.safetensors') },
 ];
-

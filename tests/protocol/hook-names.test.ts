@@ -1,7 +1,14 @@
 // TransformerLens hook names as the contract builds and reads them: hookName with full and short hook names, and
 // hookLayer back to the block (null for model-level hooks).
 import { describe, expect, it } from 'vitest';
-import { BLOCK_HOOKS, blockModule, HOOK_EMBED, HOOK_LN_FINAL, hookLayer, hookName } from '../../src/protocol/hook-names';
+import {
+  BLOCK_HOOKS,
+  blockModule,
+  HOOK_EMBED,
+  HOOK_LN_FINAL,
+  hookLayer,
+  hookName,
+} from '../../src/protocol/hook-names';
 
 describe('hook names', () => {
   it('builds block hooks from full and short names', () => {

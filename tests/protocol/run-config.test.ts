@@ -5,7 +5,11 @@ import { ACT_FNS, SaeConfigSchema, usesTopK } from '../../src/protocol/dictionar
 import { TrainConfigCheckSchema, ValidateTrainConfigRequestSchema } from '../../src/protocol/jobs';
 import { BACKEND_REQUESTS, TrainConfigSchema } from '../../src/protocol/run-config';
 
-const MINIMAL = { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 512, act_fn: 'topk', top_k: 8 }, total_training_tokens: 4096, batch_size: 1024 };
+const MINIMAL = {
+  sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 512, act_fn: 'topk', top_k: 8 },
+  total_training_tokens: 4096,
+  batch_size: 1024,
+};
 
 describe('run config contract', () => {
   it('takes any object as a draft, and refuses what is not one', () => {
@@ -21,13 +25,23 @@ describe('run config contract', () => {
     const checked = TrainConfigSchema.parse(MINIMAL);
     const answer = TrainConfigCheckSchema.parse(JSON.parse(JSON.stringify({ ok: true, config: checked })));
     expect(answer).toEqual({ ok: true, config: checked });
-    expect(checked).toMatchObject({ backend: 'auto', lr_scheduler_name: 'constantwithwarmup', initializer: { bias_init_method: 'mean' } });
+    expect(checked).toMatchObject({
+      backend: 'auto',
+      lr_scheduler_name: 'constantwithwarmup',
+      initializer: { bias_init_method: 'mean' },
+    });
   });
 
   it('keeps its vocabulary in one place', () => {
     expect(BACKEND_REQUESTS).toEqual(['auto', 'webgpu', 'wasm', 'cpu']);
     expect(ACT_FNS.filter(usesTopK)).toEqual(['topk', 'batchtopk']);
-    const tooLargeK = SaeConfigSchema.safeParse({ hook_point_in: 'h', d_model: 4, d_sae: 8, act_fn: 'batchtopk', top_k: 9 });
+    const tooLargeK = SaeConfigSchema.safeParse({
+      hook_point_in: 'h',
+      d_model: 4,
+      d_sae: 8,
+      act_fn: 'batchtopk',
+      top_k: 9,
+    });
     expect(tooLargeK.error?.issues[0]).toMatchObject({ path: ['top_k'], message: 'must be at most d_sae = 8' });
   });
 });

@@ -22,11 +22,28 @@ const PAGE = { dictionary: 'd', analysis: null, total: 0, items: [] };
 
 describe('StudioService contract', () => {
   it('lists every method of the brief with a request and a response schema', () => {
-    expect(STUDIO_METHOD_NAMES).toEqual(expect.arrayContaining([
-      'appInfo', 'listModels', 'validateModelFolder', 'listDictionaries', 'listFeatures', 'getFeature', 'setInterpretation',
-      'addBookmark', 'removeBookmark', 'listBookmarks', 'featuresOnText', 'listRuns', 'getRun', 'validateTrainConfig',
-      'startTraining', 'cancelRun', 'resumeRun', 'startAnalysis',
-    ]));
+    expect(STUDIO_METHOD_NAMES).toEqual(
+      expect.arrayContaining([
+        'appInfo',
+        'listModels',
+        'validateModelFolder',
+        'listDictionaries',
+        'listFeatures',
+        'getFeature',
+        'setInterpretation',
+        'addBookmark',
+        'removeBookmark',
+        'listBookmarks',
+        'featuresOnText',
+        'listRuns',
+        'getRun',
+        'validateTrainConfig',
+        'startTraining',
+        'cancelRun',
+        'resumeRun',
+        'startAnalysis',
+      ]),
+    );
     for (const name of STUDIO_METHOD_NAMES) {
       expect(typeof STUDIO_METHODS[name].request.safeParse, name).toBe('function');
       expect(typeof STUDIO_METHODS[name].response.safeParse, name).toBe('function');
@@ -41,7 +58,12 @@ describe('StudioService contract', () => {
   });
 
   it('answers bad requests with every field at fault', async () => {
-    const r = await dispatchStudioCall(stubService({}), 'listFeatures', { dictionary: '', limit: 0, sort: 'size', extra: 1 });
+    const r = await dispatchStudioCall(stubService({}), 'listFeatures', {
+      dictionary: '',
+      limit: 0,
+      sort: 'size',
+      extra: 1,
+    });
     if (r.ok) expect.fail(`expected the call to fail, got ${JSON.stringify(r.result)}`);
     expect(r.error.code).toBe('invalid_input');
     expect(r.error.issues?.map((i) => i.field).sort()).toEqual(['dictionary', 'extra', 'limit', 'sort']);
@@ -49,29 +71,53 @@ describe('StudioService contract', () => {
   });
 
   it('checks cross-field rules and nested paths', async () => {
-    const freq = await dispatchStudioCall(stubService({}), 'listFeatures', { dictionary: 'd', minFrequency: 0.5, maxFrequency: 0.1 });
-    expect(freq).toMatchObject({ ok: false, error: { issues: [{ field: 'minFrequency', message: 'must not exceed maxFrequency' }] } });
-    const tags = await dispatchStudioCall(stubService({}), 'addBookmark', { dictionary: 'd', index: 1, tags: ['ok', ''] });
+    const freq = await dispatchStudioCall(stubService({}), 'listFeatures', {
+      dictionary: 'd',
+      minFrequency: 0.5,
+      maxFrequency: 0.1,
+    });
+    expect(freq).toMatchObject({
+      ok: false,
+      error: { issues: [{ field: 'minFrequency', message: 'must not exceed maxFrequency' }] },
+    });
+    const tags = await dispatchStudioCall(stubService({}), 'addBookmark', {
+      dictionary: 'd',
+      index: 1,
+      tags: ['ok', ''],
+    });
     expect(tags).toMatchObject({ ok: false, error: { issues: [{ field: 'tags.1' }] } });
   });
 
   it('reports unknown methods, including inherited object keys', async () => {
     for (const name of ['dropTables', 'constructor', '__proto__', 'toString']) {
-      expect(await dispatchStudioCall(stubService({}), name, {})).toEqual({ ok: false, error: { code: 'unknown_method', message: `unknown method '${name}'` } });
+      expect(await dispatchStudioCall(stubService({}), name, {})).toEqual({
+        ok: false,
+        error: { code: 'unknown_method', message: `unknown method '${name}'` },
+      });
     }
   });
 
   it('passes ServiceErrors through, and reduces other errors to one internal line', async () => {
     const seen: unknown[] = [];
     const impl = stubService({
-      getRun: async () => { throw ServiceError.invalidInput([{ field: 'id', message: 'no such run' }]); },
-      listRuns: async () => { throw new Error('database is locked\n    at secret/stack.ts:1'); },
+      getRun: async () => {
+        throw ServiceError.invalidInput([{ field: 'id', message: 'no such run' }]);
+      },
+      listRuns: async () => {
+        throw new Error('database is locked\n    at secret/stack.ts:1');
+      },
     });
     expect(await dispatchStudioCall(impl, 'getRun', { id: 'x' })).toEqual({
-      ok: false, error: { code: 'invalid_input', message: "field 'id': no such run", issues: [{ field: 'id', message: 'no such run' }] },
+      ok: false,
+      error: {
+        code: 'invalid_input',
+        message: "field 'id': no such run",
+        issues: [{ field: 'id', message: 'no such run' }],
+      },
     });
     expect(await dispatchStudioCall(impl, 'listRuns', {}, { onInternalError: (_, e) => seen.push(e) })).toEqual({
-      ok: false, error: { code: 'internal', message: 'database is locked' },
+      ok: false,
+      error: { code: 'internal', message: 'database is locked' },
     });
     expect(seen).toHaveLength(1);
   });
@@ -79,7 +125,10 @@ describe('StudioService contract', () => {
   it('refuses a response that breaks the contract (an internal error, never silently passed on)', async () => {
     const impl = stubService({ appInfo: async () => ({ name: '', version: '1' }) });
     const r = await dispatchStudioCall(impl, 'appInfo', {});
-    expect(r).toMatchObject({ ok: false, error: { code: 'internal', message: expect.stringContaining("appInfo breaks the contract: field 'name'") } });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'internal', message: expect.stringContaining("appInfo breaks the contract: field 'name'") },
+    });
   });
 
   it('gives a typed client over the in-memory transport, with JSON on the way', async () => {
@@ -87,7 +136,9 @@ describe('StudioService contract', () => {
     const impl = stubService({
       appInfo: async () => ({ name: 'SAE Studio', version: '0.1.0' }),
       cancelRun: async ({ id }) => ({ cancelling: id === 'r1' }),
-      getFeature: async () => { throw ServiceError.invalidInput([{ field: 'index', message: 'out of range' }]); },
+      getFeature: async () => {
+        throw ServiceError.invalidInput([{ field: 'index', message: 'out of range' }]);
+      },
     });
     const client = createStudioClient(createInMemoryTransport(impl, hub.source));
     expect(await client.appInfo({})).toEqual({ name: 'SAE Studio', version: '0.1.0' });
@@ -98,7 +149,12 @@ describe('StudioService contract', () => {
 
     const got: StudioEvent[] = [];
     const stop = client.subscribe((e) => got.push(e));
-    const event: StudioEvent = { jobId: 'j', kind: 'train', runId: 'r1', message: { type: 'metrics', step: 1, tokens: 256, values: { loss: 2 } } };
+    const event: StudioEvent = {
+      jobId: 'j',
+      kind: 'train',
+      runId: 'r1',
+      message: { type: 'metrics', step: 1, tokens: 256, values: { loss: 2 } },
+    };
     hub.emit(event);
     stop();
     hub.emit(event);

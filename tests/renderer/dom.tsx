@@ -10,8 +10,14 @@ export function installDomGaps(): void {
   if (!window.matchMedia) {
     window.matchMedia = (query: string) =>
       ({
-        matches: false, media: query, onchange: null,
-        addListener: () => {}, removeListener: () => {}, addEventListener: () => {}, removeEventListener: () => {}, dispatchEvent: () => false,
+        matches: false,
+        media: query,
+        onchange: null,
+        addListener: () => {},
+        removeListener: () => {},
+        addEventListener: () => {},
+        removeEventListener: () => {},
+        dispatchEvent: () => false,
       }) as MediaQueryList;
   }
   if (!('ResizeObserver' in window)) {
@@ -26,5 +32,7 @@ export function installDomGaps(): void {
 
 export function renderWithStudio(ui: ReactNode, client?: StudioClient): RenderResult {
   installDomGaps();
-  return render(<MantineProvider>{client ? <StudioProvider client={client}>{ui}</StudioProvider> : ui}</MantineProvider>);
+  return render(
+    <MantineProvider>{client ? <StudioProvider client={client}>{ui}</StudioProvider> : ui}</MantineProvider>,
+  );
 }

@@ -48,7 +48,9 @@ describe('TokenText', () => {
   });
 
   it('shows the hovered token and its value, and clears it on leave', () => {
-    const { container } = renderWithStudio(<TokenText tokens={tokens} values={values} describe={(i) => `#7 ${(values[i] ?? 0).toFixed(2)}`} />);
+    const { container } = renderWithStudio(
+      <TokenText tokens={tokens} values={values} describe={(i) => `#7 ${(values[i] ?? 0).toFixed(2)}`} />,
+    );
     const hover = container.querySelector('.token-hover')!;
     fireEvent.mouseEnter(container.querySelectorAll('.token')[3]!);
     expect(hover.textContent).toBe('" sat" (position 3): #7 2.00');

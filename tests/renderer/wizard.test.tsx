@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WizardPage } from '../../src/renderer/src/pages/WizardPage';
 import type { ModelInfo } from '../../src/protocol/models';
-import { defaultForm, issuesToFields, toTrainConfig, transcoderTarget, withModelHooks } from '../../src/renderer/src/wizard/wizard-model';
+import {
+  defaultForm,
+  issuesToFields,
+  toTrainConfig,
+  transcoderTarget,
+  withModelHooks,
+} from '../../src/renderer/src/wizard/wizard-model';
 import { createStudioFixture, type StudioFixture } from '../engine/studio-fixture';
 import { renderWithStudio } from './dom';
 
@@ -26,19 +32,29 @@ const next = () => screen.getByTestId('wizard-next') as HTMLButtonElement;
 const setValue = (testId: string, value: string) => fireEvent.change(screen.getByTestId(testId), { target: { value } });
 /** The inline error Mantine shows under the input with this test id. */
 async function fieldError(testId: string, text: RegExp): Promise<void> {
-  await waitFor(() => {
-    const input = screen.getByTestId(testId);
-    const id = input.getAttribute('aria-describedby') ?? '';
-    const described = id.split(' ').map((x) => document.getElementById(x)?.textContent ?? '').join(' ');
-    expect(input.getAttribute('aria-invalid')).toBe('true');
-    expect(described).toMatch(text);
-  }, { timeout: 10_000 });
+  await waitFor(
+    () => {
+      const input = screen.getByTestId(testId);
+      const id = input.getAttribute('aria-describedby') ?? '';
+      const described = id
+        .split(' ')
+        .map((x) => document.getElementById(x)?.textContent ?? '')
+        .join(' ');
+      expect(input.getAttribute('aria-invalid')).toBe('true');
+      expect(described).toMatch(text);
+    },
+    { timeout: 10_000 },
+  );
 }
 
 describe('wizard model', () => {
   it('maps the form to a train config and the check issues back to its fields', () => {
     const cfg = toTrainConfig({ ...defaultForm(), hookIn: 'blocks.1.hook_resid_post', topK: '' });
-    expect(cfg).toMatchObject({ model: 'pdlm-4l-256', dataset: 'pdlm-corpus', sae: { hook_point_in: 'blocks.1.hook_resid_post', act_fn: 'topk', d_sae: 4096 } });
+    expect(cfg).toMatchObject({
+      model: 'pdlm-4l-256',
+      dataset: 'pdlm-corpus',
+      sae: { hook_point_in: 'blocks.1.hook_resid_post', act_fn: 'topk', d_sae: 4096 },
+    });
     expect((cfg.sae as Record<string, unknown>).top_k).toBeUndefined(); // an empty field is left out, so it is reported
     const mapped = issuesToFields([
       { field: 'config.sae.top_k', message: 'must be at most d_sae = 16' },
@@ -56,8 +72,26 @@ describe('wizard model', () => {
   });
 
   it("fits the form's hooks to the chosen model without forgetting the user's choice", () => {
-    const hooks = ['hook_embed', 'blocks.0.hook_resid_post', 'blocks.0.hook_mlp_out', 'blocks.1.hook_resid_post', 'blocks.1.hook_mlp_out'];
-    const model: ModelInfo = { name: 'm', ref: 'm', bundled: true, architecture: 'gpt2', modelType: 'gpt2', nLayers: 2, dModel: 8, nHeads: 2, dVocab: 10, nCtx: 16, hookNames: hooks };
+    const hooks = [
+      'hook_embed',
+      'blocks.0.hook_resid_post',
+      'blocks.0.hook_mlp_out',
+      'blocks.1.hook_resid_post',
+      'blocks.1.hook_mlp_out',
+    ];
+    const model: ModelInfo = {
+      name: 'm',
+      ref: 'm',
+      bundled: true,
+      architecture: 'gpt2',
+      modelType: 'gpt2',
+      nLayers: 2,
+      dModel: 8,
+      nHeads: 2,
+      dVocab: 10,
+      nCtx: 16,
+      hookNames: hooks,
+    };
     const form = { ...defaultForm(), hookIn: 'blocks.5.hook_resid_post', hookOut: 'blocks.5.hook_mlp_out' };
     expect(withModelHooks(form, model)).toMatchObject({ hookIn: 'blocks.1.hook_resid_post', hookOut: '' });
     expect(withModelHooks(form, null)).toBe(form);

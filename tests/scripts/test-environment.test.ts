@@ -17,7 +17,9 @@ describe('the test-environment probe', () => {
   it('names the package of a missing chromium and goes on outside CI', () => {
     const run = probe({ CI: 'false', CHROMIUM_PATH: '/nonexistent/chromium' });
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^NOTICE: the end-to-end suite will be skipped: no chromium at \/nonexistent\/chromium \(apt-get install chromium/m);
+    expect(run.stdout).toMatch(
+      /^NOTICE: the end-to-end suite will be skipped: no chromium at \/nonexistent\/chromium \(apt-get install chromium/m,
+    );
   });
 
   it('fails under CI=true when a required suite would be skipped', () => {

@@ -21,12 +21,26 @@ function splitOption(v: unknown): 'train' | 'validation' | 'all' | null {
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'Analyse every feature of a dictionary over a dataset (statistics, samples, logits, neighbours) into the store.',
-  usage: 'analyze --dictionary DIR|NAME [--dataset SPEC] [--split train|validation|all] [--tokens N] [--model DIR|NAME] [--name NAME]',
+  summary:
+    'Analyse every feature of a dictionary over a dataset (statistics, samples, logits, neighbours) into the store.',
+  usage:
+    'analyze --dictionary DIR|NAME [--dataset SPEC] [--split train|validation|all] [--tokens N] [--model DIR|NAME] [--name NAME]',
   options: {
-    dictionary: { type: 'string', valueName: 'DIR|NAME', help: 'dictionary folder or name under $SAE_STUDIO_HOME/dictionaries' },
-    dataset: { type: 'string', valueName: 'SPEC', help: 'folder of .txt, .jsonl, .parquet, or pdlm-corpus (default pdlm-corpus)' },
-    split: { type: 'string', valueName: 'NAME', help: "train, validation or all (default: 'train' where the dataset has a reference split)" },
+    dictionary: {
+      type: 'string',
+      valueName: 'DIR|NAME',
+      help: 'dictionary folder or name under $SAE_STUDIO_HOME/dictionaries',
+    },
+    dataset: {
+      type: 'string',
+      valueName: 'SPEC',
+      help: 'folder of .txt, .jsonl, .parquet, or pdlm-corpus (default pdlm-corpus)',
+    },
+    split: {
+      type: 'string',
+      valueName: 'NAME',
+      help: "train, validation or all (default: 'train' where the dataset has a reference split)",
+    },
     tokens: { type: 'string', valueName: 'N', help: 'tokens to analyse (default 1000000)' },
     model: { type: 'string', valueName: 'DIR|NAME', help: 'the model (default: the one recorded with the dictionary)' },
     name: { type: 'string', valueName: 'NAME', help: "analysis name (default 'default'; replaces an earlier one)" },
@@ -40,12 +54,22 @@ export const analyzeCommand: Command = {
     await initBackend(backend);
     const bar = progressBar('analysing');
     const r = await analyzeIntoStore(
-      { dictionary, dataset: (values.dataset as string | undefined) ?? 'pdlm-corpus', split, tokens, model: values.model as string | undefined, name: values.name as string | undefined,
-        onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'), onLog: (m) => process.stderr.write(`${m}\n`) },
+      {
+        dictionary,
+        dataset: (values.dataset as string | undefined) ?? 'pdlm-corpus',
+        split,
+        tokens,
+        model: values.model as string | undefined,
+        name: values.name as string | undefined,
+        onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'),
+        onLog: (m) => process.stderr.write(`${m}\n`),
+      },
       studioHome(),
     );
     bar.done();
-    process.stdout.write(`${JSON.stringify({ dictionary: r.dictionaryName, analysis: r.saved.name ?? 'default', tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), tokens_per_second: r.tokensPerSecond, peak_rss_mb: r.peakRssMb })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ dictionary: r.dictionaryName, analysis: r.saved.name ?? 'default', tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), tokens_per_second: r.tokensPerSecond, peak_rss_mb: r.peakRssMb })}\n`,
+    );
   },
 };
 
@@ -74,10 +98,15 @@ export const inferCommand: Command = {
       const top = values.top === undefined ? 5 : positiveInt(values.top as string, '--top');
       const rows = await featuresOnText(model, sae, ModelTokenizer.load(location.dir), text, { topFeatures: top });
       if (values.json) {
-        process.stdout.write(`${JSON.stringify(rows.map((r) => ({ position: r.position, token_id: r.tokenId, token: r.token, features: r.features })))}\n`);
+        process.stdout.write(
+          `${JSON.stringify(rows.map((r) => ({ position: r.position, token_id: r.tokenId, token: r.token, features: r.features })))}\n`,
+        );
         return;
       }
-      const lines = rows.map((r) => `${String(r.position).padStart(4)} ${JSON.stringify(r.token).padEnd(16)} ${r.features.map((f) => `${f.index}:${f.activation.toFixed(2)}`).join('  ')}`);
+      const lines = rows.map(
+        (r) =>
+          `${String(r.position).padStart(4)} ${JSON.stringify(r.token).padEnd(16)} ${r.features.map((f) => `${f.index}:${f.activation.toFixed(2)}`).join('  ')}`,
+      );
       process.stdout.write(`${lines.join('\n')}\n`);
     } finally {
       sae.dispose();

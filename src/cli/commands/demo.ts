@@ -23,19 +23,35 @@ export const demoCommand: Command = {
   summary: 'Train and evaluate a TopK SAE on pdlm-4l-256 (blocks.2.hook_resid_post) over the embedded corpus.',
   usage: `demo [--tokens N] [--name NAME]   (default: one pass, ${PDLM_TRAIN_TOKENS.toLocaleString('en-US')} tokens)`,
   options: {
-    tokens: { type: 'string', valueName: 'N', help: `training tokens (default ${PDLM_TRAIN_TOKENS}, one pass over the training windows)` },
+    tokens: {
+      type: 'string',
+      valueName: 'N',
+      help: `training tokens (default ${PDLM_TRAIN_TOKENS}, one pass over the training windows)`,
+    },
     name: { type: 'string', valueName: 'NAME', help: 'dictionary name (default demo)' },
-    'analyze-tokens': { type: 'string', valueName: 'N', help: 'tokens of the feature analysis into the store (default 1000000)' },
+    'analyze-tokens': {
+      type: 'string',
+      valueName: 'N',
+      help: 'tokens of the feature analysis into the store (default 1000000)',
+    },
     ...BACKEND_OPTION,
   },
   async run(values) {
     const home = studioHome();
     const tokens = values.tokens === undefined ? PDLM_TRAIN_TOKENS : positiveInt(values.tokens as string, '--tokens');
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
-    const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ total_training_tokens: tokens, name: (values.name as string | undefined) ?? 'demo', backend }));
+    const cfg = TrainConfigSchema.parse(
+      referenceTopKRecipe({
+        total_training_tokens: tokens,
+        name: (values.name as string | undefined) ?? 'demo',
+        backend,
+      }),
+    );
     const runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
     const t0 = performance.now();
-    const result = await runTrainingWithProgress((onEvent, signal) => trainDictionary(cfg, { home, runId, onEvent, signal }));
+    const result = await runTrainingWithProgress((onEvent, signal) =>
+      trainDictionary(cfg, { home, runId, onEvent, signal }),
+    );
     if (!result.dictionaryDir) {
       process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
       return;
@@ -43,18 +59,33 @@ export const demoCommand: Command = {
     const trainSeconds = (performance.now() - t0) / 1000;
 
     const stored = loadDictionary(result.dictionaryDir, home);
-    const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, { home, split: 'validation', contextSize: null });
+    const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
+      home,
+      split: 'validation',
+      contextSize: null,
+    });
     const sae = new Sae(stored.cfg, stored.params);
     const bar = progressBar('evaluating');
-    const ev = await evaluateDictionary(model, sae, windows, { onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`) });
+    const ev = await evaluateDictionary(model, sae, windows, {
+      onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
+    });
     bar.done();
     sae.dispose();
     model.dispose();
 
-    const analyzeTokens = values['analyze-tokens'] === undefined ? 1_000_000 : positiveInt(values['analyze-tokens'] as string, '--analyze-tokens');
+    const analyzeTokens =
+      values['analyze-tokens'] === undefined
+        ? 1_000_000
+        : positiveInt(values['analyze-tokens'] as string, '--analyze-tokens');
     const abar = progressBar('analysing features');
     const analysis = await analyzeIntoStore(
-      { dictionary: result.dictionaryDir, dataset: cfg.dataset, split: 'train', tokens: analyzeTokens, onProgress: (p) => p.phase === 'activations' && abar.update(p.done, p.total, 'tokens') },
+      {
+        dictionary: result.dictionaryDir,
+        dataset: cfg.dataset,
+        split: 'train',
+        tokens: analyzeTokens,
+        onProgress: (p) => p.phase === 'activations' && abar.update(p.done, p.total, 'tokens'),
+      },
       home,
     );
     abar.done();
@@ -86,6 +117,8 @@ export const demoCommand: Command = {
       '',
     ];
     process.stderr.write(out.join('\n'));
-    process.stdout.write(`${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev })}\n`,
+    );
   },
 };

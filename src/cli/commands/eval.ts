@@ -13,12 +13,25 @@ import { positiveInt } from './lm-forward';
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'Evaluate a dictionary on token windows: explained variance, L0, MSE, dead fraction, CE loss recovered (JSON).',
+  summary:
+    'Evaluate a dictionary on token windows: explained variance, L0, MSE, dead fraction, CE loss recovered (JSON).',
   usage: 'eval --dictionary DIR|NAME --model DIR|NAME --windows FILE [--batch-size N]',
   options: {
-    dictionary: { type: 'string', valueName: 'DIR|NAME', help: 'dictionary folder (lm-saes or SAELens layout) or name under $SAE_STUDIO_HOME/dictionaries' },
-    model: { type: 'string', valueName: 'DIR|NAME', help: 'the model the dictionary reads (default: the one recorded with it)' },
-    windows: { type: 'string', valueName: 'FILE', help: 'token windows [n, seq] (safetensors, any integer dtype, or JSON)' },
+    dictionary: {
+      type: 'string',
+      valueName: 'DIR|NAME',
+      help: 'dictionary folder (lm-saes or SAELens layout) or name under $SAE_STUDIO_HOME/dictionaries',
+    },
+    model: {
+      type: 'string',
+      valueName: 'DIR|NAME',
+      help: 'the model the dictionary reads (default: the one recorded with it)',
+    },
+    windows: {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'token windows [n, seq] (safetensors, any integer dtype, or JSON)',
+    },
     'batch-size': { type: 'string', valueName: 'N', help: 'windows per forward pass' },
     ...BACKEND_OPTION,
   },
@@ -32,13 +45,19 @@ export const evalCommand: Command = {
     await initBackend(backend);
     const { model } = loadModel(modelRef);
     if (model.cfg.dModel !== stored.cfg.d_model) {
-      throw new InputError(`${stored.dir}: d_model ${stored.cfg.d_model} does not match the model's d_model ${model.cfg.dModel}`);
+      throw new InputError(
+        `${stored.dir}: d_model ${stored.cfg.d_model} does not match the model's d_model ${model.cfg.dModel}`,
+      );
     }
     const sae = new Sae(stored.cfg, stored.params);
     try {
       const bar = progressBar('evaluating');
-      const batchSize = values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
-      const result = await evaluateDictionary(model, sae, windows, { batchSize, onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`) });
+      const batchSize =
+        values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
+      const result = await evaluateDictionary(model, sae, windows, {
+        batchSize,
+        onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
+      });
       bar.done();
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {

@@ -12,13 +12,22 @@ import { InputError } from '../../core/errors';
 export const generateCommand: Command = {
   name: 'generate',
   summary: "Cache a model's activations at hook points over a dataset (lm-saes layout, resumable).",
-  usage: 'generate --model DIR|NAME --dataset SPEC --hooks h1[,h2] --out DIR [--split train|validation|all] [--max-windows N]',
+  usage:
+    'generate --model DIR|NAME --dataset SPEC --hooks h1[,h2] --out DIR [--split train|validation|all] [--max-windows N]',
   options: {
     model: { type: 'string', valueName: 'DIR|NAME', help: 'model folder or bundled model name' },
-    dataset: { type: 'string', valueName: 'SPEC', help: 'folder of .txt, .jsonl, .parquet, or an embedded corpus (pdlm-corpus)' },
+    dataset: {
+      type: 'string',
+      valueName: 'SPEC',
+      help: 'folder of .txt, .jsonl, .parquet, or an embedded corpus (pdlm-corpus)',
+    },
     hooks: { type: 'string', valueName: 'LIST', help: 'comma-separated hook names, e.g. blocks.2.hook_resid_post' },
     out: { type: 'string', valueName: 'DIR', help: 'cache folder' },
-    split: { type: 'string', valueName: 'NAME', help: "train, validation or all (default: 'train' where the dataset has a reference split)" },
+    split: {
+      type: 'string',
+      valueName: 'NAME',
+      help: "train, validation or all (default: 'train' where the dataset has a reference split)",
+    },
     'context-size': { type: 'string', valueName: 'N', help: "tokens per window (default: the model's context)" },
     'chunk-size': { type: 'string', valueName: 'N', help: 'windows per chunk file (default 256)' },
     'model-batch-size': { type: 'string', valueName: 'N', help: 'windows per forward pass (default 16)' },
@@ -30,25 +39,40 @@ export const generateCommand: Command = {
     const home = studioHome();
     const dataset = requireOption(this, values, 'dataset');
     const splitArg = values.split as string | undefined;
-    if (splitArg !== undefined && !['train', 'validation', 'all'].includes(splitArg)) throw new InputError(`--split is '${splitArg}', expected train, validation or all`);
-    const hooks = requireOption(this, values, 'hooks').split(',').map((h) => h.trim()).filter(Boolean);
+    if (splitArg !== undefined && !['train', 'validation', 'all'].includes(splitArg))
+      throw new InputError(`--split is '${splitArg}', expected train, validation or all`);
+    const hooks = requireOption(this, values, 'hooks')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     const out = requireOption(this, values, 'out');
     const modelRef = requireOption(this, values, 'model');
-    const int = (name: string, fallback: number) => (values[name] === undefined ? fallback : positiveInt(values[name] as string, `--${name}`));
+    const int = (name: string, fallback: number) =>
+      values[name] === undefined ? fallback : positiveInt(values[name] as string, `--${name}`);
     await initBackend(backend);
     const data = await loadModelAndWindows(modelRef, dataset, {
-      home, split: resolveSplit(dataset, (splitArg as 'train' | 'validation' | 'all' | undefined) ?? null),
+      home,
+      split: resolveSplit(dataset, (splitArg as 'train' | 'validation' | 'all' | undefined) ?? null),
       contextSize: values['context-size'] === undefined ? null : int('context-size', 0),
     });
     try {
       for (const h of hooks) dictionaryHooks(data.model.cfg, h, h);
       const maxWindows = int('max-windows', data.windows.batch);
-      const windows = { ...data.windows, batch: Math.min(maxWindows, data.windows.batch), ids: data.windows.ids.subarray(0, Math.min(maxWindows, data.windows.batch) * data.windows.seq) };
+      const windows = {
+        ...data.windows,
+        batch: Math.min(maxWindows, data.windows.batch),
+        ids: data.windows.ids.subarray(0, Math.min(maxWindows, data.windows.batch) * data.windows.seq),
+      };
       const bar = progressBar('generating');
       const result = await generateActivationCache({
-        model: data.model, windows, hookPoints: hooks, outDir: out,
-        chunkSize: int('chunk-size', 256), modelBatchSize: int('model-batch-size', 16),
-        modelName: modelRef, datasetName: dataset,
+        model: data.model,
+        windows,
+        hookPoints: hooks,
+        outDir: out,
+        chunkSize: int('chunk-size', 256),
+        modelBatchSize: int('model-batch-size', 16),
+        modelName: modelRef,
+        datasetName: dataset,
         onProgress: (p) => bar.update(p.windowsDone, windows.batch, 'windows'),
       });
       bar.done();

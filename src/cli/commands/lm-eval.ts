@@ -13,8 +13,16 @@ export const lmEvalCommand: Command = {
   usage: 'lm eval --model DIR|NAME --windows FILE [--tensor NAME] [--batch-size N]',
   options: {
     model: { type: 'string', valueName: 'DIR|NAME', help: 'model folder, or a bundled model name (pdlm-4l-256)' },
-    windows: { type: 'string', valueName: 'FILE', help: 'safetensors with an integer [n, seq] tensor (any integer dtype), or JSON' },
-    tensor: { type: 'string', valueName: 'NAME', help: 'which tensor of the file holds the windows (default: the only integer one)' },
+    windows: {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'safetensors with an integer [n, seq] tensor (any integer dtype), or JSON',
+    },
+    tensor: {
+      type: 'string',
+      valueName: 'NAME',
+      help: 'which tensor of the file holds the windows (default: the only integer one)',
+    },
     'batch-size': { type: 'string', valueName: 'N', help: 'windows per forward pass (default: fits ~64 MB of logits)' },
     ...BACKEND_OPTION,
   },
@@ -26,8 +34,12 @@ export const lmEvalCommand: Command = {
     const { model } = loadModel(modelRef);
     try {
       const bar = progressBar(`cross-entropy on ${info.name}`);
-      const batchSize = values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
-      const result = await crossEntropy(model, windows, { batchSize, onProgress: (done, total) => bar.update(done, total, 'windows') });
+      const batchSize =
+        values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
+      const result = await crossEntropy(model, windows, {
+        batchSize,
+        onProgress: (done, total) => bar.update(done, total, 'windows'),
+      });
       bar.done();
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {

@@ -12,8 +12,16 @@ export const lmForwardCommand: Command = {
   usage: 'lm forward --model DIR|NAME --ids FILE --out OUT.safetensors [--hooks h1,h2] [--no-logits] [--list-hooks]',
   options: {
     model: { type: 'string', valueName: 'DIR|NAME', help: 'model folder, or a bundled model name (pdlm-4l-256)' },
-    ids: { type: 'string', valueName: 'FILE', help: 'safetensors with an integer [batch, seq] tensor (input_ids), or a JSON array of arrays' },
-    hooks: { type: 'string', valueName: 'LIST', help: 'comma-separated hook names, e.g. blocks.0.hook_resid_post,ln_final.hook_normalized' },
+    ids: {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'safetensors with an integer [batch, seq] tensor (input_ids), or a JSON array of arrays',
+    },
+    hooks: {
+      type: 'string',
+      valueName: 'LIST',
+      help: 'comma-separated hook names, e.g. blocks.0.hook_resid_post,ln_final.hook_normalized',
+    },
     out: { type: 'string', valueName: 'FILE', help: 'output safetensors file (written atomically)' },
     'no-logits': { type: 'boolean', help: 'skip the logits and stop after the deepest hook' },
     'batch-size': { type: 'string', valueName: 'N', help: 'sequences per forward pass (default: all)' },
@@ -32,9 +40,17 @@ export const lmForwardCommand: Command = {
       }
       const input = readTokenFile(requireOption(this, values, 'ids'));
       const out = requireOption(this, values, 'out');
-      const hooks = typeof values.hooks === 'string' ? values.hooks.split(',').map((h) => h.trim()).filter(Boolean) : [];
-      if (values['no-logits'] && hooks.length === 0) throw new InputError('--no-logits needs at least one hook in --hooks');
-      const batchSize = values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
+      const hooks =
+        typeof values.hooks === 'string'
+          ? values.hooks
+              .split(',')
+              .map((h) => h.trim())
+              .filter(Boolean)
+          : [];
+      if (values['no-logits'] && hooks.length === 0)
+        throw new InputError('--no-logits needs at least one hook in --hooks');
+      const batchSize =
+        values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
       const shapes = await forwardToFile(model, input, out, { hooks, logits: !values['no-logits'], batchSize });
       process.stdout.write(`${JSON.stringify({ out, tensors: shapes })}\n`);
     } finally {

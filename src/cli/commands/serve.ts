@@ -16,37 +16,53 @@ const SHUTDOWN_GRACE_MS = 60_000;
 
 export function parsePort(value: string): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InputError(`--port '${value}': expected a port number from 0 to 65535 (0: any free port)`);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new InputError(`--port '${value}': expected a port number from 0 to 65535 (0: any free port)`);
   return port;
 }
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Serve the studio to a browser on 127.0.0.1: its UI, JSON API and live job events (protected by a session token).',
+  summary:
+    'Serve the studio to a browser on 127.0.0.1: its UI, JSON API and live job events (protected by a session token).',
   usage: 'serve [--port P] [--backend NAME]',
   options: {
     port: { type: 'string', valueName: 'P', help: 'port on 127.0.0.1 (default 0: any free port)' },
-    backend: { ...BACKEND_OPTION.backend!, help: 'backend of the work done in the server itself (features on a text): auto, webgpu, wasm, cpu; jobs use their own' },
+    backend: {
+      ...BACKEND_OPTION.backend!,
+      help: 'backend of the work done in the server itself (features on a text): auto, webgpu, wasm, cpu; jobs use their own',
+    },
   },
   async run(values) {
     const port = values.port === undefined ? 0 : parsePort(String(values.port));
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
     const warn = (message: string) => process.stderr.write(`sae-studio serve: ${message}\n`);
     const studio = openStudio({
-      launcher: nodeForkLauncher(engineEntry()), backend, onWarning: warn,
+      launcher: nodeForkLauncher(engineEntry()),
+      backend,
+      onWarning: warn,
       appInfo: { name: 'SAE Studio', version: process.env.npm_package_version ?? '0.1.0' },
     });
     const { home, service, supervisor } = studio;
-    if (studio.interrupted.length > 0) warn(`marked ${studio.interrupted.length} interrupted run(s) as failed (resumable): ${studio.interrupted.join(', ')}`);
+    if (studio.interrupted.length > 0)
+      warn(
+        `marked ${studio.interrupted.length} interrupted run(s) as failed (resumable): ${studio.interrupted.join(', ')}`,
+      );
     let server;
     try {
       server = await startStudioServer({
-        impl: service, events: supervisor, token: newSessionToken(), port, rendererDir: rendererDir(),
-        onInternalError: (method, err) => warn(`internal error in ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+        impl: service,
+        events: supervisor,
+        token: newSessionToken(),
+        port,
+        rendererDir: rendererDir(),
+        onInternalError: (method, err) =>
+          warn(`internal error in ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
       });
     } catch (err) {
       await studio.close(0);
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError(`--port ${port}: the port is in use`);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new InputError(`--port ${port}: the port is in use`);
       throw err;
     }
     process.stdout.write(`SAE Studio is serving ${home.root} at ${server.url}\n`);
@@ -65,11 +81,15 @@ export const serveCommand: Command = {
 
 export const engineCommand: Command = {
   name: 'engine',
-  summary: 'Run one training or analysis job for a supervisor over Node IPC (started by `serve` and the app, not by hand).',
+  summary:
+    'Run one training or analysis job for a supervisor over Node IPC (started by `serve` and the app, not by hand).',
   usage: 'engine',
   options: {},
   async run() {
-    if (!process.send) throw new InputError("'sae-studio engine' runs jobs for 'sae-studio serve' over Node IPC; it is not started by hand");
+    if (!process.send)
+      throw new InputError(
+        "'sae-studio engine' runs jobs for 'sae-studio serve' over Node IPC; it is not started by hand",
+      );
     const code = await runEngine(nodeParentPort());
     // The job's outcome already went to the supervisor; the status only tells a crash from a clean end.
     if (code !== 0) process.exit(code);

@@ -52,11 +52,24 @@ export const trainCommand: Command = {
   summary: 'Train a sparse dictionary from a JSON run config; saves it under $SAE_STUDIO_HOME/dictionaries/<name>.',
   usage: 'train --config FILE.json [--set key=value]… [--run-id ID] | train --resume RUN_ID',
   options: {
-    config: { type: 'string', valueName: 'FILE', help: 'run config (JSON, lm-saes field names: sae.hook_point_in, sae.act_fn, lr, total_training_tokens…)' },
-    set: { type: 'string', multiple: true, valueName: 'K=V', help: 'override a config field, e.g. --set sae.top_k=64 --set lr=1e-4' },
+    config: {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'run config (JSON, lm-saes field names: sae.hook_point_in, sae.act_fn, lr, total_training_tokens…)',
+    },
+    set: {
+      type: 'string',
+      multiple: true,
+      valueName: 'K=V',
+      help: 'override a config field, e.g. --set sae.top_k=64 --set lr=1e-4',
+    },
     name: { type: 'string', valueName: 'NAME', help: 'name of the resulting dictionary (overrides the config)' },
     'total-training-tokens': { type: 'string', valueName: 'N', help: 'tokens to train on (overrides the config)' },
-    'run-id': { type: 'string', valueName: 'ID', help: 'run folder name under $SAE_STUDIO_HOME/runs (default: name + random suffix)' },
+    'run-id': {
+      type: 'string',
+      valueName: 'ID',
+      help: 'run folder name under $SAE_STUDIO_HOME/runs (default: name + random suffix)',
+    },
     resume: { type: 'string', valueName: 'RUN_ID', help: 'continue a run from its last complete checkpoint' },
     ...BACKEND_OPTION,
   },
@@ -72,14 +85,22 @@ export const trainCommand: Command = {
       raw = readJsonConfig(requireOption(this, values, 'config'));
       const sets = (values.set as unknown as string[] | undefined) ?? [];
       if (typeof values.name === 'string') sets.push(`name=${JSON.stringify(values.name)}`);
-      if (typeof values['total-training-tokens'] === 'string') sets.push(`total_training_tokens=${values['total-training-tokens']}`);
+      if (typeof values['total-training-tokens'] === 'string')
+        sets.push(`total_training_tokens=${values['total-training-tokens']}`);
       if (typeof values.backend === 'string') sets.push(`backend=${JSON.stringify(values.backend)}`);
       raw = applyOverrides(raw, sets);
       runId = '';
     }
     const cfg: TrainConfig = parseConfig(TrainConfigSchema, raw, resume ? `run ${runId}` : String(values.config));
-    if (!resume) runId = (values['run-id'] as string | undefined) ?? `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
-    const result = await runTrainingWithProgress((onEvent, signal) => trainDictionary(cfg, { home, runId, resume, onEvent, signal }));
-    process.stdout.write(`${JSON.stringify({ run_id: runId, dictionary: result.dictionaryDir, steps: result.steps, tokens: result.tokens, seconds: Number(result.seconds.toFixed(1)), cancelled: result.cancelled })}\n`);
+    if (!resume)
+      runId =
+        (values['run-id'] as string | undefined) ??
+        `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+    const result = await runTrainingWithProgress((onEvent, signal) =>
+      trainDictionary(cfg, { home, runId, resume, onEvent, signal }),
+    );
+    process.stdout.write(
+      `${JSON.stringify({ run_id: runId, dictionary: result.dictionaryDir, steps: result.steps, tokens: result.tokens, seconds: Number(result.seconds.toFixed(1)), cancelled: result.cancelled })}\n`,
+    );
   },
 };

@@ -20,7 +20,10 @@ export class EventStreamHub {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(events: StudioEventSource, private readonly options: EventStreamOptions = {}) {
+  constructor(
+    events: StudioEventSource,
+    private readonly options: EventStreamOptions = {},
+  ) {
     this.unsubscribe = events.subscribe((event) => this.broadcast(event));
     this.heartbeat = setInterval(() => this.write(': ping\n\n'), options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();

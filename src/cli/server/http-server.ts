@@ -40,7 +40,10 @@ export interface StudioServer {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly data: ServiceErrorData) {
+  constructor(
+    readonly status: number,
+    readonly data: ServiceErrorData,
+  ) {
     super(data.message);
   }
 }
@@ -64,20 +67,32 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     const url = new URL(req.url ?? '/', `http://${HOST}`);
-    if (!allowedHost(req.headers.host, port)) throw new HttpError(403, { code: 'unauthorized', message: 'this server answers only to 127.0.0.1 and localhost' });
+    if (!allowedHost(req.headers.host, port))
+      throw new HttpError(403, {
+        code: 'unauthorized',
+        message: 'this server answers only to 127.0.0.1 and localhost',
+      });
     if (!url.pathname.startsWith(API_PREFIX)) return serveUi(req, res, url);
 
     req.on('error', () => undefined);
     if (!sameToken(requestToken(req, url), options.token)) {
-      throw new HttpError(401, { code: 'unauthorized', message: `missing or wrong session token: send 'Authorization: Bearer <token>' or ?${TOKEN_QUERY}=, as in the URL sae-studio serve printed` });
+      throw new HttpError(401, {
+        code: 'unauthorized',
+        message: `missing or wrong session token: send 'Authorization: Bearer <token>' or ?${TOKEN_QUERY}=, as in the URL sae-studio serve printed`,
+      });
     }
     if (url.pathname === EVENTS_PATH) {
       if (req.method !== 'GET') throw methodNotAllowed(res, 'GET');
-      if (!hub.open(req, res)) throw new HttpError(503, { code: 'internal', message: 'too many event streams are open' });
+      if (!hub.open(req, res))
+        throw new HttpError(503, { code: 'internal', message: 'too many event streams are open' });
       return;
     }
     const method = url.pathname.slice(API_PREFIX.length);
-    if (!isStudioMethod(method)) throw new HttpError(HTTP_STATUS.unknown_method, { code: 'unknown_method', message: `unknown method '${method}'` });
+    if (!isStudioMethod(method))
+      throw new HttpError(HTTP_STATUS.unknown_method, {
+        code: 'unknown_method',
+        message: `unknown method '${method}'`,
+      });
     if (req.method !== 'POST') throw methodNotAllowed(res, 'POST');
     const body = await readJsonBody(req);
     const outcome = await dispatchStudioCall(options.impl, method, body, { onInternalError: options.onInternalError });
@@ -130,7 +145,10 @@ function methodNotAllowed(res: ServerResponse, allow: string): HttpError {
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const tooLarge = new HttpError(413, { code: 'invalid_input', message: `request body over ${MAX_REQUEST_BYTES} bytes` });
+  const tooLarge = new HttpError(413, {
+    code: 'invalid_input',
+    message: `request body over ${MAX_REQUEST_BYTES} bytes`,
+  });
   if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) throw tooLarge;
   const body = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -149,7 +167,11 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (body.length === 0) return {};
   const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
   const type = mediaType.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpError(415, { code: 'invalid_input', message: "send the request as JSON ('Content-Type: application/json')" });
+  if (type !== 'application/json')
+    throw new HttpError(415, {
+      code: 'invalid_input',
+      message: "send the request as JSON ('Content-Type: application/json')",
+    });
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch (err) {
@@ -160,6 +182,10 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
   res.end(text);
 }

@@ -33,7 +33,11 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, pathname:
   if (root === null || !existsSync(join(root, 'index.html'))) {
     if (pathname !== '/' && pathname !== '/index.html') return notFound(res);
     const body = placeholderPage();
-    res.writeHead(200, { 'Content-Type': HTML, 'Content-Length': Buffer.byteLength(body), 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
+    res.writeHead(200, {
+      'Content-Type': HTML,
+      'Content-Length': Buffer.byteLength(body),
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+    });
     res.end(head ? undefined : body);
     return;
   }

@@ -44,7 +44,11 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
   for (let start = 0; start < opts.windows.batch && tokens < opts.nTokens; start += step) {
     const end = Math.min(opts.windows.batch, start + step);
     const part = await keptRows(opts.model, opts.windows, start, end, {
-      hookPoints: opts.hookPoints, dims, mask: opts.mask ?? {}, modelBatchSize: step, maxRows: opts.nTokens - tokens,
+      hookPoints: opts.hookPoints,
+      dims,
+      mask: opts.mask ?? {},
+      modelBatchSize: step,
+      maxRows: opts.nTokens - tokens,
     });
     accumulate(sums, part.acts, part.rows);
     tokens += part.rows;
@@ -69,7 +73,8 @@ export async function averageNormOfStream(stream: ActivationStream, nTokens: num
 
 /** The factor lm-saes multiplies inputs by: sqrt(d_model) / mean ‖x‖. */
 export function datasetNormScale(averageNorm: number, dModel: number): number {
-  if (!(averageNorm > 0) || !Number.isFinite(averageNorm)) throw new InputError(`average activation norm ${averageNorm}: expected a finite number > 0`);
+  if (!(averageNorm > 0) || !Number.isFinite(averageNorm))
+    throw new InputError(`average activation norm ${averageNorm}: expected a finite number > 0`);
   return Math.sqrt(dModel) / averageNorm;
 }
 
@@ -114,7 +119,8 @@ function accumulate(sums: HookSums[], acts: Readonly<Record<string, Float32Array
 }
 
 function finish(sums: HookSums[], tokens: number): AverageNorm {
-  if (tokens === 0) throw new InputError('average activation norm: no kept tokens in the windows, expected at least one');
+  if (tokens === 0)
+    throw new InputError('average activation norm: no kept tokens in the windows, expected at least one');
   const norms: Record<string, number> = {};
   const means: Record<string, Float32Array> = {};
   for (const s of sums) {

@@ -12,7 +12,11 @@ export const CACHE_FORMAT = 'sae-studio/activation-cache@1';
 export const MANIFEST_FILE = 'manifest.json';
 export const CACHE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
 export type CacheDtype = (typeof CACHE_DTYPES)[number];
-export const SAFETENSORS_DTYPE: Record<CacheDtype, 'F32' | 'F16' | 'BF16'> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+export const SAFETENSORS_DTYPE: Record<CacheDtype, 'F32' | 'F16' | 'BF16'> = {
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+};
 
 export interface CacheManifest {
   format: typeof CACHE_FORMAT;
@@ -36,14 +40,27 @@ export interface CacheManifest {
 }
 
 /** Fields a resumed generation (and a reader) must agree on, in the order they are checked. */
-export const MANIFEST_IDENTITY = ['format', 'model', 'dataset', 'hook_points', 'd_model', 'context_size', 'dtype', 'n_windows', 'n_samples_per_chunk', 'mask', 'windows_digest'] as const;
+export const MANIFEST_IDENTITY = [
+  'format',
+  'model',
+  'dataset',
+  'hook_points',
+  'd_model',
+  'context_size',
+  'dtype',
+  'n_windows',
+  'n_samples_per_chunk',
+  'mask',
+  'windows_digest',
+] as const;
 
 export function chunkName(index: number, shard: number | null = null): string {
   const id = `chunk-${String(index).padStart(8, '0')}`;
   return shard === null ? id : `shard-${shard}-${id}`;
 }
 
-export const chunkTensorsPath = (dir: string, hook: string, index: number) => join(dir, hook, `${chunkName(index)}.safetensors`);
+export const chunkTensorsPath = (dir: string, hook: string, index: number) =>
+  join(dir, hook, `${chunkName(index)}.safetensors`);
 /** lm-saes derives it with Path.with_suffix('.meta.json'): `chunk-N.safetensors` → `chunk-N.meta.json`. */
 export const chunkMetaPath = (tensorsPath: string) => tensorsPath.replace(/\.safetensors$/, '.meta.json');
 
@@ -66,7 +83,9 @@ export function listChunkFiles(hookDir: string): ChunkFile[] {
 
 export function checkHookDirName(hook: string): void {
   if (!/^[A-Za-z0-9_.]+$/.test(hook) || hook.startsWith('.')) {
-    throw new InputError(`hook point '${hook}': cannot name a cache folder, expected letters, digits, '_' and '.' (e.g. blocks.2.hook_resid_post)`);
+    throw new InputError(
+      `hook point '${hook}': cannot name a cache folder, expected letters, digits, '_' and '.' (e.g. blocks.2.hook_resid_post)`,
+    );
   }
 }
 
@@ -85,14 +104,28 @@ export function readManifest(dir: string): CacheManifest | null {
     if (!ok) throw new InputError(`${file}: field '${field}' is ${JSON.stringify(m[field])}, expected ${expected}`);
   };
   want('format', m.format === CACHE_FORMAT, `'${CACHE_FORMAT}'`);
-  for (const f of ['model', 'dataset', 'mask', 'windows_digest', 'created_at']) want(f, typeof m[f] === 'string', 'a string');
-  want('hook_points', Array.isArray(m.hook_points) && m.hook_points.length > 0 && m.hook_points.every((h) => typeof h === 'string'), 'a list of hook names');
+  for (const f of ['model', 'dataset', 'mask', 'windows_digest', 'created_at'])
+    want(f, typeof m[f] === 'string', 'a string');
+  want(
+    'hook_points',
+    Array.isArray(m.hook_points) && m.hook_points.length > 0 && m.hook_points.every((h) => typeof h === 'string'),
+    'a list of hook names',
+  );
   const dims = m.d_model as Record<string, unknown>;
-  want('d_model', !!dims && typeof dims === 'object' && (m.hook_points as string[]).every((h) => isCount(dims[h])), 'an object with a width for each hook point');
-  for (const f of ['context_size', 'n_windows', 'n_samples_per_chunk', 'n_chunks']) want(f, isCount(m[f]), 'an integer ≥ 1');
+  want(
+    'd_model',
+    !!dims && typeof dims === 'object' && (m.hook_points as string[]).every((h) => isCount(dims[h])),
+    'an object with a width for each hook point',
+  );
+  for (const f of ['context_size', 'n_windows', 'n_samples_per_chunk', 'n_chunks'])
+    want(f, isCount(m[f]), 'an integer ≥ 1');
   want('dtype', (CACHE_DTYPES as readonly unknown[]).includes(m.dtype), `one of ${CACHE_DTYPES.join(', ')}`);
   const manifest = m as unknown as CacheManifest;
-  want('n_chunks', manifest.n_chunks === Math.ceil(manifest.n_windows / manifest.n_samples_per_chunk), 'ceil(n_windows / n_samples_per_chunk)');
+  want(
+    'n_chunks',
+    manifest.n_chunks === Math.ceil(manifest.n_windows / manifest.n_samples_per_chunk),
+    'ceil(n_windows / n_samples_per_chunk)',
+  );
   return manifest;
 }
 
@@ -102,7 +135,9 @@ export function checkSameManifest(found: CacheManifest, wanted: CacheManifest, f
     const a = JSON.stringify(found[field]);
     const b = JSON.stringify(wanted[field]);
     if (a !== b) {
-      throw new InputError(`${file}: field '${field}' is ${a}, this generation has ${b}; use another output folder or the same settings to resume`);
+      throw new InputError(
+        `${file}: field '${field}' is ${a}, this generation has ${b}; use another output folder or the same settings to resume`,
+      );
     }
   }
 }

@@ -7,7 +7,14 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { keptPositions, tokenMask, type TokenMaskOptions } from '../data/masks';
 import { openSafetensors, readSafetensorsHeader, type SafetensorsFile } from '../tensor/safetensors';
-import { MANIFEST_FILE, chunkMetaPath, chunkName, listChunkFiles, readManifest, type CacheManifest } from './cache-layout';
+import {
+  MANIFEST_FILE,
+  chunkMetaPath,
+  chunkName,
+  listChunkFiles,
+  readManifest,
+  type CacheManifest,
+} from './cache-layout';
 import { GroupBatcher, type RowGroup } from './group-batcher';
 import { checkCount, checkHookPoints, checkSeed } from './checks';
 import { maskKey } from './fingerprint';
@@ -48,7 +55,10 @@ export async function cachedActivationStream(opts: CachedStreamOptions): Promise
   const manifest = readManifest(dir);
   if (manifest) {
     for (const h of opts.hookPoints) {
-      if (!manifest.hook_points.includes(h)) throw new InputError(`${join(dir, MANIFEST_FILE)}: hook point '${h}' is not cached (field 'hook_points' is ${JSON.stringify(manifest.hook_points)})`);
+      if (!manifest.hook_points.includes(h))
+        throw new InputError(
+          `${join(dir, MANIFEST_FILE)}: hook point '${h}' is not cached (field 'hook_points' is ${JSON.stringify(manifest.hook_points)})`,
+        );
     }
   }
   const { chunks, dims, seq } = scanChunks(dir, opts.hookPoints, manifest);
@@ -65,7 +75,9 @@ export async function cachedActivationStream(opts: CachedStreamOptions): Promise
   const nWindows = chunks.reduce((n, c) => n + c.windows, 0);
   // lm-saes caches written before it stored `mask` get the default mask (all but position 0).
   const readMask = (ids: Int32Array, file: SafetensorsFile, windows: number): Uint8Array =>
-    opts.mask || !file.has('mask') ? tokenMask({ ids, batch: windows, seq }, opts.mask ?? {}) : Uint8Array.from(file.readInt32('mask'), (v) => (v ? 1 : 0));
+    opts.mask || !file.has('mask')
+      ? tokenMask({ ids, batch: windows, seq }, opts.mask ?? {})
+      : Uint8Array.from(file.readInt32('mask'), (v) => (v ? 1 : 0));
   return new GroupBatcher({
     fingerprint: {
       source: 'cache',
@@ -81,24 +93,50 @@ export async function cachedActivationStream(opts: CachedStreamOptions): Promise
     },
     dims,
     nGroups: Math.ceil(chunks.length / groupChunks),
-    loadGroup: async (g) => loadGroup(chunks.slice(g * groupChunks, (g + 1) * groupChunks), opts.hookPoints, dims, seq, readMask),
+    loadGroup: async (g) =>
+      loadGroup(chunks.slice(g * groupChunks, (g + 1) * groupChunks), opts.hookPoints, dims, seq, readMask),
     resume: opts.state,
   });
 }
 
 type MaskReader = (ids: Int32Array, file: SafetensorsFile, windows: number) => Uint8Array;
 
-function loadGroup(chunks: Chunk[], hooks: string[], dims: Record<string, number>, seq: number, readMask: MaskReader): RowGroup {
+function loadGroup(
+  chunks: Chunk[],
+  hooks: string[],
+  dims: Record<string, number>,
+  seq: number,
+  readMask: MaskReader,
+): RowGroup {
   const parts = chunks.map((c) => loadChunk(c, hooks, dims, seq, readMask));
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const [only] = parts;
   if (only && parts.length === 1) return only;
   const acts: Record<string, Float32Array> = {};
-  for (const h of hooks) acts[h] = concat(parts.map((p) => entryOf(p.acts, h, 'activation chunk')), rows * entryOf(dims, h, 'hook widths'), Float32Array);
-  return { rows, acts, origin: concat(parts.map((p) => p.origin), rows * 2, Int32Array) };
+  for (const h of hooks)
+    acts[h] = concat(
+      parts.map((p) => entryOf(p.acts, h, 'activation chunk')),
+      rows * entryOf(dims, h, 'hook widths'),
+      Float32Array,
+    );
+  return {
+    rows,
+    acts,
+    origin: concat(
+      parts.map((p) => p.origin),
+      rows * 2,
+      Int32Array,
+    ),
+  };
 }
 
-function loadChunk(chunk: Chunk, hooks: string[], dims: Record<string, number>, seq: number, readMask: MaskReader): RowGroup {
+function loadChunk(
+  chunk: Chunk,
+  hooks: string[],
+  dims: Record<string, number>,
+  seq: number,
+  readMask: MaskReader,
+): RowGroup {
   // The first hook's file gives the chunk's tokens and kept positions; every other hook's must have the same tokens.
   let first: { tokens: Int32Array; kept: { window: Int32Array; position: Int32Array } } | null = null;
   const acts: Record<string, Float32Array> = {};
@@ -111,7 +149,9 @@ function loadChunk(chunk: Chunk, hooks: string[], dims: Record<string, number>, 
       if (!first) {
         first = { tokens: ids, kept: keptPositions(readMask(ids, file, chunk.windows), seq) };
       } else if (!sameIds(first.tokens, ids)) {
-        throw new InputError(`${path}: tokens differ from those of '${hooks[0]}' for the same chunk, expected identical tokens for every hook point`);
+        throw new InputError(
+          `${path}: tokens differ from those of '${hooks[0]}' for the same chunk, expected identical tokens for every hook point`,
+        );
       }
       const { kept } = first;
       const full = file.readFloat32('activation'); // [windows, S, d]
@@ -141,25 +181,38 @@ function loadChunk(chunk: Chunk, hooks: string[], dims: Record<string, number>, 
 }
 
 /** Lists and header-checks every chunk of every hook; chunks must line up across hooks. */
-function scanChunks(dir: string, hooks: string[], manifest: CacheManifest | null): { chunks: Chunk[]; dims: Record<string, number>; seq: number } {
+function scanChunks(
+  dir: string,
+  hooks: string[],
+  manifest: CacheManifest | null,
+): { chunks: Chunk[]; dims: Record<string, number>; seq: number } {
   const lists = hooks.map((hook) => ({ hook, files: listChunkFiles(join(dir, hook)) }));
   for (const { hook: h, files } of lists) {
-    if (files.length === 0) throw new InputError(`${join(dir, h)}: no activation chunks (chunk-NNNNNNNN.safetensors), expected a cache generated for '${h}'`);
+    if (files.length === 0)
+      throw new InputError(
+        `${join(dir, h)}: no activation chunks (chunk-NNNNNNNN.safetensors), expected a cache generated for '${h}'`,
+      );
   }
   const counts = lists.map((l) => l.files.length);
   if (new Set(counts).size > 1) {
-    throw new InputError(`${dir}: hook points have different numbers of chunks (${lists.map((l) => `${l.hook}: ${l.files.length}`).join(', ')}), expected the same for all`);
+    throw new InputError(
+      `${dir}: hook points have different numbers of chunks (${lists.map((l) => `${l.hook}: ${l.files.length}`).join(', ')}), expected the same for all`,
+    );
   }
   if (manifest) {
     lists.forEach(({ hook: h, files: list }) => {
       const ids = new Set(list.filter((f) => f.shard === 0).map((f) => f.chunk));
       for (let c = 0; c < manifest.n_chunks; c++) {
         if (!ids.has(c)) {
-          throw new InputError(`${join(dir, h, `${chunkName(c)}.safetensors`)}: missing, the cache is incomplete (${manifest.n_chunks} chunks expected); run generate again to finish it`);
+          throw new InputError(
+            `${join(dir, h, `${chunkName(c)}.safetensors`)}: missing, the cache is incomplete (${manifest.n_chunks} chunks expected); run generate again to finish it`,
+          );
         }
       }
       if (list.length !== manifest.n_chunks) {
-        throw new InputError(`${join(dir, h)}: ${list.length} chunk files, expected ${manifest.n_chunks} (field 'n_chunks' of ${MANIFEST_FILE})`);
+        throw new InputError(
+          `${join(dir, h)}: ${list.length} chunk files, expected ${manifest.n_chunks} (field 'n_chunks' of ${MANIFEST_FILE})`,
+        );
       }
     });
   }
@@ -180,13 +233,18 @@ function scanChunks(dir: string, hooks: string[], manifest: CacheManifest | null
       if (seq < 0) seq = S;
       if (S !== seq) throw new InputError(`${path}: windows of ${S} tokens, expected ${seq} (context_size)`);
       const width = manifest?.d_model[h] ?? dims[h] ?? d;
-      if (d !== width) throw new InputError(`${path}: activation width (d_model) ${d}, expected ${width} like the rest of the cache`);
+      if (d !== width)
+        throw new InputError(`${path}: activation width (d_model) ${d}, expected ${width} like the rest of the cache`);
       dims[h] = d;
-      if (windows >= 0 && n !== windows) throw new InputError(`${path}: ${n} windows, expected ${windows} like the same chunk of '${hooks[0]}'`);
+      if (windows >= 0 && n !== windows)
+        throw new InputError(`${path}: ${n} windows, expected ${windows} like the same chunk of '${hooks[0]}'`);
       windows = n;
       if (manifest) {
         const want = Math.min(manifest.n_samples_per_chunk, manifest.n_windows - c * manifest.n_samples_per_chunk);
-        if (n !== want) throw new InputError(`${path}: ${n} windows, expected ${want} (n_samples_per_chunk ${manifest.n_samples_per_chunk} of ${manifest.n_windows})`);
+        if (n !== want)
+          throw new InputError(
+            `${path}: ${n} windows, expected ${want} (n_samples_per_chunk ${manifest.n_samples_per_chunk} of ${manifest.n_windows})`,
+          );
       }
     });
     chunks.push({ files, windows, firstWindow });
@@ -201,17 +259,27 @@ function checkChunkHeader(path: string, ours: boolean): [number, number, number]
   try {
     header = readSafetensorsHeader(path);
   } catch (err) {
-    throw new InputError(`${path}: corrupt or truncated activation chunk (${(err as Error).message}); delete it and run generate again`);
+    throw new InputError(
+      `${path}: corrupt or truncated activation chunk (${(err as Error).message}); delete it and run generate again`,
+    );
   }
   const act = header.tensors.get('activation');
   const tok = header.tensors.get('tokens');
-  if (!act || act.shape.length !== 3) throw new InputError(`${path}: tensor 'activation' ${act ? `has shape [${act.shape.join(', ')}]` : 'is missing'}, expected [n_samples, n_context, d_model]`);
+  if (!act || act.shape.length !== 3)
+    throw new InputError(
+      `${path}: tensor 'activation' ${act ? `has shape [${act.shape.join(', ')}]` : 'is missing'}, expected [n_samples, n_context, d_model]`,
+    );
   const [n, S, d] = act.shape as [number, number, number];
-  if (!tok || JSON.stringify(tok.shape) !== JSON.stringify([n, S])) throw new InputError(`${path}: tensor 'tokens' ${tok ? `has shape [${tok.shape.join(', ')}]` : 'is missing'}, expected [${n}, ${S}]`);
+  if (!tok || JSON.stringify(tok.shape) !== JSON.stringify([n, S]))
+    throw new InputError(
+      `${path}: tensor 'tokens' ${tok ? `has shape [${tok.shape.join(', ')}]` : 'is missing'}, expected [${n}, ${S}]`,
+    );
   if (ours) {
     const mask = header.tensors.get('mask');
-    if (!mask || JSON.stringify(mask.shape) !== JSON.stringify([n, S])) throw new InputError(`${path}: tensor 'mask' is missing or not [${n}, ${S}]`);
-    if (!existsSync(chunkMetaPath(path))) throw new InputError(`${chunkMetaPath(path)}: missing, the chunk is incomplete; run generate again to finish it`);
+    if (!mask || JSON.stringify(mask.shape) !== JSON.stringify([n, S]))
+      throw new InputError(`${path}: tensor 'mask' is missing or not [${n}, ${S}]`);
+    if (!existsSync(chunkMetaPath(path)))
+      throw new InputError(`${chunkMetaPath(path)}: missing, the chunk is incomplete; run generate again to finish it`);
   }
   return [n, S, d];
 }

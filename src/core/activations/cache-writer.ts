@@ -10,8 +10,17 @@ import type { HookedTransformer } from '../lm/hooked-transformer';
 import { sliceRows, type TokenBatch } from '../lm/token-batch';
 import { readSafetensorsHeader, writeSafetensors } from '../tensor/safetensors';
 import {
-  CACHE_FORMAT, MANIFEST_FILE, SAFETENSORS_DTYPE, checkHookDirName, checkSameManifest, chunkMetaPath, chunkTensorsPath,
-  readManifest, writeJsonAtomic, type CacheDtype, type CacheManifest,
+  CACHE_FORMAT,
+  MANIFEST_FILE,
+  SAFETENSORS_DTYPE,
+  checkHookDirName,
+  checkSameManifest,
+  chunkMetaPath,
+  chunkTensorsPath,
+  readManifest,
+  writeJsonAtomic,
+  type CacheDtype,
+  type CacheManifest,
 } from './cache-layout';
 import { checkCount, checkHookPoints } from './checks';
 import { maskKey, windowsDigest } from './fingerprint';
@@ -70,7 +79,9 @@ export async function generateActivationCache(opts: GenerateCacheOptions): Promi
   checkCount(opts.modelBatchSize, 'model_batch_size');
   checkWindows(model, windows);
   if (opts.contextIndices && opts.contextIndices.length !== windows.batch) {
-    throw new InputError(`context indices: ${opts.contextIndices.length} given for ${windows.batch} windows, expected one per window`);
+    throw new InputError(
+      `context indices: ${opts.contextIndices.length} given for ${windows.batch} windows, expected one per window`,
+    );
   }
   const mask = opts.mask ?? {};
   const dims = await hookWidths(model, hookPoints);
@@ -95,7 +106,9 @@ export async function generateActivationCache(opts: GenerateCacheOptions): Promi
   try {
     for (const h of hookPoints) mkdirSync(join(outDir, h), { recursive: true });
   } catch (err) {
-    throw new InputError(`${outDir}: cannot create the activation cache folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new InputError(
+      `${outDir}: cannot create the activation cache folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const existing = readManifest(outDir);
   if (existing) {
@@ -127,7 +140,14 @@ export async function generateActivationCache(opts: GenerateCacheOptions): Promi
   return { manifest, written, skipped, tokensComputed, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function writeChunk(opts: GenerateCacheOptions, manifest: CacheManifest, c: number, first: number, count: number, mask: TokenMaskOptions): Promise<void> {
+async function writeChunk(
+  opts: GenerateCacheOptions,
+  manifest: CacheManifest,
+  c: number,
+  first: number,
+  count: number,
+  mask: TokenMaskOptions,
+): Promise<void> {
   const { model, windows, hookPoints, outDir } = opts;
   const S = windows.seq;
   // Per hook point: its width (the manifest's) and the chunk's activations [count, S, d].
@@ -135,13 +155,20 @@ async function writeChunk(opts: GenerateCacheOptions, manifest: CacheManifest, c
     const d = entryOf(manifest.d_model, hook, 'manifest d_model');
     return { hook, d, acts: new Float32Array(count * S * d) };
   });
-  await forEachForward(model, windows, hookPoints, { start: first, end: first + count, modelBatchSize: opts.modelBatchSize }, (part) => {
-    for (const o of outs) o.acts.set(entryOf(part.acts, o.hook, 'forward pass'), (part.first - first) * S * o.d);
-  });
+  await forEachForward(
+    model,
+    windows,
+    hookPoints,
+    { start: first, end: first + count, modelBatchSize: opts.modelBatchSize },
+    (part) => {
+      for (const o of outs) o.acts.set(entryOf(part.acts, o.hook, 'forward pass'), (part.first - first) * S * o.d);
+    },
+  );
   const rows = sliceRows(windows, first, count);
   const keep = Int32Array.from(tokenMask(rows, mask)); // [count, S]
   const attention = new Int32Array(count * S); // [count, S], 0 on padding
-  for (let i = 0; i < attention.length; i++) attention[i] = mask.padId !== undefined && mask.padId !== null && rows.ids[i] === mask.padId ? 0 : 1;
+  for (let i = 0; i < attention.length; i++)
+    attention[i] = mask.padId !== undefined && mask.padId !== null && rows.ids[i] === mask.padId ? 0 : 1;
   const meta = Array.from({ length: count }, (_, i) => ({
     model_name: manifest.model,
     context_idx: opts.contextIndices ? contextIndex(opts.contextIndices, first + i) : first + i,
@@ -173,10 +200,17 @@ function chunkComplete(path: string, manifest: CacheManifest, hook: string, coun
   try {
     const header = readSafetensorsHeader(path);
     const S = manifest.context_size;
-    const shapeIs = (name: string, shape: number[]) => JSON.stringify(header.tensors.get(name)?.shape) === JSON.stringify(shape);
+    const shapeIs = (name: string, shape: number[]) =>
+      JSON.stringify(header.tensors.get(name)?.shape) === JSON.stringify(shape);
     const act = header.tensors.get('activation');
     const d = manifest.d_model[hook];
-    if (!act || d === undefined || act.dtype !== SAFETENSORS_DTYPE[manifest.dtype] || !shapeIs('activation', [count, S, d])) return false;
+    if (
+      !act ||
+      d === undefined ||
+      act.dtype !== SAFETENSORS_DTYPE[manifest.dtype] ||
+      !shapeIs('activation', [count, S, d])
+    )
+      return false;
     if (!shapeIs('tokens', [count, S]) || !shapeIs('mask', [count, S])) return false;
     const meta: unknown = JSON.parse(readFileSync(metaPath, 'utf8'));
     return Array.isArray(meta) && meta.length === count;

@@ -93,9 +93,11 @@ export class GroupBatcher implements ActivationStream {
     let offset = this.offset;
     while (filled < size && group < this.opts.nGroups) {
       const g = await this.load(group);
-      if (offset > g.rows.rows) throw new InputError(`resume state: offset ${offset} is past group ${group}'s ${g.rows.rows} rows`);
+      if (offset > g.rows.rows)
+        throw new InputError(`resume state: offset ${offset} is past group ${group}'s ${g.rows.rows} rows`);
       const take = Math.min(size - filled, g.rows.rows - offset);
-      for (const o of outs) copyRows(entryOf(g.rows.acts, o.hook, 'activation group'), o.acts, o.d, g.order, offset, filled, take);
+      for (const o of outs)
+        copyRows(entryOf(g.rows.acts, o.hook, 'activation group'), o.acts, o.d, g.order, offset, filled, take);
       copyRows(g.rows.origin, origin, 2, g.order, offset, filled, take);
       filled += take;
       offset += take;
@@ -117,7 +119,11 @@ export class GroupBatcher implements ActivationStream {
     this.emitted += filled;
     this.batches += 1;
     if (filled === size) return { acts: Object.fromEntries(outs.map((o) => [o.hook, o.acts])), rows: size, origin };
-    return { acts: Object.fromEntries(outs.map((o) => [o.hook, o.acts.slice(0, filled * o.d)])), rows: filled, origin: origin.slice(0, filled * 2) };
+    return {
+      acts: Object.fromEntries(outs.map((o) => [o.hook, o.acts.slice(0, filled * o.d)])),
+      rows: filled,
+      origin: origin.slice(0, filled * 2),
+    };
   }
 
   close(): void {
@@ -138,7 +144,15 @@ export class GroupBatcher implements ActivationStream {
 }
 
 /** dst rows [at, at + count) ← src rows order[from + i] (or from + i without an order); rows of `width` values. */
-function copyRows(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, width: number, order: Int32Array | null, from: number, at: number, count: number): void {
+function copyRows(
+  src: Float32Array | Int32Array,
+  dst: Float32Array | Int32Array,
+  width: number,
+  order: Int32Array | null,
+  from: number,
+  at: number,
+  count: number,
+): void {
   if (!order) {
     dst.set(src.subarray(from * width, (from + count) * width), at * width);
     return;
@@ -151,16 +165,23 @@ function copyRows(src: Float32Array | Int32Array, dst: Float32Array | Int32Array
 
 function checkResume(state: ActivationStreamState, fp: StreamFingerprint, nGroups: number): void {
   if (!state || state.kind !== 'group-stream' || !state.fingerprint) {
-    throw new InputError(`resume state: kind '${(state as { kind?: unknown })?.kind}', expected the state() of an activation stream ('group-stream')`);
+    throw new InputError(
+      `resume state: kind '${(state as { kind?: unknown })?.kind}', expected the state() of an activation stream ('group-stream')`,
+    );
   }
   const old = state.fingerprint;
   for (const key of Object.keys(fp) as (keyof StreamFingerprint)[]) {
     const a = JSON.stringify(old[key]);
     const b = JSON.stringify(fp[key]);
-    if (a !== b) throw new InputError(`resume state: ${key} was ${a} when the state was taken, this stream has ${b}; resume with the same settings`);
+    if (a !== b)
+      throw new InputError(
+        `resume state: ${key} was ${a} when the state was taken, this stream has ${b}; resume with the same settings`,
+      );
   }
   const intOk = (v: number) => Number.isSafeInteger(v) && v >= 0;
-  if (!intOk(state.group) || state.group > nGroups) throw new InputError(`resume state: group ${state.group}, expected 0..${nGroups}`);
+  if (!intOk(state.group) || state.group > nGroups)
+    throw new InputError(`resume state: group ${state.group}, expected 0..${nGroups}`);
   if (!intOk(state.offset)) throw new InputError(`resume state: offset ${state.offset}, expected an integer ≥ 0`);
-  if (!intOk(state.tokensEmitted) || !intOk(state.batchesEmitted)) throw new InputError('resume state: tokensEmitted and batchesEmitted must be integers ≥ 0');
+  if (!intOk(state.tokensEmitted) || !intOk(state.batchesEmitted))
+    throw new InputError('resume state: tokensEmitted and batchesEmitted must be integers ≥ 0');
 }

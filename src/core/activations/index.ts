@@ -3,7 +3,25 @@
 export type { ActivationBatch, ActivationStream, ActivationStreamState, StreamFingerprint } from './types';
 export { createModelActivationStream, type ModelStreamOptions } from './model-stream';
 export { cachedActivationStream, type CachedStreamOptions } from './cache-stream';
-export { generateActivationCache, type GenerateCacheOptions, type GenerateProgress, type GenerateResult } from './cache-writer';
-export { CACHE_DTYPES, CACHE_FORMAT, MANIFEST_FILE, readManifest, type CacheDtype, type CacheManifest } from './cache-layout';
-export { averageNormOfStream, datasetNormScale, estimateAverageNorm, type AverageNorm, type AverageNormOptions } from './average-norm';
+export {
+  generateActivationCache,
+  type GenerateCacheOptions,
+  type GenerateProgress,
+  type GenerateResult,
+} from './cache-writer';
+export {
+  CACHE_DTYPES,
+  CACHE_FORMAT,
+  MANIFEST_FILE,
+  readManifest,
+  type CacheDtype,
+  type CacheManifest,
+} from './cache-layout';
+export {
+  averageNormOfStream,
+  datasetNormScale,
+  estimateAverageNorm,
+  type AverageNorm,
+  type AverageNormOptions,
+} from './average-norm';
 export { mixStreams, type MixPart, type MixStreamsOptions, type MixedStreamState } from './mix-streams';

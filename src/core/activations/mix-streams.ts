@@ -45,8 +45,13 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
     return p;
   };
   parts.forEach(({ stream }, i) => {
-    if (JSON.stringify(stream.hookPoints) !== JSON.stringify(first.hookPoints) || JSON.stringify(stream.dims) !== JSON.stringify(first.dims)) {
-      throw new InputError(`mixture: part ${i} has hook points ${JSON.stringify(stream.dims)}, expected ${JSON.stringify(first.dims)} like part 0`);
+    if (
+      JSON.stringify(stream.hookPoints) !== JSON.stringify(first.hookPoints) ||
+      JSON.stringify(stream.dims) !== JSON.stringify(first.dims)
+    ) {
+      throw new InputError(
+        `mixture: part ${i} has hook points ${JSON.stringify(stream.dims)}, expected ${JSON.stringify(first.dims)} like part 0`,
+      );
     }
   });
   const stopping = opts.stopping ?? 'first_exhausted';
@@ -59,12 +64,17 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
   if (s) {
     if (s.kind !== 'mixture') throw new InputError(`mixture resume state: kind '${s.kind}', expected 'mixture'`);
     const same = (field: string, a: unknown, b: unknown) => {
-      if (JSON.stringify(a) !== JSON.stringify(b)) throw new InputError(`mixture resume state: ${field} was ${JSON.stringify(a)}, this mixture has ${JSON.stringify(b)}`);
+      if (JSON.stringify(a) !== JSON.stringify(b))
+        throw new InputError(
+          `mixture resume state: ${field} was ${JSON.stringify(a)}, this mixture has ${JSON.stringify(b)}`,
+        );
     };
     same('seed', s.seed, opts.seed);
     same('weights', s.weights, weights);
     same('stopping', s.stopping, stopping);
-    parts.forEach((p, i) => same(`parts[${i}] (create each part stream from state.parts[${i}])`, s.parts[i], p.stream.state()));
+    parts.forEach((p, i) =>
+      same(`parts[${i}] (create each part stream from state.parts[${i}])`, s.parts[i], p.stream.state()),
+    );
     for (; draws < s.draws; draws++) rng.nextFloat53();
     active = [...s.active];
     tokens = s.tokensEmitted;
@@ -81,7 +91,10 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
     },
     async next(): Promise<ActivationBatch | null> {
       while (!ended && active.length > 0) {
-        const slot = pickWeighted(active.map((i) => partAt(i).weight), rng.nextFloat53());
+        const slot = pickWeighted(
+          active.map((i) => partAt(i).weight),
+          rng.nextFloat53(),
+        );
         draws++;
         const part = active[slot];
         if (part === undefined) throw new Error(`pickWeighted: slot ${slot} of ${active.length}`);
@@ -98,7 +111,16 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
       return null;
     },
     state(): MixedStreamState {
-      return { kind: 'mixture', seed: opts.seed, weights, stopping, draws, active: [...active], parts: parts.map((p) => p.stream.state()), tokensEmitted: tokens };
+      return {
+        kind: 'mixture',
+        seed: opts.seed,
+        weights,
+        stopping,
+        draws,
+        active: [...active],
+        parts: parts.map((p) => p.stream.state()),
+        tokensEmitted: tokens,
+      };
     },
     close(): void {
       for (const p of parts) p.stream.close();
@@ -106,11 +128,12 @@ export function mixStreams(parts: readonly MixPart[], opts: MixStreamsOptions): 
   };
 }
 
-
 function checkWeights(weights: readonly number[]): void {
   if (weights.length === 0) throw new InputError('mixture: no parts, expected at least one weighted activation stream');
   weights.forEach((w, i) => {
-    if (!Number.isFinite(w) || w < 0) throw new InputError(`mixture: part ${i} has weight ${w}, expected a finite number ≥ 0`);
+    if (!Number.isFinite(w) || w < 0)
+      throw new InputError(`mixture: part ${i} has weight ${w}, expected a finite number ≥ 0`);
   });
-  if (!weights.some((w) => w > 0)) throw new InputError('mixture: every weight is 0, expected at least one positive weight');
+  if (!weights.some((w) => w > 0))
+    throw new InputError('mixture: every weight is 0, expected at least one positive weight');
 }

@@ -23,7 +23,10 @@ export function checkWindows(model: HookedTransformer, windows: TokenBatch): voi
 }
 
 /** Width of each hook's activation; hooks must be [batch, seq, d] (not attention patterns or per-head values). */
-export async function hookWidths(model: HookedTransformer, hookPoints: readonly string[]): Promise<Record<string, number>> {
+export async function hookWidths(
+  model: HookedTransformer,
+  hookPoints: readonly string[],
+): Promise<Record<string, number>> {
   checkHookPoints(hookPoints);
   const { cache } = model.runWithCache({ ids: new Int32Array(1), batch: 1, seq: 1 }, [...hookPoints]);
   try {
@@ -32,7 +35,9 @@ export async function hookWidths(model: HookedTransformer, hookPoints: readonly 
       const shape = entryOf(cache, h, 'cached activations').shape;
       const [, , d] = shape;
       if (shape.length !== 3 || d === undefined) {
-        throw new InputError(`hook '${h}': activations of shape [${shape.join(', ')}] for one token, expected [batch, seq, d] (a per-token vector hook such as hook_resid_post)`);
+        throw new InputError(
+          `hook '${h}': activations of shape [${shape.join(', ')}] for one token, expected [batch, seq, d] (a per-token vector hook such as hook_resid_post)`,
+        );
       }
       dims[h] = d;
     }
@@ -73,7 +78,13 @@ export interface KeptRowsOptions {
 }
 
 /** The kept tokens' activations of windows [start, end), window-major; origins are absolute window indices. */
-export async function keptRows(model: HookedTransformer, windows: TokenBatch, start: number, end: number, opts: KeptRowsOptions): Promise<RowGroup> {
+export async function keptRows(
+  model: HookedTransformer,
+  windows: TokenBatch,
+  start: number,
+  end: number,
+  opts: KeptRowsOptions,
+): Promise<RowGroup> {
   const S = windows.seq;
   const part = sliceRows(windows, start, end - start);
   const kept = keptPositions(tokenMask(part, opts.mask), S);
@@ -95,7 +106,8 @@ export async function keptRows(model: HookedTransformer, windows: TokenBatch, st
     const stop = first - start + b; // kept rows of this pass: windows [first - start, stop) of the part
     for (; k < rows && kept.window[k]! < stop; k++) {
       const src = (kept.window[k]! - (first - start)) * S + kept.position[k]!;
-      for (const { hook, d, rows: out } of outs) out.set(entryOf(full, hook, 'forward pass').subarray(src * d, (src + 1) * d), k * d);
+      for (const { hook, d, rows: out } of outs)
+        out.set(entryOf(full, hook, 'forward pass').subarray(src * d, (src + 1) * d), k * d);
     }
   });
   return { rows, acts: Object.fromEntries(outs.map((o) => [o.hook, o.rows])), origin };

@@ -68,13 +68,21 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
   const { model, dictionary: dict, windows } = opts;
   const cfg = dict.cfg;
   const S = windows.seq;
-  if (!((Number.isInteger(opts.nTokens) && opts.nTokens > 0) || opts.nTokens === Infinity)) throw new InputError(`nTokens: ${opts.nTokens} is invalid, expected a positive integer or Infinity`);
+  if (!((Number.isInteger(opts.nTokens) && opts.nTokens > 0) || opts.nTokens === Infinity))
+    throw new InputError(`nTokens: ${opts.nTokens} is invalid, expected a positive integer or Infinity`);
   const batchWindows = opts.batchWindows ?? 4;
-  if (!(Number.isInteger(batchWindows) && batchWindows > 0)) throw new InputError(`batchWindows: ${batchWindows} is invalid, expected a positive integer`);
+  if (!(Number.isInteger(batchWindows) && batchWindows > 0))
+    throw new InputError(`batchWindows: ${batchWindows} is invalid, expected a positive integer`);
   const sampling = resolveSamplingConfig(opts.samplingConfig);
   const acc = new FeatureAccumulator(cfg.d_sae, sampling);
   const progress = (phase: AnalysisProgress['phase'], done: number, total: number) =>
-    opts.onProgress?.({ phase, done, total, retainedSamples: acc.retainedSamples, retainedContexts: acc.retainedContexts });
+    opts.onProgress?.({
+      phase,
+      done,
+      total,
+      retainedSamples: acc.retainedSamples,
+      retainedContexts: acc.retainedContexts,
+    });
 
   const selected = selectWindows(windows, opts.nTokens, opts.mask);
   let tokens = 0;
@@ -106,7 +114,11 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
   }
   const label = labeler(opts.tokenizer);
   const logits = (ids: Int32Array, values: Float32Array, f: number, k: number): LogitEntry[] =>
-    Array.from(ids.subarray(f * k, (f + 1) * k), (tokenId, j) => ({ tokenId, token: label(tokenId), logit: values[f * k + j]! }));
+    Array.from(ids.subarray(f * k, (f + 1) * k), (tokenId, j) => ({
+      tokenId,
+      token: label(tokenId),
+      logit: values[f * k + j]!,
+    }));
 
   return {
     dictionaryName: opts.info?.dictionaryName ?? '',
@@ -123,13 +135,25 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
       ...f,
       topLogits: dla ? logits(dla.topIds, dla.topLogits, f.index, dla.k) : [],
       bottomLogits: dla ? logits(dla.bottomIds, dla.bottomLogits, f.index, dla.k) : [],
-      neighbours: nb ? Array.from(nb.index.subarray(f.index * nb.m, (f.index + 1) * nb.m), (index, j) => ({ index, cosine: nb.cosine[f.index * nb.m + j]! })) : [],
+      neighbours: nb
+        ? Array.from(nb.index.subarray(f.index * nb.m, (f.index + 1) * nb.m), (index, j) => ({
+            index,
+            cosine: nb.cosine[f.index * nb.m + j]!,
+          }))
+        : [],
     })),
   };
 }
 
 /** Encodes the kept positions of a batch of windows and feeds each window's non-zeros to the accumulator. */
-async function analyzeBatch(model: HookedTransformer, dict: SparseDictionary, acc: FeatureAccumulator, batch: TokenBatch, keep: Int32Array, firstContext: number): Promise<void> {
+async function analyzeBatch(
+  model: HookedTransformer,
+  dict: SparseDictionary,
+  acc: FeatureAccumulator,
+  batch: TokenBatch,
+  keep: Int32Array,
+  firstContext: number,
+): Promise<void> {
   const S = batch.seq;
   const x = dictionaryInput(model, dict, batch, keep); // [kept, d_in]
   let acts;
@@ -145,13 +169,26 @@ async function analyzeBatch(model: HookedTransformer, dict: SparseDictionary, ac
   for (let w = 0; w < batch.batch; w++) {
     let r1 = r0;
     while (r1 < keep.length && keep[r1]! < (w + 1) * S) r1++;
-    if (r1 > r0) acc.addWindow(firstContext + w, batch.ids.subarray(w * S, (w + 1) * S), feature, position, value, rowPtr[r0]!, rowPtr[r1]!);
+    if (r1 > r0)
+      acc.addWindow(
+        firstContext + w,
+        batch.ids.subarray(w * S, (w + 1) * S),
+        feature,
+        position,
+        value,
+        rowPtr[r0]!,
+        rowPtr[r1]!,
+      );
     r0 = r1;
   }
 }
 
 /** The first windows whose analysed tokens reach nTokens, their mask ([windows * S]) and token count. */
-function selectWindows(windows: TokenBatch, nTokens: number, maskOpts: TokenMaskOptions | undefined): { windows: number; tokens: number; mask: Uint8Array } {
+function selectWindows(
+  windows: TokenBatch,
+  nTokens: number,
+  maskOpts: TokenMaskOptions | undefined,
+): { windows: number; tokens: number; mask: Uint8Array } {
   const S = windows.seq;
   const chunk = 1024;
   const parts: Uint8Array[] = [];

@@ -40,7 +40,9 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
   if (!modelRef) throw new InputError(`${stored.dir}: the dictionary does not record its model; pass --model`);
   const modelCfg = readModelConfig(resolveModel(modelRef).dir);
   if (modelCfg.dModel !== stored.cfg.d_model) {
-    throw new InputError(`${stored.dir}: d_model ${stored.cfg.d_model} does not match model '${modelRef}' (d_model ${modelCfg.dModel})`);
+    throw new InputError(
+      `${stored.dir}: d_model ${stored.cfg.d_model} does not match model '${modelRef}' (d_model ${modelCfg.dModel})`,
+    );
   }
   const manifest = join(job.dataset, 'manifest.json');
   if (existsSync(manifest)) {
@@ -50,8 +52,13 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
     } catch {
       cacheModel = undefined;
     }
-    const other = typeof cacheModel === 'string' && cacheModel !== modelRef ? `, made with model '${cacheModel}' (another tokenizer) while the dictionary reads '${modelRef}'` : '';
-    throw new InputError(`${job.dataset}: is an activation cache${other}; the analysis needs text, tokenized by the dictionary's model '${modelRef}'`);
+    const other =
+      typeof cacheModel === 'string' && cacheModel !== modelRef
+        ? `, made with model '${cacheModel}' (another tokenizer) while the dictionary reads '${modelRef}'`
+        : '';
+    throw new InputError(
+      `${job.dataset}: is an activation cache${other}; the analysis needs text, tokenized by the dictionary's model '${modelRef}'`,
+    );
   }
   const split = resolveSplit(job.dataset, job.split ?? null);
   const data = await loadModelAndWindows(modelRef, job.dataset, { home, split, contextSize: null, onLog: job.onLog });
@@ -62,8 +69,17 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
   try {
     const t0 = performance.now();
     const result = await analyzeDictionary({
-      model: data.model, dictionary: sae, windows: data.windows, tokenizer: data.tokenizer, nTokens: job.tokens,
-      info: { dictionaryName: name, dictionaryDir: stored.dir, modelName: modelRef, dataset: { spec: job.dataset, split, contextSize: data.windows.seq } },
+      model: data.model,
+      dictionary: sae,
+      windows: data.windows,
+      tokenizer: data.tokenizer,
+      nTokens: job.tokens,
+      info: {
+        dictionaryName: name,
+        dictionaryDir: stored.dir,
+        modelName: modelRef,
+        dataset: { spec: job.dataset, split, contextSize: data.windows.seq },
+      },
       onProgress: (p) => {
         peak = Math.max(peak, process.memoryUsage().rss);
         job.onProgress?.(p);
@@ -72,7 +88,14 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
     const seconds = (performance.now() - t0) / 1000;
     upsertDictionary(store, { name, path: stored.dir, config: stored.cfg, modelName: modelRef });
     const saved = saveAnalysis(store, result, { name: job.name ?? 'default', replace: true });
-    return { saved, dictionaryName: name, tokens: result.tokensAnalysed, seconds, tokensPerSecond: Math.round(result.tokensAnalysed / seconds), peakRssMb: Math.round(peak / 2 ** 20) };
+    return {
+      saved,
+      dictionaryName: name,
+      tokens: result.tokensAnalysed,
+      seconds,
+      tokensPerSecond: Math.round(result.tokensAnalysed / seconds),
+      peakRssMb: Math.round(peak / 2 ** 20),
+    };
   } finally {
     store.db.close();
     sae.dispose();

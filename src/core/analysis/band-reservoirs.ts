@@ -82,7 +82,11 @@ export class BandReservoirs {
       }
       for (const [q, items] of byBucket) groups[q - 1]!.push({ items, population: (seen * items.length) / kept });
     }
-    return groups.map((g) => this.drawFromBands(g, perBucket).sort((x, y) => y.maxActivation - x.maxActivation || x.contextIndex - y.contextIndex));
+    return groups.map((g) =>
+      this.drawFromBands(g, perBucket).sort(
+        (x, y) => y.maxActivation - x.maxActivation || x.contextIndex - y.contextIndex,
+      ),
+    );
   }
 
   /**

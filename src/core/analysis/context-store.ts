@@ -36,7 +36,14 @@ export class ContextStore {
   }
 
   /** A sample of `positions`/`values` (copied), holding its context; it starts with no holders. */
-  newSample(contextIndex: number, tokens: ArrayLike<number>, positions: ArrayLike<number>, values: ArrayLike<number>, start: number, end: number): SampleData {
+  newSample(
+    contextIndex: number,
+    tokens: ArrayLike<number>,
+    positions: ArrayLike<number>,
+    values: ArrayLike<number>,
+    start: number,
+    end: number,
+  ): SampleData {
     const n = end - start;
     const packed = new Float32Array(2 * n);
     let max = 0;

@@ -9,7 +9,10 @@ export interface Neighbours {
   cosine: Float32Array;
 }
 
-export async function decoderNeighbours(W_D: tf.Tensor2D, opts: { m?: number; blockElements?: number } = {}): Promise<Neighbours> {
+export async function decoderNeighbours(
+  W_D: tf.Tensor2D,
+  opts: { m?: number; blockElements?: number } = {},
+): Promise<Neighbours> {
   const F = W_D.shape[0];
   const m = Math.max(0, Math.min(opts.m ?? 10, F - 1));
   const out: Neighbours = { m, index: new Int32Array(F * m), cosine: new Float32Array(F * m) };

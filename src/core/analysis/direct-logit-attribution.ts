@@ -33,10 +33,17 @@ export function finalNormDirection(model: HookedTransformer, rows: tf.Tensor2D):
   });
 }
 
-export async function directLogitAttribution(model: HookedTransformer, W_D: tf.Tensor2D, opts: DlaOptions = {}): Promise<LogitRanking> {
+export async function directLogitAttribution(
+  model: HookedTransformer,
+  W_D: tf.Tensor2D,
+  opts: DlaOptions = {},
+): Promise<LogitRanking> {
   const [F, d] = W_D.shape;
   const V = model.cfg.dVocab;
-  if (d !== model.cfg.dModel) throw new Error(`direct logit attribution: decoder rows have ${d} dimensions, the residual stream ${model.cfg.dModel}`);
+  if (d !== model.cfg.dModel)
+    throw new Error(
+      `direct logit attribution: decoder rows have ${d} dimensions, the residual stream ${model.cfg.dModel}`,
+    );
   const k = Math.min(opts.k ?? 10, V);
   const scale = opts.scale ?? 1;
   const block = Math.max(1, Math.floor((opts.blockElements ?? 16 * 2 ** 20) / V));
@@ -55,10 +62,18 @@ export async function directLogitAttribution(model: HookedTransformer, W_D: tf.T
       const logits = tf.matMul(finalNormDirection(model, rows), model.weights.W_U as tf.Tensor2D); // [n, V]
       return [tf.topk(logits, k), tf.topk(tf.neg(logits), k)];
     });
-    const [tv, ti, bv, bi] = await Promise.all([top.values.data(), top.indices.data(), bottom.values.data(), bottom.indices.data()]);
+    const [tv, ti, bv, bi] = await Promise.all([
+      top.values.data(),
+      top.indices.data(),
+      bottom.values.data(),
+      bottom.indices.data(),
+    ]);
     out.topLogits.set(tv as Float32Array, start * k);
     out.topIds.set(ti as Int32Array, start * k);
-    out.bottomLogits.set((bv as Float32Array).map((v) => -v), start * k);
+    out.bottomLogits.set(
+      (bv as Float32Array).map((v) => -v),
+      start * k,
+    );
     out.bottomIds.set(bi as Int32Array, start * k);
     tf.dispose([top.values, top.indices, bottom.values, bottom.indices]);
   }

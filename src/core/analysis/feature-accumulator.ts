@@ -45,7 +45,15 @@ export class FeatureAccumulator {
    * One window: entries [start, end) of (feature, position, value) are all its non-zero activations (value > 0)
    * at the positions analysed, in any order; `tokens` is the whole window (copied only if a sample keeps it).
    */
-  addWindow(contextIndex: number, tokens: ArrayLike<number>, feature: Int32Array, position: Int32Array, value: Float32Array, start: number, end: number): void {
+  addWindow(
+    contextIndex: number,
+    tokens: ArrayLike<number>,
+    feature: Int32Array,
+    position: Int32Array,
+    value: Float32Array,
+    start: number,
+    end: number,
+  ): void {
     const nTouched = this.group(feature, position, value, start, end);
     const { touched, offsets, groupedPos: pos, groupedVal: val } = this;
     for (let t = 0; t < nTouched; t++) {
@@ -97,7 +105,9 @@ export class FeatureAccumulator {
       const M = max[f]!;
       add('top_activations', this.top.sorted(f).map(toSample));
       if (M > 0) {
-        this.bands.quantileSamples(f, M, this.cfg.quantiles, this.cfg.samplesPerQuantile).forEach((list, q) => add(`quantile_${q + 1}`, list.map(toSample)));
+        this.bands
+          .quantileSamples(f, M, this.cfg.quantiles, this.cfg.samplesPerQuantile)
+          .forEach((list, q) => add(`quantile_${q + 1}`, list.map(toSample)));
       }
       add(
         'non_activating',
@@ -117,7 +127,9 @@ export class FeatureAccumulator {
         samplings,
       });
     }
-    const contexts = [...used].sort((a, b) => a - b).map((contextIndex) => ({ contextIndex, tokens: Int32Array.from(this.store.tokens(contextIndex)) }));
+    const contexts = [...used]
+      .sort((a, b) => a - b)
+      .map((contextIndex) => ({ contextIndex, tokens: Int32Array.from(this.store.tokens(contextIndex)) }));
     return { features, contexts };
   }
 

@@ -26,7 +26,13 @@ export interface FeaturesOnTextOptions {
   prependBos?: boolean;
 }
 
-export async function featuresOnText(model: HookedTransformer, dictionary: SparseDictionary, tokenizer: TextTokenizer, text: string, opts: FeaturesOnTextOptions = {}): Promise<TokenFeatures[]> {
+export async function featuresOnText(
+  model: HookedTransformer,
+  dictionary: SparseDictionary,
+  tokenizer: TextTokenizer,
+  text: string,
+  opts: FeaturesOnTextOptions = {},
+): Promise<TokenFeatures[]> {
   const ids = tokenizer.encode(text);
   const bos = model.cfg.bosTokenId;
   if ((opts.prependBos ?? true) && bos !== null && bos < model.cfg.dVocab && ids[0] !== bos) ids.unshift(bos);
@@ -34,9 +40,16 @@ export async function featuresOnText(model: HookedTransformer, dictionary: Spars
 }
 
 /** The same for token ids already in hand (`strings` labels them). */
-export async function featuresOnTokens(model: HookedTransformer, dictionary: SparseDictionary, ids: number[], strings: string[], topFeatures = 10): Promise<TokenFeatures[]> {
+export async function featuresOnTokens(
+  model: HookedTransformer,
+  dictionary: SparseDictionary,
+  ids: number[],
+  strings: string[],
+  topFeatures = 10,
+): Promise<TokenFeatures[]> {
   if (ids.length === 0) throw new InputError('featuresOnText: the text has no tokens');
-  if (ids.length > model.cfg.nCtx) throw new InputError(`featuresOnText: ${ids.length} tokens exceed the model's context of ${model.cfg.nCtx}`);
+  if (ids.length > model.cfg.nCtx)
+    throw new InputError(`featuresOnText: ${ids.length} tokens exceed the model's context of ${model.cfg.nCtx}`);
   const x = dictionaryInput(model, dictionary, { ids: Int32Array.from(ids), batch: 1, seq: ids.length }); // [S, d_in]
   let acts;
   try {
@@ -46,7 +59,8 @@ export async function featuresOnTokens(model: HookedTransformer, dictionary: Spa
   }
   return ids.map((tokenId, position) => {
     const features: { index: number; activation: number }[] = [];
-    for (let j = acts.rowPtr[position]!; j < acts.rowPtr[position + 1]!; j++) features.push({ index: acts.feature[j]!, activation: acts.value[j]! });
+    for (let j = acts.rowPtr[position]!; j < acts.rowPtr[position + 1]!; j++)
+      features.push({ index: acts.feature[j]!, activation: acts.value[j]! });
     features.sort((a, b) => b.activation - a.activation || a.index - b.index);
     return { position, tokenId, token: strings[position] ?? String(tokenId), features: features.slice(0, topFeatures) };
   });

@@ -11,9 +11,19 @@ export interface ReferenceStats {
 }
 
 /** acts: [T, F] dense activations of T analysed tokens; windowOf[t] the window (0…W−1) of token t. */
-export function referenceStats(acts: Float32Array, F: number, windowOf: ArrayLike<number>, windows: number): ReferenceStats {
+export function referenceStats(
+  acts: Float32Array,
+  F: number,
+  windowOf: ArrayLike<number>,
+  windows: number,
+): ReferenceStats {
   const T = windowOf.length;
-  const out: ReferenceStats = { count: new Float64Array(F), sum: new Float64Array(F), max: new Float32Array(F), contextMax: new Float32Array(windows * F) };
+  const out: ReferenceStats = {
+    count: new Float64Array(F),
+    sum: new Float64Array(F),
+    max: new Float32Array(F),
+    contextMax: new Float32Array(windows * F),
+  };
   for (let t = 0; t < T; t++) {
     const w = windowOf[t]!;
     for (let f = 0; f < F; f++) {
@@ -39,7 +49,13 @@ export function referenceTopContexts(stats: ReferenceStats, F: number, f: number
  * logits[v] = Σ_j ((x_j − mean(x)·[layernorm]) · w_j) · W_U[j, v] for one residual direction x [d];
  * W_U is [d, V] row-major.
  */
-export function referenceDla(x: Float32Array, lnW: Float32Array, W_U: Float32Array, V: number, layernorm: boolean): Float64Array {
+export function referenceDla(
+  x: Float32Array,
+  lnW: Float32Array,
+  W_U: Float32Array,
+  V: number,
+  layernorm: boolean,
+): Float64Array {
   const d = x.length;
   let mean = 0;
   if (layernorm) {

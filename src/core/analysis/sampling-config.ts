@@ -49,10 +49,18 @@ export function resolveSamplingConfig(over: Partial<SamplingConfig> = {}): Sampl
   check('quantiles', count(c.quantiles), 'a non-negative integer');
   check('samplesPerQuantile', count(c.samplesPerQuantile), 'a non-negative integer');
   check('bands', Number.isInteger(c.bands) && c.bands >= 2 && c.bands % 2 === 0, 'an even integer ≥ 2');
-  check('bandCapacity', count(c.bandCapacity) && c.bandCapacity >= c.samplesPerQuantile, `an integer ≥ samplesPerQuantile (${c.samplesPerQuantile}), so a bucket inside one band can fill`);
+  check(
+    'bandCapacity',
+    count(c.bandCapacity) && c.bandCapacity >= c.samplesPerQuantile,
+    `an integer ≥ samplesPerQuantile (${c.samplesPerQuantile}), so a bucket inside one band can fill`,
+  );
   check('nonActivating', count(c.nonActivating), 'a non-negative integer');
   check('nonActivatingPool', count(c.nonActivatingPool), 'a non-negative integer');
-  check('histogramBins', Number.isInteger(c.histogramBins) && c.histogramBins >= 2 && c.histogramBins % 2 === 0, 'an even integer ≥ 2');
+  check(
+    'histogramBins',
+    Number.isInteger(c.histogramBins) && c.histogramBins >= 2 && c.histogramBins % 2 === 0,
+    'an even integer ≥ 2',
+  );
   check('rangeHeadroom', Number.isFinite(c.rangeHeadroom) && c.rangeHeadroom > 1, 'a number > 1');
   check('seed', Number.isInteger(c.seed) && c.seed >= 0 && c.seed <= 0xffffffff, 'an integer in 0..2^32-1');
   return c;

@@ -17,7 +17,8 @@ export interface SparseActs {
 export async function encodeSparse(dict: SparseDictionary, x: tf.Tensor2D): Promise<SparseActs> {
   const cfg = dict.cfg;
   const R = x.shape[0];
-  const useSparseKernel = cfg.act_fn === 'topk' && !cfg.sparsity_include_decoder_norm && sparseTopKUnavailable(cfg.top_k) === null;
+  const useSparseKernel =
+    cfg.act_fn === 'topk' && !cfg.sparsity_include_decoder_norm && sparseTopKUnavailable(cfg.top_k) === null;
   const k = cfg.top_k;
   // forward() leaves its intermediates to the caller's scope; only what is read back leaves this one.
   const out = tf.tidy(() => {
@@ -91,7 +92,9 @@ export function fromTopK(values: Float32Array, indices: Int32Array, R: number, k
 }
 
 function nonFinite(v: number, row: number, feature: number): Error {
-  return new Error(`feature ${feature} has activation ${v} on row ${row} of the batch: the dictionary or its input is not finite`);
+  return new Error(
+    `feature ${feature} has activation ${v} on row ${row} of the batch: the dictionary or its input is not finite`,
+  );
 }
 
 function grow<T extends Int32Array | Float32Array>(a: T, cap: number): T {

@@ -6,9 +6,12 @@ import { InputError } from '../errors';
 export function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
   let value: unknown = input;
-  for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  for (const key of issue.path)
+    value =
+      value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   const shown = issue.code === 'unrecognized_keys' ? '' : ` (got ${describe(value)})`;
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${path === '(root)' ? k : `${path}.${k}`}'`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${path === '(root)' ? k : `${path}.${k}`}'`).join(', ')}`;
   return `field '${path}': ${issue.message}${shown}`;
 }
 

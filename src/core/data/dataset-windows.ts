@@ -34,19 +34,34 @@ export async function loadDatasetWindows(spec: string, opts: DatasetWindowsOptio
   const rule = opts.split === undefined ? undefined : splitRuleFor(spec, opts.splitRule);
   const source = openDataset(spec, opts.dataset);
   const { tokenizer, eosId, onProgress } = opts;
-  const cached = opts.cacheDir === undefined ? undefined : await cachedTokenStream(source, tokenizer, { cacheDir: opts.cacheDir, eosId, onProgress });
+  const cached =
+    opts.cacheDir === undefined
+      ? undefined
+      : await cachedTokenStream(source, tokenizer, { cacheDir: opts.cacheDir, eosId, onProgress });
   const stream = cached ?? (await tokenizeDocuments(source.documents(), tokenizer, { eosId, onProgress }));
   const totalWindows = windowCount(stream.tokens.length, opts.seqLen);
   if (totalWindows === 0) {
-    throw new InputError(`${spec}: ${stream.tokens.length} tokens make no complete window of ${opts.seqLen} tokens (${opts.seqLen - 1} after the BOS), expected more text`);
+    throw new InputError(
+      `${spec}: ${stream.tokens.length} tokens make no complete window of ${opts.seqLen} tokens (${opts.seqLen - 1} after the BOS), expected more text`,
+    );
   }
-  const indices = rule === undefined ? Int32Array.from({ length: totalWindows }, (_, i) => i) : splitWindowIndices(totalWindows, rule, opts.split!);
+  const indices =
+    rule === undefined
+      ? Int32Array.from({ length: totalWindows }, (_, i) => i)
+      : splitWindowIndices(totalWindows, rule, opts.split!);
   const windows = gatherWindows(stream.tokens, indices, opts);
-  return { windows, indices, totalWindows, stream: { tokens: stream.tokens, documentStarts: stream.documentStarts }, fromCache: cached?.fromCache ?? false };
+  return {
+    windows,
+    indices,
+    totalWindows,
+    stream: { tokens: stream.tokens, documentStarts: stream.documentStarts },
+    fromCache: cached?.fromCache ?? false,
+  };
 }
 
 function splitRuleFor(spec: string, given: WindowSplitRule | undefined): WindowSplitRule {
   const rule = given ?? (isEmbeddedDataset(spec) ? embeddedDataset(spec).windowSplit : undefined);
-  if (!rule) throw new InputError(`${spec}: no reference split, expected a split rule (seed, validation fraction) for it`);
+  if (!rule)
+    throw new InputError(`${spec}: no reference split, expected a split rule (seed, validation fraction) for it`);
   return rule;
 }

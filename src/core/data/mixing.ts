@@ -17,14 +17,20 @@ export interface MixOptions {
   stopping?: 'first_exhausted' | 'drop_exhausted';
 }
 
-export async function* mixWeighted<T>(parts: readonly WeightedPart<T>[], opts: MixOptions): AsyncGenerator<{ part: number; item: T }> {
+export async function* mixWeighted<T>(
+  parts: readonly WeightedPart<T>[],
+  opts: MixOptions,
+): AsyncGenerator<{ part: number; item: T }> {
   checkWeights(parts.map((p) => p.weight));
   const rng = new Mt19937(opts.seed);
   const entries = parts.map((p, part) => ({ part, weight: p.weight, iterator: p.items[Symbol.asyncIterator]() }));
   const active = entries.filter((e) => e.weight > 0);
   try {
     while (active.length > 0) {
-      const slot = pickWeighted(active.map((e) => e.weight), rng.nextFloat53());
+      const slot = pickWeighted(
+        active.map((e) => e.weight),
+        rng.nextFloat53(),
+      );
       const entry = active[slot];
       if (!entry) throw new Error(`pickWeighted: slot ${slot} of ${active.length}`);
       const next = await entry.iterator.next();
@@ -42,7 +48,10 @@ export async function* mixWeighted<T>(parts: readonly WeightedPart<T>[], opts: M
 }
 
 /** A dataset whose documents interleave those of several sources by weight; ids become `<spec>#<id>`. */
-export function mixedSource(parts: readonly { source: DatasetSource; weight: number }[], opts: MixOptions): DatasetSource {
+export function mixedSource(
+  parts: readonly { source: DatasetSource; weight: number }[],
+  opts: MixOptions,
+): DatasetSource {
   checkWeights(parts.map((p) => p.weight));
   const stopping = opts.stopping ?? 'first_exhausted';
   return {
@@ -52,7 +61,9 @@ export function mixedSource(parts: readonly { source: DatasetSource; weight: num
     settings: {
       seed: opts.seed,
       stopping,
-      parts: JSON.stringify(parts.map((p) => ({ spec: p.source.spec, kind: p.source.kind, weight: p.weight, settings: p.source.settings }))),
+      parts: JSON.stringify(
+        parts.map((p) => ({ spec: p.source.spec, kind: p.source.kind, weight: p.weight, settings: p.source.settings })),
+      ),
     },
     async *documents(): AsyncIterable<Document> {
       const weighted = parts.map((p) => ({ items: p.source.documents(), weight: p.weight }));
@@ -80,7 +91,9 @@ export function pickWeighted(weights: readonly number[], u: number): number {
 function checkWeights(weights: readonly number[]): void {
   if (weights.length === 0) throw new InputError('mixture: no parts, expected at least one weighted source');
   weights.forEach((w, i) => {
-    if (!Number.isFinite(w) || w < 0) throw new InputError(`mixture: part ${i} has weight ${w}, expected a finite number ≥ 0`);
+    if (!Number.isFinite(w) || w < 0)
+      throw new InputError(`mixture: part ${i} has weight ${w}, expected a finite number ≥ 0`);
   });
-  if (!weights.some((w) => w > 0)) throw new InputError('mixture: every weight is 0, expected at least one positive weight');
+  if (!weights.some((w) => w > 0))
+    throw new InputError('mixture: every weight is 0, expected at least one positive weight');
 }

@@ -50,7 +50,15 @@ export async function cachedTokenStream(
   const tokenizerSha = tokenizerFingerprint(tokenizer.dir);
   const files = source.files.map((f) => ({ path: resolve(f.path), size: f.size, mtimeMs: f.mtimeMs }));
   const spec = source.kind === 'embedded' ? source.spec : resolve(source.spec);
-  const identity = { format: FORMAT, spec, kind: source.kind, settings: source.settings, files, tokenizer: tokenizerSha, eosId: opts.eosId };
+  const identity = {
+    format: FORMAT,
+    spec,
+    kind: source.kind,
+    settings: source.settings,
+    files,
+    tokenizer: tokenizerSha,
+    eosId: opts.eosId,
+  };
   const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 32);
   const tensorsPath = join(opts.cacheDir, `${key}.safetensors`);
   const metaPath = join(opts.cacheDir, `${key}.json`);
@@ -59,7 +67,10 @@ export async function cachedTokenStream(
   if (hit) return { ...hit, fromCache: true };
 
   const t0 = performance.now();
-  const stream = await tokenizeDocuments(source.documents(), tokenizer, { eosId: opts.eosId, onProgress: opts.onProgress });
+  const stream = await tokenizeDocuments(source.documents(), tokenizer, {
+    eosId: opts.eosId,
+    onProgress: opts.onProgress,
+  });
   const meta: TokenCacheMeta = {
     format: FORMAT,
     key,
@@ -77,7 +88,9 @@ export async function cachedTokenStream(
   try {
     mkdirSync(opts.cacheDir, { recursive: true });
   } catch (err) {
-    throw new InputError(`${opts.cacheDir}: cannot create the token cache folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new InputError(
+      `${opts.cacheDir}: cannot create the token cache folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   writeSafetensors(tensorsPath, {
     tokens: { dtype: 'I32', shape: [stream.tokens.length], data: stream.tokens },
@@ -98,7 +111,11 @@ export function tokenizerFingerprint(dir: string): string {
 }
 
 /** A complete, consistent entry, or undefined (missing, half-written or damaged entries are rebuilt). */
-function readEntry(tensorsPath: string, metaPath: string, key: string): (TokenStream & { meta: TokenCacheMeta }) | undefined {
+function readEntry(
+  tensorsPath: string,
+  metaPath: string,
+  key: string,
+): (TokenStream & { meta: TokenCacheMeta }) | undefined {
   if (!existsSync(metaPath) || !existsSync(tensorsPath)) return undefined;
   try {
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as TokenCacheMeta;
@@ -116,4 +133,3 @@ function readEntry(tensorsPath: string, metaPath: string, key: string): (TokenSt
     return undefined;
   }
 }
-

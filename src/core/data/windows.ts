@@ -37,5 +37,6 @@ export function gatherWindows(stream: Int32Array, indices: ArrayLike<number>, sp
 }
 
 function checkSeqLen(seqLen: number): void {
-  if (!Number.isInteger(seqLen) || seqLen < 2) throw new InputError(`seq_len ${seqLen}: expected an integer ≥ 2 (the BOS plus at least one token)`);
+  if (!Number.isInteger(seqLen) || seqLen < 2)
+    throw new InputError(`seq_len ${seqLen}: expected an integer ≥ 2 (the BOS plus at least one token)`);
 }

@@ -35,7 +35,11 @@ export function tokenLosses(logits: tf.Tensor3D, batch: TokenBatch): tf.Tensor2D
   });
 }
 
-export async function crossEntropy(model: HookedTransformer, windows: TokenBatch, opts: CrossEntropyOptions = {}): Promise<CrossEntropyResult> {
+export async function crossEntropy(
+  model: HookedTransformer,
+  windows: TokenBatch,
+  opts: CrossEntropyOptions = {},
+): Promise<CrossEntropyResult> {
   checkTokenBatch(windows, model.cfg.dVocab, model.cfg.nCtx, 'windows');
   const batchSize = opts.batchSize ?? defaultEvalBatch(windows.seq, model.cfg.dVocab);
   let sum = 0;

@@ -12,7 +12,12 @@ export interface ForwardToFileOptions {
   batchSize?: number;
 }
 
-export async function forwardToFile(model: HookedTransformer, input: TokenBatch, outPath: string, opts: ForwardToFileOptions): Promise<Record<string, number[]>> {
+export async function forwardToFile(
+  model: HookedTransformer,
+  input: TokenBatch,
+  outPath: string,
+  opts: ForwardToFileOptions,
+): Promise<Record<string, number[]>> {
   const withLogits = opts.logits ?? true;
   const names = [...new Set(opts.hooks)];
   const batchSize = opts.batchSize ?? input.batch;

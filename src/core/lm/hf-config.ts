@@ -69,17 +69,22 @@ export class HfConfig {
   /** RoPE base: transformers 5 `rope_parameters.rope_theta`, transformers 4 `rope_theta` (or GPT-NeoX `rotary_emb_base`). */
   ropeTheta(legacyField = 'rope_theta', fallback = 10000): number {
     const params = this.ropeParameters();
-    if (params && params.rope_theta !== undefined) return numberIn(params, 'rope_theta', this.file, 'rope_parameters.rope_theta');
+    if (params && params.rope_theta !== undefined)
+      return numberIn(params, 'rope_theta', this.file, 'rope_parameters.rope_theta');
     return this.number(legacyField, fallback);
   }
 
   /** Fraction of head dimensions rotated (GPT-NeoX): `rope_parameters.partial_rotary_factor` or `rotary_pct`. */
   partialRotaryFactor(legacyField: string): number {
     const params = this.ropeParameters();
-    const v = params?.partial_rotary_factor !== undefined
-      ? numberIn(params, 'partial_rotary_factor', this.file, 'rope_parameters.partial_rotary_factor')
-      : this.has('partial_rotary_factor') ? this.number('partial_rotary_factor') : this.number(legacyField, 1);
-    if (!(v > 0 && v <= 1)) throw new InputError(`${this.file}: rotary fraction ${v} is out of range, expected 0 < value <= 1`);
+    const v =
+      params?.partial_rotary_factor !== undefined
+        ? numberIn(params, 'partial_rotary_factor', this.file, 'rope_parameters.partial_rotary_factor')
+        : this.has('partial_rotary_factor')
+          ? this.number('partial_rotary_factor')
+          : this.number(legacyField, 1);
+    if (!(v > 0 && v <= 1))
+      throw new InputError(`${this.file}: rotary fraction ${v} is out of range, expected 0 < value <= 1`);
     return v;
   }
 
@@ -127,7 +132,8 @@ export class HfConfig {
 
 function numberIn(obj: Record<string, unknown>, key: string, file: string, path: string): number {
   const v = obj[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${file}: field '${path}' is ${describe(v)}, expected a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new InputError(`${file}: field '${path}' is ${describe(v)}, expected a number`);
   return v;
 }
 

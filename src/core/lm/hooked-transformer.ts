@@ -47,7 +47,10 @@ export class HookedTransformer {
   static fromHostParams(cfg: ModelConfig, host: ModelParams<HostTensor>): HookedTransformer {
     // On webgpu a weight past the device's binding limit would make every shader reading it fail: refused here.
     for (const [name, t] of listParams(host)) checkWebGpuBinding(`model weight '${name}'`, t.shape);
-    return new HookedTransformer(cfg, mapParams(host, (t) => tf.tensor(t.data, t.shape, 'float32')));
+    return new HookedTransformer(
+      cfg,
+      mapParams(host, (t) => tf.tensor(t.data, t.shape, 'float32')),
+    );
   }
 
   get hookNames(): string[] {
@@ -92,7 +95,10 @@ export class HookedTransformer {
       if (this.params.W_pos) {
         const pos = tf.slice(this.params.W_pos, [0, 0], [S, cfg.dModel]).expandDims(0); // [1, S, d], broadcast below
         // Materialised to [B, S, d] only when something reads or changes hook_pos_embed.
-        resid = tf.add(resid, hooks.watches(HOOK_POS_EMBED) ? hooks.point(HOOK_POS_EMBED, tf.broadcastTo(pos, [B, S, cfg.dModel])) : pos);
+        resid = tf.add(
+          resid,
+          hooks.watches(HOOK_POS_EMBED) ? hooks.point(HOOK_POS_EMBED, tf.broadcastTo(pos, [B, S, cfg.dModel])) : pos,
+        );
       }
       const lastBlock = Math.min(lastStage, cfg.nLayers - 1);
       for (let l = 0; l <= lastBlock; l++) {
@@ -115,7 +121,11 @@ export class HookedTransformer {
   }
 
   /** Activations at `names` without logits; the pass stops after the block holding the deepest of them. */
-  runWithCache(input: TokenBatch | ArrayLike<number>[], names: string[], opts: Omit<ForwardOptions, 'cache'> = {}): ForwardResult {
+  runWithCache(
+    input: TokenBatch | ArrayLike<number>[],
+    names: string[],
+    opts: Omit<ForwardOptions, 'cache'> = {},
+  ): ForwardResult {
     if (names.length === 0) throw new InputError('runWithCache: no hook names given');
     return this.forward(input, { ...opts, cache: names, logits: opts.logits ?? false });
   }

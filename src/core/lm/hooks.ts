@@ -1,7 +1,14 @@
 // TransformerLens hook names (their vocabulary lives in protocol/hook-names) listed per model, and located (which
 // block, which order) so a forward pass can stop right after the deepest hook it was asked for.
 import {
-  BLOCK_HOOKS, HOOK_EMBED, HOOK_LN_FINAL, HOOK_LN_FINAL_SCALE, HOOK_POS_EMBED, hookLayer, hookName, type BlockHook,
+  BLOCK_HOOKS,
+  HOOK_EMBED,
+  HOOK_LN_FINAL,
+  HOOK_LN_FINAL_SCALE,
+  HOOK_POS_EMBED,
+  hookLayer,
+  hookName,
+  type BlockHook,
 } from '../../protocol/hook-names';
 import { InputError } from '../errors';
 import type { ModelConfig } from './model-config';
@@ -40,9 +47,10 @@ export function listHookNames(cfg: ModelConfig): string[] {
 export function hookStage(cfg: ModelConfig, name: string, hookNames = new Set(listHookNames(cfg))): number {
   if (!hookNames.has(name)) {
     const layer = hookLayer(name);
-    const hint = layer !== null && layer >= cfg.nLayers
-      ? `the model has blocks 0..${cfg.nLayers - 1}`
-      : `expected e.g. ${hookName(0, 'resid_post')}, ${hookName(0, 'attn.hook_pattern')}, ${HOOK_LN_FINAL}`;
+    const hint =
+      layer !== null && layer >= cfg.nLayers
+        ? `the model has blocks 0..${cfg.nLayers - 1}`
+        : `expected e.g. ${hookName(0, 'resid_post')}, ${hookName(0, 'attn.hook_pattern')}, ${HOOK_LN_FINAL}`;
     throw new InputError(`unknown hook '${name}' for this ${cfg.architecture} model (${hint})`);
   }
   if (name === HOOK_EMBED || name === HOOK_POS_EMBED) return -1;

@@ -20,7 +20,8 @@ function positionMask(x: tf.Tensor, name: string, positions: number[]): tf.Tenso
   const seq = x.shape[axis]!;
   const m = new Float32Array(seq);
   for (const p of positions) {
-    if (!Number.isInteger(p) || p < 0 || p >= seq) throw new InputError(`hook '${name}': position ${p} is out of range 0..${seq - 1}`);
+    if (!Number.isInteger(p) || p < 0 || p >= seq)
+      throw new InputError(`hook '${name}': position ${p} is out of range 0..${seq - 1}`);
     m[p] = 1;
   }
   const shape = x.shape.map((_, i) => (i === axis ? seq : 1));
@@ -34,13 +35,17 @@ function blend(x: tf.Tensor, replacement: tf.Tensor, name: string, positions?: n
 }
 
 /** Replaces the activation by `value` (broadcast against it), or by `value(x)`. */
-export function replaceActivation(value: tf.Tensor | ((x: tf.Tensor) => tf.Tensor), target: InterventionTarget = {}): HookFn {
+export function replaceActivation(
+  value: tf.Tensor | ((x: tf.Tensor) => tf.Tensor),
+  target: InterventionTarget = {},
+): HookFn {
   return (x, { name }) => blend(x, typeof value === 'function' ? value(x) : value, name, target.positions);
 }
 
 /** Adds `delta` (broadcast, e.g. a [d_model] steering vector) to the activation. */
 export function addToActivation(delta: tf.Tensor, target: InterventionTarget = {}): HookFn {
-  return (x, { name }) => (target.positions ? tf.add(x, tf.mul(delta, positionMask(x, name, target.positions))) : tf.add(x, delta));
+  return (x, { name }) =>
+    target.positions ? tf.add(x, tf.mul(delta, positionMask(x, name, target.positions))) : tf.add(x, delta);
 }
 
 /** Zero-ablates the activation. */

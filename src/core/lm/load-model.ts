@@ -24,12 +24,15 @@ export function bundledModelNames(): string[] {
 /** A path to a folder, or the name of a model under resources/models (e.g. `pdlm-4l-256`). */
 export function resolveModel(ref: string): ModelLocation {
   if (existsSync(ref)) {
-    if (!statSync(ref).isDirectory()) throw new InputError(`${ref}: is a file, expected a model folder with config.json and model.safetensors`);
+    if (!statSync(ref).isDirectory())
+      throw new InputError(`${ref}: is a file, expected a model folder with config.json and model.safetensors`);
     return { dir: resolve(ref), name: null };
   }
   if (!/[\\/]/.test(ref) && bundledModelNames().includes(ref)) return { dir: join(bundledModelsDir(), ref), name: ref };
   const names = bundledModelNames();
-  throw new InputError(`model '${ref}' not found: expected a model folder or one of the bundled models (${names.join(', ') || 'none'})`);
+  throw new InputError(
+    `model '${ref}' not found: expected a model folder or one of the bundled models (${names.join(', ') || 'none'})`,
+  );
 }
 
 export function readModelConfig(dir: string): ModelConfig {

@@ -24,7 +24,10 @@ export function randomParams(cfg: ModelConfig, seed = 0, std = 0.02): ModelParam
     return { data, shape };
   };
   const fill = (n: number, v: number): HostTensor => ({ data: new Float32Array(n).fill(v), shape: [n] });
-  const norm = (n: number): NormParams<HostTensor> => ({ w: fill(n, 1), b: cfg.normType === 'layernorm' ? fill(n, 0) : null });
+  const norm = (n: number): NormParams<HostTensor> => ({
+    w: fill(n, 1),
+    b: cfg.normType === 'layernorm' ? fill(n, 0) : null,
+  });
   const d = cfg.dModel;
   const q = cfg.nHeads * cfg.dHead;
   const kv = cfg.nKvHeads * cfg.dHead;
@@ -38,12 +41,24 @@ export function randomParams(cfg: ModelConfig, seed = 0, std = 0.02): ModelParam
       ln1Post: cfg.postNorms ? norm(d) : null,
       ln2Post: cfg.postNorms ? norm(d) : null,
       attn: {
-        W_Q: mat(d, q), W_K: mat(d, kv), W_V: mat(d, kv), W_O: mat(q, d),
-        b_Q: null, b_K: null, b_V: null, b_O: null,
+        W_Q: mat(d, q),
+        W_K: mat(d, kv),
+        W_V: mat(d, kv),
+        W_O: mat(q, d),
+        b_Q: null,
+        b_K: null,
+        b_V: null,
+        b_O: null,
         qNorm: cfg.qkNorm ? norm(cfg.dHead) : null,
         kNorm: cfg.qkNorm ? norm(cfg.dHead) : null,
       },
-      mlp: { W_in: mat(d, cfg.dMlp), b_in: null, W_gate: cfg.gatedMlp ? mat(d, cfg.dMlp) : null, W_out: mat(cfg.dMlp, d), b_out: null },
+      mlp: {
+        W_in: mat(d, cfg.dMlp),
+        b_in: null,
+        W_gate: cfg.gatedMlp ? mat(d, cfg.dMlp) : null,
+        W_out: mat(cfg.dMlp, d),
+        b_out: null,
+      },
     })),
     lnFinal: norm(d),
     W_U: mat(d, cfg.dVocab),

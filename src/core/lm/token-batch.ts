@@ -14,10 +14,14 @@ export function tokenBatch(rows: ArrayLike<number>[] | TokenBatch, source = 'inp
   const seq = first.length;
   const ids = new Int32Array(rows.length * seq);
   rows.forEach((row, b) => {
-    if (row.length !== seq) throw new InputError(`${source}: row ${b} has ${row.length} tokens, expected ${seq} like row 0 (rows must have equal length)`);
+    if (row.length !== seq)
+      throw new InputError(
+        `${source}: row ${b} has ${row.length} tokens, expected ${seq} like row 0 (rows must have equal length)`,
+      );
     for (let s = 0; s < seq; s++) {
       const v = row[s];
-      if (v === undefined || !Number.isInteger(v)) throw new InputError(`${source}: row ${b}, position ${s} is ${v}, expected an integer token id`);
+      if (v === undefined || !Number.isInteger(v))
+        throw new InputError(`${source}: row ${b}, position ${s} is ${v}, expected an integer token id`);
       ids[b * seq + s] = v;
     }
   });
@@ -26,11 +30,15 @@ export function tokenBatch(rows: ArrayLike<number>[] | TokenBatch, source = 'inp
 
 export function checkTokenBatch(t: TokenBatch, vocab: number, nCtx: number, source = 'input'): void {
   if (t.seq < 1) throw new InputError(`${source}: sequences are empty, expected at least one token`);
-  if (t.seq > nCtx) throw new InputError(`${source}: sequence length ${t.seq} exceeds the model's context of ${nCtx} tokens`);
-  if (t.ids.length !== t.batch * t.seq) throw new InputError(`${source}: ${t.ids.length} ids do not fill [${t.batch}, ${t.seq}]`);
+  if (t.seq > nCtx)
+    throw new InputError(`${source}: sequence length ${t.seq} exceeds the model's context of ${nCtx} tokens`);
+  if (t.ids.length !== t.batch * t.seq)
+    throw new InputError(`${source}: ${t.ids.length} ids do not fill [${t.batch}, ${t.seq}]`);
   for (const [i, v] of t.ids.entries()) {
     if (v < 0 || v >= vocab) {
-      throw new InputError(`${source}: token id ${v} at row ${Math.floor(i / t.seq)}, position ${i % t.seq} is out of the vocabulary (expected 0..${vocab - 1})`);
+      throw new InputError(
+        `${source}: token id ${v} at row ${Math.floor(i / t.seq)}, position ${i % t.seq} is out of the vocabulary (expected 0..${vocab - 1})`,
+      );
     }
   }
 }

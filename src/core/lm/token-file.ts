@@ -16,7 +16,8 @@ export function readTokenFile(path: string, tensorName?: string): TokenBatch {
     if (!file.has(name)) throw new InputError(`${path}: no tensor '${name}' (has ${file.names().join(', ')})`);
     const info = file.info(name);
     const [batch, seq] = info.shape;
-    if (info.shape.length !== 2 || batch === undefined || seq === undefined) throw new InputError(`${path}: tensor '${name}' has shape [${info.shape.join(', ')}], expected [n, seq]`);
+    if (info.shape.length !== 2 || batch === undefined || seq === undefined)
+      throw new InputError(`${path}: tensor '${name}' has shape [${info.shape.join(', ')}], expected [n, seq]`);
     const ids = file.readInt32(name);
     return { ids, batch, seq };
   } finally {
@@ -47,6 +48,7 @@ function readJsonTokens(path: string): TokenBatch {
   } catch (err) {
     throw new InputError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  if (!Array.isArray(rows) || !rows.every(Array.isArray)) throw new InputError(`${path}: expected a JSON array of arrays of token ids`);
+  if (!Array.isArray(rows) || !rows.every(Array.isArray))
+    throw new InputError(`${path}: expected a JSON array of arrays of token ids`);
   return tokenBatch(rows as number[][], path);
 }

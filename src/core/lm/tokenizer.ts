@@ -18,7 +18,8 @@ export class ModelTokenizer {
 
   static load(dir: string): ModelTokenizer {
     const file = join(dir, 'tokenizer.json');
-    if (!existsSync(file)) throw new InputError(`${dir}: no tokenizer.json (only Hugging Face fast-tokenizer files are supported)`);
+    if (!existsSync(file))
+      throw new InputError(`${dir}: no tokenizer.json (only Hugging Face fast-tokenizer files are supported)`);
     const json = readJson(file);
     const configFile = join(dir, 'tokenizer_config.json');
     const config = existsSync(configFile) ? readJson(configFile) : {};

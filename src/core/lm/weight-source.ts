@@ -18,7 +18,10 @@ export class WeightSource {
     const index = join(dir, 'model.safetensors.index.json');
     if (existsSync(single)) src.add(single);
     else if (existsSync(index)) src.addIndex(index);
-    else throw new InputError(`${dir}: no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)`);
+    else
+      throw new InputError(
+        `${dir}: no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)`,
+      );
     return src;
   }
 
@@ -39,7 +42,8 @@ export class WeightSource {
     } catch (err) {
       throw new InputError(`${indexPath}: not valid JSON (${(err as Error).message})`);
     }
-    if (!map || typeof map !== 'object') throw new InputError(`${indexPath}: field 'weight_map' is missing, expected {tensor: file}`);
+    if (!map || typeof map !== 'object')
+      throw new InputError(`${indexPath}: field 'weight_map' is missing, expected {tensor: file}`);
     for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
       if (typeof shard !== 'string') throw new InputError(`${indexPath}: weight_map['${name}'] is not a file name`);
       const path = join(this.dir, shard);
@@ -58,7 +62,9 @@ export class WeightSource {
     if (!file) throw new InputError(`${this.dir}: weight '${name}' is missing from the checkpoint`);
     const actual = file.info(name).shape;
     if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
-      throw new InputError(`${file.path}: weight '${name}' has shape [${actual.join(', ')}], expected [${shape.join(', ')}] from config.json`);
+      throw new InputError(
+        `${file.path}: weight '${name}' has shape [${actual.join(', ')}], expected [${shape.join(', ')}] from config.json`,
+      );
     }
     return { data: file.readFloat32(name), shape: [...shape] };
   }

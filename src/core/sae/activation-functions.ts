@@ -49,7 +49,11 @@ export function jumpReluGate(pre: tf.Tensor2D, logThreshold: tf.Tensor1D, window
  * includes decoder norms), as ReLU(pre) at those positions, zeros elsewhere. Returns the dense activations and
  * the selected indices [B, k].
  */
-export function topK(pre: tf.Tensor2D, k: number, decoderNorms: tf.Tensor1D | null): { acts: tf.Tensor2D; indices: tf.Tensor2D } {
+export function topK(
+  pre: tf.Tensor2D,
+  k: number,
+  decoderNorms: tf.Tensor1D | null,
+): { acts: tf.Tensor2D; indices: tf.Tensor2D } {
   const score = decoderNorms ? tf.mul(pre, decoderNorms) : pre;
   const { values, indices } = tf.topk(score, k); // [B, k]
   // Dividing the dense scores by the norms (not gathering norms per index) keeps to ops whose gradients every
@@ -64,7 +68,11 @@ export function topK(pre: tf.Tensor2D, k: number, decoderNorms: tf.Tensor1D | nu
  * Returns the activations and the batch's threshold (the smallest kept score), which training averages into
  * the threshold used at inference.
  */
-export function batchTopK(pre: tf.Tensor2D, k: number, decoderNorms: tf.Tensor1D | null): { acts: tf.Tensor2D; threshold: tf.Scalar } {
+export function batchTopK(
+  pre: tf.Tensor2D,
+  k: number,
+  decoderNorms: tf.Tensor1D | null,
+): { acts: tf.Tensor2D; threshold: tf.Scalar } {
   const score = decoderNorms ? tf.mul(pre, decoderNorms) : pre;
   const [B] = pre.shape;
   const kept = tf.topk(tf.reshape(score, [-1]), Math.min(B * k, score.size)).values;
@@ -74,7 +82,11 @@ export function batchTopK(pre: tf.Tensor2D, k: number, decoderNorms: tf.Tensor1D
 }
 
 /** BatchTopK at inference: a fixed threshold on the score (a JumpReLU with one shared threshold). */
-export function thresholdActivation(pre: tf.Tensor2D, threshold: number, decoderNorms: tf.Tensor1D | null): tf.Tensor2D {
+export function thresholdActivation(
+  pre: tf.Tensor2D,
+  threshold: number,
+  decoderNorms: tf.Tensor1D | null,
+): tf.Tensor2D {
   const score = decoderNorms ? tf.mul(pre, decoderNorms) : pre;
   return tf.mul(tf.relu(pre), tf.cast(tf.greater(score, threshold), 'float32')) as tf.Tensor2D;
 }

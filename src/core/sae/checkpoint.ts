@@ -21,7 +21,13 @@ export function checkpointsDir(runDir: string): string {
 }
 
 /** Writes a checkpoint atomically and keeps only the newest `keep` complete ones. */
-export function writeCheckpoint(runDir: string, step: number, tensors: HostParams, state: object, keep = 2): CheckpointInfo {
+export function writeCheckpoint(
+  runDir: string,
+  step: number,
+  tensors: HostParams,
+  state: object,
+  keep = 2,
+): CheckpointInfo {
   const root = checkpointsDir(runDir);
   mkdirSync(root, { recursive: true });
   const name = `step-${String(step).padStart(8, '0')}`;
@@ -40,7 +46,9 @@ export function writeCheckpoint(runDir: string, step: number, tensors: HostParam
     rmSync(tmp, { recursive: true, force: true });
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOSPC' ? 'no space left on device' : e.message;
-    throw new InputError(`${final}: checkpoint at step ${step} could not be written (${why}); the previous checkpoint is intact`);
+    throw new InputError(
+      `${final}: checkpoint at step ${step} could not be written (${why}); the previous checkpoint is intact`,
+    );
   }
   for (const old of listCheckpoints(runDir).slice(0, -keep)) rmSync(old.dir, { recursive: true, force: true });
   return { dir: final, step };
@@ -58,7 +66,8 @@ export function listCheckpoints(runDir: string): CheckpointInfo[] {
       continue;
     }
     const m = STEP_DIR.exec(entry);
-    if (m && existsSync(join(path, 'state.json')) && existsSync(join(path, 'state.safetensors'))) out.push({ dir: path, step: Number(m[1]) });
+    if (m && existsSync(join(path, 'state.json')) && existsSync(join(path, 'state.safetensors')))
+      out.push({ dir: path, step: Number(m[1]) });
   }
   return out.sort((a, b) => a.step - b.step);
 }
@@ -77,7 +86,8 @@ export function readCheckpoint<S>(dir: string): { tensors: HostParams; state: S 
   const file = openSafetensors(join(dir, 'state.safetensors'));
   try {
     const tensors: HostParams = {};
-    for (const name of file.names()) tensors[name] = { data: Float32Array.from(file.readFloat32(name)), shape: [...file.info(name).shape] };
+    for (const name of file.names())
+      tensors[name] = { data: Float32Array.from(file.readFloat32(name)), shape: [...file.info(name).shape] };
     return { tensors, state };
   } finally {
     file.close();

@@ -26,7 +26,9 @@ export function resolveDictionaryDir(ref: string, home: StudioHome): string {
   if (existsSync(ref) && statSync(ref).isDirectory()) return resolve(ref);
   const named = join(home.dictionaries, ref);
   if (!/[\\/]/.test(ref) && existsSync(named)) return named;
-  throw new InputError(`dictionary '${ref}' not found: expected a dictionary folder or a name under ${home.dictionaries}`);
+  throw new InputError(
+    `dictionary '${ref}' not found: expected a dictionary folder or a name under ${home.dictionaries}`,
+  );
 }
 
 export function loadDictionary(ref: string, home: StudioHome): StoredDictionary {

@@ -20,10 +20,19 @@ export async function evaluateTrainedDictionary(
   cfg: TrainConfig,
   dictionaryDir: string,
   home: StudioHome,
-  opts: { windows: number; onProgress?: (phase: string, done: number, total: number) => void; onLog?: (m: string) => void },
+  opts: {
+    windows: number;
+    onProgress?: (phase: string, done: number, total: number) => void;
+    onLog?: (m: string) => void;
+  },
 ): Promise<RunEvaluation> {
   const hasSplit = isEmbeddedDataset(cfg.dataset) && !!embeddedDataset(cfg.dataset).windowSplit;
-  const data = await loadModelAndWindows(cfg.model, cfg.dataset, { home, split: hasSplit ? 'validation' : 'all', contextSize: cfg.context_size, onLog: opts.onLog });
+  const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
+    home,
+    split: hasSplit ? 'validation' : 'all',
+    contextSize: cfg.context_size,
+    onLog: opts.onLog,
+  });
   const n = Math.min(opts.windows, data.windows.batch);
   const first = hasSplit ? 0 : data.windows.batch - n;
   const windows = sliceRows(data.windows, first, n);

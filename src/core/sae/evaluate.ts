@@ -54,7 +54,12 @@ interface BatchSums {
   rows: number;
 }
 
-export async function evaluateDictionary(model: HookedTransformer, dict: SparseDictionary, windows: TokenBatch, opts: EvalOptions = {}): Promise<EvalResult> {
+export async function evaluateDictionary(
+  model: HookedTransformer,
+  dict: SparseDictionary,
+  windows: TokenBatch,
+  opts: EvalOptions = {},
+): Promise<EvalResult> {
   const cfg = dict.cfg;
   const hookIn = cfg.hook_point_in;
   const hookOut = cfg.hook_point_out;
@@ -76,7 +81,9 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
       sumY: tf.sum(flatOut, 0) as tf.Tensor1D,
       sumYSq: tf.sum(tf.square(flatOut)) as tf.Scalar,
       l0: tf.sum(active) as tf.Scalar,
-      ratio: tf.sum(tf.div(tf.norm(recon, 'euclidean', 1), tf.add(tf.norm(flatOut, 'euclidean', 1), 1e-12))) as tf.Scalar,
+      ratio: tf.sum(
+        tf.div(tf.norm(recon, 'euclidean', 1), tf.add(tf.norm(flatOut, 'euclidean', 1), 1e-12)),
+      ) as tf.Scalar,
       fired: tf.sum(active, 0) as tf.Tensor1D,
       rows: B * (S - 1),
     };
@@ -106,8 +113,16 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
 
   const progress = (phase: string) => (done: number, total: number) => opts.onProgress?.(phase, done, total);
   const orig = await crossEntropy(model, windows, { batchSize: opts.batchSize, onProgress: progress('original') });
-  const withDict = await crossEntropy(model, windows, { batchSize: opts.batchSize, hooks: dictHooks, onProgress: progress('dictionary') });
-  const zero = await crossEntropy(model, windows, { batchSize: opts.batchSize, hooks: zeroHooks, onProgress: progress('zero-ablation') });
+  const withDict = await crossEntropy(model, windows, {
+    batchSize: opts.batchSize,
+    hooks: dictHooks,
+    onProgress: progress('dictionary'),
+  });
+  const zero = await crossEntropy(model, windows, {
+    batchSize: opts.batchSize,
+    hooks: zeroHooks,
+    onProgress: progress('zero-ablation'),
+  });
 
   // Float64 accumulation on the host.
   const d = model.cfg.dModel;
@@ -152,7 +167,8 @@ export async function evaluateDictionary(model: HookedTransformer, dict: SparseD
 export function frequencyBuckets(freq: number[]): FrequencyBuckets {
   const edges = ['0', '1e-5', '1e-4', '1e-3', '1e-2', '1e-1', '1'];
   // A latent's bucket is the first whose upper bound exceeds its frequency (never fired: bucket 0).
-  const bucketOf = (f: number) => (f === 0 ? 0 : Math.min(edges.length - 1, Math.max(1, Math.floor(Math.log10(f)) + 7)));
+  const bucketOf = (f: number) =>
+    f === 0 ? 0 : Math.min(edges.length - 1, Math.max(1, Math.floor(Math.log10(f)) + 7));
   const buckets = freq.map(bucketOf);
   const counts = edges.map((_, b) => buckets.filter((x) => x === b).length);
   return { edges, counts };

@@ -13,7 +13,8 @@ export function hostTensor(data: Float32Array, shape: number[]): HostTensor {
 /** Reads tensors back from the backend (async: webgpu cannot read synchronously). */
 export async function toHost(tensors: Record<string, tf.Tensor>): Promise<HostParams> {
   const out: HostParams = {};
-  for (const [name, t] of Object.entries(tensors)) out[name] = { data: (await t.data()) as Float32Array, shape: [...t.shape] };
+  for (const [name, t] of Object.entries(tensors))
+    out[name] = { data: (await t.data()) as Float32Array, shape: [...t.shape] };
   return out;
 }
 

@@ -37,7 +37,11 @@ export function reconstructionLoss(y: tf.Tensor2D, yHat: tf.Tensor2D): tf.Scalar
   return tf.mean(rowSquaredErrorToTarget(y, yHat));
 }
 
-export function sparsityLoss(acts: tf.Tensor2D, norms: tf.Tensor1D | null, o: Pick<LossOptions, 'sparsityLossType' | 'p' | 'tanhStretchCoefficient' | 'frequencyScale'>): tf.Scalar {
+export function sparsityLoss(
+  acts: tf.Tensor2D,
+  norms: tf.Tensor1D | null,
+  o: Pick<LossOptions, 'sparsityLossType' | 'p' | 'tanhStretchCoefficient' | 'frequencyScale'>,
+): tf.Scalar {
   const weighted = norms ? tf.mul(acts, norms) : acts; // [B, d_sae], acts ≥ 0
   switch (o.sparsityLossType) {
     case null:
@@ -53,13 +57,22 @@ export function sparsityLoss(acts: tf.Tensor2D, norms: tf.Tensor1D | null, o: Pi
   }
 }
 
-export function computeLoss(dict: SparseDictionary, yTarget: tf.Tensor2D, fwd: DictionaryForward, o: LossOptions): LossParts {
+export function computeLoss(
+  dict: SparseDictionary,
+  yTarget: tf.Tensor2D,
+  fwd: DictionaryForward,
+  o: LossOptions,
+): LossParts {
   const cfg = dict.cfg;
   const l_rec = reconstructionLoss(yTarget, fwd.recon);
   const norms = cfg.sparsity_include_decoder_norm ? dict.decoderNorms() : null;
   const needsDense = (o.sparsityLossType && o.l1Coefficient > 0) || o.lpCoefficient > 0 || o.auxkCoefficient > 0;
-  if (needsDense && (!fwd.acts || !fwd.pre)) throw new Error('sparsity, pre-activation and AuxK losses need the dense forward pass');
-  const l_s = o.sparsityLossType && o.l1Coefficient > 0 ? tf.mul(sparsityLoss(denseOutput(fwd, 'acts'), norms, o), o.l1Coefficient) as tf.Scalar : tf.scalar(0);
+  if (needsDense && (!fwd.acts || !fwd.pre))
+    throw new Error('sparsity, pre-activation and AuxK losses need the dense forward pass');
+  const l_s =
+    o.sparsityLossType && o.l1Coefficient > 0
+      ? (tf.mul(sparsityLoss(denseOutput(fwd, 'acts'), norms, o), o.l1Coefficient) as tf.Scalar)
+      : tf.scalar(0);
   let l_p: tf.Scalar = tf.scalar(0);
   if (o.lpCoefficient > 0 && dict.params.log_jumprelu_threshold) {
     // Σ_i ReLU(θ_i − pre_i) ‖W_D,i‖ (Anthropic, Jan 2025): pulls inactive latents' pre-activations up to θ.

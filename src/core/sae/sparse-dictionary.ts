@@ -22,7 +22,10 @@ export interface DictionaryForward {
 /** The dense path's pre-activations or activations: what needs every activation (a penalty, AuxK, statistics) asks here. */
 export function denseOutput(fwd: DictionaryForward, which: 'pre' | 'acts'): tf.Tensor2D {
   const t = fwd[which];
-  if (!t) throw new Error(`the dense forward pass's ${which} are needed here, and the sparse TopK path does not compute them`);
+  if (!t)
+    throw new Error(
+      `the dense forward pass's ${which} are needed here, and the sparse TopK path does not compute them`,
+    );
   return t;
 }
 
@@ -59,6 +62,9 @@ export interface SparseDictionary {
 export function datasetScale(cfg: SaeConfig, hook: string): number {
   if (cfg.norm_activation !== 'dataset-wise') return 1;
   const avg = cfg.dataset_average_activation_norm?.[hook];
-  if (avg === undefined) throw new Error(`dataset_average_activation_norm for '${hook}' is not set (needed by norm_activation dataset-wise)`);
+  if (avg === undefined)
+    throw new Error(
+      `dataset_average_activation_norm for '${hook}' is not set (needed by norm_activation dataset-wise)`,
+    );
   return Math.sqrt(cfg.d_model) / avg;
 }

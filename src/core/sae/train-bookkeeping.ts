@@ -47,7 +47,13 @@ export class Bookkeeping {
 
   /** After a step: reset the trackers of the latents that fired, count the window's firings, move the EMA. */
   update(stats: StepStats, rows: number, firstStepOfNewRun: boolean): void {
-    const nextTracker = tf.tidy(() => tf.where(tf.greater(stats.fired, this.constant(0)), tf.zerosLike(this.tokensSinceFired), tf.add(this.tokensSinceFired, this.constant(rows))));
+    const nextTracker = tf.tidy(() =>
+      tf.where(
+        tf.greater(stats.fired, this.constant(0)),
+        tf.zerosLike(this.tokensSinceFired),
+        tf.add(this.tokensSinceFired, this.constant(rows)),
+      ),
+    );
     this.tokensSinceFired.assign(nextTracker);
     nextTracker.dispose();
     const nextFired = tf.tidy(() => tf.add(this.firedWindow, stats.fired));
@@ -56,7 +62,11 @@ export class Bookkeeping {
     const batchThreshold = stats.batchThreshold;
     if (batchThreshold) {
       // The inference threshold of BatchTopK: an exponential moving average of the batches' thresholds.
-      const ema = tf.tidy((): tf.Scalar => (firstStepOfNewRun ? batchThreshold.clone() : (tf.add(tf.mul(this.emaThreshold, 0.99), tf.mul(batchThreshold, 0.01)) as tf.Scalar)));
+      const ema = tf.tidy((): tf.Scalar =>
+        firstStepOfNewRun
+          ? batchThreshold.clone()
+          : (tf.add(tf.mul(this.emaThreshold, 0.99), tf.mul(batchThreshold, 0.01)) as tf.Scalar),
+      );
       this.emaThreshold.assign(ema);
       ema.dispose();
     }

@@ -19,7 +19,10 @@ export interface ModelAndWindows {
 }
 
 /** 'train' for datasets with a reference split (the embedded corpus), else all windows. */
-export function resolveSplit(dataset: string, split: 'train' | 'validation' | 'all' | null): 'train' | 'validation' | 'all' {
+export function resolveSplit(
+  dataset: string,
+  split: 'train' | 'validation' | 'all' | null,
+): 'train' | 'validation' | 'all' {
   if (split) return split;
   return isEmbeddedDataset(dataset) && embeddedDataset(dataset).windowSplit ? 'train' : 'all';
 }
@@ -27,17 +30,25 @@ export function resolveSplit(dataset: string, split: 'train' | 'validation' | 'a
 export async function loadModelAndWindows(
   modelRef: string,
   dataset: string,
-  opts: { home: StudioHome; split: 'train' | 'validation' | 'all'; contextSize: number | null; onLog?: (m: string) => void },
+  opts: {
+    home: StudioHome;
+    split: 'train' | 'validation' | 'all';
+    contextSize: number | null;
+    onLog?: (m: string) => void;
+  },
 ): Promise<ModelAndWindows> {
   const { model, location } = loadModel(modelRef);
   const tokenizer = ModelTokenizer.load(location.dir);
   const eosId = model.cfg.eosTokenId ?? model.cfg.bosTokenId;
   const bosId = model.cfg.bosTokenId ?? model.cfg.eosTokenId;
   if (bosId === null || eosId === null) {
-    throw new InputError(`${location.dir}/config.json: neither bos_token_id nor eos_token_id is set, expected the id that starts each context window`);
+    throw new InputError(
+      `${location.dir}/config.json: neither bos_token_id nor eos_token_id is set, expected the id that starts each context window`,
+    );
   }
   const seqLen = opts.contextSize ?? model.cfg.nCtx;
-  if (seqLen > model.cfg.nCtx) throw new InputError(`context_size ${seqLen} exceeds the model's context of ${model.cfg.nCtx} tokens`);
+  if (seqLen > model.cfg.nCtx)
+    throw new InputError(`context_size ${seqLen} exceeds the model's context of ${model.cfg.nCtx} tokens`);
   if (seqLen < 2) throw new InputError(`context_size ${seqLen} is too small, expected at least 2 (BOS + one token)`);
   opts.onLog?.(`tokenizing ${dataset} (cached in ${opts.home.tokens})`);
   const { windows } = await loadDatasetWindows(dataset, {

@@ -49,7 +49,13 @@ export function disposeStats(s: StepStats): void {
 }
 
 /** x: normalised input [B, d_in]; y: normalised target [B, d_out] (= x for an SAE). */
-export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y: tf.Tensor2D, s: StepSettings): StepStats {
+export function trainStep(
+  dict: SparseDictionary,
+  adam: Adam,
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  s: StepSettings,
+): StepStats {
   if (s.sparse && fusedTopKStepUnavailable(dict, adam, s) === null) return fusedTopKStep(dict as Sae, adam, x, y, s);
   const params = Object.entries(dict.params);
   const vars = params.map(([, v]) => v);
@@ -61,7 +67,12 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   let grads: tf.NamedTensorMap;
   try {
     ({ grads } = tf.variableGrads(() => {
-      const fwd = dict.forward(x, { k: s.k, training: true, sparse: s.sparse, ...(s.selection ? { selection: s.selection } : {}) });
+      const fwd = dict.forward(x, {
+        k: s.k,
+        training: true,
+        sparse: s.sparse,
+        ...(s.selection ? { selection: s.selection } : {}),
+      });
       const parts = computeLoss(dict, y, fwd, s.loss);
       const B = x.shape[0];
       const withMetrics = s.metrics ?? true;
@@ -74,13 +85,16 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
             : (tf.mean(tf.sum(tf.cast(tf.greater(denseOutput(fwd, 'acts'), 0), 'float32'), 1)) as tf.Scalar),
         residualSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, fwd.recon))) as tf.Scalar) : null,
         totalSq: withMetrics ? (tf.sum(tf.square(tf.sub(y, tf.mean(y, 0)))) as tf.Scalar) : null,
-        fired: fwd.sparse ? fwd.sparse.fired : (tf.sum(tf.cast(tf.greater(denseOutput(fwd, 'acts'), 0), 'float32'), 0) as tf.Tensor1D),
+        fired: fwd.sparse
+          ? fwd.sparse.fired
+          : (tf.sum(tf.cast(tf.greater(denseOutput(fwd, 'acts'), 0), 'float32'), 0) as tf.Tensor1D),
         batchThreshold: fwd.batchThreshold ?? null,
       };
       // The sparse op's values and indices serve its gradient: disposed once it has been taken.
       if (fwd.sparse) sparseSide = [fwd.sparse.values, fwd.sparse.indices];
       // Kept past variableGrads' scope, which disposes everything else f creates.
-      for (const t of [...Object.values(st.parts), st.l0, st.residualSq, st.totalSq, st.fired, st.batchThreshold]) if (t) tf.keep(t);
+      for (const t of [...Object.values(st.parts), st.l0, st.residualSq, st.totalSq, st.fired, st.batchThreshold])
+        if (t) tf.keep(t);
       stats = st;
       return parts.total;
     }, vars));
@@ -91,7 +105,8 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
   const named: Record<string, tf.Tensor> = {};
   for (const [varName, g] of Object.entries(grads)) {
     const name = byVarName.get(varName);
-    if (name === undefined) throw new Error(`trainStep: a gradient for '${varName}', which is not a parameter of the dictionary`);
+    if (name === undefined)
+      throw new Error(`trainStep: a gradient for '${varName}', which is not a parameter of the dictionary`);
     named[name] = g;
   }
 
@@ -119,7 +134,8 @@ export function trainStep(dict: SparseDictionary, adam: Adam, x: tf.Tensor2D, y:
     adam.apply(named, s.lr, s.lrFactors, unitRows); // projects W_D's gradient and renormalises its rows itself
   }
   tf.dispose(Object.values(named));
-  if (s.unitNormDecoder && (s.clipGradNorm > 0 || unitRows.length === 0)) tf.tidy(() => W_D.assign(normalizeRows(W_D as unknown as tf.Tensor2D)));
+  if (s.unitNormDecoder && (s.clipGradNorm > 0 || unitRows.length === 0))
+    tf.tidy(() => W_D.assign(normalizeRows(W_D as unknown as tf.Tensor2D)));
   if (!stats) throw new Error('trainStep: the loss was never computed');
   return stats;
 }

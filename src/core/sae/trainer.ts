@@ -5,7 +5,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedActivationStream, createModelActivationStream, estimateAverageNorm, type ActivationBatch, type ActivationStream, type ActivationStreamState, type AverageNorm } from '../activations';
+import {
+  cachedActivationStream,
+  createModelActivationStream,
+  estimateAverageNorm,
+  type ActivationBatch,
+  type ActivationStream,
+  type ActivationStreamState,
+  type AverageNorm,
+} from '../activations';
 import { SaeConfigSchema, type SaeConfig } from '../../protocol/dictionary-config';
 import type { TrainConfig } from '../../protocol/run-config';
 import { parseConfig } from '../config/validate';
@@ -158,10 +166,21 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   const backend = await initBackend(cfg.backend);
   log(`backend: ${backend.device}`);
   const split = resolveSplit(cfg.dataset, cfg.dataset_split);
-  const data = await loadModelAndWindows(cfg.model, cfg.dataset, { home: opts.home, split, contextSize: cfg.context_size, onLog: log });
+  const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
+    home: opts.home,
+    split,
+    contextSize: cfg.context_size,
+    onLog: log,
+  });
   try {
     const run = await setUpRun({ cfg, opts, emit, log, runDir, checkpoint, hooks, saeCfg, data });
-    emit({ type: 'started', totalSteps: run.schedule.totalSteps, totalTokens: run.schedule.totalSteps * cfg.batch_size, resumedFromStep: checkpoint?.state.step ?? 0, backend: backend.name });
+    emit({
+      type: 'started',
+      totalSteps: run.schedule.totalSteps,
+      totalTokens: run.schedule.totalSteps * cfg.batch_size,
+      resumedFromStep: checkpoint?.state.step ?? 0,
+      backend: backend.name,
+    });
     const cancelled = await runSteps(run);
     return await finishRun(run, cancelled, data);
   } finally {
@@ -179,7 +198,9 @@ function openRunDir(cfg: TrainConfig, opts: TrainJobOptions): { runDir: string; 
   }
   const checkpoint = resumeFrom ? readCheckpoint<CheckpointState>(resumeFrom.dir) : null;
   if (resumeFrom && checkpoint && JSON.stringify(checkpoint.state.train_config) !== JSON.stringify(cfg)) {
-    throw new InputError(`${resumeFrom.dir}: the run's config differs from the one given; resume with the run's own train-config.json`);
+    throw new InputError(
+      `${resumeFrom.dir}: the run's config differs from the one given; resume with the run's own train-config.json`,
+    );
   }
   mkdirSync(runDir, { recursive: true });
   if (!checkpoint) writeFileAtomic(join(runDir, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
@@ -196,7 +217,13 @@ function resolveDictionary(cfg: TrainConfig, checkpoint: Checkpoint | null): { h
   if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel) {
     throw new InputError(`sae.d_model is ${cfg.sae.d_model}, but ${modelDir} has d_model ${modelCfg.dModel}`);
   }
-  const saeCfg = checkpoint?.state.sae ?? parseConfig(SaeConfigSchema, { model_name: cfg.model, ...cfg.sae, d_model: modelCfg.dModel }, 'train config, field sae');
+  const saeCfg =
+    checkpoint?.state.sae ??
+    parseConfig(
+      SaeConfigSchema,
+      { model_name: cfg.model, ...cfg.sae, d_model: modelCfg.dModel },
+      'train config, field sae',
+    );
   return { hooks: { hookIn, hookOut, all }, saeCfg };
 }
 
@@ -217,22 +244,45 @@ async function setUpRun(input: SetupInput): Promise<Run> {
   const { cfg, log, checkpoint, hooks, data } = input;
   const { model, windows } = data;
   const mask = { bosId: null, ignoreTokenIds: cfg.ignore_token_ids };
-  const estimate = (nTokens: number) => estimateAverageNorm({ model, windows, hookPoints: hooks.all, mask, nTokens, modelBatchSize: cfg.model_batch_size });
-  const { saeCfg, biasMean } = checkpoint ? { saeCfg: input.saeCfg, biasMean: undefined } : await datasetStatistics(cfg, input.saeCfg, hooks, estimate, log);
+  const estimate = (nTokens: number) =>
+    estimateAverageNorm({ model, windows, hookPoints: hooks.all, mask, nTokens, modelBatchSize: cfg.model_batch_size });
+  const { saeCfg, biasMean } = checkpoint
+    ? { saeCfg: input.saeCfg, biasMean: undefined }
+    : await datasetStatistics(cfg, input.saeCfg, hooks, estimate, log);
   const sIn = datasetScale(saeCfg, hooks.hookIn);
   const sOut = datasetScale(saeCfg, hooks.hookOut);
   const unitNorm = cfg.decoder_unit_norm ?? (saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk');
 
   // A short run need not generate a whole shuffle group it will never use.
-  const groupWindows = Math.max(1, Math.min(cfg.shuffle_windows, Math.ceil(cfg.total_training_tokens / (windows.seq - 1)) + 1));
+  const groupWindows = Math.max(
+    1,
+    Math.min(cfg.shuffle_windows, Math.ceil(cfg.total_training_tokens / (windows.seq - 1)) + 1),
+  );
   // The training stream is opened first: a new run initialises from its first batch (as lm-saes initialises
   // from the first batch of its activation stream), and that same batch is then the first one trained on, so
   // no activations are computed twice however large the shuffle group is.
   const seed = cfg.seed;
   const state = checkpoint?.state.stream;
   const stream = await (cfg.activation_cache
-    ? cachedActivationStream({ dir: cfg.activation_cache, hookPoints: hooks.all, batchSize: cfg.batch_size, seed, state, expectDModel: model.cfg.dModel })
-    : createModelActivationStream({ model, windows, hookPoints: hooks.all, mask, batchSize: cfg.batch_size, groupWindows, modelBatchSize: cfg.model_batch_size, seed, state }));
+    ? cachedActivationStream({
+        dir: cfg.activation_cache,
+        hookPoints: hooks.all,
+        batchSize: cfg.batch_size,
+        seed,
+        state,
+        expectDModel: model.cfg.dModel,
+      })
+    : createModelActivationStream({
+        model,
+        windows,
+        hookPoints: hooks.all,
+        mask,
+        batchSize: cfg.batch_size,
+        groupWindows,
+        modelBatchSize: cfg.model_batch_size,
+        seed,
+        state,
+      }));
   const lastState = stream.state();
   let pending: ActivationBatch | null = null;
   let host: HostParams;
@@ -245,7 +295,12 @@ async function setUpRun(input: SetupInput): Promise<Run> {
     host = await initializeSae(saeCfg, cfg.initializer, {
       seed: cfg.seed,
       unitNormDecoder: unitNorm,
-      data: { x: scaled(hookActs(pending, hooks.hookIn), sIn), y: scaled(hookActs(pending, hooks.hookOut), sOut), rows: pending.rows, yMean: biasMean && scaled(biasMean, sOut) },
+      data: {
+        x: scaled(hookActs(pending, hooks.hookIn), sIn),
+        y: scaled(hookActs(pending, hooks.hookOut), sOut),
+        rows: pending.rows,
+        yMean: biasMean && scaled(biasMean, sOut),
+      },
     });
   }
 
@@ -271,13 +326,37 @@ async function setUpRun(input: SetupInput): Promise<Run> {
   const tokens = checkpoint?.state.tokens ?? 0;
   const every = cfg.checkpoint_every_tokens;
   const progress: Progress = {
-    step, tokens, stepsThisProcess: 0, lastState, windowStart: performance.now(), windowTokens: 0,
+    step,
+    tokens,
+    stepsThisProcess: 0,
+    lastState,
+    windowStart: performance.now(),
+    windowTokens: 0,
     nextCheckpointTokens: every ? (Math.floor(tokens / every) + 1) * every : Infinity,
   };
   const { opts, emit, runDir } = input;
   return {
-    cfg, opts, emit, log, runDir, resumed: checkpoint !== null, saeCfg, hooks, sIn, sOut, unitNorm, sparse, schedule, stream, pending,
-    sae, adam, book, priorSeconds: checkpoint?.state.seconds ?? 0, t0: performance.now(), progress,
+    cfg,
+    opts,
+    emit,
+    log,
+    runDir,
+    resumed: checkpoint !== null,
+    saeCfg,
+    hooks,
+    sIn,
+    sOut,
+    unitNorm,
+    sparse,
+    schedule,
+    stream,
+    pending,
+    sae,
+    adam,
+    book,
+    priorSeconds: checkpoint?.state.seconds ?? 0,
+    t0: performance.now(),
+    progress,
   };
 }
 
@@ -298,7 +377,9 @@ async function datasetStatistics(
   if (saeCfg.norm_activation === 'dataset-wise' && !saeCfg.dataset_average_activation_norm) {
     const est = (normPass = await estimate(cfg.norm_estimation_tokens));
     saeCfg = { ...saeCfg, dataset_average_activation_norm: est.norms };
-    log(`dataset-wise norm over ${est.tokens} tokens: ${hooks.all.map((h) => `${h} ${entryOf(est.norms, h, 'the norm pass').toFixed(4)}`).join(', ')}`);
+    log(
+      `dataset-wise norm over ${est.tokens} tokens: ${hooks.all.map((h) => `${h} ${entryOf(est.norms, h, 'the norm pass').toFixed(4)}`).join(', ')}`,
+    );
   }
   const biasTokens = cfg.initializer.bias_init_method === 'mean' ? cfg.initializer.bias_init_tokens : null;
   if (biasTokens === null) return { saeCfg, biasMean: undefined };
@@ -323,11 +404,17 @@ async function runSteps(run: Run): Promise<boolean> {
   while (progress.step < totalSteps) {
     // Yield to the event loop once per step: signals (Ctrl-C), IPC messages and timers are handled between steps.
     await new Promise((resolve) => setImmediate(resolve));
-    if (opts.signal?.aborted || (opts.maxStepsThisProcess !== undefined && progress.stepsThisProcess >= opts.maxStepsThisProcess)) return true;
+    if (
+      opts.signal?.aborted ||
+      (opts.maxStepsThisProcess !== undefined && progress.stepsThisProcess >= opts.maxStepsThisProcess)
+    )
+      return true;
     const batch = run.pending ?? (await run.stream.next());
     run.pending = null;
     if (!batch) {
-      run.log(`the data ran out after ${progress.tokens} tokens (${progress.step} of ${totalSteps} steps): one pass done`);
+      run.log(
+        `the data ran out after ${progress.tokens} tokens (${progress.step} of ${totalSteps} steps): one pass done`,
+      );
       return false;
     }
     await trainOnBatch(run, batch);
@@ -346,9 +433,31 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
   const { totalSteps, warmK, warmL1, lrFactors } = run.schedule;
   const step = progress.step;
   const B = batch.rows;
-  const k = saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk' ? annealedK(saeCfg.top_k, cfg.initial_k, warmK, step) : undefined;
-  const lr = learningRate({ name: cfg.lr_scheduler_name, lr: cfg.lr, totalSteps, warmUpSteps: cfg.lr_warm_up_steps, coolDownSteps: cfg.lr_cool_down_steps, endRatio: cfg.lr_end_ratio }, step);
-  const deadMask = cfg.auxk_coefficient > 0 ? tf.tidy(() => tf.cast(tf.greaterEqual(book.tokensSinceFired, book.constant(cfg.dead_threshold_tokens)), 'float32') as tf.Tensor1D) : null;
+  const k =
+    saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk'
+      ? annealedK(saeCfg.top_k, cfg.initial_k, warmK, step)
+      : undefined;
+  const lr = learningRate(
+    {
+      name: cfg.lr_scheduler_name,
+      lr: cfg.lr,
+      totalSteps,
+      warmUpSteps: cfg.lr_warm_up_steps,
+      coolDownSteps: cfg.lr_cool_down_steps,
+      endRatio: cfg.lr_end_ratio,
+    },
+    step,
+  );
+  const deadMask =
+    cfg.auxk_coefficient > 0
+      ? tf.tidy(
+          () =>
+            tf.cast(
+              tf.greaterEqual(book.tokensSinceFired, book.constant(cfg.dead_threshold_tokens)),
+              'float32',
+            ) as tf.Tensor1D,
+        )
+      : null;
   const nDead = deadMask ? await readDisposing(() => deadMask.sum()) : 0;
   const [x, y] = tf.tidy(() => {
     const xin = tf.tensor2d(hookActs(batch, hooks.hookIn), [B, saeCfg.d_model]);
@@ -365,17 +474,33 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
     selection = await preselectBatchTopK(x, W_E, b_E, b_D, k, saeCfg.apply_decoder_bias_to_pre_encoder);
   }
   const stats: StepStats = trainStep(sae, adam, x, y, {
-    lr, lrFactors, k, sparse: run.sparse.use, metrics: logging, ...(selection ? { selection } : {}),
+    lr,
+    lrFactors,
+    k,
+    sparse: run.sparse.use,
+    metrics: logging,
+    ...(selection ? { selection } : {}),
     clipGradNorm: cfg.clip_grad_norm,
     unitNormDecoder: run.unitNorm,
     loss: {
       sparsityLossType: cfg.sparsity_loss_type,
       l1Coefficient: warmedCoefficient(cfg.l1_coefficient, warmL1, step),
-      p: cfg.p, tanhStretchCoefficient: cfg.tanh_stretch_coefficient, frequencyScale: cfg.frequency_scale,
-      lpCoefficient: cfg.lp_coefficient, auxkCoefficient: cfg.auxk_coefficient, kAux: cfg.k_aux, deadMask, nDead,
+      p: cfg.p,
+      tanhStretchCoefficient: cfg.tanh_stretch_coefficient,
+      frequencyScale: cfg.frequency_scale,
+      lpCoefficient: cfg.lp_coefficient,
+      auxkCoefficient: cfg.auxk_coefficient,
+      kAux: cfg.k_aux,
+      deadMask,
+      nDead,
     },
   });
-  tf.dispose([x, y, ...(deadMask ? [deadMask] : []), ...(selection ? [selection.values, selection.indices, selection.threshold] : [])]);
+  tf.dispose([
+    x,
+    y,
+    ...(deadMask ? [deadMask] : []),
+    ...(selection ? [selection.values, selection.indices, selection.threshold] : []),
+  ]);
   book.update(stats, B, step === 0 && !run.resumed);
   progress.step += 1;
   progress.stepsThisProcess += 1;
@@ -392,16 +517,39 @@ async function emitMetrics(run: Run, stats: StepStats, k: number | undefined, lr
   const read = async (t: tf.Scalar | null) => (t ? scalarValue(t) : Number.NaN);
   const { parts } = stats;
   const [loss, l_rec, l_s, l_p, l_aux, l0, res, tot] = await Promise.all([
-    read(parts.total), read(parts.l_rec), read(parts.l_s), read(parts.l_p), read(parts.l_aux), read(stats.l0), read(stats.residualSq), read(stats.totalSq),
+    read(parts.total),
+    read(parts.l_rec),
+    read(parts.l_s),
+    read(parts.l_p),
+    read(parts.l_aux),
+    read(stats.l0),
+    read(stats.residualSq),
+    read(stats.totalSq),
   ]);
-  const dead = await readDisposing(() => tf.sum(tf.cast(tf.greaterEqual(book.tokensSinceFired, cfg.dead_threshold_tokens), 'float32')));
-  const dense = await readDisposing(() => tf.sum(tf.cast(tf.greater(book.firedWindow, 0.1 * progress.windowTokens), 'float32')));
+  const dead = await readDisposing(() =>
+    tf.sum(tf.cast(tf.greaterEqual(book.tokensSinceFired, cfg.dead_threshold_tokens), 'float32')),
+  );
+  const dense = await readDisposing(() =>
+    tf.sum(tf.cast(tf.greater(book.firedWindow, 0.1 * progress.windowTokens), 'float32')),
+  );
   const secs = (performance.now() - progress.windowStart) / 1000;
   run.emit({
     type: 'metrics',
     metrics: {
-      step: progress.step, tokens: progress.tokens, lr, k: k ?? null, loss, l_rec, l_s, l_p, l_aux, l0,
-      explained_variance: 1 - res / tot, dead, dense, tokens_per_second: Math.round(progress.windowTokens / secs),
+      step: progress.step,
+      tokens: progress.tokens,
+      lr,
+      k: k ?? null,
+      loss,
+      l_rec,
+      l_s,
+      l_p,
+      l_aux,
+      l0,
+      explained_variance: 1 - res / tot,
+      dead,
+      dense,
+      tokens_per_second: Math.round(progress.windowTokens / secs),
     },
   });
   progress.windowStart = performance.now();
@@ -423,8 +571,14 @@ async function readDisposing(make: () => tf.Tensor): Promise<number> {
 async function saveCheckpoint(run: Run): Promise<void> {
   const { progress, adam } = run;
   const state: CheckpointState = {
-    format: 'sae-studio-checkpoint-1', step: progress.step, tokens: progress.tokens, adam_step: adam.step, seconds: elapsedSeconds(run),
-    stream: progress.lastState, sae: run.saeCfg, train_config: run.cfg,
+    format: 'sae-studio-checkpoint-1',
+    step: progress.step,
+    tokens: progress.tokens,
+    adam_step: adam.step,
+    seconds: elapsedSeconds(run),
+    stream: progress.lastState,
+    sae: run.saeCfg,
+    train_config: run.cfg,
   };
   const tensors = await toHost({ ...run.sae.params, ...adam.state(), ...run.book.checkpointTensors() });
   const info = writeCheckpoint(run.runDir, progress.step, tensors, state);
@@ -448,13 +602,26 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
     run.log(`stopped at step ${step}; resume with the same run id to continue`);
   } else {
     const finalHost = await toHost({ ...run.sae.params });
-    if (saeCfg.act_fn === 'batchtopk') finalHost.batchtopk_threshold = { data: Float32Array.of(await scalarValue(run.book.emaThreshold)), shape: [] };
-    const folded = saeCfg.norm_activation === 'dataset-wise' ? foldActivationNorm(saeCfg, finalHost) : { cfg: saeCfg, params: finalHost };
+    if (saeCfg.act_fn === 'batchtopk')
+      finalHost.batchtopk_threshold = { data: Float32Array.of(await scalarValue(run.book.emaThreshold)), shape: [] };
+    const folded =
+      saeCfg.norm_activation === 'dataset-wise'
+        ? foldActivationNorm(saeCfg, finalHost)
+        : { cfg: saeCfg, params: finalHost };
     dictionaryDir = join(run.opts.home.dictionaries, cfg.name);
     saveLmSaesDictionary(dictionaryDir, folded.cfg, folded.params, {
-      lmConfig: { model_name: cfg.model, model_from_pretrained_path: data.location.dir, d_model: data.model.cfg.dModel, dataset: cfg.dataset, context_size: data.windows.seq },
+      lmConfig: {
+        model_name: cfg.model,
+        model_from_pretrained_path: data.location.dir,
+        d_model: data.model.cfg.dModel,
+        dataset: cfg.dataset,
+        context_size: data.windows.seq,
+      },
     });
-    writeFileAtomic(join(run.runDir, 'result.json'), `${JSON.stringify({ dictionary: dictionaryDir, steps: step, tokens, seconds }, null, 2)}\n`);
+    writeFileAtomic(
+      join(run.runDir, 'result.json'),
+      `${JSON.stringify({ dictionary: dictionaryDir, steps: step, tokens, seconds }, null, 2)}\n`,
+    );
   }
   run.book.dispose();
   run.adam.dispose();
@@ -490,4 +657,3 @@ export function readRunConfig(home: StudioHome, runId: string): unknown {
   if (!existsSync(file)) throw new InputError(`${file}: no such run`);
   return JSON.parse(readFileSync(file, 'utf8'));
 }
-

@@ -39,7 +39,10 @@ export function analysisInfo(row: AnalysisRow): AnalysisInfo {
 }
 
 function analysisRows(db: Database.Database, dictionaryId: number): AnalysisRow[] {
-  return db.prepare(`SELECT ${selectList(ANALYSIS_COLUMNS)} FROM analyses WHERE dictionary_id = ? ORDER BY created_at DESC, id DESC`)
+  return db
+    .prepare(
+      `SELECT ${selectList(ANALYSIS_COLUMNS)} FROM analyses WHERE dictionary_id = ? ORDER BY created_at DESC, id DESC`,
+    )
     .all(dictionaryId) as AnalysisRow[];
 }
 

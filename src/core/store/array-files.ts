@@ -97,7 +97,9 @@ export function removeOrphanArrayFiles(store: Store, options: { olderThanMs?: nu
   } catch {
     return [];
   }
-  const referenced = new Set(store.db.prepare('SELECT arrays_file FROM analyses WHERE arrays_file IS NOT NULL').pluck().all() as string[]);
+  const referenced = new Set(
+    store.db.prepare('SELECT arrays_file FROM analyses WHERE arrays_file IS NOT NULL').pluck().all() as string[],
+  );
   const cutoff = Date.now() - (options.olderThanMs ?? 3_600_000);
   const removed: string[] = [];
   for (const name of names) {

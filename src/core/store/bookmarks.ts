@@ -31,7 +31,8 @@ function bookmarkFromRow(row: BookmarkJoinRow): Bookmark {
 }
 
 export function findBookmark(db: Database.Database, dictionaryId: number, index: number): Bookmark | null {
-  const row = db.prepare(`${SELECT} WHERE b.dictionary_id = ? AND b.feature_index = ?`).get(dictionaryId, index) as BookmarkJoinRow | undefined;
+  const row = db.prepare(`${SELECT} WHERE b.dictionary_id = ? AND b.feature_index = ?`).get(dictionaryId, index) as
+    BookmarkJoinRow | undefined;
   return row ? bookmarkFromRow(row) : null;
 }
 
@@ -45,16 +46,29 @@ function cleanTags(tags: readonly string[]): string[] {
  * Bookmarks a feature, or updates the bookmark it has: tags and note replace the old ones when given, and the
  * creation time is kept.
  */
-export function addBookmark(store: Store, dictionary: string, index: number, options: { tags?: readonly string[]; note?: string | null } = {}): Bookmark {
+export function addBookmark(
+  store: Store,
+  dictionary: string,
+  index: number,
+  options: { tags?: readonly string[]; note?: string | null } = {},
+): Bookmark {
   assertWriter(store, 'saving a bookmark');
   const db = store.db;
   const dict = requireDictionaryRow(db, dictionary);
   checkFeatureIndex(dict, index);
   const tags = options.tags === undefined ? null : JSON.stringify(cleanTags(options.tags));
-  db.prepare(`INSERT INTO bookmarks (dictionary_id, feature_index, tags, note, created_at) VALUES (@dictionary_id, @index, coalesce(@tags, '[]'), @note, @now)
+  db.prepare(
+    `INSERT INTO bookmarks (dictionary_id, feature_index, tags, note, created_at) VALUES (@dictionary_id, @index, coalesce(@tags, '[]'), @note, @now)
     ON CONFLICT (dictionary_id, feature_index) DO UPDATE SET
-      tags = coalesce(@tags, tags), note = CASE WHEN @set_note THEN @note ELSE note END`)
-    .run({ dictionary_id: dict.id, index, tags, note: options.note ?? null, set_note: options.note === undefined ? 0 : 1, now: nowIso() });
+      tags = coalesce(@tags, tags), note = CASE WHEN @set_note THEN @note ELSE note END`,
+  ).run({
+    dictionary_id: dict.id,
+    index,
+    tags,
+    note: options.note ?? null,
+    set_note: options.note === undefined ? 0 : 1,
+    now: nowIso(),
+  });
   return findBookmark(db, dict.id, index)!;
 }
 
@@ -63,7 +77,10 @@ export function removeBookmark(store: Store, dictionary: string, index: number):
   assertWriter(store, 'removing a bookmark');
   const dict = requireDictionaryRow(store.db, dictionary);
   checkFeatureIndex(dict, index);
-  return store.db.prepare('DELETE FROM bookmarks WHERE dictionary_id = ? AND feature_index = ?').run(dict.id, index).changes > 0;
+  return (
+    store.db.prepare('DELETE FROM bookmarks WHERE dictionary_id = ? AND feature_index = ?').run(dict.id, index)
+      .changes > 0
+  );
 }
 
 export interface ListBookmarksOptions {
@@ -83,7 +100,9 @@ export function listBookmarks(store: Store, options: ListBookmarksOptions = {}):
     params.push(requireDictionaryRow(store.db, options.dictionary).id);
   }
   if (options.tags && options.tags.length > 0) {
-    where.push(`EXISTS (SELECT 1 FROM json_each(b.tags) t WHERE t.value IN (${options.tags.map(() => '?').join(', ')}))`);
+    where.push(
+      `EXISTS (SELECT 1 FROM json_each(b.tags) t WHERE t.value IN (${options.tags.map(() => '?').join(', ')}))`,
+    );
     params.push(...options.tags);
   }
   const sql = `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?`;

@@ -14,20 +14,36 @@ export interface CatalogEntry {
 type Table = 'models' | 'datasets';
 
 /** Inserts `name` with `cfg`, or replaces the cfg of the existing entry. */
-export function upsertCatalogEntry(db: Database.Database, table: Table, name: string, cfg: Readonly<Record<string, unknown>>): void {
-  db.prepare(`INSERT INTO ${table} (name, cfg, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET cfg = excluded.cfg`)
-    .run(name, JSON.stringify(cfg), nowIso());
+export function upsertCatalogEntry(
+  db: Database.Database,
+  table: Table,
+  name: string,
+  cfg: Readonly<Record<string, unknown>>,
+): void {
+  db.prepare(
+    `INSERT INTO ${table} (name, cfg, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET cfg = excluded.cfg`,
+  ).run(name, JSON.stringify(cfg), nowIso());
 }
 
 /** Inserts `name` with `cfg` unless an entry of that name exists (whose cfg is kept). */
-export function ensureCatalogEntry(db: Database.Database, table: Table, name: string, cfg: Readonly<Record<string, unknown>>): void {
-  db.prepare(`INSERT INTO ${table} (name, cfg, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`)
-    .run(name, JSON.stringify(cfg), nowIso());
+export function ensureCatalogEntry(
+  db: Database.Database,
+  table: Table,
+  name: string,
+  cfg: Readonly<Record<string, unknown>>,
+): void {
+  db.prepare(`INSERT INTO ${table} (name, cfg, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`).run(
+    name,
+    JSON.stringify(cfg),
+    nowIso(),
+  );
 }
 
 function list(store: Store, table: Table): CatalogEntry[] {
   const columns = table === 'models' ? MODEL_COLUMNS : DATASET_COLUMNS;
-  const rows = store.db.prepare(`SELECT ${selectList(columns)} FROM ${table} ORDER BY name`).all() as (ModelRow | DatasetRow)[];
+  const rows = store.db.prepare(`SELECT ${selectList(columns)} FROM ${table} ORDER BY name`).all() as (
+    ModelRow | DatasetRow
+  )[];
   return rows.map((r) => ({ name: r.name, cfg: parseJson(r.cfg, `${table} '${r.name}'`), createdAt: r.created_at }));
 }
 

@@ -10,12 +10,15 @@ export function arrayBlob(array: Int32Array | Float32Array): Buffer {
 }
 
 function blobBytes(blob: Uint8Array, width: number, where: string): Uint8Array {
-  if (blob.byteLength % width !== 0) throw new Error(`${where}: a BLOB of ${blob.byteLength} bytes is not a whole number of ${width}-byte elements`);
+  if (blob.byteLength % width !== 0)
+    throw new Error(`${where}: a BLOB of ${blob.byteLength} bytes is not a whole number of ${width}-byte elements`);
   return new Uint8Array(blob); // an own, aligned copy (Buffer#slice would share, and may start at any offset)
 }
 
-export const int32FromBlob = (blob: Uint8Array, where: string): Int32Array => viewLittleEndian(blobBytes(blob, 4, where), Int32Array);
-export const float32FromBlob = (blob: Uint8Array, where: string): Float32Array => viewLittleEndian(blobBytes(blob, 4, where), Float32Array);
+export const int32FromBlob = (blob: Uint8Array, where: string): Int32Array =>
+  viewLittleEndian(blobBytes(blob, 4, where), Int32Array);
+export const float32FromBlob = (blob: Uint8Array, where: string): Float32Array =>
+  viewLittleEndian(blobBytes(blob, 4, where), Float32Array);
 
 export function parseJson<T>(text: string, where: string): T {
   try {
@@ -25,7 +28,11 @@ export function parseJson<T>(text: string, where: string): T {
   }
 }
 
-const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+const NON_FINITE: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+};
 
 /** JSON for number-valued records, keeping NaN and ±Infinity (a diverging loss is worth seeing) as strings. */
 export function numbersToJson(values: Readonly<Record<string, number>>): string {

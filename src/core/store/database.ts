@@ -46,7 +46,9 @@ function describeOpenError(e: unknown, file: string): Error {
   if (e instanceof InputError) return e;
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && NOT_A_DATABASE.has(code)) {
-    return new InputError(`${file}: not an SQLite database, or a corrupt one (${(e as Error).message}); move it aside to start a new store`);
+    return new InputError(
+      `${file}: not an SQLite database, or a corrupt one (${(e as Error).message}); move it aside to start a new store`,
+    );
   }
   if (typeof code === 'string' && code.startsWith('SQLITE_CANTOPEN')) {
     return new InputError(`${file}: cannot be opened (${(e as Error).message})`);
@@ -72,7 +74,9 @@ export function openStore(options: OpenStoreOptions = {}): Store {
     if (readonly) {
       const version = checkSchema(db, migrations, file);
       if (version < latestVersion(migrations)) {
-        throw new InputError(`${file}: schema version ${version} is older than this SAE Studio's (${latestVersion(migrations)}); open it once with a writer (the app or the CLI) to migrate it`);
+        throw new InputError(
+          `${file}: schema version ${version} is older than this SAE Studio's (${latestVersion(migrations)}); open it once with a writer (the app or the CLI) to migrate it`,
+        );
       }
     } else {
       db.pragma('journal_mode = WAL'); // persistent: readers of this file read WAL too

@@ -50,7 +50,8 @@ export function dictionaryFromRow(row: DictionaryRow): Dictionary {
 }
 
 export function findDictionaryRow(db: Database.Database, name: string): DictionaryRow | undefined {
-  return db.prepare(`SELECT ${selectList(DICTIONARY_COLUMNS)} FROM dictionaries WHERE name = ?`).get(name) as DictionaryRow | undefined;
+  return db.prepare(`SELECT ${selectList(DICTIONARY_COLUMNS)} FROM dictionaries WHERE name = ?`).get(name) as
+    DictionaryRow | undefined;
 }
 
 /** The row of `name`, or an InputError listing the dictionaries that exist. */
@@ -58,7 +59,10 @@ export function requireDictionaryRow(db: Database.Database, name: string): Dicti
   const row = findDictionaryRow(db, name);
   if (row) return row;
   const names = db.prepare('SELECT name FROM dictionaries ORDER BY name').pluck().all() as string[];
-  const known = names.length === 0 ? 'there are none yet' : `known: ${names.slice(0, 20).join(', ')}${names.length > 20 ? `, … (${names.length} in all)` : ''}`;
+  const known =
+    names.length === 0
+      ? 'there are none yet'
+      : `known: ${names.slice(0, 20).join(', ')}${names.length > 20 ? `, … (${names.length} in all)` : ''}`;
   throw new InputError(`unknown dictionary '${name}' (${known})`);
 }
 
@@ -72,7 +76,10 @@ export function checkFeatureIndex(row: DictionaryRow, index: number): void {
 function checkInput(input: DictionaryInput): void {
   if (input.name.trim() === '') throw new InputError(`dictionary name: must not be empty`);
   const dSae = input.config.d_sae;
-  if (!Number.isInteger(dSae) || dSae <= 0) throw new InputError(`dictionary '${input.name}': config field 'd_sae' must be a positive integer (got ${String(dSae)})`);
+  if (!Number.isInteger(dSae) || dSae <= 0)
+    throw new InputError(
+      `dictionary '${input.name}': config field 'd_sae' must be a positive integer (got ${String(dSae)})`,
+    );
 }
 
 /** Inserts or updates (by name) a dictionary. Changing d_sae while analyses exist is refused (they would be stale). */
@@ -80,35 +87,48 @@ export function upsertDictionary(store: Store, input: DictionaryInput): Dictiona
   assertWriter(store, 'saving a dictionary');
   checkInput(input);
   const db = store.db;
-  return db.transaction(() => {
-    const existing = findDictionaryRow(db, input.name);
-    const now = nowIso();
-    const fields = {
-      name: input.name,
-      series: input.series ?? existing?.series ?? DEFAULT_SERIES,
-      path: input.path,
-      sae_type: typeof input.config.sae_type === 'string' ? input.config.sae_type : 'sae',
-      d_sae: input.config.d_sae,
-      model_name: input.modelName ?? (typeof input.config.model_name === 'string' ? input.config.model_name : null),
-      config: JSON.stringify(input.config),
-      metrics: input.metrics === undefined ? (existing?.metrics ?? null) : input.metrics === null ? null : numbersToJson(input.metrics),
-    };
-    if (!existing) {
-      const columns = DICTIONARY_COLUMNS.filter((c) => c !== 'id');
-      db.prepare(insertSql('dictionaries', columns)).run({ ...fields, created_at: now, updated_at: now });
-    } else {
-      if (existing.d_sae !== fields.d_sae) {
-        const analyses = db.prepare('SELECT count(*) FROM analyses WHERE dictionary_id = ?').pluck().get(existing.id) as number;
-        if (analyses > 0) {
-          throw new InputError(`dictionary '${input.name}': d_sae changes from ${existing.d_sae} to ${fields.d_sae} but ${analyses} analyses of the old one exist; remove the dictionary first`);
+  return db
+    .transaction(() => {
+      const existing = findDictionaryRow(db, input.name);
+      const now = nowIso();
+      const fields = {
+        name: input.name,
+        series: input.series ?? existing?.series ?? DEFAULT_SERIES,
+        path: input.path,
+        sae_type: typeof input.config.sae_type === 'string' ? input.config.sae_type : 'sae',
+        d_sae: input.config.d_sae,
+        model_name: input.modelName ?? (typeof input.config.model_name === 'string' ? input.config.model_name : null),
+        config: JSON.stringify(input.config),
+        metrics:
+          input.metrics === undefined
+            ? (existing?.metrics ?? null)
+            : input.metrics === null
+              ? null
+              : numbersToJson(input.metrics),
+      };
+      if (!existing) {
+        const columns = DICTIONARY_COLUMNS.filter((c) => c !== 'id');
+        db.prepare(insertSql('dictionaries', columns)).run({ ...fields, created_at: now, updated_at: now });
+      } else {
+        if (existing.d_sae !== fields.d_sae) {
+          const analyses = db
+            .prepare('SELECT count(*) FROM analyses WHERE dictionary_id = ?')
+            .pluck()
+            .get(existing.id) as number;
+          if (analyses > 0) {
+            throw new InputError(
+              `dictionary '${input.name}': d_sae changes from ${existing.d_sae} to ${fields.d_sae} but ${analyses} analyses of the old one exist; remove the dictionary first`,
+            );
+          }
         }
+        db.prepare(
+          `UPDATE dictionaries SET series = @series, path = @path, sae_type = @sae_type, d_sae = @d_sae,
+        model_name = @model_name, config = @config, metrics = @metrics, updated_at = @updated_at WHERE id = @id`,
+        ).run({ ...fields, updated_at: now, id: existing.id });
       }
-      db.prepare(`UPDATE dictionaries SET series = @series, path = @path, sae_type = @sae_type, d_sae = @d_sae,
-        model_name = @model_name, config = @config, metrics = @metrics, updated_at = @updated_at WHERE id = @id`)
-        .run({ ...fields, updated_at: now, id: existing.id });
-    }
-    return dictionaryFromRow(findDictionaryRow(db, input.name)!);
-  }).immediate();
+      return dictionaryFromRow(findDictionaryRow(db, input.name)!);
+    })
+    .immediate();
 }
 
 export function getDictionary(store: Store, name: string): Dictionary {
@@ -117,14 +137,22 @@ export function getDictionary(store: Store, name: string): Dictionary {
 
 export function listDictionaries(store: Store, options: { series?: string } = {}): Dictionary[] {
   const sql = `SELECT ${selectList(DICTIONARY_COLUMNS)} FROM dictionaries ${options.series === undefined ? '' : 'WHERE series = ?'} ORDER BY name`;
-  const rows = (options.series === undefined ? store.db.prepare(sql).all() : store.db.prepare(sql).all(options.series)) as DictionaryRow[];
+  const rows = (
+    options.series === undefined ? store.db.prepare(sql).all() : store.db.prepare(sql).all(options.series)
+  ) as DictionaryRow[];
   return rows.map(dictionaryFromRow);
 }
 
 /** Replaces the dictionary's evaluation metrics (explained variance, L0, CE loss…). */
-export function setDictionaryMetrics(store: Store, name: string, metrics: Readonly<Record<string, number>>): Dictionary {
+export function setDictionaryMetrics(
+  store: Store,
+  name: string,
+  metrics: Readonly<Record<string, number>>,
+): Dictionary {
   assertWriter(store, 'saving dictionary metrics');
   const row = requireDictionaryRow(store.db, name);
-  store.db.prepare('UPDATE dictionaries SET metrics = ?, updated_at = ? WHERE id = ?').run(numbersToJson(metrics), nowIso(), row.id);
+  store.db
+    .prepare('UPDATE dictionaries SET metrics = ?, updated_at = ? WHERE id = ?')
+    .run(numbersToJson(metrics), nowIso(), row.id);
   return getDictionary(store, name);
 }

@@ -10,7 +10,13 @@ import type { Store } from './database';
 import { checkFeatureIndex, requireDictionaryRow } from './dictionaries';
 import { findBookmark, type Bookmark } from './bookmarks';
 import { findInterpretation, type Interpretation } from './interpretations';
-import { FEATURE_COLUMNS, FEATURE_SAMPLE_COLUMNS, type ContextRow, type FeatureRow, type FeatureSampleRow } from './rows';
+import {
+  FEATURE_COLUMNS,
+  FEATURE_SAMPLE_COLUMNS,
+  type ContextRow,
+  type FeatureRow,
+  type FeatureSampleRow,
+} from './rows';
 
 export const FEATURE_SORTS = ['index', 'frequency', 'max'] as const;
 export type FeatureSort = (typeof FEATURE_SORTS)[number];
@@ -57,13 +63,21 @@ export interface FeaturePage {
   items: FeatureSummary[];
 }
 
-const SORT_COLUMN: Record<FeatureSort, string> = { index: 'f.feature_index', frequency: 'f.frequency', max: 'f.max_activation' };
+const SORT_COLUMN: Record<FeatureSort, string> = {
+  index: 'f.feature_index',
+  frequency: 'f.frequency',
+  max: 'f.max_activation',
+};
 
 function checkListOptions(o: ListFeaturesOptions): void {
-  if (o.sort !== undefined && !FEATURE_SORTS.includes(o.sort)) throw new InputError(`sort '${String(o.sort)}': expected one of ${FEATURE_SORTS.join(', ')}`);
-  if (o.order !== undefined && o.order !== 'asc' && o.order !== 'desc') throw new InputError(`order '${String(o.order)}': expected asc or desc`);
-  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > MAX_PAGE)) throw new InputError(`limit ${o.limit}: expected an integer from 1 to ${MAX_PAGE}`);
-  if (o.offset !== undefined && (!Number.isInteger(o.offset) || o.offset < 0)) throw new InputError(`offset ${o.offset}: expected a non-negative integer`);
+  if (o.sort !== undefined && !FEATURE_SORTS.includes(o.sort))
+    throw new InputError(`sort '${String(o.sort)}': expected one of ${FEATURE_SORTS.join(', ')}`);
+  if (o.order !== undefined && o.order !== 'asc' && o.order !== 'desc')
+    throw new InputError(`order '${String(o.order)}': expected asc or desc`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > MAX_PAGE))
+    throw new InputError(`limit ${o.limit}: expected an integer from 1 to ${MAX_PAGE}`);
+  if (o.offset !== undefined && (!Number.isInteger(o.offset) || o.offset < 0))
+    throw new InputError(`offset ${o.offset}: expected a non-negative integer`);
   if (o.minFrequency !== undefined && o.maxFrequency !== undefined && o.minFrequency > o.maxFrequency) {
     throw new InputError(`minFrequency ${o.minFrequency} is above maxFrequency ${o.maxFrequency}`);
   }
@@ -88,10 +102,22 @@ function listFeaturesNow(store: Store, dictionary: string, options: ListFeatures
 
   const where = ['f.analysis_id = @analysis'];
   const params: Record<string, string | number> = { analysis: analysis.id };
-  if (options.minFrequency !== undefined) { where.push('f.frequency >= @minFrequency'); params.minFrequency = options.minFrequency; }
-  if (options.maxFrequency !== undefined) { where.push('f.frequency <= @maxFrequency'); params.maxFrequency = options.maxFrequency; }
-  if (options.minMaxActivation !== undefined) { where.push('f.max_activation >= @minMax'); params.minMax = options.minMaxActivation; }
-  if (options.maxMaxActivation !== undefined) { where.push('f.max_activation <= @maxMax'); params.maxMax = options.maxMaxActivation; }
+  if (options.minFrequency !== undefined) {
+    where.push('f.frequency >= @minFrequency');
+    params.minFrequency = options.minFrequency;
+  }
+  if (options.maxFrequency !== undefined) {
+    where.push('f.frequency <= @maxFrequency');
+    params.maxFrequency = options.maxFrequency;
+  }
+  if (options.minMaxActivation !== undefined) {
+    where.push('f.max_activation >= @minMax');
+    params.minMax = options.minMaxActivation;
+  }
+  if (options.maxMaxActivation !== undefined) {
+    where.push('f.max_activation <= @maxMax');
+    params.maxMax = options.maxMaxActivation;
+  }
   if (options.search !== undefined && options.search.trim() !== '') {
     where.push(`i.text LIKE @search ESCAPE '\\'`);
     params.search = likePattern(options.search.trim());
@@ -104,19 +130,31 @@ function listFeaturesNow(store: Store, dictionary: string, options: ListFeatures
 
   const sort = options.sort ?? 'index';
   const order = options.order ?? (sort === 'index' ? 'asc' : 'desc');
-  const rows = db.prepare(`SELECT f.feature_index, f.act_count, f.frequency, f.max_activation, f.mean_activation, f.top_logits,
+  const rows = db
+    .prepare(
+      `SELECT f.feature_index, f.act_count, f.frequency, f.max_activation, f.mean_activation, f.top_logits,
       (SELECT count(*) FROM feature_samples s WHERE s.feature_id = f.id) AS n_samples,
       i.text AS interpretation, b.id IS NOT NULL AS bookmarked
-    ${from} ORDER BY ${SORT_COLUMN[sort]} ${order.toUpperCase()}, f.feature_index ASC LIMIT @limit OFFSET @offset`)
-    .all({ ...params, limit: options.limit ?? 100, offset: options.offset ?? 0 }) as (Pick<FeatureRow, 'feature_index' | 'act_count' | 'frequency' | 'max_activation' | 'mean_activation' | 'top_logits'> & { n_samples: number; interpretation: string | null; bookmarked: number })[];
+    ${from} ORDER BY ${SORT_COLUMN[sort]} ${order.toUpperCase()}, f.feature_index ASC LIMIT @limit OFFSET @offset`,
+    )
+    .all({ ...params, limit: options.limit ?? 100, offset: options.offset ?? 0 }) as (Pick<
+    FeatureRow,
+    'feature_index' | 'act_count' | 'frequency' | 'max_activation' | 'mean_activation' | 'top_logits'
+  > & { n_samples: number; interpretation: string | null; bookmarked: number })[];
   return {
     dictionary,
     analysis: analysis.name,
     total,
     items: rows.map((r) => ({
-      index: r.feature_index, actCount: r.act_count, frequency: r.frequency, maxActivation: r.max_activation,
-      meanActivation: r.mean_activation, interpretation: r.interpretation, bookmarked: r.bookmarked === 1,
-      topLogits: parseJson<LogitEntry[]>(r.top_logits, `feature ${r.feature_index}`), nSamples: r.n_samples,
+      index: r.feature_index,
+      actCount: r.act_count,
+      frequency: r.frequency,
+      maxActivation: r.max_activation,
+      meanActivation: r.mean_activation,
+      interpretation: r.interpretation,
+      bookmarked: r.bookmarked === 1,
+      topLogits: parseJson<LogitEntry[]>(r.top_logits, `feature ${r.feature_index}`),
+      nSamples: r.n_samples,
     })),
   };
 }
@@ -163,32 +201,59 @@ function arraysRef(ref: string | null, where: string): string {
 
 function readSamples(store: Store, feature: FeatureRow, arrays: ArrayReader): FeatureDetail['samplings'] {
   const db = store.db;
-  const contextRows = db.prepare(`SELECT analysis_id, context_idx, n_tokens, tokens, tokens_ref FROM contexts
-    WHERE analysis_id = ? AND context_idx IN (SELECT context_idx FROM feature_samples WHERE feature_id = ?)`)
+  const contextRows = db
+    .prepare(
+      `SELECT analysis_id, context_idx, n_tokens, tokens, tokens_ref FROM contexts
+    WHERE analysis_id = ? AND context_idx IN (SELECT context_idx FROM feature_samples WHERE feature_id = ?)`,
+    )
     .all(feature.analysis_id, feature.id) as ContextRow[];
   const tokens = new Map<number, Int32Array>();
   for (const c of contextRows) {
     const where = `context ${c.context_idx}`;
-    tokens.set(c.context_idx, c.tokens ? int32FromBlob(c.tokens, where) : arrays.readInt32(arraysRef(c.tokens_ref, where)));
+    tokens.set(
+      c.context_idx,
+      c.tokens ? int32FromBlob(c.tokens, where) : arrays.readInt32(arraysRef(c.tokens_ref, where)),
+    );
   }
-  const sampleRows = db.prepare(`SELECT ${selectList(FEATURE_SAMPLE_COLUMNS)} FROM feature_samples WHERE feature_id = ? ORDER BY sampling, rank`)
+  const sampleRows = db
+    .prepare(
+      `SELECT ${selectList(FEATURE_SAMPLE_COLUMNS)} FROM feature_samples WHERE feature_id = ? ORDER BY sampling, rank`,
+    )
     .all(feature.id) as FeatureSampleRow[];
   const names = parseJson<string[]>(feature.sampling_names, `feature ${feature.feature_index}`);
   const samplings = names.map((name) => ({ name, samples: [] as FeatureSampleDetail[] }));
   const byName = new Map(samplings.map((s) => [s.name, s]));
   for (const r of sampleRows) {
     const where = `feature ${feature.feature_index}, sampling '${r.sampling}', sample ${r.rank}`;
-    const positions = r.positions ? int32FromBlob(r.positions, where) : arrays.readInt32(`${arraysRef(r.arrays_ref, where)}.positions`);
-    const values = r.activations ? float32FromBlob(r.activations, where) : arrays.readFloat32(`${arraysRef(r.arrays_ref, where)}.activations`);
+    const positions = r.positions
+      ? int32FromBlob(r.positions, where)
+      : arrays.readInt32(`${arraysRef(r.arrays_ref, where)}.positions`);
+    const values = r.activations
+      ? float32FromBlob(r.activations, where)
+      : arrays.readFloat32(`${arraysRef(r.arrays_ref, where)}.activations`);
     const sampleTokens = tokens.get(r.context_idx);
     if (!sampleTokens) throw new Error(`${where}: its context ${r.context_idx} is not stored`);
-    byName.get(r.sampling)?.samples.push({ rank: r.rank, contextIndex: r.context_idx, tokens: sampleTokens, positions, values, maxActivation: r.max_activation });
+    byName
+      .get(r.sampling)
+      ?.samples.push({
+        rank: r.rank,
+        contextIndex: r.context_idx,
+        tokens: sampleTokens,
+        positions,
+        values,
+        maxActivation: r.max_activation,
+      });
   }
   return samplings;
 }
 
 /** One feature in full; an InputError for an unknown dictionary, analysis or an index outside 0…d_sae−1. */
-export function getFeature(store: Store, dictionary: string, index: number, options: { analysis?: string } = {}): FeatureDetail {
+export function getFeature(
+  store: Store,
+  dictionary: string,
+  index: number,
+  options: { analysis?: string } = {},
+): FeatureDetail {
   return store.db.transaction(() => getFeatureNow(store, dictionary, index, options)).deferred();
 }
 
@@ -198,11 +263,16 @@ function getFeatureNow(store: Store, dictionary: string, index: number, options:
   checkFeatureIndex(dict, index);
   const analysis = chooseAnalysisRow(db, dict, options.analysis);
   const base = {
-    dictionary, index, interpretation: findInterpretation(db, dict.id, index), bookmark: findBookmark(db, dict.id, index),
+    dictionary,
+    index,
+    interpretation: findInterpretation(db, dict.id, index),
+    bookmark: findBookmark(db, dict.id, index),
     analysis: analysis ? analysisInfo(analysis) : null,
   };
   const row = analysis
-    ? (db.prepare(`SELECT ${selectList(FEATURE_COLUMNS)} FROM features WHERE analysis_id = ? AND feature_index = ?`).get(analysis.id, index) as FeatureRow | undefined)
+    ? (db
+        .prepare(`SELECT ${selectList(FEATURE_COLUMNS)} FROM features WHERE analysis_id = ? AND feature_index = ?`)
+        .get(analysis.id, index) as FeatureRow | undefined)
     : undefined;
   if (!row) return { ...base, stats: null, samplings: [] };
   const where = `feature ${index} of '${dictionary}'`;

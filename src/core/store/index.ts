@@ -1,29 +1,66 @@
 // Public API of the local store (core/store): open studio.db, then call the repositories with the Store.
-export { openStore, assertWriter, DATABASE_FILE, ARRAYS_DIR, BUSY_TIMEOUT_MS, type Store, type OpenStoreOptions } from './database';
+export {
+  openStore,
+  assertWriter,
+  DATABASE_FILE,
+  ARRAYS_DIR,
+  BUSY_TIMEOUT_MS,
+  type Store,
+  type OpenStoreOptions,
+} from './database';
 export { APPLICATION_ID, latestVersion, schemaVersion } from './migrate';
 export type { Migration } from './migration';
 export { MIGRATIONS } from './migrations';
 export { RUN_STATUSES, type RunStatus } from './rows';
 export {
-  upsertDictionary, getDictionary, listDictionaries, setDictionaryMetrics, DEFAULT_SERIES,
-  type Dictionary, type DictionaryInput,
+  upsertDictionary,
+  getDictionary,
+  listDictionaries,
+  setDictionaryMetrics,
+  DEFAULT_SERIES,
+  type Dictionary,
+  type DictionaryInput,
 } from './dictionaries';
 export { upsertModel, upsertDataset, listModels, listDatasets, type CatalogEntry } from './catalog';
 export {
-  createRun, getRun, updateRunStatus, appendRunMetrics, getRunMetrics, addRunCheckpoint, listRecentRuns,
-  type Run, type RunCheckpoint, type RunMetricPoint,
+  createRun,
+  getRun,
+  updateRunStatus,
+  appendRunMetrics,
+  getRunMetrics,
+  addRunCheckpoint,
+  listRecentRuns,
+  type Run,
+  type RunCheckpoint,
+  type RunMetricPoint,
 } from './runs';
 export { listAnalyses, removeAnalysis, DEFAULT_ANALYSIS, type AnalysisInfo } from './analyses';
 export { saveAnalysis, type SaveAnalysisOptions, type SavedAnalysis } from './save-analysis';
 export {
-  listFeatures, getFeature, FEATURE_SORTS, MAX_PAGE,
-  type FeatureSort, type ListFeaturesOptions, type FeaturePage, type FeatureSummary, type FeatureDetail,
-  type FeatureStats, type FeatureSampleDetail,
+  listFeatures,
+  getFeature,
+  FEATURE_SORTS,
+  MAX_PAGE,
+  type FeatureSort,
+  type ListFeaturesOptions,
+  type FeaturePage,
+  type FeatureSummary,
+  type FeatureDetail,
+  type FeatureStats,
+  type FeatureSampleDetail,
 } from './features';
 export { setInterpretation, getInterpretation, type Interpretation } from './interpretations';
 export { addBookmark, removeBookmark, listBookmarks, type Bookmark, type ListBookmarksOptions } from './bookmarks';
 export { removeOrphanArrayFiles, DEFAULT_LARGE_ARRAY_BYTES } from './array-files';
 export {
-  toLmSaesFeatureDocument, toLmSaesSaeDocument, toLmSaesAnalysisDocument, toLmSaesBookmarkDocument, toLmSaesCatalogDocument,
-  type NumpyArray, type LmSaesFeatureDocument, type LmSaesFeatureAnalysisDocument, type LmSaesSamplingDocument, type LmSaesSaeDocument,
+  toLmSaesFeatureDocument,
+  toLmSaesSaeDocument,
+  toLmSaesAnalysisDocument,
+  toLmSaesBookmarkDocument,
+  toLmSaesCatalogDocument,
+  type NumpyArray,
+  type LmSaesFeatureDocument,
+  type LmSaesFeatureAnalysisDocument,
+  type LmSaesSamplingDocument,
+  type LmSaesSaeDocument,
 } from './lm-saes-documents';

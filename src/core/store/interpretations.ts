@@ -15,15 +15,26 @@ export interface Interpretation {
 }
 
 export function findInterpretation(db: Database.Database, dictionaryId: number, index: number): Interpretation | null {
-  const row = db.prepare(`SELECT ${selectList(INTERPRETATION_COLUMNS)} FROM feature_interpretations WHERE dictionary_id = ? AND feature_index = ?`)
+  const row = db
+    .prepare(
+      `SELECT ${selectList(INTERPRETATION_COLUMNS)} FROM feature_interpretations WHERE dictionary_id = ? AND feature_index = ?`,
+    )
     .get(dictionaryId, index) as InterpretationRow | undefined;
   if (!row) return null;
-  return { text: row.text, detail: row.detail === null ? null : parseJson(row.detail, `interpretation of feature ${index}`), updatedAt: row.updated_at };
+  return {
+    text: row.text,
+    detail: row.detail === null ? null : parseJson(row.detail, `interpretation of feature ${index}`),
+    updatedAt: row.updated_at,
+  };
 }
 
 /** Sets (or, with null or blank text, removes) a feature's interpretation. */
 export function setInterpretation(
-  store: Store, dictionary: string, index: number, text: string | null, options: { detail?: Readonly<Record<string, unknown>> } = {},
+  store: Store,
+  dictionary: string,
+  index: number,
+  text: string | null,
+  options: { detail?: Readonly<Record<string, unknown>> } = {},
 ): Interpretation | null {
   assertWriter(store, 'saving an interpretation');
   const db = store.db;
@@ -34,11 +45,17 @@ export function setInterpretation(
     return null;
   }
   const row: InterpretationRow = {
-    dictionary_id: dict.id, feature_index: index, text, detail: options.detail ? JSON.stringify(options.detail) : null, updated_at: nowIso(),
+    dictionary_id: dict.id,
+    feature_index: index,
+    text,
+    detail: options.detail ? JSON.stringify(options.detail) : null,
+    updated_at: nowIso(),
   };
-  db.prepare(`INSERT INTO feature_interpretations (${INTERPRETATION_COLUMNS.join(', ')})
+  db.prepare(
+    `INSERT INTO feature_interpretations (${INTERPRETATION_COLUMNS.join(', ')})
     VALUES (@dictionary_id, @feature_index, @text, @detail, @updated_at)
-    ON CONFLICT (dictionary_id, feature_index) DO UPDATE SET text = excluded.text, detail = excluded.detail, updated_at = excluded.updated_at`).run(row);
+    ON CONFLICT (dictionary_id, feature_index) DO UPDATE SET text = excluded.text, detail = excluded.detail, updated_at = excluded.updated_at`,
+  ).run(row);
   return findInterpretation(db, dict.id, index);
 }
 

@@ -71,7 +71,10 @@ function int64(values: readonly number[]): NumpyArray {
 }
 
 /** The sparse COO activations of a sampling, as torch's `to_sparse()` orders them. */
-function sparseActs(samples: FeatureDetail['samplings'][number]['samples']): { indices: NumpyArray; values: NumpyArray } {
+function sparseActs(samples: FeatureDetail['samplings'][number]['samples']): {
+  indices: NumpyArray;
+  values: NumpyArray;
+} {
   const nnz = samples.reduce((n, s) => n + s.positions.length, 0);
   const indices = new Float32Array(2 * nnz); // [2, nnz]: sample, position
   const values = new Float32Array(nnz);
@@ -85,12 +88,20 @@ function sparseActs(samples: FeatureDetail['samplings'][number]['samples']): { i
       k++;
     }
   });
-  return { indices: { dtype: 'float32', shape: [2, nnz], data: indices }, values: { dtype: 'float32', shape: [nnz], data: values } };
+  return {
+    indices: { dtype: 'float32', shape: [2, nnz], data: indices },
+    values: { dtype: 'float32', shape: [nnz], data: values },
+  };
 }
 
 /** lm-saes `features` document of one feature, with the analysis `feature` was read with. */
 export function toLmSaesFeatureDocument(feature: FeatureDetail, options: { series: string }): LmSaesFeatureDocument {
-  const doc: LmSaesFeatureDocument = { sae_name: feature.dictionary, sae_series: options.series, index: feature.index, analyses: [] };
+  const doc: LmSaesFeatureDocument = {
+    sae_name: feature.dictionary,
+    sae_series: options.series,
+    index: feature.index,
+    analyses: [],
+  };
   const { analysis, stats } = feature;
   if (analysis && stats) {
     doc.analyses.push({
@@ -121,17 +132,27 @@ export function toLmSaesFeatureDocument(feature: FeatureDetail, options: { serie
       top_negative: stats.bottomLogits.map((l) => ({ token: l.token, logit: l.logit })),
     };
   }
-  if (feature.interpretation) doc.interpretation = { ...(feature.interpretation.detail ?? {}), text: feature.interpretation.text };
+  if (feature.interpretation)
+    doc.interpretation = { ...(feature.interpretation.detail ?? {}), text: feature.interpretation.text };
   return doc;
 }
 
 /** lm-saes `saes` document (SAERecord: name, series, path, cfg, model_name). */
 export function toLmSaesSaeDocument(dictionary: Dictionary): LmSaesSaeDocument {
-  return { name: dictionary.name, series: dictionary.series, path: dictionary.path, cfg: dictionary.config, model_name: dictionary.modelName };
+  return {
+    name: dictionary.name,
+    series: dictionary.series,
+    path: dictionary.path,
+    cfg: dictionary.config,
+    model_name: dictionary.modelName,
+  };
 }
 
 /** lm-saes `analyses` document (AnalysisRecord). */
-export function toLmSaesAnalysisDocument(dictionary: Pick<Dictionary, 'name' | 'series'>, analysisName: string): { name: string; sae_name: string; sae_series: string } {
+export function toLmSaesAnalysisDocument(
+  dictionary: Pick<Dictionary, 'name' | 'series'>,
+  analysisName: string,
+): { name: string; sae_name: string; sae_series: string } {
   return { name: analysisName, sae_name: dictionary.name, sae_series: dictionary.series };
 }
 

@@ -24,7 +24,10 @@ export function schemaVersion(db: Database.Database): number {
 }
 
 function userTableCount(db: Database.Database): number {
-  return db.prepare(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().get() as number;
+  return db
+    .prepare(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+    .pluck()
+    .get() as number;
 }
 
 /** Refuses files of other applications and files from a newer SAE Studio; returns the file's schema version. */
@@ -32,14 +35,20 @@ export function checkSchema(db: Database.Database, migrations: readonly Migratio
   const appId = db.pragma('application_id', { simple: true }) as number;
   const version = schemaVersion(db);
   if (appId !== 0 && appId !== APPLICATION_ID) {
-    throw new InputError(`${file}: an SQLite database of another application (application_id 0x${(appId >>> 0).toString(16)}), not an SAE Studio store`);
+    throw new InputError(
+      `${file}: an SQLite database of another application (application_id 0x${(appId >>> 0).toString(16)}), not an SAE Studio store`,
+    );
   }
   const latest = latestVersion(migrations);
   if (version > latest) {
-    throw new InputError(`${file}: schema version ${version} is newer than this SAE Studio supports (${latest}); update SAE Studio to open it`);
+    throw new InputError(
+      `${file}: schema version ${version} is newer than this SAE Studio supports (${latest}); update SAE Studio to open it`,
+    );
   }
   if (version === 0 && userTableCount(db) > 0) {
-    throw new InputError(`${file}: an SQLite database with tables of its own but no SAE Studio schema version; not an SAE Studio store`);
+    throw new InputError(
+      `${file}: an SQLite database with tables of its own but no SAE Studio schema version; not an SAE Studio store`,
+    );
   }
   return version;
 }
@@ -48,7 +57,11 @@ export function checkSchema(db: Database.Database, migrations: readonly Migratio
  * Brings the schema up to the latest migration, all pending migrations in one IMMEDIATE transaction (a second
  * writer opening at the same moment waits, then finds nothing left to do). Returns the versions before and after.
  */
-export function migrate(db: Database.Database, migrations: readonly Migration[], file: string): { from: number; to: number } {
+export function migrate(
+  db: Database.Database,
+  migrations: readonly Migration[],
+  file: string,
+): { from: number; to: number } {
   checkMigrationList(migrations);
   const run = db.transaction(() => {
     const from = checkSchema(db, migrations, file);
@@ -57,7 +70,10 @@ export function migrate(db: Database.Database, migrations: readonly Migration[],
       try {
         m.up(db);
       } catch (e) {
-        throw new Error(`${file}: migration ${String(m.version).padStart(4, '0')}-${m.name} failed: ${(e as Error).message}`, { cause: e });
+        throw new Error(
+          `${file}: migration ${String(m.version).padStart(4, '0')}-${m.name} failed: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
       db.pragma(`user_version = ${m.version}`);
     }

@@ -43,7 +43,17 @@ export interface DictionaryRow {
   updated_at: string;
 }
 export const DICTIONARY_COLUMNS = columnsOf<DictionaryRow>()([
-  'id', 'name', 'series', 'path', 'sae_type', 'd_sae', 'model_name', 'config', 'metrics', 'created_at', 'updated_at',
+  'id',
+  'name',
+  'series',
+  'path',
+  'sae_type',
+  'd_sae',
+  'model_name',
+  'config',
+  'metrics',
+  'created_at',
+  'updated_at',
 ]);
 
 export interface RunRow {
@@ -58,7 +68,14 @@ export interface RunRow {
   finished_at: string | null;
 }
 export const RUN_COLUMNS = columnsOf<RunRow>()([
-  'id', 'dictionary_name', 'config', 'status', 'error', 'started_at', 'updated_at', 'finished_at',
+  'id',
+  'dictionary_name',
+  'config',
+  'status',
+  'error',
+  'started_at',
+  'updated_at',
+  'finished_at',
 ]);
 
 export interface RunMetricRow {
@@ -100,8 +117,20 @@ export interface AnalysisRow {
   created_at: string;
 }
 export const ANALYSIS_COLUMNS = columnsOf<AnalysisRow>()([
-  'id', 'uid', 'dictionary_id', 'name', 'model_name', 'dataset_name', 'dataset_split', 'context_size',
-  'hook_point_in', 'hook_point_out', 'n_analyzed_tokens', 'n_features', 'arrays_file', 'created_at',
+  'id',
+  'uid',
+  'dictionary_id',
+  'name',
+  'model_name',
+  'dataset_name',
+  'dataset_split',
+  'context_size',
+  'hook_point_in',
+  'hook_point_out',
+  'n_analyzed_tokens',
+  'n_features',
+  'arrays_file',
+  'created_at',
 ]);
 
 /** One feature in one analysis (lm-saes `features[].analyses[]`, minus samplings). */
@@ -127,8 +156,19 @@ export interface FeatureRow {
   sampling_names: string;
 }
 export const FEATURE_COLUMNS = columnsOf<FeatureRow>()([
-  'id', 'analysis_id', 'dictionary_id', 'feature_index', 'act_count', 'frequency', 'max_activation',
-  'mean_activation', 'histogram', 'top_logits', 'bottom_logits', 'neighbours', 'sampling_names',
+  'id',
+  'analysis_id',
+  'dictionary_id',
+  'feature_index',
+  'act_count',
+  'frequency',
+  'max_activation',
+  'mean_activation',
+  'histogram',
+  'top_logits',
+  'bottom_logits',
+  'neighbours',
+  'sampling_names',
 ]);
 
 /** A context window stored once per analysis; exactly one of tokens / tokens_ref is set. */
@@ -142,7 +182,13 @@ export interface ContextRow {
   /** `<arrays file>#<tensor>` when the array went to the analysis's safetensors file. */
   tokens_ref: string | null;
 }
-export const CONTEXT_COLUMNS = columnsOf<ContextRow>()(['analysis_id', 'context_idx', 'n_tokens', 'tokens', 'tokens_ref']);
+export const CONTEXT_COLUMNS = columnsOf<ContextRow>()([
+  'analysis_id',
+  'context_idx',
+  'n_tokens',
+  'tokens',
+  'tokens_ref',
+]);
 
 /** One sample of one sampling of one feature: sparse activations over a stored context. */
 export interface FeatureSampleRow {
@@ -161,8 +207,16 @@ export interface FeatureSampleRow {
   arrays_ref: string | null;
 }
 export const FEATURE_SAMPLE_COLUMNS = columnsOf<FeatureSampleRow>()([
-  'id', 'feature_id', 'analysis_id', 'sampling', 'rank', 'context_idx', 'max_activation', 'positions',
-  'activations', 'arrays_ref',
+  'id',
+  'feature_id',
+  'analysis_id',
+  'sampling',
+  'rank',
+  'context_idx',
+  'max_activation',
+  'positions',
+  'activations',
+  'arrays_ref',
 ]);
 
 /** lm-saes keeps `interpretation` on the feature document, not per analysis: so do we (it survives re-analysis). */
@@ -175,7 +229,11 @@ export interface InterpretationRow {
   updated_at: string;
 }
 export const INTERPRETATION_COLUMNS = columnsOf<InterpretationRow>()([
-  'dictionary_id', 'feature_index', 'text', 'detail', 'updated_at',
+  'dictionary_id',
+  'feature_index',
+  'text',
+  'detail',
+  'updated_at',
 ]);
 
 /** lm-saes `bookmarks`: { sae_name, sae_series, feature_index, created_at, tags, notes }. */
@@ -188,7 +246,14 @@ export interface BookmarkRow {
   note: string | null;
   created_at: string;
 }
-export const BOOKMARK_COLUMNS = columnsOf<BookmarkRow>()(['id', 'dictionary_id', 'feature_index', 'tags', 'note', 'created_at']);
+export const BOOKMARK_COLUMNS = columnsOf<BookmarkRow>()([
+  'id',
+  'dictionary_id',
+  'feature_index',
+  'tags',
+  'note',
+  'created_at',
+]);
 
 /** Every table and its columns, for the schema test. */
 export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {

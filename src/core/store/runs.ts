@@ -6,8 +6,14 @@ import { insertSql, selectList } from './columns';
 import { nowIso, numbersFromJson, numbersToJson, parseJson } from './codec';
 import { assertWriter, type Store } from './database';
 import {
-  RUN_CHECKPOINT_COLUMNS, RUN_COLUMNS, RUN_METRIC_COLUMNS, RUN_STATUSES,
-  type RunCheckpointRow, type RunMetricRow, type RunRow, type RunStatus,
+  RUN_CHECKPOINT_COLUMNS,
+  RUN_COLUMNS,
+  RUN_METRIC_COLUMNS,
+  RUN_STATUSES,
+  type RunCheckpointRow,
+  type RunMetricRow,
+  type RunRow,
+  type RunStatus,
 } from './rows';
 
 export interface RunCheckpoint {
@@ -48,9 +54,11 @@ function requireRunRow(db: Database.Database, id: string): RunRow {
 }
 
 function runFromRow(db: Database.Database, row: RunRow): Run {
-  const checkpoints = db.prepare(`SELECT ${selectList(RUN_CHECKPOINT_COLUMNS)} FROM run_checkpoints WHERE run_id = ? ORDER BY step`)
+  const checkpoints = db
+    .prepare(`SELECT ${selectList(RUN_CHECKPOINT_COLUMNS)} FROM run_checkpoints WHERE run_id = ? ORDER BY step`)
     .all(row.id) as RunCheckpointRow[];
-  const lastStep = db.prepare('SELECT max(step) FROM run_metrics WHERE run_id = ?').pluck().get(row.id) as number | null;
+  const lastStep = db.prepare('SELECT max(step) FROM run_metrics WHERE run_id = ?').pluck().get(row.id) as
+    number | null;
   return {
     id: row.id,
     dictionaryName: row.dictionary_name,
@@ -66,19 +74,29 @@ function runFromRow(db: Database.Database, row: RunRow): Run {
 }
 
 /** Starts a run in status 'running'; `id` defaults to a random UUID (the CLI passes its runs/<id>/ folder name). */
-export function createRun(store: Store, input: { id?: string; dictionaryName: string; config: Readonly<Record<string, unknown>> }): Run {
+export function createRun(
+  store: Store,
+  input: { id?: string; dictionaryName: string; config: Readonly<Record<string, unknown>> },
+): Run {
   assertWriter(store, 'creating a run');
   const id = input.id ?? randomUUID();
   if (id.trim() === '') throw new InputError('run id: must not be empty');
   const now = nowIso();
   const row: RunRow = {
-    id, dictionary_name: input.dictionaryName, config: JSON.stringify(input.config), status: 'running', error: null,
-    started_at: now, updated_at: now, finished_at: null,
+    id,
+    dictionary_name: input.dictionaryName,
+    config: JSON.stringify(input.config),
+    status: 'running',
+    error: null,
+    started_at: now,
+    updated_at: now,
+    finished_at: null,
   };
   try {
     store.db.prepare(insertSql('runs', RUN_COLUMNS)).run(row);
   } catch (e) {
-    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new InputError(`run '${id}' already exists`);
+    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      throw new InputError(`run '${id}' already exists`);
     throw e;
   }
   return runFromRow(store.db, row);
@@ -89,14 +107,25 @@ export function getRun(store: Store, id: string): Run {
 }
 
 /** Sets the status ('done', 'failed' and 'cancelled' also set finished_at; 'running' clears it, for a resume). */
-export function updateRunStatus(store: Store, id: string, status: RunStatus, options: { error?: string | null } = {}): Run {
+export function updateRunStatus(
+  store: Store,
+  id: string,
+  status: RunStatus,
+  options: { error?: string | null } = {},
+): Run {
   assertWriter(store, 'updating a run');
-  if (!RUN_STATUSES.includes(status)) throw new InputError(`run status '${String(status)}': expected one of ${RUN_STATUSES.join(', ')}`);
+  if (!RUN_STATUSES.includes(status))
+    throw new InputError(`run status '${String(status)}': expected one of ${RUN_STATUSES.join(', ')}`);
   const db = store.db;
   requireRunRow(db, id);
   const now = nowIso();
-  db.prepare('UPDATE runs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?')
-    .run(status, options.error ?? null, now, TERMINAL.has(status) ? now : null, id);
+  db.prepare('UPDATE runs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(
+    status,
+    options.error ?? null,
+    now,
+    TERMINAL.has(status) ? now : null,
+    id,
+  );
   return getRun(store, id);
 }
 
@@ -111,7 +140,8 @@ export function appendRunMetrics(store: Store, id: string, points: readonly RunM
   db.transaction(() => {
     requireRunRow(db, id);
     for (const p of points) {
-      if (!Number.isInteger(p.step) || p.step < 0) throw new InputError(`run '${id}': metric step ${p.step} is not a non-negative integer`);
+      if (!Number.isInteger(p.step) || p.step < 0)
+        throw new InputError(`run '${id}': metric step ${p.step} is not a non-negative integer`);
       const row: RunMetricRow = { run_id: id, step: p.step, tokens: p.tokens, metrics: numbersToJson(p.values) };
       insert.run(row);
     }
@@ -120,20 +150,41 @@ export function appendRunMetrics(store: Store, id: string, points: readonly RunM
 }
 
 /** Metric points in step order, from `fromStep` on (inclusive), at most `limit` of them. */
-export function getRunMetrics(store: Store, id: string, options: { fromStep?: number; limit?: number } = {}): RunMetricPoint[] {
+export function getRunMetrics(
+  store: Store,
+  id: string,
+  options: { fromStep?: number; limit?: number } = {},
+): RunMetricPoint[] {
   requireRunRow(store.db, id);
-  const rows = store.db.prepare(`SELECT ${selectList(RUN_METRIC_COLUMNS)} FROM run_metrics WHERE run_id = ? AND step >= ? ORDER BY step LIMIT ?`)
+  const rows = store.db
+    .prepare(
+      `SELECT ${selectList(RUN_METRIC_COLUMNS)} FROM run_metrics WHERE run_id = ? AND step >= ? ORDER BY step LIMIT ?`,
+    )
     .all(id, options.fromStep ?? 0, options.limit ?? -1) as RunMetricRow[];
-  return rows.map((r) => ({ step: r.step, tokens: r.tokens, values: numbersFromJson(r.metrics, `run '${id}' step ${r.step}`) }));
+  return rows.map((r) => ({
+    step: r.step,
+    tokens: r.tokens,
+    values: numbersFromJson(r.metrics, `run '${id}' step ${r.step}`),
+  }));
 }
 
 /** Records a complete checkpoint (call it after the checkpoint folder has been renamed into place). */
-export function addRunCheckpoint(store: Store, id: string, checkpoint: { step: number; tokens: number; path: string }): Run {
+export function addRunCheckpoint(
+  store: Store,
+  id: string,
+  checkpoint: { step: number; tokens: number; path: string },
+): Run {
   assertWriter(store, 'recording a checkpoint');
   const db = store.db;
   db.transaction(() => {
     requireRunRow(db, id);
-    const row: RunCheckpointRow = { run_id: id, step: checkpoint.step, tokens: checkpoint.tokens, path: checkpoint.path, created_at: nowIso() };
+    const row: RunCheckpointRow = {
+      run_id: id,
+      step: checkpoint.step,
+      tokens: checkpoint.tokens,
+      path: checkpoint.path,
+      created_at: nowIso(),
+    };
     db.prepare(insertSql('run_checkpoints', RUN_CHECKPOINT_COLUMNS).replace('INSERT', 'INSERT OR REPLACE')).run(row);
     db.prepare('UPDATE runs SET updated_at = ? WHERE id = ?').run(row.created_at, id);
   }).immediate();
@@ -141,11 +192,20 @@ export function addRunCheckpoint(store: Store, id: string, checkpoint: { step: n
 }
 
 /** Most recently updated first. */
-export function listRecentRuns(store: Store, options: { limit?: number; status?: RunStatus; dictionaryName?: string } = {}): Run[] {
+export function listRecentRuns(
+  store: Store,
+  options: { limit?: number; status?: RunStatus; dictionaryName?: string } = {},
+): Run[] {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (options.status !== undefined) { where.push('status = ?'); params.push(options.status); }
-  if (options.dictionaryName !== undefined) { where.push('dictionary_name = ?'); params.push(options.dictionaryName); }
+  if (options.status !== undefined) {
+    where.push('status = ?');
+    params.push(options.status);
+  }
+  if (options.dictionaryName !== undefined) {
+    where.push('dictionary_name = ?');
+    params.push(options.dictionaryName);
+  }
   const sql = `SELECT ${selectList(RUN_COLUMNS)} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY updated_at DESC, rowid DESC LIMIT ?`;
   const rows = store.db.prepare(sql).all(...params, options.limit ?? 20) as RunRow[];

@@ -13,8 +13,16 @@ import { arrayBlob, nowIso } from './codec';
 import { assertWriter, type Store } from './database';
 import { DEFAULT_SERIES, findDictionaryRow } from './dictionaries';
 import {
-  ANALYSIS_COLUMNS, CONTEXT_COLUMNS, DICTIONARY_COLUMNS, FEATURE_COLUMNS, FEATURE_SAMPLE_COLUMNS,
-  type AnalysisRow, type ContextRow, type DictionaryRow, type FeatureRow, type FeatureSampleRow,
+  ANALYSIS_COLUMNS,
+  CONTEXT_COLUMNS,
+  DICTIONARY_COLUMNS,
+  FEATURE_COLUMNS,
+  FEATURE_SAMPLE_COLUMNS,
+  type AnalysisRow,
+  type ContextRow,
+  type DictionaryRow,
+  type FeatureRow,
+  type FeatureSampleRow,
 } from './rows';
 
 export interface SaveAnalysisOptions {
@@ -44,7 +52,8 @@ const PROGRESS_EVERY = 256;
 /** Checks the result's internal consistency, naming the first thing wrong. */
 function validate(result: AnalysisResult): void {
   const what = `analysis of '${result.dictionaryName}'`;
-  if (!Number.isInteger(result.dSae) || result.dSae <= 0) throw new InputError(`${what}: dSae ${result.dSae} is not a positive integer`);
+  if (!Number.isInteger(result.dSae) || result.dSae <= 0)
+    throw new InputError(`${what}: dSae ${result.dSae} is not a positive integer`);
   const contextLength = new Map<number, number>();
   for (const c of result.contexts) {
     if (contextLength.has(c.contextIndex)) throw new InputError(`${what}: context ${c.contextIndex} appears twice`);
@@ -64,12 +73,14 @@ function validate(result: AnalysisResult): void {
       s.samples.forEach((sample, rank) => {
         const where = `${what}: feature ${f.index}, sampling '${s.name}', sample ${rank}`;
         const length = contextLength.get(sample.contextIndex);
-        if (length === undefined) throw new InputError(`${where}: context ${sample.contextIndex} is not among the result's contexts`);
+        if (length === undefined)
+          throw new InputError(`${where}: context ${sample.contextIndex} is not among the result's contexts`);
         if (sample.positions.length !== sample.values.length) {
           throw new InputError(`${where}: ${sample.positions.length} positions but ${sample.values.length} values`);
         }
         for (const p of sample.positions) {
-          if (p < 0 || p >= length) throw new InputError(`${where}: position ${p} is outside its context (0 to ${length - 1})`);
+          if (p < 0 || p >= length)
+            throw new InputError(`${where}: position ${p} is outside its context (0 to ${length - 1})`);
         }
       });
     }
@@ -81,37 +92,63 @@ function ensureDictionary(db: Database.Database, result: AnalysisResult): Dictio
   const existing = findDictionaryRow(db, result.dictionaryName);
   if (existing) {
     if (existing.d_sae !== result.dSae) {
-      throw new InputError(`analysis of '${result.dictionaryName}': dSae ${result.dSae} differs from the registered dictionary's d_sae ${existing.d_sae}`);
+      throw new InputError(
+        `analysis of '${result.dictionaryName}': dSae ${result.dSae} differs from the registered dictionary's d_sae ${existing.d_sae}`,
+      );
     }
     return existing;
   }
   const now = nowIso();
-  const config = { sae_type: 'sae', hook_point_in: result.hookPointIn, hook_point_out: result.hookPointOut, d_sae: result.dSae, model_name: result.modelName };
-  const row: Omit<DictionaryRow, 'id'> = {
-    name: result.dictionaryName, series: DEFAULT_SERIES, path: result.dictionaryDir, sae_type: 'sae', d_sae: result.dSae,
-    model_name: result.modelName, config: JSON.stringify(config), metrics: null, created_at: now, updated_at: now,
+  const config = {
+    sae_type: 'sae',
+    hook_point_in: result.hookPointIn,
+    hook_point_out: result.hookPointOut,
+    d_sae: result.dSae,
+    model_name: result.modelName,
   };
-  db.prepare(insertSql('dictionaries', DICTIONARY_COLUMNS.filter((c) => c !== 'id'))).run(row);
+  const row: Omit<DictionaryRow, 'id'> = {
+    name: result.dictionaryName,
+    series: DEFAULT_SERIES,
+    path: result.dictionaryDir,
+    sae_type: 'sae',
+    d_sae: result.dSae,
+    model_name: result.modelName,
+    config: JSON.stringify(config),
+    metrics: null,
+    created_at: now,
+    updated_at: now,
+  };
+  db.prepare(
+    insertSql(
+      'dictionaries',
+      DICTIONARY_COLUMNS.filter((c) => c !== 'id'),
+    ),
+  ).run(row);
   return findDictionaryRow(db, result.dictionaryName)!;
 }
 
 const sampleKey = (feature: number, sampling: number, rank: number) => `${feature}/${sampling}/${rank}`;
 
 /** Decides which arrays go to the arrays file; returns the references by context index and by sample. */
-function planLargeArrays(result: AnalysisResult, spill: ArraySpill): { contexts: Map<number, string>; samples: Map<string, string> } {
+function planLargeArrays(
+  result: AnalysisResult,
+  spill: ArraySpill,
+): { contexts: Map<number, string>; samples: Map<string, string> } {
   const contexts = new Map<number, string>();
   for (const c of result.contexts) {
     if (spill.isLarge(c.tokens)) contexts.set(c.contextIndex, spill.add(`context.${c.contextIndex}.tokens`, c.tokens));
   }
   const samples = new Map<string, string>();
   for (const f of result.features) {
-    f.samplings.forEach((s, si) => s.samples.forEach((sample, rank) => {
-      if (!spill.isLarge(sample.positions) && !spill.isLarge(sample.values)) return;
-      const prefix = `feature.${f.index}.${si}.${rank}`;
-      spill.add(`${prefix}.positions`, sample.positions);
-      const ref = spill.add(`${prefix}.activations`, sample.values);
-      samples.set(sampleKey(f.index, si, rank), ref.slice(0, -'.activations'.length));
-    }));
+    f.samplings.forEach((s, si) =>
+      s.samples.forEach((sample, rank) => {
+        if (!spill.isLarge(sample.positions) && !spill.isLarge(sample.values)) return;
+        const prefix = `feature.${f.index}.${si}.${rank}`;
+        spill.add(`${prefix}.positions`, sample.positions);
+        const ref = spill.add(`${prefix}.activations`, sample.values);
+        samples.set(sampleKey(f.index, si, rank), ref.slice(0, -'.activations'.length));
+      }),
+    );
   }
   return { contexts, samples };
 }
@@ -143,50 +180,92 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
   const refs = planLargeArrays(result, spill);
   spill.write();
 
-  const insertAnalysis = db.prepare(insertSql('analyses', ANALYSIS_COLUMNS.filter((c) => c !== 'id')));
+  const insertAnalysis = db.prepare(
+    insertSql(
+      'analyses',
+      ANALYSIS_COLUMNS.filter((c) => c !== 'id'),
+    ),
+  );
   const insertContext = db.prepare(insertSql('contexts', CONTEXT_COLUMNS));
-  const insertFeature = db.prepare(insertSql('features', FEATURE_COLUMNS.filter((c) => c !== 'id')));
-  const insertSample = db.prepare(insertSql('feature_samples', FEATURE_SAMPLE_COLUMNS.filter((c) => c !== 'id')));
+  const insertFeature = db.prepare(
+    insertSql(
+      'features',
+      FEATURE_COLUMNS.filter((c) => c !== 'id'),
+    ),
+  );
+  const insertSample = db.prepare(
+    insertSql(
+      'feature_samples',
+      FEATURE_SAMPLE_COLUMNS.filter((c) => c !== 'id'),
+    ),
+  );
 
   const write = () => {
     const dictionary = ensureDictionary(db, result);
-    const previous = db.prepare('SELECT id, arrays_file FROM analyses WHERE dictionary_id = ? AND name = ?')
+    const previous = db
+      .prepare('SELECT id, arrays_file FROM analyses WHERE dictionary_id = ? AND name = ?')
       .get(dictionary.id, name) as Pick<AnalysisRow, 'id' | 'arrays_file'> | undefined;
     if (previous && !options.replace) {
-      throw new InputError(`dictionary '${result.dictionaryName}' already has an analysis named '${name}'; replace it or choose another name`);
+      throw new InputError(
+        `dictionary '${result.dictionaryName}' already has an analysis named '${name}'; replace it or choose another name`,
+      );
     }
     if (previous) deleteAnalysisRows(db, previous.id);
     ensureCatalogEntry(db, 'models', result.modelName, {});
     ensureCatalogEntry(db, 'datasets', result.dataset.spec, { dataset_name_or_path: result.dataset.spec });
 
     const analysis: Omit<AnalysisRow, 'id'> = {
-      uid, dictionary_id: dictionary.id, name, model_name: result.modelName, dataset_name: result.dataset.spec,
-      dataset_split: result.dataset.split, context_size: result.dataset.contextSize, hook_point_in: result.hookPointIn,
-      hook_point_out: result.hookPointOut, n_analyzed_tokens: result.tokensAnalysed, n_features: result.features.length,
-      arrays_file: spill.file, created_at: result.createdAt,
+      uid,
+      dictionary_id: dictionary.id,
+      name,
+      model_name: result.modelName,
+      dataset_name: result.dataset.spec,
+      dataset_split: result.dataset.split,
+      context_size: result.dataset.contextSize,
+      hook_point_in: result.hookPointIn,
+      hook_point_out: result.hookPointOut,
+      n_analyzed_tokens: result.tokensAnalysed,
+      n_features: result.features.length,
+      arrays_file: spill.file,
+      created_at: result.createdAt,
     };
     const analysisId = Number(insertAnalysis.run(analysis).lastInsertRowid);
 
     for (const c of result.contexts) {
       const ref = refs.contexts.get(c.contextIndex) ?? null;
-      const row: ContextRow = { analysis_id: analysisId, context_idx: c.contextIndex, n_tokens: c.tokens.length, tokens: ref ? null : arrayBlob(c.tokens), tokens_ref: ref };
+      const row: ContextRow = {
+        analysis_id: analysisId,
+        context_idx: c.contextIndex,
+        n_tokens: c.tokens.length,
+        tokens: ref ? null : arrayBlob(c.tokens),
+        tokens_ref: ref,
+      };
       insertContext.run(row);
     }
 
     let samples = 0;
     result.features.forEach((f, i) => {
       const featureId = Number(insertFeature.run(featureRow(f, analysisId, dictionary.id)).lastInsertRowid);
-      f.samplings.forEach((s, si) => s.samples.forEach((sample, rank) => {
-        const ref = refs.samples.get(sampleKey(f.index, si, rank)) ?? null;
-        const row: Omit<FeatureSampleRow, 'id'> = {
-          feature_id: featureId, analysis_id: analysisId, sampling: s.name, rank, context_idx: sample.contextIndex,
-          max_activation: sample.maxActivation, positions: ref ? null : arrayBlob(sample.positions),
-          activations: ref ? null : arrayBlob(sample.values), arrays_ref: ref,
-        };
-        insertSample.run(row);
-        samples++;
-      }));
-      if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === result.features.length) options.onProgress?.(i + 1, result.features.length);
+      f.samplings.forEach((s, si) =>
+        s.samples.forEach((sample, rank) => {
+          const ref = refs.samples.get(sampleKey(f.index, si, rank)) ?? null;
+          const row: Omit<FeatureSampleRow, 'id'> = {
+            feature_id: featureId,
+            analysis_id: analysisId,
+            sampling: s.name,
+            rank,
+            context_idx: sample.contextIndex,
+            max_activation: sample.maxActivation,
+            positions: ref ? null : arrayBlob(sample.positions),
+            activations: ref ? null : arrayBlob(sample.values),
+            arrays_ref: ref,
+          };
+          insertSample.run(row);
+          samples++;
+        }),
+      );
+      if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === result.features.length)
+        options.onProgress?.(i + 1, result.features.length);
     });
     return { previousArrays: previous?.arrays_file ?? null, replaced: previous !== undefined, samples };
   };
@@ -201,7 +280,12 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
   }
   if (outcome.previousArrays) removeArrayFile(store.dir, outcome.previousArrays);
   return {
-    dictionary: result.dictionaryName, name, features: result.features.length, contexts: result.contexts.length,
-    samples: outcome.samples, arraysFile: spill.file, replaced: outcome.replaced,
+    dictionary: result.dictionaryName,
+    name,
+    features: result.features.length,
+    contexts: result.contexts.length,
+    samples: outcome.samples,
+    arraysFile: spill.file,
+    replaced: outcome.replaced,
   };
 }

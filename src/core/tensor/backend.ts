@@ -57,9 +57,8 @@ export function activeBackend(): BackendInfo | undefined {
  * `auto` (the default, unless SAE_STUDIO_BACKEND says otherwise) tries webgpu → wasm → cpu.
  */
 export async function initBackend(request?: BackendRequest): Promise<BackendInfo> {
-  const wanted = request && request !== 'auto'
-    ? request
-    : parseBackendRequest(process.env.SAE_STUDIO_BACKEND, 'SAE_STUDIO_BACKEND');
+  const wanted =
+    request && request !== 'auto' ? request : parseBackendRequest(process.env.SAE_STUDIO_BACKEND, 'SAE_STUDIO_BACKEND');
   // Silences tfjs's console advice to install tfjs-node (which targets CUDA 11 and cannot be used here).
   tf.env().set('PROD', true);
   const order: BackendName[] = wanted === 'auto' ? [...BACKEND_NAMES] : [wanted];
@@ -99,9 +98,12 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
  */
 function adviseWasmHugePages(): void {
   if (process.env.SAE_STUDIO_HUGE_PAGES === 'off') return;
-  const blas = loadNativeBlas().blas as unknown as { adviseHugePages?: (buffer: ArrayBuffer, bytes: number) => number } | null;
+  const blas = loadNativeBlas().blas as unknown as {
+    adviseHugePages?: (buffer: ArrayBuffer, bytes: number) => number;
+  } | null;
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer;
-  if (typeof blas?.adviseHugePages === 'function' && heap instanceof ArrayBuffer) blas.adviseHugePages(heap, 4 * 2 ** 30);
+  if (typeof blas?.adviseHugePages === 'function' && heap instanceof ArrayBuffer)
+    blas.adviseHugePages(heap, 4 * 2 ** 30);
 }
 
 async function startBackend(name: BackendName, explicit: boolean): Promise<string> {
@@ -173,12 +175,18 @@ async function startWebgpu(explicit: boolean): Promise<string> {
   const { gpu, adapter } = await requestAdapter();
   if (!explicit && isSoftwareAdapter(adapter)) {
     // lavapipe/SwiftShader emulate a GPU on the CPU and are slower than wasm: used only when asked for.
-    throw new BackendError(`only a software adapter (${adapter.info.description || adapter.info.device}); request --backend webgpu to use it`);
+    throw new BackendError(
+      `only a software adapter (${adapter.info.description || adapter.info.device}); request --backend webgpu to use it`,
+    );
   }
   // tfjs-backend-webgpu registers itself at import time only when navigator.gpu exists.
   const nav = (globalThis as { navigator?: object }).navigator;
   if (!nav || !('gpu' in nav)) {
-    Object.defineProperty(globalThis, 'navigator', { value: { ...(nav ?? {}), gpu }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { ...(nav ?? {}), gpu },
+      configurable: true,
+      writable: true,
+    });
   }
   await import('@tensorflow/tfjs-backend-webgpu');
   await setBackendOrThrow('webgpu');
@@ -191,14 +199,18 @@ function linuxVulkanSkipReason(): string | null {
   if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return null;
   const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')) : [];
   const nvidia = existsSync('/dev') ? readdirSync('/dev').filter((f) => /^nvidia\d+$/.test(f)) : [];
-  if (dri.length === 0 && nvidia.length === 0) return 'no GPU device (/dev/dri/renderD*, /dev/nvidia*); request --backend webgpu to use a software adapter';
+  if (dri.length === 0 && nvidia.length === 0)
+    return 'no GPU device (/dev/dri/renderD*, /dev/nvidia*); request --backend webgpu to use a software adapter';
   return null;
 }
 
 function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info;
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
-  return (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/.test(text);
+  return (
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader/.test(text)
+  );
 }
 
 /** Keeps a reference so bundlers and linters do not treat the Dawn instance as dead. */
@@ -220,9 +232,12 @@ export interface ComputeDevices {
 export async function describeComputeDevices(): Promise<ComputeDevices> {
   const blas = loadNativeBlas();
   const screen = blas.blas ? (blas.blas as unknown as { topkScreening?: () => boolean }).topkScreening?.() : undefined;
-  const encoder = screen === undefined ? '' : screen
-    ? '; TopK encoder: int8 screen, exact fp32 candidates (AVX-512 VNNI)'
-    : '; TopK encoder: fp32 sgemm (no AVX-512 VNNI on this CPU)';
+  const encoder =
+    screen === undefined
+      ? ''
+      : screen
+        ? '; TopK encoder: int8 screen, exact fp32 candidates (AVX-512 VNNI)'
+        : '; TopK encoder: fp32 sgemm (no AVX-512 VNNI on this CPU)';
   const native = blas.blas
     ? { loaded: true, detail: `BLAS: ${nativeBlasName() ?? 'unknown'}${encoder}; ${blas.path}` }
     : { loaded: false, detail: blas.reason };
@@ -233,7 +248,12 @@ export async function describeComputeDevices(): Promise<ComputeDevices> {
     const info = adapter.info;
     const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter';
     const software = isSoftwareAdapter(adapter);
-    return { auto: software ? 'wasm' : 'webgpu', gpu: { adapter: name, software }, gpuReason: software ? 'a software adapter: used only when webgpu is requested' : null, native };
+    return {
+      auto: software ? 'wasm' : 'webgpu',
+      gpu: { adapter: name, software },
+      gpuReason: software ? 'a software adapter: used only when webgpu is requested' : null,
+      native,
+    };
   } catch (err) {
     return { auto: 'wasm', gpu: null, gpuReason: (err as Error).message, native };
   }

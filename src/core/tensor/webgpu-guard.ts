@@ -18,7 +18,9 @@ const pending = new WeakMap<object, { first: string; count: number }>();
 
 function backendOf(b: unknown): GuardedBackend | null {
   const x = b as Partial<GuardedBackend> | null;
-  return x && x.device && typeof x.read === 'function' && typeof x.readSync === 'function' ? (x as GuardedBackend) : null;
+  return x && x.device && typeof x.read === 'function' && typeof x.readSync === 'function'
+    ? (x as GuardedBackend)
+    : null;
 }
 
 function raise(b: GuardedBackend): void {
@@ -26,7 +28,9 @@ function raise(b: GuardedBackend): void {
   if (!e) return;
   pending.delete(b);
   const more = e.count > 1 ? ` (and ${e.count - 1} more)` : '';
-  throw new Error(`webgpu: the GPU rejected queued work, so results would be wrong: ${e.first}${more}; try --backend wasm, or smaller batches`);
+  throw new Error(
+    `webgpu: the GPU rejected queued work, so results would be wrong: ${e.first}${more}; try --backend wasm, or smaller batches`,
+  );
 }
 
 /** Installs the guard on the active webgpu backend (once per backend). */
@@ -67,6 +71,8 @@ export function checkWebGpuBinding(what: string, shape: readonly number[]): void
   const bytes = shape.reduce((a, b) => a * b, 1) * 4;
   if (bytes > limit) {
     const mb = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
-    throw new InputError(`${what} [${shape.join(', ')}] takes ${mb(bytes)}, more than this GPU binds to a shader (${mb(limit)}): use --backend wasm (or a GPU with a larger maxStorageBufferBindingSize)`);
+    throw new InputError(
+      `${what} [${shape.join(', ')}] takes ${mb(bytes)}, more than this GPU binds to a shader (${mb(limit)}): use --backend wasm (or a GPU with a larger maxStorageBufferBindingSize)`,
+    );
   }
 }

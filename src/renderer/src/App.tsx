@@ -1,5 +1,16 @@
 /** The application shell: navigation, the colour-scheme switch, and the page of the current route. */
-import { ActionIcon, AppShell, Badge, Group, NavLink, Text, Title, Tooltip, useComputedColorScheme, useMantineColorScheme } from '@mantine/core';
+import {
+  ActionIcon,
+  AppShell,
+  Badge,
+  Group,
+  NavLink,
+  Text,
+  Title,
+  Tooltip,
+  useComputedColorScheme,
+  useMantineColorScheme,
+} from '@mantine/core';
 import type { ReactNode } from 'react';
 import { useLoad } from './client/studio';
 import { ErrorBoundary } from './components/ErrorBoundary';
@@ -57,7 +68,13 @@ function ThemeSwitch() {
   const next = scheme === 'dark' ? 'light' : 'dark';
   return (
     <Tooltip label={`Switch to the ${next} theme`}>
-      <ActionIcon variant="default" size="lg" aria-label={`Switch to the ${next} theme`} data-testid="theme-switch" onClick={() => setColorScheme(next)}>
+      <ActionIcon
+        variant="default"
+        size="lg"
+        aria-label={`Switch to the ${next} theme`}
+        data-testid="theme-switch"
+        onClick={() => setColorScheme(next)}
+      >
         {scheme === 'dark' ? '☀' : '☾'}
       </ActionIcon>
     </Tooltip>

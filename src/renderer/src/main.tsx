@@ -10,7 +10,11 @@ import './app.css';
 const container = document.getElementById('root');
 if (!container) throw new Error('index.html has no #root element');
 
-const theme = createTheme({ primaryColor: 'orange', fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', defaultRadius: 'md' });
+const theme = createTheme({
+  primaryColor: 'orange',
+  fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+  defaultRadius: 'md',
+});
 const colorSchemeManager = localStorageColorSchemeManager({ key: 'sae-studio-color-scheme' });
 const client = createWindowClient();
 

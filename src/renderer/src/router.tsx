@@ -24,7 +24,11 @@ export function usePath(): string {
 }
 
 /** The names of a pattern's `:name` parameters: `/dictionaries/:name/features/:index` → 'name' | 'index'. */
-type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamNames<Rest> : P extends `${string}:${infer Name}` ? Name : never;
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<Rest>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
 export type RouteParams<P extends string> = Record<ParamNames<P>, string>;
 
 /** The parameters of `pattern` (e.g. `/dictionaries/:name`) in `path`, or null when it does not match. */

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { averageNormOfStream, createModelActivationStream, datasetNormScale, estimateAverageNorm } from '../../../src/core/activations';
+import {
+  averageNormOfStream,
+  createModelActivationStream,
+  datasetNormScale,
+  estimateAverageNorm,
+} from '../../../src/core/activations';
 import { keptPositions, tokenMask } from '../../../src/core/data/masks';
 import { loadModel } from '../../../src/core/lm/load-model';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
@@ -39,7 +44,14 @@ describe('dataset-wise average norm', () => {
 
   it('equals a direct computation over the first n kept tokens, per hook point', async () => {
     for (const n of [1, 100, 250]) {
-      const est = await estimateAverageNorm({ model, windows, hookPoints: [A, B], mask, nTokens: n, modelBatchSize: 5 });
+      const est = await estimateAverageNorm({
+        model,
+        windows,
+        hookPoints: [A, B],
+        mask,
+        nTokens: n,
+        modelBatchSize: 5,
+      });
       expect(est.tokens).toBe(n);
       expect(est.norms[A]).toBeCloseTo(await direct(A, n), 4);
       expect(est.norms[B]).toBeCloseTo(await direct(B, n), 4);
@@ -68,7 +80,17 @@ describe('dataset-wise average norm', () => {
 
   it('gives the same mean from an unshuffled stream, and the lm-saes scale sqrt(d) / mean', async () => {
     const est = await estimateAverageNorm({ model, windows, hookPoints: [B], mask, nTokens: 200, modelBatchSize: 4 });
-    const stream = await createModelActivationStream({ model, windows, hookPoints: [B], mask, batchSize: 64, groupWindows: 3, modelBatchSize: 4, seed: 0, shuffle: false });
+    const stream = await createModelActivationStream({
+      model,
+      windows,
+      hookPoints: [B],
+      mask,
+      batchSize: 64,
+      groupWindows: 3,
+      modelBatchSize: 4,
+      seed: 0,
+      shuffle: false,
+    });
     const fromStream = await averageNormOfStream(stream, 200);
     expect(fromStream.tokens).toBe(200);
     expect(fromStream.norms[B]).toBeCloseTo(est.norms[B]!, 5);

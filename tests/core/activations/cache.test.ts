@@ -4,7 +4,11 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cachedActivationStream, createModelActivationStream, generateActivationCache, type GenerateCacheOptions, type GenerateProgress,
+  cachedActivationStream,
+  createModelActivationStream,
+  generateActivationCache,
+  type GenerateCacheOptions,
+  type GenerateProgress,
 } from '../../../src/core/activations';
 import { isInputError } from '../../../src/core/errors';
 import { loadModel } from '../../../src/core/lm/load-model';
@@ -29,7 +33,16 @@ beforeAll(async () => {
 afterAll(() => model.dispose());
 const generate = (outDir: string, over: Partial<GenerateCacheOptions> = {}) =>
   generateActivationCache({
-    model, windows, hookPoints: [IN, OUT], outDir, chunkSize: 4, modelBatchSize: 3, modelName: 'gpt2-fixture', datasetName: 'synthetic', mask, ...over,
+    model,
+    windows,
+    hookPoints: [IN, OUT],
+    outDir,
+    chunkSize: 4,
+    modelBatchSize: 3,
+    modelName: 'gpt2-fixture',
+    datasetName: 'synthetic',
+    mask,
+    ...over,
   });
 
 describe('activation cache (lm-saes layout): writing, reading back, resuming', () => {
@@ -43,8 +56,16 @@ describe('activation cache (lm-saes layout): writing, reading back, resuming', (
     );
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({
-      format: 'sae-studio/activation-cache@1', model: 'gpt2-fixture', dataset: 'synthetic', hook_points: [IN, OUT],
-      d_model: { [IN]: 64, [OUT]: 64 }, context_size: 32, dtype: 'float32', n_windows: 22, n_samples_per_chunk: 4, n_chunks: 6,
+      format: 'sae-studio/activation-cache@1',
+      model: 'gpt2-fixture',
+      dataset: 'synthetic',
+      hook_points: [IN, OUT],
+      d_model: { [IN]: 64, [OUT]: 64 },
+      context_size: 32,
+      dtype: 'float32',
+      n_windows: 22,
+      n_samples_per_chunk: 4,
+      n_chunks: 6,
     });
     const f = openSafetensors(join(dir, OUT, 'chunk-00000005.safetensors'));
     expect(f.names().sort()).toEqual(['activation', 'attention_mask', 'mask', 'tokens']);
@@ -70,7 +91,9 @@ describe('activation cache (lm-saes layout): writing, reading back, resuming', (
     const dir = tempDir();
     await generate(dir);
     const common = { hookPoints: [IN, OUT], batchSize: 50, seed: 3, dropLast: false };
-    const live = await take(await createModelActivationStream({ ...common, model, windows, mask, groupWindows: 4, modelBatchSize: 3 }));
+    const live = await take(
+      await createModelActivationStream({ ...common, model, windows, mask, groupWindows: 4, modelBatchSize: 3 }),
+    );
     const cached = await take(await cachedActivationStream({ ...common, dir }));
     expect(live.length).toBeGreaterThan(10);
     expectSameBatches(cached, live, 'cache vs model stream');
@@ -79,7 +102,11 @@ describe('activation cache (lm-saes layout): writing, reading back, resuming', (
     const all = await take(await cachedActivationStream({ ...common, dir, groupChunks: 2 }));
     await take(stream, 5);
     const state = JSON.parse(JSON.stringify(stream.state()));
-    expectSameBatches(await take(await cachedActivationStream({ ...common, dir, groupChunks: 2, state })), all.slice(5), 'cache resume');
+    expectSameBatches(
+      await take(await cachedActivationStream({ ...common, dir, groupChunks: 2, state })),
+      all.slice(5),
+      'cache resume',
+    );
     await expect(cachedActivationStream({ ...common, dir, state })).rejects.toThrow(/group_windows was 8 .* has 4/);
   });
 
@@ -89,7 +116,9 @@ describe('activation cache (lm-saes layout): writing, reading back, resuming', (
     const last = join(dir, OUT, 'chunk-00000005.safetensors');
     const before = readFileSync(last);
     rmSync(join(dir, OUT, 'chunk-00000005.meta.json'));
-    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0 })).rejects.toThrow(/chunk-00000005\.meta\.json: missing/);
+    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0 })).rejects.toThrow(
+      /chunk-00000005\.meta\.json: missing/,
+    );
     const progress: GenerateProgress[] = [];
     const result = await generate(dir, { onProgress: (p) => progress.push(p) });
     expect(result).toMatchObject({ written: 1, skipped: 5, tokensComputed: 2 * 32 });
@@ -99,29 +128,40 @@ describe('activation cache (lm-saes layout): writing, reading back, resuming', (
     // An aborted generation stops between chunks and leaves a cache that the next run completes.
     const dir2 = tempDir();
     const ctl = new AbortController();
-    await expect(generate(dir2, { signal: ctl.signal, onProgress: (p) => p.chunk === 2 && ctl.abort(new Error('stop')) })).rejects.toThrow('stop');
+    await expect(
+      generate(dir2, { signal: ctl.signal, onProgress: (p) => p.chunk === 2 && ctl.abort(new Error('stop')) }),
+    ).rejects.toThrow('stop');
     expect((await generate(dir2)).written).toBe(3);
   });
-
 });
 
 describe('activation cache (lm-saes layout): mismatches, damage and other writers', () => {
   it('names the field when the manifest does not match the generation or the reader', async () => {
     const dir = tempDir();
     await generate(dir);
-    await expect(generate(dir, { modelName: 'other' })).rejects.toThrow(/manifest\.json: field 'model' is "gpt2-fixture", this generation has "other"/);
+    await expect(generate(dir, { modelName: 'other' })).rejects.toThrow(
+      /manifest\.json: field 'model' is "gpt2-fixture", this generation has "other"/,
+    );
     await expect(generate(dir, { dtype: 'bfloat16' })).rejects.toThrow(/field 'dtype'/);
     await expect(generate(dir, { hookPoints: [OUT] })).rejects.toThrow(/field 'hook_points'/);
     await expect(generate(dir, { chunkSize: 5 })).rejects.toThrow(/field 'n_samples_per_chunk'/);
     await expect(generate(dir, { windows: syntheticWindows(22, 32, 5) })).rejects.toThrow(/field 'windows_digest'/);
-    await expect(cachedActivationStream({ dir, hookPoints: ['blocks.1.hook_resid_post'], batchSize: 8, seed: 0 })).rejects.toThrow(/hook point 'blocks\.1\.hook_resid_post' is not cached/);
-    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0, expectDModel: 128 })).rejects.toThrow(/d_model 64, expected 128/);
+    await expect(
+      cachedActivationStream({ dir, hookPoints: ['blocks.1.hook_resid_post'], batchSize: 8, seed: 0 }),
+    ).rejects.toThrow(/hook point 'blocks\.1\.hook_resid_post' is not cached/);
+    await expect(
+      cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0, expectDModel: 128 }),
+    ).rejects.toThrow(/d_model 64, expected 128/);
     const manifestPath = join(dir, 'manifest.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, d_model: { [IN]: 64, [OUT]: 32 } }));
-    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0 })).rejects.toThrow(/activation width \(d_model\) 64, expected 32/);
+    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0 })).rejects.toThrow(
+      /activation width \(d_model\) 64, expected 32/,
+    );
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, dtype: 'int8' }));
-    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0 })).rejects.toThrow(/field 'dtype' is "int8"/);
+    await expect(cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 8, seed: 0 })).rejects.toThrow(
+      /field 'dtype' is "int8"/,
+    );
   });
 
   it('reports a truncated or corrupt chunk as an input error naming the file', async () => {
@@ -129,16 +169,24 @@ describe('activation cache (lm-saes layout): mismatches, damage and other writer
     await generate(dir);
     const file = join(dir, IN, 'chunk-00000002.safetensors');
     truncateSync(file, statSync(file).size - 100);
-    const err = await cachedActivationStream({ dir, hookPoints: [IN, OUT], batchSize: 8, seed: 0 }).catch((e: unknown) => e);
+    const err = await cachedActivationStream({ dir, hookPoints: [IN, OUT], batchSize: 8, seed: 0 }).catch(
+      (e: unknown) => e,
+    );
     expect(isInputError(err)).toBe(true);
     expect((err as Error).message).toMatch(/chunk-00000002\.safetensors: corrupt or truncated activation chunk/);
     writeFileSync(file, 'not a safetensors file');
-    await expect(cachedActivationStream({ dir, hookPoints: [IN], batchSize: 8, seed: 0 })).rejects.toThrow(/chunk-00000002\.safetensors: corrupt or truncated/);
+    await expect(cachedActivationStream({ dir, hookPoints: [IN], batchSize: 8, seed: 0 })).rejects.toThrow(
+      /chunk-00000002\.safetensors: corrupt or truncated/,
+    );
     rmSync(file);
-    await expect(cachedActivationStream({ dir, hookPoints: [IN], batchSize: 8, seed: 0 })).rejects.toThrow(/chunk-00000002\.safetensors: missing, the cache is incomplete/);
+    await expect(cachedActivationStream({ dir, hookPoints: [IN], batchSize: 8, seed: 0 })).rejects.toThrow(
+      /chunk-00000002\.safetensors: missing, the cache is incomplete/,
+    );
     // generate repairs it
     expect((await generate(dir)).written).toBe(1);
-    expect((await take(await cachedActivationStream({ dir, hookPoints: [IN], batchSize: 8, seed: 0 }))).length).toBeGreaterThan(0);
+    expect(
+      (await take(await cachedActivationStream({ dir, hookPoints: [IN], batchSize: 8, seed: 0 }))).length,
+    ).toBeGreaterThan(0);
   });
 
   it('stores bfloat16 / float16 activations and reads them back upcast', async () => {
@@ -155,7 +203,9 @@ describe('activation cache (lm-saes layout): mismatches, damage and other writer
     const wide = a.acts[OUT] ?? new Float32Array();
     const narrow = b.acts[OUT] ?? new Float32Array();
     expect(narrow.length).toBe(wide.length);
-    wide.forEach((v, i) => expect(Math.abs((narrow[i] ?? Number.NaN) - v)).toBeLessThanOrEqual(Math.abs(v) / 128 + 1e-30));
+    wide.forEach((v, i) =>
+      expect(Math.abs((narrow[i] ?? Number.NaN) - v)).toBeLessThanOrEqual(Math.abs(v) / 128 + 1e-30),
+    );
   });
 
   it('reads a cache lm-saes wrote (no manifest, no meta, no mask: default mask drops position 0)', async () => {
@@ -175,9 +225,22 @@ describe('activation cache (lm-saes layout): mismatches, damage and other writer
       st.close();
       writeSafetensors(path, { activation: act, tokens });
     }
-    const all = await take(await cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 31, seed: 2, dropLast: false }));
+    const all = await take(
+      await cachedActivationStream({ dir, hookPoints: [OUT], batchSize: 31, seed: 2, dropLast: false }),
+    );
     expect(all.reduce((n, b) => n + b.rows, 0)).toBe(22 * 31);
-    const live = await take(await createModelActivationStream({ model, windows, hookPoints: [OUT], batchSize: 31, seed: 2, dropLast: false, groupWindows: 4, modelBatchSize: 3 }));
+    const live = await take(
+      await createModelActivationStream({
+        model,
+        windows,
+        hookPoints: [OUT],
+        batchSize: 31,
+        seed: 2,
+        dropLast: false,
+        groupWindows: 4,
+        modelBatchSize: 3,
+      }),
+    );
     expectSameBatches(all, live, 'manifest-less cache');
   });
 });

@@ -49,7 +49,8 @@ export function actsOf(b: ActivationBatch, hook: string): Float32Array {
 }
 
 /** A typed array's bytes; an absent one has none. */
-const bytesOf = (a: ArrayBufferView | undefined): Buffer => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : Buffer.alloc(0));
+const bytesOf = (a: ArrayBufferView | undefined): Buffer =>
+  a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : Buffer.alloc(0);
 
 /** Same rows, same origins, same bits. */
 export function expectSameBatches(actual: ActivationBatch[], expected: ActivationBatch[], label: string): void {

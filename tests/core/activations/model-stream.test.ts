@@ -23,7 +23,15 @@ describeEachBackend('model activation stream', () => {
   });
   afterAll(() => model.dispose());
   const options = (over: Partial<ModelStreamOptions> = {}): ModelStreamOptions => ({
-    model, windows, hookPoints: [RESID], mask, batchSize: 100, groupWindows: 5, modelBatchSize: 2, seed: 7, ...over,
+    model,
+    windows,
+    hookPoints: [RESID],
+    mask,
+    batchSize: 100,
+    groupWindows: 5,
+    modelBatchSize: 2,
+    seed: 7,
+    ...over,
   });
 
   it('keeps exactly the masked-in tokens, each once, and drops only the final partial batch', async () => {
@@ -90,7 +98,9 @@ describeEachBackend('model activation stream', () => {
       const [, afterProbe] = spy.mock.calls;
       if (!afterProbe) throw new Error('expected a forward pass after the width probe');
       const firstPass = afterProbe[0] as TokenBatch;
-      expect(Array.from(firstPass.ids.subarray(0, windows.seq))).toEqual(Array.from(windows.ids.subarray(state.group * 5 * windows.seq, (state.group * 5 + 1) * windows.seq)));
+      expect(Array.from(firstPass.ids.subarray(0, windows.seq))).toEqual(
+        Array.from(windows.ids.subarray(state.group * 5 * windows.seq, (state.group * 5 + 1) * windows.seq)),
+      );
       spy.mockRestore();
       const rest = [...firstBatch, ...(await take(resumed))];
       expectSameBatches(rest, whole.slice(n), `resumed after ${n} batches`);
@@ -101,18 +111,33 @@ describeEachBackend('model activation stream', () => {
     const stream = await createModelActivationStream(options());
     await take(stream, 1);
     const state = stream.state();
-    await expect(createModelActivationStream(options({ batchSize: 50, state }))).rejects.toThrow(/batch_size was 100 .* has 50/);
+    await expect(createModelActivationStream(options({ batchSize: 50, state }))).rejects.toThrow(
+      /batch_size was 100 .* has 50/,
+    );
     await expect(createModelActivationStream(options({ seed: 8, state }))).rejects.toThrow(/seed was 7/);
-    await expect(createModelActivationStream(options({ windows: syntheticWindows(24, 32, 2), state }))).rejects.toThrow(/data was/);
+    await expect(createModelActivationStream(options({ windows: syntheticWindows(24, 32, 2), state }))).rejects.toThrow(
+      /data was/,
+    );
   });
 
   it('shuffles within groups by seed only; shuffle: false keeps window order', async () => {
-    const ordered = (await take(await createModelActivationStream(options({ shuffle: false, dropLast: false })))).flatMap((b) => Array.from(b.origin!));
-    const pairs = (o: number[]) => o.filter((_, i) => i % 2 === 0).map((w, i) => w * 100 + (o[2 * i + 1] ?? Number.NaN));
+    const ordered = (
+      await take(await createModelActivationStream(options({ shuffle: false, dropLast: false })))
+    ).flatMap((b) => Array.from(b.origin!));
+    const pairs = (o: number[]) =>
+      o.filter((_, i) => i % 2 === 0).map((w, i) => w * 100 + (o[2 * i + 1] ?? Number.NaN));
     const seq = pairs(ordered);
     expect(seq).toEqual([...seq].sort((a, b) => a - b));
-    const a = pairs((await take(await createModelActivationStream(options({ dropLast: false })))).flatMap((b) => Array.from(b.origin!)));
-    const b = pairs((await take(await createModelActivationStream(options({ dropLast: false, seed: 8 })))).flatMap((x) => Array.from(x.origin!)));
+    const a = pairs(
+      (await take(await createModelActivationStream(options({ dropLast: false })))).flatMap((b) =>
+        Array.from(b.origin!),
+      ),
+    );
+    const b = pairs(
+      (await take(await createModelActivationStream(options({ dropLast: false, seed: 8 })))).flatMap((x) =>
+        Array.from(x.origin!),
+      ),
+    );
     expect(a).not.toEqual(seq);
     expect(a).not.toEqual(b);
     // Rows never leave their group: the first group's rows are exactly windows 0..4's kept tokens.
@@ -127,10 +152,16 @@ describeEachBackend('model activation stream', () => {
     await take(stream);
     stream.close();
     expect(tf.memory().numTensors).toBe(before);
-    await expect(createModelActivationStream(options({ hookPoints: ['blocks.1.attn.hook_pattern'] }))).rejects.toThrow(/expected \[batch, seq, d\]/);
-    await expect(createModelActivationStream(options({ hookPoints: ['blocks.9.hook_resid_post'] }))).rejects.toThrow(/unknown hook/);
+    await expect(createModelActivationStream(options({ hookPoints: ['blocks.1.attn.hook_pattern'] }))).rejects.toThrow(
+      /expected \[batch, seq, d\]/,
+    );
+    await expect(createModelActivationStream(options({ hookPoints: ['blocks.9.hook_resid_post'] }))).rejects.toThrow(
+      /unknown hook/,
+    );
     await expect(createModelActivationStream(options({ batchSize: 0 }))).rejects.toThrow(/batch_size: 0/);
     await expect(createModelActivationStream(options({ seed: -1 }))).rejects.toThrow(/seed: -1/);
-    await expect(createModelActivationStream(options({ windows: syntheticWindows(2, 129) }))).rejects.toThrow(/windows: sequence length 129 exceeds the model's context of 128/);
+    await expect(createModelActivationStream(options({ windows: syntheticWindows(2, 129) }))).rejects.toThrow(
+      /windows: sequence length 129 exceeds the model's context of 128/,
+    );
   });
 });

@@ -13,7 +13,17 @@ import type { TokenBatch } from '../../../src/core/lm/token-batch';
 import { describeEachBackend } from '../../helpers/backends';
 import { expectClose } from '../../helpers/expect-close';
 import { archFixture } from '../../helpers/fixtures';
-import { analysedPositions, detectableTokens, embeddings, IGNORED, makeWindows, syntheticDictionary, tensorCount, type Embeddings, type SyntheticDictionary } from './helpers';
+import {
+  analysedPositions,
+  detectableTokens,
+  embeddings,
+  IGNORED,
+  makeWindows,
+  syntheticDictionary,
+  tensorCount,
+  type Embeddings,
+  type SyntheticDictionary,
+} from './helpers';
 
 const S = 32;
 const F = 64;
@@ -85,7 +95,16 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
     const { model } = planted();
     ({ dict, windows } = planted());
     tensorsBefore = tensorCount();
-    result = await analyzeDictionary({ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: Infinity, batchWindows: 5, mask: MASK, info: { dictionaryName: 'synthetic' } });
+    result = await analyzeDictionary({
+      model,
+      dictionary: dict.sae,
+      windows,
+      tokenizer: null,
+      nTokens: Infinity,
+      batchWindows: 5,
+      mask: MASK,
+      info: { dictionaryName: 'synthetic' },
+    });
     tensorsAfter = tensorCount();
   });
 
@@ -93,7 +112,13 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
     expect(tensorsAfter).toBe(tensorsBefore);
     const kept = analysedPositions(windows).flat.length;
     expect(result.tokensAnalysed).toBe(kept);
-    expect(result).toMatchObject({ dictionaryName: 'synthetic', hookPointIn: 'hook_embed', hookPointOut: 'hook_embed', dSae: F, dataset: { contextSize: S } });
+    expect(result).toMatchObject({
+      dictionaryName: 'synthetic',
+      hookPointIn: 'hook_embed',
+      hookPointOut: 'hook_embed',
+      dSae: F,
+      dataset: { contextSize: S },
+    });
     expect(result.features.map((f) => f.index)).toEqual(Array.from({ length: F }, (_, i) => i));
   });
 
@@ -107,7 +132,10 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
     expect(top.map((s) => s.contextIndex)).toEqual([3, 5, 9]); // equal maxima: context order
     expect(top.map((s) => Array.from(s.positions))).toEqual([[4, 20], [1], [31]]);
     for (const s of top) {
-      expectClose(s.values, new Float32Array(s.positions.length).fill(v), { rtol: 1e-5, label: `A values in context ${s.contextIndex}` });
+      expectClose(s.values, new Float32Array(s.positions.length).fill(v), {
+        rtol: 1e-5,
+        label: `A values in context ${s.contextIndex}`,
+      });
       expectClose([s.maxActivation], [v], { rtol: 1e-5, label: 'A sample max' });
     }
     // Every context sits at the max, so all of them (fewer than 5) are quantile_10's samples.
@@ -156,20 +184,36 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
       const got = featureOf(result, f);
       const label = `feature ${f}`;
       expect(got.actCount, `${label} count`).toBe(ref.count[f]);
-      expectClose([got.maxActivation, got.meanActivation], [ref.max[f]!, ref.sum[f]! / ref.count[f]!], { rtol: 1e-4, label });
+      expectClose([got.maxActivation, got.meanActivation], [ref.max[f]!, ref.sum[f]! / ref.count[f]!], {
+        rtol: 1e-4,
+        label,
+      });
       const { edges, counts } = got.histogram;
-      expect(counts.reduce((s, c) => s + c, 0), `${label} histogram total`).toBe(ref.count[f]);
+      expect(
+        counts.reduce((s, c) => s + c, 0),
+        `${label} histogram total`,
+      ).toBe(ref.count[f]);
       expect(edges.length).toBe(counts.length + 1);
       expect(edges.at(-1)!).toBeGreaterThan(got.maxActivation);
       expect(edges.at(-1)!).toBeLessThan(2 * got.maxActivation + (edges[1]! - edges[0]!));
       const top = sampling(got, 'top_activations');
       const expected = referenceTopContexts(ref, F, f, 10);
-      expectClose(top.map((s) => s.maxActivation), expected.map((w) => ref.contextMax[w * F + f]!), { rtol: 1e-4, label: `${label} top maxima` });
+      expectClose(
+        top.map((s) => s.maxActivation),
+        expected.map((w) => ref.contextMax[w * F + f]!),
+        { rtol: 1e-4, label: `${label} top maxima` },
+      );
       for (const s of top) {
         // The sample is the feature's whole activation pattern on that window.
         const rows = pos.window.flatMap((w, r) => (w === s.contextIndex && acts[r * F + f]! > 0 ? [r] : []));
-        expect(Array.from(s.positions), `${label} positions in ${s.contextIndex}`).toEqual(rows.map((r) => pos.position[r]!));
-        expectClose(s.values, rows.map((r) => acts[r * F + f]!), { rtol: 1e-4, label: `${label} values in ${s.contextIndex}` });
+        expect(Array.from(s.positions), `${label} positions in ${s.contextIndex}`).toEqual(
+          rows.map((r) => pos.position[r]!),
+        );
+        expectClose(
+          s.values,
+          rows.map((r) => acts[r * F + f]!),
+          { rtol: 1e-4, label: `${label} values in ${s.contextIndex}` },
+        );
       }
     }
   });
@@ -185,7 +229,10 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
         buckets += samples.length > 0 ? 1 : 0;
         for (const s of samples) {
           expect(quantileBucket(s.maxActivation, f.maxActivation, 10), `feature ${f.index} quantile_${q}`).toBe(q);
-          expectClose([s.maxActivation], [ref.contextMax[s.contextIndex * F + f.index]!], { rtol: 1e-4, label: `feature ${f.index} context ${s.contextIndex}` });
+          expectClose([s.maxActivation], [ref.contextMax[s.contextIndex * F + f.index]!], {
+            rtol: 1e-4,
+            label: `feature ${f.index} context ${s.contextIndex}`,
+          });
         }
         expect(new Set(samples.map((s) => s.contextIndex)).size).toBe(samples.length);
       }
@@ -194,11 +241,15 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
   });
 
   it('stores every referenced context once, with its window tokens', () => {
-    const referenced = new Set(result.features.flatMap((f) => f.samplings.flatMap((s) => s.samples.map((x) => x.contextIndex))));
+    const referenced = new Set(
+      result.features.flatMap((f) => f.samplings.flatMap((s) => s.samples.map((x) => x.contextIndex))),
+    );
     expect(result.contexts.map((c) => c.contextIndex)).toEqual([...referenced].sort((a, b) => a - b));
-    for (const c of result.contexts) expect(Array.from(c.tokens)).toEqual(Array.from(windows.ids.subarray(c.contextIndex * S, (c.contextIndex + 1) * S)));
+    for (const c of result.contexts)
+      expect(Array.from(c.tokens)).toEqual(
+        Array.from(windows.ids.subarray(c.contextIndex * S, (c.contextIndex + 1) * S)),
+      );
   });
-
 });
 
 describeEachBackend('analyzeDictionary: token budget, abort and bounded memory', () => {
@@ -212,8 +263,22 @@ describeEachBackend('analyzeDictionary: token budget, abort and bounded memory',
 
   it('takes whole windows until nTokens, and reports progress', async () => {
     const events: AnalysisProgress[] = [];
-    const r = await analyzeDictionary({ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: 100, batchWindows: 2, mask: MASK, neighbourCount: 0, logitCount: 0, onProgress: (p) => events.push(p) });
-    const perWindow = Array.from({ length: 4 }, (_, w) => analysedPositions({ ids: windows.ids.subarray(w * S, (w + 1) * S), batch: 1, seq: S }).flat.length);
+    const r = await analyzeDictionary({
+      model,
+      dictionary: dict.sae,
+      windows,
+      tokenizer: null,
+      nTokens: 100,
+      batchWindows: 2,
+      mask: MASK,
+      neighbourCount: 0,
+      logitCount: 0,
+      onProgress: (p) => events.push(p),
+    });
+    const perWindow = Array.from(
+      { length: 4 },
+      (_, w) => analysedPositions({ ids: windows.ids.subarray(w * S, (w + 1) * S), batch: 1, seq: S }).flat.length,
+    );
     const [w0 = 0, w1 = 0, w2 = 0] = perWindow;
     expect(w0 + w1 + w2).toBeLessThan(100);
     expect(r.tokensAnalysed).toBe(perWindow.reduce((s, n) => s + n, 0)); // the 4th window crosses 100
@@ -228,7 +293,14 @@ describeEachBackend('analyzeDictionary: token budget, abort and bounded memory',
     const before = tensorCount();
     const ctrl = new AbortController();
     const run = analyzeDictionary({
-      model, dictionary: dict.sae, windows, tokenizer: null, nTokens: 1e9, batchWindows: 2, mask: MASK, signal: ctrl.signal,
+      model,
+      dictionary: dict.sae,
+      windows,
+      tokenizer: null,
+      nTokens: 1e9,
+      batchWindows: 2,
+      mask: MASK,
+      signal: ctrl.signal,
       onProgress: (p) => p.done > 200 && ctrl.abort(),
     });
     await expect(run).rejects.toThrow(/abort/i);
@@ -244,7 +316,16 @@ describeEachBackend('analyzeDictionary: token budget, abort and bounded memory',
       let samples = 0;
       let contexts = 0;
       await analyzeDictionary({
-        model, dictionary: dict.sae, windows: many, tokenizer: null, nTokens, batchWindows: 16, mask: MASK, samplingConfig: cfg, logitCount: 0, neighbourCount: 0,
+        model,
+        dictionary: dict.sae,
+        windows: many,
+        tokenizer: null,
+        nTokens,
+        batchWindows: 16,
+        mask: MASK,
+        samplingConfig: cfg,
+        logitCount: 0,
+        neighbourCount: 0,
         onProgress: (p) => {
           samples = Math.max(samples, p.retainedSamples);
           contexts = Math.max(contexts, p.retainedContexts);

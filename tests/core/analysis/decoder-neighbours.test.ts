@@ -15,7 +15,11 @@ const d = 16;
 function decoder(): Float32Array {
   const rng = new Mt19937(4);
   const W = Float32Array.from({ length: F * d }, () => rng.nextFloat53() * 2 - 1);
-  const copy = (to: number, from: number, k: number) => W.set(W.subarray(from * d, (from + 1) * d).map((v) => k * v), to * d);
+  const copy = (to: number, from: number, k: number) =>
+    W.set(
+      W.subarray(from * d, (from + 1) * d).map((v) => k * v),
+      to * d,
+    );
   copy(17, 5, 1); // duplicate
   copy(30, 9, 3); // rescaled duplicate
   copy(40, 2, -1); // opposite: the least similar, never a neighbour
@@ -33,7 +37,12 @@ describeEachBackend('decoder neighbours', () => {
     t.dispose();
     const list = (f: number) => Array.from(nb.index.subarray(f * 4, f * 4 + 4));
     const cos = (f: number) => nb.cosine.subarray(f * 4, f * 4 + 4);
-    for (const [a, b] of [[5, 17], [17, 5], [9, 30], [30, 9]] as const) {
+    for (const [a, b] of [
+      [5, 17],
+      [17, 5],
+      [9, 30],
+      [30, 9],
+    ] as const) {
       expect(list(a)[0], `${a}'s nearest`).toBe(b);
       expect(cos(a)[0]).toBeCloseTo(1, 5);
     }
@@ -43,7 +52,11 @@ describeEachBackend('decoder neighbours', () => {
     for (let f = 1; f < F; f++) {
       const ref = Array.from({ length: F }, (_, j) => (j === f ? -Infinity : referenceCosine(W, d, f, j)));
       const order = Array.from({ length: F }, (_, j) => j).sort((a, b) => ref[b]! - ref[a]!);
-      expectClose(cos(f), order.slice(0, 4).map((j) => ref[j]!), { rtol: 1e-5, label: `row ${f} cosines` });
+      expectClose(
+        cos(f),
+        order.slice(0, 4).map((j) => ref[j]!),
+        { rtol: 1e-5, label: `row ${f} cosines` },
+      );
       for (const [i, j] of list(f).entries()) expect(Math.abs(ref[j]! - cos(f)[i]!)).toBeLessThan(1e-5);
     }
   });

@@ -56,11 +56,22 @@ for (const arch of ['gpt2', 'llama'] as const) {
         const x = Float32Array.from(data.subarray(f * d, (f + 1) * d), (v) => v * 0.5);
         const ref = referenceDla(x, lnW, W_U, V, model.cfg.normType === 'layernorm');
         const top = referenceArgTopK(ref, 5);
-        const bottom = referenceArgTopK(ref.map((v) => -v), 5);
+        const bottom = referenceArgTopK(
+          ref.map((v) => -v),
+          5,
+        );
         expect(Array.from(dla.topIds.subarray(f * 5, f * 5 + 5)), `row ${f} top ids`).toEqual(top);
         expect(Array.from(dla.bottomIds.subarray(f * 5, f * 5 + 5)), `row ${f} bottom ids`).toEqual(bottom);
-        expectClose(dla.topLogits.subarray(f * 5, f * 5 + 5), top.map((i) => ref[i]!), { rtol: 1e-4, label: `row ${f} top logits` });
-        expectClose(dla.bottomLogits.subarray(f * 5, f * 5 + 5), bottom.map((i) => ref[i]!), { rtol: 1e-4, label: `row ${f} bottom logits` });
+        expectClose(
+          dla.topLogits.subarray(f * 5, f * 5 + 5),
+          top.map((i) => ref[i]!),
+          { rtol: 1e-4, label: `row ${f} top logits` },
+        );
+        expectClose(
+          dla.bottomLogits.subarray(f * 5, f * 5 + 5),
+          bottom.map((i) => ref[i]!),
+          { rtol: 1e-4, label: `row ${f} bottom logits` },
+        );
       }
     });
 
@@ -71,8 +82,13 @@ for (const arch of ['gpt2', 'llama'] as const) {
       const dla = await directLogitAttribution(model, variants, { k: 4 });
       tf.dispose([base, variants]);
       const [plain, shifted, scaled] = [0, 1, 2].map((i) => dla.topLogits.subarray(i * 4, i * 4 + 4));
-      expectClose(scaled!, plain!.map((v) => 3 * v), { rtol: 1e-4, label: 'no scale division: 3× the row, 3× the logits' });
-      const same = Math.max(...plain!.map((v, i) => Math.abs(v - shifted![i]!))) < 1e-4 * Math.max(...plain!.map(Math.abs));
+      expectClose(
+        scaled!,
+        plain!.map((v) => 3 * v),
+        { rtol: 1e-4, label: 'no scale division: 3× the row, 3× the logits' },
+      );
+      const same =
+        Math.max(...plain!.map((v, i) => Math.abs(v - shifted![i]!))) < 1e-4 * Math.max(...plain!.map(Math.abs));
       expect(same).toBe(model.cfg.normType === 'layernorm');
     });
 
@@ -85,7 +101,14 @@ for (const arch of ['gpt2', 'llama'] as const) {
       targets.forEach((t, f) => W_D.set(all.subarray(t * e.d, (t + 1) * e.d), f * e.d));
       const dict = syntheticDictionary(e, [], F, { W_D });
       const labels = { tokenStrings: (ids: number[]) => ids.map((id) => `tok${id}`) };
-      const r = await analyzeDictionary({ model, dictionary: dict.sae, windows: makeWindows(4, 16), tokenizer: labels, nTokens: 1e9, logitCount: 4 });
+      const r = await analyzeDictionary({
+        model,
+        dictionary: dict.sae,
+        windows: makeWindows(4, 16),
+        tokenizer: labels,
+        nTokens: 1e9,
+        logitCount: 4,
+      });
       dict.sae.dispose();
       r.features.forEach((f, i) => {
         expect(f.topLogits.length).toBe(4);

@@ -14,13 +14,24 @@ const tokensOf = (w: number) => Int32Array.from({ length: S }, (_, i) => w * S +
 function feed(acc: FeatureAccumulator, windows: number, entries: (w: number) => [number, number, number][]): void {
   for (let w = 0; w < windows; w++) {
     const e = entries(w);
-    acc.addWindow(w, tokensOf(w), Int32Array.from(e, (x) => x[0]), Int32Array.from(e, (x) => x[1]), Float32Array.from(e, (x) => x[2]), 0, e.length);
+    acc.addWindow(
+      w,
+      tokensOf(w),
+      Int32Array.from(e, (x) => x[0]),
+      Int32Array.from(e, (x) => x[1]),
+      Float32Array.from(e, (x) => x[2]),
+      0,
+      e.length,
+    );
   }
 }
 
-const accumulator = (F: number, over: Partial<SamplingConfig> = {}) => new FeatureAccumulator(F, resolveSamplingConfig(over));
-const samplesOf = (f: { samplings: { name: string; samples: { contextIndex: number; maxActivation: number }[] }[] }, name: string) =>
-  f.samplings.find((s) => s.name === name)?.samples ?? [];
+const accumulator = (F: number, over: Partial<SamplingConfig> = {}) =>
+  new FeatureAccumulator(F, resolveSamplingConfig(over));
+const samplesOf = (
+  f: { samplings: { name: string; samples: { contextIndex: number; maxActivation: number }[] }[] },
+  name: string,
+) => f.samplings.find((s) => s.name === name)?.samples ?? [];
 
 describe('FeatureAccumulator', () => {
   it('counts, sums and bins exactly while the range doubles', () => {
@@ -46,10 +57,17 @@ describe('FeatureAccumulator', () => {
     const rng = new Mt19937(5);
     const table = Array.from({ length: 500 }, () => Array.from({ length: 3 }, () => rng.nextFloat53() * 10));
     const acc = accumulator(3, { topN: 7 });
-    feed(acc, 500, (w) => [[0, 1, table[w]![0]!], [1, 2, table[w]![1]!], [2, 3, table[w]![2]!], [2, 5, table[w]![2]! / 2]]);
+    feed(acc, 500, (w) => [
+      [0, 1, table[w]![0]!],
+      [1, 2, table[w]![1]!],
+      [2, 3, table[w]![2]!],
+      [2, 5, table[w]![2]! / 2],
+    ]);
     const { features } = acc.finish(4000);
     for (let f = 0; f < 3; f++) {
-      const expected = Array.from({ length: 500 }, (_, w) => w).sort((a, b) => Math.fround(table[b]![f]!) - Math.fround(table[a]![f]!)).slice(0, 7);
+      const expected = Array.from({ length: 500 }, (_, w) => w)
+        .sort((a, b) => Math.fround(table[b]![f]!) - Math.fround(table[a]![f]!))
+        .slice(0, 7);
       expect(samplesOf(features[f]!, 'top_activations').map((s) => s.contextIndex)).toEqual(expected);
     }
   });
@@ -61,7 +79,9 @@ describe('FeatureAccumulator', () => {
     const rng = new Mt19937(11);
     const a = Array.from({ length: n }, (_, w) => Math.fround((1 + (3 * w) / n) * (0.05 + 0.95 * rng.nextFloat53())));
     const M = Math.max(...a);
-    const buckets = Array.from({ length: 10 }, (_, q) => a.flatMap((v, w) => (quantileBucket(v, M, 10) === q + 1 ? [w] : [])));
+    const buckets = Array.from({ length: 10 }, (_, q) =>
+      a.flatMap((v, w) => (quantileBucket(v, M, 10) === q + 1 ? [w] : [])),
+    );
     const picksEarly = new Array<number>(10).fill(0);
     const picks = new Array<number>(10).fill(0);
     for (let seed = 0; seed < 200; seed++) {
@@ -103,7 +123,8 @@ describe('FeatureAccumulator', () => {
     const F = 40;
     const cfg = { topN: 5, bands: 4, bandCapacity: 3, samplesPerQuantile: 3, nonActivatingPool: 16 };
     const rng = new Mt19937(2);
-    const entries = (): [number, number, number][] => Array.from({ length: F }, (_, f) => [f, f % S, 0.01 + rng.nextFloat53()]);
+    const entries = (): [number, number, number][] =>
+      Array.from({ length: F }, (_, f) => [f, f % S, 0.01 + rng.nextFloat53()]);
     const retained = (windows: number) => {
       const acc = accumulator(F, cfg);
       let peak = 0;
@@ -124,7 +145,9 @@ describe('FeatureAccumulator', () => {
   it('rejects a sampling config it cannot use, naming the field', () => {
     expect(() => resolveSamplingConfig({ bands: 3 })).toThrow(/samplingConfig\.bands: 3 .*even/);
     expect(() => resolveSamplingConfig({ rangeHeadroom: 1 })).toThrow(/samplingConfig\.rangeHeadroom/);
-    expect(() => resolveSamplingConfig({ bandCapacity: 2 })).toThrow(/samplingConfig\.bandCapacity: 2 .*samplesPerQuantile \(5\)/);
+    expect(() => resolveSamplingConfig({ bandCapacity: 2 })).toThrow(
+      /samplingConfig\.bandCapacity: 2 .*samplesPerQuantile \(5\)/,
+    );
   });
 });
 

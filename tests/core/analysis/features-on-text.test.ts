@@ -47,10 +47,20 @@ describeEachBackend('featuresOnText', () => {
         .filter((f) => ref[pos * F + f]! > 0)
         .sort((a, b) => ref[pos * F + b]! - ref[pos * F + a]!)
         .slice(0, 6);
-      expect(t.features.map((f) => f.index), `features at ${pos}`).toEqual(expected);
-      expectClose(t.features.map((f) => f.activation), expected.map((f) => ref[pos * F + f]!), { rtol: 1e-4, label: `activations at ${pos}` });
+      expect(
+        t.features.map((f) => f.index),
+        `features at ${pos}`,
+      ).toEqual(expected);
+      expectClose(
+        t.features.map((f) => f.activation),
+        expected.map((f) => ref[pos * F + f]!),
+        { rtol: 1e-4, label: `activations at ${pos}` },
+      );
     });
-    expectClose([out[1]!.features.find((f) => f.index === 0)!.activation], [dict.plantedValue[0]!], { rtol: 1e-5, label: 'planted value' });
+    expectClose([out[1]!.features.find((f) => f.index === 0)!.activation], [dict.plantedValue[0]!], {
+      rtol: 1e-5,
+      label: 'planted value',
+    });
   });
 
   it('starts pdlm text with its BOS and finds the feature planted on a real token', async () => {

@@ -61,7 +61,10 @@ export function detectableTokens(e: Embeddings, count: number): number[] {
     const { self, others } = detector(e, t);
     scored.push({ t, margin: (self - others) / self });
   }
-  return scored.sort((a, b) => b.margin - a.margin).slice(0, count).map((s) => s.t);
+  return scored
+    .sort((a, b) => b.margin - a.margin)
+    .slice(0, count)
+    .map((s) => s.t);
 }
 
 export interface SyntheticDictionary {
@@ -80,7 +83,12 @@ export interface SyntheticDictionary {
  * own projection and the best other token's); the rest are ReLU features on random directions with a bias that
  * makes them fire on a fraction of tokens. Decoder rows are random unless `W_D` is given.
  */
-export function syntheticDictionary(e: Embeddings, planted: number[], F: number, opts: { seed?: number; W_D?: Float32Array; cfg?: Partial<SaeConfigInput> } = {}): SyntheticDictionary {
+export function syntheticDictionary(
+  e: Embeddings,
+  planted: number[],
+  F: number,
+  opts: { seed?: number; W_D?: Float32Array; cfg?: Partial<SaeConfigInput> } = {},
+): SyntheticDictionary {
   const { d } = e;
   const rng = new Mt19937(opts.seed ?? 3);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.nextFloat53())) * Math.cos(2 * Math.PI * rng.nextFloat53());
@@ -99,13 +107,23 @@ export function syntheticDictionary(e: Embeddings, planted: number[], F: number,
     const v = Array.from({ length: d }, gauss);
     const n = Math.sqrt(dot(v, v));
     for (let j = 0; j < d; j++) W_E[j * F + f] = v[j]! / n;
-    b_E[f] = -0.3 * embNorm / Math.sqrt(d) * (1 + (f % 3)); // fires on roughly 10–40% of tokens
+    b_E[f] = ((-0.3 * embNorm) / Math.sqrt(d)) * (1 + (f % 3)); // fires on roughly 10–40% of tokens
   }
   const W_D = opts.W_D ?? Float32Array.from({ length: F * d }, gauss);
   const cfg = SaeConfigSchema.parse({
-    hook_point_in: 'hook_embed', d_model: d, d_sae: F, act_fn: 'relu', norm_activation: 'inference', use_decoder_bias: false, ...opts.cfg,
+    hook_point_in: 'hook_embed',
+    d_model: d,
+    d_sae: F,
+    act_fn: 'relu',
+    norm_activation: 'inference',
+    use_decoder_bias: false,
+    ...opts.cfg,
   });
-  const params: HostParams = { W_E: { data: W_E, shape: [d, F] }, b_E: { data: b_E, shape: [F] }, W_D: { data: W_D, shape: [F, d] } };
+  const params: HostParams = {
+    W_E: { data: W_E, shape: [d, F] },
+    b_E: { data: b_E, shape: [F] },
+    W_D: { data: W_D, shape: [F, d] },
+  };
   const activations = (ids: ArrayLike<number>) => {
     const out = new Float32Array(ids.length * F);
     for (let t = 0; t < ids.length; t++) {

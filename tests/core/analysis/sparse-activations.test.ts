@@ -16,7 +16,15 @@ const F = 96;
 const R = 40;
 
 function randomSae(over: Partial<SaeConfigInput>): Sae {
-  const cfg = SaeConfigSchema.parse({ hook_point_in: 'h', d_model: D, d_sae: F, top_k: 6, norm_activation: 'inference', jumprelu_threshold: 0.2, ...over });
+  const cfg = SaeConfigSchema.parse({
+    hook_point_in: 'h',
+    d_model: D,
+    d_sae: F,
+    top_k: 6,
+    norm_activation: 'inference',
+    jumprelu_threshold: 0.2,
+    ...over,
+  });
   const rng = new Mt19937(8);
   const params: HostParams = {};
   for (const [name, shape] of Object.entries({ ...saeParamShapes(cfg), ...saeBufferShapes(cfg) })) {
@@ -50,7 +58,10 @@ describeEachBackend('encodeSparse', () => {
     it(`${name}: the positive entries of the dense activations`, async () => {
       const sae = randomSae(over);
       const rng = new Mt19937(3);
-      const x = tf.tensor2d(Float32Array.from({ length: R * D }, () => 2 * rng.nextFloat53() - 1), [R, D]);
+      const x = tf.tensor2d(
+        Float32Array.from({ length: R * D }, () => 2 * rng.nextFloat53() - 1),
+        [R, D],
+      );
       const dense = tf.tidy(() => sae.forward(x).acts!);
       const ref = rowsOf(fromDense((await dense.data()) as Float32Array, R, F));
       dense.dispose();
@@ -61,8 +72,15 @@ describeEachBackend('encodeSparse', () => {
       sae.dispose();
       expect(ref.flat().length).toBeGreaterThan(R); // something fires
       got.forEach((row, r) => {
-        expect(row.map((e) => e[0]), `row ${r} features`).toEqual(ref[r]!.map((e) => e[0]));
-        expectClose(row.map((e) => e[1]), ref[r]!.map((e) => e[1]), { rtol: 1e-5, label: `row ${r} values` });
+        expect(
+          row.map((e) => e[0]),
+          `row ${r} features`,
+        ).toEqual(ref[r]!.map((e) => e[0]));
+        expectClose(
+          row.map((e) => e[1]),
+          ref[r]!.map((e) => e[1]),
+          { rtol: 1e-5, label: `row ${r} values` },
+        );
       });
     });
   }
@@ -77,5 +95,7 @@ it('fromDense and fromTopK keep only positive entries, row by row', () => {
   expect(Array.from(topk.rowPtr)).toEqual([0, 1, 3]);
   expect(Array.from(topk.feature)).toEqual([7, 4, 9]);
   expect(() => fromDense(Float32Array.of(0, NaN), 1, 2)).toThrow(/feature 1 has activation NaN on row 0/);
-  expect(() => fromTopK(Float32Array.of(Infinity), Int32Array.of(3), 1, 1)).toThrow(/feature 3 has activation Infinity/);
+  expect(() => fromTopK(Float32Array.of(Infinity), Int32Array.of(3), 1, 1)).toThrow(
+    /feature 3 has activation Infinity/,
+  );
 });

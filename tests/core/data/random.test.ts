@@ -15,7 +15,9 @@ describe('MT19937', () => {
 
   it('draws 53-bit doubles like numpy random_sample', () => {
     const rng = new Mt19937(0);
-    expect([rng.nextFloat53(), rng.nextFloat53(), rng.nextFloat53()]).toEqual([0.5488135039273248, 0.7151893663724195, 0.6027633760716439]);
+    expect([rng.nextFloat53(), rng.nextFloat53(), rng.nextFloat53()]).toEqual([
+      0.5488135039273248, 0.7151893663724195, 0.6027633760716439,
+    ]);
   });
 
   it('rejects seeds outside 32 bits', () => {

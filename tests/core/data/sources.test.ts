@@ -44,22 +44,36 @@ describe('text sources', () => {
   });
 
   it('names file:line for a bad .jsonl line', async () => {
-    await expect(collect(openDataset(fixture('bad-json.jsonl')).documents())).rejects.toThrow(/bad-json\.jsonl:3: not valid JSON/);
-    await expect(collect(openDataset(fixture('missing-field.jsonl')).documents())).rejects.toThrow(/missing-field\.jsonl:2: no field 'text'/);
-    await expect(collect(openDataset(fixture('non-string-field.jsonl')).documents())).rejects.toThrow(/non-string-field\.jsonl:1: field 'text' is a number, expected a string/);
-    await expect(collect(openDataset(fixture('docs.jsonl'), { textField: 'body' }).documents())).rejects.toThrow(/docs\.jsonl:1: no field 'body'/);
+    await expect(collect(openDataset(fixture('bad-json.jsonl')).documents())).rejects.toThrow(
+      /bad-json\.jsonl:3: not valid JSON/,
+    );
+    await expect(collect(openDataset(fixture('missing-field.jsonl')).documents())).rejects.toThrow(
+      /missing-field\.jsonl:2: no field 'text'/,
+    );
+    await expect(collect(openDataset(fixture('non-string-field.jsonl')).documents())).rejects.toThrow(
+      /non-string-field\.jsonl:1: field 'text' is a number, expected a string/,
+    );
+    await expect(collect(openDataset(fixture('docs.jsonl'), { textField: 'body' }).documents())).rejects.toThrow(
+      /docs\.jsonl:1: no field 'body'/,
+    );
   });
 
   it('rejects an empty .jsonl and invalid UTF-8', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'empty.jsonl'), '\n\n');
-    await expect(collect(openDataset(join(dir, 'empty.jsonl')).documents())).rejects.toThrow(/empty\.jsonl: no documents/);
+    await expect(collect(openDataset(join(dir, 'empty.jsonl')).documents())).rejects.toThrow(
+      /empty\.jsonl: no documents/,
+    );
     writeFileSync(join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
-    await expect(collect(openDataset(join(dir, 'latin1.txt')).documents())).rejects.toThrow(/latin1\.txt: not valid UTF-8/);
+    await expect(collect(openDataset(join(dir, 'latin1.txt')).documents())).rejects.toThrow(
+      /latin1\.txt: not valid UTF-8/,
+    );
     const replaced = await collect(openDataset(join(dir, 'latin1.txt'), { invalidUtf8: 'replace' }).documents());
     expect(replaced[0]!.text).toBe('caf\uFFFD\n');
     writeFileSync(join(dir, 'latin1.jsonl'), Buffer.from('{"text": "caf\xe9"}\n', 'latin1'));
-    await expect(collect(openDataset(join(dir, 'latin1.jsonl')).documents())).rejects.toThrow(/latin1\.jsonl: not valid UTF-8/);
+    await expect(collect(openDataset(join(dir, 'latin1.jsonl')).documents())).rejects.toThrow(
+      /latin1\.jsonl: not valid UTF-8/,
+    );
   });
 
   it('reads a .parquet text column', async () => {
@@ -74,17 +88,23 @@ describe('text sources', () => {
     await expect(collect(openDataset(fixture('docs.parquet'), { textColumn: 'body' }).documents())).rejects.toThrow(
       /docs\.parquet: no column 'body' \(has title, text\)/,
     );
-    await expect(collect(openDataset(fixture('not-parquet.parquet')).documents())).rejects.toThrow(/not-parquet\.parquet: not a readable parquet file/);
+    await expect(collect(openDataset(fixture('not-parquet.parquet')).documents())).rejects.toThrow(
+      /not-parquet\.parquet: not a readable parquet file/,
+    );
   });
 
   it('rejects bad specs with the path and what was expected', () => {
     const dir = tempDir();
     expect(() => openDataset(join(dir, 'nope'))).toThrow(InputError);
-    expect(() => openDataset(join(dir, 'nope'))).toThrow(/nope: no such file or folder, expected a folder of \.txt files/);
+    expect(() => openDataset(join(dir, 'nope'))).toThrow(
+      /nope: no such file or folder, expected a folder of \.txt files/,
+    );
     expect(() => openDataset('')).toThrow(/empty spec/);
     expect(() => openDataset(dir)).toThrow(/no \.txt files in the folder/);
     expect(() => openDataset(fixture('table.csv'))).toThrow(/table\.csv: unsupported file type '\.csv'/);
-    expect(() => openDataset('pdlm-corpus-typo')).toThrow(/pdlm-corpus-typo: no such file or folder.*embedded dataset \(pdlm-corpus\)/);
+    expect(() => openDataset('pdlm-corpus-typo')).toThrow(
+      /pdlm-corpus-typo: no such file or folder.*embedded dataset \(pdlm-corpus\)/,
+    );
   });
 
   it.skipIf(process.getuid?.() === 0)('rejects an unreadable file', async () => {

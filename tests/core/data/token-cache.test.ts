@@ -20,7 +20,10 @@ describe('token stream cache', () => {
 
     const first = await cachedTokenStream(openDataset(data), tokenizer, opts);
     expect(first.fromCache).toBe(false);
-    const expected = ['a.txt', 'b.txt', 'c.txt'].flatMap((f) => [...tokenizer.encode(readFileSync(join(data, f), 'utf8'), { addSpecialTokens: false }), 0]);
+    const expected = ['a.txt', 'b.txt', 'c.txt'].flatMap((f) => [
+      ...tokenizer.encode(readFileSync(join(data, f), 'utf8'), { addSpecialTokens: false }),
+      0,
+    ]);
     expect([...first.tokens]).toEqual(expected);
     expect(first.meta).toMatchObject({ kind: 'txt-folder', tokens: expected.length, documents: 3, eosId: 0 });
     expect(readdirSync(cacheDir).sort()).toEqual([`${first.meta.key}.json`, `${first.meta.key}.safetensors`]); // no temp files left
@@ -31,7 +34,9 @@ describe('token stream cache', () => {
     expect(again.documentStarts).toEqual(first.documentStarts);
 
     expect((await cachedTokenStream(openDataset(data), tokenizer, { cacheDir, eosId: 5 })).fromCache).toBe(false);
-    expect((await cachedTokenStream(openDataset(data, { newlines: 'universal' }), tokenizer, opts)).fromCache).toBe(false);
+    expect((await cachedTokenStream(openDataset(data, { newlines: 'universal' }), tokenizer, opts)).fromCache).toBe(
+      false,
+    );
 
     writeFileSync(join(data, 'b.txt'), 'Changed text.\n');
     const changed = await cachedTokenStream(openDataset(data), tokenizer, opts);

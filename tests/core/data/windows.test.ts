@@ -10,7 +10,9 @@ async function* docs(...texts: string[]) {
 describe('token stream', () => {
   it('is each document encoded without special tokens, then EOS', async () => {
     const calls: unknown[] = [];
-    const encoder = { encode: (text: string, opts: { addSpecialTokens?: boolean }) => (calls.push(opts), charEncoder.encode(text)) };
+    const encoder = {
+      encode: (text: string, opts: { addSpecialTokens?: boolean }) => (calls.push(opts), charEncoder.encode(text)),
+    };
     const stream = await tokenizeDocuments(docs('ab', '', 'cde'), encoder, { eosId: 0 });
     expect([...stream.tokens]).toEqual([97, 98, 0, 0, 99, 100, 101, 0]);
     expect([...stream.documentStarts]).toEqual([0, 3, 4]);

@@ -17,23 +17,36 @@ import { PARITY_CASES } from '../../helpers/hf-parity-cases';
 
 function rand(shape: [number, number, number, number], seed: number): tf.Tensor4D {
   const g = normalGenerator(seed);
-  return tf.tensor(new Float32Array(shape.reduce((a, b) => a * b)).map(() => g()), shape) as tf.Tensor4D;
+  return tf.tensor(
+    new Float32Array(shape.reduce((a, b) => a * b)).map(() => g()),
+    shape,
+  ) as tf.Tensor4D;
 }
 
 /** softmax over keys j ≤ i (and j > i − window) of q_i·k_j (soft-capped: c·tanh(s / c)), times v; query head h
  * reads head h / (H / Kh). */
-function reference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: number | null, softcap: number | null = null): tf.Tensor {
+function reference(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  window: number | null,
+  softcap: number | null = null,
+): tf.Tensor {
   return tf.tidy(() => {
     const [, S, H] = q.shape;
     const rep = H / k.shape[2];
     // Query head h's key/value head, by a gather (webgpu would run a rank-5 tile on the CPU, through a sync read).
-    const heads = tf.tensor1d(Array.from({ length: H }, (_, h) => Math.floor(h / rep)), 'int32');
+    const heads = tf.tensor1d(
+      Array.from({ length: H }, (_, h) => Math.floor(h / rep)),
+      'int32',
+    );
     const kk = tf.gather(k, heads, 2);
     const vv = tf.gather(v, heads, 2);
     let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(kk, [0, 2, 3, 1])); // [B, H, S, S]
     if (softcap !== null) scores = tf.mul(tf.tanh(tf.div(scores, softcap)), softcap);
     const m = new Float32Array(S * S).map((_, x) => {
-      const i = Math.floor(x / S), j = x % S;
+      const i = Math.floor(x / S),
+        j = x % S;
       return j <= i && (window === null || j > i - window) ? 0 : -1e9;
     });
     const p = tf.softmax(tf.add(scores, tf.tensor2d(m, [S, S])));
@@ -62,7 +75,8 @@ describeEachBackend('fused causal attention', (backend) => {
     ];
     for (const [n, c] of cases.entries()) {
       const q = tf.mul(rand([c.B, c.S, c.H, c.dh], 10 + n), 1 / Math.sqrt(c.dh)) as tf.Tensor4D;
-      const k = rand([c.B, c.S, c.Kh, c.dh], 20 + n), v = rand([c.B, c.S, c.Kh, c.dh], 30 + n);
+      const k = rand([c.B, c.S, c.Kh, c.dh], 20 + n),
+        v = rand([c.B, c.S, c.Kh, c.dh], 30 + n);
       const softcap = 'softcap' in c ? c.softcap : null;
       const z = fusedCausalAttention(q, k, v, c.window, softcap);
       if ((c.dh > 128 || softcap !== null) && backend !== 'webgpu') {
@@ -72,7 +86,10 @@ describeEachBackend('fused causal attention', (backend) => {
       }
       if (!z) throw new Error(`the fused attention declined ${JSON.stringify(c)}`);
       expect(z.shape).toEqual([c.B, c.S, c.H, c.dh]);
-      expectClose(await z.data(), await reference(q, k, v, c.window, softcap).data(), { rtol: 2e-6, label: JSON.stringify(c) });
+      expectClose(await z.data(), await reference(q, k, v, c.window, softcap).data(), {
+        rtol: 2e-6,
+        label: JSON.stringify(c),
+      });
       tf.dispose([q, k, v, z]);
     }
   });
@@ -93,7 +110,9 @@ describeEachBackend('fused causal attention', (backend) => {
       const profile = await tf.profile(() => {
         const fused = model.forward({ ids, batch: B, seq: S });
         // A hook on each layer's pattern (changing nothing) makes every layer take tfjs's path.
-        const watch = Object.fromEntries(Array.from({ length: model.cfg.nLayers }, (_, l) => [`blocks.${l}.attn.hook_pattern`, () => undefined]));
+        const watch = Object.fromEntries(
+          Array.from({ length: model.cfg.nLayers }, (_, l) => [`blocks.${l}.attn.hook_pattern`, () => undefined]),
+        );
         const plain = model.forward({ ids, batch: B, seq: S }, { hooks: watch });
         return tf.tidy(() => tf.stack([fused.logits!, plain.logits!]));
       });

@@ -72,29 +72,59 @@ describe('config.json layouts', () => {
       num_attention_heads: 4,
       head_dim: 64,
       rope_theta: 500000.0,
-      rope_scaling: { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+      rope_scaling: {
+        factor: 8.0,
+        low_freq_factor: 1.0,
+        high_freq_factor: 4.0,
+        original_max_position_embeddings: 8192,
+        rope_type: 'llama3',
+      },
     };
     const parsed = readModelConfig(writeModelDir(cfg));
-    expect(parsed.rotary?.scaling).toEqual({ type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+    expect(parsed.rotary?.scaling).toEqual({
+      type: 'llama3',
+      factor: 8,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 8192,
+    });
     const inv = inverseFrequencies(parsed.rotary!);
     // transformers' _compute_llama3_parameters in float32 (numpy), entries 0, 5, 10, 12..16, 20, 31
-    const expected = [1.0, 0.12868738174438477, 0.016560440883040428, 0.00729266507551074, 0.00483942124992609,
-      0.0032114461064338684, 0.0013718936825171113, 0.0005248460220173001, 3.428102354519069e-5, 3.767322880321444e-7];
+    const expected = [
+      1.0, 0.12868738174438477, 0.016560440883040428, 0.00729266507551074, 0.00483942124992609, 0.0032114461064338684,
+      0.0013718936825171113, 0.0005248460220173001, 3.428102354519069e-5, 3.767322880321444e-7,
+    ];
     [0, 5, 10, 12, 13, 14, 15, 16, 20, 31].forEach((i, j) => expect(inv[i]! / expected[j]!).toBeCloseTo(1, 6));
   });
 
   it('reads the same llama3 scaling from transformers-5 rope_parameters', () => {
-    const cfg = { ...readJson(archFixture('llama')), rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } };
+    const cfg = {
+      ...readJson(archFixture('llama')),
+      rope_parameters: {
+        rope_type: 'llama3',
+        rope_theta: 500000,
+        factor: 8,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+    };
     expect(readModelConfig(writeModelDir(cfg)).rotary?.scaling.type).toBe('llama3');
   });
 
   it('rejects what it cannot run, naming the file and field', () => {
     const base = readJson(archFixture('llama'));
     const cases: [Json, RegExp][] = [
-      [{ ...base, model_type: 'mamba' }, /config\.json: model_type 'mamba' is not supported, expected one of gpt2, llama/],
+      [
+        { ...base, model_type: 'mamba' },
+        /config\.json: model_type 'mamba' is not supported, expected one of gpt2, llama/,
+      ],
       [{ ...base, hidden_size: '64' }, /config\.json: field 'hidden_size' is "64", expected a positive integer/],
       [{ ...base, num_hidden_layers: undefined }, /field 'num_hidden_layers' is missing, expected a positive integer/],
-      [{ ...base, rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }, /rope_parameters\.rope_type 'yarn' is not supported/],
+      [
+        { ...base, rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } },
+        /rope_parameters\.rope_type 'yarn' is not supported/,
+      ],
       [{ ...base, num_key_value_heads: 3 }, /num_attention_heads 4 is not a multiple of num_key_value_heads 3/],
       [{ ...base, hidden_act: 'swiglu2' }, /field 'hidden_act' is "swiglu2", expected one of/],
     ];

@@ -37,7 +37,10 @@ function describeCase(c: (typeof PARITY_CASES)[number]) {
       const hook = referenceToHook(r, model.cfg);
       const t = hook === 'logits' ? out.logits! : out.cache[hook]!;
       expect(t.shape, `${c.name} ${r} shape`).toEqual(ref.info(r).shape);
-      expectClose((await t.data()) as Float32Array, ref.readFloat32(r), { rtol: RTOL, label: `${c.name} ${r} (${hook})` });
+      expectClose((await t.data()) as Float32Array, ref.readFloat32(r), {
+        rtol: RTOL,
+        label: `${c.name} ${r} (${hook})`,
+      });
     }
     tf.dispose([out.logits!, ...Object.values(out.cache)]);
     // The first pass builds and keeps the model's mask / rotary tables for this length; later passes add nothing.

@@ -11,7 +11,10 @@ import { expectClose } from '../../helpers/expect-close';
 import { archFixture } from '../../helpers/fixtures';
 
 const S = 12;
-const ids = [Array.from({ length: S }, (_, i) => (i * 37 + 5) % 512), Array.from({ length: S }, (_, i) => (i * 11 + 3) % 512)];
+const ids = [
+  Array.from({ length: S }, (_, i) => (i * 37 + 5) % 512),
+  Array.from({ length: S }, (_, i) => (i * 11 + 3) % 512),
+];
 /** A tensor's values; `undefined` (a hook that was not cached, logits not computed) fails the test by name. */
 const arr = async (t: tf.Tensor | null | undefined, what = 'tensor') => {
   if (!t) throw new Error(`${what}: not produced`);
@@ -32,15 +35,28 @@ describeEachBackend('hooks and interventions', () => {
 
   it('names hooks as TransformerLens does', () => {
     const names = listHookNames(gpt2.cfg);
-    for (const n of ['hook_embed', 'hook_pos_embed', 'blocks.0.hook_resid_pre', 'blocks.0.ln1.hook_normalized', 'blocks.0.attn.hook_pattern',
-      'blocks.0.attn.hook_z', 'blocks.0.hook_attn_out', 'blocks.0.hook_resid_mid', 'blocks.0.mlp.hook_post', 'blocks.1.hook_mlp_out',
-      'blocks.1.hook_resid_post', 'ln_final.hook_normalized']) {
+    for (const n of [
+      'hook_embed',
+      'hook_pos_embed',
+      'blocks.0.hook_resid_pre',
+      'blocks.0.ln1.hook_normalized',
+      'blocks.0.attn.hook_pattern',
+      'blocks.0.attn.hook_z',
+      'blocks.0.hook_attn_out',
+      'blocks.0.hook_resid_mid',
+      'blocks.0.mlp.hook_post',
+      'blocks.1.hook_mlp_out',
+      'blocks.1.hook_resid_post',
+      'ln_final.hook_normalized',
+    ]) {
       expect(names).toContain(n);
     }
     expect(hookName(3, 'resid_post')).toBe('blocks.3.hook_resid_post');
     expect(listHookNames(gemma.cfg)).toContain('blocks.1.attn.hook_rot_q');
     expect(listHookNames(gemma.cfg)).not.toContain('hook_pos_embed');
-    expect(() => gpt2.runWithCache(ids, ['blocks.2.hook_resid_post'])).toThrow(/unknown hook 'blocks\.2\.hook_resid_post'.*blocks 0\.\.1/);
+    expect(() => gpt2.runWithCache(ids, ['blocks.2.hook_resid_post'])).toThrow(
+      /unknown hook 'blocks\.2\.hook_resid_post'.*blocks 0\.\.1/,
+    );
     expect(() => gpt2.runWithCache(ids, ['blocks.0.hook_resid_postt'])).toThrow(/unknown hook/);
   });
 
@@ -48,9 +64,13 @@ describeEachBackend('hooks and interventions', () => {
     const full = gpt2.forward(ids, { cache: ['blocks.0.hook_resid_post'] });
     const early = gpt2.runWithCache(ids, ['blocks.0.hook_resid_post']);
     expect(early.logits).toBeNull();
-    expectClose(await arr(early.cache['blocks.0.hook_resid_post']), await arr(full.cache['blocks.0.hook_resid_post']), { rtol: 1e-6, label: 'early stop' });
+    expectClose(await arr(early.cache['blocks.0.hook_resid_post']), await arr(full.cache['blocks.0.hook_resid_post']), {
+      rtol: 1e-6,
+      label: 'early stop',
+    });
     tf.dispose([...(full.logits ? [full.logits] : []), ...Object.values(full.cache), ...Object.values(early.cache)]);
-    const kernels = async (f: () => tf.Tensor[]) => (await tf.profile(() => f())).kernels.filter((k) => k.name === 'BatchMatMul').length;
+    const kernels = async (f: () => tf.Tensor[]) =>
+      (await tf.profile(() => f())).kernels.filter((k) => k.name === 'BatchMatMul').length;
     const fullCount = await kernels(() => {
       const { logits } = gpt2.forward(ids);
       return logits ? [logits] : [];
@@ -89,7 +109,9 @@ describeEachBackend('hooks and interventions', () => {
   it('zero-ablates a hook at chosen positions only', async () => {
     const name = 'blocks.0.hook_attn_out';
     const clean = gpt2.runWithCache(ids, ['blocks.0.hook_resid_mid', name]);
-    const ablated = gpt2.runWithCache(ids, ['blocks.0.hook_resid_mid', name], { hooks: { [name]: zeroActivation({ positions: [4] }) } });
+    const ablated = gpt2.runWithCache(ids, ['blocks.0.hook_resid_mid', name], {
+      hooks: { [name]: zeroActivation({ positions: [4] }) },
+    });
     const d = gpt2.cfg.dModel;
     const a = await arr(ablated.cache[name]);
     const c = await arr(clean.cache[name]);
@@ -106,19 +128,27 @@ describeEachBackend('hooks and interventions', () => {
   it('adds a steering vector and replaces activations; the effect reaches the next block', async () => {
     const d = gpt2.cfg.dModel;
     const delta = tf.fill([d], 0.5);
-    const added = gpt2.runWithCache(ids, ['blocks.1.hook_resid_pre'], { hooks: { 'blocks.0.hook_resid_post': addToActivation(delta, { positions: [2] }) } });
+    const added = gpt2.runWithCache(ids, ['blocks.1.hook_resid_pre'], {
+      hooks: { 'blocks.0.hook_resid_post': addToActivation(delta, { positions: [2] }) },
+    });
     const clean = gpt2.runWithCache(ids, ['blocks.1.hook_resid_pre']);
     const a = await arr(added.cache['blocks.1.hook_resid_pre']);
     const c = await arr(clean.cache['blocks.1.hook_resid_pre']);
     a.forEach((v, i) => expect(v - (c[i] ?? Number.NaN)).toBeCloseTo(Math.floor(i / d) % S === 2 ? 0.5 : 0, 5));
-    const replaced = gpt2.runWithCache(ids, ['blocks.0.hook_mlp_out'], { hooks: { 'blocks.0.hook_mlp_out': replaceActivation(tf.ones([d])) } });
+    const replaced = gpt2.runWithCache(ids, ['blocks.0.hook_mlp_out'], {
+      hooks: { 'blocks.0.hook_mlp_out': replaceActivation(tf.ones([d])) },
+    });
     expect((await arr(replaced.cache['blocks.0.hook_mlp_out'])).every((v) => v === 1)).toBe(true);
     const identity = gpt2.forward(ids, { hooks: { 'blocks.0.hook_resid_mid': (x) => x } });
     expectClose(await arr(identity.logits), await arr(gpt2.forward(ids).logits), { rtol: 0, label: 'identity hook' });
   });
 
   it('rejects a hook that changes the shape, and positions out of range', () => {
-    expect(() => gpt2.forward(ids, { hooks: { 'blocks.0.hook_resid_pre': (x) => x.slice([0, 0, 0], [1, S, 64]) } })).toThrow(/hook 'blocks\.0\.hook_resid_pre' returned shape \[1,12,64\], expected \[2,12,64\]/);
-    expect(() => gpt2.forward(ids, { hooks: { 'blocks.0.hook_resid_pre': zeroActivation({ positions: [S] }) } })).toThrow(/position 12 is out of range 0\.\.11/);
+    expect(() =>
+      gpt2.forward(ids, { hooks: { 'blocks.0.hook_resid_pre': (x) => x.slice([0, 0, 0], [1, S, 64]) } }),
+    ).toThrow(/hook 'blocks\.0\.hook_resid_pre' returned shape \[1,12,64\], expected \[2,12,64\]/);
+    expect(() =>
+      gpt2.forward(ids, { hooks: { 'blocks.0.hook_resid_pre': zeroActivation({ positions: [S] }) } }),
+    ).toThrow(/position 12 is out of range 0\.\.11/);
   });
 });

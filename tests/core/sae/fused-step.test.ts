@@ -18,7 +18,18 @@ import { loadNativeBlas } from '../../../src/core/tensor/native/native-blas';
 import { describeEachBackend } from '../../helpers/backends';
 import { expectClose } from '../../helpers/expect-close';
 
-const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 1, deadMask: null, nDead: 0 };
+const loss0 = {
+  sparsityLossType: null,
+  l1Coefficient: 0,
+  p: 1,
+  tanhStretchCoefficient: 4,
+  frequencyScale: 0.01,
+  lpCoefficient: 0,
+  auxkCoefficient: 0,
+  kAux: 1,
+  deadMask: null,
+  nDead: 0,
+};
 
 interface Case {
   d: number;
@@ -47,11 +58,22 @@ function rows(seed: number, n: number, shift: number): Float32Array {
 
 async function makeSae(c: Case): Promise<Sae> {
   const cfg = SaeConfigSchema.parse({
-    hook_point_in: 'h', ...(c.transcoder ? { hook_point_out: 'h2' } : {}), d_model: c.d, d_sae: c.F, act_fn: c.actFn ?? 'topk', top_k: c.k,
-    sparsity_include_decoder_norm: false, apply_decoder_bias_to_pre_encoder: c.applyBias, use_decoder_bias: c.useDecoderBias,
+    hook_point_in: 'h',
+    ...(c.transcoder ? { hook_point_out: 'h2' } : {}),
+    d_model: c.d,
+    d_sae: c.F,
+    act_fn: c.actFn ?? 'topk',
+    top_k: c.k,
+    sparsity_include_decoder_norm: false,
+    apply_decoder_bias_to_pre_encoder: c.applyBias,
+    use_decoder_bias: c.useDecoderBias,
   });
   const x = rows(1, c.B * c.d, 0.3);
-  const host = await initializeSae(cfg, InitConfigSchema.parse({}), { seed: 4, unitNormDecoder: c.unitNorm, data: { x, y: x, rows: c.B } });
+  const host = await initializeSae(cfg, InitConfigSchema.parse({}), {
+    seed: 4,
+    unitNormDecoder: c.unitNorm,
+    data: { x, y: x, rows: c.B },
+  });
   host.b_E!.data.forEach((_, i, a) => (a[i] = 0.01 * ((i % 7) - 3)));
   return new Sae(cfg, host);
 }
@@ -67,7 +89,14 @@ async function train(c: Case, fused: boolean) {
     const x = tf.tensor2d(rows(10 + s, c.B * c.d, 0.3), [c.B, c.d]);
     const y = c.transcoder ? tf.tensor2d(rows(50 + s, c.B * c.d, -0.2), [c.B, c.d]) : x;
     const settings: StepSettings = {
-      sparse: true, fused, lr: 1e-3 * (s + 1), lrFactors: { W_E: 0.5, b_D: 2 }, clipGradNorm: 0, unitNormDecoder: c.unitNorm, loss: loss0, metrics: true,
+      sparse: true,
+      fused,
+      lr: 1e-3 * (s + 1),
+      lrFactors: { W_E: 0.5, b_D: 2 },
+      clipGradNorm: 0,
+      unitNormDecoder: c.unitNorm,
+      loss: loss0,
+      metrics: true,
     };
     const stats = trainStep(sae, adam, x, y, settings);
     losses.push((await stats.parts.total.data())[0]!, (await stats.parts.l_rec.data())[0]!);
@@ -78,8 +107,23 @@ async function train(c: Case, fused: boolean) {
     tf.dispose(c.transcoder ? [x, y] : [x]);
   }
   const read = async (m: Map<string, tf.Variable> | Record<string, tf.Variable>) =>
-    Object.fromEntries(await Promise.all((m instanceof Map ? [...m.entries()] : Object.entries(m)).map(async ([k, v]) => [k, Array.from(await v.data())] as const)));
-  const out = { losses, fired, l0, thresholds, params: await read(sae.params), m: await read(adam.m), v: await read(adam.v), step: adam.step };
+    Object.fromEntries(
+      await Promise.all(
+        (m instanceof Map ? [...m.entries()] : Object.entries(m)).map(
+          async ([k, v]) => [k, Array.from(await v.data())] as const,
+        ),
+      ),
+    );
+  const out = {
+    losses,
+    fired,
+    l0,
+    thresholds,
+    params: await read(sae.params),
+    m: await read(adam.m),
+    v: await read(adam.v),
+    step: adam.step,
+  };
   adam.dispose();
   sae.dispose();
   return out;
@@ -89,7 +133,14 @@ async function train(c: Case, fused: boolean) {
 async function fusedUnavailableHere(): Promise<string | null> {
   const sae = await makeSae(CASES[0]!);
   const adam = new Adam(sae.params);
-  const why = fusedTopKStepUnavailable(sae, adam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 });
+  const why = fusedTopKStepUnavailable(sae, adam, {
+    sparse: true,
+    lr: 1e-3,
+    lrFactors: {},
+    clipGradNorm: 0,
+    unitNormDecoder: true,
+    loss: loss0,
+  });
   adam.dispose();
   sae.dispose();
   return why;
@@ -102,7 +153,15 @@ async function fusedSetup(ctx: { skip(note: string): never }, lr: number, seed: 
   const c = CASES[0]!;
   const sae = await makeSae(c);
   const adam = new Adam(sae.params);
-  const settings: StepSettings = { sparse: true, lr, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0, metrics: false };
+  const settings: StepSettings = {
+    sparse: true,
+    lr,
+    lrFactors: {},
+    clipGradNorm: 0,
+    unitNormDecoder: true,
+    loss: loss0,
+    metrics: false,
+  };
   const x = tf.tensor2d(rows(seed, c.B * c.d, shift), [c.B, c.d]);
   const dispose = () => {
     x.dispose();
@@ -113,14 +172,23 @@ async function fusedSetup(ctx: { skip(note: string): never }, lr: number, seed: 
 }
 
 describeEachBackend('fused TopK training step: parity with the general step', (backend) => {
-  it('takes BatchTopK steps too (CPU backends), with the general step\'s results to the bit', async (ctx: TestContext) => {
+  it("takes BatchTopK steps too (CPU backends), with the general step's results to the bit", async (ctx: TestContext) => {
     const why = await fusedUnavailableHere();
     if (why) ctx.skip(`the fused step does not run here: ${why}`);
     if (backend === 'webgpu') ctx.skip('BatchTopK on webgpu takes the general step (its batch is selected before it)');
     for (const c of [CASES[0]!, CASES[1]!, CASES[3]!].map((c) => ({ ...c, actFn: 'batchtopk' as const }))) {
       const probe = await makeSae(c);
       const probeAdam = new Adam(probe.params);
-      expect(fusedTopKStepUnavailable(probe, probeAdam, { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 })).toBeNull();
+      expect(
+        fusedTopKStepUnavailable(probe, probeAdam, {
+          sparse: true,
+          lr: 1e-3,
+          lrFactors: {},
+          clipGradNorm: 0,
+          unitNormDecoder: true,
+          loss: loss0,
+        }),
+      ).toBeNull();
       probeAdam.dispose();
       probe.dispose();
       const general = await train(c, false);
@@ -132,12 +200,13 @@ describeEachBackend('fused TopK training step: parity with the general step', (b
       expect(fused.fired, label).toEqual(general.fired);
       expect(fused.l0, label).toEqual(general.l0);
       for (const part of ['params', 'm', 'v'] as const) {
-        for (const name of Object.keys(general[part])) expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
+        for (const name of Object.keys(general[part]))
+          expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
       }
     }
   });
 
-  it('gives the general step\'s losses, firings, weights and Adam moments to the bit', async (ctx: TestContext) => {
+  it("gives the general step's losses, firings, weights and Adam moments to the bit", async (ctx: TestContext) => {
     const why = await fusedUnavailableHere();
     if (why) ctx.skip(`the fused step does not run here: ${why}`);
     for (const c of CASES) {
@@ -151,7 +220,11 @@ describeEachBackend('fused TopK training step: parity with the general step', (b
         expectClose(fused.losses, general.losses, { rtol: 1e-5, label: `losses ${label}` });
         for (const part of ['params', 'm', 'v'] as const) {
           expect(Object.keys(fused[part]).sort()).toEqual(Object.keys(general[part]).sort());
-          for (const name of Object.keys(general[part])) expectClose(fused[part][name]!, general[part][name]!, { rtol: part === 'v' ? 1e-4 : 2e-5, label: `${part} ${name} ${label}` });
+          for (const name of Object.keys(general[part]))
+            expectClose(fused[part][name]!, general[part][name]!, {
+              rtol: part === 'v' ? 1e-4 : 2e-5,
+              label: `${part} ${name} ${label}`,
+            });
         }
         continue;
       }
@@ -161,7 +234,8 @@ describeEachBackend('fused TopK training step: parity with the general step', (b
       expect(fused.step).toBe(4);
       for (const part of ['params', 'm', 'v'] as const) {
         expect(Object.keys(fused[part]).sort()).toEqual(Object.keys(general[part]).sort());
-        for (const name of Object.keys(general[part])) expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
+        for (const name of Object.keys(general[part]))
+          expect(fused[part][name], `${part} ${name} ${label}`).toEqual(general[part][name]);
       }
     }
   });
@@ -169,7 +243,10 @@ describeEachBackend('fused TopK training step: parity with the general step', (b
   it('matches the general step on the sgemm encoder too (screening off)', async (ctx: TestContext) => {
     const K = loadNativeBlas().blas as unknown as { topkScreening?: (on?: boolean) => boolean } | null;
     const why = await fusedUnavailableHere();
-    if (why || backend === 'webgpu' || typeof K?.topkScreening !== 'function') ctx.skip(`the fused step or the screening switch is not here: ${why ?? (backend === 'webgpu' ? 'webgpu' : 'old addon')}`);
+    if (why || backend === 'webgpu' || typeof K?.topkScreening !== 'function')
+      ctx.skip(
+        `the fused step or the screening switch is not here: ${why ?? (backend === 'webgpu' ? 'webgpu' : 'old addon')}`,
+      );
     const was = K.topkScreening(false);
     try {
       const general = await train(CASES[1]!, false);
@@ -180,7 +257,6 @@ describeEachBackend('fused TopK training step: parity with the general step', (b
       K.topkScreening(was);
     }
   });
-
 });
 
 describeEachBackend('fused TopK training step: memory and in-place updates', (backend) => {
@@ -233,25 +309,36 @@ describeEachBackend('fused TopK training step: memory and in-place updates', (ba
     }
     f.dispose();
   });
-
 });
 
 describeEachBackend('fused TopK training step: webgpu encoder chunks, and when the step is taken', (backend) => {
   it('encodes a batch in row chunks (for pre-activations past one storage binding) exactly as in one pass', async (ctx: TestContext) => {
-    if (backend !== 'webgpu') ctx.skip('the row chunks are the webgpu encoder\'s');
+    if (backend !== 'webgpu') ctx.skip("the row chunks are the webgpu encoder's");
     // F 333: the encoder's scalar loads; F 336 (d and F multiples of 4): its vec4 loads.
-    for (const [B, d, F, k] of [[300, 40, 333, 7], [300, 40, 336, 7]] as const) {
+    for (const [B, d, F, k] of [
+      [300, 40, 333, 7],
+      [300, 40, 336, 7],
+    ] as const) {
       const x = tf.tensor2d(rows(21, B * d, 0.1), [B, d]);
       const we = tf.tensor2d(rows(22, d * F, 0), [d, F]);
       const be = tf.tensor1d(rows(23, F, 0));
       const bd = tf.tensor1d(rows(24, d, 0.2));
-      const encode = (chunkRows?: number) => tf.engine().runKernel(SAE_FUSED_ENCODE, { x, we, be, bd }, { k, ...(chunkRows ? { chunkRows } : {}) } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const encode = (chunkRows?: number) =>
+        tf
+          .engine()
+          .runKernel(SAE_FUSED_ENCODE, { x, we, be, bd }, {
+            k,
+            ...(chunkRows ? { chunkRows } : {}),
+          } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       const whole = encode();
       const wholeData = await Promise.all(whole.map((t) => t.data()));
       for (const chunkRows of [37, 128, 299]) {
         const parts = encode(chunkRows);
         const data = await Promise.all(parts.map((t) => t.data()));
-        for (let i = 0; i < 3; i++) expect(Array.from(data[i]!), `output ${i}, F ${F}, chunks of ${chunkRows} rows`).toEqual(Array.from(wholeData[i]!));
+        for (let i = 0; i < 3; i++)
+          expect(Array.from(data[i]!), `output ${i}, F ${F}, chunks of ${chunkRows} rows`).toEqual(
+            Array.from(wholeData[i]!),
+          );
         tf.dispose(parts);
       }
       tf.dispose([...whole, x, we, be, bd]);
@@ -261,13 +348,27 @@ describeEachBackend('fused TopK training step: webgpu encoder chunks, and when t
   it('is not taken where the step is more than the reconstruction loss, clipped, dense or switched off', async () => {
     const sae = await makeSae(CASES[0]!);
     const adam = new Adam(sae.params);
-    const base: StepSettings = { sparse: true, lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: loss0 };
+    const base: StepSettings = {
+      sparse: true,
+      lr: 1e-3,
+      lrFactors: {},
+      clipGradNorm: 0,
+      unitNormDecoder: true,
+      loss: loss0,
+    };
     expect(fusedTopKStepUnavailable(sae, adam, { ...base, clipGradNorm: 1 })).toBe('gradient clipping');
     expect(fusedTopKStepUnavailable(sae, adam, { ...base, sparse: false })).toBe('not on the sparse path');
     expect(fusedTopKStepUnavailable(sae, adam, { ...base, fused: false })).toBe('switched off');
     const dead = tf.ones([CASES[0]!.F]) as tf.Tensor1D;
-    expect(fusedTopKStepUnavailable(sae, adam, { ...base, loss: { ...loss0, auxkCoefficient: 1 / 32, deadMask: dead, nDead: 3 } })).toBe('losses besides the reconstruction');
-    expect(fusedTopKStepUnavailable(sae, adam, { ...base, loss: { ...loss0, sparsityLossType: 'tanh', l1Coefficient: 1 } })).toBe('losses besides the reconstruction');
+    expect(
+      fusedTopKStepUnavailable(sae, adam, {
+        ...base,
+        loss: { ...loss0, auxkCoefficient: 1 / 32, deadMask: dead, nDead: 3 },
+      }),
+    ).toBe('losses besides the reconstruction');
+    expect(
+      fusedTopKStepUnavailable(sae, adam, { ...base, loss: { ...loss0, sparsityLossType: 'tanh', l1Coefficient: 1 } }),
+    ).toBe('losses besides the reconstruction');
     expect(fusedTopKStepUnavailable({ cfg: sae.cfg, params: sae.params }, adam, base)).toBe('not an sae dictionary');
     dead.dispose();
     adam.dispose();

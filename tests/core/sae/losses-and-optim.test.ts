@@ -17,22 +17,43 @@ const sparsity = { p: 1, tanhStretchCoefficient: 2, frequencyScale: 0.5 };
 
 describeEachBackend('losses', () => {
   it('reconstruction loss: Σ_d squared error, mean over tokens', async () => {
-    const y = tf.tensor2d([[1, 2], [3, 4]]);
-    const yHat = tf.tensor2d([[0, 2], [3, 2]]);
+    const y = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const yHat = tf.tensor2d([
+      [0, 2],
+      [3, 2],
+    ]);
     expect(await num(reconstructionLoss(y, yHat))).toBeCloseTo((1 + 4) / 2, 6);
   });
 
   it('power, tanh and tanh-quad penalties, with and without decoder norms', async () => {
-    const acts = tf.tensor2d([[0, 1, 2], [3, 0, 0]]);
+    const acts = tf.tensor2d([
+      [0, 1, 2],
+      [3, 0, 0],
+    ]);
     const norms = tf.tensor1d([1, 2, 0.5]);
     expect(await num(sparsityLoss(acts, null, { ...sparsity, sparsityLossType: 'power' }))).toBeCloseTo((3 + 3) / 2, 6);
-    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'power' }))).toBeCloseTo((2 + 1 + 3) / 2, 6);
-    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'power', p: 2 }))).toBeCloseTo((4 + 1 + 9) / 2, 5);
+    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'power' }))).toBeCloseTo(
+      (2 + 1 + 3) / 2,
+      6,
+    );
+    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'power', p: 2 }))).toBeCloseTo(
+      (4 + 1 + 9) / 2,
+      5,
+    );
     const t = (v: number) => Math.tanh(2 * v);
-    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'tanh' }))).toBeCloseTo((t(2) + t(1) + t(3)) / 2, 5);
+    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'tanh' }))).toBeCloseTo(
+      (t(2) + t(1) + t(3)) / 2,
+      5,
+    );
     // tanh-quad: p̂_i = mean over batch of tanh(c·z·n); Σ p̂ (1 + p̂ / s)
     const p = [t(3) / 2, t(2) / 2, t(1) / 2];
-    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'tanh-quad' }))).toBeCloseTo(p.reduce((a, v) => a + v * (1 + v / 0.5), 0), 5);
+    expect(await num(sparsityLoss(acts, norms, { ...sparsity, sparsityLossType: 'tanh-quad' }))).toBeCloseTo(
+      p.reduce((a, v) => a + v * (1 + v / 0.5), 0),
+      5,
+    );
   });
 
   it('gradients of the full loss match finite differences (ReLU SAE, L1)', async () => {
@@ -40,14 +61,27 @@ describeEachBackend('losses', () => {
     const host = randomSaeParams(cfg, InitConfigSchema.parse({}), 0.5, 3);
     host.b_E!.data.fill(0.3); // keep most latents active so the loss is smooth around the point
     const sae = new Sae(cfg, host);
-    const x = tf.tensor2d([[0.3, -0.2, 0.5, 0.1], [0.9, 0.4, -0.3, 0.2], [-0.1, 0.2, 0.3, -0.6]]);
-    const opts = { sparsityLossType: 'power' as const, l1Coefficient: 0.1, ...sparsity, lpCoefficient: 0, auxkCoefficient: 0, kAux: 0, deadMask: null, nDead: 0 };
+    const x = tf.tensor2d([
+      [0.3, -0.2, 0.5, 0.1],
+      [0.9, 0.4, -0.3, 0.2],
+      [-0.1, 0.2, 0.3, -0.6],
+    ]);
+    const opts = {
+      sparsityLossType: 'power' as const,
+      l1Coefficient: 0.1,
+      ...sparsity,
+      lpCoefficient: 0,
+      auxkCoefficient: 0,
+      kAux: 0,
+      deadMask: null,
+      nDead: 0,
+    };
     const loss = () => computeLoss(sae, x, sae.forward(x), opts).total;
     const { grads } = tf.variableGrads(loss);
     const h = 1e-2;
     for (const name of ['W_E', 'b_E', 'W_D', 'b_D']) {
       const v = sae.params[name]!;
-      const g = await (grads[v.name]!).data();
+      const g = await grads[v.name]!.data();
       const base = Float32Array.from(await v.data());
       for (const i of [0, 3, base.length - 1]) {
         const probe = async (delta: number) => {
@@ -58,7 +92,9 @@ describeEachBackend('losses', () => {
         };
         const fd = ((await probe(h)) - (await probe(-h))) / (2 * h);
         v.assign(tf.tensor(base, v.shape));
-        expect(Math.abs(fd - g[i]!), `${name}[${i}]: autograd ${g[i]} vs finite difference ${fd}`).toBeLessThan(2e-3 + 1e-2 * Math.abs(fd));
+        expect(Math.abs(fd - g[i]!), `${name}[${i}]: autograd ${g[i]} vs finite difference ${fd}`).toBeLessThan(
+          2e-3 + 1e-2 * Math.abs(fd),
+        );
       }
     }
     sae.dispose();
@@ -71,7 +107,14 @@ const HAND_STEPS = (() => {
   const first = [1 - (0.1 * 0.5) / (0.5 + 1e-8), -2 + 0.1 / (1 + 1e-8)];
   const m = 0.9 * 0.05 + 0.1 * 0.25;
   const v = 0.999 * 0.00025 + 0.001 * 0.0625;
-  return { grads: [[0.5, -1], [0.25, 0]], first, second0: first[0]! - (0.1 * (m / (1 - 0.81))) / (Math.sqrt(v / (1 - 0.999 ** 2)) + 1e-8) };
+  return {
+    grads: [
+      [0.5, -1],
+      [0.25, 0],
+    ],
+    first,
+    second0: first[0]! - (0.1 * (m / (1 - 0.81))) / (Math.sqrt(v / (1 - 0.999 ** 2)) + 1e-8),
+  };
 })();
 
 describeEachBackend('Adam', () => {
@@ -115,7 +158,16 @@ describe('schedules', () => {
   const base = { lr: 1, totalSteps: 100, warmUpSteps: 10, coolDownSteps: 0.2, endRatio: 0 };
   it('constant with warm-up and cool-down', () => {
     const lr = (s: number) => learningRate({ ...base, name: 'constantwithwarmup' }, s);
-    expect([lr(0), lr(4), lr(9), lr(50), lr(79), lr(80), lr(89), lr(99)]).toEqual([0.1, 0.5, 1, 1, 1, 1 - 1 / 20, 1 - 10 / 20, 0]);
+    expect([lr(0), lr(4), lr(9), lr(50), lr(79), lr(80), lr(89), lr(99)]).toEqual([
+      0.1,
+      0.5,
+      1,
+      1,
+      1,
+      1 - 1 / 20,
+      1 - 10 / 20,
+      0,
+    ]);
   });
   it('cosine, linear decay and constant', () => {
     expect(learningRate({ ...base, name: 'cosineannealing', endRatio: 0.1 }, 50)).toBeCloseTo(0.55, 6);

@@ -11,7 +11,14 @@ import { REFERENCE_SAE_QUALITY } from '../../helpers/fixtures';
 function schedule(tokens: number) {
   const cfg = TrainConfigSchema.parse(referenceTopKRecipe({ total_training_tokens: tokens }));
   const totalSteps = Math.floor(cfg.total_training_tokens / cfg.batch_size);
-  const o = { name: cfg.lr_scheduler_name, lr: cfg.lr, totalSteps, warmUpSteps: cfg.lr_warm_up_steps, coolDownSteps: cfg.lr_cool_down_steps, endRatio: cfg.lr_end_ratio };
+  const o = {
+    name: cfg.lr_scheduler_name,
+    lr: cfg.lr,
+    totalSteps,
+    warmUpSteps: cfg.lr_warm_up_steps,
+    coolDownSteps: cfg.lr_cool_down_steps,
+    endRatio: cfg.lr_end_ratio,
+  };
   return { cfg, totalSteps, lrs: Array.from({ length: totalSteps }, (_, s) => learningRate(o, s)) };
 }
 
@@ -19,7 +26,15 @@ describe('reference TopK recipe', () => {
   it('is the reference run: k 32, 4096 latents, batch 4096, lr 4e-4, 100 warm-up steps, decay over the last 20%', () => {
     const { cfg, totalSteps, lrs } = schedule(PDLM_TRAIN_TOKENS);
     expect(totalSteps).toBe(1348);
-    expect([cfg.sae.top_k, cfg.sae.d_sae, cfg.batch_size, cfg.lr, cfg.lr_warm_up_steps, cfg.lr_cool_down_steps, cfg.lr_end_ratio]).toEqual([32, 4096, 4096, 4e-4, 100, 0.2, 0]);
+    expect([
+      cfg.sae.top_k,
+      cfg.sae.d_sae,
+      cfg.batch_size,
+      cfg.lr,
+      cfg.lr_warm_up_steps,
+      cfg.lr_cool_down_steps,
+      cfg.lr_end_ratio,
+    ]).toEqual([32, 4096, 4096, 4e-4, 100, 0.2, 0]);
     expect(lrs[99]).toBeCloseTo(4e-4, 12);
     expect(lrs[98]).toBeLessThan(4e-4);
     expect(lrs[1077]).toBeCloseTo(4e-4, 12); // the decay takes the last 20% (270 steps)
@@ -33,8 +48,18 @@ describe('reference TopK recipe', () => {
       tokens: { train: number };
     };
     const { cfg, totalSteps } = schedule(PDLM_TRAIN_TOKENS);
-    expect({ hook: cfg.sae.hook_point_in, n_latents: cfg.sae.d_sae, k: cfg.sae.top_k, batch_tokens: cfg.batch_size, steps: totalSteps }).toEqual({
-      hook: ref.recipe.hook, n_latents: ref.recipe.n_latents, k: ref.recipe.k, batch_tokens: ref.recipe.batch_tokens, steps: ref.recipe.steps,
+    expect({
+      hook: cfg.sae.hook_point_in,
+      n_latents: cfg.sae.d_sae,
+      k: cfg.sae.top_k,
+      batch_tokens: cfg.batch_size,
+      steps: totalSteps,
+    }).toEqual({
+      hook: ref.recipe.hook,
+      n_latents: ref.recipe.n_latents,
+      k: ref.recipe.k,
+      batch_tokens: ref.recipe.batch_tokens,
+      steps: ref.recipe.steps,
     });
     expect(PDLM_TRAIN_TOKENS).toBe(ref.tokens.train);
   });

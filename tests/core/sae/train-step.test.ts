@@ -34,15 +34,38 @@ function syntheticBatch(rows: number, seed: number): Float32Array {
   return out;
 }
 
-const loss0 = { sparsityLossType: null, l1Coefficient: 0, p: 1, tanhStretchCoefficient: 4, frequencyScale: 0.01, lpCoefficient: 0, auxkCoefficient: 0, kAux: 16, deadMask: null, nDead: 0 };
+const loss0 = {
+  sparsityLossType: null,
+  l1Coefficient: 0,
+  p: 1,
+  tanhStretchCoefficient: 4,
+  frequencyScale: 0.01,
+  lpCoefficient: 0,
+  auxkCoefficient: 0,
+  kAux: 16,
+  deadMask: null,
+  nDead: 0,
+};
 
 describeEachBackend('training steps', () => {
   for (const act of ACT_FNS) {
     it(`${act}: the reconstruction loss falls over 150 steps`, async () => {
-      const cfg = SaeConfigSchema.parse({ hook_point_in: 'h', d_model: D, d_sae: 64, act_fn: act, top_k: 4, jumprelu_threshold: 0.05, sparsity_include_decoder_norm: act !== 'topk' });
+      const cfg = SaeConfigSchema.parse({
+        hook_point_in: 'h',
+        d_model: D,
+        d_sae: 64,
+        act_fn: act,
+        top_k: 4,
+        jumprelu_threshold: 0.05,
+        sparsity_include_decoder_norm: act !== 'topk',
+      });
       const first = syntheticBatch(256, 1);
       const unit = act === 'topk' || act === 'batchtopk';
-      const host = await initializeSae(cfg, InitConfigSchema.parse({}), { seed: 3, unitNormDecoder: unit, data: { x: first, y: first, rows: 256 } });
+      const host = await initializeSae(cfg, InitConfigSchema.parse({}), {
+        seed: 3,
+        unitNormDecoder: unit,
+        data: { x: first, y: first, rows: 256 },
+      });
       const sae = new Sae(cfg, host);
       const adam = new Adam(sae.params);
       const sparse = act === 'relu' || act === 'jumprelu';
@@ -51,7 +74,10 @@ describeEachBackend('training steps', () => {
       for (let s = 0; s < steps; s++) {
         const x = tf.tensor2d(syntheticBatch(256, s + 10), [256, D]);
         const stats = trainStep(sae, adam, x, x, {
-          lr: 5e-3, lrFactors: {}, clipGradNorm: s % 2 ? 1 : 0, unitNormDecoder: unit,
+          lr: 5e-3,
+          lrFactors: {},
+          clipGradNorm: s % 2 ? 1 : 0,
+          unitNormDecoder: unit,
           loss: { ...loss0, sparsityLossType: sparse ? 'power' : null, l1Coefficient: sparse ? 1e-3 : 0 },
         });
         if (s % 10 === 0 || s === steps - 1) losses.push((await stats.parts.l_rec.data())[0]!);
@@ -71,11 +97,25 @@ describeEachBackend('training steps', () => {
   it('AuxK gives dead latents a gradient and no tensors leak across steps', async () => {
     const cfg = SaeConfigSchema.parse({ hook_point_in: 'h', d_model: D, d_sae: 64, act_fn: 'topk', top_k: 2 });
     const first = syntheticBatch(128, 1);
-    const sae = new Sae(cfg, await initializeSae(cfg, InitConfigSchema.parse({}), { seed: 3, unitNormDecoder: true, data: { x: first, y: first, rows: 128 } }));
+    const sae = new Sae(
+      cfg,
+      await initializeSae(cfg, InitConfigSchema.parse({}), {
+        seed: 3,
+        unitNormDecoder: true,
+        data: { x: first, y: first, rows: 128 },
+      }),
+    );
     const adam = new Adam(sae.params);
     const dead = tf.tensor1d(Array.from({ length: 64 }, (_, i) => (i % 2 ? 1 : 0)));
     const x = tf.tensor2d(first, [128, D]);
-    const run = () => trainStep(sae, adam, x, x, { lr: 1e-3, lrFactors: {}, clipGradNorm: 0, unitNormDecoder: true, loss: { ...loss0, auxkCoefficient: 1 / 32, deadMask: dead as tf.Tensor1D, nDead: 32 } });
+    const run = () =>
+      trainStep(sae, adam, x, x, {
+        lr: 1e-3,
+        lrFactors: {},
+        clipGradNorm: 0,
+        unitNormDecoder: true,
+        loss: { ...loss0, auxkCoefficient: 1 / 32, deadMask: dead as tf.Tensor1D, nDead: 32 },
+      });
     disposeStats(run());
     const before = tf.memory().numTensors;
     const stats = run();

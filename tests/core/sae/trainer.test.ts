@@ -80,21 +80,35 @@ describe('trainer: training, resuming, initialising', () => {
 
   it('initialises b_D from the mean of bias_init_tokens tokens when asked (one pass shared with the norm estimate)', async () => {
     const logs: string[] = [];
-    const run = (bias_init_tokens: number) => trainDictionary(
-      TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * 2, checkpoint_every_tokens: null, norm_estimation_tokens: 600, initializer: { bias_init_tokens } })),
-      { home: studioHome(tempHome()), runId: 'm', onEvent: (e) => e.type === 'log' && logs.push(e.message) },
-    );
+    const run = (bias_init_tokens: number) =>
+      trainDictionary(
+        TrainConfigSchema.parse(
+          smallTrainConfig(dataset, {
+            total_training_tokens: 256 * 2,
+            checkpoint_every_tokens: null,
+            norm_estimation_tokens: 600,
+            initializer: { bias_init_tokens },
+          }),
+        ),
+        { home: studioHome(tempHome()), runId: 'm', onEvent: (e) => e.type === 'log' && logs.push(e.message) },
+      );
     await run(600);
     expect(logs.filter((l) => l.startsWith('dataset-wise norm over 600 tokens'))).toHaveLength(1);
     expect(logs).toContain('b_D initialised to the mean of 600 tokens');
   });
-
 });
 
 describe('trainer: resources', () => {
   it('leaves no tensors behind per step (AuxK, per-step metrics and the logging window included)', async () => {
     const leftBehind = async (steps: number) => {
-      const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * steps, checkpoint_every_tokens: null, auxk_coefficient: 1 / 32, k_aux: 16 }));
+      const cfg = TrainConfigSchema.parse(
+        smallTrainConfig(dataset, {
+          total_training_tokens: 256 * steps,
+          checkpoint_every_tokens: null,
+          auxk_coefficient: 1 / 32,
+          k_aux: 16,
+        }),
+      );
       const before = tf.memory().numTensors;
       await trainDictionary(cfg, { home: studioHome(tempHome()), runId: `r${steps}` });
       return tf.memory().numTensors - before;
@@ -107,54 +121,84 @@ describe('trainer: resources', () => {
 
 describe('trainer: the sparse TopK path', () => {
   for (const backend of ['wasm', 'webgpu'] as const) {
-    it.skipIf(!hasBackend(backend))(`trains BatchTopK on the sparse kernels as on the dense path (${backend})`, async () => {
-      const run = async (sparse_path: 'auto' | 'off') => {
-        const home = studioHome(tempHome());
-        const logs: string[] = [];
-        const metrics: Array<{ l0: number; l_rec: number }> = [];
-        const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, {
-          sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 512, act_fn: 'batchtopk', top_k: 8, sparsity_include_decoder_norm: false },
-          checkpoint_every_tokens: null, lr: 1e-3, sparse_path, backend,
-        }));
-        await trainDictionary(cfg, { home, runId: 'bt', onEvent: (e) => (e.type === 'log' ? logs.push(e.message) : e.type === 'metrics' && metrics.push(e.metrics)) });
-        return { logs, metrics, dict: loadDictionary('small', home) };
-      };
-      const sparse = await run('auto');
-      const dense = await run('off');
-      expect(sparse.logs).toContain('path: sparse TopK kernels');
-      expect(dense.logs).not.toContain('path: sparse TopK kernels');
-      // Not to the bit: the two paths sum pre-activations in different orders, so a near-tie at the batch's
-      // threshold (values an ulp apart) can keep one activation more on one path — on wasm the sparse run kept 2049
-      // of 2048 at step 9 — and the runs drift apart from there by a few 1e-4 (the op itself is tested exactly on
-      // fixed batches in sparse-topk.test.ts). On webgpu the batch is selected before each step (preselectBatchTopK).
-      expect(sparse.metrics).toHaveLength(12);
-      expect(dense.metrics).toHaveLength(12);
-      for (const [i, [m, d]] of zip(sparse.metrics, dense.metrics).entries()) {
-        expect(Math.abs(m.l0 - 8), `L0 at step ${i + 1}`).toBeLessThanOrEqual(2 / 256);
-        expect(Math.abs(m.l_rec - d.l_rec), `l_rec at step ${i + 1}`).toBeLessThanOrEqual(1e-3 * d.l_rec);
-      }
-      const theta = (d: typeof sparse.dict) => paramData(d, 'batchtopk_threshold')[0] ?? Number.NaN; // saved as safetensors metadata
-      expect(theta(sparse.dict)).toBeGreaterThan(0);
-      expect(Math.abs(theta(sparse.dict) - theta(dense.dict))).toBeLessThanOrEqual(1e-3 * theta(dense.dict));
-      for (const name of ['W_E', 'b_E', 'W_D', 'b_D']) expectNormClose(paramData(sparse.dict, name), paramData(dense.dict, name), { rtol: 1e-2, label: name });
-    }, 300_000);
+    it.skipIf(!hasBackend(backend))(
+      `trains BatchTopK on the sparse kernels as on the dense path (${backend})`,
+      async () => {
+        const run = async (sparse_path: 'auto' | 'off') => {
+          const home = studioHome(tempHome());
+          const logs: string[] = [];
+          const metrics: Array<{ l0: number; l_rec: number }> = [];
+          const cfg = TrainConfigSchema.parse(
+            smallTrainConfig(dataset, {
+              sae: {
+                hook_point_in: 'blocks.1.hook_resid_post',
+                d_sae: 512,
+                act_fn: 'batchtopk',
+                top_k: 8,
+                sparsity_include_decoder_norm: false,
+              },
+              checkpoint_every_tokens: null,
+              lr: 1e-3,
+              sparse_path,
+              backend,
+            }),
+          );
+          await trainDictionary(cfg, {
+            home,
+            runId: 'bt',
+            onEvent: (e) => (e.type === 'log' ? logs.push(e.message) : e.type === 'metrics' && metrics.push(e.metrics)),
+          });
+          return { logs, metrics, dict: loadDictionary('small', home) };
+        };
+        const sparse = await run('auto');
+        const dense = await run('off');
+        expect(sparse.logs).toContain('path: sparse TopK kernels');
+        expect(dense.logs).not.toContain('path: sparse TopK kernels');
+        // Not to the bit: the two paths sum pre-activations in different orders, so a near-tie at the batch's
+        // threshold (values an ulp apart) can keep one activation more on one path — on wasm the sparse run kept 2049
+        // of 2048 at step 9 — and the runs drift apart from there by a few 1e-4 (the op itself is tested exactly on
+        // fixed batches in sparse-topk.test.ts). On webgpu the batch is selected before each step (preselectBatchTopK).
+        expect(sparse.metrics).toHaveLength(12);
+        expect(dense.metrics).toHaveLength(12);
+        for (const [i, [m, d]] of zip(sparse.metrics, dense.metrics).entries()) {
+          expect(Math.abs(m.l0 - 8), `L0 at step ${i + 1}`).toBeLessThanOrEqual(2 / 256);
+          expect(Math.abs(m.l_rec - d.l_rec), `l_rec at step ${i + 1}`).toBeLessThanOrEqual(1e-3 * d.l_rec);
+        }
+        const theta = (d: typeof sparse.dict) => paramData(d, 'batchtopk_threshold')[0] ?? Number.NaN; // saved as safetensors metadata
+        expect(theta(sparse.dict)).toBeGreaterThan(0);
+        expect(Math.abs(theta(sparse.dict) - theta(dense.dict))).toBeLessThanOrEqual(1e-3 * theta(dense.dict));
+        for (const name of ['W_E', 'b_E', 'W_D', 'b_D'])
+          expectNormClose(paramData(sparse.dict, name), paramData(dense.dict, name), { rtol: 1e-2, label: name });
+      },
+      300_000,
+    );
   }
 
-  it.runIf(hasBackend('webgpu'))('on webgpu: trains on the WGSL sparse path and resumes bit-for-bit', async () => {
-    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { backend: 'webgpu', total_training_tokens: 256 * 6, checkpoint_every_tokens: 256 * 2, norm_estimation_tokens: 512 }));
-    const homeA = studioHome(tempHome());
-    const logs: string[] = [];
-    await trainDictionary(cfg, { home: homeA, runId: 'a', onEvent: (e) => e.type === 'log' && logs.push(e.message) });
-    expect(logs).toContain('path: sparse TopK kernels');
-    const homeB = studioHome(tempHome());
-    await trainDictionary(cfg, { home: homeB, runId: 'b', maxStepsThisProcess: 3 });
-    const resumed = await trainDictionary(cfg, { home: homeB, runId: 'b', resume: true });
-    expect(resumed.steps).toBe(6);
-    const a = loadDictionary('small', homeA);
-    const b = loadDictionary('small', homeB);
-    for (const [name, p] of Object.entries(a.params)) expect(b.params[name]?.data, name).toEqual(p.data);
-  }, 300_000);
-
+  it.runIf(hasBackend('webgpu'))(
+    'on webgpu: trains on the WGSL sparse path and resumes bit-for-bit',
+    async () => {
+      const cfg = TrainConfigSchema.parse(
+        smallTrainConfig(dataset, {
+          backend: 'webgpu',
+          total_training_tokens: 256 * 6,
+          checkpoint_every_tokens: 256 * 2,
+          norm_estimation_tokens: 512,
+        }),
+      );
+      const homeA = studioHome(tempHome());
+      const logs: string[] = [];
+      await trainDictionary(cfg, { home: homeA, runId: 'a', onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+      expect(logs).toContain('path: sparse TopK kernels');
+      const homeB = studioHome(tempHome());
+      await trainDictionary(cfg, { home: homeB, runId: 'b', maxStepsThisProcess: 3 });
+      const resumed = await trainDictionary(cfg, { home: homeB, runId: 'b', resume: true });
+      expect(resumed.steps).toBe(6);
+      const a = loadDictionary('small', homeA);
+      const b = loadDictionary('small', homeB);
+      for (const [name, p] of Object.entries(a.params)) expect(b.params[name]?.data, name).toEqual(p.data);
+    },
+    300_000,
+  );
 });
 
 describe('trainer: failures', () => {
@@ -167,8 +211,20 @@ describe('trainer: failures', () => {
     }
     try {
       const home = studioHome(mnt);
-      const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 1024, act_fn: 'topk', top_k: 8, sparsity_include_decoder_norm: false } }));
-      await expect(trainDictionary(cfg, { home, runId: 'full' })).rejects.toThrow(/checkpoint at step 4 could not be written \(no space left on device\); the previous checkpoint is intact/);
+      const cfg = TrainConfigSchema.parse(
+        smallTrainConfig(dataset, {
+          sae: {
+            hook_point_in: 'blocks.1.hook_resid_post',
+            d_sae: 1024,
+            act_fn: 'topk',
+            top_k: 8,
+            sparsity_include_decoder_norm: false,
+          },
+        }),
+      );
+      await expect(trainDictionary(cfg, { home, runId: 'full' })).rejects.toThrow(
+        /checkpoint at step 4 could not be written \(no space left on device\); the previous checkpoint is intact/,
+      );
       const ckpts = join(home.runs, 'full', 'checkpoints');
       expect(existsSync(ckpts) ? readdirSync(ckpts) : []).toEqual([]);
       expect(readdirSync(home.dictionaries)).toEqual([]);
@@ -179,9 +235,13 @@ describe('trainer: failures', () => {
 
   it('refuses to resume with a different config, and to reuse a run id', async () => {
     const home = studioHome(tempHome());
-    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * 3, checkpoint_every_tokens: 256 }));
+    const cfg = TrainConfigSchema.parse(
+      smallTrainConfig(dataset, { total_training_tokens: 256 * 3, checkpoint_every_tokens: 256 }),
+    );
     await trainDictionary(cfg, { home, runId: 'c', maxStepsThisProcess: 2 });
-    await expect(trainDictionary({ ...cfg, lr: 5e-4 }, { home, runId: 'c', resume: true })).rejects.toThrow(/config differs/);
+    await expect(trainDictionary({ ...cfg, lr: 5e-4 }, { home, runId: 'c', resume: true })).rejects.toThrow(
+      /config differs/,
+    );
     await expect(trainDictionary(cfg, { home, runId: 'c' })).rejects.toThrow(/a run with this id exists/);
   });
 });

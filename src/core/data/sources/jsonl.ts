@@ -37,11 +37,19 @@ function textOf(line: string, field: string, where: string): string {
     throw new InputError(`${where}: not valid JSON (${(err as Error).message}), expected one JSON object per line`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InputError(`${where}: a JSON ${Array.isArray(value) ? 'array' : typeof value}, expected an object with a string field '${field}'`);
+    throw new InputError(
+      `${where}: a JSON ${Array.isArray(value) ? 'array' : typeof value}, expected an object with a string field '${field}'`,
+    );
   }
   const text = (value as Record<string, unknown>)[field];
-  if (text === undefined) throw new InputError(`${where}: no field '${field}', expected a string field '${field}' (set the text field if it has another name)`);
-  if (typeof text !== 'string') throw new InputError(`${where}: field '${field}' is ${text === null ? 'null' : `a ${typeof text}`}, expected a string`);
+  if (text === undefined)
+    throw new InputError(
+      `${where}: no field '${field}', expected a string field '${field}' (set the text field if it has another name)`,
+    );
+  if (typeof text !== 'string')
+    throw new InputError(
+      `${where}: field '${field}' is ${text === null ? 'null' : `a ${typeof text}`}, expected a string`,
+    );
   return text;
 }
 

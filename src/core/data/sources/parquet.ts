@@ -29,7 +29,9 @@ export function parquetSource(path: string, opts: ParquetOptions = {}): DatasetS
         const metadata = await parquetMetadataAsync(buffer);
         const columns = metadata.schema.slice(1).map((s) => s.name);
         if (!columns.includes(textColumn)) {
-          throw new InputError(`${path}: no column '${textColumn}' (has ${columns.join(', ')}), expected a string column with the document text`);
+          throw new InputError(
+            `${path}: no column '${textColumn}' (has ${columns.join(', ')}), expected a string column with the document text`,
+          );
         }
         rows = Number(metadata.num_rows);
       } catch (err) {
@@ -47,7 +49,10 @@ export function parquetSource(path: string, opts: ParquetOptions = {}): DatasetS
         }
         for (let i = 0; i < batch.length; i++) {
           const row = start + i;
-          yield { id: `${basename(path)}:${row}`, text: textOf(batch[i]![textColumn], `${path}: row ${row}, column '${textColumn}'`) };
+          yield {
+            id: `${basename(path)}:${row}`,
+            text: textOf(batch[i]![textColumn], `${path}: row ${row}, column '${textColumn}'`),
+          };
         }
       }
     },
@@ -58,5 +63,7 @@ export function parquetSource(path: string, opts: ParquetOptions = {}): DatasetS
 function textOf(value: unknown, where: string): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return decodeUtf8(value, where);
-  throw new InputError(`${where} is ${value === null || value === undefined ? 'null' : `a ${typeof value}`}, expected a string`);
+  throw new InputError(
+    `${where} is ${value === null || value === undefined ? 'null' : `a ${typeof value}`}, expected a string`,
+  );
 }

@@ -35,6 +35,8 @@ export function decodeUtf8(bytes: Uint8Array, where: string, invalid: InvalidUtf
   try {
     return new TextDecoder('utf-8', { fatal: invalid === 'error', ignoreBOM: true }).decode(bytes);
   } catch {
-    throw new InputError(`${where}: not valid UTF-8 text, expected a UTF-8 encoded file (or read it with invalid bytes replaced)`);
+    throw new InputError(
+      `${where}: not valid UTF-8 text, expected a UTF-8 encoded file (or read it with invalid bytes replaced)`,
+    );
   }
 }

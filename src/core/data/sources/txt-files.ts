@@ -15,15 +15,23 @@ export function listTxtFiles(dir: string): string[] {
       .filter((e) => e.isFile() && e.name.endsWith('.txt'))
       .map((e) => e.name);
   } catch (err) {
-    throw new InputError(`${dir}: cannot list the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new InputError(
+      `${dir}: cannot list the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return names.sort();
 }
 
 export function txtFolderSource(dir: string, opts: TxtOptions = {}): DatasetSource {
   const names = listTxtFiles(dir);
-  if (names.length === 0) throw new InputError(`${dir}: no .txt files in the folder, expected at least one text document`);
-  return txtDocuments(dir, 'txt-folder', names.map((n) => statSourceFile(join(dir, n))), opts);
+  if (names.length === 0)
+    throw new InputError(`${dir}: no .txt files in the folder, expected at least one text document`);
+  return txtDocuments(
+    dir,
+    'txt-folder',
+    names.map((n) => statSourceFile(join(dir, n))),
+    opts,
+  );
 }
 
 export function txtFileSource(path: string, opts: TxtOptions = {}): DatasetSource {

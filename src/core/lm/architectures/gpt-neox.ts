@@ -12,7 +12,8 @@ export const gptNeox: Architecture = {
   parseConfig(cfg) {
     const dModel = cfg.int('hidden_size');
     const nHeads = cfg.int('num_attention_heads');
-    if (dModel % nHeads !== 0) throw new InputError(`${cfg.file}: hidden_size ${dModel} is not divisible by num_attention_heads ${nHeads}`);
+    if (dModel % nHeads !== 0)
+      throw new InputError(`${cfg.file}: hidden_size ${dModel} is not divisible by num_attention_heads ${nHeads}`);
     const dHead = dModel / nHeads;
     const nLayers = cfg.int('num_hidden_layers');
     const rotaryDim = Math.floor(dHead * cfg.partialRotaryFactor('rotary_pct'));

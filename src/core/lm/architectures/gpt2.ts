@@ -4,7 +4,12 @@ import type { ActivationName } from '../model-config';
 import { sliceColumns, sliceVector, transpose2d } from '../weight-source';
 import { normParams, type Architecture } from './architecture';
 
-const ACTIVATIONS: Record<string, ActivationName> = { gelu_new: 'gelu_new', gelu: 'gelu', relu: 'relu', gelu_pytorch_tanh: 'gelu_new' };
+const ACTIVATIONS: Record<string, ActivationName> = {
+  gelu_new: 'gelu_new',
+  gelu: 'gelu',
+  relu: 'relu',
+  gelu_pytorch_tanh: 'gelu_new',
+};
 
 export const gpt2: Architecture = {
   name: 'gpt2',
@@ -12,10 +17,14 @@ export const gpt2: Architecture = {
   parseConfig(cfg) {
     const dModel = cfg.int('n_embd');
     const nHeads = cfg.int('n_head');
-    if (dModel % nHeads !== 0) throw new InputError(`${cfg.file}: n_embd ${dModel} is not divisible by n_head ${nHeads}`);
+    if (dModel % nHeads !== 0)
+      throw new InputError(`${cfg.file}: n_embd ${dModel} is not divisible by n_head ${nHeads}`);
     const act = cfg.string('activation_function', 'gelu_new');
     const actFn = ACTIVATIONS[act];
-    if (!actFn) throw new InputError(`${cfg.file}: field 'activation_function' is "${act}", expected one of ${Object.keys(ACTIVATIONS).join(', ')}`);
+    if (!actFn)
+      throw new InputError(
+        `${cfg.file}: field 'activation_function' is "${act}", expected one of ${Object.keys(ACTIVATIONS).join(', ')}`,
+      );
     if (cfg.bool('scale_attn_by_inverse_layer_idx', false) || cfg.bool('reorder_and_upcast_attn', false)) {
       throw new InputError(`${cfg.file}: scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn are not supported`);
     }

@@ -19,20 +19,30 @@ const ACTIVATIONS: Record<string, ActivationName> = {
 export function parseActivation(cfg: HfConfig, field: string, fallback: string): ActivationName {
   const name = cfg.string(field, fallback);
   const act = ACTIVATIONS[name];
-  if (!act) throw new InputError(`${cfg.file}: field '${field}' is "${name}", expected one of ${Object.keys(ACTIVATIONS).join(', ')}`);
+  if (!act)
+    throw new InputError(
+      `${cfg.file}: field '${field}' is "${name}", expected one of ${Object.keys(ACTIVATIONS).join(', ')}`,
+    );
   return act;
 }
 
 /** The fields every Llama-style config shares; each architecture overrides what differs. */
-export function parseLlamaStyleConfig(cfg: HfConfig, overrides: Partial<ModelConfig> & Pick<ModelConfig, 'architecture'>): ModelConfig {
+export function parseLlamaStyleConfig(
+  cfg: HfConfig,
+  overrides: Partial<ModelConfig> & Pick<ModelConfig, 'architecture'>,
+): ModelConfig {
   const dModel = cfg.int('hidden_size');
   const nHeads = cfg.int('num_attention_heads');
   const nKvHeads = cfg.int('num_key_value_heads', nHeads);
   if (nHeads % nKvHeads !== 0) {
-    throw new InputError(`${cfg.file}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`);
+    throw new InputError(
+      `${cfg.file}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`,
+    );
   }
   if (!cfg.has('head_dim') && dModel % nHeads !== 0) {
-    throw new InputError(`${cfg.file}: hidden_size ${dModel} is not divisible by num_attention_heads ${nHeads} and head_dim is not given`);
+    throw new InputError(
+      `${cfg.file}: hidden_size ${dModel} is not divisible by num_attention_heads ${nHeads} and head_dim is not given`,
+    );
   }
   const dHead = cfg.int('head_dim', dModel / nHeads);
   const nLayers = cfg.int('num_hidden_layers');
@@ -70,7 +80,12 @@ export function parseLlamaStyleConfig(cfg: HfConfig, overrides: Partial<ModelCon
  * Per-layer sliding windows from `layer_types` (transformers 5) or, when absent, from `fallback(layer)`.
  * Returns null entries for full-attention layers.
  */
-export function slidingWindowsFromLayerTypes(cfg: HfConfig, nLayers: number, window: number | null, fallback: (layer: number) => boolean): (number | null)[] {
+export function slidingWindowsFromLayerTypes(
+  cfg: HfConfig,
+  nLayers: number,
+  window: number | null,
+  fallback: (layer: number) => boolean,
+): (number | null)[] {
   const types = cfg.raw.layer_types;
   if (types !== undefined && types !== null) {
     if (!Array.isArray(types) || types.length !== nLayers) {
@@ -79,10 +94,13 @@ export function slidingWindowsFromLayerTypes(cfg: HfConfig, nLayers: number, win
     return types.map((t, i) => {
       if (t === 'full_attention') return null;
       if (t === 'sliding_attention') {
-        if (window === null) throw new InputError(`${cfg.file}: layer ${i} is sliding_attention but 'sliding_window' is not set`);
+        if (window === null)
+          throw new InputError(`${cfg.file}: layer ${i} is sliding_attention but 'sliding_window' is not set`);
         return window;
       }
-      throw new InputError(`${cfg.file}: layer_types[${i}] is "${String(t)}", expected full_attention or sliding_attention`);
+      throw new InputError(
+        `${cfg.file}: layer_types[${i}] is "${String(t)}", expected full_attention or sliding_attention`,
+      );
     });
   }
   return Array.from({ length: nLayers }, (_, i) => (window !== null && fallback(i) ? window : null));
@@ -95,7 +113,11 @@ export interface LlamaStyleLayout {
   normWeightOffset: number;
 }
 
-export function loadLlamaStyleParams(src: WeightSource, cfg: ModelConfig, layout: LlamaStyleLayout): ModelParams<HostTensor> {
+export function loadLlamaStyleParams(
+  src: WeightSource,
+  cfg: ModelConfig,
+  layout: LlamaStyleLayout,
+): ModelParams<HostTensor> {
   const d = cfg.dModel;
   const qDim = cfg.nHeads * cfg.dHead;
   const kvDim = cfg.nKvHeads * cfg.dHead;

@@ -26,7 +26,9 @@ export function supportedModelTypes(): string[] {
 export function architectureFor(modelType: string, file: string): Architecture {
   const arch = byModelType.get(modelType);
   if (!arch) {
-    throw new InputError(`${file}: model_type '${modelType}' is not supported, expected one of ${supportedModelTypes().join(', ')}`);
+    throw new InputError(
+      `${file}: model_type '${modelType}' is not supported, expected one of ${supportedModelTypes().join(', ')}`,
+    );
   }
   return arch;
 }

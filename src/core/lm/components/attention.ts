@@ -52,9 +52,10 @@ export function attention(
   // The scale is applied to q ([B, S, H, dh]) rather than to the scores ([B, H, S, S]): S/dh times fewer multiplies.
   const qs = tf.mul(q, cfg.attnScale) as tf.Tensor4D;
   // The fused kernel, where nothing reads the scores or the pattern (or their gradients): no [B, H, S, S] tensors.
-  const fused = !hooks.watches(hookName(layer, 'attn.hook_attn_scores')) && !hooks.watches(hookName(layer, 'attn.hook_pattern'))
-    ? fusedCausalAttention(qs, k, v, ctx.window, cfg.attnSoftcap)
-    : null;
+  const fused =
+    !hooks.watches(hookName(layer, 'attn.hook_attn_scores')) && !hooks.watches(hookName(layer, 'attn.hook_pattern'))
+      ? fusedCausalAttention(qs, k, v, ctx.window, cfg.attnSoftcap)
+      : null;
   if (fused) return linear(hp('attn.hook_z', fused).reshape([B * S, H * dh]), p.W_O, p.b_O);
   const qT = tf.transpose(qs, [0, 2, 1, 3]); // [B, H, S, dh]
   let kT = tf.transpose(k, [0, 2, 3, 1]); // [B, K, dh, S]: explicit, so the matmul below is untransposed

@@ -9,7 +9,14 @@ import { mlp } from './mlp';
 import { applyNorm } from './norm';
 
 /** resid: [batch, seq, d_model] → [batch, seq, d_model]. */
-export function block(resid: tf.Tensor, p: BlockParams<tf.Tensor>, cfg: ModelConfig, layer: number, ctx: AttentionContext, hooks: HookRunner): tf.Tensor {
+export function block(
+  resid: tf.Tensor,
+  p: BlockParams<tf.Tensor>,
+  cfg: ModelConfig,
+  layer: number,
+  ctx: AttentionContext,
+  hooks: HookRunner,
+): tf.Tensor {
   const { batch: B, seq: S } = ctx;
   const N = B * S;
   const d = cfg.dModel;
@@ -20,13 +27,15 @@ export function block(resid: tf.Tensor, p: BlockParams<tf.Tensor>, cfg: ModelCon
   const pre = hooks.point(name('hook_resid_pre'), resid);
   const n1 = applyNorm(cfg.normType, pre, p.ln1, cfg.normEps, hooks, blockModule(layer, 'ln1'));
   let attnOut = full(attention(flat(n1), p.attn, cfg, layer, ctx, hooks));
-  if (p.ln1Post) attnOut = applyNorm(cfg.normType, hooks.point(name('ln1_post.hook_in'), attnOut), p.ln1Post, cfg.normEps);
+  if (p.ln1Post)
+    attnOut = applyNorm(cfg.normType, hooks.point(name('ln1_post.hook_in'), attnOut), p.ln1Post, cfg.normEps);
   attnOut = hooks.point(name('hook_attn_out'), attnOut);
 
   const mlpIn = cfg.parallelResidual ? pre : hooks.point(name('hook_resid_mid'), tf.add(pre, attnOut));
   const n2 = applyNorm(cfg.normType, mlpIn, p.ln2, cfg.normEps, hooks, blockModule(layer, 'ln2'));
   let mlpOut = full(mlp(flat(n2), p.mlp, cfg, layer, [B, S], hooks));
-  if (p.ln2Post) mlpOut = applyNorm(cfg.normType, hooks.point(name('ln2_post.hook_in'), mlpOut), p.ln2Post, cfg.normEps);
+  if (p.ln2Post)
+    mlpOut = applyNorm(cfg.normType, hooks.point(name('ln2_post.hook_in'), mlpOut), p.ln2Post, cfg.normEps);
   mlpOut = hooks.point(name('hook_mlp_out'), mlpOut);
 
   // GPT-NeoX adds mlp_output + attn_output + residual in that order.

@@ -8,7 +8,14 @@ import type { HookRunner } from './hook-runner';
 import { linear } from './linear';
 
 /** x: [batch * seq, d_model] normalised input → [batch * seq, d_model]. */
-export function mlp(x: tf.Tensor2D, p: MlpParams<tf.Tensor>, cfg: ModelConfig, layer: number, shape: [number, number], hooks: HookRunner): tf.Tensor2D {
+export function mlp(
+  x: tf.Tensor2D,
+  p: MlpParams<tf.Tensor>,
+  cfg: ModelConfig,
+  layer: number,
+  shape: [number, number],
+  hooks: HookRunner,
+): tf.Tensor2D {
   const [B, S] = shape;
   const N = B * S;
   const hp = (h: Parameters<typeof hookName>[1], t: tf.Tensor2D) =>

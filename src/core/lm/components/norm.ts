@@ -14,7 +14,10 @@ export function applyNorm(
   prefix?: string,
 ): tf.Tensor {
   // One native pass where nothing observes the scale (and no gradient is recorded); tfjs's ops otherwise.
-  const fused = hooks && prefix && hooks.watches(`${prefix}.hook_scale`) ? null : fusedRowNorm(x, p.w, p.b ?? null, eps, type === 'rmsnorm');
+  const fused =
+    hooks && prefix && hooks.watches(`${prefix}.hook_scale`)
+      ? null
+      : fusedRowNorm(x, p.w, p.b ?? null, eps, type === 'rmsnorm');
   if (fused) return hooks && prefix ? hooks.point(`${prefix}.hook_normalized`, fused) : fused;
   const centred = type === 'layernorm' ? tf.sub(x, tf.mean(x, -1, true)) : x;
   let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps)); // [..., 1]

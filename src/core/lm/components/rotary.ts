@@ -19,7 +19,8 @@ export function inverseFrequencies(cfg: RotaryConfig): Float32Array {
       const wavelen = (2 * Math.PI) / freq;
       if (wavelen > lowWavelen) inv[i] = f(freq / s.factor);
       else if (wavelen >= highWavelen) {
-        const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+        const smooth =
+          (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
         inv[i] = f((1 - smooth) * (freq / s.factor) + smooth * freq);
       }
     }

@@ -35,7 +35,10 @@ export function holdsAnyOf(files: readonly string[]): (dir: string) => boolean {
 }
 
 function siblingName(target: string, suffix: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`,
+  );
 }
 
 /** fsync a directory so a rename inside it is durable; some platforms (Windows) cannot open directories. */
@@ -70,15 +73,18 @@ function checkTarget(target: string, opts: AtomicDirOptions): boolean {
   } catch {
     throw new InputError(`${target}: cannot write the ${opts.what}: the parent directory ${parent} does not exist`);
   }
-  if (!parentStat.isDirectory()) throw new InputError(`${target}: cannot write the ${opts.what}: ${parent} is not a directory`);
+  if (!parentStat.isDirectory())
+    throw new InputError(`${target}: cannot write the ${opts.what}: ${parent} is not a directory`);
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(target);
   } catch {
     return false;
   }
-  if (!stat.isDirectory()) throw new InputError(`${target}: exists and is not a directory; refusing to replace it with a ${opts.what}`);
-  if (!opts.canReplace(target)) throw new InputError(`${target}: exists and does not hold a ${opts.what}; refusing to replace it`);
+  if (!stat.isDirectory())
+    throw new InputError(`${target}: exists and is not a directory; refusing to replace it with a ${opts.what}`);
+  if (!opts.canReplace(target))
+    throw new InputError(`${target}: exists and does not hold a ${opts.what}; refusing to replace it`);
   return true;
 }
 

@@ -25,12 +25,19 @@ export function checkHostParams(cfg: SaeConfig, params: HostParams, label: strin
   for (const [name, shape] of Object.entries(expected)) {
     const t = params[name];
     if (!t) throw new InputError(`${label}: missing tensor '${name}' (expected shape ${shapeText(shape)})`);
-    if (!sameShape(t.shape, shape)) throw new InputError(`${label}: tensor '${name}' has shape ${shapeText(t.shape)}, expected ${shapeText(shape)}`);
+    if (!sameShape(t.shape, shape))
+      throw new InputError(`${label}: tensor '${name}' has shape ${shapeText(t.shape)}, expected ${shapeText(shape)}`);
     const count = shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== count) throw new InputError(`${label}: tensor '${name}' has ${t.data.length} values, but shape ${shapeText(shape)} needs ${count}`);
+    if (t.data.length !== count)
+      throw new InputError(
+        `${label}: tensor '${name}' has ${t.data.length} values, but shape ${shapeText(shape)} needs ${count}`,
+      );
   }
   for (const name of Object.keys(params)) {
-    if (!(name in expected)) throw new InputError(`${label}: unexpected tensor '${name}' (a ${cfg.act_fn} dictionary has ${Object.keys(expected).join(', ')})`);
+    if (!(name in expected))
+      throw new InputError(
+        `${label}: unexpected tensor '${name}' (a ${cfg.act_fn} dictionary has ${Object.keys(expected).join(', ')})`,
+      );
   }
 }
 
@@ -48,6 +55,7 @@ export function readJsonObject(file: string): Record<string, unknown> {
   } catch (e) {
     throw new InputError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(`${file}: expected a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InputError(`${file}: expected a JSON object`);
   return value as Record<string, unknown>;
 }

@@ -33,17 +33,23 @@ function scaled(data: Float32Array, factor: number): Float32Array {
 export function foldActivationNorm(cfg: SaeConfig, params: HostParams): FoldedDictionary {
   if (cfg.norm_activation === 'inference') return { cfg, params };
   if (cfg.norm_activation !== 'dataset-wise') {
-    throw new InputError(`norm_activation '${cfg.norm_activation}' cannot be folded into the weights (each input is scaled by its own norm); only 'dataset-wise' can`);
+    throw new InputError(
+      `norm_activation '${cfg.norm_activation}' cannot be folded into the weights (each input is scaled by its own norm); only 'dataset-wise' can`,
+    );
   }
   for (const hook of [cfg.hook_point_in, cfg.hook_point_out]) {
     if (cfg.dataset_average_activation_norm?.[hook] === undefined) {
-      throw new InputError(`field 'dataset_average_activation_norm': no norm for '${hook}' (needed to fold a dataset-wise dictionary)`);
+      throw new InputError(
+        `field 'dataset_average_activation_norm': no norm for '${hook}' (needed to fold a dataset-wise dictionary)`,
+      );
     }
   }
   const sIn = datasetScale(cfg, cfg.hook_point_in);
   const sOut = datasetScale(cfg, cfg.hook_point_out);
   if (cfg.apply_decoder_bias_to_pre_encoder && cfg.use_decoder_bias && sIn !== sOut) {
-    throw new InputError(`apply_decoder_bias_to_pre_encoder needs the same activation norm at '${cfg.hook_point_in}' and '${cfg.hook_point_out}'`);
+    throw new InputError(
+      `apply_decoder_bias_to_pre_encoder needs the same activation norm at '${cfg.hook_point_in}' and '${cfg.hook_point_out}'`,
+    );
   }
   const out: HostParams = {};
   for (const [name, t] of Object.entries(params)) {

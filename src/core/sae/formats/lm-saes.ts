@@ -46,8 +46,15 @@ const THRESHOLD_METADATA = 'batchtopk_threshold';
 
 /** lm-saes config keys with no bearing on the forward pass: kernels, loading info, placement, old names. */
 const LM_SAES_ONLY_KEYS = [
-  'use_triton_kernel', 'sparsity_threshold_for_triton_spmm_kernel', 'sparsity_threshold_for_csr',
-  'sae_pretrained_name_or_path', 'strict_loading', 'device', 'dtype', 'promote_act_fn_dtype', 'jump_relu_threshold',
+  'use_triton_kernel',
+  'sparsity_threshold_for_triton_spmm_kernel',
+  'sparsity_threshold_for_csr',
+  'sae_pretrained_name_or_path',
+  'strict_loading',
+  'device',
+  'dtype',
+  'promote_act_fn_dtype',
+  'jump_relu_threshold',
 ];
 
 export interface LmSaesDictionary {
@@ -92,27 +99,42 @@ function configJson(cfg: SaeConfig): Record<string, unknown> {
     model_name: cfg.model_name,
     dtype: cfg.dtype,
   };
-  return { ...fields, ...(cfg.apply_decoder_bias_to_pre_encoder ? { [BIAS_MARKER]: true } : {}), use_glu_encoder: false };
+  return {
+    ...fields,
+    ...(cfg.apply_decoder_bias_to_pre_encoder ? { [BIAS_MARKER]: true } : {}),
+    use_glu_encoder: false,
+  };
 }
 
 /** Writes `dir` (atomically, replacing an existing dictionary there) in the lm-saes layout. */
-export function saveLmSaesDictionary(dir: string, cfg: SaeConfig, params: HostParams, opts: { lmConfig?: object } = {}): void {
+export function saveLmSaesDictionary(
+  dir: string,
+  cfg: SaeConfig,
+  params: HostParams,
+  opts: { lmConfig?: object } = {},
+): void {
   checkHostParams(cfg, params, dir);
   const f32 = (data: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data });
   const tensors: Record<string, TensorToWrite> = {
     W_E: f32(hostParam(params, 'W_E').data, [cfg.d_model, cfg.d_sae]),
-    b_E: f32(cfg.apply_decoder_bias_to_pre_encoder ? encoderBiasShift(params, -1) : hostParam(params, 'b_E').data, [cfg.d_sae]),
+    b_E: f32(cfg.apply_decoder_bias_to_pre_encoder ? encoderBiasShift(params, -1) : hostParam(params, 'b_E').data, [
+      cfg.d_sae,
+    ]),
     W_D: f32(hostParam(params, 'W_D').data, [cfg.d_sae, cfg.d_model]),
   };
   if (params.b_D) tensors.b_D = f32(params.b_D.data, [cfg.d_model]);
   if (cfg.act_fn === 'jumprelu') {
     const log = hostParam(params, 'log_jumprelu_threshold').data;
-    const norms = cfg.sparsity_include_decoder_norm ? decoderNorms(hostParam(params, 'W_D').data, cfg.d_sae, cfg.d_model) : null;
+    const norms = cfg.sparsity_include_decoder_norm
+      ? decoderNorms(hostParam(params, 'W_D').data, cfg.d_sae, cfg.d_model)
+      : null;
     tensors[JUMPRELU_KEY] = f32(norms ? Float32Array.from(log, (v, i) => v + Math.log(norms[i]!)) : log, [cfg.d_sae]);
   }
-  for (const [hook, norm] of Object.entries(cfg.dataset_average_activation_norm ?? {})) tensors[NORM_PREFIX + hook] = f32(Float32Array.of(norm), []);
+  for (const [hook, norm] of Object.entries(cfg.dataset_average_activation_norm ?? {}))
+    tensors[NORM_PREFIX + hook] = f32(Float32Array.of(norm), []);
   const metadata: Record<string, string> = { format: 'lm-saes' };
-  if (cfg.act_fn === 'batchtopk') metadata[THRESHOLD_METADATA] = String(hostParam(params, 'batchtopk_threshold').data[0]);
+  if (cfg.act_fn === 'batchtopk')
+    metadata[THRESHOLD_METADATA] = String(hostParam(params, 'batchtopk_threshold').data[0]);
 
   writeDirAtomically(dir, { what: 'lm-saes dictionary', canReplace: holdsAnyOf([CONFIG, WEIGHTS]) }, (w) => {
     writeSafetensors(join(w.dir, WEIGHTS), tensors, metadata);
@@ -122,10 +144,14 @@ export function saveLmSaesDictionary(dir: string, cfg: SaeConfig, params: HostPa
 }
 
 /** lm-saes config.json → the input of SaeConfigSchema (norms are added from the weights by the caller). */
-function translateConfig(raw: Record<string, unknown>, file: string): { input: Record<string, unknown>; biasFolded: boolean } {
+function translateConfig(
+  raw: Record<string, unknown>,
+  file: string,
+): { input: Record<string, unknown>; biasFolded: boolean } {
   const input: Record<string, unknown> = { ...raw };
   for (const key of LM_SAES_ONLY_KEYS) delete input[key];
-  if (input.use_glu_encoder === true) throw new InputError(`${file}: field 'use_glu_encoder': GLU encoders are not supported`);
+  if (input.use_glu_encoder === true)
+    throw new InputError(`${file}: field 'use_glu_encoder': GLU encoders are not supported`);
   delete input.use_glu_encoder;
   if (typeof input.sae_type === 'string' && input.sae_type !== 'sae') {
     throw new InputError(`${file}: field 'sae_type': '${input.sae_type}' is not supported (only 'sae')`);
@@ -136,7 +162,8 @@ function translateConfig(raw: Record<string, unknown>, file: string): { input: R
   }
   const marker = input[BIAS_MARKER];
   delete input[BIAS_MARKER];
-  if (marker !== undefined && typeof marker !== 'boolean') throw new InputError(`${file}: field '${BIAS_MARKER}': expected a boolean`);
+  if (marker !== undefined && typeof marker !== 'boolean')
+    throw new InputError(`${file}: field '${BIAS_MARKER}': expected a boolean`);
   input.apply_decoder_bias_to_pre_encoder = marker === true ? true : (input.apply_decoder_bias_to_pre_encoder ?? false); // lm-saes default
   if (input.d_sae === undefined && typeof input.expansion_factor === 'number' && typeof input.d_model === 'number') {
     input.d_sae = Math.trunc(input.d_model * input.expansion_factor); // lm-saes: int(d_model * expansion_factor)
@@ -150,7 +177,10 @@ function readNorms(file: SafetensorsFile): Record<string, number> {
   for (const name of file.names()) {
     if (!name.startsWith(NORM_PREFIX)) continue;
     const value = file.readFloat32(name);
-    if (value.length !== 1) throw new InputError(`${file.path}: tensor '${name}' has shape ${shapeText(file.info(name).shape)}, expected a scalar`);
+    if (value.length !== 1)
+      throw new InputError(
+        `${file.path}: tensor '${name}' has shape ${shapeText(file.info(name).shape)}, expected a scalar`,
+      );
     norms[name.slice(NORM_PREFIX.length)] = value[0]!;
   }
   return norms;
@@ -167,14 +197,22 @@ function readParams(file: SafetensorsFile, cfg: SaeConfig): HostParams {
     if (name.startsWith(NORM_PREFIX)) continue;
     const ours = name === JUMPRELU_KEY ? LEGACY_JUMPRELU_KEY : name;
     const shape = expected[ours];
-    if (!shape) throw new InputError(`${file.path}: unexpected tensor '${name}' (a ${cfg.act_fn} dictionary holds ${Object.keys(expected).map(fileName).join(', ')})`);
-    if (params[ours]) throw new InputError(`${file.path}: both '${JUMPRELU_KEY}' and '${LEGACY_JUMPRELU_KEY}' are present`);
+    if (!shape)
+      throw new InputError(
+        `${file.path}: unexpected tensor '${name}' (a ${cfg.act_fn} dictionary holds ${Object.keys(expected).map(fileName).join(', ')})`,
+      );
+    if (params[ours])
+      throw new InputError(`${file.path}: both '${JUMPRELU_KEY}' and '${LEGACY_JUMPRELU_KEY}' are present`);
     const actual = file.info(name).shape;
-    if (!sameShape(actual, shape)) throw new InputError(`${file.path}: tensor '${name}' has shape ${shapeText(actual)}, expected ${shapeText(shape)}`);
+    if (!sameShape(actual, shape))
+      throw new InputError(
+        `${file.path}: tensor '${name}' has shape ${shapeText(actual)}, expected ${shapeText(shape)}`,
+      );
     params[ours] = { data: file.readFloat32(name), shape: [...shape] };
   }
   for (const [name, shape] of Object.entries(expected)) {
-    if (!params[name]) throw new InputError(`${file.path}: missing tensor '${fileName(name)}' (expected shape ${shapeText(shape)})`);
+    if (!params[name])
+      throw new InputError(`${file.path}: missing tensor '${fileName(name)}' (expected shape ${shapeText(shape)})`);
   }
   return params;
 }
@@ -183,7 +221,8 @@ function readParams(file: SafetensorsFile, cfg: SaeConfig): HostParams {
 export function loadLmSaesDictionary(dir: string, opts: LmSaesLoadOptions = {}): LmSaesDictionary {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${dir}: no such dictionary directory`);
   const configPath = join(dir, CONFIG);
-  if (!existsSync(configPath)) throw new InputError(`${configPath}: missing (an lm-saes dictionary directory holds ${CONFIG} and ${WEIGHTS})`);
+  if (!existsSync(configPath))
+    throw new InputError(`${configPath}: missing (an lm-saes dictionary directory holds ${CONFIG} and ${WEIGHTS})`);
   const raw = readJsonObject(configPath);
   const weightsPath = WEIGHT_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
   if (!weightsPath) throw new InputError(`${join(dir, WEIGHTS)}: missing (only safetensors weights are supported)`);
@@ -199,16 +238,21 @@ export function loadLmSaesDictionary(dir: string, opts: LmSaesLoadOptions = {}):
     const fromConfig = input.dataset_average_activation_norm;
     if (mode === 'dataset-wise') {
       // A malformed value in config.json is left for the schema to reject.
-      if (fromConfig === undefined || fromConfig === null || typeof fromConfig === 'object') input.dataset_average_activation_norm = { ...(fromConfig ?? {}), ...found };
+      if (fromConfig === undefined || fromConfig === null || typeof fromConfig === 'object')
+        input.dataset_average_activation_norm = { ...(fromConfig ?? {}), ...found };
     } else if (mode === 'inference') {
-      if (Object.keys(norms).length > 0 && Object.keys(found).length === Object.keys(norms).length) input.dataset_average_activation_norm = found;
+      if (Object.keys(norms).length > 0 && Object.keys(found).length === Object.keys(norms).length)
+        input.dataset_average_activation_norm = found;
     } else input.dataset_average_activation_norm = null; // token/batch-wise: the tensors are torch.empty garbage
-    if (input.model_name === undefined && typeof lmConfig?.model_name === 'string') input.model_name = lmConfig.model_name;
+    if (input.model_name === undefined && typeof lmConfig?.model_name === 'string')
+      input.model_name = lmConfig.model_name;
     const cfg = parseConfig(SaeConfigSchema, input, configPath);
     if (cfg.norm_activation === 'dataset-wise') {
       for (const hook of new Set([cfg.hook_point_in, cfg.hook_point_out])) {
         if (cfg.dataset_average_activation_norm?.[hook] === undefined) {
-          throw new InputError(`${weightsPath}: tensor '${NORM_PREFIX}${hook}' is missing or not a positive number (needed by norm_activation 'dataset-wise')`);
+          throw new InputError(
+            `${weightsPath}: tensor '${NORM_PREFIX}${hook}' is missing or not a positive number (needed by norm_activation 'dataset-wise')`,
+          );
         }
       }
     }
@@ -218,15 +262,22 @@ export function loadLmSaesDictionary(dir: string, opts: LmSaesLoadOptions = {}):
       const norms = decoderNorms(hostParam(params, 'W_D').data, cfg.d_sae, cfg.d_model);
       const log = hostParam(params, 'log_jumprelu_threshold').data;
       // A zero decoder row never passes lm-saes's gate (0 > θ): θ = +∞ keeps it silent here too.
-      hostParam(params, 'log_jumprelu_threshold').data = Float32Array.from(log, (v, i) => (norms[i]! > 0 ? v - Math.log(norms[i]!) : Infinity));
+      hostParam(params, 'log_jumprelu_threshold').data = Float32Array.from(log, (v, i) =>
+        norms[i]! > 0 ? v - Math.log(norms[i]!) : Infinity,
+      );
     }
     if (cfg.act_fn === 'batchtopk') {
       const stored = file.metadata[THRESHOLD_METADATA];
       const threshold = stored !== undefined ? Number(stored) : opts.batchtopkThreshold;
       if (threshold === undefined) {
-        throw new InputError(`${weightsPath}: no BatchTopK inference threshold (lm-saes selects over each batch and stores none); supply batchtopkThreshold when loading`);
+        throw new InputError(
+          `${weightsPath}: no BatchTopK inference threshold (lm-saes selects over each batch and stores none); supply batchtopkThreshold when loading`,
+        );
       }
-      if (!Number.isFinite(threshold)) throw new InputError(`${weightsPath}: metadata '${THRESHOLD_METADATA}' is not a number (got ${JSON.stringify(stored)})`);
+      if (!Number.isFinite(threshold))
+        throw new InputError(
+          `${weightsPath}: metadata '${THRESHOLD_METADATA}' is not a number (got ${JSON.stringify(stored)})`,
+        );
       params.batchtopk_threshold = { data: Float32Array.of(threshold), shape: [] };
     }
     return { cfg, params, lmConfig };

@@ -45,7 +45,13 @@ const WEIGHTS = 'sae_weights.safetensors';
 /** The cfg.json layout we write; SAELens reads files older than 6.0 through its pre-6 converter. */
 const FORMAT_VERSION = '6.0.0';
 /** SAELens architectures we read, and the act_fn each is. */
-const ARCHITECTURES = { standard: 'relu', jumprelu: 'jumprelu', topk: 'topk', transcoder: 'relu', jumprelu_transcoder: 'jumprelu' } as const;
+const ARCHITECTURES = {
+  standard: 'relu',
+  jumprelu: 'jumprelu',
+  topk: 'topk',
+  transcoder: 'relu',
+  jumprelu_transcoder: 'jumprelu',
+} as const;
 type Architecture = keyof typeof ARCHITECTURES;
 
 export interface SaeLensMeta {
@@ -74,16 +80,31 @@ function batchTopKThresholds(cfg: SaeConfig, params: HostParams): Float32Array {
 export function exportSaeLens(dir: string, cfg: SaeConfig, params: HostParams, meta: SaeLensMeta = {}): void {
   checkHostParams(cfg, params, dir);
   const transcoder = cfg.hook_point_out !== cfg.hook_point_in;
-  if (cfg.norm_activation === 'batch-wise') throw new InputError(`${dir}: norm_activation 'batch-wise' has no SAELens equivalent (the scale depends on each batch)`);
+  if (cfg.norm_activation === 'batch-wise')
+    throw new InputError(
+      `${dir}: norm_activation 'batch-wise' has no SAELens equivalent (the scale depends on each batch)`,
+    );
   if (cfg.norm_activation === 'token-wise' && transcoder) {
-    throw new InputError(`${dir}: a token-wise transcoder cannot be exported to SAELens (its output scale comes from the target activation)`);
+    throw new InputError(
+      `${dir}: a token-wise transcoder cannot be exported to SAELens (its output scale comes from the target activation)`,
+    );
   }
   // dataset-wise → inference; token-wise stays a runtime step (constant_norm_rescale).
-  const { cfg: c, params: p } = cfg.norm_activation === 'dataset-wise' ? foldActivationNorm(cfg, params) : { cfg, params };
-  if (c.act_fn === 'topk' && transcoder) throw new InputError(`${dir}: SAELens has no TopK transcoder (architectures: transcoder, jumprelu_transcoder)`);
+  const { cfg: c, params: p } =
+    cfg.norm_activation === 'dataset-wise' ? foldActivationNorm(cfg, params) : { cfg, params };
+  if (c.act_fn === 'topk' && transcoder)
+    throw new InputError(`${dir}: SAELens has no TopK transcoder (architectures: transcoder, jumprelu_transcoder)`);
   const thresholded = c.act_fn === 'jumprelu' || c.act_fn === 'batchtopk';
   const architecture: Architecture =
-    c.act_fn === 'topk' ? 'topk' : transcoder ? (thresholded ? 'jumprelu_transcoder' : 'transcoder') : thresholded ? 'jumprelu' : 'standard';
+    c.act_fn === 'topk'
+      ? 'topk'
+      : transcoder
+        ? thresholded
+          ? 'jumprelu_transcoder'
+          : 'transcoder'
+        : thresholded
+          ? 'jumprelu'
+          : 'standard';
 
   const f32 = (data: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data });
   const tensors: Record<string, TensorToWrite> = {
@@ -92,7 +113,8 @@ export function exportSaeLens(dir: string, cfg: SaeConfig, params: HostParams, m
     W_dec: f32(p.W_D!.data, [c.d_sae, c.d_model]),
     b_dec: f32(p.b_D?.data ?? new Float32Array(c.d_model), [c.d_model]),
   };
-  if (c.act_fn === 'jumprelu') tensors.threshold = f32(Float32Array.from(p.log_jumprelu_threshold!.data, Math.exp), [c.d_sae]);
+  if (c.act_fn === 'jumprelu')
+    tensors.threshold = f32(Float32Array.from(p.log_jumprelu_threshold!.data, Math.exp), [c.d_sae]);
   if (c.act_fn === 'batchtopk') tensors.threshold = f32(batchTopKThresholds(c, p), [c.d_sae]);
   const json = {
     architecture,
@@ -104,7 +126,14 @@ export function exportSaeLens(dir: string, cfg: SaeConfig, params: HostParams, m
     normalize_activations: c.norm_activation === 'token-wise' ? 'constant_norm_rescale' : 'none',
     reshape_activations: c.hook_point_in.endsWith('hook_z') ? 'hook_z' : 'none',
     ...(architecture === 'topk' ? { k: c.top_k, rescale_acts_by_decoder_norm: c.sparsity_include_decoder_norm } : {}),
-    ...(transcoder ? { d_out: c.d_model, hook_name_out: c.hook_point_out, hook_layer_out: hookLayer(c.hook_point_out), hook_head_index_out: null } : {}),
+    ...(transcoder
+      ? {
+          d_out: c.d_model,
+          hook_name_out: c.hook_point_out,
+          hook_layer_out: hookLayer(c.hook_point_out),
+          hook_head_index_out: null,
+        }
+      : {}),
     metadata: {
       model_name: meta.model_name ?? c.model_name ?? undefined,
       hook_name: c.hook_point_in,
@@ -131,7 +160,9 @@ const SaeLensCfgSchema = z.looseObject({
   d_sae: z.number().int().positive(),
   d_out: z.number().int().positive().optional(),
   apply_b_dec_to_input: z.boolean().default(true),
-  normalize_activations: z.union([z.enum(['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm']), z.boolean()]).nullish(),
+  normalize_activations: z
+    .union([z.enum(['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm']), z.boolean()])
+    .nullish(),
   reshape_activations: z.enum(['none', 'hook_z']).optional(),
   k: z.number().int().positive().optional(),
   rescale_acts_by_decoder_norm: z.boolean().default(false),
@@ -144,7 +175,9 @@ const SaeLensCfgSchema = z.looseObject({
   hook_head_index: z.number().int().nullish(),
   hook_point_head_index: z.number().int().nullish(),
   model_name: optionalString,
-  metadata: z.looseObject({ hook_name: optionalString, hook_head_index: z.number().int().nullish(), model_name: optionalString }).optional(),
+  metadata: z
+    .looseObject({ hook_name: optionalString, hook_head_index: z.number().int().nullish(), model_name: optionalString })
+    .optional(),
 });
 
 function readCfg(cfgPath: string): { input: Record<string, unknown>; architecture: Architecture; dOut: number } {
@@ -155,21 +188,28 @@ function readCfg(cfgPath: string): { input: Record<string, unknown>; architectur
   const act = c.activation_fn ?? c.activation_fn_str ?? 'relu';
   if (act !== 'relu' && act !== 'topk') fail('activation_fn', `'${act}' is not supported (relu, topk)`);
   const name = c.architecture === 'standard' && act === 'topk' ? 'topk' : c.architecture; // pre-6 TopK: standard + topk
-  if (!(name in ARCHITECTURES)) fail('architecture', `'${name}' is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`);
+  if (!(name in ARCHITECTURES))
+    fail('architecture', `'${name}' is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`);
   const architecture = name as Architecture;
   const transcoder = architecture.endsWith('transcoder');
   const hook = c.metadata?.hook_name ?? c.hook_name ?? c.hook_point;
   if (!hook) fail('metadata.hook_name', 'missing');
-  if ((c.metadata?.hook_head_index ?? c.hook_head_index ?? c.hook_point_head_index ?? null) !== null) fail('metadata.hook_head_index', 'head-indexed hooks are not supported');
+  if ((c.metadata?.hook_head_index ?? c.hook_head_index ?? c.hook_point_head_index ?? null) !== null)
+    fail('metadata.hook_head_index', 'head-indexed hooks are not supported');
   const dOut = transcoder ? (c.d_out ?? fail('d_out', 'missing')) : c.d_in;
-  if (dOut !== c.d_in) fail('d_out', `must equal d_in = ${c.d_in} (different input and output widths are not supported)`);
+  if (dOut !== c.d_in)
+    fail('d_out', `must equal d_in = ${c.d_in} (different input and output widths are not supported)`);
   const hookOut = transcoder ? (c.hook_name_out ?? fail('hook_name_out', 'missing')) : hook;
-  const normalize = c.normalize_activations === true ? 'expected_average_only_in' : (c.normalize_activations || 'none');
+  const normalize = c.normalize_activations === true ? 'expected_average_only_in' : c.normalize_activations || 'none';
   if (normalize === 'expected_average_only_in') {
-    fail('normalize_activations', "'expected_average_only_in' needs a scaling factor this file does not hold; fold it in SAELens (sae.fold_activation_norm_scaling_factor) and save again");
+    fail(
+      'normalize_activations',
+      "'expected_average_only_in' needs a scaling factor this file does not hold; fold it in SAELens (sae.fold_activation_norm_scaling_factor) and save again",
+    );
   }
   if (normalize === 'layer_norm') fail('normalize_activations', "'layer_norm' is not supported");
-  if (normalize === 'constant_norm_rescale' && transcoder) fail('normalize_activations', "'constant_norm_rescale' is not supported for transcoders");
+  if (normalize === 'constant_norm_rescale' && transcoder)
+    fail('normalize_activations', "'constant_norm_rescale' is not supported for transcoders");
   const actFn = ARCHITECTURES[architecture];
   const k = c.k ?? c.activation_fn_kwargs?.k;
   if (actFn === 'topk' && k === undefined) fail('k', 'missing');
@@ -195,30 +235,47 @@ function readCfg(cfgPath: string): { input: Record<string, unknown>; architectur
 export function importSaeLens(dir: string): { cfg: SaeConfig; params: HostParams } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${dir}: no such dictionary directory`);
   const cfgPath = join(dir, CFG);
-  if (!existsSync(cfgPath)) throw new InputError(`${cfgPath}: missing (a SAELens dictionary directory holds ${CFG} and ${WEIGHTS})`);
+  if (!existsSync(cfgPath))
+    throw new InputError(`${cfgPath}: missing (a SAELens dictionary directory holds ${CFG} and ${WEIGHTS})`);
   const { input, architecture, dOut } = readCfg(cfgPath);
   const cfg = parseConfig(SaeConfigSchema, input, cfgPath);
   const weightsPath = join(dir, WEIGHTS);
   if (!existsSync(weightsPath)) throw new InputError(`${weightsPath}: missing`);
-  const expected: Record<string, number[]> = { W_enc: [cfg.d_model, cfg.d_sae], b_enc: [cfg.d_sae], W_dec: [cfg.d_sae, dOut], b_dec: [dOut] };
+  const expected: Record<string, number[]> = {
+    W_enc: [cfg.d_model, cfg.d_sae],
+    b_enc: [cfg.d_sae],
+    W_dec: [cfg.d_sae, dOut],
+    b_dec: [dOut],
+  };
   if (ARCHITECTURES[architecture] === 'jumprelu') expected.threshold = [cfg.d_sae];
   const file = openSafetensors(weightsPath);
   const read: Record<string, Float32Array> = {};
   try {
     for (const name of file.names()) {
       // Pre-6 files may carry a finetuning scaling factor; all ones means none.
-      if ((name === 'scaling_factor' || name === 'finetuning_scaling_factor') && file.readFloat32(name).every((v) => v === 1)) continue;
+      if (
+        (name === 'scaling_factor' || name === 'finetuning_scaling_factor') &&
+        file.readFloat32(name).every((v) => v === 1)
+      )
+        continue;
       const shape = expected[name];
-      if (!shape) throw new InputError(`${weightsPath}: unexpected tensor '${name}' (a SAELens ${architecture} dictionary holds ${Object.keys(expected).join(', ')})`);
+      if (!shape)
+        throw new InputError(
+          `${weightsPath}: unexpected tensor '${name}' (a SAELens ${architecture} dictionary holds ${Object.keys(expected).join(', ')})`,
+        );
       const actual = file.info(name).shape;
-      if (!sameShape(actual, shape)) throw new InputError(`${weightsPath}: tensor '${name}' has shape ${shapeText(actual)}, expected ${shapeText(shape)}`);
+      if (!sameShape(actual, shape))
+        throw new InputError(
+          `${weightsPath}: tensor '${name}' has shape ${shapeText(actual)}, expected ${shapeText(shape)}`,
+        );
       read[name] = file.readFloat32(name);
     }
   } finally {
     file.close();
   }
   for (const [name, shape] of Object.entries(expected)) {
-    if (!read[name]) throw new InputError(`${weightsPath}: missing tensor '${name}' (expected shape ${shapeText(shape)})`);
+    if (!read[name])
+      throw new InputError(`${weightsPath}: missing tensor '${name}' (expected shape ${shapeText(shape)})`);
   }
   const params: HostParams = {
     W_E: { data: read.W_enc!, shape: [cfg.d_model, cfg.d_sae] },
@@ -227,6 +284,10 @@ export function importSaeLens(dir: string): { cfg: SaeConfig; params: HostParams
     b_D: { data: read.b_dec!, shape: [cfg.d_model] },
   };
   // θ ≤ 0 gates like θ → 0⁺ after SAELens's ReLU, i.e. log θ = −∞.
-  if (read.threshold) params.log_jumprelu_threshold = { data: Float32Array.from(read.threshold, (t) => (t > 0 ? Math.log(t) : -Infinity)), shape: [cfg.d_sae] };
+  if (read.threshold)
+    params.log_jumprelu_threshold = {
+      data: Float32Array.from(read.threshold, (t) => (t > 0 ? Math.log(t) : -Infinity)),
+      shape: [cfg.d_sae],
+    };
   return { cfg, params };
 }

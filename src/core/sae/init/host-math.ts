@@ -31,7 +31,14 @@ export function geometricMedian(x: Float32Array, n: number, d: number, iteration
 }
 
 /** Top-r principal directions of the centred rows: columns of V [d, r] (orthonormal), by subspace iteration. */
-export function principalDirections(x: Float32Array, n: number, d: number, r: number, random: () => number, iterations = 60): Float64Array {
+export function principalDirections(
+  x: Float32Array,
+  n: number,
+  d: number,
+  r: number,
+  random: () => number,
+  iterations = 60,
+): Float64Array {
   const mean = rowMean(x, n, d);
   const cov = new Float64Array(d * d);
   for (let i = 0; i < n; i++) {

@@ -10,7 +10,15 @@ import { scalarValue, type HostParams } from '../host-tensor';
 import { reconstructionLoss } from '../losses';
 import { entryOf } from '../../util/lookup';
 import { Sae } from '../variants/sae';
-import { geometricMedian, principalDirections, projectRowsOntoSubspace, rowMean, rowNorms, setRowNorms, transposeScaled } from './host-math';
+import {
+  geometricMedian,
+  principalDirections,
+  projectRowsOntoSubspace,
+  rowMean,
+  rowNorms,
+  setRowNorms,
+  transposeScaled,
+} from './host-math';
 
 export interface InitData {
   /** Normalised input rows [n, d_model] (and output rows for a transcoder). */
@@ -38,7 +46,8 @@ export function randomSaeParams(cfg: SaeConfig, init: InitConfig, decoderNorm: n
     b_E: { data: new Float32Array(F), shape: [F] },
   };
   if (cfg.use_decoder_bias) params.b_D = { data: new Float32Array(d), shape: [d] };
-  if (cfg.act_fn === 'jumprelu') params.log_jumprelu_threshold = { data: new Float32Array(F).fill(Math.log(cfg.jumprelu_threshold)), shape: [F] };
+  if (cfg.act_fn === 'jumprelu')
+    params.log_jumprelu_threshold = { data: new Float32Array(F).fill(Math.log(cfg.jumprelu_threshold)), shape: [F] };
   if (cfg.act_fn === 'batchtopk') params.batchtopk_threshold = { data: new Float32Array(1), shape: [] };
   return params;
 }
@@ -48,7 +57,12 @@ function setDecoderNorm(params: HostParams, cfg: SaeConfig, init: InitConfig, no
   const W_D = entryOf(params, 'W_D', 'sae parameters');
   setRowNorms(W_D.data, cfg.d_sae, cfg.d_model, norm);
   if (init.init_encoder_with_decoder_transpose) {
-    entryOf(params, 'W_E', 'sae parameters').data = transposeScaled(W_D.data, cfg.d_sae, cfg.d_model, init.init_encoder_with_decoder_transpose_factor);
+    entryOf(params, 'W_E', 'sae parameters').data = transposeScaled(
+      W_D.data,
+      cfg.d_sae,
+      cfg.d_model,
+      init.init_encoder_with_decoder_transpose_factor,
+    );
   }
 }
 
@@ -69,18 +83,26 @@ async function reconstructionOf(params: HostParams, cfg: SaeConfig, data: InitDa
 }
 
 /** Full initialisation; `data` (a batch of normalised activations) is needed for data-dependent steps. */
-export async function initializeSae(cfg: SaeConfig, init: InitConfig, opts: { seed: number; unitNormDecoder: boolean; data?: InitData }): Promise<HostParams> {
+export async function initializeSae(
+  cfg: SaeConfig,
+  init: InitConfig,
+  opts: { seed: number; unitNormDecoder: boolean; data?: InitData },
+): Promise<HostParams> {
   const baseNorm = init.init_decoder_norm ?? (opts.unitNormDecoder ? 1 : 0.1);
   const params = randomSaeParams(cfg, init, baseNorm, opts.seed);
   const data = opts.data;
-  const needsData = init.bias_init_method !== 'all_zero' || init.grid_search_init_norm || init.initialize_W_D_with_active_subspace;
+  const needsData =
+    init.bias_init_method !== 'all_zero' || init.grid_search_init_norm || init.initialize_W_D_with_active_subspace;
   if (needsData && !data) throw new Error('initializeSae: this initialisation needs a batch of activations');
   if (!data) return params;
 
   if (cfg.use_decoder_bias && init.bias_init_method !== 'all_zero') {
-    const b = init.bias_init_method === 'mean'
-      ? (data.yMean ? Float32Array.from(data.yMean) : rowMean(data.y, data.rows, cfg.d_model))
-      : geometricMedian(data.y, data.rows, cfg.d_model);
+    const b =
+      init.bias_init_method === 'mean'
+        ? data.yMean
+          ? Float32Array.from(data.yMean)
+          : rowMean(data.y, data.rows, cfg.d_model)
+        : geometricMedian(data.y, data.rows, cfg.d_model);
     params.b_D = { data: b, shape: [cfg.d_model] };
   }
   if (init.initialize_W_D_with_active_subspace) {

@@ -52,9 +52,15 @@ function normalizeRows(p: Float64Array, d: number): void {
  * Step `t` (1-based: the bias corrections 1 − beta^t) of Adam on `state` with gradient `g`, in place:
  * m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g², p ← p − lr / (1 − β1^t) · m / (√v / √(1 − β2^t) + ε).
  */
-export function adamReferenceStep(state: AdamReferenceState, grad: ArrayLike<number>, t: number, o: AdamReferenceOptions): void {
+export function adamReferenceStep(
+  state: AdamReferenceState,
+  grad: ArrayLike<number>,
+  t: number,
+  o: AdamReferenceOptions,
+): void {
   const { p, m, v } = state;
-  if (grad.length !== p.length) throw new RangeError(`adam reference: gradient of ${grad.length} for a parameter of ${p.length}`);
+  if (grad.length !== p.length)
+    throw new RangeError(`adam reference: gradient of ${grad.length} for a parameter of ${p.length}`);
   const g = o.unitRowLength ? projectOutRows(Float64Array.from(grad), p, o.unitRowLength) : Float64Array.from(grad);
   const stepSize = o.lr / (1 - o.beta1 ** t);
   const sqrtC2 = Math.sqrt(1 - o.beta2 ** t);

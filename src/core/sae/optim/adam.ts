@@ -17,7 +17,13 @@ export interface AdamOptions {
  * v̂ = v / c2 folded into stepSize and sqrtC2 (PyTorch's formulation). With `unitRowLength` the gradient first loses
  * its component along each row of p and the rows are renormalised after.
  */
-export function adamUpdateOps(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamUpdateOps(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  a: AdamAttrs,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return tf.tidy(() => {
     const unit = a.unitRowLength !== undefined;
     const gr = unit ? projectOutRows(g as tf.Tensor2D, p as tf.Tensor2D) : g;
@@ -48,7 +54,12 @@ export class Adam {
    * are matrices whose rows stay at unit norm: their gradient loses its component along each row before the
    * update and the rows are renormalised after (in one fused pass where the native kernel runs).
    */
-  apply(grads: Record<string, tf.Tensor>, lr: number, lrFactor: Record<string, number> = {}, unitNormRows: readonly string[] = []): void {
+  apply(
+    grads: Record<string, tf.Tensor>,
+    lr: number,
+    lrFactor: Record<string, number> = {},
+    unitNormRows: readonly string[] = [],
+  ): void {
     const { beta1, beta2, eps } = this.opts;
     const step = this.begin(lr, lrFactor);
     tf.tidy(() => {
@@ -58,7 +69,14 @@ export class Adam {
         const v = this.v.get(name);
         if (!p || !m || !v) throw new Error(`Adam: no parameter '${name}' to update`);
         const unit = unitNormRows.includes(name);
-        const attrs: AdamAttrs = { stepSize: step.stepSize(name), beta1, beta2, eps, sqrtC2: step.sqrtC2, ...(unit ? { unitRowLength: p.shape[1] } : {}) };
+        const attrs: AdamAttrs = {
+          stepSize: step.stepSize(name),
+          beta1,
+          beta2,
+          eps,
+          sqrtC2: step.sqrtC2,
+          ...(unit ? { unitRowLength: p.shape[1] } : {}),
+        };
         const [pNew, mNew, vNew] = nativeAdamUpdate(p, grad, m, v, attrs) ?? adamUpdateOps(p, grad, m, v, attrs);
         this.update(name, pNew, mNew, vNew);
       }

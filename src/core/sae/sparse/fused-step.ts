@@ -14,7 +14,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_PARAMS } from '../../tensor/kernels/fused-step/backward-adam-call';
 import { webgpuFusedUnavailable } from '../../tensor/kernels/fused-step/webgpu';
-import { SAE_ADAM_UPDATE, SAE_FUSED_BACKWARD_ADAM, SAE_FUSED_BATCH_ENCODE, SAE_FUSED_DECODE_RESIDUAL, SAE_FUSED_ENCODE } from '../../tensor/kernels/kernel-names';
+import {
+  SAE_ADAM_UPDATE,
+  SAE_FUSED_BACKWARD_ADAM,
+  SAE_FUSED_BATCH_ENCODE,
+  SAE_FUSED_DECODE_RESIDUAL,
+  SAE_FUSED_ENCODE,
+} from '../../tensor/kernels/kernel-names';
 import type { Adam } from '../optim/adam';
 import type { StepSettings, StepStats } from '../train-step';
 import { Sae } from '../variants/sae';
@@ -26,25 +32,41 @@ export function fusedTopKStepUnavailable(dict: unknown, adam: Adam, s: StepSetti
   if (!s.sparse) return 'not on the sparse path';
   if (!(dict instanceof Sae)) return 'not an sae dictionary';
   const cfg = dict.cfg;
-  if ((cfg.act_fn !== 'topk' && cfg.act_fn !== 'batchtopk') || cfg.sparsity_include_decoder_norm) return 'not a TopK or BatchTopK SAE without decoder norms in its selection';
+  if ((cfg.act_fn !== 'topk' && cfg.act_fn !== 'batchtopk') || cfg.sparsity_include_decoder_norm)
+    return 'not a TopK or BatchTopK SAE without decoder norms in its selection';
   const names = Object.keys(dict.params);
-  if (!names.every((n) => (FUSED_PARAMS as readonly string[]).includes(n)) || !dict.params.W_E || !dict.params.b_E || !dict.params.W_D) return 'parameters other than W_E, b_E, W_D, b_D';
+  if (
+    !names.every((n) => (FUSED_PARAMS as readonly string[]).includes(n)) ||
+    !dict.params.W_E ||
+    !dict.params.b_E ||
+    !dict.params.W_D
+  )
+    return 'parameters other than W_E, b_E, W_D, b_D';
   if (names.some((n) => !adam.m.has(n))) return 'the optimiser does not hold every parameter';
   if (s.clipGradNorm > 0) return 'gradient clipping';
   const o = s.loss;
-  if ((o.sparsityLossType && o.l1Coefficient > 0) || o.lpCoefficient > 0 || (o.auxkCoefficient > 0 && o.deadMask && o.nDead > 0)) return 'losses besides the reconstruction';
+  if (
+    (o.sparsityLossType && o.l1Coefficient > 0) ||
+    o.lpCoefficient > 0 ||
+    (o.auxkCoefficient > 0 && o.deadMask && o.nDead > 0)
+  )
+    return 'losses besides the reconstruction';
   const backend = tf.getBackend();
-  if (backend === 'webgpu' && cfg.act_fn === 'batchtopk') return 'BatchTopK on webgpu takes the general step (its batch is selected before it)';
+  if (backend === 'webgpu' && cfg.act_fn === 'batchtopk')
+    return 'BatchTopK on webgpu takes the general step (its batch is selected before it)';
   if (backend === 'webgpu') {
     const why = webgpuFusedUnavailable(s.k ?? cfg.top_k, dict.params.W_D.shape[1]!);
     if (why) return why;
     // Registered when the backend started (tensor/kernels/register-custom-kernels.ts).
-    return tf.getKernel(SAE_FUSED_BACKWARD_ADAM, backend) ? null : 'the webgpu fused step kernels are not registered (backend not started through initBackend)';
+    return tf.getKernel(SAE_FUSED_BACKWARD_ADAM, backend)
+      ? null
+      : 'the webgpu fused step kernels are not registered (backend not started through initBackend)';
   }
   if (backend !== 'cpu' && backend !== 'wasm') return `backend ${backend}`;
-  const why = sparseTopKUnavailable(cfg.act_fn === 'batchtopk' ? undefined : s.k ?? cfg.top_k);
+  const why = sparseTopKUnavailable(cfg.act_fn === 'batchtopk' ? undefined : (s.k ?? cfg.top_k));
   if (why) return why;
-  if (!tf.getKernel(SAE_FUSED_BACKWARD_ADAM, backend)) return 'the native addon lacks the fused kernels (rebuild it: npm run build:native)';
+  if (!tf.getKernel(SAE_FUSED_BACKWARD_ADAM, backend))
+    return 'the native addon lacks the fused kernels (rebuild it: npm run build:native)';
   if (!tf.getKernel(SAE_ADAM_UPDATE, backend)) return 'no native Adam kernel';
   return null;
 }
@@ -56,18 +78,27 @@ export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tenso
   const k = s.k ?? cfg.top_k;
   const B = x.shape[0];
   const applyBias = cfg.apply_decoder_bias_to_pre_encoder && !!p.b_D;
-  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) => tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
+    tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 
   // BatchTopK (CPU backends): the batch's selection, [B, W] codes with zeros where a token keeps fewer.
   const batch = cfg.act_fn === 'batchtopk';
-  const [values, indices, fired, threshold] = run(batch ? SAE_FUSED_BATCH_ENCODE : SAE_FUSED_ENCODE, { x, we: p.W_E!, be: p.b_E!, ...(applyBias ? { bd: p.b_D! } : {}) }, { k }) as
-    [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Scalar | undefined];
+  const [values, indices, fired, threshold] = run(
+    batch ? SAE_FUSED_BATCH_ENCODE : SAE_FUSED_ENCODE,
+    { x, we: p.W_E!, be: p.b_E!, ...(applyBias ? { bd: p.b_D! } : {}) },
+    { k },
+  ) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Scalar | undefined];
   // The loss is the mean over tokens of Σ (y − x̂)²; its gradient per token, 1 / B, as tfjs's Mean gradient makes it.
-  const [g, rowErr] = run(SAE_FUSED_DECODE_RESIDUAL, { values, indices, wd: p.W_D!, ...(p.b_D ? { bd: p.b_D } : {}), y }, { dyRow: Math.fround(1 / B) }) as [tf.Tensor2D, tf.Tensor1D];
+  const [g, rowErr] = run(
+    SAE_FUSED_DECODE_RESIDUAL,
+    { values, indices, wd: p.W_D!, ...(p.b_D ? { bd: p.b_D } : {}), y },
+    { dyRow: Math.fround(1 / B) },
+  ) as [tf.Tensor2D, tf.Tensor1D];
 
   const step = adam.begin(s.lr, s.lrFactors);
   const inputs: tf.NamedTensorMap = { g, x, values, indices };
-  for (const n of FUSED_PARAMS) if (p[n]) Object.assign(inputs, { [n]: p[n], [`m_${n}`]: adam.m.get(n)!, [`v_${n}`]: adam.v.get(n)! });
+  for (const n of FUSED_PARAMS)
+    if (p[n]) Object.assign(inputs, { [n]: p[n], [`m_${n}`]: adam.m.get(n)!, [`v_${n}`]: adam.v.get(n)! });
   // A parameter whose value and moments no other tensor shares (tfjs shares data between clones, and a variable
   // with the tensor it was made from) is updated in place: no fresh 3 × its size to allocate and write, and none
   // of the memory traffic of bringing those new lines into cache. Shared ones get fresh outputs.
@@ -82,7 +113,9 @@ export function fusedTopKStep(dict: Sae, adam: Adam, x: tf.Tensor2D, y: tf.Tenso
     applyBias,
     inPlace,
   });
-  FUSED_PARAMS.filter((n, i) => p[n] && !inPlace[i]).forEach((n, i) => adam.update(n, outs[3 * i]!, outs[3 * i + 1]!, outs[3 * i + 2]!));
+  FUSED_PARAMS.filter((n, i) => p[n] && !inPlace[i]).forEach((n, i) =>
+    adam.update(n, outs[3 * i]!, outs[3 * i + 1]!, outs[3 * i + 2]!),
+  );
   tf.dispose([...outs, g]);
 
   const withMetrics = s.metrics ?? true;

@@ -57,13 +57,20 @@ export class Sae implements SparseDictionary {
         return [n, v];
       }),
     );
-    this.buffers = Object.fromEntries(check(saeBufferShapes(cfg)).map(([n, t]) => [n, { data: Float32Array.from(t.data), shape: [...t.shape] }]));
+    this.buffers = Object.fromEntries(
+      check(saeBufferShapes(cfg)).map(([n, t]) => [n, { data: Float32Array.from(t.data), shape: [...t.shape] }]),
+    );
   }
 
   /** The weights by role: W_E [d_in, d_sae], b_E [d_sae], W_D [d_sae, d_out], and b_D [d_out] when the config has one. */
   weights(): { W_E: tf.Tensor2D; b_E: tf.Tensor1D; W_D: tf.Tensor2D; b_D: tf.Tensor1D | null } {
     const b_D = this.params.b_D;
-    return { W_E: this.param('W_E') as tf.Tensor2D, b_E: this.param('b_E') as tf.Tensor1D, W_D: this.param('W_D') as tf.Tensor2D, b_D: b_D ? (b_D as tf.Tensor1D) : null };
+    return {
+      W_E: this.param('W_E') as tf.Tensor2D,
+      b_E: this.param('b_E') as tf.Tensor1D,
+      W_D: this.param('W_D') as tf.Tensor2D,
+      b_D: b_D ? (b_D as tf.Tensor1D) : null,
+    };
   }
 
   /** The constructor made every parameter saeParamShapes lists, so a missing one here is a broken invariant. */
@@ -83,12 +90,22 @@ export class Sae implements SparseDictionary {
     const { W_E, b_E, W_D, b_D } = this.weights();
     const batch = cfg.act_fn === 'batchtopk' && opts.training === true;
     if (opts.sparse && (cfg.act_fn === 'topk' || batch) && !cfg.sparsity_include_decoder_norm) {
-      const out = sparseTopK(x, W_E, b_E, W_D, b_D, opts.k ?? cfg.top_k, cfg.apply_decoder_bias_to_pre_encoder, { batch, ...(batch && opts.selection ? { selection: opts.selection } : {}) });
-      return { recon: out.recon, sparse: { values: out.values, indices: out.indices, fired: out.fired }, ...(out.threshold ? { batchThreshold: out.threshold } : {}) };
+      const out = sparseTopK(x, W_E, b_E, W_D, b_D, opts.k ?? cfg.top_k, cfg.apply_decoder_bias_to_pre_encoder, {
+        batch,
+        ...(batch && opts.selection ? { selection: opts.selection } : {}),
+      });
+      return {
+        recon: out.recon,
+        sparse: { values: out.values, indices: out.indices, fired: out.fired },
+        ...(out.threshold ? { batchThreshold: out.threshold } : {}),
+      };
     }
     const xin = cfg.apply_decoder_bias_to_pre_encoder && b_D ? tf.sub(x, b_D) : x;
     const pre = tf.add(tf.matMul(xin, W_E), b_E) as tf.Tensor2D; // [B, d_sae]
-    const norms = cfg.sparsity_include_decoder_norm && (cfg.act_fn === 'topk' || cfg.act_fn === 'batchtopk') ? this.decoderNorms() : null;
+    const norms =
+      cfg.sparsity_include_decoder_norm && (cfg.act_fn === 'topk' || cfg.act_fn === 'batchtopk')
+        ? this.decoderNorms()
+        : null;
     let acts: tf.Tensor2D;
     let indices: tf.Tensor2D | undefined;
     let batchThreshold: tf.Scalar | undefined;

@@ -3,7 +3,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** The named inputs, each present; throws naming the first missing one. */
-export function requireInputs<K extends string>(kernel: string, inputs: tf.NamedTensorInfoMap, names: readonly K[]): Record<K, tf.TensorInfo> {
+export function requireInputs<K extends string>(
+  kernel: string,
+  inputs: tf.NamedTensorInfoMap,
+  names: readonly K[],
+): Record<K, tf.TensorInfo> {
   const out: Partial<Record<K, tf.TensorInfo>> = {};
   for (const n of names) {
     const t = inputs[n];
@@ -16,6 +20,7 @@ export function requireInputs<K extends string>(kernel: string, inputs: tf.Named
 /** [rows, cols] of a matrix input. */
 export function matrixShape(kernel: string, t: tf.TensorInfo, what: string): [number, number] {
   const [rows, cols] = t.shape;
-  if (t.shape.length !== 2 || rows === undefined || cols === undefined) throw new Error(`${kernel}: ${what} must be a matrix (shape [${t.shape.join(', ')}])`);
+  if (t.shape.length !== 2 || rows === undefined || cols === undefined)
+    throw new Error(`${kernel}: ${what} must be a matrix (shape [${t.shape.join(', ')}])`);
   return [rows, cols];
 }

@@ -57,7 +57,12 @@ const pipelines = new WeakMap<GPUDevice, Map<string, { pipeline: GPUComputePipel
 
 export function webgpuInternals(backend: unknown): WebGpuBackendInternals {
   const b = backend as Partial<WebGpuBackendInternals>;
-  if (!b.device || typeof b.makeUniforms !== 'function' || typeof b.uploadToGPU !== 'function' || typeof b.ensureCommandEncoderReady !== 'function') {
+  if (
+    !b.device ||
+    typeof b.makeUniforms !== 'function' ||
+    typeof b.uploadToGPU !== 'function' ||
+    typeof b.ensureCommandEncoderReady !== 'function'
+  ) {
     throw new Error('webgpu raw dispatch: the active backend is not tfjs-backend-webgpu 4.22');
   }
   return b as WebGpuBackendInternals;
@@ -72,7 +77,9 @@ export function allocate(backend: unknown, shape: number[], dtype: 'float32' | '
 }
 
 function shaderSource(k: RawKernel): string {
-  const decls = k.storage.map((s, i) => `@group(0) @binding(${i}) var<storage, ${s.access}> ${s.name} : array<${s.type ?? 'f32'}>;`);
+  const decls = k.storage.map(
+    (s, i) => `@group(0) @binding(${i}) var<storage, ${s.access}> ${s.name} : array<${s.type ?? 'f32'}>;`,
+  );
   const fields = k.uniforms ?? [];
   const uniform = fields.length
     ? `struct Uniforms { ${fields.map(([n, t]) => `${n} : ${t},`).join(' ')} }\n@group(0) @binding(${k.storage.length}) var<uniform> u : Uniforms;`
@@ -91,10 +98,14 @@ function pipelineFor(b: WebGpuBackendInternals, k: RawKernel) {
       visibility: GPUShaderStage.COMPUTE,
       buffer: { type: s.access === 'read' ? 'read-only-storage' : 'storage' },
     }));
-    if (k.uniforms?.length) entries.push({ binding: k.storage.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+    if (k.uniforms?.length)
+      entries.push({ binding: k.storage.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
     const layout = b.device.createBindGroupLayout({ entries });
     const module = b.device.createShaderModule({ code: shaderSource(k) });
-    const pipeline = b.device.createComputePipeline({ layout: b.device.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' } });
+    const pipeline = b.device.createComputePipeline({
+      layout: b.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
     entry = { pipeline, layout };
     cache.set(key, entry);
   }
@@ -116,7 +127,10 @@ export function dispatchRaw(backend: unknown, k: RawKernel): void {
     const type = { f32: 'float32', i32: 'int32', u32: 'uint32' } as const;
     resources.push(b.makeUniforms(k.uniforms.map(([, t, v]) => ({ type: type[t], data: [v] }))));
   }
-  const bindGroup = b.device.createBindGroup({ layout, entries: resources.map((resource, binding) => ({ binding, resource })) });
+  const bindGroup = b.device.createBindGroup({
+    layout,
+    entries: resources.map((resource, binding) => ({ binding, resource })),
+  });
   b.ensureCommandEncoderReady();
   // Under tf.profile (activeTimers set) each dispatch gets a pass of its own with timestamps, as tfjs times its
   // programs: the profile's extraInfo then lists every dispatch by key.
@@ -124,7 +138,9 @@ export function dispatchRaw(backend: unknown, k: RawKernel): void {
   if (timed) {
     b.endComputePassEncoder();
     b.querySet ??= b.device.createQuerySet({ type: 'timestamp', count: b.querySetCount });
-    b.computePassEncoder = b.commandEncoder!.beginComputePass({ timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
   } else if (!b.computePassEncoder) {
     b.computePassEncoder = b.commandEncoder!.beginComputePass({});
   }

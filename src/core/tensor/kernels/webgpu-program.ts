@@ -5,7 +5,12 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** What the kernels need of tfjs-backend-webgpu's WebGPUBackend (typed here so core never imports the package). */
 interface WebGpuRunner {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: Array<{ type: string; data: number[] }>): tf.TensorInfo;
+  runWebGPUProgram(
+    program: Program,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: Array<{ type: string; data: number[] }>,
+  ): tf.TensorInfo;
   device: GPUDevice;
 }
 
@@ -29,7 +34,14 @@ const FLAT_WG = 64;
  * `n` invocations (default: one per output element) of `main(index)`; `fields` are extra i32 uniforms
  * ('name' → value) the body reads as uniforms.name.
  */
-export function flatProgram(key: string, outputShape: number[], variableNames: string[], body: string, n = outputShape.reduce((a, b) => a * b, 1), fields: Record<string, number> = {}): Program {
+export function flatProgram(
+  key: string,
+  outputShape: number[],
+  variableNames: string[],
+  body: string,
+  n = outputShape.reduce((a, b) => a * b, 1),
+  fields: Record<string, number> = {},
+): Program {
   const all = { n, ...fields };
   return {
     outputShape,
@@ -38,7 +50,9 @@ export function flatProgram(key: string, outputShape: number[], variableNames: s
     dispatch: [Math.ceil(n / FLAT_WG), 1, 1],
     variableNames,
     workgroupSize: [FLAT_WG, 1, 1],
-    uniforms: Object.keys(all).map((f) => `${f} : i32,`).join(' '),
+    uniforms: Object.keys(all)
+      .map((f) => `${f} : i32,`)
+      .join(' '),
     uniformData: Object.values(all),
     getUserCode: () => `
       fn main(index : i32) {
@@ -49,7 +63,16 @@ export function flatProgram(key: string, outputShape: number[], variableNames: s
 }
 
 /** One workgroup per unit of work (a row, a block of rows…); `main()` loops units uniformly. */
-export function workgroupProgram(key: string, outputShape: [number, number], variableNames: string[], units: number, wg: number, decls: string, body: string, fields: Record<string, number> = {}): Program {
+export function workgroupProgram(
+  key: string,
+  outputShape: [number, number],
+  variableNames: string[],
+  units: number,
+  wg: number,
+  decls: string,
+  body: string,
+  fields: Record<string, number> = {},
+): Program {
   const all = { units, ...fields };
   return {
     outputShape,
@@ -58,7 +81,9 @@ export function workgroupProgram(key: string, outputShape: [number, number], var
     dispatch: [Math.max(1, Math.min(units, 65535)), 1, 1],
     variableNames,
     workgroupSize: [wg, 1, 1],
-    uniforms: Object.keys(all).map((f) => `${f} : i32,`).join(' '),
+    uniforms: Object.keys(all)
+      .map((f) => `${f} : i32,`)
+      .join(' '),
     uniformData: Object.values(all),
     getUserCode: () => `
       ${decls}
@@ -80,10 +105,17 @@ export function workgroupProgram(key: string, outputShape: [number, number], var
 }
 
 /** Runs a program with its own uniforms. */
-export function runner(backend: unknown): { run(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo } {
+export function runner(backend: unknown): {
+  run(program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
+} {
   const b = backend as WebGpuRunner;
   return {
-    run: (program, inputs, dtype) => b.runWebGPUProgram(program, inputs, dtype, (program.uniformData ?? []).map((v) => ({ type: 'int32', data: [v] }))),
+    run: (program, inputs, dtype) =>
+      b.runWebGPUProgram(
+        program,
+        inputs,
+        dtype,
+        (program.uniformData ?? []).map((v) => ({ type: 'int32', data: [v] })),
+      ),
   };
 }
-

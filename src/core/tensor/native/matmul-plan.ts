@@ -59,7 +59,12 @@ export function planBatchMatMul(aShape: number[], bShape: number[], transA: bool
   const batchShape = broadcast_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
   const outShape = [...batchShape, m, n];
   const plan: MatMulPlan = {
-    outShape, transA, transB, m, n, k,
+    outShape,
+    transA,
+    transB,
+    m,
+    n,
+    k,
     lda: Math.max(1, transA ? m : k),
     ldb: Math.max(1, transB ? k : n),
     ldc: Math.max(1, n),
@@ -72,9 +77,12 @@ export function planBatchMatMul(aShape: number[], bShape: number[], transA: bool
   const [matA, matB, matC] = [m * k, k * n, m * n];
   for (const outer of outerOffsets(dims)) {
     plan.calls.push({
-      offsetA: outer.a * matA, strideA: inner.a * matA,
-      offsetB: outer.b * matB, strideB: inner.b * matB,
-      offsetC: outer.c * matC, strideC: inner.c * matC,
+      offsetA: outer.a * matA,
+      strideA: inner.a * matA,
+      offsetB: outer.b * matB,
+      strideB: inner.b * matB,
+      offsetC: outer.c * matC,
+      strideC: inner.c * matC,
       batch: inner.size,
     });
   }

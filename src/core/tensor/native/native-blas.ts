@@ -8,14 +8,39 @@ import { packageRoot } from '../../resources/resource-dir';
 export interface NativeBlas {
   /** C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when trans is set; C is M x N. */
   sgemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
   ): void;
   /** `batch` sgemms; matrix i of an operand starts i · stride elements in (stride 0 broadcasts it). */
   sgemmBatched(
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, lda: number, strideA: number, b: Float32Array, ldb: number, strideB: number,
-    beta: number, c: Float32Array, ldc: number, strideC: number, batch: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    strideA: number,
+    b: Float32Array,
+    ldb: number,
+    strideB: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    strideC: number,
+    batch: number,
   ): void;
   /** The sgemm's thread count (every core by default, or OMP_NUM_THREADS / OPENBLAS_NUM_THREADS). */
   threads(): number;
@@ -85,8 +110,9 @@ export function openNativeBlas(override?: string): NativeBlasLoad {
   } catch (err) {
     return { blas: null, reason: `native BLAS addon ${path} failed to load: ${firstLine((err as Error).message)}` };
   }
-  const missing = (['sgemm', 'sgemmBatched', 'threads', 'setThreads', 'info'] as const)
-    .filter((f) => typeof mod.exports[f] !== 'function');
+  const missing = (['sgemm', 'sgemmBatched', 'threads', 'setThreads', 'info'] as const).filter(
+    (f) => typeof mod.exports[f] !== 'function',
+  );
   if (missing.length > 0) return { blas: null, reason: `native BLAS addon ${path} lacks ${missing.join(', ')}` };
   return { blas: mod.exports as NativeBlas, path };
 }

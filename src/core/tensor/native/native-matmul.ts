@@ -7,15 +7,33 @@ import { tensorMemory, type HostBackendName } from './tensor-memory';
 
 /** Runs every call of `plan`: c = op(a) · op(b) + beta · c (beta 1 adds to what c holds, e.g. a bias). */
 export function runSgemmPlan(
-  blas: NativeBlas, plan: MatMulPlan, a: Float32Array, b: Float32Array, c: Float32Array, beta = 0,
+  blas: NativeBlas,
+  plan: MatMulPlan,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  beta = 0,
 ): void {
   const { transA, transB, m, n, k, lda, ldb, ldc } = plan;
   for (const call of plan.calls) {
     blas.sgemmBatched(
-      transA, transB, m, n, k, 1,
-      call.offsetA === 0 ? a : a.subarray(call.offsetA), lda, call.strideA,
-      call.offsetB === 0 ? b : b.subarray(call.offsetB), ldb, call.strideB,
-      beta, call.offsetC === 0 ? c : c.subarray(call.offsetC), ldc, call.strideC, call.batch,
+      transA,
+      transB,
+      m,
+      n,
+      k,
+      1,
+      call.offsetA === 0 ? a : a.subarray(call.offsetA),
+      lda,
+      call.strideA,
+      call.offsetB === 0 ? b : b.subarray(call.offsetB),
+      ldb,
+      call.strideB,
+      beta,
+      call.offsetC === 0 ? c : c.subarray(call.offsetC),
+      ldc,
+      call.strideC,
+      call.batch,
     );
   }
 }
@@ -28,7 +46,10 @@ export interface MatMulOperands {
 }
 
 /** The operands of a BatchMatMul/_FusedMatMul call when sgemm can take them, else null. */
-export function nativeOperands(inputs: Record<string, TensorInfo | undefined>, attrs?: NamedAttrMap): MatMulOperands | null {
+export function nativeOperands(
+  inputs: Record<string, TensorInfo | undefined>,
+  attrs?: NamedAttrMap,
+): MatMulOperands | null {
   const { a, b } = inputs;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
     return null;

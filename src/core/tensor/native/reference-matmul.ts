@@ -9,7 +9,10 @@ export interface ReferenceOperand {
 
 /** op(a) · op(b) with op = transpose when the flag is set; returns the values and [...batch, M, N]. */
 export function referenceMatMul(
-  a: ReferenceOperand, b: ReferenceOperand, transA = false, transB = false,
+  a: ReferenceOperand,
+  b: ReferenceOperand,
+  transA = false,
+  transB = false,
 ): { values: Float64Array; shape: number[] } {
   const [ra, ca] = a.shape.slice(-2) as [number, number];
   const [rb, cb] = b.shape.slice(-2) as [number, number];

@@ -26,7 +26,8 @@ const active = new Map<HostBackendName, NativeMatMulRegistration>();
  * loads; otherwise returns why not, and tfjs's kernels stay. Idempotent per backend.
  */
 export function registerNativeMatMul(
-  backendName: HostBackendName, load: NativeBlasLoad = loadNativeBlas(),
+  backendName: HostBackendName,
+  load: NativeBlasLoad = loadNativeBlas(),
 ): NativeMatMulStatus {
   const existing = active.get(backendName);
   if (existing) return existing;
@@ -45,9 +46,10 @@ export function registerNativeMatMul(
     registered: true,
     backendName,
     blas,
-    description: info.backend === 'own'
-      ? `own sgemm (${info.isa ?? info.corename}, ${blas.threads()} threads)`
-      : `${info.config.split(' ').slice(0, 2).join(' ')} sgemm (${info.corename}, ${blas.threads()} threads)`,
+    description:
+      info.backend === 'own'
+        ? `own sgemm (${info.isa ?? info.corename}, ${blas.threads()} threads)`
+        : `${info.config.split(' ').slice(0, 2).join(' ')} sgemm (${info.corename}, ${blas.threads()} threads)`,
     restore: () => {
       if (active.get(backendName) !== registration) return;
       for (const config of originals) replace(config, config.kernelFunc);

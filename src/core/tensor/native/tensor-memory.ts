@@ -42,7 +42,11 @@ export function tensorMemory(name: HostBackendName, backend: unknown): TensorMem
  * tensorMemory with views that throw, naming `label` (the kernel) and the backend, where a tensor is not held as
  * plain memory, for kernels that cannot run without it.
  */
-export function checkedMemory(name: HostBackendName, backend: unknown, label: string): TensorMemory & {
+export function checkedMemory(
+  name: HostBackendName,
+  backend: unknown,
+  label: string,
+): TensorMemory & {
   f32(t: TensorInfo): Float32Array;
   i32(t: TensorInfo): Int32Array;
 } {

@@ -18,18 +18,31 @@ export interface DecodeSource {
  */
 export function decodeFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
   switch (dtype) {
-    case 'F32': return viewLittleEndian(bytes, Float32Array);
-    case 'F64': return Float32Array.from(viewLittleEndian(bytes, Float64Array));
-    case 'F16': return f16ToFloat32Array(viewLittleEndian(bytes, Uint16Array));
-    case 'BF16': return bf16ToFloat32Array(viewLittleEndian(bytes, Uint16Array));
-    case 'I64': return Float32Array.from(viewLittleEndian(bytes, BigInt64Array), Number);
-    case 'U64': return Float32Array.from(viewLittleEndian(bytes, BigUint64Array), Number);
-    case 'I32': return Float32Array.from(viewLittleEndian(bytes, Int32Array));
-    case 'U32': return Float32Array.from(viewLittleEndian(bytes, Uint32Array));
-    case 'I16': return Float32Array.from(viewLittleEndian(bytes, Int16Array));
-    case 'U16': return Float32Array.from(viewLittleEndian(bytes, Uint16Array));
-    case 'I8': return Float32Array.from(viewLittleEndian(bytes, Int8Array));
-    case 'U8': case 'BOOL': return Float32Array.from(bytes);
+    case 'F32':
+      return viewLittleEndian(bytes, Float32Array);
+    case 'F64':
+      return Float32Array.from(viewLittleEndian(bytes, Float64Array));
+    case 'F16':
+      return f16ToFloat32Array(viewLittleEndian(bytes, Uint16Array));
+    case 'BF16':
+      return bf16ToFloat32Array(viewLittleEndian(bytes, Uint16Array));
+    case 'I64':
+      return Float32Array.from(viewLittleEndian(bytes, BigInt64Array), Number);
+    case 'U64':
+      return Float32Array.from(viewLittleEndian(bytes, BigUint64Array), Number);
+    case 'I32':
+      return Float32Array.from(viewLittleEndian(bytes, Int32Array));
+    case 'U32':
+      return Float32Array.from(viewLittleEndian(bytes, Uint32Array));
+    case 'I16':
+      return Float32Array.from(viewLittleEndian(bytes, Int16Array));
+    case 'U16':
+      return Float32Array.from(viewLittleEndian(bytes, Uint16Array));
+    case 'I8':
+      return Float32Array.from(viewLittleEndian(bytes, Int8Array));
+    case 'U8':
+    case 'BOOL':
+      return Float32Array.from(bytes);
   }
 }
 
@@ -43,7 +56,11 @@ function outOfRange(source: DecodeSource, dtype: SafetensorsDtype, index: number
   );
 }
 
-function checkedInt32(values: ArrayLike<number> | ArrayLike<bigint>, source: DecodeSource, dtype: SafetensorsDtype): Int32Array {
+function checkedInt32(
+  values: ArrayLike<number> | ArrayLike<bigint>,
+  source: DecodeSource,
+  dtype: SafetensorsDtype,
+): Int32Array {
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!; // i < length
@@ -66,13 +83,22 @@ export function assertInt32Readable(dtype: SafetensorsDtype, source: DecodeSourc
 /** Integer and BOOL dtypes to i32; a value outside the int32 range is an error. */
 export function decodeInt32(bytes: Uint8Array, dtype: IntegerDtype, source: DecodeSource): Int32Array {
   switch (dtype) {
-    case 'I32': return viewLittleEndian(bytes, Int32Array);
-    case 'I64': return checkedInt32(viewLittleEndian(bytes, BigInt64Array), source, dtype);
-    case 'U64': return checkedInt32(viewLittleEndian(bytes, BigUint64Array), source, dtype);
-    case 'U32': return checkedInt32(viewLittleEndian(bytes, Uint32Array), source, dtype);
-    case 'I16': return Int32Array.from(viewLittleEndian(bytes, Int16Array));
-    case 'U16': return Int32Array.from(viewLittleEndian(bytes, Uint16Array));
-    case 'I8': return Int32Array.from(viewLittleEndian(bytes, Int8Array));
-    case 'U8': case 'BOOL': return Int32Array.from(bytes);
+    case 'I32':
+      return viewLittleEndian(bytes, Int32Array);
+    case 'I64':
+      return checkedInt32(viewLittleEndian(bytes, BigInt64Array), source, dtype);
+    case 'U64':
+      return checkedInt32(viewLittleEndian(bytes, BigUint64Array), source, dtype);
+    case 'U32':
+      return checkedInt32(viewLittleEndian(bytes, Uint32Array), source, dtype);
+    case 'I16':
+      return Int32Array.from(viewLittleEndian(bytes, Int16Array));
+    case 'U16':
+      return Int32Array.from(viewLittleEndian(bytes, Uint16Array));
+    case 'I8':
+      return Int32Array.from(viewLittleEndian(bytes, Int8Array));
+    case 'U8':
+    case 'BOOL':
+      return Int32Array.from(bytes);
   }
 }

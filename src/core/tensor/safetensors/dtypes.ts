@@ -2,13 +2,37 @@
 // Names and sizes follow the Hugging Face format spec (huggingface/safetensors, `Dtype` in tensor.rs).
 
 export const SAFETENSORS_DTYPES = [
-  'F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL',
+  'F64',
+  'F32',
+  'F16',
+  'BF16',
+  'I64',
+  'I32',
+  'I16',
+  'I8',
+  'U64',
+  'U32',
+  'U16',
+  'U8',
+  'BOOL',
 ] as const;
 
 export type SafetensorsDtype = (typeof SAFETENSORS_DTYPES)[number];
 
 export const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 
 /**
@@ -17,7 +41,19 @@ export const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
  * that our files are byte-identical to the ones Python writes.
  */
 export const DTYPE_WRITE_RANK: Readonly<Record<SafetensorsDtype, number>> = {
-  BOOL: 0, U8: 1, I8: 2, I16: 3, U16: 4, F16: 5, BF16: 6, I32: 7, U32: 8, F32: 9, F64: 10, I64: 11, U64: 12,
+  BOOL: 0,
+  U8: 1,
+  I8: 2,
+  I16: 3,
+  U16: 4,
+  F16: 5,
+  BF16: 6,
+  I32: 7,
+  U32: 8,
+  F32: 9,
+  F64: 10,
+  I64: 11,
+  U64: 12,
 };
 
 export type FloatDtype = 'F64' | 'F32' | 'F16' | 'BF16';

@@ -11,10 +11,20 @@ import { SafetensorsError } from './safetensors-error';
  * returns them); any other numeric input is rounded to nearest even.
  */
 export type TensorData =
-  | Float64Array | Float32Array
-  | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array | Uint8ClampedArray
-  | BigInt64Array | BigUint64Array
-  | readonly number[] | readonly bigint[] | readonly boolean[];
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint32Array
+  | Uint16Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | BigInt64Array
+  | BigUint64Array
+  | readonly number[]
+  | readonly bigint[]
+  | readonly boolean[];
 
 type Element = number | bigint | boolean;
 
@@ -25,9 +35,18 @@ export interface EncodeTarget {
 
 /** Typed arrays whose memory already is the dtype's element layout. */
 const AS_IS: Partial<Record<SafetensorsDtype, abstract new (...args: never[]) => ArrayBufferView>> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array,
-  I64: BigInt64Array, U64: BigUint64Array, I32: Int32Array, U32: Uint32Array,
-  I16: Int16Array, U16: Uint16Array, I8: Int8Array, U8: Uint8Array,
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  U64: BigUint64Array,
+  I32: Int32Array,
+  U32: Uint32Array,
+  I16: Int16Array,
+  U16: Uint16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
 };
 
 function reject(target: EncodeTarget, dtype: SafetensorsDtype, index: number, value: Element, expected: string): never {
@@ -60,7 +79,12 @@ function floats(values: ArrayLike<Element>, dtype: 'F64' | 'F32' | 'F16' | 'BF16
 
 type NarrowIntegerArray = Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
 
-function narrowIntegers(values: ArrayLike<Element>, dtype: SafetensorsDtype, out: NarrowIntegerArray, target: EncodeTarget): Uint8Array {
+function narrowIntegers(
+  values: ArrayLike<Element>,
+  dtype: SafetensorsDtype,
+  out: NarrowIntegerArray,
+  target: EncodeTarget,
+): Uint8Array {
   const [lo, hi] = integerRange(dtype).map(Number) as [number, number];
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!; // i < length
@@ -90,13 +114,26 @@ export function encodeTensorData(dtype: SafetensorsDtype, data: TensorData, targ
   const values: ArrayLike<Element> = data;
   const n = values.length;
   switch (dtype) {
-    case 'F64': case 'F32': case 'F16': case 'BF16': return floats(values, dtype);
-    case 'I64': case 'U64': return wideIntegers(values, dtype, target);
-    case 'I32': return narrowIntegers(values, dtype, new Int32Array(n), target);
-    case 'U32': return narrowIntegers(values, dtype, new Uint32Array(n), target);
-    case 'I16': return narrowIntegers(values, dtype, new Int16Array(n), target);
-    case 'U16': return narrowIntegers(values, dtype, new Uint16Array(n), target);
-    case 'I8': return narrowIntegers(values, dtype, new Int8Array(n), target);
-    case 'U8': case 'BOOL': return narrowIntegers(values, dtype, new Uint8Array(n), target);
+    case 'F64':
+    case 'F32':
+    case 'F16':
+    case 'BF16':
+      return floats(values, dtype);
+    case 'I64':
+    case 'U64':
+      return wideIntegers(values, dtype, target);
+    case 'I32':
+      return narrowIntegers(values, dtype, new Int32Array(n), target);
+    case 'U32':
+      return narrowIntegers(values, dtype, new Uint32Array(n), target);
+    case 'I16':
+      return narrowIntegers(values, dtype, new Int16Array(n), target);
+    case 'U16':
+      return narrowIntegers(values, dtype, new Uint16Array(n), target);
+    case 'I8':
+      return narrowIntegers(values, dtype, new Int8Array(n), target);
+    case 'U8':
+    case 'BOOL':
+      return narrowIntegers(values, dtype, new Uint8Array(n), target);
   }
 }

@@ -39,11 +39,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function checkHeaderLength(prefix: Uint8Array, fileByteLength: number, file: string): number {
   if (prefix.length < 8 || fileByteLength < 8) {
-    throw new SafetensorsError(file, `file is ${fileByteLength} bytes; a safetensors file starts with an 8-byte header length`);
+    throw new SafetensorsError(
+      file,
+      `file is ${fileByteLength} bytes; a safetensors file starts with an 8-byte header length`,
+    );
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(file, `header length ${n} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
+    throw new SafetensorsError(
+      file,
+      `header length ${n} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`,
+    );
   }
   const headerByteLength = Number(n);
   if (8 + headerByteLength > fileByteLength) {
@@ -69,7 +75,10 @@ function parseJson(headerBytes: Uint8Array, file: string): Record<string, unknow
     throw new SafetensorsError(file, `header is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
   if (!isPlainObject(json)) {
-    throw new SafetensorsError(file, `header must be a JSON object, got ${Array.isArray(json) ? 'an array' : show(json)}`);
+    throw new SafetensorsError(
+      file,
+      `header must be a JSON object, got ${Array.isArray(json) ? 'an array' : show(json)}`,
+    );
   }
   return json;
 }
@@ -99,8 +108,10 @@ function parseTensor(name: string, entry: unknown, file: string): SafetensorsTen
     return fail(`shape must be an array of non-negative integers, got ${show(shape)}`);
   }
   if (
-    !Array.isArray(offsets) || offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1]
   ) {
     return fail(`data_offsets must be [begin, end] integers with 0 <= begin <= end, got ${show(offsets)}`);
   }
@@ -135,7 +146,10 @@ function checkLayout(sorted: readonly SafetensorsTensorInfo[], dataByteLength: n
   let previous: SafetensorsTensorInfo | undefined;
   for (const t of sorted) {
     if (t.byteOffset < cursor && previous) {
-      throw new SafetensorsError(file, `tensor '${t.name}': data_offsets ${range(t)} overlap tensor '${previous.name}' ${range(previous)}`);
+      throw new SafetensorsError(
+        file,
+        `tensor '${t.name}': data_offsets ${range(t)} overlap tensor '${previous.name}' ${range(previous)}`,
+      );
     }
     if (t.byteOffset > cursor) {
       const after = previous ? ` after tensor '${previous.name}'` : ' at the start of the data buffer';

@@ -9,6 +9,12 @@ export type { TensorToWrite } from './layout';
 export { serializeSafetensors } from './serialize';
 export { writeSafetensors } from './writer';
 export {
-  toF16Bits, fromF16Bits, toBf16Bits, fromBf16Bits,
-  toF16Array, toBf16Array, f16ToFloat32Array, bf16ToFloat32Array,
+  toF16Bits,
+  fromF16Bits,
+  toBf16Bits,
+  fromBf16Bits,
+  toF16Array,
+  toBf16Array,
+  f16ToFloat32Array,
+  bf16ToFloat32Array,
 } from './half-float';

@@ -1,7 +1,14 @@
 // Plans a safetensors file before any byte is written: validates the tensors, orders them like the reference
 // writer (dtype rank descending, then name), and builds the 8-byte length prefix + space-padded JSON header.
 
-import { DTYPE_BYTES, DTYPE_WRITE_RANK, SAFETENSORS_DTYPES, elementCount, isSafetensorsDtype, type SafetensorsDtype } from './dtypes';
+import {
+  DTYPE_BYTES,
+  DTYPE_WRITE_RANK,
+  SAFETENSORS_DTYPES,
+  elementCount,
+  isSafetensorsDtype,
+  type SafetensorsDtype,
+} from './dtypes';
 import type { TensorData } from './encode';
 import { METADATA_KEY } from './header';
 import { SafetensorsError } from './safetensors-error';
@@ -42,7 +49,8 @@ function checkTensor(name: string, t: TensorToWrite, file: string): number {
     throw new SafetensorsError(file, `tensor '${name}': ${detail}`);
   };
   if (name === METADATA_KEY) fail(`the name ${METADATA_KEY} is reserved for the metadata`);
-  if (!isSafetensorsDtype(t.dtype)) fail(`unknown dtype ${JSON.stringify(t.dtype)}; expected one of ${SAFETENSORS_DTYPES.join(', ')}`);
+  if (!isSafetensorsDtype(t.dtype))
+    fail(`unknown dtype ${JSON.stringify(t.dtype)}; expected one of ${SAFETENSORS_DTYPES.join(', ')}`);
   if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail(`shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
   }
@@ -58,8 +66,14 @@ export function planSafetensors(
   metadata: Readonly<Record<string, string>> | undefined,
   file: string,
 ): SafetensorsPlan {
-  const entries = Object.entries(tensors).map(([name, tensor]) => ({ name, tensor, byteLength: checkTensor(name, tensor, file) }));
-  entries.sort((a, b) => DTYPE_WRITE_RANK[b.tensor.dtype] - DTYPE_WRITE_RANK[a.tensor.dtype] || compareNames(a.name, b.name));
+  const entries = Object.entries(tensors).map(([name, tensor]) => ({
+    name,
+    tensor,
+    byteLength: checkTensor(name, tensor, file),
+  }));
+  entries.sort(
+    (a, b) => DTYPE_WRITE_RANK[b.tensor.dtype] - DTYPE_WRITE_RANK[a.tensor.dtype] || compareNames(a.name, b.name),
+  );
 
   const fields: string[] = [];
   if (metadata !== undefined) {

@@ -39,7 +39,10 @@ function readExactly(fd: number, into: Uint8Array, position: number, file: strin
     const want = Math.min(into.length - done, READ_CHUNK_BYTES);
     const got = fs.readSync(fd, into, done, want, position + done);
     if (got === 0) {
-      throw new SafetensorsError(file, `unexpected end of file at byte ${position + done} (${into.length - done} bytes missing); was it truncated while open?`);
+      throw new SafetensorsError(
+        file,
+        `unexpected end of file at byte ${position + done} (${into.length - done} bytes missing); was it truncated while open?`,
+      );
     }
     done += got;
   }

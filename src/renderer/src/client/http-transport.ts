@@ -36,7 +36,13 @@ export function httpTransport(origin: string, token: string): StudioTransport {
           body: JSON.stringify(request ?? {}),
         });
       } catch (err) {
-        return { ok: false, error: { code: 'internal', message: `the studio server cannot be reached (${(err as Error).message}); is \`sae-studio serve\` still running?` } };
+        return {
+          ok: false,
+          error: {
+            code: 'internal',
+            message: `the studio server cannot be reached (${(err as Error).message}); is \`sae-studio serve\` still running?`,
+          },
+        };
       }
       const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
       if (res.ok) return { ok: true, result: body };

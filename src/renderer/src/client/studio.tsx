@@ -13,7 +13,11 @@ import { ipcTransport } from './ipc-transport';
 export function createWindowClient(): StudioClient | { error: string } {
   if (window.api) return createStudioClient(ipcTransport(window.api));
   const token = sessionTokenFromUrl(window.location.href);
-  if (!token) return { error: 'This page needs the session token: open the full URL that `sae-studio serve` printed (it ends with ?token=…).' };
+  if (!token)
+    return {
+      error:
+        'This page needs the session token: open the full URL that `sae-studio serve` printed (it ends with ?token=…).',
+    };
   return createStudioClient(httpTransport(window.location.origin, token));
 }
 
@@ -51,7 +55,11 @@ export function useLoad<T>(load: (client: StudioClient) => Promise<T>, deps: rea
   const client = useStudio();
   const [tick, setTick] = useState(0);
   const request = `${tick}:${JSON.stringify(deps)}`;
-  const [state, setState] = useState<{ request: string | null; data: T | null; error: string | null }>({ request: null, data: null, error: null });
+  const [state, setState] = useState<{ request: string | null; data: T | null; error: string | null }>({
+    request: null,
+    data: null,
+    error: null,
+  });
   const run = useEffectEvent(load);
   useEffect(() => {
     let live = true;

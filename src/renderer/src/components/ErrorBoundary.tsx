@@ -18,7 +18,13 @@ export class ErrorBoundary extends Component<{ children: ReactNode; resetKey: st
   }
 
   override render() {
-    if (this.state.error) return <ErrorNote error={`This page failed: ${this.state.error.message}`} onRetry={() => this.setState({ error: null })} />;
+    if (this.state.error)
+      return (
+        <ErrorNote
+          error={`This page failed: ${this.state.error.message}`}
+          onRetry={() => this.setState({ error: null })}
+        />
+      );
     return this.props.children;
   }
 }

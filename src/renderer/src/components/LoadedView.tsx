@@ -3,7 +3,13 @@ import type { ReactNode } from 'react';
 import type { Loaded } from '../client/studio';
 import { Empty, ErrorNote, Loading } from './States';
 
-export function LoadedView<T>({ state, what, isEmpty, empty, children }: {
+export function LoadedView<T>({
+  state,
+  what,
+  isEmpty,
+  empty,
+  children,
+}: {
   state: Loaded<T>;
   what: string;
   isEmpty?: (data: T) => boolean;

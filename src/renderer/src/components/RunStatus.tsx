@@ -1,7 +1,13 @@
 /** A run's status as a coloured badge. */
 import { Badge } from '@mantine/core';
 
-const COLORS: Record<string, string> = { running: 'blue', cancelling: 'yellow', done: 'green', failed: 'red', cancelled: 'gray' };
+const COLORS: Record<string, string> = {
+  running: 'blue',
+  cancelling: 'yellow',
+  done: 'green',
+  failed: 'red',
+  cancelled: 'gray',
+};
 
 export function StatusBadge({ status }: { status: string }) {
   return (

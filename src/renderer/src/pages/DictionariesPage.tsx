@@ -65,7 +65,12 @@ export function DictionariesPage() {
     <Stack>
       <Title order={2}>Dictionaries</Title>
       <Card withBorder>
-        <LoadedView state={dicts} what="dictionaries" isEmpty={(d) => d.dictionaries.length === 0} empty="No dictionaries yet: train one with New experiment.">
+        <LoadedView
+          state={dicts}
+          what="dictionaries"
+          isEmpty={(d) => d.dictionaries.length === 0}
+          empty="No dictionaries yet: train one with New experiment."
+        >
           {(d) => <DictionariesTable dictionaries={d.dictionaries} />}
         </LoadedView>
       </Card>

@@ -3,7 +3,23 @@
  * interpretation text, paged), and "try text" — which features fire on each token of a prompt.
  */
 import {
-  Alert, Anchor, Badge, Button, Card, Group, NumberInput, Pagination, Select, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Textarea, Title,
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Group,
+  NumberInput,
+  Pagination,
+  Select,
+  SimpleGrid,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Textarea,
+  Title,
 } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { FEATURE_SORTS, type FeaturePage, type FeatureSort, type TokenFeatures } from '../../../protocol/features';
@@ -28,8 +44,8 @@ export function DictionaryPage({ name }: { name: string }) {
       <div>
         <Title order={2}>{dictionary.name}</Title>
         <Text c="dimmed" size="sm">
-          {String(dictionary.config.act_fn ?? dictionary.saeType)} · {fmtInt(dictionary.dSae)} latents · {dictionary.hookPointIn} of {dictionary.modelName ?? '?'} ·{' '}
-          {dictionary.path}
+          {String(dictionary.config.act_fn ?? dictionary.saeType)} · {fmtInt(dictionary.dSae)} latents ·{' '}
+          {dictionary.hookPointIn} of {dictionary.modelName ?? '?'} · {dictionary.path}
         </Text>
       </div>
       <Tabs defaultValue="features" keepMounted={false}>
@@ -47,7 +63,11 @@ export function DictionaryPage({ name }: { name: string }) {
           <TryText dictionary={name} />
         </Tabs.Panel>
         <Tabs.Panel value="evaluation" pt="md">
-          {dictionary.metrics ? <EvaluationTable dictionary={dictionary} /> : <Empty>Not evaluated yet (a run with evaluation windows records it).</Empty>}
+          {dictionary.metrics ? (
+            <EvaluationTable dictionary={dictionary} />
+          ) : (
+            <Empty>Not evaluated yet (a run with evaluation windows records it).</Empty>
+          )}
         </Tabs.Panel>
       </Tabs>
     </Stack>
@@ -66,7 +86,14 @@ interface Filters {
 
 function FeatureList({ dictionary }: { dictionary: string }) {
   const client = useStudio();
-  const [filters, setFilters] = useState<Filters>({ sort: 'frequency', search: '', minFreq: '', maxFreq: '', minMax: '', maxMax: '' });
+  const [filters, setFilters] = useState<Filters>({
+    sort: 'frequency',
+    search: '',
+    minFreq: '',
+    maxFreq: '',
+    minMax: '',
+    maxMax: '',
+  });
   const [page, setPage] = useState(1);
   const [result, setResult] = useState<FeaturePage | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -79,8 +106,15 @@ function FeatureList({ dictionary }: { dictionary: string }) {
       const opt = (v: number | '', scale = 1) => (v === '' ? undefined : v * scale);
       client
         .listFeatures({
-          dictionary, sort: filters.sort, limit: PAGE, offset: (page - 1) * PAGE, search: filters.search || undefined,
-          minFrequency: opt(filters.minFreq, 0.01), maxFrequency: opt(filters.maxFreq, 0.01), minMaxActivation: opt(filters.minMax), maxMaxActivation: opt(filters.maxMax),
+          dictionary,
+          sort: filters.sort,
+          limit: PAGE,
+          offset: (page - 1) * PAGE,
+          search: filters.search || undefined,
+          minFrequency: opt(filters.minFreq, 0.01),
+          maxFrequency: opt(filters.maxFreq, 0.01),
+          minMaxActivation: opt(filters.minMax),
+          maxMaxActivation: opt(filters.maxMax),
         })
         .then(
           (r) => {
@@ -91,7 +125,8 @@ function FeatureList({ dictionary }: { dictionary: string }) {
           },
           (err: unknown) => {
             if (!live) return;
-            if (err instanceof ServiceError && err.issues) setFieldErrors(Object.fromEntries(err.issues.map((i) => [i.field, i.message])));
+            if (err instanceof ServiceError && err.issues)
+              setFieldErrors(Object.fromEntries(err.issues.map((i) => [i.field, i.message])));
             else setError(errorText(err));
           },
         );
@@ -143,11 +178,47 @@ function FeatureFilters(props: {
           allowDeselect={false}
           data={SORTS}
         />
-        <TextInput label="Interpretation" value={filters.search} onChange={(e) => onChange('search', e.currentTarget.value)} placeholder="search" data-testid="feature-search" />
-        <NumberInput label="Min. freq. %" value={filters.minFreq} onChange={(v) => onChange('minFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.minFrequency} data-testid="min-frequency" />
-        <NumberInput label="Max. freq. %" value={filters.maxFreq} onChange={(v) => onChange('maxFreq', num(v))} min={0} max={100} decimalScale={4} error={fieldErrors.maxFrequency} data-testid="max-frequency" />
-        <NumberInput label="Min. max act." value={filters.minMax} onChange={(v) => onChange('minMax', num(v))} decimalScale={4} error={fieldErrors.minMaxActivation} />
-        <NumberInput label="Max. max act." value={filters.maxMax} onChange={(v) => onChange('maxMax', num(v))} decimalScale={4} error={fieldErrors.maxMaxActivation} />
+        <TextInput
+          label="Interpretation"
+          value={filters.search}
+          onChange={(e) => onChange('search', e.currentTarget.value)}
+          placeholder="search"
+          data-testid="feature-search"
+        />
+        <NumberInput
+          label="Min. freq. %"
+          value={filters.minFreq}
+          onChange={(v) => onChange('minFreq', num(v))}
+          min={0}
+          max={100}
+          decimalScale={4}
+          error={fieldErrors.minFrequency}
+          data-testid="min-frequency"
+        />
+        <NumberInput
+          label="Max. freq. %"
+          value={filters.maxFreq}
+          onChange={(v) => onChange('maxFreq', num(v))}
+          min={0}
+          max={100}
+          decimalScale={4}
+          error={fieldErrors.maxFrequency}
+          data-testid="max-frequency"
+        />
+        <NumberInput
+          label="Min. max act."
+          value={filters.minMax}
+          onChange={(v) => onChange('minMax', num(v))}
+          decimalScale={4}
+          error={fieldErrors.minMaxActivation}
+        />
+        <NumberInput
+          label="Max. max act."
+          value={filters.maxMax}
+          onChange={(v) => onChange('maxMax', num(v))}
+          decimalScale={4}
+          error={fieldErrors.maxMaxActivation}
+        />
       </SimpleGrid>
     </Card>
   );
@@ -172,7 +243,12 @@ function FeatureTable({ dictionary, items }: { dictionary: string; items: Featur
           </Table.Thead>
           <Table.Tbody>
             {items.map((f) => (
-              <Table.Tr key={f.index} style={{ cursor: 'pointer' }} onClick={() => navigate(featurePath(f.index))} data-testid="feature-row">
+              <Table.Tr
+                key={f.index}
+                style={{ cursor: 'pointer' }}
+                onClick={() => navigate(featurePath(f.index))}
+                data-testid="feature-row"
+              >
                 <Table.Td ta="right" className="num">
                   <Anchor component={Link} to={featurePath(f.index)} onClick={(e) => e.stopPropagation()}>
                     {f.index}
@@ -220,7 +296,10 @@ function StartAnalysis({ dictionary, onDone }: { dictionary: string; onDone: () 
   const [error, setError] = useState<string | null>(null);
   useStudioEvents((e) => {
     if (e.jobId !== job) return;
-    if (e.message.type === 'progress') setProgress(`${e.message.phase}: ${fmtInt(e.message.done)}${e.message.total !== null ? ` of ${fmtInt(e.message.total)}` : ''} ${e.message.unit}`);
+    if (e.message.type === 'progress')
+      setProgress(
+        `${e.message.phase}: ${fmtInt(e.message.done)}${e.message.total !== null ? ` of ${fmtInt(e.message.total)}` : ''} ${e.message.unit}`,
+      );
     if (e.message.type === 'ended') {
       setJob(null);
       if (e.message.status === 'done') onDone();
@@ -241,7 +320,14 @@ function StartAnalysis({ dictionary, onDone }: { dictionary: string; onDone: () 
       <Stack>
         <Text>This dictionary's features have not been analysed yet.</Text>
         <Group align="flex-end">
-          <NumberInput label="Tokens to analyse" value={tokens} onChange={(v) => setTokens(typeof v === 'number' ? v : '')} min={1} allowDecimal={false} thousandSeparator="," />
+          <NumberInput
+            label="Tokens to analyse"
+            value={tokens}
+            onChange={(v) => setTokens(typeof v === 'number' ? v : '')}
+            min={1}
+            allowDecimal={false}
+            thousandSeparator=","
+          />
           <Button onClick={() => void start()} loading={job !== null}>
             Analyse features
           </Button>
@@ -275,9 +361,16 @@ function TryText({ dictionary }: { dictionary: string }) {
   };
   // Position 0 is BOS, which dictionaries are not trained on: listed on hover, never highlighted.
   const values =
-    tokens?.map((t, i) => (i === 0 ? 0 : selected === null ? (t.features[0]?.activation ?? 0) : (t.features.find((f) => f.index === selected)?.activation ?? 0))) ?? [];
+    tokens?.map((t, i) =>
+      i === 0
+        ? 0
+        : selected === null
+          ? (t.features[0]?.activation ?? 0)
+          : (t.features.find((f) => f.index === selected)?.activation ?? 0),
+    ) ?? [];
   const counts = new Map<number, number>();
-  for (const t of (tokens ?? []).slice(1)) for (const f of t.features) counts.set(f.index, (counts.get(f.index) ?? 0) + 1);
+  for (const t of (tokens ?? []).slice(1))
+    for (const f of t.features) counts.set(f.index, (counts.get(f.index) ?? 0) + 1);
   const frequent = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
   return (
     <Stack>
@@ -300,14 +393,20 @@ function TryText({ dictionary }: { dictionary: string }) {
       {tokens && (
         <Card withBorder data-testid="try-text-result">
           <Text size="xs" c="dimmed" mb={6}>
-            {selected === null ? 'Highlight: the strongest feature on each token.' : `Highlight: feature ${selected}.`} Hover a token for its features.
+            {selected === null ? 'Highlight: the strongest feature on each token.' : `Highlight: feature ${selected}.`}{' '}
+            Hover a token for its features.
           </Text>
           <TokenText
             tokens={tokens.map((t) => t.token)}
             values={values}
             describe={(i) => {
               const features = tokens[i]?.features ?? [];
-              return features.length === 0 ? 'no feature fires' : features.slice(0, 5).map((f) => `#${f.index} ${f.activation.toFixed(2)}`).join(', ');
+              return features.length === 0
+                ? 'no feature fires'
+                : features
+                    .slice(0, 5)
+                    .map((f) => `#${f.index} ${f.activation.toFixed(2)}`)
+                    .join(', ');
             }}
           />
           <Text size="sm" fw={500} mt="sm" mb={4}>
@@ -315,14 +414,24 @@ function TryText({ dictionary }: { dictionary: string }) {
           </Text>
           <Group gap={6}>
             {frequent.map(([index, n]) => (
-              <Badge key={index} variant={selected === index ? 'filled' : 'light'} style={{ cursor: 'pointer' }} onClick={() => setSelected(selected === index ? null : index)}>
+              <Badge
+                key={index}
+                variant={selected === index ? 'filled' : 'light'}
+                style={{ cursor: 'pointer' }}
+                onClick={() => setSelected(selected === index ? null : index)}
+              >
                 #{index} · {n} tokens
               </Badge>
             ))}
           </Group>
           <Group gap={6} mt="xs">
             {frequent.slice(0, 6).map(([index]) => (
-              <Anchor key={index} component={Link} to={`/dictionaries/${encodeURIComponent(dictionary)}/features/${index}`} size="sm">
+              <Anchor
+                key={index}
+                component={Link}
+                to={`/dictionaries/${encodeURIComponent(dictionary)}/features/${index}`}
+                size="sm"
+              >
                 open #{index}
               </Anchor>
             ))}

@@ -2,7 +2,22 @@
  * One feature: its statistics, activation histogram, top and bottom logits, nearest decoder neighbours, the top and
  * quantile samples with per-token highlighting, an editable interpretation and a bookmark.
  */
-import { Alert, Anchor, Badge, Button, Card, Group, SegmentedControl, SimpleGrid, Stack, Switch, Table, Text, Textarea, Title } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Group,
+  SegmentedControl,
+  SimpleGrid,
+  Stack,
+  Switch,
+  Table,
+  Text,
+  Textarea,
+  Title,
+} from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import type { FeatureDetail, FeatureSample } from '../../../protocol/features';
 import { errorText, useStudio } from '../client/studio';
@@ -70,7 +85,11 @@ function FeatureView({ name, index }: { name: string; index: number }) {
       </Group>
       <InterpretationEditor detail={detail} onSaved={(d) => setDetail(d)} />
       {!s ? (
-        <Alert color="yellow">{detail.analysis ? 'The analysis did not cover this feature.' : 'No analysis of this dictionary yet: analyse it from the dictionary page.'}</Alert>
+        <Alert color="yellow">
+          {detail.analysis
+            ? 'The analysis did not cover this feature.'
+            : 'No analysis of this dictionary yet: analyse it from the dictionary page.'}
+        </Alert>
       ) : (
         <>
           <SimpleGrid cols={{ base: 2, md: 4 }}>
@@ -84,7 +103,11 @@ function FeatureView({ name, index }: { name: string; index: number }) {
               <Text size="sm" fw={500} mb={4}>
                 Activation histogram (non-zero)
               </Text>
-              {s.histogram.counts.length > 0 ? <Histogram edges={s.histogram.edges} counts={s.histogram.counts} /> : <Empty>Never fired.</Empty>}
+              {s.histogram.counts.length > 0 ? (
+                <Histogram edges={s.histogram.edges} counts={s.histogram.counts} />
+              ) : (
+                <Empty>Never fired.</Empty>
+              )}
             </Card>
             <Card withBorder>
               <SimpleGrid cols={2}>
@@ -134,7 +157,13 @@ function Stat({ label, value }: { label: string; value: string }) {
   );
 }
 
-function LogitList({ title, entries }: { title: string; entries: readonly { tokenId: number; token: string; logit: number }[] }) {
+function LogitList({
+  title,
+  entries,
+}: {
+  title: string;
+  entries: readonly { tokenId: number; token: string; logit: number }[];
+}) {
   return (
     <div>
       <Text size="sm" fw={500} mb={4}>
@@ -170,7 +199,16 @@ function Samples({ detail }: { detail: FeatureDetail }) {
         </Text>
         <Switch label="Whole windows" checked={full} onChange={(e) => setFull(e.currentTarget.checked)} size="xs" />
       </Group>
-      {names.length > 1 && <SegmentedControl size="xs" mb="sm" value={sampling?.name ?? ''} onChange={setWhich} data={names} style={{ flexWrap: 'wrap' }} />}
+      {names.length > 1 && (
+        <SegmentedControl
+          size="xs"
+          mb="sm"
+          value={sampling?.name ?? ''}
+          onChange={setWhich}
+          data={names}
+          style={{ flexWrap: 'wrap' }}
+        />
+      )}
       {!sampling || sampling.samples.length === 0 ? (
         <Empty>No samples stored.</Empty>
       ) : (
@@ -203,7 +241,12 @@ function SampleRow({ sample, scale, full }: { sample: FeatureSample; scale: numb
           {from > 0 || to < sample.tokens.length ? `, tokens ${from}–${to - 1}` : ''}
         </Text>
       </Group>
-      <TokenText tokens={sample.tokens.slice(from, to)} values={sample.activations.slice(from, to)} scale={scale} focus={peak - from} />
+      <TokenText
+        tokens={sample.tokens.slice(from, to)}
+        values={sample.activations.slice(from, to)}
+        scale={scale}
+        focus={peak - from}
+      />
     </div>
   );
 }
@@ -222,7 +265,11 @@ function InterpretationEditor({ detail, onSaved }: { detail: FeatureDetail; onSa
     setSaving(true);
     setError(null);
     try {
-      const r = await client.setInterpretation({ dictionary: detail.dictionary, index: detail.index, text: text.trim() === '' ? null : text });
+      const r = await client.setInterpretation({
+        dictionary: detail.dictionary,
+        index: detail.index,
+        text: text.trim() === '' ? null : text,
+      });
       onSaved({ ...detail, interpretation: r.interpretation });
       setSaved(true);
     } catch (err) {
@@ -247,7 +294,13 @@ function InterpretationEditor({ detail, onSaved }: { detail: FeatureDetail; onSa
         data-testid="interpretation"
       />
       <Group mt="xs">
-        <Button size="xs" onClick={() => void save()} loading={saving} disabled={!dirty} data-testid="save-interpretation">
+        <Button
+          size="xs"
+          onClick={() => void save()}
+          loading={saving}
+          disabled={!dirty}
+          data-testid="save-interpretation"
+        >
           Save
         </Button>
         {saved && !dirty && (

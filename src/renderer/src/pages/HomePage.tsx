@@ -77,7 +77,12 @@ export function HomePage() {
             All runs
           </Anchor>
         </Group>
-        <LoadedView state={runs} what="runs" isEmpty={(d) => d.runs.length === 0} empty="No runs yet: start one with New experiment.">
+        <LoadedView
+          state={runs}
+          what="runs"
+          isEmpty={(d) => d.runs.length === 0}
+          empty="No runs yet: start one with New experiment."
+        >
           {(d) => <RunsTable runs={d.runs} />}
         </LoadedView>
       </Card>
@@ -88,7 +93,12 @@ export function HomePage() {
             All dictionaries
           </Anchor>
         </Group>
-        <LoadedView state={dicts} what="dictionaries" isEmpty={(d) => d.dictionaries.length === 0} empty="No dictionaries yet.">
+        <LoadedView
+          state={dicts}
+          what="dictionaries"
+          isEmpty={(d) => d.dictionaries.length === 0}
+          empty="No dictionaries yet."
+        >
           {(d) => <DictionariesTable dictionaries={d.dictionaries.slice(0, 8)} />}
         </LoadedView>
       </Card>

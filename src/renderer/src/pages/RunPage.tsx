@@ -29,7 +29,11 @@ function RunDashboard({ id }: { id: string }) {
       {dictionary?.metrics && <EvaluationTable dictionary={dictionary} />}
       {run.status === 'done' && dictionary && (
         <Group>
-          <Button component={Link} to={`/dictionaries/${encodeURIComponent(dictionary.name)}`} data-testid="open-dictionary">
+          <Button
+            component={Link}
+            to={`/dictionaries/${encodeURIComponent(dictionary.name)}`}
+            data-testid="open-dictionary"
+          >
             Open dictionary {dictionary.name}
           </Button>
         </Group>

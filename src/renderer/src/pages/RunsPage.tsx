@@ -17,9 +17,19 @@ export function RunsPage() {
         <Title order={2}>Runs</Title>
         <Button onClick={() => navigate('/new')}>New experiment</Button>
       </Group>
-      <SegmentedControl value={status} onChange={(v) => setStatus(RUN_STATUSES.find((s) => s === v) ?? 'all')} data={['all', ...RUN_STATUSES]} w="fit-content" />
+      <SegmentedControl
+        value={status}
+        onChange={(v) => setStatus(RUN_STATUSES.find((s) => s === v) ?? 'all')}
+        data={['all', ...RUN_STATUSES]}
+        w="fit-content"
+      />
       <Card withBorder>
-        <LoadedView state={runs} what="runs" isEmpty={(d) => d.runs.length === 0} empty={`No runs${status === 'all' ? '' : ` with status ${status}`}.`}>
+        <LoadedView
+          state={runs}
+          what="runs"
+          isEmpty={(d) => d.runs.length === 0}
+          empty={`No runs${status === 'all' ? '' : ` with status ${status}`}.`}
+        >
           {(d) => <RunsTable runs={d.runs} />}
         </LoadedView>
       </Card>

@@ -34,7 +34,12 @@ export function WizardPage() {
         {STEPS.map((s, i) => {
           const View = STEP_VIEWS[s.key];
           return (
-            <Stepper.Step key={s.key} label={s.label} color={w.stepHasError(i) ? 'red' : undefined} data-testid={`step-${s.key}`}>
+            <Stepper.Step
+              key={s.key}
+              label={s.label}
+              color={w.stepHasError(i) ? 'red' : undefined}
+              data-testid={`step-${s.key}`}
+            >
               <Card withBorder mt="md" padding="lg">
                 <View w={w} />
               </Card>
@@ -56,11 +61,20 @@ function WizardNavigation({ w }: { w: Wizard }) {
         Back
       </Button>
       {w.active < last ? (
-        <Button onClick={() => w.setActive((a) => Math.min(last, a + 1))} disabled={w.stepHasError(w.active)} data-testid="wizard-next">
+        <Button
+          onClick={() => w.setActive((a) => Math.min(last, a + 1))}
+          disabled={w.stepHasError(w.active)}
+          data-testid="wizard-next"
+        >
           Next
         </Button>
       ) : (
-        <Button onClick={() => void w.launch()} loading={w.launching} disabled={w.checked === null || w.anyStepHasError} data-testid="wizard-launch">
+        <Button
+          onClick={() => void w.launch()}
+          loading={w.launching}
+          disabled={w.checked === null || w.anyStepHasError}
+          data-testid="wizard-launch"
+        >
           Launch training
         </Button>
       )}

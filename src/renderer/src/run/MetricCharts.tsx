@@ -22,8 +22,14 @@ const CHARTS: ChartSpec[] = [
       { key: 'l_aux', label: 'aux', color: 'var(--mantine-color-teal-6)' },
     ],
   },
-  { title: 'Explained variance', metrics: [{ key: 'explained_variance', label: 'explained variance', color: 'var(--mantine-color-green-6)' }] },
-  { title: 'L0 (active latents per token)', metrics: [{ key: 'l0', label: 'L0', color: 'var(--mantine-color-blue-6)' }] },
+  {
+    title: 'Explained variance',
+    metrics: [{ key: 'explained_variance', label: 'explained variance', color: 'var(--mantine-color-green-6)' }],
+  },
+  {
+    title: 'L0 (active latents per token)',
+    metrics: [{ key: 'l0', label: 'L0', color: 'var(--mantine-color-blue-6)' }],
+  },
   {
     title: 'Dead and dense latents',
     metrics: [
@@ -32,7 +38,10 @@ const CHARTS: ChartSpec[] = [
     ],
   },
   { title: 'Learning rate', metrics: [{ key: 'lr', label: 'lr', color: 'var(--mantine-color-cyan-6)' }] },
-  { title: 'Tokens per second', metrics: [{ key: 'tokens_per_second', label: 'tokens/s', color: 'var(--mantine-color-indigo-6)' }] },
+  {
+    title: 'Tokens per second',
+    metrics: [{ key: 'tokens_per_second', label: 'tokens/s', color: 'var(--mantine-color-indigo-6)' }],
+  },
 ];
 
 /** A series worth drawing: some value is a number, and (loss parts that may be unused) some value is not zero. */

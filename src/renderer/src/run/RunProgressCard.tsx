@@ -4,13 +4,22 @@ import type { MetricPoint, RunSummary } from '../../../protocol/runs';
 import { fmtDuration, fmtInt } from '../components/format';
 import type { JobProgress } from './use-run';
 
-export function RunProgressCard({ run, points, progress }: { run: RunSummary; points: readonly MetricPoint[]; progress: JobProgress | null }) {
+export function RunProgressCard({
+  run,
+  points,
+  progress,
+}: {
+  run: RunSummary;
+  points: readonly MetricPoint[];
+  progress: JobProgress | null;
+}) {
   const { total_training_tokens: tokens, batch_size: batch } = run.config;
   const totalSteps = tokens && batch ? Math.floor(tokens / batch) : null;
   const last = points.at(-1);
   const step = Math.max(last?.step ?? 0, progress?.phase === 'training' ? progress.done : 0);
   const tps = last?.values.tokens_per_second ?? null;
-  const eta = run.active && totalSteps && tps && batch && step < totalSteps ? ((totalSteps - step) * batch) / tps : null;
+  const eta =
+    run.active && totalSteps && tps && batch && step < totalSteps ? ((totalSteps - step) * batch) / tps : null;
   const pct = totalSteps ? Math.min(100, (100 * step) / totalSteps) : 0;
   return (
     <Card withBorder>

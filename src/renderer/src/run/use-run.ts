@@ -66,7 +66,12 @@ export function useRun(id: string) {
         setPoints((old) => addPoints(old, [{ step: m.step, tokens: m.tokens, values: m.values }]));
         break;
       case 'progress':
-        setProgress({ phase: e.kind === 'analyze' ? `feature analysis: ${m.phase}` : m.phase, done: m.done, total: m.total, unit: m.unit });
+        setProgress({
+          phase: e.kind === 'analyze' ? `feature analysis: ${m.phase}` : m.phase,
+          done: m.done,
+          total: m.total,
+          unit: m.unit,
+        });
         break;
       case 'log':
         setLog((l) => [...l.slice(-499), `${new Date().toISOString()} ${m.message}`]);

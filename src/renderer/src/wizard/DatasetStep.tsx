@@ -23,7 +23,8 @@ export function DatasetStep({ w }: { w: Wizard }) {
       <SegmentedControl value={form.datasetSource} onChange={chooseSource} data={[...SOURCES]} />
       {form.datasetSource === 'embedded' ? (
         <Text size="sm">
-          <Code>{EMBEDDED_CORPUS}</Code>: the corpus pdlm-4l-256 was trained on, with its reference train / validation split.
+          <Code>{EMBEDDED_CORPUS}</Code>: the corpus pdlm-4l-256 was trained on, with its reference train / validation
+          split.
         </Text>
       ) : (
         <DatasetPathInput w={w} error={error} />
@@ -34,7 +35,13 @@ export function DatasetStep({ w }: { w: Wizard }) {
         </Text>
       )}
       <Group>
-        <Button variant="light" size="xs" onClick={preview.refresh} disabled={form.dataset.trim() === ''} loading={preview.loading}>
+        <Button
+          variant="light"
+          size="xs"
+          onClick={preview.refresh}
+          disabled={form.dataset.trim() === ''}
+          loading={preview.loading}
+        >
           Preview tokenized samples
         </Button>
       </Group>

@@ -9,7 +9,11 @@ export function HookStep({ w }: { w: Wizard }) {
   return (
     <Stack>
       <Select
-        label={<Help label="The TransformerLens hook whose activations the dictionary reconstructs (hook_resid_post: the residual stream after a block).">Hook point</Help>}
+        label={
+          <Help label="The TransformerLens hook whose activations the dictionary reconstructs (hook_resid_post: the residual stream after a block).">
+            Hook point
+          </Help>
+        }
         searchable
         data={hookOptions}
         value={form.hookIn || null}
@@ -25,7 +29,14 @@ export function HookStep({ w }: { w: Wizard }) {
         onChange={(e) => w.set('hookOut', e.currentTarget.checked ? transcoderTarget(form.hookIn, hookOptions) : '')}
       />
       {form.hookOut !== '' && (
-        <Select label="Output hook point" searchable data={hookOptions} value={form.hookOut} onChange={(v) => v && w.set('hookOut', v)} error={w.shown.hookOut} />
+        <Select
+          label="Output hook point"
+          searchable
+          data={hookOptions}
+          value={form.hookOut}
+          onChange={(v) => v && w.set('hookOut', v)}
+          error={w.shown.hookOut}
+        />
       )}
     </Stack>
   );

@@ -21,7 +21,10 @@ export function ModelStep({ w }: { w: Wizard }) {
       {form.modelSource === 'bundled' ? (
         <Select
           label="Model"
-          data={w.models.map((m) => ({ value: m.ref, label: `${m.name} (${m.architecture}, ${m.nLayers} layers, d_model ${m.dModel})` }))}
+          data={w.models.map((m) => ({
+            value: m.ref,
+            label: `${m.name} (${m.architecture}, ${m.nLayers} layers, d_model ${m.dModel})`,
+          }))}
           value={form.model}
           onChange={(v) => v && w.set('model', v)}
           error={w.shown.model}
@@ -57,7 +60,8 @@ function ModelCard({ model }: { model: ModelInfo }) {
       <Group gap="xs">
         <Badge variant="light">{model.architecture}</Badge>
         <Text size="sm">
-          {model.nLayers} layers · d_model {model.dModel} · {model.nHeads} heads · vocabulary {model.dVocab.toLocaleString('en-US')} · context {model.nCtx}
+          {model.nLayers} layers · d_model {model.dModel} · {model.nHeads} heads · vocabulary{' '}
+          {model.dVocab.toLocaleString('en-US')} · context {model.nCtx}
         </Text>
       </Group>
     </Card>

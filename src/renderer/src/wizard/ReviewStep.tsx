@@ -27,8 +27,9 @@ export function ReviewStep({ w }: { w: Wizard }) {
         </Alert>
       )}
       <Text size="sm">
-        {actFn} {form.hookOut ? 'transcoder' : 'SAE'} with {form.dSae === '' ? '?' : form.dSae.toLocaleString('en-US')} latents on{' '}
-        <Code>{form.hookIn || '?'}</Code> of <Code>{w.model?.name ?? form.model}</Code>, {runLength(form) ?? '?'}.
+        {actFn} {form.hookOut ? 'transcoder' : 'SAE'} with {form.dSae === '' ? '?' : form.dSae.toLocaleString('en-US')}{' '}
+        latents on <Code>{form.hookIn || '?'}</Code> of <Code>{w.model?.name ?? form.model}</Code>,{' '}
+        {runLength(form) ?? '?'}.
       </Text>
       <Text size="xs" c="dimmed">
         The train config (the same file `sae-studio train --config` takes), every default filled in:

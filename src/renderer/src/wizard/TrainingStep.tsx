@@ -10,11 +10,19 @@ type NumberField = { [K in FormField]: WizardForm[K] extends number | '' ? K : n
 export function TrainingStep({ w }: { w: Wizard }) {
   const { form } = w;
   /** The props every number input of this step shares: its value, its setter and its error. */
-  const bind = (field: NumberField) => ({ value: form[field], onChange: (v: string | number) => w.set(field, numberOrEmpty(v)), error: w.shown[field] });
+  const bind = (field: NumberField) => ({
+    value: form[field],
+    onChange: (v: string | number) => w.set(field, numberOrEmpty(v)),
+    error: w.shown[field],
+  });
   return (
     <SimpleGrid cols={{ base: 1, sm: 2 }}>
       <TextInput
-        label={<Help label="The dictionary's name: a folder under the studio home, and its name in the store.">Dictionary name</Help>}
+        label={
+          <Help label="The dictionary's name: a folder under the studio home, and its name in the store.">
+            Dictionary name
+          </Help>
+        }
         value={form.name}
         onChange={(e) => w.set('name', e.currentTarget.value)}
         error={w.shown.name}
@@ -38,7 +46,11 @@ export function TrainingStep({ w }: { w: Wizard }) {
         data-testid="batch-size"
       />
       <NumberInput
-        label={<Help label="Adam's learning rate, with a linear warm-up and a linear decay over the last 20% of steps.">Learning rate</Help>}
+        label={
+          <Help label="Adam's learning rate, with a linear warm-up and a linear decay over the last 20% of steps.">
+            Learning rate
+          </Help>
+        }
         {...bind('lr')}
         decimalScale={8}
         step={1e-4}

@@ -16,13 +16,21 @@ export interface ConfigCheck {
 /** `config` must keep its identity while it does not change (memoise it): each new one is checked again. */
 export function useConfigCheck(config: TrainConfigDraft): ConfigCheck {
   const client = useStudio();
-  const [state, setState] = useState<{ errors: FieldErrors; checked: TrainConfig | null }>({ errors: NO_FIELD_ERRORS, checked: null });
+  const [state, setState] = useState<{ errors: FieldErrors; checked: TrainConfig | null }>({
+    errors: NO_FIELD_ERRORS,
+    checked: null,
+  });
   useEffect(() => {
     let live = true;
     const timer = setTimeout(() => {
       client.validateTrainConfig({ config }).then(
-        (r) => live && setState(r.ok ? { errors: NO_FIELD_ERRORS, checked: r.config } : { errors: issuesToFields(r.issues), checked: null }),
-        (err: unknown) => live && setState((s) => ({ ...s, errors: { byField: {}, other: [{ field: '', message: errorText(err) }] } })),
+        (r) =>
+          live &&
+          setState(
+            r.ok ? { errors: NO_FIELD_ERRORS, checked: r.config } : { errors: issuesToFields(r.issues), checked: null },
+          ),
+        (err: unknown) =>
+          live && setState((s) => ({ ...s, errors: { byField: {}, other: [{ field: '', message: errorText(err) }] } })),
       );
     }, CHECK_DELAY_MS);
     return () => {

@@ -18,7 +18,12 @@ export function useDatasetPreview(dataset: string, model: string, wanted: boolea
   const client = useStudio();
   const [round, setRound] = useState(0);
   const request = JSON.stringify([round, model, dataset]);
-  const [answer, setAnswer] = useState<{ request: string; dataset: string; result: DatasetPreview | null; error: string | null } | null>(null);
+  const [answer, setAnswer] = useState<{
+    request: string;
+    dataset: string;
+    result: DatasetPreview | null;
+    error: string | null;
+  } | null>(null);
   const due = wanted && dataset.trim() !== '' && answer?.request !== request;
   useEffect(() => {
     if (!due) return;

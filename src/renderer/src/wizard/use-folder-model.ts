@@ -20,7 +20,13 @@ export function useFolderModel(path: string, enabled: boolean): FolderModel | nu
     let live = true;
     const timer = setTimeout(() => {
       client.validateModelFolder({ path }).then(
-        (r) => live && setAnswer({ path, info: r.ok ? r.model : null, error: r.ok ? null : r.issues.map((i) => i.message).join('; ') }),
+        (r) =>
+          live &&
+          setAnswer({
+            path,
+            info: r.ok ? r.model : null,
+            error: r.ok ? null : r.issues.map((i) => i.message).join('; '),
+          }),
         (err: unknown) => live && setAnswer({ path, info: null, error: errorText(err) }),
       );
     }, CHECK_DELAY_MS);

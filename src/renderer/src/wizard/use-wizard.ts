@@ -10,8 +10,17 @@ import { useConfigCheck } from './use-config-check';
 import { useDatasetPreview } from './use-dataset-preview';
 import { useFolderModel } from './use-folder-model';
 import {
-  defaultForm, firstStepWithError, issuesToFields, shownFieldErrors, STEPS, stepHasError, toTrainConfig, withModelHooks, type FieldErrors,
-  type FormField, type WizardForm,
+  defaultForm,
+  firstStepWithError,
+  issuesToFields,
+  shownFieldErrors,
+  STEPS,
+  stepHasError,
+  toTrainConfig,
+  withModelHooks,
+  type FieldErrors,
+  type FormField,
+  type WizardForm,
 } from './wizard-model';
 
 export type PickWhat = 'model' | 'dataset-folder' | 'dataset-file';
@@ -23,14 +32,18 @@ export function useWizard() {
   const folder = useFolderModel(stored.model, stored.modelSource === 'folder');
   const bundled = models.data?.models;
   const model: ModelInfo | null = useMemo(
-    () => (stored.modelSource === 'bundled' ? (bundled?.find((m) => m.ref === stored.model) ?? null) : (folder?.info ?? null)),
+    () =>
+      stored.modelSource === 'bundled'
+        ? (bundled?.find((m) => m.ref === stored.model) ?? null)
+        : (folder?.info ?? null),
     [stored.modelSource, stored.model, bundled, folder],
   );
   const form = useMemo(() => withModelHooks(stored, model), [stored, model]);
   const config = useMemo(() => toTrainConfig(form), [form]);
   const check = useConfigCheck(config);
   const preview = useDatasetPreview(form.dataset, form.model, STEPS[active]?.key === 'dataset');
-  const previewIssue = preview.result && !preview.result.ok ? preview.result.issues.map((i) => i.message).join('; ') : null;
+  const previewIssue =
+    preview.result && !preview.result.ok ? preview.result.issues.map((i) => i.message).join('; ') : null;
   const shown = shownFieldErrors(form, check.errors, { folderError: folder?.error ?? null, previewIssue });
   const launcher = useLaunch(check.report, setActive);
 
@@ -42,13 +55,26 @@ export function useWizard() {
     const path =
       what === 'dataset-file'
         ? await api.pickFile('Choose a dataset file', [{ name: 'Datasets', extensions: ['jsonl', 'parquet', 'txt'] }])
-        : await api.pickFolder(what === 'model' ? 'Choose a Hugging Face model folder' : 'Choose a folder of .txt files');
+        : await api.pickFolder(
+            what === 'model' ? 'Choose a Hugging Face model folder' : 'Choose a folder of .txt files',
+          );
     if (path) set(what === 'model' ? 'model' : 'dataset', path);
   };
 
   return {
-    form, set, update, pick, models: bundled ?? [], model, hookOptions: model?.hookNames ?? [], preview, shown,
-    errors: check.errors, checked: check.checked, active, setActive,
+    form,
+    set,
+    update,
+    pick,
+    models: bundled ?? [],
+    model,
+    hookOptions: model?.hookNames ?? [],
+    preview,
+    shown,
+    errors: check.errors,
+    checked: check.checked,
+    active,
+    setActive,
     stepHasError: (i: number) => stepHasError(shown, i),
     anyStepHasError: STEPS.some((_, i) => stepHasError(shown, i)),
     launch: () => launcher.launch(config),

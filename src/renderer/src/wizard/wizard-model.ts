@@ -8,15 +8,28 @@ import { usesTopK, type ActFn } from '../../../protocol/dictionary-config';
 import { hookLayer, hookName } from '../../../protocol/hook-names';
 import type { ModelInfo } from '../../../protocol/models';
 import {
-  SPARSITY_LOSS_TYPES, type BackendRequest, type SparsityLossType, type TrainConfigDraft, type TrainSaeInput,
+  SPARSITY_LOSS_TYPES,
+  type BackendRequest,
+  type SparsityLossType,
+  type TrainConfigDraft,
+  type TrainSaeInput,
 } from '../../../protocol/run-config';
 import type { FieldIssue } from '../../../protocol/service-error';
 
 /** How the wizard presents each activation function, in the order it offers them (every act_fn of the contract). */
 const ACT_FN_CHOICES = {
-  topk: { label: 'TopK', help: 'Keeps the k largest pre-activations of each token (Gao et al. 2024). No sparsity penalty to tune; k sets L0.' },
-  batchtopk: { label: 'BatchTopK', help: 'Keeps the k·batch largest pre-activations of the whole batch: L0 varies per token, averages k. Inference uses a learned threshold.' },
-  jumprelu: { label: 'JumpReLU', help: 'ReLU with a learned per-latent threshold (rectangle straight-through estimator); trained with a sparsity penalty.' },
+  topk: {
+    label: 'TopK',
+    help: 'Keeps the k largest pre-activations of each token (Gao et al. 2024). No sparsity penalty to tune; k sets L0.',
+  },
+  batchtopk: {
+    label: 'BatchTopK',
+    help: 'Keeps the k·batch largest pre-activations of the whole batch: L0 varies per token, averages k. Inference uses a learned threshold.',
+  },
+  jumprelu: {
+    label: 'JumpReLU',
+    help: 'ReLU with a learned per-latent threshold (rectangle straight-through estimator); trained with a sparsity penalty.',
+  },
   relu: { label: 'ReLU', help: 'The classic SAE: ReLU with an L1 (or tanh) penalty on activations × decoder norms.' },
 } as const satisfies Record<ActFn, { label: string; help: string }>;
 
@@ -89,7 +102,9 @@ export function defaultForm(): WizardForm {
 /** The residual stream in the middle of the model: a common first choice. */
 export function defaultHook(model: ModelInfo): string {
   const preferred = hookName(Math.floor(model.nLayers / 2), 'resid_post');
-  return model.hookNames.includes(preferred) ? preferred : (model.hookNames.find((h) => h.endsWith('hook_resid_post')) ?? model.hookNames[0] ?? '');
+  return model.hookNames.includes(preferred)
+    ? preferred
+    : (model.hookNames.find((h) => h.endsWith('hook_resid_post')) ?? model.hookNames[0] ?? '');
 }
 
 /** A transcoder's usual target: the MLP output of the input hook's layer. */
@@ -209,7 +224,11 @@ export const STEPS = [
   { key: 'dataset', label: 'Dataset', fields: ['dataset'] },
   { key: 'hook', label: 'Hook point', fields: ['hookIn', 'hookOut'] },
   { key: 'dictionary', label: 'Dictionary', fields: ['actFn', 'dSae', 'topK', 'sparsityLoss', 'l1Coefficient'] },
-  { key: 'training', label: 'Training', fields: ['name', 'totalTokens', 'batchSize', 'lr', 'warmupSteps', 'evalWindows', 'analyzeTokens'] },
+  {
+    key: 'training',
+    label: 'Training',
+    fields: ['name', 'totalTokens', 'batchSize', 'lr', 'warmupSteps', 'evalWindows', 'analyzeTokens'],
+  },
   { key: 'compute', label: 'Compute', fields: ['backend'] },
   { key: 'review', label: 'Review', fields: [] },
 ] as const satisfies readonly { key: string; label: string; fields: readonly FormField[] }[];
@@ -224,9 +243,14 @@ export interface LocalChecks {
 }
 
 /** The error to show on each field: an empty choice first, then the local checks, then the config check. */
-export function shownFieldErrors(f: WizardForm, errors: FieldErrors, local: LocalChecks): Partial<Record<FormField, string>> {
+export function shownFieldErrors(
+  f: WizardForm,
+  errors: FieldErrors,
+  local: LocalChecks,
+): Partial<Record<FormField, string>> {
   const shown = { ...errors.byField };
-  if (f.modelSource === 'folder' && f.model.trim() === '') shown.model = 'choose a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)';
+  if (f.modelSource === 'folder' && f.model.trim() === '')
+    shown.model = 'choose a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)';
   else if (f.modelSource === 'folder' && local.folderError !== null) shown.model = local.folderError;
   if (f.dataset.trim() === '') shown.dataset = 'choose a dataset: a folder of .txt files, a .jsonl or a .parquet file';
   else if (local.previewIssue !== null) shown.dataset = local.previewIssue;

@@ -53,7 +53,9 @@ describe('writeDirAtomically', () => {
   it('fails before writing anything when the parent does not exist or is a file', () => {
     writeFileSync(join(tmp.dir, 'file'), '');
     expect(() => writeDirAtomically(join(tmp.dir, 'missing', 'dict'), OPTS, () => undefined)).toThrow('does not exist');
-    expect(() => writeDirAtomically(join(tmp.dir, 'file', 'dict'), OPTS, () => undefined)).toThrow('is not a directory');
+    expect(() => writeDirAtomically(join(tmp.dir, 'file', 'dict'), OPTS, () => undefined)).toThrow(
+      'is not a directory',
+    );
     expect(tmp.entries()).toEqual(['file']);
   });
 
@@ -62,7 +64,9 @@ describe('writeDirAtomically', () => {
     mkdirSync(join(tmp.dir, 'photos'));
     writeFileSync(join(tmp.dir, 'photos', 'cat.jpg'), 'keep');
     expect(() => writeDirAtomically(join(tmp.dir, 'file'), OPTS, () => undefined)).toThrow('is not a directory');
-    expect(() => writeDirAtomically(join(tmp.dir, 'photos'), OPTS, () => undefined)).toThrow('does not hold a test dictionary');
+    expect(() => writeDirAtomically(join(tmp.dir, 'photos'), OPTS, () => undefined)).toThrow(
+      'does not hold a test dictionary',
+    );
     expect(readFileSync(join(tmp.dir, 'photos', 'cat.jpg'), 'utf8')).toBe('keep');
     expect(tmp.entries()).toEqual(['file', 'photos']);
   });

@@ -6,16 +6,32 @@ import { foldActivationNorm } from '../../../../src/core/sae/formats/fold-normal
 import { datasetScale } from '../../../../src/core/sae/sparse-dictionary';
 import { initBackend } from '../../../../src/core/tensor/backend';
 import { expectClose } from '../../../helpers/expect-close';
-import { buildSaeConfig, buildTranscoderConfig, countNonzero, forward, HOOK, HOOK_IN, HOOK_OUT, randomInputs, randomParams, scaledCopy } from './helpers';
+import {
+  buildSaeConfig,
+  buildTranscoderConfig,
+  countNonzero,
+  forward,
+  HOOK,
+  HOOK_IN,
+  HOOK_OUT,
+  randomInputs,
+  randomParams,
+  scaledCopy,
+} from './helpers';
 
 beforeAll(async () => {
   await initBackend('cpu');
 });
 
 const KINDS = {
-  sae: (act_fn: SaeConfig['act_fn']) => buildSaeConfig({ act_fn, norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK]: 7.5 } }),
+  sae: (act_fn: SaeConfig['act_fn']) =>
+    buildSaeConfig({ act_fn, norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK]: 7.5 } }),
   transcoder: (act_fn: SaeConfig['act_fn']) =>
-    buildTranscoderConfig({ act_fn, norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK_IN]: 1.3, [HOOK_OUT]: 21 } }),
+    buildTranscoderConfig({
+      act_fn,
+      norm_activation: 'dataset-wise',
+      dataset_average_activation_norm: { [HOOK_IN]: 1.3, [HOOK_OUT]: 21 },
+    }),
 };
 
 describe('foldActivationNorm', () => {
@@ -41,7 +57,10 @@ describe('foldActivationNorm', () => {
           expect(active).toBeGreaterThan(0);
           if (act_fn !== 'relu') expect(active).toBeLessThan(unfolded.acts.length);
           expectClose(out.acts, unfolded.acts, { rtol: 1e-5, label: 'feature activations' });
-          expectClose(out.recon, scaledCopy(unfolded.recon, 1 / sOut), { rtol: 1e-5, label: 'de-normalised reconstruction' });
+          expectClose(out.recon, scaledCopy(unfolded.recon, 1 / sOut), {
+            rtol: 1e-5,
+            label: 'de-normalised reconstruction',
+          });
         });
       }
     }
@@ -55,13 +74,21 @@ describe('foldActivationNorm', () => {
     expect(folded.params).toBe(params);
   });
 
-  it.each(['token-wise', 'batch-wise'] as const)('refuses %s normalisation, which depends on each input', (norm_activation) => {
-    const cfg = buildSaeConfig({ norm_activation });
-    expect(() => foldActivationNorm(cfg, randomParams(cfg, 1))).toThrow(`norm_activation '${norm_activation}' cannot be folded`);
-  });
+  it.each(['token-wise', 'batch-wise'] as const)(
+    'refuses %s normalisation, which depends on each input',
+    (norm_activation) => {
+      const cfg = buildSaeConfig({ norm_activation });
+      expect(() => foldActivationNorm(cfg, randomParams(cfg, 1))).toThrow(
+        `norm_activation '${norm_activation}' cannot be folded`,
+      );
+    },
+  );
 
   it('names the missing norm of a dataset-wise dictionary', () => {
-    const cfg = buildTranscoderConfig({ norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK_IN]: 2 } });
+    const cfg = buildTranscoderConfig({
+      norm_activation: 'dataset-wise',
+      dataset_average_activation_norm: { [HOOK_IN]: 2 },
+    });
     expect(() => foldActivationNorm(cfg, randomParams(cfg, 1))).toThrow(`no norm for '${HOOK_OUT}'`);
   });
 });

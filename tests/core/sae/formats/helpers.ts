@@ -14,7 +14,14 @@ export const HOOK_IN = 'blocks.2.ln2.hook_normalized';
 export const HOOK_OUT = 'blocks.2.hook_mlp_out';
 
 export function buildSaeConfig(overrides: Partial<SaeConfigInput> = {}): SaeConfig {
-  return SaeConfigSchema.parse({ hook_point_in: HOOK, d_model: 8, d_sae: 24, top_k: 4, norm_activation: 'inference', ...overrides });
+  return SaeConfigSchema.parse({
+    hook_point_in: HOOK,
+    d_model: 8,
+    d_sae: 24,
+    top_k: 4,
+    norm_activation: 'inference',
+    ...overrides,
+  });
 }
 
 /** A transcoder config (hook_point_out ≠ hook_point_in). */

@@ -10,7 +10,19 @@ import { datasetScale } from '../../../../src/core/sae/sparse-dictionary';
 import { initBackend } from '../../../../src/core/tensor/backend';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../../src/core/tensor/safetensors';
 import { expectClose } from '../../../helpers/expect-close';
-import { buildSaeConfig, buildTranscoderConfig, countNonzero, forward, HOOK, HOOK_IN, HOOK_OUT, randomInputs, randomParams, scaledCopy, scratch } from './helpers';
+import {
+  buildSaeConfig,
+  buildTranscoderConfig,
+  countNonzero,
+  forward,
+  HOOK,
+  HOOK_IN,
+  HOOK_OUT,
+  randomInputs,
+  randomParams,
+  scaledCopy,
+  scratch,
+} from './helpers';
 
 let tmp: ReturnType<typeof scratch>;
 beforeAll(async () => {
@@ -25,7 +37,9 @@ const fresh = () => join(tmp.dir, `dict-${counter++}`);
 function readTensorsWithShapes(file: string): Record<string, TensorToWrite & { data: Float32Array }> {
   const f = openSafetensors(file);
   try {
-    return Object.fromEntries(f.names().map((n) => [n, { dtype: 'F32' as const, shape: [...f.info(n).shape], data: f.readFloat32(n) }]));
+    return Object.fromEntries(
+      f.names().map((n) => [n, { dtype: 'F32' as const, shape: [...f.info(n).shape], data: f.readFloat32(n) }]),
+    );
   } finally {
     f.close();
   }
@@ -40,11 +54,17 @@ function readTensors(file: string): Record<string, Float32Array> {
  * subtraction); with sparsity_include_decoder_norm the activation function sees pre·‖W_D,i‖ and its output is
  * divided back; JumpReLU keeps h > exp(log θ); TopK keeps the k largest h per row, clamped at 0.
  */
-function lmSaesForward(json: Record<string, unknown>, t: Record<string, Float32Array>, x: Float32Array): { acts: Float32Array; recon: Float32Array } {
+function lmSaesForward(
+  json: Record<string, unknown>,
+  t: Record<string, Float32Array>,
+  x: Float32Array,
+): { acts: Float32Array; recon: Float32Array } {
   const d = json.d_model as number;
   const F = Math.trunc(d * (json.expansion_factor as number));
   const B = x.length / d;
-  const norms = Array.from({ length: F }, (_, i) => (json.sparsity_include_decoder_norm ? Math.hypot(...t.W_D!.subarray(i * d, (i + 1) * d)) : 1));
+  const norms = Array.from({ length: F }, (_, i) =>
+    json.sparsity_include_decoder_norm ? Math.hypot(...t.W_D!.subarray(i * d, (i + 1) * d)) : 1,
+  );
   const acts = new Float32Array(B * F);
   const recon = new Float32Array(B * d);
   for (let b = 0; b < B; b++) {
@@ -55,7 +75,8 @@ function lmSaesForward(json: Record<string, unknown>, t: Record<string, Float32A
     });
     const keep = (i: number): boolean => {
       if (json.act_fn === 'jumprelu') return h[i]! > Math.exp(t['activation_function.log_jumprelu_threshold']![i]!);
-      if (json.act_fn === 'topk') return [...h].sort((p, q) => q - p).indexOf(h[i]!) < (json.top_k as number) && h[i]! > 0;
+      if (json.act_fn === 'topk')
+        return [...h].sort((p, q) => q - p).indexOf(h[i]!) < (json.top_k as number) && h[i]! > 0;
       return h[i]! > 0;
     };
     for (let i = 0; i < F; i++) acts[b * F + i] = keep(i) ? h[i]! / norms[i]! : 0;
@@ -104,13 +125,30 @@ describe('lm-saes round trip', () => {
   }
 
   it('writes lm-saes field names, an expansion factor lm-saes truncates back to d_sae, and norms only as tensors', () => {
-    const cfg = buildSaeConfig({ d_model: 11, d_sae: 30, norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK]: 4.5 } });
+    const cfg = buildSaeConfig({
+      d_model: 11,
+      d_sae: 30,
+      norm_activation: 'dataset-wise',
+      dataset_average_activation_norm: { [HOOK]: 4.5 },
+    });
     const dir = fresh();
     saveLmSaesDictionary(dir, cfg, randomParams(cfg, 1), { lmConfig: { model_name: 'gpt2', d_model: 11 } });
     const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(json).toMatchObject({ sae_type: 'sae', hook_point_in: HOOK, hook_point_out: HOOK, d_model: 11, d_sae: 30, act_fn: 'relu' });
+    expect(json).toMatchObject({
+      sae_type: 'sae',
+      hook_point_in: HOOK,
+      hook_point_out: HOOK,
+      d_model: 11,
+      d_sae: 30,
+      act_fn: 'relu',
+    });
     expect(Math.trunc(11 * (json.expansion_factor as number))).toBe(30); // 30 / 11 * 11 < 30 in float64
-    expect(json).toMatchObject({ apply_decoder_bias_to_pre_encoder: false, studio_apply_decoder_bias_to_pre_encoder: true, use_glu_encoder: false, norm_activation: 'dataset-wise' });
+    expect(json).toMatchObject({
+      apply_decoder_bias_to_pre_encoder: false,
+      studio_apply_decoder_bias_to_pre_encoder: true,
+      use_glu_encoder: false,
+      norm_activation: 'dataset-wise',
+    });
     expect(json).not.toHaveProperty('dataset_average_activation_norm');
     const tensors = readTensors(join(dir, 'sae_weights.safetensors'));
     expect(Array.from(tensors[`dataset_average_activation_norm.${HOOK}`]!)).toEqual([4.5]);
@@ -121,7 +159,10 @@ describe('lm-saes round trip', () => {
   });
 
   it('keeps dataset-wise norms of a transcoder for both hooks', () => {
-    const cfg = buildTranscoderConfig({ norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK_IN]: 2, [HOOK_OUT]: 30 } });
+    const cfg = buildTranscoderConfig({
+      norm_activation: 'dataset-wise',
+      dataset_average_activation_norm: { [HOOK_IN]: 2, [HOOK_OUT]: 30 },
+    });
     const dir = fresh();
     saveLmSaesDictionary(dir, cfg, randomParams(cfg, 1));
     expect(loadLmSaesDictionary(dir).cfg).toEqual(cfg);
@@ -130,7 +171,9 @@ describe('lm-saes round trip', () => {
   it('overwrites an existing dictionary and leaves nothing else beside it', () => {
     const cfg = buildSaeConfig();
     const dir = fresh();
-    saveLmSaesDictionary(dir, buildSaeConfig({ act_fn: 'topk' }), randomParams(buildSaeConfig({ act_fn: 'topk' }), 1), { lmConfig: { model_name: 'x' } });
+    saveLmSaesDictionary(dir, buildSaeConfig({ act_fn: 'topk' }), randomParams(buildSaeConfig({ act_fn: 'topk' }), 1), {
+      lmConfig: { model_name: 'x' },
+    });
     const params = randomParams(cfg, 2);
     saveLmSaesDictionary(dir, cfg, params);
     const loaded = loadLmSaesDictionary(dir);
@@ -151,14 +194,28 @@ describe('lm-saes files written by lm-saes', () => {
     return dir;
   }
   const LM_SAES_DUMP = {
-    sae_type: 'sae', d_model: 8, expansion_factor: 3.0, use_decoder_bias: true, act_fn: 'jumprelu', norm_activation: 'dataset-wise',
-    sparsity_include_decoder_norm: true, top_k: 50, use_triton_kernel: false, sparsity_threshold_for_triton_spmm_kernel: 0.996,
-    jumprelu_threshold_window: 2.0, hook_point_in: HOOK, hook_point_out: HOOK, use_glu_encoder: false,
+    sae_type: 'sae',
+    d_model: 8,
+    expansion_factor: 3.0,
+    use_decoder_bias: true,
+    act_fn: 'jumprelu',
+    norm_activation: 'dataset-wise',
+    sparsity_include_decoder_norm: true,
+    top_k: 50,
+    use_triton_kernel: false,
+    sparsity_threshold_for_triton_spmm_kernel: 0.996,
+    jumprelu_threshold_window: 2.0,
+    hook_point_in: HOOK,
+    hook_point_out: HOOK,
+    use_glu_encoder: false,
   };
   const f32 = (data: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data });
   function lmSaesTensors(cfg: SaeConfig, p: HostParams, log: Float32Array): Record<string, TensorToWrite> {
     return {
-      W_E: f32(p.W_E!.data, [8, 24]), b_E: f32(p.b_E!.data, [24]), W_D: f32(p.W_D!.data, [24, 8]), b_D: f32(p.b_D!.data, [8]),
+      W_E: f32(p.W_E!.data, [8, 24]),
+      b_E: f32(p.b_E!.data, [24]),
+      W_D: f32(p.W_D!.data, [24, 8]),
+      b_D: f32(p.b_D!.data, [8]),
       'activation_function.log_jumprelu_threshold': f32(log, [cfg.d_sae]),
     };
   }
@@ -172,11 +229,27 @@ describe('lm-saes files written by lm-saes', () => {
       [`dataset_average_activation_norm.${HOOK}`]: { dtype: 'BF16', shape: [], data: [6.5] },
     });
     const loaded = loadLmSaesDictionary(dir);
-    expect(loaded.cfg).toMatchObject({ d_sae: 24, expansion_factor: 3, apply_decoder_bias_to_pre_encoder: false, norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK]: 6.5 } });
+    expect(loaded.cfg).toMatchObject({
+      d_sae: 24,
+      expansion_factor: 3,
+      apply_decoder_bias_to_pre_encoder: false,
+      norm_activation: 'dataset-wise',
+      dataset_average_activation_norm: { [HOOK]: 6.5 },
+    });
     const s = datasetScale(loaded.cfg, HOOK);
     const x = scaledCopy(randomInputs(16, 8, 2, 3), s);
     const ours = await forward(loaded.cfg, loaded.params, x);
-    const ref = lmSaesForward(LM_SAES_DUMP, { W_E: p.W_E!.data, b_E: p.b_E!.data, W_D: p.W_D!.data, b_D: p.b_D!.data, 'activation_function.log_jumprelu_threshold': log }, x);
+    const ref = lmSaesForward(
+      LM_SAES_DUMP,
+      {
+        W_E: p.W_E!.data,
+        b_E: p.b_E!.data,
+        W_D: p.W_D!.data,
+        b_D: p.b_D!.data,
+        'activation_function.log_jumprelu_threshold': log,
+      },
+      x,
+    );
     expect(countNonzero(ref.acts)).toBeGreaterThan(0);
     expectClose(ours.acts, ref.acts, { rtol: 1e-5, label: 'feature activations' });
     expectClose(ours.recon, ref.recon, { rtol: 1e-5, label: 'reconstruction' });
@@ -185,12 +258,19 @@ describe('lm-saes files written by lm-saes', () => {
   it("ignores the uninitialised norm tensors of an 'inference' dictionary and accepts the legacy threshold name", () => {
     const cfg = buildSaeConfig({ act_fn: 'jumprelu' });
     const p = randomParams(cfg, 4);
-    const { 'activation_function.log_jumprelu_threshold': threshold, ...rest } = lmSaesTensors(cfg, p, p.log_jumprelu_threshold!.data);
-    const dir = writeLmSaesDir({ ...LM_SAES_DUMP, norm_activation: 'inference', sparsity_include_decoder_norm: false, dtype: 'torch.float32' }, {
-      ...rest,
-      log_jumprelu_threshold: threshold!,
-      [`dataset_average_activation_norm.${HOOK}`]: f32(Float32Array.of(NaN), []),
-    });
+    const { 'activation_function.log_jumprelu_threshold': threshold, ...rest } = lmSaesTensors(
+      cfg,
+      p,
+      p.log_jumprelu_threshold!.data,
+    );
+    const dir = writeLmSaesDir(
+      { ...LM_SAES_DUMP, norm_activation: 'inference', sparsity_include_decoder_norm: false, dtype: 'torch.float32' },
+      {
+        ...rest,
+        log_jumprelu_threshold: threshold!,
+        [`dataset_average_activation_norm.${HOOK}`]: f32(Float32Array.of(NaN), []),
+      },
+    );
     const loaded = loadLmSaesDictionary(dir);
     expect(loaded.cfg.dataset_average_activation_norm).toBeNull();
     expect(Array.from(loaded.params.log_jumprelu_threshold!.data)).toEqual(Array.from(p.log_jumprelu_threshold!.data));
@@ -199,10 +279,19 @@ describe('lm-saes files written by lm-saes', () => {
   it('needs a BatchTopK threshold, which lm-saes does not store', () => {
     const cfg = buildSaeConfig();
     const p = randomParams(cfg, 4);
-    const { 'activation_function.log_jumprelu_threshold': _, ...tensors } = lmSaesTensors(buildSaeConfig({ act_fn: 'jumprelu' }), p, new Float32Array(24));
-    const dir = writeLmSaesDir({ ...LM_SAES_DUMP, act_fn: 'batchtopk', top_k: 4, norm_activation: 'inference' }, tensors);
+    const { 'activation_function.log_jumprelu_threshold': _, ...tensors } = lmSaesTensors(
+      buildSaeConfig({ act_fn: 'jumprelu' }),
+      p,
+      new Float32Array(24),
+    );
+    const dir = writeLmSaesDir(
+      { ...LM_SAES_DUMP, act_fn: 'batchtopk', top_k: 4, norm_activation: 'inference' },
+      tensors,
+    );
     expect(() => loadLmSaesDictionary(dir)).toThrow('no BatchTopK inference threshold');
-    expect(Array.from(loadLmSaesDictionary(dir, { batchtopkThreshold: 0.25 }).params.batchtopk_threshold!.data)).toEqual([0.25]);
+    expect(
+      Array.from(loadLmSaesDictionary(dir, { batchtopkThreshold: 0.25 }).params.batchtopk_threshold!.data),
+    ).toEqual([0.25]);
   });
 });
 
@@ -242,9 +331,17 @@ describe('lm-saes bad input', () => {
 
   it.each([
     ['an unknown act_fn', (j: Record<string, unknown>) => (j.act_fn = 'gelu'), "field 'act_fn'"],
-    ['an unknown field', (j: Record<string, unknown>) => (j.l1_coefficient_typo = 1), "unknown field 'l1_coefficient_typo'"],
+    [
+      'an unknown field',
+      (j: Record<string, unknown>) => (j.l1_coefficient_typo = 1),
+      "unknown field 'l1_coefficient_typo'",
+    ],
     ['a GLU encoder', (j: Record<string, unknown>) => (j.use_glu_encoder = true), "field 'use_glu_encoder'"],
-    ['a crosscoder', (j: Record<string, unknown>) => (j.sae_type = 'crosscoder'), "field 'sae_type': 'crosscoder' is not supported"],
+    [
+      'a crosscoder',
+      (j: Record<string, unknown>) => (j.sae_type = 'crosscoder'),
+      "field 'sae_type': 'crosscoder' is not supported",
+    ],
     ['a bad d_model', (j: Record<string, unknown>) => (j.d_model = -8), "field 'd_model'"],
   ])('rejects %s, naming the field', (_, edit, message) => {
     const dir = savedDir();
@@ -267,7 +364,9 @@ describe('lm-saes bad input', () => {
   });
 
   it('needs the norms of a dataset-wise dictionary', () => {
-    const dir = savedDir(buildSaeConfig({ norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK]: 3 } }));
+    const dir = savedDir(
+      buildSaeConfig({ norm_activation: 'dataset-wise', dataset_average_activation_norm: { [HOOK]: 3 } }),
+    );
     replaceWeights(dir, (t) => delete t[`dataset_average_activation_norm.${HOOK}`]);
     expect(() => loadLmSaesDictionary(dir)).toThrow(`tensor 'dataset_average_activation_norm.${HOOK}' is missing`);
   });
@@ -288,7 +387,9 @@ describe('lm-saes atomic save', () => {
     const parentFile = join(tmp.dir, 'not-a-dir');
     writeFileSync(parentFile, '');
     const cfg = buildSaeConfig();
-    expect(() => saveLmSaesDictionary(join(parentFile, 'dict'), cfg, randomParams(cfg, 1))).toThrow('is not a directory');
+    expect(() => saveLmSaesDictionary(join(parentFile, 'dict'), cfg, randomParams(cfg, 1))).toThrow(
+      'is not a directory',
+    );
     expect(tmp.entries().filter((e) => e.startsWith('.'))).toEqual([]);
   });
 
@@ -296,7 +397,9 @@ describe('lm-saes atomic save', () => {
     const cfg = buildSaeConfig();
     const dir = fresh();
     saveLmSaesDictionary(dir, cfg, randomParams(cfg, 1));
-    expect(() => saveLmSaesDictionary(dir, cfg, { ...randomParams(cfg, 2), extra: { data: new Float32Array(1), shape: [1] } })).toThrow("unexpected tensor 'extra'");
+    expect(() =>
+      saveLmSaesDictionary(dir, cfg, { ...randomParams(cfg, 2), extra: { data: new Float32Array(1), shape: [1] } }),
+    ).toThrow("unexpected tensor 'extra'");
     expect(Array.from(loadLmSaesDictionary(dir).params.W_E!.data)).toEqual(Array.from(randomParams(cfg, 1).W_E!.data));
   });
 });

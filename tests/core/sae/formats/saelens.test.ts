@@ -10,7 +10,19 @@ import { datasetScale } from '../../../../src/core/sae/sparse-dictionary';
 import { initBackend } from '../../../../src/core/tensor/backend';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../../../src/core/tensor/safetensors';
 import { expectClose } from '../../../helpers/expect-close';
-import { buildSaeConfig, buildTranscoderConfig, countNonzero, forward, HOOK, HOOK_IN, HOOK_OUT, randomInputs, randomParams, scaledCopy, scratch } from './helpers';
+import {
+  buildSaeConfig,
+  buildTranscoderConfig,
+  countNonzero,
+  forward,
+  HOOK,
+  HOOK_IN,
+  HOOK_OUT,
+  randomInputs,
+  randomParams,
+  scaledCopy,
+  scratch,
+} from './helpers';
 
 let tmp: ReturnType<typeof scratch>;
 beforeAll(async () => {
@@ -26,7 +38,10 @@ type Json = Record<string, unknown>;
 function readDir(dir: string): { json: Json; t: Record<string, Float32Array> } {
   const f = openSafetensors(join(dir, 'sae_weights.safetensors'));
   try {
-    return { json: JSON.parse(readFileSync(join(dir, 'cfg.json'), 'utf8')) as Json, t: Object.fromEntries(f.names().map((n) => [n, f.readFloat32(n)])) };
+    return {
+      json: JSON.parse(readFileSync(join(dir, 'cfg.json'), 'utf8')) as Json,
+      t: Object.fromEntries(f.names().map((n) => [n, f.readFloat32(n)])),
+    };
   } finally {
     f.close();
   }
@@ -36,17 +51,24 @@ function readDir(dir: string): { json: Json; t: Record<string, Float32Array> } {
  * SAELens's inference forward (saes/standard_sae.py, jumprelu_sae.py, topk_sae.py, transcoder.py) on raw x: returns
  * SAELens's feature activations (for TopK with rescale_acts_by_decoder_norm these are pre·‖W_dec,i‖) and output.
  */
-function saeLensForward({ json, t }: { json: Json; t: Record<string, Float32Array> }, x: Float32Array): { acts: Float32Array; recon: Float32Array } {
+function saeLensForward(
+  { json, t }: { json: Json; t: Record<string, Float32Array> },
+  x: Float32Array,
+): { acts: Float32Array; recon: Float32Array } {
   const [d, F] = [json.d_in as number, json.d_sae as number];
   const arch = json.architecture as string;
   const B = x.length / d;
-  const norms = Array.from({ length: F }, (_, i) => (json.rescale_acts_by_decoder_norm ? Math.hypot(...t.W_dec!.subarray(i * d, (i + 1) * d)) : 1));
+  const norms = Array.from({ length: F }, (_, i) =>
+    json.rescale_acts_by_decoder_norm ? Math.hypot(...t.W_dec!.subarray(i * d, (i + 1) * d)) : 1,
+  );
   const acts = new Float32Array(B * F);
   const recon = new Float32Array(B * d);
   for (let b = 0; b < B; b++) {
     const row = Array.from(x.subarray(b * d, (b + 1) * d));
     const c = json.normalize_activations === 'constant_norm_rescale' ? Math.sqrt(d) / Math.hypot(...row) : 1;
-    const sae_in = row.map((v, j) => v * c - (json.apply_b_dec_to_input && !arch.endsWith('transcoder') ? t.b_dec![j]! : 0));
+    const sae_in = row.map(
+      (v, j) => v * c - (json.apply_b_dec_to_input && !arch.endsWith('transcoder') ? t.b_dec![j]! : 0),
+    );
     const h = Array.from({ length: F }, (_, i) => {
       let s = t.b_enc![i]!;
       for (let j = 0; j < d; j++) s += sae_in[j]! * t.W_enc![j * F + i]!;
@@ -70,7 +92,9 @@ function saeLensForward({ json, t }: { json: Json; t: Record<string, Float32Arra
 function inSaeLensUnits(cfg: SaeConfig, params: HostParams, acts: Float32Array): Float32Array {
   if (cfg.act_fn !== 'topk' || !cfg.sparsity_include_decoder_norm) return acts;
   const d = cfg.d_model;
-  const norms = Array.from({ length: cfg.d_sae }, (_, i) => Math.hypot(...params.W_D!.data.subarray(i * d, (i + 1) * d)));
+  const norms = Array.from({ length: cfg.d_sae }, (_, i) =>
+    Math.hypot(...params.W_D!.data.subarray(i * d, (i + 1) * d)),
+  );
   return Float32Array.from(acts, (v, k) => v * norms[k % cfg.d_sae]!);
 }
 
@@ -94,7 +118,13 @@ describe('SAELens round trip', () => {
           const dir = fresh();
           exportSaeLens(dir, cfg, params, { context_size: 128 });
           const imported = importSaeLens(dir);
-          expect(imported.cfg).toMatchObject({ hook_point_in: cfg.hook_point_in, hook_point_out: cfg.hook_point_out, d_sae: 24, model_name: 'gpt2', norm_activation: 'inference' });
+          expect(imported.cfg).toMatchObject({
+            hook_point_in: cfg.hook_point_in,
+            hook_point_out: cfg.hook_point_out,
+            d_sae: 24,
+            model_name: 'gpt2',
+            norm_activation: 'inference',
+          });
           expect(imported.cfg.act_fn).toBe(act_fn === 'batchtopk' ? 'jumprelu' : act_fn);
           const x = randomInputs(16, cfg.d_model, 9, 2);
           const [a, b] = [await forward(cfg, params, x), await forward(imported.cfg, imported.params, x)];
@@ -104,17 +134,27 @@ describe('SAELens round trip', () => {
           expectClose(b.acts, a.acts, { rtol: 1e-5, label: 'feature activations' });
           expectClose(b.recon, a.recon, { rtol: 1e-5, label: 'reconstruction' });
           const ref = saeLensForward(readDir(dir), x);
-          expectClose(ref.acts, inSaeLensUnits(cfg, params, a.acts), { rtol: 1e-5, label: 'SAELens feature activations' });
+          expectClose(ref.acts, inSaeLensUnits(cfg, params, a.acts), {
+            rtol: 1e-5,
+            label: 'SAELens feature activations',
+          });
           expectClose(ref.recon, a.recon, { rtol: 1e-5, label: 'SAELens output' });
         });
       }
     }
   }
 
-  it.each([['sae', buildSaeConfig, { [HOOK]: 9 }], ['transcoder', buildTranscoderConfig, { [HOOK_IN]: 1.5, [HOOK_OUT]: 40 }]] as const)(
+  it.each([
+    ['sae', buildSaeConfig, { [HOOK]: 9 }],
+    ['transcoder', buildTranscoderConfig, { [HOOK_IN]: 1.5, [HOOK_OUT]: 40 }],
+  ] as const)(
     'folds a dataset-wise %s: SAELens on raw activations = ours on normalised ones',
     async (_, build, norms) => {
-      const cfg = build({ act_fn: 'jumprelu', norm_activation: 'dataset-wise', dataset_average_activation_norm: norms });
+      const cfg = build({
+        act_fn: 'jumprelu',
+        norm_activation: 'dataset-wise',
+        dataset_average_activation_norm: norms,
+      });
       const params = randomParams(cfg, 8);
       const dir = fresh();
       exportSaeLens(dir, cfg, params);
@@ -126,7 +166,10 @@ describe('SAELens round trip', () => {
       expectClose(ref.acts, ours.acts, { rtol: 1e-5, label: 'feature activations' });
       expectClose(ref.recon, scaledCopy(ours.recon, 1 / sOut), { rtol: 1e-5, label: 'de-normalised output' });
       const imported = importSaeLens(dir);
-      expectClose((await forward(imported.cfg, imported.params, x)).recon, ref.recon, { rtol: 1e-5, label: 'imported output' });
+      expectClose((await forward(imported.cfg, imported.params, x)).recon, ref.recon, {
+        rtol: 1e-5,
+        label: 'imported output',
+      });
     },
   );
 
@@ -136,7 +179,11 @@ describe('SAELens round trip', () => {
     const dir = fresh();
     exportSaeLens(dir, cfg, params);
     expect(readDir(dir).json.normalize_activations).toBe('constant_norm_rescale');
-    expect(importSaeLens(dir).cfg).toMatchObject({ act_fn: 'relu', norm_activation: 'token-wise', apply_decoder_bias_to_pre_encoder: true });
+    expect(importSaeLens(dir).cfg).toMatchObject({
+      act_fn: 'relu',
+      norm_activation: 'token-wise',
+      apply_decoder_bias_to_pre_encoder: true,
+    });
     // Ours takes each token scaled to norm sqrt(d_model); SAELens scales and unscales itself.
     const x = randomInputs(4, 8, 3, 5);
     const ref = saeLensForward(readDir(dir), x);
@@ -144,7 +191,10 @@ describe('SAELens round trip', () => {
       const row = x.subarray(b * 8, (b + 1) * 8);
       const c = Math.sqrt(8) / Math.hypot(...row);
       const ours = await forward(cfg, params, scaledCopy(row, c));
-      expectClose(ref.recon.subarray(b * 8, (b + 1) * 8), scaledCopy(ours.recon, 1 / c), { rtol: 1e-5, label: `row ${b}` });
+      expectClose(ref.recon.subarray(b * 8, (b + 1) * 8), scaledCopy(ours.recon, 1 / c), {
+        rtol: 1e-5,
+        label: `row ${b}`,
+      });
     }
   });
 
@@ -153,21 +203,48 @@ describe('SAELens round trip', () => {
     const cfg = buildTranscoderConfig({ act_fn: 'batchtopk', model_name: 'pdlm-4l-256' });
     exportSaeLens(dir, cfg, randomParams(cfg, 1), { context_size: 256, prepend_bos: true, dataset_path: 'pdlm' });
     expect(readDir(dir).json).toEqual({
-      architecture: 'jumprelu_transcoder', d_in: 8, d_sae: 24, dtype: 'float32', device: 'cpu', apply_b_dec_to_input: false,
-      normalize_activations: 'none', reshape_activations: 'none', d_out: 8, hook_name_out: HOOK_OUT, hook_layer_out: 2, hook_head_index_out: null,
+      architecture: 'jumprelu_transcoder',
+      d_in: 8,
+      d_sae: 24,
+      dtype: 'float32',
+      device: 'cpu',
+      apply_b_dec_to_input: false,
+      normalize_activations: 'none',
+      reshape_activations: 'none',
+      d_out: 8,
+      hook_name_out: HOOK_OUT,
+      hook_layer_out: 2,
+      hook_head_index_out: null,
       metadata: {
-        model_name: 'pdlm-4l-256', hook_name: HOOK_IN, hook_layer: 2, hook_head_index: null, context_size: 256, prepend_bos: true,
-        dataset_path: 'pdlm', sae_lens_version: '6.0.0', sae_lens_training_version: '6.0.0',
+        model_name: 'pdlm-4l-256',
+        hook_name: HOOK_IN,
+        hook_layer: 2,
+        hook_head_index: null,
+        context_size: 256,
+        prepend_bos: true,
+        dataset_path: 'pdlm',
+        sae_lens_version: '6.0.0',
+        sae_lens_training_version: '6.0.0',
       },
     });
     const topk = buildSaeConfig({ act_fn: 'topk', top_k: 3 });
     exportSaeLens(dir, topk, randomParams(topk, 1), { hook_layer: 7 });
-    expect(readDir(dir).json).toMatchObject({ architecture: 'topk', k: 3, rescale_acts_by_decoder_norm: true, apply_b_dec_to_input: true, metadata: { hook_layer: 7 } });
+    expect(readDir(dir).json).toMatchObject({
+      architecture: 'topk',
+      k: 3,
+      rescale_acts_by_decoder_norm: true,
+      apply_b_dec_to_input: true,
+      metadata: { hook_layer: 7 },
+    });
   });
 
   it.each([
     ['batch-wise', buildSaeConfig({ norm_activation: 'batch-wise' }), "'batch-wise' has no SAELens equivalent"],
-    ['token-wise transcoder', buildTranscoderConfig({ norm_activation: 'token-wise' }), 'a token-wise transcoder cannot be exported'],
+    [
+      'token-wise transcoder',
+      buildTranscoderConfig({ norm_activation: 'token-wise' }),
+      'a token-wise transcoder cannot be exported',
+    ],
   ])('refuses a %s dictionary', (_, cfg, message) => {
     const dir = fresh();
     expect(() => exportSaeLens(dir, cfg, randomParams(cfg, 1))).toThrow(message);
@@ -185,24 +262,64 @@ describe('SAELens import of files SAELens wrote', () => {
     return dir;
   }
   const p = randomParams(buildSaeConfig({ act_fn: 'jumprelu' }), 5);
-  const WEIGHTS = { W_enc: f32(p.W_E!.data, [8, 24]), b_enc: f32(p.b_E!.data, [24]), W_dec: f32(p.W_D!.data, [24, 8]), b_dec: f32(p.b_D!.data, [8]) };
+  const WEIGHTS = {
+    W_enc: f32(p.W_E!.data, [8, 24]),
+    b_enc: f32(p.b_E!.data, [24]),
+    W_dec: f32(p.W_D!.data, [24, 8]),
+    b_dec: f32(p.b_D!.data, [8]),
+  };
   const THRESHOLD = f32(Float32Array.from(p.log_jumprelu_threshold!.data, Math.exp), [24]);
   const PRE_6 = {
-    architecture: 'standard', d_in: 8, d_sae: 24, dtype: 'float32', model_name: 'gpt2-small', hook_name: HOOK, hook_layer: 1, hook_head_index: null,
-    activation_fn_str: 'relu', apply_b_dec_to_input: true, finetuning_scaling_factor: false, context_size: 128, prepend_bos: true,
-    dataset_path: 'Skylion007/openwebtext', normalize_activations: false, sae_lens_training_version: '3.13.0',
+    architecture: 'standard',
+    d_in: 8,
+    d_sae: 24,
+    dtype: 'float32',
+    model_name: 'gpt2-small',
+    hook_name: HOOK,
+    hook_layer: 1,
+    hook_head_index: null,
+    activation_fn_str: 'relu',
+    apply_b_dec_to_input: true,
+    finetuning_scaling_factor: false,
+    context_size: 128,
+    prepend_bos: true,
+    dataset_path: 'Skylion007/openwebtext',
+    normalize_activations: false,
+    sae_lens_training_version: '3.13.0',
   };
   const V6 = {
-    architecture: 'jumprelu', d_in: 8, d_sae: 24, dtype: 'bfloat16', device: 'cuda', apply_b_dec_to_input: false, normalize_activations: 'none',
-    reshape_activations: 'none', metadata: { model_name: 'gemma-2-2b', hook_name: HOOK, hook_head_index: null, sae_lens_version: '6.5.1', neuronpedia_id: 'x' },
+    architecture: 'jumprelu',
+    d_in: 8,
+    d_sae: 24,
+    dtype: 'bfloat16',
+    device: 'cuda',
+    apply_b_dec_to_input: false,
+    normalize_activations: 'none',
+    reshape_activations: 'none',
+    metadata: {
+      model_name: 'gemma-2-2b',
+      hook_name: HOOK,
+      hook_head_index: null,
+      sae_lens_version: '6.5.1',
+      neuronpedia_id: 'x',
+    },
   };
 
   it('reads a pre-6 flat cfg.json (relu, an all-ones scaling factor)', async () => {
     const dir = writeSaeLensDir(PRE_6, { ...WEIGHTS, scaling_factor: f32(new Float32Array(24).fill(1), [24]) });
     const { cfg, params } = importSaeLens(dir);
-    expect(cfg).toMatchObject({ act_fn: 'relu', hook_point_in: HOOK, apply_decoder_bias_to_pre_encoder: true, norm_activation: 'inference', model_name: 'gpt2-small' });
+    expect(cfg).toMatchObject({
+      act_fn: 'relu',
+      hook_point_in: HOOK,
+      apply_decoder_bias_to_pre_encoder: true,
+      norm_activation: 'inference',
+      model_name: 'gpt2-small',
+    });
     const x = randomInputs(8, 8, 1);
-    expectClose((await forward(cfg, params, x)).recon, saeLensForward(readDir(dir), x).recon, { rtol: 1e-5, label: 'output' });
+    expectClose((await forward(cfg, params, x)).recon, saeLensForward(readDir(dir), x).recon, {
+      rtol: 1e-5,
+      label: 'output',
+    });
   });
 
   it('reads a pre-6 TopK (standard + activation_fn_str topk + activation_fn_kwargs.k)', () => {
@@ -213,7 +330,11 @@ describe('SAELens import of files SAELens wrote', () => {
   it('reads a v6 JumpReLU SAE and computes what SAELens computes', async () => {
     const dir = writeSaeLensDir(V6, { ...WEIGHTS, threshold: THRESHOLD });
     const { cfg, params } = importSaeLens(dir);
-    expect(cfg).toMatchObject({ act_fn: 'jumprelu', apply_decoder_bias_to_pre_encoder: false, model_name: 'gemma-2-2b' });
+    expect(cfg).toMatchObject({
+      act_fn: 'jumprelu',
+      apply_decoder_bias_to_pre_encoder: false,
+      model_name: 'gemma-2-2b',
+    });
     const x = randomInputs(8, 8, 1, 2);
     const [ours, ref] = [await forward(cfg, params, x), saeLensForward(readDir(dir), x)];
     expectClose(ours.acts, ref.acts, { rtol: 1e-5, label: 'feature activations' });
@@ -223,13 +344,29 @@ describe('SAELens import of files SAELens wrote', () => {
   it.each([
     ['gated', { ...V6, architecture: 'gated' }, "field 'architecture': 'gated' is not supported"],
     ['skip_transcoder', { ...V6, architecture: 'skip_transcoder' }, "'skip_transcoder' is not supported"],
-    ['expected_average_only_in', { ...V6, normalize_activations: 'expected_average_only_in' }, "'expected_average_only_in' needs a scaling factor"],
-    ['a legacy true normalize_activations', { ...PRE_6, normalize_activations: true }, "'expected_average_only_in' needs a scaling factor"],
+    [
+      'expected_average_only_in',
+      { ...V6, normalize_activations: 'expected_average_only_in' },
+      "'expected_average_only_in' needs a scaling factor",
+    ],
+    [
+      'a legacy true normalize_activations',
+      { ...PRE_6, normalize_activations: true },
+      "'expected_average_only_in' needs a scaling factor",
+    ],
     ['layer_norm', { ...V6, normalize_activations: 'layer_norm' }, "'layer_norm' is not supported"],
-    ['a head-indexed hook', { ...V6, metadata: { ...V6.metadata, hook_head_index: 3 } }, 'head-indexed hooks are not supported'],
+    [
+      'a head-indexed hook',
+      { ...V6, metadata: { ...V6.metadata, hook_head_index: 3 } },
+      'head-indexed hooks are not supported',
+    ],
     ['no hook name', { ...V6, metadata: { sae_lens_version: '6.0.0' } }, "field 'metadata.hook_name': missing"],
     ['tanh-relu', { ...PRE_6, activation_fn_str: 'tanh-relu' }, "'tanh-relu' is not supported"],
-    ['a transcoder with d_out ≠ d_in', { ...V6, architecture: 'jumprelu_transcoder', d_out: 16, hook_name_out: HOOK_OUT }, "field 'd_out': must equal d_in"],
+    [
+      'a transcoder with d_out ≠ d_in',
+      { ...V6, architecture: 'jumprelu_transcoder', d_out: 16, hook_name_out: HOOK_OUT },
+      "field 'd_out': must equal d_in",
+    ],
     ['a bad d_sae', { ...V6, d_sae: 0 }, "field 'd_sae'"],
   ])('rejects %s with a clear message', (_, json, message) => {
     const dir = writeSaeLensDir(json, { ...WEIGHTS, threshold: THRESHOLD });
@@ -242,7 +379,11 @@ describe('SAELens import of files SAELens wrote', () => {
     expect(() => importSaeLens(dir)).toThrow(`${weights}: missing tensor 'threshold' (expected shape [24])`);
     writeSafetensors(weights, { ...WEIGHTS, threshold: THRESHOLD, W_dec: f32(p.W_D!.data, [8, 24]) });
     expect(() => importSaeLens(dir)).toThrow(`${weights}: tensor 'W_dec' has shape [8, 24], expected [24, 8]`);
-    writeSafetensors(weights, { ...WEIGHTS, threshold: THRESHOLD, scaling_factor: f32(new Float32Array(24).fill(2), [24]) });
+    writeSafetensors(weights, {
+      ...WEIGHTS,
+      threshold: THRESHOLD,
+      scaling_factor: f32(new Float32Array(24).fill(2), [24]),
+    });
     expect(() => importSaeLens(dir)).toThrow(`${weights}: unexpected tensor 'scaling_factor'`);
     writeFileSync(join(dir, 'cfg.json'), '{"architecture": ');
     expect(() => importSaeLens(dir)).toThrow(`${join(dir, 'cfg.json')}: invalid JSON`);

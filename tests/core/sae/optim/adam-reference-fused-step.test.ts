@@ -5,8 +5,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { it, type TestContext } from 'vitest';
 import { normalGenerator } from '../../../../src/core/lm/random-params';
-import { adamReferenceState, adamReferenceStep, type AdamReferenceState } from '../../../../src/core/sae/optim/adam-reference';
-import { FUSED_PARAMS, type BackwardAdamAttrs, type FusedParam } from '../../../../src/core/tensor/kernels/fused-step/backward-adam-call';
+import {
+  adamReferenceState,
+  adamReferenceStep,
+  type AdamReferenceState,
+} from '../../../../src/core/sae/optim/adam-reference';
+import {
+  FUSED_PARAMS,
+  type BackwardAdamAttrs,
+  type FusedParam,
+} from '../../../../src/core/tensor/kernels/fused-step/backward-adam-call';
 import { SAE_FUSED_BACKWARD_ADAM } from '../../../../src/core/tensor/kernels/kernel-names';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
@@ -44,10 +52,20 @@ function stepData({ B, d, F, k }: Shape) {
 }
 
 /** The gradients the kernel sums, in float64 from the reference's current parameters (W_E [d, F], W_D [F, d]). */
-function referenceGradients(s: Shape, data: ReturnType<typeof stepData>, ref: Record<FusedParam, AdamReferenceState>, applyBias: boolean): Record<FusedParam, Float64Array> {
+function referenceGradients(
+  s: Shape,
+  data: ReturnType<typeof stepData>,
+  ref: Record<FusedParam, AdamReferenceState>,
+  applyBias: boolean,
+): Record<FusedParam, Float64Array> {
   const { B, d, F, k } = s;
   const [WE, WD, bD] = [ref.W_E.p, ref.W_D.p, ref.b_D.p];
-  const grad = { W_E: new Float64Array(d * F), W_D: new Float64Array(F * d), b_E: new Float64Array(F), b_D: new Float64Array(d) };
+  const grad = {
+    W_E: new Float64Array(d * F),
+    W_D: new Float64Array(F * d),
+    b_E: new Float64Array(F),
+    b_D: new Float64Array(d),
+  };
   const at = (a: ArrayLike<number>, i: number) => a[i] ?? NaN;
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < k; j++) {
@@ -65,13 +83,16 @@ function referenceGradients(s: Shape, data: ReturnType<typeof stepData>, ref: Re
     for (let t = 0; t < d; t++) grad.b_D[t] = at(grad.b_D, t) + at(data.g, b * d + t);
   }
   // b_D also reaches the loss through the encoder's input x − b_D: less W_E·db_E.
-  if (applyBias) for (let t = 0; t < d; t++) for (let f = 0; f < F; f++) grad.b_D[t] = at(grad.b_D, t) - at(WE, t * F + f) * at(grad.b_E, f);
+  if (applyBias)
+    for (let t = 0; t < d; t++)
+      for (let f = 0; f < F; f++) grad.b_D[t] = at(grad.b_D, t) - at(WE, t * F + f) * at(grad.b_E, f);
   return grad;
 }
 
 /** STEPS calls of the kernel against the reference, each parameter and its moments checked after every step. */
 async function expectFusedAdam(ctx: TestContext, s: Shape, applyBias: boolean, unitRows: boolean): Promise<void> {
-  if (!tf.getKernel(SAE_FUSED_BACKWARD_ADAM, tf.getBackend())) ctx.skip(`no fused step backward kernel on ${tf.getBackend()} (no native addon?)`);
+  if (!tf.getKernel(SAE_FUSED_BACKWARD_ADAM, tf.getBackend()))
+    ctx.skip(`no fused step backward kernel on ${tf.getBackend()} (no native addon?)`);
   const { B, d, F, k } = s;
   const shapes: Record<FusedParam, number[]> = { W_E: [d, F], W_D: [F, d], b_E: [F], b_D: [d] };
   const W_D = randn(2, F * d);
@@ -80,27 +101,52 @@ async function expectFusedAdam(ctx: TestContext, s: Shape, applyBias: boolean, u
     const norm = Math.hypot(...row);
     row.forEach((w, j) => (row[j] = w / norm));
   }
-  const init: Record<FusedParam, Float32Array> = { W_E: randn(1, d * F, 0.3), W_D, b_E: randn(3, F, 0.05), b_D: randn(4, d, 0.1) };
-  const ref = Object.fromEntries(FUSED_PARAMS.map((n) => [n, adamReferenceState(init[n])])) as Record<FusedParam, AdamReferenceState>;
-  const state = Object.fromEntries(FUSED_PARAMS.map((n) => [n, [tf.tensor(init[n], shapes[n]), tf.zeros(shapes[n]), tf.zeros(shapes[n])]])) as Record<FusedParam, tf.Tensor[]>;
+  const init: Record<FusedParam, Float32Array> = {
+    W_E: randn(1, d * F, 0.3),
+    W_D,
+    b_E: randn(3, F, 0.05),
+    b_D: randn(4, d, 0.1),
+  };
+  const ref = Object.fromEntries(FUSED_PARAMS.map((n) => [n, adamReferenceState(init[n])])) as Record<
+    FusedParam,
+    AdamReferenceState
+  >;
+  const state = Object.fromEntries(
+    FUSED_PARAMS.map((n) => [n, [tf.tensor(init[n], shapes[n]), tf.zeros(shapes[n]), tf.zeros(shapes[n])]]),
+  ) as Record<FusedParam, tf.Tensor[]>;
   const data = stepData(s);
-  const fixed = { x: tf.tensor2d(data.x, [B, d]), g: tf.tensor2d(data.g, [B, d]), values: tf.tensor2d(data.values, [B, k]), indices: tf.tensor2d(data.indices, [B, k], 'int32') };
+  const fixed = {
+    x: tf.tensor2d(data.x, [B, d]),
+    g: tf.tensor2d(data.g, [B, d]),
+    values: tf.tensor2d(data.values, [B, k]),
+    indices: tf.tensor2d(data.indices, [B, k], 'int32'),
+  };
   for (let t = 1; t <= STEPS; t++) {
     const grads = referenceGradients(s, data, ref, applyBias);
     const inputs: tf.NamedTensorMap = { ...fixed };
-    for (const n of FUSED_PARAMS) Object.assign(inputs, { [n]: state[n][0], [`m_${n}`]: state[n][1], [`v_${n}`]: state[n][2] });
+    for (const n of FUSED_PARAMS)
+      Object.assign(inputs, { [n]: state[n][0], [`m_${n}`]: state[n][1], [`v_${n}`]: state[n][2] });
     const attrs: BackwardAdamAttrs = {
       stepSizes: FUSED_PARAMS.map((n) => LR[n] / (1 - HYPER.beta1 ** t)),
       hyper: [HYPER.beta1, 1 - HYPER.beta1, HYPER.beta2, 1 - HYPER.beta2, HYPER.eps, Math.sqrt(1 - HYPER.beta2 ** t)],
-      unitRows, applyBias, inPlace: FUSED_PARAMS.map(() => false),
+      unitRows,
+      applyBias,
+      inPlace: FUSED_PARAMS.map(() => false),
     };
-    const outs = tf.engine().runKernel(SAE_FUSED_BACKWARD_ADAM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    const outs = tf
+      .engine()
+      .runKernel(SAE_FUSED_BACKWARD_ADAM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     for (const [i, n] of FUSED_PARAMS.entries()) {
-      adamReferenceStep(ref[n], grads[n], t, { lr: LR[n], ...HYPER, ...(unitRows && n === 'W_D' ? { unitRowLength: d } : {}) });
+      adamReferenceStep(ref[n], grads[n], t, {
+        lr: LR[n],
+        ...HYPER,
+        ...(unitRows && n === 'W_D' ? { unitRowLength: d } : {}),
+      });
       tf.dispose(state[n]);
       state[n] = outs.slice(3 * i, 3 * i + 3);
       const label = `fused step ${n}${applyBias ? ', b_D applied to the input' : ''}${unitRows ? ', unit-norm rows' : ''}, step ${t}`;
-      for (const [j, part] of (['p', 'm', 'v'] as const).entries()) expectClose(await state[n][j]!.data(), ref[n][part], { rtol: RTOL, label: `${label}: ${part}` });
+      for (const [j, part] of (['p', 'm', 'v'] as const).entries())
+        expectClose(await state[n][j]!.data(), ref[n][part], { rtol: RTOL, label: `${label}: ${part}` });
     }
   }
   tf.dispose([...Object.values(fixed), ...Object.values(state).flat()]);

@@ -7,7 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it, type TestContext } from 'vitest';
 import { normalGenerator } from '../../../../src/core/lm/random-params';
 import { Adam, adamUpdateOps } from '../../../../src/core/sae/optim/adam';
-import { adamReferenceState, adamReferenceStep, type AdamReferenceOptions, type AdamReferenceState } from '../../../../src/core/sae/optim/adam-reference';
+import {
+  adamReferenceState,
+  adamReferenceStep,
+  type AdamReferenceOptions,
+  type AdamReferenceState,
+} from '../../../../src/core/sae/optim/adam-reference';
 import { nativeAdamUpdate, type AdamAttrs } from '../../../../src/core/tensor/kernels/adam-update/op';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
@@ -33,7 +38,13 @@ function unitRows(data: Float32Array, d: number): Float32Array {
 }
 
 /** Compares a parameter and its moments with the reference's, one labelled check each. */
-async function expectState(label: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, ref: AdamReferenceState): Promise<void> {
+async function expectState(
+  label: string,
+  p: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  ref: AdamReferenceState,
+): Promise<void> {
   expectClose(await p.data(), ref.p, { rtol: RTOL, label: `${label}: p` });
   expectClose(await m.data(), ref.m, { rtol: RTOL, label: `${label}: m` });
   expectClose(await v.data(), ref.v, { rtol: RTOL, label: `${label}: v` });
@@ -55,7 +66,12 @@ async function expectMatchesReference(ctx: TestContext, impl: TensorAdam, unit: 
     const lr = 1e-2 / t;
     const gData = randn(10 + t, rows * d, 0.5);
     const g = tf.tensor2d(gData, [rows, d]);
-    const attrs: AdamAttrs = { stepSize: lr / (1 - HYPER.beta1 ** t), sqrtC2: Math.sqrt(1 - HYPER.beta2 ** t), ...HYPER, ...(unit ? { unitRowLength: d } : {}) };
+    const attrs: AdamAttrs = {
+      stepSize: lr / (1 - HYPER.beta1 ** t),
+      sqrtC2: Math.sqrt(1 - HYPER.beta2 ** t),
+      ...HYPER,
+      ...(unit ? { unitRowLength: d } : {}),
+    };
     const out = impl(p!, g, m!, v!, attrs);
     if (!out) ctx.skip(`${what}: not on ${tf.getBackend()}`);
     adamReferenceStep(ref, gData, t, { lr, ...HYPER, ...(unit ? { unitRowLength: d } : {}) });
@@ -89,12 +105,22 @@ describeEachBackend('Adam against the float64 reference: tfjs ops and the native
       const grads = { W_D: tf.tensor2d(gData.W_D, [rows, d]), b_D: tf.tensor1d(gData.b_D) };
       adam.apply(grads, lr, factors, ['W_D']);
       tf.dispose(Object.values(grads));
-      const o = (unitRowLength?: number): AdamReferenceOptions => ({ lr, ...HYPER, ...(unitRowLength ? { unitRowLength } : {}) });
+      const o = (unitRowLength?: number): AdamReferenceOptions => ({
+        lr,
+        ...HYPER,
+        ...(unitRowLength ? { unitRowLength } : {}),
+      });
       adamReferenceStep(refs.W_D, gData.W_D, t, o(d));
       adamReferenceStep(refs.b_D, gData.b_D, t, { ...o(), lr: lr * factors.b_D });
       expect(adam.step).toBe(t);
       for (const name of ['W_D', 'b_D'] as const) {
-        await expectState(`Adam class ${name}, step ${t}`, params[name], adam.m.get(name)!, adam.v.get(name)!, refs[name]);
+        await expectState(
+          `Adam class ${name}, step ${t}`,
+          params[name],
+          adam.m.get(name)!,
+          adam.v.get(name)!,
+          refs[name],
+        );
       }
     }
     adam.dispose();

@@ -12,7 +12,13 @@ describeEachBackend('SaeAdamUpdate kernel', (backend) => {
     const make = (len: number, f = 1) => tf.tensor1d(new Float32Array(len).map(() => n() * f));
     const [p, g, m] = [make(1037), make(1037), make(1037, 0.1)];
     const v = tf.abs(make(1037, 0.01));
-    const attrs = { stepSize: 1e-3 / (1 - 0.9 ** 3), beta1: 0.9, beta2: 0.999, eps: 1e-8, sqrtC2: Math.sqrt(1 - 0.999 ** 3) };
+    const attrs = {
+      stepSize: 1e-3 / (1 - 0.9 ** 3),
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      sqrtC2: Math.sqrt(1 - 0.999 ** 3),
+    };
     const out = nativeAdamUpdate(p, g, m, v, attrs);
     if (!out) {
       expect(backend === 'webgpu' || process.env.SAE_STUDIO_NATIVE === 'off').toBe(true);
@@ -20,7 +26,10 @@ describeEachBackend('SaeAdamUpdate kernel', (backend) => {
     }
     const mRef = tf.add(tf.mul(m, 0.9), tf.mul(g, 0.1));
     const vRef = tf.add(tf.mul(v, 0.999), tf.mul(tf.square(g), 0.001));
-    const pRef = tf.sub(p, tf.mul(tf.div(mRef, tf.add(tf.div(tf.sqrt(vRef), attrs.sqrtC2), attrs.eps)), attrs.stepSize));
+    const pRef = tf.sub(
+      p,
+      tf.mul(tf.div(mRef, tf.add(tf.div(tf.sqrt(vRef), attrs.sqrtC2), attrs.eps)), attrs.stepSize),
+    );
     expectClose(await out[1]!.data(), await mRef.data(), { rtol: 1e-6, label: 'm' });
     expectClose(await out[2]!.data(), await vRef.data(), { rtol: 1e-6, label: 'v' });
     expectClose(await out[0]!.data(), await pRef.data(), { rtol: 1e-6, label: 'p' });

@@ -12,14 +12,27 @@ const ALL = Object.values(names);
 /** The kernels with no webgpu implementation: BatchTopK selects its batch before the step there, and the optimiser
  * and losses keep their tfjs formulations. */
 const HOST_ONLY: string[] = [
-  names.SAE_ADAM_UPDATE, names.SAE_UNIT_ROWS, names.SAE_ROW_SQ_ERR, names.SAE_ROW_SQ_ERR_GRAD, names.SAE_ROW_SQ_ERR_RESIDUAL,
-  names.SAE_ROW_SQ_ERR_RESIDUAL_GRAD, names.SAE_SPARSE_TOPK_FORWARD, names.SAE_SPARSE_BATCH_TOPK_FORWARD, names.SAE_SPARSE_TOPK_BACKWARD,
+  names.SAE_ADAM_UPDATE,
+  names.SAE_UNIT_ROWS,
+  names.SAE_ROW_SQ_ERR,
+  names.SAE_ROW_SQ_ERR_GRAD,
+  names.SAE_ROW_SQ_ERR_RESIDUAL,
+  names.SAE_ROW_SQ_ERR_RESIDUAL_GRAD,
+  names.SAE_SPARSE_TOPK_FORWARD,
+  names.SAE_SPARSE_BATCH_TOPK_FORWARD,
+  names.SAE_SPARSE_TOPK_BACKWARD,
   names.SAE_FUSED_BATCH_ENCODE,
 ];
 /** The kernels only webgpu has: the building blocks of its sparse op (the host backends run each pass natively). */
 const WEBGPU_ONLY: string[] = [
-  names.SAE_TOPK_SELECT, names.SAE_TOPK_GATHER, names.SAE_TOPK_DECODE, names.SAE_TOPK_LATENT_CSR, names.SAE_TOPK_SEGMENT_REDUCE,
-  names.SAE_TOPK_SEGMENT_OUTER, names.SAE_TOPK_LATENT_GRAD, names.SAE_TILED_ENCODER,
+  names.SAE_TOPK_SELECT,
+  names.SAE_TOPK_GATHER,
+  names.SAE_TOPK_DECODE,
+  names.SAE_TOPK_LATENT_CSR,
+  names.SAE_TOPK_SEGMENT_REDUCE,
+  names.SAE_TOPK_SEGMENT_OUTER,
+  names.SAE_TOPK_LATENT_GRAD,
+  names.SAE_TILED_ENCODER,
 ];
 /** The host kernels a CPU may lack even with the addon (its GELU needs AVX-512). */
 const CPU_DEPENDENT: string[] = [names.SAE_GELU_NEW, names.SAE_CAUSAL_ATTENTION];
@@ -36,7 +49,8 @@ describe('custom kernel registration', () => {
 
 describeEachBackend('custom kernels after initBackend', (backend) => {
   it('has every kernel this backend implements registered, and nothing left to register', (ctx: TestContext) => {
-    if (backend !== 'webgpu' && !loadNativeBlas().blas) ctx.skip('no native addon: the host kernels stay unregistered and the ops use tfjs');
+    if (backend !== 'webgpu' && !loadNativeBlas().blas)
+      ctx.skip('no native addon: the host kernels stay unregistered and the ops use tfjs');
     const expected = ALL.filter((n) => !(backend === 'webgpu' ? HOST_ONLY : WEBGPU_ONLY).includes(n));
     for (const name of expected) {
       if (CPU_DEPENDENT.includes(name) && backend !== 'webgpu') continue;

@@ -21,7 +21,10 @@ function referenceNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, eps: num
 describeEachBackend('fused row norm', () => {
   it('row norm = LayerNorm / RMSNorm with weight and optional bias, over the last axis of any rank', async () => {
     for (const d of [48, 300]) {
-      const x = tf.tensor3d(seq(2 * 5 * d, (i) => Math.sin(i * 0.37) * 3 + (i % 7) * 0.5), [2, 5, d]);
+      const x = tf.tensor3d(
+        seq(2 * 5 * d, (i) => Math.sin(i * 0.37) * 3 + (i % 7) * 0.5),
+        [2, 5, d],
+      );
       const w = tf.tensor1d(seq(d, (i) => 0.5 + i / d));
       const b = tf.tensor1d(seq(d, (i) => Math.cos(i) * 0.1));
       for (const rms of [false, true]) {
@@ -29,7 +32,10 @@ describeEachBackend('fused row norm', () => {
           const fused = fusedRowNorm(x, w, bias, 1e-5, rms);
           expect(fused!.shape).toEqual([2, 5, d]);
           const ref = referenceNorm(x, w, bias, 1e-5, rms);
-          expectClose((await fused!.data()) as Float32Array, (await ref.data()) as Float32Array, { rtol: 1e-6, label: `d=${d} rms=${rms} bias=${bias !== null}` });
+          expectClose((await fused!.data()) as Float32Array, (await ref.data()) as Float32Array, {
+            rtol: 1e-6,
+            label: `d=${d} rms=${rms} bias=${bias !== null}`,
+          });
           tf.dispose([fused!, ref]);
         }
       }

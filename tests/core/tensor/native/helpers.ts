@@ -3,7 +3,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { loadNativeBlas } from '../../../../src/core/tensor/native/native-blas';
 import {
-  registerNativeMatMul, type NativeMatMulRegistration,
+  registerNativeMatMul,
+  type NativeMatMulRegistration,
 } from '../../../../src/core/tensor/native/register-native-matmul';
 import type { HostBackendName } from '../../../../src/core/tensor/native/tensor-memory';
 

@@ -16,7 +16,9 @@ describe('planBatchMatMul', () => {
   it('merges equal batch dims into one call', () => {
     const plan = planBatchMatMul([4, 2, 3, 5], [4, 2, 5, 6], false, false);
     expect(plan.outShape).toEqual([4, 2, 3, 6]);
-    expect(plan.calls).toEqual([{ offsetA: 0, strideA: 15, offsetB: 0, strideB: 30, offsetC: 0, strideC: 18, batch: 8 }]);
+    expect(plan.calls).toEqual([
+      { offsetA: 0, strideA: 15, offsetB: 0, strideB: 30, offsetC: 0, strideC: 18, batch: 8 },
+    ]);
   });
 
   it('broadcasts a matrix over the batch with stride 0', () => {

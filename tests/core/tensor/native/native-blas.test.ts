@@ -26,7 +26,10 @@ describe('openNativeBlas', () => {
   });
 
   it('leaves tfjs kernels alone when there is no addon', () => {
-    expect(registerNativeMatMul('cpu', { blas: null, reason: 'absent' })).toEqual({ registered: false, reason: 'absent' });
+    expect(registerNativeMatMul('cpu', { blas: null, reason: 'absent' })).toEqual({
+      registered: false,
+      reason: 'absent',
+    });
   });
 });
 
@@ -89,11 +92,16 @@ describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
 
   it('throws TypeError for wrong kinds of argument', () => {
     const f = new Float32Array(4);
-    const call = (...args: unknown[]) => () => (blas.sgemm as (...a: unknown[]) => void)(...args);
+    const call =
+      (...args: unknown[]) =>
+      () =>
+        (blas.sgemm as (...a: unknown[]) => void)(...args);
     expect(call(false, false, 2, 2, 2, 1, f, 2, f.slice(), 2, 0, f.slice(), 2)).not.toThrow();
     expect(call(0, false, 2, 2, 2, 1, f, 2, f, 2, 0, f.slice(), 2)).toThrow(TypeError);
     expect(call(false, false, '2', 2, 2, 1, f, 2, f, 2, 0, f.slice(), 2)).toThrow(/M must be a number/);
-    expect(call(false, false, 2, 2, 2, 1, new Float64Array(4), 2, f, 2, 0, f.slice(), 2)).toThrow(/A must be a Float32Array/);
+    expect(call(false, false, 2, 2, 2, 1, new Float64Array(4), 2, f, 2, 0, f.slice(), 2)).toThrow(
+      /A must be a Float32Array/,
+    );
     expect(call(false, false, 2, 2, 2, 1, f, 2, f, 2, 0, f.slice())).toThrow(/expected 13 arguments, got 12/);
     expect(() => (blas.setThreads as (n: unknown) => void)('2')).toThrow(TypeError);
   });
@@ -106,11 +114,29 @@ describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
     expect(() => blas.sgemm(false, false, 2.5, 2, 2, 1, f(), 2, f(), 2, 0, f(), 2)).toThrow(/M must be an integer/);
     expect(() => blas.sgemm(false, false, 2, 2, 2, 1, a, 2, f(), 2, 0, a, 2)).toThrow(/must not share memory/);
     const big = new Float32Array(8);
-    expect(() => blas.sgemm(false, false, 1, 2, 2, 1, big.subarray(0, 2), 2, f(), 2, 0, big.subarray(1, 3), 2))
-      .toThrow(/must not share memory/);
+    expect(() => blas.sgemm(false, false, 1, 2, 2, 1, big.subarray(0, 2), 2, f(), 2, 0, big.subarray(1, 3), 2)).toThrow(
+      /must not share memory/,
+    );
     const batched = (strideA: number, strideC: number, batch: number) => () =>
-      blas.sgemmBatched(false, false, 2, 2, 2, 1, new Float32Array(8), 2, strideA, f(), 2, 0, 0, new Float32Array(8), 2,
-        strideC, batch);
+      blas.sgemmBatched(
+        false,
+        false,
+        2,
+        2,
+        2,
+        1,
+        new Float32Array(8),
+        2,
+        strideA,
+        f(),
+        2,
+        0,
+        0,
+        new Float32Array(8),
+        2,
+        strideC,
+        batch,
+      );
     expect(batched(4, 4, 2)).not.toThrow();
     expect(batched(-4, 4, 2)).toThrow(/strideA must be an integer/);
     expect(batched(4, 2, 2)).toThrow(/outputs of the batch would overlap/);
@@ -122,8 +148,9 @@ describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
     const buffer = new ArrayBuffer(16);
     const a = new Float32Array(buffer);
     structuredClone(buffer, { transfer: [buffer] });
-    expect(() => blas.sgemm(false, false, 2, 2, 2, 1, a, 2, new Float32Array(4), 2, 0, new Float32Array(4), 2))
-      .toThrow(/A has 0 elements/);
+    expect(() => blas.sgemm(false, false, 2, 2, 2, 1, a, 2, new Float32Array(4), 2, 0, new Float32Array(4), 2)).toThrow(
+      /A has 0 elements/,
+    );
   });
 
   it('reads and sets the sgemm thread count, and names the BLAS in use', () => {

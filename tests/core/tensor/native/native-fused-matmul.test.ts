@@ -34,8 +34,15 @@ const FALLBACKS: Activation[] = ['sigmoid', 'elu'];
 
 /** Float64 act(op(a) op(b) + bias), bias broadcast from the right. */
 function expected(
-  av: Float32Array, aShape: number[], bv: Float32Array, bShape: number[], tA: boolean, tB: boolean,
-  bias: { values: Float32Array; shape: number[] } | undefined, act: (x: number, alpha: number) => number, alpha: number,
+  av: Float32Array,
+  aShape: number[],
+  bv: Float32Array,
+  bShape: number[],
+  tA: boolean,
+  tB: boolean,
+  bias: { values: Float32Array; shape: number[] } | undefined,
+  act: (x: number, alpha: number) => number,
+  alpha: number,
 ): Float64Array {
   const ref = referenceMatMul({ values: av, shape: aShape }, { values: bv, shape: bShape }, tA, tB);
   const out = ref.values;
@@ -66,45 +73,63 @@ describe('bias broadcasting helpers', () => {
 });
 
 describe.skipIf(!nativeLoad.blas)(`native _FusedMatMul${skipReason}`, () => {
-  describeEachBackend('_FusedMatMul', (backend) => {
-    const { withOriginal } = useNativeMatMul(backend as 'wasm' | 'cpu');
+  describeEachBackend(
+    '_FusedMatMul',
+    (backend) => {
+      const { withOriginal } = useNativeMatMul(backend as 'wasm' | 'cpu');
 
-    for (const { activation, bias } of CASES) {
-      it(`${activation} with bias ${bias ? `[${bias}]` : 'none'} under every transpose`, () => {
-        const numTensors = tf.memory().numTensors;
-        const [aShape0, bShape0] = [[2, 5, 7], [2, 7, 3]];
-        const alpha = 0.1;
-        for (const [tA, tB] of TRANSPOSES) {
-          const [aShape, bShape] = [stored(aShape0, tA), stored(bShape0, tB)];
-          const av = randomArray(sizeOf(aShape), 41);
-          const bv = randomArray(sizeOf(bShape), 42);
-          const biasOp = bias ? { values: randomArray(sizeOf(bias), 43), shape: bias } : undefined;
-          const out = tf.tidy(() => tf.fused.matMul({
-            a: tf.tensor(av, aShape), b: tf.tensor(bv, bShape), transposeA: tA, transposeB: tB,
-            bias: biasOp ? tf.tensor(biasOp.values, biasOp.shape) : undefined, activation, leakyreluAlpha: alpha,
-          }));
-          const label = `${activation} bias=[${bias ?? ''}] transA=${tA} transB=${tB}`;
-          expect(out.shape, label).toEqual([2, 5, 3]);
-          const want = expected(av, aShape, bv, bShape, tA, tB, biasOp, ACTIVATIONS[activation], alpha);
-          expectClose(out.dataSync(), want, { rtol: 1e-4, label });
+      for (const { activation, bias } of CASES) {
+        it(`${activation} with bias ${bias ? `[${bias}]` : 'none'} under every transpose`, () => {
+          const numTensors = tf.memory().numTensors;
+          const [aShape0, bShape0] = [
+            [2, 5, 7],
+            [2, 7, 3],
+          ];
+          const alpha = 0.1;
+          for (const [tA, tB] of TRANSPOSES) {
+            const [aShape, bShape] = [stored(aShape0, tA), stored(bShape0, tB)];
+            const av = randomArray(sizeOf(aShape), 41);
+            const bv = randomArray(sizeOf(bShape), 42);
+            const biasOp = bias ? { values: randomArray(sizeOf(bias), 43), shape: bias } : undefined;
+            const out = tf.tidy(() =>
+              tf.fused.matMul({
+                a: tf.tensor(av, aShape),
+                b: tf.tensor(bv, bShape),
+                transposeA: tA,
+                transposeB: tB,
+                bias: biasOp ? tf.tensor(biasOp.values, biasOp.shape) : undefined,
+                activation,
+                leakyreluAlpha: alpha,
+              }),
+            );
+            const label = `${activation} bias=[${bias ?? ''}] transA=${tA} transB=${tB}`;
+            expect(out.shape, label).toEqual([2, 5, 3]);
+            const want = expected(av, aShape, bv, bShape, tA, tB, biasOp, ACTIVATIONS[activation], alpha);
+            expectClose(out.dataSync(), want, { rtol: 1e-4, label });
+            out.dispose();
+          }
+          expect(tf.memory().numTensors).toBe(numTensors);
+        });
+      }
+
+      // (tfjs-wasm's own kernel adds the bias to the first batch only; the native one does not share that bug.)
+      it.each(FALLBACKS)('leaves %s to the kernel it replaced', (activation) => {
+        const run = () => {
+          const out = tf.tidy(() =>
+            tf.fused.matMul({
+              a: tf.tensor(randomArray(70, 51), [2, 5, 7]),
+              b: tf.tensor(randomArray(42, 52), [2, 7, 3]),
+              bias: tf.tensor1d([0.5, -0.5, 0.1]),
+              activation,
+            }),
+          );
+          const values = Array.from(out.dataSync());
           out.dispose();
-        }
-        expect(tf.memory().numTensors).toBe(numTensors);
+          return values;
+        };
+        expect(run()).toEqual(withOriginal(run));
       });
-    }
-
-    // (tfjs-wasm's own kernel adds the bias to the first batch only; the native one does not share that bug.)
-    it.each(FALLBACKS)('leaves %s to the kernel it replaced', (activation) => {
-      const run = () => {
-        const out = tf.tidy(() => tf.fused.matMul({
-          a: tf.tensor(randomArray(70, 51), [2, 5, 7]), b: tf.tensor(randomArray(42, 52), [2, 7, 3]),
-          bias: tf.tensor1d([0.5, -0.5, 0.1]), activation,
-        }));
-        const values = Array.from(out.dataSync());
-        out.dispose();
-        return values;
-      };
-      expect(run()).toEqual(withOriginal(run));
-    });
-  }, ['wasm', 'cpu']);
+    },
+    ['wasm', 'cpu'],
+  );
 });

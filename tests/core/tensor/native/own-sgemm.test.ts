@@ -28,8 +28,17 @@ interface Product {
   c0: Float32Array;
 }
 
-function product(ta: boolean, tb: boolean, m: number, n: number, k: number, alpha: number, beta: number, pad = 0,
-  seed = 1): Product {
+function product(
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  beta: number,
+  pad = 0,
+  seed = 1,
+): Product {
   const [ra, ca] = ta ? [k, m] : [m, k];
   const [rb, cb] = tb ? [n, k] : [k, n];
   const [lda, ldb, ldc] = [Math.max(1, ca) + pad, Math.max(1, cb) + 2 * pad, n + pad];
@@ -90,7 +99,14 @@ function runOne(b: NativeBlas, p: Product): Float32Array {
 
 // Ragged against every blocking edge (MR 4/6/12, NR 16/32, KC 256, MC 240, NC 512), with padded leading dims.
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [7, 17, 33], [33, 100, 7], [17, 257, 100], [100, 33, 257], [257, 7, 17], [13, 520, 300], [250, 70, 513],
+  [1, 1, 1],
+  [7, 17, 33],
+  [33, 100, 7],
+  [17, 257, 100],
+  [100, 33, 257],
+  [257, 7, 17],
+  [13, 520, 300],
+  [250, 70, 513],
 ];
 
 /** The configurations to run: our sgemm per micro-kernel, and the system BLAS where linked. */
@@ -119,16 +135,19 @@ describe.skipIf(!blas?.setBlas)(`sgemm backends${skipReason}`, () => {
 
     describe(`${cfg.name}${why}`, () => {
       for (const [ta, tb] of TRANSPOSES) {
-        it.skipIf(!cfg.runs)(`ragged shapes, padded lds, alpha/beta, 1 and 2 threads (transA=${ta}, transB=${tb})`, () => {
-          SHAPES.forEach(([m, n, k], s) => {
-            const p = product(ta, tb, m, n, k, s % 2 ? 0.5 : 1, s % 3 === 0 ? 0 : -1.5, s % 2 ? 3 : 0, 10 * s + 1);
-            const ref = reference(p);
-            for (const threads of [1, 2]) {
-              use(threads);
-              check(`${cfg.name} ${m}x${n}x${k} (${threads} threads)`, p, runOne(b, p), ref);
-            }
-          });
-        });
+        it.skipIf(!cfg.runs)(
+          `ragged shapes, padded lds, alpha/beta, 1 and 2 threads (transA=${ta}, transB=${tb})`,
+          () => {
+            SHAPES.forEach(([m, n, k], s) => {
+              const p = product(ta, tb, m, n, k, s % 2 ? 0.5 : 1, s % 3 === 0 ? 0 : -1.5, s % 2 ? 3 : 0, 10 * s + 1);
+              const ref = reference(p);
+              for (const threads of [1, 2]) {
+                use(threads);
+                check(`${cfg.name} ${m}x${n}x${k} (${threads} threads)`, p, runOne(b, p), ref);
+              }
+            });
+          },
+        );
       }
 
       it.skipIf(!cfg.runs)('beta = 0 clears NaN in C; K = 0 and alpha = 0 only scale C', () => {
@@ -150,8 +169,14 @@ describe.skipIf(!blas?.setBlas)(`sgemm backends${skipReason}`, () => {
         for (const threads of [1, 2]) {
           use(threads);
           for (const [ta, tb] of TRANSPOSES) {
-            for (const [sa, sb] of [[1, 1], [0, 1], [1, 0]] as const) {
-              const ps = Array.from({ length: batch }, (_, i) => product(ta, tb, m, n, k, 0.75, i % 2 ? 0 : 2, 0, 100 + i));
+            for (const [sa, sb] of [
+              [1, 1],
+              [0, 1],
+              [1, 0],
+            ] as const) {
+              const ps = Array.from({ length: batch }, (_, i) =>
+                product(ta, tb, m, n, k, 0.75, i % 2 ? 0 : 2, 0, 100 + i),
+              );
               const one = ps[0]!;
               const [aSize, bSize, cSize] = [one.a.length + 3, one.b.length + 5, m * n + 2]; // gaps between matrices
               const a = new Float32Array(aSize * batch);
@@ -171,10 +196,32 @@ describe.skipIf(!blas?.setBlas)(`sgemm backends${skipReason}`, () => {
                   p.beta = beta;
                   c.set(p.c0, i * cSize);
                 });
-                b.sgemmBatched(ta, tb, m, n, k, 0.75, a, one.lda, sa * aSize, bb, one.ldb, sb * bSize, beta, c, n, cSize,
-                  batch);
-                ps.forEach((p, i) => check(`batch ${i} (${ta}, ${tb}, strides ${sa}/${sb}, beta ${beta}, ${threads}t)`, p,
-                  c.subarray(i * cSize, i * cSize + m * n)));
+                b.sgemmBatched(
+                  ta,
+                  tb,
+                  m,
+                  n,
+                  k,
+                  0.75,
+                  a,
+                  one.lda,
+                  sa * aSize,
+                  bb,
+                  one.ldb,
+                  sb * bSize,
+                  beta,
+                  c,
+                  n,
+                  cSize,
+                  batch,
+                );
+                ps.forEach((p, i) =>
+                  check(
+                    `batch ${i} (${ta}, ${tb}, strides ${sa}/${sb}, beta ${beta}, ${threads}t)`,
+                    p,
+                    c.subarray(i * cSize, i * cSize + m * n),
+                  ),
+                );
               }
             }
           }

@@ -23,7 +23,9 @@ interface Case {
 
 function encode(c: Case, screening: boolean) {
   K!.topkScreening(screening);
-  const values = new Float32Array(c.B * c.k), indices = new Int32Array(c.B * c.k), fired = new Float32Array(c.F);
+  const values = new Float32Array(c.B * c.k),
+    indices = new Int32Array(c.B * c.k),
+    fired = new Float32Array(c.F);
   K!.topkEncode(c.x, c.bDec, c.W_E, c.b_E, c.B, c.d, c.F, c.k, null, values, indices, fired);
   return { values, indices, fired };
 }
@@ -54,29 +56,51 @@ function expectTopK(c: Case, out: { values: Float32Array; indices: Int32Array },
       expect(chosen.has(idx), `token ${b}: latent ${idx} chosen twice`).toBe(false);
       chosen.add(idx);
       weakest = Math.min(weakest, pre[idx]!);
-      expect(Math.abs(out.values[b * c.k + j]! - Math.max(0, pre[idx]!)), `token ${b}, latent ${idx}: value`).toBeLessThanOrEqual(slack * scale);
+      expect(
+        Math.abs(out.values[b * c.k + j]! - Math.max(0, pre[idx]!)),
+        `token ${b}, latent ${idx}: value`,
+      ).toBeLessThanOrEqual(slack * scale);
     }
     for (let j = 0; j < c.F; j++)
-      if (!chosen.has(j)) expect(pre[j]! - weakest, `token ${b}: latent ${j} (${pre[j]}) left out above ${weakest}`).toBeLessThanOrEqual(slack * scale);
+      if (!chosen.has(j))
+        expect(pre[j]! - weakest, `token ${b}: latent ${j} (${pre[j]}) left out above ${weakest}`).toBeLessThanOrEqual(
+          slack * scale,
+        );
   }
 }
 
 /** The same latents per token as the sgemm path (as sets), values within fp32 rounding. */
 function expectSameAsExact(c: Case): void {
-  const a = encode(c, false), s = encode(c, true);
+  const a = encode(c, false),
+    s = encode(c, true);
   for (let b = 0; b < c.B; b++) {
-    const row = (o: typeof a) => new Map(Array.from({ length: c.k }, (_, j) => [o.indices[b * c.k + j]!, o.values[b * c.k + j]!]));
-    const ra = row(a), rs = row(s);
-    expect([...rs.keys()].sort((p, q) => p - q), `token ${b}`).toEqual([...ra.keys()].sort((p, q) => p - q));
+    const row = (o: typeof a) =>
+      new Map(Array.from({ length: c.k }, (_, j) => [o.indices[b * c.k + j]!, o.values[b * c.k + j]!]));
+    const ra = row(a),
+      rs = row(s);
+    expect(
+      [...rs.keys()].sort((p, q) => p - q),
+      `token ${b}`,
+    ).toEqual([...ra.keys()].sort((p, q) => p - q));
     for (const [j, v] of ra) expect(Math.abs(rs.get(j)! - v)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)));
   }
   expect(Array.from(s.fired)).toEqual(Array.from(a.fired));
 }
 
-function randomCase(B: number, d: number, F: number, k: number, seed: number, opts: { bias?: boolean; bDec?: boolean } = {}): Case {
+function randomCase(
+  B: number,
+  d: number,
+  F: number,
+  k: number,
+  seed: number,
+  opts: { bias?: boolean; bDec?: boolean } = {},
+): Case {
   const scale = 1 / Math.sqrt(d);
   return {
-    B, d, F, k,
+    B,
+    d,
+    F,
+    k,
     x: randomArray(B * d, seed).map((v) => v * 3),
     W_E: randomArray(d * F, seed + 1).map((v) => v * scale),
     b_E: opts.bias === false ? new Float32Array(F) : randomArray(F, seed + 2).map((v) => v * 0.1),
@@ -93,7 +117,16 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
   });
 
   it('selects the float64 top-k on random data, over ragged shapes', () => {
-    const shapes = [[37, 33, 130, 7], [64, 256, 4096, 32], [5, 7, 70, 64], [16, 16, 64, 63], [9, 3, 1000, 1], [50, 256, 777, 200], [1, 2048, 512, 8], [3, 1, 100, 5]] as const;
+    const shapes = [
+      [37, 33, 130, 7],
+      [64, 256, 4096, 32],
+      [5, 7, 70, 64],
+      [16, 16, 64, 63],
+      [9, 3, 1000, 1],
+      [50, 256, 777, 200],
+      [1, 2048, 512, 8],
+      [3, 1, 100, 5],
+    ] as const;
     for (const [B, d, F, k] of shapes) {
       const c = randomCase(B, d, F, k, B * 7 + F);
       expectTopK(c, encode(c, true));
@@ -103,10 +136,14 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
 
   it('breaks exact ties like tf.topk: the lower latents', () => {
     // Small integers: every path computes the same exact values, so many latents tie exactly.
-    const B = 24, d = 6, F = 200, k = 9;
+    const B = 24,
+      d = 6,
+      F = 200,
+      k = 9;
     const ints = (n: number, seed: number, m: number) => randomArray(n, seed).map((v) => Math.round(v * m));
     const c: Case = { B, d, F, k, x: ints(B * d, 1, 2), W_E: ints(d * F, 2, 1), b_E: new Float32Array(F), bDec: null };
-    const s = encode(c, true), e = encode(c, false);
+    const s = encode(c, true),
+      e = encode(c, false);
     for (let b = 0; b < B; b++) {
       const sorted = (o: typeof s) => Array.from(o.indices.subarray(b * k, (b + 1) * k)).sort((p, q) => p - q);
       expect(sorted(s), `token ${b}`).toEqual(sorted(e));
@@ -117,7 +154,10 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
   it('resolves near-ties finer than the approximation (pre-activations 1e-6 apart) exactly', () => {
     // Every latent is one base column plus a perturbation far below 8-bit resolution (2⁻⁷): the screen cannot
     // order them, so nearly all become candidates and the fp32 recomputation decides.
-    const B = 16, d = 64, F = 512, k = 16;
+    const B = 16,
+      d = 64,
+      F = 512,
+      k = 16;
     const base = randomArray(d, 11);
     const jitter = randomArray(d * F, 12);
     const W_E = new Float32Array(d * F);
@@ -131,7 +171,9 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     // its exact pre-activation is c_j (1e-4 apart, shuffled), while the screen's approximation x̃·w̃ is off by
     // ∓δx·u ≈ ∓‖δx‖ — the bound's own first term, ~40% of it here — lowering the latents that belong in the top-k
     // and raising the rest. Only a bound that holds keeps them; one shrunk to 0.3 of its size loses some.
-    const d = 64, F = 1024, k = 24;
+    const d = 64,
+      F = 1024,
+      k = 24;
     for (let seed = 0; seed < 6; seed++) {
       const x = randomArray(d, 100 + seed).map((v) => v * 2);
       const xx = x.reduce((s, v) => s + v * v, 0);
@@ -140,10 +182,13 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
       const rx = r.reduce((s, v, i) => s + v * x[i]!, 0) / xx;
       const u = r.map((v, i) => v - rx * x[i]!);
       const un = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
-      const rank = Array.from({ length: F }, (_, j) => j).sort((p, q) => Math.sin(p * 12.9898 + seed) - Math.sin(q * 12.9898 + seed));
+      const rank = Array.from({ length: F }, (_, j) => j).sort(
+        (p, q) => Math.sin(p * 12.9898 + seed) - Math.sin(q * 12.9898 + seed),
+      );
       const W_E = new Float32Array(d * F);
       for (let j = 0; j < F; j++) {
-        const c = 1 + rank[j]! * 1e-4, sign = rank[j]! >= F - 2 * k ? 1 : -1; // the top 2k pushed down, the rest up
+        const c = 1 + rank[j]! * 1e-4,
+          sign = rank[j]! >= F - 2 * k ? 1 : -1; // the top 2k pushed down, the rest up
         for (let i = 0; i < d; i++) W_E[i * F + j] = (c / xx) * x[i]! + (sign * u[i]!) / un;
       }
       const c: Case = { B: 1, d, F, k, x, W_E, b_E: new Float32Array(F), bDec: null };
@@ -158,9 +203,19 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     expectTopK(zeros, encode(zeros, true));
     expectSameAsExact(zeros);
 
-    const flat: Case = { B: 4, d: 8, F: 100, k: 5, x: randomArray(32, 22), W_E: new Float32Array(800), b_E: new Float32Array(100).fill(0.5), bDec: null };
+    const flat: Case = {
+      B: 4,
+      d: 8,
+      F: 100,
+      k: 5,
+      x: randomArray(32, 22),
+      W_E: new Float32Array(800),
+      b_E: new Float32Array(100).fill(0.5),
+      bDec: null,
+    };
     const out = encode(flat, true);
-    for (let b = 0; b < 4; b++) expect(Array.from(out.indices.subarray(b * 5, b * 5 + 5)).sort((p, q) => p - q)).toEqual([0, 1, 2, 3, 4]);
+    for (let b = 0; b < 4; b++)
+      expect(Array.from(out.indices.subarray(b * 5, b * 5 + 5)).sort((p, q) => p - q)).toEqual([0, 1, 2, 3, 4]);
 
     for (const m of [1e-20, 1e-3, 1e6, 1e12]) {
       const c = randomCase(12, 40, 333, 12, 30, { bDec: false });
@@ -174,7 +229,8 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     const c = randomCase(6, 16, 128, 4, 40);
     c.x[5] = Number.NaN;
     c.W_E[17] = Number.POSITIVE_INFINITY;
-    const s = encode(c, true), e = encode(c, false);
+    const s = encode(c, true),
+      e = encode(c, false);
     expect(Array.from(s.indices)).toEqual(Array.from(e.indices));
     expect(Array.from(s.values)).toEqual(Array.from(e.values));
   });
@@ -191,27 +247,33 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
     // d 520 × F 16448 packs to more than 8 MB, so a block is a whole super-block of 384 tokens and the lists' trigger
     // is capped (64 MB per thread); near-equal latents make every token give up, and the trigger doubles each call
     // until it meets the cap. Every call must still give the sgemm path's answer.
-    const d = 520, F = 16448, k = 8, B = 6;
+    const d = 520,
+      F = 16448,
+      k = 8,
+      B = 6;
     const c = randomCase(B, d, F, k, 60, { bDec: false });
     for (let i = 0; i < d; i++) for (let j = 1; j < F; j++) c.W_E[i * F + j] = c.W_E[i * F]! * (1 + 1e-5 * Math.cos(j));
     expectTopK(c, encode(c, true));
     for (let call = 0; call < 5; call++) expectSameAsExact(c);
   });
 
-  it('gives the same answer when called again (the lists\' size is learned between calls; no other state)', () => {
+  it("gives the same answer when called again (the lists' size is learned between calls; no other state)", () => {
     const big = randomCase(100, 64, 1024, 16, 50);
     const small = randomCase(3, 8, 80, 2, 51);
     // near-equal latents: most of them candidates, so the first call's lists overflow and the next ones are longer
     const ties = randomCase(40, 32, 2048, 8, 52);
-    for (let i = 0; i < 32; i++) for (let j = 0; j < 2048; j++) ties.W_E[i * 2048 + j] = ties.W_E[i * 2048]! * (1 + 1e-5 * Math.sin(j));
-    const first = encode(big, true), firstTies = encode(ties, true);
+    for (let i = 0; i < 32; i++)
+      for (let j = 0; j < 2048; j++) ties.W_E[i * 2048 + j] = ties.W_E[i * 2048]! * (1 + 1e-5 * Math.sin(j));
+    const first = encode(big, true),
+      firstTies = encode(ties, true);
     expectTopK(ties, firstTies);
     for (let round = 0; round < 3; round++) {
       encode(small, true); // scratch buffers shrink nothing, grow as needed
       const again = encode(big, true);
       expect(Array.from(again.indices)).toEqual(Array.from(first.indices));
       expect(Array.from(again.values)).toEqual(Array.from(first.values));
-      for (let twice = 0; twice < 2; twice++) { // the second call runs with what the first learned
+      for (let twice = 0; twice < 2; twice++) {
+        // the second call runs with what the first learned
         const tiesAgain = encode(ties, true);
         expect(Array.from(tiesAgain.indices)).toEqual(Array.from(firstTies.indices));
         expect(Array.from(tiesAgain.values)).toEqual(Array.from(firstTies.values));

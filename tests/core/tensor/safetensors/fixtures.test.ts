@@ -1,6 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openSafetensors, readSafetensorsHeader, serializeSafetensors, type TensorToWrite } from '../../../../src/core/tensor/safetensors';
+import {
+  openSafetensors,
+  readSafetensorsHeader,
+  serializeSafetensors,
+  type TensorToWrite,
+} from '../../../../src/core/tensor/safetensors';
 import { fixturePath, nativeArray, resourcePath } from './helpers';
 
 const PDLM_MODEL = resourcePath('models/pdlm-4l-256/model.safetensors');
@@ -21,10 +26,14 @@ describe('safetensors fixtures written by Python', () => {
       expect(file.names()).toHaveLength(28);
       expect(file.info('transformer.wte.weight')).toMatchObject({ dtype: 'F32', shape: [512, 64] });
       const wte = file.readFloat32('transformer.wte.weight');
-      expect(Array.from(wte.subarray(0, 4))).toEqual([-0.1906994879245758, -0.09377897530794144, -0.0817476138472557, -0.20118559896945953]);
+      expect(Array.from(wte.subarray(0, 4))).toEqual([
+        -0.1906994879245758, -0.09377897530794144, -0.0817476138472557, -0.20118559896945953,
+      ]);
       expect(sum(wte)).toBeCloseTo(1.968850679303273, 4);
       const ln2 = file.readFloat32('transformer.h.1.ln_2.bias');
-      expect(Array.from(ln2.subarray(0, 3))).toEqual([-0.05102137476205826, 0.013431906700134277, -0.028822941705584526]);
+      expect(Array.from(ln2.subarray(0, 3))).toEqual([
+        -0.05102137476205826, 0.013431906700134277, -0.028822941705584526,
+      ]);
     } finally {
       file.close();
     }
@@ -34,11 +43,17 @@ describe('safetensors fixtures written by Python', () => {
     const file = openSafetensors(PDLM_MODEL);
     try {
       expect(file.names()).toHaveLength(52);
-      expect(file.info('transformer.wte.weight')).toMatchObject({ dtype: 'F16', shape: [8192, 256], byteLength: 8192 * 256 * 2 });
+      expect(file.info('transformer.wte.weight')).toMatchObject({
+        dtype: 'F16',
+        shape: [8192, 256],
+        byteLength: 8192 * 256 * 2,
+      });
       const raw = file.readRaw('transformer.wte.weight');
       expect(Array.from(new Uint16Array(raw.buffer, 0, 4))).toEqual([0x181d, 0xaa1f, 0x28f5, 0xa2cc]);
       const wte = file.readFloat32('transformer.wte.weight');
-      expect(Array.from(wte.subarray(0, 4))).toEqual([0.0020084381103515625, -0.047821044921875, 0.038726806640625, -0.013275146484375]);
+      expect(Array.from(wte.subarray(0, 4))).toEqual([
+        0.0020084381103515625, -0.047821044921875, 0.038726806640625, -0.013275146484375,
+      ]);
       expect(Array.from(wte.subarray(-2))).toEqual([-0.01537322998046875, 0.09967041015625]);
       expect(sum(wte)).toBeCloseTo(-70.83454775810242, 3);
       const fc = file.readFloat32('transformer.h.3.mlp.c_fc.bias');

@@ -1,14 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
-  bf16ToFloat32Array, f16ToFloat32Array, fromBf16Bits, fromF16Bits, toBf16Array, toBf16Bits, toF16Array, toF16Bits,
+  bf16ToFloat32Array,
+  f16ToFloat32Array,
+  fromBf16Bits,
+  fromF16Bits,
+  toBf16Array,
+  toBf16Bits,
+  toF16Array,
+  toF16Bits,
 } from '../../../../src/core/tensor/safetensors';
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
 
 describe('F16 bit patterns', () => {
   it.each([
-    [0x3c00, 1], [0xc000, -2], [0x7bff, 65504], [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24],
-    [0x0400, 2 ** -14], [0x3555, 0.333251953125], [0x7c00, Infinity], [0xfc00, -Infinity], [0x0000, 0],
+    [0x3c00, 1],
+    [0xc000, -2],
+    [0x7bff, 65504],
+    [0x0001, 2 ** -24],
+    [0x03ff, 1023 * 2 ** -24],
+    [0x0400, 2 ** -14],
+    [0x3555, 0.333251953125],
+    [0x7c00, Infinity],
+    [0xfc00, -Infinity],
+    [0x0000, 0],
   ])('%s <-> %s', (bits, value) => {
     expect(fromF16Bits(bits)).toBe(value);
     expect(hex(toF16Bits(value))).toBe(hex(bits));
@@ -37,7 +52,18 @@ describe('F16 bit patterns', () => {
 
   it('matches numpy float32 -> float16', () => {
     // np.array(inputs, np.float32).astype(np.float16).view(np.uint16), numpy 2.4
-    const inputs = new Float32Array([0.1, 1 / 3, -2.5e-5, 6e-8, 65519.996, 1e-8, 3.14159265, -1234.5678, 2 ** -24 * 1.5, 7e-5]);
+    const inputs = new Float32Array([
+      0.1,
+      1 / 3,
+      -2.5e-5,
+      6e-8,
+      65519.996,
+      1e-8,
+      3.14159265,
+      -1234.5678,
+      2 ** -24 * 1.5,
+      7e-5,
+    ]);
     const numpy = [0x2e66, 0x3555, 0x81a3, 0x0001, 0x7bff, 0x0000, 0x4248, 0xe4d3, 0x0002, 0x0496];
     expect(Array.from(toF16Array(inputs), hex)).toEqual(numpy.map(hex));
   });
@@ -76,8 +102,14 @@ describe('F16 bit patterns', () => {
 
 describe('BF16 bit patterns', () => {
   it.each([
-    [0x3f80, 1], [0xc000, -2], [0x7f7f, 3.3895313892515355e38], [0x0001, 2 ** -133], [0x0080, 2 ** -126],
-    [0x7f80, Infinity], [0xff80, -Infinity], [0x0000, 0],
+    [0x3f80, 1],
+    [0xc000, -2],
+    [0x7f7f, 3.3895313892515355e38],
+    [0x0001, 2 ** -133],
+    [0x0080, 2 ** -126],
+    [0x7f80, Infinity],
+    [0xff80, -Infinity],
+    [0x0000, 0],
   ])('%s <-> %s', (bits, value) => {
     expect(fromBf16Bits(bits)).toBe(value);
     expect(hex(toBf16Bits(value))).toBe(hex(bits));
@@ -94,7 +126,18 @@ describe('BF16 bit patterns', () => {
 
   it('matches round-to-nearest-even on the f32 bits (the torch conversion)', () => {
     // ((bits + 0x7fff + ((bits >> 16) & 1)) >> 16), computed with numpy on the float32 inputs
-    const inputs = new Float32Array([0.1, 1 / 3, -2.5e-5, 6e-8, 65519.996, 1e-8, 3.14159265, -1234.5678, 2 ** -24 * 1.5, 7e-5]);
+    const inputs = new Float32Array([
+      0.1,
+      1 / 3,
+      -2.5e-5,
+      6e-8,
+      65519.996,
+      1e-8,
+      3.14159265,
+      -1234.5678,
+      2 ** -24 * 1.5,
+      7e-5,
+    ]);
     const expected = [0x3dcd, 0x3eab, 0xb7d2, 0x3381, 0x4780, 0x322c, 0x4049, 0xc49a, 0x33c0, 0x3893];
     expect(Array.from(toBf16Array(inputs), hex)).toEqual(expected.map(hex));
   });
@@ -104,7 +147,7 @@ describe('BF16 bit patterns', () => {
     const out = bf16ToFloat32Array(bits);
     const outBits = new Uint32Array(out.buffer);
     for (let b = 0; b < 0x10000; b++) {
-      if (outBits[b] !== b << 16 >>> 0) expect.fail(`${hex(b)} decodes to the wrong f32 bits`);
+      if (outBits[b] !== (b << 16) >>> 0) expect.fail(`${hex(b)} decodes to the wrong f32 bits`);
       const v = fromBf16Bits(b);
       if (!Number.isNaN(v) && toBf16Bits(v) !== b) expect.fail(`${hex(b)} does not survive a round trip`);
     }

@@ -2,11 +2,19 @@ import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  SafetensorsError, openSafetensors, readSafetensorsHeader, serializeSafetensors, writeSafetensors,
+  SafetensorsError,
+  openSafetensors,
+  readSafetensorsHeader,
+  serializeSafetensors,
+  writeSafetensors,
 } from '../../../../src/core/tensor/safetensors';
 import { buildFile, useTempDirs } from './helpers';
 
-const f32 = (begin: number, end: number, shape: number[] = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+const f32 = (begin: number, end: number, shape: number[] = [(end - begin) / 4]) => ({
+  dtype: 'F32',
+  shape,
+  data_offsets: [begin, end],
+});
 
 describe('safetensors header validation', () => {
   const tempDir = useTempDirs();
@@ -61,34 +69,55 @@ describe('safetensors header validation', () => {
   it('rejects an unknown dtype, naming the tensor and the dtypes it accepts', () => {
     expectRejected(
       buildFile({ w: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, 4),
-      "tensor 'w'", 'unknown dtype "F8_E4M3"', 'expected one of F64, F32, F16, BF16',
+      "tensor 'w'",
+      'unknown dtype "F8_E4M3"',
+      'expected one of F64, F32, F16, BF16',
     );
     expectRejected(buildFile({ w: { shape: [4], data_offsets: [0, 4] } }, 4), "tensor 'w'", 'unknown dtype undefined');
   });
 
   it.each([[[2, -1]], ['4'], [[1.5]], [null]])('rejects shape %j', (shape) => {
-    expectRejected(buildFile({ w: { dtype: 'U8', shape, data_offsets: [0, 2] } }, 2), "tensor 'w'", 'shape must be an array of non-negative integers');
+    expectRejected(
+      buildFile({ w: { dtype: 'U8', shape, data_offsets: [0, 2] } }, 2),
+      "tensor 'w'",
+      'shape must be an array of non-negative integers',
+    );
   });
 
   it.each([[[0]], [[4, 0]], [['0', 4]], [[0, 4.5]], [undefined]])('rejects data_offsets %j', (offsets) => {
-    expectRejected(buildFile({ w: { dtype: 'U8', shape: [4], data_offsets: offsets } }, 4), "tensor 'w'", 'data_offsets must be [begin, end] integers');
+    expectRejected(
+      buildFile({ w: { dtype: 'U8', shape: [4], data_offsets: offsets } }, 4),
+      "tensor 'w'",
+      'data_offsets must be [begin, end] integers',
+    );
   });
 
   it('rejects offsets that disagree with shape × dtype size', () => {
     expectRejected(
       buildFile({ w: f32(0, 20, [2, 3]) }, 20),
-      "tensor 'w'", 'data_offsets [0, 20] hold 20 bytes but shape [2, 3] of F32 (4 bytes each) needs 24',
+      "tensor 'w'",
+      'data_offsets [0, 20] hold 20 bytes but shape [2, 3] of F32 (4 bytes each) needs 24',
     );
   });
 
   it('rejects a truncated file and says how many bytes are missing', () => {
     const path = join(tempDir(), 'ok.safetensors');
-    writeSafetensors(path, { a: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] }, b: { dtype: 'F32', shape: [4], data: [5, 6, 7, 8] } });
-    const bytes = new Uint8Array(serializeSafetensors({ a: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] }, b: { dtype: 'F32', shape: [4], data: [5, 6, 7, 8] } }));
+    writeSafetensors(path, {
+      a: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] },
+      b: { dtype: 'F32', shape: [4], data: [5, 6, 7, 8] },
+    });
+    const bytes = new Uint8Array(
+      serializeSafetensors({
+        a: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] },
+        b: { dtype: 'F32', shape: [4], data: [5, 6, 7, 8] },
+      }),
+    );
     expectRejected(bytes.subarray(0, bytes.length - 10), 'file is truncated', "tensor 'b'", '10 bytes missing');
     // The same through a real truncation of a file written by the writer.
     truncateSync(path, bytes.length - 3);
-    expect(() => openSafetensors(path)).toThrow(`${path}: file is truncated: tensor 'b' data_offsets [16, 32] end past the 29-byte data buffer (3 bytes missing)`);
+    expect(() => openSafetensors(path)).toThrow(
+      `${path}: file is truncated: tensor 'b' data_offsets [16, 32] end past the 29-byte data buffer (3 bytes missing)`,
+    );
   });
 
   it('rejects overlapping tensors, naming both', () => {
@@ -96,7 +125,11 @@ describe('safetensors header validation', () => {
   });
 
   it('rejects holes in the data buffer and trailing bytes', () => {
-    expectRejected(buildFile({ a: f32(0, 4), b: f32(8, 12) }, 12), 'hole', "bytes [4, 8) before tensor 'b' after tensor 'a'");
+    expectRejected(
+      buildFile({ a: f32(0, 4), b: f32(8, 12) }, 12),
+      'hole',
+      "bytes [4, 8) before tensor 'b' after tensor 'a'",
+    );
     expectRejected(buildFile({ a: f32(4, 8) }, 8), 'hole', 'bytes [0, 4)', 'at the start of the data buffer');
     expectRejected(buildFile({ a: f32(0, 4) }, 8), '4 bytes after the last tensor');
   });
@@ -109,7 +142,10 @@ describe('safetensors header validation', () => {
 
   it('accepts tensors listed in any order, and an empty file', () => {
     const path = join(tempDir(), 'ok.safetensors');
-    writeFileSync(path, buildFile({ b: f32(4, 8), z: f32(8, 8, [0]), a: f32(0, 4) }, new Uint8Array(new Float32Array([1, 2]).buffer)));
+    writeFileSync(
+      path,
+      buildFile({ b: f32(4, 8), z: f32(8, 8, [0]), a: f32(0, 4) }, new Uint8Array(new Float32Array([1, 2]).buffer)),
+    );
     const file = openSafetensors(path);
     expect(file.names()).toEqual(['a', 'b', 'z']);
     expect(Array.from(file.readFloat32('b'))).toEqual([2]);

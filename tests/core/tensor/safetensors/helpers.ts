@@ -9,7 +9,8 @@ import type { SafetensorsDtype, TensorData } from '../../../../src/core/tensor/s
 
 /** Absolute path of a file under tests/fixtures or resources/, resolved from this file (not the cwd). */
 export const fixturePath = (rel: string): string => fileURLToPath(new URL(`../../../fixtures/${rel}`, import.meta.url));
-export const resourcePath = (rel: string): string => fileURLToPath(new URL(`../../../../resources/${rel}`, import.meta.url));
+export const resourcePath = (rel: string): string =>
+  fileURLToPath(new URL(`../../../../resources/${rel}`, import.meta.url));
 
 /** Returns a function that makes a fresh temp directory; all of them are removed after each test. */
 export function useTempDirs(): () => string {
@@ -38,15 +39,28 @@ export function buildFile(header: unknown, dataBytes: number | Uint8Array = 0): 
 export function nativeArray(dtype: SafetensorsDtype, raw: Uint8Array): TensorData {
   const { buffer, byteOffset, byteLength } = raw;
   switch (dtype) {
-    case 'F64': return new Float64Array(buffer, byteOffset, byteLength / 8);
-    case 'F32': return new Float32Array(buffer, byteOffset, byteLength / 4);
-    case 'F16': case 'BF16': case 'U16': return new Uint16Array(buffer, byteOffset, byteLength / 2);
-    case 'I64': return new BigInt64Array(buffer, byteOffset, byteLength / 8);
-    case 'U64': return new BigUint64Array(buffer, byteOffset, byteLength / 8);
-    case 'I32': return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case 'U32': return new Uint32Array(buffer, byteOffset, byteLength / 4);
-    case 'I16': return new Int16Array(buffer, byteOffset, byteLength / 2);
-    case 'I8': return new Int8Array(buffer, byteOffset, byteLength);
-    case 'U8': case 'BOOL': return raw;
+    case 'F64':
+      return new Float64Array(buffer, byteOffset, byteLength / 8);
+    case 'F32':
+      return new Float32Array(buffer, byteOffset, byteLength / 4);
+    case 'F16':
+    case 'BF16':
+    case 'U16':
+      return new Uint16Array(buffer, byteOffset, byteLength / 2);
+    case 'I64':
+      return new BigInt64Array(buffer, byteOffset, byteLength / 8);
+    case 'U64':
+      return new BigUint64Array(buffer, byteOffset, byteLength / 8);
+    case 'I32':
+      return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case 'U32':
+      return new Uint32Array(buffer, byteOffset, byteLength / 4);
+    case 'I16':
+      return new Int16Array(buffer, byteOffset, byteLength / 2);
+    case 'I8':
+      return new Int8Array(buffer, byteOffset, byteLength);
+    case 'U8':
+    case 'BOOL':
+      return raw;
   }
 }

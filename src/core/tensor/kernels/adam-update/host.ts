@@ -7,8 +7,23 @@ import { SAE_ADAM_UPDATE } from '../kernel-names';
 import type { AdamAttrs } from './op';
 
 interface AdamKernels {
-  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number,
-    oneMinusBeta2: number, eps: number, sqrtC2: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, unitRowLength?: number): void;
+  adamUpdate(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    stepSize: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    eps: number,
+    sqrtC2: number,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    unitRowLength?: number,
+  ): void;
 }
 
 /** Registers the kernel for `backendName` when the addon has it (idempotent); returns whether it is available. */
@@ -31,7 +46,23 @@ export function registerHostAdamUpdate(backendName: HostBackendName): boolean {
         if (!arr) throw new Error(`${SAE_ADAM_UPDATE}: tensor memory is not addressable on ${backendName}`);
         return arr;
       };
-      native.adamUpdate(view(p), view(g), view(m), view(v), a.stepSize, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, a.sqrtC2, view(pOut), view(mOut), view(vOut), a.unitRowLength);
+      native.adamUpdate(
+        view(p),
+        view(g),
+        view(m),
+        view(v),
+        a.stepSize,
+        a.beta1,
+        1 - a.beta1,
+        a.beta2,
+        1 - a.beta2,
+        a.eps,
+        a.sqrtC2,
+        view(pOut),
+        view(mOut),
+        view(vOut),
+        a.unitRowLength,
+      );
       return [pOut, mOut, vOut];
     },
   });

@@ -18,9 +18,19 @@ export interface AdamAttrs {
 }
 
 /** [p', m', v'] from the native kernel on the active backend, or null where it is not registered. */
-export function nativeAdamUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
+export function nativeAdamUpdate(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  attrs: AdamAttrs,
+): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
   if (!tf.getKernel(SAE_ADAM_UPDATE, tf.getBackend())) return null;
   if (attrs.unitRowLength !== undefined && (p.rank !== 2 || p.shape[1] !== attrs.unitRowLength)) return null;
   if ([p, g, m, v].some((t) => t.dtype !== 'float32')) return null;
-  return tf.engine().runKernel(SAE_ADAM_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  return tf.engine().runKernel(SAE_ADAM_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
 }

@@ -8,14 +8,27 @@ import { SAE_CAUSAL_ATTENTION } from '../kernel-names';
 import { nativeViewer } from '../native-view';
 
 export interface AttentionKernels {
-  causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, B: number, S: number, H: number, Kh: number, dh: number, window: number, z: Float32Array): boolean;
+  causalAttention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    B: number,
+    S: number,
+    H: number,
+    Kh: number,
+    dh: number,
+    window: number,
+    z: Float32Array,
+  ): boolean;
   causalAttentionAvailable(dh: number): boolean;
 }
 
 /** The addon's attention entry points, or null where it lacks them. */
 export function nativeAttention(): AttentionKernels | null {
   const k = loadNativeBlas().blas as unknown as Partial<AttentionKernels> | null;
-  return k && typeof k.causalAttention === 'function' && typeof k.causalAttentionAvailable === 'function' ? (k as AttentionKernels) : null;
+  return k && typeof k.causalAttention === 'function' && typeof k.causalAttentionAvailable === 'function'
+    ? (k as AttentionKernels)
+    : null;
 }
 
 /** Registers the kernel for `backendName` when the addon has it (idempotent); returns whether it is available. */
@@ -35,7 +48,9 @@ export function registerHostCausalAttention(backendName: HostBackendName): boole
       const z = mem.allocate([B, S, H, dh]);
       if (!native.causalAttention(view(q), view(k), view(v), B, S, H, Kh, dh, window, view(z))) {
         mem.dispose(z);
-        throw new Error(`${SAE_CAUSAL_ATTENTION}: not available for these shapes (check fusedCausalAttention's conditions)`);
+        throw new Error(
+          `${SAE_CAUSAL_ATTENTION}: not available for these shapes (check fusedCausalAttention's conditions)`,
+        );
       }
       return z;
     },

@@ -19,7 +19,13 @@ function attentionAvailable(dh: number): boolean {
  * c·tanh(s / c) where `softcap` is c (Gemma 2); or null where the fused kernel cannot run (not registered, a
  * gradient being recorded; on the CPU backends no AVX-512, d_head over 128 or a soft cap, on webgpu d_head over 256).
  */
-export function fusedCausalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, window: number | null, softcap: number | null = null): tf.Tensor4D | null {
+export function fusedCausalAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  window: number | null,
+  softcap: number | null = null,
+): tf.Tensor4D | null {
   const [, , H, dh] = q.shape;
   const Kh = k.shape[2];
   if (softcap !== null && !(softcap > 0 && tf.getBackend() === 'webgpu')) return null;

@@ -111,7 +111,9 @@ export function registerWebGpuCausalAttention(): void {
       const [B, S, H, dh] = q.shape as [number, number, number, number];
       const Kh = k.shape[2]!;
       if (dh < 1 || dh > WEBGPU_ATTENTION_MAX_DHEAD || H % Kh !== 0) {
-        throw new Error(`${SAE_CAUSAL_ATTENTION} (webgpu): d_head ${dh} with ${H} query and ${Kh} key heads is not supported (d_head ≤ ${WEBGPU_ATTENTION_MAX_DHEAD}, heads a multiple of key heads)`);
+        throw new Error(
+          `${SAE_CAUSAL_ATTENTION} (webgpu): d_head ${dh} with ${H} query and ${Kh} key heads is not supported (d_head ≤ ${WEBGPU_ATTENTION_MAX_DHEAD}, heads a multiple of key heads)`,
+        );
       }
       const z = allocate(backend, [B, S, H, dh]);
       dispatchRaw(backend, {

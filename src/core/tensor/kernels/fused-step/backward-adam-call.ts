@@ -58,7 +58,8 @@ export function backwardAdamCall(inputs: tf.NamedTensorInfoMap, attrs: unknown):
   const { W_E, W_D, b_E } = params;
   if (!W_E || !W_D || !b_E) throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: W_E, W_D and b_E are required`);
   const a = attrs as BackwardAdamAttrs;
-  if (a.applyBias && !params.b_D) throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: b_D is applied to the encoder input but not given`);
+  if (a.applyBias && !params.b_D)
+    throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: b_D is applied to the encoder input but not given`);
   const [B, d] = matrixShape(SAE_FUSED_BACKWARD_ADAM, x, 'x');
   const F = matrixShape(SAE_FUSED_BACKWARD_ADAM, W_E.p, 'W_E')[1];
   const k = matrixShape(SAE_FUSED_BACKWARD_ADAM, values, 'values')[1];

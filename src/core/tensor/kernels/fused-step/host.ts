@@ -5,22 +5,60 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../../native/native-blas';
 import { checkedMemory, type HostBackendName } from '../../native/tensor-memory';
-import { SAE_FUSED_BACKWARD_ADAM, SAE_FUSED_BATCH_ENCODE, SAE_FUSED_DECODE_RESIDUAL, SAE_FUSED_ENCODE } from '../kernel-names';
+import {
+  SAE_FUSED_BACKWARD_ADAM,
+  SAE_FUSED_BATCH_ENCODE,
+  SAE_FUSED_DECODE_RESIDUAL,
+  SAE_FUSED_ENCODE,
+} from '../kernel-names';
 import { hostBatchEncode, preScratch, type SparseTopKKernels } from '../sparse-topk/host-batch-encode';
 import { matrixShape, requireInputs } from '../kernel-inputs';
 import { backwardAdamCall, FUSED_PARAMS, type FusedParam } from './backward-adam-call';
 
 interface FusedKernels extends SparseTopKKernels {
-  topkDecodeResidual(values: Float32Array, indices: Int32Array, W_D: Float32Array, b_D: Float32Array | null, y: Float32Array, dy: Float32Array,
-    B: number, k: number, d: number, F: number, g: Float32Array, rowErr: Float32Array): void;
-  topkBackwardAdam(g: Float32Array, x: Float32Array, bDecIn: Float32Array | null, values: Float32Array, indices: Int32Array, B: number, d: number, F: number, k: number,
-    W_E: Float32Array[], W_D: Float32Array[], b_E: Float32Array[], b_D: Float32Array[] | null, stepSizes: number[], hyper: number[], unitRows: boolean): void;
+  topkDecodeResidual(
+    values: Float32Array,
+    indices: Int32Array,
+    W_D: Float32Array,
+    b_D: Float32Array | null,
+    y: Float32Array,
+    dy: Float32Array,
+    B: number,
+    k: number,
+    d: number,
+    F: number,
+    g: Float32Array,
+    rowErr: Float32Array,
+  ): void;
+  topkBackwardAdam(
+    g: Float32Array,
+    x: Float32Array,
+    bDecIn: Float32Array | null,
+    values: Float32Array,
+    indices: Int32Array,
+    B: number,
+    d: number,
+    F: number,
+    k: number,
+    W_E: Float32Array[],
+    W_D: Float32Array[],
+    b_E: Float32Array[],
+    b_D: Float32Array[] | null,
+    stepSizes: number[],
+    hyper: number[],
+    unitRows: boolean,
+  ): void;
 }
 
 /** The addon's fused step entry points, or null where it lacks them. */
 function nativeFusedStep(): FusedKernels | null {
   const k = loadNativeBlas().blas as unknown as Partial<FusedKernels> | null;
-  return k && typeof k.topkBackwardAdam === 'function' && typeof k.topkDecodeResidual === 'function' && typeof k.topkEncode === 'function' ? (k as FusedKernels) : null;
+  return k &&
+    typeof k.topkBackwardAdam === 'function' &&
+    typeof k.topkDecodeResidual === 'function' &&
+    typeof k.topkEncode === 'function'
+    ? (k as FusedKernels)
+    : null;
 }
 
 /** pre = (x − b_D) W_E + b_E, then each token's top k: [values, indices, fired] (the screened encoder where the CPU has VNNI). */
@@ -38,7 +76,20 @@ function registerEncode(backendName: HostBackendName, K: FusedKernels): void {
       const [values, indices, fired] = [mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
       // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
       const scratch = K.topkScreening?.() ? null : preScratch(B * F);
-      K.topkEncode(mem.f32(x), bd ? mem.f32(bd) : null, mem.f32(we), mem.f32(be), B, d, F, k, scratch, mem.f32(values), mem.i32(indices), mem.f32(fired));
+      K.topkEncode(
+        mem.f32(x),
+        bd ? mem.f32(bd) : null,
+        mem.f32(we),
+        mem.f32(be),
+        B,
+        d,
+        F,
+        k,
+        scratch,
+        mem.f32(values),
+        mem.i32(indices),
+        mem.f32(fired),
+      );
       return [values, indices, fired];
     },
   });
@@ -51,7 +102,16 @@ function registerBatchEncode(backendName: HostBackendName, K: FusedKernels): voi
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, we, be } = requireInputs(SAE_FUSED_BATCH_ENCODE, inputs, ['x', 'we', 'be']);
-      return hostBatchEncode(backendName, backend, K, x, inputs.bd ?? null, we, be, (attrs as unknown as { k: number }).k);
+      return hostBatchEncode(
+        backendName,
+        backend,
+        K,
+        x,
+        inputs.bd ?? null,
+        we,
+        be,
+        (attrs as unknown as { k: number }).k,
+      );
     },
   });
 }
@@ -62,7 +122,12 @@ function registerDecodeResidual(backendName: HostBackendName, K: FusedKernels): 
     kernelName: SAE_FUSED_DECODE_RESIDUAL,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { values, indices, wd, y } = requireInputs(SAE_FUSED_DECODE_RESIDUAL, inputs, ['values', 'indices', 'wd', 'y']);
+      const { values, indices, wd, y } = requireInputs(SAE_FUSED_DECODE_RESIDUAL, inputs, [
+        'values',
+        'indices',
+        'wd',
+        'y',
+      ]);
       const bd = inputs.bd;
       const { dyRow } = attrs as unknown as { dyRow: number };
       const [B, d] = matrixShape(SAE_FUSED_DECODE_RESIDUAL, y, 'y');
@@ -70,8 +135,20 @@ function registerDecodeResidual(backendName: HostBackendName, K: FusedKernels): 
       const k = matrixShape(SAE_FUSED_DECODE_RESIDUAL, values, 'values')[1];
       const mem = checkedMemory(backendName, backend, SAE_FUSED_DECODE_RESIDUAL);
       const [g, rowErr] = [mem.allocate([B, d]), mem.allocate([B])];
-      K.topkDecodeResidual(mem.f32(values), mem.i32(indices), mem.f32(wd), bd ? mem.f32(bd) : null, mem.f32(y), new Float32Array(B).fill(dyRow), B, k, d, F,
-        mem.f32(g), mem.f32(rowErr));
+      K.topkDecodeResidual(
+        mem.f32(values),
+        mem.i32(indices),
+        mem.f32(wd),
+        bd ? mem.f32(bd) : null,
+        mem.f32(y),
+        new Float32Array(B).fill(dyRow),
+        B,
+        k,
+        d,
+        F,
+        mem.f32(g),
+        mem.f32(rowErr),
+      );
       return [g, rowErr];
     },
   });
@@ -83,7 +160,8 @@ function registerBackwardAdam(backendName: HostBackendName, K: FusedKernels): vo
     kernelName: SAE_FUSED_BACKWARD_ADAM,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { g, x, values, indices, params, B, d, F, k, stepSizes, hyper, unitRows, applyBias, inPlace } = backwardAdamCall(inputs, attrs);
+      const { g, x, values, indices, params, B, d, F, k, stepSizes, hyper, unitRows, applyBias, inPlace } =
+        backwardAdamCall(inputs, attrs);
       // Fresh outputs for the parameters not updated in place, in FUSED_PARAMS order.
       const fresh = FUSED_PARAMS.filter((n, i) => params[n] && !inPlace[i]);
       const mem = checkedMemory(backendName, backend, SAE_FUSED_BACKWARD_ADAM);
@@ -103,7 +181,24 @@ function registerBackwardAdam(backendName: HostBackendName, K: FusedKernels): vo
       const [pWE, pWD, pBE] = [param('W_E'), param('W_D'), param('b_E')];
       if (!pWE || !pWD || !pBE) throw new Error(`${SAE_FUSED_BACKWARD_ADAM}: W_E, W_D and b_E are required`);
       const bDecIn = applyBias && params.b_D ? view(params.b_D.p) : null;
-      K.topkBackwardAdam(view(g), view(x), bDecIn, view(values), mem.i32(indices), B, d, F, k, pWE, pWD, pBE, param('b_D'), stepSizes, hyper, unitRows);
+      K.topkBackwardAdam(
+        view(g),
+        view(x),
+        bDecIn,
+        view(values),
+        mem.i32(indices),
+        B,
+        d,
+        F,
+        k,
+        pWE,
+        pWD,
+        pBE,
+        param('b_D'),
+        stepSizes,
+        hyper,
+        unitRows,
+      );
       return outs;
     },
   });

@@ -21,13 +21,21 @@ import { DEFAULT_ENCODER_TILING, encoderKernel, type EncoderTiling } from './web
 export const WEBGPU_FUSED_MAX_D = 8192;
 
 /** pre = x·W + bias by the fused step's 128×128-tile encoder (registered with the step's kernels; the sparse op, benchmarks and tests). */
-export function webgpuTiledEncoder(x: tf.Tensor2D, W: tf.Tensor2D, bias: tf.Tensor1D, tiling: EncoderTiling = DEFAULT_ENCODER_TILING): tf.Tensor2D {
-  return tf.engine().runKernel(SAE_TILED_ENCODER, { x, w: W, bias }, { ...tiling } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+export function webgpuTiledEncoder(
+  x: tf.Tensor2D,
+  W: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  tiling: EncoderTiling = DEFAULT_ENCODER_TILING,
+): tf.Tensor2D {
+  return tf
+    .engine()
+    .runKernel(SAE_TILED_ENCODER, { x, w: W, bias }, { ...tiling } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
 /** Why the webgpu kernels cannot take this step's shapes (null when they can). */
 export function webgpuFusedUnavailable(k: number, d: number): string | null {
-  if (k > WEBGPU_SPARSE_MAX_K) return `the webgpu fused step keeps at most k = ${WEBGPU_SPARSE_MAX_K} latents per token (k = ${k})`;
+  if (k > WEBGPU_SPARSE_MAX_K)
+    return `the webgpu fused step keeps at most k = ${WEBGPU_SPARSE_MAX_K} latents per token (k = ${k})`;
   if (d > WEBGPU_FUSED_MAX_D) return `the webgpu fused step takes d_model ≤ ${WEBGPU_FUSED_MAX_D} (d_model = ${d})`;
   return null;
 }

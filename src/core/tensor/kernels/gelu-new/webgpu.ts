@@ -5,7 +5,8 @@ import { SAE_GELU_NEW } from '../kernel-names';
 import { allocate, dispatchRaw, grid1d } from '../webgpu-dispatch';
 
 /** The builtins of a grid1d() dispatch. */
-const GRID = '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lane : u32';
+const GRID =
+  '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lane : u32';
 
 /** Registers the kernel for webgpu (idempotent). */
 export function registerWebGpuGeluNew(): void {

@@ -28,7 +28,8 @@ export function registerRowGather(backendName: HostBackendName): () => void {
       const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
       const rank = x.shape.length;
       const ax = axis < 0 ? axis + rank : axis;
-      if (ax !== 0 || (batchDims ?? 0) !== 0 || rank < 1 || x.dtype !== 'float32' || indices.dtype !== 'int32') return original.kernelFunc(args);
+      if (ax !== 0 || (batchDims ?? 0) !== 0 || rank < 1 || x.dtype !== 'float32' || indices.dtype !== 'int32')
+        return original.kernelFunc(args);
       const mem = tensorMemory(backendName, backend);
       const ids = mem.viewInt32(indices);
       const rows = x.shape[0]!;

@@ -7,7 +7,16 @@ import { SAE_ROW_NORM } from '../kernel-names';
 import { nativeViewer } from '../native-view';
 
 interface RowNormKernels {
-  rowNorm(x: Float32Array, w: Float32Array, b: Float32Array | null, rows: number, d: number, eps: number, rms: boolean, out: Float32Array): void;
+  rowNorm(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    rows: number,
+    d: number,
+    eps: number,
+    rms: boolean,
+    out: Float32Array,
+  ): void;
 }
 
 /** Registers the kernel for `backendName` when the addon has it (idempotent); returns whether it is available. */

@@ -5,9 +5,21 @@ import { forwardKernelUsable } from '../forward-only';
 import { SAE_ROW_NORM } from '../kernel-names';
 
 /** The row norm of x over its last axis, or null where the fused kernel cannot run. */
-export function fusedRowNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null, eps: number, rms: boolean): tf.Tensor | null {
+export function fusedRowNorm(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  b: tf.Tensor | null,
+  eps: number,
+  rms: boolean,
+): tf.Tensor | null {
   const d = x.shape[x.shape.length - 1];
-  if (d === undefined || w.size !== d || (b && b.size !== d) || !forwardKernelUsable(SAE_ROW_NORM, x, w, ...(b ? [b] : []))) return null;
+  if (
+    d === undefined ||
+    w.size !== d ||
+    (b && b.size !== d) ||
+    !forwardKernelUsable(SAE_ROW_NORM, x, w, ...(b ? [b] : []))
+  )
+    return null;
   const inputs: tf.NamedTensorMap = b ? { x, w, b } : { x, w };
   return tf.engine().runKernel(SAE_ROW_NORM, inputs, { eps, rms } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }

@@ -5,7 +5,8 @@ import { SAE_ROW_NORM } from '../kernel-names';
 import { allocate, dispatchRaw, grid1d, type StorageBinding } from '../webgpu-dispatch';
 
 /** The builtins of a grid1d() dispatch. */
-const GRID = '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lane : u32';
+const GRID =
+  '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lane : u32';
 const NORM_THREADS = 128;
 
 /** Registers the kernel for webgpu (idempotent). */
@@ -53,11 +54,15 @@ export function registerWebGpuRowNorm(): void {
             let o = row * u.d;
             let n = f32(u.d);
             var mean = 0.0;
-            ${rms ? '' : `var s = 0.0;
+            ${
+              rms
+                ? ''
+                : `var s = 0.0;
             for (var t = i32(lane); t < u.d; t += ${NORM_THREADS}) { s += x[o + t]; }
             ${reduce('s')}
             mean = red[0] / n;
-            workgroupBarrier();`}
+            workgroupBarrier();`
+            }
             var s2 = 0.0;
             for (var t = i32(lane); t < u.d; t += ${NORM_THREADS}) { let c = x[o + t] - mean; s2 = fma(c, c, s2); }
             ${reduce('s2')}
@@ -71,4 +76,3 @@ export function registerWebGpuRowNorm(): void {
     },
   });
 }
-

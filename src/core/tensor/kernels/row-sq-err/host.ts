@@ -4,12 +4,39 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../../native/native-blas';
 import { tensorMemory, type HostBackendName } from '../../native/tensor-memory';
-import { SAE_ROW_SQ_ERR, SAE_ROW_SQ_ERR_GRAD, SAE_ROW_SQ_ERR_RESIDUAL, SAE_ROW_SQ_ERR_RESIDUAL_GRAD } from '../kernel-names';
+import {
+  SAE_ROW_SQ_ERR,
+  SAE_ROW_SQ_ERR_GRAD,
+  SAE_ROW_SQ_ERR_RESIDUAL,
+  SAE_ROW_SQ_ERR_RESIDUAL_GRAD,
+} from '../kernel-names';
 
 interface SqErrKernels {
-  rowSqErr(a: Float32Array, b: Float32Array, rows: number, d: number, out: Float32Array, residual?: Float32Array | null): void;
-  rowSqErrGradFromResidual(residual: Float32Array, dy: Float32Array, rows: number, d: number, da: Float32Array | null, db: Float32Array | null): void;
-  rowSqErrGrad(a: Float32Array, b: Float32Array, dy: Float32Array, rows: number, d: number, da: Float32Array | null, db: Float32Array | null): void;
+  rowSqErr(
+    a: Float32Array,
+    b: Float32Array,
+    rows: number,
+    d: number,
+    out: Float32Array,
+    residual?: Float32Array | null,
+  ): void;
+  rowSqErrGradFromResidual(
+    residual: Float32Array,
+    dy: Float32Array,
+    rows: number,
+    d: number,
+    da: Float32Array | null,
+    db: Float32Array | null,
+  ): void;
+  rowSqErrGrad(
+    a: Float32Array,
+    b: Float32Array,
+    dy: Float32Array,
+    rows: number,
+    d: number,
+    da: Float32Array | null,
+    db: Float32Array | null,
+  ): void;
 }
 
 /** The backend's tensor memory and a float view of a tensor that throws where memory is not addressable. */
@@ -27,9 +54,16 @@ function viewer(backendName: HostBackendName, backend: unknown) {
 export function registerHostRowSqErr(backendName: HostBackendName): boolean {
   if (tf.getKernel(SAE_ROW_SQ_ERR, backendName)) return true;
   const k = loadNativeBlas().blas as unknown as Partial<SqErrKernels> | null;
-  if (!k || typeof k.rowSqErr !== 'function' || typeof k.rowSqErrGrad !== 'function' || typeof k.rowSqErrGradFromResidual !== 'function') return false;
+  if (
+    !k ||
+    typeof k.rowSqErr !== 'function' ||
+    typeof k.rowSqErrGrad !== 'function' ||
+    typeof k.rowSqErrGradFromResidual !== 'function'
+  )
+    return false;
   const native = k as SqErrKernels;
-  const reg = (kernelName: string, kernelFunc: tf.KernelFunc) => tf.registerKernel({ kernelName, backendName, kernelFunc });
+  const reg = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName, kernelFunc });
   reg(SAE_ROW_SQ_ERR, ({ inputs, backend }) => {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const [rows, d] = a.shape as [number, number];
@@ -45,7 +79,15 @@ export function registerHostRowSqErr(backendName: HostBackendName): boolean {
     const [rows, d] = a.shape as [number, number];
     const { mem, view } = viewer(backendName, backend);
     const out = mem.allocate([rows, d]);
-    native.rowSqErrGrad(view(a), view(b), view(dy), rows, d, wrt === 'a' ? view(out) : null, wrt === 'b' ? view(out) : null);
+    native.rowSqErrGrad(
+      view(a),
+      view(b),
+      view(dy),
+      rows,
+      d,
+      wrt === 'a' ? view(out) : null,
+      wrt === 'b' ? view(out) : null,
+    );
     return out;
   });
   reg(SAE_ROW_SQ_ERR_RESIDUAL, ({ inputs, backend }) => {

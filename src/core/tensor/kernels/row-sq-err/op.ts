@@ -13,12 +13,20 @@ import { SAE_ROW_SQ_ERR, SAE_ROW_SQ_ERR_RESIDUAL, SAE_ROW_SQ_ERR_RESIDUAL_GRAD }
  * (a training step always does) or the residual stays allocated.
  */
 export function rowSquaredErrorToTarget(target: tf.Tensor2D, pred: tf.Tensor2D): tf.Tensor1D {
-  const fused = tf.getKernel(SAE_ROW_SQ_ERR_RESIDUAL, tf.getBackend()) && target.dtype === 'float32' && pred.dtype === 'float32' && tf.util.arraysEqual(target.shape, pred.shape);
+  const fused =
+    tf.getKernel(SAE_ROW_SQ_ERR_RESIDUAL, tf.getBackend()) &&
+    target.dtype === 'float32' &&
+    pred.dtype === 'float32' &&
+    tf.util.arraysEqual(target.shape, pred.shape);
   if (!fused) return tf.tidy(() => tf.sum(tf.square(tf.sub(stopGradient(target), pred)), 1));
   const state = tf.engine().state as unknown as { gradientDepth: number; kernelDepth: number };
-  if (!(state.gradientDepth > 0 && state.kernelDepth === 0)) return tf.engine().runKernel(SAE_ROW_SQ_ERR, { a: target, b: pred }) as tf.Tensor1D;
+  if (!(state.gradientDepth > 0 && state.kernelDepth === 0))
+    return tf.engine().runKernel(SAE_ROW_SQ_ERR, { a: target, b: pred }) as tf.Tensor1D;
   const op = tf.customGrad(((p: tf.Tensor) => {
-    const [rows, residual] = tf.engine().runKernel(SAE_ROW_SQ_ERR_RESIDUAL, { a: target, b: p }) as [tf.Tensor1D, tf.Tensor2D];
+    const [rows, residual] = tf.engine().runKernel(SAE_ROW_SQ_ERR_RESIDUAL, { a: target, b: p }) as [
+      tf.Tensor1D,
+      tf.Tensor2D,
+    ];
     tf.keep(residual);
     return {
       value: rows,
@@ -36,7 +44,11 @@ export function rowSquaredErrorToTarget(target: tf.Tensor2D, pred: tf.Tensor2D):
 
 /** Σ_j (a − b)² for each row of two [rows, d] float32 matrices. */
 export function rowSquaredError(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
-  const fused = tf.getKernel(SAE_ROW_SQ_ERR, tf.getBackend()) && a.dtype === 'float32' && b.dtype === 'float32' && tf.util.arraysEqual(a.shape, b.shape);
+  const fused =
+    tf.getKernel(SAE_ROW_SQ_ERR, tf.getBackend()) &&
+    a.dtype === 'float32' &&
+    b.dtype === 'float32' &&
+    tf.util.arraysEqual(a.shape, b.shape);
   if (fused) return tf.engine().runKernel(SAE_ROW_SQ_ERR, { a, b }) as tf.Tensor1D;
   return tf.tidy(() => tf.sum(tf.square(tf.sub(a, b)), 1));
 }

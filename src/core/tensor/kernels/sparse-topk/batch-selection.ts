@@ -32,24 +32,34 @@ const firstWidths = new Map<string, number>();
  * gave 2k 57–58 ms per step, 1.5k 54–56, 1.25k 62–63 — too many tokens in the second pass.) */
 export function selectBatch(B: number, F: number, k: number, encode: RowsEncoder, key?: string): BatchSelection {
   const steps = batchSelector(B, F, k, key);
-  for (let r = steps.next(); ; ) {
+  for (let r = steps.next(); ;) {
     if (r.done) return r.value;
     r = steps.next(encode(...r.value));
   }
 }
 
 /** selectBatch with an encoder that answers later (webgpu: its results are read back asynchronously). */
-export async function selectBatchAsync(B: number, F: number, k: number, encode: (...a: Parameters<RowsEncoder>) => Promise<ReturnType<RowsEncoder>>,
-  key?: string): Promise<BatchSelection> {
+export async function selectBatchAsync(
+  B: number,
+  F: number,
+  k: number,
+  encode: (...a: Parameters<RowsEncoder>) => Promise<ReturnType<RowsEncoder>>,
+  key?: string,
+): Promise<BatchSelection> {
   const steps = batchSelector(B, F, k, key);
-  for (let r = steps.next(); ; ) {
+  for (let r = steps.next(); ;) {
     if (r.done) return r.value;
     r = steps.next(await encode(...r.value));
   }
 }
 
 /** selectBatch's logic, asking for each encoding it needs (rows, width) and given its result. */
-function* batchSelector(B: number, F: number, k: number, key?: string): Generator<Parameters<RowsEncoder>, BatchSelection, ReturnType<RowsEncoder>> {
+function* batchSelector(
+  B: number,
+  F: number,
+  k: number,
+  key?: string,
+): Generator<Parameters<RowsEncoder>, BatchSelection, ReturnType<RowsEncoder>> {
   let width = Math.min(F, (key && firstWidths.get(key)) || Math.ceil(1.5 * k));
   const first = yield [null, width];
   const values = Array.from({ length: B }, (_, r) => first.values.subarray(r * width, (r + 1) * width));
@@ -83,7 +93,13 @@ function* batchSelector(B: number, F: number, k: number, key?: string): Generato
  * zeros; and the firings per latent. Written into v, idx ([B·W]) and counts ([F]). The zeros take latents the
  * token did not keep — a row never names a latent twice, which the webgpu backward's ranking relies on — spread
  * over all latents (from (r·W) mod F on), so no latent's segment there gathers them all. */
-export function batchCodes(sel: BatchSelection, W: number, v: Float32Array, idx: Int32Array, counts: Float32Array): void {
+export function batchCodes(
+  sel: BatchSelection,
+  W: number,
+  v: Float32Array,
+  idx: Int32Array,
+  counts: Float32Array,
+): void {
   const F = counts.length;
   v.fill(0);
   counts.fill(0);
@@ -144,7 +160,8 @@ export function rthLargestNonNegative(v: Float32Array, r: number): number {
   const key = (i: number) => (u[i]! === 0x80000000 ? 0 : u[i]!);
   const hist = new Uint32Array(65536);
   for (let i = 0; i < u.length; i++) hist[key(i) >>> 16]!++;
-  let above = 0, hi = 65535;
+  let above = 0,
+    hi = 65535;
   for (; hi > 0 && above + hist[hi]! < r; hi--) above += hist[hi]!;
   hist.fill(0);
   for (let i = 0; i < u.length; i++) if (key(i) >>> 16 === hi) hist[key(i) & 0xffff]!++;
@@ -152,4 +169,3 @@ export function rthLargestNonNegative(v: Float32Array, r: number): number {
   for (; lo > 0 && above + hist[lo]! < r; lo--) above += hist[lo]!;
   return new Float32Array(Uint32Array.of(((hi << 16) | lo) >>> 0).buffer)[0]!;
 }
-

@@ -18,9 +18,20 @@ export interface HostSparseTopKGradInputs {
 
 /** [dW_E, db_E, dW_D, db_D] on the wasm and cpu backends. */
 export function hostSparseTopKGrad(dy: tf.Tensor, s: HostSparseTopKGradInputs): tf.Tensor[] {
-  if (s.values.isDisposed || s.indices.isDisposed) throw new Error('sparse TopK: the forward\'s values and indices were disposed before the gradient was taken');
-  const inputs = { dy, x: s.x, values: s.values, indices: s.indices, we: s.we, wd: s.wd, ...(s.useBias ? { bd: s.bd } : {}) };
-  return tf.engine().runKernel(SAE_SPARSE_TOPK_BACKWARD, inputs, { applyBias: s.useBias } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  if (s.values.isDisposed || s.indices.isDisposed)
+    throw new Error("sparse TopK: the forward's values and indices were disposed before the gradient was taken");
+  const inputs = {
+    dy,
+    x: s.x,
+    values: s.values,
+    indices: s.indices,
+    we: s.we,
+    wd: s.wd,
+    ...(s.useBias ? { bd: s.bd } : {}),
+  };
+  return tf
+    .engine()
+    .runKernel(SAE_SPARSE_TOPK_BACKWARD, inputs, { applyBias: s.useBias } as unknown as tf.NamedAttrMap) as tf.Tensor[];
 }
 
 /** What the webgpu backward reads, saved by the forward: the encoder's input, the weights, the selection and its CSR. */
@@ -34,7 +45,12 @@ export interface WebGpuSparseTopKSaved {
 }
 
 /** [dx (zeros: x is data), dW_E, db_E, dW_D, db_D] on webgpu; `subtractBias` when b_D was taken from the encoder's input. */
-export function webgpuSparseTopKGrad(dy: tf.Tensor2D, s: WebGpuSparseTopKSaved, x: tf.Tensor2D, subtractBias: boolean): tf.Tensor[] {
+export function webgpuSparseTopKGrad(
+  dy: tf.Tensor2D,
+  s: WebGpuSparseTopKSaved,
+  x: tf.Tensor2D,
+  subtractBias: boolean,
+): tf.Tensor[] {
   const [F, d] = [s.we.shape[1], s.we.shape[0]];
   const dz = webgpuLatentGrad(dy, s.values, s.indices, s.wd); // [B, k]
   const dW_D = webgpuSegmentOuter(s.values, dy, s.csr); // [F, d]
@@ -42,7 +58,9 @@ export function webgpuSparseTopKGrad(dy: tf.Tensor2D, s: WebGpuSparseTopKSaved, 
   const dW_E = tf.transpose(dW_Et); // [d, F]
   const db_E = webgpuSegmentReduce(dz, s.csr, 'sum'); // [F]
   // b_D reaches the output directly and, when subtracted from the encoder's input, through W_E: −W_E·db_E.
-  const db_D = subtractBias ? tf.sub(tf.sum(dy, 0), tf.reshape(tf.matMul(s.we, tf.reshape(db_E, [F, 1])), [d])) : tf.sum(dy, 0);
+  const db_D = subtractBias
+    ? tf.sub(tf.sum(dy, 0), tf.reshape(tf.matMul(s.we, tf.reshape(db_E, [F, 1])), [d]))
+    : tf.sum(dy, 0);
   tf.dispose([dz, dW_Et]);
   return [tf.zerosLike(x), dW_E, db_E, dW_D, db_D];
 }

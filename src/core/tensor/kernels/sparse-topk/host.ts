@@ -11,7 +11,12 @@ import { hostBatchEncode, preScratch, type SparseTopKKernels } from './host-batc
 /** The addon's sparse TopK entry points, or null where it lacks them (an old build, or no addon). */
 export function nativeSparseTopK(): SparseTopKKernels | null {
   const k = loadNativeBlas().blas as unknown as Partial<SparseTopKKernels> | null;
-  return k && typeof k.topkEncode === 'function' && typeof k.topkDecode === 'function' && typeof k.topkBackward === 'function' ? (k as SparseTopKKernels) : null;
+  return k &&
+    typeof k.topkEncode === 'function' &&
+    typeof k.topkDecode === 'function' &&
+    typeof k.topkBackward === 'function'
+    ? (k as SparseTopKKernels)
+    : null;
 }
 
 /** The forward kernels' inputs (bd is b_D, or zeros without one), attributes and sizes. */
@@ -30,13 +35,31 @@ function registerForward(backendName: HostBackendName, K: SparseTopKKernels): vo
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, we, be, wd, bd, k, applyBias, hasBias, B, d, F } = forwardArgs(SAE_SPARSE_TOPK_FORWARD, inputs, attrs);
       const mem = checkedMemory(backendName, backend, SAE_SPARSE_TOPK_FORWARD);
-      const [recon, values, indices, fired] = [mem.allocate([B, d]), mem.allocate([B, k]), mem.allocateInt32([B, k]), mem.allocate([F])];
+      const [recon, values, indices, fired] = [
+        mem.allocate([B, d]),
+        mem.allocate([B, k]),
+        mem.allocateInt32([B, k]),
+        mem.allocate([F]),
+      ];
       // Views only after the last allocation: on wasm an allocation may grow (and detach) the heap.
       const view = mem.f32;
       const bias = hasBias ? view(bd) : null;
       const idx = mem.i32(indices);
       const scratchFor = K.topkScreening?.() ? null : preScratch(B * F);
-      K.topkEncode(view(x), applyBias ? bias : null, view(we), view(be), B, d, F, k, scratchFor, view(values), idx, view(fired));
+      K.topkEncode(
+        view(x),
+        applyBias ? bias : null,
+        view(we),
+        view(be),
+        B,
+        d,
+        F,
+        k,
+        scratchFor,
+        view(values),
+        idx,
+        view(fired),
+      );
       K.topkDecode(view(values), idx, view(wd), bias, B, k, d, F, view(recon));
       return [recon, values, indices, fired];
     },
@@ -49,9 +72,22 @@ function registerBatchForward(backendName: HostBackendName, K: SparseTopKKernels
     kernelName: SAE_SPARSE_BATCH_TOPK_FORWARD,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, we, be, wd, bd, k, applyBias, hasBias, B, d, F } = forwardArgs(SAE_SPARSE_BATCH_TOPK_FORWARD, inputs, attrs);
+      const { x, we, be, wd, bd, k, applyBias, hasBias, B, d, F } = forwardArgs(
+        SAE_SPARSE_BATCH_TOPK_FORWARD,
+        inputs,
+        attrs,
+      );
       const mem = checkedMemory(backendName, backend, SAE_SPARSE_BATCH_TOPK_FORWARD);
-      const [values, indices, fired, t] = hostBatchEncode(backendName, backend, K, x, applyBias && hasBias ? bd : null, we, be, k);
+      const [values, indices, fired, t] = hostBatchEncode(
+        backendName,
+        backend,
+        K,
+        x,
+        applyBias && hasBias ? bd : null,
+        we,
+        be,
+        k,
+      );
       const recon = mem.allocate([B, d]);
       const view = mem.f32; // after the last allocation (a wasm heap may grow)
       const W = matrixShape(SAE_SPARSE_BATCH_TOPK_FORWARD, values, 'values')[1];
@@ -67,7 +103,14 @@ function registerBackward(backendName: HostBackendName, K: SparseTopKKernels): v
     kernelName: SAE_SPARSE_TOPK_BACKWARD,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { dy, x, values, indices, we, wd } = requireInputs(SAE_SPARSE_TOPK_BACKWARD, inputs, ['dy', 'x', 'values', 'indices', 'we', 'wd']);
+      const { dy, x, values, indices, we, wd } = requireInputs(SAE_SPARSE_TOPK_BACKWARD, inputs, [
+        'dy',
+        'x',
+        'values',
+        'indices',
+        'we',
+        'wd',
+      ]);
       const { applyBias } = attrs as unknown as { applyBias: boolean };
       const bd = applyBias ? requireInputs(SAE_SPARSE_TOPK_BACKWARD, inputs, ['bd']).bd : null;
       const [B, d] = matrixShape(SAE_SPARSE_TOPK_BACKWARD, x, 'x');
@@ -78,7 +121,23 @@ function registerBackward(backendName: HostBackendName, K: SparseTopKKernels): v
       const view = mem.f32;
       const idx = mem.i32(indices);
       const [dW_E, db_E, dW_D, db_D] = outs.map(view) as [Float32Array, Float32Array, Float32Array, Float32Array];
-      K.topkBackward(view(dy), view(x), bd ? view(bd) : null, view(values), idx, view(we), view(wd), B, d, F, k, dW_E, db_E, dW_D, db_D);
+      K.topkBackward(
+        view(dy),
+        view(x),
+        bd ? view(bd) : null,
+        view(values),
+        idx,
+        view(we),
+        view(wd),
+        B,
+        d,
+        F,
+        k,
+        dW_E,
+        db_E,
+        dW_D,
+        db_D,
+      );
       return outs;
     },
   });

@@ -13,7 +13,13 @@
 // of their own (kernel-names.ts); nothing of tfjs's is replaced.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  SAE_TOPK_DECODE, SAE_TOPK_GATHER, SAE_TOPK_LATENT_CSR, SAE_TOPK_LATENT_GRAD, SAE_TOPK_SEGMENT_OUTER, SAE_TOPK_SEGMENT_REDUCE, SAE_TOPK_SELECT,
+  SAE_TOPK_DECODE,
+  SAE_TOPK_GATHER,
+  SAE_TOPK_LATENT_CSR,
+  SAE_TOPK_LATENT_GRAD,
+  SAE_TOPK_SEGMENT_OUTER,
+  SAE_TOPK_SEGMENT_REDUCE,
+  SAE_TOPK_SELECT,
 } from '../kernel-names';
 import { matrixShape } from '../kernel-inputs';
 import { runner } from '../webgpu-program';
@@ -29,7 +35,8 @@ const dims2 = (t: tf.TensorInfo, what: string) => matrixShape('sparse TopK (webg
 /** Registers the sparse TopK kernels for the webgpu backend (idempotent). */
 export function registerWebGpuSparseTopK(): void {
   if (tf.getKernel(SAE_TOPK_SELECT, 'webgpu')) return;
-  const reg = (kernelName: string, kernelFunc: tf.KernelFunc) => tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
+  const reg = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
   reg(SAE_TOPK_SELECT, ({ inputs, backend, attrs }) => {
     const { pre } = inputs as { pre: tf.TensorInfo };
     const { k, radix } = attrs as unknown as { k: number; radix?: boolean };
@@ -42,7 +49,11 @@ export function registerWebGpuSparseTopK(): void {
   });
   reg(SAE_TOPK_DECODE, ({ inputs, backend }) => {
     const { vals, idx, wd, bd } = inputs as Record<'vals' | 'idx' | 'wd' | 'bd', tf.TensorInfo>;
-    return runner(backend).run(decodeProgram(dims2(idx, 'idx')[0], dims2(wd, 'W_D')[1]), [vals, idx, wd, bd], 'float32');
+    return runner(backend).run(
+      decodeProgram(dims2(idx, 'idx')[0], dims2(wd, 'W_D')[1]),
+      [vals, idx, wd, bd],
+      'float32',
+    );
   });
   reg(SAE_TOPK_LATENT_CSR, ({ inputs, backend, attrs }) => {
     const { idx } = inputs as { idx: tf.TensorInfo };
@@ -53,12 +64,20 @@ export function registerWebGpuSparseTopK(): void {
   reg(SAE_TOPK_SEGMENT_REDUCE, ({ inputs, backend, attrs }) => {
     const { coef, entries, offs } = inputs as Record<'coef' | 'entries' | 'offs', tf.TensorInfo>;
     const { mode } = attrs as unknown as { mode: 'sum' | 'count' };
-    return runner(backend).run(segmentReduceProgram(dims2(offs, 'offsets')[1] - 1, mode), [coef, entries, offs], 'float32');
+    return runner(backend).run(
+      segmentReduceProgram(dims2(offs, 'offsets')[1] - 1, mode),
+      [coef, entries, offs],
+      'float32',
+    );
   });
   reg(SAE_TOPK_SEGMENT_OUTER, ({ inputs, backend, attrs }) => {
     const { coef, rows, entries, offs } = inputs as Record<'coef' | 'rows' | 'entries' | 'offs', tf.TensorInfo>;
     const { k } = attrs as unknown as { k: number };
-    return runner(backend).run(segmentOuterProgram(dims2(offs, 'offsets')[1] - 1, dims2(rows, 'rows')[1], k), [coef, rows, entries, offs], 'float32');
+    return runner(backend).run(
+      segmentOuterProgram(dims2(offs, 'offsets')[1] - 1, dims2(rows, 'rows')[1], k),
+      [coef, rows, entries, offs],
+      'float32',
+    );
   });
   reg(SAE_TOPK_LATENT_GRAD, ({ inputs, backend }) => {
     const { g, vals, idx, wd } = inputs as Record<'g' | 'vals' | 'idx' | 'wd', tf.TensorInfo>;
@@ -67,17 +86,29 @@ export function registerWebGpuSparseTopK(): void {
   });
 }
 
-const run = <T extends tf.Tensor | tf.Tensor[]>(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}) =>
-  tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as T;
+const run = <T extends tf.Tensor | tf.Tensor[]>(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, unknown> = {},
+) => tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as T;
 
 /** The k largest entries of each row of pre [B, F]: latents ascending [B, k] int32 and their ReLU'd values. */
-export function webgpuTopKSelect(pre: tf.Tensor2D, k: number, opts: { radixOnly?: boolean } = {}): { indices: tf.Tensor2D; values: tf.Tensor2D } {
+export function webgpuTopKSelect(
+  pre: tf.Tensor2D,
+  k: number,
+  opts: { radixOnly?: boolean } = {},
+): { indices: tf.Tensor2D; values: tf.Tensor2D } {
   const indices = run<tf.Tensor2D>(SAE_TOPK_SELECT, { pre }, { k, radix: opts.radixOnly === true });
   const values = run<tf.Tensor2D>(SAE_TOPK_GATHER, { pre, idx: indices });
   return { indices, values };
 }
 
-export function webgpuTopKDecode(values: tf.Tensor2D, indices: tf.Tensor2D, W_D: tf.Tensor2D, b_D: tf.Tensor1D): tf.Tensor2D {
+export function webgpuTopKDecode(
+  values: tf.Tensor2D,
+  indices: tf.Tensor2D,
+  W_D: tf.Tensor2D,
+  b_D: tf.Tensor1D,
+): tf.Tensor2D {
   return run<tf.Tensor2D>(SAE_TOPK_DECODE, { vals: values, idx: indices, wd: W_D, bd: b_D });
 }
 
@@ -87,15 +118,32 @@ export function webgpuLatentCsr(indices: tf.Tensor2D, F: number): { entries: tf.
   return { entries: entries as tf.Tensor1D, offsets: offsets as tf.Tensor2D };
 }
 
-export function webgpuSegmentReduce(coef: tf.Tensor2D, csr: { entries: tf.Tensor1D; offsets: tf.Tensor2D }, mode: 'sum' | 'count'): tf.Tensor1D {
+export function webgpuSegmentReduce(
+  coef: tf.Tensor2D,
+  csr: { entries: tf.Tensor1D; offsets: tf.Tensor2D },
+  mode: 'sum' | 'count',
+): tf.Tensor1D {
   return run<tf.Tensor1D>(SAE_TOPK_SEGMENT_REDUCE, { coef, entries: csr.entries, offs: csr.offsets }, { mode });
 }
 
 /** [F, d]: Σ over latent f's pairs (b, j) of coef[b, j] · rows[b]. */
-export function webgpuSegmentOuter(coef: tf.Tensor2D, rows: tf.Tensor2D, csr: { entries: tf.Tensor1D; offsets: tf.Tensor2D }): tf.Tensor2D {
-  return run<tf.Tensor2D>(SAE_TOPK_SEGMENT_OUTER, { coef, rows, entries: csr.entries, offs: csr.offsets }, { k: coef.shape[1] });
+export function webgpuSegmentOuter(
+  coef: tf.Tensor2D,
+  rows: tf.Tensor2D,
+  csr: { entries: tf.Tensor1D; offsets: tf.Tensor2D },
+): tf.Tensor2D {
+  return run<tf.Tensor2D>(
+    SAE_TOPK_SEGMENT_OUTER,
+    { coef, rows, entries: csr.entries, offs: csr.offsets },
+    { k: coef.shape[1] },
+  );
 }
 
-export function webgpuLatentGrad(g: tf.Tensor2D, values: tf.Tensor2D, indices: tf.Tensor2D, W_D: tf.Tensor2D): tf.Tensor2D {
+export function webgpuLatentGrad(
+  g: tf.Tensor2D,
+  values: tf.Tensor2D,
+  indices: tf.Tensor2D,
+  W_D: tf.Tensor2D,
+): tf.Tensor2D {
   return run<tf.Tensor2D>(SAE_TOPK_LATENT_GRAD, { g, vals: values, idx: indices, wd: W_D });
 }

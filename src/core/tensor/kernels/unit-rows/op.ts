@@ -5,7 +5,8 @@ import { SAE_UNIT_ROWS } from '../kernel-names';
 
 function fused(w: tf.Tensor2D, g?: tf.Tensor2D): tf.Tensor2D | null {
   if (!tf.getKernel(SAE_UNIT_ROWS, tf.getBackend())) return null;
-  if (w.rank !== 2 || w.dtype !== 'float32' || (g && (g.dtype !== 'float32' || !tf.util.arraysEqual(g.shape, w.shape)))) return null;
+  if (w.rank !== 2 || w.dtype !== 'float32' || (g && (g.dtype !== 'float32' || !tf.util.arraysEqual(g.shape, w.shape))))
+    return null;
   return tf.engine().runKernel(SAE_UNIT_ROWS, g ? { w, g } : { w }) as tf.Tensor2D;
 }
 

@@ -6,7 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normalGenerator } from '../../../../../src/core/lm/random-params';
 import {
-  webgpuLatentCsr, webgpuLatentGrad, webgpuSegmentOuter, webgpuSegmentReduce, webgpuTopKDecode, webgpuTopKSelect,
+  webgpuLatentCsr,
+  webgpuLatentGrad,
+  webgpuSegmentOuter,
+  webgpuSegmentReduce,
+  webgpuTopKDecode,
+  webgpuTopKSelect,
 } from '../../../../../src/core/tensor/kernels/sparse-topk/webgpu';
 import { initBackend } from '../../../../../src/core/tensor/backend';
 import { webgpuTiledEncoder } from '../../../../../src/core/tensor/kernels/fused-step/webgpu';
@@ -40,38 +45,64 @@ function addTo(a: Float32Array, i: number, x: number): void {
 }
 
 describeOnWebGpu('encoder', () => {
-
   it('computes the encoder x·W + b (the default tiling) like tf.matMul for shapes that fill no tile evenly', async () => {
-    for (const [M, K, N] of [[70, 37, 300], [128, 32, 256], [1, 5, 3], [65, 16, 129]] as const) {
+    for (const [M, K, N] of [
+      [70, 37, 300],
+      [128, 32, 256],
+      [1, 5, 3],
+      [65, 16, 129],
+    ] as const) {
       const x = tf.tensor2d(rows(M, K, 1), [M, K]);
       const w = tf.tensor2d(rows(K, N, 2), [K, N]);
       const b = tf.tensor1d(rows(1, N, 3));
       const want = tf.add(tf.matMul(x, w), b);
-      expectClose(await webgpuTiledEncoder(x, w, b).data(), await want.data(), { rtol: 1e-6, label: `encoder [${M}, ${K}] x [${K}, ${N}]` });
+      expectClose(await webgpuTiledEncoder(x, w, b).data(), await want.data(), {
+        rtol: 1e-6,
+        label: `encoder [${M}, ${K}] x [${K}, ${N}]`,
+      });
       tf.dispose([x, w, b, want]);
     }
   });
 
-  it('computes the fused step\'s tiled encoder x·W + b like tf.matMul for every tiling and shapes that fill no tile evenly', async () => {
-    for (const [M, K, N] of [[70, 37, 300], [130, 32, 256], [1, 5, 3], [129, 24, 132], [200, 40, 516]] as const) {
+  it("computes the fused step's tiled encoder x·W + b like tf.matMul for every tiling and shapes that fill no tile evenly", async () => {
+    for (const [M, K, N] of [
+      [70, 37, 300],
+      [130, 32, 256],
+      [1, 5, 3],
+      [129, 24, 132],
+      [200, 40, 516],
+    ] as const) {
       const x = tf.tensor2d(rows(M, K, 1), [M, K]);
       const w = tf.tensor2d(rows(K, N, 2), [K, N]);
       const b = tf.tensor1d(rows(1, N, 3));
       const want = await tf.add(tf.matMul(x, w), b).data();
-      for (const tiling of [{ bk: 8, vec4: false }, { bk: 8, vec4: true }, { bk: 16, vec4: false }, { bk: 16, vec4: true }] as const) {
+      for (const tiling of [
+        { bk: 8, vec4: false },
+        { bk: 8, vec4: true },
+        { bk: 16, vec4: false },
+        { bk: 16, vec4: true },
+      ] as const) {
         const got = webgpuTiledEncoder(x, w, b, tiling);
-        expectClose(await got.data(), want, { rtol: 1e-6, label: `tiled encoder ${JSON.stringify(tiling)} [${M}, ${K}] x [${K}, ${N}]` });
+        expectClose(await got.data(), want, {
+          rtol: 1e-6,
+          label: `tiled encoder ${JSON.stringify(tiling)} [${M}, ${K}] x [${K}, ${N}]`,
+        });
         got.dispose();
       }
       tf.dispose([x, w, b]);
     }
   });
-
 });
 
 describeOnWebGpu('selection', () => {
   it('selects exactly the k largest per row, ties to the lower latent, for any row length, on both selection paths', async () => {
-    for (const [B, F, k] of [[5, 1000, 32], [3, 257, 7], [2, 40, 40], [4, 24576, 64], [3, 600, 300]] as const) {
+    for (const [B, F, k] of [
+      [5, 1000, 32],
+      [3, 257, 7],
+      [2, 40, 40],
+      [4, 24576, 64],
+      [3, 600, 300],
+    ] as const) {
       const data = rows(B, F, B * F + k);
       if (F === 1000) {
         data.fill(0, 0, F); // row 0: all zeros — more exact ties than the workgroup collects
@@ -96,7 +127,6 @@ describeOnWebGpu('selection', () => {
       pre.dispose();
     }
   });
-
 });
 
 /** A batch whose selection the CSR tests share: 100 tokens (four blocks of 32 rows, the last one partial), latent 17 chosen by every token. */
@@ -122,7 +152,14 @@ describeOnWebGpu('latent CSR, segments and decode', () => {
     const offsets = Array.from(await csr.offsets.data());
     const want: number[][] = Array.from({ length: F }, () => []);
     idx.forEach((f, p) => want[f]?.push(p));
-    expect(offsets).toEqual([0, ...want.map((s) => s.length)].map(((acc) => (n: number) => (acc += n))(0)));
+    expect(offsets).toEqual(
+      [0, ...want.map((s) => s.length)].map(
+        (
+          (acc) => (n: number) =>
+            (acc += n)
+        )(0),
+      ),
+    );
     expect(entries).toEqual(want.flat());
   });
 

@@ -10,12 +10,26 @@ import type * as tf from '@tensorflow/tfjs-core';
  * W_E [d, F]: 32 latents × 32 rows per workgroup; the gradient tile Σ dz·(x − b_D) over each latent's segment goes
  * through workgroup memory so the update runs along latents (coalesced).
  */
-export function adamEncoderWeightsPass({ backend, x, params, d, F, k, applyBias, adamUniforms }: BackwardPassContext, { entries, offsets }: Csr, dz: tf.TensorInfo, WE: ParamSet, sWE: number): void {
+export function adamEncoderWeightsPass(
+  { backend, x, params, d, F, k, applyBias, adamUniforms }: BackwardPassContext,
+  { entries, offsets }: Csr,
+  dz: tf.TensorInfo,
+  WE: ParamSet,
+  sWE: number,
+): void {
   const bd = applyBias ? params.b_D?.p : undefined; // b_D before its update (backwardAdamCall checks it is given)
   dispatchRaw(backend, {
     key: `SaeFusedAdamWE_k${k}_${applyBias ? 'bias' : 'nobias'}`,
-    storage: [read('entries', entries, 'i32'), read('offs', offsets, 'i32'), read('dz', dz), read('x', x), ...(bd ? [read('bd', bd)] : []),
-      write('p', WE.p), write('m', WE.m), write('v', WE.v)],
+    storage: [
+      read('entries', entries, 'i32'),
+      read('offs', offsets, 'i32'),
+      read('dz', dz),
+      read('x', x),
+      ...(bd ? [read('bd', bd)] : []),
+      write('p', WE.p),
+      write('m', WE.m),
+      write('v', WE.v),
+    ],
     uniforms: [['d', 'i32', d], ['F', 'i32', F], ...adamUniforms, ['step', 'f32', sWE]],
     workgroupSize: [256, 1, 1],
     workgroups: [Math.ceil(F / 32), Math.ceil(d / 32), 1],
@@ -63,11 +77,24 @@ export function adamEncoderWeightsPass({ backend, x, params, d, F, k, applyBias,
  * W_D [F, d]: a row per workgroup; its gradient Σ v·g over the latent's segment stays in registers through the
  * projection (unit-norm rows), the Adam step and the renormalisation.
  */
-export function adamDecoderWeightsPass({ backend, g, values, d, F, k, unitRows, adamUniforms }: BackwardPassContext, { entries, offsets }: Csr, WD: ParamSet, sWD: number): void {
+export function adamDecoderWeightsPass(
+  { backend, g, values, d, F, k, unitRows, adamUniforms }: BackwardPassContext,
+  { entries, offsets }: Csr,
+  WD: ParamSet,
+  sWD: number,
+): void {
   const per = Math.ceil(d / ROW_WG);
   dispatchRaw(backend, {
     key: `SaeFusedAdamWD_k${k}_per${per}_${unitRows ? 'unit' : 'free'}`,
-    storage: [read('entries', entries, 'i32'), read('offs', offsets, 'i32'), read('vals', values), read('g', g), write('p', WD.p), write('m', WD.m), write('v', WD.v)],
+    storage: [
+      read('entries', entries, 'i32'),
+      read('offs', offsets, 'i32'),
+      read('vals', values),
+      read('g', g),
+      write('p', WD.p),
+      write('m', WD.m),
+      write('v', WD.v),
+    ],
     uniforms: [['d', 'i32', d], ['F', 'i32', F], ...adamUniforms, ['step', 'f32', sWD]],
     workgroupSize: [ROW_WG, 1, 1],
     workgroups: grid1d(F),

@@ -18,7 +18,11 @@ import { dispatchFlat, read, write, type Hyper } from './wgsl';
  * Each parameter's value and moments as the passes update them: its own where it is updated in place, else fresh
  * outputs holding copies (another tensor shares its data), which are also the kernel's outputs, in order.
  */
-function paramSets(backend: unknown, params: Partial<Record<FusedParam, ParamSet>>, inPlace: boolean[]): { sets: Partial<Record<FusedParam, ParamSet>>; outs: tf.TensorInfo[] } {
+function paramSets(
+  backend: unknown,
+  params: Partial<Record<FusedParam, ParamSet>>,
+  inPlace: boolean[],
+): { sets: Partial<Record<FusedParam, ParamSet>>; outs: tf.TensorInfo[] } {
   const outs: tf.TensorInfo[] = [];
   const sets: Partial<Record<FusedParam, ParamSet>> = {};
   FUSED_PARAMS.forEach((n, i) => {
@@ -32,7 +36,13 @@ function paramSets(backend: unknown, params: Partial<Record<FusedParam, ParamSet
     const fresh = { p: allocate(backend, shape), m: allocate(backend, shape), v: allocate(backend, shape) };
     const size = shape.reduce((a, b) => a * b, 1);
     for (const part of ['p', 'm', 'v'] as const) {
-      dispatchFlat(backend, 'SaeFusedCopy', size, [read('src', own[part]), write('dst', fresh[part])], 'dst[i] = src[i];');
+      dispatchFlat(
+        backend,
+        'SaeFusedCopy',
+        size,
+        [read('src', own[part]), write('dst', fresh[part])],
+        'dst[i] = src[i];',
+      );
     }
     outs.push(fresh.p, fresh.m, fresh.v);
     sets[n] = fresh;
@@ -48,7 +58,14 @@ export function registerWebGpuFusedBackward(): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const call = backwardAdamCall(inputs, attrs);
       const [beta1, omb1, beta2, omb2, eps, sqrtC2] = call.hyper as [number, number, number, number, number, number];
-      const adamUniforms: Hyper = [['beta1', 'f32', beta1], ['omb1', 'f32', omb1], ['beta2', 'f32', beta2], ['omb2', 'f32', omb2], ['eps', 'f32', eps], ['sqrtC2', 'f32', sqrtC2]];
+      const adamUniforms: Hyper = [
+        ['beta1', 'f32', beta1],
+        ['omb1', 'f32', omb1],
+        ['beta2', 'f32', beta2],
+        ['omb2', 'f32', omb2],
+        ['eps', 'f32', eps],
+        ['sqrtC2', 'f32', sqrtC2],
+      ];
       const ctx: BackwardPassContext = { ...call, backend, adamUniforms };
       const { sets, outs } = paramSets(backend, call.params, call.inPlace);
       const [sWE, sWD, sBE, sBD] = call.stepSizes as [number, number, number, number];

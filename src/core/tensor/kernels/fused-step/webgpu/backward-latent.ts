@@ -11,7 +11,10 @@ export function latentGradPass({ backend, g, W_D, indices, values, B, d, k }: Ba
   dispatchRaw(backend, {
     key: `SaeFusedLatentGrad_k${k}`,
     storage: [read('g', g), read('wd', W_D.p), read('idx', indices, 'i32'), read('vals', values), write('dz', dz)],
-    uniforms: [['B', 'i32', B], ['d', 'i32', d]],
+    uniforms: [
+      ['B', 'i32', B],
+      ['d', 'i32', d],
+    ],
     workgroupSize: [256, 1, 1],
     workgroups: grid1d(B),
     builtins: GRID_BUILTINS,
@@ -52,7 +55,10 @@ export function encoderInputBiasPass({ backend, W_E, d, F }: BackwardPassContext
   dispatchRaw(backend, {
     key: 'SaeFusedWeDbE',
     storage: [read('we', W_E.p), read('dbE', dbE), write('corr', corr)],
-    uniforms: [['d', 'i32', d], ['F', 'i32', F]],
+    uniforms: [
+      ['d', 'i32', d],
+      ['F', 'i32', F],
+    ],
     workgroupSize: [256, 1, 1],
     workgroups: grid1d(d),
     builtins: GRID_BUILTINS,

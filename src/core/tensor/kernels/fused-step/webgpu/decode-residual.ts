@@ -13,7 +13,12 @@ export function registerWebGpuFusedDecode(): void {
     kernelName: SAE_FUSED_DECODE_RESIDUAL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { values, indices, wd, y } = requireInputs(SAE_FUSED_DECODE_RESIDUAL, inputs, ['values', 'indices', 'wd', 'y']);
+      const { values, indices, wd, y } = requireInputs(SAE_FUSED_DECODE_RESIDUAL, inputs, [
+        'values',
+        'indices',
+        'wd',
+        'y',
+      ]);
       const bd = inputs.bd;
       const { dyRow } = attrs as unknown as { dyRow: number };
       const [B, d] = matrixShape(SAE_FUSED_DECODE_RESIDUAL, y, 'y');
@@ -22,8 +27,20 @@ export function registerWebGpuFusedDecode(): void {
       const rowErr = allocate(backend, [B]);
       dispatchRaw(backend, {
         key: `SaeFusedDecodeResidual_k${k}_${bd ? 'bd' : 'nobd'}`,
-        storage: [read('vals', values), read('idx', indices, 'i32'), read('wd', wd), ...(bd ? [read('bd', bd)] : []), read('y', y), write('g', g), write('rowErr', rowErr)],
-        uniforms: [['B', 'i32', B], ['d', 'i32', d], ['scale', 'f32', -2 * dyRow]],
+        storage: [
+          read('vals', values),
+          read('idx', indices, 'i32'),
+          read('wd', wd),
+          ...(bd ? [read('bd', bd)] : []),
+          read('y', y),
+          write('g', g),
+          write('rowErr', rowErr),
+        ],
+        uniforms: [
+          ['B', 'i32', B],
+          ['d', 'i32', d],
+          ['scale', 'f32', -2 * dyRow],
+        ],
         workgroupSize: [ROW_WG, 1, 1],
         workgroups: grid1d(B),
         builtins: GRID_BUILTINS,
@@ -56,4 +73,3 @@ export function registerWebGpuFusedDecode(): void {
     },
   });
 }
-

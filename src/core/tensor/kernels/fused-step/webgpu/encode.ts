@@ -42,21 +42,41 @@ export function registerWebGpuFusedEncode(): void {
         const pre = allocate(backend, [rows, F]);
         encoderKernel(backend, x, we, be, bd ?? null, pre, DEFAULT_ENCODER_TILING, r0);
         const chosen = topKSelectInfo(backend, pre, k);
-        dispatchFlat(backend, 'SaeFusedGatherCount', rows * k,
-          [read('pre', pre), read('chosen', chosen, 'i32'), write('values', values), write('indices', indices, 'i32'), write('counts', counts, 'atomic<i32>')], `
+        dispatchFlat(
+          backend,
+          'SaeFusedGatherCount',
+          rows * k,
+          [
+            read('pre', pre),
+            read('chosen', chosen, 'i32'),
+            write('values', values),
+            write('indices', indices, 'i32'),
+            write('counts', counts, 'atomic<i32>'),
+          ],
+          `
             let f = chosen[i];
             let v = max(pre[(i / u.k) * u.F + f], 0.0);
             values[u.at + i] = v;
             indices[u.at + i] = f;
             if (v > 0.0) { atomicAdd(&counts[f], 1); }`,
-          [['k', 'i32', k], ['F', 'i32', F], ['at', 'i32', r0 * k]]);
+          [
+            ['k', 'i32', k],
+            ['F', 'i32', F],
+            ['at', 'i32', r0 * k],
+          ],
+        );
         kb.disposeData(pre.dataId);
         kb.disposeData(chosen.dataId);
       }
-      dispatchFlat(backend, 'SaeFusedCountsToFloat', F, [read('counts', counts, 'i32'), write('fired', fired)], 'fired[i] = f32(counts[i]);');
+      dispatchFlat(
+        backend,
+        'SaeFusedCountsToFloat',
+        F,
+        [read('counts', counts, 'i32'), write('fired', fired)],
+        'fired[i] = f32(counts[i]);',
+      );
       kb.disposeData(counts.dataId);
       return [values, indices, fired];
     },
   });
 }
-

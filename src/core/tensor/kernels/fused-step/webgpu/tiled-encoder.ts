@@ -21,7 +21,16 @@ export const DEFAULT_ENCODER_TILING: EncoderTiling = { bk: 16, vec4: true };
  * stages of `bk` through workgroup memory (x's tile stored transposed, rows padded to 33 vec4 against bank
  * conflicts). With vec4 (K and N multiples of 4) each thread reads its share of a stage as whole vec4s.
  */
-export function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorInfo, bias: tf.TensorInfo, bd: tf.TensorInfo | null, pre: tf.TensorInfo, tiling: EncoderTiling = DEFAULT_ENCODER_TILING, rowOffset = 0) {
+export function encoderKernel(
+  backend: unknown,
+  x: tf.TensorInfo,
+  w: tf.TensorInfo,
+  bias: tf.TensorInfo,
+  bd: tf.TensorInfo | null,
+  pre: tf.TensorInfo,
+  tiling: EncoderTiling = DEFAULT_ENCODER_TILING,
+  rowOffset = 0,
+) {
   const K = matrixShape('tiled encoder', x, 'x')[1];
   const M = matrixShape('tiled encoder', pre, 'pre')[0]; // pre holds x's rows rowOffset … rowOffset + M
   const N = matrixShape('tiled encoder', w, 'W')[1];
@@ -29,8 +38,12 @@ export function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorIn
   const vec4 = tiling.vec4 && K % 4 === 0 && N % 4 === 0;
   const fma: string[] = [];
   for (let kk = 0; kk < BK; kk++) {
-    fma.push(`{ let a0 = As[${kk * 33} + ty]; let a1 = As[${kk * 33 + 16} + ty]; let b0 = Bs[${kk * 32} + tx]; let b1 = Bs[${kk * 32 + 16} + tx];`);
-    ['a0.x', 'a0.y', 'a0.z', 'a0.w', 'a1.x', 'a1.y', 'a1.z', 'a1.w'].forEach((a, r) => fma.push(`c${r}0 += ${a} * b0; c${r}1 += ${a} * b1;`));
+    fma.push(
+      `{ let a0 = As[${kk * 33} + ty]; let a1 = As[${kk * 33 + 16} + ty]; let b0 = Bs[${kk * 32} + tx]; let b1 = Bs[${kk * 32 + 16} + tx];`,
+    );
+    ['a0.x', 'a0.y', 'a0.z', 'a0.w', 'a1.x', 'a1.y', 'a1.z', 'a1.w'].forEach((a, r) =>
+      fma.push(`c${r}0 += ${a} * b0; c${r}1 += ${a} * b1;`),
+    );
     fma.push('}');
   }
   const decl: string[] = [];
@@ -38,7 +51,9 @@ export function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorIn
   for (let r = 0; r < 8; r++) {
     decl.push(`var c${r}0 = vec4<f32>(0.0); var c${r}1 = vec4<f32>(0.0);`);
     const row = r < 4 ? `m0 + ty * 4 + ${r}` : `m0 + 64 + ty * 4 + ${r - 4}`;
-    store.push(`{ let m = ${row}; if (m < M) { store4(m, n0 + tx * 4, c${r}0); store4(m, n0 + 64 + tx * 4, c${r}1); } }`);
+    store.push(
+      `{ let m = ${row}; if (m < M) { store4(m, n0 + tx * 4, c${r}0); store4(m, n0 + 64 + tx * 4, c${r}1); } }`,
+    );
   }
   // A stage: 128 × BK of x and BK × 128 of w, spread over the 256 threads.
   const load = vec4
@@ -71,11 +86,23 @@ export function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorIn
   const t = vec4 ? 'vec4<f32>' : 'f32';
   dispatchRaw(backend, {
     key: `SaeTiledEncoder_bk${BK}_${vec4 ? 'vec4' : 'f32'}_${bd ? 'bd' : 'nobd'}`,
-    storage: [read('x', x, t), read('w', w, t), read('bias', bias), ...(bd ? [read('bd', bd, t)] : []), write('pre', pre)],
-    uniforms: [['M', 'i32', M], ['K', 'i32', K], ['N', 'i32', N], ['r0', 'i32', rowOffset]],
+    storage: [
+      read('x', x, t),
+      read('w', w, t),
+      read('bias', bias),
+      ...(bd ? [read('bd', bd, t)] : []),
+      write('pre', pre),
+    ],
+    uniforms: [
+      ['M', 'i32', M],
+      ['K', 'i32', K],
+      ['N', 'i32', N],
+      ['r0', 'i32', rowOffset],
+    ],
     workgroupSize: [16, 16, 1],
     workgroups: [Math.ceil(N / 128), Math.ceil(M / 128), 1],
-    builtins: '@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>, @builtin(local_invocation_index) li : u32',
+    builtins:
+      '@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>, @builtin(local_invocation_index) li : u32',
     body: `
       var<workgroup> As : array<vec4<f32>, ${BK * 33}>; // [k][128 rows / 4], padded to 33
       var<workgroup> Bs : array<vec4<f32>, ${BK * 32}>; // [k][128 columns / 4]
@@ -98,4 +125,3 @@ export function encoderKernel(backend: unknown, x: tf.TensorInfo, w: tf.TensorIn
       }`,
   });
 }
-

@@ -6,15 +6,33 @@ import { dispatchRaw, grid1d, type StorageBinding } from '../../webgpu-dispatch'
 /** Invocations of the row passes' workgroups (a token or a W_D row per workgroup). */
 export const ROW_WG = 256;
 
-export const read = (name: string, tensor: tf.TensorInfo, type = 'f32'): StorageBinding => ({ name, tensor, access: 'read', type });
-export const write = (name: string, tensor: tf.TensorInfo, type = 'f32'): StorageBinding => ({ name, tensor, access: 'read_write', type });
+export const read = (name: string, tensor: tf.TensorInfo, type = 'f32'): StorageBinding => ({
+  name,
+  tensor,
+  access: 'read',
+  type,
+});
+export const write = (name: string, tensor: tf.TensorInfo, type = 'f32'): StorageBinding => ({
+  name,
+  tensor,
+  access: 'read_write',
+  type,
+});
 
 /** The linear workgroup index of a grid1d() dispatch. */
 export const WG_INDEX = 'i32(wg.y * nwg.x + wg.x)';
-export const GRID_BUILTINS = '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) li : u32';
+export const GRID_BUILTINS =
+  '@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) li : u32';
 
 /** One invocation per element i < n (uniform u.n), 256 to a workgroup: `body` runs with `i` in range. */
-export function dispatchFlat(backend: unknown, key: string, n: number, storage: StorageBinding[], body: string, uniforms: Array<[string, 'f32' | 'i32', number]> = []): void {
+export function dispatchFlat(
+  backend: unknown,
+  key: string,
+  n: number,
+  storage: StorageBinding[],
+  body: string,
+  uniforms: Array<[string, 'f32' | 'i32', number]> = [],
+): void {
   dispatchRaw(backend, {
     key,
     storage,

@@ -41,7 +41,11 @@ function blockRankProgram(B: number, k: number, F: number): Program {
 /** Column scan over blocks: [1, blocks·F + F] int32 — each block's exclusive prefix per latent, then the totals. */
 function columnScanProgram(B: number, k: number, F: number): Program {
   const blocks = Math.ceil(B / CSR_BLOCK_ROWS);
-  return flatProgram('SaeTopKColumnScan', [1, blocks * F + F], ['ranks'], `
+  return flatProgram(
+    'SaeTopKColumnScan',
+    [1, blocks * F + F],
+    ['ranks'],
+    `
     let F = uniforms.n;
     let counts = uniforms.countsAt;
     var acc = 0;
@@ -50,7 +54,10 @@ function columnScanProgram(B: number, k: number, F: number): Program {
       result[blk * F + index] = acc;
       acc += c;
     }
-    result[uniforms.blocks * F + index] = acc;`, F, { countsAt: B * k, blocks });
+    result[uniforms.blocks * F + index] = acc;`,
+    F,
+    { countsAt: B * k, blocks },
+  );
 }
 
 /** Exclusive scan of the per-latent totals: offsets [1, F + 1] int32 (one workgroup). */
@@ -77,19 +84,34 @@ function offsetsProgram(B: number, F: number): Program {
     workgroupBarrier();
     var acc = partial[lane];
     for (var f = lo; f < hi; f++) { result[f] = acc; acc += scan[totals + f]; }`;
-  return workgroupProgram('SaeTopKOffsets', [1, F + 1], ['scan'], 1, WG, decls, body, { F, chunk, totalsAt: blocks * F });
+  return workgroupProgram('SaeTopKOffsets', [1, F + 1], ['scan'], 1, WG, decls, body, {
+    F,
+    chunk,
+    totalsAt: blocks * F,
+  });
 }
 
 /** entries [B·k]: the flat (token, slot) indices grouped by latent, in token order within a latent. */
 function entriesProgram(B: number, k: number, F: number): Program {
-  return flatProgram('SaeTopKEntries', [B * k], ['idx', 'ranks', 'scan', 'offs'], `
+  return flatProgram(
+    'SaeTopKEntries',
+    [B * k],
+    ['idx', 'ranks', 'scan', 'offs'],
+    `
     let f = idx[index];
     let blk = (index / uniforms.k) / ${CSR_BLOCK_ROWS};
-    result[offs[f] + scan[blk * uniforms.F + f] + ranks[index]] = index;`, B * k, { k, F });
+    result[offs[f] + scan[blk * uniforms.F + f] + ranks[index]] = index;`,
+    B * k,
+    { k, F },
+  );
 }
 
 /** The latent CSR of indices [B, k] as backend tensors (entries [B·k], offsets [1, F + 1]); intermediates released. */
-export function latentCsrInfo(backend: unknown, idx: tf.TensorInfo, F: number): { entries: tf.TensorInfo; offsets: tf.TensorInfo } {
+export function latentCsrInfo(
+  backend: unknown,
+  idx: tf.TensorInfo,
+  F: number,
+): { entries: tf.TensorInfo; offsets: tf.TensorInfo } {
   const [B, k] = idx.shape as [number, number];
   const r = runner(backend);
   const ranks = r.run(blockRankProgram(B, k, F), [idx], 'int32');
@@ -101,4 +123,3 @@ export function latentCsrInfo(backend: unknown, idx: tf.TensorInfo, F: number): 
   kb.disposeData(scan.dataId);
   return { entries, offsets };
 }
-

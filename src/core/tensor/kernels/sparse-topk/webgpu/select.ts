@@ -176,7 +176,9 @@ function writeAscendingWgsl(): string {
  */
 function selectProgram(B: number, k: number, forceRadix = false): Program {
   const fast = !forceRadix && k <= WG;
-  const select = fast ? thresholdSelectWgsl() : `
+  const select = fast
+    ? thresholdSelectWgsl()
+    : `
     {
       ${radixSelectWgsl()}
     }`;
@@ -185,7 +187,15 @@ function selectProgram(B: number, k: number, forceRadix = false): Program {
     let base = unit * F;
     ${select}
     ${writeAscendingWgsl()}`;
-  return workgroupProgram(`SaeTopKSelect_k${k}_${fast ? 'fast' : 'radix'}`, [B, k], ['pre'], B, WG, selectDecls(k), body);
+  return workgroupProgram(
+    `SaeTopKSelect_k${k}_${fast ? 'fast' : 'radix'}`,
+    [B, k],
+    ['pre'],
+    B,
+    WG,
+    selectDecls(k),
+    body,
+  );
 }
 
 /** The k selected latents of each row of pre [B, F], ascending (int32 [B, k]), as a backend tensor. */
