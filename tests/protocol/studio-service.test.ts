@@ -20,7 +20,7 @@ function eventHub() {
 
 const PAGE = { dictionary: 'd', analysis: null, total: 0, items: [] };
 
-describe('StudioService contract', () => {
+describe('StudioService contract: the method table', () => {
   it('lists every method of the brief with a request and a response schema', () => {
     expect(STUDIO_METHOD_NAMES).toEqual(
       expect.arrayContaining([
@@ -49,7 +49,9 @@ describe('StudioService contract', () => {
       expect(typeof STUDIO_METHODS[name].response.safeParse, name).toBe('function');
     }
   });
+});
 
+describe('StudioService contract: request checks in the dispatcher', () => {
   it('fills defaults before the implementation sees a request', async () => {
     let seen: unknown;
     const impl = stubService({ listFeatures: async (r) => ((seen = r), PAGE) });
@@ -96,7 +98,9 @@ describe('StudioService contract', () => {
       });
     }
   });
+});
 
+describe('StudioService contract: errors and responses in the dispatcher', () => {
   it('passes ServiceErrors through, and reduces other errors to one internal line', async () => {
     const seen: unknown[] = [];
     const impl = stubService({
@@ -130,7 +134,9 @@ describe('StudioService contract', () => {
       error: { code: 'internal', message: expect.stringContaining("appInfo breaks the contract: field 'name'") },
     });
   });
+});
 
+describe('StudioService contract: the client over the in-memory transport', () => {
   it('gives a typed client over the in-memory transport, with JSON on the way', async () => {
     const hub = eventHub();
     const impl = stubService({

@@ -33,9 +33,9 @@ describe('openNativeBlas', () => {
   });
 });
 
-describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
-  const blas = nativeLoad.blas as NativeBlas;
+const blas = nativeLoad.blas as NativeBlas;
 
+describe.skipIf(!nativeLoad.blas)(`native BLAS addon: loading and products${skipReason}`, () => {
   it('loads again from the same file', () => {
     const again = openNativeBlas(nativeLoad.blas ? nativeLoad.path : '');
     expect(typeof again.blas?.sgemm).toBe('function');
@@ -89,7 +89,9 @@ describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
     blas.sgemmBatched(false, false, 1, 2, 0, 1, new Float32Array(0), 1, 0, new Float32Array(0), 2, 0, 0, c, 2, 2, 2);
     expect(Array.from(c)).toEqual([0, 0, 0, 0]);
   });
+});
 
+describe.skipIf(!nativeLoad.blas)(`native BLAS addon: argument checks${skipReason}`, () => {
   it('throws TypeError for wrong kinds of argument', () => {
     const f = new Float32Array(4);
     const call =
@@ -152,7 +154,9 @@ describe.skipIf(!nativeLoad.blas)(`native BLAS addon${skipReason}`, () => {
       /A has 0 elements/,
     );
   });
+});
 
+describe.skipIf(!nativeLoad.blas)(`native BLAS addon: threads and info${skipReason}`, () => {
   it('reads and sets the sgemm thread count, and names the BLAS in use', () => {
     const before = blas.threads();
     expect(before).toBeGreaterThanOrEqual(1);

@@ -115,121 +115,131 @@ const CONFIGS = [
   { name: 'system BLAS', isa: 'best', system: true, runs: hasSystem },
 ];
 
-describe.skipIf(!blas?.setBlas)(`sgemm backends${skipReason}`, () => {
-  const b = blas as NativeBlas;
-  const threadsBefore = blas?.threads() ?? 1;
-  const blasBefore = blas?.info().backend === 'own' ? 'own' : 'system';
-  afterAll(() => {
-    b.setIsa?.('best');
-    b.setBlas?.(blasBefore);
-    b.setThreads(threadsBefore);
-  });
+type Config = (typeof CONFIGS)[number];
 
-  for (const cfg of CONFIGS) {
-    const use = (threads: number) => {
-      expect(b.setBlas!(cfg.system ? 'system' : 'own')).toBe(true);
-      expect(b.setIsa!(cfg.isa as 'best')).toBe(true);
-      b.setThreads(threads);
-    };
-    const why = cfg.runs ? '' : cfg.system ? ' (skipped: no system BLAS linked)' : ' (skipped: this CPU lacks it)';
+const threadsBefore = blas?.threads() ?? 1;
+const blasBefore = blas?.info().backend === 'own' ? 'own' : 'system';
+afterAll(() => {
+  if (!blas?.setBlas) return;
+  blas.setIsa?.('best');
+  blas.setBlas?.(blasBefore);
+  blas.setThreads(threadsBefore);
+});
 
-    describe(`${cfg.name}${why}`, () => {
-      for (const [ta, tb] of TRANSPOSES) {
-        it.skipIf(!cfg.runs)(
-          `ragged shapes, padded lds, alpha/beta, 1 and 2 threads (transA=${ta}, transB=${tb})`,
-          () => {
-            SHAPES.forEach(([m, n, k], s) => {
-              const p = product(ta, tb, m, n, k, s % 2 ? 0.5 : 1, s % 3 === 0 ? 0 : -1.5, s % 2 ? 3 : 0, 10 * s + 1);
-              const ref = reference(p);
-              for (const threads of [1, 2]) {
-                use(threads);
-                check(`${cfg.name} ${m}x${n}x${k} (${threads} threads)`, p, runOne(b, p), ref);
-              }
-            });
-          },
-        );
+/** Selects the configuration's backend and micro-kernel, and the thread count. */
+function useConfig(b: NativeBlas, cfg: Config, threads: number): void {
+  expect(b.setBlas!(cfg.system ? 'system' : 'own')).toBe(true);
+  expect(b.setIsa!(cfg.isa as 'best')).toBe(true);
+  b.setThreads(threads);
+}
+
+/** sgemmBatched over every transpose, with strides, gaps and stride-0 broadcast, 1 and 2 threads. */
+function checkBatched(b: NativeBlas, cfg: Config): void {
+  const [batch, m, n, k] = [5, 9, 21, 19];
+  for (const threads of [1, 2]) {
+    useConfig(b, cfg, threads);
+    for (const [ta, tb] of TRANSPOSES) {
+      for (const [sa, sb] of [
+        [1, 1],
+        [0, 1],
+        [1, 0],
+      ] as const) {
+        const ps = Array.from({ length: batch }, (_, i) => product(ta, tb, m, n, k, 0.75, i % 2 ? 0 : 2, 0, 100 + i));
+        const one = ps[0]!;
+        const [aSize, bSize, cSize] = [one.a.length + 3, one.b.length + 5, m * n + 2]; // gaps between matrices
+        const a = new Float32Array(aSize * batch);
+        const bb = new Float32Array(bSize * batch);
+        const c = new Float32Array(cSize * batch);
+        ps.forEach((p, i) => {
+          if (sa) a.set(p.a, i * aSize);
+          else p.a = ps[0]!.a;
+          if (sb) bb.set(p.b, i * bSize);
+          else p.b = ps[0]!.b;
+          c.set(p.c0, i * cSize);
+        });
+        if (!sa) a.set(one.a, 0);
+        if (!sb) bb.set(one.b, 0);
+        for (const beta of [0, 2]) {
+          ps.forEach((p, i) => {
+            p.beta = beta;
+            c.set(p.c0, i * cSize);
+          });
+          b.sgemmBatched(
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            0.75,
+            a,
+            one.lda,
+            sa * aSize,
+            bb,
+            one.ldb,
+            sb * bSize,
+            beta,
+            c,
+            n,
+            cSize,
+            batch,
+          );
+          ps.forEach((p, i) =>
+            check(
+              `batch ${i} (${ta}, ${tb}, strides ${sa}/${sb}, beta ${beta}, ${threads}t)`,
+              p,
+              c.subarray(i * cSize, i * cSize + m * n),
+            ),
+          );
+        }
       }
+    }
+  }
+}
 
-      it.skipIf(!cfg.runs)('beta = 0 clears NaN in C; K = 0 and alpha = 0 only scale C', () => {
-        use(2);
-        const p = product(false, true, 37, 45, 300, 1, 0, 1, 7);
-        p.c0.fill(Number.NaN);
-        for (let i = 0; i < p.m; i++) p.c0.fill(-7, i * p.ldc + p.n, (i + 1) * p.ldc); // padding: must stay -7
-        check('beta 0 over NaN', p, runOne(b, p));
-        const c = new Float32Array([Number.NaN, 2, 3, 4]);
-        b.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0, c, 2);
-        expect(Array.from(c)).toEqual([0, 0, 0, 0]);
-        c.set([1, 2, 3, 4]);
-        b.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0.5, c, 2);
-        expect(Array.from(c)).toEqual([0.5, 1, 1.5, 2]);
-      });
-
-      it.skipIf(!cfg.runs)('sgemmBatched with strides, gaps and stride-0 broadcast, 1 and 2 threads', () => {
-        const [batch, m, n, k] = [5, 9, 21, 19];
+/** The products one configuration must get right (each skipped where the configuration does not run here). */
+function configTests(b: NativeBlas, cfg: Config): void {
+  for (const [ta, tb] of TRANSPOSES) {
+    it.skipIf(!cfg.runs)(`ragged shapes, padded lds, alpha/beta, 1 and 2 threads (transA=${ta}, transB=${tb})`, () => {
+      SHAPES.forEach(([m, n, k], s) => {
+        const p = product(ta, tb, m, n, k, s % 2 ? 0.5 : 1, s % 3 === 0 ? 0 : -1.5, s % 2 ? 3 : 0, 10 * s + 1);
+        const ref = reference(p);
         for (const threads of [1, 2]) {
-          use(threads);
-          for (const [ta, tb] of TRANSPOSES) {
-            for (const [sa, sb] of [
-              [1, 1],
-              [0, 1],
-              [1, 0],
-            ] as const) {
-              const ps = Array.from({ length: batch }, (_, i) =>
-                product(ta, tb, m, n, k, 0.75, i % 2 ? 0 : 2, 0, 100 + i),
-              );
-              const one = ps[0]!;
-              const [aSize, bSize, cSize] = [one.a.length + 3, one.b.length + 5, m * n + 2]; // gaps between matrices
-              const a = new Float32Array(aSize * batch);
-              const bb = new Float32Array(bSize * batch);
-              const c = new Float32Array(cSize * batch);
-              ps.forEach((p, i) => {
-                if (sa) a.set(p.a, i * aSize);
-                else p.a = ps[0]!.a;
-                if (sb) bb.set(p.b, i * bSize);
-                else p.b = ps[0]!.b;
-                c.set(p.c0, i * cSize);
-              });
-              if (!sa) a.set(one.a, 0);
-              if (!sb) bb.set(one.b, 0);
-              for (const beta of [0, 2]) {
-                ps.forEach((p, i) => {
-                  p.beta = beta;
-                  c.set(p.c0, i * cSize);
-                });
-                b.sgemmBatched(
-                  ta,
-                  tb,
-                  m,
-                  n,
-                  k,
-                  0.75,
-                  a,
-                  one.lda,
-                  sa * aSize,
-                  bb,
-                  one.ldb,
-                  sb * bSize,
-                  beta,
-                  c,
-                  n,
-                  cSize,
-                  batch,
-                );
-                ps.forEach((p, i) =>
-                  check(
-                    `batch ${i} (${ta}, ${tb}, strides ${sa}/${sb}, beta ${beta}, ${threads}t)`,
-                    p,
-                    c.subarray(i * cSize, i * cSize + m * n),
-                  ),
-                );
-              }
-            }
-          }
+          useConfig(b, cfg, threads);
+          check(`${cfg.name} ${m}x${n}x${k} (${threads} threads)`, p, runOne(b, p), ref);
         }
       });
     });
   }
 
+  it.skipIf(!cfg.runs)('beta = 0 clears NaN in C; K = 0 and alpha = 0 only scale C', () => {
+    useConfig(b, cfg, 2);
+    const p = product(false, true, 37, 45, 300, 1, 0, 1, 7);
+    p.c0.fill(Number.NaN);
+    for (let i = 0; i < p.m; i++) p.c0.fill(-7, i * p.ldc + p.n, (i + 1) * p.ldc); // padding: must stay -7
+    check('beta 0 over NaN', p, runOne(b, p));
+    const c = new Float32Array([Number.NaN, 2, 3, 4]);
+    b.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0, c, 2);
+    expect(Array.from(c)).toEqual([0, 0, 0, 0]);
+    c.set([1, 2, 3, 4]);
+    b.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0.5, c, 2);
+    expect(Array.from(c)).toEqual([0.5, 1, 1.5, 2]);
+  });
+
+  it.skipIf(!cfg.runs)('sgemmBatched with strides, gaps and stride-0 broadcast, 1 and 2 threads', () => {
+    checkBatched(b, cfg);
+  });
+}
+
+describe.skipIf(!blas?.setBlas)(`sgemm backends: products on each backend${skipReason}`, () => {
+  const b = blas as NativeBlas;
+  for (const cfg of CONFIGS) {
+    const why = cfg.runs ? '' : cfg.system ? ' (skipped: no system BLAS linked)' : ' (skipped: this CPU lacks it)';
+    describe(`${cfg.name}${why}`, () => configTests(b, cfg));
+  }
+});
+
+describe.skipIf(!blas?.setBlas)(`sgemm backends: selecting a backend and naming it${skipReason}`, () => {
+  const b = blas as NativeBlas;
   it('reports the backend in use, and refuses a system BLAS or ISA that is not there', () => {
     expect(b.setBlas!('own')).toBe(true);
     b.setThreads(2);

@@ -108,9 +108,9 @@ function randomCase(
   };
 }
 
-describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
-  afterAll(() => K?.topkScreening(true));
+afterAll(() => K?.topkScreening(true));
 
+describe.skipIf(!K)(`screened TopK encoder: activation and random data${skipReason}`, () => {
   it(`is active where the CPU has AVX-512 VNNI (here: ${screenable ? 'yes' : 'no, so both paths below are the sgemm path'})`, () => {
     expect(K!.topkScreening(false)).toBe(false);
     expect(K!.topkScreening(true)).toBe(screenable);
@@ -133,7 +133,9 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
       expectSameAsExact(c);
     }
   });
+});
 
+describe.skipIf(!K)(`screened TopK encoder: ties, near-ties and errors of the approximation${skipReason}`, () => {
   it('breaks exact ties like tf.topk: the lower latents', () => {
     // Small integers: every path computes the same exact values, so many latents tie exactly.
     const B = 24,
@@ -196,7 +198,9 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
       expectSameAsExact(c);
     }
   });
+});
 
+describe.skipIf(!K)(`screened TopK encoder: zeros, magnitudes, non-finite inputs and large d${skipReason}`, () => {
   it('handles rows of zeros, all-equal pre-activations, and magnitudes from 1e-20 to 1e12', () => {
     const zeros = randomCase(8, 32, 300, 10, 21);
     zeros.x.fill(0, 0, 4 * 32); // four tokens of zeros: pre = b_E
@@ -242,7 +246,9 @@ describe.skipIf(!K)(`screened TopK encoder${skipReason}`, () => {
       expectSameAsExact(c);
     }
   });
+});
 
+describe.skipIf(!K)(`screened TopK encoder: candidate lists across calls${skipReason}`, () => {
   it('stays exact when near-ties on a large dictionary push the lists to their memory cap', () => {
     // d 520 × F 16448 packs to more than 8 MB, so a block is a whole super-block of 384 tokens and the lists' trigger
     // is capped (64 MB per thread); near-equal latents make every token give up, and the trigger doubles each call
