@@ -7,24 +7,25 @@ import { createStudioFixture, messagesOf, nextEvent, type StudioFixture } from '
 
 const STEPS = 48;
 
-describe('training jobs', () => {
-  let f: StudioFixture;
-  let dataset: string;
-  beforeAll(() => {
-    f = createStudioFixture();
-    dataset = smallTextDataset();
-  });
-  afterAll(async () => {
-    await f.close();
-  });
+// One studio for the whole file: the suites below run in order and see each other's runs and dictionaries.
+let f: StudioFixture;
+let dataset: string;
+beforeAll(() => {
+  f = createStudioFixture();
+  dataset = smallTextDataset();
+});
+afterAll(async () => {
+  await f.close();
+});
 
-  const config = (name: string, checkpointSteps: number) =>
-    smallTrainConfig(dataset, {
-      name,
-      total_training_tokens: 256 * STEPS,
-      checkpoint_every_tokens: 256 * checkpointSteps,
-    }) as Record<string, unknown>;
+const config = (name: string, checkpointSteps: number) =>
+  smallTrainConfig(dataset, {
+    name,
+    total_training_tokens: 256 * STEPS,
+    checkpoint_every_tokens: 256 * checkpointSteps,
+  }) as Record<string, unknown>;
 
+describe('training jobs: cancel and resume', () => {
   it('streams metrics, stops on cancelRun with a checkpoint, and resumeRun finishes the run', async () => {
     const { runId, jobId } = await f.client.startTraining({ config: config('small', 16), runId: 'run-a' });
     expect(runId).toBe('run-a');
@@ -94,7 +95,9 @@ describe('training jobs', () => {
     });
     expect(f.warnings).toEqual([]);
   });
+});
 
+describe('training jobs: an engine killed with SIGKILL', () => {
   it('reports an engine killed with SIGKILL as failed, keeps the run resumable, and resumes it to the end', async () => {
     const { runId, jobId } = await f.client.startTraining({ config: config('crashy', 4), runId: 'run-b' });
     await nextEvent(f, (e) => e.jobId === jobId && e.message.type === 'checkpoint');
@@ -115,7 +118,9 @@ describe('training jobs', () => {
     expect(finished.run).toMatchObject({ status: 'done', error: null, lastStep: STEPS });
     expect(new Set(finished.metrics.map((p) => p.step)).size).toBe(STEPS);
   });
+});
 
+describe('training jobs: evaluation and feature analysis after training', () => {
   it('evaluates after training, records the metrics with the dictionary, logs the run, and analyses its features', async () => {
     const cfg = { ...config('evaluated', 100), total_training_tokens: 256 * 6, eval_windows: 4, analyze_tokens: 2000 };
     const { runId, jobId } = await f.client.startTraining({ config: cfg, runId: 'run-eval' });
@@ -150,7 +155,9 @@ describe('training jobs', () => {
     expect(log.at(-1)).toMatch(/feature analysis saved to the store$/);
     expect(log.every((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z /.test(l))).toBe(true);
   });
+});
 
+describe('training jobs: runs that cannot be resumed or cancelled', () => {
   it('refuses to resume what cannot be resumed', async () => {
     await expect(f.client.resumeRun({ id: 'no-such-run' })).rejects.toMatchObject({
       code: 'invalid_input',

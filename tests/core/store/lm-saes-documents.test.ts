@@ -78,7 +78,7 @@ const feature: FeatureDetail = {
   ],
 };
 
-describe('lm-saes documents', () => {
+describe('lm-saes feature documents', () => {
   it('maps a feature to a `features` document with sparse samplings', () => {
     const doc = toLmSaesFeatureDocument(feature, { series: 'lm-saes' });
     expect(Object.keys(doc).sort()).toEqual([
@@ -130,7 +130,9 @@ describe('lm-saes documents', () => {
     );
     expect(doc).toEqual({ sae_name: 'gpt2-l6', sae_series: 's', index: 42, analyses: [] });
   });
+});
 
+describe('lm-saes dictionary, analysis, bookmark and catalog documents', () => {
   it('maps dictionaries, analyses, bookmarks, models and datasets', () => {
     const dictionary: Dictionary = {
       name: 'gpt2-l6',
@@ -176,7 +178,9 @@ describe('lm-saes documents', () => {
       cfg: { model_name: 'gpt2' },
     });
   });
+});
 
+describe('lm-saes documents of a feature read back from the store', () => {
   it('maps a stored feature so that its sparse samplings decode back to the samples', () => {
     const store = openStore({ dir: tempDir() });
     try {

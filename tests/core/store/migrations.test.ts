@@ -36,7 +36,7 @@ function expectInputError(fn: () => unknown, pattern: RegExp): void {
   expect((caught as Error).message).not.toContain('\n');
 }
 
-describe('openStore', () => {
+describe('openStore on a fresh or up-to-date store', () => {
   it('creates a fresh store in WAL mode with foreign keys, a busy timeout and the latest schema', () => {
     const dir = tempDir();
     const store = openStore({ dir });
@@ -76,7 +76,9 @@ describe('openStore', () => {
     expect(schemaVersion(store.db)).toBe(LATEST);
     store.close();
   });
+});
 
+describe('openStore migrating an older schema', () => {
   it('migrates a version-1 file with rows to the latest version, keeping the rows', () => {
     const dir = tempDir();
     const old = openStore({ dir, migrations: MIGRATIONS.slice(0, 1) });
@@ -129,7 +131,9 @@ describe('openStore', () => {
       raw.close();
     }
   });
+});
 
+describe('openStore refusing files it cannot open', () => {
   it('refuses a file from a newer SAE Studio, naming the file, its version and the supported one', () => {
     const dir = tempDir();
     openStore({ dir }).close();

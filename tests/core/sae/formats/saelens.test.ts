@@ -100,7 +100,41 @@ function inSaeLensUnits(cfg: SaeConfig, params: HostParams, acts: Float32Array):
 
 const KINDS = { sae: buildSaeConfig, transcoder: buildTranscoderConfig };
 
-describe('SAELens round trip', () => {
+/** Exports, imports and runs one configuration: our forward survives the trip, and SAELens computes it from the files. */
+async function expectRoundTrip(
+  build: (typeof KINDS)[keyof typeof KINDS],
+  act_fn: (typeof ACT_FNS)[number],
+  sparsity_include_decoder_norm: boolean,
+): Promise<void> {
+  const cfg = build({ act_fn, sparsity_include_decoder_norm, model_name: 'gpt2' });
+  const params = randomParams(cfg, 7);
+  const dir = fresh();
+  exportSaeLens(dir, cfg, params, { context_size: 128 });
+  const imported = importSaeLens(dir);
+  expect(imported.cfg).toMatchObject({
+    hook_point_in: cfg.hook_point_in,
+    hook_point_out: cfg.hook_point_out,
+    d_sae: 24,
+    model_name: 'gpt2',
+    norm_activation: 'inference',
+  });
+  expect(imported.cfg.act_fn).toBe(act_fn === 'batchtopk' ? 'jumprelu' : act_fn);
+  const x = randomInputs(16, cfg.d_model, 9, 2);
+  const [a, b] = [await forward(cfg, params, x), await forward(imported.cfg, imported.params, x)];
+  const active = countNonzero(a.acts);
+  expect(active).toBeGreaterThan(0);
+  if (act_fn !== 'relu') expect(active).toBeLessThan(a.acts.length);
+  expectClose(b.acts, a.acts, { rtol: 1e-5, label: 'feature activations' });
+  expectClose(b.recon, a.recon, { rtol: 1e-5, label: 'reconstruction' });
+  const ref = saeLensForward(readDir(dir), x);
+  expectClose(ref.acts, inSaeLensUnits(cfg, params, a.acts), {
+    rtol: 1e-5,
+    label: 'SAELens feature activations',
+  });
+  expectClose(ref.recon, a.recon, { rtol: 1e-5, label: 'SAELens output' });
+}
+
+describe('SAELens round trip of every kind, activation and decoder-norm setting', () => {
   for (const [kind, build] of Object.entries(KINDS)) {
     for (const act_fn of ACT_FNS) {
       for (const sparsity_include_decoder_norm of [true, false]) {
@@ -112,38 +146,14 @@ describe('SAELens round trip', () => {
           });
           continue;
         }
-        it(`${name}: export → import keeps the forward, and SAELens computes it from the files`, async () => {
-          const cfg = build({ act_fn, sparsity_include_decoder_norm, model_name: 'gpt2' });
-          const params = randomParams(cfg, 7);
-          const dir = fresh();
-          exportSaeLens(dir, cfg, params, { context_size: 128 });
-          const imported = importSaeLens(dir);
-          expect(imported.cfg).toMatchObject({
-            hook_point_in: cfg.hook_point_in,
-            hook_point_out: cfg.hook_point_out,
-            d_sae: 24,
-            model_name: 'gpt2',
-            norm_activation: 'inference',
-          });
-          expect(imported.cfg.act_fn).toBe(act_fn === 'batchtopk' ? 'jumprelu' : act_fn);
-          const x = randomInputs(16, cfg.d_model, 9, 2);
-          const [a, b] = [await forward(cfg, params, x), await forward(imported.cfg, imported.params, x)];
-          const active = countNonzero(a.acts);
-          expect(active).toBeGreaterThan(0);
-          if (act_fn !== 'relu') expect(active).toBeLessThan(a.acts.length);
-          expectClose(b.acts, a.acts, { rtol: 1e-5, label: 'feature activations' });
-          expectClose(b.recon, a.recon, { rtol: 1e-5, label: 'reconstruction' });
-          const ref = saeLensForward(readDir(dir), x);
-          expectClose(ref.acts, inSaeLensUnits(cfg, params, a.acts), {
-            rtol: 1e-5,
-            label: 'SAELens feature activations',
-          });
-          expectClose(ref.recon, a.recon, { rtol: 1e-5, label: 'SAELens output' });
-        });
+        it(`${name}: export → import keeps the forward, and SAELens computes it from the files`, () =>
+          expectRoundTrip(build, act_fn, sparsity_include_decoder_norm));
       }
     }
   }
+});
 
+describe('SAELens export of activation normalisation', () => {
   it.each([
     ['sae', buildSaeConfig, { [HOOK]: 9 }],
     ['transcoder', buildTranscoderConfig, { [HOOK_IN]: 1.5, [HOOK_OUT]: 40 }],
@@ -197,7 +207,9 @@ describe('SAELens round trip', () => {
       });
     }
   });
+});
 
+describe('SAELens export cfg.json', () => {
   it('writes a v6 cfg.json with metadata', () => {
     const dir = fresh();
     const cfg = buildTranscoderConfig({ act_fn: 'batchtopk', model_name: 'pdlm-4l-256' });
@@ -237,7 +249,9 @@ describe('SAELens round trip', () => {
       metadata: { hook_layer: 7 },
     });
   });
+});
 
+describe('SAELens export refusals', () => {
   it.each([
     ['batch-wise', buildSaeConfig({ norm_activation: 'batch-wise' }), "'batch-wise' has no SAELens equivalent"],
     [
@@ -252,59 +266,61 @@ describe('SAELens round trip', () => {
   });
 });
 
-describe('SAELens import of files SAELens wrote', () => {
-  const f32 = (data: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data });
-  function writeSaeLensDir(json: Json, tensors: Record<string, TensorToWrite>): string {
-    const dir = fresh();
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'cfg.json'), JSON.stringify(json));
-    writeSafetensors(join(dir, 'sae_weights.safetensors'), tensors);
-    return dir;
-  }
-  const p = randomParams(buildSaeConfig({ act_fn: 'jumprelu' }), 5);
-  const WEIGHTS = {
-    W_enc: f32(p.W_E!.data, [8, 24]),
-    b_enc: f32(p.b_E!.data, [24]),
-    W_dec: f32(p.W_D!.data, [24, 8]),
-    b_dec: f32(p.b_D!.data, [8]),
-  };
-  const THRESHOLD = f32(Float32Array.from(p.log_jumprelu_threshold!.data, Math.exp), [24]);
-  const PRE_6 = {
-    architecture: 'standard',
-    d_in: 8,
-    d_sae: 24,
-    dtype: 'float32',
-    model_name: 'gpt2-small',
+// Weights and configs as SAELens writes them, for the import suites.
+const f32 = (data: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data });
+/** A dictionary directory as SAELens writes it: cfg.json and sae_weights.safetensors. */
+function writeSaeLensDir(json: Json, tensors: Record<string, TensorToWrite>): string {
+  const dir = fresh();
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'cfg.json'), JSON.stringify(json));
+  writeSafetensors(join(dir, 'sae_weights.safetensors'), tensors);
+  return dir;
+}
+const p = randomParams(buildSaeConfig({ act_fn: 'jumprelu' }), 5);
+const WEIGHTS = {
+  W_enc: f32(p.W_E!.data, [8, 24]),
+  b_enc: f32(p.b_E!.data, [24]),
+  W_dec: f32(p.W_D!.data, [24, 8]),
+  b_dec: f32(p.b_D!.data, [8]),
+};
+const THRESHOLD = f32(Float32Array.from(p.log_jumprelu_threshold!.data, Math.exp), [24]);
+const PRE_6 = {
+  architecture: 'standard',
+  d_in: 8,
+  d_sae: 24,
+  dtype: 'float32',
+  model_name: 'gpt2-small',
+  hook_name: HOOK,
+  hook_layer: 1,
+  hook_head_index: null,
+  activation_fn_str: 'relu',
+  apply_b_dec_to_input: true,
+  finetuning_scaling_factor: false,
+  context_size: 128,
+  prepend_bos: true,
+  dataset_path: 'Skylion007/openwebtext',
+  normalize_activations: false,
+  sae_lens_training_version: '3.13.0',
+};
+const V6 = {
+  architecture: 'jumprelu',
+  d_in: 8,
+  d_sae: 24,
+  dtype: 'bfloat16',
+  device: 'cuda',
+  apply_b_dec_to_input: false,
+  normalize_activations: 'none',
+  reshape_activations: 'none',
+  metadata: {
+    model_name: 'gemma-2-2b',
     hook_name: HOOK,
-    hook_layer: 1,
     hook_head_index: null,
-    activation_fn_str: 'relu',
-    apply_b_dec_to_input: true,
-    finetuning_scaling_factor: false,
-    context_size: 128,
-    prepend_bos: true,
-    dataset_path: 'Skylion007/openwebtext',
-    normalize_activations: false,
-    sae_lens_training_version: '3.13.0',
-  };
-  const V6 = {
-    architecture: 'jumprelu',
-    d_in: 8,
-    d_sae: 24,
-    dtype: 'bfloat16',
-    device: 'cuda',
-    apply_b_dec_to_input: false,
-    normalize_activations: 'none',
-    reshape_activations: 'none',
-    metadata: {
-      model_name: 'gemma-2-2b',
-      hook_name: HOOK,
-      hook_head_index: null,
-      sae_lens_version: '6.5.1',
-      neuronpedia_id: 'x',
-    },
-  };
+    sae_lens_version: '6.5.1',
+    neuronpedia_id: 'x',
+  },
+};
 
+describe('SAELens import of pre-6 files', () => {
   it('reads a pre-6 flat cfg.json (relu, an all-ones scaling factor)', async () => {
     const dir = writeSaeLensDir(PRE_6, { ...WEIGHTS, scaling_factor: f32(new Float32Array(24).fill(1), [24]) });
     const { cfg, params } = importSaeLens(dir);
@@ -326,7 +342,9 @@ describe('SAELens import of files SAELens wrote', () => {
     const dir = writeSaeLensDir({ ...PRE_6, activation_fn_str: 'topk', activation_fn_kwargs: { k: 5 } }, WEIGHTS);
     expect(importSaeLens(dir).cfg).toMatchObject({ act_fn: 'topk', top_k: 5, sparsity_include_decoder_norm: false });
   });
+});
 
+describe('SAELens import of v6 files', () => {
   it('reads a v6 JumpReLU SAE and computes what SAELens computes', async () => {
     const dir = writeSaeLensDir(V6, { ...WEIGHTS, threshold: THRESHOLD });
     const { cfg, params } = importSaeLens(dir);
@@ -340,7 +358,9 @@ describe('SAELens import of files SAELens wrote', () => {
     expectClose(ours.acts, ref.acts, { rtol: 1e-5, label: 'feature activations' });
     expectClose(ours.recon, ref.recon, { rtol: 1e-5, label: 'output' });
   });
+});
 
+describe('SAELens import refusals', () => {
   it.each([
     ['gated', { ...V6, architecture: 'gated' }, "field 'architecture': 'gated' is not supported"],
     ['skip_transcoder', { ...V6, architecture: 'skip_transcoder' }, "'skip_transcoder' is not supported"],

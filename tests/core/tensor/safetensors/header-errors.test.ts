@@ -16,30 +16,30 @@ const f32 = (begin: number, end: number, shape: number[] = [(end - begin) / 4]) 
   data_offsets: [begin, end],
 });
 
-describe('safetensors header validation', () => {
-  const tempDir = useTempDirs();
+const tempDir = useTempDirs();
 
-  /** Writes `bytes`, opens them, and checks a one-line SafetensorsError naming the file and every fragment. */
-  function expectRejected(bytes: Uint8Array, ...fragments: string[]): string {
-    const path = join(tempDir(), 'bad.safetensors');
-    writeFileSync(path, bytes);
-    let error: unknown;
-    try {
-      openSafetensors(path).close();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(SafetensorsError);
-    const e = error as SafetensorsError;
-    expect(e.file).toBe(path);
-    expect(e.message.startsWith(`${path}: `)).toBe(true);
-    expect(e.message).not.toContain('\n');
-    for (const f of fragments) expect(e.message).toContain(f);
-    // The header-only reader applies the same checks.
-    expect(() => readSafetensorsHeader(path)).toThrow(e.message);
-    return e.message;
+/** Writes `bytes`, opens them, and checks a one-line SafetensorsError naming the file and every fragment. */
+function expectRejected(bytes: Uint8Array, ...fragments: string[]): string {
+  const path = join(tempDir(), 'bad.safetensors');
+  writeFileSync(path, bytes);
+  let error: unknown;
+  try {
+    openSafetensors(path).close();
+  } catch (e) {
+    error = e;
   }
+  expect(error).toBeInstanceOf(SafetensorsError);
+  const e = error as SafetensorsError;
+  expect(e.file).toBe(path);
+  expect(e.message.startsWith(`${path}: `)).toBe(true);
+  expect(e.message).not.toContain('\n');
+  for (const f of fragments) expect(e.message).toContain(f);
+  // The header-only reader applies the same checks.
+  expect(() => readSafetensorsHeader(path)).toThrow(e.message);
+  return e.message;
+}
 
+describe('safetensors header framing: length prefix and JSON', () => {
   it('rejects a file shorter than the 8-byte length prefix', () => {
     expectRejected(new Uint8Array(5), 'file is 5 bytes', '8-byte header length');
     expectRejected(new Uint8Array(0), 'file is 0 bytes');
@@ -65,7 +65,9 @@ describe('safetensors header validation', () => {
     bytes[9] = 0xff;
     expectRejected(bytes, 'header is not valid UTF-8');
   });
+});
 
+describe('safetensors header tensor entries: dtype, shape and data_offsets', () => {
   it('rejects an unknown dtype, naming the tensor and the dtypes it accepts', () => {
     expectRejected(
       buildFile({ w: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, 4),
@@ -99,7 +101,9 @@ describe('safetensors header validation', () => {
       'data_offsets [0, 20] hold 20 bytes but shape [2, 3] of F32 (4 bytes each) needs 24',
     );
   });
+});
 
+describe('safetensors data buffer layout: truncation, overlaps and holes', () => {
   it('rejects a truncated file and says how many bytes are missing', () => {
     const path = join(tempDir(), 'ok.safetensors');
     writeSafetensors(path, {
@@ -133,13 +137,17 @@ describe('safetensors header validation', () => {
     expectRejected(buildFile({ a: f32(4, 8) }, 8), 'hole', 'bytes [0, 4)', 'at the start of the data buffer');
     expectRejected(buildFile({ a: f32(0, 4) }, 8), '4 bytes after the last tensor');
   });
+});
 
+describe('safetensors header entries and __metadata__ of the wrong type', () => {
   it('rejects malformed entries and metadata', () => {
     expectRejected(buildFile({ w: [1, 2] }), "tensor 'w'", 'entry must be an object');
     expectRejected(buildFile({ __metadata__: { format: 1 } }), '__metadata__.format must be a string, got 1');
     expectRejected(buildFile({ __metadata__: 'pt' }), '__metadata__ must be an object of strings');
   });
+});
 
+describe('safetensors header validation accepting valid files', () => {
   it('accepts tensors listed in any order, and an empty file', () => {
     const path = join(tempDir(), 'ok.safetensors');
     writeFileSync(
@@ -156,8 +164,6 @@ describe('safetensors header validation', () => {
 });
 
 describe('safetensors reader API errors', () => {
-  const tempDir = useTempDirs();
-
   it('names the missing tensor and lists the ones there are', () => {
     const path = join(tempDir(), 'x.safetensors');
     writeSafetensors(path, { a: { dtype: 'U8', shape: [1], data: [1] }, b: { dtype: 'U8', shape: [1], data: [2] } });
