@@ -1,0 +1,269 @@
+// The training job's setup: the run folder (new, or resumed from its last complete checkpoint), the dictionary's
+// config checked against the model, the dataset statistics (normalisation scale, b_D), the activation stream, and
+// the parameters and optimiser — new or restored.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  cachedActivationStream,
+  createModelActivationStream,
+  estimateAverageNorm,
+  type ActivationBatch,
+  type AverageNorm,
+} from '../activations';
+import { SaeConfigSchema, type SaeConfig } from '../../protocol/dictionary-config';
+import type { TrainConfig } from '../../protocol/run-config';
+import { parseConfig } from '../config/validate';
+import { InputError } from '../errors';
+import { writeFileAtomic } from '../util/atomic-file';
+import { entryOf } from '../util/lookup';
+import { latestCheckpoint, readCheckpoint } from './checkpoint';
+import type { HostParams } from './host-tensor';
+import { initializeSae } from './init/initialize';
+import { Adam } from './optim/adam';
+import { resolveSteps } from './optim/schedules';
+import { datasetScale } from './sparse-dictionary';
+import { Bookkeeping } from './train-bookkeeping';
+import { dictionaryHooks, type ModelAndWindows } from './train-data';
+import { readModelConfig, resolveModel } from '../lm/load-model';
+import type {
+  Checkpoint,
+  CheckpointState,
+  Emit,
+  Hooks,
+  Log,
+  Progress,
+  Run,
+  Schedule,
+  TrainJobOptions,
+} from './train-run';
+import { Sae } from './variants/sae';
+import { sparseTopKUnavailable } from './sparse/sparse-topk';
+
+/** The run folder: a new one (its train-config.json written) or, to resume, its last complete checkpoint. */
+export function openRunDir(cfg: TrainConfig, opts: TrainJobOptions): { runDir: string; checkpoint: Checkpoint | null } {
+  const runDir = join(opts.home.runs, opts.runId);
+  const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
+  if (opts.resume && !resumeFrom) throw new InputError(`${runDir}: no complete checkpoint to resume from`);
+  if (!opts.resume && existsSync(join(runDir, 'train-config.json'))) {
+    throw new InputError(`${runDir}: a run with this id exists; resume it (--resume) or choose another id`);
+  }
+  const checkpoint = resumeFrom ? readCheckpoint<CheckpointState>(resumeFrom.dir) : null;
+  if (resumeFrom && checkpoint && JSON.stringify(checkpoint.state.train_config) !== JSON.stringify(cfg)) {
+    throw new InputError(
+      `${resumeFrom.dir}: the run's config differs from the one given; resume with the run's own train-config.json`,
+    );
+  }
+  mkdirSync(runDir, { recursive: true });
+  if (!checkpoint) writeFileAtomic(join(runDir, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  return { runDir, checkpoint };
+}
+
+/** The hook points (checked against the model's config.json) and the dictionary's config: the checkpoint's, or parsed. */
+export function resolveDictionary(
+  cfg: TrainConfig,
+  checkpoint: Checkpoint | null,
+): { hooks: Hooks; saeCfg: SaeConfig } {
+  const modelDir = resolveModel(cfg.model).dir;
+  const modelCfg = readModelConfig(modelDir);
+  const hookIn = cfg.sae.hook_point_in;
+  const hookOut = cfg.sae.hook_point_out ?? hookIn;
+  const all = dictionaryHooks(modelCfg, hookIn, hookOut);
+  if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel) {
+    throw new InputError(`sae.d_model is ${cfg.sae.d_model}, but ${modelDir} has d_model ${modelCfg.dModel}`);
+  }
+  const saeCfg =
+    checkpoint?.state.sae ??
+    parseConfig(
+      SaeConfigSchema,
+      { model_name: cfg.model, ...cfg.sae, d_model: modelCfg.dModel },
+      'train config, field sae',
+    );
+  return { hooks: { hookIn, hookOut, all }, saeCfg };
+}
+
+interface SetupInput {
+  cfg: TrainConfig;
+  opts: TrainJobOptions;
+  emit: Emit;
+  log: Log;
+  runDir: string;
+  checkpoint: Checkpoint | null;
+  hooks: Hooks;
+  saeCfg: SaeConfig;
+  data: ModelAndWindows;
+}
+
+/** Dataset statistics, the activation stream, and the dictionary and optimiser: new, or restored from the checkpoint. */
+export async function setUpRun(input: SetupInput): Promise<Run> {
+  const { cfg, log, checkpoint, hooks, data } = input;
+  const { model, windows } = data;
+  const mask = { bosId: null, ignoreTokenIds: cfg.ignore_token_ids };
+  const estimate = (nTokens: number) =>
+    estimateAverageNorm({ model, windows, hookPoints: hooks.all, mask, nTokens, modelBatchSize: cfg.model_batch_size });
+  const { saeCfg, biasMean } = checkpoint
+    ? { saeCfg: input.saeCfg, biasMean: undefined }
+    : await datasetStatistics(cfg, input.saeCfg, hooks, estimate, log);
+  const sIn = datasetScale(saeCfg, hooks.hookIn);
+  const sOut = datasetScale(saeCfg, hooks.hookOut);
+  const unitNorm = cfg.decoder_unit_norm ?? (saeCfg.act_fn === 'topk' || saeCfg.act_fn === 'batchtopk');
+
+  // A short run need not generate a whole shuffle group it will never use.
+  const groupWindows = Math.max(
+    1,
+    Math.min(cfg.shuffle_windows, Math.ceil(cfg.total_training_tokens / (windows.seq - 1)) + 1),
+  );
+  // The training stream is opened first: a new run initialises from its first batch (as lm-saes initialises
+  // from the first batch of its activation stream), and that same batch is then the first one trained on, so
+  // no activations are computed twice however large the shuffle group is.
+  const seed = cfg.seed;
+  const state = checkpoint?.state.stream;
+  const stream = await (cfg.activation_cache
+    ? cachedActivationStream({
+        dir: cfg.activation_cache,
+        hookPoints: hooks.all,
+        batchSize: cfg.batch_size,
+        seed,
+        state,
+        expectDModel: model.cfg.dModel,
+      })
+    : createModelActivationStream({
+        model,
+        windows,
+        hookPoints: hooks.all,
+        mask,
+        batchSize: cfg.batch_size,
+        groupWindows,
+        modelBatchSize: cfg.model_batch_size,
+        seed,
+        state,
+      }));
+  const lastState = stream.state();
+  let pending: ActivationBatch | null = null;
+  let host: HostParams;
+  if (checkpoint) {
+    host = checkpoint.tensors;
+  } else {
+    pending = await stream.next();
+    if (!pending) throw new InputError(`${cfg.dataset}: not enough tokens for one batch of ${cfg.batch_size}`);
+    const scaled = (a: Float32Array, s: number) => (s === 1 ? a : a.map((v) => v * s));
+    host = await initializeSae(saeCfg, cfg.initializer, {
+      seed: cfg.seed,
+      unitNormDecoder: unitNorm,
+      data: {
+        x: scaled(hookActs(pending, hooks.hookIn), sIn),
+        y: scaled(hookActs(pending, hooks.hookOut), sOut),
+        rows: pending.rows,
+        yMean: biasMean && scaled(biasMean, sOut),
+      },
+    });
+  }
+
+  const sae = new Sae(saeCfg, host);
+  const adam = new Adam(sae.params, { beta1: cfg.betas[0], beta2: cfg.betas[1], eps: cfg.eps });
+  const book = new Bookkeeping(host, saeCfg.d_sae);
+  if (checkpoint) {
+    const adamState: Record<string, Float32Array> = {};
+    for (const [k, t] of Object.entries(checkpoint.tensors)) if (k.startsWith('adam.')) adamState[k] = t.data;
+    adam.load(adamState, checkpoint.state.adam_step);
+  }
+
+  const sparse = sparsePathChoice(cfg, saeCfg);
+  log(`path: ${sparse.use ? 'sparse TopK kernels' : `dense (${sparse.why})`}`);
+  const totalSteps = Math.floor(cfg.total_training_tokens / cfg.batch_size);
+  const schedule: Schedule = {
+    totalSteps,
+    warmL1: resolveSteps(cfg.l1_coefficient_warmup_steps, totalSteps),
+    warmK: resolveSteps(cfg.k_warmup_steps, totalSteps),
+    lrFactors: { log_jumprelu_threshold: cfg.jumprelu_lr_factor },
+  };
+  const step = checkpoint?.state.step ?? 0;
+  const tokens = checkpoint?.state.tokens ?? 0;
+  const every = cfg.checkpoint_every_tokens;
+  const progress: Progress = {
+    step,
+    tokens,
+    stepsThisProcess: 0,
+    lastState,
+    windowStart: performance.now(),
+    windowTokens: 0,
+    nextCheckpointTokens: every ? (Math.floor(tokens / every) + 1) * every : Infinity,
+  };
+  const { opts, emit, runDir } = input;
+  return {
+    cfg,
+    opts,
+    emit,
+    log,
+    runDir,
+    resumed: checkpoint !== null,
+    saeCfg,
+    hooks,
+    sIn,
+    sOut,
+    unitNorm,
+    sparse,
+    schedule,
+    stream,
+    pending,
+    sae,
+    adam,
+    book,
+    priorSeconds: checkpoint?.state.seconds ?? 0,
+    t0: performance.now(),
+    progress,
+  };
+}
+
+/**
+ * A new run's dataset statistics: the dataset-wise activation norm (when the config asks for it and does not give
+ * it) and the mean output activation b_D is initialised to (initializer.bias_init_tokens; the norm pass's means
+ * when it covered as many tokens).
+ */
+async function datasetStatistics(
+  cfg: TrainConfig,
+  given: SaeConfig,
+  hooks: Hooks,
+  estimate: (nTokens: number) => Promise<AverageNorm>,
+  log: Log,
+): Promise<{ saeCfg: SaeConfig; biasMean: Float32Array | undefined }> {
+  let saeCfg = given;
+  let normPass: AverageNorm | null = null;
+  if (saeCfg.norm_activation === 'dataset-wise' && !saeCfg.dataset_average_activation_norm) {
+    const est = (normPass = await estimate(cfg.norm_estimation_tokens));
+    saeCfg = { ...saeCfg, dataset_average_activation_norm: est.norms };
+    log(
+      `dataset-wise norm over ${est.tokens} tokens: ${hooks.all.map((h) => `${h} ${entryOf(est.norms, h, 'the norm pass').toFixed(4)}`).join(', ')}`,
+    );
+  }
+  const biasTokens = cfg.initializer.bias_init_method === 'mean' ? cfg.initializer.bias_init_tokens : null;
+  if (biasTokens === null) return { saeCfg, biasMean: undefined };
+  const est = normPass && cfg.norm_estimation_tokens === biasTokens ? normPass : await estimate(biasTokens);
+  const biasMean = entryOf(est.means, hooks.hookOut, 'the mean activations');
+  log(`b_D initialised to the mean of ${est.tokens} tokens`);
+  return { saeCfg, biasMean };
+}
+
+/** A batch's rows at one of the stream's hook points. */
+export function hookActs(batch: ActivationBatch, hook: string): Float32Array {
+  return entryOf(batch.acts, hook, 'activation batch');
+}
+
+export interface SparsePathChoice {
+  use: boolean;
+  why: string;
+}
+
+/** Whether the sparse TopK kernels apply to this run (and why not when they do not). */
+export function sparsePathChoice(cfg: TrainConfig, sae: SaeConfig): SparsePathChoice {
+  const blockers = [
+    sae.act_fn !== 'topk' && sae.act_fn !== 'batchtopk' && `act_fn is ${sae.act_fn}`,
+    sae.sparsity_include_decoder_norm && 'sparsity_include_decoder_norm selects on pre·‖W_D‖',
+    cfg.sparsity_loss_type && cfg.l1_coefficient > 0 && 'a sparsity penalty needs every activation',
+    cfg.auxk_coefficient > 0 && 'AuxK needs every pre-activation',
+    sparseTopKUnavailable(sae.act_fn === 'batchtopk' ? undefined : sae.top_k),
+  ].filter((b): b is string => typeof b === 'string');
+  if (cfg.sparse_path === 'off') return { use: false, why: 'sparse_path is off' };
+  const [blocker] = blockers;
+  if (blocker !== undefined && cfg.sparse_path === 'on') throw new InputError(`sparse_path is on, but ${blocker}`);
+  return blocker !== undefined ? { use: false, why: blocker } : { use: true, why: '' };
+}
