@@ -84,7 +84,22 @@ function eventHub() {
   return { source, emit: (e: StudioEvent) => listeners.forEach((l) => l(e)) };
 }
 
-describe('studio HTTP server', () => {
+interface StudioServers {
+  /** Feeds events to both servers' event streams. */
+  hub: ReturnType<typeof eventHub>;
+  /** The errors the plain server reported as internal. */
+  internal: unknown[];
+  /** Serving a stub service, without a built UI. */
+  server: StudioServer;
+  /** The same, serving a built UI from a temporary folder (with a secret.txt one level above it). */
+  withUi: StudioServer;
+}
+
+/**
+ * Registers a suite's start and stop of two in-process servers over a stub service (appInfo answers, listRuns fails
+ * with an internal error, getRun with invalid input); the getter is valid once the suite's beforeAll ran.
+ */
+function useStudioServers(): () => StudioServers {
   const hub = eventHub();
   const internal: unknown[] = [];
   const impl = {
@@ -96,26 +111,37 @@ describe('studio HTTP server', () => {
       throw ServiceError.invalidInput([{ field: 'id', message: `no run '${id}'` }]);
     },
   } as unknown as StudioServiceImpl;
-  let server: StudioServer;
-  let renderer: string;
-  let withUi: StudioServer;
+  let servers: StudioServers | undefined;
   beforeAll(async () => {
-    server = await startStudioServer({
+    const server = await startStudioServer({
       impl,
       events: hub.source,
       token: TOKEN,
       onInternalError: (_, e) => internal.push(e),
     });
-    renderer = mkdtempSync(join(tmpdir(), 'sae-renderer-'));
+    const renderer = mkdtempSync(join(tmpdir(), 'sae-renderer-'));
     mkdirSync(join(renderer, 'assets'));
     writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>studio ui</title>');
     writeFileSync(join(renderer, 'assets', 'app.js'), 'console.log(1)');
     writeFileSync(join(tmpdir(), 'secret.txt'), 'secret');
-    withUi = await startStudioServer({ impl, events: hub.source, token: TOKEN, rendererDir: renderer });
+    const withUi = await startStudioServer({ impl, events: hub.source, token: TOKEN, rendererDir: renderer });
+    servers = { hub, internal, server, withUi };
   });
   afterAll(async () => {
-    await server.close();
-    await withUi.close();
+    await servers?.server.close();
+    await servers?.withUi.close();
+  });
+  return () => {
+    if (!servers) throw new Error('the servers are started in beforeAll');
+    return servers;
+  };
+}
+
+describe('studio HTTP server: the session token', () => {
+  const servers = useStudioServers();
+  let server: StudioServer;
+  beforeAll(() => {
+    ({ server } = servers());
   });
 
   it('listens on 127.0.0.1 and prints a URL that carries the token', () => {
@@ -143,6 +169,15 @@ describe('studio HTTP server', () => {
     expect(r.status).toBe(401);
     expect(r.body.error).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('session token') });
     expect((await fetch(`${server.origin}api/events`)).status).toBe(401);
+  });
+});
+
+describe('studio HTTP server: error answers', () => {
+  const servers = useStudioServers();
+  let server: StudioServer;
+  let internal: unknown[];
+  beforeAll(() => {
+    ({ server, internal } = servers());
   });
 
   it('answers 400 with the fields at fault', async () => {
@@ -221,6 +256,15 @@ describe('studio HTTP server', () => {
     });
     expect(status).toBe(403);
   });
+});
+
+describe('studio HTTP server: job events', () => {
+  const servers = useStudioServers();
+  let server: StudioServer;
+  let hub: StudioServers['hub'];
+  beforeAll(() => {
+    ({ server, hub } = servers());
+  });
 
   it('streams job events as Server-Sent Events', async () => {
     const got: StudioEvent[] = [];
@@ -252,6 +296,15 @@ describe('studio HTTP server', () => {
     await expect.poll(() => got.length).toBe(2);
     abort.abort();
     expect(got).toEqual(events);
+  });
+});
+
+describe("studio HTTP server: the UI's static files", () => {
+  const servers = useStudioServers();
+  let server: StudioServer;
+  let withUi: StudioServer;
+  beforeAll(() => {
+    ({ server, withUi } = servers());
   });
 
   it('serves a placeholder page without a built UI, and only with the token', async () => {

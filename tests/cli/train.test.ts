@@ -22,12 +22,13 @@ function weights(home: string, name: string): Record<string, Float32Array> {
   return Object.fromEntries(f.names().map((n) => [n, Float32Array.from(f.readFloat32(n))]));
 }
 
-describe('sae-studio train', () => {
-  let dataset: string;
-  beforeAll(() => {
-    dataset = smallTextDataset();
-  });
+// The text dataset every suite below trains on.
+let dataset: string;
+beforeAll(() => {
+  dataset = smallTextDataset();
+});
 
+describe('sae-studio train: resuming a killed run', () => {
   it('resumes a SIGKILLed run to the same final weights as an uninterrupted run', async () => {
     const cfg = smallTrainConfig(dataset, { total_training_tokens: 256 * 40, checkpoint_every_tokens: 256 * 4 });
     const config = writeConfig(cfg);
@@ -67,7 +68,9 @@ describe('sae-studio train', () => {
     const wb = weights(homeB, 'small');
     for (const n of Object.keys(wa)) expect(wb[n], n).toEqual(wa[n]);
   }, 600_000);
+});
 
+describe('sae-studio eval: the trained dictionary on wasm and webgpu', () => {
   // The wasm evaluation, kept for the webgpu one to compare with.
   let evaluated: { home: string; windows: string; ev: Record<string, number> } | undefined;
 
@@ -130,60 +133,62 @@ describe('sae-studio train', () => {
     },
     300_000,
   );
+});
 
-  describe('bad input', () => {
-    const bad = (cfg: object, pattern: RegExp, env: Record<string, string> = {}) => {
-      const r = runCli(['train', '--config', writeConfig(cfg)], { SAE_STUDIO_HOME: tempHome(), ...env });
-      expect(r.status, r.stdout).not.toBe(0);
-      const lines = errorLines(r.stderr).filter((l) => l.startsWith('sae-studio'));
-      expect(lines, r.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(pattern);
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-    };
-    it('an unknown field', () => bad({ ...smallTrainConfig('x'), learning_rate: 1 }, /unknown field 'learning_rate'/));
-    it('a wrong type', () =>
-      bad({ ...smallTrainConfig('x'), batch_size: '256' }, /field 'batch_size': .*expected number/i));
-    it('an out-of-range value', () =>
-      bad({ ...smallTrainConfig('x'), lr: -1 }, /field 'lr': .*(>0|positive|too small)/i));
-    it('an invalid activation function', () =>
-      bad(
-        smallTrainConfig('x', { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 64, act_fn: 'gelu' } }),
-        /field 'act_fn': .*relu.*jumprelu.*topk.*batchtopk/,
-      ));
-    it('top_k larger than d_sae', () =>
-      bad(
-        smallTrainConfig(dataset, {
-          sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 16, act_fn: 'topk', top_k: 32 },
-        }),
-        /top_k.*at most d_sae = 16/,
-      ));
-    it('a batch larger than the whole run', () =>
-      bad(
-        { ...smallTrainConfig(dataset), total_training_tokens: 1000, batch_size: 4096 },
-        /field 'batch_size': must be at most total_training_tokens = 1000 \(one step\)/,
-      ));
-    it('a hook that is not in the model', () =>
-      bad(
-        smallTrainConfig(dataset, {
-          sae: { hook_point_in: 'blocks.9.hook_resid_post', d_sae: 64, act_fn: 'topk', top_k: 4 },
-        }),
-        /sae\.hook_point: unknown hook 'blocks\.9\.hook_resid_post'/,
-      ));
-    it('a d_model that does not match the model', () =>
-      bad(
-        smallTrainConfig(dataset, {
-          sae: { hook_point_in: 'blocks.1.hook_resid_post', d_model: 512, d_sae: 64, act_fn: 'topk', top_k: 4 },
-        }),
-        /sae\.d_model is 512, but .* has d_model 256/,
-      ));
-    it('an empty dataset folder', () =>
-      bad(smallTrainConfig(mkdtempSync(join(tmpdir(), 'empty-'))), /empty-.*(no \.txt|no documents|empty)/i));
-    it('a missing config file', () => {
-      const r = runCli(['train', '--config', '/nonexistent.json']);
-      expect(errorLines(r.stderr)[0]).toMatch(/\/nonexistent\.json: config file not found/);
-    });
+describe('sae-studio train: bad input', () => {
+  const bad = (cfg: object, pattern: RegExp, env: Record<string, string> = {}) => {
+    const r = runCli(['train', '--config', writeConfig(cfg)], { SAE_STUDIO_HOME: tempHome(), ...env });
+    expect(r.status, r.stdout).not.toBe(0);
+    const lines = errorLines(r.stderr).filter((l) => l.startsWith('sae-studio'));
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  };
+  it('an unknown field', () => bad({ ...smallTrainConfig('x'), learning_rate: 1 }, /unknown field 'learning_rate'/));
+  it('a wrong type', () =>
+    bad({ ...smallTrainConfig('x'), batch_size: '256' }, /field 'batch_size': .*expected number/i));
+  it('an out-of-range value', () =>
+    bad({ ...smallTrainConfig('x'), lr: -1 }, /field 'lr': .*(>0|positive|too small)/i));
+  it('an invalid activation function', () =>
+    bad(
+      smallTrainConfig('x', { sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 64, act_fn: 'gelu' } }),
+      /field 'act_fn': .*relu.*jumprelu.*topk.*batchtopk/,
+    ));
+  it('top_k larger than d_sae', () =>
+    bad(
+      smallTrainConfig(dataset, {
+        sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 16, act_fn: 'topk', top_k: 32 },
+      }),
+      /top_k.*at most d_sae = 16/,
+    ));
+  it('a batch larger than the whole run', () =>
+    bad(
+      { ...smallTrainConfig(dataset), total_training_tokens: 1000, batch_size: 4096 },
+      /field 'batch_size': must be at most total_training_tokens = 1000 \(one step\)/,
+    ));
+  it('a hook that is not in the model', () =>
+    bad(
+      smallTrainConfig(dataset, {
+        sae: { hook_point_in: 'blocks.9.hook_resid_post', d_sae: 64, act_fn: 'topk', top_k: 4 },
+      }),
+      /sae\.hook_point: unknown hook 'blocks\.9\.hook_resid_post'/,
+    ));
+  it('a d_model that does not match the model', () =>
+    bad(
+      smallTrainConfig(dataset, {
+        sae: { hook_point_in: 'blocks.1.hook_resid_post', d_model: 512, d_sae: 64, act_fn: 'topk', top_k: 4 },
+      }),
+      /sae\.d_model is 512, but .* has d_model 256/,
+    ));
+  it('an empty dataset folder', () =>
+    bad(smallTrainConfig(mkdtempSync(join(tmpdir(), 'empty-'))), /empty-.*(no \.txt|no documents|empty)/i));
+  it('a missing config file', () => {
+    const r = runCli(['train', '--config', '/nonexistent.json']);
+    expect(errorLines(r.stderr)[0]).toMatch(/\/nonexistent\.json: config file not found/);
   });
+});
 
+describe('sae-studio train: a corrupt or mismatched activation cache', () => {
   it('rejects a corrupt activation-cache chunk and a d_model mismatch with the cache', () => {
     const home = tempHome();
     const cache = join(home, 'cache');

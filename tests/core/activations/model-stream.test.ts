@@ -16,14 +16,25 @@ const MLP_OUT = 'blocks.0.hook_mlp_out';
 const windows = syntheticWindows(24, 32);
 const mask = { bosId: BOS, padId: PAD, ignoreTokenIds: [IGNORED] };
 
-describeEachBackend('model activation stream', () => {
-  let model: HookedTransformer;
+/**
+ * Registers a suite's loading and disposal of the gpt2 fixture model (after the suite's backend is set up), and gives
+ * the stream options used throughout (`over` replaces any of them); both are valid once the suite's beforeAll ran.
+ */
+function useStream(): {
+  model: () => HookedTransformer;
+  options: (over?: Partial<ModelStreamOptions>) => ModelStreamOptions;
+} {
+  let loaded: HookedTransformer | undefined;
   beforeAll(() => {
-    model = loadModel(archFixture('gpt2')).model;
+    loaded = loadModel(archFixture('gpt2')).model;
   });
-  afterAll(() => model.dispose());
+  afterAll(() => loaded?.dispose());
+  const model = () => {
+    if (!loaded) throw new Error('the fixture model is loaded in beforeAll');
+    return loaded;
+  };
   const options = (over: Partial<ModelStreamOptions> = {}): ModelStreamOptions => ({
-    model,
+    model: model(),
     windows,
     hookPoints: [RESID],
     mask,
@@ -33,6 +44,11 @@ describeEachBackend('model activation stream', () => {
     seed: 7,
     ...over,
   });
+  return { model, options };
+}
+
+describeEachBackend('model activation stream: the rows it gives', () => {
+  const { model, options } = useStream();
 
   it('keeps exactly the masked-in tokens, each once, and drops only the final partial batch', async () => {
     const kept = countKept(tokenMask(windows, mask));
@@ -63,7 +79,7 @@ describeEachBackend('model activation stream', () => {
     expect(stream.dims).toEqual({ [MLP_IN]: 64, [MLP_OUT]: 64 });
     const [b] = await take(stream, 1);
     if (!b) throw new Error('the stream gave no batch');
-    const { cache } = model.runWithCache(windows, hooks);
+    const { cache } = model().runWithCache(windows, hooks);
     const refs = await Promise.all(
       hooks.map(async (hook) => {
         const t = cache[hook];
@@ -83,6 +99,10 @@ describeEachBackend('model activation stream', () => {
       }
     }
   });
+});
+
+describeEachBackend('model activation stream: resuming from a state', () => {
+  const { model, options } = useStream();
 
   it('resumes from a state bit for bit, mid-group and at a group boundary, recomputing one group', async () => {
     const whole = await take(await createModelActivationStream(options({ dropLast: false })));
@@ -91,7 +111,7 @@ describeEachBackend('model activation stream', () => {
       await take(stream, n);
       const state = JSON.parse(JSON.stringify(stream.state()));
       expect(state.tokensEmitted).toBe(100 * n);
-      const spy = vi.spyOn(model, 'runWithCache');
+      const spy = vi.spyOn(model(), 'runWithCache');
       const resumed = await createModelActivationStream(options({ dropLast: false, state }));
       const firstBatch = await take(resumed, 1);
       // After the width probe, the first forward pass starts at the group being consumed: no earlier group is rerun.
@@ -119,6 +139,10 @@ describeEachBackend('model activation stream', () => {
       /data was/,
     );
   });
+});
+
+describeEachBackend('model activation stream: shuffling', () => {
+  const { options } = useStream();
 
   it('shuffles within groups by seed only; shuffle: false keeps window order', async () => {
     const ordered = (
@@ -144,6 +168,17 @@ describeEachBackend('model activation stream', () => {
     const firstGroup = seq.filter((x) => x < 5 * 100);
     expect([...a.slice(0, firstGroup.length)].sort((x, y) => x - y)).toEqual(firstGroup);
     expect(groupSeed(7, 0)).not.toBe(groupSeed(7, 1));
+  });
+});
+
+describeEachBackend('model activation stream: tensors and bad settings', () => {
+  const { options } = useStream();
+  // The model keeps the causal mask of each sequence length it has run until it is disposed: run one stream first,
+  // as the suites before this one did on their own model, so that the count below sees only what a stream leaves.
+  beforeAll(async () => {
+    const warm = await createModelActivationStream(options());
+    await take(warm);
+    warm.close();
   });
 
   it('leaves no tensors behind and rejects bad settings', async () => {

@@ -2,7 +2,7 @@
 // planted one-token features (exact counts, values, top contexts and positions), random ReLU features checked
 // against the dense host reference, masking, quantile buckets, the token budget, abort, and bounded memory.
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeDictionary, type AnalysisProgress } from '../../../src/core/analysis/analyze-dictionary';
 import { quantileBucket } from '../../../src/core/analysis/band-reservoirs';
 import { referenceStats, referenceTopContexts } from '../../../src/core/analysis/reference';
@@ -83,19 +83,25 @@ function usePlanted(): () => Planted {
   };
 }
 
-describeEachBackend('analyzeDictionary: one full pass over planted and random features', () => {
-  const planted = usePlanted();
-  let dict: SyntheticDictionary;
-  let windows: TokenBatch;
-  let result: AnalysisResult;
-  let tensorsBefore: number;
-  let tensorsAfter: number;
+interface FullPass {
+  dict: SyntheticDictionary;
+  windows: TokenBatch;
+  result: AnalysisResult;
+  tensorsBefore: number;
+  tensorsAfter: number;
+}
 
+/**
+ * Registers a suite's one full analysis pass over the planted fixture (with the tensor count before and after it);
+ * the getter is valid once the suite's beforeAll ran.
+ */
+function useFullPass(): () => FullPass {
+  const planted = usePlanted();
+  let pass: FullPass | undefined;
   beforeAll(async () => {
-    const { model } = planted();
-    ({ dict, windows } = planted());
-    tensorsBefore = tensorCount();
-    result = await analyzeDictionary({
+    const { model, dict, windows } = planted();
+    const tensorsBefore = tensorCount();
+    const result = await analyzeDictionary({
       model,
       dictionary: dict.sae,
       windows,
@@ -105,7 +111,23 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
       mask: MASK,
       info: { dictionaryName: 'synthetic' },
     });
-    tensorsAfter = tensorCount();
+    pass = { dict, windows, result, tensorsBefore, tensorsAfter: tensorCount() };
+  });
+  return () => {
+    if (!pass) throw new Error('the full pass is made in beforeAll');
+    return pass;
+  };
+}
+
+/** The pass as a whole, the planted features and the masked positions. */
+function plantedFeatureTests(pass: () => FullPass): void {
+  let dict: SyntheticDictionary;
+  let windows: TokenBatch;
+  let result: AnalysisResult;
+  let tensorsBefore: number;
+  let tensorsAfter: number;
+  beforeAll(() => {
+    ({ dict, windows, result, tensorsBefore, tensorsAfter } = pass());
   });
 
   it('leaves no tensors behind and describes the pass', () => {
@@ -174,6 +196,16 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
       expect(f.histogram).toEqual({ edges: [0], counts: [] });
       expect(f.samplings.map((s) => s.name)).toEqual(['non_activating']);
     }
+  });
+}
+
+/** Random ReLU features against the dense host reference: statistics, quantile samples and the stored contexts. */
+function randomFeatureTests(pass: () => FullPass): void {
+  let dict: SyntheticDictionary;
+  let windows: TokenBatch;
+  let result: AnalysisResult;
+  beforeAll(() => {
+    ({ dict, windows, result } = pass());
   });
 
   it('agrees with the dense host reference on random ReLU features: count, max, mean, histogram, top contexts', () => {
@@ -250,6 +282,12 @@ describeEachBackend('analyzeDictionary: one full pass over planted and random fe
         Array.from(windows.ids.subarray(c.contextIndex * S, (c.contextIndex + 1) * S)),
       );
   });
+}
+
+describeEachBackend('analyzeDictionary: one full pass over planted and random features', () => {
+  const pass = useFullPass();
+  describe('the pass and its planted features', () => plantedFeatureTests(pass));
+  describe('random features against the dense host reference', () => randomFeatureTests(pass));
 });
 
 describeEachBackend('analyzeDictionary: token budget, abort and bounded memory', () => {
