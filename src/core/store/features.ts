@@ -233,16 +233,14 @@ function readSamples(store: Store, feature: FeatureRow, arrays: ArrayReader): Fe
       : arrays.readFloat32(`${arraysRef(r.arrays_ref, where)}.activations`);
     const sampleTokens = tokens.get(r.context_idx);
     if (!sampleTokens) throw new Error(`${where}: its context ${r.context_idx} is not stored`);
-    byName
-      .get(r.sampling)
-      ?.samples.push({
-        rank: r.rank,
-        contextIndex: r.context_idx,
-        tokens: sampleTokens,
-        positions,
-        values,
-        maxActivation: r.max_activation,
-      });
+    byName.get(r.sampling)?.samples.push({
+      rank: r.rank,
+      contextIndex: r.context_idx,
+      tokens: sampleTokens,
+      positions,
+      values,
+      maxActivation: r.max_activation,
+    });
   }
   return samplings;
 }

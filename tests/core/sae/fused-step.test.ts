@@ -324,12 +324,10 @@ describeEachBackend('fused TopK training step: webgpu encoder chunks, and when t
       const be = tf.tensor1d(rows(23, F, 0));
       const bd = tf.tensor1d(rows(24, d, 0.2));
       const encode = (chunkRows?: number) =>
-        tf
-          .engine()
-          .runKernel(SAE_FUSED_ENCODE, { x, we, be, bd }, {
-            k,
-            ...(chunkRows ? { chunkRows } : {}),
-          } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        tf.engine().runKernel(SAE_FUSED_ENCODE, { x, we, be, bd }, {
+          k,
+          ...(chunkRows ? { chunkRows } : {}),
+        } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       const whole = encode();
       const wholeData = await Promise.all(whole.map((t) => t.data()));
       for (const chunkRows of [37, 128, 299]) {

@@ -10,11 +10,9 @@ export const rowSqErrGradConfig: tf.GradConfig = {
   gradFunc: (dy, saved) => {
     const [a, b] = saved as [tf.Tensor, tf.Tensor];
     const grad = (wrt: 'a' | 'b') => () =>
-      tf
-        .engine()
-        .runKernel(SAE_ROW_SQ_ERR_GRAD, { a, b, dy: dy as tf.Tensor }, {
-          wrt,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      tf.engine().runKernel(SAE_ROW_SQ_ERR_GRAD, { a, b, dy: dy as tf.Tensor }, {
+        wrt,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
     return { a: grad('a'), b: grad('b') };
   },
 };
