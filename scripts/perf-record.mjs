@@ -1,6 +1,6 @@
 // Runs one benchmark command and keeps its JSON as a raw run: `node scripts/perf-record.mjs NAME -- CMD ARGS…`
-// writes docs/perf-runs/<date>-NAME.json = { name, command, date, machine, output }, where output is the last line
-// of the command's stdout parsed as JSON (every bench/ script prints one). `npm run perf:report` turns the newest
+// writes docs/perf-runs/<date>-NAME.json = { name, command, date, machine, output }, where output is the command's
+// stdout parsed as JSON (or its last line: every bench/ script prints one JSON report). `npm run perf:report` turns the newest
 // run of each name into docs/performance.md.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -25,14 +25,19 @@ if (run.status !== 0) {
   console.error(`perf-record: ${[cmd, ...args].join(' ')} exited with ${run.status ?? run.signal}; nothing recorded`);
   process.exit(1);
 }
-const last = run.stdout.trim().split('\n').at(-1) ?? '';
-let output;
-try {
-  output = JSON.parse(last);
-} catch {
-  console.error(`perf-record: the last line of stdout is not JSON: ${last.slice(0, 120)}`);
+/** The benchmark's JSON: the whole of stdout (pretty-printed reports), else its last line. */
+function parseOutput(stdout) {
+  for (const text of [stdout.trim(), stdout.trim().split('\n').at(-1) ?? '']) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // try the next reading
+    }
+  }
+  console.error(`perf-record: stdout is not JSON, nor is its last line: ${stdout.trim().slice(-120)}`);
   process.exit(1);
 }
+const output = parseOutput(run.stdout);
 const record = {
   name,
   command: [cmd, ...args].join(' '),
