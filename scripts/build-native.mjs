@@ -3,6 +3,7 @@
 // install: without a C compiler the app runs on tfjs's kernels and says so once. SAE_STUDIO_BLAS=own builds
 // without a system BLAS even where one is installed.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,15 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeGyp = process.env.npm_config_node_gyp;
 const [cmd, args] = nodeGyp ? [process.execPath, [nodeGyp]] : ['npx', ['--no-install', 'node-gyp']];
-const r = spawnSync(cmd, [...args, 'rebuild', '--directory', join(root, 'native')], {
+// node-gyp downloads Node's headers unless told where they are; a Node installed with its headers (Debian's,
+// nodesource's, the official tarball: <prefix>/include/node) needs no download, which matters where nodejs.org is
+// out of reach. An explicit npm_config_nodedir wins.
+const prefix = dirname(dirname(process.execPath));
+const nodedir =
+  !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))
+    ? [`--nodedir=${prefix}`]
+    : [];
+const r = spawnSync(cmd, [...args, 'rebuild', ...nodedir, '--directory', join(root, 'native')], {
   stdio: ['ignore', 'pipe', 'pipe'],
   encoding: 'utf8',
 });

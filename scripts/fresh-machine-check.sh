@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replays a newcomer's first minutes, from a scratch clone of this repository's HEAD, with a clean environment (no
-# variable set by hand, an empty HOME so npm's cache and the studio home start empty): the README's install command,
+# variable set by hand; a new HOME with only the machine's ~/.npmrc, so npm's cache and the studio home start empty): the README's install command,
 # its test command, then the main job. With --purge (root only) it first removes the system packages a fresh machine
 # of the project's kind lacks (chromium, OpenBLAS, the Vulkan driver and loader), so `npm test` has to bring them.
 # Writes OUTDIR/transcript.log and OUTDIR/summary.json (each step's exit code and seconds, the test summary line, the
@@ -29,6 +29,10 @@ fi
 scratch=$(mktemp -d)
 git clone -q "$repo" "$scratch/sae-studio"
 mkdir -p "$scratch/home"
+# The machine's own npm settings come along (on this project's machines /root/.npmrc, part of the image, sets
+# nodedir=/usr so that node-gyp builds better-sqlite3 against the installed Node headers instead of downloading
+# them); the npm cache and the studio home start empty.
+[ -f "$HOME/.npmrc" ] && cp "$HOME/.npmrc" "$scratch/home/.npmrc"
 clean_env=(env -i "HOME=$scratch/home" "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" "TERM=${TERM:-dumb}")
 
 step() { # step NAME COMMAND… : runs it in the clone with the clean environment, appends to the log, records rc/seconds
