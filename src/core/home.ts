@@ -2,6 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PATH_SEGMENT_RULE, isPathSegment } from '../protocol/path-segment';
+import { InputError } from './errors';
 
 export interface StudioHome {
   root: string;
@@ -22,4 +24,20 @@ export function studioHome(root = process.env.SAE_STUDIO_HOME || join(homedir(),
   };
   for (const dir of Object.values(home)) mkdirSync(dir, { recursive: true });
   return home;
+}
+
+/** A name or id that becomes one folder under the home, checked here where every such path is built. */
+function segment(value: string, what: string): string {
+  if (!isPathSegment(value)) throw new InputError(`${what} '${value}' is not ${PATH_SEGMENT_RULE}`);
+  return value;
+}
+
+/** runs/<runId>: the run's checkpoints, log and config. */
+export function runDir(home: StudioHome, runId: string): string {
+  return join(home.runs, segment(runId, 'run id'));
+}
+
+/** dictionaries/<name>: a trained dictionary, by its name. */
+export function dictionaryDir(home: StudioHome, name: string): string {
+  return join(home.dictionaries, segment(name, 'dictionary name'));
 }

@@ -4,11 +4,11 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StudioHome } from '../core/home';
+import { runDir, type StudioHome } from '../core/home';
 import { checkpointsDir } from '../core/sae/checkpoint';
 
 export function hasCompleteCheckpoint(home: StudioHome, runId: string): boolean {
-  const root = checkpointsDir(join(home.runs, runId));
+  const root = checkpointsDir(runDir(home, runId));
   if (!existsSync(root)) return false;
   // A checkpoint folder is renamed into place with state.json written last (core/sae/checkpoint.ts).
   return readdirSync(root).some(

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openDataset } from '../core/data/sources/open-dataset';
 import { DATABASE_FILE } from '../core/store/database';
 import { isInputError } from '../core/errors';
-import type { StudioHome } from '../core/home';
+import { runDir, type StudioHome } from '../core/home';
 import { resolveDictionaryDir } from '../core/sae/dictionary-store';
 import {
   addBookmark,
@@ -150,7 +150,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
 const RUN_LOG_LINES = 500;
 
 function readRunLog(home: StudioHome, runId: string): string[] {
-  const file = join(home.runs, runId, RUN_LOG);
+  const file = join(runDir(home, runId), RUN_LOG);
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')

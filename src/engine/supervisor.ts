@@ -10,7 +10,7 @@ import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import type { TrainConfig } from '../protocol/run-config';
 import { InputError, isInputError } from '../core/errors';
-import type { StudioHome } from '../core/home';
+import { runDir, type StudioHome } from '../core/home';
 import { readRunConfig } from '../core/sae/trainer';
 import {
   addRunCheckpoint,
@@ -92,7 +92,7 @@ export class Supervisor implements StudioEventSource {
     cfg: TrainConfig,
     runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
   ): { runId: string; jobId: string } {
-    if (existsSync(join(this.home.runs, runId)))
+    if (existsSync(runDir(this.home, runId)))
       throw new InputError(`run '${runId}' exists; resume it or choose another id`);
     const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
     if (busy)
@@ -421,7 +421,7 @@ function analysisAfter(config: Readonly<Record<string, unknown>>): AnalyzeSpec |
 export const RUN_LOG = 'run.log';
 
 function appendRunLog(home: StudioHome, runId: string, message: string): void {
-  const dir = join(home.runs, runId);
+  const dir = runDir(home, runId);
   mkdirSync(dir, { recursive: true });
   appendFileSync(join(dir, RUN_LOG), `${new Date().toISOString()} ${message.replace(/\n/g, ' ')}\n`);
 }

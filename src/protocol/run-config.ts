@@ -3,6 +3,7 @@
 // with the vocabulary of each choice. The dictionary config it embeds is what gets saved beside the weights; the
 // rest stays with the run.
 import { z } from 'zod';
+import { PathSegmentSchema } from './path-segment';
 import type { SaeConfigInput } from './dictionary-config';
 
 /** Compute backends, and what a config may ask for (`auto` picks the fastest that works here). */
@@ -69,10 +70,8 @@ export const TrainSaeSchema = z
 export const TrainConfigSchema = z
   .strictObject({
     /** Name of the resulting dictionary (a folder under $SAE_STUDIO_HOME/dictionaries). */
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only')
-      .default('sae'),
+    /** The dictionary's name: its folder under dictionaries/. */
+    name: PathSegmentSchema.default('sae'),
     series: z.string().nullable().default(null),
     sae: TrainSaeSchema,
     /** Model folder or bundled model name. */

@@ -1,5 +1,6 @@
 /** Training runs as the store records them (status, checkpoints, the metrics series) and the requests about them. */
 import { z } from 'zod';
+import { PathSegmentSchema } from './path-segment';
 import { MetricValuesSchema } from './metric-values';
 import { TrainConfigDraftSchema } from './run-config';
 
@@ -8,10 +9,8 @@ const count = z.number().int().nonnegative();
 export const RUN_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** Letters, digits, dot, dash, underscore: a run id is also a folder name under runs/. */
-export const RunIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash and underscore only (at most 128)');
+/** A run id is also a folder name under runs/: one plain path segment. */
+export const RunIdSchema = PathSegmentSchema;
 
 export const RunSummarySchema = z.object({
   id: z.string().min(1),

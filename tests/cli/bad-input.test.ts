@@ -1,6 +1,16 @@
 // Bad input to the CLI: one line on stderr naming the file / field / value and what was expected, a non-zero
 // exit code, and no stack trace unless --debug.
-import { copyFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,5 +144,55 @@ describe('CLI bad input', () => {
       expect(r.status, cmd.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage|Subcommands/);
     }
+  });
+});
+
+describe('CLI bad input: names and ids that would become paths', () => {
+  function studio(): { home: string; env: Record<string, string>; config: (name: string) => string } {
+    const home = mkdtempSync(join(tmpdir(), 'sae-studio-names-'));
+    mkdirSync(join(home, 'dictionaries', 'keep-me'), { recursive: true });
+    writeFileSync(join(home, 'dictionaries', 'keep-me', 'config.json'), '{}');
+    const config = (name: string) => {
+      const file = join(home, `train-${readdirSync(home).length}.json`);
+      const cfg = {
+        name,
+        model: 'pdlm-4l-256',
+        dataset: 'pdlm-corpus',
+        sae: { hook_point_in: 'blocks.0.hook_resid_post' },
+        total_training_tokens: 40960,
+      };
+      writeFileSync(file, JSON.stringify(cfg));
+      return file;
+    };
+    return { home, env: { SAE_STUDIO_HOME: home }, config };
+  }
+
+  it.each(['.', '..'])('refuses a dictionary named %j before any work, and the other dictionaries stay', (name) => {
+    const s = studio();
+    const r = runCli(['train', '--config', s.config(name), '--backend', 'cpu'], s.env);
+    expect(r.status).toBe(2);
+    const lines = errorLines(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/field 'name': one folder name/);
+    expect(existsSync(join(s.home, 'dictionaries', 'keep-me', 'config.json'))).toBe(true);
+    expect(readdirSync(join(s.home, 'runs'))).toEqual([]);
+  });
+
+  it('refuses a --run-id outside runs/, and writes nothing', () => {
+    const s = studio();
+    const r = runCli(['train', '--config', s.config('ok'), '--run-id', '../../escaped', '--backend', 'cpu'], s.env);
+    expect(r.status).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(/run id '\.\.\/\.\.\/escaped' is not one folder name/),
+    ]);
+    expect(existsSync(join(s.home, '..', 'escaped'))).toBe(false);
+    expect(readdirSync(join(s.home, 'runs'))).toEqual([]);
+  });
+
+  it('refuses to resume a run id outside runs/', () => {
+    const s = studio();
+    const r = runCli(['train', '--resume', '../x'], s.env);
+    expect(r.status).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/run id '\.\.\/x' is not one folder name/)]);
   });
 });

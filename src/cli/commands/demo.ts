@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TrainConfigSchema } from '../../protocol/run-config';
-import { studioHome } from '../../core/home';
+import { runDir, studioHome } from '../../core/home';
 import { evaluateDictionary } from '../../core/sae/evaluate';
 import { loadDictionary } from '../../core/sae/dictionary-store';
 import { PDLM_TRAIN_TOKENS, referenceTopKRecipe } from '../../core/sae/recipes';
@@ -113,7 +113,7 @@ export const demoCommand: Command = {
       '',
       `dictionary: ${result.dictionaryDir}`,
       `store:      ${join(home.root, 'studio.db')}`,
-      `run:        ${join(home.runs, runId)}`,
+      `run:        ${runDir(home, runId)}`,
       '',
     ];
     process.stderr.write(out.join('\n'));

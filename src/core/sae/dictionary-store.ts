@@ -3,7 +3,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
-import type { StudioHome } from '../home';
+import { dictionaryDir, type StudioHome } from '../home';
+import { isPathSegment } from '../../protocol/path-segment';
 import { loadLmSaesDictionary } from './formats/lm-saes';
 import { importSaeLens } from './formats/saelens';
 import type { HostParams } from './host-tensor';
@@ -24,8 +25,8 @@ export function recordedModel(stored: StoredDictionary): string | null {
 
 export function resolveDictionaryDir(ref: string, home: StudioHome): string {
   if (existsSync(ref) && statSync(ref).isDirectory()) return resolve(ref);
-  const named = join(home.dictionaries, ref);
-  if (!/[\\/]/.test(ref) && existsSync(named)) return named;
+  const named = isPathSegment(ref) ? dictionaryDir(home, ref) : null;
+  if (named && existsSync(named)) return named;
   throw new InputError(
     `dictionary '${ref}' not found: expected a dictionary folder or a name under ${home.dictionaries}`,
   );

@@ -13,6 +13,7 @@ import {
 import { SaeConfigSchema, type SaeConfig } from '../../protocol/dictionary-config';
 import type { TrainConfig } from '../../protocol/run-config';
 import { parseConfig } from '../config/validate';
+import { runDir as runDirOf } from '../home';
 import { InputError } from '../errors';
 import { writeFileAtomic } from '../util/atomic-file';
 import { entryOf } from '../util/lookup';
@@ -41,7 +42,7 @@ import { sparseTopKUnavailable } from './sparse/sparse-topk';
 
 /** The run folder: a new one (its train-config.json written) or, to resume, its last complete checkpoint. */
 export function openRunDir(cfg: TrainConfig, opts: TrainJobOptions): { runDir: string; checkpoint: Checkpoint | null } {
-  const runDir = join(opts.home.runs, opts.runId);
+  const runDir = runDirOf(opts.home, opts.runId);
   const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
   if (opts.resume && !resumeFrom) throw new InputError(`${runDir}: no complete checkpoint to resume from`);
   if (!opts.resume && existsSync(join(runDir, 'train-config.json'))) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ActivationBatch } from '../activations';
 import type { TrainConfig } from '../../protocol/run-config';
 import { InputError } from '../errors';
-import type { StudioHome } from '../home';
+import { dictionaryDir as dictionaryDirOf, runDir as runDirOf, type StudioHome } from '../home';
 import { initBackend } from '../tensor/backend';
 import { writeFileAtomic } from '../util/atomic-file';
 import { writeCheckpoint } from './checkpoint';
@@ -274,7 +274,7 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
       saeCfg.norm_activation === 'dataset-wise'
         ? foldActivationNorm(saeCfg, finalHost)
         : { cfg: saeCfg, params: finalHost };
-    dictionaryDir = join(run.opts.home.dictionaries, cfg.name);
+    dictionaryDir = dictionaryDirOf(run.opts.home, cfg.name);
     saveLmSaesDictionary(dictionaryDir, folded.cfg, folded.params, {
       lmConfig: {
         model_name: cfg.model,
@@ -299,7 +299,7 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
 /** Whether the sparse TopK kernels apply to a run, and why not when they do not. */
 /** The config a run was started with (to resume it). */
 export function readRunConfig(home: StudioHome, runId: string): unknown {
-  const file = join(home.runs, runId, 'train-config.json');
+  const file = join(runDirOf(home, runId), 'train-config.json');
   if (!existsSync(file)) throw new InputError(`${file}: no such run`);
   return JSON.parse(readFileSync(file, 'utf8'));
 }
