@@ -49,6 +49,14 @@ export const SaeConfigSchema = z
         return z.NEVER;
       }
       dSae = Math.round(c.d_model * c.expansion_factor);
+      if (dSae < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['expansion_factor'],
+          message: `d_model × expansion_factor = ${c.d_model} × ${c.expansion_factor} rounds to ${dSae} latents; a dictionary needs at least 1 (expansion_factor ≥ ${0.5 / c.d_model})`,
+        });
+        return z.NEVER;
+      }
     } else if (c.expansion_factor !== undefined && Math.round(c.d_model * c.expansion_factor) !== dSae) {
       ctx.addIssue({
         code: 'custom',

@@ -45,3 +45,27 @@ describe('run config contract', () => {
     expect(tooLargeK.error?.issues[0]).toMatchObject({ path: ['top_k'], message: 'must be at most d_sae = 8' });
   });
 });
+
+describe('the dictionary config refuses a dictionary of no latents', () => {
+  it.each([0.001, 0.0019])('expansion_factor %f on d_model 256 rounds to 0 latents', (ef) => {
+    const r = SaeConfigSchema.safeParse({
+      hook_point_in: 'blocks.0.hook_resid_post',
+      d_model: 256,
+      expansion_factor: ef,
+      act_fn: 'relu',
+    });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['expansion_factor']);
+    expect(r.error?.issues[0]?.message).toMatch(/rounds to 0 latents; a dictionary needs at least 1/);
+  });
+
+  it('takes the smallest expansion_factor that gives one latent', () => {
+    const r = SaeConfigSchema.safeParse({
+      hook_point_in: 'blocks.0.hook_resid_post',
+      d_model: 256,
+      expansion_factor: 0.5 / 256,
+      act_fn: 'relu',
+    });
+    expect(r.success && r.data.d_sae).toBe(1);
+  });
+});
