@@ -40,7 +40,10 @@ import type {
 import { Sae } from './variants/sae';
 import { sparseTopKUnavailable } from './sparse/sparse-topk';
 
-/** The run folder: a new one (its train-config.json written) or, to resume, its last complete checkpoint. */
+/**
+ * The run folder, checked but not yet made: a new one's id must be free; to resume, its last complete checkpoint
+ * (with the same config). Nothing is written until the dictionary's config is valid too (createRunDir).
+ */
 export function openRunDir(cfg: TrainConfig, opts: TrainJobOptions): { runDir: string; checkpoint: Checkpoint | null } {
   const runDir = runDirOf(opts.home, opts.runId);
   const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
@@ -54,9 +57,13 @@ export function openRunDir(cfg: TrainConfig, opts: TrainJobOptions): { runDir: s
       `${resumeFrom.dir}: the run's config differs from the one given; resume with the run's own train-config.json`,
     );
   }
+  return { runDir, checkpoint };
+}
+
+/** Makes a new run's folder with its train-config.json (what --resume reads); a resumed run's folder exists. */
+export function createRunDir(runDir: string, cfg: TrainConfig, checkpoint: Checkpoint | null): void {
   mkdirSync(runDir, { recursive: true });
   if (!checkpoint) writeFileAtomic(join(runDir, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
-  return { runDir, checkpoint };
 }
 
 /** The hook points (checked against the model's config.json) and the dictionary's config: the checkpoint's, or parsed. */

@@ -20,12 +20,12 @@ import { disposeStats, trainStep, type StepStats } from './train-step';
 import { loadModelAndWindows, resolveSplit, type ModelAndWindows } from './train-data';
 import { preselectBatchTopK } from './sparse/sparse-topk';
 
-import { hookActs, openRunDir, resolveDictionary, setUpRun } from './train-setup';
+import { createRunDir, hookActs, openRunDir, resolveDictionary, setUpRun } from './train-setup';
 import type { CheckpointState, Emit, Log, Run, TrainJobOptions, TrainResult } from './train-run';
 export type { TrainEvent, TrainJobOptions, TrainMetrics, TrainResult } from './train-run';
 /**
  * Trains (or resumes) one dictionary. The stages are the functions below, in order: openRunDir, resolveDictionary,
- * setUpRun (dataset statistics, the stream, parameters and optimiser), runSteps (trainOnBatch, emitMetrics and
+ * createRunDir, setUpRun (dataset statistics, the stream, parameters and optimiser), runSteps (trainOnBatch, emitMetrics and
  * saveCheckpoint each step), finishRun.
  */
 export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<TrainResult> {
@@ -34,6 +34,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   const { runDir, checkpoint } = openRunDir(cfg, opts);
   // Everything that can be checked from config.json alone is checked before any weights or data are read.
   const { hooks, saeCfg } = resolveDictionary(cfg, checkpoint);
+  createRunDir(runDir, cfg, checkpoint); // only now: a config refused above leaves no folder behind
 
   const backend = await initBackend(cfg.backend);
   log(`backend: ${backend.device}`);

@@ -244,4 +244,12 @@ describe('trainer: failures', () => {
     );
     await expect(trainDictionary(cfg, { home, runId: 'c' })).rejects.toThrow(/a run with this id exists/);
   });
+
+  it('leaves no run folder behind when the dictionary config is refused', async () => {
+    const home = studioHome(tempHome());
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 }));
+    const tooManyK = { ...cfg, sae: { ...cfg.sae, act_fn: 'topk', top_k: 1_000_000 } };
+    await expect(trainDictionary(tooManyK, { home, runId: 'refused' })).rejects.toThrow(/top_k/);
+    expect(existsSync(join(home.runs, 'refused'))).toBe(false);
+  });
 });
