@@ -76,6 +76,24 @@ export function latestCheckpoint(runDir: string): CheckpointInfo | null {
   return listCheckpoints(runDir).at(-1) ?? null;
 }
 
+/**
+ * The newest checkpoint that reads back whole, and the newer ones that did not (a file cut short by a crash or a
+ * full disk after its folder was renamed into place), each with the reason; null when none is complete.
+ */
+export function readLatestCheckpoint<S>(
+  runDir: string,
+): { info: CheckpointInfo; checkpoint: { tensors: HostParams; state: S }; skipped: string[] } | null {
+  const skipped: string[] = [];
+  for (const info of listCheckpoints(runDir).reverse()) {
+    try {
+      return { info, checkpoint: readCheckpoint<S>(info.dir), skipped };
+    } catch (err) {
+      skipped.push(`${info.dir}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return null;
+}
+
 export function readCheckpoint<S>(dir: string): { tensors: HostParams; state: S } {
   let state: S;
   try {

@@ -17,7 +17,7 @@ import { runDir as runDirOf } from '../home';
 import { InputError } from '../errors';
 import { writeFileAtomic } from '../util/atomic-file';
 import { entryOf } from '../util/lookup';
-import { latestCheckpoint, readCheckpoint } from './checkpoint';
+import { readLatestCheckpoint } from './checkpoint';
 import type { HostParams } from './host-tensor';
 import { initializeSae } from './init/initialize';
 import { Adam } from './optim/adam';
@@ -44,20 +44,26 @@ import { sparseTopKUnavailable } from './sparse/sparse-topk';
  * The run folder, checked but not yet made: a new one's id must be free; to resume, its last complete checkpoint
  * (with the same config). Nothing is written until the dictionary's config is valid too (createRunDir).
  */
-export function openRunDir(cfg: TrainConfig, opts: TrainJobOptions): { runDir: string; checkpoint: Checkpoint | null } {
+export function openRunDir(
+  cfg: TrainConfig,
+  opts: TrainJobOptions,
+): { runDir: string; checkpoint: Checkpoint | null; skipped: string[] } {
   const runDir = runDirOf(opts.home, opts.runId);
-  const resumeFrom = opts.resume ? latestCheckpoint(runDir) : null;
-  if (opts.resume && !resumeFrom) throw new InputError(`${runDir}: no complete checkpoint to resume from`);
-  if (!opts.resume && existsSync(join(runDir, 'train-config.json'))) {
-    throw new InputError(`${runDir}: a run with this id exists; resume it (--resume) or choose another id`);
+  if (!opts.resume) {
+    if (existsSync(join(runDir, 'train-config.json'))) {
+      throw new InputError(`${runDir}: a run with this id exists; resume it (--resume) or choose another id`);
+    }
+    return { runDir, checkpoint: null, skipped: [] };
   }
-  const checkpoint = resumeFrom ? readCheckpoint<CheckpointState>(resumeFrom.dir) : null;
-  if (resumeFrom && checkpoint && JSON.stringify(checkpoint.state.train_config) !== JSON.stringify(cfg)) {
+  // The newest checkpoint that reads back whole: one cut short by a crash falls back to the one before it.
+  const found = readLatestCheckpoint<CheckpointState>(runDir);
+  if (!found) throw new InputError(`${runDir}: no complete checkpoint to resume from`);
+  if (JSON.stringify(found.checkpoint.state.train_config) !== JSON.stringify(cfg)) {
     throw new InputError(
-      `${resumeFrom.dir}: the run's config differs from the one given; resume with the run's own train-config.json`,
+      `${found.info.dir}: the run's config differs from the one given; resume with the run's own train-config.json`,
     );
   }
-  return { runDir, checkpoint };
+  return { runDir, checkpoint: found.checkpoint, skipped: found.skipped };
 }
 
 /** Makes a new run's folder with its train-config.json (what --resume reads); a resumed run's folder exists. */

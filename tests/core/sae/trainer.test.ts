@@ -1,7 +1,7 @@
 // The training job end to end on the embedded model: it saves a dictionary that loads and reconstructs, and an
 // interrupted run resumed from its last checkpoint ends with exactly the weights of an uninterrupted one.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -76,6 +76,30 @@ describe('trainer: training, resuming, initialising', () => {
     const b = loadDictionary('small', homeB);
     for (const [name, p] of Object.entries(a.params)) expect(b.params[name]?.data, name).toEqual(p.data);
     expect(b.cfg).toEqual(a.cfg);
+  });
+
+  it('resumes from the previous checkpoint when the newest was cut short, and still ends bit-for-bit', async () => {
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { checkpoint_every_tokens: 256 * 3 }));
+    const homeA = studioHome(tempHome());
+    await trainDictionary(cfg, { home: homeA, runId: 'a' });
+    const homeB = studioHome(tempHome());
+    await trainDictionary(cfg, { home: homeB, runId: 'b', maxStepsThisProcess: 5 });
+    const newest = join(homeB.runs, 'b', 'checkpoints', 'step-00000005', 'state.safetensors');
+    truncateSync(newest, Math.floor(statSync(newest).size / 2));
+    const logs: string[] = [];
+    const resumed = await trainDictionary(cfg, {
+      home: homeB,
+      runId: 'b',
+      resume: true,
+      onEvent: (e) => e.type === 'log' && logs.push(e.message),
+    });
+    expect(logs.some((l) => /checkpoint not readable, resuming from an earlier one: .*step-00000005/.test(l))).toBe(
+      true,
+    );
+    expect(resumed.steps).toBe(12);
+    const a = loadDictionary('small', homeA);
+    const b = loadDictionary('small', homeB);
+    for (const [name, p] of Object.entries(a.params)) expect(b.params[name]?.data, name).toEqual(p.data);
   });
 
   it('initialises b_D from the mean of bias_init_tokens tokens when asked (one pass shared with the norm estimate)', async () => {
