@@ -1,7 +1,7 @@
 // The training job's setup: the run folder (new, or resumed from its last complete checkpoint), the dictionary's
 // config checked against the model, the dataset statistics (normalisation scale, b_D), the activation stream, and
 // the parameters and optimiser — new or restored.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cachedActivationStream,
@@ -54,6 +54,14 @@ export function openRunDir(
       throw new InputError(`${runDir}: a run with this id exists; resume it (--resume) or choose another id`);
     }
     return { runDir, checkpoint: null, skipped: [] };
+  }
+  const result = join(runDir, 'result.json');
+  if (existsSync(result)) {
+    // A finished run's dictionary may have been analysed, exported or renamed since: resuming would overwrite it.
+    const { dictionary } = JSON.parse(readFileSync(result, 'utf8')) as { dictionary?: string };
+    throw new InputError(
+      `${runDir}: the run has finished (its dictionary: ${dictionary ?? 'unknown'}); nothing to resume`,
+    );
   }
   // The newest checkpoint that reads back whole: one cut short by a crash falls back to the one before it.
   const found = readLatestCheckpoint<CheckpointState>(runDir);

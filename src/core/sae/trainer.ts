@@ -298,7 +298,6 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
   return { dictionaryDir, steps: step, tokens, seconds, cancelled, sae: saeCfg };
 }
 
-/** Whether the sparse TopK kernels apply to a run, and why not when they do not. */
 /** The config a run was started with (to resume it). */
 export function readRunConfig(home: StudioHome, runId: string): unknown {
   const file = join(runDirOf(home, runId), 'train-config.json');

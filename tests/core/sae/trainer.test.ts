@@ -269,6 +269,18 @@ describe('trainer: failures', () => {
     await expect(trainDictionary(cfg, { home, runId: 'c' })).rejects.toThrow(/a run with this id exists/);
   });
 
+  it('refuses to resume a finished run, leaving its dictionary as it was', async () => {
+    const home = studioHome(tempHome());
+    const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 * 2 }));
+    const done = await trainDictionary(cfg, { home, runId: 'f' });
+    const weights = join(done.dictionaryDir ?? '', 'sae_weights.safetensors');
+    const before = statSync(weights).mtimeMs;
+    await expect(trainDictionary(cfg, { home, runId: 'f', resume: true })).rejects.toThrow(
+      /the run has finished \(its dictionary: .*small\); nothing to resume/,
+    );
+    expect(statSync(weights).mtimeMs).toBe(before);
+  });
+
   it('leaves no run folder behind when the dictionary config is refused', async () => {
     const home = studioHome(tempHome());
     const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { total_training_tokens: 256 }));
