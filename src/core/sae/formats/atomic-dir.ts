@@ -6,7 +6,9 @@
 // renamed to the target name — that rename is the commit point. An existing target is first renamed aside
 // (`.<name>.<pid>.<rand>.old`) and removed only after the commit; if the commit fails it is renamed back.
 // A crash can leave hidden `.tmp` / `.old` directories beside the target, but the target name holds either the
-// complete old dictionary, the complete new one, or (between the two renames) nothing.
+// complete old dictionary, the complete new one, or (between the two renames) nothing. The next write in the same
+// folder clears what dead writers left: a `.tmp` is removed, an `.old` whose target is missing is put back (it is the
+// complete old dictionary), any other `.old` removed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -88,8 +90,33 @@ function checkTarget(target: string, opts: AtomicDirOptions): boolean {
   return true;
 }
 
+const LEFTOVER = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.(tmp|old)$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
+  }
+}
+
+/** Clears what writers that died left in `parent` (see the file header); a live writer's folders are left alone. */
+export function sweepLeftovers(parent: string): void {
+  for (const entry of fs.readdirSync(parent)) {
+    const m = LEFTOVER.exec(entry);
+    if (!m || processAlive(Number(m[2]))) continue;
+    const leftover = path.join(parent, entry);
+    const target = path.join(parent, m[1] ?? '');
+    if (m[3] === 'old' && !fs.existsSync(target)) fs.renameSync(leftover, target);
+    else fs.rmSync(leftover, { recursive: true, force: true });
+  }
+}
+
 /** Creates (or replaces) the directory `target` with the files `write` puts in it, atomically (see the file header). */
 export function writeDirAtomically(target: string, opts: AtomicDirOptions, write: (w: AtomicDirWriter) => void): void {
+  const parent = path.dirname(target);
+  if (fs.statSync(parent, { throwIfNoEntry: false })?.isDirectory()) sweepLeftovers(parent); // before the target is judged
   const exists = checkTarget(target, opts);
   const tmp = siblingName(target, 'tmp');
   try {

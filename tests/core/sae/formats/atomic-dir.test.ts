@@ -77,3 +77,48 @@ describe('writeDirAtomically', () => {
     expect(tmp.entries()).toEqual(['dict']);
   });
 });
+
+describe('writeDirAtomically: what a killed writer left', () => {
+  let tmp: ReturnType<typeof scratch>;
+  beforeEach(() => {
+    tmp = scratch('atomic-leftovers');
+  });
+  afterEach(() => tmp.remove());
+
+  /** A pid no process has: the writer that named its folders after it is dead. */
+  const DEAD = 2 ** 22 + 12345;
+  const leftover = (name: string, pid: number, suffix: 'tmp' | 'old') => {
+    const dir = join(tmp.dir, `.${name}.${pid}.0badc0de.${suffix}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), `{"from": "${suffix}"}`);
+    return dir;
+  };
+  const write = (name: string) =>
+    writeDirAtomically(join(tmp.dir, name), OPTS, (w) => w.writeFile('config.json', '{}'));
+
+  it("removes a dead writer's temporary folder at the next save in the folder", () => {
+    leftover('killed', DEAD, 'tmp');
+    write('other');
+    expect(tmp.entries()).toEqual(['other']);
+  });
+
+  it("puts back a dead writer's set-aside dictionary whose replacement never landed", () => {
+    leftover('demo', DEAD, 'old');
+    write('other');
+    expect(tmp.entries().sort()).toEqual(['demo', 'other']);
+    expect(readFileSync(join(tmp.dir, 'demo', 'config.json'), 'utf8')).toBe('{"from": "old"}');
+  });
+
+  it('puts back the set-aside dictionary before replacing it under the same name', () => {
+    leftover('demo', DEAD, 'old');
+    write('demo');
+    expect(tmp.entries()).toEqual(['demo']);
+    expect(readFileSync(join(tmp.dir, 'demo', 'config.json'), 'utf8')).toBe('{}');
+  });
+
+  it("leaves a live writer's folders alone", () => {
+    const live = leftover('busy', process.pid, 'tmp');
+    write('other');
+    expect(existsSync(live)).toBe(true);
+  });
+});
