@@ -79,6 +79,9 @@ export function openStore(options: OpenStoreOptions = {}): Store {
         );
       }
     } else {
+      // A file that is not ours (or from a newer SAE Studio) is refused before anything is written to it: switching
+      // to WAL rewrites the file's header. migrate() checks again inside its transaction.
+      checkSchema(db, migrations, file);
       db.pragma('journal_mode = WAL'); // persistent: readers of this file read WAL too
       // NORMAL in WAL mode: a killed process never corrupts nor half-commits; a power cut may lose the last commits.
       db.pragma('synchronous = NORMAL');

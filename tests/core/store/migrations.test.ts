@@ -178,6 +178,18 @@ describe('openStore refusing files it cannot open', () => {
     expectInputError(() => openStore({ dir }), /another application \(application_id 0x4d2\)/);
   });
 
+  it('leaves a refused file as it was: not switched to WAL, not a byte changed', () => {
+    const dir = tempDir();
+    const raw = new Database(join(dir, 'studio.db'));
+    raw.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+    raw.close();
+    const before = readFileSync(join(dir, 'studio.db'));
+    expectInputError(() => openStore({ dir }), /not an SAE Studio store/);
+    const after = readFileSync(join(dir, 'studio.db'));
+    expect(after[18], 'file format write version (2 = WAL)').toBe(1);
+    expect(after.equals(before)).toBe(true);
+  });
+
   it('lets readers open only an existing, migrated store', () => {
     const dir = tempDir();
     expectInputError(() => openStore({ dir, readonly: true }), /no SAE Studio store yet/);
