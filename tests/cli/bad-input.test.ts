@@ -189,6 +189,17 @@ describe('CLI bad input: names and ids that would become paths', () => {
     expect(readdirSync(join(s.home, 'runs'))).toEqual([]);
   });
 
+  it('explains a corrupt train-config.json on resume in one line', () => {
+    const s = studio();
+    mkdirSync(join(s.home, 'runs', 'broken'), { recursive: true });
+    writeFileSync(join(s.home, 'runs', 'broken', 'train-config.json'), '{"name": "x", ');
+    const r = runCli(['train', '--resume', 'broken'], s.env);
+    expect(r.status).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(/train-config\.json: not valid JSON \(.*\); the run's config cannot be read back/),
+    ]);
+  });
+
   it('refuses to resume a run id outside runs/', () => {
     const s = studio();
     const r = runCli(['train', '--resume', '../x'], s.env);

@@ -302,5 +302,9 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
 export function readRunConfig(home: StudioHome, runId: string): unknown {
   const file = join(runDirOf(home, runId), 'train-config.json');
   if (!existsSync(file)) throw new InputError(`${file}: no such run`);
-  return JSON.parse(readFileSync(file, 'utf8'));
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InputError(`${file}: not valid JSON (${(err as Error).message}); the run's config cannot be read back`);
+  }
 }
