@@ -132,6 +132,12 @@ describe('CLI bad input', () => {
     expectOneLineError(['lm', 'eval', '--model', 'pdlm-4l-256'], /missing --windows/);
   });
 
+  it('an --out that names a folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sae-studio-out-'));
+    const args = forward(archFixture('gpt2'), ok).map((a) => (a.endsWith('never.safetensors') ? dir : a));
+    expectOneLineError(args, /: is a folder; expected the path of a \.safetensors file to write/);
+  });
+
   it('prints the stack trace only with --debug', () => {
     const r = runCli([...forward('/nonexistent/model', ok), '--debug']);
     expect(r.status).toBe(2);

@@ -28,6 +28,9 @@ export function writeSafetensors(
   metadata?: Readonly<Record<string, string>>,
 ): void {
   const plan = planSafetensors(tensors, metadata, filePath);
+  if (fs.statSync(filePath, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new SafetensorsError(filePath, 'is a folder; expected the path of a .safetensors file to write');
+  }
   const tmpPath = path.join(
     path.dirname(filePath),
     `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
