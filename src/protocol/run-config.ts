@@ -54,6 +54,7 @@ export const InitConfigSchema = z.strictObject({
 export type InitConfig = z.output<typeof InitConfigSchema>;
 
 const positiveInt = z.number().int().positive();
+const MAX_BATCH_TOKENS = 1 << 20;
 /** A length in steps (≥ 1) or a fraction of all steps (< 1), as lm-saes accepts. */
 const stepsOrFraction = z.number().nonnegative();
 
@@ -87,7 +88,10 @@ export const TrainConfigSchema = z
     /** Windows whose tokens are shuffled together (an on-line shuffle buffer of ~this many windows). */
     shuffle_windows: positiveInt.default(128),
     ignore_token_ids: z.array(z.number().int().nonnegative()).default([]),
-    batch_size: positiveInt.default(4096),
+    /** Tokens per optimiser step; a step's activations and gradients must fit in memory (1M tokens × d 768 is 3 GiB). */
+    batch_size: positiveInt
+      .max(MAX_BATCH_TOKENS, `at most ${MAX_BATCH_TOKENS.toLocaleString('en-US')} tokens per step`)
+      .default(4096),
     total_training_tokens: positiveInt,
     /** Tokens used to estimate the dataset-wise activation norm. */
     norm_estimation_tokens: positiveInt.default(100_000),

@@ -69,3 +69,18 @@ describe('the dictionary config refuses a dictionary of no latents', () => {
     expect(r.success && r.data.d_sae).toBe(1);
   });
 });
+
+describe('the run config refuses a batch no machine can hold', () => {
+  it('batch_size 1e9 is refused on its field', () => {
+    const r = TrainConfigSchema.safeParse({
+      model: 'pdlm-4l-256',
+      dataset: 'pdlm-corpus',
+      sae: { hook_point_in: 'blocks.0.hook_resid_post' },
+      batch_size: 1e9,
+      total_training_tokens: 2e9,
+    });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['batch_size']);
+    expect(r.error?.issues[0]?.message).toBe('at most 1,048,576 tokens per step');
+  });
+});
