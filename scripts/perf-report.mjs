@@ -17,14 +17,19 @@ const KNOWN = [
     'Training (TopK SAE, k 32, 4096 latents, blocks.2.hook_resid_post of pdlm-4l-256, one pass over the corpus), evaluation on the validation windows and the feature analysis, from a fresh clone.',
   ],
   [
+    'fresh-machine',
+    'A fresh machine: install, test, main job',
+    "The README's commands from a scratch clone with a clean environment (docs/fresh-machine.md).",
+  ],
+  [
     'sae-step-wasm-own',
     'SAE training step on the CPU (wasm backend, native kernels, our own sgemm)',
-    'Tokens per second of one training step, batch 4096 (bench/run.ts), the addon built with no system BLAS.',
+    'Tokens per second of one training step, batch 4096 (bench/run.ts), on our own sgemm (`SAE_STUDIO_BLAS=own`).',
   ],
   [
     'sae-step-wasm-openblas',
     'The same step with OpenBLAS linked',
-    'As above, with the addon built against libopenblas-dev.',
+    'As above, with the addon built against libopenblas-dev (OpenBLAS 0.3.21).',
   ],
   [
     'blas-step-paired',
