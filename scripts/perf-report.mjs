@@ -24,7 +24,7 @@ const KNOWN = [
   [
     'sae-step-wasm-own',
     'SAE training step on the CPU (wasm backend, native kernels, our own sgemm)',
-    'Tokens per second of one training step, batch 4096 (bench/run.ts), on our own sgemm (`SAE_STUDIO_BLAS=own`).',
+    'Tokens per second of one training step, batch 4096 (bench/run.ts), on our own sgemm (the newest run: OpenBLAS not installed).',
   ],
   [
     'sae-step-wasm-openblas',
