@@ -18,6 +18,7 @@ echo "== test environment"
 node scripts/test-environment.mjs 2>/dev/null || status=1
 echo "== lint and format"
 npm run --silent lint || status=1
+node scripts/perf-report.mjs --check || status=1 # docs/performance.md is what docs/perf-runs/ gives
 echo "== typecheck"
 npm run --silent typecheck || status=1
 echo "== build (electron-vite, CLI bundle)"
