@@ -2,8 +2,7 @@
 // skip without it), a WebGPU adapter (lavapipe will do; the webgpu suites skip without one) and Debian's chromium
 // (the end-to-end suite skips without it). Prints one notice per missing piece naming the package that brings it;
 // under CI=true a missing piece is an error, so a required suite can never pass CI by being skipped.
-import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,8 +32,13 @@ async function probeWebGpu() {
   } catch (err) {
     return `the 'webgpu' package does not load (${String(err.message).split('\n')[0]})`;
   }
-  const gpu = dawn.create([]);
-  const adapter = await gpu.requestAdapter();
+  let gpu, adapter;
+  try {
+    gpu = dawn.create([]);
+    adapter = await gpu.requestAdapter();
+  } catch (err) {
+    return `WebGPU did not start (${String(err.message).split('\n')[0]})`;
+  }
   globalThis.__saeStudioDawn = gpu; // Dawn aborts if its instance is collected while an adapter lives
   return adapter
     ? null

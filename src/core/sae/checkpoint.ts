@@ -72,10 +72,6 @@ export function listCheckpoints(runDir: string): CheckpointInfo[] {
   return out.sort((a, b) => a.step - b.step);
 }
 
-export function latestCheckpoint(runDir: string): CheckpointInfo | null {
-  return listCheckpoints(runDir).at(-1) ?? null;
-}
-
 /**
  * The newest checkpoint that reads back whole, and the newer ones that did not (a file cut short by a crash or a
  * full disk after its folder was renamed into place), each with the reason; null when none is complete.
