@@ -3,6 +3,7 @@ import { isInputError } from '../core/errors';
 import { commandHelp, parseCommandArgs, type Command } from './command';
 import { lmEvalCommand } from './commands/lm-eval';
 import { lmForwardCommand } from './commands/lm-forward';
+import { dictionaryForwardCommand } from './commands/dictionary-forward';
 import { tokenizeCommand } from './commands/tokenize';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
@@ -19,6 +20,7 @@ const COMMANDS: Command[] = [
   generateCommand,
   trainCommand,
   evalCommand,
+  dictionaryForwardCommand,
   demoCommand,
   analyzeCommand,
   featuresCommand,
@@ -29,7 +31,7 @@ const COMMANDS: Command[] = [
 ];
 
 function mainHelp(): string {
-  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(19)} ${c.summary}`);
   return [
     'SAE Studio — train, analyze and explore sparse dictionaries on language-model activations.',
     '',
@@ -68,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
     if (group.length > 0 && (argv.length === 1 || argv[1]?.startsWith('-'))) {
       process.stdout.write(
-        `Subcommands of '${argv[0]}':\n${group.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}\n`,
+        `Subcommands of '${argv[0]}':\n${group.map((c) => `  ${c.name.padEnd(19)} ${c.summary}`).join('\n')}\n`,
       );
       return argv.length === 1 || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
     }

@@ -39,6 +39,8 @@ export const SaeConfigSchema = z
     dataset_average_activation_norm: z.record(z.string(), z.number().positive()).nullable().default(null),
     /** The model and dataset it was trained on (informational; lm-saes keeps them in lm_config.json). */
     model_name: z.string().nullable().default(null),
+    /** The basis of the model's activations it was trained in (see kind-configs/common.ts ACTIVATION_BASES). */
+    activation_basis: z.enum(['unprocessed', 'transformer-lens']).default('unprocessed'),
     dtype: z.enum(['float32']).default('float32'),
   })
   .transform((c, ctx) => {

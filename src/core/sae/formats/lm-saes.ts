@@ -80,7 +80,7 @@ function lmSaesExpansionFactor(dModel: number, dSae: number): number {
   return bits[0]!;
 }
 
-function configJson(cfg: SaeConfig): Record<string, unknown> {
+export function configJson(cfg: SaeConfig): Record<string, unknown> {
   const fields: Record<Exclude<keyof SaeConfig, 'dataset_average_activation_norm'>, unknown> = {
     sae_type: cfg.sae_type,
     hook_point_in: cfg.hook_point_in,
@@ -97,6 +97,7 @@ function configJson(cfg: SaeConfig): Record<string, unknown> {
     norm_activation: cfg.norm_activation,
     sparsity_include_decoder_norm: cfg.sparsity_include_decoder_norm,
     model_name: cfg.model_name,
+    activation_basis: cfg.activation_basis,
     dtype: cfg.dtype,
   };
   return {
@@ -144,7 +145,7 @@ export function saveLmSaesDictionary(
 }
 
 /** lm-saes config.json → the input of SaeConfigSchema (norms are added from the weights by the caller). */
-function translateConfig(
+export function translateConfig(
   raw: Record<string, unknown>,
   file: string,
 ): { input: Record<string, unknown>; biasFolded: boolean } {
