@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { SaeConfigSchema } from '../protocol/dictionary-config';
+import { kindOf } from '../core/dictionary/registry';
 import { TrainConfigSchema, type TrainConfig } from '../protocol/run-config';
 import { openDataset } from '../core/data/sources/open-dataset';
 import { isInputError } from '../core/errors';
@@ -36,17 +37,27 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
   inputIssue('model', () => (modelCfg = readModelConfig(resolveModel(cfg.model).dir)));
   if (modelCfg) {
     const m: ModelConfig = modelCfg;
-    inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in));
-    if (cfg.sae.hook_point_out !== undefined)
-      inputIssue('sae.hook_point_out', () => hookStage(m, cfg.sae.hook_point_out!));
-    if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== m.dModel) {
-      issues.push({
-        field: at('sae.d_model'),
-        message: `is ${cfg.sae.d_model}, but the model has d_model ${m.dModel}`,
-      });
+    if (cfg.sae.sae_type !== 'sae') {
+      // The other kinds: their own schema, then every hook they read or write.
+      const kind = kindOf(cfg.sae.sae_type);
+      const parsed = kind.schema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
+      if (!parsed.success) issues.push(...fieldIssues(parsed.error, at('sae')));
+      else
+        for (const h of new Set([...kind.hooksIn(parsed.data), ...kind.hooksOut(parsed.data)]))
+          inputIssue('sae', () => hookStage(m, h));
+    } else {
+      inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in!));
+      if (cfg.sae.hook_point_out !== undefined)
+        inputIssue('sae.hook_point_out', () => hookStage(m, cfg.sae.hook_point_out!));
+      if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== m.dModel) {
+        issues.push({
+          field: at('sae.d_model'),
+          message: `is ${cfg.sae.d_model}, but the model has d_model ${m.dModel}`,
+        });
+      }
+      const sae = SaeConfigSchema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
+      if (!sae.success) issues.push(...fieldIssues(sae.error, at('sae')));
     }
-    const sae = SaeConfigSchema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
-    if (!sae.success) issues.push(...fieldIssues(sae.error, at('sae')));
   }
   if (cfg.activation_cache !== null) {
     if (!existsSync(cfg.activation_cache))

@@ -54,6 +54,9 @@ export const InitConfigSchema = z.strictObject({
 export type InitConfig = z.output<typeof InitConfigSchema>;
 
 const positiveInt = z.number().int().positive();
+/** Every dictionary kind, by lm-saes sae_type (src/core/dictionary/registry.ts has their implementations). */
+export const DICTIONARY_KINDS = ['sae', 'crosscoder', 'clt', 'lorsa', 'molt'] as const;
+export type DictionaryKindName = (typeof DICTIONARY_KINDS)[number];
 const MAX_BATCH_TOKENS = 1 << 20;
 /** A length in steps (≥ 1) or a fraction of all steps (< 1), as lm-saes accepts. */
 const stepsOrFraction = z.number().nonnegative();
@@ -61,12 +64,17 @@ const stepsOrFraction = z.number().nonnegative();
 /** The dictionary part: SaeConfig fields; d_model may be left out (taken from the model). */
 export const TrainSaeSchema = z
   .object({
-    sae_type: z.literal('sae').default('sae'),
-    hook_point_in: z.string().min(1),
+    /** Which dictionary kind (lm-saes sae_type); the other kinds' fields are checked by their own schemas. */
+    sae_type: z.enum(DICTIONARY_KINDS).default('sae'),
+    hook_point_in: z.string().min(1).optional(),
     hook_point_out: z.string().min(1).optional(),
     d_model: positiveInt.optional(),
   })
-  .loose();
+  .loose()
+  .superRefine((c, ctx) => {
+    if (c.sae_type === 'sae' && c.hook_point_in === undefined)
+      ctx.addIssue({ code: 'custom', path: ['hook_point_in'], message: 'an sae or transcoder needs its input hook' });
+  });
 
 export const TrainConfigSchema = z
   .strictObject({

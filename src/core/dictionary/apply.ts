@@ -68,13 +68,62 @@ export function stackHooks(
   return out;
 }
 
+/** The kind's parameters and buffers as tensors on the active backend (the caller disposes them). */
+export function kindTensors(kind: DictionaryKind, cfg: KindConfigBase, params: HostParams): Record<string, tf.Tensor> {
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [n, t] of Object.entries(params)) tensors[n] = tf.tensor(t.data, t.shape);
+  for (const [n, b] of Object.entries(kind.buffers(cfg)))
+    if (!tensors[n]) tensors[n] = tf.tensor(Float32Array.from(b.data as ArrayLike<number>, Number), [...b.shape]);
+  return tensors;
+}
+
+export interface KindOutputs {
+  /** [rows, A, F], normalised space. */
+  featureActs: Float32Array;
+  /** [rows, nOut, d], raw space of each output hook. */
+  recon: Float32Array;
+}
+
+/**
+ * The dictionary on raw hook activations `acts` (rows = B·S token rows, sequences of S in order): normalised per
+ * hook, stacked, through the kind's tensor forward, reconstructions mapped back to each output hook's raw space.
+ */
+export async function kindOutputs(
+  kind: DictionaryKind,
+  cfg: KindConfigBase,
+  tensors: Record<string, tf.Tensor>,
+  acts: Record<string, Float32Array>,
+  rows: number,
+  S: number,
+): Promise<KindOutputs> {
+  const d = cfg.d_model;
+  const hooksIn = kind.hooksIn(cfg);
+  const hooksOut = kind.hooksOut(cfg);
+  const scales: Record<string, Float64Array> = {};
+  for (const h of new Set([...hooksIn, ...hooksOut]))
+    scales[h] = hookScales(cfg, h, acts[h]!, rows, acts[h]!.length / rows);
+  const x = stackHooks(hooksIn, acts, scales, rows, d);
+  const fwd = tf.tidy(() => {
+    const r = kind.tf.forward(cfg, tensors, tf.tensor3d(x, [rows, hooksIn.length, d]), {
+      seqLen: kind.needsSequences ? S : 1,
+      training: false,
+    });
+    return [r.featureActs, r.recon];
+  });
+  const [featureActs, y] = (await Promise.all(fwd.map((t) => t.data()))) as [Float32Array, Float32Array];
+  tf.dispose(fwd);
+  hooksOut.forEach((h, t) => {
+    const s = scales[h]!;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < d; c++) y[(r * hooksOut.length + t) * d + c]! /= s[r]!;
+  });
+  return { featureActs, recon: y };
+}
+
 export interface AppliedDictionary {
   /** [B, S, A, F] */
   featureActs: Float32Array;
   /** [B, S, nOut, d], raw space of each output hook. */
   recon: Float32Array;
-  /** The real activations at the output hooks, [B, S, nOut, d] (raw; for metrics). */
-  target: Float32Array;
   axes: number;
   nOut: number;
 }
@@ -88,24 +137,16 @@ export async function applyDictionary(
   ids: TokenBatch,
   opts: { batchSize?: number } = {},
 ): Promise<AppliedDictionary> {
-  const hooksIn = kind.hooksIn(cfg);
-  const hooksOut = kind.hooksOut(cfg);
-  const hooks = [...new Set([...hooksIn, ...hooksOut])];
-  const known = new Set(model.hookNames);
-  for (const h of hooks)
-    if (!known.has(h))
-      throw new InputError(`hook '${h}' of the dictionary is not a hook of the model (see lm forward --list-hooks)`);
+  const hooks = checkDictionaryHooks(model, kind, cfg);
   const d = cfg.d_model;
   const A = kind.featureAxes(cfg);
+  const nOut = kind.hooksOut(cfg).length;
   const F = cfg.d_sae;
   const S = ids.seq;
   const batchSize = opts.batchSize ?? ids.batch;
   const featureActs = new Float32Array(ids.batch * S * A * F);
-  const recon = new Float32Array(ids.batch * S * hooksOut.length * d);
-  const target = new Float32Array(recon.length);
-  const tensors = Object.fromEntries(Object.entries(params).map(([n, t]) => [n, tf.tensor(t.data, t.shape)]));
-  for (const [n, b] of Object.entries(kind.buffers(cfg)))
-    if (!tensors[n]) tensors[n] = tf.tensor(Float32Array.from(b.data as ArrayLike<number>, Number), [...b.shape]);
+  const recon = new Float32Array(ids.batch * S * nOut * d);
+  const tensors = kindTensors(kind, cfg, params);
   try {
     for (let start = 0; start < ids.batch; start += batchSize) {
       const rowsIds = sliceRows(ids, start, batchSize);
@@ -113,35 +154,22 @@ export async function applyDictionary(
       const acts: Record<string, Float32Array> = {};
       for (const h of hooks) acts[h] = (await out.cache[h]!.data()) as Float32Array;
       tf.dispose(Object.values(out.cache));
-      const rows = rowsIds.batch * S;
-      const scales: Record<string, Float64Array> = {};
-      for (const h of hooks) scales[h] = hookScales(cfg, h, acts[h]!, rows, acts[h]!.length / rows);
-      const x = stackHooks(hooksIn, acts, scales, rows, d);
-      const fwd = tf.tidy(() => {
-        const r = kind.tf.forward(cfg, tensors, tf.tensor3d(x, [rows, hooksIn.length, d]), {
-          seqLen: kind.needsSequences ? S : 1,
-          training: false,
-        });
-        return [r.featureActs, r.recon];
-      });
-      const [f, y] = (await Promise.all(fwd.map((t) => t.data()))) as [Float32Array, Float32Array];
-      tf.dispose(fwd);
-      featureActs.set(f, start * S * A * F);
-      const o = start * S * hooksOut.length * d;
-      hooksOut.forEach((h, t) => {
-        const a = acts[h]!;
-        const width = a.length / rows;
-        const s = scales[h]!;
-        for (let r = 0; r < rows; r++)
-          for (let c = 0; c < d; c++) {
-            const i = (r * hooksOut.length + t) * d + c;
-            recon[o + i] = y[i]! / s[r]!;
-            target[o + i] = c < width ? a[r * width + c]! : 0;
-          }
-      });
+      const r = await kindOutputs(kind, cfg, tensors, acts, rowsIds.batch * S, S);
+      featureActs.set(r.featureActs, start * S * A * F);
+      recon.set(r.recon, start * S * nOut * d);
     }
   } finally {
     tf.dispose(Object.values(tensors));
   }
-  return { featureActs, recon, target, axes: A, nOut: hooksOut.length };
+  return { featureActs, recon, axes: A, nOut };
+}
+
+/** Every hook the dictionary reads or writes, checked against the model's hooks; in first-use order. */
+export function checkDictionaryHooks(model: HookedTransformer, kind: DictionaryKind, cfg: KindConfigBase): string[] {
+  const hooks = [...new Set([...kind.hooksIn(cfg), ...kind.hooksOut(cfg)])];
+  const known = new Set(model.hookNames);
+  for (const h of hooks)
+    if (!known.has(h))
+      throw new InputError(`hook '${h}' of the dictionary is not a hook of the model (see lm forward --list-hooks)`);
+  return hooks;
 }

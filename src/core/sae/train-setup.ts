@@ -88,6 +88,8 @@ export function resolveDictionary(
   const modelDir = resolveModel(cfg.model).dir;
   const modelCfg = readModelConfig(modelDir);
   const hookIn = cfg.sae.hook_point_in;
+  if (cfg.sae.sae_type !== 'sae' || hookIn === undefined)
+    throw new Error(`the sae trainer got a ${cfg.sae.sae_type} config (trainKindDictionary trains the other kinds)`);
   const hookOut = cfg.sae.hook_point_out ?? hookIn;
   const all = dictionaryHooks(modelCfg, hookIn, hookOut);
   if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel) {

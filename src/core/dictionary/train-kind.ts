@@ -1,0 +1,425 @@
+// Training of the dictionary kinds other than `sae` (which has its own trainer with sparse kernels, checkpoints and
+// resume in src/core/sae): the same lm-saes-shaped run config, one LM pass per batch feeding every hook the kind
+// reads and writes, lm-saes's dataset-wise normalisation per hook, the kind's tensor forward with tfjs autodiff,
+// lm-saes's generic loss averaged over tokens and over the kind's heads / layers, Adam with the lr, L1 and K
+// schedules of the SAE trainer, and an evaluation on held-out windows when eval_windows > 0.
+//
+// Data. Token kinds (crosscoder, CLT, MoLT) read shuffled token rows of all their hooks from the SAE's activation
+// stream (the same shuffle groups, BOS excluded). Sequence kinds (Lorsa) read whole windows in a seeded order —
+// attention needs the positions — and leave position 0 (BOS) out of the loss.
+//
+// Saving. The dictionary is saved dataset-wise with its norm scalars (lm-saes applies them on load), so no fold
+// approximation enters a saved file; `kind.fold` is there for exports that need raw-space weights.
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainConfig } from '../../protocol/run-config';
+import { createModelActivationStream, estimateAverageNorm, type ActivationStream } from '../activations';
+import { parseConfig } from '../config/validate';
+import { InputError } from '../errors';
+import { dictionaryDir as dictionaryDirOf, runDir as runDirOf } from '../home';
+import type { HookedTransformer } from '../lm/hooked-transformer';
+import { sliceRows, type TokenBatch } from '../lm/token-batch';
+import { torchRandperm } from '../data/random/torch-randperm';
+import { toHost, type HostParams } from '../sae/host-tensor';
+import { Adam } from '../sae/optim/adam';
+import { annealedK, learningRate, resolveSteps, warmedCoefficient } from '../sae/optim/schedules';
+import { loadModelAndWindows, resolveSplit } from '../sae/train-data';
+import type { TrainJobOptions } from '../sae/train-run';
+import { initBackend } from '../tensor/backend';
+import { writeFileAtomic } from '../util/atomic-file';
+import { mkdirSync } from 'node:fs';
+import { hookScales, stackHooks } from './apply';
+import { evaluateKind, type KindEvalResult } from './evaluate-kind';
+import type { DictionaryKind, KindConfigBase } from './kind';
+import { saveKindDictionary } from './lm-saes-files';
+import { kindOf } from './registry';
+
+export interface KindTrainResult {
+  dictionaryDir: string | null;
+  steps: number;
+  tokens: number;
+  seconds: number;
+  cancelled: boolean;
+  config: KindConfigBase;
+  evaluation: KindEvalResult | null;
+}
+
+/** The sparsity penalty Σ_F p(f ⊙ n) averaged over tokens and feature axes; f [N, A, F], n [A, F]. */
+function sparsityPenalty(cfg: TrainConfig, f: tf.Tensor3D, n: tf.Tensor2D): tf.Scalar {
+  const w = tf.mul(f, n); // f ≥ 0
+  switch (cfg.sparsity_loss_type) {
+    case null:
+      return tf.scalar(0);
+    case 'power':
+      // relu, not abs: w ≥ 0, and tfjs's abs has gradient −1 at 0 where torch's has 0 (JumpReLU's θ sees it).
+      return tf.mean(tf.sum(cfg.p === 1 ? tf.relu(w) : tf.pow(tf.relu(w), cfg.p), 2));
+    case 'tanh':
+      return tf.mean(tf.sum(tf.tanh(tf.mul(w, cfg.tanh_stretch_coefficient)), 2));
+    case 'tanh-quad': {
+      const freq = tf.mean(tf.tanh(tf.mul(w, cfg.tanh_stretch_coefficient)), 0); // [A, F]
+      return tf.div(tf.sum(tf.mul(freq, tf.add(1, tf.div(freq, cfg.frequency_scale)))), n.shape[0]) as tf.Scalar;
+    }
+  }
+}
+
+/** A batch: x [N, nIn, d] and y [N, nOut, d] normalised; `lossRows` 1 for rows in the loss (sequence kinds: not BOS). */
+interface KindBatch {
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+  lossRows: Float32Array | null;
+}
+
+interface BatchSource {
+  next(): Promise<KindBatch | null>;
+  close(): void;
+}
+
+function tokenSource(stream: ActivationStream, kind: DictionaryKind, cfg: KindConfigBase): BatchSource {
+  return {
+    async next() {
+      const batch = await stream.next();
+      if (!batch) return null;
+      const scales: Record<string, Float64Array> = {};
+      for (const h of stream.hookPoints) scales[h] = hookScales(cfg, h, batch.acts[h]!, batch.rows, stream.dims[h]!);
+      return {
+        x: stackHooks(kind.hooksIn(cfg), batch.acts, scales, batch.rows, cfg.d_model),
+        y: stackHooks(kind.hooksOut(cfg), batch.acts, scales, batch.rows, cfg.d_model),
+        rows: batch.rows,
+        lossRows: null,
+      };
+    },
+    close: () => stream.close(),
+  };
+}
+
+/** Whole windows in a seeded order (a new permutation each pass), `perBatch` windows a batch. */
+function sequenceSource(
+  model: HookedTransformer,
+  windows: TokenBatch,
+  kind: DictionaryKind,
+  cfg: KindConfigBase,
+  perBatch: number,
+  seed: number,
+): BatchSource {
+  const hooks = [...new Set([...kind.hooksIn(cfg), ...kind.hooksOut(cfg)])];
+  const S = windows.seq;
+  let order = torchRandperm(windows.batch, seed);
+  let at = 0;
+  let pass = 0;
+  return {
+    async next() {
+      if (at + perBatch > windows.batch) {
+        pass += 1;
+        order = torchRandperm(windows.batch, seed + pass);
+        at = 0;
+      }
+      const ids = new Int32Array(perBatch * S);
+      for (let w = 0; w < perBatch; w++) ids.set(sliceRows(windows, order[at + w]!, 1).ids, w * S);
+      at += perBatch;
+      const out = model.forward({ ids, batch: perBatch, seq: S }, { cache: hooks, logits: false });
+      const acts: Record<string, Float32Array> = {};
+      for (const h of hooks) acts[h] = (await out.cache[h]!.data()) as Float32Array;
+      tf.dispose(Object.values(out.cache));
+      const rows = perBatch * S;
+      const scales: Record<string, Float64Array> = {};
+      for (const h of hooks) scales[h] = hookScales(cfg, h, acts[h]!, rows, acts[h]!.length / rows);
+      const lossRows = new Float32Array(rows).map((_, r) => (r % S === 0 ? 0 : 1));
+      return {
+        x: stackHooks(kind.hooksIn(cfg), acts, scales, rows, cfg.d_model),
+        y: stackHooks(kind.hooksOut(cfg), acts, scales, rows, cfg.d_model),
+        rows,
+        lossRows,
+      };
+    },
+    close: () => {},
+  };
+}
+
+/** Trains a dictionary of a non-`sae` kind from a run config; saves it under dictionaries/<name>. */
+export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<KindTrainResult> {
+  const emit = opts.onEvent ?? (() => {});
+  const log = (message: string) => emit({ type: 'log', message });
+  const kind = kindOf(String(cfg.sae.sae_type), 'sae.sae_type');
+  // Everything config.json alone decides is checked before weights or data are read.
+  const draft = { model_name: cfg.model, ...cfg.sae };
+  parseConfig(kind.schema, { d_model: 1, ...draft, dataset_average_activation_norm: null }, 'sae');
+  if (opts.resume)
+    throw new InputError(`--resume: a ${kind.saeType} run cannot be resumed yet (only sae runs checkpoint)`);
+
+  const backend = await initBackend(cfg.backend);
+  log(`backend: ${backend.device}`);
+  const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
+    home: opts.home,
+    split: resolveSplit(cfg.dataset, cfg.dataset_split),
+    contextSize: cfg.context_size,
+    onLog: log,
+  });
+  const { model, windows } = data;
+  const t0 = performance.now();
+  try {
+    const base = parseConfig(
+      kind.schema,
+      { ...draft, d_model: model.cfg.dModel, dataset_average_activation_norm: null },
+      'sae',
+    );
+    const hooks = [...new Set([...kind.hooksIn(base), ...kind.hooksOut(base)])];
+    const known = new Set(model.hookNames);
+    for (const h of hooks) if (!known.has(h)) throw new InputError(`sae: hook '${h}' is not a hook of ${cfg.model}`);
+    let kcfg = base;
+    if (base.norm_activation === 'dataset-wise') {
+      const avg = await estimateAverageNorm({
+        model,
+        windows,
+        hookPoints: hooks,
+        nTokens: cfg.norm_estimation_tokens,
+        modelBatchSize: cfg.model_batch_size,
+      });
+      log(
+        `dataset-wise norms over ${avg.tokens} tokens: ${hooks.map((h) => `${h} ${avg.norms[h]!.toFixed(3)}`).join(', ')}`,
+      );
+      kcfg = parseConfig(
+        kind.schema,
+        { ...draft, d_model: model.cfg.dModel, dataset_average_activation_norm: avg.norms },
+        'sae',
+      );
+    }
+    const S = windows.seq;
+    const perBatch = Math.max(1, Math.floor(cfg.batch_size / S));
+    const tokensPerStep = kind.needsSequences ? perBatch * (S - 1) : cfg.batch_size;
+    const totalSteps = Math.max(1, Math.floor(cfg.total_training_tokens / tokensPerStep));
+    const source: BatchSource = kind.needsSequences
+      ? sequenceSource(model, windows, kind, kcfg, perBatch, cfg.seed)
+      : tokenSource(
+          await createModelActivationStream({
+            model,
+            windows,
+            hookPoints: hooks,
+            batchSize: cfg.batch_size,
+            groupWindows: cfg.shuffle_windows,
+            modelBatchSize: cfg.model_batch_size,
+            seed: cfg.seed,
+          }),
+          kind,
+          kcfg,
+        );
+
+    const host = kind.init(kcfg, cfg.seed);
+    const trainable = kind.trainable(kcfg);
+    const vars: Record<string, tf.Variable> = {};
+    for (const name of trainable)
+      vars[name] = tf.variable(tf.tensor(host[name]!.data, host[name]!.shape), true, `${kind.saeType}.${name}`);
+    const buffers: Record<string, tf.Tensor> = {};
+    for (const [n, b] of Object.entries(kind.buffers(kcfg)))
+      buffers[n] = tf.tensor(Float32Array.from(b.data as ArrayLike<number>, Number), [...b.shape]);
+    const adam = new Adam(vars, { beta1: cfg.betas[0], beta2: cfg.betas[1], eps: cfg.eps });
+    const warmL1 = resolveSteps(cfg.l1_coefficient_warmup_steps, totalSteps);
+    const warmK = resolveSteps(cfg.k_warmup_steps, totalSteps);
+    const usesK = kcfg.act_fn !== 'relu' && kcfg.act_fn !== 'jumprelu';
+    const nIn = kind.hooksIn(kcfg).length;
+    const nOut = kind.hooksOut(kcfg).length;
+    const d = kcfg.d_model;
+    emit({
+      type: 'started',
+      totalSteps,
+      totalTokens: totalSteps * tokensPerStep,
+      resumedFromStep: 0,
+      backend: backend.name,
+    });
+    log(
+      `${kind.label}: ${kcfg.d_sae} features × ${kind.featureAxes(kcfg)} axis(es), ${trainable.length} parameter tensors, ${totalSteps} steps of ${tokensPerStep} tokens`,
+    );
+
+    let step = 0;
+    let tokens = 0;
+    let cancelled = false;
+    let windowStart = performance.now();
+    let windowTokens = 0;
+    while (step < totalSteps) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (opts.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const batch = await source.next();
+      if (!batch) {
+        log(`the data ran out after ${tokens} tokens (${step} of ${totalSteps} steps)`);
+        break;
+      }
+      const lr = learningRate(
+        {
+          name: cfg.lr_scheduler_name,
+          lr: cfg.lr,
+          totalSteps,
+          warmUpSteps: cfg.lr_warm_up_steps,
+          coolDownSteps: cfg.lr_cool_down_steps,
+          endRatio: cfg.lr_end_ratio,
+        },
+        step,
+      );
+      const k = usesK ? annealedK(kcfg.top_k, cfg.initial_k, warmK, step) : undefined;
+      const l1 = warmedCoefficient(cfg.l1_coefficient, warmL1, step);
+      const N = batch.rows;
+      const logNow = (step + 1) % cfg.log_frequency === 0 || step + 1 === totalSteps;
+      const x = tf.tensor3d(batch.x, [N, nIn, d]);
+      const y = tf.tensor3d(batch.y, [N, nOut, d]);
+      const weights = batch.lossRows ? tf.tensor1d(batch.lossRows) : null;
+      const kept = batch.lossRows ? batch.lossRows.reduce((a, b) => a + b, 0) : N;
+      let parts: { l_rec: tf.Scalar; l_s: tf.Scalar } | null = null;
+      let fwdKept: { f: tf.Tensor3D; recon: tf.Tensor3D } | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const params = { ...buffers, ...vars };
+        const fwd = kind.tf.forward(kcfg, params, x, { k, seqLen: kind.needsSequences ? S : 1, training: true });
+        const perRow = tf.mean(tf.sum(tf.square(tf.sub(fwd.recon, y)), 2), 1); // [N]
+        const l_rec = (weights ? tf.div(tf.sum(tf.mul(perRow, weights)), kept) : tf.mean(perRow)) as tf.Scalar;
+        const fRows = weights ? tf.mul(fwd.featureActs, tf.reshape(weights, [N, 1, 1])) : fwd.featureActs;
+        const penalty =
+          cfg.sparsity_loss_type && l1 > 0
+            ? (tf.mul(
+                tf.div(tf.mul(sparsityPenalty(cfg, fRows as tf.Tensor3D, kind.tf.gateNorms(kcfg, params)), N), kept),
+                l1,
+              ) as tf.Scalar)
+            : tf.scalar(0);
+        if (logNow) {
+          parts = { l_rec: tf.keep(l_rec), l_s: tf.keep(penalty) };
+          fwdKept = { f: tf.keep(fwd.featureActs), recon: tf.keep(fwd.recon) };
+        }
+        return tf.add(l_rec, penalty) as tf.Scalar;
+      }, Object.values(vars));
+      adam.apply(
+        Object.fromEntries(trainable.map((n) => [n, grads[vars[n]!.name]!]).filter(([, g]) => g !== undefined)),
+        lr,
+      );
+      tf.dispose(Object.values(grads));
+      step += 1;
+      tokens += kept;
+      windowTokens += kept;
+      if (logNow && parts && fwdKept) {
+        const p = parts as { l_rec: tf.Scalar; l_s: tf.Scalar };
+        const fk = fwdKept as { f: tf.Tensor3D; recon: tf.Tensor3D };
+        const [loss, lRec, lS, fData, rData] = await Promise.all([
+          value.data(),
+          p.l_rec.data(),
+          p.l_s.data(),
+          fk.f.data(),
+          fk.recon.data(),
+        ]);
+        tf.dispose([p.l_rec, p.l_s, fk.f, fk.recon]);
+        const A = kind.featureAxes(kcfg);
+        const m = kind.metrics(
+          kcfg,
+          {},
+          { featureActs: Float64Array.from(fData), hiddenPre: new Float64Array(0), recon: Float64Array.from(rData) },
+          Float64Array.from(batch.y),
+          N,
+        );
+        const ev =
+          typeof m['metrics/explained_variance'] === 'number'
+            ? m['metrics/explained_variance']
+            : batchEv(rData, batch.y, N, nOut, d);
+        const l0 = typeof m['metrics/l0'] === 'number' ? m['metrics/l0'] : countActive(fData) / N / A;
+        const now = performance.now();
+        emit({
+          type: 'metrics',
+          metrics: {
+            step,
+            tokens,
+            lr,
+            k: k ?? null,
+            loss: loss[0]!,
+            l_rec: lRec[0]!,
+            l_s: lS[0]!,
+            l_p: 0,
+            l_aux: 0,
+            l0,
+            explained_variance: ev,
+            dead: 0,
+            dense: 0,
+            tokens_per_second: Math.round(windowTokens / ((now - windowStart) / 1000)),
+          },
+        });
+        windowStart = now;
+        windowTokens = 0;
+      }
+      tf.dispose([value, x, y, ...(weights ? [weights] : [])]);
+    }
+    source.close();
+    const seconds = (performance.now() - t0) / 1000;
+    let dictionaryDir: string | null = null;
+    let evaluation: KindEvalResult | null = null;
+    const params: HostParams = await toHost(vars);
+    if (!cancelled) {
+      dictionaryDir = dictionaryDirOf(opts.home, cfg.name);
+      saveKindDictionary(dictionaryDir, kind, kcfg, params, {
+        lmConfig: {
+          model_name: cfg.model,
+          model_from_pretrained_path: data.location.dir,
+          d_model: model.cfg.dModel,
+          dataset: cfg.dataset,
+          context_size: S,
+          backend: kcfg.activation_basis === 'transformer-lens' ? 'transformer_lens' : 'huggingface',
+        },
+      });
+      if (cfg.eval_windows > 0) {
+        const held = await loadModelAndWindows(cfg.model, cfg.dataset, {
+          home: opts.home,
+          split: resolveSplit(cfg.dataset, cfg.dataset_split) === 'train' ? 'validation' : 'all',
+          contextSize: cfg.context_size,
+        });
+        try {
+          const n = Math.min(cfg.eval_windows, held.windows.batch);
+          evaluation = await evaluateKind(
+            held.model,
+            kind,
+            kcfg,
+            params,
+            sliceRows(held.windows, held.windows.batch - n, n),
+          );
+          log(
+            `evaluation on ${n} held-out windows: EV ${evaluation.explained_variance.toFixed(4)}, L0 ${evaluation.l0.toFixed(2)}, CE loss recovered ${evaluation.ce_loss_recovered.toFixed(4)}`,
+          );
+        } finally {
+          held.model.dispose();
+        }
+      }
+      const runDir = runDirOf(opts.home, opts.runId);
+      mkdirSync(runDir, { recursive: true });
+      writeFileAtomic(join(runDir, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+      writeFileAtomic(
+        join(runDir, 'result.json'),
+        `${JSON.stringify({ dictionary: dictionaryDir, steps: step, tokens, seconds, evaluation }, null, 2)}\n`,
+      );
+    }
+    adam.dispose();
+    tf.dispose([...Object.values(vars), ...Object.values(buffers)]);
+    emit({ type: 'done', dictionaryDir: dictionaryDir ?? '', steps: step, tokens, seconds, cancelled });
+    return { dictionaryDir, steps: step, tokens, seconds, cancelled, config: kcfg, evaluation };
+  } finally {
+    model.dispose();
+  }
+}
+
+function countActive(f: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < f.length; i++) if (f[i]! > 0) n++;
+  return n;
+}
+
+/** Mean over outputs of 1 − Σ‖ŷ−y‖² / Σ‖y−ȳ‖² on one batch. */
+function batchEv(yHat: ArrayLike<number>, y: ArrayLike<number>, N: number, nOut: number, d: number): number {
+  let total = 0;
+  for (let t = 0; t < nOut; t++) {
+    const mean = new Float64Array(d);
+    for (let r = 0; r < N; r++) for (let c = 0; c < d; c++) mean[c]! += y[(r * nOut + t) * d + c]! / N;
+    let res = 0;
+    let vari = 0;
+    for (let r = 0; r < N; r++)
+      for (let c = 0; c < d; c++) {
+        const i = (r * nOut + t) * d + c;
+        res += (yHat[i]! - y[i]!) ** 2;
+        vari += (y[i]! - mean[c]!) ** 2;
+      }
+    total += 1 - res / vari;
+  }
+  return total / nOut;
+}
