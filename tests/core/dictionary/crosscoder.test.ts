@@ -9,7 +9,7 @@ import { uniformGenerator } from '../../../src/core/dictionary/host64';
 import type { HostParams } from '../../../src/core/sae/host-tensor';
 import { CrossCoderConfigSchema, type CrossCoderConfig } from '../../../src/protocol/kind-configs/crosscoder';
 import { describeEachBackend } from '../../helpers/backends';
-import { expectClose } from '../../helpers/expect-close';
+import { expectClose, maxRelativeError } from '../../helpers/expect-close';
 
 const HOOKS = ['blocks.0.hook_resid_post', 'blocks.1.hook_resid_post'];
 type Act = 'relu' | 'jumprelu' | 'topk' | 'batchtopk';
@@ -316,6 +316,15 @@ describe('crosscoder fold', () => {
       const out = crosscoderKind.reference(folded.cfg, folded.params, { x, B: N, S: 1 });
       expectClose(out.recon, raw, { rtol: 1e-5, label: 'raw-space reconstruction' });
       expect(out.featureActs.filter((v) => v > 0).length).toBeGreaterThan(0);
+      // lm-saes's own rule (b_E^h and b_D^h divided by c_h, weights kept) is not exact here: why we rescale.
+      const c = HOOKS.map((h) => Math.sqrt(d) / cfg.dataset_average_activation_norm![h]!);
+      const naive: HostParams = {
+        ...P,
+        b_E: { data: P.b_E!.data.map((v, j) => v / c[Math.floor(j / 12)]!), shape: [2, 12] },
+        b_D: { data: P.b_D!.data.map((v, j) => v / c[Math.floor(j / d)]!), shape: [2, d] },
+      };
+      const naiveRecon = crosscoderKind.reference(folded.cfg, naive, { x, B: N, S: 1 }).recon;
+      expect(maxRelativeError(naiveRecon, raw)).toBeGreaterThan(1e-2);
     });
   }
 
@@ -461,6 +470,22 @@ describeEachBackend('crosscoder tensor forward', () => {
       expectClose(await n.data(), crosscoderKind.gateNorms(cfg, P), { rtol: 1e-5, label: 'gateNorms' });
       tf.dispose([out.featureActs, out.hiddenPre, out.recon, n, xt, ...Object.values(params)]);
     });
+
+    if (act === 'topk' || act === 'batchtopk')
+      it(`takes the annealed k from opts.k (${act})`, async () => {
+        const cfg = cfgOf({ act_fn: act });
+        const P = randomParams(cfg, 53);
+        const x = randomX(N * 2 * 8, 54);
+        const ref = crosscoderKind.reference(cfg, P, { x, B: N, S: 1 }, { k: 5 });
+        const params = toTf(P);
+        const xt = tf.tensor3d(Float32Array.from(x), [N, 2, 8]);
+        const out = crosscoderKind.tf.forward(cfg, params, xt, { k: 5, seqLen: 1, training: false });
+        expectClose(await out.featureActs.data(), ref.featureActs, { rtol: 1e-4, label: 'featureActs, k = 5' });
+        const active = ref.featureActs.filter((v) => v > 0).length;
+        expect(active).toBeGreaterThan(N * 2 * 3); // more than top_k = 3 keeps
+        expect(active).toBeLessThanOrEqual(N * 2 * 5);
+        tf.dispose([out.featureActs, out.hiddenPre, out.recon, xt, ...Object.values(params)]);
+      });
 
     it(`gradients of the training loss equal finite differences of the reference (${act})`, async () => {
       const cfg = cfgOf({ act_fn: act });
