@@ -1,11 +1,13 @@
 // The MoLT kind on the host: its config errors, file layout, initialisation, the float64 reference against a
 // straightforward computation from the spec formulas, the Gram-trick norm, the exact fold, metrics and config.json.
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/core/config/validate';
 import { moltKind } from '../../../src/core/dictionary/kinds/molt';
 import { InputError } from '../../../src/core/errors';
 import type { HostParams } from '../../../src/core/sae/host-tensor';
 import { MoltConfigSchema, type MoltConfig, type MoltConfigInput } from '../../../src/protocol/kind-configs/molt';
+import { describeEachBackend } from '../../helpers/backends';
 import { expectClose } from '../../helpers/expect-close';
 import {
   D,
@@ -248,7 +250,7 @@ describe('MoLT fold', () => {
     );
   });
 
-  function lmSaesFold(cfg: MoltConfig, params: HostParams, cIn: number, cOut: number): HostParams {
+  function lmSaesFold(params: HostParams, cIn: number, cOut: number): HostParams {
     // lm-saes standardize_parameters_of_dataset_norm: b_E /= c_in, b_D /= c_out, U, V *= √(c_in / c_out).
     const out: HostParams = {};
     for (const [name, t] of Object.entries(params)) {
@@ -267,7 +269,7 @@ describe('MoLT fold', () => {
       const params = randomParams(moltKind.stateShapes(cfg), 31);
       const cIn = Math.sqrt(D) / normIn;
       const before = rawRecon(cfg, params, raw, cIn, cOut);
-      const after = referenceOn({ ...cfg, norm_activation: 'inference' }, lmSaesFold(cfg, params, cIn, cOut), raw);
+      const after = referenceOn({ ...cfg, norm_activation: 'inference' }, lmSaesFold(params, cIn, cOut), raw);
       let num = 0;
       let den = 0;
       for (let i = 0; i < raw.length; i++) {
@@ -349,5 +351,112 @@ describe('MoLT metrics and config.json', () => {
     expect(() => moltKind.translateLmSaesConfig({ ...lmSaes, sae_type: 'clt' }, 'dir/config.json')).toThrow(
       /field 'sae_type': expected 'molt'/,
     );
+  });
+});
+
+const L1 = 0.3;
+const JUMPRELU_KEY = 'activation_function.log_jumprelu_threshold';
+
+/** lm-saes's generic loss: mean_tok Σ_d (ŷ−y)² + l1 · mean_tok Σ_F |f·n|, here in float64 on the reference. */
+function hostLoss(cfg: MoltConfig, params: HostParams, x: Float64Array, y: Float64Array): number {
+  const fwd = referenceOn(cfg, params, x);
+  const n = moltKind.gateNorms(cfg, params);
+  let rec = 0;
+  for (let i = 0; i < y.length; i++) rec += (fwd.recon[i]! - y[i]!) ** 2;
+  let sparsity = 0;
+  fwd.featureActs.forEach((f, e) => (sparsity += Math.abs(f * n[e % 12]!)));
+  return rec / N + (L1 * sparsity) / N;
+}
+
+/** The same loss on the tensor forward; |v| as v·sign(v), whose gradient at 0 is 0 as in torch (tf.abs gives −1). */
+function tfLoss(cfg: MoltConfig, params: Record<string, tf.Tensor>, x: tf.Tensor3D, y: tf.Tensor3D): tf.Scalar {
+  const fwd = moltKind.tf.forward(cfg, params, x, { seqLen: 1, training: true });
+  const fn = tf.mul(fwd.featureActs, moltKind.tf.gateNorms(cfg, params)); // [N, 1, F]
+  const rec = tf.mean(tf.sum(tf.square(tf.sub(fwd.recon, y)), 2));
+  return tf.add(rec, tf.mul(L1, tf.mean(tf.sum(tf.mul(fn, tf.sign(fn)), 2)))) as tf.Scalar;
+}
+
+/** Central differences of hostLoss over every element of `name`, with the float32-representable steps taken. */
+function centralDifferences(cfg: MoltConfig, params: HostParams, name: string, x: Float64Array, y: Float64Array) {
+  const data = params[name]!.data;
+  return Float64Array.from(data, (orig, i) => {
+    const plus = Math.fround(orig + 1e-5);
+    const minus = Math.fround(orig - 1e-5);
+    data[i] = plus;
+    const lp = hostLoss(cfg, params, x, y);
+    data[i] = minus;
+    const lm = hostLoss(cfg, params, x, y);
+    data[i] = orig;
+    return (lp - lm) / (plus - minus);
+  });
+}
+
+/** lm-saes's STE gradient of the loss w.r.t. log θ, from the spec formulas (the loss itself is flat in θ). */
+function steLogThresholdGrad(cfg: MoltConfig, params: HostParams, x: Float64Array, y: Float64Array): Float64Array {
+  const F = 12;
+  const { f, h, n, Mx, yHat } = naiveMolt(cfg, params, x, N);
+  const logTheta = params[JUMPRELU_KEY]!.data;
+  const w = cfg.jumprelu_threshold_window;
+  const out = new Float64Array(F);
+  for (let t = 0; t < N; t++)
+    for (let i = 0; i < F; i++) {
+      let dF = (L1 / N) * Math.sign(f[t * F + i]!) * n[i]!;
+      for (let a = 0; a < D; a++) dF += (2 / N) * (yHat[t * D + a]! - y[t * D + a]!) * Mx[(t * F + i) * D + a]!;
+      const theta = Math.exp(logTheta[i]!);
+      const s = h[t * F + i]! * n[i]!;
+      if (Math.abs(s - theta) < w / 2 && s > 0) out[i]! += theta * (dF / n[i]!) * (-theta / w);
+    }
+  return out;
+}
+
+describeEachBackend('MoLT tensor forward', () => {
+  const variants: Partial<MoltConfigInput>[] = [
+    ...ACT_FNS.map((act_fn) => ({ act_fn, top_k: 3 })),
+    { act_fn: 'relu', sparsity_include_decoder_norm: false },
+  ];
+  const setup = (overrides: Partial<MoltConfigInput>) => {
+    const cfg = moltConfig(overrides);
+    const params = randomParams(moltKind.stateShapes(cfg), 41);
+    const x = Float64Array.from(Float32Array.from(randomVector(N * D, 42, 1.5)));
+    const y = Float64Array.from(Float32Array.from(randomVector(N * D, 43, 2)));
+    return { cfg, params, x, y };
+  };
+  const tensorsOf = (params: HostParams) =>
+    Object.fromEntries(Object.entries(params).map(([k, t]) => [k, tf.tensor(t.data, t.shape)]));
+
+  it.each(variants)('equals the float64 reference: %j', async (overrides) => {
+    const { cfg, params, x } = setup(overrides);
+    const start = tf.memory().numTensors;
+    const tensors = tensorsOf(params);
+    const xt = tf.tensor3d(Float32Array.from(x), [N, 1, D]);
+    const fwd = moltKind.tf.forward(cfg, tensors, xt, { seqLen: 1, training: false });
+    const norms = moltKind.tf.gateNorms(cfg, tensors);
+    const ref = referenceOn(cfg, params, x);
+    expect(fwd.recon.shape).toEqual([N, 1, D]);
+    expectClose(await fwd.featureActs.data(), ref.featureActs, { rtol: 1e-4, label: 'featureActs' });
+    expectClose(await fwd.hiddenPre.data(), ref.hiddenPre, { rtol: 1e-4, label: 'hiddenPre' });
+    expectClose(await fwd.recon.data(), ref.recon, { rtol: 1e-4, label: 'recon' });
+    expectClose(await norms.data(), moltKind.gateNorms(cfg, params), { rtol: 1e-5, label: 'gate norms' });
+    tf.dispose([fwd.featureActs, fwd.hiddenPre, fwd.recon, norms, xt, ...Object.values(tensors)]);
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it.each(variants)('has the gradients of central differences of the float64 loss: %j', async (overrides) => {
+    const { cfg, params, x, y } = setup(overrides);
+    expect(gateMargin(cfg, params, x, N)).toBeGreaterThan(1e-3);
+    const names = moltKind.trainable(cfg);
+    const tensors = tensorsOf(params);
+    const xt = tf.tensor3d(Float32Array.from(x), [N, 1, D]);
+    const yt = tf.tensor3d(Float32Array.from(y), [N, 1, D]);
+    const grads = tf.grads((...ts: tf.Tensor[]) =>
+      tfLoss(cfg, Object.fromEntries(names.map((name, i) => [name, ts[i]!])), xt, yt),
+    )(names.map((name) => tensors[name]!));
+    for (const [i, name] of names.entries()) {
+      const expected =
+        name === JUMPRELU_KEY ? steLogThresholdGrad(cfg, params, x, y) : centralDifferences(cfg, params, name, x, y);
+      expect(Math.max(...expected.map(Math.abs)), `${name}: some gradient`).toBeGreaterThan(1e-4);
+      expectClose(await grads[i]!.data(), expected, { rtol: 1e-3, label: `d loss / d ${name}` });
+    }
+    tf.dispose([...grads, xt, yt, ...Object.values(tensors)]);
   });
 });
