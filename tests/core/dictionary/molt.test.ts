@@ -164,6 +164,16 @@ describe('MoLT reference', () => {
     expectClose(fwd.recon, naive.yHat, { rtol: 1e-12, label: 'recon' });
   });
 
+  it.each(['topk', 'batchtopk'] as const)('%s takes the annealed k of the options over top_k', (act_fn) => {
+    const cfg = moltConfig({ act_fn, top_k: 5 });
+    const params = randomParams(moltKind.stateShapes(cfg), 11);
+    const x = randomVector(N * D, 12, 1.5);
+    const annealed = moltKind.reference(cfg, params, { x, B: 2, S: 3 }, { k: 2 });
+    const naive = naiveMolt({ ...cfg, top_k: 2 }, params, x, N);
+    expect(annealed.featureActs.filter((v) => v > 0).length).toBeLessThanOrEqual(2 * N);
+    expectClose(annealed.recon, naive.yHat, { rtol: 1e-12, label: 'recon with k = 2' });
+  });
+
   it('computes ‖U_iV_i‖_F with the Gram trick, equal to the explicit d×d Frobenius norm', () => {
     const cfg = moltConfig({ rank_counts: { '1': 2, '3': 3, '8': 3 }, expansion_factor: 1 });
     const params = randomParams(moltKind.stateShapes(cfg), 5, 1);
@@ -439,6 +449,16 @@ describeEachBackend('MoLT tensor forward', () => {
     expectClose(await norms.data(), moltKind.gateNorms(cfg, params), { rtol: 1e-5, label: 'gate norms' });
     tf.dispose([fwd.featureActs, fwd.hiddenPre, fwd.recon, norms, xt, ...Object.values(tensors)]);
     expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it.each(['topk', 'batchtopk'] as const)('%s takes the annealed k of the options', async (act_fn) => {
+    const { cfg, params, x } = setup({ act_fn, top_k: 5 });
+    const tensors = tensorsOf(params);
+    const xt = tf.tensor3d(Float32Array.from(x), [N, 1, D]);
+    const fwd = moltKind.tf.forward(cfg, tensors, xt, { k: 2, seqLen: 1, training: false });
+    const ref = moltKind.reference(cfg, params, { x, B: 2, S: 3 }, { k: 2 });
+    expectClose(await fwd.recon.data(), ref.recon, { rtol: 1e-4, label: 'recon with k = 2' });
+    tf.dispose([fwd.featureActs, fwd.hiddenPre, fwd.recon, xt, ...Object.values(tensors)]);
   });
 
   it.each(variants)('has the gradients of central differences of the float64 loss: %j', async (overrides) => {
