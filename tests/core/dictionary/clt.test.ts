@@ -267,3 +267,200 @@ describe('clt reference', () => {
       expectClose(cltReference(cfg, p, { x, B: 1, S: N }).recon, want, { rtol: 1e-12, label: `L=1 ${act}` });
     });
 });
+
+describe('clt layout, init and config.json', () => {
+  it('lists W_E, b_E, every W_D.{t} [t+1, F, d] and b_D.{t}, and the [L, F] JumpReLU threshold', () => {
+    expect(cltKind.stateShapes(config({ act_fn: 'jumprelu' }))).toEqual({
+      W_E: [3, 8, 12],
+      b_E: [3, 12],
+      'W_D.0': [1, 12, 8],
+      'W_D.1': [2, 12, 8],
+      'W_D.2': [3, 12, 8],
+      'b_D.0': [8],
+      'b_D.1': [8],
+      'b_D.2': [8],
+      'activation_function.log_jumprelu_threshold': [3, 12],
+    });
+    const relu = config();
+    expect(Object.keys(cltKind.stateShapes(relu))).not.toContain(CLT_JUMPRELU_KEY);
+    expect(cltKind.trainable(relu).sort()).toEqual(Object.keys(cltKind.stateShapes(relu)).sort());
+    expect(cltKind.buffers(relu)).toEqual({});
+    expect(cltKind.featureAxes(relu)).toBe(3);
+    expect(cltKind.hooksIn(relu)).toEqual(hooksIn(3));
+    expect(cltKind.hooksOut(relu)).toEqual(hooksOut(3));
+  });
+
+  it("initialises as lm-saes: W_E ~ U(±1/√F), W_D ~ U(±1/√(L·d)), zero biases, log θ, deterministic in the seed", () => {
+    const cfg = config({ act_fn: 'jumprelu', jumprelu_threshold: 0.02 });
+    const p = cltKind.init(cfg, 7);
+    for (const [name, shape] of Object.entries(cltKind.stateShapes(cfg))) expect(p[name]!.shape, name).toEqual(shape);
+    const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(maxAbs(p.W_E!.data)).toBeLessThanOrEqual(1 / Math.sqrt(12));
+    expect(maxAbs(p.W_E!.data)).toBeGreaterThan(0.8 / Math.sqrt(12));
+    for (let t = 0; t < 3; t++) {
+      expect(maxAbs(p[`W_D.${t}`]!.data)).toBeLessThanOrEqual(1 / Math.sqrt(24));
+      expect(maxAbs(p[`W_D.${t}`]!.data)).toBeGreaterThan(0.5 / Math.sqrt(24));
+      expect(maxAbs(p[`b_D.${t}`]!.data)).toBe(0);
+    }
+    expect(maxAbs(p.b_E!.data)).toBe(0);
+    expect(p[CLT_JUMPRELU_KEY]!.data.every((v) => v === Math.fround(Math.log(0.02)))).toBe(true);
+    expect(cltKind.init(cfg, 7).W_E!.data).toEqual(p.W_E!.data);
+    expect(cltKind.init(cfg, 8).W_E!.data).not.toEqual(p.W_E!.data);
+    const zeroCross = cltKind.init(config({ init_cross_layer_decoder_all_zero: true }), 7);
+    const W2 = zeroCross['W_D.2']!.data;
+    expect(maxAbs(W2.subarray(0, 2 * 12 * 8))).toBe(0); // W_D.2[0], W_D.2[1]
+    expect(maxAbs(W2.subarray(2 * 12 * 8))).toBeGreaterThan(0); // W_D.2[2]
+  });
+
+  it('writes config.json as lm-saes does and reads it back to the same config', () => {
+    const cfg = config({ act_fn: 'batchlayertopk', top_k: 5, d_sae: 20, norm_activation: 'dataset-wise' });
+    const json = cltKind.configJson(cfg);
+    expect(json).not.toHaveProperty('dtype');
+    expect(json).not.toHaveProperty('device');
+    expect(json).not.toHaveProperty('dataset_average_activation_norm');
+    expect(Math.trunc(8 * (json.expansion_factor as number))).toBe(20);
+    expect(json).toMatchObject({ sae_type: 'clt', hook_points_in: hooksIn(3), decode_with_csr: false });
+    const back = parseConfig(cltKind.schema, cltKind.translateLmSaesConfig(JSON.parse(JSON.stringify(json)), 'c.json'), 'c.json');
+    expect(back).toEqual(cfg);
+  });
+
+  it('reads an lm-saes config.json: drops kernel and loading keys, rejects a field it cannot honour or another sae_type', () => {
+    const lm = {
+      sae_type: 'clt',
+      d_model: 8,
+      expansion_factor: 1.5,
+      hook_points_in: hooksIn(2),
+      hook_points_out: hooksOut(2),
+      act_fn: 'jumprelu',
+      use_triton_kernel: false,
+      sparsity_threshold_for_triton_spmm_kernel: 0.996,
+      decode_with_csr: true,
+      sparsity_threshold_for_csr: 0.05,
+      sae_pretrained_name_or_path: '/x',
+      strict_loading: true,
+      jumprelu_threshold_grad_scale: 3,
+    };
+    const cfg = parseConfig(cltKind.schema, cltKind.translateLmSaesConfig(lm, 'c.json'), 'c.json');
+    expect(cfg).toMatchObject({ d_sae: 12, jumprelu_threshold_window: 3, norm_activation: 'dataset-wise' });
+    expect(() => cltKind.translateLmSaesConfig({ ...lm, use_skip_connection: true }, 'c.json')).toThrow(
+      /^c\.json: field 'use_skip_connection': not a field .* may change the forward pass/,
+    );
+    expect(() => cltKind.translateLmSaesConfig({ ...lm, sae_type: 'sae' }, 'c.json')).toThrow(
+      /^c\.json: field 'sae_type': expected 'clt'/,
+    );
+  });
+
+  it('gives each feature’s decoder norm per target layer, 0 before its source, and n as their root sum of squares', () => {
+    const cfg = config();
+    const p = randomParams(cfg, 5);
+    const per = cltDecoderNormsPerTarget(cfg, p); // [L·F, L]
+    const n = cltKind.gateNorms(cfg, p);
+    for (let s = 0; s < 3; s++)
+      for (let i = 0; i < 12; i++) {
+        const row = per.subarray((s * 12 + i) * 3, (s * 12 + i + 1) * 3);
+        for (let t = 0; t < 3; t++) {
+          const want = t < s ? 0 : Math.hypot(...Array.from({ length: 8 }, (_, c) => at(p, `W_D.${t}`)(s, i, c)));
+          expect(row[t]).toBeCloseTo(want, 12);
+        }
+        expect(n[s * 12 + i]).toBeCloseTo(Math.hypot(...row), 12);
+      }
+  });
+});
+
+describe('clt metrics', () => {
+  it('reports the legacy EV and the L0 per layer and their L0 sum, under lm-saes names', () => {
+    const cfg = config();
+    const p = randomParams(cfg, 2);
+    const N = 6;
+    const x = randomX(N, 3, 8, 3);
+    const fwd = cltReference(cfg, p, { x, B: 2, S: 3 });
+    const y = randomX(N, 3, 8, 4);
+    const m = cltKind.metrics(cfg, p, fwd, y, N);
+    let sum = 0;
+    for (let t = 0; t < 3; t++) {
+      let ev = 0;
+      for (let n = 0; n < N; n++) {
+        const row = (a: Float64Array) => a.subarray((n * 3 + t) * 8, (n * 3 + t + 1) * 8);
+        const mean = Array.from({ length: 8 }, (_, c) => {
+          let v = 0;
+          for (let k = 0; k < N; k++) v += y[(k * 3 + t) * 8 + c]! / N;
+          return v;
+        });
+        const err = row(fwd.recon).reduce((a, v, c) => a + (v - row(y)[c]!) ** 2, 0);
+        const vari = row(y).reduce((a, v, c) => a + (v - mean[c]!) ** 2, 0);
+        ev += (1 - err / vari) / N;
+      }
+      expect(m[`metrics/explained_variance_L${t}`]).toBeCloseTo(ev, 12);
+      let l0 = 0;
+      for (let n = 0; n < N; n++) for (let i = 0; i < 12; i++) if (fwd.featureActs[(n * 3 + t) * 12 + i]! > 0) l0 += 1 / N;
+      expect(m[`metrics/l0_layer${t}`]).toBeCloseTo(l0, 12);
+      sum += l0;
+    }
+    expect(m['metrics/l0']).toBeCloseTo(sum, 12);
+    expect(sum).toBeGreaterThan(0);
+  });
+});
+
+describe('clt fold', () => {
+  const N = 6;
+  const L = 3;
+  const d = 8;
+  const normsIn = [2.5, 7, 0.8];
+  const normsOut = [1.3, 4, 11];
+  /** Raw activations → ×c_in per in-hook → reference → ÷c_out per out-hook, against the folded dictionary on raw x. */
+  function foldCase(over: Record<string, unknown>, outNorms = normsOut) {
+    const norms: Record<string, number> = {};
+    hooksIn(L).forEach((h, s) => (norms[h] = normsIn[s]!));
+    hooksOut(L).forEach((h, t) => (norms[h] = outNorms[t]!));
+    const cfg = config({ norm_activation: 'dataset-wise', dataset_average_activation_norm: norms, ...over });
+    const p = randomParams(cfg, 31);
+    const cIn = normsIn.map((v) => Math.sqrt(d) / v);
+    const cOut = outNorms.map((v) => Math.sqrt(d) / v);
+    const raw = randomX(N, L, d, 32, normsIn.map((v) => v / Math.sqrt(d) * 1.5));
+    const normalised = raw.map((v, j) => v * cIn[Math.floor(j / d) % L]!);
+    const want = cltReference(cfg, p, { x: normalised, B: 1, S: N }).recon.map((v, j) => v / cOut[Math.floor(j / d) % L]!);
+    const folded = cltKind.fold(cfg, p);
+    expect(folded.cfg.norm_activation).toBe('inference');
+    const got = cltReference(folded.cfg, folded.params, { x: raw, B: 1, S: N }).recon;
+    return { got, want, warnings: folded.warnings, active: cltReference(cfg, p, { x: normalised, B: 1, S: N }).featureActs };
+  }
+
+  for (const [label, over] of [
+    ['relu, gated', { act_fn: 'relu' }],
+    ['jumprelu, gated (θ rescaled per feature)', { act_fn: 'jumprelu' }],
+    ['jumprelu, ungated', { act_fn: 'jumprelu', sparsity_include_decoder_norm: false }],
+    ['topk, ungated', { act_fn: 'topk', sparsity_include_decoder_norm: false }],
+    ['batchtopk, ungated', { act_fn: 'batchtopk', sparsity_include_decoder_norm: false }],
+    ['layertopk, ungated (W_E takes c_in)', { act_fn: 'layertopk', top_k: 8, sparsity_include_decoder_norm: false }],
+    ['batchlayertopk, ungated', { act_fn: 'batchlayertopk', top_k: 8, sparsity_include_decoder_norm: false }],
+  ] as const)
+    it(`is exact for ${label} with unequal norms per hook`, () => {
+      const { got, want, warnings, active } = foldCase(over);
+      expectClose(got, want, { rtol: 1e-5, label });
+      expect(warnings).toEqual([]);
+      expect(active.some((v) => v > 0)).toBe(true);
+    });
+
+  for (const act of ['topk', 'layertopk', 'batchlayertopk'] as const)
+    it(`is exact for gated ${act} when every out-hook has the same norm (unequal in-hook norms)`, () => {
+      const { got, want, warnings } = foldCase({ act_fn: act, top_k: 5 }, [3, 3, 3]);
+      expectClose(got, want, { rtol: 1e-5, label: act });
+      expect(warnings).toEqual([]);
+    });
+
+  it('says when the gated TopK fold is approximate (out-hook norms differ)', () => {
+    const { warnings } = foldCase({ act_fn: 'topk' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^fold: topk .*approximate/);
+  });
+
+  it('keeps an inference dictionary and refuses a token-wise one with a one-line error', () => {
+    const cfg = config();
+    const p = randomParams(cfg, 1);
+    expect(cltKind.fold(cfg, p).params).toBe(p);
+    expect(() => cltKind.fold(config({ norm_activation: 'token-wise' }), p)).toThrow(/field 'norm_activation': 'token-wise' cannot be folded/);
+    expect(() => cltKind.fold(config({ norm_activation: 'dataset-wise' }), p)).toThrow(
+      /field 'dataset_average_activation_norm': no norm for 'blocks\.0\.ln2\.hook_normalized'/,
+    );
+  });
+});
