@@ -464,3 +464,86 @@ describe('clt fold', () => {
     );
   });
 });
+
+describe('clt circuit-tracer layout', () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clt-ct-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const N = 6;
+
+  for (const [label, over] of [
+    ['gated jumprelu', { act_fn: 'jumprelu' }],
+    ['gated relu', { act_fn: 'relu' }],
+    ['ungated jumprelu', { act_fn: 'jumprelu', sparsity_include_decoder_norm: false }],
+  ] as const)
+    it(`round-trips ${label} lm → circuit-tracer → lm with the same outputs, in circuit-tracer's tensors`, () => {
+      const cfg = config(over);
+      const p = randomParams(cfg, 41);
+      const x = randomX(N, 3, 8, 42);
+      const dir = join(tmp(), 'ct');
+      exportCircuitTracerClt(dir, cfg, p);
+      const back = importCircuitTracerClt(dir, { hookPointsIn: hooksIn(3), hookPointsOut: hooksOut(3) });
+      expect(back.cfg).toMatchObject({ sparsity_include_decoder_norm: false, norm_activation: 'inference', act_fn: cfg.act_fn });
+      const a = cltReference(cfg, p, { x, B: 1, S: N });
+      const b = cltReference(back.cfg, back.params, { x, B: 1, S: N });
+      expectClose(b.featureActs, a.featureActs, { rtol: 1e-6, label: `${label} featureActs` });
+      expectClose(b.recon, a.recon, { rtol: 1e-6, label: `${label} recon` });
+      // circuit-tracer's own forward on its files: f = h·[h > θ_s], ŷ_t = Σ_{s≤t} f_s W_dec_s[:, t−s] + b_dec_t.
+      const W = (s: number) => at(back.params, `W_D.${s}`);
+      expect(W(2)(1, 4, 3)).toBe(at(p, 'W_D.2')(1, 4, 3)); // ct.W_dec_1[:, 1, :] = lm.W_D.2[1]
+      expect(back.params.W_E!.data).toEqual(p.W_E!.data);
+    });
+
+  it('exports a dataset-wise dictionary folded (raw activations) and refuses the TopK family', () => {
+    const norms = Object.fromEntries([...hooksIn(3), ...hooksOut(3)].map((h, j) => [h, 1 + j]));
+    const cfg = config({ act_fn: 'jumprelu', norm_activation: 'dataset-wise', dataset_average_activation_norm: norms });
+    const p = randomParams(cfg, 43);
+    const dir = join(tmp(), 'ct');
+    exportCircuitTracerClt(dir, cfg, p);
+    const back = importCircuitTracerClt(dir, { hookPointsIn: hooksIn(3), hookPointsOut: hooksOut(3) });
+    const folded = cltKind.fold(cfg, p);
+    const x = randomX(N, 3, 8, 44, [3, 3, 3]);
+    expectClose(cltReference(back.cfg, back.params, { x, B: 1, S: N }).recon, cltReference(folded.cfg, folded.params, { x, B: 1, S: N }).recon, {
+      rtol: 1e-6,
+      label: 'folded export',
+    });
+    expect(() => exportCircuitTracerClt(join(tmp(), 'x'), config({ act_fn: 'topk' }), randomParams(config({ act_fn: 'topk' }), 1))).toThrow(
+      /field 'act_fn': circuit-tracer's CLT takes relu or jumprelu, not 'topk'/,
+    );
+  });
+
+  it('names a missing file or tensor in one line', () => {
+    const cfg = config({ act_fn: 'jumprelu' });
+    const p = randomParams(cfg, 45);
+    const dir = join(tmp(), 'ct');
+    exportCircuitTracerClt(dir, cfg, p);
+    expect(importCircuitTracerClt(dir).cfg.hook_points_in).toEqual([0, 1, 2].map((l) => `blocks.${l}.hook_resid_mid`));
+    rmSync(join(dir, 'W_dec_1.safetensors'));
+    expect(() => importCircuitTracerClt(dir)).toThrow(/W_dec_1\.safetensors: missing \(a circuit-tracer CLT has one per layer\)$/);
+    const dir2 = join(tmp(), 'ct');
+    exportCircuitTracerClt(dir2, cfg, p);
+    const F = 12;
+    const d = 8;
+    writeSafetensors(join(dir2, 'W_enc_2.safetensors'), {
+      W_enc_2: { dtype: 'F32', shape: [F, d], data: new Float32Array(F * d) },
+      b_enc_2: { dtype: 'F32', shape: [F], data: new Float32Array(F) },
+      threshold_2: { dtype: 'F32', shape: [F], data: new Float32Array(F).fill(0.1) },
+    });
+    const err = (() => {
+      try {
+        importCircuitTracerClt(dir2);
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/W_enc_2\.safetensors: missing tensor 'b_dec_2' \(expected shape \[8\]\)$/);
+    expect(err.message).not.toContain('\n');
+    expect(() => importCircuitTracerClt(join(tmp(), 'none'))).toThrow(/none: missing/);
+  });
+});
