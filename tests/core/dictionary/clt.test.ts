@@ -1,75 +1,20 @@
 // The cross-layer transcoder kind: config errors, the float64 reference against formulas written here from the
-// specification (§2 of dictionaries-and-circuits.md), the L = 1 transcoder, the four TopK variants, folding, metrics,
-// config.json both ways, the circuit-tracer layout, and the tfjs forward and gradients on every backend.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
+// specification (§2 of dictionaries-and-circuits.md), the L = 1 transcoder, the four TopK variants, the file layout,
+// init, config.json both ways and the metrics.
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/core/config/validate';
-import { uniformGenerator } from '../../../src/core/dictionary/host64';
 import {
   CLT_JUMPRELU_KEY,
   cltDecoderNormsPerTarget,
   cltKind,
   cltReference,
 } from '../../../src/core/dictionary/kinds/clt';
-import { exportCircuitTracerClt, importCircuitTracerClt } from '../../../src/core/dictionary/formats/circuit-tracer';
 import { InputError } from '../../../src/core/errors';
 import type { HostParams } from '../../../src/core/sae/host-tensor';
-import { writeSafetensors } from '../../../src/core/tensor/safetensors';
-import { CltConfigSchema, type CltConfig } from '../../../src/protocol/kind-configs/clt';
+import type { CltConfig } from '../../../src/protocol/kind-configs/clt';
 import type { KindActFn } from '../../../src/protocol/kind-configs/common';
-import { describeEachBackend } from '../../helpers/backends';
 import { expectClose } from '../../helpers/expect-close';
-
-const ALL_ACTS: KindActFn[] = ['relu', 'jumprelu', 'topk', 'batchtopk', 'layertopk', 'batchlayertopk'];
-const hooksIn = (L: number) => Array.from({ length: L }, (_, l) => `blocks.${l}.ln2.hook_normalized`);
-const hooksOut = (L: number) => Array.from({ length: L }, (_, l) => `blocks.${l}.hook_mlp_out`);
-
-function config(over: Record<string, unknown> = {}, L = 3, d = 8, F = 12): CltConfig {
-  return parseConfig(
-    CltConfigSchema,
-    {
-      sae_type: 'clt',
-      d_model: d,
-      d_sae: F,
-      hook_points_in: hooksIn(L),
-      hook_points_out: hooksOut(L),
-      norm_activation: 'inference',
-      top_k: 3,
-      ...over,
-    },
-    'test config',
-  );
-}
-
-/** Random weights (not lm-saes's init: biases and thresholds nonzero so that every term is exercised). */
-function randomParams(cfg: CltConfig, seed: number): HostParams {
-  const draw = uniformGenerator(seed);
-  const p: HostParams = {};
-  const scale: Record<string, number> = { W_E: 0.5, b_E: 0.3 };
-  for (const [name, shape] of Object.entries(cltKind.stateShapes(cfg))) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const data =
-      name === CLT_JUMPRELU_KEY
-        ? Float32Array.from({ length: size }, () => Math.log(0.15 + Math.abs(draw(0.25))))
-        : Float32Array.from({ length: size }, () => draw(scale[name] ?? (name.startsWith('b_D') ? 0.2 : 0.4)));
-    p[name] = { data, shape };
-  }
-  return p;
-}
-
-function randomX(N: number, L: number, d: number, seed: number, scales: number[] = []): Float64Array {
-  const draw = uniformGenerator(seed);
-  return Float64Array.from({ length: N * L * d }, (_, j) => draw(1) * (scales[Math.floor(j / d) % L] ?? 1));
-}
-
-/** Nested-array view of a parameter: get(name)(i, j, k). */
-const at = (p: HostParams, name: string) => {
-  const t = p[name]!;
-  return (...idx: number[]) => t.data[idx.reduce((o, v, a) => o * t.shape[a]! + v, 0)]!;
-};
+import { ALL_ACTS, at, config, hooksIn, hooksOut, randomParams, randomX } from './clt-fixtures';
 
 /**
  * The CLT written straight from the specification: h_s = x_s W_E[s] + b_E[s]; n_{s,i} = sqrt(Σ_{t≥s}
@@ -102,7 +47,8 @@ function direct(cfg: CltConfig, p: HostParams, x: Float64Array, N: number, k = c
       }
     }
   }
-  const score = (n: number, s: number, i: number) => h[n]![s]![i]! * (cfg.sparsity_include_decoder_norm ? norm[s]![i]! : 1);
+  const score = (n: number, s: number, i: number) =>
+    h[n]![s]![i]! * (cfg.sparsity_include_decoder_norm ? norm[s]![i]! : 1);
   const active = new Set<string>();
   const keepTop = (cells: [number, number, number][], kk: number) =>
     [...cells]
@@ -124,13 +70,15 @@ function direct(cfg: CltConfig, p: HostParams, x: Float64Array, N: number, k = c
   else if (cfg.act_fn === 'batchtopk') for (const s of layerList) keepTop(cells(tokens, [s]), k * N);
   else keepTop(cells(tokens, layerList), k * N);
   const f = new Float64Array(N * L * F);
-  for (const c of cells(tokens, layerList)) if (active.has(c.join())) f[(c[0] * L + c[1]) * F + c[2]] = h[c[0]]![c[1]]![c[2]]!;
+  for (const c of cells(tokens, layerList))
+    if (active.has(c.join())) f[(c[0] * L + c[1]) * F + c[2]] = h[c[0]]![c[1]]![c[2]]!;
   const y = new Float64Array(N * L * d);
   for (let n = 0; n < N; n++)
     for (let t = 0; t < L; t++)
       for (let c = 0; c < d; c++) {
         let v = at(p, `b_D.${t}`)(c);
-        for (let s = 0; s <= t; s++) for (let i = 0; i < F; i++) v += f[(n * L + s) * F + i]! * at(p, `W_D.${t}`)(s, i, c);
+        for (let s = 0; s <= t; s++)
+          for (let i = 0; i < F; i++) v += f[(n * L + s) * F + i]! * at(p, `W_D.${t}`)(s, i, c);
         y[(n * L + t) * d + c] = v;
       }
   return { f, h: Float64Array.from(h.flat(2)), y, norm: Float64Array.from(norm.flat()) };
@@ -151,7 +99,9 @@ describe('clt config', () => {
     const a = configError({ hook_points_out: hooksOut(2) });
     expect(a).toMatch(/^test config: field 'hook_points_out': must have one hook per layer.*\(3\), got 2/);
     expect(a).not.toContain('\n');
-    expect(configError({ hook_points_in: [], hook_points_out: [] })).toMatch(/field 'hook_points_in': needs at least one/);
+    expect(configError({ hook_points_in: [], hook_points_out: [] })).toMatch(
+      /field 'hook_points_in': needs at least one/,
+    );
   });
 
   it('rejects a hook listed twice, naming it', () => {
@@ -165,7 +115,9 @@ describe('clt config', () => {
     expect(configError({ act_fn: 'batchtopk', top_k: 13 })).toMatch(/field 'top_k': must be at most d_sae = 12/);
     expect(config({ act_fn: 'layertopk', top_k: 36 }).top_k).toBe(36);
     expect(config({ act_fn: 'batchlayertopk', top_k: 20 }).top_k).toBe(20);
-    expect(configError({ act_fn: 'layertopk', top_k: 37 })).toMatch(/field 'top_k': must be at most n_layers × d_sae = 36/);
+    expect(configError({ act_fn: 'layertopk', top_k: 37 })).toMatch(
+      /field 'top_k': must be at most n_layers × d_sae = 36/,
+    );
     expect(configError({ act_fn: 'batchlayertopk', top_k: 37 })).toMatch(/n_layers × d_sae = 36 \(got 37\)/);
   });
 
@@ -201,7 +153,8 @@ describe('clt reference', () => {
     const F = 12;
     const count = (f: Float64Array, pick: (n: number, s: number) => boolean) => {
       let c = 0;
-      for (let n = 0; n < N; n++) for (let s = 0; s < L; s++) for (let i = 0; i < F; i++) if (pick(n, s) && f[(n * L + s) * F + i]! > 0) c++;
+      for (let n = 0; n < N; n++)
+        for (let s = 0; s < L; s++) for (let i = 0; i < F; i++) if (pick(n, s) && f[(n * L + s) * F + i]! > 0) c++;
       return c;
     };
     const run = (act: KindActFn, k: number) => {
@@ -222,7 +175,11 @@ describe('clt reference', () => {
     const batchLayer = run('batchlayertopk', 2);
     expect(count(batchLayer, () => true)).toBe(2 * N);
     // layertopk's selection spans layers: some token keeps a different count per layer.
-    expect([0, 1, 2, 3, 4].some((n) => count(layer, (a, b) => a === n && b === 0) !== count(layer, (a, b) => a === n && b === 1))).toBe(true);
+    expect(
+      [0, 1, 2, 3, 4].some(
+        (n) => count(layer, (a, b) => a === n && b === 0) !== count(layer, (a, b) => a === n && b === 1),
+      ),
+    ).toBe(true);
   });
 
   it('takes the k of the options (K annealing) over top_k', () => {
@@ -255,7 +212,12 @@ describe('clt reference', () => {
         const score = pre.map((v, i) => v * nrm[i]!);
         const kth = [...score].sort((a, b) => b - a)[3]!;
         const f = score.map((sc, i) => {
-          const on = act === 'relu' ? sc > 0 : act === 'jumprelu' ? sc > Math.exp(at(p, CLT_JUMPRELU_KEY)(0, i)) : sc >= kth && sc > 0;
+          const on =
+            act === 'relu'
+              ? sc > 0
+              : act === 'jumprelu'
+                ? sc > Math.exp(at(p, CLT_JUMPRELU_KEY)(0, i))
+                : sc >= kth && sc > 0;
           return on ? sc / nrm[i]! : 0;
         });
         for (let c = 0; c < d; c++) {
@@ -290,7 +252,7 @@ describe('clt layout, init and config.json', () => {
     expect(cltKind.hooksOut(relu)).toEqual(hooksOut(3));
   });
 
-  it("initialises as lm-saes: W_E ~ U(±1/√F), W_D ~ U(±1/√(L·d)), zero biases, log θ, deterministic in the seed", () => {
+  it('initialises as lm-saes: W_E ~ U(±1/√F), W_D ~ U(±1/√(L·d)), zero biases, log θ, deterministic in the seed', () => {
     const cfg = config({ act_fn: 'jumprelu', jumprelu_threshold: 0.02 });
     const p = cltKind.init(cfg, 7);
     for (const [name, shape] of Object.entries(cltKind.stateShapes(cfg))) expect(p[name]!.shape, name).toEqual(shape);
@@ -320,7 +282,11 @@ describe('clt layout, init and config.json', () => {
     expect(json).not.toHaveProperty('dataset_average_activation_norm');
     expect(Math.trunc(8 * (json.expansion_factor as number))).toBe(20);
     expect(json).toMatchObject({ sae_type: 'clt', hook_points_in: hooksIn(3), decode_with_csr: false });
-    const back = parseConfig(cltKind.schema, cltKind.translateLmSaesConfig(JSON.parse(JSON.stringify(json)), 'c.json'), 'c.json');
+    const back = parseConfig(
+      cltKind.schema,
+      cltKind.translateLmSaesConfig(JSON.parse(JSON.stringify(json)), 'c.json'),
+      'c.json',
+    );
     expect(back).toEqual(cfg);
   });
 
@@ -392,158 +358,12 @@ describe('clt metrics', () => {
       }
       expect(m[`metrics/explained_variance_L${t}`]).toBeCloseTo(ev, 12);
       let l0 = 0;
-      for (let n = 0; n < N; n++) for (let i = 0; i < 12; i++) if (fwd.featureActs[(n * 3 + t) * 12 + i]! > 0) l0 += 1 / N;
+      for (let n = 0; n < N; n++)
+        for (let i = 0; i < 12; i++) if (fwd.featureActs[(n * 3 + t) * 12 + i]! > 0) l0 += 1 / N;
       expect(m[`metrics/l0_layer${t}`]).toBeCloseTo(l0, 12);
       sum += l0;
     }
     expect(m['metrics/l0']).toBeCloseTo(sum, 12);
     expect(sum).toBeGreaterThan(0);
-  });
-});
-
-describe('clt fold', () => {
-  const N = 6;
-  const L = 3;
-  const d = 8;
-  const normsIn = [2.5, 7, 0.8];
-  const normsOut = [1.3, 4, 11];
-  /** Raw activations → ×c_in per in-hook → reference → ÷c_out per out-hook, against the folded dictionary on raw x. */
-  function foldCase(over: Record<string, unknown>, outNorms = normsOut) {
-    const norms: Record<string, number> = {};
-    hooksIn(L).forEach((h, s) => (norms[h] = normsIn[s]!));
-    hooksOut(L).forEach((h, t) => (norms[h] = outNorms[t]!));
-    const cfg = config({ norm_activation: 'dataset-wise', dataset_average_activation_norm: norms, ...over });
-    const p = randomParams(cfg, 31);
-    const cIn = normsIn.map((v) => Math.sqrt(d) / v);
-    const cOut = outNorms.map((v) => Math.sqrt(d) / v);
-    const raw = randomX(N, L, d, 32, normsIn.map((v) => v / Math.sqrt(d) * 1.5));
-    const normalised = raw.map((v, j) => v * cIn[Math.floor(j / d) % L]!);
-    const want = cltReference(cfg, p, { x: normalised, B: 1, S: N }).recon.map((v, j) => v / cOut[Math.floor(j / d) % L]!);
-    const folded = cltKind.fold(cfg, p);
-    expect(folded.cfg.norm_activation).toBe('inference');
-    const got = cltReference(folded.cfg, folded.params, { x: raw, B: 1, S: N }).recon;
-    return { got, want, warnings: folded.warnings, active: cltReference(cfg, p, { x: normalised, B: 1, S: N }).featureActs };
-  }
-
-  for (const [label, over] of [
-    ['relu, gated', { act_fn: 'relu' }],
-    ['jumprelu, gated (θ rescaled per feature)', { act_fn: 'jumprelu' }],
-    ['jumprelu, ungated', { act_fn: 'jumprelu', sparsity_include_decoder_norm: false }],
-    ['topk, ungated', { act_fn: 'topk', sparsity_include_decoder_norm: false }],
-    ['batchtopk, ungated', { act_fn: 'batchtopk', sparsity_include_decoder_norm: false }],
-    ['layertopk, ungated (W_E takes c_in)', { act_fn: 'layertopk', top_k: 8, sparsity_include_decoder_norm: false }],
-    ['batchlayertopk, ungated', { act_fn: 'batchlayertopk', top_k: 8, sparsity_include_decoder_norm: false }],
-  ] as const)
-    it(`is exact for ${label} with unequal norms per hook`, () => {
-      const { got, want, warnings, active } = foldCase(over);
-      expectClose(got, want, { rtol: 1e-5, label });
-      expect(warnings).toEqual([]);
-      expect(active.some((v) => v > 0)).toBe(true);
-    });
-
-  for (const act of ['topk', 'layertopk', 'batchlayertopk'] as const)
-    it(`is exact for gated ${act} when every out-hook has the same norm (unequal in-hook norms)`, () => {
-      const { got, want, warnings } = foldCase({ act_fn: act, top_k: 5 }, [3, 3, 3]);
-      expectClose(got, want, { rtol: 1e-5, label: act });
-      expect(warnings).toEqual([]);
-    });
-
-  it('says when the gated TopK fold is approximate (out-hook norms differ)', () => {
-    const { warnings } = foldCase({ act_fn: 'topk' });
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^fold: topk .*approximate/);
-  });
-
-  it('keeps an inference dictionary and refuses a token-wise one with a one-line error', () => {
-    const cfg = config();
-    const p = randomParams(cfg, 1);
-    expect(cltKind.fold(cfg, p).params).toBe(p);
-    expect(() => cltKind.fold(config({ norm_activation: 'token-wise' }), p)).toThrow(/field 'norm_activation': 'token-wise' cannot be folded/);
-    expect(() => cltKind.fold(config({ norm_activation: 'dataset-wise' }), p)).toThrow(
-      /field 'dataset_average_activation_norm': no norm for 'blocks\.0\.ln2\.hook_normalized'/,
-    );
-  });
-});
-
-describe('clt circuit-tracer layout', () => {
-  const dirs: string[] = [];
-  const tmp = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'clt-ct-'));
-    dirs.push(dir);
-    return dir;
-  };
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-  const N = 6;
-
-  for (const [label, over] of [
-    ['gated jumprelu', { act_fn: 'jumprelu' }],
-    ['gated relu', { act_fn: 'relu' }],
-    ['ungated jumprelu', { act_fn: 'jumprelu', sparsity_include_decoder_norm: false }],
-  ] as const)
-    it(`round-trips ${label} lm → circuit-tracer → lm with the same outputs, in circuit-tracer's tensors`, () => {
-      const cfg = config(over);
-      const p = randomParams(cfg, 41);
-      const x = randomX(N, 3, 8, 42);
-      const dir = join(tmp(), 'ct');
-      exportCircuitTracerClt(dir, cfg, p);
-      const back = importCircuitTracerClt(dir, { hookPointsIn: hooksIn(3), hookPointsOut: hooksOut(3) });
-      expect(back.cfg).toMatchObject({ sparsity_include_decoder_norm: false, norm_activation: 'inference', act_fn: cfg.act_fn });
-      const a = cltReference(cfg, p, { x, B: 1, S: N });
-      const b = cltReference(back.cfg, back.params, { x, B: 1, S: N });
-      expectClose(b.featureActs, a.featureActs, { rtol: 1e-6, label: `${label} featureActs` });
-      expectClose(b.recon, a.recon, { rtol: 1e-6, label: `${label} recon` });
-      // circuit-tracer's own forward on its files: f = h·[h > θ_s], ŷ_t = Σ_{s≤t} f_s W_dec_s[:, t−s] + b_dec_t.
-      const W = (s: number) => at(back.params, `W_D.${s}`);
-      expect(W(2)(1, 4, 3)).toBe(at(p, 'W_D.2')(1, 4, 3)); // ct.W_dec_1[:, 1, :] = lm.W_D.2[1]
-      expect(back.params.W_E!.data).toEqual(p.W_E!.data);
-    });
-
-  it('exports a dataset-wise dictionary folded (raw activations) and refuses the TopK family', () => {
-    const norms = Object.fromEntries([...hooksIn(3), ...hooksOut(3)].map((h, j) => [h, 1 + j]));
-    const cfg = config({ act_fn: 'jumprelu', norm_activation: 'dataset-wise', dataset_average_activation_norm: norms });
-    const p = randomParams(cfg, 43);
-    const dir = join(tmp(), 'ct');
-    exportCircuitTracerClt(dir, cfg, p);
-    const back = importCircuitTracerClt(dir, { hookPointsIn: hooksIn(3), hookPointsOut: hooksOut(3) });
-    const folded = cltKind.fold(cfg, p);
-    const x = randomX(N, 3, 8, 44, [3, 3, 3]);
-    expectClose(cltReference(back.cfg, back.params, { x, B: 1, S: N }).recon, cltReference(folded.cfg, folded.params, { x, B: 1, S: N }).recon, {
-      rtol: 1e-6,
-      label: 'folded export',
-    });
-    expect(() => exportCircuitTracerClt(join(tmp(), 'x'), config({ act_fn: 'topk' }), randomParams(config({ act_fn: 'topk' }), 1))).toThrow(
-      /field 'act_fn': circuit-tracer's CLT takes relu or jumprelu, not 'topk'/,
-    );
-  });
-
-  it('names a missing file or tensor in one line', () => {
-    const cfg = config({ act_fn: 'jumprelu' });
-    const p = randomParams(cfg, 45);
-    const dir = join(tmp(), 'ct');
-    exportCircuitTracerClt(dir, cfg, p);
-    expect(importCircuitTracerClt(dir).cfg.hook_points_in).toEqual([0, 1, 2].map((l) => `blocks.${l}.hook_resid_mid`));
-    rmSync(join(dir, 'W_dec_1.safetensors'));
-    expect(() => importCircuitTracerClt(dir)).toThrow(/W_dec_1\.safetensors: missing \(a circuit-tracer CLT has one per layer\)$/);
-    const dir2 = join(tmp(), 'ct');
-    exportCircuitTracerClt(dir2, cfg, p);
-    const F = 12;
-    const d = 8;
-    writeSafetensors(join(dir2, 'W_enc_2.safetensors'), {
-      W_enc_2: { dtype: 'F32', shape: [F, d], data: new Float32Array(F * d) },
-      b_enc_2: { dtype: 'F32', shape: [F], data: new Float32Array(F) },
-      threshold_2: { dtype: 'F32', shape: [F], data: new Float32Array(F).fill(0.1) },
-    });
-    const err = (() => {
-      try {
-        importCircuitTracerClt(dir2);
-      } catch (e) {
-        return e as Error;
-      }
-      throw new Error('accepted');
-    })();
-    expect(err).toBeInstanceOf(InputError);
-    expect(err.message).toMatch(/W_enc_2\.safetensors: missing tensor 'b_dec_2' \(expected shape \[8\]\)$/);
-    expect(err.message).not.toContain('\n');
-    expect(() => importCircuitTracerClt(join(tmp(), 'none'))).toThrow(/none: missing/);
   });
 });
