@@ -180,5 +180,9 @@ describe('clt circuit-tracer layout', () => {
     expect(err.message).toMatch(/W_enc_2\.safetensors: missing tensor 'b_dec_2' \(expected shape \[8\]\)$/);
     expect(err.message).not.toContain('\n');
     expect(() => importCircuitTracerClt(join(tmp(), 'none'))).toThrow(/none: missing/);
+    const shallow = config({}, 2);
+    expect(() => exportCircuitTracerClt(dir2, shallow, randomParams(shallow, 1))).toThrow(
+      /W_(enc|dec)_2\.safetensors: already there, but this CLT has 2 layers/,
+    );
   });
 });

@@ -35,6 +35,12 @@ export function exportCircuitTracerClt(dir: string, cfg: CltConfig, params: Host
   const logT = c.act_fn === 'jumprelu' ? f64(p, CLT_JUMPRELU_KEY) : null;
   const decoders = Array.from({ length: L }, (_, t) => f64(p, cltDecoderKey(t)));
   mkdirSync(dir, { recursive: true });
+  // A layer file beyond L (from an earlier, deeper export) would make the folder read back as a deeper CLT.
+  const stale = readdirSync(dir).find((f) => Number(/^W_(?:enc|dec)_(\d+)\.safetensors$/.exec(f)?.[1] ?? -1) >= L);
+  if (stale)
+    throw new InputError(
+      `${join(dir, stale)}: already there, but this CLT has ${L} layers; export into an empty folder`,
+    );
   for (let s = 0; s < L; s++) {
     const W_enc = new Float32Array(F * d); // [F, d]
     for (let c2 = 0; c2 < d; c2++) for (let i = 0; i < F; i++) W_enc[i * d + c2] = W_E[(s * d + c2) * F + i]!;
