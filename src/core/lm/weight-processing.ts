@@ -17,131 +17,156 @@
 // Flag: lm-saes calls load_and_process_state_dict directly, which (unlike TL's from_pretrained) does not skip
 // center_unembed for models with final logit soft-capping (Gemma 2); we do the same, so Gemma 2's logits in this
 // basis are softcap(z − mean z) rather than softcap(z): log-probs differ slightly from the unprocessed model.
+// Memory: one matrix at a time goes through float64, a row at a time; parameters no step changes are shared
+// with the input rather than copied (a multi-gigabyte embedding of an RMSNorm model is never duplicated).
 import type { ModelConfig } from './model-config';
-import { mapParams, type HostTensor, type ModelParams, type NormParams } from './params';
+import type { BlockParams, HostTensor, ModelParams, NormParams } from './params';
 
-/** A float64 working copy of one parameter. */
-interface Mat {
-  data: Float64Array;
-  shape: number[];
-}
-
-/** Returns new parameters in TransformerLens's processed basis; `params` is left untouched. */
+/** Returns the parameters in TransformerLens's processed basis; `params` is left untouched. */
 export function processWeightsTransformerLens(
   cfg: ModelConfig,
   params: ModelParams<HostTensor>,
 ): ModelParams<HostTensor> {
-  if (cfg.normType === 'layernorm' && cfg.gatedMlp) {
+  const isLn = cfg.normType === 'layernorm';
+  if (isLn && cfg.gatedMlp) {
     // TL's GatedMLP adds b_in after the gate product, so an LN bias cannot be folded as in our MLP; no such model
     // is among our architectures.
     throw new Error('processWeightsTransformerLens: a gated MLP with LayerNorm is not supported');
   }
-  const p = mapParams(params, (t): Mat => ({ data: Float64Array.from(t.data), shape: [...t.shape] }));
-  const isLn = cfg.normType === 'layernorm';
-  const d = cfg.dModel;
+  // fold_ln into W_U, then (LN) centre it over d_model, then center_unembed over the vocabulary.
+  const unembedBias = foldBias(params.lnFinal, params.W_U, params.b_U);
+  const W_U = transformMatrix(params.W_U, { rowScale: params.lnFinal.w.data, centreCols: isLn, centreRows: true });
+  return {
+    // center_writing_weights: LayerNorm models only (TL skips it for RMSNorm).
+    W_E: isLn ? transformMatrix(params.W_E, { centreRows: true }) : params.W_E,
+    W_pos: isLn && params.W_pos ? transformMatrix(params.W_pos, { centreRows: true }) : params.W_pos,
+    blocks: params.blocks.map((b) => processBlock(cfg, b, isLn)),
+    lnFinal: identityNorm(cfg.dModel),
+    W_U,
+    b_U: unembedBias && toF32(centred(unembedBias)),
+  };
+}
 
-  // fold_ln
-  for (const b of p.blocks) {
-    const a = b.attn;
-    a.b_Q = foldNorm(b.ln1, a.W_Q, a.b_Q, isLn);
-    a.b_K = foldNorm(b.ln1, a.W_K, a.b_K, isLn);
-    a.b_V = foldNorm(b.ln1, a.W_V, a.b_V, isLn);
-    b.ln1 = identityNorm(d);
-    const m = b.mlp;
-    m.b_in = foldNorm(b.ln2, m.W_in, m.b_in, isLn);
-    if (m.W_gate) foldNorm({ w: b.ln2.w, b: null }, m.W_gate, null, isLn);
-    b.ln2 = identityNorm(d);
-  }
-  p.b_U = foldNorm(p.lnFinal, p.W_U, p.b_U, isLn);
-  p.lnFinal = identityNorm(d);
-
-  // center_writing_weights (LayerNorm models only, as in TL)
-  if (isLn) {
-    centreRows(p.W_E);
-    if (p.W_pos) centreRows(p.W_pos);
-    for (const b of p.blocks) {
-      centreRows(b.attn.W_O);
-      if (b.attn.b_O) centreRows(b.attn.b_O);
-      centreRows(b.mlp.W_out);
-      if (b.mlp.b_out) centreRows(b.mlp.b_out);
-    }
-  }
-
-  // center_unembed: logits move by a constant per position.
-  centreRows(p.W_U);
-  if (p.b_U) centreRows(p.b_U);
-
-  // fold_value_biases
-  for (const b of p.blocks) {
-    const a = b.attn;
-    if (!a.b_V) continue;
-    a.b_O = foldValueBias(cfg, a.b_V, a.W_O, a.b_O);
-    a.b_V = null;
-  }
-
-  return mapParams(p, (t) => ({ data: Float32Array.from(t.data), shape: t.shape }));
+function processBlock(cfg: ModelConfig, b: BlockParams<HostTensor>, isLn: boolean): BlockParams<HostTensor> {
+  const a = b.attn;
+  const m = b.mlp;
+  // fold_ln: ln1 into Q/K/V, ln2 into the MLP's input maps; (LN) those maps centred over their input.
+  const reading = (norm: NormParams<HostTensor>, W: HostTensor) =>
+    transformMatrix(W, { rowScale: norm.w.data, centreCols: isLn });
+  const bV = foldBias(b.ln1, a.W_V, a.b_V);
+  // center_writing_weights (LN) on b_O, then fold_value_biases: b_O += Σ_h b_V[kv(h)] · W_O[h] (W_O centred).
+  let bO = a.b_O ? Float64Array.from(a.b_O.data) : null;
+  if (bO && isLn) bO = centred(bO);
+  if (bV) bO ??= new Float64Array(cfg.dModel);
+  const group = cfg.nHeads / cfg.nKvHeads;
+  const W_O = transformMatrix(a.W_O, {
+    centreRows: isLn,
+    // Row h·d_head + j of W_O is head h's dimension j; it reads value dimension kv(h)·d_head + j.
+    onRow: bV && bO ? addValueBiasRow(bV, bO, cfg.dHead, group) : undefined,
+  });
+  const bQ = foldBias(b.ln1, a.W_Q, a.b_Q);
+  const bK = foldBias(b.ln1, a.W_K, a.b_K);
+  const bIn = foldBias(b.ln2, m.W_in, m.b_in);
+  return {
+    ...b,
+    ln1: identityNorm(cfg.dModel),
+    ln2: identityNorm(cfg.dModel),
+    attn: {
+      ...a,
+      W_Q: reading(b.ln1, a.W_Q),
+      W_K: reading(b.ln1, a.W_K),
+      W_V: reading(b.ln1, a.W_V),
+      W_O,
+      b_Q: bQ && toF32(bQ),
+      b_K: bK && toF32(bK),
+      b_V: null,
+      b_O: bO && toF32(bO),
+    },
+    mlp: {
+      W_in: reading(b.ln2, m.W_in),
+      b_in: bIn && toF32(bIn),
+      W_gate: m.W_gate && reading(b.ln2, m.W_gate),
+      W_out: isLn ? transformMatrix(m.W_out, { centreRows: true }) : m.W_out,
+      b_out: m.b_out && (isLn ? toF32(centred(Float64Array.from(m.b_out.data))) : m.b_out),
+    },
+  };
 }
 
 /** A norm that only normalizes (TransformerLens's LNPre / RMSPre): weight 1, no bias. */
-function identityNorm(d: number): NormParams<Mat> {
-  return { w: { data: new Float64Array(d).fill(1), shape: [d] }, b: null };
+function identityNorm(d: number): NormParams<HostTensor> {
+  return { w: { data: new Float32Array(d).fill(1), shape: [d] }, b: null };
 }
 
 /**
- * Folds norm (w, b) into W [d_in, d_out] (in place) and returns the new bias: b_new = bias + b·W, then
- * W[r, :] *= w[r], then (LayerNorm) W minus its mean over rows. Folding the bias first uses the unscaled W, as TL.
+ * The bias of x·W once the norm's bias is folded in: bias + norm.b·W, with W as loaded (TL folds biases before
+ * scaling by the weight). Null when there is neither (RMSNorm and no bias).
  */
-function foldNorm(norm: NormParams<Mat>, W: Mat, bias: Mat | null, centre: boolean): Mat | null {
+function foldBias(norm: NormParams<HostTensor>, W: HostTensor, bias: HostTensor | null): Float64Array | null {
   const [rows, cols] = W.shape as [number, number];
-  let out = bias;
-  if (norm.b) {
-    out = { data: bias ? Float64Array.from(bias.data) : new Float64Array(cols), shape: [cols] };
-    for (let r = 0; r < rows; r++) {
-      const br = norm.b.data[r]!;
-      for (let c = 0; c < cols; c++) out.data[c]! += br * W.data[r * cols + c]!;
-    }
-  }
+  if (!norm.b) return bias && Float64Array.from(bias.data);
+  const out = bias ? Float64Array.from(bias.data) : new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
-    const wr = norm.w.data[r]!;
-    for (let c = 0; c < cols; c++) W.data[r * cols + c]! *= wr;
+    const br = norm.b.data[r]!;
+    for (let c = 0; c < cols; c++) out[c]! += br * W.data[r * cols + c]!;
   }
-  if (centre) centreColumns(W);
   return out;
 }
 
-/** Subtracts from each row of a [rows, cols] matrix (or a vector) its mean over the last axis, in place. */
-function centreRows(t: Mat): void {
-  const cols = t.shape[t.shape.length - 1]!;
-  for (let off = 0; off < t.data.length; off += cols) {
-    let s = 0;
-    for (let c = 0; c < cols; c++) s += t.data[off + c]!;
-    const mean = s / cols;
-    for (let c = 0; c < cols; c++) t.data[off + c]! -= mean;
-  }
+interface MatrixSteps {
+  /** Multiply row r by rowScale[r] (folding a norm weight into the map reading it). */
+  rowScale?: ArrayLike<number>;
+  /** Then subtract each column's mean over the rows. */
+  centreCols?: boolean;
+  /** Then subtract each row's mean over the columns. */
+  centreRows?: boolean;
+  /** Sees each finished float64 row before it is rounded. */
+  onRow?: (r: number, row: Float64Array) => void;
 }
 
-/** Subtracts from each column of a [rows, cols] matrix its mean over the rows, in place. */
-function centreColumns(t: Mat): void {
-  const [rows, cols] = t.shape as [number, number];
-  const mean = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) mean[c]! += t.data[r * cols + c]!;
-  for (let c = 0; c < cols; c++) mean[c]! /= rows;
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t.data[r * cols + c]! -= mean[c]!;
-}
-
-/** b_O + Σ_h b_V[kv(h)] · W_O[h] with kv(h) = ⌊h / (n_heads / n_kv_heads)⌋ (our GQA grouping and TL's). */
-function foldValueBias(cfg: ModelConfig, bV: Mat, W_O: Mat, bO: Mat | null): Mat {
-  const d = cfg.dModel;
-  const dh = cfg.dHead;
-  const group = cfg.nHeads / cfg.nKvHeads;
-  const out = bO ? Float64Array.from(bO.data) : new Float64Array(d);
-  for (let h = 0; h < cfg.nHeads; h++) {
-    const kv = Math.floor(h / group);
-    for (let j = 0; j < dh; j++) {
-      const v = bV.data[kv * dh + j]!;
-      const row = (h * dh + j) * d; // W_O row of head h, dimension j
-      for (let c = 0; c < d; c++) out[c]! += v * W_O.data[row + c]!;
+/** Applies `steps` to a [rows, cols] matrix in float64, one row at a time, rounding to float32 once. */
+function transformMatrix(W: HostTensor, steps: MatrixSteps): HostTensor {
+  const [rows, cols] = W.shape as [number, number];
+  const scale = (r: number) => (steps.rowScale ? steps.rowScale[r]! : 1);
+  const colMean = new Float64Array(cols);
+  if (steps.centreCols) {
+    for (let r = 0; r < rows; r++) {
+      const s = scale(r) / rows;
+      for (let c = 0; c < cols; c++) colMean[c]! += s * W.data[r * cols + c]!;
     }
   }
-  return { data: out, shape: [d] };
+  const out = new Float32Array(rows * cols);
+  const row = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const s = scale(r);
+    for (let c = 0; c < cols; c++) row[c] = s * W.data[r * cols + c]! - colMean[c]!;
+    if (steps.centreRows) centreInPlace(row);
+    steps.onRow?.(r, row);
+    out.set(row, r * cols);
+  }
+  return { data: out, shape: [rows, cols] };
+}
+
+function addValueBiasRow(bV: Float64Array, bO: Float64Array, dHead: number, group: number) {
+  return (r: number, row: Float64Array): void => {
+    const h = Math.floor(r / dHead);
+    const v = bV[Math.floor(h / group) * dHead + (r % dHead)]!;
+    for (let c = 0; c < row.length; c++) bO[c]! += v * row[c]!;
+  };
+}
+
+function centreInPlace(x: Float64Array): void {
+  let s = 0;
+  for (const v of x) s += v;
+  const mean = s / x.length;
+  for (let i = 0; i < x.length; i++) x[i]! -= mean;
+}
+
+function centred(x: Float64Array): Float64Array {
+  const out = Float64Array.from(x);
+  centreInPlace(out);
+  return out;
+}
+
+function toF32(x: Float64Array): HostTensor {
+  return { data: Float32Array.from(x), shape: [x.length] };
 }

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { architectureFor } from '../../../src/core/lm/architectures/registry';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import { loadModel, readModelConfig } from '../../../src/core/lm/load-model';
-import { listParams, type HostTensor, type ModelParams } from '../../../src/core/lm/params';
+import type { ModelConfig } from '../../../src/core/lm/model-config';
+import { listParams, type BlockParams, type HostTensor, type ModelParams } from '../../../src/core/lm/params';
 import { WeightSource } from '../../../src/core/lm/weight-source';
 import { processWeightsTransformerLens } from '../../../src/core/lm/weight-processing';
 import { openSafetensors } from '../../../src/core/tensor/safetensors';
@@ -24,10 +25,7 @@ describeEachBackend('TransformerLens weight processing', () => {
 describe('processWeightsTransformerLens on host weights', () => {
   for (const c of PARITY_CASES) {
     it(`${c.name}: leaves its input untouched and yields weight-free norms and a vocab-centred unembedding`, () => {
-      const cfg = readModelConfig(c.dir);
-      const src = WeightSource.open(c.dir);
-      const host = architectureFor(cfg.modelType, join(c.dir, 'config.json')).loadParams(src, cfg);
-      src.close();
+      const { cfg, host } = loadHost(c.dir);
       const before = listParams(host).map(([n, t]) => [n, Float32Array.from(t.data)] as const);
       const out = processWeightsTransformerLens(cfg, host);
       for (const [n, data] of before) {
@@ -40,6 +38,8 @@ describe('processWeightsTransformerLens on host weights', () => {
       }
       expect(maxAbs(rowMeans(out.W_U))).toBeLessThan(1e-6);
       for (const b of out.blocks) expect(b.attn.b_V).toBeNull();
+      // RMSNorm models centre nothing that writes to the residual stream: the embedding is shared, not copied.
+      if (cfg.normType === 'rmsnorm') expect(out.W_E).toBe(host.W_E);
       if (cfg.normType === 'layernorm') {
         // Writers to the residual stream are mean-free over d_model; readers of a norm are mean-free over their input.
         for (const w of [out.W_E, ...out.blocks.flatMap((b) => [b.attn.W_O, b.mlp.W_out])])
@@ -91,7 +91,7 @@ function describeCase(c: (typeof PARITY_CASES)[number]) {
     const b = tl.forward(input, { cache: hooks });
     const get = async (r: typeof a, h: string) => Float64Array.from((await r.cache[h]!.data()) as Float32Array);
     const isLn = cfg.normType === 'layernorm';
-    const w = raw.weights;
+    const w = loadHost(c.dir).host; // the unprocessed weights, read on the host (webgpu has no synchronous read)
     const d = cfg.dModel;
 
     // (a) logits: center_unembed subtracts the per-position mean over the vocabulary before any soft-cap.
@@ -118,7 +118,7 @@ function describeCase(c: (typeof PARITY_CASES)[number]) {
       for (const ln of ['ln1', 'ln2'] as const) {
         const name = `blocks.${l}.${ln}.hook_normalized`;
         const p = w.blocks[l]![ln];
-        const expectedN = unAffine(await get(a, name), p.w.dataSync(), p.b?.dataSync() ?? null);
+        const expectedN = unAffine(await get(a, name), p.w.data, p.b?.data ?? null);
         expectClose(await get(b, name), expectedN, { rtol: RTOL, label: `${c.name} ${name}` });
       }
       // Queries, keys, the pattern and the MLP are unchanged: the folded maps compute the same values.
@@ -145,7 +145,7 @@ function describeCase(c: (typeof PARITY_CASES)[number]) {
     const fin = w.lnFinal;
     expectClose(
       await get(b, 'ln_final.hook_normalized'),
-      unAffine(await get(a, 'ln_final.hook_normalized'), fin.w.dataSync(), fin.b?.dataSync() ?? null),
+      unAffine(await get(a, 'ln_final.hook_normalized'), fin.w.data, fin.b?.data ?? null),
       { rtol: RTOL, label: `${c.name} ln_final.hook_normalized` },
     );
     tf.dispose([a.logits!, b.logits!, ...Object.values(a.cache), ...Object.values(b.cache)]);
@@ -183,16 +183,26 @@ function unAffine(x: Float64Array, w: ArrayLike<number>, b: ArrayLike<number> | 
 }
 
 /** b_V + ln1.b · W_V (the value bias once the norm bias is folded in), [n_kv_heads * d_head]. */
-function valueBias(blk: HookedTransformer['weights']['blocks'][number], kvDim: number, d: number): Float64Array {
+function valueBias(blk: BlockParams<HostTensor>, kvDim: number, d: number): Float64Array {
   const out = new Float64Array(kvDim);
-  const bV = blk.attn.b_V?.dataSync();
+  const bV = blk.attn.b_V?.data;
   if (bV) out.set(bV);
-  const lnB = blk.ln1.b?.dataSync();
+  const lnB = blk.ln1.b?.data;
   if (lnB) {
-    const W = blk.attn.W_V.dataSync();
+    const W = blk.attn.W_V.data;
     for (let r = 0; r < d; r++) for (let c = 0; c < kvDim; c++) out[c]! += lnB[r]! * W[r * kvDim + c]!;
   }
   return out;
+}
+
+function loadHost(dir: string): { cfg: ModelConfig; host: ModelParams<HostTensor> } {
+  const cfg = readModelConfig(dir);
+  const src = WeightSource.open(dir);
+  try {
+    return { cfg, host: architectureFor(cfg.modelType, join(dir, 'config.json')).loadParams(src, cfg) };
+  } finally {
+    src.close();
+  }
 }
 
 function paramByName(p: ModelParams<HostTensor>, name: string): HostTensor {
