@@ -55,7 +55,7 @@ function processBlock(cfg: ModelConfig, b: BlockParams<HostTensor>, isLn: boolea
     transformMatrix(W, { rowScale: norm.w.data, centreCols: isLn });
   const bV = foldBias(b.ln1, a.W_V, a.b_V);
   // center_writing_weights (LN) on b_O, then fold_value_biases: b_O += Σ_h b_V[kv(h)] · W_O[h] (W_O centred).
-  let bO = a.b_O ? Float64Array.from(a.b_O.data) : null;
+  let bO: Float64Array | null = a.b_O ? Float64Array.from(a.b_O.data) : null;
   if (bO && isLn) bO = centred(bO);
   if (bV) bO ??= new Float64Array(cfg.dModel);
   const group = cfg.nHeads / cfg.nKvHeads;
