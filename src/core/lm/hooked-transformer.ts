@@ -13,8 +13,15 @@ import type { ModelConfig } from './model-config';
 import { listParams, mapParams, type HostTensor, type ModelParams } from './params';
 import { checkTokenBatch, tokenBatch, type TokenBatch } from './token-batch';
 import { checkWebGpuBinding } from '../tensor/webgpu-guard';
+import type { ActivationBasis } from '../../protocol/kind-configs/common';
+import { processWeightsTransformerLens } from './weight-processing';
 
 export type { HookFn } from './components/hook-runner';
+
+export interface HostParamsOptions {
+  /** The activation basis to run in (default 'unprocessed'); 'transformer-lens' processes the weights first. */
+  basis?: ActivationBasis;
+}
 
 export interface ForwardOptions {
   /** Hook functions by hook name (several per name run in order). */
@@ -39,17 +46,26 @@ export class HookedTransformer {
   constructor(
     readonly cfg: ModelConfig,
     private readonly params: ModelParams<tf.Tensor>,
+    /** The basis `params` are in: activations are only comparable between models of the same basis. */
+    readonly basis: ActivationBasis = 'unprocessed',
   ) {
     this.hookNameSet = new Set(listHookNames(cfg));
   }
 
-  /** Uploads host weights to the active tfjs backend. */
-  static fromHostParams(cfg: ModelConfig, host: ModelParams<HostTensor>): HookedTransformer {
+  /** Uploads host weights (as loaded, unprocessed) to the active tfjs backend, in the basis asked for. */
+  static fromHostParams(
+    cfg: ModelConfig,
+    loaded: ModelParams<HostTensor>,
+    opts: HostParamsOptions = {},
+  ): HookedTransformer {
+    const basis = opts.basis ?? 'unprocessed';
+    const host = basis === 'transformer-lens' ? processWeightsTransformerLens(cfg, loaded) : loaded;
     // On webgpu a weight past the device's binding limit would make every shader reading it fail: refused here.
     for (const [name, t] of listParams(host)) checkWebGpuBinding(`model weight '${name}'`, t.shape);
     return new HookedTransformer(
       cfg,
       mapParams(host, (t) => tf.tensor(t.data, t.shape, 'float32')),
+      basis,
     );
   }
 

@@ -6,7 +6,7 @@ import { InputError } from '../errors';
 import { bundledModelsDir } from '../resources/resource-dir';
 import { architectureFor } from './architectures/registry';
 import { HfConfig } from './hf-config';
-import { HookedTransformer } from './hooked-transformer';
+import { HookedTransformer, type HostParamsOptions } from './hooked-transformer';
 import type { ModelConfig } from './model-config';
 import { WeightSource } from './weight-source';
 
@@ -55,13 +55,14 @@ export interface LoadedModel {
   location: ModelLocation;
 }
 
-export function loadModel(ref: string): LoadedModel {
+/** Loads `ref` (a folder or a bundled model's name); `opts.basis` picks the activation basis (default unprocessed). */
+export function loadModel(ref: string, opts: HostParamsOptions = {}): LoadedModel {
   const location = resolveModel(ref);
   const cfg = readModelConfig(location.dir);
   const src = WeightSource.open(location.dir);
   try {
     const host = architectureFor(cfg.modelType, join(location.dir, 'config.json')).loadParams(src, cfg);
-    return { model: HookedTransformer.fromHostParams(cfg, host), location };
+    return { model: HookedTransformer.fromHostParams(cfg, host, opts), location };
   } finally {
     src.close();
   }
