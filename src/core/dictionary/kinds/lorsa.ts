@@ -7,8 +7,10 @@ import type { TensorToWrite } from '../../tensor/safetensors';
 import type { HostParams } from '../../sae/host-tensor';
 import type { DictionaryKind, HostForward, KindMetrics } from '../kind';
 import { f64, rowNorms64, uniformGenerator } from '../host64';
-import { lorsaDecoderNorms, lorsaForward64, lorsaRotaryTables, type Params64 } from './lorsa-math';
+import { lorsaAttention64, lorsaDecoderNorms, lorsaForward64, lorsaRotaryTables, type Params64 } from './lorsa-math';
 import { lorsaTf } from './lorsa-tf';
+
+export { checkLorsaFitsModel, initLorsaActiveSubspace, initLorsaFromModel } from './lorsa-model';
 
 const JUMPRELU_KEY = 'activation_function.log_jumprelu_threshold';
 
@@ -243,6 +245,35 @@ function translateLmSaesConfig(raw: Record<string, unknown>, file: string): Reco
     delete input.expansion_factor;
   }
   return input;
+}
+
+/**
+ * The feature page's z-pattern (lm-saes's encode_z_pattern_for_head): for OV head `feature` at position `query`,
+ * the contribution A^g_{query,k}·v_i(k) of each key k ≤ query, per sequence of x [B, S, 1, d] → [B, S] (zero for
+ * k > query); the row sums to the feature's hidden_pre z_i(query).
+ */
+export function lorsaZPattern(
+  cfg: LorsaConfig,
+  params: HostParams,
+  x: Float64Array,
+  B: number,
+  S: number,
+  feature: number,
+  query: number,
+): Float64Array {
+  if (!Number.isInteger(feature) || feature < 0 || feature >= cfg.d_sae)
+    throw new InputError(`Lorsa z-pattern: feature ${feature} is outside 0..${cfg.d_sae - 1}`);
+  if (!Number.isInteger(query) || query < 0 || query >= S)
+    throw new InputError(`Lorsa z-pattern: query position ${query} is outside 0..${S - 1}`);
+  const H = cfg.n_qk_heads;
+  const F = cfg.d_sae;
+  const g = Math.floor(feature / (F / H));
+  const { pattern, v } = lorsaAttention64(cfg, lorsaParams64(cfg, params), x, B, S);
+  const out = new Float64Array(B * S);
+  for (let b = 0; b < B; b++)
+    for (let k = 0; k <= query; k++)
+      out[b * S + k] = pattern[((b * H + g) * S + query) * S + k]! * v[(b * S + k) * F + feature]!;
+  return out;
 }
 
 export const lorsaKind: DictionaryKind<LorsaConfig> = {
