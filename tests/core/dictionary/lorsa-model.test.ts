@@ -188,7 +188,9 @@ describe('Lorsa and its model', () => {
     expect(fits(ntk, llama3)).toThrow(/field 'old_context_len'/);
     expect(fits({ ...ntk, old_context_len: 64 }, llama3)).not.toThrow();
   });
+});
 
+describe('Lorsa OV initialisation and z-pattern', () => {
   it('initLorsaActiveSubspace puts W_V rows in the top singular subspace and W_O = W_V·W_V^h·W_O^h, unit norm', () => {
     const model = tinyModel({ nKvHeads: 2 });
     const attn = tinyAttention(model, 200);

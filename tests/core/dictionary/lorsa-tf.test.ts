@@ -42,7 +42,7 @@ describeEachBackend('Lorsa tensor forward', () => {
     ['batchtopk, no rotary', { act_fn: 'batchtopk', positional_embedding_type: 'none' }],
   ];
 
-  it.each(variants)('equals the reference (%s)', (_name, overrides) => {
+  it.each(variants)('equals the reference (%s)', async (_name, overrides) => {
     const cfg = lorsaCfg(overrides);
     const params = randomParams(cfg, 41);
     if (cfg.act_fn === 'jumprelu') params['activation_function.log_jumprelu_threshold']!.data.fill(Math.log(0.05));
@@ -53,15 +53,15 @@ describeEachBackend('Lorsa tensor forward', () => {
     const xT = tf.tensor3d(Float32Array.from(x), [B * S, 1, 8]);
     const out = lorsaKind.tf.forward(cfg, ts, xT, { seqLen: S, training: true });
     const norms = lorsaKind.tf.gateNorms(cfg, ts);
-    expectClose(out.featureActs.dataSync(), want.featureActs, { rtol: 1e-4, label: 'featureActs' });
-    expectClose(out.hiddenPre.dataSync(), want.hiddenPre, { rtol: 1e-4, label: 'hiddenPre' });
-    expectClose(out.recon.dataSync(), want.recon, { rtol: 1e-4, label: 'recon' });
-    expectClose(norms.dataSync(), lorsaKind.gateNorms(cfg, params), { rtol: 1e-6, label: 'gate norms' });
+    expectClose(await out.featureActs.data(), want.featureActs, { rtol: 1e-4, label: 'featureActs' });
+    expectClose(await out.hiddenPre.data(), want.hiddenPre, { rtol: 1e-4, label: 'hiddenPre' });
+    expectClose(await out.recon.data(), want.recon, { rtol: 1e-4, label: 'recon' });
+    expectClose(await norms.data(), lorsaKind.gateNorms(cfg, params), { rtol: 1e-6, label: 'gate norms' });
     tf.dispose([out.featureActs, out.hiddenPre, out.recon, norms, xT, ...Object.values(ts)]);
     expect(tf.memory().numTensors, 'tensors left behind').toBe(before);
   });
 
-  it.each(variants)('gradients equal finite differences of the reference loss (%s)', (_name, overrides) => {
+  it.each(variants)('gradients equal finite differences of the reference loss (%s)', async (_name, overrides) => {
     const cfg = lorsaCfg(overrides);
     const params = randomParams(cfg, 47);
     const thetaKey = 'activation_function.log_jumprelu_threshold';
@@ -83,7 +83,7 @@ describeEachBackend('Lorsa tensor forward', () => {
     const p = to64(params);
     const h = 1e-5;
     for (const [gi, name] of trainable.entries()) {
-      const got = grads[gi]!.dataSync();
+      const got = await grads[gi]!.data();
       if (name === thetaKey) {
         // lm-saes's STE: dL/dlogθ_i = θ Σ_t (dL/dact)·(−θ/ε)·[|s−θ| < ε/2, s > 0], with act = f·n and s = z·n.
         const { featureActs: f, hiddenPre: z, recon } = lorsaForward64(cfg, p, x, B, S);
