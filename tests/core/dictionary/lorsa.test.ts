@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/core/config/validate';
-import { lorsaKind } from '../../../src/core/dictionary/kinds/lorsa';
+import { lorsaKind, lorsaRepeatQkHeads } from '../../../src/core/dictionary/kinds/lorsa';
 import { lorsaAttention64, lorsaRotaryFrequencies } from '../../../src/core/dictionary/kinds/lorsa-math';
 import { openSafetensors, serializeSafetensors } from '../../../src/core/tensor/safetensors';
 import { LorsaConfigSchema } from '../../../src/protocol/kind-configs/lorsa';
@@ -69,6 +69,61 @@ describe('Lorsa config', () => {
       /^c\.json: field 'use_z_relu'/,
     );
     expect(() => lorsaKind.translateLmSaesConfig({ ...json, sae_type: 'sae' }, 'c.json')).toThrow(/field 'sae_type'/);
+  });
+});
+
+describe('Lorsa init and loading', () => {
+  it("follows lm-saes's init: xavier-uniform QK, N(0, 1/F) W_V, N(0, 1/d) W_O, zero biases, unit QK norm", () => {
+    const cfg = lorsaCfg({
+      d_model: 64,
+      d_sae: 256,
+      n_qk_heads: 4,
+      d_qk_head: 16,
+      rotary_dim: 16,
+      act_fn: 'jumprelu',
+      use_post_qk_ln: true,
+      normalization_type: 'RMS',
+    });
+    const p = lorsaKind.init(cfg, 3);
+    const bound = Math.sqrt(6 / (64 * 16 + 4 * 16));
+    const wq = Array.from(p.W_Q!.data);
+    expect(Math.max(...wq.map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...wq.map(Math.abs))).toBeGreaterThan(0.99 * bound);
+    const std = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+    expect(std(p.W_V!.data) * Math.sqrt(256)).toBeCloseTo(1, 1);
+    expect(std(p.W_O!.data) * Math.sqrt(64)).toBeCloseTo(1, 1);
+    for (const name of ['b_Q', 'b_K', 'b_V', 'b_D']) expect(p[name]!.data.every((v) => v === 0)).toBe(true);
+    expect(p['ln_q.w']!.data.every((v) => v === 1)).toBe(true);
+    expect(p['activation_function.log_jumprelu_threshold']!.data[0]).toBeCloseTo(Math.log(0.001), 6);
+    expect(Array.from(lorsaKind.init(cfg, 3).W_V!.data)).toEqual(Array.from(p.W_V!.data));
+    expect(Array.from(lorsaKind.init(cfg, 4).W_V!.data)).not.toEqual(Array.from(p.W_V!.data));
+    for (const [name, shape] of Object.entries(lorsaKind.stateShapes(cfg))) expect(p[name]!.shape, name).toEqual(shape);
+  });
+
+  it('repeat-interleaves a checkpoint with fewer QK heads, as lm-saes loading does', () => {
+    const cfg = lorsaCfg({ n_qk_heads: 6, use_post_qk_ln: true, normalization_type: 'RMS' });
+    const small = lorsaCfg({ n_qk_heads: 2, use_post_qk_ln: true, normalization_type: 'RMS' });
+    const p = randomParams(small, 9);
+    const out = lorsaRepeatQkHeads(cfg, p, 'w.safetensors');
+    for (const name of ['W_Q', 'W_K', 'b_Q', 'b_K', 'ln_q.w', 'ln_k.w']) {
+      const per = p[name]!.data.length / 2;
+      expect(out[name]!.shape[0]).toBe(6);
+      for (let g = 0; g < 6; g++)
+        expect(Array.from(out[name]!.data.subarray(g * per, (g + 1) * per))).toEqual(
+          Array.from(p[name]!.data.subarray(Math.floor(g / 3) * per, (Math.floor(g / 3) + 1) * per)),
+        );
+    }
+    const four = lorsaCfg({ n_qk_heads: 4 });
+    expect(() => lorsaRepeatQkHeads(four, randomParams(lorsaCfg({ n_qk_heads: 3 }), 1), 'w.safetensors')).toThrow(
+      /^w\.safetensors: tensor 'W_Q' has 3 QK heads/,
+    );
+  });
+
+  it('rejects sequences longer than n_ctx, naming it', () => {
+    const cfg = lorsaCfg();
+    expect(() => lorsaKind.reference(cfg, randomParams(cfg, 1), { x: randomX(7 * 8, 1), B: 1, S: 7 })).toThrow(
+      /field 'n_ctx'/,
+    );
   });
 });
 

@@ -2,6 +2,7 @@
 // lm-saes's lorsa.py: per-QK-head attention with optional per-head RMSNorm and rotary, OV heads sharing a pattern,
 // then the decoder-norm gate. Shared by the kind (kinds/lorsa.ts), the feature page and the tests.
 import type { LorsaConfig } from '../../../protocol/kind-configs/lorsa';
+import { InputError } from '../../errors';
 import { decoderNormGate, rowNorms64 } from '../host64';
 
 /** Parameters as float64, keyed like lm-saes's state_dict. */
@@ -131,7 +132,8 @@ export function lorsaAttention64(
   S: number,
 ): LorsaAttention64 {
   const { d_model: d, n_qk_heads: H, d_sae: F } = cfg;
-  if (S > cfg.n_ctx) throw new Error(`Lorsa: sequences of ${S} positions exceed n_ctx = ${cfg.n_ctx}`);
+  if (S > cfg.n_ctx)
+    throw new InputError(`Lorsa: field 'n_ctx': sequences of ${S} positions exceed n_ctx = ${cfg.n_ctx}`);
   const G = F / H;
   const dr = lorsaRotWidth(cfg);
   const q = projectQk(cfg, p, x, B, S, 'Q');

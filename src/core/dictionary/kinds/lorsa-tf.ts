@@ -3,6 +3,7 @@
 // through ‖W_O‖ in the decoder-norm gate, and lm-saes's JumpReLU straight-through estimator for log θ.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LorsaConfig } from '../../../protocol/kind-configs/lorsa';
+import { InputError } from '../../errors';
 import { batchTopK, topK } from '../../sae/activation-functions';
 import type { KindTf, TfForward, TfForwardOptions } from '../kind';
 
@@ -94,7 +95,9 @@ function forward(
   const [N] = x.shape;
   const S = opts.seqLen;
   if (!Number.isInteger(N / S) || S > cfg.n_ctx)
-    throw new Error(`Lorsa: ${N} tokens are not whole sequences of ${S} ≤ n_ctx = ${cfg.n_ctx} positions`);
+    throw new InputError(
+      `Lorsa: field 'n_ctx': ${N} tokens are not whole sequences of ${S} ≤ n_ctx = ${cfg.n_ctx} positions`,
+    );
   const B = N / S;
   const G = F / H;
   return tf.tidy(() => {

@@ -24,6 +24,7 @@ const LM_SAES_ONLY_KEYS = [
   'device',
   'dtype',
   'promote_act_fn_dtype',
+  'jump_relu_threshold',
 ];
 
 function stateShapes(cfg: LorsaConfig): Record<string, number[]> {
@@ -245,6 +246,32 @@ function translateLmSaesConfig(raw: Record<string, unknown>, file: string): Reco
     delete input.expansion_factor;
   }
   return input;
+}
+
+/**
+ * lm-saes's load_full_state_dict accepts a checkpoint with fewer QK heads and repeat-interleaves W_Q, W_K, b_Q,
+ * b_K (and the QK-norm weights) up to n_qk_heads: QK head g reads checkpoint head ⌊g / (n_qk_heads / n_file)⌋.
+ * Returns params with those tensors expanded; a head count that does not divide n_qk_heads is an InputError.
+ */
+export function lorsaRepeatQkHeads(cfg: LorsaConfig, params: HostParams, file: string): HostParams {
+  const names = ['W_Q', 'W_K', 'b_Q', 'b_K', ...(cfg.use_post_qk_ln ? ['ln_q.w', 'ln_k.w'] : [])];
+  const out: HostParams = { ...params };
+  for (const name of names) {
+    const t = params[name];
+    const have = t?.shape[0];
+    if (!t || have === undefined || have === cfg.n_qk_heads) continue;
+    if (cfg.n_qk_heads % have !== 0)
+      throw new InputError(
+        `${file}: tensor '${name}' has ${have} QK heads, which do not divide n_qk_heads = ${cfg.n_qk_heads}`,
+      );
+    const rep = cfg.n_qk_heads / have;
+    const per = t.data.length / have;
+    const data = new Float32Array(per * cfg.n_qk_heads);
+    for (let g = 0; g < cfg.n_qk_heads; g++)
+      data.set(t.data.subarray(Math.floor(g / rep) * per, (Math.floor(g / rep) + 1) * per), g * per);
+    out[name] = { data, shape: [cfg.n_qk_heads, ...t.shape.slice(1)] };
+  }
+  return out;
 }
 
 /**
