@@ -91,7 +91,9 @@ export function headVector(
     const w = p[which === 'Q' ? 'ln_q.w' : 'ln_k.w']!;
     h = h.map((v, j) => (v / rms) * w[g * dq + j]!);
   }
-  const rep = h.flatMap((v) => Array<number>(cfg.rotary_scale).fill(v));
+  // lm-saes repeats each dimension rotary_scale times inside _apply_rotary, i.e. only with rotary positions.
+  const times = cfg.positional_embedding_type === 'rotary' ? cfg.rotary_scale : 1;
+  const rep = h.flatMap((v) => Array<number>(times).fill(v));
   return rotateDirect(cfg, rep, pos);
 }
 

@@ -39,7 +39,7 @@ describeEachBackend('Lorsa tensor forward', () => {
       { act_fn: 'relu', rotary_adjacent_pairs: false, use_post_qk_ln: true, normalization_type: 'RMS' },
     ],
     ['jumprelu, rotary_scale 2', { act_fn: 'jumprelu', rotary_scale: 2, rotary_dim: 6 }],
-    ['batchtopk, no rotary', { act_fn: 'batchtopk', positional_embedding_type: 'none' }],
+    ['batchtopk, no rotary', { act_fn: 'batchtopk', positional_embedding_type: 'none', rotary_scale: 2 }],
   ];
 
   it.each(variants)('equals the reference (%s)', async (_name, overrides) => {

@@ -215,6 +215,16 @@ describe('Lorsa reference forward', () => {
     expectClose(got.recon, want.recon, { rtol: 1e-6, label: 'qk-norm recon' });
   });
 
+  it('repeats q and k by rotary_scale only with rotary positions, as lm-saes does', () => {
+    const cfg = lorsaCfg({ positional_embedding_type: 'none', rotary_scale: 2 });
+    const params = randomParams(cfg, 12);
+    const x = randomX(B * S * 8, 6);
+    const got = lorsaKind.reference(cfg, params, { x, B, S });
+    const same = lorsaKind.reference({ ...cfg, rotary_scale: 1 }, params, { x, B, S });
+    expectClose(got.recon, same.recon, { rtol: 1e-12, label: 'rotary_scale without rotary' });
+    expectClose(got.recon, forwardDirect(cfg, to64(params), x, B, S).recon, { rtol: 1e-6, label: 'spec' });
+  });
+
   it('with identity activation and one OV head per QK head is multi-head attention with rank-1 OV circuits', () => {
     // act = identity means f = z: the attention part (lorsaAttention64) followed by the decoder, with no gate.
     const cfg = lorsaCfg({ n_qk_heads: 12, positional_embedding_type: 'none' });

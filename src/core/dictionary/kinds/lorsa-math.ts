@@ -9,7 +9,7 @@ import { decoderNormGate, rowNorms64 } from '../host64';
 export type Params64 = Record<string, Float64Array>;
 
 export interface LorsaAttention64 {
-  /** [B, S, nQk, dRot], after the QK norm and the rotation (dRot = d_qk_head × rotary_scale). */
+  /** [B, S, nQk, dRot], after the QK norm and the rotation (dRot = d_qk_head × rotary_scale with rotary, else d_qk_head). */
   q: Float64Array;
   k: Float64Array;
   /** [B, S, F]: x·W_V[i] + b_V[i]. */
@@ -26,9 +26,14 @@ const p64 = (p: Params64, name: string): Float64Array => {
   return t;
 };
 
-/** Width of q and k after repeat_interleave by rotary_scale. */
+/** q and k are repeat_interleaved by rotary_scale inside lm-saes's _apply_rotary, so only with rotary positions. */
+export function lorsaRepeat(cfg: LorsaConfig): number {
+  return cfg.positional_embedding_type === 'rotary' ? cfg.rotary_scale : 1;
+}
+
+/** Width of q and k after that repetition. */
 export function lorsaRotWidth(cfg: LorsaConfig): number {
-  return cfg.d_qk_head * cfg.rotary_scale;
+  return cfg.d_qk_head * lorsaRepeat(cfg);
 }
 
 /**
@@ -93,7 +98,8 @@ function rotate(cfg: LorsaConfig, vec: Float64Array, o: number, pos: number, sin
 
 /** q or k of every QK head: x·W + b, per-head RMSNorm (weight w), repeat_interleave, rotary. [B, S, nQk, dRot]. */
 function projectQk(cfg: LorsaConfig, p: Params64, x: ArrayLike<number>, B: number, S: number, which: 'Q' | 'K') {
-  const { d_model: d, n_qk_heads: H, d_qk_head: dq, rotary_scale: rs } = cfg;
+  const { d_model: d, n_qk_heads: H, d_qk_head: dq } = cfg;
+  const rs = lorsaRepeat(cfg);
   const W = p64(p, `W_${which}`);
   const b = p64(p, `b_${which}`);
   const lnW = cfg.use_post_qk_ln ? p64(p, which === 'Q' ? 'ln_q.w' : 'ln_k.w') : null;

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LorsaConfig } from '../../../protocol/kind-configs/lorsa';
 import { InputError } from '../../errors';
 import { batchTopK, topK } from '../../sae/activation-functions';
+import { lorsaRepeat } from './lorsa-math';
 import type { KindTf, TfForward, TfForwardOptions } from '../kind';
 
 const param = (params: Record<string, tf.Tensor>, name: string): tf.Tensor => {
@@ -44,7 +45,8 @@ function projectQk(
   S: number,
   which: 'Q' | 'K',
 ): tf.Tensor4D {
-  const { d_model: d, n_qk_heads: H, d_qk_head: dq, rotary_scale: rs } = cfg;
+  const { d_model: d, n_qk_heads: H, d_qk_head: dq } = cfg;
+  const rs = lorsaRepeat(cfg);
   const N = B * S;
   const W = tf.reshape(tf.transpose(param(params, `W_${which}`), [1, 0, 2]), [d, H * dq]); // [d, H·dq]
   let h: tf.Tensor = tf.reshape(tf.add(tf.matMul(x, W), tf.reshape(param(params, `b_${which}`), [H * dq])), [N, H, dq]);
