@@ -3,10 +3,10 @@
 import type { TrainEvent, TrainResult } from '../core/sae/trainer';
 import { progressBar } from './progress';
 
-export async function runTrainingWithProgress(
-  start: (onEvent: (e: TrainEvent) => void, signal: AbortSignal) => Promise<TrainResult>,
+export async function runTrainingWithProgress<R = TrainResult>(
+  start: (onEvent: (e: TrainEvent) => void, signal: AbortSignal) => Promise<R>,
   opts: { quiet?: boolean } = {},
-): Promise<TrainResult> {
+): Promise<R> {
   const controller = new AbortController();
   const onSigint = () => {
     process.stderr.write('\nstopping after this step (a checkpoint will be written)…\n');

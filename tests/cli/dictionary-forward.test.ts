@@ -43,6 +43,43 @@ const CASES: Record<string, { label: string; config: Record<string, unknown> }[]
       },
     },
   ],
+  crosscoder: [
+    {
+      label: 'three layers of the residual stream, topk',
+      config: {
+        sae_type: 'crosscoder',
+        hook_points: ['blocks.1.hook_resid_post', 'blocks.2.hook_resid_post', 'blocks.3.hook_resid_post'],
+        d_model: d,
+        d_sae: 48,
+        act_fn: 'topk',
+        top_k: 6,
+      },
+    },
+    {
+      label: 'two hooks, relu',
+      config: {
+        sae_type: 'crosscoder',
+        hook_points: ['blocks.0.hook_mlp_out', 'blocks.2.hook_attn_out'],
+        d_model: d,
+        d_sae: 40,
+        act_fn: 'relu',
+      },
+    },
+  ],
+  molt: [
+    {
+      label: 'MLP transcoder of ranks 1, 2 and 4, topk',
+      config: {
+        sae_type: 'molt',
+        hook_point_in: 'blocks.2.ln2.hook_normalized',
+        hook_point_out: 'blocks.2.hook_mlp_out',
+        d_model: d,
+        rank_counts: { '1': 16, '2': 8, '4': 4 },
+        act_fn: 'topk',
+        top_k: 5,
+      },
+    },
+  ],
 };
 
 function randomised(kind: DictionaryKind, cfg: KindConfigBase, seed: number): HostParams {

@@ -7,6 +7,7 @@ import { parseConfig } from '../../core/config/validate';
 import { InputError } from '../../core/errors';
 import { studioHome } from '../../core/home';
 import { readRunConfig, trainDictionary } from '../../core/sae/trainer';
+import { trainKindDictionary } from '../../core/dictionary/train-kind';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { runTrainingWithProgress } from '../train-progress';
 
@@ -96,6 +97,15 @@ export const trainCommand: Command = {
       runId =
         (values['run-id'] as string | undefined) ??
         `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+    if (cfg.sae.sae_type !== 'sae') {
+      const r = await runTrainingWithProgress((onEvent, signal) =>
+        trainKindDictionary(cfg, { home, runId, resume, onEvent, signal }),
+      );
+      process.stdout.write(
+        `${JSON.stringify({ run_id: runId, sae_type: cfg.sae.sae_type, dictionary: r.dictionaryDir, steps: r.steps, tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), cancelled: r.cancelled, evaluation: r.evaluation })}\n`,
+      );
+      return;
+    }
     const result = await runTrainingWithProgress((onEvent, signal) =>
       trainDictionary(cfg, { home, runId, resume, onEvent, signal }),
     );

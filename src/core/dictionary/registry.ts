@@ -9,11 +9,19 @@ import { importSaeLens } from '../sae/formats/saelens';
 import { readJsonObject } from '../sae/formats/check-params';
 import type { HostParams } from '../sae/host-tensor';
 import type { DictionaryKind, KindConfigBase } from './kind';
+import { cltKind } from './kinds/clt';
+import { crosscoderKind } from './kinds/crosscoder';
+import { lorsaKind } from './kinds/lorsa';
+import { moltKind } from './kinds/molt';
 import { saeKind, unknownKind } from './kinds/sae';
 import { loadKindDictionary, saveKindDictionary } from './lm-saes-files';
 
 const KINDS: Record<string, DictionaryKind> = {
   sae: saeKind as unknown as DictionaryKind,
+  crosscoder: crosscoderKind as unknown as DictionaryKind,
+  clt: cltKind as unknown as DictionaryKind,
+  lorsa: lorsaKind as unknown as DictionaryKind,
+  molt: moltKind as unknown as DictionaryKind,
 };
 
 export const DICTIONARY_KIND_NAMES = Object.keys(KINDS);

@@ -18,6 +18,7 @@ import { parseConfig } from '../config/validate';
 import { InputError } from '../errors';
 import { dictionaryDir as dictionaryDirOf, runDir as runDirOf } from '../home';
 import type { HookedTransformer } from '../lm/hooked-transformer';
+import { readModelConfig, resolveModel } from '../lm/load-model';
 import { sliceRows, type TokenBatch } from '../lm/token-batch';
 import { torchRandperm } from '../data/random/torch-randperm';
 import { toHost, type HostParams } from '../sae/host-tensor';
@@ -143,7 +144,10 @@ export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOption
   const kind = kindOf(String(cfg.sae.sae_type), 'sae.sae_type');
   // Everything config.json alone decides is checked before weights or data are read.
   const draft = { model_name: cfg.model, ...cfg.sae };
-  parseConfig(kind.schema, { d_model: 1, ...draft, dataset_average_activation_norm: null }, 'sae');
+  const modelCfg = readModelConfig(resolveModel(cfg.model).dir);
+  if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel)
+    throw new InputError(`sae.d_model is ${cfg.sae.d_model}, but ${cfg.model} has d_model ${modelCfg.dModel}`);
+  parseConfig(kind.schema, { ...draft, d_model: modelCfg.dModel, dataset_average_activation_norm: null }, 'sae');
   if (opts.resume)
     throw new InputError(`--resume: a ${kind.saeType} run cannot be resumed yet (only sae runs checkpoint)`);
 
@@ -308,7 +312,7 @@ export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOption
         const A = kind.featureAxes(kcfg);
         const m = kind.metrics(
           kcfg,
-          {},
+          await toHost(vars),
           { featureActs: Float64Array.from(fData), hiddenPre: new Float64Array(0), recon: Float64Array.from(rData) },
           Float64Array.from(batch.y),
           N,
