@@ -19,6 +19,7 @@ import { InputError } from '../errors';
 import { dictionaryDir as dictionaryDirOf, runDir as runDirOf } from '../home';
 import type { HookedTransformer } from '../lm/hooked-transformer';
 import { readModelConfig, resolveModel } from '../lm/load-model';
+import { hookStage } from '../lm/hooks';
 import { sliceRows, type TokenBatch } from '../lm/token-batch';
 import { torchRandperm } from '../data/random/torch-randperm';
 import { toHost, type HostParams } from '../sae/host-tensor';
@@ -164,7 +165,15 @@ function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): DictionaryKin
   const modelCfg = readModelConfig(resolveModel(cfg.model).dir);
   if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel)
     throw new InputError(`sae.d_model is ${cfg.sae.d_model}, but ${cfg.model} has d_model ${modelCfg.dModel}`);
-  parseConfig(kind.schema, { model_name: cfg.model, ...cfg.sae, d_model: modelCfg.dModel }, 'sae');
+  const early = parseConfig(kind.schema, { model_name: cfg.model, ...cfg.sae, d_model: modelCfg.dModel }, 'sae');
+  for (const h of new Set([...kind.hooksIn(early), ...kind.hooksOut(early)])) {
+    try {
+      hookStage(modelCfg, h);
+    } catch (err) {
+      throw new InputError(`sae: ${(err as Error).message}`);
+    }
+  }
+  kind.fitsModel?.(early, modelCfg);
   if (opts.resume)
     throw new InputError(`--resume: a ${kind.saeType} run cannot be resumed yet (only sae runs checkpoint)`);
   return kind;
