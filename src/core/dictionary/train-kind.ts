@@ -13,7 +13,12 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../../protocol/run-config';
-import { createModelActivationStream, estimateAverageNorm, type ActivationStream } from '../activations';
+import {
+  cachedActivationStream,
+  createModelActivationStream,
+  estimateAverageNorm,
+  type ActivationStream,
+} from '../activations';
 import { parseConfig } from '../config/validate';
 import { InputError } from '../errors';
 import { dictionaryDir as dictionaryDirOf, runDir as runDirOf } from '../home';
@@ -242,18 +247,32 @@ async function setUpKindRun(
   const perBatch = Math.max(1, Math.floor(cfg.batch_size / S));
   const tokensPerStep = kind.needsSequences ? perBatch * (S - 1) : cfg.batch_size;
   const totalSteps = Math.max(1, Math.floor(cfg.total_training_tokens / tokensPerStep));
+  if (kind.needsSequences && cfg.activation_cache)
+    throw new InputError(
+      `activation_cache: a ${kind.label} trains on whole windows in order, which a shuffled token cache does not keep; leave it null`,
+    );
+  // A short run need not generate a whole shuffle group it will never use (as the sae trainer).
+  const groupWindows = Math.max(1, Math.min(cfg.shuffle_windows, Math.ceil(cfg.total_training_tokens / (S - 1)) + 1));
   const source: BatchSource = kind.needsSequences
     ? sequenceSource(model, windows, kind, kcfg, perBatch, cfg.seed)
     : tokenSource(
-        await createModelActivationStream({
-          model,
-          windows,
-          hookPoints: hooks,
-          batchSize: cfg.batch_size,
-          groupWindows: cfg.shuffle_windows,
-          modelBatchSize: cfg.model_batch_size,
-          seed: cfg.seed,
-        }),
+        await (cfg.activation_cache
+          ? cachedActivationStream({
+              dir: cfg.activation_cache,
+              hookPoints: hooks,
+              batchSize: cfg.batch_size,
+              seed: cfg.seed,
+              expectDModel: model.cfg.dModel,
+            })
+          : createModelActivationStream({
+              model,
+              windows,
+              hookPoints: hooks,
+              batchSize: cfg.batch_size,
+              groupWindows,
+              modelBatchSize: cfg.model_batch_size,
+              seed: cfg.seed,
+            })),
         kind,
         kcfg,
       );
