@@ -42,11 +42,11 @@ export const dictionaryForwardCommand: Command = {
     const ids = readTokenFile(requireOption(this, values, 'ids'));
     const out = resolve(requireOption(this, values, 'out'));
     const recorded = typeof dict.lmConfig?.model_name === 'string' ? dict.lmConfig.model_name : dict.cfg.model_name;
+    const basis = basisForCli(dict, values);
     const modelRef = (values.model as string | undefined) ?? recorded;
     if (!modelRef) throw new InputError(`missing --model (the dictionary at ${dir} does not record its model)`);
     const batchSize =
       values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
-    const basis = basisForCli(dict, values);
     await initBackend(backend);
     const { model } = loadModel(modelRef, { basis });
     try {

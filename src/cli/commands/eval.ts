@@ -47,11 +47,11 @@ export const evalCommand: Command = {
     const dict = loadAnyDictionary(resolveDictionaryDir(requireOption(this, values, 'dictionary'), studioHome()));
     const windows = readTokenFile(requireOption(this, values, 'windows'));
     const recorded = typeof dict.lmConfig?.model_name === 'string' ? dict.lmConfig.model_name : dict.cfg.model_name;
+    const basis = basisForCli(dict, values);
     const modelRef = (values.model as string | undefined) ?? recorded;
     if (!modelRef) throw new InputError(`missing --model (the dictionary at ${dict.dir} does not record its model)`);
     const batchSize =
       values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
-    const basis = basisForCli(dict, values);
     await initBackend(backend);
     const { model } = loadModel(modelRef, { basis });
     try {
