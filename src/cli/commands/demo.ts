@@ -92,6 +92,7 @@ export const demoCommand: Command = {
       home,
       split: 'validation',
       contextSize: null,
+      basis: stored.cfg.activation_basis,
     });
     const sae = new Sae(stored.cfg, stored.params);
     const bar = progressBar('evaluating');
