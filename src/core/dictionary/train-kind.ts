@@ -165,7 +165,7 @@ interface KindRun {
 }
 
 /** Checks what the run config alone decides (kind, fields, d_model) before any weights or data are read. */
-function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): DictionaryKind {
+function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): { kind: DictionaryKind; early: KindConfigBase } {
   const kind = kindOf(String(cfg.sae.sae_type), 'sae.sae_type');
   const modelCfg = readModelConfig(resolveModel(cfg.model).dir);
   if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel)
@@ -188,7 +188,7 @@ function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): DictionaryKin
 export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<KindTrainResult> {
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: 'log', message });
-  const kind = checkKindConfig(cfg, opts);
+  const { kind, early } = checkKindConfig(cfg, opts);
   const backend = await initBackend(cfg.backend);
   log(`backend: ${backend.device}`);
   const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
@@ -196,6 +196,7 @@ export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOption
     split: resolveSplit(cfg.dataset, cfg.dataset_split),
     contextSize: cfg.context_size,
     onLog: log,
+    basis: early.activation_basis,
   });
   try {
     const run = await setUpKindRun(cfg, opts, emit, log, kind, data);
@@ -473,6 +474,7 @@ async function evaluateAfterTraining(run: KindRun, params: HostParams): Promise<
     home: opts.home,
     split: resolveSplit(cfg.dataset, cfg.dataset_split) === 'train' ? 'validation' : 'all',
     contextSize: cfg.context_size,
+    basis: kcfg.activation_basis,
   });
   try {
     const n = Math.min(cfg.eval_windows, held.windows.batch);
