@@ -181,7 +181,7 @@ function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): { kind: Dicti
   kind.fitsModel?.(early, modelCfg);
   if (opts.resume)
     throw new InputError(`--resume: a ${kind.saeType} run cannot be resumed yet (only sae runs checkpoint)`);
-  return kind;
+  return { kind, early };
 }
 
 /** Trains a dictionary of a non-`sae` kind from a run config; saves it under dictionaries/<name>. */
