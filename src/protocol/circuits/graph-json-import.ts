@@ -9,6 +9,7 @@ import {
   GraphJsonMetadataSchema,
   GraphJsonNodeSchema,
   QParamsSchema,
+  type GraphJson,
   type GraphJsonMetadata,
   type GraphJsonNode,
   type QParams,
@@ -73,7 +74,7 @@ function fail(field: string, message: string): never {
   throw new GraphJsonError(`graph JSON: ${field}: ${message}`);
 }
 
-function integerLayer(node: ImportNode, i: number): number {
+function integerLayer(node: GraphJsonNode, i: number): number {
   const v = typeof node.layer === 'number' ? node.layer : /^-?\d+$/.test(node.layer) ? Number(node.layer) : NaN;
   if (!Number.isInteger(v) || v < 0) {
     fail(
@@ -98,7 +99,7 @@ interface ParseContext {
 }
 
 /** One JSON node as a graph node; null for a kind the graph type does not have (bias leaves). */
-function toGraphNode(node: ImportNode, i: number, ctx: ParseContext): GraphNode | null {
+function toGraphNode(node: GraphJsonNode, i: number, ctx: ParseContext): GraphNode | null {
   const type = node.feature_type.toLowerCase();
   const pos = node.ctx_idx;
   if (type === 'embedding') {
@@ -136,7 +137,7 @@ function toGraphNode(node: ImportNode, i: number, ctx: ParseContext): GraphNode 
 
 const KIND_ORDER: Record<GraphNode['kind'], number> = { feature: 0, error: 1, embedding: 2, logit: 3 };
 
-function inferLayers(nodes: GraphNode[], json: ImportNode[], scheme: LayerScheme, given?: number): number {
+function inferLayers(nodes: GraphNode[], json: GraphJsonNode[], scheme: LayerScheme, given?: number): number {
   if (given !== undefined) return given;
   const logit = json.find((x) => x.feature_type.toLowerCase() === 'logit');
   const row = logit === undefined ? NaN : Number(logit.layer);
@@ -146,7 +147,18 @@ function inferLayers(nodes: GraphNode[], json: ImportNode[], scheme: LayerScheme
   return Math.max(Number.isInteger(fromLogit) ? fromLogit : 0, maxLayer + 1);
 }
 
-function parseJson(input: unknown): z.infer<typeof ImportJsonSchema> {
+const normalNode = (x: ImportNode): GraphJsonNode => ({
+  ...x,
+  feature: x.feature ?? null,
+  jsNodeId: x.jsNodeId ?? x.node_id,
+  clerp: x.clerp ?? '',
+});
+
+/**
+ * Validates a graph JSON from any of the tools and fills what they may leave out (jsNodeId = node_id, clerp '',
+ * feature null, default qParams, empty slug and scan), so the result passes GraphJsonSchema.
+ */
+export function parseGraphJson(input: unknown): GraphJson {
   const parsed = ImportJsonSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -154,7 +166,15 @@ function parseJson(input: unknown): z.infer<typeof ImportJsonSchema> {
     const got = value === undefined ? '' : ` (got ${JSON.stringify(value)?.slice(0, 60)})`;
     fail(pathString(issue.path) || '(top level)', `${issue.message}${got}`);
   }
-  return parsed.data;
+  const { qk_only_nodes: qkOnly, ...json } = parsed.data;
+  return {
+    ...json,
+    qParams: json.qParams ?? QParamsSchema.parse({}),
+    nodes: json.nodes.map(normalNode),
+    ...(qkOnly
+      ? { qk_only_nodes: Object.fromEntries(Object.entries(qkOnly).map(([id, x]) => [id, normalNode(x)])) }
+      : {}),
+  };
 }
 
 /**
@@ -164,7 +184,7 @@ function parseJson(input: unknown): z.infer<typeof ImportJsonSchema> {
  * interleaved scheme (a Lorsa anywhere in the file, or SAE Studio's own metadata saying so).
  */
 export function graphFromJson(input: unknown): ImportedGraph {
-  const json = parseJson(input);
+  const json = parseGraphJson(input);
   const meta = json.metadata;
   const studio = meta.sae_studio;
   const scheme: LayerScheme =
@@ -177,7 +197,7 @@ export function graphFromJson(input: unknown): ImportedGraph {
   };
   const nPos = meta.prompt_tokens.length;
   const seen = new Map<string, number>();
-  const parsed: { node: GraphNode; json: ImportNode }[] = [];
+  const parsed: { node: GraphNode; json: GraphJsonNode }[] = [];
   const skipped = new Set<string>();
   json.nodes.forEach((x, i) => {
     if (seen.has(x.node_id))
@@ -207,8 +227,8 @@ export function graphFromJson(input: unknown): ImportedGraph {
 }
 
 function assemble(
-  json: z.infer<typeof ImportJsonSchema>,
-  parsed: { node: GraphNode; json: ImportNode }[],
+  json: GraphJson,
+  parsed: { node: GraphNode; json: GraphJsonNode }[],
   adjacency: Float64Array,
   ctx: ParseContext,
   skipped: ImportedGraph['skipped'],
@@ -222,10 +242,6 @@ function assemble(
   parsed.forEach((p, i) => {
     if (p.json.qk_tracing_results) qkTracing.set(i, p.json.qk_tracing_results);
   });
-  const qkOnlyNodes: Record<string, GraphJsonNode> = {};
-  for (const [id, x] of Object.entries(json.qk_only_nodes ?? {})) {
-    qkOnlyNodes[id] = { ...x, feature: x.feature ?? null, jsNodeId: x.jsNodeId ?? x.node_id, clerp: x.clerp ?? '' };
-  }
   return {
     graph: {
       nodes,
@@ -237,12 +253,12 @@ function assemble(
       settings: { ...(meta.generation_settings ?? {}) },
     },
     nodeIds: parsed.map((p) => p.json.node_id),
-    clerps: parsed.map((p) => p.json.clerp ?? ''),
+    clerps: parsed.map((p) => p.json.clerp),
     influence: parsed.map((p) => p.json.influence ?? null),
     metadata: meta,
-    qParams: json.qParams ?? QParamsSchema.parse({}),
+    qParams: json.qParams,
     qkTracing,
-    qkOnlyNodes,
+    qkOnlyNodes: json.qk_only_nodes ?? {},
     skipped,
   };
 }
