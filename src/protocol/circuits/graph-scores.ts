@@ -5,11 +5,11 @@ import type { Sublayer } from './graph';
 import {
   CIRCUIT_TRACER_CLAMP,
   checkSquare,
-  computeInfluence,
-  rowScales,
+  computeInfluenceSparse,
   type AdjacencyMatrix,
   type GraphMatrix,
 } from './influence';
+import { sparseRowScales, sparseRows } from './sparse-rows';
 
 export interface GraphScores {
   /** Influence of the embeddings / (influence of the embeddings + influence of the errors). */
@@ -27,28 +27,23 @@ export function graphScores(graph: GraphMatrix): GraphScores {
   const { nodes, adjacency: a, targetWeights: w } = graph;
   const n = nodes.length;
   checkSquare(a, n, 'graphScores');
-  const influence = computeInfluence(a, n, w, { clamp: CIRCUIT_TRACER_CLAMP });
-  const scales = rowScales(a, n, CIRCUIT_TRACER_CLAMP);
-  const errorCols: number[] = [];
+  const sp = sparseRows(a, n);
+  const influence = computeInfluenceSparse(sp, w, { clamp: CIRCUIT_TRACER_CLAMP });
+  const scales = sparseRowScales(sp, CIRCUIT_TRACER_CLAMP);
+  const isError = Uint8Array.from(nodes, (x) => (x.kind === 'error' ? 1 : 0));
   let tokenInfluence = 0;
   let errorInfluence = 0;
   nodes.forEach((node, i) => {
     if (node.kind === 'embedding') tokenInfluence += influence[i]!;
-    if (node.kind === 'error') {
-      errorInfluence += influence[i]!;
-      errorCols.push(i);
-    }
+    if (node.kind === 'error') errorInfluence += influence[i]!;
   });
   let weighted = 0;
   let total = 0;
   for (let t = 0; t < n; t++) {
     const output = influence[t]! + w[t]!;
     let fromErrors = 0;
-    if (scales[t]! !== 0 && output !== 0) {
-      for (const e of errorCols) fromErrors += Math.abs(a[t * n + e]!);
-      fromErrors *= scales[t]!;
-    }
-    weighted += (1 - fromErrors) * output;
+    for (let k = sp.rowStart[t]!; k < sp.rowStart[t + 1]!; k++) if (isError[sp.cols[k]!]) fromErrors += sp.abs[k]!;
+    weighted += (1 - fromErrors * scales[t]!) * output;
     total += output;
   }
   return { replacement: tokenInfluence / (tokenInfluence + errorInfluence), completeness: weighted / total };

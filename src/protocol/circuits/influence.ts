@@ -3,6 +3,7 @@
 // `prune_attribution`). Pure functions over the dense adjacency A[target, source] (row-major n×n, float32 or
 // float64); the row-normalized |A| is never materialised: Â[t, s] = |A[t, s]| · scale[t].
 import type { AttributionGraph, GraphNode } from './graph';
+import { sparsePropagate, sparseRowScales, sparseRows, type SparseRows } from './sparse-rows';
 
 export type AdjacencyMatrix = Float32Array | Float64Array;
 
@@ -33,15 +34,7 @@ export function rowScales(
   keep?: Uint8Array,
 ): Float64Array {
   checkSquare(a, n, 'rowScales');
-  const scales = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    if (keep && !keep[t]) continue;
-    let sum = 0;
-    const row = t * n;
-    for (let s = 0; s < n; s++) if (!keep || keep[s]) sum += Math.abs(a[row + s]!);
-    scales[t] = 1 / Math.max(sum, clamp);
-  }
-  return scales;
+  return sparseRowScales(sparseRows(a, n), clamp, keep);
 }
 
 /** Â itself, n×n float64 (for small graphs, tests and the view; the algorithms below never build it). */
@@ -49,28 +42,6 @@ export function normalizeAdjacency(a: AdjacencyMatrix, n: number, clamp = CIRCUI
   const scales = rowScales(a, n, clamp);
   const out = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) out[i] = Math.abs(a[i]!) * scales[Math.floor(i / n)]!;
-  return out;
-}
-
-/** x·Â: out[s] = Σ_t x[t]·|A[t, s]|·scale[t] (over kept rows and columns only, when `keep` is given). */
-export function propagate(
-  a: AdjacencyMatrix,
-  n: number,
-  scales: Float64Array,
-  x: Float64Array,
-  keep?: Uint8Array,
-): Float64Array {
-  const out = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    const c = x[t]! * scales[t]!;
-    if (c === 0 || (keep && !keep[t])) continue;
-    const row = t * n;
-    if (keep) {
-      for (let s = 0; s < n; s++) if (keep[s]) out[s]! += c * Math.abs(a[row + s]!);
-    } else {
-      for (let s = 0; s < n; s++) out[s]! += c * Math.abs(a[row + s]!);
-    }
-  }
   return out;
 }
 
@@ -92,10 +63,20 @@ export function computeInfluence(
   options: InfluenceOptions = {},
 ): Float64Array {
   checkSquare(a, n, 'computeInfluence');
+  return computeInfluenceSparse(sparseRows(a, n), weights, options);
+}
+
+/** computeInfluence over |A| already in compressed rows (one build serves several calls). */
+export function computeInfluenceSparse(
+  sp: SparseRows,
+  weights: ArrayLike<number>,
+  options: InfluenceOptions = {},
+): Float64Array {
+  const n = sp.n;
   if (weights.length !== n) throw new Error(`computeInfluence: ${weights.length} target weights for ${n} nodes`);
   const maxIterations = options.maxIterations ?? MAX_INFLUENCE_ITERATIONS;
-  const scales = rowScales(a, n, options.clamp ?? CIRCUIT_TRACER_CLAMP, options.keep);
-  let current = propagate(a, n, scales, Float64Array.from(weights), options.keep);
+  const scales = sparseRowScales(sp, options.clamp ?? CIRCUIT_TRACER_CLAMP, options.keep);
+  let current = sparsePropagate(sp, scales, Float64Array.from(weights), options.keep);
   const total = Float64Array.from(current);
   for (let iteration = 0; current.some((v) => v !== 0); iteration++) {
     if (iteration >= maxIterations) {
@@ -103,7 +84,7 @@ export function computeInfluence(
         `influence did not vanish after ${iteration} iterations: the attribution graph has a cycle (A must be a DAG)`,
       );
     }
-    current = propagate(a, n, scales, current, options.keep);
+    current = sparsePropagate(sp, scales, current, options.keep);
     for (let i = 0; i < n; i++) total[i]! += current[i]!;
   }
   return total;
@@ -234,7 +215,8 @@ export function pruneGraph(graph: GraphMatrix, options: PruneOptions = {}): Prun
   }
   if (w.length !== n) throw new Error(`pruneGraph: ${w.length} target weights for ${n} nodes`);
 
-  const influence = computeInfluence(a, n, w, { clamp: defaults.clamp });
+  const sp = sparseRows(a, n);
+  const influence = computeInfluenceSparse(sp, w, { clamp: defaults.clamp });
   const nodeCut = findThreshold(influence, nodeThreshold);
   const nodeMask = new Uint8Array(n);
   for (let i = 0; i < n; i++) nodeMask[i] = influence[i]! >= nodeCut || isForcedNode(nodes[i]!, w[i]!) ? 1 : 0;
@@ -243,7 +225,7 @@ export function pruneGraph(graph: GraphMatrix, options: PruneOptions = {}): Prun
   const scoreInfluence = scoreMask ? computeInfluence(a, n, w, { clamp: defaults.clamp, keep: scoreMask }) : influence;
   // Two passes over the scores (count and collect the nonzero ones, then mark), so that no n×n float64 exists.
   const visit = (fn: (index: number, score: number) => void): void =>
-    forEachEdgeScore(a, n, w, scoreInfluence, defaults.clamp, scoreMask, fn);
+    forEachEdgeScoreSparse(sp, w, scoreInfluence, defaults.clamp, scoreMask, fn);
   let nonzero = 0;
   visit(() => nonzero++);
   const values = new Float64Array(nonzero);
@@ -282,15 +264,28 @@ export function forEachEdgeScore(
   keep: Uint8Array | undefined,
   fn: (index: number, score: number) => void,
 ): void {
-  const scales = rowScales(a, n, clamp, keep);
+  checkSquare(a, n, 'forEachEdgeScore');
+  forEachEdgeScoreSparse(sparseRows(a, n), weights, influence, clamp, keep, fn);
+}
+
+function forEachEdgeScoreSparse(
+  sp: SparseRows,
+  weights: ArrayLike<number>,
+  influence: Float64Array,
+  clamp: number,
+  keep: Uint8Array | undefined,
+  fn: (index: number, score: number) => void,
+): void {
+  const n = sp.n;
+  const scales = sparseRowScales(sp, clamp, keep);
   for (let t = 0; t < n; t++) {
     const c = scales[t]! * (influence[t]! + weights[t]!);
     if (c === 0 || (keep && !keep[t])) continue;
-    const row = t * n;
-    for (let s = 0; s < n; s++) {
+    for (let k = sp.rowStart[t]!; k < sp.rowStart[t + 1]!; k++) {
+      const s = sp.cols[k]!;
       if (keep && !keep[s]) continue;
-      const score = Math.abs(a[row + s]!) * c;
-      if (score !== 0) fn(row + s, score);
+      const score = sp.abs[k]! * c;
+      if (score !== 0) fn(t * n + s, score);
     }
   }
 }
@@ -312,7 +307,8 @@ export function edgeScoreMatrix(
 /**
  * Removes the edges of dropped nodes, then drops, until nothing changes, every non-target feature or error
  * without a kept out-edge and every non-target feature without a kept in-edge (removing their edges in turn).
- * The worklist reaches the same greatest fixed point as circuit-tracer's repeated whole-mask passes.
+ * The worklist reaches the same greatest fixed point as circuit-tracer's repeated whole-mask passes; it walks the
+ * kept edges as lists by row and by column, so a drop costs its degree, not a scan of the n×n mask.
  */
 export function keepConnectedNodes(
   nodes: readonly GraphNode[],
@@ -321,48 +317,62 @@ export function keepConnectedNodes(
   edgeMask: Uint8Array,
 ): void {
   const n = nodes.length;
-  const inCount = new Int32Array(n);
-  const outCount = new Int32Array(n);
+  let count = 0;
   for (let t = 0; t < n; t++) {
-    for (let s = 0; s < n; s++) {
-      const e = t * n + s;
+    for (let s = 0, e = t * n; s < n; s++, e++) {
       if (!edgeMask[e]) continue;
-      if (!nodeMask[t] || !nodeMask[s]) edgeMask[e] = 0;
-      else {
-        inCount[t]!++;
-        outCount[s]!++;
-      }
+      if (nodeMask[t] && nodeMask[s]) count++;
+      else edgeMask[e] = 0;
     }
   }
-  const optional = (i: number): boolean => !isForcedNode(nodes[i]!, weights[i]!) && nodes[i]!.kind !== 'embedding';
+  // Kept edges in row-major order (so grouped by row), and their ids grouped by column.
+  const edgeT = new Int32Array(count);
+  const edgeS = new Int32Array(count);
+  const rowStart = new Int32Array(n + 1);
+  const colStart = new Int32Array(n + 1);
+  let k = 0;
+  for (let t = 0; t < n; t++) {
+    rowStart[t] = k;
+    for (let s = 0; s < n; s++) {
+      if (!edgeMask[t * n + s]) continue;
+      edgeT[k] = t;
+      edgeS[k++] = s;
+      colStart[s + 1]!++;
+    }
+  }
+  rowStart[n] = k;
+  for (let s = 0; s < n; s++) colStart[s + 1]! += colStart[s]!;
+  const byColumn = new Int32Array(count);
+  const fill = colStart.slice(0, n);
+  for (let e = 0; e < count; e++) byColumn[fill[edgeS[e]!]!++] = e;
+  const inCount = new Int32Array(n);
+  const outCount = new Int32Array(n);
+  for (let e = 0; e < count; e++) {
+    inCount[edgeT[e]!]!++;
+    outCount[edgeS[e]!]!++;
+  }
+  const alive = new Uint8Array(count).fill(1);
+  const optional = (i: number): boolean => !isForcedNode(nodes[i]!, weights[i]!);
   const fails = (i: number): boolean =>
     optional(i) && (outCount[i] === 0 || (nodes[i]!.kind === 'feature' && inCount[i] === 0));
   const queue: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (nodeMask[i] && fails(i)) {
-      nodeMask[i] = 0;
-      queue.push(i);
-    }
-  }
+  const drop = (i: number): void => {
+    nodeMask[i] = 0;
+    queue.push(i);
+  };
+  for (let i = 0; i < n; i++) if (nodeMask[i] && fails(i)) drop(i);
   while (queue.length > 0) {
     const d = queue.pop()!;
-    for (let k = 0; k < n; k++) {
-      if (edgeMask[d * n + k]) {
-        edgeMask[d * n + k] = 0; // d ← k: k loses an out-edge
-        outCount[k]!--;
-        if (nodeMask[k] && fails(k)) {
-          nodeMask[k] = 0;
-          queue.push(k);
-        }
-      }
-      if (edgeMask[k * n + d]) {
-        edgeMask[k * n + d] = 0; // k ← d: k loses an in-edge
-        inCount[k]!--;
-        if (nodeMask[k] && fails(k)) {
-          nodeMask[k] = 0;
-          queue.push(k);
-        }
-      }
-    }
+    const remove = (e: number): void => {
+      if (!alive[e]) return;
+      alive[e] = 0;
+      const [t, s] = [edgeT[e]!, edgeS[e]!];
+      edgeMask[t * n + s] = 0;
+      outCount[s]!--;
+      inCount[t]!--;
+      for (const other of [t, s]) if (other !== d && nodeMask[other] && fails(other)) drop(other);
+    };
+    for (let e = rowStart[d]!; e < rowStart[d + 1]!; e++) remove(e);
+    for (let j = colStart[d]!; j < colStart[d + 1]!; j++) remove(byColumn[j]!);
   }
 }
