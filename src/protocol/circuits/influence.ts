@@ -1,7 +1,9 @@
 // Influence of every node of an attribution graph on its targets, and pruning by cumulative influence (spec §6.5,
 // after circuit-tracer `graph.py`: normalize_matrix, compute_influence, find_threshold, prune_graph; and lm-saes
 // `prune_attribution`). Pure functions over the dense adjacency A[target, source] (row-major n×n, float32 or
-// float64); the row-normalized |A| is never materialised: Â[t, s] = |A[t, s]| · scale[t].
+// float64); the row-normalized |A| is never materialised: Â[t, s] = |A[t, s]| · scale[t]. All sums run in float64
+// whatever the adjacency's precision (circuit-tracer sums in the matrix's dtype, so masks can differ from its on
+// scores that tie to float32 rounding).
 import type { AttributionGraph, GraphNode } from './graph';
 import { sparsePropagate, sparseRowScales, sparseRows, type SparseRows } from './sparse-rows';
 
