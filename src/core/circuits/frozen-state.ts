@@ -1,0 +1,193 @@
+// The real forward pass on the prompt, recording what the frozen replacement model needs (spec §6.1): every norm's
+// scale (ln1, ln2, ln_final; Gemma 2's post-norms from their inputs; Qwen3's q/k norms for QK tracing), the real
+// attention patterns, each site's input and output, the dictionaries' feature activations on their inputs (their
+// own normalisation: c_in per position, frozen), and error = real output − reconstruction per site and position.
+import * as tf from '@tensorflow/tfjs-core';
+import { hookScales } from '../dictionary/apply';
+import { lorsaAttention64 } from '../dictionary/kinds/lorsa-math';
+import { lorsaParams64 } from '../dictionary/kinds/lorsa';
+import type { HookedTransformer } from '../lm/hooked-transformer';
+import type { NormParams } from '../lm/params';
+import type { LorsaConfig } from '../../protocol/kind-configs/lorsa';
+import { HOOK_EMBED, HOOK_LN_FINAL_SCALE, HOOK_POS_EMBED, hookName } from '../../protocol/hook-names';
+import type { FrozenNorm, HostAttention } from './frozen-ops';
+import type { ReplacementModel } from './replacement';
+import { siteWeights, type SiteWeights } from './site-weights';
+
+export interface FrozenLayer {
+  ln1: FrozenNorm;
+  ln2: FrozenNorm;
+  ln1Post: FrozenNorm | null;
+  ln2Post: FrozenNorm | null;
+  attention: HostAttention;
+  /** Real attention patterns [H, S, S] where the attention is not replaced; null under a Lorsa. */
+  pattern: Float64Array | null;
+  /** Qwen3: the q/k RMSNorm scales [S, H] and [S, K] (the QK path, for QK tracing); null otherwise. */
+  qNormScale: Float64Array | null;
+  kNormScale: Float64Array | null;
+}
+
+export interface FrozenSite {
+  weights: SiteWeights;
+  /** Per slot: c_in [S] (the factor the raw input is multiplied by) and c_out [S] (the raw output is recon / c_out). */
+  cIn: Float64Array[];
+  cOut: Float64Array[];
+  /** [S, A, F] activations and pre-activations (A = slots), the dictionary's own forward pass. */
+  acts: Float64Array;
+  pre: Float64Array;
+  /** Per slot: raw input and output [S, d] of the real pass, and error = output − reconstruction [S, d]. */
+  input: Float64Array[];
+  output: Float64Array[];
+  error: Float64Array[];
+  /** Lorsa: its frozen pattern [n_qk, S, S]. */
+  lorsaPattern: Float64Array | null;
+}
+
+export interface FrozenState {
+  rm: ReplacementModel;
+  ids: number[];
+  S: number;
+  d: number;
+  /** hook_embed [S, d] (the embedding nodes' vectors) and hook_pos_embed [S, d] or null (a constant). */
+  embed: Float64Array;
+  posEmbed: Float64Array | null;
+  layers: FrozenLayer[];
+  lnFinal: FrozenNorm;
+  W_U: Float32Array; // [d, V]
+  b_U: Float32Array | null;
+  /** The real logits at the last position [V] (after any final softcap): the logit probabilities. */
+  lastLogits: Float64Array;
+  sites: FrozenSite[];
+}
+
+const host = (t: tf.Tensor) => t.dataSync() as Float32Array;
+const f64 = (t: tf.Tensor) => Float64Array.from(t.dataSync());
+
+function frozenNorm(p: NormParams<tf.Tensor>, scale: Float64Array, centre: boolean): FrozenNorm {
+  return { scale, w: host(p.w), b: p.b ? host(p.b) : null, centre };
+}
+
+/** σ per row from a norm's input [rows, d] (the post-norms have no hook_scale). */
+function scaleOf(x: Float64Array, rows: number, d: number, centre: boolean, eps: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let mean = 0;
+    if (centre) for (let c = 0; c < d; c++) mean += x[r * d + c]! / d;
+    let s = 0;
+    for (let c = 0; c < d; c++) s += (x[r * d + c]! - mean) ** 2;
+    out[r] = Math.sqrt(s / d + eps);
+  }
+  return out;
+}
+
+function cacheList(model: HookedTransformer, rm: ReplacementModel): string[] {
+  const cfg = model.cfg;
+  const names = [HOOK_EMBED, HOOK_LN_FINAL_SCALE];
+  if (model.weights.W_pos) names.push(HOOK_POS_EMBED);
+  for (let l = 0; l < cfg.nLayers; l++) {
+    names.push(hookName(l, 'ln1.hook_scale'), hookName(l, 'ln2.hook_scale'));
+    if (!rm.attn[l]) names.push(hookName(l, 'attn.hook_pattern'));
+    if (cfg.postNorms) names.push(hookName(l, 'ln1_post.hook_in'), hookName(l, 'ln2_post.hook_in'));
+    if (cfg.qkNorm) names.push(hookName(l, 'attn.hook_q'), hookName(l, 'attn.hook_k'));
+  }
+  for (const site of rm.sites) for (const s of site.slots) names.push(s.inHook, s.outHook);
+  return [...new Set(names)];
+}
+
+function frozenSite(rm: ReplacementModel, index: number, acts: Record<string, Float64Array>, S: number): FrozenSite {
+  const site = rm.sites[index]!;
+  const { cfg, kind } = site;
+  const d = cfg.d_model;
+  const A = site.slots.length;
+  const weights = siteWeights(site);
+  const scales = (hook: string) => hookScales(cfg, hook, Float32Array.from(acts[hook]!), S, d);
+  const input = site.slots.map((s) => acts[s.inHook]!);
+  const output = site.slots.map((s) => acts[s.outHook]!);
+  const cIn = site.slots.map((s) => scales(s.inHook));
+  const cOut = site.slots.map((s) => scales(s.outHook));
+  const x = new Float64Array(S * A * d); // [1, S, A, d], normalised
+  for (let a = 0; a < A; a++)
+    for (let p = 0; p < S; p++)
+      for (let c = 0; c < d; c++) x[(p * A + a) * d + c] = input[a]![p * d + c]! * cIn[a]![p]!;
+  const fwd = kind.reference(cfg, site.params, { x, B: 1, S });
+  const error = output.map((o, a) => {
+    const e = new Float64Array(S * d);
+    for (let p = 0; p < S; p++)
+      for (let c = 0; c < d; c++) e[p * d + c] = o[p * d + c]! - fwd.recon[(p * A + a) * d + c]! / cOut[a]![p]!;
+    return e;
+  });
+  const lorsaPattern =
+    site.role === 'lorsa'
+      ? lorsaAttention64(
+          cfg as unknown as LorsaConfig,
+          lorsaParams64(cfg as unknown as LorsaConfig, site.params),
+          x,
+          1,
+          S,
+        ).pattern
+      : null;
+  return { weights, cIn, cOut, acts: fwd.featureActs, pre: fwd.hiddenPre, input, output, error, lorsaPattern };
+}
+
+/** Runs the real model on `ids` (one sequence) and records the frozen replacement model's state. */
+export function captureFrozenState(
+  model: HookedTransformer,
+  rm: ReplacementModel,
+  ids: readonly number[],
+): FrozenState {
+  const cfg = model.cfg;
+  const S = ids.length;
+  const d = cfg.dModel;
+  const names = cacheList(model, rm);
+  const out = model.forward([ids], { cache: names });
+  const acts: Record<string, Float64Array> = {};
+  let lastLogits: Float64Array;
+  try {
+    for (const n of names) acts[n] = f64(out.cache[n]!);
+    const logits = out.logits!.dataSync();
+    lastLogits = Float64Array.from(logits.subarray((S - 1) * cfg.dVocab, S * cfg.dVocab));
+  } finally {
+    tf.dispose([...Object.values(out.cache), ...(out.logits ? [out.logits] : [])]);
+  }
+  const w = model.weights;
+  const centre = cfg.normType === 'layernorm';
+  const layers = w.blocks.map((b, l): FrozenLayer => {
+    const a = b.attn;
+    const postScale = (hook: 'ln1_post.hook_in' | 'ln2_post.hook_in') =>
+      scaleOf(acts[hookName(l, hook)]!, S, d, centre, cfg.normEps);
+    const qkScale = (hook: 'attn.hook_q' | 'attn.hook_k', heads: number) =>
+      cfg.qkNorm ? scaleOf(acts[hookName(l, hook)]!, S * heads, cfg.dHead, false, cfg.normEps) : null;
+    return {
+      ln1: frozenNorm(b.ln1, acts[hookName(l, 'ln1.hook_scale')]!, centre),
+      ln2: frozenNorm(b.ln2, acts[hookName(l, 'ln2.hook_scale')]!, centre),
+      ln1Post: b.ln1Post ? frozenNorm(b.ln1Post, postScale('ln1_post.hook_in'), centre) : null,
+      ln2Post: b.ln2Post ? frozenNorm(b.ln2Post, postScale('ln2_post.hook_in'), centre) : null,
+      attention: {
+        W_V: host(a.W_V),
+        b_V: a.b_V ? host(a.b_V) : null,
+        W_O: host(a.W_O),
+        b_O: a.b_O ? host(a.b_O) : null,
+        nHeads: cfg.nHeads,
+        nKvHeads: cfg.nKvHeads,
+        dHead: cfg.dHead,
+      },
+      pattern: rm.attn[l] ? null : acts[hookName(l, 'attn.hook_pattern')]!,
+      qNormScale: qkScale('attn.hook_q', cfg.nHeads),
+      kNormScale: qkScale('attn.hook_k', cfg.nKvHeads),
+    };
+  });
+  return {
+    rm,
+    ids: [...ids],
+    S,
+    d,
+    embed: acts[HOOK_EMBED]!,
+    posEmbed: w.W_pos ? acts[HOOK_POS_EMBED]! : null,
+    layers,
+    lnFinal: frozenNorm(w.lnFinal, acts[HOOK_LN_FINAL_SCALE]!, centre),
+    W_U: host(w.W_U),
+    b_U: w.b_U ? host(w.b_U) : null,
+    lastLogits,
+    sites: rm.sites.map((_, i) => frozenSite(rm, i, acts, S)),
+  };
+}

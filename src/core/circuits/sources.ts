@@ -1,0 +1,119 @@
+// The graph's sources (spec §6.2) in circuit-tracer's column order: active features sorted by (layer, sublayer —
+// attention before MLP —, pos, index), error nodes by (layer, sublayer, pos), then one embedding per position.
+// Features and errors at the first `zeroFirst` positions are not nodes (circuit-tracer's zero_bos): their
+// contributions stay in the constants. Each source also gets the vector it writes at each site output it reaches.
+import type { Sublayer } from '../../protocol/circuits/graph';
+import type { Leaves } from './frozen-forward';
+import type { FrozenState } from './frozen-state';
+
+export interface FeatureSource {
+  site: number;
+  slot: number;
+  layer: number;
+  sublayer: Sublayer;
+  pos: number;
+  index: number;
+  activation: number;
+}
+
+export interface ErrorSource {
+  site: number;
+  slot: number;
+  layer: number;
+  sublayer: Sublayer;
+  pos: number;
+}
+
+/** What a column adds at one site output (site, out slot) and position: ⟨vec, g⟩ goes into column `col`. */
+export interface Writer {
+  col: number;
+  pos: number;
+  vec: Float64Array;
+}
+
+export interface SourceLayout {
+  features: FeatureSource[];
+  errors: ErrorSource[];
+  /** Number of columns: features + errors + S embeddings. */
+  nCols: number;
+  /** Column of the embedding at position 0. */
+  embedCol: number;
+  /** writers[site][outSlot]: the feature and error columns writing into that output. */
+  writers: Writer[][][];
+}
+
+const SUBLAYER_ORDER: Record<Sublayer, number> = { attn: 0, mlp: 1 };
+
+/** Lists the active features and the error nodes and their vectors. */
+export function sourceLayout(state: FrozenState, zeroFirst: number): SourceLayout {
+  const { rm, S, d } = state;
+  const features: FeatureSource[] = [];
+  const errors: ErrorSource[] = [];
+  rm.sites.forEach((site, si) => {
+    const fs = state.sites[si]!;
+    const A = site.slots.length;
+    const F = fs.weights.F;
+    site.slots.forEach((slot, a) => {
+      for (let pos = 0; pos < S; pos++) {
+        errors.push({ site: si, slot: a, layer: slot.layer, sublayer: site.sublayer, pos });
+        if (pos < zeroFirst) continue;
+        for (let index = 0; index < F; index++) {
+          const activation = fs.acts[(pos * A + a) * F + index]!;
+          if (activation !== 0)
+            features.push({ site: si, slot: a, layer: slot.layer, sublayer: site.sublayer, pos, index, activation });
+        }
+      }
+    });
+  });
+  const key = (x: { layer: number; sublayer: Sublayer; pos: number }) => [x.layer, SUBLAYER_ORDER[x.sublayer], x.pos];
+  const byKey =
+    <T extends { layer: number; sublayer: Sublayer; pos: number }>(extra: (t: T) => number) =>
+    (a: T, b: T) => {
+      const ka = [...key(a), extra(a)];
+      const kb = [...key(b), extra(b)];
+      for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! - kb[i]!;
+      return 0;
+    };
+  features.sort(byKey((f) => f.index));
+  errors.sort(byKey(() => 0));
+  const writers = rm.sites.map((site) => site.slots.map((): Writer[] => []));
+  features.forEach((f, col) => {
+    const fs = state.sites[f.site]!;
+    const w = fs.weights;
+    // A feature of slot s writes into every output slot t ≥ s of its site (a CLT's later layers; else t = s).
+    for (let t = f.slot; t < w.dec.length; t++) {
+      const D = w.dec[t]![f.slot]!;
+      const scale = f.activation / fs.cOut[t]![f.pos]!;
+      const vec = new Float64Array(d);
+      for (let c = 0; c < d; c++) vec[c] = D[f.index * d + c]! * scale;
+      writers[f.site]![t]!.push({ col, pos: f.pos, vec });
+    }
+  });
+  errors.forEach((e, i) => {
+    if (e.pos < zeroFirst) return; // a zero vector: the error there is a constant
+    const vec = state.sites[e.site]!.error[e.slot]!.slice(e.pos * d, (e.pos + 1) * d);
+    writers[e.site]![e.slot]!.push({ col: features.length + i, pos: e.pos, vec });
+  });
+  const embedCol = features.length + errors.length;
+  return { features, errors, nCols: embedCol + S, embedCol, writers };
+}
+
+/** The leaves with every node source zeroed: what is left is the constants-only pass (c_t). */
+export function constantLeaves(state: FrozenState, layout: SourceLayout, leaves: Leaves): Leaves {
+  const { d } = state;
+  const out: Leaves = {
+    embed: new Float64Array(leaves.embed.length),
+    acts: leaves.acts.map((a) => Float64Array.from(a)),
+    errors: leaves.errors.map((e) => e.map((x) => Float64Array.from(x))),
+  };
+  for (const f of layout.features) {
+    const A = state.rm.sites[f.site]!.slots.length;
+    out.acts[f.site]![(f.pos * A + f.slot) * state.sites[f.site]!.weights.F + f.index] = 0;
+  }
+  for (const w of layout.writers.flat(2))
+    if (w.col >= layout.features.length) {
+      const e = layout.errors[w.col - layout.features.length]!;
+      out.errors[e.site]![e.slot]!.fill(0, e.pos * d, (e.pos + 1) * d);
+    }
+  return out;
+}
