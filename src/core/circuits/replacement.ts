@@ -75,18 +75,20 @@ const OUT_HOOKS: Record<Sublayer, { out: BlockHook; prePost: BlockHook }> = {
 
 function slotFor(
   d: NamedDictionary,
-  field: string,
+  fields: [string, string],
   sublayer: Sublayer,
   inHook: string,
   outHook: string,
   m: ModelShape,
 ): SiteSlot {
   const known = new Set(m.hookNames);
-  for (const h of [inHook, outHook])
+  const field = `${fields[0]}/${fields[1]}`;
+  [inHook, outHook].forEach((h, i) => {
     if (!known.has(h))
       throw new InputError(
-        `dictionary '${d.name}': field '${field}': '${h}' is not a hook of this ${m.cfg.architecture} model (${m.cfg.nLayers} layers)`,
+        `dictionary '${d.name}': field '${fields[i]}': '${h}' is not a hook of this ${m.cfg.architecture} model (${m.cfg.nLayers} layers)`,
       );
+  });
   const layer = hookLayer(inHook);
   if (layer === null || hookLayer(outHook) !== layer)
     throw new InputError(
@@ -119,12 +121,19 @@ function siteOf(d: NamedDictionary, m: ModelShape): ReplacementSite {
         throw new InputError(
           `dictionary '${d.name}': field 'hook_point_out': an SAE (hook_point_in = hook_point_out = '${i}') replaces nothing; a replacement site is a transcoder`,
         );
-      return { ...base, role: 'transcoder', sublayer: 'mlp', slots: [slotFor(d, 'hook_point_in', 'mlp', i, o, m)] };
+      return {
+        ...base,
+        role: 'transcoder',
+        sublayer: 'mlp',
+        slots: [slotFor(d, ['hook_point_in', 'hook_point_out'], 'mlp', i, o, m)],
+      };
     }
     case 'clt': {
       const ins = c.hook_points_in as string[];
       const outs = c.hook_points_out as string[];
-      const slots = ins.map((h, l) => slotFor(d, `hook_points_in[${l}]`, 'mlp', h, outs[l]!, m));
+      const slots = ins.map((h, l) =>
+        slotFor(d, [`hook_points_in[${l}]`, `hook_points_out[${l}]`], 'mlp', h, outs[l]!, m),
+      );
       slots.forEach((s, l) => {
         if (l > 0 && s.layer <= slots[l - 1]!.layer)
           throw new InputError(
@@ -135,7 +144,12 @@ function siteOf(d: NamedDictionary, m: ModelShape): ReplacementSite {
     }
     case 'lorsa': {
       const [i, o] = [c.hook_point_in as string, c.hook_point_out as string];
-      return { ...base, role: 'lorsa', sublayer: 'attn', slots: [slotFor(d, 'hook_point_in', 'attn', i, o, m)] };
+      return {
+        ...base,
+        role: 'lorsa',
+        sublayer: 'attn',
+        slots: [slotFor(d, ['hook_point_in', 'hook_point_out'], 'attn', i, o, m)],
+      };
     }
     default:
       throw new InputError(
