@@ -41,6 +41,9 @@ export interface AttributionRun {
   settings: AttributionSettings;
 }
 
+/** Elements of one [B, S, d] gradient buffer at most (2^24: 64 MiB in float32). */
+const SWEEP_ELEMENTS = 1 << 24;
+
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function checkPrompt(model: HookedTransformer, ids: readonly number[]): void {
@@ -139,12 +142,19 @@ export async function runAttribution(
   opts.onProgress?.({ phase: 'forward', done: 1, total: 1 });
   const alloc = allocFor(settings.dtype);
   const B = settings.batch_size;
+  // One sweep holds a few [B, S, d] gradients: long prompts sweep fewer targets at a time (rows do not depend on it).
+  const perSweep = Math.max(1, Math.floor(SWEEP_ELEMENTS / (state.S * state.d)));
   const rowsFor = async (list: RowTarget[]): Promise<Vec[]> => {
-    opts.signal?.throwIfAborted();
-    await yieldToLoop();
-    opts.signal?.throwIfAborted();
-    const flat = reverseRows(state, layout, list, alloc);
-    return list.map((_, b) => flat.subarray(b * layout.nCols, (b + 1) * layout.nCols));
+    const out: Vec[] = [];
+    for (let i = 0; i < list.length; i += perSweep) {
+      opts.signal?.throwIfAborted();
+      await yieldToLoop();
+      opts.signal?.throwIfAborted();
+      const part = list.slice(i, i + perSweep);
+      const flat = reverseRows(state, layout, part, alloc);
+      out.push(...part.map((_, b) => flat.subarray(b * layout.nCols, (b + 1) * layout.nCols)));
+    }
+    return out;
   };
   const featureTarget = (c: number): RowTarget => {
     const f = layout.features[c]!;

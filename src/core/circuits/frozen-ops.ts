@@ -1,13 +1,21 @@
 // The frozen linear pieces of the replacement model on host arrays (spec §6.1), forward and reverse: a norm with
 // its scale σ frozen per position (LayerNorm: centring, RMSNorm: none), and the real attention's OV path with its
 // patterns frozen (grouped-query heads share V). Rows are positions (or B targets × S positions, pos = row % S).
-// Arithmetic is in JS doubles; the buffers are Float64Array or Float32Array, as the run's dtype asks.
+// Arithmetic is in JS doubles; the buffers are Float64Array or Float32Array, as the run's dtype asks. Float32
+// matrix products go to the native sgemm where the addon is built.
+import { loadNativeBlas } from '../tensor/native/native-blas';
 
 export type Vec = Float64Array | Float32Array;
 export type Alloc = (n: number) => Vec;
 
 export const allocFor = (dtype: 'float32' | 'float64'): Alloc =>
   dtype === 'float64' ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+
+/** The native sgemm, when every operand is float32 and the addon is there. */
+function sgemm(a: ArrayLike<number>, B: ArrayLike<number>, out: Vec) {
+  if (!(a instanceof Float32Array && B instanceof Float32Array && out instanceof Float32Array)) return null;
+  return loadNativeBlas().blas;
+}
 
 /** out [rows, cols] = a [rows, inner] · B [inner, cols]. */
 export function matmul(
@@ -19,6 +27,25 @@ export function matmul(
   alloc: Alloc,
 ): Vec {
   const out = alloc(rows * cols);
+  const blas = sgemm(a, B, out);
+  if (blas) {
+    blas.sgemm(
+      false,
+      false,
+      rows,
+      cols,
+      inner,
+      1,
+      a as Float32Array,
+      inner,
+      B as Float32Array,
+      cols,
+      0,
+      out as Float32Array,
+      cols,
+    );
+    return out;
+  }
   const acc = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     acc.fill(0);
@@ -43,8 +70,30 @@ export function matmulT(
   alloc: Alloc,
 ): Vec {
   const out = alloc(rows * cols);
+  const blas = sgemm(a, B, out);
+  if (blas) {
+    blas.sgemm(
+      false,
+      true,
+      rows,
+      cols,
+      inner,
+      1,
+      a as Float32Array,
+      inner,
+      B as Float32Array,
+      inner,
+      0,
+      out as Float32Array,
+      cols,
+    );
+    return out;
+  }
   for (let r = 0; r < rows; r++) {
     const ao = r * inner;
+    let zero = true;
+    for (let i = 0; i < inner && zero; i++) zero = a[ao + i] === 0;
+    if (zero) continue; // a target's gradient is 0 after its own position
     for (let c = 0; c < cols; c++) {
       const bo = c * inner;
       let s = 0;

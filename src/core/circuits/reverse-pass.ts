@@ -6,21 +6,42 @@
 // The residual stream is the identity, the real MLPs are cut, a Lorsa cuts its real attention.
 import { attentionBackward, normBackward, type Alloc, type Vec } from './frozen-ops';
 import type { FrozenState } from './frozen-state';
-import type { SourceLayout, Writer } from './sources';
+import type { SourceLayout, WriterGroup } from './sources';
+import { loadNativeBlas } from '../tensor/native/native-blas';
 
 export type RowTarget =
   /** A direction at ln_final's output, last position (W_U[:, tok] − mean_v W_U[:, v] for a demeaned logit). */
   | { type: 'direction'; direction: Float64Array }
   | { type: 'feature'; site: number; slot: number; pos: number; index: number };
 
-function contract(rows: Vec, nCols: number, writers: readonly Writer[], g: Vec, B: number, S: number, d: number): void {
-  for (const w of writers)
+/** rows[b, col] += ⟨vec, g[b, pos]⟩ for every writer of one site output (an sgemm per position in float32). */
+function contract(
+  rows: Vec,
+  nCols: number,
+  groups: readonly WriterGroup[],
+  g: Vec,
+  B: number,
+  S: number,
+  d: number,
+): void {
+  const blas = g instanceof Float32Array ? loadNativeBlas().blas : null;
+  for (const w of groups) {
+    const n = w.cols.length;
+    if (blas) {
+      const out = new Float32Array(B * n);
+      blas.sgemm(false, true, B, n, d, 1, (g as Float32Array).subarray(w.pos * d), S * d, w.vecs32, d, 0, out, n);
+      for (let b = 0; b < B; b++) for (let j = 0; j < n; j++) rows[b * nCols + w.cols[j]!]! += out[b * n + j]!;
+      continue;
+    }
     for (let b = 0; b < B; b++) {
       const o = (b * S + w.pos) * d;
-      let s = 0;
-      for (let c = 0; c < d; c++) s += w.vec[c]! * g[o + c]!;
-      rows[b * nCols + w.col]! += s;
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += w.vecs[j * d + c]! * g[o + c]!;
+        rows[b * nCols + w.cols[j]!]! += s;
+      }
     }
+  }
 }
 
 function addInto(g: Vec, x: Vec): void {
@@ -74,7 +95,11 @@ export function reverseRows(
     if (t.type === 'direction') top.set(t.direction, (b * S + S - 1) * d);
   });
   let g = normBackward(top, state.lnFinal, B * S, d, alloc); // at resid_post of the last layer
-  for (let l = cfg.nLayers - 1; l >= 0; l--) {
+  // Above the highest target the gradient is 0: the sweep starts there.
+  const start = Math.max(
+    ...targets.map((t) => (t.type === 'direction' ? cfg.nLayers - 1 : rm.sites[t.site]!.slots[t.slot]!.layer)),
+  );
+  for (let l = start; l >= 0; l--) {
     const L = state.layers[l]!;
     // MLP: read off its writers, cut the real MLP, inject the feature targets reading its input.
     const mRef = rm.mlp[l]!;

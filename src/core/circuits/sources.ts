@@ -24,11 +24,15 @@ export interface ErrorSource {
   pos: number;
 }
 
-/** What a column adds at one site output (site, out slot) and position: ⟨vec, g⟩ goes into column `col`. */
-export interface Writer {
-  col: number;
+/**
+ * The columns writing into one site output (site, out slot) at one position: column cols[j] adds ⟨vecs[j], g⟩
+ * (vecs [n, d], float64, and a float32 copy for the native sgemm).
+ */
+export interface WriterGroup {
   pos: number;
-  vec: Float64Array;
+  cols: Int32Array;
+  vecs: Float64Array;
+  vecs32: Float32Array;
 }
 
 export interface SourceLayout {
@@ -38,8 +42,10 @@ export interface SourceLayout {
   nCols: number;
   /** Column of the embedding at position 0. */
   embedCol: number;
-  /** writers[site][outSlot]: the feature and error columns writing into that output. */
-  writers: Writer[][][];
+  /** Features and errors at positions before this are not nodes. */
+  zeroFirst: number;
+  /** writers[site][outSlot]: the feature and error columns writing into that output, by position. */
+  writers: WriterGroup[][][];
 }
 
 const SUBLAYER_ORDER: Record<Sublayer, number> = { attn: 0, mlp: 1 };
@@ -76,7 +82,12 @@ export function sourceLayout(state: FrozenState, zeroFirst: number): SourceLayou
     };
   features.sort(byKey((f) => f.index));
   errors.sort(byKey(() => 0));
-  const writers = rm.sites.map((site) => site.slots.map((): Writer[] => []));
+  const lists = rm.sites.map((site) => site.slots.map(() => new Map<number, { col: number; vec: Float64Array }[]>()));
+  const push = (site: number, slot: number, pos: number, col: number, vec: Float64Array) => {
+    const m = lists[site]![slot]!;
+    if (!m.has(pos)) m.set(pos, []);
+    m.get(pos)!.push({ col, vec });
+  };
   features.forEach((f, col) => {
     const fs = state.sites[f.site]!;
     const w = fs.weights;
@@ -86,16 +97,30 @@ export function sourceLayout(state: FrozenState, zeroFirst: number): SourceLayou
       const scale = f.activation / fs.cOut[t]![f.pos]!;
       const vec = new Float64Array(d);
       for (let c = 0; c < d; c++) vec[c] = D[f.index * d + c]! * scale;
-      writers[f.site]![t]!.push({ col, pos: f.pos, vec });
+      push(f.site, t, f.pos, col, vec);
     }
   });
   errors.forEach((e, i) => {
     if (e.pos < zeroFirst) return; // a zero vector: the error there is a constant
-    const vec = state.sites[e.site]!.error[e.slot]!.slice(e.pos * d, (e.pos + 1) * d);
-    writers[e.site]![e.slot]!.push({ col: features.length + i, pos: e.pos, vec });
+    push(
+      e.site,
+      e.slot,
+      e.pos,
+      features.length + i,
+      state.sites[e.site]!.error[e.slot]!.slice(e.pos * d, (e.pos + 1) * d),
+    );
   });
+  const writers = lists.map((slots) =>
+    slots.map((m) =>
+      [...m.entries()].map(([pos, list]): WriterGroup => {
+        const vecs = new Float64Array(list.length * d);
+        list.forEach((x, j) => vecs.set(x.vec, j * d));
+        return { pos, cols: Int32Array.from(list, (x) => x.col), vecs, vecs32: Float32Array.from(vecs) };
+      }),
+    ),
+  );
   const embedCol = features.length + errors.length;
-  return { features, errors, nCols: embedCol + S, embedCol, writers };
+  return { features, errors, nCols: embedCol + S, embedCol, zeroFirst, writers };
 }
 
 /** The leaves with every node source zeroed: what is left is the constants-only pass (c_t). */
@@ -110,10 +135,7 @@ export function constantLeaves(state: FrozenState, layout: SourceLayout, leaves:
     const A = state.rm.sites[f.site]!.slots.length;
     out.acts[f.site]![(f.pos * A + f.slot) * state.sites[f.site]!.weights.F + f.index] = 0;
   }
-  for (const w of layout.writers.flat(2))
-    if (w.col >= layout.features.length) {
-      const e = layout.errors[w.col - layout.features.length]!;
-      out.errors[e.site]![e.slot]!.fill(0, e.pos * d, (e.pos + 1) * d);
-    }
+  for (const e of layout.errors)
+    if (e.pos >= layout.zeroFirst) out.errors[e.site]![e.slot]!.fill(0, e.pos * d, (e.pos + 1) * d);
   return out;
 }
