@@ -41,6 +41,8 @@ export interface FrozenSite {
   error: Float64Array[];
   /** Lorsa: its frozen pattern [n_qk, S, S]. */
   lorsaPattern: Float64Array | null;
+  /** Lorsa: its q and k [S, n_qk, d_rot] after its QK norm and rotary (q·k / attn_scale is the score; QK tracing). */
+  lorsaQK: { q: Float64Array; k: Float64Array } | null;
 }
 
 export interface FrozenState {
@@ -116,7 +118,7 @@ function frozenSite(rm: ReplacementModel, index: number, acts: Record<string, Fl
       for (let c = 0; c < d; c++) e[p * d + c] = o[p * d + c]! - fwd.recon[(p * A + a) * d + c]! / cOut[a]![p]!;
     return e;
   });
-  const lorsaPattern =
+  const lorsa =
     site.role === 'lorsa'
       ? lorsaAttention64(
           cfg as unknown as LorsaConfig,
@@ -124,9 +126,20 @@ function frozenSite(rm: ReplacementModel, index: number, acts: Record<string, Fl
           x,
           1,
           S,
-        ).pattern
+        )
       : null;
-  return { weights, cIn, cOut, acts: fwd.featureActs, pre: fwd.hiddenPre, input, output, error, lorsaPattern };
+  return {
+    weights,
+    cIn,
+    cOut,
+    acts: fwd.featureActs,
+    pre: fwd.hiddenPre,
+    input,
+    output,
+    error,
+    lorsaPattern: lorsa ? lorsa.pattern : null,
+    lorsaQK: lorsa ? { q: lorsa.q, k: lorsa.k } : null,
+  };
 }
 
 /** Runs the real model on `ids` (one sequence) and records the frozen replacement model's state. */
