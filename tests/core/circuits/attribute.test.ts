@@ -21,6 +21,7 @@ interface Case {
   ids: number[];
   sites: (cfg: ModelConfig) => NamedDictionary[];
   zeroFirst: number;
+  basis?: 'transformer-lens';
 }
 
 const CASES: Case[] = [
@@ -44,6 +45,17 @@ const CASES: Case[] = [
     ids: [3, 100, 250, 7, 400, 11],
     sites: (m) => transcoders(m, { F: 12, k: 3 }, 'hook_resid_mid'),
     zeroFirst: 1,
+  },
+  {
+    name: 'gpt2 in the TransformerLens basis, transcoders + Lorsas',
+    dir: archFixture('gpt2'),
+    ids: [8, 90, 451, 3, 77],
+    sites: (m) => [
+      ...transcoders(m, { basis: 'transformer-lens', datasetNorm: 2 }),
+      ...lorsas(m, { basis: 'transformer-lens' }),
+    ],
+    zeroFirst: 1,
+    basis: 'transformer-lens',
   },
   {
     name: 'llama (GQA), transcoders + Lorsas',
@@ -114,7 +126,7 @@ function describeCase(c: Case) {
   let sites: NamedDictionary[];
   let run64: AttributionRun;
   beforeAll(async () => {
-    model = loadModel(c.dir).model;
+    model = loadModel(c.dir, c.basis ? { basis: c.basis } : {}).model;
     sites = c.sites(model.cfg);
     run64 = await runAttribution(model, sites, c.ids, {
       dtype: 'float64',

@@ -15,6 +15,8 @@ export interface SiteOptions {
   seed?: number;
   /** Dataset-wise normalisation with this mean norm for every hook (else inference: no scaling). */
   datasetNorm?: number;
+  /** The activation basis the dictionaries claim (default unprocessed). */
+  basis?: 'unprocessed' | 'transformer-lens';
 }
 
 function randomBiases(params: HostParams, names: string[], seed: number, scale = 0.2): HostParams {
@@ -32,6 +34,7 @@ function common(model: ModelConfig, o: SiteOptions, hooks: string[]) {
     d_sae: o.F ?? 8,
     act_fn: 'topk',
     top_k: o.k ?? 2,
+    activation_basis: o.basis ?? 'unprocessed',
     ...(o.datasetNorm === undefined
       ? { norm_activation: 'inference' }
       : {
