@@ -136,7 +136,7 @@ export async function runAttribution(
   const rm = describeReplacement(model, dictionaries);
   opts.signal?.throwIfAborted();
   opts.onProgress?.({ phase: 'forward', done: 0, total: 1 });
-  const state = captureFrozenState(model, rm, promptIds);
+  const state = await captureFrozenState(model, rm, promptIds, settings.dtype);
   const layout = sourceLayout(state, settings.zero_first_positions);
   const targets = resolveTargets(state, layout, settings);
   opts.onProgress?.({ phase: 'forward', done: 1, total: 1 });

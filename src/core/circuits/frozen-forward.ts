@@ -4,6 +4,7 @@
 // Float64 throughout: it is the reference the reverse pass (reverse-pass.ts) is checked against.
 import { attentionForward, normForward, type Vec } from './frozen-ops';
 import type { FrozenState } from './frozen-state';
+import { dotRow } from './site-weights';
 
 const alloc = (n: number) => new Float64Array(n);
 
@@ -51,7 +52,8 @@ function decode(state: FrozenState, site: number, t: number, leaves: Leaves): Fl
       for (let i = 0; i < w.F; i++) {
         const a = leaves.acts[site]![(p * A + s) * w.F + i]!;
         if (a === 0) continue;
-        for (let c = 0; c < d; c++) out[o + c]! += a * D[i * d + c]!;
+        const r = D.offset + i * D.rowStride;
+        for (let c = 0; c < d; c++) out[o + c]! += a * D.data[r + c * D.colStride]!;
       }
     }
     const inv = 1 / fs.cOut[t]![p]!;
@@ -68,11 +70,8 @@ function encode(state: FrozenState, site: number, s: number, x: Vec, pre: Float6
   const w = fs.weights;
   const A = fs.cIn.length;
   for (let p = 0; p < S; p++)
-    for (let i = 0; i < w.F; i++) {
-      let h = 0;
-      for (let c = 0; c < d; c++) h += x[p * d + c]! * w.enc[s]![i * d + c]!;
-      pre[(p * A + s) * w.F + i] = h * fs.cIn[s]![p]! + w.encBias[s]![i]!;
-    }
+    for (let i = 0; i < w.F; i++)
+      pre[(p * A + s) * w.F + i] = dotRow(w.enc[s]!, i, x, p * d, d) * fs.cIn[s]![p]! + w.encBias[s]![i]!;
 }
 
 /** A Lorsa's z_i(q) = Σ_k A_g(i),qk (c_in(k) x_k·W_V[i] + b_V[i]) with its frozen pattern, into pre [S, 1, F]. */
@@ -83,11 +82,8 @@ function encodeLorsa(state: FrozenState, site: number, x: Vec, pre: Float64Array
   const P = fs.lorsaPattern!;
   const v = new Float64Array(S * w.F);
   for (let k = 0; k < S; k++)
-    for (let i = 0; i < w.F; i++) {
-      let s = 0;
-      for (let c = 0; c < d; c++) s += x[k * d + c]! * w.enc[0]![i * d + c]!;
-      v[k * w.F + i] = s * fs.cIn[0]![k]! + w.encBias[0]![i]!;
-    }
+    for (let i = 0; i < w.F; i++)
+      v[k * w.F + i] = dotRow(w.enc[0]!, i, x, k * d, d) * fs.cIn[0]![k]! + w.encBias[0]![i]!;
   for (let q = 0; q < S; q++)
     for (let i = 0; i < w.F; i++) {
       const row = (Math.floor(i / w.lorsaGroup) * S + q) * S;

@@ -3,15 +3,15 @@
 // attention patterns, each site's input and output, the dictionaries' feature activations on their inputs (their
 // own normalisation: c_in per position, frozen), and error = real output − reconstruction per site and position.
 import * as tf from '@tensorflow/tfjs-core';
-import { hookScales } from '../dictionary/apply';
-import { lorsaAttention64 } from '../dictionary/kinds/lorsa-math';
-import { lorsaParams64 } from '../dictionary/kinds/lorsa';
+import { hookScales, kindOutputs, kindTensors } from '../dictionary/apply';
+import { projectQk } from '../dictionary/kinds/lorsa-math';
+import type { HostParams } from '../sae/host-tensor';
 import type { HookedTransformer } from '../lm/hooked-transformer';
 import type { NormParams } from '../lm/params';
 import type { LorsaConfig } from '../../protocol/kind-configs/lorsa';
 import { HOOK_EMBED, HOOK_LN_FINAL_SCALE, HOOK_POS_EMBED, hookName } from '../../protocol/hook-names';
-import type { FrozenNorm, HostAttention } from './frozen-ops';
-import type { ReplacementModel } from './replacement';
+import type { FrozenNorm, HostAttention, Vec } from './frozen-ops';
+import type { ReplacementModel, ReplacementSite } from './replacement';
 import { siteWeights, type SiteWeights } from './site-weights';
 
 export interface FrozenLayer {
@@ -32,9 +32,12 @@ export interface FrozenSite {
   /** Per slot: c_in [S] (the factor the raw input is multiplied by) and c_out [S] (the raw output is recon / c_out). */
   cIn: Float64Array[];
   cOut: Float64Array[];
-  /** [S, A, F] activations and pre-activations (A = slots), the dictionary's own forward pass. */
-  acts: Float64Array;
-  pre: Float64Array;
+  /**
+   * [S, A, F] activations (A = slots): the float64 reference in float64 runs, the kind's tensor forward in float32
+   * ones; and the reference's pre-activations (float64 runs only, for checks).
+   */
+  acts: Vec;
+  pre: Vec | null;
   /** Per slot: raw input and output [S, d] of the real pass, and error = output − reconstruction [S, d]. */
   input: Float64Array[];
   output: Float64Array[];
@@ -96,12 +99,75 @@ function cacheList(model: HookedTransformer, rm: ReplacementModel): string[] {
   return [...new Set(names)];
 }
 
-function frozenSite(rm: ReplacementModel, index: number, acts: Record<string, Float64Array>, S: number): FrozenSite {
+/** A Lorsa's frozen pattern [n_qk, S, S] and its q, k from its QK weights alone (x normalised, [S, d]). */
+function lorsaPattern(cfg: LorsaConfig, params: HostParams, x: Float64Array, S: number) {
+  const keys = ['W_Q', 'W_K', 'b_Q', 'b_K', 'ln_q.w', 'ln_k.w', 'rotary_sin', 'rotary_cos'];
+  const p = Object.fromEntries(keys.filter((k) => params[k]).map((k) => [k, Float64Array.from(params[k]!.data)]));
+  const q = projectQk(cfg, p, x, 1, S, 'Q');
+  const k = projectQk(cfg, p, x, 1, S, 'K');
+  const H = cfg.n_qk_heads;
+  const dr = q.length / (S * H);
+  const pattern = new Float64Array(H * S * S);
+  for (let g = 0; g < H; g++)
+    for (let qp = 0; qp < S; qp++) {
+      const row = (g * S + qp) * S;
+      let max = -Infinity;
+      for (let kp = 0; kp <= qp; kp++) {
+        let dot = 0;
+        for (let j = 0; j < dr; j++) dot += q[(qp * H + g) * dr + j]! * k[(kp * H + g) * dr + j]!;
+        pattern[row + kp] = dot / cfg.attn_scale!;
+        max = Math.max(max, pattern[row + kp]!);
+      }
+      let sum = 0;
+      for (let kp = 0; kp <= qp; kp++) sum += pattern[row + kp] = Math.exp(pattern[row + kp]! - max);
+      for (let kp = 0; kp <= qp; kp++) pattern[row + kp]! /= sum;
+    }
+  return { pattern, q, k };
+}
+
+/** The dictionary on its raw inputs: float64 reference (with pre-activations) or the kind's tensor forward. */
+async function applySite(
+  site: ReplacementSite,
+  acts: Record<string, Float64Array>,
+  x: Float64Array,
+  S: number,
+  dtype: 'float32' | 'float64',
+): Promise<{ acts: Vec; pre: Vec | null; recon: Float64Array }> {
+  const { kind, cfg, params } = site;
+  const A = site.slots.length;
+  const d = cfg.d_model;
+  if (dtype === 'float64') {
+    const fwd = kind.reference(cfg, params, { x, B: 1, S });
+    const recon = new Float64Array(S * A * d); // raw space
+    site.slots.forEach((slot, a) => {
+      const cOut = hookScales(cfg, slot.outHook, Float32Array.from(acts[slot.outHook]!), S, d);
+      for (let p = 0; p < S; p++)
+        for (let c = 0; c < d; c++) recon[(p * A + a) * d + c] = fwd.recon[(p * A + a) * d + c]! / cOut[p]!;
+    });
+    return { acts: fwd.featureActs, pre: fwd.hiddenPre, recon };
+  }
+  const raw: Record<string, Float32Array> = {};
+  for (const slot of site.slots) for (const h of [slot.inHook, slot.outHook]) raw[h] = Float32Array.from(acts[h]!);
+  const tensors = kindTensors(kind, cfg, params);
+  try {
+    const out = await kindOutputs(kind, cfg, tensors, raw, S, S);
+    return { acts: out.featureActs, pre: null, recon: Float64Array.from(out.recon) };
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+async function frozenSite(
+  rm: ReplacementModel,
+  index: number,
+  acts: Record<string, Float64Array>,
+  S: number,
+  dtype: 'float32' | 'float64',
+): Promise<FrozenSite> {
   const site = rm.sites[index]!;
-  const { cfg, kind } = site;
+  const { cfg } = site;
   const d = cfg.d_model;
   const A = site.slots.length;
-  const weights = siteWeights(site);
   const scales = (hook: string) => hookScales(cfg, hook, Float32Array.from(acts[hook]!), S, d);
   const input = site.slots.map((s) => acts[s.inHook]!);
   const output = site.slots.map((s) => acts[s.outHook]!);
@@ -111,29 +177,20 @@ function frozenSite(rm: ReplacementModel, index: number, acts: Record<string, Fl
   for (let a = 0; a < A; a++)
     for (let p = 0; p < S; p++)
       for (let c = 0; c < d; c++) x[(p * A + a) * d + c] = input[a]![p * d + c]! * cIn[a]![p]!;
-  const fwd = kind.reference(cfg, site.params, { x, B: 1, S });
+  const fwd = await applySite(site, acts, x, S, dtype);
   const error = output.map((o, a) => {
     const e = new Float64Array(S * d);
     for (let p = 0; p < S; p++)
-      for (let c = 0; c < d; c++) e[p * d + c] = o[p * d + c]! - fwd.recon[(p * A + a) * d + c]! / cOut[a]![p]!;
+      for (let c = 0; c < d; c++) e[p * d + c] = o[p * d + c]! - fwd.recon[(p * A + a) * d + c]!;
     return e;
   });
-  const lorsa =
-    site.role === 'lorsa'
-      ? lorsaAttention64(
-          cfg as unknown as LorsaConfig,
-          lorsaParams64(cfg as unknown as LorsaConfig, site.params),
-          x,
-          1,
-          S,
-        )
-      : null;
+  const lorsa = site.role === 'lorsa' ? lorsaPattern(cfg as unknown as LorsaConfig, site.params, x, S) : null;
   return {
-    weights,
+    weights: siteWeights(site),
     cIn,
     cOut,
-    acts: fwd.featureActs,
-    pre: fwd.hiddenPre,
+    acts: fwd.acts,
+    pre: fwd.pre,
     input,
     output,
     error,
@@ -143,11 +200,12 @@ function frozenSite(rm: ReplacementModel, index: number, acts: Record<string, Fl
 }
 
 /** Runs the real model on `ids` (one sequence) and records the frozen replacement model's state. */
-export function captureFrozenState(
+export async function captureFrozenState(
   model: HookedTransformer,
   rm: ReplacementModel,
   ids: readonly number[],
-): FrozenState {
+  dtype: 'float32' | 'float64' = 'float32',
+): Promise<FrozenState> {
   const cfg = model.cfg;
   const S = ids.length;
   const d = cfg.dModel;
@@ -189,6 +247,8 @@ export function captureFrozenState(
       kNormScale: qkScale('attn.hook_k', cfg.nKvHeads),
     };
   });
+  const sites: FrozenSite[] = [];
+  for (let i = 0; i < rm.sites.length; i++) sites.push(await frozenSite(rm, i, acts, S, dtype));
   return {
     rm,
     ids: [...ids],
@@ -201,6 +261,6 @@ export function captureFrozenState(
     W_U: host(w.W_U),
     b_U: w.b_U ? host(w.b_U) : null,
     lastLogits,
-    sites: rm.sites.map((_, i) => frozenSite(rm, i, acts, S)),
+    sites,
   };
 }

@@ -6,7 +6,7 @@
 // The residual stream is the identity, the real MLPs are cut, a Lorsa cuts its real attention.
 import { attentionBackward, normBackward, type Alloc, type Vec } from './frozen-ops';
 import type { FrozenState } from './frozen-state';
-import type { SourceLayout, WriterGroup } from './sources';
+import { vectors, type SourceLayout, type WriterGroup } from './sources';
 import { loadNativeBlas } from '../tensor/native/native-blas';
 
 export type RowTarget =
@@ -14,7 +14,7 @@ export type RowTarget =
   | { type: 'direction'; direction: Float64Array }
   | { type: 'feature'; site: number; slot: number; pos: number; index: number };
 
-/** rows[b, col] += ⟨vec, g[b, pos]⟩ for every writer of one site output (an sgemm per position in float32). */
+/** rows[b, col] += ⟨v, g[b, pos]⟩ for every writer of one site output (an sgemm per position in float32). */
 function contract(
   rows: Vec,
   nCols: number,
@@ -27,9 +27,25 @@ function contract(
   const blas = g instanceof Float32Array ? loadNativeBlas().blas : null;
   for (const w of groups) {
     const n = w.cols.length;
+    const vecs = blas ? new Float32Array(n * d) : new Float64Array(n * d);
+    vectors(w, d, vecs);
     if (blas) {
       const out = new Float32Array(B * n);
-      blas.sgemm(false, true, B, n, d, 1, (g as Float32Array).subarray(w.pos * d), S * d, w.vecs32, d, 0, out, n);
+      blas.sgemm(
+        false,
+        true,
+        B,
+        n,
+        d,
+        1,
+        (g as Float32Array).subarray(w.pos * d),
+        S * d,
+        vecs as Float32Array,
+        d,
+        0,
+        out,
+        n,
+      );
       for (let b = 0; b < B; b++) for (let j = 0; j < n; j++) rows[b * nCols + w.cols[j]!]! += out[b * n + j]!;
       continue;
     }
@@ -37,7 +53,7 @@ function contract(
       const o = (b * S + w.pos) * d;
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let c = 0; c < d; c++) s += w.vecs[j * d + c]! * g[o + c]!;
+        for (let c = 0; c < d; c++) s += vecs[j * d + c]! * g[o + c]!;
         rows[b * nCols + w.cols[j]!]! += s;
       }
     }
@@ -72,7 +88,8 @@ function featureInjection(
       const scale = a * fs.cIn[slot]![k]!;
       if (scale === 0) continue;
       const o = (b * S + k) * d;
-      for (let c = 0; c < d; c++) out[o + c]! += scale * e[t.index * d + c]!;
+      const r = e.offset + t.index * e.rowStride;
+      for (let c = 0; c < d; c++) out[o + c]! += scale * e.data[r + c * e.colStride]!;
     }
   });
   return out;

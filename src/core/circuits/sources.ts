@@ -5,6 +5,7 @@
 import type { Sublayer } from '../../protocol/circuits/graph';
 import type { Leaves } from './frozen-forward';
 import type { FrozenState } from './frozen-state';
+import { readRow, type RowView } from './site-weights';
 
 export interface FeatureSource {
   site: number;
@@ -25,14 +26,21 @@ export interface ErrorSource {
 }
 
 /**
- * The columns writing into one site output (site, out slot) at one position: column cols[j] adds ⟨vecs[j], g⟩
- * (vecs [n, d], float64, and a float32 copy for the native sgemm).
+ * The columns writing into one site output (site, out slot) at one position: column cols[j] adds ⟨v_j, g⟩ where
+ * v_j = scales[j] × row rows[j] of views[j] (a decoder row times activation / c_out, or an error vector). Held as
+ * views, not copies: gathered per sweep (vectors()).
  */
 export interface WriterGroup {
   pos: number;
   cols: Int32Array;
-  vecs: Float64Array;
-  vecs32: Float32Array;
+  views: RowView[];
+  rows: Int32Array;
+  scales: Float64Array;
+}
+
+/** The group's vectors [n, d] into a float32 or float64 buffer. */
+export function vectors(w: WriterGroup, d: number, out: Float32Array | Float64Array): void {
+  w.views.forEach((v, j) => readRow(v, w.rows[j]!, d, out, j * d, w.scales[j]!));
 }
 
 export interface SourceLayout {
@@ -82,41 +90,38 @@ export function sourceLayout(state: FrozenState, zeroFirst: number): SourceLayou
     };
   features.sort(byKey((f) => f.index));
   errors.sort(byKey(() => 0));
-  const lists = rm.sites.map((site) => site.slots.map(() => new Map<number, { col: number; vec: Float64Array }[]>()));
-  const push = (site: number, slot: number, pos: number, col: number, vec: Float64Array) => {
+  type Entry = { col: number; view: RowView; row: number; scale: number };
+  const lists = rm.sites.map((site) => site.slots.map(() => new Map<number, Entry[]>()));
+  const push = (site: number, slot: number, pos: number, e: Entry) => {
     const m = lists[site]![slot]!;
     if (!m.has(pos)) m.set(pos, []);
-    m.get(pos)!.push({ col, vec });
+    m.get(pos)!.push(e);
   };
   features.forEach((f, col) => {
     const fs = state.sites[f.site]!;
-    const w = fs.weights;
     // A feature of slot s writes into every output slot t ≥ s of its site (a CLT's later layers; else t = s).
-    for (let t = f.slot; t < w.dec.length; t++) {
-      const D = w.dec[t]![f.slot]!;
-      const scale = f.activation / fs.cOut[t]![f.pos]!;
-      const vec = new Float64Array(d);
-      for (let c = 0; c < d; c++) vec[c] = D[f.index * d + c]! * scale;
-      push(f.site, t, f.pos, col, vec);
-    }
+    for (let t = f.slot; t < fs.weights.dec.length; t++)
+      push(f.site, t, f.pos, {
+        col,
+        view: fs.weights.dec[t]![f.slot]!,
+        row: f.index,
+        scale: f.activation / fs.cOut[t]![f.pos]!,
+      });
   });
   errors.forEach((e, i) => {
     if (e.pos < zeroFirst) return; // a zero vector: the error there is a constant
-    push(
-      e.site,
-      e.slot,
-      e.pos,
-      features.length + i,
-      state.sites[e.site]!.error[e.slot]!.slice(e.pos * d, (e.pos + 1) * d),
-    );
+    const view = { data: state.sites[e.site]!.error[e.slot]!, offset: 0, rowStride: d, colStride: 1 };
+    push(e.site, e.slot, e.pos, { col: features.length + i, view, row: e.pos, scale: 1 });
   });
   const writers = lists.map((slots) =>
     slots.map((m) =>
-      [...m.entries()].map(([pos, list]): WriterGroup => {
-        const vecs = new Float64Array(list.length * d);
-        list.forEach((x, j) => vecs.set(x.vec, j * d));
-        return { pos, cols: Int32Array.from(list, (x) => x.col), vecs, vecs32: Float32Array.from(vecs) };
-      }),
+      [...m.entries()].map(([pos, list]): WriterGroup => ({
+        pos,
+        cols: Int32Array.from(list, (x) => x.col),
+        views: list.map((x) => x.view),
+        rows: Int32Array.from(list, (x) => x.row),
+        scales: Float64Array.from(list, (x) => x.scale),
+      })),
     ),
   );
   const embedCol = features.length + errors.length;

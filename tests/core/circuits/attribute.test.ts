@@ -142,7 +142,7 @@ function describeCase(c: Case) {
     const cap = model.cfg.finalSoftcap;
     const logits = cap === null ? values.logits : values.logits.map((v) => Math.tanh(v / cap) * cap);
     expectClose(logits, state.lastLogits, { rtol: 1e-4, label: `${c.name}: last logits` });
-    state.sites.forEach((s, i) => expectClose(values.pre[i]!, s.pre, { rtol: 1e-4, label: `${c.name}: pre ${i}` }));
+    state.sites.forEach((s, i) => expectClose(values.pre[i]!, s.pre!, { rtol: 1e-4, label: `${c.name}: pre ${i}` }));
   });
 
   it(`${c.name}: float64 completeness, perturbation and structural zeros`, () => {
