@@ -89,6 +89,13 @@ const CASES: Case[] = [
     zeroFirst: 1,
   },
   {
+    name: 'gpt_neox, CLT reading ln2, real attention',
+    dir: archFixture('gpt_neox'),
+    ids: [5, 71, 12, 300, 8, 99],
+    sites: (m) => [clt(m, { F: 8, k: 3, datasetNorm: 3 })],
+    zeroFirst: 0,
+  },
+  {
     name: 'qwen3 (QK norm), transcoders',
     dir: archFixture('qwen3'),
     ids: [4, 80, 320, 46, 10, 3],
