@@ -200,6 +200,18 @@ export function attentionBackward(
   const gz = matmulT(g, a.W_O, B * S, d, H * dh, alloc); // [B·S, H·dh]
   const gv = alloc(B * S * K * dh);
   const rep = H / K;
+  const blas = sgemm(gz, gz, gv);
+  if (blas) {
+    // g_v(k) += Σ_q P_h[q, k] g_z,h(q): per target and head one Pᵀ·G_z,h product, strided into g_v's kv slot.
+    const P32 = Float32Array.from(P);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++) {
+        const gzh = (gz as Float32Array).subarray((b * S * H + h) * dh);
+        const gvh = (gv as Float32Array).subarray((b * S * K + Math.floor(h / rep)) * dh);
+        blas.sgemm(true, false, S, dh, S, 1, P32.subarray(h * S * S), S, gzh, H * dh, 1, gvh, K * dh);
+      }
+    return matmulT(gv, a.W_V, B * S, K * dh, d, alloc);
+  }
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++) {
       const kv = Math.floor(h / rep);
