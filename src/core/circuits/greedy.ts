@@ -96,7 +96,8 @@ export async function collectFeatures(
       .filter((f) => !visited.has(f))
       .sort((a, b) => infl[b]! - infl[a]! || a - b);
     const take = Math.min(plan.updateInterval * plan.batchSize, cap - visited.size);
-    await run(ranked.slice(0, take));
+    // In feature order, so a batch shares its layer and positions (a shorter reverse sweep; rows do not change).
+    await run(ranked.slice(0, take).sort((a, b) => a - b));
   }
   return visited;
 }
