@@ -7,40 +7,27 @@ import type { Vec } from './frozen-ops';
 /**
  * Influence of every column on the targets through the partial matrix (spec §6.5): Â = |rows| normalised per row,
  * I = wÂ + wÂ² + …, where a row's own column (rowCol, −1 for a logit) passes its influence on. `weights` are w per
- * row. The rows form a DAG, so the series ends; it is cut after `maxIter` terms as a guard.
+ * row. Columns are in feature order, which is topological (a feature's edges come from earlier (layer, sublayer)
+ * groups, whose columns are smaller), so one pass over the rows by descending column sums every path.
  */
 export function partialInfluence(
   rows: readonly Vec[],
   rowCol: readonly number[],
   weights: readonly number[],
   nCols: number,
-  maxIter = 1000,
 ): Float64Array {
-  const sums = rows.map((r) => {
-    let s = 0;
-    for (const v of r) s += Math.abs(v);
-    return Math.max(s, 1e-10);
-  });
-  const colRow = new Map<number, number>();
-  rowCol.forEach((c, r) => {
-    if (c >= 0) colRow.set(c, r);
-  });
   const total = new Float64Array(nCols);
-  let x = Float64Array.from(weights);
-  for (let iter = 0; iter < maxIter; iter++) {
-    const y = new Float64Array(nCols);
-    let any = false;
-    rows.forEach((row, r) => {
-      const xr = x[r]!;
-      if (xr === 0) return;
-      any = true;
-      const k = xr / sums[r]!;
-      for (let c = 0; c < nCols; c++) y[c]! += k * Math.abs(row[c]!);
-    });
-    if (!any) break;
-    for (let c = 0; c < nCols; c++) total[c]! += y[c]!;
-    x = new Float64Array(rows.length);
-    for (const [c, r] of colRow) x[r] = y[c]!;
+  const key = (r: number) => (rowCol[r]! < 0 ? Infinity : rowCol[r]!); // logits first
+  const order = rows.map((_, r) => r).sort((a, b) => key(b) - key(a) || a - b);
+  for (const r of order) {
+    const c0 = rowCol[r]!;
+    const x = weights[r]! + (c0 >= 0 ? total[c0]! : 0);
+    if (x === 0) continue;
+    const row = rows[r]!;
+    let sum = 0;
+    for (let c = 0; c < nCols; c++) sum += Math.abs(row[c]!);
+    const k = x / Math.max(sum, 1e-10);
+    for (let c = 0; c < nCols; c++) total[c]! += k * Math.abs(row[c]!);
   }
   return total;
 }

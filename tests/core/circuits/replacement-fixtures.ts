@@ -17,6 +17,8 @@ export interface SiteOptions {
   datasetNorm?: number;
   /** The activation basis the dictionaries claim (default unprocessed). */
   basis?: 'unprocessed' | 'transformer-lens';
+  /** A Lorsa's n_ctx (default 16). */
+  nCtx?: number;
 }
 
 function randomBiases(params: HostParams, names: string[], seed: number, scale = 0.2): HostParams {
@@ -101,7 +103,7 @@ export function lorsas(
         hook_point_out: out,
         n_qk_heads: 2,
         d_qk_head: 4,
-        n_ctx: 16,
+        n_ctx: o.nCtx ?? 16,
         rotary_dim: 4,
         ...common(model, o, [i, out]),
       },

@@ -10,6 +10,7 @@ import { initBackend } from '../../../src/core/tensor/backend';
 import { loadModel } from '../../../src/core/lm/load-model';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import type { GraphNode } from '../../../src/protocol/circuits/graph';
+import { expectClose } from '../../helpers/expect-close';
 import { PDLM_DIR } from '../../helpers/fixtures';
 import { expectComplete, expectStructure } from './invariants';
 import { lorsas, transcoders } from './replacement-fixtures';
@@ -99,6 +100,38 @@ describe('attribution engine: batching and selection (pdlm-4l-256)', () => {
     run.featureColumns.forEach((c, j) =>
       expect(run.graph.adjacency[t * m + j]).toBe(base.graph.adjacency[(n - 1) * n + c]),
     );
+  });
+
+  it('computes partial influence as the power series wÂ + wÂ² + … over the rows it has', () => {
+    const { graph } = base;
+    const n = graph.nodes.length;
+    const hat = Array.from({ length: n }, (_, t) => {
+      const row = graph.adjacency.subarray(t * n, (t + 1) * n);
+      let sum = 0;
+      for (const v of row) sum += Math.abs(v);
+      return Float64Array.from(row, (v) => (sum > 0 ? Math.abs(v) / sum : 0));
+    });
+    const series = new Float64Array(n);
+    let term = Float64Array.from(graph.targetWeights);
+    for (let step = 0; step < 2 * n && term.some((v) => v !== 0); step++) {
+      const next = new Float64Array(n);
+      term.forEach((x, t) => {
+        if (x !== 0) for (let s = 0; s < n; s++) next[s]! += x * hat[t]![s]!;
+      });
+      next.forEach((v, s) => (series[s]! += v));
+      term = next;
+    }
+    const withRows = graph.nodes
+      .map((_, t) => t)
+      .filter((t) => graph.nodes[t]!.kind === 'feature' || graph.nodes[t]!.kind === 'logit');
+    const infl = partialInfluence(
+      withRows.map((t) => graph.adjacency.subarray(t * n, (t + 1) * n)),
+      withRows.map((t) => (graph.nodes[t]!.kind === 'feature' ? t : -1)),
+      withRows.map((t) => graph.targetWeights[t]!),
+      n,
+    );
+    expectClose(infl, series, { rtol: 1e-12, label: 'influence' });
+    expect(series.some((v, s) => v > 0 && graph.nodes[s]!.kind === 'feature')).toBe(true);
   });
 
   it('explains chosen tokens, a logit difference and chosen features, each row complete', async () => {
