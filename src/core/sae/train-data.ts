@@ -9,6 +9,7 @@ import { loadModel, type ModelLocation } from '../lm/load-model';
 import type { ModelConfig } from '../lm/model-config';
 import type { TokenBatch } from '../lm/token-batch';
 import { ModelTokenizer } from '../lm/tokenizer';
+import type { ActivationBasis } from '../../protocol/kind-configs/common';
 
 export interface ModelAndWindows {
   model: HookedTransformer;
@@ -35,9 +36,11 @@ export async function loadModelAndWindows(
     split: 'train' | 'validation' | 'all';
     contextSize: number | null;
     onLog?: (m: string) => void;
+    /** The activation basis to run the model in (default unprocessed). */
+    basis?: ActivationBasis;
   },
 ): Promise<ModelAndWindows> {
-  const { model, location } = loadModel(modelRef);
+  const { model, location } = loadModel(modelRef, { basis: opts.basis });
   const tokenizer = ModelTokenizer.load(location.dir);
   const eosId = model.cfg.eosTokenId ?? model.cfg.bosTokenId;
   const bosId = model.cfg.bosTokenId ?? model.cfg.eosTokenId;
