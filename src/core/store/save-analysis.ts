@@ -91,9 +91,11 @@ function validate(result: AnalysisResult): void {
 function ensureDictionary(db: Database.Database, result: AnalysisResult): DictionaryRow {
   const existing = findDictionaryRow(db, result.dictionaryName);
   if (existing) {
-    if (featureCount(existing) !== result.dSae) {
+    const count = featureCount(existing);
+    if (count !== result.dSae) {
+      const what = existing.sae_type === 'clt' ? 'feature count (n_layers · d_sae)' : 'd_sae';
       throw new InputError(
-        `analysis of '${result.dictionaryName}': dSae ${result.dSae} differs from the registered dictionary's feature count ${featureCount(existing)}`,
+        `analysis of '${result.dictionaryName}': dSae ${result.dSae} differs from the registered dictionary's ${what} ${count}`,
       );
     }
     return existing;
