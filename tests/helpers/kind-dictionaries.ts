@@ -54,11 +54,13 @@ export function kindDictionary(saeType: string, seed = 7): KindDictionary {
   const raw = { ...common, ...CONFIGS[saeType], model_name: 'pdlm-4l-256' };
   if (saeType === 'molt') delete (raw as { d_sae?: number }).d_sae;
   const cfg = parseConfig(kind.schema, raw, `${saeType} test config`);
-  const params = kind.init(cfg, seed);
+  const init = kind.init(cfg, seed);
   const u = uniformGenerator(seed + 1);
+  // The trainable tensors only, as a dictionary file loads (the buffers come from the config).
+  const params: HostParams = {};
   for (const name of kind.trainable(cfg)) {
-    const t = params[name];
-    if (t) t.data = t.data.map((v) => v * (1 + u(0.5)));
+    const t = init[name]!;
+    params[name] = { data: t.data.map((v) => v * (1 + u(0.5))), shape: t.shape };
   }
   return { name: `tiny-${saeType}`, kind, cfg, params };
 }

@@ -157,7 +157,11 @@ async function zPatterns(run: KindRun, batch: TokenBatch, samples: TopSample[][]
     for (const t of Object.values(out.cache)) t.dispose();
   }
   const x = stackHooks([hook], { [hook]: raw }, { [hook]: hookScales(run.cfg, hook, raw, rows, d) }, rows, d);
-  const p64 = lorsaParams64(cfg, run.params);
+  // A loaded dictionary holds its trainable tensors; the reference also reads the buffers (mask, rotary tables).
+  const params: HostParams = { ...run.params };
+  for (const [name, b] of Object.entries(run.kind.buffers(run.cfg)))
+    params[name] ??= { data: Float32Array.from(b.data as ArrayLike<number>, Number), shape: [...b.shape] };
+  const p64 = lorsaParams64(cfg, params);
   const perHead = F / cfg.n_qk_heads;
   samples.forEach((list, w) => {
     const att: LorsaAttention64 = lorsaAttention64(cfg, p64, x.subarray(w * S * d, (w + 1) * S * d), 1, S);

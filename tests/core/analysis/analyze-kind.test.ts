@@ -11,6 +11,7 @@ import { lorsaZPattern } from '../../../src/core/dictionary/kinds/lorsa';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import { loadModel } from '../../../src/core/lm/load-model';
 import type { TokenBatch } from '../../../src/core/lm/token-batch';
+import type { HostParams } from '../../../src/core/sae/host-tensor';
 import type { CltConfig } from '../../../src/protocol/kind-configs/clt';
 import type { LorsaConfig } from '../../../src/protocol/kind-configs/lorsa';
 import { describeEachBackend } from '../../helpers/backends';
@@ -34,9 +35,18 @@ interface Reference {
   n: number;
 }
 
+/** The dictionary's tensors with the kind's buffers (Lorsa's mask and rotary tables), as the reference reads them. */
+function withBuffers(d: KindDictionary): HostParams {
+  const out: HostParams = { ...d.params };
+  for (const [name, b] of Object.entries(d.kind.buffers(d.cfg)))
+    out[name] = { data: Float32Array.from(b.data as ArrayLike<number>, Number), shape: [...b.shape] };
+  return out;
+}
+
 /** The kind's reference forward on the model's activations, reduced to the analysed features, position 0 left out. */
 async function reference(model: HookedTransformer, d: KindDictionary, windows: TokenBatch): Promise<Reference> {
-  const { kind, cfg, params } = d;
+  const { kind, cfg } = d;
+  const params = withBuffers(d);
   const hooks = kind.hooksIn(cfg);
   const out = model.forward(windows, { cache: hooks, logits: false });
   const acts = await Promise.all(hooks.map(async (h) => (await out.cache[h]!.data()) as Float32Array));
@@ -151,7 +161,7 @@ function checkSampleKindData(
     const z = s.kindData?.zPattern;
     expect(z?.query).toBe(q);
     const x = ref.x.subarray(c * S * D, (c + 1) * S * D);
-    const expected = lorsaZPattern(d.cfg as unknown as LorsaConfig, d.params, x, 1, S, feature, q);
+    const expected = lorsaZPattern(d.cfg as unknown as LorsaConfig, withBuffers(d), x, 1, S, feature, q);
     expect(z!.contributions).toHaveLength(q + 1);
     z!.contributions.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 4));
     // The contributions of the earlier tokens add up to the feature's pre-activation at the query.
