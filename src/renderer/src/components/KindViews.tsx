@@ -213,7 +213,12 @@ export function SampleKindView({
   return null;
 }
 
-/** The tokens up to the query, each shaded by its contribution (orange positive, blue negative); the query outlined. */
+/** A z-pattern token's background: blue for a positive contribution, red for a negative one (activations are orange). */
+function readColour(v: number, alpha: number): string {
+  return v >= 0 ? `rgba(34, 139, 230, ${alpha.toFixed(3)})` : `rgba(250, 82, 82, ${alpha.toFixed(3)})`;
+}
+
+/** The tokens up to the query, each shaded by its contribution (blue positive, red negative); the query outlined. */
 function ZPattern({ query, values, tokens }: { query: number; values: readonly number[]; tokens: readonly string[] }) {
   const top = Math.max(0, ...values.map(Math.abs));
   const from = Math.max(0, query - 24);
@@ -235,7 +240,7 @@ function ZPattern({ query, values, tokens }: { query: number; values: readonly n
               className={`token${k === query ? ' token-focus' : ''}${a > 0.05 ? ' token-on' : ''}`}
               data-value={v}
               title={`${JSON.stringify(t)} (position ${k}) · contribution ${v.toFixed(4)}`}
-              style={a > 0.05 ? { backgroundColor: cellColour(v >= 0 ? a : -a) } : undefined}
+              style={a > 0.05 ? { backgroundColor: readColour(v, a) } : undefined}
             >
               {tokenLabel(t)}
             </span>
