@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisResult, FeatureKindData, SampleKindData } from '../../../src/core/analysis/types';
 import { InputError } from '../../../src/core/errors';
 import { getFeature, openStore, saveAnalysis, upsertDictionary, type Store } from '../../../src/core/store';
+import { toLmSaesFeatureDocument } from '../../../src/core/store/lm-saes-documents';
 import { syntheticAnalysis, useTempDirs } from './helpers';
 
 const tempDir = useTempDirs();
@@ -95,6 +96,15 @@ describe('kind data in the store', () => {
       );
       // Only the top samples carry data here; the others read back as null.
       expect(f.samplings.find((s) => s.name === 'quantile_1')!.samples.every((s) => s.kindData === null)).toBe(true);
+      // lm-saes's crosscoder post-analysis fields.
+      const doc = toLmSaesFeatureDocument(f, { series: 'default' }).analyses[0]!;
+      expect([doc.decoder_norms, doc.decoder_similarity_matrix]).toEqual([
+        [3 / 8, 0],
+        [
+          [1, null],
+          [null, null],
+        ],
+      ]);
     });
   });
 
@@ -110,6 +120,17 @@ describe('kind data in the store', () => {
       const l = getFeature(store, 'toy-lorsa', 5);
       expect(l.kindData).toEqual({ kind: 'lorsa', qkHead: 1 });
       expect(l.samplings[0]!.samples[2]!.kindData).toEqual({ zPattern: { query: 2, contributions: [0.625, -0.5, 2] } });
+      // lm-saes's sparse z_pattern over [sample, query, key]: rank 0's zero contribution at key 2 is left out.
+      const top = toLmSaesFeatureDocument(l, { series: 'default' }).analyses[0]!.samplings[0]!;
+      expect(top.z_pattern_indices?.shape).toEqual([3, 8]);
+      expect(Array.from(top.z_pattern_indices!.data as Float32Array)).toEqual([
+        ...[0, 0, 1, 1, 1, 2, 2, 2],
+        ...[2, 2, 2, 2, 2, 2, 2, 2],
+        ...[0, 1, 0, 1, 2, 0, 1, 2],
+      ]);
+      expect(Array.from(top.z_pattern_values!.data as Float32Array)).toEqual([
+        0.625, -0.5, 0.625, -0.5, 1, 0.625, -0.5, 2,
+      ]);
 
       upsertDictionary(store, { name: 'toy-molt', path: '/tmp/m', config: { sae_type: 'molt', d_sae: 6 } });
       saveAnalysis(
