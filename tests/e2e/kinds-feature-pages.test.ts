@@ -1,9 +1,10 @@
 // A feature page of every non-SAE kind in a real browser: one tiny random dictionary of each kind (crosscoder, CLT,
 // Lorsa, MoLT; tests/helpers/kind-dictionaries.ts) is put in the served studio home, analysed through the service's
 // analysis job (the engine process `serve` forks), and its most frequent feature opened from the dictionary page in
-// light and dark themes (screenshots in tests/.screenshots/<scheme>/feature-<kind>.png). Each page must show its
-// kind's own view with the numbers computed here from the weights: a CLT's decoder norm per target layer, a
-// crosscoder's per-head decoder norms and head-similarity heatmap, a Lorsa's QK head and z-patterns, a MoLT's rank.
+// light and dark themes (screenshots in tests/.screenshots/<scheme>/feature-<kind>.png, with the dictionaries list
+// and the CLT's feature list). Each page must show its kind's own view with the numbers computed here from the
+// weights: a CLT's decoder norm per target layer, a crosscoder's per-head decoder norms and head-similarity heatmap,
+// a Lorsa's QK head and z-patterns, a MoLT's rank.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -168,6 +169,17 @@ describe.skipIf(noChromium)(`feature pages of every dictionary kind in chromium$
         expect(await layoutProblems(page), `${scheme} ${saeType}`).toEqual([]);
         await screenshot(page, scheme, `feature-${saeType}`);
       }
+      await page.goto(at('/dictionaries'));
+      await page.getByTestId('dictionary-row').first().waitFor({ timeout: 30_000 });
+      expect((await texts(page, 'dictionary-row-kind')).sort()).toEqual([
+        'Cross-layer transcoder · topk',
+        'Crosscoder · topk',
+        'Lorsa · topk',
+        'MoLT · topk',
+      ]);
+      expect(await page.getByText('blocks.0.ln2.hook_normalized … blocks.3.ln2.hook_normalized (4)').count()).toBe(1);
+      expect(await layoutProblems(page), `${scheme} dictionaries`).toEqual([]);
+      await screenshot(page, scheme, 'dictionaries-kinds');
       await page.goto(at(`/dictionaries/${dicts.get('clt')!.name}`));
       await page.getByTestId('feature-row').first().waitFor({ timeout: 30_000 });
       await screenshot(page, scheme, 'dictionary-clt');
