@@ -38,10 +38,12 @@ export function featureView(f: StoredFeature, labels: TokenLabels): FeatureDetai
   return {
     dictionary: f.dictionary,
     index: f.index,
+    kind: f.kind,
     interpretation: f.interpretation,
     bookmark: f.bookmark,
     analysis: f.analysis,
     stats: f.stats,
+    kindData: f.kindData,
     samplings: f.samplings.map((s) => ({
       name: s.name,
       samples: s.samples.map((x): FeatureSample => {
@@ -55,6 +57,7 @@ export function featureView(f: StoredFeature, labels: TokenLabels): FeatureDetai
           tokenIds,
           activations,
           maxActivation: x.maxActivation,
+          kindData: x.kindData,
         };
       }),
     })),

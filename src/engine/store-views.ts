@@ -8,6 +8,12 @@ import { hasCompleteCheckpoint } from './run-checkpoints';
 
 export function dictionarySummary(d: Dictionary): DictionarySummary {
   const text = (key: string) => (typeof d.config[key] === 'string' ? (d.config[key] as string) : null);
+  // The kinds with several hooks (a crosscoder's hook_points, a CLT's hook_points_in/out): first … last (count).
+  const hooks = (key: string) => {
+    const v = d.config[key];
+    if (!Array.isArray(v) || v.length === 0) return null;
+    return v.length > 2 ? `${String(v[0])} … ${String(v[v.length - 1])} (${v.length})` : v.map(String).join(', ');
+  };
   return {
     name: d.name,
     series: d.series,
@@ -15,8 +21,8 @@ export function dictionarySummary(d: Dictionary): DictionarySummary {
     saeType: d.saeType,
     dSae: d.dSae,
     modelName: d.modelName,
-    hookPointIn: text('hook_point_in'),
-    hookPointOut: text('hook_point_out') ?? text('hook_point_in'),
+    hookPointIn: text('hook_point_in') ?? hooks('hook_points') ?? hooks('hook_points_in'),
+    hookPointOut: text('hook_point_out') ?? text('hook_point_in') ?? hooks('hook_points') ?? hooks('hook_points_out'),
     config: d.config,
     metrics: d.metrics ? toMetricValues(d.metrics) : null,
     createdAt: d.createdAt,

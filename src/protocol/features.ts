@@ -109,6 +109,42 @@ export const FeatureStatsSchema = z.object({
   neighbours: z.array(z.object({ index: featureIndex, cosine: z.number() })),
 });
 
+/**
+ * What one feature has beyond an SAE's, by dictionary kind (lm-saes's post-analysis fields per sae_type). A CLT's
+ * features are numbered layer by layer (feature s·d_sae + i is latent i of source layer s).
+ */
+export const FeatureKindDataSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('clt'),
+    /** Source layer s and latent i within it. */
+    layer: count,
+    layerIndex: count,
+    /** ‖W_D.{t}[s, i]‖ for every target layer t (0 for t < s), with the output hooks they write to. */
+    decoderNorms: z.array(z.number()),
+    targetHooks: z.array(z.string()),
+  }),
+  z.object({
+    kind: z.literal('crosscoder'),
+    heads: z.array(z.string()),
+    /** ‖W_D^h[i]‖ per head. */
+    decoderNorms: z.array(z.number()),
+    /** Decoder cosine between heads [H][H]; null where a head's decoder row is zero. */
+    similarity: z.array(z.array(z.number().nullable())),
+  }),
+  z.object({ kind: z.literal('lorsa'), qkHead: count }),
+  z.object({ kind: z.literal('molt'), rank: count }),
+]);
+export type FeatureKindData = z.infer<typeof FeatureKindDataSchema>;
+
+/** What one sample has beyond an SAE's, by dictionary kind. */
+export const SampleKindDataSchema = z.object({
+  /** Lorsa: A_{query,k}·v_i(k), the contribution of every key position k ≤ query to the feature's z at `query`. */
+  zPattern: z.object({ query: count, contributions: z.array(z.number()) }).optional(),
+  /** Crosscoder: each head's activation at `position` (the sample's strongest token; the sample shows their max). */
+  headActivations: z.object({ position: count, values: z.array(z.number()) }).optional(),
+});
+export type SampleKindData = z.infer<typeof SampleKindDataSchema>;
+
 /** One context window: its tokens as strings, and the feature's activation on each (0 where it did not fire). */
 export const FeatureSampleSchema = z.object({
   rank: count,
@@ -117,6 +153,7 @@ export const FeatureSampleSchema = z.object({
   tokenIds: z.array(count),
   activations: z.array(z.number()),
   maxActivation: z.number(),
+  kindData: SampleKindDataSchema.nullable(),
 });
 export type FeatureSample = z.infer<typeof FeatureSampleSchema>;
 
@@ -129,12 +166,16 @@ export const GetFeatureRequestSchema = z.strictObject({
 export const FeatureDetailSchema = z.object({
   dictionary: z.string(),
   index: featureIndex,
+  /** The dictionary's kind (lm-saes sae_type). */
+  kind: z.string(),
   interpretation: InterpretationSchema.nullable(),
   bookmark: BookmarkSchema.nullable(),
   /** The analysis shown; null when the dictionary has none yet. */
   analysis: AnalysisInfoSchema.nullable(),
   /** Null when there is no analysis or it did not cover this feature. */
   stats: FeatureStatsSchema.nullable(),
+  /** The kind's own data of this feature; null for an SAE or without an analysis. */
+  kindData: FeatureKindDataSchema.nullable(),
   /** In the analysis's order (top activations, then quantile bands…). */
   samplings: z.array(z.object({ name: z.string(), samples: z.array(FeatureSampleSchema) })),
 });

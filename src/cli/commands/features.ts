@@ -8,6 +8,7 @@ import { FEATURE_SORTS, getDictionary, getFeature, listFeatures, openStore, type
 import { requireOption, type Command } from '../command';
 import { positiveInt } from './lm-forward';
 import { renderSample } from '../render-tokens';
+import type { FeatureKindData } from '../../protocol/features';
 
 export const featuresCommand: Command = {
   name: 'features',
@@ -120,6 +121,8 @@ export const featureCommand: Command = {
         const out = {
           index,
           dictionary: name,
+          kind: f.kind,
+          kind_data: f.kindData,
           frequency: f.stats.frequency,
           max_activation: f.stats.maxActivation,
           mean_activation: f.stats.meanActivation,
@@ -139,6 +142,7 @@ export const featureCommand: Command = {
                 max_activation: x.maxActivation,
                 tokens: show(x.tokens),
                 activations,
+                kind_data: x.kindData,
               };
             }),
           ),
@@ -163,6 +167,7 @@ export const featureCommand: Command = {
           .slice(0, 5)
           .map((n) => `${n.index} (${n.cosine.toFixed(2)})`)
           .join(', ')}`,
+        ...kindLines(f.kindData),
       ];
       for (const s of f.samplings) {
         if (s.samples.length === 0) continue;
@@ -178,3 +183,21 @@ export const featureCommand: Command = {
     }
   },
 };
+
+/** The kind's own data of a feature, one line (none for an SAE). */
+function kindLines(d: FeatureKindData | null): string[] {
+  if (!d) return [];
+  const nums = (v: readonly (number | null)[]) => v.map((x) => (x === null ? '—' : x.toFixed(3))).join(', ');
+  switch (d.kind) {
+    case 'clt':
+      return [
+        `  clt: layer ${d.layer}, latent ${d.layerIndex}; decoder norm per target layer: ${nums(d.decoderNorms)}`,
+      ];
+    case 'crosscoder':
+      return [`  crosscoder: decoder norm per head: ${nums(d.decoderNorms)}`];
+    case 'lorsa':
+      return [`  lorsa: QK head ${d.qkHead}`];
+    case 'molt':
+      return [`  molt: rank ${d.rank}`];
+  }
+}

@@ -13,7 +13,7 @@ import { directLogitAttribution, type LogitRanking } from './direct-logit-attrib
 import { dictionaryInput } from './dictionary-input';
 import { FeatureAccumulator } from './feature-accumulator';
 import { resolveSamplingConfig, type SamplingConfig } from './sampling-config';
-import { encodeSparse } from './sparse-activations';
+import { encodeSparse, type SparseActs } from './sparse-activations';
 import type { AnalysisResult, LogitEntry } from './types';
 
 /** Labels token ids for display (ModelTokenizer has it). */
@@ -154,7 +154,6 @@ async function analyzeBatch(
   keep: Int32Array,
   firstContext: number,
 ): Promise<void> {
-  const S = batch.seq;
   const x = dictionaryInput(model, dict, batch, keep); // [kept, d_in]
   let acts;
   try {
@@ -162,6 +161,18 @@ async function analyzeBatch(
   } finally {
     x.dispose();
   }
+  feedWindows(acc, batch, keep, acts, firstContext);
+}
+
+/** Feeds each window's non-zeros of `acts` (one row per kept flat position in `keep`) to the accumulator. */
+export function feedWindows(
+  acc: FeatureAccumulator,
+  batch: TokenBatch,
+  keep: Int32Array,
+  acts: SparseActs,
+  firstContext: number,
+): void {
+  const S = batch.seq;
   const { rowPtr, feature, value } = acts;
   const position = new Int32Array(feature.length); // position within its window of every non-zero
   for (let r = 0; r < acts.rows; r++) position.fill(keep[r]! % S, rowPtr[r]!, rowPtr[r + 1]!);
@@ -184,7 +195,7 @@ async function analyzeBatch(
 }
 
 /** The first windows whose analysed tokens reach nTokens, their mask ([windows * S]) and token count. */
-function selectWindows(
+export function selectWindows(
   windows: TokenBatch,
   nTokens: number,
   maskOpts: TokenMaskOptions | undefined,
@@ -209,13 +220,14 @@ function selectWindows(
   return { windows: count, tokens, mask };
 }
 
-function flatKept(mask: Uint8Array): Int32Array {
+/** The flat positions of the set entries of `mask`. */
+export function flatKept(mask: Uint8Array): Int32Array {
   const keep = new Int32Array(countKept(mask));
   for (let i = 0, r = 0; i < mask.length; i++) if (mask[i]) keep[r++] = i;
   return keep;
 }
 
-function labeler(tokenizer: TokenLabeler | null): (id: number) => string {
+export function labeler(tokenizer: TokenLabeler | null): (id: number) => string {
   const cache = new Map<number, string>();
   return (id) => {
     let s = cache.get(id);

@@ -7,11 +7,15 @@ import type { StudioHome } from '../home';
 import { chooseBasis } from '../lm/activation-basis';
 import { readModelConfig, resolveModel } from '../lm/load-model';
 import type { ActivationBasis } from '../../protocol/kind-configs/common';
-import { loadDictionary, recordedModel } from '../sae/dictionary-store';
-import { loadModelAndWindows, resolveSplit } from '../sae/train-data';
+import { loadAnyDictionary, type AnyDictionary } from '../dictionary/registry';
+import { resolveDictionaryDir } from '../sae/dictionary-store';
+import { loadModelAndWindows, resolveSplit, type ModelAndWindows } from '../sae/train-data';
 import { Sae } from '../sae/variants/sae';
+import type { SaeConfig } from '../../protocol/dictionary-config';
 import { openStore, saveAnalysis, upsertDictionary, type SavedAnalysis } from '../store';
-import { analyzeDictionary, type AnalysisProgress } from './analyze-dictionary';
+import { analyzeDictionary, type AnalysisInfo, type AnalysisProgress } from './analyze-dictionary';
+import { analyzeKindDictionary } from './analyze-kind';
+import type { AnalysisResult } from './types';
 
 export interface AnalyzeJob {
   dictionary: string;
@@ -40,8 +44,69 @@ export interface AnalyzeJobResult {
   peakRssMb: number;
 }
 
+/** The model a dictionary was trained on, as recorded with it (lm_config.json or its config's model_name). */
+function recordedModel(stored: AnyDictionary): string | null {
+  const fromLm = stored.lmConfig?.model_name;
+  return typeof fromLm === 'string' ? fromLm : (stored.cfg.model_name ?? null);
+}
+
+/** Refuses an activation cache where text is needed, naming the model the cache was made with. */
+function checkTextDataset(dataset: string, modelRef: string): void {
+  const manifest = join(dataset, 'manifest.json');
+  if (!existsSync(manifest)) return;
+  let cacheModel: unknown;
+  try {
+    cacheModel = (JSON.parse(readFileSync(manifest, 'utf8')) as { model?: unknown }).model;
+  } catch {
+    cacheModel = undefined;
+  }
+  const other =
+    typeof cacheModel === 'string' && cacheModel !== modelRef
+      ? `, made with model '${cacheModel}' (another tokenizer) while the dictionary reads '${modelRef}'`
+      : '';
+  throw new InputError(
+    `${dataset}: is an activation cache${other}; the analysis needs text, tokenized by the dictionary's model '${modelRef}'`,
+  );
+}
+
+/** The pass for the dictionary's kind: the SAE's own (with logits and neighbours) or the registry's. */
+async function runPass(
+  stored: AnyDictionary,
+  data: ModelAndWindows,
+  nTokens: number,
+  info: AnalysisInfo,
+  onProgress: (p: AnalysisProgress) => void,
+): Promise<AnalysisResult> {
+  if (stored.kind.saeType !== 'sae') {
+    return analyzeKindDictionary({
+      model: data.model,
+      kind: stored.kind,
+      cfg: stored.cfg,
+      params: stored.params,
+      windows: data.windows,
+      nTokens,
+      info,
+      onProgress,
+    });
+  }
+  const sae = new Sae(stored.cfg as unknown as SaeConfig, stored.params);
+  try {
+    return await analyzeDictionary({
+      model: data.model,
+      dictionary: sae,
+      windows: data.windows,
+      tokenizer: data.tokenizer,
+      nTokens,
+      info,
+      onProgress,
+    });
+  } finally {
+    sae.dispose();
+  }
+}
+
 export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promise<AnalyzeJobResult> {
-  const stored = loadDictionary(job.dictionary, home);
+  const stored = loadAnyDictionary(resolveDictionaryDir(job.dictionary, home));
   const { basis, notice } = chooseBasis(stored, job.basis);
   if (notice) job.onLog?.(notice);
   const recorded = recordedModel(stored);
@@ -53,55 +118,40 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
       `${stored.dir}: d_model ${stored.cfg.d_model} does not match model '${modelRef}' (d_model ${modelCfg.dModel})`,
     );
   }
-  const manifest = join(job.dataset, 'manifest.json');
-  if (existsSync(manifest)) {
-    let cacheModel: unknown;
-    try {
-      cacheModel = (JSON.parse(readFileSync(manifest, 'utf8')) as { model?: unknown }).model;
-    } catch {
-      cacheModel = undefined;
-    }
-    const other =
-      typeof cacheModel === 'string' && cacheModel !== modelRef
-        ? `, made with model '${cacheModel}' (another tokenizer) while the dictionary reads '${modelRef}'`
-        : '';
-    throw new InputError(
-      `${job.dataset}: is an activation cache${other}; the analysis needs text, tokenized by the dictionary's model '${modelRef}'`,
-    );
-  }
+  checkTextDataset(job.dataset, modelRef);
   const split = resolveSplit(job.dataset, job.split ?? null);
+  // Attention kinds see whole windows: no longer than the positions the dictionary was made for.
+  const nCtx = (stored.cfg as { n_ctx?: unknown }).n_ctx;
+  const contextSize = stored.kind.needsSequences && typeof nCtx === 'number' && nCtx < modelCfg.nCtx ? nCtx : null;
   const data = await loadModelAndWindows(modelRef, job.dataset, {
     home,
     split,
-    contextSize: null,
-    basis,
+    contextSize,
     onLog: job.onLog,
+    basis,
   });
-  const sae = new Sae(stored.cfg, stored.params);
   const store = openStore({ dir: home.root });
   const name = basename(stored.dir);
   let peak = process.memoryUsage().rss;
   try {
     const t0 = performance.now();
-    const result = await analyzeDictionary({
-      model: data.model,
-      dictionary: sae,
-      windows: data.windows,
-      tokenizer: data.tokenizer,
-      nTokens: job.tokens,
-      info: {
-        dictionaryName: name,
-        dictionaryDir: stored.dir,
-        modelName: modelRef,
-        dataset: { spec: job.dataset, split, contextSize: data.windows.seq },
-      },
-      onProgress: (p) => {
-        peak = Math.max(peak, process.memoryUsage().rss);
-        job.onProgress?.(p);
-      },
+    const info = {
+      dictionaryName: name,
+      dictionaryDir: stored.dir,
+      modelName: modelRef,
+      dataset: { spec: job.dataset, split, contextSize: data.windows.seq },
+    };
+    const result = await runPass(stored, data, job.tokens, info, (p) => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+      job.onProgress?.(p);
     });
     const seconds = (performance.now() - t0) / 1000;
-    upsertDictionary(store, { name, path: stored.dir, config: stored.cfg, modelName: modelRef });
+    upsertDictionary(store, {
+      name,
+      path: stored.dir,
+      config: stored.cfg as unknown as Record<string, unknown> & { d_sae: number },
+      modelName: modelRef,
+    });
     const saved = saveAnalysis(store, result, { name: job.name ?? 'default', replace: true });
     return {
       saved,
@@ -113,7 +163,6 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
     };
   } finally {
     store.db.close();
-    sae.dispose();
     data.model.dispose();
   }
 }

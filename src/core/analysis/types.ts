@@ -1,5 +1,8 @@
 // What the feature-analysis pass produces for a dictionary, shaped after lm-saes's MongoDB `features` documents
 // (one per feature, with `analyses[]` and their `samplings[]`), so the local store and MongoDB sync are mappings.
+import type { FeatureKindData, SampleKindData } from '../../protocol/features';
+
+export type { FeatureKindData, SampleKindData };
 
 /** A context window the samples point into (stored once, referenced by every sample drawn from it). */
 export interface AnalysisContext {
@@ -16,6 +19,8 @@ export interface FeatureSample {
   values: Float32Array;
   /** The largest activation in the context (what the sample was ranked by). */
   maxActivation: number;
+  /** The kind's own data of this sample (a Lorsa z-pattern, a crosscoder's per-head activations). */
+  kindData?: SampleKindData | null;
 }
 
 /** A named sampling (lm-saes `samplings[].name`): `top_activations`, `quantile_1` … `quantile_10`, `non_activating`. */
@@ -47,6 +52,8 @@ export interface FeatureAnalysis {
   bottomLogits: LogitEntry[];
   /** Nearest other features by decoder cosine similarity. */
   neighbours: { index: number; cosine: number }[];
+  /** The kind's own data of this feature (absent for an SAE). */
+  kindData?: FeatureKindData | null;
 }
 
 export interface AnalysisResult {
@@ -55,6 +62,7 @@ export interface AnalysisResult {
   modelName: string;
   hookPointIn: string;
   hookPointOut: string;
+  /** Features analysed: d_sae, or n_layers · d_sae for a CLT (feature s·d_sae + i is latent i of layer s). */
   dSae: number;
   dataset: { spec: string; split: string; contextSize: number };
   /** Tokens the pass saw (after masking BOS / pad / ignored ids). */

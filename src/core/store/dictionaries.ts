@@ -66,10 +66,21 @@ export function requireDictionaryRow(db: Database.Database, name: string): Dicti
   throw new InputError(`unknown dictionary '${name}' (${known})`);
 }
 
-/** An InputError unless `index` is a feature of the dictionary (0 ≤ index < d_sae). */
+/**
+ * How many features the dictionary's analyses number: d_sae, or n_layers · d_sae for a CLT, whose latent i of
+ * source layer s is feature s·d_sae + i (lm-saes analyses a CLT layer by layer).
+ */
+export function featureCount(row: Pick<DictionaryRow, 'name' | 'sae_type' | 'd_sae' | 'config'>): number {
+  if (row.sae_type !== 'clt') return row.d_sae;
+  const hooks = parseJson<{ hook_points_in?: unknown }>(row.config, `dictionary '${row.name}'`).hook_points_in;
+  return Array.isArray(hooks) && hooks.length > 0 ? hooks.length * row.d_sae : row.d_sae;
+}
+
+/** An InputError unless `index` is a feature of the dictionary (0 ≤ index < featureCount). */
 export function checkFeatureIndex(row: DictionaryRow, index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index >= row.d_sae) {
-    throw new InputError(`feature index ${index} is out of range for dictionary '${row.name}' (0 to ${row.d_sae - 1})`);
+  const n = featureCount(row);
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw new InputError(`feature index ${index} is out of range for dictionary '${row.name}' (0 to ${n - 1})`);
   }
 }
 

@@ -1,7 +1,7 @@
 // Reading features: a sortable, filterable page of summaries, and one feature in full (stats, logits, neighbours,
 // and every sample with its context's tokens and its sparse activations decoded).
 import { InputError } from '../errors';
-import type { LogitEntry } from '../analysis/types';
+import type { FeatureKindData, LogitEntry, SampleKindData } from '../analysis/types';
 import { analysisInfo, chooseAnalysisRow, type AnalysisInfo } from './analyses';
 import { arrayReader, type ArrayReader } from './array-files';
 import { selectList } from './columns';
@@ -178,17 +178,23 @@ export interface FeatureSampleDetail {
   positions: Int32Array;
   values: Float32Array;
   maxActivation: number;
+  /** The kind's own data of the sample (a Lorsa z-pattern, a crosscoder's per-head activations), or null. */
+  kindData: SampleKindData | null;
 }
 
 export interface FeatureDetail {
   dictionary: string;
   index: number;
+  /** The dictionary's kind (sae_type). */
+  kind: string;
   interpretation: Interpretation | null;
   bookmark: Bookmark | null;
   /** The analysis shown; null when the dictionary has none yet. */
   analysis: AnalysisInfo | null;
   /** Null when there is no analysis or it did not cover this feature. */
   stats: FeatureStats | null;
+  /** The kind's own data of the feature; null for an SAE or without stats. */
+  kindData: FeatureKindData | null;
   /** In the analysis's order; empty without stats. */
   samplings: { name: string; samples: FeatureSampleDetail[] }[];
 }
@@ -240,6 +246,7 @@ function readSamples(store: Store, feature: FeatureRow, arrays: ArrayReader): Fe
       positions,
       values,
       maxActivation: r.max_activation,
+      kindData: r.kind_data === null ? null : parseJson<SampleKindData>(r.kind_data, where),
     });
   }
   return samplings;
@@ -263,6 +270,7 @@ function getFeatureNow(store: Store, dictionary: string, index: number, options:
   const base = {
     dictionary,
     index,
+    kind: dict.sae_type,
     interpretation: findInterpretation(db, dict.id, index),
     bookmark: findBookmark(db, dict.id, index),
     analysis: analysis ? analysisInfo(analysis) : null,
@@ -272,7 +280,7 @@ function getFeatureNow(store: Store, dictionary: string, index: number, options:
         .prepare(`SELECT ${selectList(FEATURE_COLUMNS)} FROM features WHERE analysis_id = ? AND feature_index = ?`)
         .get(analysis.id, index) as FeatureRow | undefined)
     : undefined;
-  if (!row) return { ...base, stats: null, samplings: [] };
+  if (!row) return { ...base, stats: null, kindData: null, samplings: [] };
   const where = `feature ${index} of '${dictionary}'`;
   const stats: FeatureStats = {
     actCount: row.act_count,
@@ -286,7 +294,8 @@ function getFeatureNow(store: Store, dictionary: string, index: number, options:
   };
   const arrays = arrayReader(store.dir);
   try {
-    return { ...base, stats, samplings: readSamples(store, row, arrays) };
+    const kindData = row.kind_data === null ? null : parseJson<FeatureKindData>(row.kind_data, where);
+    return { ...base, stats, kindData, samplings: readSamples(store, row, arrays) };
   } finally {
     arrays.close();
   }

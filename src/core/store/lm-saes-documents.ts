@@ -8,6 +8,10 @@
 // `n_shards` (1) are int64 [n_samples]; `dataset_name` and `model_name` are lists with one entry per sample. lm-saes
 // stores the arrays through GridFS as `np.save` bytes: NumpyArray keeps dtype and shape for that.
 // Our fields lm-saes has no place for are added with a `studio_` prefix (its pydantic models ignore unknown keys).
+// The other kinds' data goes where lm-saes's post-analysis processors put it: a crosscoder's `decoder_norms` [H] and
+// `decoder_similarity_matrix` [H][H], a CLT's `decoder_norms` [L] (per target layer), a Lorsa sampling's
+// `z_pattern_indices` float32 [3, nnz] (sample, query, key) and `z_pattern_values` — ours hold the z-pattern of each
+// top sample at its strongest token only, where lm-saes keeps every query the feature fired at.
 import type { Bookmark } from './bookmarks';
 import type { CatalogEntry } from './catalog';
 import type { Dictionary } from './dictionaries';
@@ -29,6 +33,9 @@ export interface LmSaesSamplingDocument {
   n_shards: NumpyArray;
   context_idx: NumpyArray;
   model_name: string[];
+  /** Lorsa only. */
+  z_pattern_indices?: NumpyArray;
+  z_pattern_values?: NumpyArray;
 }
 
 export interface LmSaesFeatureAnalysisDocument {
@@ -40,6 +47,10 @@ export interface LmSaesFeatureAnalysisDocument {
   studio_mean_feature_acts: number;
   studio_histogram: { edges: number[]; counts: number[] };
   studio_neighbours: { index: number; cosine: number }[];
+  /** Crosscoder (per head) and CLT (per target layer). */
+  decoder_norms?: number[];
+  /** Crosscoder: the heads' decoder cosine; null where a head's decoder is zero (NaN in lm-saes). */
+  decoder_similarity_matrix?: (number | null)[][];
 }
 
 export interface LmSaesLogit {
@@ -94,6 +105,29 @@ function sparseActs(samples: FeatureDetail['samplings'][number]['samples']): {
   };
 }
 
+/** A Lorsa sampling's z-patterns as sparse COO over [n_samples, query, key] (lm-saes `z_pattern_indices/values`). */
+function zPatterns(
+  samples: FeatureDetail['samplings'][number]['samples'],
+): Pick<LmSaesSamplingDocument, 'z_pattern_indices' | 'z_pattern_values'> {
+  const entries: [number, number, number, number][] = [];
+  samples.forEach((x, i) => {
+    const z = x.kindData?.zPattern;
+    z?.contributions.forEach((v, k) => v !== 0 && entries.push([i, z.query, k, v]));
+  });
+  if (entries.length === 0) return {};
+  const nnz = entries.length;
+  const indices = new Float32Array(3 * nnz);
+  entries.forEach(([i, q, k], e) => {
+    indices[e] = i;
+    indices[nnz + e] = q;
+    indices[2 * nnz + e] = k;
+  });
+  return {
+    z_pattern_indices: { dtype: 'float32', shape: [3, nnz], data: indices },
+    z_pattern_values: { dtype: 'float32', shape: [nnz], data: Float32Array.from(entries, (e) => e[3]) },
+  };
+}
+
 /** lm-saes `features` document of one feature, with the analysis `feature` was read with. */
 export function toLmSaesFeatureDocument(feature: FeatureDetail, options: { series: string }): LmSaesFeatureDocument {
   const doc: LmSaesFeatureDocument = {
@@ -121,11 +155,16 @@ export function toLmSaesFeatureDocument(feature: FeatureDetail, options: { serie
           n_shards: int64(Array.from({ length: n }, () => 1)),
           context_idx: int64(s.samples.map((x) => x.contextIndex)),
           model_name: Array.from({ length: n }, () => analysis.modelName),
+          ...zPatterns(s.samples),
         };
       }),
       studio_mean_feature_acts: stats.meanActivation,
       studio_histogram: stats.histogram,
       studio_neighbours: stats.neighbours,
+      ...(feature.kindData?.kind === 'clt' || feature.kindData?.kind === 'crosscoder'
+        ? { decoder_norms: feature.kindData.decoderNorms }
+        : {}),
+      ...(feature.kindData?.kind === 'crosscoder' ? { decoder_similarity_matrix: feature.kindData.similarity } : {}),
     });
     doc.logits = {
       top_positive: stats.topLogits.map((l) => ({ token: l.token, logit: l.logit })),

@@ -154,6 +154,8 @@ export interface FeatureRow {
   neighbours: string;
   /** JSON string[]: the samplings' names in the analysis's order (a sampling may hold no sample). */
   sampling_names: string;
+  /** JSON FeatureKindData (protocol/features.ts), null for an SAE (migration 3). */
+  kind_data: string | null;
 }
 export const FEATURE_COLUMNS = columnsOf<FeatureRow>()([
   'id',
@@ -169,6 +171,7 @@ export const FEATURE_COLUMNS = columnsOf<FeatureRow>()([
   'bottom_logits',
   'neighbours',
   'sampling_names',
+  'kind_data',
 ]);
 
 /** A context window stored once per analysis; exactly one of tokens / tokens_ref is set. */
@@ -205,6 +208,8 @@ export interface FeatureSampleRow {
   activations: Buffer | null;
   /** `<arrays file>#<tensor prefix>` (tensors `<prefix>.positions`, `<prefix>.activations`), or null. */
   arrays_ref: string | null;
+  /** JSON SampleKindData (protocol/features.ts), or null (migration 3). */
+  kind_data: string | null;
 }
 export const FEATURE_SAMPLE_COLUMNS = columnsOf<FeatureSampleRow>()([
   'id',
@@ -217,6 +222,7 @@ export const FEATURE_SAMPLE_COLUMNS = columnsOf<FeatureSampleRow>()([
   'positions',
   'activations',
   'arrays_ref',
+  'kind_data',
 ]);
 
 /** lm-saes keeps `interpretation` on the feature document, not per analysis: so do we (it survives re-analysis). */

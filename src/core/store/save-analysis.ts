@@ -11,7 +11,7 @@ import { ensureCatalogEntry } from './catalog';
 import { insertSql } from './columns';
 import { arrayBlob, nowIso } from './codec';
 import { assertWriter, type Store } from './database';
-import { DEFAULT_SERIES, findDictionaryRow } from './dictionaries';
+import { DEFAULT_SERIES, featureCount, findDictionaryRow } from './dictionaries';
 import {
   ANALYSIS_COLUMNS,
   CONTEXT_COLUMNS,
@@ -91,9 +91,11 @@ function validate(result: AnalysisResult): void {
 function ensureDictionary(db: Database.Database, result: AnalysisResult): DictionaryRow {
   const existing = findDictionaryRow(db, result.dictionaryName);
   if (existing) {
-    if (existing.d_sae !== result.dSae) {
+    const count = featureCount(existing);
+    if (count !== result.dSae) {
+      const what = existing.sae_type === 'clt' ? 'feature count (n_layers · d_sae)' : 'd_sae';
       throw new InputError(
-        `analysis of '${result.dictionaryName}': dSae ${result.dSae} differs from the registered dictionary's d_sae ${existing.d_sae}`,
+        `analysis of '${result.dictionaryName}': dSae ${result.dSae} differs from the registered dictionary's ${what} ${count}`,
       );
     }
     return existing;
@@ -167,6 +169,7 @@ function featureRow(f: FeatureAnalysis, analysisId: number, dictionaryId: number
     bottom_logits: JSON.stringify(f.bottomLogits),
     neighbours: JSON.stringify(f.neighbours),
     sampling_names: JSON.stringify(f.samplings.map((s) => s.name)),
+    kind_data: f.kindData ? JSON.stringify(f.kindData) : null,
   };
 }
 
@@ -259,6 +262,7 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
             positions: ref ? null : arrayBlob(sample.positions),
             activations: ref ? null : arrayBlob(sample.values),
             arrays_ref: ref,
+            kind_data: sample.kindData ? JSON.stringify(sample.kindData) : null,
           };
           insertSample.run(row);
           samples++;

@@ -23,6 +23,8 @@ const tokens = Int32Array.from([50256, 11, 12, 13, 14, 15]);
 const feature: FeatureDetail = {
   dictionary: 'gpt2-l6',
   index: 42,
+  kind: 'sae',
+  kindData: null,
   interpretation: {
     text: 'commas in lists',
     detail: { complexity: 3, passed: true },
@@ -63,6 +65,7 @@ const feature: FeatureDetail = {
           positions: Int32Array.from([4, 1]),
           values: Float32Array.from([7.5, 0.5]),
           maxActivation: 7.5,
+          kindData: null,
         },
         {
           rank: 1,
@@ -71,6 +74,7 @@ const feature: FeatureDetail = {
           positions: Int32Array.from([2]),
           values: Float32Array.from([6]),
           maxActivation: 6,
+          kindData: null,
         },
       ],
     },

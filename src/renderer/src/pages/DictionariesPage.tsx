@@ -3,6 +3,7 @@ import { Anchor, Card, Stack, Table, Text, Title } from '@mantine/core';
 import type { DictionarySummary } from '../../../protocol/dictionaries';
 import { useLoad } from '../client/studio';
 import { fmtDate, fmtInt, fmtNum } from '../components/format';
+import { kindLabel } from '../components/KindViews';
 import { LoadedView } from '../components/LoadedView';
 import { Link } from '../router';
 
@@ -29,7 +30,8 @@ export function DictionariesTable({ dictionaries }: { dictionaries: readonly Dic
                 <Anchor component={Link} to={`/dictionaries/${encodeURIComponent(d.name)}`}>
                   {d.name}
                 </Anchor>
-                <Text size="xs" c="dimmed">
+                <Text size="xs" c="dimmed" data-testid="dictionary-row-kind">
+                  {d.saeType === 'sae' ? '' : `${kindLabel(d.saeType)} · `}
                   {String(d.config.act_fn ?? d.saeType)}
                 </Text>
               </Table.Td>

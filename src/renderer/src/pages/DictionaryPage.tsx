@@ -30,6 +30,7 @@ import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
 import { Link, navigate } from '../router';
 import { EvaluationTable } from '../components/EvaluationTable';
+import { KindBadge } from '../components/KindViews';
 
 const PAGE = 50;
 
@@ -42,10 +43,14 @@ export function DictionaryPage({ name }: { name: string }) {
   return (
     <Stack>
       <div>
-        <Title order={2}>{dictionary.name}</Title>
+        <Group gap="sm">
+          <Title order={2}>{dictionary.name}</Title>
+          <KindBadge kind={dictionary.saeType} testId="dictionary-kind" />
+        </Group>
         <Text c="dimmed" size="sm">
-          {String(dictionary.config.act_fn ?? dictionary.saeType)} · {fmtInt(dictionary.dSae)} latents ·{' '}
-          {dictionary.hookPointIn} of {dictionary.modelName ?? '?'} · {dictionary.path}
+          {String(dictionary.config.act_fn ?? dictionary.saeType)} · {fmtInt(dictionary.dSae)} latents
+          {cltLayers(dictionary) > 0 ? ` × ${cltLayers(dictionary)} layers` : ''} · {dictionary.hookPointIn} of{' '}
+          {dictionary.modelName ?? '?'} · {dictionary.path}
         </Text>
       </div>
       <Tabs defaultValue="features" keepMounted={false}>
@@ -57,7 +62,7 @@ export function DictionaryPage({ name }: { name: string }) {
           <Tabs.Tab value="evaluation">Evaluation</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="features" pt="md">
-          <FeatureList dictionary={name} />
+          <FeatureList dictionary={name} layerSize={cltLayers(dictionary) > 0 ? dictionary.dSae : 0} />
         </Tabs.Panel>
         <Tabs.Panel value="try" pt="md">
           <TryText dictionary={name} />
@@ -84,7 +89,14 @@ interface Filters {
   maxMax: number | '';
 }
 
-function FeatureList({ dictionary }: { dictionary: string }) {
+/** A CLT's layer count (its features are numbered layer by layer), 0 for every other kind. */
+function cltLayers(d: { saeType: string; config: Record<string, unknown> }): number {
+  const hooks = d.config.hook_points_in;
+  return d.saeType === 'clt' && Array.isArray(hooks) ? hooks.length : 0;
+}
+
+/** `layerSize` > 0: features are (layer, latent) pairs numbered layer·layerSize + latent (a CLT). */
+function FeatureList({ dictionary, layerSize }: { dictionary: string; layerSize: number }) {
   const client = useStudio();
   const [filters, setFilters] = useState<Filters>({
     sort: 'frequency',
@@ -151,7 +163,7 @@ function FeatureList({ dictionary }: { dictionary: string }) {
       <Text size="sm" c="dimmed">
         {fmtInt(result.total)} features match (analysis “{result.analysis}”).
       </Text>
-      <FeatureTable dictionary={dictionary} items={result.items} />
+      <FeatureTable dictionary={dictionary} items={result.items} layerSize={layerSize} />
       {result.total > PAGE && <Pagination total={Math.ceil(result.total / PAGE)} value={page} onChange={setPage} />}
     </Stack>
   );
@@ -225,7 +237,15 @@ function FeatureFilters(props: {
 }
 
 /** One page of features: index (a link), frequency, activations, top logits, interpretation; a row opens its feature. */
-function FeatureTable({ dictionary, items }: { dictionary: string; items: FeaturePage['items'] }) {
+function FeatureTable({
+  dictionary,
+  items,
+  layerSize,
+}: {
+  dictionary: string;
+  items: FeaturePage['items'];
+  layerSize: number;
+}) {
   const featurePath = (index: number) => `/dictionaries/${encodeURIComponent(dictionary)}/features/${index}`;
   return (
     <Card withBorder padding={0}>
@@ -253,6 +273,12 @@ function FeatureTable({ dictionary, items }: { dictionary: string; items: Featur
                   <Anchor component={Link} to={featurePath(f.index)} onClick={(e) => e.stopPropagation()}>
                     {f.index}
                   </Anchor>
+                  {layerSize > 0 && (
+                    <Text span size="xs" c="dimmed">
+                      {' '}
+                      L{Math.floor(f.index / layerSize)}·{f.index % layerSize}
+                    </Text>
+                  )}
                   {f.bookmarked && ' ★'}
                 </Table.Td>
                 <Table.Td ta="right" className="num">

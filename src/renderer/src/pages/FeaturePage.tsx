@@ -1,6 +1,7 @@
 /**
  * One feature: its statistics, activation histogram, top and bottom logits, nearest decoder neighbours, the top and
- * quantile samples with per-token highlighting, an editable interpretation and a bookmark.
+ * quantile samples with per-token highlighting, an editable interpretation and a bookmark; for the other dictionary
+ * kinds their own views (components/KindViews.tsx) in place of the logits and neighbours, which only an SAE has.
  */
 import {
   Alert,
@@ -23,6 +24,7 @@ import type { FeatureDetail, FeatureSample } from '../../../protocol/features';
 import { errorText, useStudio } from '../client/studio';
 import { fmtInt, fmtNum, fmtPct, tokenLabel } from '../components/format';
 import { Histogram } from '../components/Histogram';
+import { FeatureKindView, KindBadge, SampleKindView } from '../components/KindViews';
 import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
 import { Link } from '../router';
@@ -67,9 +69,17 @@ function FeatureView({ name, index }: { name: string; index: number }) {
               {name}
             </Anchor>
           </Text>
-          <Title order={2} data-testid="feature-title">
-            Feature {index}
-          </Title>
+          <Group gap="sm" align="center">
+            <Title order={2} data-testid="feature-title">
+              Feature {index}
+            </Title>
+            <KindBadge kind={detail.kind} testId="feature-kind" />
+            {detail.kindData?.kind === 'clt' && (
+              <Text c="dimmed" data-testid="clt-feature-layer">
+                layer {detail.kindData.layer}, latent {detail.kindData.layerIndex}
+              </Text>
+            )}
+          </Group>
         </div>
         <Group>
           {index > 0 && (
@@ -98,49 +108,68 @@ function FeatureView({ name, index }: { name: string; index: number }) {
             <Stat label="Max activation" value={fmtNum(s.maxActivation, 4)} />
             <Stat label="Mean activation" value={fmtNum(s.meanActivation, 4)} />
           </SimpleGrid>
-          <SimpleGrid cols={{ base: 1, lg: 3 }}>
-            <Card withBorder>
-              <Text size="sm" fw={500} mb={4}>
-                Activation histogram (non-zero)
-              </Text>
-              {s.histogram.counts.length > 0 ? (
-                <Histogram edges={s.histogram.edges} counts={s.histogram.counts} />
-              ) : (
-                <Empty>Never fired.</Empty>
-              )}
-            </Card>
-            <Card withBorder>
-              <SimpleGrid cols={2}>
-                <LogitList title="Top logits" entries={s.topLogits} />
-                <LogitList title="Bottom logits" entries={s.bottomLogits} />
-              </SimpleGrid>
-            </Card>
-            <Card withBorder>
-              <Text size="sm" fw={500} mb={4}>
-                Nearest features (decoder cosine)
-              </Text>
-              <Table>
-                <Table.Tbody>
-                  {s.neighbours.slice(0, 8).map((n) => (
-                    <Table.Tr key={n.index}>
-                      <Table.Td>
-                        <Anchor component={Link} to={`${base}${n.index}`}>
-                          #{n.index}
-                        </Anchor>
-                      </Table.Td>
-                      <Table.Td ta="right" className="num">
-                        {n.cosine.toFixed(3)}
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Card>
-          </SimpleGrid>
+          {detail.kind === 'sae' ? (
+            <SimpleGrid cols={{ base: 1, lg: 3 }}>
+              <HistogramCard histogram={s.histogram} />
+              <Card withBorder>
+                <SimpleGrid cols={2}>
+                  <LogitList title="Top logits" entries={s.topLogits} />
+                  <LogitList title="Bottom logits" entries={s.bottomLogits} />
+                </SimpleGrid>
+              </Card>
+              <Neighbours neighbours={s.neighbours} base={base} />
+            </SimpleGrid>
+          ) : (
+            <>
+              <HistogramCard histogram={s.histogram} />
+              {detail.kindData && <FeatureKindView data={detail.kindData} />}
+            </>
+          )}
           <Samples detail={detail} />
         </>
       )}
     </Stack>
+  );
+}
+
+function HistogramCard({ histogram }: { histogram: { edges: number[]; counts: number[] } }) {
+  return (
+    <Card withBorder>
+      <Text size="sm" fw={500} mb={4}>
+        Activation histogram (non-zero)
+      </Text>
+      {histogram.counts.length > 0 ? (
+        <Histogram edges={histogram.edges} counts={histogram.counts} />
+      ) : (
+        <Empty>Never fired.</Empty>
+      )}
+    </Card>
+  );
+}
+
+function Neighbours({ neighbours, base }: { neighbours: { index: number; cosine: number }[]; base: string }) {
+  return (
+    <Card withBorder>
+      <Text size="sm" fw={500} mb={4}>
+        Nearest features (decoder cosine)
+      </Text>
+      <Table>
+        <Table.Tbody>
+          {neighbours.slice(0, 8).map((n) => (
+            <Table.Tr key={n.index}>
+              <Table.Td>
+                <Anchor component={Link} to={`${base}${n.index}`}>
+                  #{n.index}
+                </Anchor>
+              </Table.Td>
+              <Table.Td ta="right" className="num">
+                {n.cosine.toFixed(3)}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Card>
   );
 }
 
@@ -191,6 +220,7 @@ function Samples({ detail }: { detail: FeatureDetail }) {
   const [full, setFull] = useState(false);
   const sampling = detail.samplings.find((s) => s.name === which) ?? detail.samplings[0];
   const scale = detail.stats?.maxActivation ?? 0;
+  const heads = detail.kindData?.kind === 'crosscoder' ? detail.kindData.heads : [];
   return (
     <Card withBorder>
       <Group justify="space-between" mb="sm">
@@ -214,7 +244,7 @@ function Samples({ detail }: { detail: FeatureDetail }) {
       ) : (
         <Stack gap="xs" data-testid="feature-samples">
           {sampling.samples.map((s) => (
-            <SampleRow key={`${s.contextIndex}-${s.rank}`} sample={s} scale={scale} full={full} />
+            <SampleRow key={`${s.contextIndex}-${s.rank}`} sample={s} scale={scale} full={full} heads={heads} />
           ))}
         </Stack>
       )}
@@ -222,7 +252,17 @@ function Samples({ detail }: { detail: FeatureDetail }) {
   );
 }
 
-function SampleRow({ sample, scale, full }: { sample: FeatureSample; scale: number; full: boolean }) {
+function SampleRow({
+  sample,
+  scale,
+  full,
+  heads,
+}: {
+  sample: FeatureSample;
+  scale: number;
+  full: boolean;
+  heads: readonly string[];
+}) {
   let peak = 0;
   let max = -Infinity;
   for (const [i, a] of sample.activations.entries()) {
@@ -247,6 +287,7 @@ function SampleRow({ sample, scale, full }: { sample: FeatureSample; scale: numb
         scale={scale}
         focus={peak - from}
       />
+      {sample.kindData && <SampleKindView data={sample.kindData} tokens={sample.tokens} heads={heads} />}
     </div>
   );
 }
