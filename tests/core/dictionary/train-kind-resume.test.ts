@@ -158,6 +158,29 @@ describe('kind trainer: checkpoints and resume', () => {
     );
   }
 
+  it('a crosscoder stopped before its first step resumes from its initialisation and trains that batch once', async () => {
+    // The crosscoder's initialisation depends on the first batch (the output biases and the weight scale): the
+    // checkpoint at step 0 holds those parameters and the stream's state before that batch.
+    const cfg = config('crosscoder');
+    const home = studioHome(tempHome());
+    const stopped = await trainKindDictionary(cfg, { home, runId: 'z', maxStepsThisProcess: 0 });
+    expect(stopped).toMatchObject({ cancelled: true, steps: 0 });
+    expect(checkpointSteps(home, 'z')).toEqual(['step-00000000']);
+    const logs: string[] = [];
+    const resumed = await trainKindDictionary(cfg, {
+      home,
+      runId: 'z',
+      resume: true,
+      onEvent: (e) => e.type === 'log' && logs.push(e.message),
+    });
+    expect(resumed.steps).toBe(6);
+    expect(logs.some((l) => /initial weight scale/.test(l))).toBe(false); // no second data-dependent init
+    const reference =
+      uninterrupted.crosscoder ??
+      (await trainKindDictionary(cfg, { home: studioHome(tempHome()), runId: 'a' })).dictionaryDir!;
+    expectSameWeights(reference, resumed.dictionaryDir!);
+  });
+
   it('refuses to resume a finished run, leaving its dictionary as it was', { timeout: 60_000 }, async () => {
     const cfg = config('molt', { total_training_tokens: 240 * 2 });
     const home = studioHome(tempHome());
