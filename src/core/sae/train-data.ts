@@ -10,7 +10,6 @@ import { loadModel, type ModelLocation } from '../lm/load-model';
 import type { ModelConfig } from '../lm/model-config';
 import type { TokenBatch } from '../lm/token-batch';
 import { ModelTokenizer } from '../lm/tokenizer';
-import type { ActivationBasis } from '../../protocol/kind-configs/common';
 
 export interface ModelAndWindows {
   model: HookedTransformer;
@@ -39,8 +38,6 @@ export async function loadModelAndWindows(
     /** The activation basis to run the model in (default 'unprocessed'): the dictionary's activation_basis. */
     basis?: ActivationBasis;
     onLog?: (m: string) => void;
-    /** The activation basis to run the model in (default unprocessed). */
-    basis?: ActivationBasis;
   },
 ): Promise<ModelAndWindows> {
   const { model, location } = loadModel(modelRef, { basis: opts.basis });
