@@ -121,7 +121,7 @@ describe('sae-studio attribute', () => {
     for (const n of json.nodes.filter(
       (x) => x.feature_type === 'lorsa' || x.feature_type === 'cross layer transcoder',
     )) {
-      const [layer, idx] = cantorUnpair(n.feature!);
+      const { layer, index: idx } = cantorUnpair(n.feature!);
       expect(n.node_id).toContain(`_${idx}_`);
       expect(Number.isInteger(layer)).toBe(true);
     }
