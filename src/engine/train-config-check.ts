@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { SaeConfigSchema } from '../protocol/dictionary-config';
 import { kindOf } from '../core/dictionary/registry';
+import { checkLorsaFitsModel } from '../core/dictionary/kinds/lorsa';
+import type { LorsaConfig } from '../protocol/kind-configs/lorsa';
 import { TrainConfigSchema, type TrainConfig } from '../protocol/run-config';
 import { openDataset } from '../core/data/sources/open-dataset';
 import { isInputError } from '../core/errors';
@@ -42,9 +44,21 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
       const kind = kindOf(cfg.sae.sae_type);
       const parsed = kind.schema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
       if (!parsed.success) issues.push(...fieldIssues(parsed.error, at('sae')));
-      else
+      else {
         for (const h of new Set([...kind.hooksIn(parsed.data), ...kind.hooksOut(parsed.data)]))
           inputIssue('sae', () => hookStage(m, h));
+        if (cfg.sae.sae_type === 'lorsa') {
+          const lorsa = parsed.data as LorsaConfig;
+          lorsaFitIssue(lorsa, m, at('sae'), issues);
+          // A Lorsa trains on whole windows of context_size positions (the model's context when not set).
+          const S = cfg.context_size ?? m.nCtx;
+          if (lorsa.n_ctx < S)
+            issues.push({
+              field: at('sae.n_ctx'),
+              message: `must be at least the training windows' ${S} positions (context_size ${cfg.context_size ?? `not set: the model's ${m.nCtx}`})`,
+            });
+        }
+      }
     } else {
       inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in!));
       if (cfg.sae.hook_point_out !== undefined)
@@ -66,4 +80,19 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
     inputIssue('dataset', () => openDataset(cfg.dataset));
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config: cfg };
+}
+
+/**
+ * Whether a Lorsa's rotary setup and n_ctx fit the model, as an issue on the field checkLorsaFitsModel names
+ * (its message reads "Lorsa config: field 'rotary_dim': must equal …").
+ */
+function lorsaFitIssue(cfg: LorsaConfig, model: ModelConfig, sae: string, issues: FieldIssue[]): void {
+  try {
+    checkLorsaFitsModel(cfg, model);
+  } catch (err) {
+    if (!isInputError(err)) throw err;
+    const text = oneLine(err);
+    const m = /field '([A-Za-z_]+)': (.*)$/.exec(text);
+    issues.push(m ? { field: joinPath(sae, m[1]!), message: m[2]! } : { field: sae, message: text });
+  }
 }
