@@ -1,8 +1,10 @@
-// The wizard's dictionary step: the activation function, the number of latents, and k or the sparsity penalty.
+// The wizard's dictionary step: the activation function, the number of latents, and k or the sparsity penalty; the
+// shapes only some kinds have (Lorsa's heads and positions, MoLT's ranks) in KindShape.tsx.
 import { NumberInput, SegmentedControl, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { ACT_FNS, usesTopK } from '../../../protocol/dictionary-config';
 import { SPARSITY_LOSS_TYPES } from '../../../protocol/run-config';
 import { Help } from './Help';
+import { KindShape } from './KindShape';
 import type { Wizard } from './use-wizard';
 import { ACT_FN_OPTIONS, numberOrEmpty, SPARSITY_OPTIONS } from './wizard-model';
 
@@ -25,17 +27,25 @@ export function DictionaryStep({ w }: { w: Wizard }) {
         </Text>
       </div>
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
-        <NumberInput
-          label={<Help label="Number of latents (features). Expansion factor = d_sae / d_model.">Latents (d_sae)</Help>}
-          description={ratio ? `expansion factor ${Number(ratio.toFixed(2))}` : ' '}
-          value={form.dSae}
-          onChange={(v) => w.set('dSae', numberOrEmpty(v))}
-          min={1}
-          allowDecimal={false}
-          thousandSeparator=","
-          error={w.shown.dSae}
-          data-testid="d-sae"
-        />
+        {form.saeType === 'molt' ? (
+          <Text size="sm" mt="lg">
+            Latents (d_sae): the transforms of the rank table below
+          </Text>
+        ) : (
+          <NumberInput
+            label={
+              <Help label="Number of latents (features). Expansion factor = d_sae / d_model.">Latents (d_sae)</Help>
+            }
+            description={ratio ? `expansion factor ${Number(ratio.toFixed(2))}` : ' '}
+            value={form.dSae}
+            onChange={(v) => w.set('dSae', numberOrEmpty(v))}
+            min={1}
+            allowDecimal={false}
+            thousandSeparator=","
+            error={w.shown.dSae}
+            data-testid="d-sae"
+          />
+        )}
         {usesTopK(form.actFn) ? <TopKInput w={w} /> : <SparsityCoefficientInput w={w} />}
       </SimpleGrid>
       {!usesTopK(form.actFn) && (
@@ -48,6 +58,7 @@ export function DictionaryStep({ w }: { w: Wizard }) {
           allowDeselect={false}
         />
       )}
+      <KindShape w={w} />
     </Stack>
   );
 }

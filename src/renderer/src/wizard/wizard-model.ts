@@ -14,7 +14,16 @@ import {
   type TrainConfigDraft,
   type TrainSaeInput,
 } from '../../../protocol/run-config';
-import type { FieldIssue } from '../../../protocol/service-error';
+import type { FieldErrors } from './field-issues';
+import {
+  defaultKindForm,
+  KIND_DEFAULTS,
+  kindSaeFields,
+  moltHooks,
+  rankCountsSum,
+  resolveKindFields,
+  type KindForm,
+} from './kind-fields';
 
 /** How the wizard presents each activation function, in the order it offers them (every act_fn of the contract). */
 const ACT_FN_CHOICES = {
@@ -39,7 +48,7 @@ export const ACT_FN_OPTIONS = Object.entries(ACT_FN_CHOICES).map(([value, c]) =>
 const SPARSITY_LABELS: Record<SparsityLossType, string> = { power: 'L1 / Lp', tanh: 'tanh', 'tanh-quad': 'tanh-quad' };
 export const SPARSITY_OPTIONS = SPARSITY_LOSS_TYPES.map((value) => ({ value, label: SPARSITY_LABELS[value] }));
 
-export interface WizardForm {
+export interface WizardForm extends KindForm {
   name: string;
   /** A bundled model's name, or a folder path. */
   model: string;
@@ -96,7 +105,27 @@ export function defaultForm(): WizardForm {
     backend: 'auto',
     evalWindows: 64,
     analyzeTokens: 200_000,
+    ...defaultKindForm(),
   };
+}
+
+/**
+ * The form after picking another kind: that kind's small defaults for latents and k, the dictionary named after the
+ * kind while it still carries the previous kind's name, and for a MoLT the MLP of the middle layer as its hooks.
+ */
+export function chooseKind(f: WizardForm, kind: WizardForm['saeType'], model: ModelInfo | null): WizardForm {
+  if (kind === f.saeType) return f;
+  const d = KIND_DEFAULTS[kind];
+  const next: WizardForm = {
+    ...f,
+    saeType: kind,
+    dSae: d.dSae,
+    topK: d.topK,
+    name: f.name === f.saeType ? kind : f.name,
+  };
+  if (kind === 'molt' && model) Object.assign(next, moltHooks(Math.floor(model.nLayers / 2)));
+  if (kind === 'sae' && f.saeType === 'molt') Object.assign(next, { hookIn: '', hookOut: '' });
+  return next;
 }
 
 /** The residual stream in the middle of the model: a common first choice. */
@@ -120,25 +149,18 @@ export function transcoderTarget(hookIn: string, hooks: readonly string[]): stri
  */
 export function withModelHooks(f: WizardForm, model: ModelInfo | null): WizardForm {
   if (!model) return f;
-  const hookIn = model.hookNames.includes(f.hookIn) ? f.hookIn : defaultHook(model);
-  const hookOut = f.hookOut === '' || model.hookNames.includes(f.hookOut) ? f.hookOut : '';
-  return hookIn === f.hookIn && hookOut === f.hookOut ? f : { ...f, hookIn, hookOut };
+  const fallback = f.saeType === 'molt' ? moltHooks(Math.floor(model.nLayers / 2)) : null;
+  const hookIn = model.hookNames.includes(f.hookIn) ? f.hookIn : (fallback?.hookIn ?? defaultHook(model));
+  const hookOut =
+    (f.hookOut === '' && !fallback) || model.hookNames.includes(f.hookOut) ? f.hookOut : (fallback?.hookOut ?? '');
+  const resolved = f.saeType === 'sae' ? f : { ...f, ...resolveKindFields(f, model) };
+  return hookIn === f.hookIn && hookOut === f.hookOut ? resolved : { ...resolved, hookIn, hookOut };
 }
 
 /** The wizard's fields in config terms. Empty numbers are left out, so the check reports them as missing. */
 export function toTrainConfig(f: WizardForm): TrainConfigDraft {
-  const num = (v: number | '') => (v === '' ? undefined : v);
   const topK = usesTopK(f.actFn);
-  const sae: Partial<TrainSaeInput> = {
-    sae_type: 'sae',
-    hook_point_in: f.hookIn,
-    d_sae: num(f.dSae),
-    act_fn: f.actFn,
-    norm_activation: 'dataset-wise',
-    hook_point_out: f.hookOut !== '' && f.hookOut !== f.hookIn ? f.hookOut : undefined,
-    top_k: topK ? num(f.topK) : undefined,
-    sparsity_include_decoder_norm: topK ? false : undefined,
-  };
+  const sae: Partial<TrainSaeInput> = f.saeType === 'sae' ? saeFields(f) : kindFields(f);
   return withoutUndefined({
     name: f.name,
     model: f.model,
@@ -151,15 +173,53 @@ export function toTrainConfig(f: WizardForm): TrainConfigDraft {
     backend: f.backend,
     eval_windows: num(f.evalWindows),
     analyze_tokens: num(f.analyzeTokens),
-    checkpoint_every_tokens: checkpointEvery(f),
+    checkpoint_every_tokens: f.saeType === 'sae' ? checkpointEvery(f) : undefined,
     log_frequency: logFrequency(f),
     sparsity_loss_type: topK ? undefined : f.sparsityLoss,
     l1_coefficient: topK ? undefined : num(f.l1Coefficient),
   });
 }
 
+const num = (v: number | '') => (v === '' ? undefined : v);
+
+/** An SAE or a transcoder: one hook in, optionally another out. */
+function saeFields(f: WizardForm): Partial<TrainSaeInput> {
+  const topK = usesTopK(f.actFn);
+  return {
+    sae_type: 'sae',
+    hook_point_in: f.hookIn,
+    d_sae: num(f.dSae),
+    act_fn: f.actFn,
+    norm_activation: 'dataset-wise',
+    hook_point_out: f.hookOut !== '' && f.hookOut !== f.hookIn ? f.hookOut : undefined,
+    top_k: topK ? num(f.topK) : undefined,
+    sparsity_include_decoder_norm: topK ? false : undefined,
+  };
+}
+
+/**
+ * A crosscoder, CLT, Lorsa or MoLT: its own hooks and shapes, the shared act_fn and k, and d_sae (a MoLT's is the
+ * sum of its rank table, so it is left to the check). The kinds keep lm-saes's decoder-norm gate (crosscoders
+ * require it), so sparsity_include_decoder_norm keeps its default.
+ */
+function kindFields(f: WizardForm): Partial<TrainSaeInput> {
+  return {
+    sae_type: f.saeType,
+    act_fn: f.actFn,
+    norm_activation: 'dataset-wise',
+    d_sae: f.saeType === 'molt' ? undefined : num(f.dSae),
+    top_k: usesTopK(f.actFn) ? num(f.topK) : undefined,
+    ...(kindSaeFields(f, f) as Partial<TrainSaeInput>),
+  } as Partial<TrainSaeInput>;
+}
+
+/** The number of latents the form gives: d_sae, or a MoLT's Σ rank counts. */
+export function formDSae(f: WizardForm): number | null {
+  return f.saeType === 'molt' ? rankCountsSum(f.rankCounts) : f.dSae === '' ? null : f.dSae;
+}
+
 /** The same object without its undefined fields (which a check would read as given). */
-function withoutUndefined<T extends object>(o: T): T {
+export function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
@@ -175,55 +235,30 @@ function checkpointEvery(f: WizardForm): number | undefined {
   return Math.max(f.batchSize, Math.ceil(f.totalTokens / 10 / f.batchSize) * f.batchSize);
 }
 
-/** Where each config field is edited (issues of other fields are shown on the review step). */
-const CONFIG_FIELD: Record<string, FormField> = {
-  'config.name': 'name',
-  'config.model': 'model',
-  'config.dataset': 'dataset',
-  'config.sae.hook_point_in': 'hookIn',
-  'config.sae.hook_point_out': 'hookOut',
-  'config.sae.act_fn': 'actFn',
-  'config.sae.d_sae': 'dSae',
-  'config.sae.expansion_factor': 'dSae',
-  'config.sae.top_k': 'topK',
-  'config.sparsity_loss_type': 'sparsityLoss',
-  'config.l1_coefficient': 'l1Coefficient',
-  'config.lr': 'lr',
-  'config.batch_size': 'batchSize',
-  'config.total_training_tokens': 'totalTokens',
-  'config.lr_warm_up_steps': 'warmupSteps',
-  'config.backend': 'backend',
-  'config.eval_windows': 'evalWindows',
-  'config.analyze_tokens': 'analyzeTokens',
-};
-
-export interface FieldErrors {
-  byField: Partial<Record<FormField, string>>;
-  /** Issues no field of the wizard edits. */
-  other: FieldIssue[];
-}
-
-export const NO_FIELD_ERRORS: FieldErrors = { byField: {}, other: [] };
-
 /** How long typing must pause before the studio checks what was typed. */
 export const CHECK_DELAY_MS = 250;
-
-export function issuesToFields(issues: readonly FieldIssue[]): FieldErrors {
-  const byField: Partial<Record<FormField, string>> = {};
-  const other: FieldIssue[] = [];
-  for (const issue of issues) {
-    const field = CONFIG_FIELD[issue.field];
-    if (field) byField[field] ??= issue.message;
-    else other.push(issue);
-  }
-  return { byField, other };
-}
 
 export const STEPS = [
   { key: 'model', label: 'Model', fields: ['model'] },
   { key: 'dataset', label: 'Dataset', fields: ['dataset'] },
-  { key: 'hook', label: 'Hook point', fields: ['hookIn', 'hookOut'] },
-  { key: 'dictionary', label: 'Dictionary', fields: ['actFn', 'dSae', 'topK', 'sparsityLoss', 'l1Coefficient'] },
+  { key: 'kind', label: 'Kind', fields: ['saeType'] },
+  { key: 'hook', label: 'Hook points', fields: ['hookIn', 'hookOut', 'crosscoderHooks', 'cltLastLayer', 'lorsaLayer'] },
+  {
+    key: 'dictionary',
+    label: 'Dictionary',
+    fields: [
+      'actFn',
+      'dSae',
+      'topK',
+      'sparsityLoss',
+      'l1Coefficient',
+      'nQkHeads',
+      'dQkHead',
+      'nCtx',
+      'lorsaRotary',
+      'rankCounts',
+    ],
+  },
   {
     key: 'training',
     label: 'Training',
