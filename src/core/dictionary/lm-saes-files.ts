@@ -39,8 +39,9 @@ export function checkKindParams(kind: DictionaryKind, cfg: KindConfigBase, param
     if (!sameShape(t.shape, shape) || t.data.length !== shape.reduce((a, b) => a * b, 1))
       throw new InputError(`${label}: tensor '${name}' has shape ${shapeText(t.shape)}, expected ${shapeText(shape)}`);
   }
+  const buffers = kind.buffers(cfg);
   for (const name of Object.keys(params))
-    if (!trainable.has(name))
+    if (!trainable.has(name) && !(name in buffers))
       throw new InputError(
         `${label}: unexpected tensor '${name}' (a ${kind.saeType} dictionary has ${[...trainable].join(', ')})`,
       );
@@ -177,6 +178,7 @@ export function loadKindDictionary(
       const buffer = buffers[name];
       if (buffer) {
         checkBuffer(file, name, buffer);
+        params[name] = { data: Float32Array.from(buffer.data as ArrayLike<number>, Number), shape: [...buffer.shape] };
         continue;
       }
       const actual = file.info(name).shape;

@@ -11,6 +11,7 @@ import { lorsaAttention64, lorsaDecoderNorms, lorsaForward64, lorsaRotaryTables,
 import { lorsaTf } from './lorsa-tf';
 import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
 
+import { checkLorsaFitsModel } from './lorsa-model';
 export { checkLorsaFitsModel, initLorsaActiveSubspace, initLorsaFromModel } from './lorsa-model';
 
 const JUMPRELU_KEY = 'activation_function.log_jumprelu_threshold';
@@ -305,6 +306,7 @@ export function lorsaZPattern(
 }
 
 export const lorsaKind: DictionaryKind<LorsaConfig> = {
+  fitsModel: checkLorsaFitsModel,
   saeType: 'lorsa',
   label: DICTIONARY_KIND_TEXTS.lorsa.label,
   description: DICTIONARY_KIND_TEXTS.lorsa.description,
