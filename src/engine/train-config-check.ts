@@ -6,8 +6,6 @@
 import { existsSync } from 'node:fs';
 import { SaeConfigSchema } from '../protocol/dictionary-config';
 import { kindOf } from '../core/dictionary/registry';
-import { checkLorsaFitsModel } from '../core/dictionary/kinds/lorsa';
-import type { LorsaConfig } from '../protocol/kind-configs/lorsa';
 import { TrainConfigSchema, type TrainConfig } from '../protocol/run-config';
 import { openDataset } from '../core/data/sources/open-dataset';
 import { isInputError } from '../core/errors';
@@ -47,17 +45,15 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
       else {
         for (const h of new Set([...kind.hooksIn(parsed.data), ...kind.hooksOut(parsed.data)]))
           inputIssue('sae', () => hookStage(m, h));
-        if (cfg.sae.sae_type === 'lorsa') {
-          const lorsa = parsed.data as LorsaConfig;
-          lorsaFitIssue(lorsa, m, at('sae'), issues);
-          // A Lorsa trains on whole windows of context_size positions (the model's context when not set).
-          const S = cfg.context_size ?? m.nCtx;
-          if (lorsa.n_ctx < S)
-            issues.push({
-              field: at('sae.n_ctx'),
-              message: `must be at least the training windows' ${S} positions (context_size ${cfg.context_size ?? `not set: the model's ${m.nCtx}`})`,
-            });
-        }
+        if (kind.fitsModel) fitIssue(() => kind.fitsModel!(parsed.data, m), at('sae'), issues);
+        // A sequence kind (Lorsa) trains on whole windows of context_size positions (the model's context if unset).
+        const nCtx = (parsed.data as { n_ctx?: unknown }).n_ctx;
+        const S = cfg.context_size ?? m.nCtx;
+        if (kind.needsSequences && typeof nCtx === 'number' && nCtx < S)
+          issues.push({
+            field: at('sae.n_ctx'),
+            message: `must be at least the training windows' ${S} positions (context_size ${cfg.context_size ?? `not set: the model's ${m.nCtx}`})`,
+          });
       }
     } else {
       inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in!));
@@ -83,12 +79,12 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
 }
 
 /**
- * Whether a Lorsa's rotary setup and n_ctx fit the model, as an issue on the field checkLorsaFitsModel names
- * (its message reads "Lorsa config: field 'rotary_dim': must equal …").
+ * Whether the dictionary fits the model beyond its hooks (a Lorsa's rotary setup, its n_ctx), as an issue on the
+ * field the kind's check names (its messages read "Lorsa config: field 'rotary_dim': must equal …").
  */
-function lorsaFitIssue(cfg: LorsaConfig, model: ModelConfig, sae: string, issues: FieldIssue[]): void {
+function fitIssue(check: () => void, sae: string, issues: FieldIssue[]): void {
   try {
-    checkLorsaFitsModel(cfg, model);
+    check();
   } catch (err) {
     if (!isInputError(err)) throw err;
     const text = oneLine(err);
