@@ -175,6 +175,7 @@ export function toTrainConfig(f: WizardForm): TrainConfigDraft {
     analyze_tokens: num(f.analyzeTokens),
     checkpoint_every_tokens: f.saeType === 'sae' ? checkpointEvery(f) : undefined,
     log_frequency: logFrequency(f),
+    norm_estimation_tokens: normEstimationTokens(f),
     sparsity_loss_type: topK ? undefined : f.sparsityLoss,
     l1_coefficient: topK ? undefined : num(f.l1Coefficient),
   });
@@ -221,6 +222,11 @@ export function formDSae(f: WizardForm): number | null {
 /** The same object without its undefined fields (which a check would read as given). */
 export function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The dataset-wise norm from at most as many tokens as the run trains on (a short run needs no 100,000-token pass). */
+function normEstimationTokens(f: WizardForm): number | undefined {
+  return f.totalTokens === '' || f.totalTokens <= 0 ? undefined : Math.min(100_000, f.totalTokens);
 }
 
 /** Metrics every step for short runs, every 10 steps from 1,000 steps on: charts get at least ~100 points. */
