@@ -13,6 +13,7 @@ import { allKinds } from '../../src/core/dictionary/registry';
 import { WizardPage } from '../../src/renderer/src/pages/WizardPage';
 import { cltHooks, rankCountsSum } from '../../src/renderer/src/wizard/kind-fields';
 import {
+  actFnOptions,
   chooseKind,
   defaultForm,
   toTrainConfig,
@@ -97,6 +98,20 @@ describe('wizard kinds: the model', () => {
       const r = await f.client.validateTrainConfig({ config: toTrainConfig(formOf(kind)) });
       expect({ kind, issues: r.ok ? [] : r.issues }).toEqual({ kind, issues: [] });
     }
+  });
+
+  it("offers the layer-wide TopK to the CLT alone, and the service's check takes it", async () => {
+    expect(actFnOptions('clt').map((o) => o.value)).toContain('layertopk');
+    for (const kind of ['sae', 'crosscoder', 'lorsa', 'molt'] as const)
+      expect(actFnOptions(kind).map((o) => o.value)).not.toContain('layertopk');
+    const clt = formOf('clt', { actFn: 'layertopk', topK: 32 });
+    expect(toTrainConfig(clt).sae).toMatchObject({ act_fn: 'layertopk', top_k: 32 });
+    const r = await f.client.validateTrainConfig({ config: toTrainConfig(clt) });
+    expect(r.ok ? [] : r.issues).toEqual([]);
+    // k of a layer-wide TopK is bounded by n_layers × d_sae, not d_sae.
+    const big = await f.client.validateTrainConfig({ config: toTrainConfig({ ...clt, dSae: 16, topK: 65 }) });
+    expect(big.ok ? null : issuesToFields(big.issues, 'clt').byField.topK).toMatch(/n_layers × d_sae = 64/);
+    expect(chooseKind(clt, 'crosscoder', pdlm).actFn).toBe('topk');
   });
 
   it("maps the check's issues onto the fields that edit them", async () => {

@@ -4,7 +4,8 @@
  * fields. Validation itself is the studio's: `validateTrainConfig` runs TrainConfigSchema and the model / hook /
  * dataset checks that the CLI runs, so the wizard and the CLI accept exactly the same configs.
  */
-import { usesTopK, type ActFn } from '../../../protocol/dictionary-config';
+import type { ActFn } from '../../../protocol/dictionary-config';
+import type { KindActFn } from '../../../protocol/kind-configs/common';
 import { hookLayer, hookName } from '../../../protocol/hook-names';
 import type { ModelInfo } from '../../../protocol/models';
 import {
@@ -40,10 +41,30 @@ const ACT_FN_CHOICES = {
     help: 'ReLU with a learned per-latent threshold (rectangle straight-through estimator); trained with a sparsity penalty.',
   },
   relu: { label: 'ReLU', help: 'The classic SAE: ReLU with an L1 (or tanh) penalty on activations × decoder norms.' },
-} as const satisfies Record<ActFn, { label: string; help: string }>;
+  layertopk: {
+    label: 'Layer TopK',
+    help: 'CLT only: keeps the k largest pre-activations of each token across all its layers together (k is the L0 of the whole CLT).',
+  },
+  batchlayertopk: {
+    label: 'Batch layer TopK',
+    help: 'CLT only: keeps the k·batch largest pre-activations of the whole batch across all layers.',
+  },
+} as const satisfies Record<KindActFn, { label: string; help: string }>;
 
-/** The choices as a select's data (the form maps a picked value back through ACT_FNS). */
+/** The choices as a select's data (the form maps a picked value back through KIND_ACT_FNS). */
 export const ACT_FN_OPTIONS = Object.entries(ACT_FN_CHOICES).map(([value, c]) => ({ value, ...c }));
+
+const LAYER_WIDE = new Set<KindActFn>(['layertopk', 'batchlayertopk']);
+
+/** The activation functions a kind takes: the layer-wide TopK variants select across a CLT's layers only. */
+export function actFnOptions(kind: WizardForm['saeType']) {
+  return ACT_FN_OPTIONS.filter((o) => kind === 'clt' || !LAYER_WIDE.has(o.value as KindActFn));
+}
+
+/** Whether the activation function keeps top_k latents (every TopK variant) rather than taking a sparsity penalty. */
+export function keepsTopK(actFn: KindActFn): boolean {
+  return actFn !== 'relu' && actFn !== 'jumprelu';
+}
 
 const SPARSITY_LABELS: Record<SparsityLossType, string> = { power: 'L1 / Lp', tanh: 'tanh', 'tanh-quad': 'tanh-quad' };
 export const SPARSITY_OPTIONS = SPARSITY_LOSS_TYPES.map((value) => ({ value, label: SPARSITY_LABELS[value] }));
@@ -59,7 +80,7 @@ export interface WizardForm extends KindForm {
   hookIn: string;
   /** Empty: the same as hookIn (an SAE); another hook makes a transcoder. */
   hookOut: string;
-  actFn: ActFn;
+  actFn: KindActFn;
   /** Numbers are '' while a field is empty. */
   dSae: number | '';
   topK: number | '';
@@ -122,6 +143,7 @@ export function chooseKind(f: WizardForm, kind: WizardForm['saeType'], model: Mo
     dSae: d.dSae,
     topK: d.topK,
     name: f.name === f.saeType ? kind : f.name,
+    actFn: kind !== 'clt' && LAYER_WIDE.has(f.actFn) ? 'topk' : f.actFn,
   };
   if (kind === 'molt' && model) Object.assign(next, moltHooks(Math.floor(model.nLayers / 2)));
   if (kind === 'sae' && f.saeType === 'molt') Object.assign(next, { hookIn: '', hookOut: '' });
@@ -159,7 +181,7 @@ export function withModelHooks(f: WizardForm, model: ModelInfo | null): WizardFo
 
 /** The wizard's fields in config terms. Empty numbers are left out, so the check reports them as missing. */
 export function toTrainConfig(f: WizardForm): TrainConfigDraft {
-  const topK = usesTopK(f.actFn);
+  const topK = keepsTopK(f.actFn);
   const sae: Partial<TrainSaeInput> = f.saeType === 'sae' ? saeFields(f) : kindFields(f);
   return withoutUndefined({
     name: f.name,
@@ -185,12 +207,12 @@ const num = (v: number | '') => (v === '' ? undefined : v);
 
 /** An SAE or a transcoder: one hook in, optionally another out. */
 function saeFields(f: WizardForm): Partial<TrainSaeInput> {
-  const topK = usesTopK(f.actFn);
+  const topK = keepsTopK(f.actFn);
   return {
     sae_type: 'sae',
     hook_point_in: f.hookIn,
     d_sae: num(f.dSae),
-    act_fn: f.actFn,
+    act_fn: f.actFn as ActFn, // a layer-wide TopK left from a CLT is reported by the check
     norm_activation: 'dataset-wise',
     hook_point_out: f.hookOut !== '' && f.hookOut !== f.hookIn ? f.hookOut : undefined,
     top_k: topK ? num(f.topK) : undefined,
@@ -209,7 +231,7 @@ function kindFields(f: WizardForm): Partial<TrainSaeInput> {
     act_fn: f.actFn,
     norm_activation: 'dataset-wise',
     d_sae: f.saeType === 'molt' ? undefined : num(f.dSae),
-    top_k: usesTopK(f.actFn) ? num(f.topK) : undefined,
+    top_k: keepsTopK(f.actFn) ? num(f.topK) : undefined,
     ...(kindSaeFields(f, f) as Partial<TrainSaeInput>),
   } as Partial<TrainSaeInput>;
 }
