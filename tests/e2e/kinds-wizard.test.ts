@@ -87,6 +87,8 @@ const runLog = async (page: Page) =>
 
 /** Opens the wizard, picks the kind, and stops on its hook step. */
 async function toHookStep(page: Page, kind: Kind, hooks: string): Promise<void> {
+  // A fresh load: going to the same #/new again would keep the wizard where it was.
+  await page.goto('about:blank');
   await page.goto(`${served.url}#/new`);
   await page.getByTestId('model-card').waitFor({ timeout: 60_000 });
   await page.getByTestId('step-kind').click();
