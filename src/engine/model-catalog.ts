@@ -47,6 +47,28 @@ function modelInfo(name: string, ref: string, cfg: ModelConfig, bundled: boolean
     nHeads: cfg.nHeads,
     dVocab: cfg.dVocab,
     nCtx: cfg.nCtx,
+    dHead: cfg.dHead,
+    rotary: modelRotary(cfg),
     hookNames: listHookNames(cfg),
+  };
+}
+
+function modelRotary(cfg: ModelConfig): ModelInfo['rotary'] {
+  const r = cfg.rotary;
+  if (!r) return null;
+  const s = r.scaling;
+  return {
+    dim: r.dim,
+    base: r.theta,
+    adjacentPairs: false,
+    ntkByParts:
+      s.type === 'llama3'
+        ? {
+            factor: s.factor,
+            lowFreqFactor: s.lowFreqFactor,
+            highFreqFactor: s.highFreqFactor,
+            oldContextLen: s.originalMaxPositionEmbeddings,
+          }
+        : null,
   };
 }

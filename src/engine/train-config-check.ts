@@ -42,9 +42,19 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
       const kind = kindOf(cfg.sae.sae_type);
       const parsed = kind.schema.safeParse({ model_name: cfg.model, ...cfg.sae, d_model: m.dModel });
       if (!parsed.success) issues.push(...fieldIssues(parsed.error, at('sae')));
-      else
+      else {
         for (const h of new Set([...kind.hooksIn(parsed.data), ...kind.hooksOut(parsed.data)]))
           inputIssue('sae', () => hookStage(m, h));
+        if (kind.fitsModel) fitIssue(() => kind.fitsModel!(parsed.data, m), at('sae'), issues);
+        // A sequence kind (Lorsa) trains on whole windows of context_size positions (the model's context if unset).
+        const nCtx = (parsed.data as { n_ctx?: unknown }).n_ctx;
+        const S = cfg.context_size ?? m.nCtx;
+        if (kind.needsSequences && typeof nCtx === 'number' && nCtx < S)
+          issues.push({
+            field: at('sae.n_ctx'),
+            message: `must be at least the training windows' ${S} positions (context_size ${cfg.context_size ?? `not set: the model's ${m.nCtx}`})`,
+          });
+      }
     } else {
       inputIssue('sae.hook_point_in', () => hookStage(m, cfg.sae.hook_point_in!));
       if (cfg.sae.hook_point_out !== undefined)
@@ -66,4 +76,19 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
     inputIssue('dataset', () => openDataset(cfg.dataset));
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config: cfg };
+}
+
+/**
+ * Whether the dictionary fits the model beyond its hooks (a Lorsa's rotary setup, its n_ctx), as an issue on the
+ * field the kind's check names (its messages read "Lorsa config: field 'rotary_dim': must equal …").
+ */
+function fitIssue(check: () => void, sae: string, issues: FieldIssue[]): void {
+  try {
+    check();
+  } catch (err) {
+    if (!isInputError(err)) throw err;
+    const text = oneLine(err);
+    const m = /field '([A-Za-z_]+)': (.*)$/.exec(text);
+    issues.push(m ? { field: joinPath(sae, m[1]!), message: m[2]! } : { field: sae, message: text });
+  }
 }

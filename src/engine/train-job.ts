@@ -1,4 +1,7 @@
-/** A training job in the engine: the trainer's events as job-protocol messages, cancellation through its signal. */
+/**
+ * A training job in the engine: the trainer's events as job-protocol messages, cancellation through its signal. The
+ * `sae` kind trains here; the other kinds through train-kind-job.ts.
+ */
 import { TrainConfigSchema } from '../protocol/run-config';
 import { parseConfig } from '../core/config/validate';
 import { InputError } from '../core/errors';
@@ -7,6 +10,8 @@ import { evaluateTrainedDictionary, evaluationMetrics } from '../core/sae/evalua
 import { readRunConfig, trainDictionary, type TrainEvent } from '../core/sae/trainer';
 import type { EngineMessage, JobResult, TrainJobSpec } from '../protocol/job-protocol';
 import { toMetricValues } from '../protocol/metric-values';
+import { runKindTrainJob } from './train-kind-job';
+import { trainMessages } from './train-messages';
 
 export async function runTrainJob(
   spec: TrainJobSpec,
@@ -17,6 +22,13 @@ export async function runTrainJob(
   if (!spec.resume && !spec.config) throw new InputError(`run '${spec.runId}': a new run needs its train config`);
   const raw = spec.resume ? readRunConfig(home, spec.runId) : spec.config;
   const cfg = parseConfig(TrainConfigSchema, raw, spec.resume ? `run ${spec.runId}` : 'train config');
+  if (cfg.sae.sae_type !== 'sae') {
+    if (spec.resume)
+      throw new InputError(
+        `run '${spec.runId}': a ${cfg.sae.sae_type} run cannot be resumed (only sae runs checkpoint)`,
+      );
+    return runKindTrainJob(cfg, spec.runId, home, emit, signal);
+  }
   let totalSteps = 0;
   const onEvent = (e: TrainEvent) => {
     for (const m of trainMessages(e, totalSteps)) emit(m);
@@ -50,30 +62,4 @@ export async function runTrainJob(
       : null,
     evaluation: evaluation ? toMetricValues(evaluation) : null,
   };
-}
-
-/** The protocol messages of one trainer event (`done` is the job's result, sent by the runner). */
-export function trainMessages(e: TrainEvent, totalSteps: number): EngineMessage[] {
-  switch (e.type) {
-    case 'log':
-      return [{ type: 'log', message: e.message }];
-    case 'started': {
-      const resumed = e.resumedFromStep ? `, resumed from step ${e.resumedFromStep}` : '';
-      return [
-        { type: 'log', message: `training ${e.totalSteps} steps (${e.totalTokens} tokens) on ${e.backend}${resumed}` },
-        { type: 'progress', phase: 'training', done: e.resumedFromStep, total: e.totalSteps, unit: 'steps' },
-      ];
-    }
-    case 'metrics': {
-      const { step, tokens, ...values } = e.metrics;
-      return [
-        { type: 'metrics', step, tokens, values: toMetricValues(values) },
-        { type: 'progress', phase: 'training', done: step, total: totalSteps, unit: 'steps' },
-      ];
-    }
-    case 'checkpoint':
-      return [{ type: 'checkpoint', step: e.step, tokens: e.tokens, path: e.dir }];
-    case 'done':
-      return [];
-  }
 }

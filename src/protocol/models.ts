@@ -18,6 +18,28 @@ export const ModelInfoSchema = z.object({
   nHeads: positiveInt,
   dVocab: positiveInt,
   nCtx: positiveInt,
+  /** Width of one attention head. */
+  dHead: positiveInt,
+  /**
+   * Rotary position embeddings, or null for learned absolute positions (GPT-2): what a Lorsa's rotary settings must
+   * match. Hugging Face rotates the two halves of each head, so adjacentPairs is false for every model it runs;
+   * ntkByParts is Llama-3.1's RoPE scaling when the model has it.
+   */
+  rotary: z
+    .object({
+      dim: positiveInt,
+      base: z.number().positive(),
+      adjacentPairs: z.boolean(),
+      ntkByParts: z
+        .object({
+          factor: z.number(),
+          lowFreqFactor: z.number(),
+          highFreqFactor: z.number(),
+          oldContextLen: positiveInt,
+        })
+        .nullable(),
+    })
+    .nullable(),
   /** TransformerLens hook names in forward order (`hook_embed`, `blocks.0.hook_resid_pre`, …). */
   hookNames: z.array(z.string().min(1)),
 });

@@ -172,12 +172,12 @@ describe.skipIf(noChromium)(`feature pages of every dictionary kind in chromium$
       await page.goto(at('/dictionaries'));
       await page.getByTestId('dictionary-row').first().waitFor({ timeout: 30_000 });
       expect((await texts(page, 'dictionary-row-kind')).sort()).toEqual([
-        'Cross-layer transcoder · topk',
-        'Crosscoder · topk',
-        'Lorsa · topk',
-        'MoLT · topk',
+        'topk · CLT',
+        'topk · Crosscoder',
+        'topk · Lorsa',
+        'topk · MoLT',
       ]);
-      expect(await page.getByText('blocks.0.ln2.hook_normalized … blocks.3.ln2.hook_normalized (4)').count()).toBe(1);
+      expect(await page.getByText('blocks.0.ln2.hook_normalized … blocks.3.hook_mlp_out (4 layers)').count()).toBe(1);
       expect(await layoutProblems(page), `${scheme} dictionaries`).toEqual([]);
       await screenshot(page, scheme, 'dictionaries-kinds');
       await page.goto(at(`/dictionaries/${dicts.get('clt')!.name}`));

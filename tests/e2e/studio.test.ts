@@ -64,6 +64,9 @@ describe.skipIf(noChromium)(
       // Dataset: the embedded corpus, with tokenized samples.
       await page.getByTestId('dataset-preview').waitFor({ timeout: 60_000 });
       await page.getByTestId('wizard-next').click();
+      // Kind: an SAE, the default.
+      await page.getByTestId('kind-sae').waitFor();
+      await page.getByTestId('wizard-next').click();
       // Hook point: chosen from the model's own hook names.
       await expect.poll(() => page.getByTestId('hook-in').inputValue()).toBe('blocks.2.hook_resid_post');
       await page.getByTestId('wizard-next').click();

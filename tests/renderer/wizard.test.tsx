@@ -11,11 +11,11 @@ import { WizardPage } from '../../src/renderer/src/pages/WizardPage';
 import type { ModelInfo } from '../../src/protocol/models';
 import {
   defaultForm,
-  issuesToFields,
   toTrainConfig,
   transcoderTarget,
   withModelHooks,
 } from '../../src/renderer/src/wizard/wizard-model';
+import { issuesToFields } from '../../src/renderer/src/wizard/field-issues';
 import { createStudioFixture, type StudioFixture } from '../engine/studio-fixture';
 import { renderWithStudio } from './dom';
 
@@ -90,6 +90,8 @@ describe('wizard model', () => {
       nHeads: 2,
       dVocab: 10,
       nCtx: 16,
+      dHead: 4,
+      rotary: null,
       hookNames: hooks,
     };
     const form = { ...defaultForm(), hookIn: 'blocks.5.hook_resid_post', hookOut: 'blocks.5.hook_mlp_out' };

@@ -8,6 +8,7 @@ import type { HostParams } from '../../sae/host-tensor';
 import { decoderNormGate, f64, l0PerAxis, matmul, uniformGenerator } from '../host64';
 import type { DictionaryKind, HostForward, HostInput, KindMetrics, ReferenceForwardOptions } from '../kind';
 import { cltTf } from './clt-tf';
+import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
 
 export const CLT_JUMPRELU_KEY = 'activation_function.log_jumprelu_threshold';
 export const cltDecoderKey = (t: number): string => `W_D.${t}`;
@@ -348,9 +349,8 @@ function metrics(cfg: CltConfig, _params: HostParams, fwd: HostForward, y: Float
 
 export const cltKind: DictionaryKind<CltConfig> = {
   saeType: 'clt',
-  label: 'Cross-layer transcoder',
-  description:
-    'One encoder per layer whose features write to that layer and every later one (Anthropic’s circuit-tracing CLT). Pick it to build attribution graphs across an MLP stack.',
+  label: DICTIONARY_KIND_TEXTS.clt.label,
+  description: DICTIONARY_KIND_TEXTS.clt.description,
   schema: CltConfigSchema,
   configJson,
   translateLmSaesConfig,

@@ -18,6 +18,7 @@ import {
 } from '../host64';
 import type { DictionaryKind, HostForward, HostInput, KindMetrics, ReferenceForwardOptions } from '../kind';
 import { CROSSCODER_JUMPRELU_KEY, crosscoderTf } from './crosscoder-tf';
+import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
 
 export { CROSSCODER_JUMPRELU_KEY };
 
@@ -275,9 +276,8 @@ export function crosscoderFeatureHeadStats(
 
 export const crosscoderKind: DictionaryKind<CrossCoderConfig> = {
   saeType: 'crosscoder',
-  label: 'Crosscoder',
-  description:
-    'One sparse dictionary read from and written to several hook points at once (layers, checkpoints or models). Pick it to find features shared across layers or to diff two models.',
+  label: DICTIONARY_KIND_TEXTS.crosscoder.label,
+  description: DICTIONARY_KIND_TEXTS.crosscoder.description,
   schema: CrossCoderConfigSchema,
   configJson: (cfg) => ({
     sae_type: cfg.sae_type,

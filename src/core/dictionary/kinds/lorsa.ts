@@ -9,6 +9,7 @@ import type { DictionaryKind, HostForward, KindMetrics } from '../kind';
 import { f64, rowNorms64, uniformGenerator } from '../host64';
 import { lorsaAttention64, lorsaDecoderNorms, lorsaForward64, lorsaRotaryTables, type Params64 } from './lorsa-math';
 import { lorsaTf } from './lorsa-tf';
+import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
 
 import { checkLorsaFitsModel } from './lorsa-model';
 export { checkLorsaFitsModel, initLorsaActiveSubspace, initLorsaFromModel } from './lorsa-model';
@@ -307,10 +308,8 @@ export function lorsaZPattern(
 export const lorsaKind: DictionaryKind<LorsaConfig> = {
   fitsModel: checkLorsaFitsModel,
   saeType: 'lorsa',
-  label: 'Lorsa (low-rank sparse attention)',
-  description:
-    'Replaces an attention layer with many rank-1 OV heads that share a few QK patterns, read from the attention ' +
-    'input and trained to reconstruct the attention output. Pick it to find interpretable attention features.',
+  label: DICTIONARY_KIND_TEXTS.lorsa.label,
+  description: DICTIONARY_KIND_TEXTS.lorsa.description,
   schema: LorsaConfigSchema,
   configJson,
   translateLmSaesConfig,

@@ -16,6 +16,7 @@ import { hostParam } from '../../sae/host-tensor';
 import { decoderNormGate, f64, matmul, uniformGenerator } from '../host64';
 import type { DictionaryKind, HostForward, HostInput, KindMetrics, ReferenceForwardOptions } from '../kind';
 import { moltTf } from './molt-tf';
+import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
 
 export const MOLT_JUMPRELU_KEY = 'activation_function.log_jumprelu_threshold';
 
@@ -252,10 +253,8 @@ function translateLmSaesConfig(raw: Record<string, unknown>, file: string): Reco
 
 export const moltKind: DictionaryKind<MoltConfig> = {
   saeType: 'molt',
-  label: 'Mixture of linear transforms (MoLT)',
-  description:
-    'An encoder picks a few low-rank linear transforms per token and sums them applied to the input (ŷ = Σ f_i U_iV_i x). ' +
-    'Pick it to replace an MLP with sparse, interpretable input-dependent linear maps (a transcoder whose latents are transforms).',
+  label: DICTIONARY_KIND_TEXTS.molt.label,
+  description: DICTIONARY_KIND_TEXTS.molt.description,
   schema: MoltConfigSchema,
   configJson,
   translateLmSaesConfig,

@@ -17,6 +17,7 @@ import { randomSaeParams } from '../../sae/init/initialize';
 import { saeBufferShapes, saeParamShapes } from '../../sae/variants/sae';
 import { decoderNormGate, explainedVariancePerAxis, f64, l0PerAxis, matmul, rowNorms64 } from '../host64';
 import type { DictionaryKind, HostForward, KindTf } from '../kind';
+import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
 
 const saeTf: KindTf<SaeConfig> = {
   forward(cfg, params, x, opts) {
@@ -65,9 +66,8 @@ const saeTf: KindTf<SaeConfig> = {
 
 export const saeKind: DictionaryKind<SaeConfig> = {
   saeType: 'sae',
-  label: 'Sparse autoencoder / transcoder',
-  description:
-    'One hook in, one hook out: an SAE reconstructs the activations it reads; a transcoder (a different output hook, e.g. the MLP output from the MLP input) replaces a model component.',
+  label: DICTIONARY_KIND_TEXTS.sae.label,
+  description: DICTIONARY_KIND_TEXTS.sae.description,
   schema: SaeConfigSchema,
   configJson,
   translateLmSaesConfig: (raw, file) => translateConfig(raw, file).input,

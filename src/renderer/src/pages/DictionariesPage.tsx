@@ -3,7 +3,7 @@ import { Anchor, Card, Stack, Table, Text, Title } from '@mantine/core';
 import type { DictionarySummary } from '../../../protocol/dictionaries';
 import { useLoad } from '../client/studio';
 import { fmtDate, fmtInt, fmtNum } from '../components/format';
-import { kindLabel } from '../components/KindViews';
+import { dictionaryHooksText, dictionaryKindText } from '../components/dictionary-kind-text';
 import { LoadedView } from '../components/LoadedView';
 import { Link } from '../router';
 
@@ -31,15 +31,11 @@ export function DictionariesTable({ dictionaries }: { dictionaries: readonly Dic
                   {d.name}
                 </Anchor>
                 <Text size="xs" c="dimmed" data-testid="dictionary-row-kind">
-                  {d.saeType === 'sae' ? '' : `${kindLabel(d.saeType)} · `}
-                  {String(d.config.act_fn ?? d.saeType)}
+                  {dictionaryKindText(d)}
                 </Text>
               </Table.Td>
               <Table.Td>{d.modelName ?? '—'}</Table.Td>
-              <Table.Td>
-                {d.hookPointIn}
-                {d.hookPointOut && d.hookPointOut !== d.hookPointIn ? ` → ${d.hookPointOut}` : ''}
-              </Table.Td>
+              <Table.Td>{dictionaryHooksText(d)}</Table.Td>
               <Table.Td ta="right" className="num">
                 {fmtInt(d.dSae)}
               </Table.Td>

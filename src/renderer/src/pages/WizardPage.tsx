@@ -9,6 +9,7 @@ import { ComputeStep } from '../wizard/ComputeStep';
 import { DatasetStep } from '../wizard/DatasetStep';
 import { DictionaryStep } from '../wizard/DictionaryStep';
 import { HookStep } from '../wizard/HookStep';
+import { KindStep } from '../wizard/KindStep';
 import { ModelStep } from '../wizard/ModelStep';
 import { ReviewStep } from '../wizard/ReviewStep';
 import { TrainingStep } from '../wizard/TrainingStep';
@@ -18,6 +19,7 @@ import { STEPS, type StepKey } from '../wizard/wizard-model';
 const STEP_VIEWS: Record<StepKey, (props: { w: Wizard }) => ReactNode> = {
   model: ModelStep,
   dataset: DatasetStep,
+  kind: KindStep,
   hook: HookStep,
   dictionary: DictionaryStep,
   training: TrainingStep,

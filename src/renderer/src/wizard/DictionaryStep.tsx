@@ -1,10 +1,12 @@
-// The wizard's dictionary step: the activation function, the number of latents, and k or the sparsity penalty.
+// The wizard's dictionary step: the activation function, the number of latents, and k or the sparsity penalty; the
+// shapes only some kinds have (Lorsa's heads and positions, MoLT's ranks) in KindShape.tsx.
 import { NumberInput, SegmentedControl, Select, SimpleGrid, Stack, Text } from '@mantine/core';
-import { ACT_FNS, usesTopK } from '../../../protocol/dictionary-config';
+import { KIND_ACT_FNS } from '../../../protocol/kind-configs/common';
 import { SPARSITY_LOSS_TYPES } from '../../../protocol/run-config';
 import { Help } from './Help';
+import { KindShape } from './KindShape';
 import type { Wizard } from './use-wizard';
-import { ACT_FN_OPTIONS, numberOrEmpty, SPARSITY_OPTIONS } from './wizard-model';
+import { ACT_FN_OPTIONS, actFnOptions, keepsTopK, numberOrEmpty, SPARSITY_OPTIONS } from './wizard-model';
 
 export function DictionaryStep({ w }: { w: Wizard }) {
   const { form } = w;
@@ -17,28 +19,36 @@ export function DictionaryStep({ w }: { w: Wizard }) {
         </Text>
         <SegmentedControl
           value={form.actFn}
-          onChange={(v) => w.set('actFn', ACT_FNS.find((a) => a === v) ?? form.actFn)}
-          data={ACT_FN_OPTIONS.map((o) => ({ value: o.value, label: o.label }))}
+          onChange={(v) => w.set('actFn', KIND_ACT_FNS.find((a) => a === v) ?? form.actFn)}
+          data={actFnOptions(form.saeType).map((o) => ({ value: o.value, label: o.label }))}
         />
         <Text size="xs" c="dimmed" mt={4}>
           {ACT_FN_OPTIONS.find((o) => o.value === form.actFn)?.help}
         </Text>
       </div>
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
-        <NumberInput
-          label={<Help label="Number of latents (features). Expansion factor = d_sae / d_model.">Latents (d_sae)</Help>}
-          description={ratio ? `expansion factor ${Number(ratio.toFixed(2))}` : ' '}
-          value={form.dSae}
-          onChange={(v) => w.set('dSae', numberOrEmpty(v))}
-          min={1}
-          allowDecimal={false}
-          thousandSeparator=","
-          error={w.shown.dSae}
-          data-testid="d-sae"
-        />
-        {usesTopK(form.actFn) ? <TopKInput w={w} /> : <SparsityCoefficientInput w={w} />}
+        {form.saeType === 'molt' ? (
+          <Text size="sm" mt="lg">
+            Latents (d_sae): the transforms of the rank table below
+          </Text>
+        ) : (
+          <NumberInput
+            label={
+              <Help label="Number of latents (features). Expansion factor = d_sae / d_model.">Latents (d_sae)</Help>
+            }
+            description={ratio ? `expansion factor ${Number(ratio.toFixed(2))}` : ' '}
+            value={form.dSae}
+            onChange={(v) => w.set('dSae', numberOrEmpty(v))}
+            min={1}
+            allowDecimal={false}
+            thousandSeparator=","
+            error={w.shown.dSae}
+            data-testid="d-sae"
+          />
+        )}
+        {keepsTopK(form.actFn) ? <TopKInput w={w} /> : <SparsityCoefficientInput w={w} />}
       </SimpleGrid>
-      {!usesTopK(form.actFn) && (
+      {!keepsTopK(form.actFn) && (
         <Select
           label="Sparsity penalty"
           data={SPARSITY_OPTIONS}
@@ -48,6 +58,7 @@ export function DictionaryStep({ w }: { w: Wizard }) {
           allowDeselect={false}
         />
       )}
+      <KindShape w={w} />
     </Stack>
   );
 }

@@ -1,11 +1,14 @@
-// The wizard's hook step: the TransformerLens hook the dictionary reads, and for a transcoder the hook it writes.
+// The wizard's hook step: the TransformerLens hook an SAE reads, and for a transcoder the hook it writes; the other
+// kinds' hooks in KindHooks.tsx.
 import { Select, Stack, Switch } from '@mantine/core';
 import { Help } from './Help';
+import { KindHooks } from './KindHooks';
 import type { Wizard } from './use-wizard';
 import { transcoderTarget } from './wizard-model';
 
 export function HookStep({ w }: { w: Wizard }) {
   const { form, hookOptions } = w;
+  if (form.saeType !== 'sae') return <KindHooks w={w} />;
   return (
     <Stack>
       <Select

@@ -2,11 +2,15 @@
 // with every default filled in — the same file `sae-studio train --config` takes.
 import { Alert, Code, Stack, Text } from '@mantine/core';
 import type { Wizard } from './use-wizard';
-import { ACT_FN_OPTIONS, runLength, STEPS, toTrainConfig } from './wizard-model';
+import { DICTIONARY_KIND_TEXTS } from '../../../protocol/dictionary-kinds';
+import { hookName } from '../../../protocol/hook-names';
+import { cltHooks } from './kind-fields';
+import { ACT_FN_OPTIONS, formDSae, runLength, STEPS, toTrainConfig, type WizardForm } from './wizard-model';
 
 export function ReviewStep({ w }: { w: Wizard }) {
   const { form, errors } = w;
   const actFn = ACT_FN_OPTIONS.find((o) => o.value === form.actFn)?.label ?? form.actFn;
+  const dSae = formDSae(form);
   return (
     <Stack>
       {errors.other.length > 0 && (
@@ -26,10 +30,9 @@ export function ReviewStep({ w }: { w: Wizard }) {
             .join(', ')}
         </Alert>
       )}
-      <Text size="sm">
-        {actFn} {form.hookOut ? 'transcoder' : 'SAE'} with {form.dSae === '' ? '?' : form.dSae.toLocaleString('en-US')}{' '}
-        latents on <Code>{form.hookIn || '?'}</Code> of <Code>{w.model?.name ?? form.model}</Code>,{' '}
-        {runLength(form) ?? '?'}.
+      <Text size="sm" data-testid="review-summary">
+        {actFn} {kindName(form)} with {dSae === null ? '?' : dSae.toLocaleString('en-US')} latents on{' '}
+        <Code>{kindHooks(form)}</Code> of <Code>{w.model?.name ?? form.model}</Code>, {runLength(form) ?? '?'}.
       </Text>
       <Text size="xs" c="dimmed">
         The train config (the same file `sae-studio train --config` takes), every default filled in:
@@ -44,4 +47,28 @@ export function ReviewStep({ w }: { w: Wizard }) {
       )}
     </Stack>
   );
+}
+
+function kindName(f: WizardForm): string {
+  if (f.saeType === 'sae') return f.hookOut ? 'transcoder' : 'SAE';
+  return DICTIONARY_KIND_TEXTS[f.saeType].short;
+}
+
+/** The hooks the dictionary reads (→ the hooks it writes, where they differ). */
+function kindHooks(f: WizardForm): string {
+  switch (f.saeType) {
+    case 'crosscoder':
+      return f.crosscoderHooks?.join(', ') || '?';
+    case 'clt': {
+      const h = cltHooks(f);
+      return h.in.length > 0 ? `${h.in[0]} … ${h.out.at(-1)} (${h.in.length} layers)` : '?';
+    }
+    case 'lorsa':
+      return typeof f.lorsaLayer === 'number'
+        ? `${hookName(f.lorsaLayer, 'ln1.hook_normalized')} → ${hookName(f.lorsaLayer, 'attn_out')}`
+        : '?';
+    case 'sae':
+    case 'molt':
+      return f.hookOut && f.hookOut !== f.hookIn ? `${f.hookIn} → ${f.hookOut}` : f.hookIn || '?';
+  }
 }

@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'react';
 import type { TrainConfig, TrainConfigDraft } from '../../../protocol/run-config';
 import { errorText, useStudio } from '../client/studio';
-import { CHECK_DELAY_MS, issuesToFields, NO_FIELD_ERRORS, type FieldErrors } from './wizard-model';
+import { issuesToFields, NO_FIELD_ERRORS, type FieldErrors } from './field-issues';
+import { CHECK_DELAY_MS, type WizardForm } from './wizard-model';
 
 export interface ConfigCheck {
   errors: FieldErrors;
@@ -14,7 +15,7 @@ export interface ConfigCheck {
 }
 
 /** `config` must keep its identity while it does not change (memoise it): each new one is checked again. */
-export function useConfigCheck(config: TrainConfigDraft): ConfigCheck {
+export function useConfigCheck(config: TrainConfigDraft, kind: WizardForm['saeType']): ConfigCheck {
   const client = useStudio();
   const [state, setState] = useState<{ errors: FieldErrors; checked: TrainConfig | null }>({
     errors: NO_FIELD_ERRORS,
@@ -27,7 +28,9 @@ export function useConfigCheck(config: TrainConfigDraft): ConfigCheck {
         (r) =>
           live &&
           setState(
-            r.ok ? { errors: NO_FIELD_ERRORS, checked: r.config } : { errors: issuesToFields(r.issues), checked: null },
+            r.ok
+              ? { errors: NO_FIELD_ERRORS, checked: r.config }
+              : { errors: issuesToFields(r.issues, kind), checked: null },
           ),
         (err: unknown) =>
           live && setState((s) => ({ ...s, errors: { byField: {}, other: [{ field: '', message: errorText(err) }] } })),
@@ -37,7 +40,7 @@ export function useConfigCheck(config: TrainConfigDraft): ConfigCheck {
       live = false;
       clearTimeout(timer);
     };
-  }, [client, config]);
+  }, [client, config, kind]);
   const report = (errors: FieldErrors) => setState((s) => ({ ...s, errors }));
   return { ...state, report };
 }

@@ -9,16 +9,16 @@ import { navigate } from '../router';
 import { useConfigCheck } from './use-config-check';
 import { useDatasetPreview } from './use-dataset-preview';
 import { useFolderModel } from './use-folder-model';
+import { issuesToFields, type FieldErrors } from './field-issues';
 import {
+  chooseKind,
   defaultForm,
   firstStepWithError,
-  issuesToFields,
   shownFieldErrors,
   STEPS,
   stepHasError,
   toTrainConfig,
   withModelHooks,
-  type FieldErrors,
   type FormField,
   type WizardForm,
 } from './wizard-model';
@@ -40,15 +40,16 @@ export function useWizard() {
   );
   const form = useMemo(() => withModelHooks(stored, model), [stored, model]);
   const config = useMemo(() => toTrainConfig(form), [form]);
-  const check = useConfigCheck(config);
+  const check = useConfigCheck(config, form.saeType);
   const preview = useDatasetPreview(form.dataset, form.model, STEPS[active]?.key === 'dataset');
   const previewIssue =
     preview.result && !preview.result.ok ? preview.result.issues.map((i) => i.message).join('; ') : null;
   const shown = shownFieldErrors(form, check.errors, { folderError: folder?.error ?? null, previewIssue });
-  const launcher = useLaunch(check.report, setActive);
+  const launcher = useLaunch(check.report, setActive, form.saeType);
 
   const set = <K extends FormField>(key: K, value: WizardForm[K]) => setStored((f) => ({ ...f, [key]: value }));
   const update = (patch: Partial<WizardForm>) => setStored((f) => ({ ...f, ...patch }));
+  const chooseKindNow = (kind: WizardForm['saeType']) => setStored((f) => chooseKind(f, kind, model));
   const pick = async (what: PickWhat) => {
     const api = window.api;
     if (!api) return;
@@ -65,6 +66,7 @@ export function useWizard() {
     form,
     set,
     update,
+    chooseKind: chooseKindNow,
     pick,
     models: bundled ?? [],
     model,
@@ -86,7 +88,11 @@ export function useWizard() {
 export type Wizard = ReturnType<typeof useWizard>;
 
 /** Starts the run and opens its dashboard; a refusal shows its issues on their fields and opens the first such step. */
-function useLaunch(report: (errors: FieldErrors) => void, openStep: (step: number) => void) {
+function useLaunch(
+  report: (errors: FieldErrors) => void,
+  openStep: (step: number) => void,
+  kind: WizardForm['saeType'],
+) {
   const client = useStudio();
   const [launching, setLaunching] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -98,7 +104,7 @@ function useLaunch(report: (errors: FieldErrors) => void, openStep: (step: numbe
       navigate(`/runs/${encodeURIComponent(runId)}`);
     } catch (err) {
       if (err instanceof ServiceError && err.issues) {
-        const mapped = issuesToFields(err.issues);
+        const mapped = issuesToFields(err.issues, kind);
         report(mapped);
         const step = firstStepWithError(mapped);
         if (step >= 0) openStep(step);

@@ -4,7 +4,8 @@
  * fields. Validation itself is the studio's: `validateTrainConfig` runs TrainConfigSchema and the model / hook /
  * dataset checks that the CLI runs, so the wizard and the CLI accept exactly the same configs.
  */
-import { usesTopK, type ActFn } from '../../../protocol/dictionary-config';
+import type { ActFn } from '../../../protocol/dictionary-config';
+import type { KindActFn } from '../../../protocol/kind-configs/common';
 import { hookLayer, hookName } from '../../../protocol/hook-names';
 import type { ModelInfo } from '../../../protocol/models';
 import {
@@ -14,7 +15,16 @@ import {
   type TrainConfigDraft,
   type TrainSaeInput,
 } from '../../../protocol/run-config';
-import type { FieldIssue } from '../../../protocol/service-error';
+import type { FieldErrors } from './field-issues';
+import {
+  defaultKindForm,
+  KIND_DEFAULTS,
+  kindSaeFields,
+  moltHooks,
+  rankCountsSum,
+  resolveKindFields,
+  type KindForm,
+} from './kind-fields';
 
 /** How the wizard presents each activation function, in the order it offers them (every act_fn of the contract). */
 const ACT_FN_CHOICES = {
@@ -31,15 +41,35 @@ const ACT_FN_CHOICES = {
     help: 'ReLU with a learned per-latent threshold (rectangle straight-through estimator); trained with a sparsity penalty.',
   },
   relu: { label: 'ReLU', help: 'The classic SAE: ReLU with an L1 (or tanh) penalty on activations × decoder norms.' },
-} as const satisfies Record<ActFn, { label: string; help: string }>;
+  layertopk: {
+    label: 'Layer TopK',
+    help: 'CLT only: keeps the k largest pre-activations of each token across all its layers together (k is the L0 of the whole CLT).',
+  },
+  batchlayertopk: {
+    label: 'Batch layer TopK',
+    help: 'CLT only: keeps the k·batch largest pre-activations of the whole batch across all layers.',
+  },
+} as const satisfies Record<KindActFn, { label: string; help: string }>;
 
-/** The choices as a select's data (the form maps a picked value back through ACT_FNS). */
+/** The choices as a select's data (the form maps a picked value back through KIND_ACT_FNS). */
 export const ACT_FN_OPTIONS = Object.entries(ACT_FN_CHOICES).map(([value, c]) => ({ value, ...c }));
+
+const LAYER_WIDE = new Set<KindActFn>(['layertopk', 'batchlayertopk']);
+
+/** The activation functions a kind takes: the layer-wide TopK variants select across a CLT's layers only. */
+export function actFnOptions(kind: WizardForm['saeType']) {
+  return ACT_FN_OPTIONS.filter((o) => kind === 'clt' || !LAYER_WIDE.has(o.value as KindActFn));
+}
+
+/** Whether the activation function keeps top_k latents (every TopK variant) rather than taking a sparsity penalty. */
+export function keepsTopK(actFn: KindActFn): boolean {
+  return actFn !== 'relu' && actFn !== 'jumprelu';
+}
 
 const SPARSITY_LABELS: Record<SparsityLossType, string> = { power: 'L1 / Lp', tanh: 'tanh', 'tanh-quad': 'tanh-quad' };
 export const SPARSITY_OPTIONS = SPARSITY_LOSS_TYPES.map((value) => ({ value, label: SPARSITY_LABELS[value] }));
 
-export interface WizardForm {
+export interface WizardForm extends KindForm {
   name: string;
   /** A bundled model's name, or a folder path. */
   model: string;
@@ -50,7 +80,7 @@ export interface WizardForm {
   hookIn: string;
   /** Empty: the same as hookIn (an SAE); another hook makes a transcoder. */
   hookOut: string;
-  actFn: ActFn;
+  actFn: KindActFn;
   /** Numbers are '' while a field is empty. */
   dSae: number | '';
   topK: number | '';
@@ -96,7 +126,28 @@ export function defaultForm(): WizardForm {
     backend: 'auto',
     evalWindows: 64,
     analyzeTokens: 200_000,
+    ...defaultKindForm(),
   };
+}
+
+/**
+ * The form after picking another kind: that kind's small defaults for latents and k, the dictionary named after the
+ * kind while it still carries the previous kind's name, and for a MoLT the MLP of the middle layer as its hooks.
+ */
+export function chooseKind(f: WizardForm, kind: WizardForm['saeType'], model: ModelInfo | null): WizardForm {
+  if (kind === f.saeType) return f;
+  const d = KIND_DEFAULTS[kind];
+  const next: WizardForm = {
+    ...f,
+    saeType: kind,
+    dSae: d.dSae,
+    topK: d.topK,
+    name: f.name === f.saeType ? kind : f.name,
+    actFn: kind !== 'clt' && LAYER_WIDE.has(f.actFn) ? 'topk' : f.actFn,
+  };
+  if (kind === 'molt' && model) Object.assign(next, moltHooks(Math.floor(model.nLayers / 2)));
+  if (kind === 'sae' && f.saeType === 'molt') Object.assign(next, { hookIn: '', hookOut: '' });
+  return next;
 }
 
 /** The residual stream in the middle of the model: a common first choice. */
@@ -120,25 +171,18 @@ export function transcoderTarget(hookIn: string, hooks: readonly string[]): stri
  */
 export function withModelHooks(f: WizardForm, model: ModelInfo | null): WizardForm {
   if (!model) return f;
-  const hookIn = model.hookNames.includes(f.hookIn) ? f.hookIn : defaultHook(model);
-  const hookOut = f.hookOut === '' || model.hookNames.includes(f.hookOut) ? f.hookOut : '';
-  return hookIn === f.hookIn && hookOut === f.hookOut ? f : { ...f, hookIn, hookOut };
+  const fallback = f.saeType === 'molt' ? moltHooks(Math.floor(model.nLayers / 2)) : null;
+  const hookIn = model.hookNames.includes(f.hookIn) ? f.hookIn : (fallback?.hookIn ?? defaultHook(model));
+  const hookOut =
+    (f.hookOut === '' && !fallback) || model.hookNames.includes(f.hookOut) ? f.hookOut : (fallback?.hookOut ?? '');
+  const resolved = f.saeType === 'sae' ? f : { ...f, ...resolveKindFields(f, model) };
+  return hookIn === f.hookIn && hookOut === f.hookOut ? resolved : { ...resolved, hookIn, hookOut };
 }
 
 /** The wizard's fields in config terms. Empty numbers are left out, so the check reports them as missing. */
 export function toTrainConfig(f: WizardForm): TrainConfigDraft {
-  const num = (v: number | '') => (v === '' ? undefined : v);
-  const topK = usesTopK(f.actFn);
-  const sae: Partial<TrainSaeInput> = {
-    sae_type: 'sae',
-    hook_point_in: f.hookIn,
-    d_sae: num(f.dSae),
-    act_fn: f.actFn,
-    norm_activation: 'dataset-wise',
-    hook_point_out: f.hookOut !== '' && f.hookOut !== f.hookIn ? f.hookOut : undefined,
-    top_k: topK ? num(f.topK) : undefined,
-    sparsity_include_decoder_norm: topK ? false : undefined,
-  };
+  const topK = keepsTopK(f.actFn);
+  const sae: Partial<TrainSaeInput> = f.saeType === 'sae' ? saeFields(f) : kindFields(f);
   return withoutUndefined({
     name: f.name,
     model: f.model,
@@ -151,16 +195,60 @@ export function toTrainConfig(f: WizardForm): TrainConfigDraft {
     backend: f.backend,
     eval_windows: num(f.evalWindows),
     analyze_tokens: num(f.analyzeTokens),
-    checkpoint_every_tokens: checkpointEvery(f),
+    checkpoint_every_tokens: f.saeType === 'sae' ? checkpointEvery(f) : undefined,
     log_frequency: logFrequency(f),
+    norm_estimation_tokens: normEstimationTokens(f),
     sparsity_loss_type: topK ? undefined : f.sparsityLoss,
     l1_coefficient: topK ? undefined : num(f.l1Coefficient),
   });
 }
 
+const num = (v: number | '') => (v === '' ? undefined : v);
+
+/** An SAE or a transcoder: one hook in, optionally another out. */
+function saeFields(f: WizardForm): Partial<TrainSaeInput> {
+  const topK = keepsTopK(f.actFn);
+  return {
+    sae_type: 'sae',
+    hook_point_in: f.hookIn,
+    d_sae: num(f.dSae),
+    act_fn: f.actFn as ActFn, // a layer-wide TopK left from a CLT is reported by the check
+    norm_activation: 'dataset-wise',
+    hook_point_out: f.hookOut !== '' && f.hookOut !== f.hookIn ? f.hookOut : undefined,
+    top_k: topK ? num(f.topK) : undefined,
+    sparsity_include_decoder_norm: topK ? false : undefined,
+  };
+}
+
+/**
+ * A crosscoder, CLT, Lorsa or MoLT: its own hooks and shapes, the shared act_fn and k, and d_sae (a MoLT's is the
+ * sum of its rank table, so it is left to the check). The kinds keep lm-saes's decoder-norm gate (crosscoders
+ * require it), so sparsity_include_decoder_norm keeps its default.
+ */
+function kindFields(f: WizardForm): Partial<TrainSaeInput> {
+  return {
+    sae_type: f.saeType,
+    act_fn: f.actFn,
+    norm_activation: 'dataset-wise',
+    d_sae: f.saeType === 'molt' ? undefined : num(f.dSae),
+    top_k: keepsTopK(f.actFn) ? num(f.topK) : undefined,
+    ...(kindSaeFields(f, f) as Partial<TrainSaeInput>),
+  } as Partial<TrainSaeInput>;
+}
+
+/** The number of latents the form gives: d_sae, or a MoLT's Σ rank counts. */
+export function formDSae(f: WizardForm): number | null {
+  return f.saeType === 'molt' ? rankCountsSum(f.rankCounts) : f.dSae === '' ? null : f.dSae;
+}
+
 /** The same object without its undefined fields (which a check would read as given). */
-function withoutUndefined<T extends object>(o: T): T {
+export function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The dataset-wise norm from at most as many tokens as the run trains on (a short run needs no 100,000-token pass). */
+function normEstimationTokens(f: WizardForm): number | undefined {
+  return f.totalTokens === '' || f.totalTokens <= 0 ? undefined : Math.min(100_000, f.totalTokens);
 }
 
 /** Metrics every step for short runs, every 10 steps from 1,000 steps on: charts get at least ~100 points. */
@@ -175,55 +263,30 @@ function checkpointEvery(f: WizardForm): number | undefined {
   return Math.max(f.batchSize, Math.ceil(f.totalTokens / 10 / f.batchSize) * f.batchSize);
 }
 
-/** Where each config field is edited (issues of other fields are shown on the review step). */
-const CONFIG_FIELD: Record<string, FormField> = {
-  'config.name': 'name',
-  'config.model': 'model',
-  'config.dataset': 'dataset',
-  'config.sae.hook_point_in': 'hookIn',
-  'config.sae.hook_point_out': 'hookOut',
-  'config.sae.act_fn': 'actFn',
-  'config.sae.d_sae': 'dSae',
-  'config.sae.expansion_factor': 'dSae',
-  'config.sae.top_k': 'topK',
-  'config.sparsity_loss_type': 'sparsityLoss',
-  'config.l1_coefficient': 'l1Coefficient',
-  'config.lr': 'lr',
-  'config.batch_size': 'batchSize',
-  'config.total_training_tokens': 'totalTokens',
-  'config.lr_warm_up_steps': 'warmupSteps',
-  'config.backend': 'backend',
-  'config.eval_windows': 'evalWindows',
-  'config.analyze_tokens': 'analyzeTokens',
-};
-
-export interface FieldErrors {
-  byField: Partial<Record<FormField, string>>;
-  /** Issues no field of the wizard edits. */
-  other: FieldIssue[];
-}
-
-export const NO_FIELD_ERRORS: FieldErrors = { byField: {}, other: [] };
-
 /** How long typing must pause before the studio checks what was typed. */
 export const CHECK_DELAY_MS = 250;
-
-export function issuesToFields(issues: readonly FieldIssue[]): FieldErrors {
-  const byField: Partial<Record<FormField, string>> = {};
-  const other: FieldIssue[] = [];
-  for (const issue of issues) {
-    const field = CONFIG_FIELD[issue.field];
-    if (field) byField[field] ??= issue.message;
-    else other.push(issue);
-  }
-  return { byField, other };
-}
 
 export const STEPS = [
   { key: 'model', label: 'Model', fields: ['model'] },
   { key: 'dataset', label: 'Dataset', fields: ['dataset'] },
-  { key: 'hook', label: 'Hook point', fields: ['hookIn', 'hookOut'] },
-  { key: 'dictionary', label: 'Dictionary', fields: ['actFn', 'dSae', 'topK', 'sparsityLoss', 'l1Coefficient'] },
+  { key: 'kind', label: 'Kind', fields: ['saeType'] },
+  { key: 'hook', label: 'Hook points', fields: ['hookIn', 'hookOut', 'crosscoderHooks', 'cltLastLayer', 'lorsaLayer'] },
+  {
+    key: 'dictionary',
+    label: 'Dictionary',
+    fields: [
+      'actFn',
+      'dSae',
+      'topK',
+      'sparsityLoss',
+      'l1Coefficient',
+      'nQkHeads',
+      'dQkHead',
+      'nCtx',
+      'lorsaRotary',
+      'rankCounts',
+    ],
+  },
   {
     key: 'training',
     label: 'Training',
