@@ -31,12 +31,13 @@ import { oneLine } from '../protocol/service-dispatch';
 import { ServiceError, type FieldIssue } from '../protocol/service-error';
 import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-service';
 import { previewDataset } from './dataset-preview';
+import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
 import { RUN_LOG, type Supervisor } from './supervisor';
 import type { TextInference } from './text-inference';
-import { checkTrainConfig } from './train-config-check';
+import { checkTrainConfig, type TrainConfigCheckResult } from './train-config-check';
 
 export interface StudioServiceDeps {
   store: Store;
@@ -45,12 +46,18 @@ export interface StudioServiceDeps {
   appInfo: AppInfo;
   /** Backend of the in-process work (featuresOnText); default: SAE_STUDIO_BACKEND, else auto. */
   backend?: BackendRequest;
+  /**
+   * The folders a request may name files in (`sae-studio serve`: the home and its --allow folders); null or missing:
+   * any (the desktop app, whose window only loads the app's own code).
+   */
+  paths?: PathPolicy | null;
 }
 
 export type StudioServiceHandle = StudioServiceImpl & { close(): void };
 
 export function createStudioService(deps: StudioServiceDeps): StudioServiceHandle {
   const { store, home, supervisor } = deps;
+  const refused = (refs: Record<string, string | null | undefined>) => pathIssues(deps.paths, refs);
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
   let devices: Promise<ComputeDevices> | null = null;
@@ -74,9 +81,15 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
         native: d.native,
       };
     },
-    previewDataset: async (request) => previewDataset(request),
+    previewDataset: async (request) => {
+      const issues = refused({ model: request.model, dataset: request.dataset });
+      return issues.length > 0 ? { ok: false, issues } : previewDataset(request);
+    },
     listModels: async () => ({ models: listModels() }),
-    validateModelFolder: async ({ path }) => checkModelFolder(path),
+    validateModelFolder: async ({ path }) => {
+      const issues = refused({ path });
+      return issues.length > 0 ? { ok: false, issues } : checkModelFolder(path);
+    },
     listDictionaries: async ({ series }) => ({
       dictionaries: listDictionaries(store, { series }).map(dictionarySummary),
     }),
@@ -92,6 +105,8 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     removeBookmark: async ({ dictionary, index }) => ({ removed: removeBookmark(store, dictionary, index) }),
     listBookmarks: async (options) => ({ bookmarks: listBookmarks(store, options) }),
     featuresOnText: async ({ dictionary, text, topFeatures }) => {
+      const issues = refused({ dictionary });
+      if (issues.length > 0) throw ServiceError.invalidInput(issues);
       if (!inference) {
         // Loaded on first use: it brings in the model code and the compute backend.
         const { TextInference } = await import('./text-inference');
@@ -114,11 +129,11 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
       log: readRunLog(home, id),
     }),
     validateTrainConfig: async ({ config }) => {
-      const check = checkTrainConfig(config);
+      const check = checkTrainConfigPaths(config);
       return check.ok ? { ok: true, config: { ...check.config } } : check;
     },
     startTraining: async ({ config, runId }) => {
-      const check = checkTrainConfig(config);
+      const check = checkTrainConfigPaths(config);
       if (!check.ok) throw ServiceError.invalidInput(check.issues);
       return supervisor.startTraining(check.config, runId);
     },
@@ -134,6 +149,8 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
           issues.push({ field, message: oneLine(err) });
         }
       };
+      const outside = refused({ dictionary: request.dictionary, dataset: request.dataset, model: request.model });
+      if (outside.length > 0) throw ServiceError.invalidInput(outside);
       check('dictionary', () => resolveDictionaryDir(request.dictionary, home));
       check('dataset', () => openDataset(request.dataset));
       if (issues.length > 0) throw ServiceError.invalidInput(issues);
@@ -142,6 +159,18 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     listJobs: async () => ({ jobs: supervisor.listJobs() }),
     cancelJob: async ({ jobId }) => ({ cancelling: supervisor.cancelJob(jobId) }),
   };
+
+  /** The config check, after the files it names were checked against the path policy (nothing outside is read). */
+  function checkTrainConfigPaths(draft: object): TrainConfigCheckResult {
+    const config = draft as Record<string, unknown>;
+    const field = (name: string) => (typeof config[name] === 'string' ? (config[name] as string) : undefined);
+    const issues = refused({
+      'config.model': field('model'),
+      'config.dataset': field('dataset'),
+      'config.activation_cache': field('activation_cache'),
+    });
+    return issues.length > 0 ? { ok: false, issues } : checkTrainConfig(config);
+  }
 
   return { ...withInputErrors(impl), close: () => inference?.dispose() };
 }

@@ -7,6 +7,7 @@ import { openStore, type Store } from '../core/store';
 import type { BackendRequest } from '../core/tensor/backend';
 import type { AppInfo } from '../protocol/app-info';
 import type { EngineLauncher } from './engine-launcher';
+import { confinedPaths } from './path-policy';
 import { createStudioService, type StudioServiceHandle } from './studio-service';
 import { Supervisor } from './supervisor';
 
@@ -27,12 +28,25 @@ export function openStudio(opts: {
   backend?: BackendRequest;
   onWarning?: (message: string) => void;
   home?: StudioHome;
+  /**
+   * Confines the files requests may name to the home and these folders (`sae-studio serve`); undefined: no
+   * confinement (the desktop app).
+   */
+  allowFolders?: readonly string[];
 }): Studio {
   const home = opts.home ?? studioHome();
   const store = openStore({ dir: home.root });
   const supervisor = new Supervisor({ store, home, launcher: opts.launcher, onWarning: opts.onWarning });
   const interrupted = supervisor.markInterruptedRuns();
-  const service = createStudioService({ store, home, supervisor, backend: opts.backend, appInfo: opts.appInfo });
+  const paths = opts.allowFolders ? confinedPaths([home.root, ...opts.allowFolders]) : null;
+  const service = createStudioService({
+    store,
+    home,
+    supervisor,
+    backend: opts.backend,
+    appInfo: opts.appInfo,
+    paths,
+  });
   let closed: Promise<void> | null = null;
   return {
     home,
