@@ -12,6 +12,7 @@ import type { TrainConfig } from '../protocol/run-config';
 import { InputError, isInputError } from '../core/errors';
 import { runDir, type StudioHome } from '../core/home';
 import { readRunConfig } from '../core/sae/trainer';
+import { describeOwner, lockOwner, runLockPath, tryLock, type HeldLock } from '../core/util/pid-lock';
 import {
   addRunCheckpoint,
   appendRunMetrics,
@@ -48,6 +49,8 @@ export interface SupervisorOptions {
   cancelGraceMs?: number;
   /** Told about what went wrong outside any job's control (a store write that failed, a malformed message). */
   onWarning?: (message: string) => void;
+  /** Names this process in the run locks it takes (what another studio's refusal names); default 'a studio'. */
+  lockOwnerName?: string;
 }
 
 interface Job {
@@ -63,6 +66,8 @@ interface Job {
   finished: boolean;
   /** The analysis a training asked for (its config's analyze_tokens), started when it ends done. */
   analyzeAfter: AnalyzeSpec | null;
+  /** A training's run lock, released when its engine has exited. */
+  lock: HeldLock | null;
 }
 
 type AnalyzeSpec = Omit<Extract<JobSpec, { kind: 'analyze' }>, 'kind'>;
@@ -92,14 +97,20 @@ export class Supervisor implements StudioEventSource {
     cfg: TrainConfig,
     runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
   ): { runId: string; jobId: string } {
-    if (existsSync(runDir(this.home, runId)))
-      throw new InputError(`run '${runId}' exists; resume it or choose another id`);
-    const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
-    if (busy)
-      throw new InputError(
-        `dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`,
-      );
-    createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
+    const lock = this.lockRun(runId);
+    try {
+      if (existsSync(runDir(this.home, runId)))
+        throw new InputError(`run '${runId}' exists; resume it or choose another id`);
+      const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
+      if (busy)
+        throw new InputError(
+          `dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`,
+        );
+      createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     return {
       runId,
       jobId: this.launch(
@@ -107,13 +118,39 @@ export class Supervisor implements StudioEventSource {
         runId,
         cfg.name,
         analysisAfter(cfg),
+        lock,
       ),
     };
   }
 
-  /** Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint. */
+  /**
+   * Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint.
+   * The run's lock is taken first, before its folder is even read: a run another process (a second studio on this
+   * home, `sae-studio train`) is running is refused, and its files are left alone.
+   */
   resumeRun(runId: string): { runId: string; jobId: string } {
     if (this.isRunActive(runId)) throw new InputError(`run '${runId}' is running`);
+    const lock = this.lockRun(runId);
+    let started: { dictionaryName: string; config: Record<string, unknown> };
+    try {
+      started = this.prepareResume(runId);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return {
+      runId,
+      jobId: this.launch(
+        { kind: 'train', runId, resume: true },
+        runId,
+        started.dictionaryName,
+        analysisAfter(started.config),
+        lock,
+      ),
+    };
+  }
+
+  private prepareResume(runId: string): { dictionaryName: string; config: Record<string, unknown> } {
     const run = findRun(this.store, runId);
     if (run?.status === 'done') throw new InputError(`run '${runId}' has finished; there is nothing to resume`);
     // A run the store does not know (started by `sae-studio train`) must at least have its folder.
@@ -127,10 +164,18 @@ export class Supervisor implements StudioEventSource {
     const dictionaryName = run?.dictionaryName ?? (typeof config.name === 'string' ? config.name : 'sae');
     if (!run) createRun(this.store, { id: runId, dictionaryName, config });
     else updateRunStatus(this.store, runId, 'running');
-    return {
-      runId,
-      jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName, analysisAfter(config)),
-    };
+    return { dictionaryName, config };
+  }
+
+  /** Takes the run's lock (runId checked as one path segment first), or refuses naming the process that holds it. */
+  private lockRun(runId: string): HeldLock {
+    runDir(this.home, runId);
+    const attempt = tryLock(runLockPath(this.home.root, runId), this.options.lockOwnerName ?? 'a studio');
+    if (!attempt.ok)
+      throw new InputError(
+        `run '${runId}' is being run by ${describeOwner(attempt.owner)}; wait for it to end or stop it there`,
+      );
+    return attempt.lock;
   }
 
   /** Analyses a dictionary's features; `afterRun` ties it to the training run it follows (its log, cancelRun). */
@@ -184,8 +229,9 @@ export class Supervisor implements StudioEventSource {
    * them stopped without recording it); call once at startup. Returns their ids.
    */
   markInterruptedRuns(): string[] {
+    // A run whose lock a live process holds (another studio on this home) is not interrupted.
     const stale = listRecentRuns(this.store, { status: 'running', limit: 1_000_000 }).filter(
-      (r) => !this.isRunActive(r.id),
+      (r) => !this.isRunActive(r.id) && lockOwner(runLockPath(this.home.root, r.id)) === null,
     );
     for (const r of stale)
       updateRunStatus(this.store, r.id, 'failed', {
@@ -215,10 +261,12 @@ export class Supervisor implements StudioEventSource {
     runId: string | null,
     dictionary: string,
     analyzeAfter: AnalyzeSpec | null = null,
+    lock: HeldLock | null = null,
   ): string {
     try {
-      return this.launchNow(spec, runId, dictionary, analyzeAfter);
+      return this.launchNow(spec, runId, dictionary, analyzeAfter, lock);
     } catch (err) {
+      lock?.release();
       if (runId !== null && spec.kind === 'train')
         this.safely(() =>
           updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }),
@@ -227,7 +275,13 @@ export class Supervisor implements StudioEventSource {
     }
   }
 
-  private launchNow(spec: JobSpec, runId: string | null, dictionary: string, analyzeAfter: AnalyzeSpec | null): string {
+  private launchNow(
+    spec: JobSpec,
+    runId: string | null,
+    dictionary: string,
+    analyzeAfter: AnalyzeSpec | null,
+    lock: HeldLock | null,
+  ): string {
     const jobId = randomUUID();
     const cancelFile = join(this.home.root, 'jobs', `${jobId}.cancel`);
     mkdirSync(dirname(cancelFile), { recursive: true });
@@ -267,7 +321,10 @@ export class Supervisor implements StudioEventSource {
       finished: false,
       metrics,
       analyzeAfter,
+      lock,
     };
+    // The engine keeps the run locked too: should this process die first, the run is not free while it still writes.
+    if (lock && engine.pid !== undefined) this.safely(() => lock.addHelper(engine.pid!));
     this.jobs.set(jobId, job);
     engine.onMessage((raw) => this.onMessage(job, raw));
     engine.onExit((exit) => resolveEnded(this.finish(job, exit)));
@@ -314,6 +371,7 @@ export class Supervisor implements StudioEventSource {
     if (job.killTimer) clearTimeout(job.killTimer);
     job.metrics?.flush();
     rmSync(job.cancelFile, { force: true });
+    job.lock?.release();
     const { result } = job;
     const status = result
       ? result.kind === 'train' && result.cancelled

@@ -62,11 +62,13 @@ function createMainWindow(appInfo: AppInfo): BrowserWindow {
 void app.whenReady().then(() => {
   const appInfo: AppInfo = { name: app.getName(), version: app.getVersion() };
   const warn = (message: string) => console.warn(`SAE Studio: ${message}`);
-  const { service, supervisor, close } = openStudio({
+  const { service, supervisor, close, markInterruptedRuns } = openStudio({
     launcher: utilityLauncher(join(import.meta.dirname, 'engine.js')),
     appInfo,
+    ownerName: 'the SAE Studio app',
     onWarning: warn,
   });
+  markInterruptedRuns();
 
   ipcMain.handle(IPC_CALL, (_event, method: unknown, request: unknown) =>
     dispatchStudioCall(service, String(method), request, {

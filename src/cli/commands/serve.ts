@@ -65,14 +65,11 @@ export const serveCommand: Command = {
       launcher: nodeForkLauncher(engineEntry()),
       backend,
       allowFolders,
+      ownerName: 'sae-studio serve',
       onWarning: warn,
       appInfo: { name: 'SAE Studio', version: process.env.npm_package_version ?? '0.1.0' },
     });
     const { home, service, supervisor } = studio;
-    if (studio.interrupted.length > 0)
-      warn(
-        `marked ${studio.interrupted.length} interrupted run(s) as failed (resumable): ${studio.interrupted.join(', ')}`,
-      );
     let server;
     try {
       server = await startStudioServer({
@@ -90,6 +87,11 @@ export const serveCommand: Command = {
         throw new InputError(`--port ${port}: the port is in use`);
       throw err;
     }
+    // Only once this server is up, and only as the home's owner: a second serve on this home (even one whose port
+    // turned out to be taken) leaves the first one's live runs alone.
+    const { marked } = studio.markInterruptedRuns();
+    if (marked.length > 0)
+      warn(`marked ${marked.length} interrupted run(s) as failed (resumable): ${marked.join(', ')}`);
     process.stdout.write(`SAE Studio is serving ${home.root} at ${server.url}\n`);
     process.stderr.write(
       `models and datasets may be opened from: ${[home.root, ...allowFolders].join(', ')} (add folders with --allow)\n` +
