@@ -19,6 +19,7 @@ import {
   listBookmarks,
   listDictionaries,
   listFeatures,
+  isStoreBusy,
   listRecentRuns,
   removeBookmark,
   setInterpretation,
@@ -51,7 +52,15 @@ export interface StudioServiceDeps {
    * any (the desktop app, whose window only loads the app's own code).
    */
   paths?: PathPolicy | null;
+  /**
+   * How long a call that found the store's write lock taken by another process (SQLITE_BUSY) is retried, without
+   * blocking, before it answers `busy` (default BUSY_RETRY_MS).
+   */
+  busyRetryMs?: number;
 }
+
+/** Default of StudioServiceDeps.busyRetryMs. */
+export const BUSY_RETRY_MS = 15_000;
 
 export type StudioServiceHandle = StudioServiceImpl & { close(): void };
 
@@ -172,7 +181,10 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     return issues.length > 0 ? { ok: false, issues } : checkTrainConfig(config);
   }
 
-  return { ...withInputErrors(impl), close: () => inference?.dispose() };
+  return {
+    ...withInputErrors(retryWhenBusy(impl, deps.busyRetryMs ?? BUSY_RETRY_MS)),
+    close: () => inference?.dispose(),
+  };
 }
 
 /** Lines of a run's log shown by the dashboard (the newest). */
@@ -185,6 +197,36 @@ function readRunLog(home: StudioHome, runId: string): string[] {
     .split('\n')
     .filter((l) => l !== '')
     .slice(-RUN_LOG_LINES);
+}
+
+/**
+ * A call whose write found the store locked by another process (SQLITE_BUSY: nothing was written) is made again
+ * after a pause that doubles up to 80 ms (each try itself polls the lock for STORE_BUSY_TIMEOUT_MS), without blocking the thread, until `retryMs` have passed; then it answers
+ * `busy` in one line. Every method's store writes come before any other effect or undo it when they fail (the run
+ * lock of startTraining and resumeRun is released), so making the call again is safe.
+ */
+function retryWhenBusy(impl: StudioServiceImpl, retryMs: number): StudioServiceImpl {
+  const out: Record<string, (request: unknown) => Promise<unknown>> = {};
+  for (const name of STUDIO_METHOD_NAMES) {
+    const fn = impl[name] as (request: unknown) => Promise<unknown>;
+    out[name] = async (request) => {
+      const deadline = Date.now() + retryMs;
+      for (let pause = 10; ; pause = Math.min(pause * 2, 80)) {
+        try {
+          return await fn(request);
+        } catch (err) {
+          if (!isStoreBusy(err)) throw err;
+          if (Date.now() + pause > deadline)
+            throw new ServiceError({
+              code: 'busy',
+              message: `the store is busy: another process (a long save, such as an analysis) kept its write lock for ${Math.round(retryMs / 1000)} s; nothing was changed, try again`,
+            });
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+    };
+  }
+  return out as StudioServiceImpl;
 }
 
 /** Core's InputErrors (a bad name, an index out of range) become `invalid_input` ServiceErrors. */

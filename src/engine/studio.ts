@@ -17,6 +17,9 @@ import { confinedPaths } from './path-policy';
 import { createStudioService, type StudioServiceHandle } from './studio-service';
 import { Supervisor } from './supervisor';
 
+/** How long a write of the studio's process blocks waiting for another process's write lock. */
+export const STORE_BUSY_TIMEOUT_MS = 100;
+
 export interface Studio {
   home: StudioHome;
   store: Store;
@@ -40,6 +43,8 @@ export function openStudio(opts: {
   home?: StudioHome;
   /** Names this process in its locks (`sae-studio serve`, `the desktop app`); default 'a studio'. */
   ownerName?: string;
+  /** How long service calls retry a store locked by another process (default BUSY_RETRY_MS). */
+  busyRetryMs?: number;
   /**
    * Confines the files requests may name to the home and these folders (`sae-studio serve`); undefined: no
    * confinement (the desktop app).
@@ -47,7 +52,9 @@ export function openStudio(opts: {
   allowFolders?: readonly string[];
 }): Studio {
   const home = opts.home ?? studioHome();
-  const store = openStore({ dir: home.root });
+  // A write waits at most STORE_BUSY_TIMEOUT_MS for another process's lock, blocking the thread: the service and
+  // the supervisor retry later rather than stall every request of the app or the server.
+  const store = openStore({ dir: home.root, busyTimeoutMs: STORE_BUSY_TIMEOUT_MS });
   const ownerName = opts.ownerName ?? 'a studio';
   const supervisor = new Supervisor({
     store,
@@ -65,6 +72,7 @@ export function openStudio(opts: {
     backend: opts.backend,
     appInfo: opts.appInfo,
     paths,
+    busyRetryMs: opts.busyRetryMs,
   });
   let closed: Promise<void> | null = null;
   return {

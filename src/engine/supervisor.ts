@@ -18,6 +18,7 @@ import {
   appendRunMetrics,
   createRun,
   getRun,
+  isStoreBusy,
   listRecentRuns,
   updateRunStatus,
   upsertDictionary,
@@ -73,6 +74,9 @@ interface Job {
 type AnalyzeSpec = Omit<Extract<JobSpec, { kind: 'analyze' }>, 'kind'>;
 
 const ANALYSIS_CANCEL_GRACE_MS = 2000;
+/** How long a run record waits for a store locked by another process, and the pause between its tries. */
+const STORE_RETRY_MS = 120_000;
+const STORE_RETRY_PAUSE_MS = 100;
 /** Finished jobs kept for listJobs. */
 const KEEP_FINISHED = 50;
 
@@ -81,6 +85,9 @@ export class Supervisor implements StudioEventSource {
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly store: Store;
   private readonly home: StudioHome;
+  /** The run records not yet written because the store was busy, in order (see `safely`). */
+  private readonly pendingWrites: { write: () => unknown; since: number }[] = [];
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SupervisorOptions) {
     this.store = options.store;
@@ -250,6 +257,12 @@ export class Supervisor implements StudioEventSource {
     clearTimeout(timer);
     for (const j of running) j.engine.kill();
     await Promise.all(running.map((j) => j.ended));
+    // The records still waiting for a busy store get until the same deadline.
+    const deadline = Date.now() + graceMs;
+    while (this.pendingWrites.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_PAUSE_MS));
+      this.drainWrites();
+    }
   }
 
   private active(): Job[] {
@@ -451,11 +464,32 @@ export class Supervisor implements StudioEventSource {
     }
   }
 
+  /**
+   * Writes a run record now, or — when the store is locked by another process (a long save) — after the records
+   * before it, retried every STORE_RETRY_PAUSE_MS for up to STORE_RETRY_MS without blocking; other failures are
+   * warnings.
+   */
   private safely(write: () => unknown): void {
-    try {
-      write();
-    } catch (err) {
-      this.options.onWarning?.(`store: ${oneLine(err)}`);
+    this.pendingWrites.push({ write, since: Date.now() });
+    if (this.pendingWrites.length === 1) this.drainWrites();
+  }
+
+  private drainWrites(): void {
+    while (this.pendingWrites.length > 0) {
+      const next = this.pendingWrites[0]!;
+      try {
+        next.write();
+      } catch (err) {
+        if (isStoreBusy(err) && Date.now() - next.since < STORE_RETRY_MS) {
+          this.retryTimer ??= setTimeout(() => {
+            this.retryTimer = null;
+            this.drainWrites();
+          }, STORE_RETRY_PAUSE_MS);
+          return;
+        }
+        this.options.onWarning?.(`store: ${oneLine(err)}`);
+      }
+      this.pendingWrites.shift();
     }
   }
 }

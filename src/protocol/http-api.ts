@@ -12,7 +12,7 @@
  * A call answers 200 with the response as JSON body, or the status of HTTP_STATUS with `{ error: ServiceErrorData }`;
  * the transport's own refusals carry the same body: 403 a Host other than 127.0.0.1 / localhost or a foreign
  * Origin, 405 the wrong HTTP method, 413 a body over MAX_REQUEST_BYTES, 415 a body that is not `application/json`,
- * 503 too many event streams.
+ * 503 too many event streams (and `busy`: the store stayed locked by another process while the call was retried).
  */
 import { z } from 'zod';
 import type { ErrorCode } from './service-error';
@@ -40,5 +40,6 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
   unauthorized: 401,
   unknown_method: 404,
+  busy: 503,
   internal: 500,
 };

