@@ -19,6 +19,7 @@ import {
   listBookmarks,
   listDictionaries,
   listFeatures,
+  isStoreBusy,
   listRecentRuns,
   removeBookmark,
   setInterpretation,
@@ -31,12 +32,13 @@ import { oneLine } from '../protocol/service-dispatch';
 import { ServiceError, type FieldIssue } from '../protocol/service-error';
 import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-service';
 import { previewDataset } from './dataset-preview';
+import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
 import { RUN_LOG, type Supervisor } from './supervisor';
 import type { TextInference } from './text-inference';
-import { checkTrainConfig } from './train-config-check';
+import { checkTrainConfig, type TrainConfigCheckResult } from './train-config-check';
 
 export interface StudioServiceDeps {
   store: Store;
@@ -45,12 +47,26 @@ export interface StudioServiceDeps {
   appInfo: AppInfo;
   /** Backend of the in-process work (featuresOnText); default: SAE_STUDIO_BACKEND, else auto. */
   backend?: BackendRequest;
+  /**
+   * The folders a request may name files in (`sae-studio serve`: the home and its --allow folders); null or missing:
+   * any (the desktop app, whose window only loads the app's own code).
+   */
+  paths?: PathPolicy | null;
+  /**
+   * How long a call that found the store's write lock taken by another process (SQLITE_BUSY) is retried, without
+   * blocking, before it answers `busy` (default BUSY_RETRY_MS).
+   */
+  busyRetryMs?: number;
 }
+
+/** Default of StudioServiceDeps.busyRetryMs. */
+export const BUSY_RETRY_MS = 15_000;
 
 export type StudioServiceHandle = StudioServiceImpl & { close(): void };
 
 export function createStudioService(deps: StudioServiceDeps): StudioServiceHandle {
   const { store, home, supervisor } = deps;
+  const refused = (refs: Record<string, string | null | undefined>) => pathIssues(deps.paths, refs);
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
   let devices: Promise<ComputeDevices> | null = null;
@@ -74,9 +90,15 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
         native: d.native,
       };
     },
-    previewDataset: async (request) => previewDataset(request),
+    previewDataset: async (request) => {
+      const issues = refused({ model: request.model, dataset: request.dataset });
+      return issues.length > 0 ? { ok: false, issues } : previewDataset(request);
+    },
     listModels: async () => ({ models: listModels() }),
-    validateModelFolder: async ({ path }) => checkModelFolder(path),
+    validateModelFolder: async ({ path }) => {
+      const issues = refused({ path });
+      return issues.length > 0 ? { ok: false, issues } : checkModelFolder(path);
+    },
     listDictionaries: async ({ series }) => ({
       dictionaries: listDictionaries(store, { series }).map(dictionarySummary),
     }),
@@ -92,6 +114,8 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     removeBookmark: async ({ dictionary, index }) => ({ removed: removeBookmark(store, dictionary, index) }),
     listBookmarks: async (options) => ({ bookmarks: listBookmarks(store, options) }),
     featuresOnText: async ({ dictionary, text, topFeatures }) => {
+      const issues = refused({ dictionary });
+      if (issues.length > 0) throw ServiceError.invalidInput(issues);
       if (!inference) {
         // Loaded on first use: it brings in the model code and the compute backend.
         const { TextInference } = await import('./text-inference');
@@ -114,11 +138,11 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
       log: readRunLog(home, id),
     }),
     validateTrainConfig: async ({ config }) => {
-      const check = checkTrainConfig(config);
+      const check = checkTrainConfigPaths(config);
       return check.ok ? { ok: true, config: { ...check.config } } : check;
     },
     startTraining: async ({ config, runId }) => {
-      const check = checkTrainConfig(config);
+      const check = checkTrainConfigPaths(config);
       if (!check.ok) throw ServiceError.invalidInput(check.issues);
       return supervisor.startTraining(check.config, runId);
     },
@@ -134,6 +158,8 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
           issues.push({ field, message: oneLine(err) });
         }
       };
+      const outside = refused({ dictionary: request.dictionary, dataset: request.dataset, model: request.model });
+      if (outside.length > 0) throw ServiceError.invalidInput(outside);
       check('dictionary', () => resolveDictionaryDir(request.dictionary, home));
       check('dataset', () => openDataset(request.dataset));
       if (issues.length > 0) throw ServiceError.invalidInput(issues);
@@ -143,7 +169,22 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     cancelJob: async ({ jobId }) => ({ cancelling: supervisor.cancelJob(jobId) }),
   };
 
-  return { ...withInputErrors(impl), close: () => inference?.dispose() };
+  /** The config check, after the files it names were checked against the path policy (nothing outside is read). */
+  function checkTrainConfigPaths(draft: object): TrainConfigCheckResult {
+    const config = draft as Record<string, unknown>;
+    const field = (name: string) => (typeof config[name] === 'string' ? (config[name] as string) : undefined);
+    const issues = refused({
+      'config.model': field('model'),
+      'config.dataset': field('dataset'),
+      'config.activation_cache': field('activation_cache'),
+    });
+    return issues.length > 0 ? { ok: false, issues } : checkTrainConfig(config);
+  }
+
+  return {
+    ...withInputErrors(retryWhenBusy(impl, deps.busyRetryMs ?? BUSY_RETRY_MS)),
+    close: () => inference?.dispose(),
+  };
 }
 
 /** Lines of a run's log shown by the dashboard (the newest). */
@@ -156,6 +197,36 @@ function readRunLog(home: StudioHome, runId: string): string[] {
     .split('\n')
     .filter((l) => l !== '')
     .slice(-RUN_LOG_LINES);
+}
+
+/**
+ * A call whose write found the store locked by another process (SQLITE_BUSY: nothing was written) is made again
+ * after a pause that doubles up to 80 ms (each try itself polls the lock for STORE_BUSY_TIMEOUT_MS), without blocking the thread, until `retryMs` have passed; then it answers
+ * `busy` in one line. Every method's store writes come before any other effect or undo it when they fail (the run
+ * lock of startTraining and resumeRun is released), so making the call again is safe.
+ */
+function retryWhenBusy(impl: StudioServiceImpl, retryMs: number): StudioServiceImpl {
+  const out: Record<string, (request: unknown) => Promise<unknown>> = {};
+  for (const name of STUDIO_METHOD_NAMES) {
+    const fn = impl[name] as (request: unknown) => Promise<unknown>;
+    out[name] = async (request) => {
+      const deadline = Date.now() + retryMs;
+      for (let pause = 10; ; pause = Math.min(pause * 2, 80)) {
+        try {
+          return await fn(request);
+        } catch (err) {
+          if (!isStoreBusy(err)) throw err;
+          if (Date.now() + pause > deadline)
+            throw new ServiceError({
+              code: 'busy',
+              message: `the store is busy: another process (a long save, such as an analysis) kept its write lock for ${Math.round(retryMs / 1000)} s; nothing was changed, try again`,
+            });
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+    };
+  }
+  return out as StudioServiceImpl;
 }
 
 /** Core's InputErrors (a bad name, an index out of range) become `invalid_input` ServiceErrors. */

@@ -12,11 +12,13 @@ import type { TrainConfig } from '../protocol/run-config';
 import { InputError, isInputError } from '../core/errors';
 import { runDir, type StudioHome } from '../core/home';
 import { readRunConfig } from '../core/sae/trainer';
+import { describeOwner, lockOwner, runLockPath, tryLock, type HeldLock } from '../core/util/pid-lock';
 import {
   addRunCheckpoint,
   appendRunMetrics,
   createRun,
   getRun,
+  isStoreBusy,
   listRecentRuns,
   updateRunStatus,
   upsertDictionary,
@@ -48,6 +50,8 @@ export interface SupervisorOptions {
   cancelGraceMs?: number;
   /** Told about what went wrong outside any job's control (a store write that failed, a malformed message). */
   onWarning?: (message: string) => void;
+  /** Names this process in the run locks it takes (what another studio's refusal names); default 'a studio'. */
+  lockOwnerName?: string;
 }
 
 interface Job {
@@ -63,11 +67,16 @@ interface Job {
   finished: boolean;
   /** The analysis a training asked for (its config's analyze_tokens), started when it ends done. */
   analyzeAfter: AnalyzeSpec | null;
+  /** A training's run lock, released when its engine has exited. */
+  lock: HeldLock | null;
 }
 
 type AnalyzeSpec = Omit<Extract<JobSpec, { kind: 'analyze' }>, 'kind'>;
 
 const ANALYSIS_CANCEL_GRACE_MS = 2000;
+/** How long a run record waits for a store locked by another process, and the pause between its tries. */
+const STORE_RETRY_MS = 120_000;
+const STORE_RETRY_PAUSE_MS = 100;
 /** Finished jobs kept for listJobs. */
 const KEEP_FINISHED = 50;
 
@@ -76,6 +85,9 @@ export class Supervisor implements StudioEventSource {
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly store: Store;
   private readonly home: StudioHome;
+  /** The run records not yet written because the store was busy, in order (see `safely`). */
+  private readonly pendingWrites: { write: () => unknown; since: number }[] = [];
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SupervisorOptions) {
     this.store = options.store;
@@ -92,14 +104,20 @@ export class Supervisor implements StudioEventSource {
     cfg: TrainConfig,
     runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
   ): { runId: string; jobId: string } {
-    if (existsSync(runDir(this.home, runId)))
-      throw new InputError(`run '${runId}' exists; resume it or choose another id`);
-    const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
-    if (busy)
-      throw new InputError(
-        `dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`,
-      );
-    createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
+    const lock = this.lockRun(runId);
+    try {
+      if (existsSync(runDir(this.home, runId)))
+        throw new InputError(`run '${runId}' exists; resume it or choose another id`);
+      const busy = this.active().find((j) => j.info.kind === 'train' && j.info.dictionary === cfg.name);
+      if (busy)
+        throw new InputError(
+          `dictionary '${cfg.name}' is being trained by run '${busy.info.runId}'; choose another name`,
+        );
+      createRun(this.store, { id: runId, dictionaryName: cfg.name, config: cfg });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     return {
       runId,
       jobId: this.launch(
@@ -107,13 +125,39 @@ export class Supervisor implements StudioEventSource {
         runId,
         cfg.name,
         analysisAfter(cfg),
+        lock,
       ),
     };
   }
 
-  /** Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint. */
+  /**
+   * Continues a failed or cancelled run (also one started by `sae-studio train`) from its last complete checkpoint.
+   * The run's lock is taken first, before its folder is even read: a run another process (a second studio on this
+   * home, `sae-studio train`) is running is refused, and its files are left alone.
+   */
   resumeRun(runId: string): { runId: string; jobId: string } {
     if (this.isRunActive(runId)) throw new InputError(`run '${runId}' is running`);
+    const lock = this.lockRun(runId);
+    let started: { dictionaryName: string; config: Record<string, unknown> };
+    try {
+      started = this.prepareResume(runId);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return {
+      runId,
+      jobId: this.launch(
+        { kind: 'train', runId, resume: true },
+        runId,
+        started.dictionaryName,
+        analysisAfter(started.config),
+        lock,
+      ),
+    };
+  }
+
+  private prepareResume(runId: string): { dictionaryName: string; config: Record<string, unknown> } {
     const run = findRun(this.store, runId);
     if (run?.status === 'done') throw new InputError(`run '${runId}' has finished; there is nothing to resume`);
     // A run the store does not know (started by `sae-studio train`) must at least have its folder.
@@ -127,10 +171,18 @@ export class Supervisor implements StudioEventSource {
     const dictionaryName = run?.dictionaryName ?? (typeof config.name === 'string' ? config.name : 'sae');
     if (!run) createRun(this.store, { id: runId, dictionaryName, config });
     else updateRunStatus(this.store, runId, 'running');
-    return {
-      runId,
-      jobId: this.launch({ kind: 'train', runId, resume: true }, runId, dictionaryName, analysisAfter(config)),
-    };
+    return { dictionaryName, config };
+  }
+
+  /** Takes the run's lock (runId checked as one path segment first), or refuses naming the process that holds it. */
+  private lockRun(runId: string): HeldLock {
+    runDir(this.home, runId);
+    const attempt = tryLock(runLockPath(this.home.root, runId), this.options.lockOwnerName ?? 'a studio');
+    if (!attempt.ok)
+      throw new InputError(
+        `run '${runId}' is being run by ${describeOwner(attempt.owner)}; wait for it to end or stop it there`,
+      );
+    return attempt.lock;
   }
 
   /** Analyses a dictionary's features; `afterRun` ties it to the training run it follows (its log, cancelRun). */
@@ -184,8 +236,9 @@ export class Supervisor implements StudioEventSource {
    * them stopped without recording it); call once at startup. Returns their ids.
    */
   markInterruptedRuns(): string[] {
+    // A run whose lock a live process holds (another studio on this home) is not interrupted.
     const stale = listRecentRuns(this.store, { status: 'running', limit: 1_000_000 }).filter(
-      (r) => !this.isRunActive(r.id),
+      (r) => !this.isRunActive(r.id) && lockOwner(runLockPath(this.home.root, r.id)) === null,
     );
     for (const r of stale)
       updateRunStatus(this.store, r.id, 'failed', {
@@ -204,6 +257,12 @@ export class Supervisor implements StudioEventSource {
     clearTimeout(timer);
     for (const j of running) j.engine.kill();
     await Promise.all(running.map((j) => j.ended));
+    // The records still waiting for a busy store get until the same deadline.
+    const deadline = Date.now() + graceMs;
+    while (this.pendingWrites.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_PAUSE_MS));
+      this.drainWrites();
+    }
   }
 
   private active(): Job[] {
@@ -215,10 +274,12 @@ export class Supervisor implements StudioEventSource {
     runId: string | null,
     dictionary: string,
     analyzeAfter: AnalyzeSpec | null = null,
+    lock: HeldLock | null = null,
   ): string {
     try {
-      return this.launchNow(spec, runId, dictionary, analyzeAfter);
+      return this.launchNow(spec, runId, dictionary, analyzeAfter, lock);
     } catch (err) {
+      lock?.release();
       if (runId !== null && spec.kind === 'train')
         this.safely(() =>
           updateRunStatus(this.store, runId, 'failed', { error: `the engine could not be started: ${oneLine(err)}` }),
@@ -227,7 +288,13 @@ export class Supervisor implements StudioEventSource {
     }
   }
 
-  private launchNow(spec: JobSpec, runId: string | null, dictionary: string, analyzeAfter: AnalyzeSpec | null): string {
+  private launchNow(
+    spec: JobSpec,
+    runId: string | null,
+    dictionary: string,
+    analyzeAfter: AnalyzeSpec | null,
+    lock: HeldLock | null,
+  ): string {
     const jobId = randomUUID();
     const cancelFile = join(this.home.root, 'jobs', `${jobId}.cancel`);
     mkdirSync(dirname(cancelFile), { recursive: true });
@@ -267,7 +334,10 @@ export class Supervisor implements StudioEventSource {
       finished: false,
       metrics,
       analyzeAfter,
+      lock,
     };
+    // The engine keeps the run locked too: should this process die first, the run is not free while it still writes.
+    if (lock && engine.pid !== undefined) this.safely(() => lock.addHelper(engine.pid!));
     this.jobs.set(jobId, job);
     engine.onMessage((raw) => this.onMessage(job, raw));
     engine.onExit((exit) => resolveEnded(this.finish(job, exit)));
@@ -314,6 +384,7 @@ export class Supervisor implements StudioEventSource {
     if (job.killTimer) clearTimeout(job.killTimer);
     job.metrics?.flush();
     rmSync(job.cancelFile, { force: true });
+    job.lock?.release();
     const { result } = job;
     const status = result
       ? result.kind === 'train' && result.cancelled
@@ -393,11 +464,32 @@ export class Supervisor implements StudioEventSource {
     }
   }
 
+  /**
+   * Writes a run record now, or — when the store is locked by another process (a long save) — after the records
+   * before it, retried every STORE_RETRY_PAUSE_MS for up to STORE_RETRY_MS without blocking; other failures are
+   * warnings.
+   */
   private safely(write: () => unknown): void {
-    try {
-      write();
-    } catch (err) {
-      this.options.onWarning?.(`store: ${oneLine(err)}`);
+    this.pendingWrites.push({ write, since: Date.now() });
+    if (this.pendingWrites.length === 1) this.drainWrites();
+  }
+
+  private drainWrites(): void {
+    while (this.pendingWrites.length > 0) {
+      const next = this.pendingWrites[0]!;
+      try {
+        next.write();
+      } catch (err) {
+        if (isStoreBusy(err) && Date.now() - next.since < STORE_RETRY_MS) {
+          this.retryTimer ??= setTimeout(() => {
+            this.retryTimer = null;
+            this.drainWrites();
+          }, STORE_RETRY_PAUSE_MS);
+          return;
+        }
+        this.options.onWarning?.(`store: ${oneLine(err)}`);
+      }
+      this.pendingWrites.shift();
     }
   }
 }

@@ -4,7 +4,11 @@
  */
 import { z } from 'zod';
 
-export const ERROR_CODES = ['invalid_input', 'unknown_method', 'unauthorized', 'internal'] as const;
+/**
+ * `busy`: the store's write lock stayed taken by another process (a long save) for as long as the service retried;
+ * nothing was changed, and the same call may simply be made again.
+ */
+export const ERROR_CODES = ['invalid_input', 'unknown_method', 'unauthorized', 'busy', 'internal'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const FieldIssueSchema = z.object({

@@ -1,17 +1,24 @@
-// `sae-studio serve`: the StudioService over real HTTP on 127.0.0.1 with the session token (401 / 400 / 403 / 404 /
-// 405 / 413 / 415 / 500 answers), job events as Server-Sent Events, the UI's static files, and the built CLI serving
-// a training job end to end and stopping cleanly on SIGTERM.
+// `sae-studio serve`: the StudioService over real HTTP on 127.0.0.1 with the session token as a Bearer header only
+// (never a cookie or a query parameter), single-use tickets for the event stream, foreign Origins refused (401 / 400
+// / 403 / 404 / 405 / 413 / 415 / 500 answers), job events as Server-Sent Events, the UI's static files, and the
+// built CLI serving a training job end to end, refusing paths outside the home and its --allow folders, and
+// stopping cleanly on SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStudioServer, type StudioServer } from '../../src/cli/server/http-server';
-import { API_PREFIX, EVENTS_PATH, HTTP_STATUS, JOB_EVENT } from '../../src/protocol/http-api';
+import { API_PREFIX, EVENTS_PATH, EVENTS_TICKET_PATH, HTTP_STATUS, JOB_EVENT } from '../../src/protocol/http-api';
 import type { StudioEvent } from '../../src/protocol/jobs';
 import { CallResultSchema, ServiceError, type CallResult } from '../../src/protocol/service-error';
-import { createStudioClient, type StudioEventSource, type StudioTransport } from '../../src/protocol/studio-client';
+import {
+  createStudioClient,
+  type StudioClient,
+  type StudioEventSource,
+  type StudioTransport,
+} from '../../src/protocol/studio-client';
 import type { StudioServiceImpl } from '../../src/protocol/studio-service';
 import { errorLines, runCli } from '../helpers/cli';
 import { ROOT } from '../helpers/fixtures';
@@ -33,7 +40,9 @@ function httpTransport(origin: string, token: string): StudioTransport {
     },
     subscribe(listener) {
       const abort = new AbortController();
-      void readEvents(`${origin}api/events?token=${token}`, abort.signal, listener).catch(() => undefined);
+      void readEvents(`${origin}api/events`, abort.signal, listener, undefined, {
+        Authorization: `Bearer ${token}`,
+      }).catch(() => undefined);
       return () => abort.abort();
     },
   };
@@ -44,8 +53,9 @@ async function readEvents(
   signal: AbortSignal,
   listener: (e: StudioEvent) => void,
   onOpen?: () => void,
+  headers: Record<string, string> = {},
 ): Promise<void> {
-  const res = await fetch(url, { signal });
+  const res = await fetch(url, { signal, headers });
   if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
   onOpen?.();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -118,6 +128,7 @@ function useStudioServers(): () => StudioServers {
       events: hub.source,
       token: TOKEN,
       onInternalError: (_, e) => internal.push(e),
+      ticketTtlMs: 1500,
     });
     const renderer = mkdtempSync(join(tmpdir(), 'sae-renderer-'));
     mkdirSync(join(renderer, 'assets'));
@@ -149,12 +160,12 @@ describe('studio HTTP server: the session token', () => {
     expect(server.url).toBe(`${server.origin}?token=${TOKEN}`);
   });
 
-  it('answers a call with the token in the header or the query', async () => {
+  it('answers a call with the token in the Authorization header, and only there', async () => {
     expect(await post(server.origin, 'api/appInfo', { headers: auth, body: '{}' })).toEqual({
       status: 200,
       body: { name: 'SAE Studio', version: '9.9.9' },
     });
-    expect((await post(server.origin, `api/appInfo?token=${TOKEN}`)).status).toBe(200);
+    expect((await post(server.origin, `api/appInfo?token=${TOKEN}`)).status).toBe(401);
     const client = createStudioClient(httpTransport(server.origin, TOKEN));
     expect(await client.appInfo({})).toEqual({ name: 'SAE Studio', version: '9.9.9' });
   });
@@ -163,12 +174,50 @@ describe('studio HTTP server: the session token', () => {
     ['no token', {}],
     ['a wrong token', { Authorization: 'Bearer nope' }],
     ['a token one character short', { Authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
-    ['the session cookie alone', { Cookie: `sae_studio_session=${TOKEN}` }],
-  ])('answers 401 to a call with %s, before anything else', async (_, headers) => {
-    const r = await post(server.origin, 'api/noSuchMethod', { headers, body: 'not json' });
+    ['the token as a cookie', { Cookie: `sae_studio_session=${TOKEN}` }],
+    ['the token in the query', {}, `?token=${TOKEN}`],
+  ])('answers 401 to a call with %s, before anything else', async (_, headers, query = '') => {
+    const r = await post(server.origin, `api/noSuchMethod${query}`, { headers, body: 'not json' });
     expect(r.status).toBe(401);
     expect(r.body.error).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('session token') });
-    expect((await fetch(`${server.origin}api/events`)).status).toBe(401);
+    expect((await fetch(`${server.origin}api/events${query}`, { headers })).status).toBe(401);
+    expect((await post(server.origin, `${EVENTS_TICKET_PATH.slice(1)}${query}`, { headers })).status).toBe(401);
+  });
+
+  it('sets no cookie, and serves pages that no other page may frame', async () => {
+    for (const path of ['', `?token=${TOKEN}`, 'api/appInfo']) {
+      const res = await fetch(`${server.origin}${path}`, { method: path.startsWith('api') ? 'POST' : 'GET' });
+      expect(res.headers.get('set-cookie'), path).toBeNull();
+    }
+    expect((await fetch(`${server.origin}?token=${TOKEN}`)).headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it.each([
+    ['another port on 127.0.0.1', 'http://127.0.0.1:1'],
+    ['a web site', 'https://evil.example'],
+    ['a sandboxed page', 'null'],
+    ['the same port over https', 'https://127.0.0.1:PORT'],
+  ])('refuses a request from %s (Origin) with one line of JSON, token or not', async (_, origin) => {
+    const headers = { ...auth, Origin: origin.replace('PORT', String(server.port)) };
+    for (const path of ['api/appInfo', EVENTS_TICKET_PATH.slice(1)]) {
+      const r = await post(server.origin, path, { headers, body: '{}' });
+      expect(r.status).toBe(403);
+      expect(Object.keys(r.body)).toEqual(['error']);
+      expect(r.body.error).toMatchObject({
+        code: 'unauthorized',
+        message: expect.stringMatching(/^Origin '.*' is not this studio/),
+      });
+      expect(r.body.error!.message).not.toContain('\n');
+    }
+    expect((await fetch(`${server.origin}api/events`, { headers })).status).toBe(403);
+  });
+
+  it("answers a request from the studio's own page (its Origin) or without an Origin (a script)", async () => {
+    for (const origin of [server.origin.slice(0, -1), `http://localhost:${server.port}`]) {
+      expect(
+        (await post(server.origin, 'api/appInfo', { headers: { ...auth, Origin: origin }, body: '{}' })).status,
+      ).toBe(200);
+    }
   });
 });
 
@@ -266,13 +315,35 @@ describe('studio HTTP server: job events', () => {
     ({ server, hub } = servers());
   });
 
+  const ticket = async () =>
+    ((await post(server.origin, EVENTS_TICKET_PATH.slice(1), { headers: auth })).body as { ticket: string }).ticket;
+
+  it('opens the event stream with a ticket once: a spent, expired or made-up ticket answers 401', async () => {
+    const events = `${server.origin}${EVENTS_PATH.slice(1)}`;
+    const t = await ticket();
+    expect(t).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const abort = new AbortController();
+    const first = await fetch(`${events}?ticket=${t}`, { signal: abort.signal });
+    expect(first.status).toBe(200);
+    abort.abort();
+    const again = await fetch(`${events}?ticket=${t}`);
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/events ticket/);
+    expect((await fetch(`${events}?ticket=${'x'.repeat(32)}`)).status).toBe(401);
+    expect((await fetch(`${events}?ticket=${TOKEN}`)).status).toBe(401); // the token is not a ticket
+    const late = await ticket();
+    await new Promise((r) => setTimeout(r, 1700)); // the servers' tickets live 1.5 s
+    expect((await fetch(`${events}?ticket=${late}`)).status).toBe(401);
+  });
+
   it('streams job events as Server-Sent Events', async () => {
     const got: StudioEvent[] = [];
     const abort = new AbortController();
+    const t = await ticket();
     await new Promise<void>(
       (opened) =>
         void readEvents(
-          `${server.origin}${EVENTS_PATH.slice(1)}?token=${TOKEN}`,
+          `${server.origin}${EVENTS_PATH.slice(1)}?ticket=${t}`,
           abort.signal,
           (e) => got.push(e),
           opened,
@@ -307,26 +378,73 @@ describe("studio HTTP server: the UI's static files", () => {
     ({ server, withUi } = servers());
   });
 
-  it('serves a placeholder page without a built UI, and only with the token', async () => {
+  it('serves a placeholder page without a built UI (it holds no secret), and no cookie', async () => {
     const page = await fetch(`${server.origin}?token=${TOKEN}`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`${API_PREFIX}&lt;method&gt;`);
-    expect(page.headers.get('set-cookie')).toMatch(/^sae_studio_session=.*HttpOnly; SameSite=Strict/);
-    expect((await fetch(server.origin)).status).toBe(401);
+    expect(page.headers.get('set-cookie')).toBeNull();
+    expect((await fetch(server.origin)).status).toBe(200);
   });
 
-  it('serves the built UI with the session cookie, client-side routes included, and nothing outside it', async () => {
-    const cookie = { Cookie: `sae_studio_session=${TOKEN}` };
+  it('serves the built UI, client-side routes included, and nothing outside it', async () => {
     expect(await (await fetch(`${withUi.origin}?token=${TOKEN}`)).text()).toContain('studio ui');
-    const js = await fetch(`${withUi.origin}assets/app.js`, { headers: cookie });
+    const js = await fetch(`${withUi.origin}assets/app.js`);
     expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
-    expect((await fetch(`${withUi.origin}assets/app.js`)).status).toBe(401);
-    expect(await (await fetch(`${withUi.origin}runs/abc`, { headers: cookie })).text()).toContain('studio ui');
-    expect((await fetch(`${withUi.origin}assets/missing.js`, { headers: cookie })).status).toBe(404);
-    expect((await fetch(`${withUi.origin}..%2fsecret.txt`, { headers: cookie })).status).toBe(404); // the file exists one level up
-    expect((await fetch(`${withUi.origin}%2e%2e/secret.txt`, { headers: cookie })).status).toBe(404);
+    expect(await (await fetch(`${withUi.origin}runs/abc`)).text()).toContain('studio ui');
+    expect((await fetch(`${withUi.origin}assets/missing.js`)).status).toBe(404);
+    expect((await fetch(`${withUi.origin}..%2fsecret.txt`)).status).toBe(404); // the file exists one level up
+    expect((await fetch(`${withUi.origin}%2e%2e/secret.txt`)).status).toBe(404);
   });
 });
+
+/** The path rule of serve, through its API: outside the home and the --allow folder (dataset) nothing opens. */
+async function expectPathsConfined(client: StudioClient, home: string, dataset: string): Promise<void> {
+  const outside = mkdtempSync(join(tmpdir(), 'sae-outside-'));
+  writeFileSync(join(outside, 'secret.jsonl'), '{"text": "the secret of another user"}\n');
+  writeFileSync(join(home, 'mine.jsonl'), '{"text": "my own data set, in the studio home"}\n');
+  symlinkSync(outside, join(home, 'link-out'));
+  const preview = (path: string) => client.previewDataset({ dataset: path, model: 'pdlm-4l-256' });
+  const refusals: [string, string][] = [];
+  for (const path of [
+    join(outside, 'secret.jsonl'),
+    join(home, 'link-out', 'secret.jsonl'),
+    join(home, '..', outside.split('/').at(-1)!, 'secret.jsonl'),
+    '/etc/passwd',
+    join(outside, 'no-such.jsonl'),
+  ]) {
+    const r = await preview(path);
+    expect(r.ok, path).toBe(false);
+    const issues = r.ok ? [] : r.issues;
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.field).toBe('dataset');
+    expect(issues[0]!.message).toMatch(
+      /: outside the folders this studio may open \(.*\); start 'sae-studio serve' with --allow/,
+    );
+    expect(issues[0]!.message).not.toContain('secret of another user');
+    expect(issues[0]!.message).not.toContain('\n');
+    refusals.push([path, issues[0]!.message]);
+  }
+  expect(refusals).toHaveLength(5);
+  expect(await preview(join(home, 'mine.jsonl'))).toMatchObject({ ok: true, files: 1 });
+  expect(await preview(dataset)).toMatchObject({ ok: true, files: 2 }); // an --allow folder
+  expect(await preview('pdlm-corpus')).toMatchObject({ ok: true }); // a name, not a path
+  const model = await client.validateModelFolder({ path: outside });
+  expect(model).toMatchObject({
+    ok: false,
+    issues: [{ field: 'path', message: expect.stringContaining('outside') }],
+  });
+  const check = await client.validateTrainConfig({
+    config: { ...smallTrainConfig(join(outside, 'secret.jsonl')), activation_cache: '/var/tmp' } as Record<
+      string,
+      unknown
+    >,
+  });
+  expect(check.ok ? [] : check.issues.map((i) => i.field)).toEqual(['config.dataset', 'config.activation_cache']);
+  const analysis = await client.startAnalysis({ dictionary: outside, dataset: 'pdlm-corpus' }).catch((e: unknown) => e);
+  expect(analysis).toMatchObject({ code: 'invalid_input', issues: [{ field: 'dictionary' }] });
+  const onText = await client.featuresOnText({ dictionary: outside, text: 'hello' }).catch((e: unknown) => e);
+  expect(onText).toMatchObject({ code: 'invalid_input', issues: [{ field: 'dictionary' }] });
+}
 
 describe('sae-studio serve (the built CLI)', () => {
   let child: ChildProcess;
@@ -334,9 +452,12 @@ describe('sae-studio serve (the built CLI)', () => {
   let token: string;
   let stderr = '';
   let home: string;
+  let dataset: string;
   beforeAll(async () => {
     home = tempHome();
-    child = spawn(process.execPath, [join(ROOT, 'bin', 'sae-studio.js'), 'serve', '--port', '0', '--backend', 'wasm'], {
+    dataset = smallTextDataset();
+    const args = ['serve', '--port', '0', '--backend', 'wasm', '--allow', dataset];
+    child = spawn(process.execPath, [join(ROOT, 'bin', 'sae-studio.js'), ...args], {
       env: { ...process.env, SAE_STUDIO_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -361,6 +482,10 @@ describe('sae-studio serve (the built CLI)', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
+  it('opens datasets and models only in the home and the --allow folders, symbolic links followed', async () => {
+    await expectPathsConfined(createStudioClient(httpTransport(origin, token)), home, dataset);
+  });
+
   it('runs a training job over HTTP, streams its events, records the run, and stops on SIGTERM', async () => {
     const client = createStudioClient(httpTransport(origin, token));
     expect((await client.listModels({})).models.map((m) => m.name)).toContain('pdlm-4l-256');
@@ -378,7 +503,7 @@ describe('sae-studio serve (the built CLI)', () => {
     });
 
     const { runId } = await client.startTraining({
-      config: smallTrainConfig(smallTextDataset()) as Record<string, unknown>,
+      config: smallTrainConfig(dataset) as Record<string, unknown>,
       runId: 'web',
     });
     await ended;
@@ -397,7 +522,10 @@ describe('sae-studio serve (the built CLI)', () => {
     expect(stderr).toContain('SIGTERM: stopping');
   }, 90_000);
 
-  it('rejects a bad port, and the engine command run by hand', () => {
+  it('rejects a bad port, an --allow that is no folder, and the engine command run by hand', () => {
+    const allow = runCli(['serve', '--allow', join(home, 'nowhere')], { SAE_STUDIO_HOME: home });
+    expect(allow.status).toBe(2);
+    expect(errorLines(allow.stderr)).toEqual([`sae-studio: error: --allow '${join(home, 'nowhere')}': no such folder`]);
     const port = runCli(['serve', '--port', 'http'], { SAE_STUDIO_HOME: home });
     expect(port.status).toBe(2);
     expect(errorLines(port.stderr)).toEqual([

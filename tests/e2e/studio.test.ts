@@ -169,8 +169,10 @@ describe.skipIf(noChromium)(
       await page.goto(at('/new'));
       await page.getByText('Hugging Face folder').click();
       await page.getByTestId('model-folder').fill('/no/such/model');
-      await expectText(page, /\/no\/such\/model: no such folder/);
+      await expectText(page, /\/no\/such\/model: outside the folders this studio may open/);
       await expect.poll(() => page.getByTestId('wizard-next').isDisabled()).toBe(true);
+      await page.getByTestId('model-folder').fill(join(served.home, 'no-such-model'));
+      await expectText(page, /no-such-model: no such folder/);
       const notModel = join(served.home, 'not-a-model');
       mkdirSync(notModel, { recursive: true });
       writeFileSync(join(notModel, 'config.json'), '{"model_type": "bert"}');
@@ -185,6 +187,8 @@ describe.skipIf(noChromium)(
       const bad = join(served.home, 'broken.jsonl');
       writeFileSync(bad, '{"text": "fine"}\nthis is not json\n');
       await page.getByTestId('dataset-path').fill('/no/such/data.jsonl');
+      await expectText(page, /outside the folders this studio may open/);
+      await page.getByTestId('dataset-path').fill(join(served.home, 'no-such-data.jsonl'));
       await expectText(page, /no such file or folder/);
       await page.getByTestId('dataset-path').fill(bad);
       await page.getByRole('button', { name: 'Preview tokenized samples' }).click();

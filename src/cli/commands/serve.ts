@@ -1,5 +1,7 @@
 // `sae-studio serve`: the studio for a browser — the StudioService over HTTP on 127.0.0.1 with a session token, job
 // events as Server-Sent Events, jobs in engine child processes — and `sae-studio engine`, the process of one job.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InputError } from '../../core/errors';
 import { parseBackendRequest } from '../../core/tensor/backend';
 import { runEngine } from '../../engine/job-runner';
@@ -21,12 +23,33 @@ export function parsePort(value: string): number {
   return port;
 }
 
+/** The --allow folders: each one must be an existing folder. */
+export function allowedFolders(value: unknown): string[] {
+  const given = value === undefined ? [] : Array.isArray(value) ? (value as string[]) : [String(value)];
+  return given.map((folder) => {
+    let isDir = false;
+    try {
+      isDir = statSync(folder).isDirectory();
+    } catch {
+      throw new InputError(`--allow '${folder}': no such folder`);
+    }
+    if (!isDir) throw new InputError(`--allow '${folder}': is a file, expected a folder`);
+    return resolve(folder);
+  });
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary:
     'Serve the studio to a browser on 127.0.0.1: its UI, JSON API and live job events (protected by a session token).',
-  usage: 'serve [--port P] [--backend NAME]',
+  usage: 'serve [--port P] [--allow FOLDER]... [--backend NAME]',
   options: {
+    allow: {
+      type: 'string',
+      multiple: true,
+      valueName: 'FOLDER',
+      help: 'a folder whose models and datasets the studio may open (repeatable); always: the studio home',
+    },
     port: { type: 'string', valueName: 'P', help: 'port on 127.0.0.1 (default 0: any free port)' },
     backend: {
       ...BACKEND_OPTION.backend!,
@@ -37,17 +60,16 @@ export const serveCommand: Command = {
     const port = values.port === undefined ? 0 : parsePort(String(values.port));
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
     const warn = (message: string) => process.stderr.write(`sae-studio serve: ${message}\n`);
+    const allowFolders = allowedFolders(values.allow);
     const studio = openStudio({
       launcher: nodeForkLauncher(engineEntry()),
       backend,
+      allowFolders,
+      ownerName: 'sae-studio serve',
       onWarning: warn,
       appInfo: { name: 'SAE Studio', version: process.env.npm_package_version ?? '0.1.0' },
     });
     const { home, service, supervisor } = studio;
-    if (studio.interrupted.length > 0)
-      warn(
-        `marked ${studio.interrupted.length} interrupted run(s) as failed (resumable): ${studio.interrupted.join(', ')}`,
-      );
     let server;
     try {
       server = await startStudioServer({
@@ -65,8 +87,16 @@ export const serveCommand: Command = {
         throw new InputError(`--port ${port}: the port is in use`);
       throw err;
     }
+    // Only once this server is up, and only as the home's owner: a second serve on this home (even one whose port
+    // turned out to be taken) leaves the first one's live runs alone.
+    const { marked } = studio.markInterruptedRuns();
+    if (marked.length > 0)
+      warn(`marked ${marked.length} interrupted run(s) as failed (resumable): ${marked.join(', ')}`);
     process.stdout.write(`SAE Studio is serving ${home.root} at ${server.url}\n`);
-    process.stderr.write('open that URL in a browser (it carries the session token); Ctrl-C stops the server\n');
+    process.stderr.write(
+      `models and datasets may be opened from: ${[home.root, ...allowFolders].join(', ')} (add folders with --allow)\n` +
+        'open that URL in a browser (it carries the session token); Ctrl-C stops the server\n',
+    );
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

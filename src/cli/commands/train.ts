@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { TrainConfigSchema, type TrainConfig } from '../../protocol/run-config';
 import { parseConfig } from '../../core/config/validate';
 import { InputError } from '../../core/errors';
-import { studioHome } from '../../core/home';
+import { runDir, studioHome, type StudioHome } from '../../core/home';
 import { readRunConfig, trainDictionary } from '../../core/sae/trainer';
 import { trainKindDictionary } from '../../core/dictionary/train-kind';
+import { describeOwner, runLockPath, tryLock, type HeldLock } from '../../core/util/pid-lock';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { runTrainingWithProgress } from '../train-progress';
 
@@ -48,6 +49,20 @@ export function readJsonConfig(path: string): Record<string, unknown> {
   }
 }
 
+/**
+ * Takes the run's lock (a studio on this home or another `train` may be running it), or refuses naming its holder;
+ * released when the process ends (an exit without release leaves a lock whose owner is gone, which is taken over).
+ */
+function lockRun(home: StudioHome, runId: string): HeldLock {
+  runDir(home, runId); // one path segment, checked before it names a lock
+  const attempt = tryLock(runLockPath(home.root, runId), 'sae-studio train');
+  if (!attempt.ok)
+    throw new InputError(
+      `run '${runId}' is being run by ${describeOwner(attempt.owner)}; wait for it to end or stop it there`,
+    );
+  return attempt.lock;
+}
+
 export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a sparse dictionary from a JSON run config; saves it under $SAE_STUDIO_HOME/dictionaries/<name>.',
@@ -79,8 +94,10 @@ export const trainCommand: Command = {
     let raw: Record<string, unknown>;
     let runId: string;
     const resume = typeof values.resume === 'string';
+    let lock: HeldLock | null = null;
     if (resume) {
       runId = values.resume as string;
+      lock = lockRun(home, runId); // before the run's files are read: another process may be writing them
       raw = readRunConfig(home, runId) as Record<string, unknown>;
     } else {
       raw = readJsonConfig(requireOption(this, values, 'config'));
@@ -92,23 +109,39 @@ export const trainCommand: Command = {
       raw = applyOverrides(raw, sets);
       runId = '';
     }
-    const cfg: TrainConfig = parseConfig(TrainConfigSchema, raw, resume ? `run ${runId}` : String(values.config));
+    let cfg: TrainConfig;
+    try {
+      cfg = parseConfig(TrainConfigSchema, raw, resume ? `run ${runId}` : String(values.config));
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     if (!resume)
       runId =
         (values['run-id'] as string | undefined) ??
         `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+    lock ??= lockRun(home, runId);
     if (cfg.sae.sae_type !== 'sae') {
-      const r = await runTrainingWithProgress((onEvent, signal) =>
-        trainKindDictionary(cfg, { home, runId, resume, onEvent, signal }),
-      );
-      process.stdout.write(
-        `${JSON.stringify({ run_id: runId, sae_type: cfg.sae.sae_type, dictionary: r.dictionaryDir, steps: r.steps, tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), cancelled: r.cancelled, evaluation: r.evaluation })}\n`,
-      );
+      try {
+        const r = await runTrainingWithProgress((onEvent, signal) =>
+          trainKindDictionary(cfg, { home, runId, resume, onEvent, signal }),
+        );
+        process.stdout.write(
+          `${JSON.stringify({ run_id: runId, sae_type: cfg.sae.sae_type, dictionary: r.dictionaryDir, steps: r.steps, tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), cancelled: r.cancelled, evaluation: r.evaluation })}\n`,
+        );
+      } finally {
+        lock.release();
+      }
       return;
     }
-    const result = await runTrainingWithProgress((onEvent, signal) =>
-      trainDictionary(cfg, { home, runId, resume, onEvent, signal }),
-    );
+    let result;
+    try {
+      result = await runTrainingWithProgress((onEvent, signal) =>
+        trainDictionary(cfg, { home, runId, resume, onEvent, signal }),
+      );
+    } finally {
+      lock.release();
+    }
     process.stdout.write(
       `${JSON.stringify({ run_id: runId, dictionary: result.dictionaryDir, steps: result.steps, tokens: result.tokens, seconds: Number(result.seconds.toFixed(1)), cancelled: result.cancelled })}\n`,
     );

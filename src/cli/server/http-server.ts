@@ -1,18 +1,31 @@
 /**
  * The HTTP server of `sae-studio serve`, on 127.0.0.1 only: `POST /api/<method>` through the StudioService
- * dispatcher, `GET /api/events` as Server-Sent Events, and the UI's static files. Every request needs the session
- * token (401 otherwise) and a Host header naming this server (403: a DNS-rebinding page gets nothing). Request
- * bodies are bounded (413), must be JSON (415 / 400), and errors answer `{ error: { code, message, issues? } }`.
+ * dispatcher, `GET /api/events` as Server-Sent Events, and the UI's static files. Every request needs a Host header
+ * naming this server (403: a DNS-rebinding page gets nothing); every API request an `Origin`, when it has one, that
+ * is this server (403: another site's page gets nothing) and the session token as a Bearer header (401), or for the
+ * event stream a single-use ticket bought with it. The UI's files are public (they hold no secret) and are never
+ * framed. Request bodies are bounded (413), must be JSON (415 / 400), and errors answer `{ error: { code, message,
+ * issues? } }`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { API_PREFIX, EVENTS_PATH, HTTP_STATUS, MAX_REQUEST_BYTES, TOKEN_QUERY } from '../../protocol/http-api';
+import {
+  API_PREFIX,
+  EVENTS_PATH,
+  EVENTS_TICKET_PATH,
+  HTTP_STATUS,
+  MAX_REQUEST_BYTES,
+  TICKET_QUERY,
+  TICKET_TTL_MS,
+  TOKEN_QUERY,
+  type EventsTicket,
+} from '../../protocol/http-api';
 import { dispatchStudioCall } from '../../protocol/service-dispatch';
 import type { ServiceErrorData } from '../../protocol/service-error';
 import type { StudioEventSource } from '../../protocol/studio-client';
 import { isStudioMethod, type StudioServiceImpl } from '../../protocol/studio-service';
 import { EventStreamHub, type EventStreamOptions } from './event-stream';
-import { cookieToken, requestToken, sameToken, sessionCookie } from './session-token';
+import { bearerToken, EventTickets, sameToken } from './session-token';
 import { serveStatic } from './static-files';
 
 export const HOST = '127.0.0.1';
@@ -27,6 +40,8 @@ export interface StudioServerOptions {
   rendererDir?: string | null;
   onInternalError?: (method: string, error: unknown) => void;
   eventStream?: EventStreamOptions;
+  /** How long an events ticket stays valid (default TICKET_TTL_MS). */
+  ticketTtlMs?: number;
 }
 
 export interface StudioServer {
@@ -50,6 +65,7 @@ class HttpError extends Error {
 
 export async function startStudioServer(options: StudioServerOptions): Promise<StudioServer> {
   const hub = new EventStreamHub(options.events, options.eventStream);
+  const tickets = new EventTickets(options.ticketTtlMs ?? TICKET_TTL_MS);
   let port = 0;
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -75,17 +91,37 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
     if (!url.pathname.startsWith(API_PREFIX)) return serveUi(req, res, url);
 
     req.on('error', () => undefined);
-    if (!sameToken(requestToken(req, url), options.token)) {
-      throw new HttpError(401, {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigin(origin, port))
+      throw new HttpError(403, {
         code: 'unauthorized',
-        message: `missing or wrong session token: send 'Authorization: Bearer <token>' or ?${TOKEN_QUERY}=, as in the URL sae-studio serve printed`,
+        message: `Origin '${oneLineOf(origin)}' is not this studio: the API answers only its own page (http://${HOST}:${port})`,
       });
-    }
     if (url.pathname === EVENTS_PATH) {
       if (req.method !== 'GET') throw methodNotAllowed(res, 'GET');
+      const ticket = url.searchParams.get(TICKET_QUERY);
+      const allowed = ticket !== null ? tickets.redeem(ticket) : sameToken(bearerToken(req), options.token);
+      if (!allowed)
+        throw new HttpError(401, {
+          code: 'unauthorized',
+          message: `missing, used or expired events ticket: POST ${EVENTS_TICKET_PATH} with the session token for a new one`,
+        });
       if (!hub.open(req, res))
         throw new HttpError(503, { code: 'internal', message: 'too many event streams are open' });
       return;
+    }
+    if (!sameToken(bearerToken(req), options.token)) {
+      throw new HttpError(401, {
+        code: 'unauthorized',
+        message:
+          "missing or wrong session token: send 'Authorization: Bearer <token>' with the token of the URL sae-studio serve printed",
+      });
+    }
+    if (url.pathname === EVENTS_TICKET_PATH) {
+      if (req.method !== 'POST') throw methodNotAllowed(res, 'POST');
+      req.resume();
+      const answer: EventsTicket = { ticket: tickets.issue(), expiresInMs: options.ticketTtlMs ?? TICKET_TTL_MS };
+      return sendJson(res, 200, answer);
     }
     const method = url.pathname.slice(API_PREFIX.length);
     if (!isStudioMethod(method))
@@ -102,13 +138,8 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
 
   function serveUi(req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
-    const queryToken = url.searchParams.get(TOKEN_QUERY);
-    if (sameToken(queryToken, options.token)) res.setHeader('Set-Cookie', sessionCookie(options.token));
-    else if (!sameToken(cookieToken(req), options.token)) {
-      res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('SAE Studio: open the URL that `sae-studio serve` printed (it carries the session token).\n');
-      return;
-    }
+    // The page takes the token from its URL into its own storage; no other page may frame it and use it.
+    res.setHeader('X-Frame-Options', 'DENY');
     serveStatic(req, res, url.pathname, options.rendererDir ?? null);
   }
 
@@ -137,6 +168,15 @@ export async function startStudioServer(options: StudioServerOptions): Promise<S
 
 function allowedHost(host: string | undefined, port: number): boolean {
   return host === `${HOST}:${port}` || host === `localhost:${port}`;
+}
+
+function allowedOrigin(origin: string, port: number): boolean {
+  return origin === `http://${HOST}:${port}` || origin === `http://localhost:${port}`;
+}
+
+function oneLineOf(text: string): string {
+  const printable = [...text].map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? '?' : c));
+  return printable.join('').slice(0, 200);
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): HttpError {

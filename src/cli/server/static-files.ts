@@ -6,7 +6,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { API_PREFIX, EVENTS_PATH } from '../../protocol/http-api';
+import { API_PREFIX, EVENTS_PATH, EVENTS_TICKET_PATH } from '../../protocol/http-api';
 import { STUDIO_METHOD_NAMES } from '../../protocol/studio-service';
 
 const HTML = 'text/html; charset=utf-8';
@@ -82,7 +82,8 @@ function placeholderPage(): string {
 <h1>SAE Studio</h1>
 <p>The studio is running, but its user interface has not been built (no <code>out/renderer</code>).</p>
 <p>The API answers <code>POST ${API_PREFIX}&lt;method&gt;</code> with a JSON body and the session token
-(<code>Authorization: Bearer …</code>); live job events stream from <code>GET ${EVENTS_PATH}?token=…</code>.</p>
+(<code>Authorization: Bearer …</code>); live job events stream from <code>GET ${EVENTS_PATH}</code> with the same
+header, or with a single-use ticket from <code>POST ${EVENTS_TICKET_PATH}</code> (<code>?ticket=…</code>).</p>
 <p>Methods: ${methods}.</p>
 </body></html>
 `;

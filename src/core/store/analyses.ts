@@ -6,6 +6,7 @@ import { selectList } from './columns';
 import { assertWriter, type Store } from './database';
 import { requireDictionaryRow } from './dictionaries';
 import { ANALYSIS_COLUMNS, type AnalysisRow, type DictionaryRow } from './rows';
+import { deleteAnalysisInChunks, stagedName, VISIBLE_ANALYSIS } from './staged-analyses';
 
 /** lm-saes's name for the analysis its UI shows first. */
 export const DEFAULT_ANALYSIS = 'default';
@@ -41,7 +42,7 @@ export function analysisInfo(row: AnalysisRow): AnalysisInfo {
 function analysisRows(db: Database.Database, dictionaryId: number): AnalysisRow[] {
   return db
     .prepare(
-      `SELECT ${selectList(ANALYSIS_COLUMNS)} FROM analyses WHERE dictionary_id = ? ORDER BY created_at DESC, id DESC`,
+      `SELECT ${selectList(ANALYSIS_COLUMNS)} FROM analyses WHERE dictionary_id = ? AND ${VISIBLE_ANALYSIS} ORDER BY created_at DESC, id DESC`,
     )
     .all(dictionaryId) as AnalysisRow[];
 }
@@ -64,14 +65,6 @@ export function listAnalyses(store: Store, dictionary: string): AnalysisInfo[] {
   return analysisRows(store.db, requireDictionaryRow(store.db, dictionary).id).map(analysisInfo);
 }
 
-/** Deletes an analysis's rows, children first along indexed keys (faster than cascading, same result). */
-export function deleteAnalysisRows(db: Database.Database, analysisId: number): void {
-  db.prepare('DELETE FROM feature_samples WHERE analysis_id = ?').run(analysisId);
-  db.prepare('DELETE FROM features WHERE analysis_id = ?').run(analysisId);
-  db.prepare('DELETE FROM contexts WHERE analysis_id = ?').run(analysisId);
-  db.prepare('DELETE FROM analyses WHERE id = ?').run(analysisId);
-}
-
 /** Removes one analysis (and its arrays file); false when the dictionary has none of that name. */
 export function removeAnalysis(store: Store, dictionary: string, name: string): boolean {
   assertWriter(store, 'removing an analysis');
@@ -79,7 +72,11 @@ export function removeAnalysis(store: Store, dictionary: string, name: string): 
   const dict = requireDictionaryRow(db, dictionary);
   const row = analysisRows(db, dict.id).find((r) => r.name === name);
   if (!row) return false;
-  db.transaction(() => deleteAnalysisRows(db, row.id)).immediate();
+  // Out of sight in one short transaction, then deleted in chunks (a large one would hold the write lock for long).
+  db.transaction(() =>
+    db.prepare('UPDATE analyses SET name = ? WHERE id = ?').run(stagedName('replaced', row.uid), row.id),
+  ).immediate();
+  deleteAnalysisInChunks(db, row.id);
   if (row.arrays_file) removeArrayFile(store.dir, row.arrays_file);
   return true;
 }

@@ -14,11 +14,21 @@ import { studioHome } from '../home';
 import { checkSchema, latestVersion, migrate } from './migrate';
 import type { Migration } from './migration';
 import { MIGRATIONS } from './migrations';
+import { sweepAbandonedAnalyses } from './staged-analyses';
 
 export const DATABASE_FILE = 'studio.db';
 /** Large arrays go to safetensors files in this folder beside studio.db. */
 export const ARRAYS_DIR = 'arrays';
 export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Whether `err` is SQLite's "database is locked": another connection held the write lock for longer than this
+ * connection's busy timeout. Nothing was written; the same write may be tried again.
+ */
+export function isStoreBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
 
 export interface Store {
   readonly db: Database.Database;
@@ -37,6 +47,11 @@ export interface OpenStoreOptions {
   readonly?: boolean;
   /** The migrations to apply (default: all of them); tests pass a prefix to build an older file. */
   migrations?: readonly Migration[];
+  /**
+   * How long a write waits for another process's write lock before it fails with SQLITE_BUSY (default
+   * BUSY_TIMEOUT_MS). The wait blocks the thread: a server keeps it short and retries without blocking.
+   */
+  busyTimeoutMs?: number;
 }
 
 /** SQLite's codes for "this file is not a (sound) database". */
@@ -69,8 +84,9 @@ export function openStore(options: OpenStoreOptions = {}): Store {
 
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const busyTimeout = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+    db = new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeout });
+    db.pragma(`busy_timeout = ${busyTimeout}`);
     if (readonly) {
       const version = checkSchema(db, migrations, file);
       if (version < latestVersion(migrations)) {
@@ -87,6 +103,9 @@ export function openStore(options: OpenStoreOptions = {}): Store {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON'); // must be set outside a transaction, so before migrating
       migrate(db, migrations, file);
+      // What a killed save or removal left under a reserved name (never visible) goes now.
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analyses'").get())
+        sweepAbandonedAnalyses(db, dir);
     }
   } catch (e) {
     db?.close();

@@ -5,6 +5,7 @@ export {
   DATABASE_FILE,
   ARRAYS_DIR,
   BUSY_TIMEOUT_MS,
+  isStoreBusy,
   type Store,
   type OpenStoreOptions,
 } from './database';

@@ -1,11 +1,22 @@
-// Saves what the analysis pass produced: the analysis row, its contexts, one row per feature and one per sample,
-// all in one transaction, so a crash or a kill mid-save leaves the previous analysis of that name whole and the
-// new one absent. Arrays over the size limit go to the analysis's safetensors file, written before the transaction.
+// Saves what the analysis pass produced: the analysis row, its contexts, one row per feature and one per sample.
+// A large analysis would hold SQLite's write lock for seconds in one transaction, and every other writer (the app
+// saving an interpretation, a run recording metrics) would wait for it; so the rows go in in short transactions
+// (FEATURES_PER_CHUNK features with their samples each) under a staging name readers never see, and the analysis
+// becomes visible in one short transaction at the end, which renames the one it replaces out of sight (its rows are
+// then deleted in chunks). A crash or a kill mid-save leaves the previous analysis of that name whole and the new
+// one invisible; the next writer to open the store removes the leftovers (staged-analyses.ts). Arrays over the size
+// limit go to the analysis's safetensors file, written before the first transaction.
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { AnalysisResult, FeatureAnalysis } from '../analysis/types';
 import { InputError } from '../errors';
-import { deleteAnalysisRows, DEFAULT_ANALYSIS } from './analyses';
+import { DEFAULT_ANALYSIS } from './analyses';
+import {
+  deleteAnalysisInChunks,
+  RESERVED_ANALYSIS_PREFIX,
+  stagedName,
+  sweepAbandonedAnalyses,
+} from './staged-analyses';
 import { arraySpill, removeArrayFile, type ArraySpill } from './array-files';
 import { ensureCatalogEntry } from './catalog';
 import { insertSql } from './columns';
@@ -32,8 +43,10 @@ export interface SaveAnalysisOptions {
   replace?: boolean;
   /** Arrays larger than this many bytes go to the arrays file (default 1 MiB). */
   largeArrayBytes?: number;
-  /** Called inside the transaction every 256 features and after the last. */
+  /** Called after each chunk of features is committed (under the staging name, not yet visible). */
   onProgress?: (featuresSaved: number, featuresTotal: number) => void;
+  /** Features per write transaction (default FEATURES_PER_CHUNK). */
+  featuresPerChunk?: number;
 }
 
 export interface SavedAnalysis {
@@ -47,7 +60,21 @@ export interface SavedAnalysis {
   replaced: boolean;
 }
 
-const PROGRESS_EVERY = 256;
+/** Features (with their samples) per write transaction: ~10-50 ms each for real analyses. */
+export const FEATURES_PER_CHUNK = 128;
+/**
+ * The pause between two chunks, with the write lock free. A writer of another process waiting for the lock polls it
+ * (SQLite's busy handler: after 1, 2, 5, 10, 15, 20, 25 ms, …); without a pause the saver would take it again at
+ * once and starve that writer for the whole save.
+ */
+const PAUSE_BETWEEN_CHUNKS_MS = 30;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function letOthersWrite(): void {
+  Atomics.wait(pause, 0, 0, PAUSE_BETWEEN_CHUNKS_MS);
+}
+/** Contexts per write transaction. */
+const CONTEXTS_PER_CHUNK = 512;
 
 /** Checks the result's internal consistency, naming the first thing wrong. */
 function validate(result: AnalysisResult): void {
@@ -173,22 +200,8 @@ function featureRow(f: FeatureAnalysis, analysisId: number, dictionaryId: number
   };
 }
 
-export function saveAnalysis(store: Store, result: AnalysisResult, options: SaveAnalysisOptions = {}): SavedAnalysis {
-  assertWriter(store, 'saving an analysis');
-  validate(result);
-  const name = options.name ?? DEFAULT_ANALYSIS;
-  const db = store.db;
-  const uid = randomUUID();
-  const spill = arraySpill(store.dir, uid, options.largeArrayBytes);
-  const refs = planLargeArrays(result, spill);
-  spill.write();
-
-  const insertAnalysis = db.prepare(
-    insertSql(
-      'analyses',
-      ANALYSIS_COLUMNS.filter((c) => c !== 'id'),
-    ),
-  );
+/** The transactions that insert a staged analysis's contexts and features (with their samples), chunk by chunk. */
+function rowWriters(db: Database.Database, refs: ReturnType<typeof planLargeArrays>) {
   const insertContext = db.prepare(insertSql('contexts', CONTEXT_COLUMNS));
   const insertFeature = db.prepare(
     insertSql(
@@ -202,39 +215,8 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
       FEATURE_SAMPLE_COLUMNS.filter((c) => c !== 'id'),
     ),
   );
-
-  const write = () => {
-    const dictionary = ensureDictionary(db, result);
-    const previous = db
-      .prepare('SELECT id, arrays_file FROM analyses WHERE dictionary_id = ? AND name = ?')
-      .get(dictionary.id, name) as Pick<AnalysisRow, 'id' | 'arrays_file'> | undefined;
-    if (previous && !options.replace) {
-      throw new InputError(
-        `dictionary '${result.dictionaryName}' already has an analysis named '${name}'; replace it or choose another name`,
-      );
-    }
-    if (previous) deleteAnalysisRows(db, previous.id);
-    ensureCatalogEntry(db, 'models', result.modelName, {});
-    ensureCatalogEntry(db, 'datasets', result.dataset.spec, { dataset_name_or_path: result.dataset.spec });
-
-    const analysis: Omit<AnalysisRow, 'id'> = {
-      uid,
-      dictionary_id: dictionary.id,
-      name,
-      model_name: result.modelName,
-      dataset_name: result.dataset.spec,
-      dataset_split: result.dataset.split,
-      context_size: result.dataset.contextSize,
-      hook_point_in: result.hookPointIn,
-      hook_point_out: result.hookPointOut,
-      n_analyzed_tokens: result.tokensAnalysed,
-      n_features: result.features.length,
-      arrays_file: spill.file,
-      created_at: result.createdAt,
-    };
-    const analysisId = Number(insertAnalysis.run(analysis).lastInsertRowid);
-
-    for (const c of result.contexts) {
+  const insertContexts = db.transaction((analysisId: number, contexts: AnalysisResult['contexts']) => {
+    for (const c of contexts) {
       const ref = refs.contexts.get(c.contextIndex) ?? null;
       const row: ContextRow = {
         analysis_id: analysisId,
@@ -245,10 +227,12 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
       };
       insertContext.run(row);
     }
+  });
 
+  const insertFeatures = db.transaction((analysisId: number, dictionaryId: number, features: FeatureAnalysis[]) => {
     let samples = 0;
-    result.features.forEach((f, i) => {
-      const featureId = Number(insertFeature.run(featureRow(f, analysisId, dictionary.id)).lastInsertRowid);
+    for (const f of features) {
+      const featureId = Number(insertFeature.run(featureRow(f, analysisId, dictionaryId)).lastInsertRowid);
       f.samplings.forEach((s, si) =>
         s.samples.forEach((sample, rank) => {
           const ref = refs.samples.get(sampleKey(f.index, si, rank)) ?? null;
@@ -268,28 +252,114 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
           samples++;
         }),
       );
-      if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === result.features.length)
-        options.onProgress?.(i + 1, result.features.length);
-    });
-    return { previousArrays: previous?.arrays_file ?? null, replaced: previous !== undefined, samples };
-  };
-  const save = db.transaction(write);
+    }
+    return samples;
+  });
 
-  let outcome: ReturnType<typeof save>;
+  return { insertContexts, insertFeatures };
+}
+
+export function saveAnalysis(store: Store, result: AnalysisResult, options: SaveAnalysisOptions = {}): SavedAnalysis {
+  assertWriter(store, 'saving an analysis');
+  validate(result);
+  const name = options.name ?? DEFAULT_ANALYSIS;
+  if (name.startsWith(RESERVED_ANALYSIS_PREFIX) || name.trim() === '')
+    throw new InputError(`analysis name '${name}': must not be empty or start with '${RESERVED_ANALYSIS_PREFIX}'`);
+  const db = store.db;
+  sweepAbandonedAnalyses(db, store.dir);
+  const uid = randomUUID();
+  const staging = stagedName('saving', uid);
+  const spill = arraySpill(store.dir, uid, options.largeArrayBytes);
+  const refs = planLargeArrays(result, spill);
+  spill.write();
+
+  const insertAnalysis = db.prepare(
+    insertSql(
+      'analyses',
+      ANALYSIS_COLUMNS.filter((c) => c !== 'id'),
+    ),
+  );
+  const findPrevious = (dictionaryId: number) =>
+    db
+      .prepare('SELECT id, uid, arrays_file FROM analyses WHERE dictionary_id = ? AND name = ?')
+      .get(dictionaryId, name) as Pick<AnalysisRow, 'id' | 'uid' | 'arrays_file'> | undefined;
+  const refuseExisting = () =>
+    new InputError(
+      `dictionary '${result.dictionaryName}' already has an analysis named '${name}'; replace it or choose another name`,
+    );
+
+  /** The staged analysis row (its contexts and features follow in chunks). */
+  const begin = db.transaction(() => {
+    const dictionary = ensureDictionary(db, result);
+    if (findPrevious(dictionary.id) && !options.replace) throw refuseExisting();
+    ensureCatalogEntry(db, 'models', result.modelName, {});
+    ensureCatalogEntry(db, 'datasets', result.dataset.spec, { dataset_name_or_path: result.dataset.spec });
+    const analysis: Omit<AnalysisRow, 'id'> = {
+      uid,
+      dictionary_id: dictionary.id,
+      name: staging,
+      model_name: result.modelName,
+      dataset_name: result.dataset.spec,
+      dataset_split: result.dataset.split,
+      context_size: result.dataset.contextSize,
+      hook_point_in: result.hookPointIn,
+      hook_point_out: result.hookPointOut,
+      n_analyzed_tokens: result.tokensAnalysed,
+      n_features: result.features.length,
+      arrays_file: spill.file,
+      created_at: result.createdAt,
+    };
+    return { analysisId: Number(insertAnalysis.run(analysis).lastInsertRowid), dictionaryId: dictionary.id };
+  });
+
+  const { insertContexts, insertFeatures } = rowWriters(db, refs);
+
+  /** Makes the staged analysis the one named `name`, the one it replaces renamed out of sight: one short commit. */
+  const publish = db.transaction((analysisId: number, dictionaryId: number) => {
+    const previous = findPrevious(dictionaryId);
+    if (previous && !options.replace) throw refuseExisting();
+    if (previous)
+      db.prepare('UPDATE analyses SET name = ? WHERE id = ?').run(stagedName('replaced', previous.uid), previous.id);
+    db.prepare('UPDATE analyses SET name = ? WHERE id = ?').run(name, analysisId);
+    return previous ?? null;
+  });
+
+  let staged: { analysisId: number; dictionaryId: number } | null = null;
+  let samples = 0;
+  let previous: Pick<AnalysisRow, 'id' | 'uid' | 'arrays_file'> | null;
   try {
-    outcome = save.immediate();
+    staged = begin.immediate();
+    const { analysisId, dictionaryId } = staged;
+    for (let i = 0; i < result.contexts.length; i += CONTEXTS_PER_CHUNK)
+      insertContexts.immediate(analysisId, result.contexts.slice(i, i + CONTEXTS_PER_CHUNK));
+    const chunk = Math.max(1, options.featuresPerChunk ?? FEATURES_PER_CHUNK);
+    for (let i = 0; i < result.features.length; i += chunk) {
+      letOthersWrite();
+      samples += insertFeatures.immediate(analysisId, dictionaryId, result.features.slice(i, i + chunk));
+      options.onProgress?.(Math.min(i + chunk, result.features.length), result.features.length);
+    }
+    previous = publish.immediate(analysisId, dictionaryId);
   } catch (e) {
-    if (spill.file) removeArrayFile(store.dir, spill.file);
+    // What was staged goes (best effort: a failure here leaves it to the next writer's sweep).
+    try {
+      if (staged) deleteAnalysisInChunks(db, staged.analysisId);
+      if (spill.file) removeArrayFile(store.dir, spill.file);
+    } catch {
+      // the original error is the one to report
+    }
     throw e;
   }
-  if (outcome.previousArrays) removeArrayFile(store.dir, outcome.previousArrays);
+  if (previous) {
+    deleteAnalysisInChunks(db, previous.id);
+    if (previous.arrays_file) removeArrayFile(store.dir, previous.arrays_file);
+  }
   return {
     dictionary: result.dictionaryName,
     name,
     features: result.features.length,
     contexts: result.contexts.length,
-    samples: outcome.samples,
+    samples,
     arraysFile: spill.file,
-    replaced: outcome.replaced,
+    replaced: previous !== null,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * A hash router: `#/runs/abc` works the same from a file:// page (Electron) and from the served page, and a reload
+ * A hash router: `#/runs/abc` works the same from the app:// page (Electron) and from the served page, and a reload
  * keeps the place. Routes are patterns with `:name` parameters.
  */
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react';

@@ -1,6 +1,6 @@
-// A save killed with SIGKILL in the middle of its transaction leaves the previous analysis complete and none of
-// the new one, and the store opens cleanly afterwards. While the killed writer held its transaction, a reader in
-// this process read the old analysis (WAL).
+// A save killed with SIGKILL half-way (half its chunks committed under the staging name) leaves the previous analysis
+// complete and none of the new one visible; the next writer to open the store removes the staged rows, and the store
+// passes its integrity check. While the killed writer was saving, a reader in this process read the old analysis.
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ describe('a save killed mid-transaction', () => {
       void exited.then((how) => reject(new Error(`worker exited (${String(how)}) before MID: ${stderr}`)));
     });
 
-    // The child holds the write transaction, and has written uncommitted pages to the WAL.
+    // The child has written half the new analysis's rows (invisible, under its staging name) to the WAL.
     const wal = join(dir, 'studio.db-wal');
     expect(statSync(wal).size).toBeGreaterThan(1 << 20);
     const reader = openStore({ dir, readonly: true });

@@ -1,6 +1,6 @@
 // Child process of crash.test.ts: replaces the 'default' analysis of <dir>/studio.db with a big synthetic one and,
-// halfway through the save (inside its transaction, with pages already spilled to the WAL), says MID on stdout and
-// waits to be killed.
+// halfway through the save (half its features committed in chunks under the staging name, pages in the WAL), says
+// MID on stdout and waits to be killed.
 import { writeSync } from 'node:fs';
 import { openStore, saveAnalysis } from '../../../src/core/store';
 import { syntheticAnalysis } from './helpers';

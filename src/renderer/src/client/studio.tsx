@@ -6,13 +6,18 @@ import { createContext, useCallback, useContext, useEffect, useEffectEvent, useS
 import type { StudioEvent } from '../../../protocol/jobs';
 import { ServiceError } from '../../../protocol/service-error';
 import { createStudioClient, type StudioClient } from '../../../protocol/studio-client';
-import { httpTransport, sessionTokenFromUrl } from './http-transport';
+import { httpTransport, takeSessionToken } from './http-transport';
 import { ipcTransport } from './ipc-transport';
 
-/** The client of this window: IPC when the preload gave us `window.api`, else HTTP with the URL's session token. */
+/**
+ * The client of this window: IPC when the preload gave us `window.api`, else HTTP with the session token of the URL
+ * (kept in this tab's sessionStorage and removed from the address bar; never a cookie).
+ */
 export function createWindowClient(): StudioClient | { error: string } {
   if (window.api) return createStudioClient(ipcTransport(window.api));
-  const token = sessionTokenFromUrl(window.location.href);
+  const token = takeSessionToken(window.location.href, window.sessionStorage, (href) =>
+    window.history.replaceState(window.history.state, '', href),
+  );
   if (!token)
     return {
       error:
