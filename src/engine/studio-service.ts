@@ -32,6 +32,7 @@ import { ServiceError, type FieldIssue } from '../protocol/service-error';
 import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-service';
 import { previewDataset } from './dataset-preview';
 import { featureView, TokenLabels } from './feature-view';
+import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
 import { RUN_LOG, type Supervisor } from './supervisor';
@@ -141,6 +142,9 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     },
     listJobs: async () => ({ jobs: supervisor.listJobs() }),
     cancelJob: async ({ jobId }) => ({ cancelling: supervisor.cancelJob(jobId) }),
+    listGraphs: async () => ({ graphs: listGraphs(home) }),
+    getGraph: async ({ slug }) => openGraph(store, home, slug),
+    importGraph: async ({ graph, slug }) => ({ summary: importGraph(home, graph, slug) }),
   };
 
   return { ...withInputErrors(impl), close: () => inference?.dispose() };
