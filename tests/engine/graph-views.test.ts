@@ -80,7 +80,7 @@ describe('graphs in the studio service', () => {
 
   it('refuses broken graphs and unknown slugs in one line', async () => {
     const dangling = fixtureGraphJson('dangling');
-    dangling.links.push({ source: 'nowhere', target: '4_6342_4', weight: 1 });
+    dangling.links.push({ source: 'nowhere', target: '8_6342_4', weight: 1 });
     await expect(f.client.importGraph({ graph: dangling })).rejects.toMatchObject({
       code: 'invalid_input',
       message: "field 'graph.links.55.source': no node 'nowhere' in nodes",

@@ -1,5 +1,6 @@
-// A realistic pruned attribution graph in the circuit-tracer / Neuronpedia JSON (spec §6.6), as Neuronpedia's
-// lm-saes converter writes it for a model with Lorsa and transcoders: "The capital of France is" → " Paris" on a
+// A realistic pruned attribution graph in the circuit-tracer / Neuronpedia JSON (spec §6.6), as graphToJson and
+// Neuronpedia's lm-saes converter write it for a model with Lorsa and transcoders (rows interleaved: a Lorsa of
+// layer L at 2L, the MLP at 2L+1, the logits at 2nL; node ids keep the model layer): "The capital of France is" → " Paris" on a
 // 4-layer model. 30 nodes (5 embeddings, 14 features of which 5 Lorsa, 8 errors, 3 logits), Cantor feature ids,
 // collision-free node ids, logit clerps, a Lorsa node carrying qk_tracing_results with a contributor that only
 // qk_only_nodes names, and each node's influence as the cumulative fraction of the influence computed from its links.
@@ -21,10 +22,10 @@ function featureNode(id: string, clerp: string, activation: number): NodeInput {
   return {
     node_id: id,
     feature: cantor(layer, index),
-    layer: String(layer),
+    layer: String(2 * layer + (kind === 'lor' ? 0 : 1)),
     ctx_idx: pos,
     feature_type: kind === 'lor' ? 'lorsa' : 'cross layer transcoder',
-    jsNodeId: `${layer}_${index}-0`,
+    jsNodeId: `${layer}_${kind}_${index}-${pos}`,
     clerp,
     activation,
   };
@@ -65,7 +66,7 @@ const LOGITS: [number, string, number][] = [
 ];
 
 const emb = (pos: number) => `E_${TOKEN_IDS[pos]}_${pos}`;
-const logit = (tok: number) => `${N_LAYERS}_${tok}_${LAST}`;
+const logit = (tok: number) => `${2 * N_LAYERS}_${tok}_${LAST}`;
 
 /** target ← [source, weight]… */
 const LINKS: [string, [string, number][]][] = [
@@ -272,18 +273,18 @@ export function fixtureGraphJson(
       const [layer, , sub, pos] = id.split('_');
       return {
         node_id: id,
-        feature: null,
-        layer: layer!,
+        feature: -1,
+        layer: String(2 * Number(layer) + (sub === 'attn' ? 0 : 1)),
         ctx_idx: Number(pos),
         feature_type: sub === 'attn' ? 'lorsa error' : 'mlp reconstruction error',
-        jsNodeId: `${layer}_${pos}-0`,
+        jsNodeId: `${layer}_error_${sub}-${pos}`,
         clerp: '',
       };
     }),
     ...LOGITS.map(([tok, text, p], i) => ({
       node_id: logit(tok),
       feature: tok,
-      layer: String(N_LAYERS),
+      layer: String(2 * N_LAYERS),
       ctx_idx: LAST,
       feature_type: 'logit',
       jsNodeId: `L_${tok}-${LAST}`,
