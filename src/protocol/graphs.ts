@@ -69,11 +69,16 @@ export const GraphJsonSchema = z
         ctx.addIssue({ code: 'custom', path: ['nodes', i, 'node_id'], message: `duplicate node_id '${n.node_id}'` });
       ids.add(n.node_id);
     }
+    const pairs = new Set<string>();
     for (const [i, l] of g.links.entries()) {
       for (const end of ['source', 'target'] as const) {
         if (!ids.has(l[end]))
           ctx.addIssue({ code: 'custom', path: ['links', i, end], message: `no node '${l[end]}' in nodes` });
       }
+      const pair = JSON.stringify([l.source, l.target]);
+      if (pairs.has(pair))
+        ctx.addIssue({ code: 'custom', path: ['links', i], message: `a second link ${l.source} → ${l.target}` });
+      pairs.add(pair);
     }
   });
 export type GraphJson = z.output<typeof GraphJsonSchema>;

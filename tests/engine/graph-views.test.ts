@@ -90,6 +90,11 @@ describe('graphs in the studio service', () => {
     await expect(f.client.importGraph({ graph: dup })).rejects.toMatchObject({
       message: "field 'graph.nodes.30.node_id': duplicate node_id 'E_464_0'",
     });
+    const twice = fixtureGraphJson('twice');
+    twice.links.push({ ...twice.links[0]! });
+    await expect(f.client.importGraph({ graph: twice })).rejects.toMatchObject({
+      message: "field 'graph.links.55': a second link 3_cro_101_4 → 8_6342_4",
+    });
     await expect(f.client.getGraph({ slug: 'no-such-graph' })).rejects.toMatchObject({
       code: 'invalid_input',
       message: expect.stringMatching(/^no graph 'no-such-graph' in .*graphs$/),
