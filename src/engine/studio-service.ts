@@ -142,9 +142,9 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     },
     listJobs: async () => ({ jobs: supervisor.listJobs() }),
     cancelJob: async ({ jobId }) => ({ cancelling: supervisor.cancelJob(jobId) }),
-    listGraphs: async () => ({ graphs: listGraphs(home) }),
-    getGraph: async ({ slug }) => openGraph(store, home, slug),
-    importGraph: async ({ graph, slug }) => ({ summary: importGraph(home, graph, slug) }),
+    listGraphs: async () => ({ graphs: listGraphs(store) }),
+    getGraph: async ({ name }) => openGraph(store, name),
+    importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
   };
 
   return { ...withInputErrors(impl), close: () => inference?.dispose() };

@@ -56,7 +56,8 @@ export class TextInference {
     const stored = loadDictionary(dir, this.home);
     const modelRef = recordedModel(stored);
     if (!modelRef) throw new InputError(`${dir}: the dictionary does not record its model`);
-    const { model, location } = loadModel(modelRef);
+    // The basis the dictionary records ('unprocessed' when it records none: the UI has no flag to ask with).
+    const { model, location } = loadModel(modelRef, { basis: stored.cfg.activation_basis });
     this.loaded = { key, model, sae: new Sae(stored.cfg, stored.params), tokenizer: ModelTokenizer.load(location.dir) };
     return this.loaded;
   }

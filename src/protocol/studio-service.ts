@@ -35,7 +35,7 @@ import {
 } from './jobs';
 import {
   GetGraphResponseSchema,
-  GraphSlugRequestSchema,
+  GraphNameRequestSchema,
   ImportGraphRequestSchema,
   ImportGraphResponseSchema,
   ListGraphsResponseSchema,
@@ -80,7 +80,7 @@ export const STUDIO_METHODS = {
   listJobs: method(Empty, ListJobsResponseSchema),
   cancelJob: method(JobIdRequestSchema, CancelResponseSchema),
   listGraphs: method(Empty, ListGraphsResponseSchema),
-  getGraph: method(GraphSlugRequestSchema, GetGraphResponseSchema),
+  getGraph: method(GraphNameRequestSchema, GetGraphResponseSchema),
   importGraph: method(ImportGraphRequestSchema, ImportGraphResponseSchema),
 } as const;
 

@@ -66,6 +66,66 @@ const CASES: Record<string, { label: string; config: Record<string, unknown> }[]
       },
     },
   ],
+  clt: [
+    {
+      label: 'four MLP layers, topk per layer',
+      config: {
+        sae_type: 'clt',
+        hook_points_in: [0, 1, 2, 3].map((l) => `blocks.${l}.ln2.hook_normalized`),
+        hook_points_out: [0, 1, 2, 3].map((l) => `blocks.${l}.hook_mlp_out`),
+        d_model: d,
+        d_sae: 32,
+        act_fn: 'topk',
+        top_k: 4,
+      },
+    },
+    {
+      label: 'two layers, jumprelu',
+      config: {
+        sae_type: 'clt',
+        hook_points_in: ['blocks.1.hook_resid_mid', 'blocks.2.hook_resid_mid'],
+        hook_points_out: ['blocks.1.hook_mlp_out', 'blocks.2.hook_mlp_out'],
+        d_model: d,
+        d_sae: 24,
+        act_fn: 'jumprelu',
+      },
+    },
+  ],
+  lorsa: [
+    {
+      label: 'layer 2 attention, 4 QK heads, topk',
+      config: {
+        sae_type: 'lorsa',
+        hook_point_in: 'blocks.2.ln1.hook_normalized',
+        hook_point_out: 'blocks.2.hook_attn_out',
+        d_model: d,
+        d_sae: 64,
+        n_qk_heads: 4,
+        d_qk_head: 16,
+        n_ctx: 256,
+        positional_embedding_type: 'none',
+        rotary_dim: 16,
+        act_fn: 'topk',
+        top_k: 8,
+      },
+    },
+    {
+      label: 'rotary (half-split), relu',
+      config: {
+        sae_type: 'lorsa',
+        hook_point_in: 'blocks.1.ln1.hook_normalized',
+        hook_point_out: 'blocks.1.hook_attn_out',
+        d_model: d,
+        d_sae: 32,
+        n_qk_heads: 2,
+        d_qk_head: 8,
+        n_ctx: 64,
+        rotary_dim: 8,
+        rotary_adjacent_pairs: false,
+        act_fn: 'relu',
+      },
+    },
+  ],
   molt: [
     {
       label: 'MLP transcoder of ranks 1, 2 and 4, topk',
@@ -85,7 +145,9 @@ const CASES: Record<string, { label: string; config: Record<string, unknown> }[]
 function randomised(kind: DictionaryKind, cfg: KindConfigBase, seed: number): HostParams {
   const params = kind.init(cfg, seed);
   const u = uniformGenerator(seed + 7);
+  const trainable = new Set(kind.trainable(cfg));
   for (const [name, t] of Object.entries(params)) {
+    if (!trainable.has(name)) continue;
     if (name.includes('log_jumprelu_threshold')) t.data = t.data.map(() => Math.log(0.05 + Math.abs(u(0.1))));
     else if (t.data.every((v) => v === 0)) t.data = t.data.map(() => u(0.05));
   }
@@ -129,6 +191,9 @@ for (const [saeType, cases] of Object.entries(CASES)) {
         saveAnyDictionary(dir, kind, cfg, params);
         const loaded = loadAnyDictionary(dir);
         expect(loaded.kind.saeType).toBe(saeType);
+        // Round trip: every parameter comes back bit for bit, and the config with it.
+        for (const name of kind.trainable(cfg)) expect(loaded.params[name]!.data, name).toEqual(params[name]!.data);
+        expect(loaded.cfg).toEqual(cfg);
         const idsFile = join(dir, '..', 'ids.json');
         writeFileSync(idsFile, JSON.stringify(ids));
         const out = join(dir, '..', 'out.safetensors');

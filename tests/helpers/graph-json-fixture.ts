@@ -6,9 +6,9 @@
 // qk_only_nodes names, and each node's influence as the cumulative fraction of the influence computed from its links.
 
 export const FIXTURE_TOKENS = ['The', ' capital', ' of', ' France', ' is'];
-import type { GraphJsonInput } from '../../src/protocol/graphs';
+import type { GraphJson, GraphJsonNode } from '../../src/protocol/circuits/graph-json';
 
-type NodeInput = GraphJsonInput['nodes'][number];
+type NodeInput = GraphJsonNode;
 
 const TOKEN_IDS = [464, 3139, 286, 4881, 318];
 const N_LAYERS = 4;
@@ -251,9 +251,7 @@ const QK_RESULTS: NonNullable<NodeInput['qk_tracing_results']> = {
 };
 
 /** The fixture graph (a fresh object each call), under `slug`. */
-export function fixtureGraphJson(
-  slug = 'france-capital',
-): GraphJsonInput & { nodes: NodeInput[]; links: { source: string; target: string; weight: number }[] } {
+export function fixtureGraphJson(slug = 'france-capital'): GraphJson {
   const links = LINKS.flatMap(([target, sources]) => sources.map(([source, weight]) => ({ source, target, weight })));
   const nodes: NodeInput[] = [
     ...FIXTURE_TOKENS.map((t, pos) => ({

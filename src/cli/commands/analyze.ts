@@ -9,6 +9,8 @@ import { ModelTokenizer } from '../../core/lm/tokenizer';
 import { loadDictionary, recordedModel } from '../../core/sae/dictionary-store';
 import { Sae } from '../../core/sae/variants/sae';
 import { initBackend, parseBackendRequest } from '../../core/tensor/backend';
+import { parseBasisOption } from '../../core/lm/activation-basis';
+import { BASIS_OPTION, basisForCli } from '../basis-option';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { progressBar } from '../progress';
 import { positiveInt } from './lm-forward';
@@ -24,7 +26,7 @@ export const analyzeCommand: Command = {
   summary:
     'Analyse every feature of a dictionary over a dataset (statistics, samples, logits, neighbours) into the store.',
   usage:
-    'analyze --dictionary DIR|NAME [--dataset SPEC] [--split train|validation|all] [--tokens N] [--model DIR|NAME] [--name NAME]',
+    'analyze --dictionary DIR|NAME [--dataset SPEC] [--split train|validation|all] [--tokens N] [--model DIR|NAME] [--name NAME] [--basis NAME]',
   options: {
     dictionary: {
       type: 'string',
@@ -44,6 +46,7 @@ export const analyzeCommand: Command = {
     tokens: { type: 'string', valueName: 'N', help: 'tokens to analyse (default 1000000)' },
     model: { type: 'string', valueName: 'DIR|NAME', help: 'the model (default: the one recorded with the dictionary)' },
     name: { type: 'string', valueName: 'NAME', help: "analysis name (default 'default'; replaces an earlier one)" },
+    ...BASIS_OPTION,
     ...BACKEND_OPTION,
   },
   async run(values) {
@@ -51,6 +54,7 @@ export const analyzeCommand: Command = {
     const dictionary = requireOption(this, values, 'dictionary');
     const tokens = values.tokens === undefined ? 1_000_000 : positiveInt(values.tokens as string, '--tokens');
     const split = splitOption(values.split);
+    const basis = parseBasisOption(values.basis);
     await initBackend(backend);
     const bar = progressBar('analysing');
     const r = await analyzeIntoStore(
@@ -61,6 +65,7 @@ export const analyzeCommand: Command = {
         tokens,
         model: values.model as string | undefined,
         name: values.name as string | undefined,
+        basis,
         onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'),
         onLog: (m) => process.stderr.write(`${m}\n`),
       },
@@ -76,12 +81,13 @@ export const analyzeCommand: Command = {
 export const inferCommand: Command = {
   name: 'infer',
   summary: 'Which features of a dictionary fire on each token of a text.',
-  usage: 'infer NAME --text STR [--top N] [--json]',
+  usage: 'infer NAME --text STR [--top N] [--json] [--basis NAME]',
   positionals: 1,
   options: {
     text: { type: 'string', valueName: 'STR', help: 'the text' },
     top: { type: 'string', valueName: 'N', help: 'features shown per token (default 5)' },
     json: { type: 'boolean', help: 'print JSON' },
+    ...BASIS_OPTION,
     ...BACKEND_OPTION,
   },
   async run(values, positionals) {
@@ -91,8 +97,9 @@ export const inferCommand: Command = {
     const home = studioHome();
     const stored = loadDictionary(name, home);
     const modelRef = recordedModel(stored) ?? 'pdlm-4l-256';
+    const basis = basisForCli(stored, values);
     await initBackend(parseBackendRequest(values.backend as string | undefined, '--backend'));
-    const { model, location } = loadModel(modelRef);
+    const { model, location } = loadModel(modelRef, { basis });
     const sae = new Sae(stored.cfg, stored.params);
     try {
       const top = values.top === undefined ? 5 : positiveInt(values.top as string, '--top');

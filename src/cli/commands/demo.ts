@@ -17,6 +17,9 @@ import { BACKEND_OPTION, type Command } from '../command';
 import { progressBar } from '../progress';
 import { runTrainingWithProgress } from '../train-progress';
 import { positiveInt } from './lm-forward';
+import { runKindRecipe } from './demo-recipe';
+import { KIND_RECIPES, type KindRecipeName } from '../../core/dictionary/recipes';
+import { InputError } from '../../core/errors';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -29,6 +32,11 @@ export const demoCommand: Command = {
       help: `training tokens (default ${PDLM_TRAIN_TOKENS}, one pass over the training windows)`,
     },
     name: { type: 'string', valueName: 'NAME', help: 'dictionary name (default demo)' },
+    recipe: {
+      type: 'string',
+      valueName: 'NAME',
+      help: `another dictionary kind's small example instead: ${KIND_RECIPES.join(', ')}`,
+    },
     'analyze-tokens': {
       type: 'string',
       valueName: 'N',
@@ -38,6 +46,27 @@ export const demoCommand: Command = {
   },
   async run(values) {
     const home = studioHome();
+    if (values.recipe !== undefined) {
+      const recipe = String(values.recipe);
+      if (!(KIND_RECIPES as readonly string[]).includes(recipe))
+        throw new InputError(`--recipe '${recipe}': expected one of ${KIND_RECIPES.join(', ')}`);
+      const tokens = values.tokens === undefined ? undefined : positiveInt(values.tokens as string, '--tokens');
+      const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
+      const r = await runKindRecipe(recipe as KindRecipeName, home, { tokens, backend });
+      const e = r.evaluation as Record<string, unknown>;
+      const num = (k: string) => (typeof e[k] === 'number' ? (e[k] as number).toFixed(4) : '—');
+      process.stderr.write(
+        [
+          '',
+          `${r.description}: trained on ${r.train_tokens.toLocaleString('en-US')} tokens in ${r.train_seconds.toFixed(1)} s`,
+          `  explained variance ${num('explained_variance')}, L0 ${num('l0')}, CE loss recovered ${num('ce_loss_recovered')}`,
+          ...r.dictionaries.map((d) => `  dictionary: ${d}`),
+          '',
+        ].join('\n'),
+      );
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
     const tokens = values.tokens === undefined ? PDLM_TRAIN_TOKENS : positiveInt(values.tokens as string, '--tokens');
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
     const cfg = TrainConfigSchema.parse(
@@ -63,6 +92,7 @@ export const demoCommand: Command = {
       home,
       split: 'validation',
       contextSize: null,
+      basis: stored.cfg.activation_basis,
     });
     const sae = new Sae(stored.cfg, stored.params);
     const bar = progressBar('evaluating');

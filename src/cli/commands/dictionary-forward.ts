@@ -12,6 +12,7 @@ import { resolveDictionaryDir } from '../../core/sae/dictionary-store';
 import { writeFileAtomic } from '../../core/util/atomic-file';
 import { initBackend, parseBackendRequest } from '../../core/tensor/backend';
 import { serializeSafetensors } from '../../core/tensor/safetensors';
+import { BASIS_OPTION, basisForCli } from '../basis-option';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { positiveInt } from './lm-forward';
 
@@ -19,7 +20,8 @@ export const dictionaryForwardCommand: Command = {
   name: 'dictionary forward',
   summary:
     "Apply a dictionary (any kind) to a model's activations on token ids; write feature_acts and reconstruction.",
-  usage: 'dictionary forward --dictionary DIR|NAME --model DIR|NAME --ids FILE --out OUT.safetensors [--batch-size N]',
+  usage:
+    'dictionary forward --dictionary DIR|NAME --model DIR|NAME --ids FILE --out OUT.safetensors [--batch-size N] [--basis NAME]',
   options: {
     dictionary: {
       type: 'string',
@@ -30,6 +32,7 @@ export const dictionaryForwardCommand: Command = {
     ids: { type: 'string', valueName: 'FILE', help: 'token ids [batch, seq] (safetensors integer tensor, or JSON)' },
     out: { type: 'string', valueName: 'FILE', help: 'output safetensors (written atomically)' },
     'batch-size': { type: 'string', valueName: 'N', help: 'sequences per forward pass (default: all)' },
+    ...BASIS_OPTION,
     ...BACKEND_OPTION,
   },
   async run(values) {
@@ -39,12 +42,13 @@ export const dictionaryForwardCommand: Command = {
     const ids = readTokenFile(requireOption(this, values, 'ids'));
     const out = resolve(requireOption(this, values, 'out'));
     const recorded = typeof dict.lmConfig?.model_name === 'string' ? dict.lmConfig.model_name : dict.cfg.model_name;
+    const basis = basisForCli(dict, values);
     const modelRef = (values.model as string | undefined) ?? recorded;
     if (!modelRef) throw new InputError(`missing --model (the dictionary at ${dir} does not record its model)`);
     const batchSize =
       values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
     await initBackend(backend);
-    const { model } = loadModel(modelRef);
+    const { model } = loadModel(modelRef, { basis });
     try {
       if (model.cfg.dModel !== dict.cfg.d_model)
         throw new InputError(

@@ -1,12 +1,18 @@
-// `sae-studio eval`: evaluates a dictionary on token windows (EV, L0, MSE, dead fraction, CE loss recovered).
+// `sae-studio eval`: evaluates a dictionary of any kind on token windows, in the activation basis it was trained in.
+// An `sae` prints evaluateDictionary's result (EV, L0, MSE, dead fraction, CE loss recovered); every other kind
+// prints evaluateKind's (per-axis EV and L0, the kind's metrics, CE loss recovered with its splice mode).
+import { evaluateKind } from '../../core/dictionary/evaluate-kind';
+import { loadAnyDictionary } from '../../core/dictionary/registry';
 import { evaluateDictionary } from '../../core/sae/evaluate';
-import { loadDictionary, recordedModel } from '../../core/sae/dictionary-store';
+import { resolveDictionaryDir } from '../../core/sae/dictionary-store';
 import { Sae } from '../../core/sae/variants/sae';
 import { loadModel } from '../../core/lm/load-model';
 import { readTokenFile } from '../../core/lm/token-file';
 import { InputError } from '../../core/errors';
 import { studioHome } from '../../core/home';
 import { initBackend, parseBackendRequest } from '../../core/tensor/backend';
+import type { SaeConfig } from '../../protocol/dictionary-config';
+import { BASIS_OPTION, basisForCli } from '../basis-option';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { progressBar } from '../progress';
 import { positiveInt } from './lm-forward';
@@ -14,13 +20,13 @@ import { positiveInt } from './lm-forward';
 export const evalCommand: Command = {
   name: 'eval',
   summary:
-    'Evaluate a dictionary on token windows: explained variance, L0, MSE, dead fraction, CE loss recovered (JSON).',
-  usage: 'eval --dictionary DIR|NAME --model DIR|NAME --windows FILE [--batch-size N]',
+    'Evaluate a dictionary (any kind) on token windows: explained variance, L0, MSE, dead fraction, CE loss recovered (JSON).',
+  usage: 'eval --dictionary DIR|NAME --model DIR|NAME --windows FILE [--batch-size N] [--basis NAME]',
   options: {
     dictionary: {
       type: 'string',
       valueName: 'DIR|NAME',
-      help: 'dictionary folder (lm-saes or SAELens layout) or name under $SAE_STUDIO_HOME/dictionaries',
+      help: 'dictionary folder (lm-saes layout, any kind; SAELens for sae) or name under $SAE_STUDIO_HOME/dictionaries',
     },
     model: {
       type: 'string',
@@ -33,35 +39,47 @@ export const evalCommand: Command = {
       help: 'token windows [n, seq] (safetensors, any integer dtype, or JSON)',
     },
     'batch-size': { type: 'string', valueName: 'N', help: 'windows per forward pass' },
+    ...BASIS_OPTION,
     ...BACKEND_OPTION,
   },
   async run(values) {
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
-    const home = studioHome();
-    const stored = loadDictionary(requireOption(this, values, 'dictionary'), home);
+    const dict = loadAnyDictionary(resolveDictionaryDir(requireOption(this, values, 'dictionary'), studioHome()));
     const windows = readTokenFile(requireOption(this, values, 'windows'));
-    const modelRef = (values.model as string | undefined) ?? recordedModel(stored);
-    if (!modelRef) throw new InputError(`missing --model (the dictionary at ${stored.dir} does not record its model)`);
+    const recorded = typeof dict.lmConfig?.model_name === 'string' ? dict.lmConfig.model_name : dict.cfg.model_name;
+    const basis = basisForCli(dict, values);
+    const modelRef = (values.model as string | undefined) ?? recorded;
+    if (!modelRef) throw new InputError(`missing --model (the dictionary at ${dict.dir} does not record its model)`);
+    const batchSize =
+      values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
     await initBackend(backend);
-    const { model } = loadModel(modelRef);
-    if (model.cfg.dModel !== stored.cfg.d_model) {
-      throw new InputError(
-        `${stored.dir}: d_model ${stored.cfg.d_model} does not match the model's d_model ${model.cfg.dModel}`,
-      );
-    }
-    const sae = new Sae(stored.cfg, stored.params);
+    const { model } = loadModel(modelRef, { basis });
     try {
+      if (model.cfg.dModel !== dict.cfg.d_model)
+        throw new InputError(
+          `${dict.dir}: d_model ${dict.cfg.d_model} does not match the model's d_model ${model.cfg.dModel}`,
+        );
       const bar = progressBar('evaluating');
-      const batchSize =
-        values['batch-size'] === undefined ? undefined : positiveInt(values['batch-size'] as string, '--batch-size');
-      const result = await evaluateDictionary(model, sae, windows, {
-        batchSize,
-        onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
-      });
+      let result: object;
+      if (dict.kind.saeType === 'sae') {
+        const sae = new Sae(dict.cfg as unknown as SaeConfig, dict.params);
+        try {
+          result = await evaluateDictionary(model, sae, windows, {
+            batchSize,
+            onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
+          });
+        } finally {
+          sae.dispose();
+        }
+      } else {
+        result = await evaluateKind(model, dict.kind, dict.cfg, dict.params, windows, {
+          batchSize,
+          onProgress: (done, total) => bar.update(done, total, 'windows'),
+        });
+      }
       bar.done();
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
-      sae.dispose();
       model.dispose();
     }
   },

@@ -4,7 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { InputError } from '../errors';
 import type { StudioHome } from '../home';
+import { chooseBasis } from '../lm/activation-basis';
 import { readModelConfig, resolveModel } from '../lm/load-model';
+import type { ActivationBasis } from '../../protocol/kind-configs/common';
 import { loadDictionary, recordedModel } from '../sae/dictionary-store';
 import { loadModelAndWindows, resolveSplit } from '../sae/train-data';
 import { Sae } from '../sae/variants/sae';
@@ -20,6 +22,11 @@ export interface AnalyzeJob {
   tokens: number;
   /** lm-saes analysis name (default 'default'); an existing one is replaced. */
   name?: string;
+  /**
+   * The activation basis asked for (--basis): used when the dictionary's files record none, an error when they
+   * record another; without either, 'unprocessed' is assumed and onLog says so.
+   */
+  basis?: ActivationBasis;
   onProgress?: (p: AnalysisProgress) => void;
   onLog?: (message: string) => void;
 }
@@ -35,6 +42,8 @@ export interface AnalyzeJobResult {
 
 export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promise<AnalyzeJobResult> {
   const stored = loadDictionary(job.dictionary, home);
+  const { basis, notice } = chooseBasis(stored, job.basis);
+  if (notice) job.onLog?.(notice);
   const recorded = recordedModel(stored);
   const modelRef = job.model ?? recorded;
   if (!modelRef) throw new InputError(`${stored.dir}: the dictionary does not record its model; pass --model`);
@@ -61,7 +70,13 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
     );
   }
   const split = resolveSplit(job.dataset, job.split ?? null);
-  const data = await loadModelAndWindows(modelRef, job.dataset, { home, split, contextSize: null, onLog: job.onLog });
+  const data = await loadModelAndWindows(modelRef, job.dataset, {
+    home,
+    split,
+    contextSize: null,
+    basis,
+    onLog: job.onLog,
+  });
   const sae = new Sae(stored.cfg, stored.params);
   const store = openStore({ dir: home.root });
   const name = basename(stored.dir);

@@ -171,5 +171,6 @@ export function checkDictionaryHooks(model: HookedTransformer, kind: DictionaryK
   for (const h of hooks)
     if (!known.has(h))
       throw new InputError(`hook '${h}' of the dictionary is not a hook of the model (see lm forward --list-hooks)`);
+  kind.fitsModel?.(cfg, model.cfg);
   return hooks;
 }

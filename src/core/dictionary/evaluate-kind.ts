@@ -63,6 +63,127 @@ async function meanLoss(logits: tf.Tensor3D, rows: TokenBatch): Promise<{ sum: n
   return { sum, count: values.length };
 }
 
+/**
+ * The dictionary's outputs as spliced into the model: the clean run's (one shot), or output by output on the
+ * inputs the model produces with the earlier outputs already replaced (sequential).
+ */
+async function splicedOutputs(
+  model: HookedTransformer,
+  kind: DictionaryKind,
+  cfg: KindConfigBase,
+  tensors: Record<string, tf.Tensor>,
+  rows: TokenBatch,
+  acts: Record<string, Float32Array>,
+  cleanRecon: Float32Array,
+  sequential: boolean,
+): Promise<Float32Array[]> {
+  const hooksIn = kind.hooksIn(cfg);
+  const hooksOut = kind.hooksOut(cfg);
+  const nOut = hooksOut.length;
+  const n = rows.batch * rows.seq;
+  const d = cfg.d_model;
+  const spliced = [outputSlice(cleanRecon, n, nOut, 0, d)];
+  for (let t = 1; t < nOut; t++) {
+    if (!sequential) {
+      spliced.push(outputSlice(cleanRecon, n, nOut, t, d));
+      continue;
+    }
+    const hooksSoFar: Record<string, HookFn> = {};
+    for (let j = 0; j < t; j++) hooksSoFar[hooksOut[j]!] = (y) => spliceNonBos(y, spliced[j]!);
+    const pass = model.forward(rows, { cache: hooksIn, hooks: hooksSoFar, logits: false });
+    const inputs: Record<string, Float32Array> = { ...acts };
+    for (const h of hooksIn) inputs[h] = (await pass.cache[h]!.data()) as Float32Array;
+    tf.dispose(Object.values(pass.cache));
+    const out = await kindOutputs(kind, cfg, tensors, inputs, n, rows.seq);
+    spliced.push(outputSlice(out.recon, n, nOut, t, d));
+  }
+  return spliced;
+}
+
+/** Exact sums for EV (per output), L0 (per axis), MSE and firing; the kind's metrics weighted by tokens. */
+interface EvalSums {
+  resSq: Float64Array;
+  sumY: Float64Array;
+  sumYSq: Float64Array;
+  active: Float64Array;
+  fired: Uint8Array;
+  tokens: number;
+  metricSums: Record<string, number[]>;
+}
+
+function newSums(nOut: number, d: number, A: number, F: number): EvalSums {
+  return {
+    resSq: new Float64Array(nOut),
+    sumY: new Float64Array(nOut * d),
+    sumYSq: new Float64Array(nOut),
+    active: new Float64Array(A),
+    fired: new Uint8Array(F),
+    tokens: 0,
+    metricSums: {},
+  };
+}
+
+/** Adds one batch's non-BOS rows of the clean run (lm-saes computes the kind's metrics per batch). */
+function accumulate(
+  sums: EvalSums,
+  kind: DictionaryKind,
+  cfg: KindConfigBase,
+  params: HostParams,
+  cleanOut: { featureActs: Float32Array; recon: Float32Array },
+  acts: Record<string, Float32Array>,
+  rows: TokenBatch,
+): void {
+  const hooksOut = kind.hooksOut(cfg);
+  const nOut = hooksOut.length;
+  const d = cfg.d_model;
+  const A = kind.featureAxes(cfg);
+  const F = cfg.d_sae;
+  const S = rows.seq;
+  const n = rows.batch * S;
+  const { resSq, sumY, sumYSq, active, fired, metricSums } = sums;
+  // Metrics on the clean run's non-BOS rows.
+  const m = rows.batch * (S - 1);
+  const fB = new Float64Array(m * A * F);
+  const yHatB = new Float64Array(m * nOut * d);
+  const yB = new Float64Array(m * nOut * d);
+  let i = 0;
+  for (let b = 0; b < rows.batch; b++) {
+    for (let r = b * S + 1; r < (b + 1) * S; r++, i++) {
+      fB.set(cleanOut.featureActs.subarray(r * A * F, (r + 1) * A * F), i * A * F);
+      yHatB.set(cleanOut.recon.subarray(r * nOut * d, (r + 1) * nOut * d), i * nOut * d);
+      hooksOut.forEach((h, t) => {
+        const a = acts[h]!;
+        const width = a.length / n;
+        for (let c = 0; c < width; c++) yB[(i * nOut + t) * d + c] = a[r * width + c]!;
+      });
+    }
+  }
+  for (let e = 0; e < yB.length; e++) {
+    const t = Math.floor(e / d) % nOut;
+    resSq[t]! += (yHatB[e]! - yB[e]!) ** 2;
+    sumY[t * d + (e % d)]! += yB[e]!;
+    sumYSq[t]! += yB[e]! ** 2;
+  }
+  for (let e = 0; e < fB.length; e++)
+    if (fB[e]! > 0) {
+      active[Math.floor(e / F) % A]! += 1;
+      fired[e % F] = 1;
+    }
+  const batchMetrics = kind.metrics(
+    cfg,
+    params,
+    { featureActs: fB, hiddenPre: new Float64Array(0), recon: scaleOutputs(kind, cfg, yHatB, nOut, d) },
+    scaleOutputs(kind, cfg, yB, nOut, d),
+    m,
+  );
+  for (const [k, v] of Object.entries(batchMetrics)) {
+    const vec = typeof v === 'number' ? [v] : v;
+    const acc = (metricSums[k] ??= new Array<number>(vec.length).fill(0));
+    vec.forEach((x, j) => (acc[j]! += x * m));
+  }
+  sums.tokens += m;
+}
+
 export async function evaluateKind(
   model: HookedTransformer,
   kind: DictionaryKind,
@@ -83,15 +204,7 @@ export async function evaluateKind(
   const batchSize = opts.batchSize ?? Math.max(1, Math.floor(4096 / S));
   const tensors = kindTensors(kind, cfg, params);
   const ce = { orig: { sum: 0, count: 0 }, dict: { sum: 0, count: 0 }, zero: { sum: 0, count: 0 } };
-  // Exact sums for EV (per output), L0 (per axis), MSE and firing; the kind's metrics averaged over batches
-  // weighted by tokens (lm-saes computes them per batch).
-  const resSq = new Float64Array(nOut);
-  const sumY = new Float64Array(nOut * d);
-  const sumYSq = new Float64Array(nOut);
-  const active = new Float64Array(A);
-  const fired = new Uint8Array(F);
-  let tokens = 0;
-  const metricSums: Record<string, number[]> = {};
+  const sums = newSums(nOut, d, A, F);
   const add = (acc: { sum: number; count: number }, r: { sum: number; count: number }) => {
     acc.sum += r.sum;
     acc.count += r.count;
@@ -107,81 +220,29 @@ export async function evaluateKind(
       tf.dispose([clean.logits!, ...Object.values(clean.cache)]);
       const cleanOut = await kindOutputs(kind, cfg, tensors, acts, n, S);
 
-      // The dictionary's outputs as spliced: one shot, or output by output on the spliced model's inputs.
-      const spliced: Float32Array[] = [];
-      if (!sequential) for (let t = 0; t < nOut; t++) spliced.push(outputSlice(cleanOut.recon, n, nOut, t, d));
-      else {
-        spliced.push(outputSlice(cleanOut.recon, n, nOut, 0, d));
-        for (let t = 1; t < nOut; t++) {
-          const hooksSoFar: Record<string, HookFn> = {};
-          for (let j = 0; j < t; j++) hooksSoFar[hooksOut[j]!] = (y) => spliceNonBos(y, spliced[j]!);
-          const pass = model.forward(rows, { cache: hooksIn, hooks: hooksSoFar, logits: false });
-          const inputs: Record<string, Float32Array> = { ...acts };
-          for (const h of hooksIn) inputs[h] = (await pass.cache[h]!.data()) as Float32Array;
-          tf.dispose(Object.values(pass.cache));
-          const out = await kindOutputs(kind, cfg, tensors, inputs, n, S);
-          spliced.push(outputSlice(out.recon, n, nOut, t, d));
-        }
-      }
+      const spliced = await splicedOutputs(model, kind, cfg, tensors, rows, acts, cleanOut.recon, sequential);
       const dictHooks: Record<string, HookFn> = {};
       const zeroHooks: Record<string, HookFn> = {};
       hooksOut.forEach((h, t) => {
         dictHooks[h] = (y) => spliceNonBos(y, spliced[t]!);
         zeroHooks[h] = (y) => spliceNonBos(y, new Float32Array(n * d));
       });
-      const withDict = model.forward(rows, { hooks: dictHooks });
-      add(ce.dict, await meanLoss(withDict.logits!, rows));
-      withDict.logits!.dispose();
-      const zero = model.forward(rows, { hooks: zeroHooks });
-      add(ce.zero, await meanLoss(zero.logits!, rows));
-      zero.logits!.dispose();
+      for (const [acc, hooks] of [
+        [ce.dict, dictHooks],
+        [ce.zero, zeroHooks],
+      ] as const) {
+        const run = model.forward(rows, { hooks });
+        add(acc, await meanLoss(run.logits!, rows));
+        run.logits!.dispose();
+      }
 
-      // Metrics on the clean run's non-BOS rows.
-      const m = rows.batch * (S - 1);
-      const fB = new Float64Array(m * A * F);
-      const yHatB = new Float64Array(m * nOut * d);
-      const yB = new Float64Array(m * nOut * d);
-      let i = 0;
-      for (let b = 0; b < rows.batch; b++) {
-        for (let r = b * S + 1; r < (b + 1) * S; r++, i++) {
-          fB.set(cleanOut.featureActs.subarray(r * A * F, (r + 1) * A * F), i * A * F);
-          yHatB.set(cleanOut.recon.subarray(r * nOut * d, (r + 1) * nOut * d), i * nOut * d);
-          hooksOut.forEach((h, t) => {
-            const a = acts[h]!;
-            const width = a.length / n;
-            for (let c = 0; c < width; c++) yB[(i * nOut + t) * d + c] = a[r * width + c]!;
-          });
-        }
-      }
-      for (let e = 0; e < yB.length; e++) {
-        const t = Math.floor(e / d) % nOut;
-        resSq[t]! += (yHatB[e]! - yB[e]!) ** 2;
-        sumY[t * d + (e % d)]! += yB[e]!;
-        sumYSq[t]! += yB[e]! ** 2;
-      }
-      for (let e = 0; e < fB.length; e++)
-        if (fB[e]! > 0) {
-          active[Math.floor(e / F) % A]! += 1;
-          fired[e % F] = 1;
-        }
-      const batchMetrics = kind.metrics(
-        cfg,
-        params,
-        { featureActs: fB, hiddenPre: new Float64Array(0), recon: scaleOutputs(kind, cfg, yHatB, nOut, d) },
-        scaleOutputs(kind, cfg, yB, nOut, d),
-        m,
-      );
-      for (const [k, v] of Object.entries(batchMetrics)) {
-        const vec = typeof v === 'number' ? [v] : v;
-        const acc = (metricSums[k] ??= new Array<number>(vec.length).fill(0));
-        vec.forEach((x, j) => (acc[j]! += x * m));
-      }
-      tokens += m;
+      accumulate(sums, kind, cfg, params, cleanOut, acts, rows);
       opts.onProgress?.(start + rows.batch, windows.batch);
     }
   } finally {
     tf.dispose(Object.values(tensors));
   }
+  const { resSq, sumY, sumYSq, active, fired, tokens, metricSums } = sums;
   const ev = Array.from(resSq, (res, t) => {
     let meanSq = 0;
     for (let c = 0; c < d; c++) meanSq += (sumY[t * d + c]! / tokens) ** 2;

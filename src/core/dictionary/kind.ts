@@ -16,6 +16,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { TensorToWrite } from '../tensor/safetensors';
 import type { HostParams } from '../sae/host-tensor';
+import type { ModelConfig } from '../lm/model-config';
 import type { CommonKindConfig } from '../../protocol/kind-configs/common';
 
 export interface KindConfigBase extends CommonKindConfig {
@@ -105,6 +106,8 @@ export interface DictionaryKind<C extends KindConfigBase = KindConfigBase> {
    * only approximate.
    */
   fold(cfg: C, params: HostParams): { cfg: C; params: HostParams; warnings: string[] };
+  /** Checks the dictionary can run on this model beyond its hooks (Lorsa: rotary settings, n_ctx); InputError. */
+  fitsModel?(cfg: C, model: ModelConfig): void;
   /** The tensor forward pass (kinds/<sae_type>-tf.ts). */
   readonly tf: KindTf<C>;
   /** Kind-specific metrics of one batch (normalised space): x is the input, y the label [B, S, nOut, d]. */

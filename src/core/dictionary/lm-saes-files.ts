@@ -12,6 +12,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../config/validate';
 import { InputError } from '../errors';
+import { lmSaesRecordedBasis, type BasisSource } from '../lm/activation-basis';
+import { withBackend } from '../sae/formats/lm-saes';
 import { hostParam, type HostParams } from '../sae/host-tensor';
 import { holdsAnyOf, writeDirAtomically } from '../sae/formats/atomic-dir';
 import { readJsonObject, sameShape, shapeText } from '../sae/formats/check-params';
@@ -39,8 +41,9 @@ export function checkKindParams(kind: DictionaryKind, cfg: KindConfigBase, param
     if (!sameShape(t.shape, shape) || t.data.length !== shape.reduce((a, b) => a * b, 1))
       throw new InputError(`${label}: tensor '${name}' has shape ${shapeText(t.shape)}, expected ${shapeText(shape)}`);
   }
+  const buffers = kind.buffers(cfg);
   for (const name of Object.keys(params))
-    if (!trainable.has(name))
+    if (!trainable.has(name) && !(name in buffers))
       throw new InputError(
         `${label}: unexpected tensor '${name}' (a ${kind.saeType} dictionary has ${[...trainable].join(', ')})`,
       );
@@ -70,7 +73,7 @@ export function saveKindDictionary(
     { what: `lm-saes ${kind.saeType}`, canReplace: holdsAnyOf([CONFIG_FILE, WEIGHTS_FILE]) },
     (w) => {
       writeSafetensors(join(w.dir, WEIGHTS_FILE), tensors, { format: 'lm-saes', sae_type: kind.saeType });
-      if (opts.lmConfig) w.writeFile(LM_CONFIG_FILE, `${JSON.stringify(opts.lmConfig, null, 4)}\n`);
+      if (opts.lmConfig) w.writeFile(LM_CONFIG_FILE, `${JSON.stringify(withBackend(opts.lmConfig, cfg), null, 4)}\n`);
       w.writeFile(CONFIG_FILE, `${JSON.stringify(kind.configJson(cfg), null, 4)}\n`); // last: see atomic-dir.ts
     },
   );
@@ -115,6 +118,8 @@ export interface LoadedKindDictionary<C extends KindConfigBase = KindConfigBase>
   cfg: C;
   params: HostParams;
   lmConfig: Record<string, unknown> | null;
+  /** Where cfg.activation_basis came from ('default': nothing in the files says). */
+  basisSource: BasisSource;
 }
 
 /** Reads an lm-saes dictionary directory of a non-`sae` kind, as strictly as lm-saes's strict loading. */
@@ -138,6 +143,8 @@ export function loadKindDictionary(
   const file = openSafetensors(weightsPath);
   try {
     const input = kind.translateLmSaesConfig(raw, configPath);
+    const recorded = lmSaesRecordedBasis(raw, lmConfig, lmConfigPath);
+    if (recorded.source !== 'config') input.activation_basis = recorded.basis;
     // The hooks come from the config; their norms from the weights (lm-saes keeps them only there).
     const provisional = parseConfig(kind.schema, { ...input, dataset_average_activation_norm: null }, configPath);
     const hooks = kindHooks(kind, provisional);
@@ -177,6 +184,7 @@ export function loadKindDictionary(
       const buffer = buffers[name];
       if (buffer) {
         checkBuffer(file, name, buffer);
+        params[name] = { data: Float32Array.from(buffer.data as ArrayLike<number>, Number), shape: [...buffer.shape] };
         continue;
       }
       const actual = file.info(name).shape;
@@ -191,7 +199,7 @@ export function loadKindDictionary(
         throw new InputError(
           `${weightsPath}: missing tensor '${NORM_PREFIX}${hook}' (lm-saes writes one scalar per hook)`,
         );
-    return { kind: kind as DictionaryKind, cfg, params, lmConfig };
+    return { kind: kind as DictionaryKind, cfg, params, lmConfig, basisSource: recorded.source };
   } finally {
     file.close();
   }

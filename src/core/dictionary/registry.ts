@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SaeConfig } from '../../protocol/dictionary-config';
 import { InputError } from '../errors';
+import type { BasisSource } from '../lm/activation-basis';
 import { loadLmSaesDictionary, saveLmSaesDictionary } from '../sae/formats/lm-saes';
 import { importSaeLens } from '../sae/formats/saelens';
 import { readJsonObject } from '../sae/formats/check-params';
@@ -43,14 +44,16 @@ export interface AnyDictionary {
   cfg: KindConfigBase;
   params: HostParams;
   lmConfig: Record<string, unknown> | null;
+  /** Where cfg.activation_basis came from; 'default' when nothing in the files says (see chooseBasis). */
+  basisSource: BasisSource;
 }
 
 /** Loads a dictionary folder of any kind: lm-saes layout (config.json) or SAELens (cfg.json, `sae` only). */
 export function loadAnyDictionary(dir: string): AnyDictionary {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${dir}: no such dictionary directory`);
   if (existsSync(join(dir, 'cfg.json')) && !existsSync(join(dir, 'config.json'))) {
-    const { cfg, params } = importSaeLens(dir);
-    return { dir, kind: kindOf('sae'), cfg: cfg as unknown as KindConfigBase, params, lmConfig: null };
+    const { cfg, params, basisSource } = importSaeLens(dir);
+    return { dir, kind: kindOf('sae'), cfg: cfg as unknown as KindConfigBase, params, lmConfig: null, basisSource };
   }
   const configPath = join(dir, 'config.json');
   const raw = existsSync(configPath) ? readJsonObject(configPath) : {};
@@ -64,6 +67,7 @@ export function loadAnyDictionary(dir: string): AnyDictionary {
       cfg: sae.cfg as unknown as KindConfigBase,
       params: sae.params,
       lmConfig: sae.lmConfig,
+      basisSource: sae.basisSource,
     };
   }
   const loaded = loadKindDictionary(dir, (type, file) => kindOf(type, file));

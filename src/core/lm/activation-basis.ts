@@ -86,3 +86,105 @@ export function basisFromSaeLensConfig(saeLensConfig: unknown, source = 'cfg.jso
       `expected all of them on (transformer-lens basis) or all off (unprocessed)`,
   );
 }
+
+/**
+ * Where a loaded dictionary's basis came from: our config.json field `activation_basis`, lm-saes's lm_config.json
+ * (its `backend`), SAELens's cfg.json (`model_from_pretrained_kwargs`, `model_class_name`), or nothing at all
+ * ('default': the basis is unknown and 'unprocessed' is assumed).
+ */
+export type BasisSource = 'config' | 'lm_config' | 'saelens' | 'default';
+
+export interface RecordedBasis {
+  basis: ActivationBasis;
+  source: BasisSource;
+}
+
+const BASIS_FIELD = 'activation_basis';
+
+/**
+ * The basis an lm-saes dictionary directory records: config.json's `activation_basis` (written by SAE Studio)
+ * wins; else lm_config.json's backend; else unknown. `raw` is config.json as read; a bad value in it is left for
+ * the config schema to reject.
+ */
+export function lmSaesRecordedBasis(
+  raw: Record<string, unknown>,
+  lmConfig: Record<string, unknown> | null,
+  lmConfigPath: string,
+): RecordedBasis {
+  const field = raw[BASIS_FIELD];
+  if (field === 'unprocessed' || field === 'transformer-lens') return { basis: field, source: 'config' };
+  const fromLm = lmConfig ? basisFromLmSaesConfig(lmConfig, lmConfigPath) : null;
+  if (fromLm) return { basis: fromLm, source: 'lm_config' };
+  return { basis: 'unprocessed', source: 'default' };
+}
+
+/**
+ * The basis a SAELens cfg.json records. A cfg.json with neither `model_from_pretrained_kwargs` nor
+ * `model_class_name` (top level or under `metadata`) says nothing: SAELens's trainer writes both, so their absence
+ * means the file came from elsewhere, and the basis is unknown.
+ */
+export function saeLensRecordedBasis(cfg: Record<string, unknown>, source: string): RecordedBasis {
+  const meta = cfg.metadata && typeof cfg.metadata === 'object' ? (cfg.metadata as Record<string, unknown>) : {};
+  const says = [cfg, meta].some(
+    (o) =>
+      (o.model_from_pretrained_kwargs !== undefined && o.model_from_pretrained_kwargs !== null) ||
+      o.model_class_name !== undefined,
+  );
+  const basis = basisFromSaeLensConfig(cfg, source);
+  if (!says) return { basis: 'unprocessed', source: 'default' };
+  if (basis === null)
+    throw new InputError(
+      `${source}: field 'model_class_name' is not HookedTransformer or AutoModelForCausalLM; SAE Studio runs neither of the other model classes`,
+    );
+  return { basis, source: 'saelens' };
+}
+
+/** lm-saes's LanguageModelConfig.backend for a basis (what SAE Studio writes into lm_config.json). */
+export function lmSaesBackend(basis: ActivationBasis): 'transformer_lens' | 'huggingface' {
+  return basis === 'transformer-lens' ? 'transformer_lens' : 'huggingface';
+}
+
+/** TransformerLens's processing flags for a basis, as SAELens's model_from_pretrained_kwargs. */
+export function saeLensProcessingKwargs(basis: ActivationBasis): Record<ProcessingFlag, boolean> {
+  const on = basis === 'transformer-lens';
+  return Object.fromEntries(PROCESSING_FLAGS.map((f) => [f, on])) as Record<ProcessingFlag, boolean>;
+}
+
+/** Parses a `--basis` value; undefined stays undefined. */
+export function parseBasisOption(value: unknown, option = '--basis'): ActivationBasis | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'unprocessed' || value === 'transformer-lens') return value;
+  throw new InputError(`${option} is '${String(value)}', expected unprocessed or transformer-lens`);
+}
+
+const SOURCE_WORDS: Record<Exclude<BasisSource, 'default'>, string> = {
+  config: "config.json's activation_basis",
+  lm_config: "lm_config.json's backend",
+  saelens: "cfg.json's model_from_pretrained_kwargs",
+};
+
+/**
+ * The basis to run a dictionary's model in: what its files record, or `requested` (a --basis flag) when they
+ * record nothing. A request that contradicts the files is an InputError; when neither says, `notice` is the one
+ * line to show (the unprocessed basis is assumed).
+ */
+export function chooseBasis(
+  dict: { dir: string; cfg: { activation_basis: ActivationBasis }; basisSource: BasisSource },
+  requested: ActivationBasis | undefined,
+  option = '--basis',
+): { basis: ActivationBasis; notice: string | null } {
+  const basis = dict.cfg.activation_basis;
+  const source = dict.basisSource;
+  if (source !== 'default') {
+    if (requested !== undefined && requested !== basis)
+      throw new InputError(
+        `${option} ${requested} contradicts ${dict.dir}: ${SOURCE_WORDS[source]} says the dictionary was trained in the '${basis}' basis`,
+      );
+    return { basis, notice: null };
+  }
+  if (requested !== undefined) return { basis: requested, notice: null };
+  return {
+    basis: 'unprocessed',
+    notice: `${dict.dir}: the dictionary does not record its activation basis; assuming 'unprocessed' (pass ${option} transformer-lens if it was trained on TransformerLens-processed activations, or ${option} unprocessed to silence this)`,
+  };
+}

@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
+import type { BasisSource } from '../lm/activation-basis';
 import { dictionaryDir, type StudioHome } from '../home';
 import { isPathSegment } from '../../protocol/path-segment';
 import { loadLmSaesDictionary } from './formats/lm-saes';
@@ -15,6 +16,8 @@ export interface StoredDictionary {
   cfg: SaeConfig;
   params: HostParams;
   lmConfig: Record<string, unknown> | null;
+  /** Where cfg.activation_basis came from; 'default' when nothing in the files says (see chooseBasis). */
+  basisSource: BasisSource;
 }
 
 /** The model a dictionary was trained on, as recorded with it (lm_config.json or its config's model_name). */
@@ -35,9 +38,7 @@ export function resolveDictionaryDir(ref: string, home: StudioHome): string {
 export function loadDictionary(ref: string, home: StudioHome): StoredDictionary {
   const dir = resolveDictionaryDir(ref, home);
   if (existsSync(join(dir, 'cfg.json')) && !existsSync(join(dir, 'config.json'))) {
-    const { cfg, params } = importSaeLens(dir);
-    return { dir, cfg, params, lmConfig: null };
+    return { dir, lmConfig: null, ...importSaeLens(dir) };
   }
-  const { cfg, params, lmConfig } = loadLmSaesDictionary(dir);
-  return { dir, cfg, params, lmConfig };
+  return { dir, ...loadLmSaesDictionary(dir) };
 }

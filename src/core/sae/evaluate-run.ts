@@ -27,16 +27,17 @@ export async function evaluateTrainedDictionary(
   },
 ): Promise<RunEvaluation> {
   const hasSplit = isEmbeddedDataset(cfg.dataset) && !!embeddedDataset(cfg.dataset).windowSplit;
+  const stored = loadDictionary(dictionaryDir, home);
   const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
     home,
     split: hasSplit ? 'validation' : 'all',
     contextSize: cfg.context_size,
+    basis: stored.cfg.activation_basis, // the run's own dictionary records it
     onLog: opts.onLog,
   });
   const n = Math.min(opts.windows, data.windows.batch);
   const first = hasSplit ? 0 : data.windows.batch - n;
   const windows = sliceRows(data.windows, first, n);
-  const stored = loadDictionary(dictionaryDir, home);
   const sae = new Sae(stored.cfg, stored.params);
   try {
     const result = await evaluateDictionary(data.model, sae, windows, { onProgress: opts.onProgress });

@@ -1,6 +1,7 @@
 // Everything a training or evaluation job reads: the model, its tokenizer, the dataset's context windows, and
 // the resolved dictionary config (d_model from the model, hook points checked against it).
 import { embeddedDataset, isEmbeddedDataset, loadDatasetWindows } from '../data';
+import type { ActivationBasis } from '../../protocol/kind-configs/common';
 import { InputError } from '../errors';
 import type { StudioHome } from '../home';
 import type { HookedTransformer } from '../lm/hooked-transformer';
@@ -34,10 +35,12 @@ export async function loadModelAndWindows(
     home: StudioHome;
     split: 'train' | 'validation' | 'all';
     contextSize: number | null;
+    /** The activation basis to run the model in (default 'unprocessed'): the dictionary's activation_basis. */
+    basis?: ActivationBasis;
     onLog?: (m: string) => void;
   },
 ): Promise<ModelAndWindows> {
-  const { model, location } = loadModel(modelRef);
+  const { model, location } = loadModel(modelRef, { basis: opts.basis });
   const tokenizer = ModelTokenizer.load(location.dir);
   const eosId = model.cfg.eosTokenId ?? model.cfg.bosTokenId;
   const bosId = model.cfg.bosTokenId ?? model.cfg.eosTokenId;

@@ -44,6 +44,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     home: opts.home,
     split,
     contextSize: cfg.context_size,
+    basis: saeCfg.activation_basis,
     onLog: log,
   });
   try {

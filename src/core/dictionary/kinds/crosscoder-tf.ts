@@ -103,7 +103,8 @@ function forward(
     const b_D = param(params, 'b_D'); // [H, d]
     // Σ_h x_h W_E^h as one [N, H·d] · [H·d, F] product, plus Σ_h b_E^h.
     const h = tf.add(tf.matMul(tf.reshape(x, [N, H * d]), tf.reshape(W_E, [H * d, F])), tf.sum(b_E, 0)); // [N, F]
-    const hiddenPre = tf.tile(tf.reshape(h, [N, 1, F]), [1, H, 1]) as tf.Tensor3D; // [N, H, F]
+    // Broadcast, not tile (tfjs's wasm Tile is slow): h + 0 over a [1, H, 1] zero gives [N, H, F].
+    const hiddenPre = tf.add(tf.reshape(h, [N, 1, F]), tf.zeros([1, H, 1])) as tf.Tensor3D; // [N, H, F]
     const n = gateNorms(cfg, params); // [H, F]
     const k = opts.k ?? cfg.top_k;
     let featureActs: tf.Tensor3D;

@@ -10,6 +10,7 @@ import { f64, rowNorms64, uniformGenerator } from '../host64';
 import { lorsaAttention64, lorsaDecoderNorms, lorsaForward64, lorsaRotaryTables, type Params64 } from './lorsa-math';
 import { lorsaTf } from './lorsa-tf';
 
+import { checkLorsaFitsModel } from './lorsa-model';
 export { checkLorsaFitsModel, initLorsaActiveSubspace, initLorsaFromModel } from './lorsa-model';
 
 const JUMPRELU_KEY = 'activation_function.log_jumprelu_threshold';
@@ -304,6 +305,7 @@ export function lorsaZPattern(
 }
 
 export const lorsaKind: DictionaryKind<LorsaConfig> = {
+  fitsModel: checkLorsaFitsModel,
   saeType: 'lorsa',
   label: 'Lorsa (low-rank sparse attention)',
   description:

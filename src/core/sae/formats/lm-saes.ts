@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-config';
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
+import { lmSaesBackend, lmSaesRecordedBasis, type BasisSource } from '../../lm/activation-basis';
 import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../../tensor/safetensors';
 import { hostParam, type HostParams } from '../host-tensor';
 import { saeParamShapes } from '../variants/sae';
@@ -62,6 +63,8 @@ export interface LmSaesDictionary {
   params: HostParams;
   /** lm_config.json, when the directory has one. */
   lmConfig: Record<string, unknown> | null;
+  /** Where cfg.activation_basis came from ('default': nothing in the files says). */
+  basisSource: BasisSource;
 }
 
 export interface LmSaesLoadOptions {
@@ -107,6 +110,11 @@ export function configJson(cfg: SaeConfig): Record<string, unknown> {
   };
 }
 
+/** lm_config.json with `backend` saying the dictionary's basis (lm-saes loads the model the same way). */
+export function withBackend(lmConfig: object, cfg: { activation_basis: SaeConfig['activation_basis'] }): object {
+  return { ...lmConfig, backend: lmSaesBackend(cfg.activation_basis) };
+}
+
 /** Writes `dir` (atomically, replacing an existing dictionary there) in the lm-saes layout. */
 export function saveLmSaesDictionary(
   dir: string,
@@ -139,7 +147,7 @@ export function saveLmSaesDictionary(
 
   writeDirAtomically(dir, { what: 'lm-saes dictionary', canReplace: holdsAnyOf([CONFIG, WEIGHTS]) }, (w) => {
     writeSafetensors(join(w.dir, WEIGHTS), tensors, metadata);
-    if (opts.lmConfig) w.writeFile(LM_CONFIG, `${JSON.stringify(opts.lmConfig, null, 4)}\n`);
+    if (opts.lmConfig) w.writeFile(LM_CONFIG, `${JSON.stringify(withBackend(opts.lmConfig, cfg), null, 4)}\n`);
     w.writeFile(CONFIG, `${JSON.stringify(configJson(cfg), null, 4)}\n`); // last: see atomic-dir.ts
   });
 }
@@ -247,6 +255,8 @@ export function loadLmSaesDictionary(dir: string, opts: LmSaesLoadOptions = {}):
     } else input.dataset_average_activation_norm = null; // token/batch-wise: the tensors are torch.empty garbage
     if (input.model_name === undefined && typeof lmConfig?.model_name === 'string')
       input.model_name = lmConfig.model_name;
+    const recorded = lmSaesRecordedBasis(raw, lmConfig, lmConfigPath);
+    if (recorded.source !== 'config') input.activation_basis = recorded.basis;
     const cfg = parseConfig(SaeConfigSchema, input, configPath);
     if (cfg.norm_activation === 'dataset-wise') {
       for (const hook of new Set([cfg.hook_point_in, cfg.hook_point_out])) {
@@ -281,7 +291,7 @@ export function loadLmSaesDictionary(dir: string, opts: LmSaesLoadOptions = {}):
         );
       params.batchtopk_threshold = { data: Float32Array.of(threshold), shape: [] };
     }
-    return { cfg, params, lmConfig };
+    return { cfg, params, lmConfig, basisSource: recorded.source };
   } finally {
     file.close();
   }

@@ -33,6 +33,7 @@ import { z } from 'zod';
 import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-config';
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
+import { saeLensProcessingKwargs, saeLensRecordedBasis, type BasisSource } from '../../lm/activation-basis';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../../tensor/safetensors';
 import { hostParam, type HostParams } from '../host-tensor';
 import { holdsAnyOf, writeDirAtomically } from './atomic-dir';
@@ -142,6 +143,9 @@ export function exportSaeLens(dir: string, cfg: SaeConfig, params: HostParams, m
       context_size: meta.context_size,
       prepend_bos: meta.prepend_bos,
       dataset_path: meta.dataset_path,
+      // SAELens's load_model passes these to HookedTransformer.from_pretrained_no_processing: the basis.
+      model_class_name: 'HookedTransformer',
+      model_from_pretrained_kwargs: saeLensProcessingKwargs(c.activation_basis),
       sae_lens_version: FORMAT_VERSION,
       sae_lens_training_version: FORMAT_VERSION,
     },
@@ -180,8 +184,15 @@ const SaeLensCfgSchema = z.looseObject({
     .optional(),
 });
 
-function readCfg(cfgPath: string): { input: Record<string, unknown>; architecture: Architecture; dOut: number } {
-  const c = parseConfig(SaeLensCfgSchema, readJsonObject(cfgPath), cfgPath);
+function readCfg(cfgPath: string): {
+  input: Record<string, unknown>;
+  architecture: Architecture;
+  dOut: number;
+  basisSource: BasisSource;
+} {
+  const raw = readJsonObject(cfgPath);
+  const c = parseConfig(SaeLensCfgSchema, raw, cfgPath);
+  const recorded = saeLensRecordedBasis(raw, cfgPath);
   const fail = (field: string, detail: string): never => {
     throw new InputError(`${cfgPath}: field '${field}': ${detail}`);
   };
@@ -227,17 +238,18 @@ function readCfg(cfgPath: string): { input: Record<string, unknown>; architectur
     sparsity_include_decoder_norm: actFn === 'topk' && c.rescale_acts_by_decoder_norm,
     dataset_average_activation_norm: null,
     model_name: c.metadata?.model_name ?? c.model_name ?? null,
+    activation_basis: recorded.basis,
   };
-  return { input, architecture, dOut };
+  return { input, architecture, dOut, basisSource: recorded.source };
 }
 
 /** Reads a SAELens dictionary directory (v6, or the pre-6 flat cfg.json) into our `sae` layout. */
-export function importSaeLens(dir: string): { cfg: SaeConfig; params: HostParams } {
+export function importSaeLens(dir: string): { cfg: SaeConfig; params: HostParams; basisSource: BasisSource } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${dir}: no such dictionary directory`);
   const cfgPath = join(dir, CFG);
   if (!existsSync(cfgPath))
     throw new InputError(`${cfgPath}: missing (a SAELens dictionary directory holds ${CFG} and ${WEIGHTS})`);
-  const { input, architecture, dOut } = readCfg(cfgPath);
+  const { input, architecture, dOut, basisSource } = readCfg(cfgPath);
   const cfg = parseConfig(SaeConfigSchema, input, cfgPath);
   const weightsPath = join(dir, WEIGHTS);
   if (!existsSync(weightsPath)) throw new InputError(`${weightsPath}: missing`);
@@ -289,5 +301,5 @@ export function importSaeLens(dir: string): { cfg: SaeConfig; params: HostParams
       data: Float32Array.from(read.threshold, (t) => (t > 0 ? Math.log(t) : -Infinity)),
       shape: [cfg.d_sae],
     };
-  return { cfg, params };
+  return { cfg, params, basisSource };
 }

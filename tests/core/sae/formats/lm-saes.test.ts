@@ -152,10 +152,18 @@ describe('lm-saes round trip', () => {
     expect(json).not.toHaveProperty('dataset_average_activation_norm');
     const tensors = readTensors(join(dir, 'sae_weights.safetensors'));
     expect(Array.from(tensors[`dataset_average_activation_norm.${HOOK}`]!)).toEqual([4.5]);
-    expect(JSON.parse(readFileSync(join(dir, 'lm_config.json'), 'utf8'))).toEqual({ model_name: 'gpt2', d_model: 11 });
+    expect(JSON.parse(readFileSync(join(dir, 'lm_config.json'), 'utf8'))).toEqual({
+      model_name: 'gpt2',
+      d_model: 11,
+      backend: 'huggingface', // the unprocessed basis, as lm-saes's backends name it
+    });
     const loaded = loadLmSaesDictionary(dir);
     expect(loaded.cfg).toEqual(cfg);
-    expect(loaded.lmConfig).toEqual({ model_name: 'gpt2', d_model: 11 });
+    expect(loaded.lmConfig).toEqual({
+      model_name: 'gpt2',
+      d_model: 11,
+      backend: 'huggingface', // the unprocessed basis, as lm-saes's backends name it
+    });
   });
 
   it('keeps dataset-wise norms of a transcoder for both hooks', () => {

@@ -235,6 +235,13 @@ describe('SAELens export cfg.json', () => {
         context_size: 256,
         prepend_bos: true,
         dataset_path: 'pdlm',
+        model_class_name: 'HookedTransformer',
+        model_from_pretrained_kwargs: {
+          fold_ln: false,
+          center_writing_weights: false,
+          fold_value_biases: false,
+          center_unembed: false,
+        },
         sae_lens_version: '6.0.0',
         sae_lens_training_version: '6.0.0',
       },

@@ -1,0 +1,142 @@
+// `sae-studio train` for every dictionary kind other than sae (tiny runs on pdlm-4l-256: the loss falls, the
+// dictionary is saved in lm-saes's layout and loads, the evaluation reports the kind's metrics), and the bad
+// configs of each kind refused with one line naming the field before anything is read or written.
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadAnyDictionary } from '../../src/core/dictionary/registry';
+import { errorLines, runCli } from '../helpers/cli';
+import { smallTextDataset } from '../helpers/train-fixtures';
+
+const home = mkdtempSync(join(tmpdir(), 'sae-studio-train-kinds-'));
+const tiny = {
+  model: 'pdlm-4l-256',
+  dataset: smallTextDataset(),
+  dataset_split: 'all',
+  context_size: 16,
+  batch_size: 240,
+  total_training_tokens: 240 * 10,
+  norm_estimation_tokens: 2000,
+  shuffle_windows: 64,
+  lr: 3e-3,
+  lr_warm_up_steps: 0,
+  lr_cool_down_steps: 0,
+  log_frequency: 1,
+  eval_windows: 4,
+  backend: 'wasm',
+};
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+const SAES: Record<string, Record<string, unknown>> = {
+  crosscoder: {
+    sae_type: 'crosscoder',
+    hook_points: ['blocks.1.hook_resid_post', 'blocks.2.hook_resid_post'],
+    d_sae: 32,
+    act_fn: 'topk',
+    top_k: 4,
+  },
+  clt: {
+    sae_type: 'clt',
+    hook_points_in: ['blocks.0.ln2.hook_normalized', 'blocks.1.ln2.hook_normalized'],
+    hook_points_out: ['blocks.0.hook_mlp_out', 'blocks.1.hook_mlp_out'],
+    d_sae: 32,
+    act_fn: 'topk',
+    top_k: 4,
+  },
+  lorsa: {
+    sae_type: 'lorsa',
+    hook_point_in: 'blocks.1.ln1.hook_normalized',
+    hook_point_out: 'blocks.1.hook_attn_out',
+    d_sae: 32,
+    n_qk_heads: 4,
+    d_qk_head: 8,
+    n_ctx: 16,
+    positional_embedding_type: 'none',
+    rotary_dim: 8,
+    act_fn: 'topk',
+    top_k: 4,
+  },
+  molt: {
+    sae_type: 'molt',
+    hook_point_in: 'blocks.1.ln2.hook_normalized',
+    hook_point_out: 'blocks.1.hook_mlp_out',
+    rank_counts: { '1': 16, '4': 8 },
+    act_fn: 'topk',
+    top_k: 4,
+  },
+};
+
+function train(name: string, sae: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const file = join(home, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ ...tiny, name, sae, ...extra }));
+  return runCli(['train', '--config', file], { SAE_STUDIO_HOME: home });
+}
+
+describe('sae-studio train: every kind', () => {
+  for (const [kind, sae] of Object.entries(SAES)) {
+    it(`${kind}: trains, saves in lm-saes's layout, evaluates`, { timeout: 300_000 }, () => {
+      const r = train(`tiny-${kind}`, sae);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+        sae_type: string;
+        dictionary: string;
+        steps: number;
+        evaluation: { explained_variance: number; ce_loss_recovered: number; l0: number };
+      };
+      expect(out.sae_type).toBe(kind);
+      expect(out.steps).toBe(10);
+      // One loss line per step (log_frequency 1): the last three steps' mean below the first three's.
+      const losses = [...r.stderr.matchAll(/loss ([\d.]+)/g)].map((m) => Number(m[1]));
+      expect(losses).toHaveLength(10);
+      expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
+      expect(readdirSync(out.dictionary).sort()).toEqual(['config.json', 'lm_config.json', 'sae_weights.safetensors']);
+      const loaded = loadAnyDictionary(out.dictionary);
+      expect(loaded.kind.saeType).toBe(kind);
+      expect(Number.isFinite(out.evaluation.explained_variance)).toBe(true);
+      expect(out.evaluation.ce_loss_recovered).toBeLessThanOrEqual(1);
+      expect(out.evaluation.l0).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('sae-studio train: bad configs of the kinds', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    [
+      'CLT hook lists of different lengths',
+      { ...SAES.clt, hook_points_out: ['blocks.0.hook_mlp_out'] },
+      /field 'hook_points_out'/,
+    ],
+    ['a Lorsa group size that does not divide', { ...SAES.lorsa, n_qk_heads: 5 }, /field 'n_qk_heads'/],
+    ['MoLT ranks that do not sum to d_sae', { ...SAES.molt, d_sae: 30 }, /field 'd_sae'/],
+    [
+      'a Lorsa whose rotary settings do not fit the model',
+      { ...SAES.lorsa, positional_embedding_type: 'rotary' },
+      /field 'positional_embedding_type'/,
+    ],
+    [
+      'a crosscoder with a repeated hook',
+      { ...SAES.crosscoder, hook_points: ['blocks.1.hook_resid_post', 'blocks.1.hook_resid_post'] },
+      /field 'hook_points\.1'/,
+    ],
+    [
+      'a crosscoder hook the model lacks',
+      { ...SAES.crosscoder, hook_points: ['blocks.9.hook_resid_post'] },
+      /blocks\.9\.hook_resid_post/,
+    ],
+    ['a layer-wide TopK outside a CLT', { ...SAES.molt, act_fn: 'layertopk' }, /field 'act_fn'/],
+  ];
+  for (const [label, sae, pattern] of cases) {
+    it(`${label}: one line naming the field, exit 2, nothing written`, () => {
+      const before = existsSync(join(home, 'runs')) ? readdirSync(join(home, 'runs')).length : 0;
+      const r = train('bad', sae);
+      expect(r.status).toBe(2);
+      const lines = errorLines(r.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(pattern);
+      expect(existsSync(join(home, 'dictionaries', 'bad'))).toBe(false);
+      expect(existsSync(join(home, 'runs')) ? readdirSync(join(home, 'runs')).length : 0).toBe(before);
+    });
+  }
+});
