@@ -28,7 +28,7 @@ import { LogitProbs } from './LogitProbs';
 import { NodeCard } from './NodeCard';
 import { PinnedPanel } from './PinnedPanel';
 import { QkPanel } from './QkPanel';
-import { pinnedSubgraphScores } from './subgraph-scores';
+import { MAX_SCORED_NODES, pinnedSubgraphScores } from './subgraph-scores';
 
 /** Neuronpedia's default for the dynamic node slider, when the graph does not name one. */
 const DEFAULT_NODE_THRESHOLD = 0.6;
@@ -52,6 +52,19 @@ function ThresholdSlider(props: { label: string; value: number; onChange: (v: nu
       />
     </Box>
   );
+}
+
+/** The pinned subgraph's scores; a graph the score functions refuse (a cycle) gives its reason instead. */
+function scoresOrProblem(graph: ViewGraph, state: ExploreState) {
+  if (state.pinned.length > 0 && graph.nodes.length > MAX_SCORED_NODES) {
+    const problem = `subgraph scores are computed here for graphs of at most ${MAX_SCORED_NODES} nodes (this one has ${graph.nodes.length})`;
+    return { scores: null, problem };
+  }
+  try {
+    return { scores: pinnedSubgraphScores(graph, state), problem: null };
+  } catch (err) {
+    return { scores: null, problem: `no subgraph scores: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 interface ToolbarProps {
@@ -130,7 +143,7 @@ export function GraphView({ graph, dictionaries }: { graph: ViewGraph; dictionar
   );
   // The frame's measured content width (0 before the first measurement: the layout then takes what it needs).
   const layout = useMemo(() => layoutGraph(graph, shown.nodes, { width }), [graph, shown, width]);
-  const scores = useMemo(() => pinnedSubgraphScores(graph, state), [graph, state]);
+  const scored = useMemo(() => scoresOrProblem(graph, state), [graph, state]);
   const tokens = useMemo(() => nextTokenProbabilities(graph), [graph]);
 
   const hover = useCallback(
@@ -202,7 +215,8 @@ export function GraphView({ graph, dictionaries }: { graph: ViewGraph; dictionar
           <PinnedPanel
             graph={graph}
             state={state}
-            scores={scores}
+            scores={scored.scores}
+            scoresProblem={scored.problem}
             onUnpin={toggle}
             onLabel={(id, label) => setState((s) => setLabel(s, id, label))}
             onSupernode={(name, members) => act(() => setState(addSupernode(state, name, members)))}

@@ -17,6 +17,8 @@ export interface PinnedPanelProps {
   graph: ViewGraph;
   state: ExploreState;
   scores: SubgraphScores | null;
+  /** Why there are no scores, when they could not be computed. */
+  scoresProblem?: string | null;
   onUnpin: (id: string) => void;
   onLabel: (id: string, label: string) => void;
   onSupernode: (name: string, members: string[]) => void;
@@ -51,6 +53,11 @@ export function PinnedPanel(props: PinnedPanelProps) {
             </Group>
           )}
         </Group>
+        {props.scoresProblem && (
+          <Text size="xs" c="red">
+            {props.scoresProblem}
+          </Text>
+        )}
         {state.pinned.length === 0 && (
           <Text size="xs" c="dimmed">
             Click nodes in the graph to pin them; check two or more to group them into a supernode.
