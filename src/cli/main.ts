@@ -4,6 +4,7 @@ import { commandHelp, parseCommandArgs, type Command } from './command';
 import { lmEvalCommand } from './commands/lm-eval';
 import { lmForwardCommand } from './commands/lm-forward';
 import { dictionaryForwardCommand } from './commands/dictionary-forward';
+import { attributeCommand } from './commands/attribute';
 import { tokenizeCommand } from './commands/tokenize';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
@@ -21,6 +22,7 @@ const COMMANDS: Command[] = [
   trainCommand,
   evalCommand,
   dictionaryForwardCommand,
+  attributeCommand,
   demoCommand,
   analyzeCommand,
   featuresCommand,

@@ -88,7 +88,7 @@ describe('sae-studio train: every kind', () => {
       expect(out.sae_type).toBe(kind);
       expect(out.steps).toBe(10);
       // One loss line per step (log_frequency 1): the last three steps' mean below the first three's.
-      const losses = [...r.stderr.matchAll(/loss ([\d.]+)/g)].map((m) => Number(m[1]));
+      const losses = [...r.stderr.matchAll(/^step \d+\/\d+ loss ([\d.]+)/gm)].map((m) => Number(m[1]));
       expect(losses).toHaveLength(10);
       expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
       expect(readdirSync(out.dictionary).sort()).toEqual(['config.json', 'lm_config.json', 'sae_weights.safetensors']);

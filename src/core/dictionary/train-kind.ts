@@ -285,11 +285,18 @@ async function setUpKindRun(
   let host = kind.init(kcfg, cfg.seed);
   const initBatch = { x: pending.x, y: pending.y, rows: pending.rows, seqLen: kind.needsSequences ? S : 1 };
   if (cfg.initializer.bias_init_method !== 'all_zero') initOutputBiases(kind, kcfg, host, initBatch);
-  const searched = await searchInitScale(kind, kcfg, host, buffers, initBatch);
-  host = searched.params;
-  log(
-    `initial weight scale ${searched.scale.toPrecision(3)} (reconstruction loss ${searched.loss.toPrecision(4)} on the first batch)`,
-  );
+  // The scale search pays off where the encoder starts tied to the decoder (autoencoders: a random feature then
+  // reconstructs its own direction); with independent random encoder and decoder (transcoders, CLT, Lorsa, MoLT)
+  // every random feature is noise and the search would shrink the weights towards 0, so lm-saes's init is kept.
+  const hooksIn = kind.hooksIn(kcfg);
+  const autoencoder = kind.hooksOut(kcfg).every((h, i) => h === hooksIn[i]);
+  if (autoencoder) {
+    const searched = await searchInitScale(kind, kcfg, host, buffers, initBatch);
+    host = searched.params;
+    log(
+      `initial weight scale ${searched.scale.toPrecision(3)} (reconstruction loss ${searched.loss.toPrecision(4)} on the first batch)`,
+    );
+  }
   const vars: Record<string, tf.Variable> = {};
   for (const name of kind.trainable(kcfg))
     vars[name] = tf.variable(tf.tensor(host[name]!.data, host[name]!.shape), true, `${kind.saeType}.${name}.${uid++}`);
@@ -400,7 +407,7 @@ async function emitKindMetrics(
   const nOut = kind.hooksOut(kcfg).length;
   const m = kind.metrics(
     kcfg,
-    await toHost(run.vars),
+    { ...hostBuffers(kind, kcfg), ...(await toHost(run.vars)) },
     { featureActs: Float64Array.from(fData!), hiddenPre: new Float64Array(0), recon: Float64Array.from(rData!) },
     Float64Array.from(batch.y),
     N,
@@ -438,7 +445,7 @@ async function finishKindRun(run: KindRun, cancelled: boolean): Promise<KindTrai
   const seconds = (performance.now() - run.t0) / 1000;
   let dictionaryDir: string | null = null;
   let evaluation: KindEvalResult | null = null;
-  const params: HostParams = await toHost(run.vars);
+  const params: HostParams = { ...hostBuffers(kind, kcfg), ...(await toHost(run.vars)) };
   if (!cancelled) {
     dictionaryDir = dictionaryDirOf(opts.home, cfg.name);
     saveKindDictionary(dictionaryDir, kind, kcfg, params, {
@@ -487,6 +494,16 @@ async function evaluateAfterTraining(run: KindRun, params: HostParams): Promise<
   } finally {
     held.model.dispose();
   }
+}
+
+/** The kind's buffers as host tensors (the reference and the metrics read them beside the parameters). */
+function hostBuffers(kind: DictionaryKind, cfg: KindConfigBase): HostParams {
+  return Object.fromEntries(
+    Object.entries(kind.buffers(cfg)).map(([n, b]) => [
+      n,
+      { data: Float32Array.from(b.data as ArrayLike<number>, Number), shape: [...b.shape] },
+    ]),
+  );
 }
 
 function countActive(f: ArrayLike<number>): number {

@@ -22,7 +22,14 @@ export type GraphNode =
     }
   | { kind: 'error'; layer: number; sublayer: Sublayer; pos: number }
   | { kind: 'embedding'; pos: number; tokenId: number }
-  | { kind: 'logit'; pos: number; tokenId: number; probability: number };
+  | {
+      kind: 'logit';
+      pos: number;
+      tokenId: number;
+      probability: number;
+      /** A logit-difference target: the node is logit(tokenId) − logit(contrastTokenId). */
+      contrastTokenId?: number;
+    };
 
 export interface AttributionGraph {
   /** Nodes in matrix order: features, errors, embeddings, logits. */

@@ -97,7 +97,7 @@ function rotate(cfg: LorsaConfig, vec: Float64Array, o: number, pos: number, sin
 }
 
 /** q or k of every QK head: x·W + b, per-head RMSNorm (weight w), repeat_interleave, rotary. [B, S, nQk, dRot]. */
-function projectQk(cfg: LorsaConfig, p: Params64, x: ArrayLike<number>, B: number, S: number, which: 'Q' | 'K') {
+export function projectQk(cfg: LorsaConfig, p: Params64, x: ArrayLike<number>, B: number, S: number, which: 'Q' | 'K') {
   const { d_model: d, n_qk_heads: H, d_qk_head: dq } = cfg;
   const rs = lorsaRepeat(cfg);
   const W = p64(p, `W_${which}`);
