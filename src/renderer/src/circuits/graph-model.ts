@@ -123,7 +123,8 @@ function viewNode(n: GraphJsonNode, json: GraphJson, scheme: LayerScheme): ViewN
     label,
     activation: n.activation ?? null,
     influence: n.influence ?? null,
-    tokenProb: logit?.probability ?? n.token_prob ?? null,
+    // token_prob is exact; the clerp's p (three decimals) is what a file without it still has.
+    tokenProb: (n.token_prob ?? 0) > 0 ? n.token_prob! : (logit?.probability ?? n.token_prob ?? null),
     token: logit?.token ?? (role === 'embedding' ? (tokens[n.ctx_idx] ?? null) : null),
     isTargetLogit: n.is_target_logit === true,
     qk: n.qk_tracing_results ?? null,
