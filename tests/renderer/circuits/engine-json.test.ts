@@ -3,6 +3,7 @@
 // from (graphFromJson as the reference), the links are the kept edges, and the view's link influence on the JSON
 // equals the protocol's influence on the pruned matrix that graphFromJson rebuilds.
 import { describe, expect, it } from 'vitest';
+import type { Sublayer } from '../../../src/protocol/circuits/graph';
 import { graphToJson } from '../../../src/protocol/circuits/graph-json';
 import { graphFromJson } from '../../../src/protocol/circuits/graph-json-import';
 import { computeInfluence, pruneGraph } from '../../../src/protocol/circuits/influence';
@@ -11,13 +12,13 @@ import { rowIndex } from '../../../src/renderer/src/circuits/graph-layout';
 import { toViewGraph } from '../../../src/renderer/src/circuits/graph-model';
 import { randomGraph } from '../../protocol/circuits/graphs';
 
-const cases = [
-  { name: 'transcoders only (plain rows)', sublayers: ['mlp'] as const },
-  { name: 'Lorsa and transcoders (interleaved rows)', sublayers: ['attn', 'mlp'] as const },
+const cases: { name: string; sublayers: Sublayer[] }[] = [
+  { name: 'transcoders only (plain rows)', sublayers: ['mlp'] },
+  { name: 'Lorsa and transcoders (interleaved rows)', sublayers: ['attn', 'mlp'] },
 ];
 
 describe.each(cases)('a graph JSON written by graphToJson: $name', ({ sublayers }) => {
-  const g = randomGraph({ seed: 7, nLayers: 3, nPos: 4, sublayers: [...sublayers] });
+  const g = randomGraph({ seed: 7, nLayers: 3, nPos: 4, sublayers });
   const json = JSON.parse(JSON.stringify(graphToJson(g, pruneGraph(g), { slug: 'g', scan: 'set' })));
   const view = toViewGraph(json);
   const reference = graphFromJson(json);
