@@ -34,6 +34,7 @@ import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-
 import { previewDataset } from './dataset-preview';
 import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
+import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
 import { RUN_LOG, type Supervisor } from './supervisor';
@@ -167,6 +168,9 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     },
     listJobs: async () => ({ jobs: supervisor.listJobs() }),
     cancelJob: async ({ jobId }) => ({ cancelling: supervisor.cancelJob(jobId) }),
+    listGraphs: async () => ({ graphs: listGraphs(store) }),
+    getGraph: async ({ name }) => openGraph(store, name),
+    importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */

@@ -33,6 +33,13 @@ import {
   TrainConfigCheckSchema,
   ValidateTrainConfigRequestSchema,
 } from './jobs';
+import {
+  GetGraphResponseSchema,
+  GraphNameRequestSchema,
+  ImportGraphRequestSchema,
+  ImportGraphResponseSchema,
+  ListGraphsResponseSchema,
+} from './graphs';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
 import {
@@ -72,6 +79,9 @@ export const STUDIO_METHODS = {
   startAnalysis: method(StartAnalysisRequestSchema, StartedJobSchema),
   listJobs: method(Empty, ListJobsResponseSchema),
   cancelJob: method(JobIdRequestSchema, CancelResponseSchema),
+  listGraphs: method(Empty, ListGraphsResponseSchema),
+  getGraph: method(GraphNameRequestSchema, GetGraphResponseSchema),
+  importGraph: method(ImportGraphRequestSchema, ImportGraphResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;

@@ -14,6 +14,8 @@ import {
 import type { ReactNode } from 'react';
 import { useLoad } from './client/studio';
 import { ErrorBoundary } from './components/ErrorBoundary';
+import { CircuitPage } from './pages/CircuitPage';
+import { CircuitsPage } from './pages/CircuitsPage';
 import { DictionariesPage } from './pages/DictionariesPage';
 import { DictionaryPage } from './pages/DictionaryPage';
 import { FeaturePage } from './pages/FeaturePage';
@@ -45,6 +47,8 @@ const ROUTES: Route[] = [
   route('/dictionaries', () => <DictionariesPage />),
   route('/dictionaries/:name', (p) => <DictionaryPage name={p.name} />),
   route('/dictionaries/:name/features/:index', (p) => <FeaturePage name={p.name} index={Number(p.index)} />),
+  route('/circuits', () => <CircuitsPage />),
+  route('/circuits/:name', (p) => <CircuitPage name={p.name} />),
 ];
 
 const NAV = [
@@ -52,6 +56,7 @@ const NAV = [
   { to: '/new', label: 'New experiment', active: (path: string) => path === '/new' },
   { to: '/runs', label: 'Runs', active: (path: string) => path.startsWith('/runs') },
   { to: '/dictionaries', label: 'Dictionaries & features', active: (path: string) => path.startsWith('/dictionaries') },
+  { to: '/circuits', label: 'Circuits', active: (path: string) => path.startsWith('/circuits') },
 ];
 
 function page(path: string): ReactNode {
