@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     });
   }
   process.stdout.write(
-    `${JSON.stringify({ set: setName, prompts: reports.length, mean_correlation: reports.reduce((a, r) => a + r.correlation, 0) / reports.length, reports: reports.map(({ rows, ...r }) => r), edges: reports.flatMap((r) => r.rows.map((row) => ({ prompt: r.prompt, ...row }))) })}\n`,
+    `${JSON.stringify({ set: setName, prompts: reports.length, mean_correlation: reports.reduce((a, r) => a + r.correlation, 0) / reports.length, reports: reports.map(({ rows: _rows, ...r }) => r), edges: reports.flatMap((r) => r.rows.map((row) => ({ prompt: r.prompt, ...row }))) })}\n`,
   );
   model.dispose();
 }
