@@ -145,6 +145,35 @@ function section({ file, run }, title, about) {
   return out;
 }
 
+/**
+ * The dictionary kinds side by side: every `kind-<recipe>` run (`sae-studio demo --recipe <recipe>`), one row each,
+ * with its evaluation on held-out windows. Each run's own section follows below.
+ */
+function kindsSummary(runs) {
+  const kinds = [...runs].filter(([name]) => name.startsWith('kind-')).sort();
+  if (kinds.length === 0) return [];
+  const num = (v, digits) => (typeof v === 'number' ? v.toFixed(digits) : '—');
+  return [
+    '## The dictionary kinds on pdlm-4l-256',
+    '',
+    'Small examples of every kind (`sae-studio demo --recipe NAME`, src/core/dictionary/recipes.ts), each evaluated on',
+    "64 held-out windows of the embedded corpus (EV: mean over the kind's outputs of lm-saes's per-batch form; L0: per",
+    'token, a CLT summed over its layers; CE loss recovered with every output spliced in, sequentially for',
+    'replacements). `plt` is four per-layer transcoders of the same width and TopK per layer as `clt`, evaluated as one',
+    'replacement; `sae-attn` an SAE of the same width and k as `lorsa` on the same hook_attn_out.',
+    '',
+    '| recipe | what | EV | EV per output | L0 | CE loss recovered | tokens | train s | date |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...kinds.map(([name, { run }]) => {
+      const o = run.output;
+      const e = o.evaluation ?? {};
+      const perAxis = e.explained_variance_per_axis ?? (e.outputs ?? []).map((x) => x.explained_variance);
+      return `| ${name.slice(5)} | ${o.description ?? ''} | ${num(e.explained_variance, 4)} | ${perAxis.map((v) => v.toFixed(3)).join(' / ') || '—'} | ${num(e.l0, 1)} | ${num(e.ce_loss_recovered, 4)} | ${o.train_tokens ?? '—'} | ${num(o.train_seconds, 0)} | ${run.date.slice(0, 16).replace('T', ' ')} |`;
+    }),
+    '',
+  ];
+}
+
 const runs = latestRuns();
 const lines = [
   '# Performance',
@@ -155,6 +184,7 @@ const lines = [
   '',
 ];
 for (const [name, title, about] of KNOWN) if (runs.has(name)) lines.push(...section(runs.get(name), title, about));
+lines.push(...kindsSummary(runs));
 for (const [name, entry] of [...runs].sort())
   if (!KNOWN.some(([n]) => n === name)) lines.push(...section(entry, name, null));
 const text = `${lines.join('\n').trimEnd()}\n`;

@@ -5,7 +5,9 @@ import { TrainConfigSchema, type TrainConfig } from '../../protocol/run-config';
 import type { SaeConfig } from '../../protocol/dictionary-config';
 import { evaluateKind, type KindEvalResult } from '../../core/dictionary/evaluate-kind';
 import { kindRecipe, type KindRecipeName } from '../../core/dictionary/recipes';
-import { kindOf } from '../../core/dictionary/registry';
+import { kindOf, loadAnyDictionary } from '../../core/dictionary/registry';
+import { evaluateDictionarySet } from '../../core/dictionary/evaluate-set';
+import { openStore, saveDictionarySet, upsertDictionary } from '../../core/store';
 import { trainKindDictionary } from '../../core/dictionary/train-kind';
 import { transcodersAsClt } from '../../core/dictionary/transcoder-set';
 import type { StudioHome } from '../../core/home';
@@ -35,6 +37,47 @@ async function trainSae(cfg: TrainConfig, home: StudioHome): Promise<{ dir: stri
   const r = await runTrainingWithProgress((onEvent, signal) => trainDictionary(cfg, { home, runId, onEvent, signal }));
   if (!r.dictionaryDir) throw new Error(`${cfg.name}: training stopped before the end`);
   return { dir: r.dictionaryDir, seconds: r.seconds, tokens: r.tokens };
+}
+
+/**
+ * Registers the replacement recipe's dictionaries in the store, saves them as the dictionary set `replacement`
+ * (CLT → mlp, Lorsas → attn), and evaluates the set on held-out windows (every output spliced in, in model order).
+ */
+async function storeReplacementSet(
+  configs: TrainConfig[],
+  dictionaries: string[],
+  home: StudioHome,
+): Promise<Record<string, unknown>> {
+  const loaded = dictionaries.map((dir) => loadAnyDictionary(dir));
+  const names = configs.map((c) => c.name);
+  const store = openStore({ dir: home.root });
+  try {
+    loaded.forEach((l, i) =>
+      upsertDictionary(store, {
+        name: names[i]!,
+        path: l.dir,
+        config: l.cfg as unknown as Record<string, unknown> & { d_sae: number },
+        modelName: configs[i]!.model,
+      }),
+    );
+    saveDictionarySet(store, {
+      name: 'replacement',
+      members: loaded.map((l, i) => ({ dictionary: names[i]!, role: l.kind.saeType === 'lorsa' ? 'attn' : 'mlp' })),
+      modelName: configs[0]!.model,
+      description: 'sae-studio demo --recipe replacement',
+    });
+  } finally {
+    store.close();
+  }
+  const { model, windows } = await heldOut(configs[0]!, home);
+  try {
+    const members = loaded.map((l, i) => ({ name: names[i]!, kind: l.kind, cfg: l.cfg, params: l.params }));
+    const r = await evaluateDictionarySet(model, members, windows);
+    const evs = r.outputs.map((o) => o.explained_variance);
+    return { set: 'replacement', explained_variance: evs.reduce((a, b) => a + b, 0) / evs.length, ...r };
+  } finally {
+    model.dispose();
+  }
 }
 
 export interface RecipeResult {
@@ -101,6 +144,7 @@ export async function runKindRecipe(
       model.dispose();
     }
   }
+  if (name === 'replacement') evaluation = await storeReplacementSet(configs, dictionaries, home);
   if (!evaluation) throw new Error(`${name}: no evaluation`);
   return {
     recipe: name,

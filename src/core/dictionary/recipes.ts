@@ -28,7 +28,7 @@ function base(name: string, tokens: number, batch: number): Partial<TrainConfigI
   };
 }
 
-export const KIND_RECIPES = ['crosscoder', 'clt', 'plt', 'lorsa', 'sae-attn', 'molt'] as const;
+export const KIND_RECIPES = ['crosscoder', 'clt', 'plt', 'lorsa', 'sae-attn', 'molt', 'replacement'] as const;
 export type KindRecipeName = (typeof KIND_RECIPES)[number];
 
 export interface KindRecipe {
@@ -40,6 +40,8 @@ export interface KindRecipe {
 export function kindRecipe(name: KindRecipeName, tokens?: number): KindRecipe {
   const t = (n: number) => tokens ?? n;
   switch (name) {
+    case 'replacement':
+      return replacementRecipe(t);
     case 'crosscoder':
       return {
         description: 'CrossCoder (TopK k 32, 2048 features) across blocks 1–3 hook_resid_post',
@@ -150,4 +152,46 @@ export function kindRecipe(name: KindRecipeName, tokens?: number): KindRecipe {
         ],
       };
   }
+}
+
+/** A CLT on every MLP and a Lorsa on every attention layer: the dictionary set the circuits work runs on. */
+function replacementRecipe(t: (n: number) => number): KindRecipe {
+  return {
+    description:
+      'replacement model of pdlm-4l-256: a CLT on the four MLPs (512 features per layer, TopK k 16) and a Lorsa on each attention layer (256 OV heads over 4 QK heads of 32, TopK k 8), stored as the dictionary set `replacement`',
+    configs: [
+      {
+        ...base('replacement-clt', t(200_000), 1024),
+        sae: {
+          sae_type: 'clt',
+          hook_points_in: LAYERS.map((l) => `blocks.${l}.ln2.hook_normalized`),
+          hook_points_out: LAYERS.map((l) => `blocks.${l}.hook_mlp_out`),
+          d_sae: 512,
+          act_fn: 'topk',
+          top_k: 16,
+        },
+        eval_windows: 0,
+      } as TrainConfigInput,
+      ...LAYERS.map(
+        (l) =>
+          ({
+            ...base(`replacement-lorsa-${l}`, t(100_000), 1024),
+            sae: {
+              sae_type: 'lorsa',
+              hook_point_in: `blocks.${l}.ln1.hook_normalized`,
+              hook_point_out: `blocks.${l}.hook_attn_out`,
+              d_sae: 256,
+              n_qk_heads: 4,
+              d_qk_head: 32,
+              n_ctx: 128,
+              positional_embedding_type: 'none',
+              rotary_dim: 32,
+              act_fn: 'topk',
+              top_k: 8,
+            },
+            eval_windows: 0,
+          }) as TrainConfigInput,
+      ),
+    ],
+  };
 }

@@ -165,7 +165,7 @@ interface KindRun {
 }
 
 /** Checks what the run config alone decides (kind, fields, d_model) before any weights or data are read. */
-function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): DictionaryKind {
+function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): { kind: DictionaryKind; early: KindConfigBase } {
   const kind = kindOf(String(cfg.sae.sae_type), 'sae.sae_type');
   const modelCfg = readModelConfig(resolveModel(cfg.model).dir);
   if (cfg.sae.d_model !== undefined && cfg.sae.d_model !== modelCfg.dModel)
@@ -181,14 +181,14 @@ function checkKindConfig(cfg: TrainConfig, opts: TrainJobOptions): DictionaryKin
   kind.fitsModel?.(early, modelCfg);
   if (opts.resume)
     throw new InputError(`--resume: a ${kind.saeType} run cannot be resumed yet (only sae runs checkpoint)`);
-  return kind;
+  return { kind, early };
 }
 
 /** Trains a dictionary of a non-`sae` kind from a run config; saves it under dictionaries/<name>. */
 export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<KindTrainResult> {
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: 'log', message });
-  const kind = checkKindConfig(cfg, opts);
+  const { kind, early } = checkKindConfig(cfg, opts);
   const backend = await initBackend(cfg.backend);
   log(`backend: ${backend.device}`);
   const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
@@ -196,6 +196,7 @@ export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOption
     split: resolveSplit(cfg.dataset, cfg.dataset_split),
     contextSize: cfg.context_size,
     onLog: log,
+    basis: early.activation_basis,
   });
   try {
     const run = await setUpKindRun(cfg, opts, emit, log, kind, data);
@@ -284,11 +285,18 @@ async function setUpKindRun(
   let host = kind.init(kcfg, cfg.seed);
   const initBatch = { x: pending.x, y: pending.y, rows: pending.rows, seqLen: kind.needsSequences ? S : 1 };
   if (cfg.initializer.bias_init_method !== 'all_zero') initOutputBiases(kind, kcfg, host, initBatch);
-  const searched = await searchInitScale(kind, kcfg, host, buffers, initBatch);
-  host = searched.params;
-  log(
-    `initial weight scale ${searched.scale.toPrecision(3)} (reconstruction loss ${searched.loss.toPrecision(4)} on the first batch)`,
-  );
+  // The scale search pays off where the encoder starts tied to the decoder (autoencoders: a random feature then
+  // reconstructs its own direction); with independent random encoder and decoder (transcoders, CLT, Lorsa, MoLT)
+  // every random feature is noise and the search would shrink the weights towards 0, so lm-saes's init is kept.
+  const hooksIn = kind.hooksIn(kcfg);
+  const autoencoder = kind.hooksOut(kcfg).every((h, i) => h === hooksIn[i]);
+  if (autoencoder) {
+    const searched = await searchInitScale(kind, kcfg, host, buffers, initBatch);
+    host = searched.params;
+    log(
+      `initial weight scale ${searched.scale.toPrecision(3)} (reconstruction loss ${searched.loss.toPrecision(4)} on the first batch)`,
+    );
+  }
   const vars: Record<string, tf.Variable> = {};
   for (const name of kind.trainable(kcfg))
     vars[name] = tf.variable(tf.tensor(host[name]!.data, host[name]!.shape), true, `${kind.saeType}.${name}.${uid++}`);
@@ -399,7 +407,7 @@ async function emitKindMetrics(
   const nOut = kind.hooksOut(kcfg).length;
   const m = kind.metrics(
     kcfg,
-    await toHost(run.vars),
+    { ...hostBuffers(kind, kcfg), ...(await toHost(run.vars)) },
     { featureActs: Float64Array.from(fData!), hiddenPre: new Float64Array(0), recon: Float64Array.from(rData!) },
     Float64Array.from(batch.y),
     N,
@@ -437,7 +445,7 @@ async function finishKindRun(run: KindRun, cancelled: boolean): Promise<KindTrai
   const seconds = (performance.now() - run.t0) / 1000;
   let dictionaryDir: string | null = null;
   let evaluation: KindEvalResult | null = null;
-  const params: HostParams = await toHost(run.vars);
+  const params: HostParams = { ...hostBuffers(kind, kcfg), ...(await toHost(run.vars)) };
   if (!cancelled) {
     dictionaryDir = dictionaryDirOf(opts.home, cfg.name);
     saveKindDictionary(dictionaryDir, kind, kcfg, params, {
@@ -473,6 +481,7 @@ async function evaluateAfterTraining(run: KindRun, params: HostParams): Promise<
     home: opts.home,
     split: resolveSplit(cfg.dataset, cfg.dataset_split) === 'train' ? 'validation' : 'all',
     contextSize: cfg.context_size,
+    basis: kcfg.activation_basis,
   });
   try {
     const n = Math.min(cfg.eval_windows, held.windows.batch);
@@ -485,6 +494,16 @@ async function evaluateAfterTraining(run: KindRun, params: HostParams): Promise<
   } finally {
     held.model.dispose();
   }
+}
+
+/** The kind's buffers as host tensors (the reference and the metrics read them beside the parameters). */
+function hostBuffers(kind: DictionaryKind, cfg: KindConfigBase): HostParams {
+  return Object.fromEntries(
+    Object.entries(kind.buffers(cfg)).map(([n, b]) => [
+      n,
+      { data: Float32Array.from(b.data as ArrayLike<number>, Number), shape: [...b.shape] },
+    ]),
+  );
 }
 
 function countActive(f: ArrayLike<number>): number {

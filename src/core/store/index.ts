@@ -64,3 +64,31 @@ export {
   type LmSaesSamplingDocument,
   type LmSaesSaeDocument,
 } from './lm-saes-documents';
+export {
+  saveDictionarySet,
+  getDictionarySet,
+  requireDictionarySet,
+  listDictionarySets,
+  removeDictionarySet,
+  DICTIONARY_ROLES,
+  type DictionaryRole,
+  type DictionarySet,
+  type DictionarySetInput,
+  type DictionarySetMember,
+} from './dictionary-sets';
+export {
+  createGraph,
+  setGraphProgress,
+  setGraphStatus,
+  saveGraphResult,
+  importGraph,
+  getGraph,
+  listGraphs,
+  loadGraph,
+  loadGraphJson,
+  removeGraph,
+  removeOrphanGraphFiles,
+  GRAPHS_DIR,
+  type GraphInput,
+  type GraphRecord,
+} from './graphs';

@@ -256,6 +256,83 @@ export const BOOKMARK_COLUMNS = columnsOf<BookmarkRow>()([
 ]);
 
 /** Every table and its columns, for the schema test. */
+/** lm-saes `sae_sets`: a named set of dictionaries that together replace a model. */
+export interface DictionarySetRow {
+  id: number;
+  name: string;
+  model_name: string | null;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export const DICTIONARY_SET_COLUMNS = columnsOf<DictionarySetRow>()([
+  'id',
+  'name',
+  'model_name',
+  'description',
+  'created_at',
+  'updated_at',
+]);
+
+export interface DictionarySetMemberRow {
+  set_id: number;
+  position: number;
+  dictionary_name: string;
+  /** The sublayer the dictionary replaces: 'attn' (a Lorsa) or 'mlp' (a transcoder, a CLT, a MoLT). */
+  role: 'attn' | 'mlp';
+}
+export const DICTIONARY_SET_MEMBER_COLUMNS = columnsOf<DictionarySetMemberRow>()([
+  'set_id',
+  'position',
+  'dictionary_name',
+  'role',
+]);
+
+/** lm-saes `circuits`: one attribution graph, its files beside the database. */
+export interface GraphRow {
+  id: number;
+  /** Names the graph's files: graphs/<uid>.safetensors (full matrix), graphs/<uid>.json (pruned graph JSON). */
+  uid: string;
+  name: string;
+  prompt: string;
+  /** int32 BLOB. */
+  prompt_ids: Uint8Array;
+  dictionary_set: string | null;
+  model_name: string | null;
+  /** JSON: the attribution settings (lm-saes names). */
+  settings: string;
+  status: RunStatus;
+  progress: number;
+  error: string | null;
+  n_nodes: number | null;
+  n_links: number | null;
+  matrix_file: string | null;
+  json_file: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+export const GRAPH_COLUMNS = columnsOf<GraphRow>()([
+  'id',
+  'uid',
+  'name',
+  'prompt',
+  'prompt_ids',
+  'dictionary_set',
+  'model_name',
+  'settings',
+  'status',
+  'progress',
+  'error',
+  'n_nodes',
+  'n_links',
+  'matrix_file',
+  'json_file',
+  'created_at',
+  'updated_at',
+  'finished_at',
+]);
+
 export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   models: MODEL_COLUMNS,
   datasets: DATASET_COLUMNS,
@@ -269,4 +346,7 @@ export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   feature_samples: FEATURE_SAMPLE_COLUMNS,
   feature_interpretations: INTERPRETATION_COLUMNS,
   bookmarks: BOOKMARK_COLUMNS,
+  dictionary_sets: DICTIONARY_SET_COLUMNS,
+  dictionary_set_members: DICTIONARY_SET_MEMBER_COLUMNS,
+  graphs: GRAPH_COLUMNS,
 };

@@ -93,20 +93,31 @@ function forward(cfg: CltConfig, params: Record<string, tf.Tensor>, x: tf.Tensor
   return tf.tidy(() => {
     const L = cfg.hook_points_in.length;
     const [N] = x.shape;
-    const xl = tf.transpose(x, [1, 0, 2]); // [L, N, d]
-    const hl = tf.add(tf.matMul(xl, param(params, 'W_E')), tf.expandDims(param(params, 'b_E'), 1)); // [L, N, F]
-    const h = tf.transpose(hl, [1, 0, 2]) as tf.Tensor3D; // [N, L, F]
+    const F = cfg.d_sae;
+    const d = cfg.d_model;
+    // Per-layer 2-D matmuls stacked on the layer axis (no transposes: tfjs's wasm Transpose and 3-D BatchMatMul
+    // cost more than the products themselves here).
+    const W_E = param(params, 'W_E');
+    const b_E = param(params, 'b_E');
+    const hs: tf.Tensor[] = [];
+    for (let l = 0; l < L; l++) {
+      const xl = tf.reshape(tf.slice(x, [0, l, 0], [N, 1, d]), [N, d]);
+      const wl = tf.reshape(tf.slice(W_E, [l, 0, 0], [1, d, F]), [d, F]);
+      hs.push(tf.add(tf.matMul(xl, wl), tf.reshape(tf.slice(b_E, [l, 0], [1, F]), [F])));
+    }
+    const h = tf.stack(hs, 1) as tf.Tensor3D; // [N, L, F]
     const k = opts.k ?? cfg.top_k;
     let f: tf.Tensor;
     if (cfg.sparsity_include_decoder_norm) {
       const n = gateNorms(cfg, params); // [L, F], no gradient
       f = tf.div(activate(cfg, params, tf.mul(h, n), k), n);
     } else f = activate(cfg, params, h, k);
-    const fl = tf.transpose(f, [1, 0, 2]); // [L, N, F]
+    // y_t = [f_0 … f_t] · W_D.{t} as one product: the first (t+1)·F columns of f [N, L·F] are sources 0…t.
+    const flat = tf.reshape(f, [N, L * F]);
     const outs: tf.Tensor[] = [];
     for (let t = 0; t < L; t++) {
-      const src = tf.slice(fl, [0, 0, 0], [t + 1, N, cfg.d_sae]); // [t+1, N, F]
-      const y = tf.sum(tf.matMul(src, param(params, `W_D.${t}`)), 0); // [N, d]
+      const src = t + 1 === L ? flat : tf.slice(flat, [0, 0], [N, (t + 1) * F]);
+      const y = tf.matMul(src as tf.Tensor2D, tf.reshape(param(params, `W_D.${t}`), [(t + 1) * F, d]) as tf.Tensor2D);
       outs.push(tf.add(y, param(params, `b_D.${t}`)));
     }
     return { featureActs: f as tf.Tensor3D, hiddenPre: h, recon: tf.stack(outs, 1) as tf.Tensor3D };
