@@ -4,18 +4,21 @@
 // through the frozen linear map, qk-readout.ts), so the Q/K marginals and the bilinear pairs follow exactly from
 // protocol/circuits/qk.ts, with no double backward.
 //
-// Sources are the graph's column set before the cap: every active feature of every site at every position (not
-// only the collected ones; graph-json puts the others in qk_only_nodes), every error node and every embedding.
-// What no source carries — biases, positional embeddings, norm offsets, features and errors at the zeroed first
-// positions — is the constant of each side: q_const = q̃ − Σ_s q_s (likewise k).
+// Sources are the graph's column set before the cap — every active feature of every site at every position (not
+// only the collected ones; graph-json puts the others in qk_only_nodes), every error node and every embedding —
+// then the per-position bias leaves (qk-bias-leaves.ts). What no source carries — positional embeddings, norm
+// offsets, features and errors at the zeroed first positions — is the constant of each side: q_const = q̃ − Σ_s q_s
+// (likewise k).
 import { InputError } from '../errors';
 import type { GraphNode } from '../../protocol/circuits/graph';
+import type { QkSource } from '../../protocol/circuits/node-ids';
 import { resolveQkTracing, type QkNodeTracing } from '../../protocol/circuits/graph-json';
 import { nodeInfluence } from '../../protocol/circuits/influence';
 import { traceQk, type QkComponents, type QkRanking, type QkTracingResult } from '../../protocol/circuits/qk';
 import { lorsaRotWidth } from '../dictionary/kinds/lorsa-math';
 import type { AttributionRun } from './attribute';
 import { allocFor } from './frozen-ops';
+import { biasColumns, type BiasColumns } from './qk-bias-leaves';
 import { argmaxKey, lorsaConfigOf, qkReadout, readoutState, realQk, type QkReadout, type QkSlot } from './qk-readout';
 import { reverseRows, type RowTarget } from './reverse-pass';
 
@@ -46,8 +49,8 @@ export interface LorsaQkTracing {
   slots: TracedQkSlot[];
   /** Per traced feature node (graph index): its slot's result with named sources (GraphToJsonOptions.qkTracing). */
   byNode: Map<number, QkNodeTracing>;
-  /** What each source index of the results stands for (run.layout's columns). */
-  sources: GraphNode[];
+  /** What each source index of the results stands for: run.layout's columns, then the bias leaves. */
+  sources: QkSource[];
 }
 
 /** Elements of one [B, S, d] gradient buffer at most, as the engine's sweeps. */
@@ -130,10 +133,16 @@ const readouts = (run: AttributionRun, s: QkSlot): [QkReadout, QkReadout] => [
 
 /**
  * The per-source components of q̃ and k̃ for each slot (spec §7 steps 3–5): 2·d_qk reverse-pass rows per slot,
- * several slots per sweep. Constants are q̃ − Σ_s q_s and k̃ − Σ_s k_s, with q̃, k̃ the real pass's.
+ * several slots per sweep, over run.layout's columns and then the bias leaves. Constants are q̃ − Σ_s q_s and
+ * k̃ − Σ_s k_s, with q̃, k̃ the real pass's.
  */
-export function qkComponents(run: AttributionRun, slots: readonly QkSlot[]): QkComponents[] {
-  const { state, layout, settings } = run;
+export function qkComponents(
+  run: AttributionRun,
+  slots: readonly QkSlot[],
+  bias: BiasColumns = biasColumns(run.state, run.layout),
+): QkComponents[] {
+  const { state, settings } = run;
+  const layout = bias.layout;
   const nCols = layout.nCols;
   const perSweep = Math.max(1, Math.min(settings.batch_size, Math.floor(SWEEP_ELEMENTS / (state.S * state.d))));
   const out: QkComponents[] = [];
@@ -168,6 +177,8 @@ export function qkComponents(run: AttributionRun, slots: readonly QkSlot[]): QkC
         const dr = side.bias.length;
         const comp = new Float64Array(nCols * dr); // [nCols, dr]: the transpose of the side's rows
         for (let j = 0; j < dr; j++, r++) for (let c = 0; c < nCols; c++) comp[c * dr + j] = rows[r * nCols + c]!;
+        const own = bias.lorsaColumn.get(`${slot.site}/${which === 0 ? 'Q' : 'K'}/${side.pos}`)!;
+        comp.set(side.bias, own * dr); // the Lorsa's own b_Q (b_K) leaf
         const real = realQk(state, slot.site, slot.head, side.pos, which === 0 ? 'Q' : 'K');
         const constant = Float64Array.from(real);
         for (let c = 0; c < nCols; c++) for (let j = 0; j < dr; j++) constant[j]! -= comp[c * dr + j]!;
@@ -198,9 +209,10 @@ function concat(blocks: readonly Float64Array[]): Float64Array {
  */
 export function traceLorsaQk(run: AttributionRun, options: QkTracingOptions = {}): LorsaQkTracing {
   const opts = checkOptions(options);
-  const sources = qkSources(run);
+  const bias = biasColumns(run.state, run.layout);
+  const sources: QkSource[] = [...qkSources(run), ...bias.nodes];
   const slots = qkSlots(run, selectQkFeatures(run, opts.qk_top_fraction));
-  const components = qkComponents(run, slots);
+  const components = qkComponents(run, slots, bias);
   const byNode = new Map<number, QkNodeTracing>();
   const traced = slots.map((s, i): TracedQkSlot => {
     const c = components[i]!;

@@ -9,6 +9,8 @@ import { constantLeaves } from '../../../src/core/circuits/sources';
 import type { NamedDictionary } from '../../../src/core/circuits/replacement';
 import { qkComponents, traceLorsaQk, type LorsaQkTracing } from '../../../src/core/circuits/qk-tracing';
 import type { QkSlot } from '../../../src/core/circuits/qk-readout';
+import type { FrozenState } from '../../../src/core/circuits/frozen-state';
+import type { BiasKind } from '../../../src/protocol/circuits/node-ids';
 import { parseConfig } from '../../../src/core/config/validate';
 import { uniformGenerator } from '../../../src/core/dictionary/host64';
 import { projectQk } from '../../../src/core/dictionary/kinds/lorsa-math';
@@ -58,6 +60,8 @@ function lorsa(layer: number, extra: Record<string, unknown>, seed: number): Nam
 }
 
 const rel = (got: number, want: number, scale: number) => Math.abs(got - want) / Math.max(Math.abs(scale), 1e-30);
+const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
+const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, j) => v - b[j]!);
 const dot = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).reduce((a, v, j) => a + v * y[j]!, 0);
 const sum = (x: ArrayLike<number>) => Array.from(x).reduce((a, b) => a + b, 0);
 
@@ -65,8 +69,7 @@ const sum = (x: ArrayLike<number>) => Array.from(x).reduce((a, b) => a + b, 0);
  * c_in·x_in [S, d] of a Lorsa site under `leaves`, from the frozen forward pass: the site's encoder swapped for
  * identity rows (32 coordinates per pass) and its pattern for the identity, so its "pre-activations" are its input.
  */
-function frozenInput(run: AttributionRun, leaves: Leaves, site: number): Float64Array {
-  const { state } = run;
+function frozenInput(run: AttributionRun, leaves: Leaves, site: number, state = run.state): Float64Array {
   const { S, d } = state;
   const F = state.sites[site]!.weights.F;
   const eye = new Float64Array(S * S);
@@ -93,7 +96,13 @@ function frozenInput(run: AttributionRun, leaves: Leaves, site: number): Float64
 }
 
 /** q̃ or k̃ of head g at p from the site's input c_in·x_in [S, d] (projectQk, the QK norm's σ of the real pass). */
-function frozenQk(run: AttributionRun, input: Float64Array, s: QkSlot, side: 'Q' | 'K'): Float64Array {
+function frozenQk(
+  run: AttributionRun,
+  input: Float64Array,
+  s: QkSlot,
+  side: 'Q' | 'K',
+  zeroBias = false,
+): Float64Array {
   const { state } = run;
   const { S } = state;
   const site = state.rm.sites[s.site]!;
@@ -131,6 +140,7 @@ function frozenQk(run: AttributionRun, input: Float64Array, s: QkSlot, side: 'Q'
     params[`b_${side}`] = bf;
     useCfg = { ...cfg, use_post_qk_ln: false };
   }
+  if (zeroBias) params[`b_${side}`] = new Float64Array(H * dq); // the Lorsa's own b_Q (b_K) leaf removed, σ kept
   const y = projectQk(useCfg, params, input, 1, S, side); // [S, H, dr]
   const dr = y.length / (S * H);
   return y.slice((pos * H + s.head) * dr, (pos * H + s.head + 1) * dr).map((v) => v / Math.sqrt(cfg.attn_scale!));
@@ -183,12 +193,19 @@ function frozenSlot(i: number) {
     frozenQk(run, input('zero'), s, 'Q'),
     frozenQk(run, input('zero'), s, 'K'),
   ];
-  const exact: QkComponents = { ...components[i]!, qConstant: qConst, kConstant: kConst };
-  return { s, q, k, qConst, kConst, exact, m: qkMarginals(exact) };
+  // The constants-only pass keeps the biases; the bias leaves' components come out of its constant.
+  const c = components[i]!;
+  const leafSum = (v: ArrayLike<number>) => {
+    const out = new Float64Array(c.dQk);
+    for (let col = run.layout.nCols; col < v.length / c.dQk; col++)
+      for (let j = 0; j < c.dQk; j++) out[j]! += v[col * c.dQk + j]!;
+    return out;
+  };
+  const qC = diff(qConst, leafSum(c.q));
+  const kC = diff(kConst, leafSum(c.k));
+  const exact: QkComponents = { ...c, qConstant: qC, kConstant: kC };
+  return { s, q, k, qConst: qC, kConst: kC, exact, m: qkMarginals(exact) };
 }
-
-const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
-const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a, (v, j) => v - b[j]!);
 
 function checkSlots(): void {
   const { run, traced } = ctx;
@@ -275,6 +292,60 @@ function checkPerturbation(): void {
       );
     }
   });
+}
+
+/** The frozen state with one kind of bias leaf zeroed (decoder biases of transcoders or Lorsas; attention b_O, b_V). */
+function withoutBias(state: FrozenState, kind: BiasKind): FrozenState {
+  return {
+    ...state,
+    sites: state.sites.map((fs, i) => {
+      const lorsaSite = state.rm.sites[i]!.role === 'lorsa';
+      if ((kind === 'tc_bD' && !lorsaSite) || (kind === 'lorsa_bD' && lorsaSite))
+        return {
+          ...fs,
+          weights: { ...fs.weights, decBias: fs.weights.decBias.map((b) => new Float64Array(b.length)) },
+        };
+      return fs;
+    }),
+    layers:
+      kind === 'attn_bO'
+        ? state.layers.map((L) => ({ ...L, attention: { ...L.attention, b_O: null, b_V: null } }))
+        : state.layers,
+  };
+}
+
+/** Removing one kind of bias from the frozen model moves q̃ and k̃ by minus the sum of its leaves' components. */
+function checkBiasLeaves(): void {
+  const { run, traced, components } = ctx;
+  const kinds: BiasKind[] = ['tc_bD', 'lorsa_bD', 'attn_bO', 'lorsa_bQ', 'lorsa_bK'];
+  const firstOfSite = [...new Set(traced.slots.map((s) => s.site))].map((site) =>
+    traced.slots.findIndex((s) => s.site === site),
+  );
+  const real = realLeaves(run.state);
+  for (const kind of kinds) {
+    const cols = traced.sources.flatMap((n, c) => (n.kind === 'bias' && n.bias === kind ? [c] : []));
+    expect(cols.length, `${kind}: leaves`).toBeGreaterThan(0);
+    for (const i of firstOfSite) {
+      const s = traced.slots[i]!;
+      const c = components[i]!;
+      const own = kind === 'lorsa_bQ' || kind === 'lorsa_bK';
+      const input = frozenInput(run, real, s.site, own ? run.state : withoutBias(run.state, kind));
+      const base = frozenInput(run, real, s.site);
+      for (const side of ['Q', 'K'] as const) {
+        const v = side === 'Q' ? c.q : c.k;
+        const dropped = own && kind === `lorsa_b${side}`;
+        const moved = diff(frozenQk(run, input, s, side, dropped), frozenQk(run, base, s, side));
+        const want = new Float64Array(c.dQk);
+        for (const col of cols) for (let j = 0; j < c.dQk; j++) want[j]! -= v[col * c.dQk + j]!;
+        const scale = norm(frozenQk(run, base, s, side));
+        expect(norm(diff(moved, want)) / scale, `slot ${i}, ${kind}, ${side}`).toBeLessThan(TOL);
+        // Nonzero unless the leaf cannot reach that side (the other side's own bias; a Lorsa's b_D at its own layer).
+        const reaches = own ? dropped : kind !== 'lorsa_bD' || s.dictionary === 'lorsa-2';
+        if (reaches) expect(norm(want), `slot ${i}, ${kind}, ${side}: nonzero`).toBeGreaterThan(0);
+        else expect(norm(want), `slot ${i}, ${kind}, ${side}: zero`).toBe(0);
+      }
+    }
+  }
 }
 
 /**
@@ -401,6 +472,7 @@ describeEachBackend(
     );
     it('top-k signed vs |value|: marginals and pairs as ranked, pairs equal q_i·k_j', checkRankings);
     it('qk_top_fraction keeps the most influential Lorsa nodes; graph JSON carries the results', checkSelectionAndJson);
+    it('bias leaves: removing a kind of bias moves q̃, k̃ by its leaves’ components', checkBiasLeaves);
     it('bad options are one-line input errors naming the field', checkBadInput);
     it('float32 components agree with float64 to 1e-4', checkFloat32);
   },
