@@ -102,38 +102,6 @@ describe('attribution engine: batching and selection (pdlm-4l-256)', () => {
     );
   });
 
-  it('computes partial influence as the power series wÂ + wÂ² + … over the rows it has', () => {
-    const { graph } = base;
-    const n = graph.nodes.length;
-    const hat = Array.from({ length: n }, (_, t) => {
-      const row = graph.adjacency.subarray(t * n, (t + 1) * n);
-      let sum = 0;
-      for (const v of row) sum += Math.abs(v);
-      return Float64Array.from(row, (v) => (sum > 0 ? Math.abs(v) / sum : 0));
-    });
-    const series = new Float64Array(n);
-    let term = Float64Array.from(graph.targetWeights);
-    for (let step = 0; step < 2 * n && term.some((v) => v !== 0); step++) {
-      const next = new Float64Array(n);
-      term.forEach((x, t) => {
-        if (x !== 0) for (let s = 0; s < n; s++) next[s]! += x * hat[t]![s]!;
-      });
-      next.forEach((v, s) => (series[s]! += v));
-      term = next;
-    }
-    const withRows = graph.nodes
-      .map((_, t) => t)
-      .filter((t) => graph.nodes[t]!.kind === 'feature' || graph.nodes[t]!.kind === 'logit');
-    const infl = partialInfluence(
-      withRows.map((t) => graph.adjacency.subarray(t * n, (t + 1) * n)),
-      withRows.map((t) => (graph.nodes[t]!.kind === 'feature' ? t : -1)),
-      withRows.map((t) => graph.targetWeights[t]!),
-      n,
-    );
-    expectClose(infl, series, { rtol: 1e-12, label: 'influence' });
-    expect(series.some((v, s) => v > 0 && graph.nodes[s]!.kind === 'feature')).toBe(true);
-  });
-
   it('explains chosen tokens, a logit difference and chosen features, each row complete', async () => {
     const tokens = await runAttribution(model, sites, IDS, { ...F64, targets: { type: 'tokens', ids: [5, 17] } });
     expect(logitNodes(tokens).map((n) => n.tokenId)).toEqual([5, 17]);
@@ -179,5 +147,39 @@ describe('attribution engine: batching and selection (pdlm-4l-256)', () => {
     );
     await expect(run).rejects.toThrow(/abort/i);
     expect(seen.length).toBe(1);
+  });
+});
+
+describe('attribution engine: influence on a partial matrix (pdlm-4l-256)', () => {
+  it('computes partial influence as the power series wÂ + wÂ² + … over the rows it has', () => {
+    const { graph } = base;
+    const n = graph.nodes.length;
+    const hat = Array.from({ length: n }, (_, t) => {
+      const row = graph.adjacency.subarray(t * n, (t + 1) * n);
+      let sum = 0;
+      for (const v of row) sum += Math.abs(v);
+      return Float64Array.from(row, (v) => (sum > 0 ? Math.abs(v) / sum : 0));
+    });
+    const series = new Float64Array(n);
+    let term = Float64Array.from(graph.targetWeights);
+    for (let step = 0; step < 2 * n && term.some((v) => v !== 0); step++) {
+      const next = new Float64Array(n);
+      term.forEach((x, t) => {
+        if (x !== 0) for (let s = 0; s < n; s++) next[s]! += x * hat[t]![s]!;
+      });
+      next.forEach((v, s) => (series[s]! += v));
+      term = next;
+    }
+    const withRows = graph.nodes
+      .map((_, t) => t)
+      .filter((t) => graph.nodes[t]!.kind === 'feature' || graph.nodes[t]!.kind === 'logit');
+    const infl = partialInfluence(
+      withRows.map((t) => graph.adjacency.subarray(t * n, (t + 1) * n)),
+      withRows.map((t) => (graph.nodes[t]!.kind === 'feature' ? t : -1)),
+      withRows.map((t) => graph.targetWeights[t]!),
+      n,
+    );
+    expectClose(infl, series, { rtol: 1e-12, label: 'influence' });
+    expect(series.some((v, s) => v > 0 && graph.nodes[s]!.kind === 'feature')).toBe(true);
   });
 });
