@@ -3,7 +3,7 @@
 // x_in at one position — the same shape as a transcoder feature's pre-activation c_in·x·e + b. So each coordinate
 // of q̃ and k̃ gets an "encoder row" M_j [d] (the linear part, without c_in) and a constant (the Lorsa's own b_Q or
 // b_K through the same map), and the engine's reverse pass reads it like a feature row (see readoutState).
-import { lorsaRepeat, lorsaRotWidth, projectQk } from '../dictionary/kinds/lorsa-math';
+import { lorsaRepeat, lorsaRotWidth } from '../dictionary/kinds/lorsa-math';
 import type { LorsaConfig } from '../../protocol/kind-configs/lorsa';
 import type { FrozenState } from './frozen-state';
 import type { RowView } from './site-weights';
@@ -28,33 +28,41 @@ export interface QkReadout {
 export const lorsaConfigOf = (state: FrozenState, site: number): LorsaConfig =>
   state.rm.sites[site]!.cfg as unknown as LorsaConfig;
 
-const p64 = (state: FrozenState, site: number, name: string): Float64Array =>
-  Float64Array.from(state.rm.sites[site]!.params[name]!.data);
+/** A Lorsa parameter's host data (float32, read in doubles). */
+const param = (state: FrozenState, site: number, name: string): ArrayLike<number> =>
+  state.rm.sites[site]!.params[name]!.data;
 
-/** Rot_p·Rep as a [dr, dq] matrix: the rotary map of lorsa-math (projectQk) on the unit vectors, at position p. */
+/**
+ * Rot_p·Rep as a [dr, dq] matrix: lm-saes's repeat_interleave by rotary_scale, then the rotation of the first
+ * rotary_dim entries at position p (out = x·cos + rot(x)·sin; rot pairs (x0, x1) → (−x1, x0) with adjacent pairs,
+ * else swaps the halves with a sign), from the site's own rotary_sin / rotary_cos tables.
+ */
 function rotaryMatrix(cfg: LorsaConfig, state: FrozenState, site: number, p: number): Float64Array {
   const dq = cfg.d_qk_head;
   const dr = lorsaRotWidth(cfg);
+  const rs = lorsaRepeat(cfg);
   const out = new Float64Array(dr * dq);
-  if (cfg.positional_embedding_type !== 'rotary') {
-    const rs = lorsaRepeat(cfg);
-    for (let j = 0; j < dr; j++) out[j * dq + Math.floor(j / rs)] = 1;
-    return out;
+  const r = cfg.positional_embedding_type === 'rotary' ? cfg.rotary_dim : 0;
+  const params = state.rm.sites[site]!.params;
+  const sin = r > 0 ? params['rotary_sin']!.data : null;
+  const cos = r > 0 ? params['rotary_cos']!.data : null;
+  const h = r / 2;
+  for (let j = 0; j < dr; j++) {
+    if (j >= r) {
+      out[j * dq + Math.floor(j / rs)] = 1;
+      continue;
+    }
+    // out[j] = u[j]·cos + sign·u[partner]·sin, u = Rep(x).
+    const [partner, sign] = cfg.rotary_adjacent_pairs
+      ? j % 2 === 0
+        ? [j + 1, -1]
+        : [j - 1, 1]
+      : j < h
+        ? [j + h, -1]
+        : [j - h, 1];
+    out[j * dq + Math.floor(j / rs)]! += cos![p * r + j]!;
+    out[j * dq + Math.floor(partner / rs)]! += sign * sin![p * r + j]!;
   }
-  const unit = { ...cfg, d_model: dq, n_qk_heads: 1, use_post_qk_ln: false };
-  const eye = new Float64Array(dq * dq);
-  for (let m = 0; m < dq; m++) eye[m * dq + m] = 1;
-  const params = {
-    W_Q: eye,
-    b_Q: new Float64Array(dq),
-    rotary_sin: p64(state, site, 'rotary_sin'),
-    rotary_cos: p64(state, site, 'rotary_cos'),
-  };
-  const S = p + 1;
-  const x = new Float64Array(dq * S * dq); // [B = dq, S, dq]: row (m, p) is e_m, the rest 0
-  for (let m = 0; m < dq; m++) x[(m * S + p) * dq + m] = 1;
-  const y = projectQk(unit, params, x, dq, S, 'Q'); // [dq, S, 1, dr]
-  for (let m = 0; m < dq; m++) for (let j = 0; j < dr; j++) out[j * dq + m] = y[(m * S + p) * dr + j]!;
   return out;
 }
 
@@ -64,13 +72,13 @@ export function qkReadout(state: FrozenState, site: number, g: number, p: number
   const { d } = state;
   const dq = cfg.d_qk_head;
   const dr = lorsaRotWidth(cfg);
-  const W = p64(state, site, `W_${side}`); // [H, d, dq]
-  const b = p64(state, site, `b_${side}`); // [H, dq]
+  const W = param(state, site, `W_${side}`); // [H, d, dq]
+  const b = param(state, site, `b_${side}`); // [H, dq]
   const fs = state.sites[site]!;
   // Per-coordinate factor before the rotation: the frozen QK RMSNorm's w/σ (σ from the real pass), else 1.
   const factor = new Float64Array(dq).fill(1 / Math.sqrt(cfg.attn_scale!));
   if (cfg.use_post_qk_ln) {
-    const lnW = p64(state, site, side === 'Q' ? 'ln_q.w' : 'ln_k.w');
+    const lnW = param(state, site, side === 'Q' ? 'ln_q.w' : 'ln_k.w');
     const x = fs.input[0]!;
     const cIn = fs.cIn[0]![p]!;
     let ms = 0;

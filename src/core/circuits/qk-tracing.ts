@@ -134,18 +134,20 @@ const readouts = (run: AttributionRun, s: QkSlot): [QkReadout, QkReadout] => [
 /**
  * The per-source components of q̃ and k̃ for each slot (spec §7 steps 3–5): 2·d_qk reverse-pass rows per slot,
  * several slots per sweep, over run.layout's columns and then the bias leaves. Constants are q̃ − Σ_s q_s and
- * k̃ − Σ_s k_s, with q̃, k̃ the real pass's.
+ * k̃ − Σ_s k_s, with q̃, k̃ the real pass's. Handed to `visit` one slot at a time (a slot's components are
+ * [n_sources, d_qk] per side: only a sweep's worth is held at once).
  */
-export function qkComponents(
+export function forEachQkComponents(
   run: AttributionRun,
   slots: readonly QkSlot[],
-  bias: BiasColumns = biasColumns(run.state, run.layout),
-): QkComponents[] {
+  bias: BiasColumns,
+  visit: (slot: number, components: QkComponents) => void,
+): void {
   const { state, settings } = run;
   const layout = bias.layout;
   const nCols = layout.nCols;
   const perSweep = Math.max(1, Math.min(settings.batch_size, Math.floor(SWEEP_ELEMENTS / (state.S * state.d))));
-  const out: QkComponents[] = [];
+  let done = 0;
   for (let first = 0; first < slots.length;) {
     // Slots of this sweep: as many as fit in perSweep rows (at least one).
     const batch: { slot: QkSlot; sides: [QkReadout, QkReadout] }[] = [];
@@ -184,9 +186,19 @@ export function qkComponents(
         for (let c = 0; c < nCols; c++) for (let j = 0; j < dr; j++) constant[j]! -= comp[c * dr + j]!;
         return { comp, constant, dr };
       }) as [Part, Part];
-      out.push({ q: q.comp, k: k.comp, dQk: q.dr, qConstant: q.constant, kConstant: k.constant });
+      visit(done++, { q: q.comp, k: k.comp, dQk: q.dr, qConstant: q.constant, kConstant: k.constant });
     }
   }
+}
+
+/** forEachQkComponents collected (small graphs and checks). */
+export function qkComponents(
+  run: AttributionRun,
+  slots: readonly QkSlot[],
+  bias: BiasColumns = biasColumns(run.state, run.layout),
+): QkComponents[] {
+  const out: QkComponents[] = [];
+  forEachQkComponents(run, slots, bias, (_, c) => out.push(c));
   return out;
 }
 
@@ -212,25 +224,24 @@ export function traceLorsaQk(run: AttributionRun, options: QkTracingOptions = {}
   const bias = biasColumns(run.state, run.layout);
   const sources: QkSource[] = [...qkSources(run), ...bias.nodes];
   const slots = qkSlots(run, selectQkFeatures(run, opts.qk_top_fraction));
-  const components = qkComponents(run, slots, bias);
   const byNode = new Map<number, QkNodeTracing>();
-  const traced = slots.map((s, i): TracedQkSlot => {
-    const c = components[i]!;
+  const traced: TracedQkSlot[] = [];
+  const dot = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).reduce((a, v, j) => a + v * y[j]!, 0);
+  forEachQkComponents(run, slots, bias, (i, c) => {
+    const s = slots[i]!;
     const result = traceQk(c, { topk: opts.qk_tracing_topk, ranking: opts.ranking });
     const named = resolveQkTracing(result, sources);
     s.nodes.forEach((n) => byNode.set(n, named));
     const site = run.state.rm.sites[s.site]!;
-    const dot = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).reduce((a, v, j) => a + v * y[j]!, 0);
-    const qReal = realQk(run.state, s.site, s.head, s.query, 'Q');
-    const kReal = realQk(run.state, s.site, s.head, s.key, 'K');
-    return {
+    const m = { q: realQk(run.state, s.site, s.head, s.query, 'Q'), k: realQk(run.state, s.site, s.head, s.key, 'K') };
+    traced.push({
       ...s,
       dictionary: site.name,
       layer: site.slots[0]!.layer,
       result,
-      constantQ: dot(c.qConstant!, kReal),
-      constantK: dot(c.kConstant!, qReal),
-    };
+      constantQ: dot(c.qConstant!, m.k),
+      constantK: dot(c.kConstant!, m.q),
+    });
   });
   return { slots: traced, byNode, sources };
 }
