@@ -4,29 +4,27 @@
 // Lorsa's input, then lorsa-math's projectQk with the QK norm's σ frozen — not from the reverse pass under test.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runAttribution, type AttributionRun } from '../../../src/core/circuits/attribute';
-import { frozenForward, realLeaves, type Leaves } from '../../../src/core/circuits/frozen-forward';
+import { realLeaves } from '../../../src/core/circuits/frozen-forward';
 import { constantLeaves } from '../../../src/core/circuits/sources';
 import type { NamedDictionary } from '../../../src/core/circuits/replacement';
 import { qkComponents, traceLorsaQk, type LorsaQkTracing } from '../../../src/core/circuits/qk-tracing';
-import type { QkSlot } from '../../../src/core/circuits/qk-readout';
-import type { FrozenState } from '../../../src/core/circuits/frozen-state';
 import type { BiasKind } from '../../../src/protocol/circuits/node-ids';
 import { parseConfig } from '../../../src/core/config/validate';
 import { uniformGenerator } from '../../../src/core/dictionary/host64';
-import { projectQk } from '../../../src/core/dictionary/kinds/lorsa-math';
 import { kindOf } from '../../../src/core/dictionary/registry';
 import type { KindConfigBase } from '../../../src/core/dictionary/kind';
 import { InputError } from '../../../src/core/errors';
 import { loadModel } from '../../../src/core/lm/load-model';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
-import type { LorsaConfig } from '../../../src/protocol/kind-configs/lorsa';
+import type { ModelConfig } from '../../../src/core/lm/model-config';
 import { graphToJson } from '../../../src/protocol/circuits/graph-json';
 import { nodeInfluence, pruneGraph } from '../../../src/protocol/circuits/influence';
 import { bilinearRow, qkMarginals, type QkComponents } from '../../../src/protocol/circuits/qk';
 import { hookName } from '../../../src/protocol/hook-names';
 import { describeEachBackend } from '../../helpers/backends';
-import { PDLM_DIR } from '../../helpers/fixtures';
-import { transcoders } from './replacement-fixtures';
+import { archFixture, PDLM_DIR } from '../../helpers/fixtures';
+import { diff, dot, frozenInput, frozenQk, norm, rel, scaled, sum, withoutBias } from './qk-frozen';
+import { lorsas, transcoders } from './replacement-fixtures';
 
 const IDS = [0, 412, 87, 2051, 99, 7];
 const TOL = 1e-9;
@@ -57,110 +55,6 @@ function lorsa(layer: number, extra: Record<string, unknown>, seed: number): Nam
   for (const n of ['b_Q', 'b_K', 'b_V', 'b_D']) params[n]!.data = params[n]!.data.map(() => u(0.3));
   for (const n of ['ln_q.w', 'ln_k.w']) if (params[n]) params[n].data = params[n].data.map(() => 1 + u(0.5));
   return { name: `lorsa-${layer}`, kind, cfg, params };
-}
-
-const rel = (got: number, want: number, scale: number) => Math.abs(got - want) / Math.max(Math.abs(scale), 1e-30);
-const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
-const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, j) => v - b[j]!);
-const dot = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).reduce((a, v, j) => a + v * y[j]!, 0);
-const sum = (x: ArrayLike<number>) => Array.from(x).reduce((a, b) => a + b, 0);
-
-/**
- * c_in·x_in [S, d] of a Lorsa site under `leaves`, from the frozen forward pass: the site's encoder swapped for
- * identity rows (32 coordinates per pass) and its pattern for the identity, so its "pre-activations" are its input.
- */
-function frozenInput(run: AttributionRun, leaves: Leaves, site: number, state = run.state): Float64Array {
-  const { S, d } = state;
-  const F = state.sites[site]!.weights.F;
-  const eye = new Float64Array(S * S);
-  for (let p = 0; p < S; p++) eye[p * S + p] = 1;
-  const out = new Float64Array(S * d);
-  for (let c0 = 0; c0 < d; c0 += F) {
-    const rows = new Float64Array(F * d);
-    for (let i = 0; i < F && c0 + i < d; i++) rows[i * d + c0 + i] = 1;
-    const fs = state.sites[site]!;
-    const weights = {
-      ...fs.weights,
-      enc: [{ data: rows, offset: 0, rowStride: d, colStride: 1 }],
-      encBias: [new Float64Array(F)],
-      lorsaGroup: F,
-    };
-    const probe = {
-      ...state,
-      sites: state.sites.map((s, j) => (j === site ? { ...s, weights, lorsaPattern: eye } : s)),
-    };
-    const pre = frozenForward(probe, leaves).pre[site]!; // [S, F]
-    for (let p = 0; p < S; p++) for (let i = 0; i < F && c0 + i < d; i++) out[p * d + c0 + i] = pre[p * F + i]!;
-  }
-  return out;
-}
-
-/** q̃ or k̃ of head g at p from the site's input c_in·x_in [S, d] (projectQk, the QK norm's σ of the real pass). */
-function frozenQk(
-  run: AttributionRun,
-  input: Float64Array,
-  s: QkSlot,
-  side: 'Q' | 'K',
-  zeroBias = false,
-): Float64Array {
-  const { state } = run;
-  const { S } = state;
-  const site = state.rm.sites[s.site]!;
-  const cfg = site.cfg as unknown as LorsaConfig;
-  const p64: Record<string, Float64Array> = {};
-  for (const [k, v] of Object.entries(site.params)) p64[k] = Float64Array.from(v.data);
-  const pos = side === 'Q' ? s.query : s.key;
-  const { d_qk_head: dq, n_qk_heads: H, d_model: d } = cfg;
-  let useCfg = cfg;
-  const params = { ...p64 };
-  if (cfg.use_post_qk_ln) {
-    // Frozen σ: fold w/σ_real(pos, g) into W and b and run projectQk without its norm.
-    // σ of the real pass: from the site's recorded input (the frozen pass recomputes it to float32 rounding only).
-    const fs = state.sites[s.site]!;
-    const real = fs.input[0]!.map((v, j) => v * fs.cIn[0]![Math.floor(j / d)]!);
-    const W = p64[`W_${side}`]!;
-    const b = p64[`b_${side}`]!;
-    const lnW = p64[side === 'Q' ? 'ln_q.w' : 'ln_k.w']!;
-    const Wf = Float64Array.from(W);
-    const bf = Float64Array.from(b);
-    for (let g = 0; g < H; g++) {
-      const h = Array.from({ length: dq }, (_, m) => {
-        let v = b[g * dq + m]!;
-        for (let c = 0; c < d; c++) v += real[pos * d + c]! * W[(g * d + c) * dq + m]!;
-        return v;
-      });
-      const sigma = Math.sqrt(h.reduce((a, v) => a + (v * v) / dq, 0) + cfg.eps);
-      for (let m = 0; m < dq; m++) {
-        const f = lnW[g * dq + m]! / sigma;
-        bf[g * dq + m]! *= f;
-        for (let c = 0; c < d; c++) Wf[(g * d + c) * dq + m]! *= f;
-      }
-    }
-    params[`W_${side}`] = Wf;
-    params[`b_${side}`] = bf;
-    useCfg = { ...cfg, use_post_qk_ln: false };
-  }
-  if (zeroBias) params[`b_${side}`] = new Float64Array(H * dq); // the Lorsa's own b_Q (b_K) leaf removed, σ kept
-  const y = projectQk(useCfg, params, input, 1, S, side); // [S, H, dr]
-  const dr = y.length / (S * H);
-  return y.slice((pos * H + s.head) * dr, (pos * H + s.head + 1) * dr).map((v) => v / Math.sqrt(cfg.attn_scale!));
-}
-
-/** The leaves with source column `col` (a feature, error or embedding of run.layout) scaled by (1 + α). */
-function scaled(run: AttributionRun, col: number, alpha: number): Leaves {
-  const { state, layout } = run;
-  const leaves = realLeaves(state);
-  const d = state.d;
-  const nF = layout.features.length;
-  if (col < nF) {
-    const f = layout.features[col]!;
-    const A = state.rm.sites[f.site]!.slots.length;
-    leaves.acts[f.site]![(f.pos * A + f.slot) * state.sites[f.site]!.weights.F + f.index]! *= 1 + alpha;
-  } else if (col < layout.embedCol) {
-    const e = layout.errors[col - nF]!;
-    for (let c = 0; c < d; c++) leaves.errors[e.site]![e.slot]![e.pos * d + c]! *= 1 + alpha;
-  } else for (let c = 0; c < d; c++) leaves.embed[(col - layout.embedCol) * d + c]! *= 1 + alpha;
-  return leaves;
 }
 
 interface Ctx {
@@ -279,7 +173,9 @@ function checkPerturbation(): void {
   ctx.traced.slots.slice(0, 4).forEach((_, i) => {
     const { s, exact, m } = frozenSlot(i);
     const dr = exact.dQk;
-    const top = (v: Float64Array) => [...v.keys()].sort((x, y) => Math.abs(v[y]!) - Math.abs(v[x]!))[0]!;
+    // The strongest node source (bias leaves are checked by checkBiasLeaves).
+    const top = (v: Float64Array) =>
+      [...v.subarray(0, run.layout.nCols).keys()].sort((x, y) => Math.abs(v[y]!) - Math.abs(v[x]!))[0]!;
     for (const col of new Set([top(m.aQ), top(m.aK), run.layout.embedCol + s.query])) {
       const input = frozenInput(run, scaled(run, col, alpha), s.site);
       const moved = dot(frozenQk(run, input, s, 'Q'), frozenQk(run, input, s, 'K'));
@@ -292,26 +188,6 @@ function checkPerturbation(): void {
       );
     }
   });
-}
-
-/** The frozen state with one kind of bias leaf zeroed (decoder biases of transcoders or Lorsas; attention b_O, b_V). */
-function withoutBias(state: FrozenState, kind: BiasKind): FrozenState {
-  return {
-    ...state,
-    sites: state.sites.map((fs, i) => {
-      const lorsaSite = state.rm.sites[i]!.role === 'lorsa';
-      if ((kind === 'tc_bD' && !lorsaSite) || (kind === 'lorsa_bD' && lorsaSite))
-        return {
-          ...fs,
-          weights: { ...fs.weights, decBias: fs.weights.decBias.map((b) => new Float64Array(b.length)) },
-        };
-      return fs;
-    }),
-    layers:
-      kind === 'attn_bO'
-        ? state.layers.map((L) => ({ ...L, attention: { ...L.attention, b_O: null, b_V: null } }))
-        : state.layers,
-  };
 }
 
 /** Removing one kind of bias from the frozen model moves q̃ and k̃ by minus the sum of its leaves' components. */
@@ -478,3 +354,53 @@ describeEachBackend(
   },
   ['cpu'],
 );
+
+/** Other architectures: the engine's frozen map with GQA and RMSNorm, post-norms, and parallel attention. */
+const ARCH_CASES: { name: string; dir: string; ids: number[]; sites: (m: ModelConfig) => NamedDictionary[] }[] = [
+  {
+    name: 'llama (GQA, RMSNorm)',
+    dir: archFixture('llama'),
+    ids: [1, 50, 300, 77, 200, 9],
+    sites: (m) => [...transcoders(m, { datasetNorm: 3 }), ...lorsas(m, { datasetNorm: 2 })],
+  },
+  {
+    name: 'gemma2 (post-norms), Lorsas before ln1_post',
+    dir: archFixture('gemma2'),
+    ids: [2, 60, 301, 45, 120, 8],
+    sites: (m) => [
+      ...transcoders(m, { datasetNorm: 4 }, 'ln2.hook_normalized', 'ln2_post.hook_in'),
+      ...lorsas(m, {}, 'ln1_post.hook_in'),
+    ],
+  },
+  {
+    name: 'gpt_neox (parallel attention and MLP)',
+    dir: archFixture('gpt_neox'),
+    ids: [5, 70, 310, 44, 9],
+    sites: (m) => [...transcoders(m, {}, 'hook_resid_pre'), ...lorsas(m)],
+  },
+];
+
+for (const c of ARCH_CASES)
+  describeEachBackend(
+    `QK tracing for Lorsa heads (${c.name}, float64)`,
+    () => {
+      beforeAll(async () => {
+        const model = loadModel(c.dir).model;
+        const sites = c.sites(model.cfg);
+        const settings = { dtype: 'float64', max_feature_nodes: null, zero_first_positions: 1 } as const;
+        const run = await runAttribution(model, sites, c.ids, settings);
+        const traced = traceLorsaQk(run, { qk_top_fraction: 1 });
+        ctx = { model, sites, run, traced, components: qkComponents(run, traced.slots), inputs: new Map() };
+      });
+      afterAll(() => ctx.model.dispose());
+      it('components + the constants-only pass rebuild the frozen q̃, k̃', () => {
+        expect(ctx.traced.slots.length).toBeGreaterThan(0);
+        checkRebuild();
+      });
+      it('closed forms and frozen-model perturbation', () => {
+        checkClosedForms();
+        checkPerturbation();
+      });
+    },
+    ['cpu'],
+  );
