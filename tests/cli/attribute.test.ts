@@ -125,6 +125,10 @@ describe('sae-studio attribute', () => {
       expect(n.node_id).toContain(`_${idx}_`);
       expect(Number.isInteger(layer)).toBe(true);
     }
+    // The most influential Lorsa features carry their QK tracing (marginals and pairs, ids that resolve).
+    const traced = json.nodes.filter((n) => (n as { qk_tracing_results?: unknown }).qk_tracing_results);
+    expect(traced.length).toBeGreaterThan(0);
+    for (const n of traced) expect(n.feature_type).toBe('lorsa');
     for (const link of json.links) {
       expect(ids).toContain(link.source);
       expect(ids).toContain(link.target);

@@ -45,6 +45,9 @@ export const attributeCommand: Command = {
     'edge-threshold': { type: 'string', valueName: 'T', help: 'pruning: cumulative edge score kept, (0, 1]' },
     'prune-method': { type: 'string', valueName: 'M', help: 'circuit-tracer (default) or lm-saes' },
     dtype: { type: 'string', valueName: 'T', help: 'float32 (default) or float64' },
+    'qk-tracing-topk': { type: 'string', valueName: 'N', help: 'QK tracing: contributors kept per Lorsa head (10)' },
+    'qk-top-fraction': { type: 'string', valueName: 'F', help: 'QK tracing: fraction of Lorsa features traced (0.6)' },
+    'qk-ranking': { type: 'string', valueName: 'R', help: 'QK tracing: signed (default) or abs' },
     ...BACKEND_OPTION,
   },
   async run(values) {
@@ -93,6 +96,15 @@ export const attributeCommand: Command = {
         prompt: values.prompt as string | undefined,
         ids: ids ? Array.from(ids.ids) : undefined,
         settings: settings as never,
+        qk: {
+          ...(numberOption(values, 'qk-tracing-topk') !== undefined
+            ? { qk_tracing_topk: numberOption(values, 'qk-tracing-topk') }
+            : {}),
+          ...(numberOption(values, 'qk-top-fraction') !== undefined
+            ? { qk_top_fraction: numberOption(values, 'qk-top-fraction') }
+            : {}),
+          ...(values['qk-ranking'] !== undefined ? { ranking: values['qk-ranking'] as 'signed' | 'abs' } : {}),
+        },
         prune: prune as never,
         name: values.name as string | undefined,
         signal: controller.signal,

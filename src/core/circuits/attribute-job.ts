@@ -25,6 +25,7 @@ import {
   type GraphRecord,
 } from '../store';
 import { runAttribution } from './attribute';
+import { traceLorsaQk, type QkTracingOptions } from './qk-tracing';
 import type { NamedDictionary } from './replacement';
 
 const threshold = (name: string) => z.number().gt(0, `${name} must be in (0, 1]`).lte(1, `${name} must be in (0, 1]`);
@@ -46,6 +47,8 @@ export interface AttributeJobInput {
   ids?: number[];
   settings?: AttributionSettingsInput;
   prune?: z.input<typeof PruneSettingsSchema>;
+  /** QK tracing of Lorsa features (qk_tracing_topk, qk_top_fraction, ranking). */
+  qk?: QkTracingOptions;
   /** The graph's name in the store (default: derived from the prompt and the time). */
   name?: string;
   signal?: AbortSignal;
@@ -139,7 +142,11 @@ export async function attributeIntoStore(input: AttributeJobInput): Promise<Attr
       nodeThreshold: prune.node_threshold,
       edgeThreshold: prune.edge_threshold,
     });
+    // QK tracing of the most influential Lorsa features (lm-saes's qk_top_fraction 0.6, top 10 contributors).
+    const hasLorsa = members.some((m) => m.kind.saeType === 'lorsa');
+    const qk = hasLorsa ? traceLorsaQk(run, input.qk ?? {}) : null;
     const json = graphToJson(run.graph, pruned, {
+      ...(qk ? { qkTracing: qk.byNode } : {}),
       slug: name,
       scan: set ?? members.map((m) => m.name).join('+'),
       prompt: promptText,
