@@ -48,6 +48,8 @@ export const InitConfigSchema = z.strictObject({
   /** Pick the decoder norm with the lowest reconstruction loss on a batch: 0.1…1 coarse, then ±0.1 fine. */
   grid_search_init_norm: z.boolean().default(false),
   initialize_W_D_with_active_subspace: z.boolean().default(false),
+  /** Lorsa: W_Q and W_K copied from the model's own attention heads (lm-saes initialize_lorsa_with_mhsa). */
+  initialize_lorsa_with_mhsa: z.boolean().default(false),
   /** Rank of the active subspace (default: d_model / 4). */
   d_active_subspace: z.number().int().positive().nullable().default(null),
 });

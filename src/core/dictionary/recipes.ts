@@ -97,7 +97,8 @@ export function kindRecipe(name: KindRecipeName, tokens?: number): KindRecipe {
       };
     case 'lorsa':
       return {
-        description: 'Lorsa on layer 2 attention (1024 rank-1 OV heads over 8 QK heads of 32, TopK k 16)',
+        description:
+          "Lorsa on layer 2 attention (1024 rank-1 OV heads over 8 QK heads of 32 initialised from the layer's heads, TopK k 16)",
         configs: [
           {
             ...base('demo-lorsa', t(300_000), 1024),
@@ -114,6 +115,7 @@ export function kindRecipe(name: KindRecipeName, tokens?: number): KindRecipe {
               act_fn: 'topk',
               top_k: 16,
             },
+            initializer: { initialize_lorsa_with_mhsa: true, initialize_W_D_with_active_subspace: true },
           } as TrainConfigInput,
         ],
       };
@@ -158,7 +160,7 @@ export function kindRecipe(name: KindRecipeName, tokens?: number): KindRecipe {
 function replacementRecipe(t: (n: number) => number): KindRecipe {
   return {
     description:
-      'replacement model of pdlm-4l-256: a CLT on the four MLPs (512 features per layer, TopK k 16) and a Lorsa on each attention layer (256 OV heads over 4 QK heads of 32, TopK k 8), stored as the dictionary set `replacement`',
+      'replacement model of pdlm-4l-256: a CLT on the four MLPs (512 features per layer, TopK k 16) and a Lorsa on each attention layer (256 OV heads over 8 QK heads of 32 initialised from the layer’s heads, TopK k 8), stored as the dictionary set `replacement`',
     configs: [
       {
         ...base('replacement-clt', t(200_000), 1024),
@@ -181,7 +183,7 @@ function replacementRecipe(t: (n: number) => number): KindRecipe {
               hook_point_in: `blocks.${l}.ln1.hook_normalized`,
               hook_point_out: `blocks.${l}.hook_attn_out`,
               d_sae: 256,
-              n_qk_heads: 4,
+              n_qk_heads: 8,
               d_qk_head: 32,
               n_ctx: 128,
               positional_embedding_type: 'none',
@@ -189,6 +191,7 @@ function replacementRecipe(t: (n: number) => number): KindRecipe {
               act_fn: 'topk',
               top_k: 8,
             },
+            initializer: { initialize_lorsa_with_mhsa: true, initialize_W_D_with_active_subspace: true },
             eval_windows: 0,
           }) as TrainConfigInput,
       ),

@@ -31,6 +31,9 @@ import { initBackend } from '../tensor/backend';
 import { writeFileAtomic } from '../util/atomic-file';
 import { evaluateKind, type KindEvalResult } from './evaluate-kind';
 import { initOutputBiases, searchInitScale } from './init-data';
+import { initLorsaActiveSubspace, initLorsaFromModel } from './kinds/lorsa';
+import type { LorsaConfig } from '../../protocol/kind-configs/lorsa';
+import { hookLayer } from '../../protocol/hook-names';
 import type { DictionaryKind, KindConfigBase } from './kind';
 import { kindHooks, openKindSource, type KindBatch } from './kind-batches';
 import { kindResume, saveKindCheckpoint, type KindResume } from './kind-checkpoint';
@@ -139,6 +142,42 @@ async function kindConfigWithNorms(s: KindSetup): Promise<KindConfigBase> {
   return parseConfig(kind.schema, { ...draft, dataset_average_activation_norm: avg.norms }, 'sae');
 }
 
+/**
+ * lm-saes's Lorsa initialisations from the model's own attention layer (the one the Lorsa reads): W_Q / W_K copied
+ * from its heads (initialize_lorsa_with_mhsa) and W_V / W_O from each head's active subspace on the first batch
+ * (initialize_W_D_with_active_subspace).
+ */
+function initLorsaFromAttention(s: KindSetup, cfg: LorsaConfig, host: HostParams, first: KindBatch): HostParams {
+  const init = s.cfg.initializer;
+  if (!init.initialize_lorsa_with_mhsa && !init.initialize_W_D_with_active_subspace) return host;
+  const layer = hookLayer(cfg.hook_point_in);
+  if (layer === null) throw new InputError(`sae.hook_point_in '${cfg.hook_point_in}' is not a layer's hook`);
+  const a = s.data.model.weights.blocks[layer]!.attn;
+  const h = (t: tf.Tensor | null) => (t ? { data: t.dataSync() as Float32Array, shape: [...t.shape] } : null);
+  const attn = {
+    W_Q: h(a.W_Q)!,
+    W_K: h(a.W_K)!,
+    W_V: h(a.W_V)!,
+    W_O: h(a.W_O)!,
+    b_Q: h(a.b_Q),
+    b_K: h(a.b_K),
+    b_V: h(a.b_V),
+    b_O: h(a.b_O),
+    qNorm: a.qNorm ? { w: h(a.qNorm.w)!, b: h(a.qNorm.b) } : null,
+    kNorm: a.kNorm ? { w: h(a.kNorm.w)!, b: h(a.kNorm.b) } : null,
+  } as unknown as Parameters<typeof initLorsaFromModel>[2];
+  let out = host;
+  if (init.initialize_lorsa_with_mhsa) {
+    out = initLorsaFromModel(cfg, s.data.model.cfg, attn, out);
+    s.log(`Lorsa W_Q, W_K from the ${s.data.model.cfg.nHeads} heads of layer ${layer}`);
+  }
+  if (init.initialize_W_D_with_active_subspace) {
+    out = initLorsaActiveSubspace(cfg, s.data.model.cfg, attn, out, Float64Array.from(first.x), first.rows);
+    s.log(`Lorsa W_V, W_O from the active subspaces of layer ${layer}'s heads`);
+  }
+  return out;
+}
+
 /** A new run's parameters: lm-saes's init, then the data-dependent steps on its first batch. */
 async function initialParams(
   s: KindSetup,
@@ -153,6 +192,7 @@ async function initialParams(
   // The scale search pays off where the encoder starts tied to the decoder (autoencoders: a random feature then
   // reconstructs its own direction); with independent random encoder and decoder (transcoders, CLT, Lorsa, MoLT)
   // every random feature is noise and the search would shrink the weights towards 0, so lm-saes's init is kept.
+  if (kind.saeType === 'lorsa') host = initLorsaFromAttention(s, kcfg as LorsaConfig, host, first);
   const hooksIn = kind.hooksIn(kcfg);
   if (kind.hooksOut(kcfg).every((h, i) => h === hooksIn[i])) {
     const searched = await searchInitScale(kind, kcfg, host, buffers, initBatch);
