@@ -101,6 +101,28 @@ describe('sae-studio train: every kind', () => {
   }
 });
 
+describe('sae-studio train: a Lorsa initialised from the model', () => {
+  it(
+    "copies W_Q / W_K from the layer's heads and W_V / W_O from their active subspaces, then trains",
+    { timeout: 300_000 },
+    () => {
+      const sae = { ...SAES.lorsa, d_sae: 32, n_qk_heads: 8, d_qk_head: 32, rotary_dim: 32 };
+      const r = train('tiny-lorsa-init', sae, {
+        initializer: { initialize_lorsa_with_mhsa: true, initialize_W_D_with_active_subspace: true },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Lorsa W_Q, W_K from the 8 heads of layer 1');
+      expect(r.stderr).toContain("Lorsa W_V, W_O from the active subspaces of layer 1's heads");
+    },
+  );
+
+  it('a QK head count that is not a multiple of the model heads: one line naming the field', () => {
+    const r = train('bad', SAES.lorsa, { initializer: { initialize_lorsa_with_mhsa: true } });
+    expect(r.status).toBe(2);
+    expect(errorLines(r.stderr).at(-1)).toMatch(/field '(n_qk_heads|d_qk_head)'/);
+  });
+});
+
 describe('sae-studio train: bad configs of the kinds', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     [
