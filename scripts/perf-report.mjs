@@ -67,6 +67,21 @@ const KNOWN = [
     'GPU: PyTorch on the same H200, same call',
     'bench/torch_sae_step.py, run right after the WebGPU bench.',
   ],
+  [
+    'attribute-16',
+    'Attribution graph: a short prompt on pdlm-4l-256 with the demo replacement set',
+    '`sae-studio attribute` with default settings (max_feature_nodes 7500, batch 256, float32), the set from `demo --recipe replacement` (a CLT on the four MLPs, a Lorsa per attention layer); time and peak resident memory of the whole command, QK tracing included.',
+  ],
+  [
+    'attribute-256',
+    "Attribution graph: a prompt filling pdlm-4l-256's whole 256-token context",
+    'The same command on the first 256 tokens of a validation window (`--ids`).',
+  ],
+  [
+    'circuits-first-order',
+    'Attribution edges against ablations in the real model',
+    'bench/circuits-first-order.ts: for the 20 strongest feature edges into the top logit on four prompts, the demeaned top-logit change when the feature is removed from the real (unfrozen) model, against −edge weight (exact in the frozen replacement model).',
+  ],
 ];
 
 function latestRuns() {
@@ -95,7 +110,7 @@ const cell = (v) =>
     ? '—'
     : typeof v === 'number'
       ? String(Number(v.toPrecision(6)))
-      : String(v).replaceAll('|', '\\|');
+      : JSON.stringify(String(v)).slice(1, -1).replaceAll('|', '\\|');
 
 /** Nested objects one level down become columns of their own (`own.gflops`); arrays are left out. */
 function flatten(row) {
