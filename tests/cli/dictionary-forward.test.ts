@@ -19,7 +19,7 @@ import { loadModel } from '../../src/core/lm/load-model';
 import { parseConfig } from '../../src/core/config/validate';
 import type { HostParams } from '../../src/core/sae/host-tensor';
 import { initBackend } from '../../src/core/tensor/backend';
-import { openSafetensors } from '../../src/core/tensor/safetensors';
+import { openSafetensors, writeSafetensors } from '../../src/core/tensor/safetensors';
 import { runCli } from '../helpers/cli';
 import { expectClose } from '../helpers/expect-close';
 
@@ -246,3 +246,41 @@ for (const [saeType, cases] of Object.entries(CASES)) {
     }
   });
 }
+
+describe('sae-studio dictionary forward: bad dictionary files', () => {
+  it('a CLT file missing one W_D.{t}: one line naming the tensor, exit 2', () => {
+    const kind = kindOf('clt');
+    const c = CASES.clt![0]!;
+    const cfg = parseConfig(kind.schema, { ...c.config, norm_activation: 'inference' }, c.label);
+    const dir = join(mkdtempSync(join(tmpdir(), 'sae-studio-dictfwd-')), 'dict');
+    saveAnyDictionary(dir, kind, cfg, randomised(kind, cfg, 2));
+    const file = join(dir, 'sae_weights.safetensors');
+    const f = openSafetensors(file);
+    const kept = Object.fromEntries(
+      f
+        .names()
+        .filter((n) => n !== 'W_D.2')
+        .map((n) => [n, { dtype: 'F32' as const, shape: f.info(n).shape, data: f.readFloat32(n) }]),
+    );
+    f.close();
+    writeSafetensors(file, kept);
+    const idsFile = join(dir, '..', 'ids.json');
+    writeFileSync(idsFile, JSON.stringify(ids));
+    const r = runCli([
+      'dictionary',
+      'forward',
+      '--dictionary',
+      dir,
+      '--model',
+      'pdlm-4l-256',
+      '--ids',
+      idsFile,
+      '--out',
+      join(dir, '..', 'o.safetensors'),
+    ]);
+    expect(r.status).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/missing tensor 'W_D\.2' \(expected shape \[3, 32, 256\]\)/);
+  });
+});
