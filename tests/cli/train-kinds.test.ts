@@ -117,7 +117,7 @@ describe('sae-studio train: a Lorsa initialised from the model', () => {
   );
 
   it('a QK head count that is not a multiple of the model heads: one line naming the field', () => {
-    const r = train('bad', SAES.lorsa, { initializer: { initialize_lorsa_with_mhsa: true } });
+    const r = train('bad', SAES.lorsa!, { initializer: { initialize_lorsa_with_mhsa: true } });
     expect(r.status).toBe(2);
     expect(errorLines(r.stderr).at(-1)).toMatch(/field '(n_qk_heads|d_qk_head)'/);
   });
