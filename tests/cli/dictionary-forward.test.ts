@@ -110,7 +110,7 @@ const CASES: Record<string, { label: string; config: Record<string, unknown> }[]
       },
     },
     {
-      label: 'rotary (half-split), relu',
+      label: 'no positional rotation, relu',
       config: {
         sae_type: 'lorsa',
         hook_point_in: 'blocks.1.ln1.hook_normalized',
@@ -120,8 +120,8 @@ const CASES: Record<string, { label: string; config: Record<string, unknown> }[]
         n_qk_heads: 2,
         d_qk_head: 8,
         n_ctx: 64,
+        positional_embedding_type: 'none',
         rotary_dim: 8,
-        rotary_adjacent_pairs: false,
         act_fn: 'relu',
       },
     },

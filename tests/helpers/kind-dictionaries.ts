@@ -35,6 +35,7 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
     hook_point_out: 'blocks.1.hook_attn_out',
     n_qk_heads: 2,
     d_qk_head: 8,
+    positional_embedding_type: 'none',
     rotary_dim: 8,
     n_ctx: 32,
   },
