@@ -8,23 +8,20 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '../core/data/sources/open-dataset';
 import { DATABASE_FILE } from '../core/store/database';
-import { InputError, isInputError } from '../core/errors';
+import { isInputError } from '../core/errors';
 import { runDir, type StudioHome } from '../core/home';
 import { resolveDictionaryDir } from '../core/sae/dictionary-store';
 import {
   addBookmark,
-  getDictionary,
   getFeature,
   getRun,
   getRunMetrics,
   listBookmarks,
   listDictionaries,
-  listDictionarySets,
   listFeatures,
   isStoreBusy,
   listRecentRuns,
   removeBookmark,
-  requireDictionarySet,
   setInterpretation,
   type Store,
 } from '../core/store';
@@ -37,8 +34,8 @@ import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-
 import { previewDataset } from './dataset-preview';
 import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
-import { freeGraphName, importGraph, listGraphs, openGraph } from './graph-views';
-import type { NextTokenPreviewer } from './next-token-preview';
+import { circuitMethods } from './circuit-service';
+import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
 import { RUN_LOG, type Supervisor } from './supervisor';
@@ -74,7 +71,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const refused = (refs: Record<string, string | null | undefined>) => pathIssues(deps.paths, refs);
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
-  let previewer: NextTokenPreviewer | null = null;
+  const { dispose: disposeCircuits, ...circuits } = circuitMethods({ ...deps, refused });
   let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
@@ -155,20 +152,9 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     cancelRun: async ({ id }) => ({ cancelling: supervisor.cancelRun(id) }),
     resumeRun: async ({ id }) => supervisor.resumeRun(id),
     startAnalysis: async (request) => {
-      const issues: FieldIssue[] = [];
-      const check = (field: string, fn: () => unknown) => {
-        try {
-          fn();
-        } catch (err) {
-          if (!isInputError(err)) throw err;
-          issues.push({ field, message: oneLine(err) });
-        }
-      };
       const outside = refused({ dictionary: request.dictionary, dataset: request.dataset, model: request.model });
       if (outside.length > 0) throw ServiceError.invalidInput(outside);
-      check('dictionary', () => resolveDictionaryDir(request.dictionary, home));
-      check('dataset', () => openDataset(request.dataset));
-      if (issues.length > 0) throw ServiceError.invalidInput(issues);
+      checkAnalysisInputs(request.dictionary, request.dataset, home);
       return supervisor.startAnalysis(request);
     },
     listJobs: async () => ({ jobs: supervisor.listJobs() }),
@@ -176,47 +162,8 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     listGraphs: async () => ({ graphs: listGraphs(store) }),
     getGraph: async ({ name }) => openGraph(store, name),
     importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
-    listDictionarySets: async () => ({
-      sets: listDictionarySets(store).map((s) => ({
-        name: s.name,
-        modelName: s.modelName,
-        description: s.description,
-        members: s.members,
-        createdAt: s.createdAt,
-      })),
-    }),
-    previewNextToken: async ({ set, model, prompt, top }) => {
-      const issues = refused({ model });
-      if (issues.length > 0) throw ServiceError.invalidInput(issues);
-      const ref = model ?? setModel(set!);
-      if (!previewer) {
-        const { NextTokenPreviewer } = await import('./next-token-preview');
-        previewer ??= new NextTokenPreviewer(deps.backend ?? 'auto');
-      }
-      return previewer.run(ref, prompt, top);
-    },
-    computeCircuit: async ({ set, prompt, settings, prune, name }) => {
-      requireDictionarySet(store, set);
-      const graph = freeGraphName(store, name ?? `graph-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      const { jobId } = supervisor.startAttribution({
-        set,
-        prompt,
-        name: graph,
-        settings,
-        prune,
-        backend: deps.backend ?? 'auto',
-      });
-      return { jobId, name: graph };
-    },
+    ...circuits,
   };
-
-  /** The model a dictionary set replaces: the one it records, else its first dictionary's. */
-  function setModel(name: string): string {
-    const s = requireDictionarySet(store, name);
-    const model = s.modelName ?? getDictionary(store, s.members[0]!.dictionary).modelName;
-    if (!model) throw new InputError(`dictionary set '${name}' records no model, nor does its first dictionary`);
-    return model;
-  }
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */
   function checkTrainConfigPaths(draft: object): TrainConfigCheckResult {
@@ -234,9 +181,25 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     ...withInputErrors(retryWhenBusy(impl, deps.busyRetryMs ?? BUSY_RETRY_MS)),
     close: () => {
       inference?.dispose();
-      previewer?.dispose();
+      disposeCircuits();
     },
   };
+}
+
+/** The dictionary and dataset an analysis names, each problem on its field. */
+function checkAnalysisInputs(dictionary: string, dataset: string, home: StudioHome): void {
+  const issues: FieldIssue[] = [];
+  const check = (field: string, fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      issues.push({ field, message: oneLine(err) });
+    }
+  };
+  check('dictionary', () => resolveDictionaryDir(dictionary, home));
+  check('dataset', () => openDataset(dataset));
+  if (issues.length > 0) throw ServiceError.invalidInput(issues);
 }
 
 /** Lines of a run's log shown by the dashboard (the newest). */
