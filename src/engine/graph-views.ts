@@ -68,7 +68,8 @@ function summary(g: StoredGraph): GraphSummary {
     error: g.error,
     nodes: g.nNodes,
     links: g.nLinks,
-    origin: g.hasMatrix ? 'computed' : 'imported',
+    // Only a computed graph is ever unfinished (an import is stored done); a finished one keeps its full matrix.
+    origin: g.hasMatrix || g.status !== 'done' ? 'computed' : 'imported',
     createdAt: g.createdAt,
   };
 }

@@ -118,7 +118,7 @@ describe('circuits through the studio service', () => {
     const end = await ended(jobId);
     expect(end.message).toMatchObject({ type: 'ended', status: 'cancelled', error: null });
     const record = await f.client.getGraph({ name });
-    expect(record.summary.status).toBe('cancelled');
+    expect(record.summary).toMatchObject({ status: 'cancelled', origin: 'computed' });
     expect(record.graph).toBeNull();
     expect(getGraph(f.store, name)?.status).toBe('cancelled');
   }, 300_000);
