@@ -82,33 +82,39 @@ async function typePrompt(page: Page): Promise<string> {
   return (await probs.textContent()) ?? '';
 }
 
+/** Previews the prompt in the New circuit form, computes its graph, and waits for the graph to open. */
+async function computeFromTheForm(page: Page): Promise<{ name: string; graph: { nodes: JsonNode[] } }> {
+  // The preview: the model's ten most probable next tokens, as the service computes them.
+  const previewText = await typePrompt(page);
+  const preview = await api<{ top: { token: string; prob: number }[]; promptTokens: string[] }>('previewNextToken', {
+    set: 'replacement',
+    prompt: PROMPT,
+  });
+  expect(preview.promptTokens.length).toBeGreaterThanOrEqual(9);
+  expect(preview.promptTokens.length).toBeLessThanOrEqual(13);
+  expect(previewText).toContain(`${(preview.top[0]!.prob * 100).toFixed(1)}%`);
+  expect(await page.getByTestId('new-circuit-form').getByTestId('circuit-set').inputValue()).toBe('replacement');
+  await page.getByTestId('circuit-max_feature_nodes').fill('64');
+
+  // Compute: the job is listed as starting, then its graph (running), which opens when it is done.
+  await page.getByTestId('circuit-submit').click();
+  // (The job is under way before its engine has recorded the graph: the page says so until the row appears.)
+  await page.getByTestId('circuit-pending').or(page.getByTestId('graph-row')).first().waitFor({ timeout: 60_000 });
+  await page.waitForURL(/#\/circuits\/graph-[^/]+$/, { timeout: 240_000 });
+  await page.getByTestId('graph-canvas').waitFor();
+  expect(await page.getByTestId('graph-title').textContent()).toBe(PROMPT);
+  const name = decodeURIComponent(/#\/circuits\/(.+)$/.exec(page.url())![1]!);
+  const { graph } = await api<{ graph: { nodes: JsonNode[] } }>('getGraph', { name });
+  return { name, graph };
+}
+
 describe.skipIf(noChromium)(`a circuit computed from the app, in chromium${skipReason}`, () => {
   it('previews, computes, opens, hovers, pins, thresholds, groups and round-trips the subgraph', async () => {
     const { page, context, errors } = await newPage(browser);
     await page.goto(at('/circuits'));
     await page.getByText('No graphs yet').waitFor();
 
-    // The preview: the model's ten most probable next tokens, as the service computes them.
-    const previewText = await typePrompt(page);
-    const preview = await api<{ top: { token: string; prob: number }[]; promptTokens: string[] }>('previewNextToken', {
-      set: 'replacement',
-      prompt: PROMPT,
-    });
-    expect(preview.promptTokens.length).toBeGreaterThanOrEqual(9);
-    expect(preview.promptTokens.length).toBeLessThanOrEqual(13);
-    expect(previewText).toContain(`${(preview.top[0]!.prob * 100).toFixed(1)}%`);
-    expect(await page.getByTestId('new-circuit-form').getByTestId('circuit-set').inputValue()).toBe('replacement');
-    await page.getByTestId('circuit-max_feature_nodes').fill('64');
-
-    // Compute: the job is listed as starting, then its graph (running), which opens when it is done.
-    await page.getByTestId('circuit-submit').click();
-    // (The job is under way before its engine has recorded the graph: the page says so until the row appears.)
-    await page.getByTestId('circuit-pending').or(page.getByTestId('graph-row')).first().waitFor({ timeout: 60_000 });
-    await page.waitForURL(/#\/circuits\/graph-[^/]+$/, { timeout: 240_000 });
-    await page.getByTestId('graph-canvas').waitFor();
-    expect(await page.getByTestId('graph-title').textContent()).toBe(PROMPT);
-    const name = decodeURIComponent(/#\/circuits\/(.+)$/.exec(page.url())![1]!);
-    const { graph } = await api<{ graph: { nodes: JsonNode[] } }>('getGraph', { name });
+    const { name, graph } = await computeFromTheForm(page);
     const initial = await shownNodes(page);
     expect(initial).toBeGreaterThan(4);
     expect(await page.getByTestId('graph-node').count()).toBe(initial);
