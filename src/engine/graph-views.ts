@@ -68,7 +68,8 @@ function summary(g: StoredGraph): GraphSummary {
     error: g.error,
     nodes: g.nNodes,
     links: g.nLinks,
-    origin: g.hasMatrix ? 'computed' : 'imported',
+    // Only a computed graph is ever unfinished (an import is stored done); a finished one keeps its full matrix.
+    origin: g.hasMatrix || g.status !== 'done' ? 'computed' : 'imported',
     createdAt: g.createdAt,
   };
 }
@@ -77,15 +78,17 @@ export function listGraphs(store: Store): GraphSummary[] {
   return listStoredGraphs(store).map(summary);
 }
 
+/** A graph with its JSON, or — while it is computed, or when that failed or was cancelled — its summary alone. */
 export function openGraph(store: Store, name: string): GraphRecord {
   const stored = getGraph(store, name);
   if (!stored) throw new InputError(`no graph named '${name}' in ${store.file}`);
+  if (stored.status !== 'done') return { summary: summary(stored), graph: null, dictionaries: [] };
   const graph = loadGraphJson(store, name);
   return { summary: summary(stored), graph, dictionaries: graphDictionaries(store, graph, stored.dictionarySet) };
 }
 
 /** A name not yet taken: `base`, else `base-2`, `base-3`, … */
-function freeName(store: Store, base: string): string {
+export function freeGraphName(store: Store, base: string): string {
   let name = base;
   for (let i = 2; getGraph(store, name); i++) name = `${base}-${i}`;
   return name;
@@ -100,5 +103,5 @@ export function importGraph(store: Store, json: Record<string, unknown>, name?: 
   const base = (name ?? text(meta.slug) ?? '').trim() || 'graph';
   const scan = text(meta.scan);
   const dictionarySet = scan !== null && getDictionarySet(store, scan) ? scan : null;
-  return summary(importStoredGraph(store, { name: freeName(store, base), json, dictionarySet }));
+  return summary(importStoredGraph(store, { name: freeGraphName(store, base), json, dictionarySet }));
 }

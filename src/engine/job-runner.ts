@@ -15,6 +15,7 @@ import {
 } from '../protocol/job-protocol';
 import { oneLine } from '../protocol/service-dispatch';
 import { runAnalyzeJob } from './analyze-job';
+import { runAttributeJob } from './attribute-job';
 import { cancelSignal } from './cancel-signal';
 import { JobCancelled } from './job-cancelled';
 import type { ParentPort } from './parent-port';
@@ -70,5 +71,7 @@ function runJob(job: JobSpec, emit: (m: EngineMessage) => void, signal: AbortSig
       return runTrainJob(job, home, emit, signal);
     case 'analyze':
       return runAnalyzeJob(job, home, emit, signal);
+    case 'attribute':
+      return runAttributeJob(job, home, emit, signal);
   }
 }

@@ -34,6 +34,7 @@ import { STUDIO_METHOD_NAMES, type StudioServiceImpl } from '../protocol/studio-
 import { previewDataset } from './dataset-preview';
 import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
+import { circuitMethods } from './circuit-service';
 import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
@@ -70,6 +71,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const refused = (refs: Record<string, string | null | undefined>) => pathIssues(deps.paths, refs);
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
+  const { dispose: disposeCircuits, ...circuits } = circuitMethods({ ...deps, refused });
   let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
@@ -150,20 +152,9 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     cancelRun: async ({ id }) => ({ cancelling: supervisor.cancelRun(id) }),
     resumeRun: async ({ id }) => supervisor.resumeRun(id),
     startAnalysis: async (request) => {
-      const issues: FieldIssue[] = [];
-      const check = (field: string, fn: () => unknown) => {
-        try {
-          fn();
-        } catch (err) {
-          if (!isInputError(err)) throw err;
-          issues.push({ field, message: oneLine(err) });
-        }
-      };
       const outside = refused({ dictionary: request.dictionary, dataset: request.dataset, model: request.model });
       if (outside.length > 0) throw ServiceError.invalidInput(outside);
-      check('dictionary', () => resolveDictionaryDir(request.dictionary, home));
-      check('dataset', () => openDataset(request.dataset));
-      if (issues.length > 0) throw ServiceError.invalidInput(issues);
+      checkAnalysisInputs(request.dictionary, request.dataset, home);
       return supervisor.startAnalysis(request);
     },
     listJobs: async () => ({ jobs: supervisor.listJobs() }),
@@ -171,6 +162,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     listGraphs: async () => ({ graphs: listGraphs(store) }),
     getGraph: async ({ name }) => openGraph(store, name),
     importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
+    ...circuits,
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */
@@ -187,8 +179,27 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
 
   return {
     ...withInputErrors(retryWhenBusy(impl, deps.busyRetryMs ?? BUSY_RETRY_MS)),
-    close: () => inference?.dispose(),
+    close: () => {
+      inference?.dispose();
+      disposeCircuits();
+    },
   };
+}
+
+/** The dictionary and dataset an analysis names, each problem on its field. */
+function checkAnalysisInputs(dictionary: string, dataset: string, home: StudioHome): void {
+  const issues: FieldIssue[] = [];
+  const check = (field: string, fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!isInputError(err)) throw err;
+      issues.push({ field, message: oneLine(err) });
+    }
+  };
+  check('dictionary', () => resolveDictionaryDir(dictionary, home));
+  check('dataset', () => openDataset(dataset));
+  if (issues.length > 0) throw ServiceError.invalidInput(issues);
 }
 
 /** Lines of a run's log shown by the dashboard (the newest). */

@@ -17,9 +17,11 @@ import {
   addRunCheckpoint,
   appendRunMetrics,
   createRun,
+  getGraph,
   getRun,
   isStoreBusy,
   listRecentRuns,
+  setGraphStatus,
   updateRunStatus,
   upsertDictionary,
   type Run,
@@ -28,6 +30,7 @@ import {
 } from '../core/store';
 import {
   AnalyzeJobSpecSchema,
+  type AttributeJobSpec,
   EngineMessageSchema,
   type EngineMessage,
   type JobResult,
@@ -74,6 +77,8 @@ interface Job {
 type AnalyzeSpec = Omit<Extract<JobSpec, { kind: 'analyze' }>, 'kind'>;
 
 const ANALYSIS_CANCEL_GRACE_MS = 2000;
+/** An attribution stops between reverse-pass batches and marks its graph cancelled; past this it is killed. */
+const ATTRIBUTE_CANCEL_GRACE_MS = 10_000;
 /** How long a run record waits for a store locked by another process, and the pause between its tries. */
 const STORE_RETRY_MS = 120_000;
 const STORE_RETRY_PAUSE_MS = 100;
@@ -190,6 +195,11 @@ export class Supervisor implements StudioEventSource {
     return { jobId: this.launch({ kind: 'analyze', ...spec }, afterRun, spec.dictionary) };
   }
 
+  /** Computes an attribution graph into the store, as the graph row `spec.name` (running, then done or not). */
+  startAttribution(spec: Omit<AttributeJobSpec, 'kind'>): { jobId: string } {
+    return { jobId: this.launch({ kind: 'attribute', ...spec }, null, spec.set) };
+  }
+
   /** Asks a job to stop; false when no such job is running. A training writes a checkpoint first. */
   cancelJob(jobId: string): boolean {
     const job = this.jobs.get(jobId);
@@ -200,7 +210,12 @@ export class Supervisor implements StudioEventSource {
       this.safely(() => writeFileSync(job.cancelFile, ''));
       job.engine.send({ type: 'cancel' });
       // An analysis saves nothing until its single final transaction: when it does not stop at once, it is killed.
-      const grace = job.info.kind === 'analyze' ? ANALYSIS_CANCEL_GRACE_MS : (this.options.cancelGraceMs ?? 120_000);
+      const grace =
+        job.info.kind === 'analyze'
+          ? ANALYSIS_CANCEL_GRACE_MS
+          : job.info.kind === 'attribute'
+            ? ATTRIBUTE_CANCEL_GRACE_MS
+            : (this.options.cancelGraceMs ?? 120_000);
       job.killTimer = setTimeout(() => job.engine.kill(), grace);
       job.killTimer.unref();
     }
@@ -318,6 +333,7 @@ export class Supervisor implements StudioEventSource {
         kind: spec.kind,
         runId,
         dictionary,
+        graph: spec.kind === 'attribute' ? spec.name : null,
         status: 'running',
         startedAt: new Date().toISOString(),
         endedAt: null,
@@ -396,6 +412,9 @@ export class Supervisor implements StudioEventSource {
     const error = status === 'failed' ? (job.error ?? crashMessage(exit, job.engine.stderrTail())) : null;
     const runId = job.info.runId;
     let resumable = false;
+    const graph = job.info.graph;
+    // An engine that was killed or crashed could not end its graph's record: the supervisor does.
+    if (graph !== null && status !== 'done') this.safely(() => endRunningGraph(this.store, graph, status, error));
     if (runId !== null && job.info.kind === 'analyze') {
       this.safely(() =>
         appendRunLog(
@@ -531,6 +550,10 @@ function storedPoint(p: MetricPoint): RunMetricPoint {
     tokens: p.tokens,
     values: Object.fromEntries(Object.entries(p.values).map(([k, v]) => [k, v ?? Number.NaN])),
   };
+}
+
+function endRunningGraph(store: Store, name: string, status: 'failed' | 'cancelled', error: string | null): void {
+  if (getGraph(store, name)?.status === 'running') setGraphStatus(store, name, status, error);
 }
 
 function findRun(store: Store, id: string): Run | null {

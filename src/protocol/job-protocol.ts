@@ -37,7 +37,28 @@ export const AnalyzeJobSpecSchema = z.object({
 
 export type AnalyzeJobSpec = z.infer<typeof AnalyzeJobSpecSchema>;
 
-export const JobSpecSchema = z.discriminatedUnion('kind', [TrainJobSpecSchema, AnalyzeJobSpecSchema]);
+/**
+ * Compute an attribution graph of a prompt over a dictionary set into the store (core/circuits/attribute-job.ts):
+ * the graph row `name` goes running → done, failed or cancelled. Settings and pruning as the attribute CLI takes them.
+ */
+export const AttributeJobSpecSchema = z.object({
+  kind: z.literal('attribute'),
+  set: z.string().min(1),
+  prompt: z.string().min(1),
+  /** The graph's name in the store. */
+  name: z.string().min(1),
+  settings: jsonObject,
+  prune: jsonObject,
+  backend: z.enum(BACKEND_REQUESTS),
+});
+
+export type AttributeJobSpec = z.infer<typeof AttributeJobSpecSchema>;
+
+export const JobSpecSchema = z.discriminatedUnion('kind', [
+  TrainJobSpecSchema,
+  AnalyzeJobSpecSchema,
+  AttributeJobSpecSchema,
+]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobKind = JobSpec['kind'];
 
@@ -65,7 +86,20 @@ export const AnalyzeResultSchema = z.object({
   tokensPerSecond: z.number().nonnegative(),
 });
 
-export const JobResultSchema = z.discriminatedUnion('kind', [TrainResultSchema, AnalyzeResultSchema]);
+export const AttributeResultSchema = z.object({
+  kind: z.literal('attribute'),
+  graph: z.string().min(1),
+  /** Sizes of the pruned graph. */
+  nodes: count,
+  links: count,
+  seconds: z.number().nonnegative(),
+});
+
+export const JobResultSchema = z.discriminatedUnion('kind', [
+  TrainResultSchema,
+  AnalyzeResultSchema,
+  AttributeResultSchema,
+]);
 export type JobResult = z.infer<typeof JobResultSchema>;
 
 export const StartMessageSchema = z.object({

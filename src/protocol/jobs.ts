@@ -12,6 +12,9 @@ import { RunIdSchema } from './runs';
 export const JOB_STATUSES = ['running', 'cancelling', 'done', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** A training run, a feature analysis, an attribution graph. */
+export const JOB_KINDS = ['train', 'analyze', 'attribute'] as const;
+
 export const JobProgressSchema = z.object({
   phase: z.string(),
   done: z.number(),
@@ -21,11 +24,13 @@ export const JobProgressSchema = z.object({
 
 export const JobInfoSchema = z.object({
   jobId: z.string().min(1),
-  kind: z.enum(['train', 'analyze']),
+  kind: z.enum(JOB_KINDS),
   /** The training run; for an analysis, the run it follows (started by its config's analyze_tokens) or null. */
   runId: z.string().nullable(),
-  /** The dictionary trained or analysed. */
+  /** The dictionary trained or analysed; for an attribution graph, its dictionary set. */
   dictionary: z.string().nullable(),
+  /** The attribution graph an 'attribute' job computes (its name in the store), else null. */
+  graph: z.string().nullable().default(null),
   status: z.enum(JOB_STATUSES),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
@@ -44,7 +49,7 @@ export const JobEndedMessageSchema = z.object({
 
 export const StudioEventSchema = z.object({
   jobId: z.string().min(1),
-  kind: z.enum(['train', 'analyze']),
+  kind: z.enum(JOB_KINDS),
   runId: z.string().nullable(),
   message: z.union([EngineMessageSchema, JobEndedMessageSchema]),
 });

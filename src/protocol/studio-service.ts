@@ -34,11 +34,16 @@ import {
   ValidateTrainConfigRequestSchema,
 } from './jobs';
 import {
+  ComputeCircuitRequestSchema,
+  ComputeCircuitResponseSchema,
   GetGraphResponseSchema,
   GraphNameRequestSchema,
   ImportGraphRequestSchema,
   ImportGraphResponseSchema,
+  ListDictionarySetsResponseSchema,
   ListGraphsResponseSchema,
+  PreviewNextTokenRequestSchema,
+  PreviewNextTokenResponseSchema,
 } from './graphs';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
@@ -82,6 +87,9 @@ export const STUDIO_METHODS = {
   listGraphs: method(Empty, ListGraphsResponseSchema),
   getGraph: method(GraphNameRequestSchema, GetGraphResponseSchema),
   importGraph: method(ImportGraphRequestSchema, ImportGraphResponseSchema),
+  listDictionarySets: method(Empty, ListDictionarySetsResponseSchema),
+  previewNextToken: method(PreviewNextTokenRequestSchema, PreviewNextTokenResponseSchema),
+  computeCircuit: method(ComputeCircuitRequestSchema, ComputeCircuitResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;

@@ -32,9 +32,9 @@ describe('graphs in the studio service', () => {
     });
     expect((await f.client.listGraphs({})).graphs.map((g) => g.name)).toEqual(['france-capital']);
     const record = await f.client.getGraph({ name: 'france-capital' });
-    expect(record.graph.nodes).toHaveLength(30);
-    expect(record.graph.metadata).toMatchObject({ schema_version: 1, info: { generator: { version: '1' } } });
-    expect(record.graph.qk_only_nodes?.['0_cro_99_3']?.clerp).toBe('country names');
+    expect(record.graph!.nodes).toHaveLength(30);
+    expect(record.graph!.metadata).toMatchObject({ schema_version: 1, info: { generator: { version: '1' } } });
+    expect(record.graph!.qk_only_nodes?.['0_cro_99_3']?.clerp).toBe('country names');
     expect(record.dictionaries).toEqual([]);
 
     // The same graph again: stored under the next free name.

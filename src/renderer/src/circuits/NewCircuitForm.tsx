@@ -23,6 +23,8 @@ export interface NewCircuitFormProps {
   /** The next-token probabilities of the current prompt, or null while there are none. */
   preview: readonly { token: string; prob: number }[] | null;
   onPromptChange?: (prompt: string) => void;
+  /** Told when the chosen dictionary set changes. */
+  onSetChange?: (set: string) => void;
   onSubmit: (request: NewCircuitRequest) => void;
   /** True while a submitted request is under way. */
   busy?: boolean;
@@ -51,7 +53,10 @@ export function NewCircuitForm(props: NewCircuitFormProps) {
           placeholder={props.sets.length === 0 ? 'no dictionary set in the store' : 'choose a set'}
           data={[...props.sets]}
           value={form.set || null}
-          onChange={(v) => setForm((f) => ({ ...f, set: v ?? '' }))}
+          onChange={(v) => {
+            setForm((f) => ({ ...f, set: v ?? '' }));
+            props.onSetChange?.(v ?? '');
+          }}
           error={errors.set}
           data-testid="circuit-set"
         />

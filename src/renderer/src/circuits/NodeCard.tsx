@@ -105,7 +105,7 @@ export function NodeCard({
         <Text size="xs" className="num">
           {node.activation !== null && `activation ${fmtNum(node.activation)} · `}
           {node.influence !== null && `influence ${fmtNum(node.influence)}`}
-          {node.tokenProb !== null && `p = ${fmtNum(node.tokenProb)}`}
+          {node.role === 'logit' && node.tokenProb !== null && `p = ${fmtNum(node.tokenProb)}`}
         </Text>
         {dictionary !== null && node.featureIndex !== null ? (
           <FeatureData dictionary={dictionary} index={node.featureIndex} />
