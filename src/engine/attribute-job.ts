@@ -31,6 +31,7 @@ export async function runAttributeJob(
       // Checked again, with defaults, by attributeIntoStore.
       settings: spec.settings as AttributeJobInput['settings'],
       prune: spec.prune as AttributeJobInput['prune'],
+      qk: spec.qk as AttributeJobInput['qk'],
       name: spec.name,
       signal,
       onProgress: (phase, done, total) => {

@@ -52,7 +52,7 @@ export function circuitMethods(deps: {
       }
       return previewer.run(ref, prompt, top);
     },
-    computeCircuit: async ({ set, prompt, settings, prune, name }) => {
+    computeCircuit: async ({ set, prompt, settings, prune, qk, name }) => {
       requireDictionarySet(store, set);
       const graph = freeGraphName(store, name ?? `graph-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       const { jobId } = supervisor.startAttribution({
@@ -61,6 +61,7 @@ export function circuitMethods(deps: {
         name: graph,
         settings,
         prune,
+        qk,
         backend: deps.backend ?? 'auto',
       });
       return { jobId, name: graph };

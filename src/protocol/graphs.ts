@@ -105,6 +105,15 @@ export const ComputeCircuitRequestSchema = z.strictObject({
   prompt,
   settings: AttributionSettingsSchema.partial().default({}),
   prune: CircuitPruneSchema.default({}),
+  /** QK tracing of the most influential Lorsa features (lm-saes names). */
+  qk: z
+    .strictObject({
+      qk_tracing_topk: z.number().int().positive(),
+      qk_top_fraction: z.number().gt(0).lte(1),
+      ranking: z.enum(['signed', 'abs']),
+    })
+    .partial()
+    .default({}),
   /** The graph's name in the store (default: `graph-<time>`); a taken name gets a numbered suffix. */
   name: z.string().min(1).max(500).optional(),
 });

@@ -49,6 +49,7 @@ export const AttributeJobSpecSchema = z.object({
   name: z.string().min(1),
   settings: jsonObject,
   prune: jsonObject,
+  qk: jsonObject.default({}),
   backend: z.enum(BACKEND_REQUESTS),
 });
 

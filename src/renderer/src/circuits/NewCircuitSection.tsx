@@ -27,6 +27,7 @@ export function toComputeRequest(r: NewCircuitRequest): ComputeCircuitRequest {
       batch_size: s.batch_size,
     },
     prune: { node_threshold: s.node_threshold, edge_threshold: s.edge_threshold },
+    qk: { qk_tracing_topk: s.qk_tracing_topk, qk_top_fraction: s.qk_top_fraction },
   };
 }
 
