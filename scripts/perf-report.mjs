@@ -69,13 +69,18 @@ const KNOWN = [
   ],
   [
     'attribute-16',
-    'Attribution graph: a short prompt on pdlm-4l-256 with the demo replacement set',
-    '`sae-studio attribute` with default settings (max_feature_nodes 7500, batch 256, float32), the set from `demo --recipe replacement` (a CLT on the four MLPs, a Lorsa per attention layer); time and peak resident memory of the whole command, QK tracing included.',
+    'Attribution graph: a 16-token prompt on pdlm-4l-256 with the demo replacement set',
+    '`sae-studio attribute` with default settings (max_feature_nodes 7500, batch 256, float32) on the first 16 tokens of a validation window (`--ids`), the set from `demo --recipe replacement` (a CLT on the four MLPs, a Lorsa per attention layer); time and peak resident memory of the whole command, QK tracing included.',
   ],
   [
     'attribute-256',
     "Attribution graph: a prompt filling pdlm-4l-256's whole 256-token context",
     'The same command on the first 256 tokens of a validation window (`--ids`).',
+  ],
+  [
+    'attribute-1024-gpt2-small',
+    'Attribution graph: 1,024 tokens on a random GPT-2-small-shaped model',
+    'bench/attribute-large.ts: a randomly initialised model of GPT-2 small\'s shape (d 768, 12 layers, 12 heads, context 1024) with a per-layer transcoder of its size on every MLP, a 1,024-token prompt; time and peak resident memory in one process.',
   ],
   [
     'circuits-first-order',
