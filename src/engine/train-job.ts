@@ -22,13 +22,7 @@ export async function runTrainJob(
   if (!spec.resume && !spec.config) throw new InputError(`run '${spec.runId}': a new run needs its train config`);
   const raw = spec.resume ? readRunConfig(home, spec.runId) : spec.config;
   const cfg = parseConfig(TrainConfigSchema, raw, spec.resume ? `run ${spec.runId}` : 'train config');
-  if (cfg.sae.sae_type !== 'sae') {
-    if (spec.resume)
-      throw new InputError(
-        `run '${spec.runId}': a ${cfg.sae.sae_type} run cannot be resumed (only sae runs checkpoint)`,
-      );
-    return runKindTrainJob(cfg, spec.runId, home, emit, signal);
-  }
+  if (cfg.sae.sae_type !== 'sae') return runKindTrainJob(cfg, spec.runId, spec.resume, home, emit, signal);
   let totalSteps = 0;
   const onEvent = (e: TrainEvent) => {
     for (const m of trainMessages(e, totalSteps)) emit(m);

@@ -1,8 +1,8 @@
 /**
  * A training job of a dictionary kind other than `sae` (crosscoder, clt, lorsa, molt): trainKindDictionary's events
  * as job-protocol messages — the same ones an SAE run sends, so the supervisor records metrics, the dictionary (with
- * its sae_type) and the final status alike — and cancellation through its signal. These kinds keep no checkpoints
- * yet, so a cancelled run ends without a dictionary and cannot be resumed.
+ * its sae_type) and the final status alike — and cancellation through its signal. A cancelled run checkpoints and
+ * resumes as an SAE run does (src/core/dictionary/kind-checkpoint.ts).
  */
 import type { TrainConfig } from '../protocol/run-config';
 import { trainKindDictionary } from '../core/dictionary/train-kind';
@@ -16,6 +16,7 @@ import { trainMessages } from './train-messages';
 export async function runKindTrainJob(
   cfg: TrainConfig,
   runId: string,
+  resume: boolean,
   home: StudioHome,
   emit: (m: EngineMessage) => void,
   signal: AbortSignal,
@@ -28,7 +29,7 @@ export async function runKindTrainJob(
     if (e.type === 'metrics' && e.metrics.step === totalSteps && cfg.eval_windows > 0)
       emit({ type: 'progress', phase: 'evaluating', done: 0, total: null, unit: 'windows' });
   };
-  const r = await trainKindDictionary(cfg, { home, runId, resume: false, onEvent, signal });
+  const r = await trainKindDictionary(cfg, { home, runId, resume, onEvent, signal });
   return {
     kind: 'train',
     cancelled: r.cancelled,

@@ -62,7 +62,7 @@ describe('training jobs of the other dictionary kinds', () => {
     expect(f.warnings).toEqual([]);
   });
 
-  it('cancels a MoLT run: cancelled, no dictionary, not resumable', async () => {
+  it('cancels a MoLT run (cancelled, a checkpoint, no dictionary) and resumes it to the end', async () => {
     const sae = {
       sae_type: 'molt',
       hook_point_in: hookName(0, 'ln2.hook_normalized'),
@@ -79,10 +79,11 @@ describe('training jobs of the other dictionary kinds', () => {
     expect(messages.find((m) => m.type === 'done')).toMatchObject({
       result: { kind: 'train', cancelled: true, dictionary: null },
     });
-    expect(messages.at(-1)).toEqual({ type: 'ended', status: 'cancelled', error: null, resumable: false });
-    expect((await f.client.getRun({ id: runId })).run).toMatchObject({ status: 'cancelled', resumable: false });
-    const { dictionaries } = await f.client.listDictionaries({});
-    expect(dictionaries.map((d) => d.name)).not.toContain('molt-c');
-    await expect(f.client.resumeRun({ id: runId })).rejects.toMatchObject({ code: 'invalid_input' });
+    expect(messages.at(-1)).toEqual({ type: 'ended', status: 'cancelled', error: null, resumable: true });
+    expect((await f.client.getRun({ id: runId })).run).toMatchObject({ status: 'cancelled', resumable: true });
+    expect((await f.client.listDictionaries({})).dictionaries.map((d) => d.name)).not.toContain('molt-c');
+    const resumed = await f.client.resumeRun({ id: runId });
+    expect((await f.supervisor.waitForJob(resumed.jobId)).status).toBe('done');
+    expect((await f.client.listDictionaries({})).dictionaries.map((d) => d.name)).toContain('molt-c');
   });
 });
