@@ -80,7 +80,7 @@ const KNOWN = [
   [
     'attribute-1024-gpt2-small',
     'Attribution graph: 1,024 tokens on a random GPT-2-small-shaped model',
-    'bench/attribute-large.ts: a randomly initialised model of GPT-2 small\'s shape (d 768, 12 layers, 12 heads, context 1024) with a per-layer transcoder of its size on every MLP, a 1,024-token prompt; time and peak resident memory in one process.',
+    "bench/attribute-large.ts: a randomly initialised model of GPT-2 small's shape (d 768, 12 layers, 12 heads, context 1024) with a per-layer transcoder of its size on every MLP, a 1,024-token prompt; time and peak resident memory in one process.",
   ],
   [
     'circuits-first-order',
