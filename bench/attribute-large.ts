@@ -13,6 +13,7 @@ import { HfConfig } from '../src/core/lm/hf-config';
 import { HookedTransformer } from '../src/core/lm/hooked-transformer';
 import { randomParams } from '../src/core/lm/random-params';
 import { initBackend } from '../src/core/tensor/backend';
+import { GPT2_SMALL } from './lm-cases';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,20 +25,7 @@ const k = arg('k', 16);
 const maxNodes = arg('max-feature-nodes', 512);
 
 await initBackend('wasm');
-const cfg = gpt2.parseConfig(
-  new HfConfig(
-    {
-      model_type: 'gpt2',
-      n_embd: 768,
-      n_head: 12,
-      n_layer: 12,
-      n_positions: 1024,
-      vocab_size: 50257,
-      activation_function: 'gelu_new',
-    },
-    'gpt2-small (random)',
-  ),
-);
+const cfg = gpt2.parseConfig(new HfConfig(GPT2_SMALL, 'gpt2-small (random)'));
 const model = HookedTransformer.fromHostParams(cfg, randomParams(cfg, 0));
 const kind = kindOf('sae');
 const dictionaries: NamedDictionary[] = Array.from({ length: cfg.nLayers }, (_, l) => {

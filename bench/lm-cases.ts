@@ -9,7 +9,7 @@ import { randomParams } from '../src/core/lm/random-params';
 import type { BackendName } from '../src/core/tensor/backend';
 import { entryOf } from '../src/core/util/lookup';
 
-const GPT2_SMALL = {
+export const GPT2_SMALL = {
   model_type: 'gpt2',
   n_embd: 768,
   n_head: 12,

@@ -156,7 +156,12 @@ function checkPruningInvariants(g: AttributionGraph, method: PruneMethod, nodeTh
   const label = `${method} τ_n ${nodeThreshold}`;
   g.nodes.forEach((node, i) => {
     if (node.kind === 'embedding' || node.kind === 'logit') expect(r.nodeMask[i], `${label}: node ${i}`).toBe(1);
-    if (!r.nodeMask[i] || (node.kind !== 'feature' && node.kind !== 'error')) return;
+  });
+  // Every kept feature and error node.
+  const keptSources = g.nodes
+    .map((node, i) => ({ node, i }))
+    .filter(({ node, i }) => r.nodeMask[i] && (node.kind === 'feature' || node.kind === 'error'));
+  for (const { node, i } of keptSources) {
     let ins = 0;
     let outs = 0;
     for (let k = 0; k < n; k++) {
@@ -165,7 +170,7 @@ function checkPruningInvariants(g: AttributionGraph, method: PruneMethod, nodeTh
     }
     expect(outs, `${label}: out-edges of kept ${node.kind} ${i}`).toBeGreaterThan(0);
     if (node.kind === 'feature') expect(ins, `${label}: in-edges of kept feature ${i}`).toBeGreaterThan(0);
-  });
+  }
   for (const e of kept(r.edgeMask)) {
     const [t, s] = [Math.floor(e / n), e % n];
     expect(r.nodeMask[t] && r.nodeMask[s], `${label}: edge ${s} → ${t} between kept nodes`).toBe(1);
