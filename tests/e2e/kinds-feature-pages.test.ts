@@ -5,7 +5,7 @@
 // and the CLT's feature list). Each page must show its kind's own view with the numbers computed here from the
 // weights: a CLT's decoder norm per target layer, a crosscoder's per-head decoder norms and head-similarity heatmap,
 // a Lorsa's QK head and z-patterns, a MoLT's rank.
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +70,9 @@ beforeAll(async () => {
   served = await startServe();
   browser = await launchChromium();
   mkdirSync(join(served.home, 'dictionaries'), { recursive: true });
-  const dataset = smallTextDataset();
+  // Inside the home: serve opens dataset paths only there (or in folders given with --allow).
+  const dataset = join(served.home, 'text');
+  cpSync(smallTextDataset(), dataset, { recursive: true });
   const jobIds: string[] = [];
   for (const saeType of KIND_NAMES) {
     const d = kindDictionary(saeType);
