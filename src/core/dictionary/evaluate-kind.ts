@@ -38,7 +38,7 @@ export interface KindEvalResult {
 }
 
 /** Keeps position 0 (BOS) of `x` and takes `replacement` [B, S, d] elsewhere. */
-function spliceNonBos(x: tf.Tensor, replacement: Float32Array): tf.Tensor {
+export function spliceNonBos(x: tf.Tensor, replacement: Float32Array): tf.Tensor {
   return tf.tidy(() => {
     const [B, S, d] = x.shape as [number, number, number];
     const first = tf.slice(x, [0, 0, 0], [B, 1, d]);
@@ -48,13 +48,13 @@ function spliceNonBos(x: tf.Tensor, replacement: Float32Array): tf.Tensor {
 }
 
 /** Output `t` of [rows, nOut, d] as its own [rows·d] array. */
-function outputSlice(recon: Float32Array, rows: number, nOut: number, t: number, d: number): Float32Array {
+export function outputSlice(recon: Float32Array, rows: number, nOut: number, t: number, d: number): Float32Array {
   const out = new Float32Array(rows * d);
   for (let r = 0; r < rows; r++) out.set(recon.subarray((r * nOut + t) * d, (r * nOut + t + 1) * d), r * d);
   return out;
 }
 
-async function meanLoss(logits: tf.Tensor3D, rows: TokenBatch): Promise<{ sum: number; count: number }> {
+export async function meanLoss(logits: tf.Tensor3D, rows: TokenBatch): Promise<{ sum: number; count: number }> {
   const losses = tokenLosses(logits, rows);
   const values = (await losses.data()) as Float32Array;
   losses.dispose();

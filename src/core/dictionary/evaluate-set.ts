@@ -5,12 +5,12 @@
 // zero-ablated. Per output, the explained variance on the clean run.
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors';
-import { tokenLosses } from '../lm/cross-entropy';
 import type { HookFn, HookedTransformer } from '../lm/hooked-transformer';
 import { listHookNames } from '../lm/hooks';
 import { sliceRows, type TokenBatch } from '../lm/token-batch';
 import type { HostParams } from '../sae/host-tensor';
 import { checkDictionaryHooks, kindOutputs, kindTensors } from './apply';
+import { meanLoss, outputSlice, spliceNonBos } from './evaluate-kind';
 import type { DictionaryKind, KindConfigBase } from './kind';
 
 export interface SetMember {
@@ -35,27 +35,11 @@ interface Output {
   hook: string;
 }
 
-function spliceNonBos(x: tf.Tensor, replacement: Float32Array): tf.Tensor {
-  return tf.tidy(() => {
-    const [B, S, d] = x.shape as [number, number, number];
-    const rest = tf.slice(tf.tensor3d(replacement, [B, S, d]), [0, 1, 0], [B, S - 1, d]);
-    return tf.concat([tf.slice(x, [0, 0, 0], [B, 1, d]), rest], 1);
-  });
-}
-
-function outputOf(recon: Float32Array, rows: number, nOut: number, t: number, d: number): Float32Array {
-  const out = new Float32Array(rows * d);
-  for (let r = 0; r < rows; r++) out.set(recon.subarray((r * nOut + t) * d, (r * nOut + t + 1) * d), r * d);
-  return out;
-}
-
 async function ceOf(model: HookedTransformer, rows: TokenBatch, hooks: Record<string, HookFn>) {
   const { logits } = model.forward(rows, { hooks });
-  const losses = tokenLosses(logits!, rows);
+  const r = await meanLoss(logits!, rows);
   logits!.dispose();
-  const v = (await losses.data()) as Float32Array;
-  losses.dispose();
-  return { sum: v.reduce((a, b) => a + b, 0), count: v.length };
+  return r;
 }
 
 /** The outputs of every member in the model's hook order; two members writing one hook is an error. */
@@ -105,7 +89,7 @@ export async function evaluateDictionarySet(
       // Explained variance per output on the clean run (non-BOS rows).
       for (const [i, o] of outputs.entries()) {
         const m = members[o.member]!;
-        const y = outputOf(
+        const y = outputSlice(
           (await kindOutputs(m.kind, m.cfg, tensors[o.member]!, acts, n, S)).recon,
           n,
           m.kind.hooksOut(m.cfg).length,
@@ -137,7 +121,7 @@ export async function evaluateDictionarySet(
         for (const h of ins) inputs[h] = (await pass.cache[h]!.data()) as Float32Array;
         tf.dispose(Object.values(pass.cache));
         const out = await kindOutputs(m.kind, m.cfg, tensors[o.member]!, inputs, n, S);
-        spliced.push(outputOf(out.recon, n, m.kind.hooksOut(m.cfg).length, o.t, d));
+        spliced.push(outputSlice(out.recon, n, m.kind.hooksOut(m.cfg).length, o.t, d));
       }
       const all: Record<string, HookFn> = {};
       const zero: Record<string, HookFn> = {};
