@@ -1,43 +1,17 @@
 // `sae-studio attribute` on pdlm-4l-256 with a small random replacement set (a CLT on the four MLPs, a Lorsa on
 // each attention layer) registered in a real store: the graph JSON (schema 1, Cantor ids, unique node ids, logit
 // clerps), the graph stored with its prompt and status, and the bad inputs the issue lists, each one line, exit 2.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config/validate';
-import { uniformGenerator } from '../../src/core/dictionary/host64';
-import { kindOf, saveAnyDictionary } from '../../src/core/dictionary/registry';
-import { getGraph, openStore, saveDictionarySet, upsertDictionary } from '../../src/core/store';
+import { getGraph, openStore, saveDictionarySet } from '../../src/core/store';
 import { cantorUnpair } from '../../src/protocol/circuits/cantor';
 import { errorLines, runCli } from '../helpers/cli';
+import { saveRandomDictionary, saveRandomReplacementSet } from '../helpers/replacement-set';
 
 const home = mkdtempSync(join(tmpdir(), 'sae-studio-attribute-'));
 const LAYERS = [0, 1, 2, 3];
-
-function saveRandom(name: string, config: Record<string, unknown>, seed: number, model = 'pdlm-4l-256'): void {
-  const kind = kindOf(String(config.sae_type));
-  const cfg = parseConfig(
-    kind.schema,
-    { d_model: 256, norm_activation: 'inference', model_name: model, ...config },
-    name,
-  );
-  const params = kind.init(cfg, seed);
-  const u = uniformGenerator(seed);
-  for (const n of kind.trainable(cfg))
-    params[n]!.data = params[n]!.data.map((v) =>
-      v === 0 ? u(0.02) : v * (n.startsWith('W_E') || n.startsWith('W_V') ? 8 : 1),
-    );
-  const dir = join(home, 'dictionaries', name);
-  mkdirSync(join(home, 'dictionaries'), { recursive: true });
-  saveAnyDictionary(dir, kind, cfg, params);
-  const store = openStore({ dir: home });
-  try {
-    upsertDictionary(store, { name, path: dir, config: cfg as never, modelName: model });
-  } finally {
-    store.close();
-  }
-}
 
 function saveSet(name: string, members: { dictionary: string; role: 'attn' | 'mlp' }[]): void {
   const store = openStore({ dir: home });
@@ -51,41 +25,8 @@ function saveSet(name: string, members: { dictionary: string; role: 'attn' | 'ml
 const attribute = (args: string[]) => runCli(['attribute', ...args], { SAE_STUDIO_HOME: home });
 
 beforeAll(() => {
-  saveRandom(
-    'clt',
-    {
-      sae_type: 'clt',
-      hook_points_in: LAYERS.map((l) => `blocks.${l}.ln2.hook_normalized`),
-      hook_points_out: LAYERS.map((l) => `blocks.${l}.hook_mlp_out`),
-      d_sae: 64,
-      act_fn: 'topk',
-      top_k: 8,
-    },
-    1,
-  );
-  for (const l of LAYERS)
-    saveRandom(
-      `lorsa-${l}`,
-      {
-        sae_type: 'lorsa',
-        hook_point_in: `blocks.${l}.ln1.hook_normalized`,
-        hook_point_out: `blocks.${l}.hook_attn_out`,
-        d_sae: 32,
-        n_qk_heads: 4,
-        d_qk_head: 16,
-        n_ctx: 256,
-        positional_embedding_type: 'none',
-        rotary_dim: 16,
-        act_fn: 'topk',
-        top_k: 4,
-      },
-      10 + l,
-    );
-  saveSet('replacement', [
-    { dictionary: 'clt', role: 'mlp' },
-    ...LAYERS.map((l) => ({ dictionary: `lorsa-${l}`, role: 'attn' as const })),
-  ]);
-  saveSet('lorsa-only', [{ dictionary: 'lorsa-0', role: 'attn' }]);
+  saveRandomReplacementSet(home);
+  saveSet('lorsa-only', [{ dictionary: 'replacement-lorsa-0', role: 'attn' }]);
 });
 
 describe('sae-studio attribute', () => {
@@ -175,7 +116,8 @@ describe('sae-studio attribute', () => {
   }
 
   it('dictionaries of another model: one line naming it', () => {
-    saveRandom(
+    saveRandomDictionary(
+      home,
       'clt-other',
       {
         sae_type: 'clt',

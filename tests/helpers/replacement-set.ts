@@ -10,7 +10,7 @@ import { openStore, saveDictionarySet, upsertDictionary } from '../../src/core/s
 const LAYERS = [0, 1, 2, 3];
 const MODEL = 'pdlm-4l-256';
 
-function saveRandom(home: string, name: string, config: Record<string, unknown>, seed: number): void {
+export function saveRandomDictionary(home: string, name: string, config: Record<string, unknown>, seed: number): void {
   const kind = kindOf(String(config.sae_type));
   const cfg = parseConfig(
     kind.schema,
@@ -36,7 +36,7 @@ function saveRandom(home: string, name: string, config: Record<string, unknown>,
 
 /** Saves the dictionaries and registers them as the dictionary set `setName` in the store of `home`. */
 export function saveRandomReplacementSet(home: string, setName = 'replacement', cltWidth = 64): void {
-  saveRandom(
+  saveRandomDictionary(
     home,
     `${setName}-clt`,
     {
@@ -50,7 +50,7 @@ export function saveRandomReplacementSet(home: string, setName = 'replacement', 
     1,
   );
   for (const l of LAYERS)
-    saveRandom(
+    saveRandomDictionary(
       home,
       `${setName}-lorsa-${l}`,
       {
