@@ -13,6 +13,8 @@ import { generateCommand } from './commands/generate';
 import { analyzeCommand, inferCommand } from './commands/analyze';
 import { featureCommand, featuresCommand } from './commands/features';
 import { engineCommand, serveCommand } from './commands/serve';
+import { exportCommand } from './commands/export';
+import { importCommand } from './commands/import';
 
 const COMMANDS: Command[] = [
   tokenizeCommand,
@@ -28,6 +30,8 @@ const COMMANDS: Command[] = [
   featuresCommand,
   featureCommand,
   inferCommand,
+  exportCommand,
+  importCommand,
   serveCommand,
   engineCommand,
 ];

@@ -1,0 +1,76 @@
+// `sae-studio import DIR`: registers a dictionary trained elsewhere (an lm-saes folder of any kind, or a SAELens
+// folder) in the store. The folder formats it reads are the table below, so MongoDB's mongodump / Extended JSON
+// folders are one entry each.
+import { InputError } from '../../core/errors';
+import { studioHome, type StudioHome } from '../../core/home';
+import { dictionaryFolderFormat, importDictionaryFolder } from '../../core/interop/import-dictionary';
+import { openStore } from '../../core/store';
+import type { Command, OptionSpec } from '../command';
+
+type Values = Record<string, string | boolean | undefined>;
+
+export interface ImportSource {
+  summary: string;
+  options: Record<string, OptionSpec>;
+  /** Whether `dir` is this source's folder (an InputError from the last source says what was expected). */
+  detect(dir: string): boolean;
+  run(ctx: { home: StudioHome; dir: string; values: Values }): string;
+}
+
+const str = (v: string | boolean | undefined): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : undefined;
+
+const dictionaryFolder: ImportSource = {
+  summary: 'an lm-saes dictionary folder (any kind) or a SAELens folder (cfg.json + sae_weights.safetensors)',
+  options: {
+    name: { type: 'string', valueName: 'NAME', help: "dictionary name in the store (default: the folder's name)" },
+    series: { type: 'string', valueName: 'S', help: 'lm-saes series of the dictionary (default: default)' },
+    replace: { type: 'boolean', help: 'replace a dictionary of the same name' },
+  },
+  detect: (dir) => dictionaryFolderFormat(dir) !== undefined,
+  run({ home, dir, values }) {
+    const store = openStore({ dir: home.root });
+    try {
+      const r = importDictionaryFolder(store, home, dir, {
+        name: str(values.name),
+        series: str(values.series),
+        replace: values.replace === true,
+      });
+      const d = r.dictionary;
+      return `imported ${r.format} ${d.saeType} '${d.name}' (d_sae ${d.dSae}) to ${d.path}; analyses: none (lm-saes keeps them in MongoDB, SAELens has none)`;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+/** The folder formats `import` reads, tried in order. */
+export const IMPORT_SOURCES: ImportSource[] = [dictionaryFolder];
+
+function sourceOptions(): Record<string, OptionSpec> {
+  return Object.assign({}, ...IMPORT_SOURCES.map((s) => s.options)) as Record<string, OptionSpec>;
+}
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'Register a dictionary trained elsewhere (lm-saes or SAELens folder) in the store.',
+  usage: `import DIR [--name NAME] [--series S] [--replace]\n${IMPORT_SOURCES.map((s) => `  DIR: ${s.summary}`).join('\n')}`,
+  options: sourceOptions(),
+  positionals: 1,
+  async run(values, positionals) {
+    const dir = positionals[0];
+    if (!dir) throw new InputError("missing DIR (see 'sae-studio import --help')");
+    let lastError: unknown;
+    for (const source of IMPORT_SOURCES) {
+      try {
+        if (!source.detect(dir)) continue;
+      } catch (e) {
+        lastError = e;
+        continue;
+      }
+      process.stdout.write(`${source.run({ home: studioHome(), dir, values })}\n`);
+      return;
+    }
+    throw lastError ?? new InputError(`${dir}: not a folder 'sae-studio import' reads`);
+  },
+};
