@@ -37,7 +37,10 @@ const dictionaryFolder: ImportSource = {
         replace: values.replace === true,
       });
       const d = r.dictionary;
-      return `imported ${r.format} ${d.saeType} '${d.name}' (d_sae ${d.dSae}) to ${d.path}; analyses: none (lm-saes keeps them in MongoDB, SAELens has none)`;
+      const pickles = r.analysisPickles.length
+        ? `; not read: ${r.analysisPickles.join(', ')} (Python pickles; bring analyses in through lm-saes's MongoDB)`
+        : '';
+      return `imported ${r.format} ${d.saeType} '${d.name}' (d_sae ${d.dSae}) to ${d.path}; analyses: none (lm-saes keeps them in MongoDB, SAELens has none)${pickles}`;
     } finally {
       store.close();
     }

@@ -1,9 +1,11 @@
 // `sae-studio import DIR`: a dictionary trained elsewhere — an lm-saes folder of any kind (config.json +
 // sae_weights.safetensors) or a SAELens one (cfg.json + sae_weights.safetensors) — copied into the home in lm-saes's
-// layout and registered in the store. Analyses do not travel in these folders: lm-saes's FeatureAnalyzer writes them
-// to MongoDB only (runners/analyze.py → MongoClient.add_feature_analysis), and SAELens has no analysis format; they
-// come in through the MongoDB sync or its mongodump / Extended JSON folders.
-import { existsSync, statSync } from 'node:fs';
+// layout and registered in the store. Analyses do not come with it: lm-saes's analyze runner writes them to MongoDB
+// (runners/analyze.py → MongoClient.add_feature_analysis) or, without one, as Python pickles of per-feature dicts
+// holding numpy arrays (save_analysis_to_file: <name>_analysis_<N>_features.pkl) that refer to the dataset's
+// contexts by index and hold no tokens; SAELens has no analysis format. A pickle found in the folder is named in
+// the result, not read; analyses come in through the MongoDB sync or its mongodump / Extended JSON folders.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadAnyDictionary, saveAnyDictionary } from '../dictionary/registry';
 import { InputError } from '../errors';
@@ -27,7 +29,11 @@ export interface ImportedDictionary {
   format: DictionaryFolderFormat;
   /** Analyses imported with it (none: see the file header). */
   analyses: number;
+  /** lm-saes analysis pickles found in the folder, not read (see the file header). */
+  analysisPickles: string[];
 }
+
+const ANALYSIS_PICKLE = /_analysis_\d+_features\.pkl$/;
 
 /**
  * Reads `dir` (every weight checked against its config, as loadAnyDictionary does), writes it to
@@ -58,5 +64,8 @@ export function importDictionaryFolder(
     config: dict.cfg as unknown as Record<string, unknown> & { d_sae: number },
     modelName: modelName ?? null,
   });
-  return { dictionary, format, analyses: 0 };
+  const analysisPickles = readdirSync(source)
+    .filter((f) => ANALYSIS_PICKLE.test(f))
+    .sort();
+  return { dictionary, format, analyses: 0, analysisPickles };
 }

@@ -41,7 +41,7 @@ describe('import of an lm-saes folder', () => {
       exportDictionaryToLmSaes(sourceStore, d.name, dir);
       const r = importDictionaryFolder(store, studioHome(target), dir, { series: 'cluster' });
       expect(r.format).toBe('lm-saes');
-      expect(r.analyses).toBe(0);
+      expect(r).toMatchObject({ analyses: 0, analysisPickles: [] });
       const row = getDictionary(store, `lm-${d.name}`);
       expect(row).toMatchObject({
         saeType: d.kind.saeType,
@@ -82,6 +82,15 @@ describe('import of a SAELens folder', () => {
     const before = listDictionaries(store).length;
     importDictionaryFolder(store, studioHome(target), dir, { name: 'from-saelens', replace: true });
     expect(listDictionaries(store).length).toBe(before);
+  });
+});
+
+describe('analyses in the folder', () => {
+  it("names lm-saes's analysis pickles instead of reading them", () => {
+    const dir = join(folders(), 'lm-relu-sae');
+    writeFileSync(join(dir, 'default_analysis_24_features.pkl'), Buffer.from([0x80, 0x04, 0x2e]));
+    const r = importDictionaryFolder(store, studioHome(target), dir, { name: 'with-pickle' });
+    expect(r).toMatchObject({ analyses: 0, analysisPickles: ['default_analysis_24_features.pkl'] });
   });
 });
 
