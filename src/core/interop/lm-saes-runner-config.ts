@@ -147,7 +147,7 @@ function trainerSettings(r: TrainConfig, name: string): Record<string, unknown> 
   };
 }
 
-function initializerSettings(r: TrainConfig): Record<string, unknown> {
+function initializerSettings(r: TrainConfig, dict: KindConfigBase): Record<string, unknown> {
   const i = r.initializer;
   return {
     // lm-saes's 'geometric_median' sets b_D to the mean of the first batch (initializer.py, initialize_parameters),
@@ -157,7 +157,8 @@ function initializerSettings(r: TrainConfig): Record<string, unknown> {
     encoder_uniform_bound: 1.0,
     init_encoder_with_decoder_transpose: i.init_encoder_with_decoder_transpose,
     init_encoder_with_decoder_transpose_factor: i.init_encoder_with_decoder_transpose_factor,
-    init_log_jumprelu_threshold_value: null,
+    // SAE Studio's jumprelu_threshold is the initial θ; lm-saes initialises log θ.
+    init_log_jumprelu_threshold_value: dict.act_fn === 'jumprelu' ? Math.log(dict.jumprelu_threshold) : null,
     grid_search_init_norm: i.grid_search_init_norm,
     initialize_W_D_with_active_subspace: i.initialize_W_D_with_active_subspace,
     d_active_subspace: i.d_active_subspace,
@@ -214,7 +215,7 @@ export function lmSaesRunnerSettings(inp: RunnerInputs): RunnerSettings {
     sae: saeSettings(inp, saeType),
     sae_name: r.name,
     sae_series: r.series ?? 'default',
-    initializer: initializerSettings(r),
+    initializer: initializerSettings(r, inp.dict),
     trainer: trainerSettings(r, r.name),
     ...factories,
     wandb: null,
@@ -255,5 +256,9 @@ export function lmSaesRunnerSettings(inp: RunnerInputs): RunnerSettings {
     eval_windows: r.eval_windows,
     analyze_tokens: r.analyze_tokens,
   };
+  // lm-saes's SAEConfig has no pre-encoder decoder bias (models/sae.py at abb5311): its SAE never subtracts b_D.
+  const preEncoderBias = (inp.dict as { apply_decoder_bias_to_pre_encoder?: boolean })
+    .apply_decoder_bias_to_pre_encoder;
+  if (preEncoderBias !== undefined) notCarried['sae.apply_decoder_bias_to_pre_encoder'] = preEncoderBias;
   return { saeType, settings, notCarried };
 }

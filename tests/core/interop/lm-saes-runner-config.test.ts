@@ -5,7 +5,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { studioHome } from '../../../src/core/home';
-import { exportLmSaesRunConfig, readRunConfig } from '../../../src/core/interop/export-run-config';
+import { parseConfig } from '../../../src/core/config/validate';
+import { exportLmSaesRunConfig, readRunConfig, runnerSettingsOf } from '../../../src/core/interop/export-run-config';
+import { TrainConfigSchema } from '../../../src/protocol/run-config';
 import { openStore, type Store } from '../../../src/core/store';
 import { buildInteropHome, RUN_SAE_CONFIGS, runConfig } from './interop-home';
 import * as F from './lm-saes-runner-fields';
@@ -89,6 +91,27 @@ describe('export --to lm-saes-config', () => {
       expect(script).toContain(`${CLASSES[saeType]}.model_validate(raw)`);
     });
   }
+
+  it('carries a JumpReLU initial threshold as log θ, and lists what lm-saes has no setting for', () => {
+    const run = parseConfig(
+      TrainConfigSchema,
+      {
+        ...runConfig('sae'),
+        sae: { ...RUN_SAE_CONFIGS.sae, act_fn: 'jumprelu', jumprelu_threshold: 0.05 },
+        eps: 1e-6,
+      },
+      'test run',
+    );
+    const r = runnerSettingsOf(run);
+    expect(r.settings.initializer).toMatchObject({ init_log_jumprelu_threshold_value: Math.log(0.05) });
+    expect(r.settings.sae).toMatchObject({ act_fn: 'jumprelu' });
+    expect(r.notCarried).toMatchObject({ eps: 1e-6, 'sae.apply_decoder_bias_to_pre_encoder': true });
+    expect(
+      runnerSettingsOf(parseConfig(TrainConfigSchema, runConfig('sae'), 'topk run')).settings.initializer,
+    ).toMatchObject({
+      init_log_jumprelu_threshold_value: null,
+    });
+  });
 
   it('reads a run folder that is not in the store (runs/<id>/train-config.json)', () => {
     const home = studioHome(root);
