@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { loadAnyDictionary, saveAnyDictionary } from '../dictionary/registry';
 import { InputError } from '../errors';
 import { dictionaryDir, type StudioHome } from '../home';
-import { upsertDictionary, type Dictionary, type Store } from '../store';
+import { listAnalyses, listDictionaries, upsertDictionary, type Dictionary, type Store } from '../store';
 
 export type DictionaryFolderFormat = 'lm-saes' | 'saelens';
 
@@ -55,6 +55,12 @@ export function importDictionaryFolder(
     );
   if (target === source) throw new InputError(`${dir}: is already the store's folder of dictionary '${name}'`);
   const dict = loadAnyDictionary(source);
+  // Checked before the folder is replaced: the store refuses a new d_sae under existing analyses.
+  const existing = listDictionaries(store).find((d) => d.name === name);
+  if (existing && existing.dSae !== dict.cfg.d_sae && listAnalyses(store, name).length > 0)
+    throw new InputError(
+      `dictionary '${name}': d_sae changes from ${existing.dSae} to ${dict.cfg.d_sae} but it has analyses; import under another --name`,
+    );
   const modelName = typeof dict.lmConfig?.model_name === 'string' ? dict.lmConfig.model_name : dict.cfg.model_name;
   saveAnyDictionary(target, dict.kind, dict.cfg, dict.params, dict.lmConfig ? { lmConfig: dict.lmConfig } : {});
   const dictionary = upsertDictionary(store, {

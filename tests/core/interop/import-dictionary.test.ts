@@ -7,7 +7,8 @@ import { loadAnyDictionary } from '../../../src/core/dictionary/registry';
 import { studioHome } from '../../../src/core/home';
 import { exportDictionaryToLmSaes, exportDictionaryToSaeLens } from '../../../src/core/interop/export-dictionary';
 import { importDictionaryFolder } from '../../../src/core/interop/import-dictionary';
-import { getDictionary, listDictionaries, openStore, type Store } from '../../../src/core/store';
+import { getDictionary, listDictionaries, openStore, saveAnalysis, type Store } from '../../../src/core/store';
+import { syntheticAnalysis } from '../store/helpers';
 import { allDictionaries, buildInteropHome } from './interop-home';
 
 let source: string;
@@ -96,6 +97,25 @@ describe('analyses in the folder', () => {
 
 describe('import refusals', () => {
   const home = () => studioHome(target);
+  it('a --name that would not be one folder', () => {
+    expect(() => importDictionaryFolder(store, home(), join(folders(), 'saelens-topk'), { name: '../up' })).toThrow(
+      /^dictionary name '\.\.\/up' is not /,
+    );
+  });
+
+  it('a --replace that would change d_sae under existing analyses, before touching the folder', () => {
+    saveAnalysis(store, syntheticAnalysis({ dictionaryName: 'from-saelens', dSae: 24 }));
+    const path = getDictionary(store, 'from-saelens').path;
+    // Same d_sae (24): replaced.
+    importDictionaryFolder(store, home(), join(folders(), 'lm-relu-sae'), { name: 'from-saelens', replace: true });
+    const before = readFileSync(join(path, 'sae_weights.safetensors'));
+    expect(() =>
+      importDictionaryFolder(store, home(), join(folders(), 'lm-tiny-molt'), { name: 'from-saelens', replace: true }),
+    ).toThrow(/^dictionary 'from-saelens': d_sae changes from 24 to \d+ but it has analyses/);
+    expect(readFileSync(join(path, 'sae_weights.safetensors')).equals(before)).toBe(true);
+    expect(loadAnyDictionary(path).kind.saeType).toBe('sae');
+  });
+
   it('a folder that is neither lm-saes nor SAELens', () => {
     const dir = join(folders(), 'neither');
     mkdirSync(dir);
