@@ -64,9 +64,9 @@ export const EXPORT_TARGETS: Record<string, ExportTarget> = {
   },
   'graph-json': {
     args: ['FILE'],
-    usage: '--graph NAME',
+    usage: '--graph NAME|UID',
     summary: "an attribution graph as the JSON circuit-tracer's and Neuronpedia's graph views load",
-    options: { graph: { type: 'string', valueName: 'NAME', help: 'graph name in the store (graph-json)' } },
+    options: { graph: { type: 'string', valueName: 'NAME|UID', help: 'graph name or uid in the store (graph-json)' } },
     run: ({ home, values, args }) =>
       withReader(home, (s) => exportGraphJson(s, required(values, 'graph', 'graph-json'), args[0]!)),
   },

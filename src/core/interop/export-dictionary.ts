@@ -55,8 +55,13 @@ export function exportDictionaryToLmSaes(store: Store, name: string, dir: string
   return { what: `lm-saes ${dict.kind.saeType} '${name}'`, path: dir };
 }
 
-/** The stored graph `name` as the graph JSON circuit-tracer's and Neuronpedia's views load (written atomically). */
-export function exportGraphJson(store: Store, name: string, file: string): ExportResult {
+/**
+ * The stored graph `ref` (its name, or its uid) as the graph JSON circuit-tracer's and Neuronpedia's views load
+ * (written atomically).
+ */
+export function exportGraphJson(store: Store, ref: string, file: string): ExportResult {
+  const byUid = store.db.prepare('SELECT name FROM graphs WHERE uid = ?').pluck().get(ref) as string | undefined;
+  const name = getGraph(store, ref) ? ref : (byUid ?? ref);
   if (!getGraph(store, name)) {
     const known = store.db.prepare('SELECT name FROM graphs ORDER BY name LIMIT 20').pluck().all() as string[];
     throw new InputError(

@@ -13,7 +13,7 @@ import {
   exportGraphJson,
 } from '../../../src/core/interop/export-dictionary';
 import type { HostParams } from '../../../src/core/sae/host-tensor';
-import { loadGraphJson, openStore, type Store } from '../../../src/core/store';
+import { getGraph, loadGraphJson, openStore, type Store } from '../../../src/core/store';
 import { parseGraphJson } from '../../../src/protocol/circuits/graph-json-import';
 import { expectClose } from '../../helpers/expect-close';
 import { uniform } from '../sae/formats/helpers';
@@ -148,6 +148,13 @@ describe('export --to graph-json', () => {
     const meta = raw.metadata as Record<string, unknown>;
     for (const key of CIRCUIT_TRACER_GRAPH_FIELDS.metadataRequired) expect(meta, `metadata.${key}`).toHaveProperty(key);
     expect(parseGraphJson(raw)).toEqual(loadGraphJson(store, GRAPH_NAME));
+  });
+
+  it('finds the graph by its uid too', () => {
+    const uid = getGraph(store, GRAPH_NAME)!.uid;
+    const file = join(root, 'graph-by-uid.json');
+    expect(exportGraphJson(store, uid, file).what).toMatch(new RegExp(`^graph '${GRAPH_NAME}' `));
+    expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(root, 'graph.json'), 'utf8'));
   });
 
   it('names an unknown graph', () => {
