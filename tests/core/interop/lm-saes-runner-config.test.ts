@@ -113,6 +113,15 @@ describe('export --to lm-saes-config', () => {
     });
   });
 
+  it('a run from an activation cache reads it as an activations source, with no dataset', () => {
+    const run = parseConfig(TrainConfigSchema, { ...runConfig('clt'), activation_cache: '/data/acts' }, 'cached run');
+    const s = runnerSettingsOf(run).settings as { activation_factory: { sources: Record<string, unknown>[] } };
+    expect(s.activation_factory.sources).toHaveLength(1);
+    expect(keys(s.activation_factory.sources[0])).toEqual(sorted(F.ACTIVATIONS_SOURCE_FIELDS));
+    expect(s.activation_factory.sources[0]).toMatchObject({ type: 'activations', path: '/data/acts' });
+    expect(s).toMatchObject({ datasets: null });
+  });
+
   it('reads a run folder that is not in the store (runs/<id>/train-config.json)', () => {
     const home = studioHome(root);
     mkdirSync(join(home.runs, 'folder-run'));

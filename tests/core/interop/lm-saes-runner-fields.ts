@@ -99,6 +99,17 @@ export const ACTIVATION_FACTORY_CONFIG_FIELDS = [
 ];
 /** ActivationFactoryDatasetSource (with ActivationFactorySource's type, name, sample_weights). */
 export const DATASET_SOURCE_FIELDS = ['type', 'name', 'sample_weights', 'is_dataset_tokenized', 'prepend_bos'];
+/** ActivationFactoryActivationsSource (a pre-generated activation cache). */
+export const ACTIVATIONS_SOURCE_FIELDS = [
+  'type',
+  'name',
+  'sample_weights',
+  'path',
+  'device',
+  'dtype',
+  'num_workers',
+  'prefetch',
+];
 /** ActivationFactoryTarget's values. */
 export const ACTIVATION_FACTORY_TARGETS = ['tokens', 'activations-2d', 'activations-1d'];
 /** src/lm_saes/activation/processors/activation.py: BufferShuffleConfig. */
