@@ -32,6 +32,15 @@ export function readRunConfig(store: Store, home: StudioHome, ref: string): { id
   throw new InputError(`unknown run '${ref}': not in the store, and no train-config.json in a run folder of that name`);
 }
 
+/**
+ * The Hugging Face Hub id a model folder came from (config.json's `_name_or_path`, as transformers writes it), which
+ * lm-saes loads by name on the cluster; null when the folder does not say (its local path is written instead).
+ */
+function hubName(dir: string): string | null {
+  const raw = readJsonObject(join(dir, 'config.json'))._name_or_path;
+  return typeof raw === 'string' && /^[\w.-]+\/[\w.-]+$/.test(raw) ? raw : null;
+}
+
 /** The runner settings of a run config: its dictionary config parsed against the model's d_model. */
 export function runnerSettingsOf(run: TrainConfig, device = 'cuda'): RunnerSettings {
   const loc = resolveModel(run.model);
@@ -43,12 +52,13 @@ export function runnerSettingsOf(run: TrainConfig, device = 'cuda'): RunnerSetti
     `run config 'sae'`,
   ) as KindConfigBase;
   const datasetPath = existsSync(run.dataset) ? resolve(run.dataset) : run.dataset;
+  const hub = hubName(loc.dir);
   return lmSaesRunnerSettings({
     run,
     kind,
     dict,
-    modelName: loc.name ?? basename(loc.dir),
-    modelPath: loc.dir,
+    modelName: hub ?? loc.name ?? basename(loc.dir),
+    modelPath: hub ? null : loc.dir,
     datasetPath,
     contextSize: run.context_size,
     device,
@@ -57,11 +67,17 @@ export function runnerSettingsOf(run: TrainConfig, device = 'cuda'): RunnerSetti
 
 function trainScript(s: RunnerSettings, runId: string): string {
   const r = LM_SAES_RUNNERS[s.saeType];
+  const localModel = (s.settings.model as { model_from_pretrained_path: string | null }).model_from_pretrained_path;
   const notCarried = Object.entries(s.notCarried).map(([k, v]) => `#   ${k} = ${JSON.stringify(v)}`);
   return [
     `# Trains SAE Studio run '${runId}' with lm-saes (OpenMOSS/Language-Model-SAEs): python ${TRAIN_SCRIPT}`,
     '# (or torchrun --nproc-per-node N train.py after raising data_parallel_size in settings.json).',
     "# The sae config is validated with its own class first: the settings' `sae` field is typed by an abstract base.",
+    ...(localModel
+      ? [
+          `# model.model_from_pretrained_path is this machine's folder ${localModel}: copy it to the cluster and set it.`,
+        ]
+      : []),
     '# SAE Studio run fields with no lm-saes setting (not carried over):',
     ...notCarried,
     'import json',

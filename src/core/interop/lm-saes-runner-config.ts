@@ -76,9 +76,9 @@ export interface RunnerInputs {
   kind: DictionaryKind;
   /** The run's dictionary config, parsed with the model's d_model. */
   dict: KindConfigBase;
-  /** The model's Hugging Face name (lm-saes loads it by name) and the local folder it came from. */
+  /** The model's Hugging Face name (lm-saes loads it by name), and its local folder when it has no Hub id. */
   modelName: string;
-  modelPath: string;
+  modelPath: string | null;
   /** The dataset as lm-saes's load_dataset takes it (a Hub name or a path). */
   datasetPath: string;
   /** The window length the run used, when known. */

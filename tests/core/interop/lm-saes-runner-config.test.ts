@@ -11,6 +11,7 @@ import { TrainConfigSchema } from '../../../src/protocol/run-config';
 import { openStore, type Store } from '../../../src/core/store';
 import { buildInteropHome, RUN_SAE_CONFIGS, runConfig } from './interop-home';
 import * as F from './lm-saes-runner-fields';
+import { PDLM_DIR } from '../../helpers/fixtures';
 
 let root: string;
 let store: Store;
@@ -120,6 +121,19 @@ describe('export --to lm-saes-config', () => {
     expect(keys(s.activation_factory.sources[0])).toEqual(sorted(F.ACTIVATIONS_SOURCE_FIELDS));
     expect(s.activation_factory.sources[0]).toMatchObject({ type: 'activations', path: '/data/acts' });
     expect(s).toMatchObject({ datasets: null });
+  });
+
+  it("names a model folder's Hub id (config.json _name_or_path) instead of this machine's path", () => {
+    const dir = join(root, 'hub-model');
+    mkdirSync(dir);
+    const cfg = JSON.parse(readFileSync(join(PDLM_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, _name_or_path: 'EleutherAI/pythia-70m' }));
+    const run = parseConfig(TrainConfigSchema, { ...runConfig('sae'), model: dir }, 'hub run');
+    const s = runnerSettingsOf(run).settings;
+    expect(s).toMatchObject({ model_name: 'EleutherAI/pythia-70m' });
+    expect(s.model).toMatchObject({ model_name: 'EleutherAI/pythia-70m', model_from_pretrained_path: null });
+    const local = runnerSettingsOf(parseConfig(TrainConfigSchema, runConfig('sae'), 'local run')).settings;
+    expect(local.model).toMatchObject({ model_name: 'pdlm-4l-256', model_from_pretrained_path: PDLM_DIR });
   });
 
   it('reads a run folder that is not in the store (runs/<id>/train-config.json)', () => {
