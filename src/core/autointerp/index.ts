@@ -17,3 +17,4 @@ export * from './scorers';
 export * from './seeded-random';
 export * from './text-generator';
 export * from './tokenized-sample';
+export * from './lm-saes-prompts';
