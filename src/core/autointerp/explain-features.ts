@@ -5,7 +5,7 @@
 import { InputError } from '../errors';
 import { resolveModel } from '../lm/load-model';
 import { ModelTokenizer } from '../lm/tokenizer';
-import { getDictionary, getFeature, getInterpretation, setInterpretation, type Store } from '../store';
+import { getDictionary, getFeature, getInterpretation, listFeatures, setInterpretation, type Store } from '../store';
 import type { AutoInterpConfig } from './autointerp-config';
 import type { ChatModel } from './chat-model';
 import { featureExamples, type TokenText } from './feature-examples';
@@ -76,6 +76,11 @@ export async function explainFeatures(store: Store, job: ExplainFeaturesJob): Pr
   const dict = getDictionary(store, job.dictionary);
   if (!dict.modelName)
     throw new InputError(`dictionary '${job.dictionary}' names no model, so its tokens cannot be read`);
+  // An unknown analysis name is refused here, by name; no analysis at all, with the command that makes one.
+  if (listFeatures(store, job.dictionary, { analysis: job.analysis, limit: 1 }).analysis === null)
+    throw new InputError(
+      `dictionary '${job.dictionary}' has no analysis yet, so no samples to explain from; run: sae-studio analyze --dictionary ${job.dictionary}`,
+    );
   const text = tokenTextOf(dict.modelName);
   const dSae = Number((dict.config as { d_sae?: unknown }).d_sae);
   const indices = job.features === 'all' ? Array.from({ length: dSae }, (_, i) => i) : job.features;

@@ -131,7 +131,23 @@ describe('explaining features into the store', () => {
     () => skipsAndFailures(store, live[2]!),
     60_000,
   );
+
+  it('refuses an analysis the dictionary does not have, by name', () => unknownAnalysis(store, live[0]!));
 });
+
+/** The analysis named must exist; the error names it and what there is. */
+async function unknownAnalysis(store: Store, index: number): Promise<void> {
+  await expect(
+    explainFeatures(store, {
+      dictionary: 'small',
+      features: [index],
+      explainer: new OpenAiChatModel({ baseUrl: 'http://127.0.0.1:9/v1', model: 'm', apiKey: null }),
+      config: autoInterpConfig(),
+      templates: DEFAULT_PROMPT_TEMPLATES,
+      analysis: 'nope',
+    }),
+  ).rejects.toThrow(/^dictionary 'small' has no analysis named 'nope' \(it has: default\)$/);
+}
 
 /** Skips an explained feature, then, overwriting, fails on a 401 without showing the key. */
 async function skipsAndFailures(store: Store, index: number): Promise<void> {
