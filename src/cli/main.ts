@@ -15,6 +15,7 @@ import { featureCommand, featuresCommand } from './commands/features';
 import { engineCommand, serveCommand } from './commands/serve';
 import { exportCommand } from './commands/export';
 import { importCommand } from './commands/import';
+import { explainCommand } from './commands/explain';
 
 const COMMANDS: Command[] = [
   tokenizeCommand,
@@ -32,6 +33,7 @@ const COMMANDS: Command[] = [
   inferCommand,
   exportCommand,
   importCommand,
+  explainCommand,
   serveCommand,
   engineCommand,
 ];

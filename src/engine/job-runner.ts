@@ -16,6 +16,7 @@ import {
 import { oneLine } from '../protocol/service-dispatch';
 import { runAnalyzeJob } from './analyze-job';
 import { runAttributeJob } from './attribute-job';
+import { runAutointerpJob } from './autointerp-job';
 import { cancelSignal } from './cancel-signal';
 import { JobCancelled } from './job-cancelled';
 import type { ParentPort } from './parent-port';
@@ -73,5 +74,7 @@ function runJob(job: JobSpec, emit: (m: EngineMessage) => void, signal: AbortSig
       return runAnalyzeJob(job, home, emit, signal);
     case 'attribute':
       return runAttributeJob(job, home, emit, signal);
+    case 'autointerp':
+      return runAutointerpJob(job, home, emit, signal);
   }
 }

@@ -36,6 +36,7 @@ import {
   type JobResult,
   type JobSpec,
 } from '../protocol/job-protocol';
+import type { AutointerpJobSpec } from '../protocol/autointerp';
 import type { JobInfo, StudioEvent } from '../protocol/jobs';
 import type { MetricPoint } from '../protocol/runs';
 import { oneLine } from '../protocol/service-dispatch';
@@ -200,6 +201,14 @@ export class Supervisor implements StudioEventSource {
     return { jobId: this.launch({ kind: 'attribute', ...spec }, null, spec.set) };
   }
 
+  /**
+   * Explains a dictionary's features (an 'autointerp' job). `secretEnv` (the endpoint's API key) is added to the
+   * engine's environment alone: it is in no job spec, event or record.
+   */
+  startExplain(spec: Omit<AutointerpJobSpec, 'kind'>, secretEnv: Record<string, string> = {}): { jobId: string } {
+    return { jobId: this.launch({ kind: 'autointerp', ...spec }, null, spec.dictionary, null, null, secretEnv) };
+  }
+
   /** Asks a job to stop; false when no such job is running. A training writes a checkpoint first. */
   cancelJob(jobId: string): boolean {
     const job = this.jobs.get(jobId);
@@ -290,9 +299,10 @@ export class Supervisor implements StudioEventSource {
     dictionary: string,
     analyzeAfter: AnalyzeSpec | null = null,
     lock: HeldLock | null = null,
+    secretEnv: Record<string, string> = {},
   ): string {
     try {
-      return this.launchNow(spec, runId, dictionary, analyzeAfter, lock);
+      return this.launchNow(spec, runId, dictionary, analyzeAfter, lock, secretEnv);
     } catch (err) {
       lock?.release();
       if (runId !== null && spec.kind === 'train')
@@ -309,6 +319,7 @@ export class Supervisor implements StudioEventSource {
     dictionary: string,
     analyzeAfter: AnalyzeSpec | null,
     lock: HeldLock | null,
+    secretEnv: Record<string, string>,
   ): string {
     const jobId = randomUUID();
     const cancelFile = join(this.home.root, 'jobs', `${jobId}.cancel`);
@@ -316,6 +327,7 @@ export class Supervisor implements StudioEventSource {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     env.SAE_STUDIO_HOME = this.home.root;
+    Object.assign(env, secretEnv);
     let resolveEnded!: (info: JobInfo) => void;
     const ended = new Promise<JobInfo>((resolve) => (resolveEnded = resolve));
     const engine = this.options.launcher.launch(env);

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { MetricValuesSchema } from './metric-values';
 import { BACKEND_REQUESTS, DATASET_SPLITS } from './run-config';
+import { AutointerpJobSpecSchema, AutointerpResultSchema } from './autointerp';
 
 const count = z.number().int().nonnegative();
 const jsonObject = z.record(z.string(), z.unknown());
@@ -59,6 +60,7 @@ export const JobSpecSchema = z.discriminatedUnion('kind', [
   TrainJobSpecSchema,
   AnalyzeJobSpecSchema,
   AttributeJobSpecSchema,
+  AutointerpJobSpecSchema,
 ]);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobKind = JobSpec['kind'];
@@ -100,6 +102,7 @@ export const JobResultSchema = z.discriminatedUnion('kind', [
   TrainResultSchema,
   AnalyzeResultSchema,
   AttributeResultSchema,
+  AutointerpResultSchema,
 ]);
 export type JobResult = z.infer<typeof JobResultSchema>;
 

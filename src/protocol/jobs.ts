@@ -12,8 +12,8 @@ import { RunIdSchema } from './runs';
 export const JOB_STATUSES = ['running', 'cancelling', 'done', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** A training run, a feature analysis, an attribution graph. */
-export const JOB_KINDS = ['train', 'analyze', 'attribute'] as const;
+/** A training run, a feature analysis, an attribution graph, the auto-interpretation of features. */
+export const JOB_KINDS = ['train', 'analyze', 'attribute', 'autointerp'] as const;
 
 export const JobProgressSchema = z.object({
   phase: z.string(),

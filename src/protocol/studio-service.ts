@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AppInfoSchema } from './app-info';
+import { ExplainPromptsSchema, SetExplainPromptsRequestSchema, StartExplainRequestSchema } from './autointerp';
 import { ListDictionariesRequestSchema, ListDictionariesResponseSchema } from './dictionaries';
 import {
   AddBookmarkRequestSchema,
@@ -90,6 +91,9 @@ export const STUDIO_METHODS = {
   listDictionarySets: method(Empty, ListDictionarySetsResponseSchema),
   previewNextToken: method(PreviewNextTokenRequestSchema, PreviewNextTokenResponseSchema),
   computeCircuit: method(ComputeCircuitRequestSchema, ComputeCircuitResponseSchema),
+  startExplain: method(StartExplainRequestSchema, StartedJobSchema),
+  getExplainPrompts: method(Empty, ExplainPromptsSchema),
+  setExplainPrompts: method(SetExplainPromptsRequestSchema, ExplainPromptsSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;

@@ -24,8 +24,9 @@ export interface StudioFixture {
   close(): Promise<void>;
 }
 
-export function createStudioFixture(): StudioFixture {
-  const home = studioHome(tempHome());
+/** `root`: an existing home to open (default: a new temporary one). */
+export function createStudioFixture(root: string = tempHome()): StudioFixture {
+  const home = studioHome(root);
   const store = openStore({ dir: home.root });
   const engines: EngineProcess[] = [];
   const inner = nodeForkLauncher(sourceEngineEntry());

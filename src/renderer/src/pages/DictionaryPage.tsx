@@ -31,6 +31,7 @@ import { TokenText } from '../components/TokenText';
 import { Link, navigate } from '../router';
 import { EvaluationTable } from '../components/EvaluationTable';
 import { KindBadge } from '../components/KindViews';
+import { ExplainFeatures } from '../autointerp/ExplainFeatures';
 
 const PAGE = 50;
 
@@ -60,12 +61,18 @@ export function DictionaryPage({ name }: { name: string }) {
             Try text
           </Tabs.Tab>
           <Tabs.Tab value="evaluation">Evaluation</Tabs.Tab>
+          <Tabs.Tab value="explain" data-testid="tab-explain">
+            Explain features
+          </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="features" pt="md">
           <FeatureList dictionary={name} layerSize={cltLayers(dictionary) > 0 ? dictionary.dSae : 0} />
         </Tabs.Panel>
         <Tabs.Panel value="try" pt="md">
           <TryText dictionary={name} />
+        </Tabs.Panel>
+        <Tabs.Panel value="explain" pt="md">
+          <ExplainFeatures dictionary={name} />
         </Tabs.Panel>
         <Tabs.Panel value="evaluation" pt="md">
           {dictionary.metrics ? (

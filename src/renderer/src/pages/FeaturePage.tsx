@@ -28,6 +28,7 @@ import { FeatureKindView, KindBadge, SampleKindView } from '../components/KindVi
 import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
 import { Link } from '../router';
+import { ExplainPanel } from '../autointerp/ExplainPanel';
 
 /** Tokens shown on each side of a sample's strongest token, unless the whole window is asked for. */
 const CONTEXT = 24;
@@ -94,6 +95,12 @@ function FeatureView({ name, index }: { name: string; index: number }) {
         </Group>
       </Group>
       <InterpretationEditor detail={detail} onSaved={(d) => setDetail(d)} />
+      <ExplainPanel
+        dictionary={name}
+        index={index}
+        interpretation={detail.interpretation}
+        onChanged={() => void load()}
+      />
       {!s ? (
         <Alert color="yellow">
           {detail.analysis
