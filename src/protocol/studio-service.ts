@@ -45,6 +45,7 @@ import {
   PreviewNextTokenRequestSchema,
   PreviewNextTokenResponseSchema,
 } from './graphs';
+import { SteerFeatureRequestSchema, SteerFeatureResponseSchema } from './steering';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
 import {
@@ -90,6 +91,7 @@ export const STUDIO_METHODS = {
   listDictionarySets: method(Empty, ListDictionarySetsResponseSchema),
   previewNextToken: method(PreviewNextTokenRequestSchema, PreviewNextTokenResponseSchema),
   computeCircuit: method(ComputeCircuitRequestSchema, ComputeCircuitResponseSchema),
+  steerFeature: method(SteerFeatureRequestSchema, SteerFeatureResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;
