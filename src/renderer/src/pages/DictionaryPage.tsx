@@ -31,6 +31,7 @@ import { TokenText } from '../components/TokenText';
 import { Link, navigate } from '../router';
 import { EvaluationTable } from '../components/EvaluationTable';
 import { KindBadge } from '../components/KindViews';
+import { SteerPanel } from '../components/SteerPanel';
 
 const PAGE = 50;
 
@@ -464,6 +465,7 @@ function TryText({ dictionary }: { dictionary: string }) {
           </Group>
         </Card>
       )}
+      {tokens && <SteerPanel key={selected ?? -1} dictionary={dictionary} index={selected} prompt={text} />}
     </Stack>
   );
 }

@@ -28,6 +28,7 @@ import { FeatureKindView, KindBadge, SampleKindView } from '../components/KindVi
 import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
 import { Link } from '../router';
+import { SteerPanel } from '../components/SteerPanel';
 
 /** Tokens shown on each side of a sample's strongest token, unless the whole window is asked for. */
 const CONTEXT = 24;
@@ -128,6 +129,7 @@ function FeatureView({ name, index }: { name: string; index: number }) {
           <Samples detail={detail} />
         </>
       )}
+      <SteerPanel key={`${name}/${index}`} dictionary={name} index={index} maxActivation={s?.maxActivation} />
     </Stack>
   );
 }
