@@ -277,7 +277,12 @@ function Side(props: { title: string; side: SteeredText; scale: number; testId: 
           `activation ${(side.activations[i] ?? 0).toFixed(3)}${steered?.has(i) ? ' · steered here' : ''}`
         }
       />
-      <Text size="sm" mt={4} data-testid={`${testId}-text`} style={{ whiteSpace: 'pre-wrap' }}>
+      <Text
+        size="sm"
+        mt={4}
+        data-testid={`${testId}-text`}
+        style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
+      >
         {side.text}
       </Text>
     </Card>
