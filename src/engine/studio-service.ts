@@ -36,6 +36,7 @@ import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
 import { circuitMethods } from './circuit-service';
 import { explainMethods } from './explain-service';
+import { steeringMethods } from './steering-service';
 import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
@@ -74,6 +75,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   let inference: TextInference | null = null;
   const { dispose: disposeCircuits, ...circuits } = circuitMethods({ ...deps, refused });
   const explain = explainMethods({ ...deps, refused });
+  const { dispose: disposeSteering, ...steering } = steeringMethods(deps);
   let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
@@ -166,6 +168,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
     ...circuits,
     ...explain,
+    ...steering,
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */
@@ -185,6 +188,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     close: () => {
       inference?.dispose();
       disposeCircuits();
+      disposeSteering();
     },
   };
 }

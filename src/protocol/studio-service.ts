@@ -46,6 +46,7 @@ import {
   PreviewNextTokenRequestSchema,
   PreviewNextTokenResponseSchema,
 } from './graphs';
+import { SteerFeatureRequestSchema, SteerFeatureResponseSchema } from './steering';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
 import {
@@ -94,6 +95,7 @@ export const STUDIO_METHODS = {
   startExplain: method(StartExplainRequestSchema, StartedJobSchema),
   getExplainPrompts: method(Empty, ExplainPromptsSchema),
   setExplainPrompts: method(SetExplainPromptsRequestSchema, ExplainPromptsSchema),
+  steerFeature: method(SteerFeatureRequestSchema, SteerFeatureResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;

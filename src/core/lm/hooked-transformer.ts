@@ -15,8 +15,9 @@ import { checkTokenBatch, tokenBatch, type TokenBatch } from './token-batch';
 import { checkWebGpuBinding } from '../tensor/webgpu-guard';
 import type { ActivationBasis } from '../../protocol/kind-configs/common';
 import { processWeightsTransformerLens } from './weight-processing';
+import type { KvCache } from './kv-cache';
 
-export type { HookFn } from './components/hook-runner';
+export type { HookFn, HookInfo } from './components/hook-runner';
 
 export interface HostParamsOptions {
   /** The activation basis to run in (default 'unprocessed'); 'transformer-lens' processes the weights first. */
@@ -30,6 +31,11 @@ export interface ForwardOptions {
   cache?: string[];
   /** Compute logits (default true); when false the pass stops after the deepest cached or hooked point. */
   logits?: boolean;
+  /**
+   * Incremental decoding: the input holds the positions after those already in the cache (its `length`), which
+   * this pass extends. Needs logits (every layer runs). Hooks see only the new positions (HookInfo.positionOffset).
+   */
+  kvCache?: KvCache;
 }
 
 export interface ForwardResult {
@@ -86,8 +92,12 @@ export class HookedTransformer {
     if (this.disposed) throw new Error('HookedTransformer used after dispose()');
     const cfg = this.cfg;
     const batch = tokenBatch(input as TokenBatch | ArrayLike<number>[]);
+    const kv = opts.kvCache ?? null;
+    const past = kv ? kv.length : 0;
     checkTokenBatch(batch, cfg.dVocab, cfg.nCtx);
     const { batch: B, seq: S } = batch;
+    if (kv && opts.logits === false) throw new InputError('forward: a KV cache needs every layer (logits: true)');
+    kv?.begin(B, S);
 
     const hookMap = new Map<string, HookFn[]>();
     for (const [name, fns] of Object.entries(opts.hooks ?? {})) {
@@ -101,15 +111,15 @@ export class HookedTransformer {
       ? cfg.nLayers
       : Math.max(-1, ...[...cacheNames, ...hookMap.keys()].map((n) => hookStage(cfg, n, this.hookNameSet)));
 
-    const ctxTables = this.tables(S);
-    return tf.tidy((): tf.TensorContainer => {
-      const hooks = new HookRunner(hookMap, cacheNames);
+    const out = tf.tidy((): tf.TensorContainer => {
+      const ctxTables = kv ? kv.rotary(S) : this.tables(S);
+      const hooks = new HookRunner(hookMap, cacheNames, past);
       const ids = tf.tensor2d(batch.ids, [B, S], 'int32');
       let embed = tf.gather(this.params.W_E, ids); // [B, S, d]
       if (cfg.embedScale !== null) embed = tf.mul(embed, cfg.embedScale);
       let resid = hooks.point(HOOK_EMBED, embed);
       if (this.params.W_pos) {
-        const pos = tf.slice(this.params.W_pos, [0, 0], [S, cfg.dModel]).expandDims(0); // [1, S, d], broadcast below
+        const pos = tf.slice(this.params.W_pos, [past, 0], [S, cfg.dModel]).expandDims(0); // [1, S, d], broadcast below
         // Materialised to [B, S, d] only when something reads or changes hook_pos_embed.
         resid = tf.add(
           resid,
@@ -119,7 +129,8 @@ export class HookedTransformer {
       const lastBlock = Math.min(lastStage, cfg.nLayers - 1);
       for (let l = 0; l <= lastBlock; l++) {
         const window = cfg.slidingWindows[l] ?? null;
-        const ctx = { batch: B, seq: S, mask: this.mask(S, window), window, ...ctxTables };
+        const mask = kv ? kv.mask(S, window) : this.mask(S, window);
+        const ctx = { batch: B, seq: S, mask, window, ...ctxTables, kvCache: kv };
         resid = block(resid, this.params.blocks[l]!, cfg, l, ctx, hooks);
       }
       let logits: tf.Tensor3D | null = null;
@@ -134,6 +145,8 @@ export class HookedTransformer {
       }
       return { logits, cache: hooks.cache } as unknown as tf.TensorContainer;
     }) as unknown as ForwardResult;
+    kv?.commit();
+    return out;
   }
 
   /** Activations at `names` without logits; the pass stops after the block holding the deepest of them. */

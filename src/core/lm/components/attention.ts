@@ -9,17 +9,20 @@ import { linear } from './linear';
 import { applyNorm } from './norm';
 import { applyRotary } from './rotary';
 import { fusedCausalAttention } from '../../tensor/kernels/causal-attention/op';
+import type { KvCache } from '../kv-cache';
 
 export interface AttentionContext {
   batch: number;
   seq: number;
-  /** [seq, seq] additive mask (0 where allowed, a large negative number elsewhere). */
+  /** [seq, past + seq] additive mask (0 where allowed, a large negative number elsewhere); past is 0 without a cache. */
   mask: tf.Tensor;
   /** The sliding window the mask applies (query i sees keys i − window < j ≤ i), or null for plain causal. */
   window: number | null;
   /** [1, seq, 1, rotary dim] tables, when the model is rotary. */
   cos: tf.Tensor | null;
   sin: tf.Tensor | null;
+  /** Incremental decoding: the keys and values of earlier positions, extended with this pass's (kv-cache.ts). */
+  kvCache?: KvCache | null;
 }
 
 /** x: [batch * seq, d_model] normalised input → [batch * seq, d_model] (before any post-norm). */
@@ -49,28 +52,33 @@ export function attention(
     k = hp('attn.hook_rot_k', applyRotary(k, ctx.cos, ctx.sin, cfg.rotary.dim)) as tf.Tensor4D;
   }
 
+  // With a KV cache the new queries attend over every cached position plus the new ones: T = past + S keys.
+  const all = ctx.kvCache ? ctx.kvCache.extend(layer, k, v) : { k, v };
+  const T = all.k.shape[1];
   // The scale is applied to q ([B, S, H, dh]) rather than to the scores ([B, H, S, S]): S/dh times fewer multiplies.
   const qs = tf.mul(q, cfg.attnScale) as tf.Tensor4D;
   // The fused kernel, where nothing reads the scores or the pattern (or their gradients): no [B, H, S, S] tensors.
   const fused =
-    !hooks.watches(hookName(layer, 'attn.hook_attn_scores')) && !hooks.watches(hookName(layer, 'attn.hook_pattern'))
+    T === S &&
+    !hooks.watches(hookName(layer, 'attn.hook_attn_scores')) &&
+    !hooks.watches(hookName(layer, 'attn.hook_pattern'))
       ? fusedCausalAttention(qs, k, v, ctx.window, cfg.attnSoftcap)
       : null;
   if (fused) return linear(hp('attn.hook_z', fused).reshape([B * S, H * dh]), p.W_O, p.b_O);
   const qT = tf.transpose(qs, [0, 2, 1, 3]); // [B, H, S, dh]
-  let kT = tf.transpose(k, [0, 2, 3, 1]); // [B, K, dh, S]: explicit, so the matmul below is untransposed
-  let vT = tf.transpose(v, [0, 2, 1, 3]); // [B, K, S, dh]
+  let kT = tf.transpose(all.k, [0, 2, 3, 1]); // [B, K, dh, T]: explicit, so the matmul below is untransposed
+  let vT = tf.transpose(all.v, [0, 2, 1, 3]); // [B, K, T, dh]
   if (K !== H) {
     // Grouped-query attention: query head h reads key/value head floor(h / (H / K)).
     // Tiles in rank 3: webgpu runs rank-5 tiles on the CPU through a synchronous read.
     const rep = H / K;
-    kT = tf.tile(kT.reshape([B * K, 1, dh * S]), [1, rep, 1]).reshape([B, H, dh, S]);
-    vT = tf.tile(vT.reshape([B * K, 1, S * dh]), [1, rep, 1]).reshape([B, H, S, dh]);
+    kT = tf.tile(kT.reshape([B * K, 1, dh * T]), [1, rep, 1]).reshape([B, H, dh, T]);
+    vT = tf.tile(vT.reshape([B * K, 1, T * dh]), [1, rep, 1]).reshape([B, H, T, dh]);
   }
-  let scores: tf.Tensor = tf.matMul(qT, kT); // [B, H, S, S], scaled
+  let scores: tf.Tensor = tf.matMul(qT, kT); // [B, H, S, T], scaled
   if (cfg.attnSoftcap !== null) scores = tf.mul(tf.tanh(tf.div(scores, cfg.attnSoftcap)), cfg.attnSoftcap);
   scores = hp('attn.hook_attn_scores', tf.add(scores, ctx.mask));
-  const pattern = hp('attn.hook_pattern', tf.softmax(scores)); // [B, H, S, S]
+  const pattern = hp('attn.hook_pattern', tf.softmax(scores)); // [B, H, S, T]
   const z = hp('attn.hook_z', tf.transpose(tf.matMul(pattern, vT), [0, 2, 1, 3])); // [B, S, H, dh]
   return linear(z.reshape([B * S, H * dh]), p.W_O, p.b_O);
 }

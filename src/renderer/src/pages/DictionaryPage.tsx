@@ -32,6 +32,7 @@ import { Link, navigate } from '../router';
 import { EvaluationTable } from '../components/EvaluationTable';
 import { KindBadge } from '../components/KindViews';
 import { ExplainFeatures } from '../autointerp/ExplainFeatures';
+import { SteerPanel } from '../components/SteerPanel';
 
 const PAGE = 50;
 
@@ -471,6 +472,7 @@ function TryText({ dictionary }: { dictionary: string }) {
           </Group>
         </Card>
       )}
+      {tokens && <SteerPanel key={selected ?? -1} dictionary={dictionary} index={selected} prompt={text} />}
     </Stack>
   );
 }

@@ -29,6 +29,7 @@ import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
 import { Link } from '../router';
 import { ExplainPanel } from '../autointerp/ExplainPanel';
+import { SteerPanel } from '../components/SteerPanel';
 
 /** Tokens shown on each side of a sample's strongest token, unless the whole window is asked for. */
 const CONTEXT = 24;
@@ -135,6 +136,7 @@ function FeatureView({ name, index }: { name: string; index: number }) {
           <Samples detail={detail} />
         </>
       )}
+      <SteerPanel key={`${name}/${index}`} dictionary={name} index={index} maxActivation={s?.maxActivation} />
     </Stack>
   );
 }
