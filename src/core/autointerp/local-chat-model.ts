@@ -7,7 +7,7 @@ import { loadModel } from '../lm/load-model';
 import { ModelTokenizer } from '../lm/tokenizer';
 import type { ChatMessage, ChatModel, ChatOptions } from './chat-model';
 import { chatFormatOf, renderChat, type ChatFormat } from './chat-template';
-import { FullForwardGenerator, type TextGenerator } from './text-generator';
+import { CachedGenerator, type TextGenerator } from './text-generator';
 
 /** config.json's eos_token_id (a number or a list). */
 function eosIds(dir: string): number[] {
@@ -44,7 +44,7 @@ export class LocalChatModel implements ChatModel {
       const ids = tokenizer.encode(text, { addSpecialTokens: false });
       if (ids.length === 1) stops.add(ids[0]!);
     }
-    const generator = opts.generator?.(model, tokenizer) ?? new FullForwardGenerator(model, tokenizer);
+    const generator = opts.generator?.(model, tokenizer) ?? new CachedGenerator(model, tokenizer);
     return new LocalChatModel(
       location.name ?? basename(location.dir),
       model,

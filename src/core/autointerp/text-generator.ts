@@ -1,8 +1,9 @@
-// Text generation from a local model by repeated full forward passes (no KV cache): each new token runs the whole
-// sequence again. Behind the small TextGenerator interface so that incremental decoding with a KV cache can take
-// its place without touching the pipeline.
+// Text generation from a local model with incremental decoding: one forward of the prompt into a KV cache, then
+// one position per new token (src/core/lm/kv-cache.ts; greedy tokens equal those of repeated full forwards, which
+// the tests check). Behind the small TextGenerator interface the pipeline uses.
 import * as tf from '@tensorflow/tfjs-core';
 import type { HookedTransformer } from '../lm/hooked-transformer';
+import { KvCache } from '../lm/kv-cache';
 import type { ModelTokenizer } from '../lm/tokenizer';
 import { SeededRandom } from './seeded-random';
 
@@ -35,7 +36,7 @@ function pickToken(row: Float32Array, temperature: number, rng: SeededRandom): n
   return best;
 }
 
-export class FullForwardGenerator implements TextGenerator {
+export class CachedGenerator implements TextGenerator {
   constructor(
     private readonly model: HookedTransformer,
     private readonly tokenizer: ModelTokenizer,
@@ -43,7 +44,7 @@ export class FullForwardGenerator implements TextGenerator {
 
   /**
    * New token ids after `promptIds`. A prompt longer than the context keeps its last n_ctx − maxTokens tokens
-   * (a small model's window cannot hold lm-saes's prompts whole).
+   * (a small model's window cannot hold lm-saes's prompts whole), so prompt and answer always fit the cache.
    */
   async generateIds(promptIds: readonly number[], opts: GenerateOptions): Promise<number[]> {
     const nCtx = this.model.cfg.nCtx;
@@ -53,22 +54,28 @@ export class FullForwardGenerator implements TextGenerator {
     const rng = new SeededRandom(opts.seed ?? 0);
     const out: number[] = [];
     const dVocab = this.model.cfg.dVocab;
-    while (out.length < budget) {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-      const last = tf.tidy(() => {
-        const { logits } = this.model.forward([ids]); // [1, seq, d_vocab]
-        return logits!
-          .slice([0, ids.length - 1, 0], [1, 1, dVocab])
-          .reshape([dVocab])
-          .toFloat(); // [d_vocab]
-      });
-      const row = (await last.data()) as Float32Array;
-      last.dispose();
-      const next = pickToken(row, opts.temperature, rng);
-      if (stops.has(next)) break;
-      out.push(next);
-      ids.push(next);
-      if (ids.length >= nCtx) ids.shift();
+    const cache = new KvCache(this.model.cfg, 1, ids.length + budget);
+    try {
+      let input = ids;
+      while (out.length < budget) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+        const step = input;
+        const last = tf.tidy(() => {
+          const { logits } = this.model.forward([step], { kvCache: cache }); // [1, new positions, d_vocab]
+          return logits!
+            .slice([0, step.length - 1, 0], [1, 1, dVocab])
+            .reshape([dVocab])
+            .toFloat(); // [d_vocab]
+        });
+        const row = (await last.data()) as Float32Array;
+        last.dispose();
+        const next = pickToken(row, opts.temperature, rng);
+        if (stops.has(next)) break;
+        out.push(next);
+        input = [next];
+      }
+    } finally {
+      cache.dispose();
     }
     return out;
   }

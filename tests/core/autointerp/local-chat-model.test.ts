@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FullForwardGenerator, LocalChatModel, renderChat } from '../../../src/core/autointerp';
+import { CachedGenerator, LocalChatModel, renderChat } from '../../../src/core/autointerp';
 import { loadModel } from '../../../src/core/lm/load-model';
 import { ModelTokenizer } from '../../../src/core/lm/tokenizer';
 import { initBackend } from '../../../src/core/tensor/backend';
@@ -36,14 +36,14 @@ describe('a local model folder as the explainer', () => {
     const { model } = loadModel(PDLM_DIR);
     const tokenizer = ModelTokenizer.load(PDLM_DIR);
     try {
-      const expected = await new FullForwardGenerator(model, tokenizer).generate(renderChat('chatml', messages), {
+      const expected = await new CachedGenerator(model, tokenizer).generate(renderChat('chatml', messages), {
         maxTokens: 4,
         temperature: 0,
         stopTokenIds: [0],
       });
       expect(await chat.complete(messages, opts)).toBe(expected);
       // The template matters: the same messages as plain paragraphs continue differently.
-      const plain = await new FullForwardGenerator(model, tokenizer).generate(renderChat('plain', messages), {
+      const plain = await new CachedGenerator(model, tokenizer).generate(renderChat('plain', messages), {
         maxTokens: 4,
         temperature: 0,
         stopTokenIds: [0],
@@ -61,7 +61,7 @@ describe('a local model folder as the explainer', () => {
     const { model } = loadModel(PDLM_DIR);
     const tokenizer = ModelTokenizer.load(PDLM_DIR);
     try {
-      const expected = await new FullForwardGenerator(model, tokenizer).generate(
+      const expected = await new CachedGenerator(model, tokenizer).generate(
         'You explain features.\n\nExample 1: the <<cat>> sat\n\n',
         { maxTokens: 4, temperature: 0, stopTokenIds: [0] },
       );

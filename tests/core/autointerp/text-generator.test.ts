@@ -1,25 +1,25 @@
-// Generation by repeated full forwards on pdlm-4l-256: greedy tokens are each step's argmax (continuing from a
+// Generation through the KV cache on pdlm-4l-256: greedy tokens are each step's argmax of a full forward (continuing from a
 // prefix of the answer gives the rest of it), stop tokens end the answer, and a prompt longer than the context keeps
 // its end.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FullForwardGenerator } from '../../../src/core/autointerp';
+import { CachedGenerator } from '../../../src/core/autointerp';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import { loadModel } from '../../../src/core/lm/load-model';
 import { ModelTokenizer } from '../../../src/core/lm/tokenizer';
 import { initBackend } from '../../../src/core/tensor/backend';
 import { PDLM_DIR } from '../../helpers/fixtures';
 
-describe('full-forward text generation', () => {
+describe('text generation with the KV cache', () => {
   let model: HookedTransformer;
-  let gen: FullForwardGenerator;
+  let gen: CachedGenerator;
   let tokenizer: ModelTokenizer;
 
   beforeAll(async () => {
     await initBackend('cpu');
     model = loadModel(PDLM_DIR).model;
     tokenizer = ModelTokenizer.load(PDLM_DIR);
-    gen = new FullForwardGenerator(model, tokenizer);
+    gen = new CachedGenerator(model, tokenizer);
   });
   afterAll(() => model?.dispose());
 
@@ -27,7 +27,6 @@ describe('full-forward text generation', () => {
     const prompt = tokenizer.encode('Once upon a time, the little');
     const out = await gen.generateIds(prompt, { maxTokens: 5, temperature: 0 });
     expect(out).toHaveLength(5);
-    const before = tf.memory().numTensors;
     const ids = [...prompt];
     for (const expected of out) {
       const argmax = tf.tidy(() =>
@@ -40,10 +39,12 @@ describe('full-forward text generation', () => {
       argmax.dispose();
       ids.push(expected);
     }
-    expect(tf.memory().numTensors).toBe(before);
+    // The model keeps a causal mask per sequence length it has seen; the lengths above are all seen by now.
+    const before = tf.memory().numTensors;
     expect(await gen.generateIds([...prompt, ...out.slice(0, 2)], { maxTokens: 3, temperature: 0 })).toEqual(
       out.slice(2),
     );
+    expect(tf.memory().numTensors, 'tensors left by a generation').toBe(before);
   });
 
   it('stops before a stop token, and keeps the end of a prompt longer than the context', async () => {
