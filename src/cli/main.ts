@@ -13,6 +13,7 @@ import { generateCommand } from './commands/generate';
 import { analyzeCommand, inferCommand } from './commands/analyze';
 import { featureCommand, featuresCommand } from './commands/features';
 import { engineCommand, serveCommand } from './commands/serve';
+import { syncCommand } from './commands/sync';
 
 const COMMANDS: Command[] = [
   tokenizeCommand,
@@ -28,6 +29,7 @@ const COMMANDS: Command[] = [
   featuresCommand,
   featureCommand,
   inferCommand,
+  syncCommand,
   serveCommand,
   engineCommand,
 ];

@@ -212,7 +212,7 @@ export async function emitFeatureDocuments(
       ...(interp
         ? {
             interpretation: { ...(detail ?? {}), text: interp.text },
-            studio_interpretation: { updated_at: interp.updated_at, detail },
+            studio_interpretation: { text: interp.text, updated_at: interp.updated_at, detail },
           }
         : {}),
     });

@@ -246,7 +246,10 @@ export function interpretationOf(
 ): { text: string; detail: string | null; updatedAt: string | null } | null {
   const i = doc.interpretation as Document | null | undefined;
   if (!i || typeof i.text !== 'string' || i.text.trim() === '') return null;
-  const studio = doc.studio_interpretation as { updated_at?: string; detail?: unknown } | undefined;
+  // Our note of when the text was written holds only while the text is still ours (lm-saes's editor replaces
+  // `interpretation` and leaves `studio_interpretation` behind).
+  const noted = doc.studio_interpretation as { text?: string; updated_at?: string; detail?: unknown } | undefined;
+  const studio = noted && noted.text === i.text ? noted : undefined;
   const { text, ...rest } = i;
   const detail = studio && 'detail' in studio ? studio.detail : Object.keys(rest).length > 0 ? rest : null;
   return { text: text as string, detail: detail == null ? null : json(detail), updatedAt: studio?.updated_at ?? null };
