@@ -35,6 +35,7 @@ import { previewDataset } from './dataset-preview';
 import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
 import { circuitMethods } from './circuit-service';
+import { syncMethods } from './sync-methods';
 import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
@@ -163,6 +164,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     getGraph: async ({ name }) => openGraph(store, name),
     importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
     ...circuits,
+    ...syncMethods({ store, home }),
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */

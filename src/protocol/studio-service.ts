@@ -4,6 +4,7 @@
  * (`POST /api/<method>`), and called through `createStudioClient` over either transport.
  */
 import { z } from 'zod';
+import { SyncLogResponseSchema, SyncRequestSchema, SyncSummarySchema } from './sync';
 import { AppInfoSchema } from './app-info';
 import { ListDictionariesRequestSchema, ListDictionariesResponseSchema } from './dictionaries';
 import {
@@ -90,6 +91,8 @@ export const STUDIO_METHODS = {
   listDictionarySets: method(Empty, ListDictionarySetsResponseSchema),
   previewNextToken: method(PreviewNextTokenRequestSchema, PreviewNextTokenResponseSchema),
   computeCircuit: method(ComputeCircuitRequestSchema, ComputeCircuitResponseSchema),
+  syncRun: method(SyncRequestSchema, SyncSummarySchema),
+  syncLog: method(Empty, SyncLogResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;
