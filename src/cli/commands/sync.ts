@@ -84,7 +84,8 @@ function printSummary(s: SyncSummary): void {
   process.stdout.write(
     `${s.direction} ${s.target}: ${verb} ${s.writes} records${per ? ` (${per})` : ''}` +
       `${s.direction === 'push' ? `, ${s.files} GridFS files` : ''}; ${s.unchanged} unchanged; ` +
-      `${s.conflicts} conflicts; ${s.seconds.toFixed(1)} s\n`,
+      `${s.conflicts} conflicts${s.heldBackBookmarks ? `; ${s.heldBackBookmarks} bookmarks of unanalysed features held back` : ''}; ` +
+      `${s.seconds.toFixed(1)} s\n`,
   );
 }
 

@@ -33,6 +33,13 @@ export interface ExportOptions {
   only?: readonly SyncCollectionGroup[];
   /** Also put each dictionary's weight files in GridFS (`studio_weights` on its `saes` document). */
   gridfsWeights?: boolean;
+  /**
+   * Leave out bookmarks of features with no analysis (lm-saes's bookmarks page answers 404 for all bookmarks when
+   * one of them points at a feature without analyses — spec §5.9); `heldBack` counts them. Sync push sets it; a
+   * folder export keeps every bookmark (it is a copy of the store).
+   */
+  onlyAnalysedBookmarks?: boolean;
+  heldBack?: { bookmarks: number };
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -125,8 +132,16 @@ export async function exportDocuments(store: Store, sink: DocumentSink, options:
       if (wanted.has('bookmarks'))
         for (const b of db
           .prepare('SELECT * FROM bookmarks WHERE dictionary_id = ? ORDER BY feature_index')
-          .all(dict.id) as BookmarkRow[])
+          .all(dict.id) as BookmarkRow[]) {
+          const analysed = db
+            .prepare('SELECT 1 FROM features WHERE dictionary_id = ? AND feature_index = ? LIMIT 1')
+            .get(dict.id, b.feature_index);
+          if (options.onlyAnalysedBookmarks && !analysed) {
+            if (options.heldBack) options.heldBack.bookmarks++;
+            continue;
+          }
           await sink.doc('bookmarks', bookmarkDocument(b, dict));
+        }
     }
     const setSeries = new Map<string, string>();
     for (const set of db.prepare('SELECT * FROM dictionary_sets ORDER BY name').all() as DictionarySetRow[]) {

@@ -35,6 +35,8 @@ export interface SyncSummary {
   files: number;
   conflicts: number;
   perCollection: Record<string, number>;
+  /** push: bookmarks of features without analyses, not sent (they would break lm-saes's bookmarks page). */
+  heldBackBookmarks: number;
   seconds: number;
 }
 
@@ -74,8 +76,15 @@ export async function pushToMongo(store: Store, target: MongoTarget, options: Sy
       counts,
       full: options.full ?? false,
     });
-    await exportDocuments(store, sink, options);
-    const summary: SyncSummary = { direction: 'push', target: key, ...counts, seconds: (Date.now() - started) / 1000 };
+    const heldBack = { bookmarks: 0 };
+    await exportDocuments(store, sink, { ...options, onlyAnalysedBookmarks: true, heldBack });
+    const summary: SyncSummary = {
+      direction: 'push',
+      target: key,
+      ...counts,
+      heldBackBookmarks: heldBack.bookmarks,
+      seconds: (Date.now() - started) / 1000,
+    };
     return { ...summary, counts: { ...counts } };
   });
 }
@@ -188,6 +197,7 @@ export async function pullFromMongo(
       files: 0,
       conflicts,
       perCollection,
+      heldBackBookmarks: 0,
       seconds: (Date.now() - started) / 1000,
     };
     return { ...summary, counts: { ...perCollection, conflicts } };
