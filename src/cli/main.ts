@@ -16,6 +16,7 @@ import { engineCommand, serveCommand } from './commands/serve';
 import { exportCommand } from './commands/export';
 import { importCommand } from './commands/import';
 import { explainCommand } from './commands/explain';
+import { syncCommand } from './commands/sync';
 
 const COMMANDS: Command[] = [
   tokenizeCommand,
@@ -34,6 +35,7 @@ const COMMANDS: Command[] = [
   exportCommand,
   importCommand,
   explainCommand,
+  syncCommand,
   serveCommand,
   engineCommand,
 ];

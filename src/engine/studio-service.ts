@@ -37,6 +37,7 @@ import { featureView, TokenLabels } from './feature-view';
 import { circuitMethods } from './circuit-service';
 import { explainMethods } from './explain-service';
 import { steeringMethods } from './steering-service';
+import { syncMethods } from './sync-methods';
 import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
@@ -169,6 +170,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     ...circuits,
     ...explain,
     ...steering,
+    ...syncMethods({ store, home }),
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */

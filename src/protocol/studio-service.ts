@@ -4,6 +4,7 @@
  * (`POST /api/<method>`), and called through `createStudioClient` over either transport.
  */
 import { z } from 'zod';
+import { SyncLogResponseSchema, SyncRequestSchema, SyncSummarySchema } from './sync';
 import { AppInfoSchema } from './app-info';
 import { ExplainPromptsSchema, SetExplainPromptsRequestSchema, StartExplainRequestSchema } from './autointerp';
 import { ListDictionariesRequestSchema, ListDictionariesResponseSchema } from './dictionaries';
@@ -96,6 +97,8 @@ export const STUDIO_METHODS = {
   getExplainPrompts: method(Empty, ExplainPromptsSchema),
   setExplainPrompts: method(SetExplainPromptsRequestSchema, ExplainPromptsSchema),
   steerFeature: method(SteerFeatureRequestSchema, SteerFeatureResponseSchema),
+  syncRun: method(SyncRequestSchema, SyncSummarySchema),
+  syncLog: method(Empty, SyncLogResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;

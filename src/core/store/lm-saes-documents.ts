@@ -9,20 +9,27 @@
 // stores the arrays through GridFS as `np.save` bytes: NumpyArray keeps dtype and shape for that.
 // Our fields lm-saes has no place for are added with a `studio_` prefix (its pydantic models ignore unknown keys).
 // The other kinds' data goes where lm-saes's post-analysis processors put it: a crosscoder's `decoder_norms` [H] and
-// `decoder_similarity_matrix` [H][H], a CLT's `decoder_norms` [L] (per target layer), a Lorsa sampling's
-// `z_pattern_indices` float32 [3, nnz] (sample, query, key) and `z_pattern_values` — ours hold the z-pattern of each
+// `decoder_similarity_matrices` [H][H], a CLT's `decoder_norms` [L] (per target layer), a Lorsa sampling's
+// `z_pattern_indices` int64 [3, nnz] (sample, query, key) and `z_pattern_values` — ours hold the z-pattern of each
 // top sample at its strongest token only, where lm-saes keeps every query the feature fired at.
+import { pyFloat, pyInt } from '../sync/bson-values';
 import type { Bookmark } from './bookmarks';
 import type { CatalogEntry } from './catalog';
 import type { Dictionary } from './dictionaries';
 import type { FeatureDetail } from './features';
 
 export interface NumpyArray {
-  dtype: 'float32' | 'int64';
+  dtype: 'float32' | 'int64' | 'int32';
   shape: number[];
   /** Row-major. */
-  data: Float32Array | BigInt64Array;
+  data: Float32Array | BigInt64Array | Int32Array;
 }
+
+/** What the sampling arrays are made of: one sample's sparse activations (and a Lorsa's z-pattern). */
+export type SampleActivations = Pick<
+  FeatureDetail['samplings'][number]['samples'][number],
+  'positions' | 'values' | 'kindData'
+>;
 
 export interface LmSaesSamplingDocument {
   name: string;
@@ -50,7 +57,7 @@ export interface LmSaesFeatureAnalysisDocument {
   /** Crosscoder (per head) and CLT (per target layer). */
   decoder_norms?: number[];
   /** Crosscoder: the heads' decoder cosine; null where a head's decoder is zero (NaN in lm-saes). */
-  decoder_similarity_matrix?: (number | null)[][];
+  decoder_similarity_matrices?: (number | null)[][];
 }
 
 export interface LmSaesLogit {
@@ -82,7 +89,7 @@ function int64(values: readonly number[]): NumpyArray {
 }
 
 /** The sparse COO activations of a sampling, as torch's `to_sparse()` orders them. */
-function sparseActs(samples: FeatureDetail['samplings'][number]['samples']): {
+export function sparseActs(samples: readonly SampleActivations[]): {
   indices: NumpyArray;
   values: NumpyArray;
 } {
@@ -106,8 +113,8 @@ function sparseActs(samples: FeatureDetail['samplings'][number]['samples']): {
 }
 
 /** A Lorsa sampling's z-patterns as sparse COO over [n_samples, query, key] (lm-saes `z_pattern_indices/values`). */
-function zPatterns(
-  samples: FeatureDetail['samplings'][number]['samples'],
+export function zPatterns(
+  samples: readonly SampleActivations[],
 ): Pick<LmSaesSamplingDocument, 'z_pattern_indices' | 'z_pattern_values'> {
   const entries: [number, number, number, number][] = [];
   samples.forEach((x, i) => {
@@ -116,14 +123,14 @@ function zPatterns(
   });
   if (entries.length === 0) return {};
   const nnz = entries.length;
-  const indices = new Float32Array(3 * nnz);
+  const indices = new BigInt64Array(3 * nnz); // int64, as lm-saes stores z_pattern_indices
   entries.forEach(([i, q, k], e) => {
-    indices[e] = i;
-    indices[nnz + e] = q;
-    indices[2 * nnz + e] = k;
+    indices[e] = BigInt(i);
+    indices[nnz + e] = BigInt(q);
+    indices[2 * nnz + e] = BigInt(k);
   });
   return {
-    z_pattern_indices: { dtype: 'float32', shape: [3, nnz], data: indices },
+    z_pattern_indices: { dtype: 'int64', shape: [3, nnz], data: indices },
     z_pattern_values: { dtype: 'float32', shape: [nnz], data: Float32Array.from(entries, (e) => e[3]) },
   };
 }
@@ -164,7 +171,7 @@ export function toLmSaesFeatureDocument(feature: FeatureDetail, options: { serie
       ...(feature.kindData?.kind === 'clt' || feature.kindData?.kind === 'crosscoder'
         ? { decoder_norms: feature.kindData.decoderNorms }
         : {}),
-      ...(feature.kindData?.kind === 'crosscoder' ? { decoder_similarity_matrix: feature.kindData.similarity } : {}),
+      ...(feature.kindData?.kind === 'crosscoder' ? { decoder_similarity_matrices: feature.kindData.similarity } : {}),
     });
     doc.logits = {
       top_positive: stats.topLogits.map((l) => ({ token: l.token, logit: l.logit })),
@@ -210,4 +217,48 @@ export function toLmSaesBookmarkDocument(bookmark: Bookmark, options: { series: 
 /** lm-saes `models` / `datasets` documents (ModelRecord, DatasetRecord: { name, cfg }). */
 export function toLmSaesCatalogDocument(entry: CatalogEntry): { name: string; cfg: Record<string, unknown> } {
   return { name: entry.name, cfg: entry.cfg };
+}
+
+/** lm-saes config fields that are Python floats: BSON doubles even when whole (expansion_factor 8.0). */
+const LM_SAES_FLOAT_FIELDS = new Set([
+  'expansion_factor',
+  'sparsity_threshold_for_triton_spmm_kernel',
+  'jumprelu_threshold_window',
+  'jumprelu_threshold',
+  'l1_coefficient',
+  'lp',
+  'init_decoder_norm',
+  'init_encoder_norm',
+  'norm_activation_scale',
+  'rotary_base',
+]);
+
+function typedValue(key: string, value: unknown): unknown {
+  if (typeof value === 'number')
+    return LM_SAES_FLOAT_FIELDS.has(key) || !Number.isInteger(value) ? pyFloat(value) : pyInt(value);
+  if (Array.isArray(value)) return value.map((v) => typedValue(key, v));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typedValue(k, v)]));
+  return value;
+}
+
+/**
+ * The `cfg` of an lm-saes `saes` document: `sae_type` first, `expansion_factor` (a double: d_sae / d_model, as
+ * lm-saes stores it instead of d_sae) right after `d_model` when the config has d_model (then d_sae is left out),
+ * every number typed as PyMongo would.
+ */
+export function toLmSaesCfg(
+  config: Readonly<Record<string, unknown>>,
+  dSae: number,
+  saeType: string,
+): Record<string, unknown> {
+  const cfg: Record<string, unknown> = { sae_type: saeType };
+  const hasDModel = typeof config.d_model === 'number';
+  const derive = hasDModel && config.expansion_factor === undefined;
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'sae_type' || (key === 'd_sae' && hasDModel)) continue; // lm-saes derives d_sae, it does not store it
+    cfg[key] = value;
+    if (key === 'd_model' && derive) cfg.expansion_factor = dSae / (value as number);
+  }
+  return typedValue('', cfg) as Record<string, unknown>;
 }

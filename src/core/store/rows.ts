@@ -339,6 +339,72 @@ export const GRAPH_COLUMNS = columnsOf<GraphRow>()([
   'finished_at',
 ]);
 
+/** Sync with an lm-saes MongoDB (migration 5): a record's hash as last synced with a target (server + database). */
+export interface SyncRecordRow {
+  target: string;
+  collection: string;
+  record_key: string;
+  hash: string;
+  synced_at: string;
+}
+export const SYNC_RECORD_COLUMNS = columnsOf<SyncRecordRow>()([
+  'target',
+  'collection',
+  'record_key',
+  'hash',
+  'synced_at',
+]);
+
+export interface SyncRunRow {
+  id: number;
+  target: string;
+  direction: 'push' | 'pull';
+  status: 'running' | 'done' | 'failed';
+  /** JSON object: what moved. */
+  counts: string;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+export const SYNC_RUN_COLUMNS = columnsOf<SyncRunRow>()([
+  'id',
+  'target',
+  'direction',
+  'status',
+  'counts',
+  'error',
+  'started_at',
+  'finished_at',
+]);
+
+/** A record edited on both sides since the last sync: the rule's winner and both values (JSON). */
+export interface SyncConflictRow {
+  id: number;
+  target: string;
+  collection: string;
+  record_key: string;
+  field: string;
+  winner: 'local' | 'remote';
+  local_value: string | null;
+  remote_value: string | null;
+  local_updated_at: string | null;
+  remote_updated_at: string | null;
+  resolved_at: string;
+}
+export const SYNC_CONFLICT_COLUMNS = columnsOf<SyncConflictRow>()([
+  'id',
+  'target',
+  'collection',
+  'record_key',
+  'field',
+  'winner',
+  'local_value',
+  'remote_value',
+  'local_updated_at',
+  'remote_updated_at',
+  'resolved_at',
+]);
+
 export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   models: MODEL_COLUMNS,
   datasets: DATASET_COLUMNS,
@@ -355,4 +421,7 @@ export const TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   dictionary_sets: DICTIONARY_SET_COLUMNS,
   dictionary_set_members: DICTIONARY_SET_MEMBER_COLUMNS,
   graphs: GRAPH_COLUMNS,
+  sync_records: SYNC_RECORD_COLUMNS,
+  sync_runs: SYNC_RUN_COLUMNS,
+  sync_conflicts: SYNC_CONFLICT_COLUMNS,
 };

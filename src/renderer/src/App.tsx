@@ -22,6 +22,7 @@ import { FeaturePage } from './pages/FeaturePage';
 import { HomePage } from './pages/HomePage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
+import { SyncPage } from './pages/SyncPage';
 import { WizardPage } from './pages/WizardPage';
 import { href, matchRoute, usePath, type RouteParams } from './router';
 
@@ -49,6 +50,7 @@ const ROUTES: Route[] = [
   route('/dictionaries/:name/features/:index', (p) => <FeaturePage name={p.name} index={Number(p.index)} />),
   route('/circuits', () => <CircuitsPage />),
   route('/circuits/:name', (p) => <CircuitPage name={p.name} />),
+  route('/sync', () => <SyncPage />),
 ];
 
 const NAV = [
@@ -57,6 +59,7 @@ const NAV = [
   { to: '/runs', label: 'Runs', active: (path: string) => path.startsWith('/runs') },
   { to: '/dictionaries', label: 'Dictionaries & features', active: (path: string) => path.startsWith('/dictionaries') },
   { to: '/circuits', label: 'Circuits', active: (path: string) => path.startsWith('/circuits') },
+  { to: '/sync', label: 'Sync', active: (path: string) => path.startsWith('/sync') },
 ];
 
 function page(path: string): ReactNode {

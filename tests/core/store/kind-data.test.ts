@@ -98,7 +98,7 @@ describe('kind data in the store', () => {
       expect(f.samplings.find((s) => s.name === 'quantile_1')!.samples.every((s) => s.kindData === null)).toBe(true);
       // lm-saes's crosscoder post-analysis fields.
       const doc = toLmSaesFeatureDocument(f, { series: 'default' }).analyses[0]!;
-      expect([doc.decoder_norms, doc.decoder_similarity_matrix]).toEqual([
+      expect([doc.decoder_norms, doc.decoder_similarity_matrices]).toEqual([
         [3 / 8, 0],
         [
           [1, null],
@@ -123,7 +123,8 @@ describe('kind data in the store', () => {
       // lm-saes's sparse z_pattern over [sample, query, key]: rank 0's zero contribution at key 2 is left out.
       const top = toLmSaesFeatureDocument(l, { series: 'default' }).analyses[0]!.samplings[0]!;
       expect(top.z_pattern_indices?.shape).toEqual([3, 8]);
-      expect(Array.from(top.z_pattern_indices!.data as Float32Array)).toEqual([
+      expect(top.z_pattern_indices?.dtype).toBe('int64');
+      expect(Array.from(top.z_pattern_indices!.data as BigInt64Array, Number)).toEqual([
         ...[0, 0, 1, 1, 1, 2, 2, 2],
         ...[2, 2, 2, 2, 2, 2, 2, 2],
         ...[0, 1, 0, 1, 2, 0, 1, 2],
