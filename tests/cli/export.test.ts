@@ -72,7 +72,7 @@ describe('sae-studio export', () => {
     );
     expectOneLineError(
       ['--to', 'hdf5', join(home, 'x')],
-      /^sae-studio: error: --to is 'hdf5', expected one of saelens, lm-saes, graph-json, lm-saes-config$/,
+      /^sae-studio: error: --to is 'hdf5', expected one of saelens, lm-saes, graph-json, lm-saes-config, mongodump, ejson$/,
     );
     expectOneLineError(
       ['--to', 'lm-saes-config', 'run-sae'],

@@ -56,7 +56,35 @@ describe('sae-studio import', () => {
     const c = runCli(['import', neither], into);
     expect(c.status).not.toBe(0);
     expect(errorLines(c.stderr)).toEqual([
-      `sae-studio: error: ${neither}: neither an lm-saes dictionary folder (config.json + sae_weights.safetensors) nor a SAELens one (cfg.json + sae_weights.safetensors)`,
+      `sae-studio: error: ${neither}: neither an lm-saes dictionary folder (config.json + sae_weights.safetensors) nor a SAELens one (cfg.json + sae_weights.safetensors); not a mongodump folder (no <collection>.bson files in it or in a database subfolder) nor an Extended JSON export (no <collection>.json files)`,
     ]);
+  });
+
+  it('reads back a mongodump folder and an Extended JSON folder written by export', () => {
+    const env = { SAE_STUDIO_HOME: source };
+    const out = mkdtempSync(join(tmpdir(), 'sae-studio-dump-'));
+    const expected = (home: string): string[][] => {
+      const store = openStore({ dir: home, readonly: true });
+      try {
+        return listDictionaries(store).map((d) => [d.name, d.saeType, String(d.dSae)]);
+      } finally {
+        store.close();
+      }
+    };
+    try {
+      for (const format of ['mongodump', 'ejson']) {
+        const w = runCli(['export', '--to', format, join(out, format)], env);
+        expect(w.status, w.stderr).toBe(0);
+        expect(w.stdout).toMatch(new RegExp(`^wrote [\\d,]+ documents \\(${format}\\) to .*mechinterp\\n$`));
+        const home = mkdtempSync(join(tmpdir(), `sae-studio-from-${format}-`));
+        const r = runCli(['import', join(out, format)], { SAE_STUDIO_HOME: home });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^imported the ${format} folder .*: .*saes \\d+`));
+        expect(expected(home)).toEqual(expected(source));
+        rmSync(home, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 // The table of `sae-studio export --to TARGET` targets: each declares its positional arguments, its own options and
-// what it runs, so a new target (MongoDB's mongodump / ejson folders) is one entry here and nothing else.
+// what it runs, so a new target is one entry here and nothing else.
 import { resolve } from 'node:path';
 import { InputError } from '../../core/errors';
 import {
@@ -12,6 +12,8 @@ import { exportLmSaesRunConfig } from '../../core/interop/export-run-config';
 import type { StudioHome } from '../../core/home';
 import { openStore, type Store } from '../../core/store';
 import type { OptionSpec } from '../command';
+import { exportMongoFolder } from './export-mongo';
+import { parseOnly } from './sync';
 
 export type OptionValues = Record<string, string | boolean | undefined>;
 
@@ -34,6 +36,41 @@ function required(values: OptionValues, name: string, target: string): string {
   const v = values[name];
   if (typeof v !== 'string' || v === '') throw new InputError(`--to ${target} needs --${name}`);
   return v;
+}
+
+const MONGO_OPTIONS: Record<string, OptionSpec> = {
+  series: { type: 'string', valueName: 'S', help: 'only dictionaries of this lm-saes series (mongodump, ejson)' },
+  only: {
+    type: 'string',
+    valueName: 'LIST',
+    help: 'comma-separated: dictionaries, analyses, features, bookmarks, circuits (mongodump, ejson)',
+  },
+  'gridfs-weights': { type: 'boolean', help: "the dictionaries' weights into GridFS as well (mongodump, ejson)" },
+  db: {
+    type: 'string',
+    valueName: 'NAME',
+    help: "database folder name (mongodump, ejson; default lm-saes's mechinterp)",
+  },
+};
+
+/** The store as lm-saes's MongoDB documents in a folder mongorestore (mongodump) or mongoimport (ejson) reads. */
+function mongoTarget(format: 'mongodump' | 'ejson', summary: string): ExportTarget {
+  return {
+    args: ['DIR'],
+    usage: '[--series S] [--only LIST] [--gridfs-weights] [--db NAME]',
+    summary,
+    options: MONGO_OPTIONS,
+    run: async ({ home, values, args }) => {
+      const r = await exportMongoFolder(home, format, resolve(args[0]!), {
+        series: typeof values.series === 'string' ? values.series : undefined,
+        only: parseOnly(typeof values.only === 'string' ? values.only : undefined),
+        gridfsWeights: values['gridfs-weights'] === true,
+        db: typeof values.db === 'string' ? values.db : undefined,
+      });
+      const n = Object.values(r.counts).reduce((a, b) => a + b, 0);
+      return { what: `${n.toLocaleString('en-US')} documents (${format})`, path: r.folder };
+    },
+  };
 }
 
 function withReader<T>(home: StudioHome, fn: (store: Store) => T): T {
@@ -77,4 +114,12 @@ export const EXPORT_TARGETS: Record<string, ExportTarget> = {
     options: {},
     run: ({ home, args }) => withReader(home, (s) => exportLmSaesRunConfig(s, home, args[0]!, resolve(args[1]!))),
   },
+  mongodump: mongoTarget(
+    'mongodump',
+    "the store as lm-saes's MongoDB documents, a folder mongorestore reads (<db>/<collection>.bson + .metadata.json, GridFS)",
+  ),
+  ejson: mongoTarget(
+    'ejson',
+    "the store as lm-saes's MongoDB documents in canonical Extended JSON, one file per collection for mongoimport",
+  ),
 };

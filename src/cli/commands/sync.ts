@@ -27,7 +27,7 @@ async function promptPassword(question: string): Promise<string> {
   }
 }
 
-function parseOnly(value: string | undefined): SyncCollectionGroup[] | undefined {
+export function parseOnly(value: string | undefined): SyncCollectionGroup[] | undefined {
   if (value === undefined) return undefined;
   const groups = value.split(',').map((s) => s.trim());
   for (const g of groups)
