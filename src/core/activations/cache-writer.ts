@@ -26,6 +26,7 @@ import { checkCount, checkHookPoints } from './checks';
 import { maskKey, windowsDigest } from './fingerprint';
 import { checkWindows, forEachForward, hookWidths } from './model-rows';
 import { entryOf } from '../util/lookup';
+import { sweepDeadTempFiles } from '../util/atomic-file';
 
 export interface GenerateCacheOptions {
   model: HookedTransformer;
@@ -110,6 +111,8 @@ export async function generateActivationCache(opts: GenerateCacheOptions): Promi
       `${outDir}: cannot create the activation cache folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
   }
+  // A writer killed between a chunk's write and its rename left a temporary file: this generation clears it.
+  for (const dir of [outDir, ...hookPoints.map((h) => join(outDir, h))]) sweepDeadTempFiles(dir);
   const existing = readManifest(outDir);
   if (existing) {
     checkSameManifest(existing, manifest, manifestPath);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
-import { writeFileAtomic } from '../util/atomic-file';
+import { sweepDeadTempFiles, writeFileAtomic } from '../util/atomic-file';
 import { openSafetensors, writeSafetensors } from '../tensor/safetensors';
 import type { DatasetSource } from './sources/dataset-source';
 import { tokenizeDocuments, type TokenEncoder, type TokenStream, type TokenizeProgress } from './token-stream';
@@ -63,6 +63,7 @@ export async function cachedTokenStream(
   const tensorsPath = join(opts.cacheDir, `${key}.safetensors`);
   const metaPath = join(opts.cacheDir, `${key}.json`);
 
+  sweepDeadTempFiles(opts.cacheDir); // an entry whose writer was killed before its rename
   const hit = readEntry(tensorsPath, metaPath, key);
   if (hit) return { ...hit, fromCache: true };
 

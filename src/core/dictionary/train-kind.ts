@@ -77,8 +77,8 @@ function checkKindConfig(cfg: TrainConfig): { kind: DictionaryKind; early: KindC
 export async function trainKindDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<KindTrainResult> {
   const emit = opts.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: 'log', message });
-  const { runDir, checkpoint, skipped } = openRunDir(cfg, opts);
-  for (const why of skipped) log(`checkpoint not readable, resuming from an earlier one: ${why}`);
+  const { runDir, checkpoint, notes } = openRunDir(cfg, opts);
+  for (const note of notes) log(note); // checkpoints cut short, a restart
   const { kind, early } = checkKindConfig(cfg);
   const resume = checkpoint ? kindResume(runDir, kind, checkpoint) : null;
   createRunDir(runDir, cfg, checkpoint); // only now: a config refused above leaves no folder behind

@@ -8,6 +8,7 @@ import { InputError } from '../errors';
 import { openSafetensors, writeSafetensors } from '../tensor/safetensors';
 import { writeFileAtomic } from '../util/atomic-file';
 import type { HostParams } from './host-tensor';
+import { killPoint } from '../util/test-kill-point';
 
 export interface CheckpointInfo {
   dir: string;
@@ -40,6 +41,7 @@ export function writeCheckpoint(
     for (const [k, t] of Object.entries(tensors)) out[k] = { dtype: 'F32', shape: t.shape, data: t.data };
     writeSafetensors(join(tmp, 'state.safetensors'), out);
     writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 1)}\n`);
+    killPoint('checkpoint:before-rename');
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
   } catch (err) {

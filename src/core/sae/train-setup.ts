@@ -15,9 +15,9 @@ import type { TrainConfig } from '../../protocol/run-config';
 import { parseConfig } from '../config/validate';
 import { runDir as runDirOf } from '../home';
 import { InputError } from '../errors';
-import { writeFileAtomic } from '../util/atomic-file';
+import { sweepDeadTempFiles, writeFileAtomic } from '../util/atomic-file';
 import { entryOf } from '../util/lookup';
-import { readLatestCheckpoint } from './checkpoint';
+import { listCheckpoints, readLatestCheckpoint } from './checkpoint';
 import type { HostParams } from './host-tensor';
 import { initializeSae } from './init/initialize';
 import { Adam } from './optim/adam';
@@ -47,13 +47,13 @@ import { sparseTopKUnavailable } from './sparse/sparse-topk';
 export function openRunDir(
   cfg: TrainConfig,
   opts: TrainJobOptions,
-): { runDir: string; checkpoint: Checkpoint | null; skipped: string[] } {
+): { runDir: string; checkpoint: Checkpoint | null; notes: string[] } {
   const runDir = runDirOf(opts.home, opts.runId);
   if (!opts.resume) {
     if (existsSync(join(runDir, 'train-config.json'))) {
       throw new InputError(`${runDir}: a run with this id exists; resume it (--resume) or choose another id`);
     }
-    return { runDir, checkpoint: null, skipped: [] };
+    return { runDir, checkpoint: null, notes: [] };
   }
   const result = join(runDir, 'result.json');
   if (existsSync(result)) {
@@ -65,18 +65,41 @@ export function openRunDir(
   }
   // The newest checkpoint that reads back whole: one cut short by a crash falls back to the one before it.
   const found = readLatestCheckpoint<CheckpointState>(runDir);
-  if (!found) throw new InputError(`${runDir}: no complete checkpoint to resume from`);
+  if (!found) return { runDir, checkpoint: null, notes: restartableRun(runDir, cfg) };
   if (JSON.stringify(found.checkpoint.state.train_config) !== JSON.stringify(cfg)) {
     throw new InputError(
       `${found.info.dir}: the run's config differs from the one given; resume with the run's own train-config.json`,
     );
   }
-  return { runDir, checkpoint: found.checkpoint, skipped: found.skipped };
+  const notes = found.skipped.map((why) => `checkpoint not readable, resuming from an earlier one: ${why}`);
+  return { runDir, checkpoint: found.checkpoint, notes };
+}
+
+/**
+ * A run killed before its first complete checkpoint kept nothing of its training: it starts again from its beginning
+ * (the same config and seed make the same run), where it used to be stuck — neither resumable nor startable under
+ * its id. Its saved config must be the one given; the returned notes say what happened, for the run's log.
+ */
+function restartableRun(runDir: string, cfg: TrainConfig): string[] {
+  const file = join(runDir, 'train-config.json');
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new InputError(`${runDir}: no complete checkpoint to resume from, and no readable train-config.json`);
+  }
+  if (JSON.stringify(saved) !== JSON.stringify(cfg))
+    throw new InputError(`${file}: the run's config differs from the one given; resume with the run's own config`);
+  return [
+    ...listCheckpoints(runDir).map((c) => `checkpoint not readable: ${c.dir}`),
+    'no complete checkpoint (the run stopped before its first one): it starts again from its beginning',
+  ];
 }
 
 /** Makes a new run's folder with its train-config.json (what --resume reads); a resumed run's folder exists. */
 export function createRunDir(runDir: string, cfg: TrainConfig, checkpoint: Checkpoint | null): void {
   mkdirSync(runDir, { recursive: true });
+  sweepDeadTempFiles(runDir); // a killed writer's train-config.json or result.json on its way in
   if (!checkpoint) writeFileAtomic(join(runDir, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
 }
 

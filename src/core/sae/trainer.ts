@@ -31,8 +31,8 @@ export type { TrainEvent, TrainJobOptions, TrainMetrics, TrainResult } from './t
 export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): Promise<TrainResult> {
   const emit: Emit = opts.onEvent ?? (() => {});
   const log: Log = (message) => emit({ type: 'log', message });
-  const { runDir, checkpoint, skipped } = openRunDir(cfg, opts);
-  for (const why of skipped) log(`checkpoint not readable, resuming from an earlier one: ${why}`);
+  const { runDir, checkpoint, notes } = openRunDir(cfg, opts);
+  for (const note of notes) log(note); // checkpoints cut short, a restart
   // Everything that can be checked from config.json alone is checked before any weights or data are read.
   const { hooks, saeCfg } = resolveDictionary(cfg, checkpoint);
   createRunDir(runDir, cfg, checkpoint); // only now: a config refused above leaves no folder behind

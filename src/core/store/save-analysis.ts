@@ -18,6 +18,7 @@ import {
   sweepAbandonedAnalyses,
 } from './staged-analyses';
 import { arraySpill, removeArrayFile, type ArraySpill } from './array-files';
+import { diskFullError, isDiskFull } from './disk-full';
 import { ensureCatalogEntry } from './catalog';
 import { insertSql } from './columns';
 import { arrayBlob, nowIso } from './codec';
@@ -35,6 +36,7 @@ import {
   type FeatureRow,
   type FeatureSampleRow,
 } from './rows';
+import { killPoint } from '../util/test-kill-point';
 
 export interface SaveAnalysisOptions {
   /** lm-saes's analysis name; default 'default'. */
@@ -271,7 +273,12 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
   const staging = stagedName('saving', uid);
   const spill = arraySpill(store.dir, uid, options.largeArrayBytes);
   const refs = planLargeArrays(result, spill);
-  spill.write();
+  const what = `the analysis '${name}' of '${result.dictionaryName}'`;
+  try {
+    spill.write();
+  } catch (e) {
+    throw isDiskFull(e) ? diskFullError(store.dir, what) : e;
+  }
 
   const insertAnalysis = db.prepare(
     insertSql(
@@ -336,6 +343,7 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
     for (let i = 0; i < result.features.length; i += chunk) {
       letOthersWrite();
       samples += insertFeatures.immediate(analysisId, dictionaryId, result.features.slice(i, i + chunk));
+      killPoint('analysis-save:chunk');
       options.onProgress?.(Math.min(i + chunk, result.features.length), result.features.length);
     }
     previous = publish.immediate(analysisId, dictionaryId);
@@ -345,10 +353,11 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
       if (staged) deleteAnalysisInChunks(db, staged.analysisId);
       if (spill.file) removeArrayFile(store.dir, spill.file);
     } catch {
-      // the original error is the one to report
+      // the original error is the one to report (staged rows left here are swept by the next writer)
     }
-    throw e;
+    throw isDiskFull(e) ? diskFullError(store.dir, what) : e;
   }
+  killPoint('analysis-save:published');
   if (previous) {
     deleteAnalysisInChunks(db, previous.id);
     if (previous.arrays_file) removeArrayFile(store.dir, previous.arrays_file);

@@ -13,6 +13,7 @@ import {
 } from '@mantine/core';
 import type { ReactNode } from 'react';
 import { useLoad } from './client/studio';
+import { BusyIndicator } from './components/BusyIndicator';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { CircuitPage } from './pages/CircuitPage';
 import { CircuitsPage } from './pages/CircuitsPage';
@@ -106,7 +107,10 @@ export function App() {
               </Badge>
             )}
           </Group>
-          <ThemeSwitch />
+          <Group gap="xs">
+            <BusyIndicator />
+            <ThemeSwitch />
+          </Group>
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">

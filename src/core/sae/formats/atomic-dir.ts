@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors';
+import { killPoint } from '../../util/test-kill-point';
 
 export interface AtomicDirWriter {
   /** Writes one file inside the temporary directory (exclusive create) and fsyncs it. */
@@ -131,6 +132,7 @@ export function writeDirAtomically(target: string, opts: AtomicDirOptions, write
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  killPoint('dictionary-save:before-commit');
   let aside: string | null = null;
   try {
     if (exists) {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeTensorData } from './encode';
 import { planSafetensors, type TensorToWrite } from './layout';
 import { SafetensorsError } from './safetensors-error';
+import { killPoint } from '../../util/test-kill-point';
 
 /** writeSync takes at most 2 GiB per call; stay well below. */
 const WRITE_CHUNK_BYTES = 1 << 30;
@@ -51,6 +52,7 @@ export function writeSafetensors(
     } finally {
       fs.closeSync(fd);
     }
+    killPoint('safetensors:before-rename');
     fs.renameSync(tmpPath, filePath);
   } catch (e) {
     fs.rmSync(tmpPath, { force: true });

@@ -2,10 +2,20 @@
  * The renderer's one client: a StudioClient over Electron IPC (inside the app) or HTTP + Server-Sent Events (a tab
  * served by `sae-studio serve`), handed to every page through React context, with hooks for calls and events.
  */
-import { createContext, useCallback, useContext, useEffect, useEffectEvent, useState, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useEffectEvent,
+  useState,
+  useSyncExternalStore,
+  type ReactNode,
+} from 'react';
 import type { StudioEvent } from '../../../protocol/jobs';
 import { ServiceError } from '../../../protocol/service-error';
-import { createStudioClient, type StudioClient } from '../../../protocol/studio-client';
+import { createStudioClient, type StudioClient, type StudioTransport } from '../../../protocol/studio-client';
+import { withBusyRetry, type BusyRetryOptions, type BusyTracker } from './busy-retry';
 import { httpTransport, takeSessionToken } from './http-transport';
 import { ipcTransport } from './ipc-transport';
 
@@ -14,7 +24,7 @@ import { ipcTransport } from './ipc-transport';
  * (kept in this tab's sessionStorage and removed from the address bar; never a cookie).
  */
 export function createWindowClient(): StudioClient | { error: string } {
-  if (window.api) return createStudioClient(ipcTransport(window.api));
+  if (window.api) return clientWithBusyRetry(ipcTransport(window.api));
   const token = takeSessionToken(window.location.href, window.sessionStorage, (href) =>
     window.history.replaceState(window.history.state, '', href),
   );
@@ -23,7 +33,29 @@ export function createWindowClient(): StudioClient | { error: string } {
       error:
         'This page needs the session token: open the full URL that `sae-studio serve` printed (it ends with ?token=…).',
     };
-  return createStudioClient(httpTransport(window.location.origin, token));
+  return clientWithBusyRetry(httpTransport(window.location.origin, token));
+}
+
+/** The tracker of calls waiting for a busy store, of each client made by clientWithBusyRetry. */
+const busyTrackers = new WeakMap<StudioClient, BusyTracker>();
+
+/** A client whose calls that find the store busy are tried again (busy-retry.ts), for useBusyWaiting to show. */
+export function clientWithBusyRetry(transport: StudioTransport, options?: BusyRetryOptions): StudioClient {
+  const retrying = withBusyRetry(transport, options);
+  const client = createStudioClient(retrying);
+  busyTrackers.set(client, retrying.busy);
+  return client;
+}
+
+const noSubscription = () => () => undefined;
+
+/** How many of this window's calls are waiting for a busy store (0 for a client without retries). */
+export function useBusyWaiting(): number {
+  const tracker = busyTrackers.get(useStudio());
+  return useSyncExternalStore(
+    tracker ? (onChange) => tracker.subscribe(onChange) : noSubscription,
+    () => tracker?.waiting ?? 0,
+  );
 }
 
 const StudioContext = createContext<StudioClient | null>(null);
