@@ -94,7 +94,7 @@ describe.skipIf(!CAN_MOUNT)('disk full (a real tmpfs)', () => {
     expect(full.status, full.stderr).toBe(2);
     expect(errors(full.stderr)).toEqual([
       expect.stringMatching(
-        /^sae-studio: error: .*step-00000002: checkpoint at step 2 could not be written \(no space left on device\); the previous checkpoint is intact$/,
+        /^sae-studio: error: .*step-00000002: checkpoint at step 2 could not be written \(no space left on device\); the checkpoint at step 1 is intact$/,
       ),
     ]);
     expect(readdirSync(join(home, 'runs', 'k', 'checkpoints'))).toEqual(['step-00000001']);

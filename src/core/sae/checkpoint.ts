@@ -48,9 +48,13 @@ export function writeCheckpoint(
     rmSync(tmp, { recursive: true, force: true });
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOSPC' ? 'no space left on device' : e.message;
-    throw new InputError(
-      `${final}: checkpoint at step ${step} could not be written (${why}); the previous checkpoint is intact`,
-    );
+    const previous = listCheckpoints(runDir)
+      .filter((c) => c.step < step)
+      .at(-1);
+    const kept = previous
+      ? `the checkpoint at step ${previous.step} is intact`
+      : 'there is no earlier checkpoint, so a resume starts the run again';
+    throw new InputError(`${final}: checkpoint at step ${step} could not be written (${why}); ${kept}`);
   }
   for (const old of listCheckpoints(runDir).slice(0, -keep)) rmSync(old.dir, { recursive: true, force: true });
   return { dir: final, step };

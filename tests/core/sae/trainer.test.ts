@@ -247,7 +247,7 @@ describe('trainer: failures', () => {
         }),
       );
       await expect(trainDictionary(cfg, { home, runId: 'full' })).rejects.toThrow(
-        /checkpoint at step 4 could not be written \(no space left on device\); the previous checkpoint is intact/,
+        /checkpoint at step 4 could not be written \(no space left on device\); there is no earlier checkpoint, so a resume starts the run again/,
       );
       const ckpts = join(home.runs, 'full', 'checkpoints');
       expect(existsSync(ckpts) ? readdirSync(ckpts) : []).toEqual([]);
