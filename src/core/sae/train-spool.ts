@@ -2,6 +2,7 @@
 // when that pass runs at all (dataset-wise norm or b_D from the mean), the run reads the model on the fly (not an
 // activation cache), and the disk has room for every window's rows with a margin. Otherwise the training stream
 // runs the model again, as before, and the log says why.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SaeConfig } from '../../protocol/dictionary-config';
 import type { TrainConfig } from '../../protocol/run-config';
@@ -34,6 +35,8 @@ export function spoolDir(runDir: string): string {
 
 export async function openTrainingSpool(input: SpoolInput): Promise<RowSpool | null> {
   const { cfg, saeCfg, windows } = input;
+  // A run killed while it trained leaves its spool behind: its resume (or a rerun of the id) removes it.
+  rmSync(spoolDir(input.runDir), { recursive: true, force: true });
   const statsPass =
     (saeCfg.norm_activation === 'dataset-wise' && !saeCfg.dataset_average_activation_norm) ||
     cfg.initializer.bias_init_method === 'mean';
