@@ -39,6 +39,19 @@ export function phaseSummary(clock: PhaseClock): string {
   return `phases: ${parts.join(', ')}; total ${clock.totalSeconds.toFixed(1)} s; peak memory ${peakRssMb().toLocaleString('en-US')} MB`;
 }
 
+/** The JSON line's timing fields: analysed tokens, seconds per phase, total seconds, peak RSS. */
+export function demoTimes(
+  clock: PhaseClock,
+  analysisTokens: number,
+): { analysis_tokens: number; phase_seconds: PhaseClock['seconds']; total_seconds: number; peak_rss_mb: number } {
+  return {
+    analysis_tokens: analysisTokens,
+    phase_seconds: clock.seconds,
+    total_seconds: clock.totalSeconds,
+    peak_rss_mb: peakRssMb(),
+  };
+}
+
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }

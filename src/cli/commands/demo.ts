@@ -18,7 +18,7 @@ import { progressBar } from '../progress';
 import { runTrainingWithProgress } from '../train-progress';
 import { positiveInt } from './lm-forward';
 import { runKindRecipe } from './demo-recipe';
-import { PhaseClock, peakRssMb, phaseSummary } from './demo-phases';
+import { PhaseClock, demoTimes, phaseSummary } from './demo-phases';
 import { KIND_RECIPES, type KindRecipeName } from '../../core/dictionary/recipes';
 import { InputError } from '../../core/errors';
 
@@ -88,85 +88,82 @@ export const demoCommand: Command = {
       }),
     );
     const spool = result.spool ?? undefined;
-    try {
-      if (!result.dictionaryDir) {
-        process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
-        return;
-      }
-      const trainSeconds = (performance.now() - t0) / 1000;
-      clock.mark('train_steps');
-
-      const stored = loadDictionary(result.dictionaryDir, home);
-      const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
-        home,
-        split: 'validation',
-        contextSize: null,
-        basis: stored.cfg.activation_basis,
-      });
-      const sae = new Sae(stored.cfg, stored.params);
-      const bar = progressBar('evaluating');
-      const ev = await evaluateDictionary(model, sae, windows, {
-        onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
-      });
-      bar.done();
-      sae.dispose();
-      model.dispose();
-      clock.mark('eval');
-
-      const analyzeTokens =
-        values['analyze-tokens'] === undefined
-          ? 1_000_000
-          : positiveInt(values['analyze-tokens'] as string, '--analyze-tokens');
-      const abar = progressBar('analysing features');
-      const analysis = await analyzeIntoStore(
-        {
-          dictionary: result.dictionaryDir,
-          dataset: cfg.dataset,
-          split: 'train',
-          tokens: analyzeTokens,
-          onProgress: (p) => p.phase === 'activations' && abar.update(p.done, p.total, 'tokens'),
-          ...(spool ? { spool } : {}),
-        },
-        home,
-      );
-      abar.done();
-      spool?.dispose();
-      clock.mark('analysis');
-
-      const rows: [string, string][] = [
-        ['explained variance', ev.explained_variance.toFixed(4)],
-        ['L0', ev.l0.toFixed(2)],
-        ['MSE', ev.mse.toFixed(4)],
-        ['dead fraction', ev.dead_fraction.toFixed(4)],
-        ['CE original', ev.ce_orig.toFixed(4)],
-        ['CE with SAE', ev.ce_with_dictionary.toFixed(4)],
-        ['CE zero-ablation', ev.ce_zero_ablation.toFixed(4)],
-        ['CE loss recovered', ev.ce_loss_recovered.toFixed(4)],
-      ];
-      const out = [
-        '',
-        `TopK SAE (k 32, 4096 latents) on blocks.2.hook_resid_post of pdlm-4l-256`,
-        `trained on ${result.tokens.toLocaleString('en-US')} tokens in ${trainSeconds.toFixed(1)} s (${Math.round(result.tokens / result.seconds).toLocaleString('en-US')} tokens/s)`,
-        `evaluated on ${ev.tokens.toLocaleString('en-US')} validation tokens:`,
-        ...rows.map(([k, v]) => `  ${k.padEnd(20)} ${v}`),
-        '',
-        `analysed ${analysis.tokens.toLocaleString('en-US')} tokens into the store (${analysis.tokensPerSecond.toLocaleString('en-US')} tokens/s):`,
-        `  sae-studio features --dictionary ${analysis.dictionaryName} --sort frequency`,
-        `  sae-studio feature ${analysis.dictionaryName} 0`,
-        '',
-        `dictionary: ${result.dictionaryDir}`,
-        `store:      ${join(home.root, 'studio.db')}`,
-        `run:        ${runDir(home, runId)}`,
-        '',
-        phaseSummary(clock),
-        '',
-      ];
-      process.stderr.write(out.join('\n'));
-      process.stdout.write(
-        `${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev, analysis_tokens: analysis.tokens, phase_seconds: clock.seconds, total_seconds: clock.totalSeconds, peak_rss_mb: peakRssMb() })}\n`,
-      );
-    } finally {
-      spool?.dispose();
+    process.once('exit', () => spool?.dispose()); // scratch: removed however the command ends
+    if (!result.dictionaryDir) {
+      process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
+      return;
     }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    clock.mark('train_steps');
+
+    const stored = loadDictionary(result.dictionaryDir, home);
+    const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
+      home,
+      split: 'validation',
+      contextSize: null,
+      basis: stored.cfg.activation_basis,
+    });
+    const sae = new Sae(stored.cfg, stored.params);
+    const bar = progressBar('evaluating');
+    const ev = await evaluateDictionary(model, sae, windows, {
+      onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
+    });
+    bar.done();
+    sae.dispose();
+    model.dispose();
+    clock.mark('eval');
+
+    const analyzeTokens =
+      values['analyze-tokens'] === undefined
+        ? 1_000_000
+        : positiveInt(values['analyze-tokens'] as string, '--analyze-tokens');
+    const abar = progressBar('analysing features');
+    const analysis = await analyzeIntoStore(
+      {
+        dictionary: result.dictionaryDir,
+        dataset: cfg.dataset,
+        split: 'train',
+        tokens: analyzeTokens,
+        onProgress: (p) => p.phase === 'activations' && abar.update(p.done, p.total, 'tokens'),
+        ...(spool ? { spool } : {}),
+      },
+      home,
+    );
+    abar.done();
+    spool?.dispose();
+    clock.mark('analysis');
+
+    const rows: [string, string][] = [
+      ['explained variance', ev.explained_variance.toFixed(4)],
+      ['L0', ev.l0.toFixed(2)],
+      ['MSE', ev.mse.toFixed(4)],
+      ['dead fraction', ev.dead_fraction.toFixed(4)],
+      ['CE original', ev.ce_orig.toFixed(4)],
+      ['CE with SAE', ev.ce_with_dictionary.toFixed(4)],
+      ['CE zero-ablation', ev.ce_zero_ablation.toFixed(4)],
+      ['CE loss recovered', ev.ce_loss_recovered.toFixed(4)],
+    ];
+    const out = [
+      '',
+      `TopK SAE (k 32, 4096 latents) on blocks.2.hook_resid_post of pdlm-4l-256`,
+      `trained on ${result.tokens.toLocaleString('en-US')} tokens in ${trainSeconds.toFixed(1)} s (${Math.round(result.tokens / result.seconds).toLocaleString('en-US')} tokens/s)`,
+      `evaluated on ${ev.tokens.toLocaleString('en-US')} validation tokens:`,
+      ...rows.map(([k, v]) => `  ${k.padEnd(20)} ${v}`),
+      '',
+      `analysed ${analysis.tokens.toLocaleString('en-US')} tokens into the store (${analysis.tokensPerSecond.toLocaleString('en-US')} tokens/s):`,
+      `  sae-studio features --dictionary ${analysis.dictionaryName} --sort frequency`,
+      `  sae-studio feature ${analysis.dictionaryName} 0`,
+      '',
+      `dictionary: ${result.dictionaryDir}`,
+      `store:      ${join(home.root, 'studio.db')}`,
+      `run:        ${runDir(home, runId)}`,
+      '',
+      phaseSummary(clock),
+      '',
+    ];
+    process.stderr.write(out.join('\n'));
+    process.stdout.write(
+      `${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev, ...demoTimes(clock, analysis.tokens) })}\n`,
+    );
   },
 };
