@@ -17,6 +17,16 @@ const KNOWN = [
     'Training (TopK SAE, k 32, 4096 latents, blocks.2.hook_resid_post of pdlm-4l-256, one pass over the corpus), evaluation on the validation windows and the feature analysis, from a fresh clone.',
   ],
   [
+    'lm-vs-torch',
+    'Activation generation and the full forward: SAE Studio against PyTorch on the same CPU',
+    'pdlm-4l-256 on 16×256 windows, to blocks.2.hook_resid_post and with logits, both in one run (bench/lm-vs-torch.ts; PyTorch 1.13 from Debian, all cores, logits checked to 1e-4 first).',
+  ],
+  [
+    'analysis-from-spool',
+    "The feature analysis reading one LM pass's spooled rows, against the live analysis in the same run",
+    "npm run bench:analysis -- --spool: the demo's analysis reads its training pass's activations instead of running the model (docs/decisions/0087).",
+  ],
+  [
     'fresh-machine',
     'A fresh machine: install, test, main job',
     "The README's commands from a scratch clone with a clean environment (docs/fresh-machine.md).",

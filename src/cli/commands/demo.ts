@@ -18,6 +18,7 @@ import { progressBar } from '../progress';
 import { runTrainingWithProgress } from '../train-progress';
 import { positiveInt } from './lm-forward';
 import { runKindRecipe } from './demo-recipe';
+import { PhaseClock, demoTimes, phaseSummary } from './demo-phases';
 import { KIND_RECIPES, type KindRecipeName } from '../../core/dictionary/recipes';
 import { InputError } from '../../core/errors';
 
@@ -78,14 +79,22 @@ export const demoCommand: Command = {
     );
     const runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
     const t0 = performance.now();
+    const clock = new PhaseClock();
+    // The run keeps its one LM pass's activations (keepSpool) for the analysis below; 'started' ends that pass.
     const result = await runTrainingWithProgress((onEvent, signal) =>
-      trainDictionary(cfg, { home, runId, onEvent, signal }),
+      trainDictionary(cfg, {
+        ...{ home, runId, signal, keepSpool: true },
+        onEvent: (e) => (e.type === 'started' && clock.mark('lm_stats'), onEvent(e)),
+      }),
     );
+    const spool = result.spool ?? undefined;
+    process.once('exit', () => spool?.dispose()); // scratch: removed however the command ends
     if (!result.dictionaryDir) {
       process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
       return;
     }
     const trainSeconds = (performance.now() - t0) / 1000;
+    clock.mark('train_steps');
 
     const stored = loadDictionary(result.dictionaryDir, home);
     const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
@@ -102,6 +111,7 @@ export const demoCommand: Command = {
     bar.done();
     sae.dispose();
     model.dispose();
+    clock.mark('eval');
 
     const analyzeTokens =
       values['analyze-tokens'] === undefined
@@ -115,10 +125,13 @@ export const demoCommand: Command = {
         split: 'train',
         tokens: analyzeTokens,
         onProgress: (p) => p.phase === 'activations' && abar.update(p.done, p.total, 'tokens'),
+        ...(spool ? { spool } : {}),
       },
       home,
     );
     abar.done();
+    spool?.dispose();
+    clock.mark('analysis');
 
     const rows: [string, string][] = [
       ['explained variance', ev.explained_variance.toFixed(4)],
@@ -145,10 +158,12 @@ export const demoCommand: Command = {
       `store:      ${join(home.root, 'studio.db')}`,
       `run:        ${runDir(home, runId)}`,
       '',
+      phaseSummary(clock),
+      '',
     ];
     process.stderr.write(out.join('\n'));
     process.stdout.write(
-      `${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev })}\n`,
+      `${JSON.stringify({ dictionary: result.dictionaryDir, run_id: runId, train_seconds: Number(trainSeconds.toFixed(1)), train_tokens: result.tokens, ...ev, ...demoTimes(clock, analysis.tokens) })}\n`,
     );
   },
 };

@@ -9,6 +9,7 @@ import type { TokenBatch } from '../lm/token-batch';
 import { InputError } from '../errors';
 import { checkCount, checkHookPoints } from './checks';
 import { checkWindows, hookWidths, keptRows } from './model-rows';
+import type { RowSpool } from './row-spool';
 import type { ActivationStream } from './types';
 import { entryOf } from '../util/lookup';
 
@@ -29,6 +30,11 @@ export interface AverageNormOptions {
   /** Kept tokens to average over, e.g. 8 × 4096. */
   nTokens: number;
   modelBatchSize: number;
+  /**
+   * Keeps every pass's rows (whole windows, the last pass's beyond the sample too) for a later reader: the
+   * training stream then reads them back instead of running the model again.
+   */
+  spool?: RowSpool;
 }
 
 export async function estimateAverageNorm(opts: AverageNormOptions): Promise<AverageNorm> {
@@ -48,10 +54,12 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
       dims,
       mask: opts.mask ?? {},
       modelBatchSize: step,
-      maxRows: opts.nTokens - tokens,
+      ...(opts.spool ? {} : { maxRows: opts.nTokens - tokens }),
     });
-    accumulate(sums, part.acts, part.rows);
-    tokens += part.rows;
+    opts.spool?.append(start, end - start, part);
+    const rows = Math.min(part.rows, opts.nTokens - tokens);
+    accumulate(sums, part.acts, rows);
+    tokens += rows;
   }
   return finish(sums, tokens);
 }

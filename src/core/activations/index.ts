@@ -25,3 +25,5 @@ export {
   type AverageNormOptions,
 } from './average-norm';
 export { mixStreams, type MixPart, type MixStreamsOptions, type MixedStreamState } from './mix-streams';
+export { RowSpool, spoolKey, freeBytes, type SpoolKey } from './row-spool';
+export { hookWidths } from './model-rows';

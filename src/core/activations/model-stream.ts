@@ -8,6 +8,7 @@ import { GroupBatcher } from './group-batcher';
 import { checkCount, checkHookPoints, checkSeed } from './checks';
 import { maskKey, windowsDigest } from './fingerprint';
 import { checkWindows, hookWidths, keptRows } from './model-rows';
+import type { RowSpool } from './row-spool';
 import type { ActivationStream, ActivationStreamState } from './types';
 
 export interface ModelStreamOptions {
@@ -32,6 +33,8 @@ export interface ModelStreamOptions {
   dropLast?: boolean;
   /** A `state()` of an earlier stream with the same settings: continue exactly where it stood. */
   state?: ActivationStreamState;
+  /** Rows of an earlier pass over the same windows (with the same mask and hook points): read, not recomputed. */
+  spool?: RowSpool;
 }
 
 export async function createModelActivationStream(opts: ModelStreamOptions): Promise<ActivationStream> {
@@ -62,7 +65,10 @@ export async function createModelActivationStream(opts: ModelStreamOptions): Pro
     },
     dims,
     nGroups: Math.ceil(n / G),
-    loadGroup: (g) => keptRows(model, windows, g * G, Math.min(n, (g + 1) * G), rowOpts),
+    loadGroup: async (g) => {
+      const [start, end] = [g * G, Math.min(n, (g + 1) * G)];
+      return opts.spool?.read(start, end) ?? keptRows(model, windows, start, end, rowOpts);
+    },
     resume: opts.state,
   });
 }

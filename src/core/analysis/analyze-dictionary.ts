@@ -2,7 +2,8 @@
 // of windows at a time, activations read back once per batch as sparse non-zeros) feeding every feature's
 // statistics and samples at once (feature-accumulator.ts), then direct logit attribution and decoder
 // neighbours from the weights. Memory stays bounded whatever nTokens is (see feature-accumulator.ts).
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { spoolKey, type RowSpool } from '../activations/row-spool';
 import { countKept, tokenMask, type TokenMaskOptions } from '../data/masks';
 import { InputError } from '../errors';
 import type { HookedTransformer } from '../lm/hooked-transformer';
@@ -62,6 +63,11 @@ export interface AnalyzeOptions {
   info?: Partial<AnalysisInfo>;
   onProgress?: (p: AnalysisProgress) => void;
   signal?: AbortSignal;
+  /**
+   * hook_point_in's rows of an earlier pass over these windows with this mask (the training run's): windows it
+   * holds are read back instead of running the model (the same values: that pass computed them).
+   */
+  spool?: RowSpool;
 }
 
 export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisResult> {
@@ -70,7 +76,9 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
   const S = windows.seq;
   if (!((Number.isInteger(opts.nTokens) && opts.nTokens > 0) || opts.nTokens === Infinity))
     throw new InputError(`nTokens: ${opts.nTokens} is invalid, expected a positive integer or Infinity`);
-  const batchWindows = opts.batchWindows ?? 4;
+  const spool = servingSpool(opts);
+  // Spooled rows need no forward pass: larger batches make fewer, larger encoder calls.
+  const batchWindows = opts.batchWindows ?? (spool ? 64 : 4);
   if (!(Number.isInteger(batchWindows) && batchWindows > 0))
     throw new InputError(`batchWindows: ${batchWindows} is invalid, expected a positive integer`);
   const sampling = resolveSamplingConfig(opts.samplingConfig);
@@ -91,7 +99,8 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
     const batch = sliceRows(windows, next, Math.min(batchWindows, selected.windows - next));
     const mask = selected.mask.subarray(next * S, (next + batch.batch) * S);
     const keep = flatKept(mask); // flat positions of the analysed tokens, row-major
-    if (keep.length > 0) await analyzeBatch(model, dict, acc, batch, keep, next);
+    const spooled = spool?.read(next, next + batch.batch)?.acts[cfg.hook_point_in];
+    if (keep.length > 0) await analyzeBatch(model, dict, acc, batch, keep, next, spooled);
     tokens += keep.length;
     progress('activations', tokens, selected.tokens);
   }
@@ -153,8 +162,9 @@ async function analyzeBatch(
   batch: TokenBatch,
   keep: Int32Array,
   firstContext: number,
+  spooled?: Float32Array,
 ): Promise<void> {
-  const x = dictionaryInput(model, dict, batch, keep); // [kept, d_in]
+  const x = spooled ? spooledInput(dict, spooled, keep.length) : dictionaryInput(model, dict, batch, keep); // [kept, d_in]
   let acts;
   try {
     acts = await encodeSparse(dict, x);
@@ -162,6 +172,25 @@ async function analyzeBatch(
     x.dispose();
   }
   feedWindows(acc, batch, keep, acts, firstContext);
+}
+
+/** The spool, when it holds this analysis's rows (same windows, mask and hook point). */
+function servingSpool(opts: AnalyzeOptions): RowSpool | null {
+  const hook = opts.dictionary.cfg.hook_point_in;
+  const spool = opts.spool;
+  return spool && spool.serves(spoolKey(opts.windows, opts.mask ?? {}, [hook]), hook) ? spool : null;
+}
+
+/** [rows, d_in]: spooled raw rows scaled into the dictionary's normalised space, as dictionaryInput scales them. */
+function spooledInput(dict: SparseDictionary, raw: Float32Array, rows: number): tf.Tensor2D {
+  const d = dict.cfg.d_model;
+  if (raw.length !== rows * d)
+    throw new Error(`spooled rows: ${raw.length / d} rows for ${rows} analysed tokens (the masks differ)`);
+  const scale = datasetScale(dict.cfg, dict.cfg.hook_point_in);
+  return tf.tidy(() => {
+    const x = tf.tensor2d(raw, [rows, d]);
+    return scale === 1 ? x : (tf.mul(x, scale) as tf.Tensor2D);
+  });
 }
 
 /** Feeds each window's non-zeros of `acts` (one row per kept flat position in `keep`) to the accumulator. */

@@ -16,6 +16,7 @@ import { openStore, saveAnalysis, upsertDictionary, type SavedAnalysis } from '.
 import { analyzeDictionary, type AnalysisInfo, type AnalysisProgress } from './analyze-dictionary';
 import { analyzeKindDictionary } from './analyze-kind';
 import type { AnalysisResult } from './types';
+import type { RowSpool } from '../activations/row-spool';
 
 export interface AnalyzeJob {
   dictionary: string;
@@ -33,6 +34,8 @@ export interface AnalyzeJob {
   basis?: ActivationBasis;
   onProgress?: (p: AnalysisProgress) => void;
   onLog?: (message: string) => void;
+  /** A training run's activation spool over the same windows: read back instead of running the model. */
+  spool?: RowSpool;
 }
 
 export interface AnalyzeJobResult {
@@ -76,6 +79,7 @@ async function runPass(
   nTokens: number,
   info: AnalysisInfo,
   onProgress: (p: AnalysisProgress) => void,
+  spool: RowSpool | undefined,
 ): Promise<AnalysisResult> {
   if (stored.kind.saeType !== 'sae') {
     return analyzeKindDictionary({
@@ -99,6 +103,7 @@ async function runPass(
       nTokens,
       info,
       onProgress,
+      ...(spool ? { spool } : {}),
     });
   } finally {
     sae.dispose();
@@ -141,10 +146,17 @@ export async function analyzeIntoStore(job: AnalyzeJob, home: StudioHome): Promi
       modelName: modelRef,
       dataset: { spec: job.dataset, split, contextSize: data.windows.seq },
     };
-    const result = await runPass(stored, data, job.tokens, info, (p) => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-      job.onProgress?.(p);
-    });
+    const result = await runPass(
+      stored,
+      data,
+      job.tokens,
+      info,
+      (p) => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+        job.onProgress?.(p);
+      },
+      job.spool,
+    );
     const seconds = (performance.now() - t0) / 1000;
     upsertDictionary(store, {
       name,

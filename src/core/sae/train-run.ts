@@ -1,6 +1,7 @@
 // The training job's vocabulary: its options, events, metrics and result (the public contract of trainDictionary),
 // and the state one run carries from setup through its steps to the saved dictionary.
 import type { ActivationBatch, ActivationStream, ActivationStreamState } from '../activations';
+import type { RowSpool } from '../activations/row-spool';
 import type { SaeConfig } from '../../protocol/dictionary-config';
 import type { TrainConfig } from '../../protocol/run-config';
 import type { StudioHome } from '../home';
@@ -42,6 +43,11 @@ export interface TrainJobOptions {
   resume?: boolean;
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Hand the run's activation spool (its one LM pass's rows, when it made one) to the caller in the result
+   * instead of removing it: e.g. the demo's analysis reads it back. The caller disposes it.
+   */
+  keepSpool?: boolean;
   /** Stop (with a checkpoint) after this many steps in this process: lets tests interrupt a run. */
   maxStepsThisProcess?: number;
 }
@@ -53,6 +59,8 @@ export interface TrainResult {
   seconds: number;
   cancelled: boolean;
   sae: SaeConfig;
+  /** The run's activation spool, when keepSpool asked for it and the run made one (the caller disposes it). */
+  spool?: RowSpool | null;
 }
 
 export interface CheckpointState {
@@ -122,4 +130,6 @@ export interface Run {
   priorSeconds: number;
   t0: number;
   progress: Progress;
+  /** The statistics pass's rows on disk (null: the stream runs the model). */
+  spool: RowSpool | null;
 }

@@ -39,6 +39,8 @@ import type {
 } from './train-run';
 import { Sae } from './variants/sae';
 import { sparseTopKUnavailable } from './sparse/sparse-topk';
+import type { RowSpool } from '../activations/row-spool';
+import type { TokenMaskOptions } from '../data/masks';
 
 /**
  * The run folder, checked but not yet made: a new one's id must be free; to resume, its last complete checkpoint
@@ -138,15 +140,27 @@ interface SetupInput {
   hooks: Hooks;
   saeCfg: SaeConfig;
   data: ModelAndWindows;
+  /** Where the statistics pass spools its rows for the training stream (openTrainingSpool), or null. */
+  spool: RowSpool | null;
+}
+
+/** The tokens a run trains on: all but position 0 of each window and the config's ignore_token_ids. */
+export function trainingMask(cfg: TrainConfig): TokenMaskOptions {
+  return { bosId: null, ignoreTokenIds: cfg.ignore_token_ids };
 }
 
 /** Dataset statistics, the activation stream, and the dictionary and optimiser: new, or restored from the checkpoint. */
 export async function setUpRun(input: SetupInput): Promise<Run> {
   const { cfg, log, checkpoint, hooks, data } = input;
   const { model, windows } = data;
-  const mask = { bosId: null, ignoreTokenIds: cfg.ignore_token_ids };
+  const mask = trainingMask(cfg);
+  const { spool } = input;
   const estimate = (nTokens: number) =>
-    estimateAverageNorm({ model, windows, hookPoints: hooks.all, mask, nTokens, modelBatchSize: cfg.model_batch_size });
+    estimateAverageNorm({
+      ...{ model, windows, hookPoints: hooks.all, mask, nTokens, modelBatchSize: cfg.model_batch_size },
+      // Only the first pass spools (a second, for b_D over other tokens, starts again at window 0).
+      ...(spool && spool.coveredWindows === 0 ? { spool } : {}),
+    });
   const { saeCfg, biasMean } = checkpoint
     ? { saeCfg: input.saeCfg, biasMean: undefined }
     : await datasetStatistics(cfg, input.saeCfg, hooks, estimate, log);
@@ -183,6 +197,7 @@ export async function setUpRun(input: SetupInput): Promise<Run> {
         modelBatchSize: cfg.model_batch_size,
         seed,
         state,
+        ...(spool ? { spool } : {}),
       }));
   const lastState = stream.state();
   let pending: ActivationBatch | null = null;
@@ -258,6 +273,7 @@ export async function setUpRun(input: SetupInput): Promise<Run> {
     priorSeconds: checkpoint?.state.seconds ?? 0,
     t0: performance.now(),
     progress,
+    spool,
   };
 }
 

@@ -20,7 +20,8 @@ import { disposeStats, trainStep, type StepStats } from './train-step';
 import { loadModelAndWindows, resolveSplit, type ModelAndWindows } from './train-data';
 import { preselectBatchTopK } from './sparse/sparse-topk';
 
-import { createRunDir, hookActs, openRunDir, resolveDictionary, setUpRun } from './train-setup';
+import { createRunDir, hookActs, openRunDir, resolveDictionary, setUpRun, trainingMask } from './train-setup';
+import { openTrainingSpool } from './train-spool';
 import type { CheckpointState, Emit, Log, Run, TrainJobOptions, TrainResult } from './train-run';
 export type { TrainEvent, TrainJobOptions, TrainMetrics, TrainResult } from './train-run';
 /**
@@ -47,8 +48,12 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     basis: saeCfg.activation_basis,
     onLog: log,
   });
+  let spool = await openTrainingSpool({
+    ...{ cfg, saeCfg, resumed: checkpoint !== null, runDir, log },
+    ...{ model: data.model, windows: data.windows, mask: trainingMask(cfg), hookPoints: hooks.all },
+  });
   try {
-    const run = await setUpRun({ cfg, opts, emit, log, runDir, checkpoint, hooks, saeCfg, data });
+    const run = await setUpRun({ cfg, opts, emit, log, runDir, checkpoint, hooks, saeCfg, data, spool });
     emit({
       type: 'started',
       totalSteps: run.schedule.totalSteps,
@@ -57,8 +62,13 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
       backend: backend.name,
     });
     const cancelled = await runSteps(run);
-    return await finishRun(run, cancelled, data);
+    const result = await finishRun(run, cancelled, data);
+    if (!opts.keepSpool || cancelled || !spool) return result;
+    const kept = spool;
+    spool = null; // handed over: the caller disposes it
+    return { ...result, spool: kept };
   } finally {
+    spool?.dispose();
     data.model.dispose();
   }
 }

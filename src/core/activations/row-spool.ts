@@ -1,0 +1,143 @@
+// The kept token rows of one forward pass over the windows, spooled to disk losslessly (float32, window-major,
+// one file per hook point) so that a second reader — the training stream after the statistics pass, the feature
+// analysis after training — reads them back instead of running the model again. The rows are bit-identical to a
+// live pass's: they are what that pass computed. The spool is scratch: its folder is removed by dispose().
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TokenMaskOptions } from '../data/masks';
+import type { TokenBatch } from '../lm/token-batch';
+import { entryOf } from '../util/lookup';
+import { maskKey, windowsDigest } from './fingerprint';
+import type { RowGroup } from './group-batcher';
+
+/** What a spool was made from: a reader with other windows, mask or hook points must not use it. */
+export interface SpoolKey {
+  windows: string;
+  mask: string;
+  hookPoints: string[];
+}
+
+export function spoolKey(windows: TokenBatch, mask: TokenMaskOptions, hookPoints: readonly string[]): SpoolKey {
+  return {
+    windows: `[${windows.batch}, ${windows.seq}] ${windowsDigest(windows)}`,
+    mask: maskKey(mask),
+    hookPoints: [...hookPoints],
+  };
+}
+
+/** Bytes free on the file system holding `dir` (its nearest existing parent). */
+export function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+export class RowSpool {
+  /** Windows [0, coveredWindows) are in the spool, whole. */
+  private covered = 0;
+  /** rowStart[w]: the first row of window w (w ≤ coveredWindows). */
+  private rowStart: number[] = [0];
+  private readonly fds: Record<string, number> = {};
+  private readonly positionFd: number;
+  private disposed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly key: SpoolKey,
+    readonly dims: Readonly<Record<string, number>>,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    for (const h of key.hookPoints) this.fds[h] = openSync(join(dir, `${safeName(h)}.f32`), 'w+');
+    this.positionFd = openSync(join(dir, 'position.i32'), 'w+');
+  }
+
+  get coveredWindows(): number {
+    return this.covered;
+  }
+
+  get rows(): number {
+    return this.rowStart[this.covered]!;
+  }
+
+  /** Appends the rows of whole windows [first, first + windows); `first` must be coveredWindows. */
+  append(first: number, windows: number, group: RowGroup): void {
+    this.check();
+    if (first !== this.covered) throw new Error(`row spool: windows from ${first} appended after ${this.covered}`);
+    const base = this.rows;
+    for (const h of this.key.hookPoints) {
+      const d = entryOf(this.dims, h, 'hook widths');
+      writeAll(this.fds[h]!, entryOf(group.acts, h, 'activation group').subarray(0, group.rows * d), base * d);
+    }
+    const position = new Int32Array(group.rows);
+    const perWindow = new Int32Array(windows);
+    for (let r = 0; r < group.rows; r++) {
+      const w = group.origin[2 * r]! - first;
+      if (w < 0 || w >= windows) throw new Error(`row spool: row ${r} of window ${w + first} is outside the append`);
+      perWindow[w]! += 1;
+      position[r] = group.origin[2 * r + 1]!;
+    }
+    writeAll(this.positionFd, position, base);
+    for (const n of perWindow) this.rowStart.push(this.rowStart[this.rowStart.length - 1]! + n);
+    this.covered += windows;
+  }
+
+  /** The rows of windows [start, end), window-major with their origins; null when they are not all spooled. */
+  read(start: number, end: number): RowGroup | null {
+    this.check();
+    if (start < 0 || end > this.covered || end < start) return null;
+    const r0 = this.rowStart[start]!;
+    const rows = this.rowStart[end]! - r0;
+    const acts: Record<string, Float32Array> = {};
+    for (const h of this.key.hookPoints) {
+      const d = entryOf(this.dims, h, 'hook widths');
+      acts[h] = readAll(this.fds[h]!, new Float32Array(rows * d), r0 * d); // [rows, d]
+    }
+    const position = readAll(this.positionFd, new Int32Array(rows), r0);
+    const origin = new Int32Array(rows * 2); // [rows, 2]: window, position
+    for (let w = start, r = 0; w < end; w++) {
+      for (; r < this.rowStart[w + 1]! - r0; r++) {
+        origin[2 * r] = w;
+        origin[2 * r + 1] = position[r]!;
+      }
+    }
+    return { rows, acts, origin };
+  }
+
+  /** Whether this spool holds the rows a reader with these windows, mask and hook point wants. */
+  serves(key: SpoolKey, hook: string): boolean {
+    return key.windows === this.key.windows && key.mask === this.key.mask && this.key.hookPoints.includes(hook);
+  }
+
+  /** Closes the files and removes the folder. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const fd of [...Object.values(this.fds), this.positionFd]) closeSync(fd);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('row spool used after dispose()');
+  }
+}
+
+function safeName(hook: string): string {
+  return hook.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Writes all of `a` at element offset `at` (elements of 4 bytes). */
+function writeAll(fd: number, a: Float32Array | Int32Array, at: number): void {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (let done = 0; done < bytes.length;)
+    done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), at * 4 + done);
+}
+
+/** Fills `a` from element offset `at` (elements of 4 bytes). */
+function readAll<T extends Float32Array | Int32Array>(fd: number, a: T, at: number): T {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (let done = 0; done < bytes.length;) {
+    const n = readSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), at * 4 + done);
+    if (n === 0) throw new Error(`row spool: the file ended ${bytes.length - done} bytes early`);
+    done += n;
+  }
+  return a;
+}
