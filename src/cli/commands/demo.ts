@@ -20,6 +20,9 @@ import { positiveInt } from './lm-forward';
 import { runKindRecipe } from './demo-recipe';
 import { KIND_RECIPES, type KindRecipeName } from '../../core/dictionary/recipes';
 import { InputError } from '../../core/errors';
+import { evaluationMetrics } from '../../core/sae/evaluate-run';
+import { startCliRun } from '../record-run';
+import { tee } from '../train-record';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -78,10 +81,12 @@ export const demoCommand: Command = {
     );
     const runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
     const t0 = performance.now();
+    const rec = startCliRun(home, { id: runId, dictionaryName: cfg.name, config: cfg });
     const result = await runTrainingWithProgress((onEvent, signal) =>
-      trainDictionary(cfg, { home, runId, onEvent, signal }),
+      trainDictionary(cfg, { home, runId, onEvent: tee(rec, onEvent), signal }),
     );
     if (!result.dictionaryDir) {
+      rec.finish({ cancelled: true });
       process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
       return;
     }
@@ -102,6 +107,8 @@ export const demoCommand: Command = {
     bar.done();
     sae.dispose();
     model.dispose();
+    const dictionary = { name: cfg.name, path: result.dictionaryDir, modelName: cfg.model, config: { ...stored.cfg } };
+    rec.finish({ dictionary, evaluation: evaluationMetrics(ev) });
 
     const analyzeTokens =
       values['analyze-tokens'] === undefined
@@ -119,6 +126,7 @@ export const demoCommand: Command = {
       home,
     );
     abar.done();
+    rec.log(`feature analysis of ${analysis.tokens} tokens saved to the store`);
 
     const rows: [string, string][] = [
       ['explained variance', ev.explained_variance.toFixed(4)],
