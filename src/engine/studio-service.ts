@@ -35,6 +35,7 @@ import { previewDataset } from './dataset-preview';
 import { pathIssues, type PathPolicy } from './path-policy';
 import { featureView, TokenLabels } from './feature-view';
 import { circuitMethods } from './circuit-service';
+import { explorationMethods } from './exploration-service';
 import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
@@ -72,6 +73,13 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
   const { dispose: disposeCircuits, ...circuits } = circuitMethods({ ...deps, refused });
+  const exploration = explorationMethods({
+    store,
+    labels,
+    backend: deps.backend,
+    featuresOnText: async (dictionary, text, topFeatures) =>
+      (await impl.featuresOnText({ dictionary, text, topFeatures })).tokens,
+  });
   let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
@@ -163,6 +171,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     getGraph: async ({ name }) => openGraph(store, name),
     importGraph: async ({ graph, name }) => ({ summary: importGraph(store, graph, name) }),
     ...circuits,
+    ...exploration,
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */

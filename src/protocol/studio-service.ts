@@ -45,6 +45,15 @@ import {
   PreviewNextTokenRequestSchema,
   PreviewNextTokenResponseSchema,
 } from './graphs';
+import {
+  CompareDictionariesRequestSchema,
+  CompareDictionariesResponseSchema,
+  DictionaryOverviewRequestSchema,
+  DictionaryOverviewSchema,
+  RandomFeatureResponseSchema,
+  SearchFeaturesRequestSchema,
+  SearchFeaturesResponseSchema,
+} from './exploration';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
 import {
@@ -90,6 +99,10 @@ export const STUDIO_METHODS = {
   listDictionarySets: method(Empty, ListDictionarySetsResponseSchema),
   previewNextToken: method(PreviewNextTokenRequestSchema, PreviewNextTokenResponseSchema),
   computeCircuit: method(ComputeCircuitRequestSchema, ComputeCircuitResponseSchema),
+  dictionaryOverview: method(DictionaryOverviewRequestSchema, DictionaryOverviewSchema),
+  randomFeature: method(DictionaryOverviewRequestSchema, RandomFeatureResponseSchema),
+  searchFeatures: method(SearchFeaturesRequestSchema, SearchFeaturesResponseSchema),
+  compareDictionaries: method(CompareDictionariesRequestSchema, CompareDictionariesResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;
