@@ -23,6 +23,9 @@ import { HomePage } from './pages/HomePage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
 import { WizardPage } from './pages/WizardPage';
+import { BookmarksPage } from './pages/BookmarksPage';
+import { ComparePage } from './pages/ComparePage';
+import { SearchPage } from './pages/SearchPage';
 import { href, matchRoute, usePath, type RouteParams } from './router';
 
 interface Route {
@@ -49,6 +52,9 @@ const ROUTES: Route[] = [
   route('/dictionaries/:name/features/:index', (p) => <FeaturePage name={p.name} index={Number(p.index)} />),
   route('/circuits', () => <CircuitsPage />),
   route('/circuits/:name', (p) => <CircuitPage name={p.name} />),
+  route('/search', () => <SearchPage />),
+  route('/compare', () => <ComparePage />),
+  route('/bookmarks', () => <BookmarksPage />),
 ];
 
 const NAV = [
@@ -57,6 +63,9 @@ const NAV = [
   { to: '/runs', label: 'Runs', active: (path: string) => path.startsWith('/runs') },
   { to: '/dictionaries', label: 'Dictionaries & features', active: (path: string) => path.startsWith('/dictionaries') },
   { to: '/circuits', label: 'Circuits', active: (path: string) => path.startsWith('/circuits') },
+  { to: '/search', label: 'Search features', active: (path: string) => path.startsWith('/search') },
+  { to: '/compare', label: 'Compare', active: (path: string) => path.startsWith('/compare') },
+  { to: '/bookmarks', label: 'Bookmarks', active: (path: string) => path.startsWith('/bookmarks') },
 ];
 
 function page(path: string): ReactNode {

@@ -31,6 +31,8 @@ import { TokenText } from '../components/TokenText';
 import { Link, navigate } from '../router';
 import { EvaluationTable } from '../components/EvaluationTable';
 import { KindBadge } from '../components/KindViews';
+import { DictionaryActions } from '../explore/DictionaryActions';
+import { OverviewPanel } from '../explore/OverviewPanel';
 
 const PAGE = 50;
 
@@ -52,15 +54,22 @@ export function DictionaryPage({ name }: { name: string }) {
           {cltLayers(dictionary) > 0 ? ` × ${cltLayers(dictionary)} layers` : ''} · {dictionary.hookPointIn} of{' '}
           {dictionary.modelName ?? '?'} · {dictionary.path}
         </Text>
+        <DictionaryActions dictionary={name} />
       </div>
       <Tabs defaultValue="features" keepMounted={false}>
         <Tabs.List>
+          <Tabs.Tab value="overview" data-testid="tab-overview">
+            Overview
+          </Tabs.Tab>
           <Tabs.Tab value="features">Features</Tabs.Tab>
           <Tabs.Tab value="try" data-testid="tab-try">
             Try text
           </Tabs.Tab>
           <Tabs.Tab value="evaluation">Evaluation</Tabs.Tab>
         </Tabs.List>
+        <Tabs.Panel value="overview" pt="md">
+          <OverviewPanel dictionary={name} />
+        </Tabs.Panel>
         <Tabs.Panel value="features" pt="md">
           <FeatureList dictionary={name} layerSize={cltLayers(dictionary) > 0 ? dictionary.dSae : 0} />
         </Tabs.Panel>
