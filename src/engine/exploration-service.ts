@@ -75,21 +75,6 @@ export function explorationMethods(deps: ExplorationDeps): ExplorationMethods {
     return { index, ms: performance.now() - t0 };
   }
 
-  function glimpse(dictionary: string, model: string | null, indices: number[]): Map<number, FeatureGlimpse> {
-    const data = featureGlimpses(store, dictionary, indices);
-    return new Map(
-      [...data].map(([i, g]) => [
-        i,
-        {
-          index: i,
-          interpretation: g.interpretation,
-          frequency: g.frequency,
-          topTokens: labels.strings(model, g.topTokenIds),
-        },
-      ]),
-    );
-  }
-
   return {
     dictionaryOverview: async ({ dictionary, analysis }) => {
       const o = dictionaryOverview(store, dictionary, analysis);
@@ -143,53 +128,84 @@ export function explorationMethods(deps: ExplorationDeps): ExplorationMethods {
       }));
       return { queryTokens, analysis: index.analysisName, hits, indexMs: ms, searchMs: performance.now() - t0 };
     },
-    compareDictionaries: async ({ a, b, threshold, limit }) => {
-      const t0 = performance.now();
-      const [da, db] = [dictionarySummary(getDictionary(store, a)), dictionarySummary(getDictionary(store, b))];
-      if (da.hookPointOut !== db.hookPointOut)
-        throw new InputError(
-          `dictionaries '${a}' (${da.hookPointOut ?? 'no hook'}) and '${b}' (${db.hookPointOut ?? 'no hook'}) write different hooks; compare dictionaries of the same hook`,
-        );
-      await ensureBackend(deps.backend ?? 'auto');
-      const [WA, WB] = [decoderOf(a, da.path), decoderOf(b, db.path)];
-      const c = await compareDecoders(WA, WB, { threshold }).finally(() => tf.dispose([WA, WB]));
-      const mutual = c.mutual.slice(0, limit);
-      const splits = c.splits.slice(0, limit);
-      const newInB = c.newInB.slice(0, limit);
-      const goneFromA = c.goneFromA.slice(0, limit);
-      const ga = glimpse(a, da.modelName, [
-        ...mutual.map((p) => p.a),
-        ...splits.map((s) => s.a),
-        ...goneFromA.map((g) => g.a),
-      ]);
-      const gb = glimpse(b, db.modelName, [
-        ...mutual.map((p) => p.b),
-        ...splits.flatMap((s) => s.children.map((x) => x.b)),
-        ...newInB.map((n) => n.b),
-      ]);
-      const A = (i: number) => ga.get(i)!;
-      const B = (i: number) => gb.get(i)!;
-      let matchedInB = 0;
-      for (const cos of c.bToA.cosine) if (cos >= threshold) matchedInB += 1;
-      return {
-        a: { name: a, dSae: WA.shape[0], hook: da.hookPointOut ?? '' },
-        b: { name: b, dSae: WB.shape[0], hook: db.hookPointOut ?? '' },
-        threshold,
-        counts: {
-          mutual: c.mutual.length,
-          splits: c.splits.length,
-          newInB: c.newInB.length,
-          goneFromA: c.goneFromA.length,
-          matchedInB,
-        },
-        mutual: mutual.map((p) => ({ a: A(p.a), b: B(p.b), cosine: p.cosine })),
-        splits: splits.map((s) => ({ a: A(s.a), children: s.children.map((x) => ({ b: B(x.b), cosine: x.cosine })) })),
-        newInB: newInB.map((n) => ({ b: B(n.b), bestA: n.bestA, cosine: n.cosine })),
-        goneFromA: goneFromA.map((g) => ({ a: A(g.a), bestB: g.bestB, cosine: g.cosine })),
-        seconds: (performance.now() - t0) / 1000,
-      };
-    },
+    compareDictionaries: (request) => compareDictionaries(store, labels, deps.backend, request),
   };
+}
+
+type CompareRequest = Parameters<StudioServiceImpl['compareDictionaries']>[0];
+
+/** The comparison of two dictionaries of one hook, with a glimpse of each feature listed. */
+async function compareDictionaries(
+  store: Store,
+  labels: TokenLabels,
+  backend: BackendRequest | undefined,
+  { a, b, threshold, limit }: CompareRequest,
+): ReturnType<StudioServiceImpl['compareDictionaries']> {
+  const t0 = performance.now();
+  const [da, db] = [dictionarySummary(getDictionary(store, a)), dictionarySummary(getDictionary(store, b))];
+  if (da.hookPointOut !== db.hookPointOut)
+    throw new InputError(
+      `dictionaries '${a}' (${da.hookPointOut ?? 'no hook'}) and '${b}' (${db.hookPointOut ?? 'no hook'}) write different hooks; compare dictionaries of the same hook`,
+    );
+  await ensureBackend(backend ?? 'auto');
+  const [WA, WB] = [decoderOf(a, da.path), decoderOf(b, db.path)];
+  const c = await compareDecoders(WA, WB, { threshold }).finally(() => tf.dispose([WA, WB]));
+  const mutual = c.mutual.slice(0, limit);
+  const splits = c.splits.slice(0, limit);
+  const newInB = c.newInB.slice(0, limit);
+  const goneFromA = c.goneFromA.slice(0, limit);
+  const ga = glimpse(store, labels, a, da.modelName, [
+    ...mutual.map((p) => p.a),
+    ...splits.map((s) => s.a),
+    ...goneFromA.map((g) => g.a),
+  ]);
+  const gb = glimpse(store, labels, b, db.modelName, [
+    ...mutual.map((p) => p.b),
+    ...splits.flatMap((s) => s.children.map((x) => x.b)),
+    ...newInB.map((n) => n.b),
+  ]);
+  const A = (i: number) => ga.get(i)!;
+  const B = (i: number) => gb.get(i)!;
+  let matchedInB = 0;
+  for (const cos of c.bToA.cosine) if (cos >= threshold) matchedInB += 1;
+  return {
+    a: { name: a, dSae: WA.shape[0], hook: da.hookPointOut ?? '' },
+    b: { name: b, dSae: WB.shape[0], hook: db.hookPointOut ?? '' },
+    threshold,
+    counts: {
+      mutual: c.mutual.length,
+      splits: c.splits.length,
+      newInB: c.newInB.length,
+      goneFromA: c.goneFromA.length,
+      matchedInB,
+    },
+    mutual: mutual.map((p) => ({ a: A(p.a), b: B(p.b), cosine: p.cosine })),
+    splits: splits.map((s) => ({ a: A(s.a), children: s.children.map((x) => ({ b: B(x.b), cosine: x.cosine })) })),
+    newInB: newInB.map((n) => ({ b: B(n.b), bestA: n.bestA, cosine: n.cosine })),
+    goneFromA: goneFromA.map((g) => ({ a: A(g.a), bestB: g.bestB, cosine: g.cosine })),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+function glimpse(
+  store: Store,
+  labels: TokenLabels,
+  dictionary: string,
+  model: string | null,
+  indices: number[],
+): Map<number, FeatureGlimpse> {
+  const data = featureGlimpses(store, dictionary, indices);
+  return new Map(
+    [...data].map(([i, g]) => [
+      i,
+      {
+        index: i,
+        interpretation: g.interpretation,
+        frequency: g.frequency,
+        topTokens: labels.strings(model, g.topTokenIds),
+      },
+    ]),
+  );
 }
 
 /** The dictionary's decoder W_D [d_sae, d_model] as a tensor; an InputError for a kind without one such matrix. */

@@ -18,12 +18,13 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function startServe(): Promise<Served> {
+/** `home`: a studio home already filled (by CLI runs, say); default a fresh one. */
+export async function startServe(existingHome?: string): Promise<Served> {
   const cli = join(ROOT, 'out', 'cli', 'sae-studio.mjs');
   if (!existsSync(cli) || !existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) {
     throw new Error('the built CLI and renderer are missing: run `npm run build` first');
   }
-  const home = mkdtempSync(join(tmpdir(), 'sae-studio-e2e-'));
+  const home = existingHome ?? mkdtempSync(join(tmpdir(), 'sae-studio-e2e-'));
   const server = spawn(process.execPath, [join(ROOT, 'bin', 'sae-studio.js'), 'serve', '--port', '0'], {
     env: { ...process.env, SAE_STUDIO_HOME: home, SAE_STUDIO_BACKEND: 'wasm' },
     stdio: ['ignore', 'pipe', 'pipe'],
