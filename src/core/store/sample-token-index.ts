@@ -95,7 +95,7 @@ function endsWith(ctx: Int32Array | undefined, position: number, tokens: readonl
 }
 
 interface SampleScanRow {
-  feature_index: number;
+  feature_id: number;
   context_idx: number;
   max_activation: number;
   positions: Buffer | null;
@@ -119,19 +119,26 @@ function buildNow(store: Store, dictionary: string, analysisName?: string): Samp
     }
     const byToken = new Map<number, number[]>();
     // The same sample of a feature in two samplings (top and a quantile band: same context, same activations) is
-    // counted once.
-    const seen = new Set<string>();
+    // counted once: the largest activation of each (feature, context) pair seen so far tells a repeat.
+    const seen = new Map<number, number[]>();
+    const featureOf = new Map<number, number>();
+    for (const f of db
+      .prepare('SELECT id, feature_index FROM features WHERE analysis_id = ?')
+      .iterate(analysis.id) as Iterable<{ id: number; feature_index: number }>)
+      featureOf.set(f.id, f.feature_index);
     const rows = db
       .prepare(
-        `SELECT f.feature_index, s.context_idx, s.max_activation, s.positions, s.activations, s.arrays_ref
-         FROM feature_samples s JOIN features f ON f.id = s.feature_id WHERE s.analysis_id = ?`,
+        'SELECT feature_id, context_idx, max_activation, positions, activations, arrays_ref FROM feature_samples WHERE analysis_id = ?',
       )
       .iterate(analysis.id) as Iterable<SampleScanRow>;
     for (const r of rows) {
-      const where = `feature ${r.feature_index}, context ${r.context_idx}`;
-      const key = `${where}, max ${r.max_activation}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const feature = featureOf.get(r.feature_id) ?? -1;
+      const where = `feature ${feature}`;
+      const pair = feature * 2 ** 26 + r.context_idx;
+      const maxima = seen.get(pair);
+      if (maxima?.includes(r.max_activation)) continue;
+      if (maxima) maxima.push(r.max_activation);
+      else seen.set(pair, [r.max_activation]);
       const positions = r.positions
         ? int32FromBlob(r.positions, where)
         : arrays.readInt32(`${r.arrays_ref ?? ''}.positions`);
@@ -146,7 +153,7 @@ function buildNow(store: Store, dictionary: string, analysisName?: string): Samp
         const token = ctx[positions[j]!]!;
         let list = byToken.get(token);
         if (!list) byToken.set(token, (list = []));
-        list.push(r.feature_index, v, r.context_idx, positions[j]!);
+        list.push(feature, v, r.context_idx, positions[j]!);
       }
     }
     return SampleTokenIndex.fromParts(analysis.uid, analysis.name, byToken, contexts);
