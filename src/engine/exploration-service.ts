@@ -31,8 +31,8 @@ export interface ExplorationDeps {
   store: Store;
   labels: TokenLabels;
   backend?: BackendRequest;
-  /** The live pass: which features fire on each token of a text (the service's "try text"). */
-  featuresOnText: (dictionary: string, text: string, topFeatures: number) => Promise<TokenFeatures[]>;
+  /** The live pass: the service's "try text" (which features fire on each token of a text). */
+  tryText: () => Pick<StudioServiceImpl, 'featuresOnText'>;
 }
 
 /** Tokens shown before and after a hit. */
@@ -102,7 +102,9 @@ export function explorationMethods(deps: ExplorationDeps): ExplorationMethods {
       if (request.source === 'text') {
         if (!request.text) throw new InputError("search: source 'text' needs the text to run the model on");
         const t0 = performance.now();
-        const rows = await deps.featuresOnText(request.dictionary, request.text, LIVE_TOP_FEATURES);
+        const { tokens: rows } = await deps
+          .tryText()
+          .featuresOnText({ dictionary: request.dictionary, text: request.text, topFeatures: LIVE_TOP_FEATURES });
         const hits = liveHits(rows, query, request.limit).map((h) => ({
           ...h,
           snippet: snippet(

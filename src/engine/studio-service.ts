@@ -73,13 +73,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const labels = new TokenLabels();
   let inference: TextInference | null = null;
   const { dispose: disposeCircuits, ...circuits } = circuitMethods({ ...deps, refused });
-  const exploration = explorationMethods({
-    store,
-    labels,
-    backend: deps.backend,
-    featuresOnText: async (dictionary, text, topFeatures) =>
-      (await impl.featuresOnText({ dictionary, text, topFeatures })).tokens,
-  });
+  const exploration = explorationMethods({ ...deps, labels, tryText: () => impl });
   let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
