@@ -44,8 +44,11 @@ async function call<T>(method: string, body: object): Promise<T> {
   return json;
 }
 
+/** The demo evaluates on the whole validation split: minutes on a busy machine. */
+const CLI_TIMEOUT_MS = 1_800_000;
+
 function cli(home: string, args: string[]): string {
-  const r = runCli(args, { SAE_STUDIO_HOME: home, SAE_STUDIO_BACKEND: 'wasm' });
+  const r = runCli(args, { SAE_STUDIO_HOME: home, SAE_STUDIO_BACKEND: 'wasm' }, CLI_TIMEOUT_MS);
   expect(r.status, `${args[0]}: ${r.stderr}`).toBe(0);
   return r.stdout;
 }
@@ -78,12 +81,12 @@ const at = (path: string) => `${served.url}#${path}`;
 describe.skipIf(noChromium)('the CLI history and exploration in chromium', () => {
   beforeAll(async () => {
     const home = mkdtempSync(join(tmpdir(), 'sae-studio-e2e-history-'));
-    const out = cli(home, ['demo', '--tokens', '8192', '--analyze-tokens', '4096']);
+    const out = cli(home, ['demo', '--tokens', '16384', '--analyze-tokens', '2048']);
     demo = JSON.parse(out.trim().split('\n').at(-1)!) as typeof demo;
     trainPair(home);
     served = await startServe(home);
     browser = await launchChromium();
-  }, 900_000);
+  }, 2_700_000);
 
   afterAll(async () => {
     await browser?.close();
