@@ -1,5 +1,5 @@
-// One history and exploration in a real browser. The CLI fills a studio home — `demo` on a few thousand tokens, two
-// tiny SAEs of one hook trained with `train` and analysed with `analyze` — then `sae-studio serve` opens it: the demo
+// One history and exploration in a real browser. The CLI fills a studio home — `demo` on 81,920 tokens (20 steps, so
+// each curve has two logged points), two tiny SAEs of one hook trained with `train` and analysed with `analyze` — then `sae-studio serve` opens it: the demo
 // run is listed with its loss curves, the demo dictionary shows the EV, L0 and CE loss recovered that `demo` printed,
 // a search by token lists the features the token index finds and a hit's deep link opens the sample, a live-text
 // search agrees with "try text", and the Compare page shows the matches computed here from the decoders.
@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareDecoders } from '../../src/core/analysis/compare-decoders';
+import { initBackend } from '../../src/core/tensor/backend';
 import { openSafetensors } from '../../src/core/tensor/safetensors';
 import { fmtInt, fmtNum } from '../../src/renderer/src/components/format';
 import { runCli } from '../helpers/cli';
@@ -81,7 +82,7 @@ const at = (path: string) => `${served.url}#${path}`;
 describe.skipIf(noChromium)('the CLI history and exploration in chromium', () => {
   beforeAll(async () => {
     const home = mkdtempSync(join(tmpdir(), 'sae-studio-e2e-history-'));
-    const out = cli(home, ['demo', '--tokens', '16384', '--analyze-tokens', '2048']);
+    const out = cli(home, ['demo', '--tokens', '81920', '--analyze-tokens', '2048']);
     demo = JSON.parse(out.trim().split('\n').at(-1)!) as typeof demo;
     trainPair(home);
     served = await startServe(home);
@@ -173,6 +174,7 @@ describe.skipIf(noChromium)('the CLI history and exploration in chromium', () =>
   });
 
   it('compares two dictionaries of one hook: the counts and splits computed from their decoders', async () => {
+    await initBackend('cpu');
     const [A, B] = [decoder(served.home, 'small-a'), decoder(served.home, 'small-b')];
     const c = await compareDecoders(A, B, { threshold: 0.7 });
     tf.dispose([A, B]);
