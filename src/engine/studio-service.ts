@@ -38,6 +38,7 @@ import { circuitMethods } from './circuit-service';
 import { explainMethods } from './explain-service';
 import { steeringMethods } from './steering-service';
 import { syncMethods } from './sync-methods';
+import { explorationMethods } from './exploration-service';
 import { importGraph, listGraphs, openGraph } from './graph-views';
 import { checkModelFolder, listModels } from './model-catalog';
 import { dictionarySummary, runSummary } from './store-views';
@@ -77,6 +78,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const { dispose: disposeCircuits, ...circuits } = circuitMethods({ ...deps, refused });
   const explain = explainMethods({ ...deps, refused });
   const { dispose: disposeSteering, ...steering } = steeringMethods(deps);
+  const exploration = explorationMethods({ ...deps, labels, tryText: () => impl });
   let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
@@ -171,6 +173,7 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
     ...explain,
     ...steering,
     ...syncMethods({ store, home }),
+    ...exploration,
   };
 
   /** The config check, after the files it names were checked against the path policy (nothing outside is read). */

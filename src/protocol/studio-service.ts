@@ -48,6 +48,15 @@ import {
   PreviewNextTokenResponseSchema,
 } from './graphs';
 import { SteerFeatureRequestSchema, SteerFeatureResponseSchema } from './steering';
+import {
+  CompareDictionariesRequestSchema,
+  CompareDictionariesResponseSchema,
+  DictionaryOverviewRequestSchema,
+  DictionaryOverviewSchema,
+  RandomFeatureResponseSchema,
+  SearchFeaturesRequestSchema,
+  SearchFeaturesResponseSchema,
+} from './exploration';
 import { ListModelsResponseSchema, ModelFolderCheckSchema, ValidateModelFolderRequestSchema } from './models';
 import { DatasetPreviewSchema, PreviewDatasetRequestSchema, SystemInfoSchema } from './system';
 import {
@@ -99,6 +108,10 @@ export const STUDIO_METHODS = {
   steerFeature: method(SteerFeatureRequestSchema, SteerFeatureResponseSchema),
   syncRun: method(SyncRequestSchema, SyncSummarySchema),
   syncLog: method(Empty, SyncLogResponseSchema),
+  dictionaryOverview: method(DictionaryOverviewRequestSchema, DictionaryOverviewSchema),
+  randomFeature: method(DictionaryOverviewRequestSchema, RandomFeatureResponseSchema),
+  searchFeatures: method(SearchFeaturesRequestSchema, SearchFeaturesResponseSchema),
+  compareDictionaries: method(CompareDictionariesRequestSchema, CompareDictionariesResponseSchema),
 } as const;
 
 export type StudioMethod = keyof typeof STUDIO_METHODS;

@@ -18,7 +18,7 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** `existingHome`: a studio home prepared beforehand (default: a new empty one). */
+/** `existingHome`: a studio home prepared beforehand (by CLI runs, say; default: a new empty one). */
 export async function startServe(existingHome?: string): Promise<Served> {
   const cli = join(ROOT, 'out', 'cli', 'sae-studio.mjs');
   if (!existsSync(cli) || !existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) {

@@ -13,6 +13,8 @@ import { parseBasisOption } from '../../core/lm/activation-basis';
 import { BASIS_OPTION, basisForCli } from '../basis-option';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { progressBar } from '../progress';
+import { newCliRunId, recordCliRun, startCliRun } from '../record-run';
+import { basename } from 'node:path';
 import { positiveInt } from './lm-forward';
 
 function splitOption(v: unknown): 'train' | 'validation' | 'all' | null {
@@ -57,19 +59,36 @@ export const analyzeCommand: Command = {
     const basis = parseBasisOption(values.basis);
     await initBackend(backend);
     const bar = progressBar('analysing');
-    const r = await analyzeIntoStore(
-      {
-        dictionary,
-        dataset: (values.dataset as string | undefined) ?? 'pdlm-corpus',
-        split,
-        tokens,
-        model: values.model as string | undefined,
-        name: values.name as string | undefined,
-        basis,
-        onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'),
-        onLog: (m) => process.stderr.write(`${m}\n`),
+    const home = studioHome();
+    const dataset = (values.dataset as string | undefined) ?? 'pdlm-corpus';
+    const config = { job: 'analyze', dictionary, dataset, split, tokens, name: values.name ?? 'default' };
+    const rec = startCliRun(home, { id: newCliRunId('analyze'), dictionaryName: basename(dictionary), config });
+    const r = await recordCliRun(
+      rec,
+      () =>
+        analyzeIntoStore(
+          {
+            dictionary,
+            dataset,
+            split,
+            tokens,
+            model: values.model as string | undefined,
+            name: values.name as string | undefined,
+            basis,
+            onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'),
+            onLog: (m) => {
+              rec.log(m);
+              process.stderr.write(`${m}\n`);
+            },
+          },
+          home,
+        ),
+      (done) => {
+        rec.log(
+          `feature analysis of ${done.tokens} tokens saved to the store (analysis '${done.saved.name ?? 'default'}')`,
+        );
+        return {};
       },
-      studioHome(),
     );
     bar.done();
     process.stdout.write(

@@ -21,6 +21,9 @@ import { runKindRecipe } from './demo-recipe';
 import { PhaseClock, demoTimes, phaseSummary } from './demo-phases';
 import { KIND_RECIPES, type KindRecipeName } from '../../core/dictionary/recipes';
 import { InputError } from '../../core/errors';
+import { evaluationMetrics } from '../../core/sae/evaluate-run';
+import { startCliRun } from '../record-run';
+import { tee } from '../train-record';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -80,16 +83,18 @@ export const demoCommand: Command = {
     const runId = `${cfg.name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
     const t0 = performance.now();
     const clock = new PhaseClock();
+    const rec = startCliRun(home, { id: runId, dictionaryName: cfg.name, config: cfg });
     // The run keeps its one LM pass's activations (keepSpool) for the analysis below; 'started' ends that pass.
     const result = await runTrainingWithProgress((onEvent, signal) =>
       trainDictionary(cfg, {
         ...{ home, runId, signal, keepSpool: true },
-        onEvent: (e) => (e.type === 'started' && clock.mark('lm_stats'), onEvent(e)),
+        onEvent: tee(rec, (e) => (e.type === 'started' && clock.mark('lm_stats'), onEvent(e))),
       }),
     );
     const spool = result.spool ?? undefined;
     process.once('exit', () => spool?.dispose()); // scratch: removed however the command ends
     if (!result.dictionaryDir) {
+      rec.finish({ cancelled: true });
       process.stderr.write(`stopped; resume with: sae-studio train --resume ${runId}\n`);
       return;
     }
@@ -112,6 +117,8 @@ export const demoCommand: Command = {
     sae.dispose();
     model.dispose();
     clock.mark('eval');
+    const dictionary = { name: cfg.name, path: result.dictionaryDir, modelName: cfg.model, config: { ...stored.cfg } };
+    rec.finish({ dictionary, evaluation: evaluationMetrics(ev) });
 
     const analyzeTokens =
       values['analyze-tokens'] === undefined
@@ -132,6 +139,7 @@ export const demoCommand: Command = {
     abar.done();
     spool?.dispose();
     clock.mark('analysis');
+    rec.log(`feature analysis of ${analysis.tokens} tokens saved to the store`);
 
     const rows: [string, string][] = [
       ['explained variance', ev.explained_variance.toFixed(4)],

@@ -15,6 +15,10 @@ import type { SaeConfig } from '../../protocol/dictionary-config';
 import { BASIS_OPTION, basisForCli } from '../basis-option';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { progressBar } from '../progress';
+import { recordDictionaryEvaluation } from '../record-run';
+import { evaluationMetrics } from '../../core/sae/evaluate-run';
+import { kindEvaluationMetrics } from '../../engine/train-kind-job';
+import { basename } from 'node:path';
 import { positiveInt } from './lm-forward';
 
 export const evalCommand: Command = {
@@ -61,23 +65,31 @@ export const evalCommand: Command = {
         );
       const bar = progressBar('evaluating');
       let result: object;
+      let metrics: Record<string, number>;
       if (dict.kind.saeType === 'sae') {
         const sae = new Sae(dict.cfg as unknown as SaeConfig, dict.params);
         try {
-          result = await evaluateDictionary(model, sae, windows, {
+          const saeResult = await evaluateDictionary(model, sae, windows, {
             batchSize,
             onProgress: (phase, done, total) => bar.update(done, total, `windows (${phase})`),
           });
+          result = saeResult;
+          metrics = evaluationMetrics(saeResult);
         } finally {
           sae.dispose();
         }
       } else {
-        result = await evaluateKind(model, dict.kind, dict.cfg, dict.params, windows, {
+        const kindResult = await evaluateKind(model, dict.kind, dict.cfg, dict.params, windows, {
           batchSize,
           onProgress: (done, total) => bar.update(done, total, 'windows'),
         });
+        result = kindResult;
+        metrics = kindEvaluationMetrics(kindResult);
       }
       bar.done();
+      // The evaluation is stored with the dictionary (the app shows it), under the folder's name.
+      const recorded = { name: basename(dict.dir), path: dict.dir, modelName: modelRef, config: { ...dict.cfg } };
+      recordDictionaryEvaluation(studioHome(), recorded, metrics);
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
       model.dispose();

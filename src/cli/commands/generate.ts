@@ -6,6 +6,7 @@ import { dictionaryHooks, loadModelAndWindows, resolveSplit } from '../../core/s
 import { initBackend, parseBackendRequest } from '../../core/tensor/backend';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { progressBar } from '../progress';
+import { newCliRunId, recordCliRun, startCliRun } from '../record-run';
 import { positiveInt } from './lm-forward';
 import { InputError } from '../../core/errors';
 
@@ -64,17 +65,27 @@ export const generateCommand: Command = {
         ids: data.windows.ids.subarray(0, Math.min(maxWindows, data.windows.batch) * data.windows.seq),
       };
       const bar = progressBar('generating');
-      const result = await generateActivationCache({
-        model: data.model,
-        windows,
-        hookPoints: hooks,
-        outDir: out,
-        chunkSize: int('chunk-size', 256),
-        modelBatchSize: int('model-batch-size', 16),
-        modelName: modelRef,
-        datasetName: dataset,
-        onProgress: (p) => bar.update(p.windowsDone, windows.batch, 'windows'),
-      });
+      const config = { job: 'generate', model: modelRef, dataset, hooks, out, windows: windows.batch };
+      const rec = startCliRun(home, { id: newCliRunId('generate'), dictionaryName: '', config });
+      const result = await recordCliRun(
+        rec,
+        () =>
+          generateActivationCache({
+            model: data.model,
+            windows,
+            hookPoints: hooks,
+            outDir: out,
+            chunkSize: int('chunk-size', 256),
+            modelBatchSize: int('model-batch-size', 16),
+            modelName: modelRef,
+            datasetName: dataset,
+            onProgress: (p) => bar.update(p.windowsDone, windows.batch, 'windows'),
+          }),
+        () => {
+          rec.log(`activations of ${windows.batch} windows at ${hooks.join(', ')} cached in ${out}`);
+          return {};
+        },
+      );
       bar.done();
       process.stdout.write(`${JSON.stringify({ out, hooks, windows: windows.batch, ...result })}\n`);
     } finally {

@@ -6,11 +6,13 @@ import { TrainConfigSchema, type TrainConfig } from '../../protocol/run-config';
 import { parseConfig } from '../../core/config/validate';
 import { InputError } from '../../core/errors';
 import { runDir, studioHome, type StudioHome } from '../../core/home';
-import { readRunConfig, trainDictionary } from '../../core/sae/trainer';
+import { readRunConfig } from '../../core/sae/trainer';
 import { trainKindDictionary } from '../../core/dictionary/train-kind';
 import { describeOwner, runLockPath, tryLock, type HeldLock } from '../../core/util/pid-lock';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { runTrainingWithProgress } from '../train-progress';
+import { recordCliRun, startCliRun } from '../record-run';
+import { kindRunOutcome, saeRunOutcome, tee, trainAndEvaluate } from '../train-record';
 
 /** Applies `key=value` overrides (dotted paths; values parsed as JSON when they parse, else kept as strings). */
 export function applyOverrides(config: Record<string, unknown>, sets: string[]): Record<string, unknown> {
@@ -123,8 +125,14 @@ export const trainCommand: Command = {
     lock ??= lockRun(home, runId);
     if (cfg.sae.sae_type !== 'sae') {
       try {
-        const r = await runTrainingWithProgress((onEvent, signal) =>
-          trainKindDictionary(cfg, { home, runId, resume, onEvent, signal }),
+        const rec = startCliRun(home, { id: runId, dictionaryName: cfg.name, config: cfg, resume });
+        const r = await recordCliRun(
+          rec,
+          () =>
+            runTrainingWithProgress((onEvent, signal) =>
+              trainKindDictionary(cfg, { home, runId, resume, onEvent: tee(rec, onEvent), signal }),
+            ),
+          (r) => kindRunOutcome(cfg, r),
         );
         process.stdout.write(
           `${JSON.stringify({ run_id: runId, sae_type: cfg.sae.sae_type, dictionary: r.dictionaryDir, steps: r.steps, tokens: r.tokens, seconds: Number(r.seconds.toFixed(1)), cancelled: r.cancelled, evaluation: r.evaluation })}\n`,
@@ -136,8 +144,11 @@ export const trainCommand: Command = {
     }
     let result;
     try {
-      result = await runTrainingWithProgress((onEvent, signal) =>
-        trainDictionary(cfg, { home, runId, resume, onEvent, signal }),
+      const rec = startCliRun(home, { id: runId, dictionaryName: cfg.name, config: cfg, resume });
+      result = await recordCliRun(
+        rec,
+        () => trainAndEvaluate(cfg, home, runId, resume, rec),
+        (r) => saeRunOutcome(cfg, r),
       );
     } finally {
       lock.release();

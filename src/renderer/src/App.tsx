@@ -25,6 +25,9 @@ import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
 import { SyncPage } from './pages/SyncPage';
 import { WizardPage } from './pages/WizardPage';
+import { BookmarksPage } from './pages/BookmarksPage';
+import { ComparePage } from './pages/ComparePage';
+import { SearchPage } from './pages/SearchPage';
 import { href, matchRoute, usePath, type RouteParams } from './router';
 
 interface Route {
@@ -52,6 +55,9 @@ const ROUTES: Route[] = [
   route('/circuits', () => <CircuitsPage />),
   route('/circuits/:name', (p) => <CircuitPage name={p.name} />),
   route('/sync', () => <SyncPage />),
+  route('/search', () => <SearchPage />),
+  route('/compare', () => <ComparePage />),
+  route('/bookmarks', () => <BookmarksPage />),
 ];
 
 const NAV = [
@@ -61,6 +67,9 @@ const NAV = [
   { to: '/dictionaries', label: 'Dictionaries & features', active: (path: string) => path.startsWith('/dictionaries') },
   { to: '/circuits', label: 'Circuits', active: (path: string) => path.startsWith('/circuits') },
   { to: '/sync', label: 'Sync', active: (path: string) => path.startsWith('/sync') },
+  { to: '/search', label: 'Search features', active: (path: string) => path.startsWith('/search') },
+  { to: '/compare', label: 'Compare', active: (path: string) => path.startsWith('/compare') },
+  { to: '/bookmarks', label: 'Bookmarks', active: (path: string) => path.startsWith('/bookmarks') },
 ];
 
 function page(path: string): ReactNode {

@@ -58,3 +58,9 @@ export function Link({ to, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & 
   };
   return <a href={href(to)} onClick={onClick} {...rest} />;
 }
+
+/** A query parameter of the current route (`/dictionaries/d/features/3?sample=12` → sample: '12'), or null. */
+export function queryParam(path: string, name: string): string | null {
+  const q = path.indexOf('?');
+  return q < 0 ? null : new URLSearchParams(path.slice(q + 1)).get(name);
+}

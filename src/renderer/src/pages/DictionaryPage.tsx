@@ -33,6 +33,8 @@ import { EvaluationTable } from '../components/EvaluationTable';
 import { KindBadge } from '../components/KindViews';
 import { ExplainFeatures } from '../autointerp/ExplainFeatures';
 import { SteerPanel } from '../components/SteerPanel';
+import { DictionaryActions } from '../explore/DictionaryActions';
+import { OverviewPanel } from '../explore/OverviewPanel';
 
 const PAGE = 50;
 
@@ -54,9 +56,13 @@ export function DictionaryPage({ name }: { name: string }) {
           {cltLayers(dictionary) > 0 ? ` × ${cltLayers(dictionary)} layers` : ''} · {dictionary.hookPointIn} of{' '}
           {dictionary.modelName ?? '?'} · {dictionary.path}
         </Text>
+        <DictionaryActions dictionary={name} />
       </div>
       <Tabs defaultValue="features" keepMounted={false}>
         <Tabs.List>
+          <Tabs.Tab value="overview" data-testid="tab-overview">
+            Overview
+          </Tabs.Tab>
           <Tabs.Tab value="features">Features</Tabs.Tab>
           <Tabs.Tab value="try" data-testid="tab-try">
             Try text
@@ -66,6 +72,9 @@ export function DictionaryPage({ name }: { name: string }) {
             Explain features
           </Tabs.Tab>
         </Tabs.List>
+        <Tabs.Panel value="overview" pt="md">
+          <OverviewPanel dictionary={name} />
+        </Tabs.Panel>
         <Tabs.Panel value="features" pt="md">
           <FeatureList dictionary={name} layerSize={cltLayers(dictionary) > 0 ? dictionary.dSae : 0} />
         </Tabs.Panel>

@@ -19,7 +19,7 @@ import {
   Textarea,
   Title,
 } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { FeatureDetail, FeatureSample } from '../../../protocol/features';
 import { errorText, useStudio } from '../client/studio';
 import { fmtInt, fmtNum, fmtPct, tokenLabel } from '../components/format';
@@ -27,7 +27,7 @@ import { Histogram } from '../components/Histogram';
 import { FeatureKindView, KindBadge, SampleKindView } from '../components/KindViews';
 import { Empty, ErrorNote, Loading } from '../components/States';
 import { TokenText } from '../components/TokenText';
-import { Link } from '../router';
+import { Link, queryParam, usePath } from '../router';
 import { ExplainPanel } from '../autointerp/ExplainPanel';
 import { SteerPanel } from '../components/SteerPanel';
 
@@ -225,7 +225,10 @@ function LogitList({
 
 function Samples({ detail }: { detail: FeatureDetail }) {
   const names = detail.samplings.map((s) => s.name);
-  const [which, setWhich] = useState(names[0] ?? '');
+  // A deep link to a sample (`?sample=<context>`) opens the sampling that holds it and marks it.
+  const linked = Number(queryParam(usePath(), 'sample') ?? Number.NaN);
+  const holding = detail.samplings.find((s) => s.samples.some((x) => x.contextIndex === linked))?.name;
+  const [which, setWhich] = useState(holding ?? names[0] ?? '');
   const [full, setFull] = useState(false);
   const sampling = detail.samplings.find((s) => s.name === which) ?? detail.samplings[0];
   const scale = detail.stats?.maxActivation ?? 0;
@@ -253,7 +256,14 @@ function Samples({ detail }: { detail: FeatureDetail }) {
       ) : (
         <Stack gap="xs" data-testid="feature-samples">
           {sampling.samples.map((s) => (
-            <SampleRow key={`${s.contextIndex}-${s.rank}`} sample={s} scale={scale} full={full} heads={heads} />
+            <SampleRow
+              key={`${s.contextIndex}-${s.rank}`}
+              sample={s}
+              scale={scale}
+              full={full}
+              heads={heads}
+              linked={s.contextIndex === linked}
+            />
           ))}
         </Stack>
       )}
@@ -266,12 +276,18 @@ function SampleRow({
   scale,
   full,
   heads,
+  linked,
 }: {
   sample: FeatureSample;
   scale: number;
   full: boolean;
   heads: readonly string[];
+  linked: boolean;
 }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (linked) ref.current?.scrollIntoView({ block: 'center' });
+  }, [linked]);
   let peak = 0;
   let max = -Infinity;
   for (const [i, a] of sample.activations.entries()) {
@@ -280,7 +296,12 @@ function SampleRow({
   const from = full ? 0 : Math.max(0, peak - CONTEXT);
   const to = full ? sample.tokens.length : Math.min(sample.tokens.length, peak + CONTEXT + 1);
   return (
-    <div className="sample-row">
+    <div
+      className="sample-row"
+      ref={ref}
+      data-testid={linked ? 'linked-sample' : undefined}
+      style={linked ? { outline: '2px solid var(--mantine-color-blue-5)', borderRadius: 4 } : undefined}
+    >
       <Group gap={6} mb={2}>
         <Badge size="xs" variant="light" className="num">
           {fmtNum(sample.maxActivation, 3)}
