@@ -198,10 +198,13 @@ export function judge(
 ): string | null {
   if (r.status !== 2) return `exit code ${r.status}, expected 2; stderr: ${r.stderr.slice(0, 400)}`;
   if (/\n\s+at /.test(`\n${r.stderr}`)) return `a stack trace: ${r.stderr.slice(0, 400)}`;
+  // Progress lines may come first; the error is one line, the last one, and the only one from `sae-studio:`.
   const lines = errorLines(r.stderr);
-  if (lines.length !== 1) return `${lines.length} error lines, expected 1: ${r.stderr.slice(0, 400)}`;
-  if (!lines[0]!.startsWith('sae-studio: error: ')) return `not a 'sae-studio: error:' line: ${lines[0]}`;
-  if (!culprit.test(lines[0]!)) return `the line does not name ${culprit}: ${lines[0]}`;
+  const own = lines.filter((l) => l.startsWith('sae-studio:'));
+  if (own.length !== 1) return `${own.length} 'sae-studio:' lines, expected 1: ${r.stderr.slice(0, 400)}`;
+  const line = lines.at(-1)!;
+  if (!line.startsWith('sae-studio: error: ')) return `the last line is not a 'sae-studio: error:' line: ${line}`;
+  if (!culprit.test(line)) return `the line does not name ${culprit}: ${line}`;
   const added = Object.keys(after.tree).filter((p) => !(p in before.tree));
   const removed = Object.keys(before.tree).filter((p) => !(p in after.tree));
   const changed = Object.keys(before.tree).filter((p) => p in after.tree && after.tree[p] !== before.tree[p]);
