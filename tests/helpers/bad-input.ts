@@ -21,6 +21,7 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { saveAnyDictionary, kindOf } from '../../src/core/dictionary/registry';
 import { parseConfig } from '../../src/core/config/validate';
+import { studioHome } from '../../src/core/home';
 import { createRun, openStore, updateRunStatus, upsertDictionary } from '../../src/core/store';
 import { errorLines, type CliResult } from './cli';
 import { ROOT } from './fixtures';
@@ -109,7 +110,7 @@ export function storeDigest(home: string): string {
 /** A studio home with a store holding one finished run and one dictionary (a tiny SAE on pdlm-4l-256). */
 export function seededHome(): string {
   const home = mkdtempSync(join(tmpdir(), 'sae-badinput-seed-'));
-  for (const d of ['dictionaries', 'runs', 'tokens', 'activations']) mkdirSync(join(home, d));
+  studioHome(home);
   const kind = kindOf('sae');
   const cfg = parseConfig(
     kind.schema,
