@@ -33,6 +33,8 @@ const config = (name: string, edit: (cfg: Json, sae: Json) => void, culprit: Reg
 /** A case with the valid base config and bad flags. */
 const flags = (name: string, extra: string[], culprit: RegExp): BadInputCase => config(name, () => {}, culprit, extra);
 const fieldIs = (path: string) => new RegExp(`field '${path.replace(/[.[\]]/g, '\\$&')}'`);
+/** A field of `sae`: named as its path, or (the schema's nested message) as `field sae: field '<name>'`. */
+const saeField = (name: string) => new RegExp(`field 'sae\\.${name}'|field sae: field '${name}'`);
 
 export const RUN_CONFIG_CASES: BadInputCase[] = [
   {
@@ -75,11 +77,11 @@ export const RUN_CONFIG_CASES: BadInputCase[] = [
     (_, s) => (delete s.d_sae, (s.expansion_factor = 0.001)),
     /expansion_factor|d_sae/,
   ),
-  config('d_sae 0', (_, s) => (s.d_sae = 0), fieldIs('sae.d_sae')),
-  config('d_sae negative', (_, s) => (s.d_sae = -5), fieldIs('sae.d_sae')),
-  config('d_sae as a string', (_, s) => (s.d_sae = '64'), fieldIs('sae.d_sae')),
+  config('d_sae 0', (_, s) => (s.d_sae = 0), saeField('d_sae')),
+  config('d_sae negative', (_, s) => (s.d_sae = -5), saeField('d_sae')),
+  config('d_sae as a string', (_, s) => (s.d_sae = '64'), saeField('d_sae')),
   config('top_k larger than d_sae', (_, s) => (s.top_k = 65), /top_k/),
-  config('an unknown act_fn', (_, s) => (s.act_fn = 'gelu'), fieldIs('sae.act_fn')),
+  config('an unknown act_fn', (_, s) => (s.act_fn = 'gelu'), saeField('act_fn')),
   config('a negative lr', (c) => (c.lr = -1e-3), fieldIs('lr')),
   config('lr as a string', (c) => (c.lr = 'fast'), fieldIs('lr')),
   config('batch_size 1e9', (c) => ((c.batch_size = 1e9), (c.total_training_tokens = 2e9)), fieldIs('batch_size')),
