@@ -11,8 +11,6 @@ import { trainKindDictionary } from '../../core/dictionary/train-kind';
 import { describeOwner, runLockPath, tryLock, type HeldLock } from '../../core/util/pid-lock';
 import { BACKEND_OPTION, requireOption, type Command } from '../command';
 import { runTrainingWithProgress } from '../train-progress';
-import { openDataset } from '../../core/data/sources/open-dataset';
-import { readModelConfig, resolveModel } from '../../core/lm/load-model';
 
 /** Applies `key=value` overrides (dotted paths; values parsed as JSON when they parse, else kept as strings). */
 export function applyOverrides(config: Record<string, unknown>, sets: string[]): Record<string, unknown> {
@@ -38,18 +36,6 @@ export function applyOverrides(config: Record<string, unknown>, sets: string[]):
     node[leaf] = value;
   }
   return out;
-}
-
-/**
- * What the trainer would find only after it made the run's folder (the dataset opens, the windows fit the model's
- * context), checked before the folder or the lock exists: a config that cannot train leaves nothing behind.
- */
-function checkBeforeTheRun(cfg: TrainConfig, file: string): void {
-  if (cfg.activation_cache === null) openDataset(cfg.dataset);
-  if (cfg.context_size === null) return;
-  const { nCtx } = readModelConfig(resolveModel(cfg.model).dir);
-  if (cfg.context_size > nCtx)
-    throw new InputError(`${file}: field 'context_size' is ${cfg.context_size}, beyond the model's context of ${nCtx}`);
 }
 
 export function readJsonConfig(path: string): Record<string, unknown> {
@@ -135,7 +121,6 @@ export const trainCommand: Command = {
       lock?.release();
       throw err;
     }
-    if (!resume) checkBeforeTheRun(cfg, String(values.config));
     if (!resume)
       runId =
         (values['run-id'] as string | undefined) ??

@@ -20,7 +20,7 @@ import { disposeStats, trainStep, type StepStats } from './train-step';
 import { loadModelAndWindows, resolveSplit, type ModelAndWindows } from './train-data';
 import { preselectBatchTopK } from './sparse/sparse-topk';
 
-import { createRunDir, hookActs, openRunDir, resolveDictionary, setUpRun } from './train-setup';
+import { checkDataBeforeTheRun, createRunDir, hookActs, openRunDir, resolveDictionary, setUpRun } from './train-setup';
 import type { CheckpointState, Emit, Log, Run, TrainJobOptions, TrainResult } from './train-run';
 export type { TrainEvent, TrainJobOptions, TrainMetrics, TrainResult } from './train-run';
 /**
@@ -35,6 +35,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   for (const why of skipped) log(`checkpoint not readable, resuming from an earlier one: ${why}`);
   // Everything that can be checked from config.json alone is checked before any weights or data are read.
   const { hooks, saeCfg } = resolveDictionary(cfg, checkpoint);
+  if (!opts.resume) checkDataBeforeTheRun(cfg);
   createRunDir(runDir, cfg, checkpoint); // only now: a config refused above leaves no folder behind
 
   const backend = await initBackend(cfg.backend);
