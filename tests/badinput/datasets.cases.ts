@@ -141,4 +141,9 @@ export const DATASET_CASES: BadInputCase[] = [
     /token id 512 at row 1, position 0 is out of the vocabulary \(expected 0\.\.511\)/,
   ),
   ids('ragged rows', '[[1, 2], [3]]', /row 1 has 1 tokens, expected 2/),
+  ids(
+    "a row longer than the model's context",
+    JSON.stringify([Array.from({ length: 129 }, () => 1)]),
+    /sequence length 129 exceeds the model's context of 128 tokens/,
+  ),
 ];
