@@ -131,6 +131,20 @@ export const API_CASES: ApiCase[] = [
     "startTraining with the run id 'a/b'",
   ),
   call('startTraining', { config: [] }, 400, /field 'config'/),
+  call(
+    'startTraining',
+    {
+      config: {
+        sae: { hook_point_in: 'blocks.0.hook_resid_post', d_sae: 64 },
+        context_size: 10_000,
+        total_training_tokens: 1024,
+        batch_size: 256,
+      },
+    },
+    400,
+    /field 'config\.context_size': is 10000, beyond the model's context of 256/,
+    "startTraining with a context_size beyond the model's",
+  ),
   check('previewDataset', { dataset: '/etc/passwd', model: 'pdlm-4l-256' }, /\/etc\/passwd: outside the folders/),
   check(
     'previewDataset',

@@ -1,7 +1,8 @@
 // Bad run configs given to `train --config` (and its --set / --name / --run-id / --resume): one field at a time
 // made wrong. Each case names the field path (or the file, run id or value) at fault; nothing may reach runs/,
 // dictionaries/ or the store.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BadInputCase, CaseDir } from '../helpers/bad-input';
 
 type Json = Record<string, unknown>;
@@ -134,6 +135,15 @@ export const RUN_CONFIG_CASES: BadInputCase[] = [
     name: 'a --resume of a run that does not exist',
     args: () => ['train', '--resume', 'no-such-run'],
     culprit: /no-such-run/,
+  },
+  {
+    name: 'a --resume of a run whose train-config.json is corrupt',
+    setup: (c) => {
+      mkdirSync(join(c.home, 'runs', 'broken'));
+      writeFileSync(join(c.home, 'runs', 'broken', 'train-config.json'), '{"name": "x", ');
+    },
+    args: () => ['train', '--resume', 'broken'],
+    culprit: /broken\/train-config\.json: not valid JSON \(.*\); the run's config cannot be read back/,
   },
   {
     name: "a --resume of '..'",
