@@ -11,6 +11,8 @@ export interface StudioHome {
   runs: string;
   tokens: string;
   activations: string;
+  /** Locks between processes (the store's owner, each running run): made with the rest, so that none is left behind. */
+  locks: string;
 }
 
 export function studioHome(root = process.env.SAE_STUDIO_HOME || join(homedir(), '.sae-studio')): StudioHome {
@@ -21,8 +23,19 @@ export function studioHome(root = process.env.SAE_STUDIO_HOME || join(homedir(),
     runs: join(abs, 'runs'),
     tokens: join(abs, 'tokens'),
     activations: join(abs, 'activations'),
+    locks: join(abs, 'locks'),
   };
-  for (const dir of Object.values(home)) mkdirSync(dir, { recursive: true });
+  for (const dir of Object.values(home)) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+      throw new InputError(
+        `studio home '${abs}': ${dir} is a file, expected a folder (set SAE_STUDIO_HOME to a folder)`,
+      );
+    }
+  }
   return home;
 }
 

@@ -37,6 +37,11 @@ export function checkTrainConfig(raw: unknown, prefix = 'config'): TrainConfigCh
   inputIssue('model', () => (modelCfg = readModelConfig(resolveModel(cfg.model).dir)));
   if (modelCfg) {
     const m: ModelConfig = modelCfg;
+    if (cfg.context_size !== null && cfg.context_size > m.nCtx)
+      issues.push({
+        field: at('context_size'),
+        message: `is ${cfg.context_size}, beyond the model's context of ${m.nCtx}`,
+      });
     if (cfg.sae.sae_type !== 'sae') {
       // The other kinds: their own schema, then every hook they read or write.
       const kind = kindOf(cfg.sae.sae_type);

@@ -74,6 +74,8 @@ export const attributeCommand: Command = {
         ? { edge_threshold: numberOption(values, 'edge-threshold') }
         : {}),
     };
+    if (typeof values.set === 'string' && typeof values.dictionaries === 'string')
+      throw new InputError(`--set '${values.set}' and --dictionaries '${values.dictionaries}': give one of them`);
     const ids = typeof values.ids === 'string' ? readTokenFile(values.ids) : null;
     if (ids && ids.batch !== 1) throw new InputError(`--ids: ${ids.batch} sequences, expected one prompt [1, seq]`);
     await initBackend(backend);

@@ -1,5 +1,6 @@
 // `sae-studio generate`: writes a model's activations over a dataset to an on-disk cache in lm-saes's layout
 // (<out>/<hook>/chunk-NNNNNNNN.safetensors + .meta.json); resumable — complete chunks are skipped.
+import { existsSync, statSync } from 'node:fs';
 import { generateActivationCache } from '../../core/activations';
 import { studioHome } from '../../core/home';
 import { dictionaryHooks, loadModelAndWindows, resolveSplit } from '../../core/sae/train-data';
@@ -50,6 +51,10 @@ export const generateCommand: Command = {
     const modelRef = requireOption(this, values, 'model');
     const int = (name: string, fallback: number) =>
       values[name] === undefined ? fallback : positiveInt(values[name] as string, `--${name}`);
+    // The flags and the output folder are checked before the model runs over the dataset (minutes on a corpus).
+    for (const name of ['max-windows', 'chunk-size', 'model-batch-size', 'context-size']) int(name, 1);
+    if (existsSync(out) && !statSync(out).isDirectory())
+      throw new InputError(`--out '${out}': is a file, expected the cache folder to write (or resume)`);
     await initBackend(backend);
     const data = await loadModelAndWindows(modelRef, dataset, {
       home,

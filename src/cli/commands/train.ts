@@ -100,7 +100,12 @@ export const trainCommand: Command = {
     if (resume) {
       runId = values.resume as string;
       lock = lockRun(home, runId); // before the run's files are read: another process may be writing them
-      raw = readRunConfig(home, runId) as Record<string, unknown>;
+      try {
+        raw = readRunConfig(home, runId) as Record<string, unknown>;
+      } catch (err) {
+        lock.release(); // a run that cannot be read back leaves no lock behind
+        throw err;
+      }
     } else {
       raw = readJsonConfig(requireOption(this, values, 'config'));
       const sets = (values.set as unknown as string[] | undefined) ?? [];

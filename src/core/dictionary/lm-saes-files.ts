@@ -17,7 +17,13 @@ import { withBackend } from '../sae/formats/lm-saes';
 import { hostParam, type HostParams } from '../sae/host-tensor';
 import { holdsAnyOf, writeDirAtomically } from '../sae/formats/atomic-dir';
 import { readJsonObject, sameShape, shapeText } from '../sae/formats/check-params';
-import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../tensor/safetensors';
+import {
+  openSafetensors,
+  readWeight,
+  writeSafetensors,
+  type SafetensorsFile,
+  type TensorToWrite,
+} from '../tensor/safetensors';
 import type { DictionaryKind, KindConfigBase } from './kind';
 
 export const CONFIG_FILE = 'config.json';
@@ -192,7 +198,7 @@ export function loadKindDictionary(
         throw new InputError(
           `${weightsPath}: tensor '${name}' has shape ${shapeText(actual)}, expected ${shapeText(shape)}`,
         );
-      params[name] = { data: file.readFloat32(name), shape: [...shape] };
+      params[name] = { data: readWeight(file, name), shape: [...shape] };
     }
     for (const hook of hooks)
       if (!file.has(NORM_PREFIX + hook))

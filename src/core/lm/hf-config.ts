@@ -33,6 +33,13 @@ export class HfConfig {
     return v;
   }
 
+  /** A number > 0 (a norm's epsilon: zero or less divides by zero or takes the root of a negative). */
+  positiveNumber(field: string, fallback?: number): number {
+    const v = this.number(field, fallback);
+    if (v <= 0) this.fail(field, 'a number greater than 0');
+    return v;
+  }
+
   optionalNumber(field: string): number | null {
     return this.has(field) ? this.number(field) : null;
   }

@@ -12,6 +12,7 @@ export function tokenBatch(rows: ArrayLike<number>[] | TokenBatch, source = 'inp
   const [first] = rows;
   if (!first) throw new InputError(`${source}: no sequences, expected at least one row of token ids`);
   const seq = first.length;
+  if (seq === 0) throw new InputError(`${source}: row 0 is empty, expected at least one token id`);
   const ids = new Int32Array(rows.length * seq);
   rows.forEach((row, b) => {
     if (row.length !== seq)

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { InputError } from '../errors';
+import { checkTokenizerJson } from './tokenizer-json-check';
 
 // The package's "import" entry points at a file it does not ship; its CommonJS build is complete.
 const require = createRequire(import.meta.url);
@@ -20,7 +21,7 @@ export class ModelTokenizer {
     const file = join(dir, 'tokenizer.json');
     if (!existsSync(file))
       throw new InputError(`${dir}: no tokenizer.json (only Hugging Face fast-tokenizer files are supported)`);
-    const json = readJson(file);
+    const json = checkTokenizerJson(readJson(file), file);
     const configFile = join(dir, 'tokenizer_config.json');
     const config = existsSync(configFile) ? readJson(configFile) : {};
     try {

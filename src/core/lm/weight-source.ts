@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { openSafetensors, type SafetensorsFile } from '../tensor/safetensors';
+import { openSafetensors, readWeight, type SafetensorsFile } from '../tensor/safetensors';
 import type { HostTensor } from './params';
 
 export class WeightSource {
@@ -66,7 +66,7 @@ export class WeightSource {
         `${file.path}: weight '${name}' has shape [${actual.join(', ')}], expected [${shape.join(', ')}] from config.json`,
       );
     }
-    return { data: file.readFloat32(name), shape: [...shape] };
+    return { data: readWeight(file, name), shape: [...shape] };
   }
 
   close(): void {

@@ -26,6 +26,7 @@ import { datasetScale } from './sparse-dictionary';
 import { Bookkeeping } from './train-bookkeeping';
 import { dictionaryHooks, type ModelAndWindows } from './train-data';
 import { readModelConfig, resolveModel } from '../lm/load-model';
+import { openDataset } from '../data/sources/open-dataset';
 import type {
   Checkpoint,
   CheckpointState,
@@ -41,6 +42,18 @@ import { Sae } from './variants/sae';
 import { sparseTopKUnavailable } from './sparse/sparse-topk';
 import type { RowSpool } from '../activations/row-spool';
 import type { TokenMaskOptions } from '../data/masks';
+
+/**
+ * What would otherwise fail only once the run's folder exists: the dataset opens, and the windows fit the model's
+ * context. Checked for a new run, after the dictionary's config and before createRunDir.
+ */
+export function checkDataBeforeTheRun(cfg: TrainConfig): void {
+  if (cfg.activation_cache === null) openDataset(cfg.dataset);
+  if (cfg.context_size === null) return;
+  const { nCtx } = readModelConfig(resolveModel(cfg.model).dir);
+  if (cfg.context_size > nCtx)
+    throw new InputError(`field 'context_size' is ${cfg.context_size}, beyond the model's context of ${nCtx}`);
+}
 
 /**
  * The run folder, checked but not yet made: a new one's id must be free; to resume, its last complete checkpoint

@@ -20,7 +20,15 @@ import { disposeStats, trainStep, type StepStats } from './train-step';
 import { loadModelAndWindows, resolveSplit, type ModelAndWindows } from './train-data';
 import { preselectBatchTopK } from './sparse/sparse-topk';
 
-import { createRunDir, hookActs, openRunDir, resolveDictionary, setUpRun, trainingMask } from './train-setup';
+import {
+  checkDataBeforeTheRun,
+  createRunDir,
+  hookActs,
+  openRunDir,
+  resolveDictionary,
+  setUpRun,
+  trainingMask,
+} from './train-setup';
 import { openTrainingSpool } from './train-spool';
 import type { CheckpointState, Emit, Log, Run, TrainJobOptions, TrainResult } from './train-run';
 export type { TrainEvent, TrainJobOptions, TrainMetrics, TrainResult } from './train-run';
@@ -36,6 +44,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   for (const note of notes) log(note); // checkpoints cut short, a restart
   // Everything that can be checked from config.json alone is checked before any weights or data are read.
   const { hooks, saeCfg } = resolveDictionary(cfg, checkpoint);
+  if (!opts.resume) checkDataBeforeTheRun(cfg);
   createRunDir(runDir, cfg, checkpoint); // only now: a config refused above leaves no folder behind
 
   const backend = await initBackend(cfg.backend);

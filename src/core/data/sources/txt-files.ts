@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../../errors';
-import { statSourceFile, type DatasetSource, type Document, type SourceFile } from './dataset-source';
+import { noDocuments, statSourceFile, type DatasetSource, type Document, type SourceFile } from './dataset-source';
 import { readTextFile, type TextReading } from './read-text';
 
 export type TxtOptions = TextReading;
@@ -29,13 +29,22 @@ export function txtFolderSource(dir: string, opts: TxtOptions = {}): DatasetSour
   return txtDocuments(
     dir,
     'txt-folder',
-    names.map((n) => statSourceFile(join(dir, n))),
+    withText(
+      dir,
+      names.map((n) => statSourceFile(join(dir, n))),
+    ),
     opts,
   );
 }
 
 export function txtFileSource(path: string, opts: TxtOptions = {}): DatasetSource {
-  return txtDocuments(path, 'txt-file', [statSourceFile(path)], opts);
+  return txtDocuments(path, 'txt-file', withText(path, [statSourceFile(path)]), opts);
+}
+
+/** Refuses files that are all empty before any work (as a JSON Lines file of blank lines is refused). */
+function withText(spec: string, files: SourceFile[]): SourceFile[] {
+  if (files.every((f) => f.size === 0)) throw noDocuments(spec, 'text in at least one .txt file');
+  return files;
 }
 
 /** One document per file, id = file name; shared with the embedded corpus. */

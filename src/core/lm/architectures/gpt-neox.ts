@@ -30,7 +30,7 @@ export const gptNeox: Architecture = {
       dVocab: cfg.int('vocab_size'),
       nCtx: cfg.int('max_position_embeddings'),
       normType: 'layernorm',
-      normEps: cfg.number('layer_norm_eps', 1e-5),
+      normEps: cfg.positiveNumber('layer_norm_eps', 1e-5),
       actFn: parseActivation(cfg, 'hidden_act', 'gelu'),
       gatedMlp: false,
       rotary: { dim: rotaryDim, theta: cfg.ropeTheta('rotary_emb_base'), scaling: cfg.ropeScaling() },

@@ -42,7 +42,7 @@ export const gpt2: Architecture = {
       dVocab: cfg.int('vocab_size'),
       nCtx: cfg.int('n_positions'),
       normType: 'layernorm',
-      normEps: cfg.number('layer_norm_epsilon', 1e-5),
+      normEps: cfg.positiveNumber('layer_norm_epsilon', 1e-5),
       actFn,
       gatedMlp: false,
       rotary: null,

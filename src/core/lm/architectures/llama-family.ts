@@ -57,7 +57,7 @@ export function parseLlamaStyleConfig(
     dVocab: cfg.int('vocab_size'),
     nCtx: cfg.int('max_position_embeddings'),
     normType: 'rmsnorm',
-    normEps: cfg.number('rms_norm_eps', 1e-6),
+    normEps: cfg.positiveNumber('rms_norm_eps', 1e-6),
     actFn: parseActivation(cfg, 'hidden_act', 'silu'),
     gatedMlp: true,
     rotary: { dim: dHead, theta: cfg.ropeTheta(), scaling: cfg.ropeScaling() },

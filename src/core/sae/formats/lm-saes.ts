@@ -27,7 +27,13 @@ import { SaeConfigSchema, type SaeConfig } from '../../../protocol/dictionary-co
 import { parseConfig } from '../../config/validate';
 import { InputError } from '../../errors';
 import { lmSaesBackend, lmSaesRecordedBasis, type BasisSource } from '../../lm/activation-basis';
-import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../../tensor/safetensors';
+import {
+  openSafetensors,
+  readWeight,
+  writeSafetensors,
+  type SafetensorsFile,
+  type TensorToWrite,
+} from '../../tensor/safetensors';
 import { hostParam, type HostParams } from '../host-tensor';
 import { saeParamShapes } from '../variants/sae';
 import { holdsAnyOf, writeDirAtomically } from './atomic-dir';
@@ -217,7 +223,7 @@ function readParams(file: SafetensorsFile, cfg: SaeConfig): HostParams {
       throw new InputError(
         `${file.path}: tensor '${name}' has shape ${shapeText(actual)}, expected ${shapeText(shape)}`,
       );
-    params[ours] = { data: file.readFloat32(name), shape: [...shape] };
+    params[ours] = { data: readWeight(file, name), shape: [...shape] };
   }
   for (const [name, shape] of Object.entries(expected)) {
     if (!params[name])

@@ -6,6 +6,7 @@ export { MAX_HEADER_BYTES, type SafetensorsTensorInfo } from './header';
 export { openSafetensors, readSafetensorsHeader, type SafetensorsFile, type SafetensorsHeader } from './reader';
 export type { TensorData } from './encode';
 export type { TensorToWrite } from './layout';
+export { readWeight } from './read-weight';
 export { serializeSafetensors } from './serialize';
 export { writeSafetensors } from './writer';
 export {

@@ -60,9 +60,30 @@ function readHeaderFromFd(fd: number, path: string): SafetensorsHeader {
   return { path, headerByteLength, dataStart, dataByteLength, ...parseHeader(headerBytes, dataByteLength, path) };
 }
 
+/**
+ * Opens `path` for reading; an unreadable file or a folder is a one-line SafetensorsError (a missing file keeps the
+ * system's ENOENT, which callers test for).
+ */
+function openForReading(path: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new SafetensorsError(path, 'cannot be read (permission denied)');
+    if (code === 'EISDIR') throw new SafetensorsError(path, 'is a folder; expected a .safetensors file');
+    throw e;
+  }
+  if (fs.fstatSync(fd).isDirectory()) {
+    fs.closeSync(fd);
+    throw new SafetensorsError(path, 'is a folder; expected a .safetensors file');
+  }
+  return fd;
+}
+
 /** Reads and validates only the header (opens and closes the file). */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  const fd = fs.openSync(path, 'r');
+  const fd = openForReading(path);
   try {
     return readHeaderFromFd(fd, path);
   } finally {
@@ -72,7 +93,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 
 /** Opens a file for tensor-by-tensor reading; call `close()` when done. */
 export function openSafetensors(path: string): SafetensorsFile {
-  let fd: number | undefined = fs.openSync(path, 'r');
+  let fd: number | undefined = openForReading(path);
   let header: SafetensorsHeader;
   try {
     header = readHeaderFromFd(fd, path);

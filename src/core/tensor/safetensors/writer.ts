@@ -19,6 +19,16 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
+/** The path's status, null where nothing is there (also where a folder on the way is a file: ENOTDIR). */
+function statOrNull(filePath: string): fs.Stats | null {
+  try {
+    return fs.statSync(filePath, { throwIfNoEntry: false }) ?? null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return null; // the temporary file's creation then explains
+    throw e;
+  }
+}
+
 /**
  * Validates everything first (dtype, shape, element counts, metadata), so a bad call creates no
  * file at all; then encodes and writes one tensor at a time.
@@ -29,7 +39,7 @@ export function writeSafetensors(
   metadata?: Readonly<Record<string, string>>,
 ): void {
   const plan = planSafetensors(tensors, metadata, filePath);
-  if (fs.statSync(filePath, { throwIfNoEntry: false })?.isDirectory()) {
+  if (statOrNull(filePath)?.isDirectory()) {
     throw new SafetensorsError(filePath, 'is a folder; expected the path of a .safetensors file to write');
   }
   const tmpPath = path.join(
