@@ -70,6 +70,28 @@ export const BUSY_RETRY_MS = 15_000;
 
 export type StudioServiceHandle = StudioServiceImpl & { close(): void };
 
+/** The machine and compute devices, probed once (the probe loads the compute backend). */
+function systemInfo(home: StudioServiceDeps['home']): StudioServiceImpl['systemInfo'] {
+  let devices: Promise<ComputeDevices> | null = null;
+  return async () => {
+    const { describeComputeDevices } = await import('../core/tensor/backend');
+    devices ??= describeComputeDevices();
+    const d = await devices;
+    return {
+      home: home.root,
+      store: join(home.root, DATABASE_FILE),
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      autoBackend: d.auto,
+      gpu: d.gpu,
+      gpuReason: d.gpuReason,
+      native: d.native,
+    };
+  };
+}
+
 export function createStudioService(deps: StudioServiceDeps): StudioServiceHandle {
   const { store, home, supervisor } = deps;
   const refused = (refs: Record<string, string | null | undefined>) => pathIssues(deps.paths, refs);
@@ -79,27 +101,10 @@ export function createStudioService(deps: StudioServiceDeps): StudioServiceHandl
   const explain = explainMethods({ ...deps, refused });
   const { dispose: disposeSteering, ...steering } = steeringMethods(deps);
   const exploration = explorationMethods({ ...deps, labels, tryText: () => impl });
-  let devices: Promise<ComputeDevices> | null = null;
 
   const impl: StudioServiceImpl = {
     appInfo: async () => deps.appInfo,
-    systemInfo: async () => {
-      const { describeComputeDevices } = await import('../core/tensor/backend');
-      devices ??= describeComputeDevices();
-      const d = await devices;
-      return {
-        home: home.root,
-        store: join(home.root, DATABASE_FILE),
-        platform: `${process.platform} ${process.arch}`,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-        memoryGb: Math.round(totalmem() / 2 ** 30),
-        autoBackend: d.auto,
-        gpu: d.gpu,
-        gpuReason: d.gpuReason,
-        native: d.native,
-      };
-    },
+    systemInfo: systemInfo(home),
     previewDataset: async (request) => {
       const issues = refused({ model: request.model, dataset: request.dataset });
       return issues.length > 0 ? { ok: false, issues } : previewDataset(request);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TrainConfigSchema } from '../../protocol/run-config';
-import { runDir, studioHome } from '../../core/home';
+import { runDir, studioHome, type StudioHome } from '../../core/home';
 import { evaluateDictionary } from '../../core/sae/evaluate';
 import { loadDictionary } from '../../core/sae/dictionary-store';
 import { PDLM_TRAIN_TOKENS, referenceTopKRecipe } from '../../core/sae/recipes';
@@ -50,27 +50,7 @@ export const demoCommand: Command = {
   },
   async run(values) {
     const home = studioHome();
-    if (values.recipe !== undefined) {
-      const recipe = String(values.recipe);
-      if (!(KIND_RECIPES as readonly string[]).includes(recipe))
-        throw new InputError(`--recipe '${recipe}': expected one of ${KIND_RECIPES.join(', ')}`);
-      const tokens = values.tokens === undefined ? undefined : positiveInt(values.tokens as string, '--tokens');
-      const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
-      const r = await runKindRecipe(recipe as KindRecipeName, home, { tokens, backend });
-      const e = r.evaluation as Record<string, unknown>;
-      const num = (k: string) => (typeof e[k] === 'number' ? (e[k] as number).toFixed(4) : '—');
-      process.stderr.write(
-        [
-          '',
-          `${r.description}: trained on ${r.train_tokens.toLocaleString('en-US')} tokens in ${r.train_seconds.toFixed(1)} s`,
-          `  explained variance ${num('explained_variance')}, L0 ${num('l0')}, CE loss recovered ${num('ce_loss_recovered')}`,
-          ...r.dictionaries.map((d) => `  dictionary: ${d}`),
-          '',
-        ].join('\n'),
-      );
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      return;
-    }
+    if (values.recipe !== undefined) return demoRecipe(values, home);
     const tokens = values.tokens === undefined ? PDLM_TRAIN_TOKENS : positiveInt(values.tokens as string, '--tokens');
     const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
     const cfg = TrainConfigSchema.parse(
@@ -175,3 +155,25 @@ export const demoCommand: Command = {
     );
   },
 };
+
+/** `demo --recipe NAME`: a small example of another dictionary kind (src/core/dictionary/recipes.ts). */
+async function demoRecipe(values: Record<string, string | boolean | undefined>, home: StudioHome): Promise<void> {
+  const recipe = String(values.recipe);
+  if (!(KIND_RECIPES as readonly string[]).includes(recipe))
+    throw new InputError(`--recipe '${recipe}': expected one of ${KIND_RECIPES.join(', ')}`);
+  const tokens = values.tokens === undefined ? undefined : positiveInt(values.tokens as string, '--tokens');
+  const backend = parseBackendRequest(values.backend as string | undefined, '--backend');
+  const r = await runKindRecipe(recipe as KindRecipeName, home, { tokens, backend });
+  const e = r.evaluation as Record<string, unknown>;
+  const num = (k: string) => (typeof e[k] === 'number' ? (e[k] as number).toFixed(4) : '—');
+  process.stderr.write(
+    [
+      '',
+      `${r.description}: trained on ${r.train_tokens.toLocaleString('en-US')} tokens in ${r.train_seconds.toFixed(1)} s`,
+      `  explained variance ${num('explained_variance')}, L0 ${num('l0')}, CE loss recovered ${num('ce_loss_recovered')}`,
+      ...r.dictionaries.map((d) => `  dictionary: ${d}`),
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
