@@ -214,6 +214,7 @@ async function emitMetrics(run: Run, stats: StepStats, k: number | undefined, lr
     read(stats.residualSq),
     read(stats.totalSq),
   ]);
+  if (!Number.isFinite(loss)) throw divergedError(progress.step, `the loss is ${loss}`, cfg.lr);
   const dead = await readDisposing(() =>
     tf.sum(tf.cast(tf.greaterEqual(book.tokensSinceFired, cfg.dead_threshold_tokens), 'float32')),
   );
@@ -243,6 +244,13 @@ async function emitMetrics(run: Run, stats: StepStats, k: number | undefined, lr
   progress.windowStart = performance.now();
   progress.windowTokens = 0;
   book.resetWindow();
+}
+
+/** Training that produced NaN or ±∞: nothing is saved as a dictionary; the run must start again with other settings. */
+function divergedError(step: number, what: string, lr: number): InputError {
+  return new InputError(
+    `training diverged at step ${step}: ${what}; no dictionary was saved — start the run again with a lower 'lr' (now ${lr}) or check the activations`,
+  );
 }
 
 /** The value of a scalar made for reading only (in a tidy scope), disposed once read. */
@@ -290,6 +298,8 @@ async function finishRun(run: Run, cancelled: boolean, data: ModelAndWindows): P
     run.log(`stopped at step ${step}; resume with the same run id to continue`);
   } else {
     const finalHost = await toHost({ ...run.sae.params });
+    for (const [name, t] of Object.entries(finalHost))
+      if (t && !t.data.every(Number.isFinite)) throw divergedError(step, `weight '${name}' holds NaN or ±∞`, cfg.lr);
     if (saeCfg.act_fn === 'batchtopk')
       finalHost.batchtopk_threshold = { data: Float32Array.of(await scalarValue(run.book.emaThreshold)), shape: [] };
     const folded =

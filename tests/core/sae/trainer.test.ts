@@ -257,6 +257,20 @@ describe('trainer: failures', () => {
     }
   });
 
+  it('stops with one line when training diverges (NaN or ±∞), saving no dictionary', async () => {
+    const home = studioHome(tempHome());
+    for (const [runId, log_frequency] of [
+      ['diverge-logged', 1], // caught at the first logged step whose loss is not finite
+      ['diverge-unlogged', 1000], // never logged: caught in the final weights before the save
+    ] as const) {
+      const cfg = TrainConfigSchema.parse(smallTrainConfig(dataset, { lr: 1e30, lr_warm_up_steps: 0, log_frequency }));
+      await expect(trainDictionary(cfg, { home, runId })).rejects.toThrow(
+        /^training diverged at step \d+: (the loss is (NaN|-?Infinity)|weight '\w+' holds NaN or ±∞); no dictionary was saved — start the run again with a lower 'lr' \(now 1e\+30\)/,
+      );
+    }
+    expect(readdirSync(home.dictionaries)).toEqual([]);
+  });
+
   it('refuses to resume with a different config, and to reuse a run id', async () => {
     const home = studioHome(tempHome());
     const cfg = TrainConfigSchema.parse(
