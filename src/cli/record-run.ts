@@ -12,7 +12,6 @@ import {
   addRunCheckpoint,
   appendRunMetrics,
   createRun,
-  getRun,
   openStore,
   setDictionaryMetrics,
   updateRunStatus,
@@ -47,8 +46,23 @@ export function finiteMetrics(values: Readonly<Record<string, unknown>>): Record
   return out;
 }
 
-/** One CLI run in the store: open with startCliRun, feed it the trainer's events, end it with finish or fail. */
+interface RunInput {
+  id: string;
+  dictionaryName: string;
+  config: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One CLI run in the store: made with startCliRun, fed the trainer's events, ended with finish or fail. Nothing is
+ * written until the run begins — training's first metric, checkpoint or 'started' event, `markStarted()` (a command's
+ * first progress), or its outcome; log lines wait in memory until then — so a command refused for bad input leaves
+ * the store and the home exactly as they were (issue 21). A row left by an earlier attempt under the same id
+ * that never finished (a process killed before its run folder existed, which the trainer then starts again) is
+ * taken over, not duplicated.
+ */
 export class CliRun {
+  private store: Store | null = null;
+  private readonly pending: string[] = [];
   private readonly metrics: MetricsBatcher;
   private ended = false;
   /** A process that ends (an error thrown past the command, Ctrl-C twice) before the run did marks it failed. */
@@ -58,12 +72,11 @@ export class CliRun {
 
   constructor(
     readonly home: StudioHome,
-    readonly id: string,
-    private readonly store: Store,
+    private readonly input: RunInput & { resume?: boolean },
   ) {
     const write = (points: MetricPoint[]) =>
       appendRunMetrics(
-        this.store,
+        this.begin(),
         this.id,
         points.map((p): RunMetricPoint => ({ step: p.step, tokens: p.tokens, values: finiteOrNaN(p.values) })),
       );
@@ -74,17 +87,62 @@ export class CliRun {
     process.once('exit', this.onExit);
   }
 
+  get id(): string {
+    return this.input.id;
+  }
+
+  /** The store with this run's row in it, created (or a known run marked running again) on first use. */
+  private begin(): Store {
+    if (this.store) return this.store;
+    const store = openStore({ dir: this.home.root });
+    try {
+      const row = store.db.prepare('SELECT status FROM runs WHERE id = ?').get(this.id) as
+        { status: string } | undefined;
+      if (row === undefined)
+        createRun(store, { id: this.id, dictionaryName: this.input.dictionaryName, config: this.input.config });
+      else updateRunStatus(store, this.id, 'running'); // a resume, or an attempt killed before its folder existed
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    this.store = store;
+    for (const line of this.pending.splice(0)) this.writeLog(line);
+    return store;
+  }
+
+  /** The run has begun (e.g. the first progress of an analysis): from now on it is recorded, failures included. */
+  markStarted(): void {
+    if (this.store) return;
+    try {
+      this.begin();
+    } catch {
+      // The record is secondary to the work: a store or disk that refuses it (full, say) leaves the command to go
+      // on and meet the same condition itself, with its own one-line error.
+    }
+  }
+
   private end(): void {
     this.ended = true;
     process.off('exit', this.onExit);
-    this.store.close();
+    this.store?.close();
   }
 
   /** A line of the run's log, as the engine's lines are kept (`ISO-time message`). */
   log(message: string): void {
-    const dir = runDir(this.home, this.id);
-    mkdirSync(dir, { recursive: true });
-    appendFileSync(join(dir, RUN_LOG), `${new Date().toISOString()} ${message.replace(/\n/g, ' ')}\n`);
+    const line = `${new Date().toISOString()} ${message.replace(/\n/g, ' ')}\n`;
+    if (this.store) this.writeLog(line);
+    else this.pending.push(line);
+  }
+
+  /** Best effort, as markStarted: a log line the disk refuses is dropped, the command's own error tells why. */
+  private writeLog(line: string): void {
+    try {
+      const dir = runDir(this.home, this.id);
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(join(dir, RUN_LOG), line);
+    } catch {
+      // dropped (see above)
+    }
   }
 
   /** The trainer's events: metric points (batched), checkpoints and log lines. */
@@ -94,16 +152,18 @@ export class CliRun {
         this.log(e.message);
         break;
       case 'started':
+        this.begin();
         this.log(`training ${e.totalSteps} steps (${e.totalTokens} tokens) on ${e.backend} (sae-studio CLI)`);
         break;
       case 'metrics': {
+        this.begin();
         const { step, tokens, ...values } = e.metrics;
         this.metrics.add({ step, tokens, values });
         break;
       }
       case 'checkpoint':
         this.metrics.flush();
-        addRunCheckpoint(this.store, this.id, { step: e.step, tokens: e.tokens, path: e.dir });
+        addRunCheckpoint(this.begin(), this.id, { step: e.step, tokens: e.tokens, path: e.dir });
         break;
       case 'done':
         this.metrics.flush();
@@ -114,10 +174,11 @@ export class CliRun {
   /** Ends the run: the dictionary (with its evaluation) saved in the store, then the status. */
   finish(outcome: CliRunOutcome = {}): void {
     this.metrics.flush();
+    const store = this.begin();
     const d = outcome.dictionary;
     const dSae = d?.config.d_sae;
     if (d && typeof dSae === 'number') {
-      upsertDictionary(this.store, {
+      upsertDictionary(store, {
         name: d.name,
         path: d.path,
         config: { ...d.config, d_sae: dSae },
@@ -125,18 +186,29 @@ export class CliRun {
         metrics: outcome.evaluation ? finiteMetrics(outcome.evaluation) : undefined,
       });
     }
-    updateRunStatus(this.store, this.id, outcome.cancelled ? 'cancelled' : 'done');
+    updateRunStatus(store, this.id, outcome.cancelled ? 'cancelled' : 'done');
     this.end();
   }
 
-  /** Ends the run as failed, with the error's first line in the log and the row. */
+  /**
+   * Ends the run as failed, with the error's first line in the log and the row — when it began: a command refused
+   * before that records nothing. Best effort: a failing run may be failing for want of disk, and its own error is
+   * the one to report.
+   */
   fail(err: unknown): void {
-    this.metrics.flush();
     const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'failed';
-    // A run refused before its folder was made (a bad config) leaves no folder behind, as the trainers promise.
-    if (existsSync(runDir(this.home, this.id))) this.log(`error: ${message}`);
-    updateRunStatus(this.store, this.id, 'failed', { error: message });
-    this.end();
+    try {
+      // Refused before it began (bad input): nothing recorded. The trainers make the run folder only once the
+      // config and data were checked, so a folder means the run had begun.
+      if (this.store === null && isInputError(err) && !existsSync(runDir(this.home, this.id))) return;
+      this.metrics.flush();
+      this.log(`error: ${message}`);
+      updateRunStatus(this.begin(), this.id, 'failed', { error: message });
+    } catch {
+      // The store or the disk refused the record of the failure: the command's own error is what the user sees.
+    } finally {
+      this.end();
+    }
   }
 }
 
@@ -145,32 +217,11 @@ function finiteOrNaN(values: Readonly<Record<string, number | null>>): Record<st
 }
 
 /**
- * Opens the store as a writer and records a new run (or marks a known one running again, for `train --resume`; a
- * resumed run the store never saw — started before this history — is created).
+ * A CLI run to record: nothing is written until it begins (see CliRun); `resume` marks a known run running again,
+ * and a resumed run the store never saw (started before this history) is created.
  */
-export function startCliRun(
-  home: StudioHome,
-  input: { id: string; dictionaryName: string; config: Readonly<Record<string, unknown>>; resume?: boolean },
-): CliRun {
-  const store = openStore({ dir: home.root });
-  try {
-    if (input.resume && knownRun(store, input.id)) updateRunStatus(store, input.id, 'running');
-    else createRun(store, { id: input.id, dictionaryName: input.dictionaryName, config: input.config });
-  } catch (err) {
-    store.close();
-    throw err;
-  }
-  return new CliRun(home, input.id, store);
-}
-
-function knownRun(store: Store, id: string): boolean {
-  try {
-    getRun(store, id);
-    return true;
-  } catch (err) {
-    if (isInputError(err)) return false;
-    throw err;
-  }
+export function startCliRun(home: StudioHome, input: RunInput & { resume?: boolean }): CliRun {
+  return new CliRun(home, input);
 }
 
 /** Runs `body` as a recorded run: finished with its outcome, or failed with its error (which is thrown on). */

@@ -1,6 +1,6 @@
 // One history: `train`, `analyze`, `generate` and `eval` run as real processes record their work in the store the
 // way app-started jobs do — the run with its metric points, checkpoints, log and status, the dictionary with its
-// evaluation — and a bad config leaves a failed run and no run folder.
+// evaluation — and a bad config leaves no run and no run folder (bad input changes nothing, issue 21).
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,16 +100,15 @@ describe('runs started from the CLI are runs of the store', () => {
     }
   });
 
-  it('a refused config leaves a failed run with its one-line reason, and no run folder', () => {
+  it('a refused config leaves no run (the store as it was) and no run folder', () => {
     const cfg = smallTrainConfig(dataset, { name: 'bad', sae: { ...smallTrainConfig(dataset).sae, d_model: 7 } });
     const r = runCli(['train', '--config', writeConfig(cfg), '--run-id', 'bad-run'], { SAE_STUDIO_HOME: home });
     expect(r.status).not.toBe(0);
     expect(errorLines(r.stderr)).toHaveLength(1);
+    expect(errorLines(r.stderr)[0]).toMatch(/d_model is 7/);
     const store = openStore({ dir: home, readonly: true });
     try {
-      const run = listRecentRuns(store).find((x) => x.id === 'bad-run');
-      expect(run?.status).toBe('failed');
-      expect(run?.error).toMatch(/d_model is 7/);
+      expect(listRecentRuns(store).map((x) => x.id)).not.toContain('bad-run');
     } finally {
       store.close();
     }

@@ -116,6 +116,7 @@ describe.skipIf(noChromium)('the CLI history and exploration in chromium', () =>
       await screenshot(page, scheme, 'history-cli-run');
       await page.goto(at('/dictionaries'));
       const row = page.getByTestId('dictionary-row').filter({ hasText: 'demo' });
+      await row.first().waitFor(); // the list loads after the page
       const cells = await row.locator('td').allTextContents();
       expect(cells).toEqual(
         expect.arrayContaining([fmtNum(demo.explained_variance), fmtNum(demo.l0, 2), fmtNum(demo.ce_loss_recovered)]),

@@ -75,6 +75,8 @@ export const analyzeCommand: Command = {
             model: values.model as string | undefined,
             name: values.name as string | undefined,
             basis,
+            // Recorded when it ends (or fails other than for bad input): the store stays free for the analysis's
+            // own save, which a full disk must find as it was (tests/kill/disk-full.test.ts).
             onProgress: (p) => p.phase === 'activations' && bar.update(p.done, p.total, 'tokens'),
             onLog: (m) => {
               rec.log(m);

@@ -84,7 +84,10 @@ export const generateCommand: Command = {
             modelBatchSize: int('model-batch-size', 16),
             modelName: modelRef,
             datasetName: dataset,
-            onProgress: (p) => bar.update(p.windowsDone, windows.batch, 'windows'),
+            onProgress: (p) => {
+              rec.markStarted();
+              bar.update(p.windowsDone, windows.batch, 'windows');
+            },
           }),
         () => {
           rec.log(`activations of ${windows.batch} windows at ${hooks.join(', ')} cached in ${out}`);
