@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAnyDictionary } from '../../src/core/dictionary/registry';
 import { errorLines, runCli } from '../helpers/cli';
-import { smallTextDataset } from '../helpers/train-fixtures';
+import { smallTextDataset, TINY_KIND_SAES } from '../helpers/train-fixtures';
 
 const home = mkdtempSync(join(tmpdir(), 'sae-studio-train-kinds-'));
 const tiny = {
@@ -28,44 +28,7 @@ const tiny = {
 };
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
-const SAES: Record<string, Record<string, unknown>> = {
-  crosscoder: {
-    sae_type: 'crosscoder',
-    hook_points: ['blocks.1.hook_resid_post', 'blocks.2.hook_resid_post'],
-    d_sae: 32,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  clt: {
-    sae_type: 'clt',
-    hook_points_in: ['blocks.0.ln2.hook_normalized', 'blocks.1.ln2.hook_normalized'],
-    hook_points_out: ['blocks.0.hook_mlp_out', 'blocks.1.hook_mlp_out'],
-    d_sae: 32,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  lorsa: {
-    sae_type: 'lorsa',
-    hook_point_in: 'blocks.1.ln1.hook_normalized',
-    hook_point_out: 'blocks.1.hook_attn_out',
-    d_sae: 32,
-    n_qk_heads: 4,
-    d_qk_head: 8,
-    n_ctx: 16,
-    positional_embedding_type: 'none',
-    rotary_dim: 8,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  molt: {
-    sae_type: 'molt',
-    hook_point_in: 'blocks.1.ln2.hook_normalized',
-    hook_point_out: 'blocks.1.hook_mlp_out',
-    rank_counts: { '1': 16, '4': 8 },
-    act_fn: 'topk',
-    top_k: 4,
-  },
-};
+const SAES = TINY_KIND_SAES;
 
 function train(name: string, sae: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const file = join(home, `${name}.json`);

@@ -51,3 +51,43 @@ export function smallTrainConfig(dataset: string, overrides: Partial<TrainConfig
     ...overrides,
   };
 }
+
+/** A tiny `sae` config of every other dictionary kind on pdlm-4l-256 (train, resume and kill tests share them). */
+export const TINY_KIND_SAES: Record<string, Record<string, unknown>> = {
+  crosscoder: {
+    sae_type: 'crosscoder',
+    hook_points: ['blocks.1.hook_resid_post', 'blocks.2.hook_resid_post'],
+    d_sae: 32,
+    act_fn: 'topk',
+    top_k: 4,
+  },
+  clt: {
+    sae_type: 'clt',
+    hook_points_in: ['blocks.0.ln2.hook_normalized', 'blocks.1.ln2.hook_normalized'],
+    hook_points_out: ['blocks.0.hook_mlp_out', 'blocks.1.hook_mlp_out'],
+    d_sae: 32,
+    act_fn: 'topk',
+    top_k: 4,
+  },
+  lorsa: {
+    sae_type: 'lorsa',
+    hook_point_in: 'blocks.1.ln1.hook_normalized',
+    hook_point_out: 'blocks.1.hook_attn_out',
+    d_sae: 32,
+    n_qk_heads: 4,
+    d_qk_head: 8,
+    n_ctx: 16,
+    positional_embedding_type: 'none',
+    rotary_dim: 8,
+    act_fn: 'topk',
+    top_k: 4,
+  },
+  molt: {
+    sae_type: 'molt',
+    hook_point_in: 'blocks.1.ln2.hook_normalized',
+    hook_point_out: 'blocks.1.hook_mlp_out',
+    rank_counts: { '1': 16, '4': 8 },
+    act_fn: 'topk',
+    top_k: 4,
+  },
+};

@@ -5,7 +5,7 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { smallTextDataset } from '../helpers/train-fixtures';
+import { smallTextDataset, TINY_KIND_SAES } from '../helpers/train-fixtures';
 import { checkStore, dirDigest, runCli, type CliRun } from './kill-harness';
 
 export interface Scenario {
@@ -29,42 +29,7 @@ export interface Scenario {
 
 const KINDS: Record<string, Record<string, unknown>> = {
   sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 64, act_fn: 'topk', top_k: 4 },
-  crosscoder: {
-    sae_type: 'crosscoder',
-    hook_points: ['blocks.1.hook_resid_post', 'blocks.2.hook_resid_post'],
-    d_sae: 32,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  clt: {
-    sae_type: 'clt',
-    hook_points_in: ['blocks.0.ln2.hook_normalized', 'blocks.1.ln2.hook_normalized'],
-    hook_points_out: ['blocks.0.hook_mlp_out', 'blocks.1.hook_mlp_out'],
-    d_sae: 32,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  lorsa: {
-    sae_type: 'lorsa',
-    hook_point_in: 'blocks.1.ln1.hook_normalized',
-    hook_point_out: 'blocks.1.hook_attn_out',
-    d_sae: 32,
-    n_qk_heads: 4,
-    d_qk_head: 8,
-    n_ctx: 16,
-    positional_embedding_type: 'none',
-    rotary_dim: 8,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  molt: {
-    sae_type: 'molt',
-    hook_point_in: 'blocks.1.ln2.hook_normalized',
-    hook_point_out: 'blocks.1.hook_mlp_out',
-    rank_counts: { '1': 16, '4': 8 },
-    act_fn: 'topk',
-    top_k: 4,
-  },
+  ...TINY_KIND_SAES,
 };
 
 /** Every trained kind (sae first); the suite's kinds. */

@@ -12,48 +12,11 @@ import { studioHome, type StudioHome } from '../../../src/core/home';
 import { openSafetensors } from '../../../src/core/tensor/safetensors';
 import { runCli } from '../../helpers/cli';
 import { ROOT } from '../../helpers/fixtures';
-import { smallTextDataset, tempHome } from '../../helpers/train-fixtures';
+import { smallTextDataset, tempHome, TINY_KIND_SAES } from '../../helpers/train-fixtures';
 
 const dataset = smallTextDataset();
 
-const SAES: Record<string, Record<string, unknown>> = {
-  crosscoder: {
-    sae_type: 'crosscoder',
-    hook_points: ['blocks.1.hook_resid_post', 'blocks.2.hook_resid_post'],
-    d_sae: 32,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  clt: {
-    sae_type: 'clt',
-    hook_points_in: ['blocks.0.ln2.hook_normalized', 'blocks.1.ln2.hook_normalized'],
-    hook_points_out: ['blocks.0.hook_mlp_out', 'blocks.1.hook_mlp_out'],
-    d_sae: 32,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  lorsa: {
-    sae_type: 'lorsa',
-    hook_point_in: 'blocks.1.ln1.hook_normalized',
-    hook_point_out: 'blocks.1.hook_attn_out',
-    d_sae: 32,
-    n_qk_heads: 4,
-    d_qk_head: 8,
-    n_ctx: 16,
-    positional_embedding_type: 'none',
-    rotary_dim: 8,
-    act_fn: 'topk',
-    top_k: 4,
-  },
-  molt: {
-    sae_type: 'molt',
-    hook_point_in: 'blocks.1.ln2.hook_normalized',
-    hook_point_out: 'blocks.1.hook_mlp_out',
-    rank_counts: { '1': 16, '4': 8 },
-    act_fn: 'topk',
-    top_k: 4,
-  },
-};
+const SAES = TINY_KIND_SAES;
 
 /** A tiny run of 6 steps (Lorsa: 15 windows of 16, 225 tokens a step), a checkpoint every 400 tokens. */
 function config(kind: string, overrides: Record<string, unknown> = {}): TrainConfig {
