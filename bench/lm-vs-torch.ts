@@ -1,8 +1,10 @@
 // Benchmark: pdlm-4l-256 forward on this CPU, SAE Studio against plain PyTorch in one run — activation generation
 // (the pass up to blocks.2.hook_resid_post, as training and analysis run it) and the full pass with logits, on
 // 16×256 windows. SAE Studio's logits and hook activations on two windows are handed to the PyTorch script, which
-// refuses to time unless its own agree to 1e-4. PyTorch: Debian's python3-torch at /usr/bin/python3, all cores.
-// Usage: npm run bench:lm-torch [-- --backend wasm --seconds 6 --python /usr/bin/python3]. Last line: one JSON object.
+// refuses to time unless its own agree to 1e-4. PyTorch: Debian's python3-torch at /usr/bin/python3, all cores, on
+// an optimised BLAS (the script refuses the reference one: `apt-get install libopenblas0-pthread`).
+// Usage: npm run bench:lm-torch [-- --backend wasm --seconds 6 --python /usr/bin/python3 --allow-reference-blas].
+// Last line: one JSON object.
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     backend: { type: 'string' },
     seconds: { type: 'string', default: '6' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    'allow-reference-blas': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -49,13 +52,17 @@ try {
   model.dispose();
   const py = spawnSync(
     values.python!,
-    ['bench/torch_lm_forward.py', '--model', location.dir, '--check', check, '--seconds', String(seconds)],
+    [
+      ...['bench/torch_lm_forward.py', '--model', location.dir, '--check', check, '--seconds', String(seconds)],
+      ...(values['allow-reference-blas'] ? ['--allow-reference-blas'] : []),
+    ],
     { encoding: 'utf8' },
   );
   if (py.status !== 0) throw new Error(`PyTorch side failed (exit ${py.status}): ${py.stderr || py.stdout}`);
   const torch = JSON.parse(py.stdout.trim().split('\n').pop()!) as {
     torch: string;
     threads: number;
+    blas: string | null;
     max_abs_diff_logits: number;
     max_abs_diff_hook: number;
     hook: { tokens_per_second: number; ms_per_forward: number };
@@ -79,7 +86,7 @@ try {
       machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },
       backend: info.name,
       device: info.device,
-      torch: { version: torch.torch, threads: torch.threads },
+      torch: { version: torch.torch, threads: torch.threads, blas: torch.blas },
       agreement: { max_abs_diff_logits: torch.max_abs_diff_logits, max_abs_diff_hook: torch.max_abs_diff_hook },
       rows,
     })}\n`,

@@ -5,6 +5,11 @@ Studio's on the same windows, then times on this CPU with every core: the pass u
 
 Usage: /usr/bin/python3 bench/torch_lm_forward.py --model DIR --check DIR [--batch 16 --seq 256 --seconds 6]
 (--check holds ids.i32, logits.f32, hook.f32 and shape.json from SAE Studio.) Last line: one JSON object.
+
+Debian's python3-torch calls whatever libblas.so.3 the system's alternatives select: the reference BLAS (netlib,
+~6 GFLOP/s here) unless an optimised one is installed, which makes PyTorch ~10-25x slower than it is anywhere else.
+The script refuses to time on the reference BLAS (`apt-get install libopenblas0-pthread` gives it OpenBLAS) unless
+--allow-reference-blas is given, and reports the library it ran on.
 """
 import argparse
 import json
@@ -80,6 +85,14 @@ class Gpt2:
         return self.ln(x, "ln_f") @ self.unembed.T
 
 
+def blas_library():
+    """The libblas that this process has loaded (Debian's torch links libblas.so.3, resolved by alternatives)."""
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+    real = sorted({os.path.realpath(p) for p in paths if p.startswith("/")})
+    return real[0] if real else None
+
+
 def timed(fn, tokens, seconds):
     fn()  # warm-up
     n, t0 = 0, time.perf_counter()
@@ -98,7 +111,14 @@ def main():
     p.add_argument("--seq", type=int, default=256)
     p.add_argument("--seconds", type=float, default=6)
     p.add_argument("--layer", type=int, default=2)
+    p.add_argument("--allow-reference-blas", action="store_true")
     a = p.parse_args()
+    blas = blas_library()
+    if blas and "/blas/" in blas and not a.allow_reference_blas:
+        raise SystemExit(
+            f"PyTorch runs on the reference BLAS ({blas}): its timings would not be PyTorch's; "
+            "install an optimised one (apt-get install libopenblas0-pthread) or pass --allow-reference-blas"
+        )
     torch.set_num_threads(os.cpu_count())
     cfg = json.load(open(os.path.join(a.model, "config.json")))
     model = Gpt2(load_safetensors(os.path.join(a.model, "model.safetensors")), cfg)
@@ -125,6 +145,7 @@ def main():
             {
                 "torch": torch.__version__,
                 "threads": torch.get_num_threads(),
+                "blas": blas,
                 "max_abs_diff_logits": diff_logits,
                 "max_abs_diff_hook": diff_hook,
                 "hook": hook_row,
