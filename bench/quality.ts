@@ -46,11 +46,19 @@ const cfg = TrainConfigSchema.parse(recipe);
 
 const t0 = performance.now();
 let backend = '';
+// Seconds per phase: model + windows (tokenizing), the LM pass with the statistics, the SAE steps, the evaluation.
+const phases: Record<string, number> = {};
+let tStarted = t0;
 const result = await trainDictionary(cfg, {
   home,
   runId: 'quality',
   onEvent: (e) => {
-    if (e.type === 'started') backend = e.backend;
+    if (e.type === 'started') {
+      backend = e.backend;
+      tStarted = performance.now();
+      phases.data = e.prep?.data_seconds ?? 0;
+      phases.lm_stats = Number(((tStarted - t0) / 1000 - phases.data).toFixed(1));
+    }
     if (e.type === 'log') process.stderr.write(`${e.message}\n`);
     if (e.type === 'metrics' && e.metrics.step % 100 === 0) {
       const m = e.metrics;
@@ -61,6 +69,8 @@ const result = await trainDictionary(cfg, {
   },
 });
 const trainSeconds = (performance.now() - t0) / 1000;
+phases.train_steps = Number(((performance.now() - tStarted) / 1000).toFixed(1));
+const tEval = performance.now();
 
 const stored = loadDictionary(result.dictionaryDir!, home);
 const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
@@ -70,6 +80,7 @@ const { model, windows } = await loadModelAndWindows(cfg.model, cfg.dataset, {
 });
 const sae = new Sae(stored.cfg, stored.params);
 const ev = await evaluateDictionary(model, sae, windows);
+phases.eval = Number(((performance.now() - tEval) / 1000).toFixed(1));
 const seconds = (performance.now() - t0) / 1000;
 const out = {
   benchmark: 'sae_quality_reference_topk',
@@ -85,6 +96,7 @@ const out = {
   train_steps: result.steps,
   train_seconds: Number(trainSeconds.toFixed(1)),
   seconds: Number(seconds.toFixed(1)),
+  phase_seconds: phases,
   tokens_per_second: Math.round(result.tokens / trainSeconds),
   explained_variance: ev.explained_variance,
   ce_loss_recovered: ev.ce_loss_recovered,
@@ -98,5 +110,10 @@ const out = {
 };
 sae.dispose();
 model.dispose();
+process.stderr.write(
+  `phases: ${Object.entries(phases)
+    .map(([k, v]) => `${k} ${v} s`)
+    .join(', ')}; total ${out.seconds} s\n`,
+);
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

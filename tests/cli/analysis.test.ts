@@ -124,8 +124,19 @@ describe('sae-studio demo', () => {
       explained_variance: number;
       ce_loss_recovered: number;
       l0: number;
+      phase_seconds: Record<string, number>;
+      total_seconds: number;
+      peak_rss_mb: number;
     };
     expect(out.train_tokens).toBe(40960);
+    // Every phase is timed, in the JSON line and in the summary, and the phases add up to the total.
+    const phases = ['data', 'lm_stats', 'train_steps', 'eval', 'analysis'];
+    expect(Object.keys(out.phase_seconds).sort()).toEqual([...phases].sort());
+    for (const p of phases) expect(out.phase_seconds[p]).toBeGreaterThanOrEqual(0);
+    const sum = phases.reduce((s, p) => s + out.phase_seconds[p]!, 0);
+    expect(Math.abs(sum - out.total_seconds)).toBeLessThan(0.5 + 0.02 * out.total_seconds);
+    expect(out.peak_rss_mb).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/phases: model \+ tokenizing [\d.]+ s, LM pass \+ statistics [\d.]+ s, SAE steps/);
     expect(out.l0).toBeLessThanOrEqual(32);
     expect(out.ce_loss_recovered).toBeGreaterThan(0.5);
     expect(r.stderr).toMatch(/CE loss recovered/);

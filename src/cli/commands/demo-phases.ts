@@ -1,17 +1,31 @@
 // The demo's phase clock: seconds per phase (the one LM pass with the recipe's statistics, the SAE steps, the
 // evaluation, the analysis) and the process's peak resident memory, for its human output and its JSON line.
 
-export type DemoPhase = 'lm_stats' | 'train_steps' | 'eval' | 'analysis';
+export type DemoPhase = 'data' | 'lm_stats' | 'train_steps' | 'eval' | 'analysis';
 
 export class PhaseClock {
   private last = performance.now();
   private readonly start = this.last;
   readonly seconds: Partial<Record<DemoPhase, number>> = {};
+  /** The process's peak resident memory (MB) when each phase ended: the phase where it grew is where it peaked. */
+  readonly peakRssMb: Partial<Record<DemoPhase, number>> = {};
 
   /** Ends `phase` now: its time is from the previous mark (or the clock's start). */
   mark(phase: DemoPhase): void {
     const now = performance.now();
     this.seconds[phase] = round1((now - this.last) / 1000);
+    this.peakRssMb[phase] = peakRssMb();
+    this.last = now;
+  }
+
+  /** Ends two phases now: `first` took its `firstSeconds` of the time since the previous mark, `second` the rest. */
+  markSplit(first: DemoPhase, firstSeconds: number, second: DemoPhase): void {
+    const now = performance.now();
+    const total = (now - this.last) / 1000;
+    const head = Math.min(Math.max(firstSeconds, 0), total);
+    this.seconds[first] = round1(head);
+    this.seconds[second] = round1(total - head);
+    this.peakRssMb[second] = peakRssMb();
     this.last = now;
   }
 
@@ -25,9 +39,10 @@ export function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-/** "phases: LM pass + statistics 95.1 s, SAE steps 120.4 s, …; peak memory 1,830 MB". */
+/** "phases: model + tokenizing 12.0 s, LM pass + statistics 95.1 s, SAE steps 120.4 s, …; peak memory 1,830 MB". */
 export function phaseSummary(clock: PhaseClock): string {
   const names: Record<DemoPhase, string> = {
+    data: 'model + tokenizing',
     lm_stats: 'LM pass + statistics',
     train_steps: 'SAE steps',
     eval: 'evaluation',
@@ -43,12 +58,19 @@ export function phaseSummary(clock: PhaseClock): string {
 export function demoTimes(
   clock: PhaseClock,
   analysisTokens: number,
-): { analysis_tokens: number; phase_seconds: PhaseClock['seconds']; total_seconds: number; peak_rss_mb: number } {
+): {
+  analysis_tokens: number;
+  phase_seconds: PhaseClock['seconds'];
+  total_seconds: number;
+  peak_rss_mb: number;
+  peak_rss_mb_after_phase: PhaseClock['peakRssMb'];
+} {
   return {
     analysis_tokens: analysisTokens,
     phase_seconds: clock.seconds,
     total_seconds: clock.totalSeconds,
     peak_rss_mb: peakRssMb(),
+    peak_rss_mb_after_phase: clock.peakRssMb,
   };
 }
 

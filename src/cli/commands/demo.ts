@@ -68,7 +68,10 @@ export const demoCommand: Command = {
     const result = await runTrainingWithProgress((onEvent, signal) =>
       trainDictionary(cfg, {
         ...{ home, runId, signal, keepSpool: true },
-        onEvent: tee(rec, (e) => (e.type === 'started' && clock.mark('lm_stats'), onEvent(e))),
+        onEvent: tee(rec, (e) => {
+          if (e.type === 'started') clock.markSplit('data', e.prep?.data_seconds ?? 0, 'lm_stats');
+          onEvent(e);
+        }),
       }),
     );
     const spool = result.spool ?? undefined;

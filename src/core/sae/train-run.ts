@@ -31,7 +31,16 @@ export interface TrainMetrics {
 
 export type TrainEvent =
   | { type: 'log'; message: string }
-  | { type: 'started'; totalSteps: number; totalTokens: number; resumedFromStep: number; backend: string }
+  | {
+      type: 'started';
+      totalSteps: number;
+      totalTokens: number;
+      resumedFromStep: number;
+      backend: string;
+      /** Seconds before the first step: loading the model and the windows (tokenizing unless cached), then the
+       * dataset statistics with their LM pass (0 on a resume). */
+      prep?: { data_seconds: number; statistics_seconds: number };
+    }
   | { type: 'metrics'; metrics: TrainMetrics }
   | { type: 'checkpoint'; step: number; tokens: number; dir: string }
   | { type: 'done'; dictionaryDir: string; steps: number; tokens: number; seconds: number; cancelled: boolean };

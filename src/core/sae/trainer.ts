@@ -50,6 +50,7 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
   const backend = await initBackend(cfg.backend);
   log(`backend: ${backend.device}`);
   const split = resolveSplit(cfg.dataset, cfg.dataset_split);
+  const tData = performance.now();
   const data = await loadModelAndWindows(cfg.model, cfg.dataset, {
     home: opts.home,
     split,
@@ -61,14 +62,17 @@ export async function trainDictionary(cfg: TrainConfig, opts: TrainJobOptions): 
     ...{ cfg, saeCfg, resumed: checkpoint !== null, runDir, log },
     ...{ model: data.model, windows: data.windows, mask: trainingMask(cfg), hookPoints: hooks.all },
   });
+  const tStats = performance.now();
   try {
     const run = await setUpRun({ cfg, opts, emit, log, runDir, checkpoint, hooks, saeCfg, data, spool });
+    const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
     emit({
       type: 'started',
       totalSteps: run.schedule.totalSteps,
       totalTokens: run.schedule.totalSteps * cfg.batch_size,
       resumedFromStep: checkpoint?.state.step ?? 0,
       backend: backend.name,
+      prep: { data_seconds: seconds(tData, tStats), statistics_seconds: seconds(tStats, performance.now()) },
     });
     const cancelled = await runSteps(run);
     const result = await finishRun(run, cancelled, data);
