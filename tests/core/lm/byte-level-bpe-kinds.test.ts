@@ -21,6 +21,7 @@ const TEXTS = [
   '<|endoftext|>the <|a|>b<|a|><|a|>bb <|a|',
   'He said "the end" the  end Ġthe Ġ',
   ' '.repeat(50) + 'x',
+  'a.b axb [MASK] [MASKED] (x|y)* xy \\d 7 ^$ a-b/c',
 ];
 
 const made: string[] = [];
@@ -56,6 +57,13 @@ describe('ByteLevelBpe takes the GPT-2-style variants it reproduces', () => {
     ['add_prefix_space', (j) => (j.pre_tokenizer.add_prefix_space = true)],
     ['use_regex false (the whole text is one word)', (j) => (j.pre_tokenizer.use_regex = false)],
     ['merges written "a b"', (j) => (j.model.merges = j.model.merges.map((m: string[]) => m.join(' ')))],
+    [
+      'added tokens with regex metacharacters',
+      (j) => {
+        const contents = ['a.b', '[MASK]', '(x|y)*', '\\d', '^$', 'a-b/c'];
+        contents.forEach((c, i) => j.added_tokens.push(addedToken(8192 + i, c)));
+      },
+    ],
     ['no post-processor', (j) => (j.post_processor = null)],
     ['a merge listed twice takes its last rank', (j) => j.model.merges.push(j.model.merges[0])],
     ['a "a b" merge among pairs matches nothing', (j) => (j.model.merges[1] = j.model.merges[1].join(' '))],
