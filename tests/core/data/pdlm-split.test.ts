@@ -1,5 +1,5 @@
 // Rebuilds the pdlm-4l-256 reference windows from the embedded corpus with the project's own tokenizer and
-// checks the validation split bit for bit (tokenizing ~22.5 MB of text takes ~25 s).
+// checks the validation split bit for bit (tokenizing ~22.5 MB of text takes a few seconds).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDatasetWindows } from '../../../src/core/data/dataset-windows';
