@@ -53,7 +53,9 @@ for (let r = 0; r < Number(values.repeats); r++) {
   fullMs.push(fw);
   fullCpu.push(fc);
 }
+const p0 = performance.now();
 const prof = await tf.profile(toHook);
+const profileWallMs = performance.now() - p0;
 const kernels: Record<string, { ms: number; n: number }> = {};
 for (const k of prof.kernels.filter((k) => !k.name.endsWith('__op'))) {
   const e = (kernels[k.name] ??= { ms: 0, n: 0 });
@@ -77,6 +79,12 @@ const row = {
   full_ms_best: Number(Math.min(...fullMs).toFixed(2)),
   hook_cpu_ms_median: Number(median(hookCpu).toFixed(2)),
   full_cpu_ms_median: Number(median(fullCpu).toFixed(2)),
+  profile_wall_ms: Number(profileWallMs.toFixed(2)),
+  profile_kernel_ms: Number(
+    Object.values(kernels)
+      .reduce((a, e) => a + e.ms, 0)
+      .toFixed(2),
+  ),
   kernels: byTime,
 };
 model.dispose();
