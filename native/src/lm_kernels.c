@@ -6,30 +6,87 @@
 
 #include "cpu.h"
 #include "lm_kernels.h"
+#include "transpose16.h"
 
-void row_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t d, float eps, int rms, float *out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *restrict xr = x + r * d;
-    float *restrict o = out + r * d;
-    float mean = 0.0f;
-    if (!rms) {
-      float s = 0.0f;
-      for (int64_t j = 0; j < d; j++) s += xr[j];
-      mean = s / (float)d;
-    }
-    float ss = 0.0f;
-    for (int64_t j = 0; j < d; j++) {
-      const float c = xr[j] - mean;
-      ss += c * c;
-    }
-    const float scale = sqrtf(ss / (float)d + eps);
-    if (b) {
-      for (int64_t j = 0; j < d; j++) o[j] = ((xr[j] - mean) / scale) * w[j] + b[j];
-    } else {
-      for (int64_t j = 0; j < d; j++) o[j] = ((xr[j] - mean) / scale) * w[j];
+/* One row of row_norm: sums in order over j, as norm.ts's tfjs ops take them. */
+static void norm_row(const float *restrict xr, const float *w, const float *b, int64_t d, float eps, int rms, float *restrict o) {
+  float mean = 0.0f;
+  if (!rms) {
+    float s = 0.0f;
+    for (int64_t j = 0; j < d; j++) s += xr[j];
+    mean = s / (float)d;
+  }
+  float ss = 0.0f;
+  for (int64_t j = 0; j < d; j++) {
+    const float c = xr[j] - mean;
+    ss += c * c;
+  }
+  const float scale = sqrtf(ss / (float)d + eps);
+  if (b) {
+    for (int64_t j = 0; j < d; j++) o[j] = ((xr[j] - mean) / scale) * w[j] + b[j];
+  } else {
+    for (int64_t j = 0; j < d; j++) o[j] = ((xr[j] - mean) / scale) * w[j];
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* Sixteen rows of row_norm at once, one row per lane: the rows transposed by 16×16 blocks into xt (d × 16), each
+ * lane adds its row's values in norm_row's order, so the means and scales are norm_row's to the bit (a chain of d
+ * dependent adds serves 16 rows instead of one); then each row's output 16 columns at a time. */
+__attribute__((target("avx512f"))) static void norm_rows16(const float *x, const float *w, const float *b, int64_t d, float eps, int rms, float *out, float *xt) {
+  for (int64_t j0 = 0; j0 < d; j0 += 16) {
+    const __mmask16 m = d - j0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - j0)) - 1u);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, x + i * d + j0);
+    transpose16(r);
+    for (int c = 0; c < 16 && j0 + c < d; c++) _mm512_storeu_ps(xt + (j0 + c) * 16, r[c]);
+  }
+  const __m512 dv = _mm512_set1_ps((float)d);
+  __m512 mean = _mm512_setzero_ps();
+  if (!rms) {
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t j = 0; j < d; j++) s = _mm512_add_ps(s, _mm512_loadu_ps(xt + j * 16));
+    mean = _mm512_div_ps(s, dv);
+  }
+  __m512 ss = _mm512_setzero_ps();
+  for (int64_t j = 0; j < d; j++) {
+    const __m512 c = _mm512_sub_ps(_mm512_loadu_ps(xt + j * 16), mean);
+    ss = _mm512_add_ps(ss, _mm512_mul_ps(c, c));
+  }
+  float mv[16], sv[16];
+  _mm512_storeu_ps(mv, mean);
+  _mm512_storeu_ps(sv, _mm512_sqrt_ps(_mm512_add_ps(_mm512_div_ps(ss, dv), _mm512_set1_ps(eps))));
+  for (int i = 0; i < 16; i++) {
+    const __m512 mi = _mm512_set1_ps(mv[i]), si = _mm512_set1_ps(sv[i]);
+    const float *xr = x + i * d;
+    float *o = out + i * d;
+    for (int64_t j = 0; j < d; j += 16) {
+      const __mmask16 m = d - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - j)) - 1u);
+      __m512 y = _mm512_mul_ps(_mm512_div_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xr + j), mi), si), _mm512_maskz_loadu_ps(m, w + j));
+      if (b) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, b + j));
+      _mm512_mask_storeu_ps(o + j, m, y);
     }
   }
+}
+#endif
+
+void row_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t d, float eps, int rms, float *out) {
+  int64_t done = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu_has_avx512f() && rows >= 16) {
+    const int64_t groups = rows / 16;
+    done = groups * 16;
+#pragma omp parallel
+    {
+      float *xt = (float *)malloc((size_t)(d * 16) * sizeof(float));
+      if (!xt) abort(); /* as a failed tfjs allocation would: there is no way to go on */
+#pragma omp for schedule(static)
+      for (int64_t g = 0; g < groups; g++) norm_rows16(x + g * 16 * d, w, b, d, eps, rms, out + g * 16 * d, xt);
+      free(xt);
+    }
+  }
+#endif
+  for (int64_t r = done; r < rows; r++) norm_row(x + r * d, w, b, d, eps, rms, out + r * d);
 }
 
 /* Σ_j (a − b)² per row (the reconstruction loss), and its gradient: da = 2 (a − b) dy_row, db = −da. With e not
@@ -131,76 +188,134 @@ __attribute__((target("avx512f"))) static inline __m512 exp_nonpos(__m512 x) {
   return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(y, n));
 }
 
+/* The keys j..j+15 that a query seeing keys lo ≤ j < hi sees, as lanes. */
+static inline __mmask16 live_lanes(int64_t lo, int64_t hi, int64_t j) {
+  const unsigned below = j + 16 <= hi ? 0xFFFFu : hi > j ? (1u << (hi - j)) - 1u : 0u;
+  const unsigned above = j >= lo ? 0xFFFFu : lo - j >= 16 ? 0u : ~((1u << (lo - j)) - 1u);
+  return (__mmask16)(below & above);
+}
+
+/* kt[t·Sp + j] = k[j·kvs + t] for j < S, 0 for S ≤ j < Sp: 16×16 blocks in registers where dh allows. */
+__attribute__((target("avx512f"))) static void transpose_keys(const float *k, int64_t kvs, int64_t S, int64_t dh, int64_t Sp, float *kt) {
+  int64_t j0 = 0;
+  if (dh % 16 == 0)
+    for (; j0 + 16 <= S; j0 += 16)
+      for (int64_t t0 = 0; t0 < dh; t0 += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(k + (j0 + i) * kvs + t0);
+        transpose16(r);
+        for (int i = 0; i < 16; i++) _mm512_storeu_ps(kt + (t0 + i) * Sp + j0, r[i]);
+      }
+  for (int64_t t = 0; t < dh; t++)
+    for (int64_t j = j0; j < Sp; j++) kt[t * Sp + j] = j < S ? k[j * kvs + t] : 0.0f;
+}
+
+/* Queries per tile: each load of kᵀ (16 keys) and of a v row serves this many, from 16 accumulators. */
+#define ATT_ROWS 8
+
 /*
- * One (sequence, head) of causal attention: scores s_ij = q_i·k_j for the keys query i sees (j ≤ i, and
+ * One (sequence, head) of causal attention: scores s_ij = (scale·q_i)·k_j for the keys query i sees (j ≤ i, and
  * j > i − window when window > 0), softmax over them, z_i = Σ_j p_j v_j. q rows are qs apart, k and v rows kvs
- * apart, z rows zs apart (the [S, heads, dh] layouts of the projections). Four queries at a time, so each load of
- * kᵀ (16 keys) and of a v row serves four of them. kt: dh × S scratch, sc: 4 × (S + 16) scratch.
+ * apart, z rows zs apart (the [S, heads, dh] layouts of the projections). ATT_ROWS queries at a time over the
+ * keys the tile's queries see, 32 keys a step; the per-score float operations (one fused multiply-add chain over
+ * dh from 0, the 16-lane sums of the exponentials, the reciprocal) do not depend on the tile's size.
+ * Scratch: kt dh × Sp, sc ATT_ROWS × (Sp + 16), qb ATT_ROWS × dh, vb S × dh rounded up to 32.
  */
 __attribute__((target("avx512f"))) static void attention_head(const float *q, int64_t qs, const float *k, const float *v, int64_t kvs, int64_t S, int64_t dh,
-                                                              int64_t window, float *z, int64_t zs, float *kt, float *sc) {
+                                                              int64_t window, float scale, float *z, int64_t zs, float *kt, float *sc, float *qb, float *vb) {
   const int64_t Sp = (S + 15) / 16 * 16, ld = Sp + 16;
-  for (int64_t j = 0; j < Sp; j++) /* kᵀ, so that 16 keys' scores come from dh broadcast multiply-adds */
-    for (int64_t t = 0; t < dh; t++) kt[t * Sp + j] = j < S ? k[j * kvs + t] : 0.0f;
-  for (int64_t i0 = 0; i0 < S; i0 += 4) {
-    const int64_t nq = S - i0 < 4 ? S - i0 : 4;
-    int64_t lo[4], hi[4];
-    for (int64_t r = 0; r < 4; r++) {
+  transpose_keys(k, kvs, S, dh, Sp, kt); /* so that 16 keys' scores come from dh broadcast multiply-adds */
+  const int64_t dv = (dh + 31) / 32 * 32;
+  for (int64_t j = 0; j < S; j++) { /* v's rows, contiguous (the projection's are a page apart at 8 heads of 32) */
+    memcpy(vb + j * dv, v + j * kvs, (size_t)dh * sizeof(float));
+    memset(vb + j * dv + dh, 0, (size_t)(dv - dh) * sizeof(float));
+  }
+  for (int64_t i0 = 0; i0 < S; i0 += ATT_ROWS) {
+    const int64_t nq = S - i0 < ATT_ROWS ? S - i0 : ATT_ROWS;
+    int64_t lo[ATT_ROWS], hi[ATT_ROWS];
+    for (int64_t r = 0; r < ATT_ROWS; r++) {
       const int64_t i = i0 + (r < nq ? r : nq - 1); /* rows past the end repeat the last (computed, not stored) */
       lo[r] = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
       hi[r] = i + 1;
+      for (int64_t t = 0; t < dh; t++) qb[r * dh + t] = q[i * qs + t] * scale; /* as tf.mul(q, scale) */
     }
-    const int64_t jlo = lo[0], jhi = hi[3], b0 = jlo / 16 * 16;
-    const float *q0 = q + i0 * qs, *q1 = q + (i0 + (nq > 1 ? 1 : 0)) * qs, *q2 = q + (i0 + (nq > 2 ? 2 : nq - 1)) * qs, *q3 = q + (i0 + nq - 1) * qs;
-    __m512 mx[4];
-    for (int64_t r = 0; r < 4; r++) mx[r] = _mm512_set1_ps(-INFINITY);
-    /* the lanes of keys j..j+15 that query r sees */
-#define LIVE(r, j) ((__mmask16)(((j) + 16 <= hi[r] ? 0xFFFFu : hi[r] > (j) ? (1u << (hi[r] - (j))) - 1u : 0u) & \
-                                ((j) >= lo[r] ? 0xFFFFu : lo[r] - (j) >= 16 ? 0u : ~((1u << (lo[r] - (j))) - 1u))))
-    for (int64_t j = b0; j < jhi; j += 16) {
-      __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-      for (int64_t t = 0; t < dh; t++) {
-        const __m512 kv = _mm512_loadu_ps(kt + t * Sp + j);
-        s0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[t]), kv, s0);
-        s1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[t]), kv, s1);
-        s2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[t]), kv, s2);
-        s3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[t]), kv, s3);
-      }
-      const __m512 sv[4] = {s0, s1, s2, s3};
-      for (int64_t r = 0; r < 4; r++) {
-        _mm512_storeu_ps(sc + r * ld + j, sv[r]);
-        mx[r] = _mm512_mask_max_ps(mx[r], LIVE(r, j), mx[r], sv[r]);
+    for (int64_t r = 0; r < ATT_ROWS && i0 + ATT_ROWS + r < S; r++) /* the next tile's queries, from L3 meanwhile */
+      for (int64_t t = 0; t < dh; t += 16) _mm_prefetch((const char *)(q + (i0 + ATT_ROWS + r) * qs + t), _MM_HINT_T0);
+    const int64_t jlo = lo[0], jhi = hi[ATT_ROWS - 1], b0 = jlo / 16 * 16;
+    __m512 mx[ATT_ROWS];
+#pragma GCC unroll 16
+    for (int r = 0; r < ATT_ROWS; r++) mx[r] = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = b0; j < jhi; j += 32) {
+      if (j + 16 < jhi) {
+        __m512 s[ATT_ROWS][2];
+#pragma GCC unroll 16
+        for (int r = 0; r < ATT_ROWS; r++) s[r][0] = s[r][1] = _mm512_setzero_ps();
+        for (int64_t t = 0; t < dh; t++) {
+          const __m512 k0 = _mm512_loadu_ps(kt + t * Sp + j), k1 = _mm512_loadu_ps(kt + t * Sp + j + 16);
+#pragma GCC unroll 16
+          for (int r = 0; r < ATT_ROWS; r++) {
+            const __m512 qr = _mm512_set1_ps(qb[r * dh + t]);
+            s[r][0] = _mm512_fmadd_ps(qr, k0, s[r][0]);
+            s[r][1] = _mm512_fmadd_ps(qr, k1, s[r][1]);
+          }
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < ATT_ROWS; r++) {
+          _mm512_storeu_ps(sc + r * ld + j, s[r][0]);
+          _mm512_storeu_ps(sc + r * ld + j + 16, s[r][1]);
+          mx[r] = _mm512_mask_max_ps(mx[r], live_lanes(lo[r], hi[r], j), mx[r], s[r][0]);
+          mx[r] = _mm512_mask_max_ps(mx[r], live_lanes(lo[r], hi[r], j + 16), mx[r], s[r][1]);
+        }
+      } else {
+        __m512 s[ATT_ROWS];
+#pragma GCC unroll 16
+        for (int r = 0; r < ATT_ROWS; r++) s[r] = _mm512_setzero_ps();
+        for (int64_t t = 0; t < dh; t++) {
+          const __m512 k0 = _mm512_loadu_ps(kt + t * Sp + j);
+#pragma GCC unroll 16
+          for (int r = 0; r < ATT_ROWS; r++) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(qb[r * dh + t]), k0, s[r]);
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < ATT_ROWS; r++) {
+          _mm512_storeu_ps(sc + r * ld + j, s[r]);
+          mx[r] = _mm512_mask_max_ps(mx[r], live_lanes(lo[r], hi[r], j), mx[r], s[r]);
+        }
       }
     }
-    float inv[4];
-    for (int64_t r = 0; r < 4; r++) {
+    float inv[ATT_ROWS];
+#pragma GCC unroll 16
+    for (int r = 0; r < ATT_ROWS; r++) {
       const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
       __m512 sum = _mm512_setzero_ps();
       for (int64_t j = b0; j < jhi; j += 16) {
-        const __m512 e = _mm512_maskz_mov_ps(LIVE(r, j), exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(sc + r * ld + j), m))); /* unseen keys: 0 */
+        const __m512 e = _mm512_maskz_mov_ps(live_lanes(lo[r], hi[r], j), exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(sc + r * ld + j), m))); /* unseen keys: 0 */
         _mm512_storeu_ps(sc + r * ld + j, e);
         sum = _mm512_add_ps(sum, e);
       }
       inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
     }
-#undef LIVE
-    /* z = Σ p_j v_j, 32 columns of v at a time (eight accumulators for the four queries) */
+    /* z = Σ p_j v_j, 32 columns of v at a time (two accumulators per query); a key a query does not see adds
+     * 0·v_j, which leaves its sum as it was */
     for (int64_t c0 = 0; c0 < dh; c0 += 32) {
       const int64_t left = dh - c0;
       const __mmask16 m0 = (__mmask16)(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
       const __mmask16 m1 = (__mmask16)(left >= 32 ? 0xFFFFu : left > 16 ? (1u << (left - 16)) - 1u : 0u);
-      __m512 a[4][2];
-      for (int64_t r = 0; r < 4; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
+      __m512 a[ATT_ROWS][2];
+#pragma GCC unroll 16
+      for (int r = 0; r < ATT_ROWS; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
       for (int64_t j = jlo; j < jhi; j++) {
-        const float *vj = v + j * kvs + c0;
-        const __m512 v0 = _mm512_maskz_loadu_ps(m0, vj), v1 = _mm512_maskz_loadu_ps(m1, vj + 16);
-        for (int64_t r = 0; r < 4; r++) {
+        const float *vj = vb + j * dv + c0;
+        const __m512 v0 = _mm512_loadu_ps(vj), v1 = _mm512_loadu_ps(vj + 16);
+#pragma GCC unroll 16
+        for (int r = 0; r < ATT_ROWS; r++) {
           const __m512 pr = _mm512_set1_ps(sc[r * ld + j]);
           a[r][0] = _mm512_fmadd_ps(pr, v0, a[r][0]);
           a[r][1] = _mm512_fmadd_ps(pr, v1, a[r][1]);
         }
       }
-      for (int64_t r = 0; r < nq; r++) {
+#pragma GCC unroll 16
+      for (int r = 0; r < ATT_ROWS; r++) { /* constant indices: the accumulators stay in registers */
+        if (r >= nq) break;
         float *zi = z + (i0 + r) * zs + c0;
         _mm512_mask_storeu_ps(zi, m0, _mm512_mul_ps(a[r][0], _mm512_set1_ps(inv[r])));
         _mm512_mask_storeu_ps(zi + 16, m1, _mm512_mul_ps(a[r][1], _mm512_set1_ps(inv[r])));
@@ -235,21 +350,25 @@ int gelu_new(const float *x, int64_t n, float *out) {
 
 int causal_attention_available(int64_t dh) { return cpu_has_avx512f() && dh >= 1 && dh <= 128; }
 
-int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z) {
+int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float scale,
+                     float *z) {
   if (!causal_attention_available(dh) || H % Kh != 0) return 0;
   const int64_t rep = H / Kh, Sp = (S + 15) / 16 * 16;
 #pragma omp parallel
   {
-    float *kt = (float *)malloc((size_t)(dh * Sp) * sizeof(float)), *sc = (float *)malloc((size_t)(4 * (Sp + 16)) * sizeof(float));
-    if (!kt || !sc) abort(); /* as a failed tfjs allocation would: there is no way to go on */
+    float *kt = (float *)malloc((size_t)(dh * Sp) * sizeof(float)), *sc = (float *)malloc((size_t)(ATT_ROWS * (Sp + 16)) * sizeof(float));
+    float *qb = (float *)malloc((size_t)(ATT_ROWS * dh) * sizeof(float)), *vb = (float *)malloc((size_t)(S * ((dh + 31) / 32 * 32)) * sizeof(float));
+    if (!kt || !sc || !qb || !vb) abort(); /* as a failed tfjs allocation would: there is no way to go on */
 #pragma omp for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < B * H; bh++) {
       const int64_t b = bh / H, h = bh % H, kh = h / rep;
-      attention_head(q + (b * S * H + h) * dh, H * dh, k + (b * S * Kh + kh) * dh, v + (b * S * Kh + kh) * dh, Kh * dh, S, dh, window,
-                     z + (b * S * H + h) * dh, H * dh, kt, sc);
+      attention_head(q + (b * S * H + h) * dh, H * dh, k + (b * S * Kh + kh) * dh, v + (b * S * Kh + kh) * dh, Kh * dh, S, dh, window, scale,
+                     z + (b * S * H + h) * dh, H * dh, kt, sc, qb, vb);
     }
     free(kt);
     free(sc);
+    free(qb);
+    free(vb);
   }
   return 1;
 }
@@ -262,8 +381,9 @@ int causal_attention_available(int64_t dh) {
   (void)dh;
   return 0;
 }
-int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z) {
-  (void)q, (void)k, (void)v, (void)B, (void)S, (void)H, (void)Kh, (void)dh, (void)window, (void)z;
+int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float scale,
+                     float *z) {
+  (void)q, (void)k, (void)v, (void)B, (void)S, (void)H, (void)Kh, (void)dh, (void)window, (void)scale, (void)z;
   return 0;
 }
 #endif

@@ -15,14 +15,16 @@ void row_sq_err_grad(const float *a, const float *b, const float *dy, int64_t ro
 /* One row of row_sq_err (e may be NULL). */
 float row_sq_err_one(const float *a, const float *b, int64_t d, float *e);
 void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows, int64_t d, float *da, float *db);
-/* Causal attention forward on q [B, S, H, dh] (already scaled), k and v [B, S, Kh, dh] (query head h reads head
- * h / (H / Kh)), into z [B, S, H, dh]: softmax over the keys each query sees (j ≤ i, and j > i − window when
- * window > 0) of q_i·k_j, times v. Returns 0, doing nothing, without AVX-512 or for dh > 128. */
 /* out = x·σ(2u), 2u = x·(2√(2/π) + 2√(2/π)·0.044715·x²): the tanh GELU (HF gelu_new); returns 0, doing nothing,
  * without AVX-512. */
 int gelu_new(const float *x, int64_t n, float *out);
+/* Causal attention forward on q [B, S, H, dh], k and v [B, S, Kh, dh] (query head h reads head h / (H / Kh)), into
+ * z [B, S, H, dh]: softmax over the keys each query sees (j ≤ i, and j > i − window when window > 0) of
+ * (scale·q_i)·k_j, times v; q is multiplied by scale as tf.mul(q, scale) would (1 for a q already scaled).
+ * Returns 0, doing nothing, without AVX-512 or for dh > 128. */
 int causal_attention_available(int64_t dh);
-int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z);
+int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float scale,
+                     float *z);
 /* out[r] = row for each of `rows` rows of n (a bias broadcast into a matmul's output before sgemm adds to it). */
 void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out);
 #endif

@@ -363,24 +363,25 @@ static napi_value causal_attention_available_js(napi_env env, napi_callback_info
   return out;
 }
 
-/* causalAttention(q, k, v, B, S, H, Kh, dh, window, z) → whether it ran (see causal_attention) */
+/* causalAttention(q, k, v, B, S, H, Kh, dh, window, scale, z) → whether it ran (see causal_attention) */
 static napi_value causal_attention_js(napi_env env, napi_callback_info info) {
   const char *fn = "causalAttention";
-  size_t argc = 10;
-  napi_value a[10];
+  size_t argc = 11;
+  napi_value a[11];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 10) { fail(env, fn, "expected 10 arguments"); return NULL; }
+  if (argc != 11) { fail(env, fn, "expected 11 arguments"); return NULL; }
   int64_t B, S, H, Kh, dh, window = 0;
+  float scale;
   if (!get_int(env, fn, a[3], "B", &B) || !get_int(env, fn, a[4], "S", &S) || !get_int(env, fn, a[5], "H", &H) || !get_int(env, fn, a[6], "Kh", &Kh) ||
-      !get_int(env, fn, a[7], "dh", &dh))
+      !get_int(env, fn, a[7], "dh", &dh) || !get_float(env, fn, a[9], "scale", &scale))
     return NULL;
   if (napi_get_value_int64(env, a[8], &window) != napi_ok || window < 0) { fail(env, fn, "window must be a non-negative integer"); return NULL; }
   Arr q, k, v, z;
   if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * S * H * dh), "q", &q) || !get_arr(env, fn, a[1], F32, false, (size_t)(B * S * Kh * dh), "k", &k) ||
-      !get_arr(env, fn, a[2], F32, false, (size_t)(B * S * Kh * dh), "v", &v) || !get_arr(env, fn, a[9], F32, false, (size_t)(B * S * H * dh), "z", &z))
+      !get_arr(env, fn, a[2], F32, false, (size_t)(B * S * Kh * dh), "v", &v) || !get_arr(env, fn, a[10], F32, false, (size_t)(B * S * H * dh), "z", &z))
     return NULL;
   napi_value out;
-  napi_get_boolean(env, causal_attention(q.data, k.data, v.data, B, S, H, Kh, dh, window, z.data) != 0, &out);
+  napi_get_boolean(env, causal_attention(q.data, k.data, v.data, B, S, H, Kh, dh, window, scale, z.data) != 0, &out);
   return out;
 }
 

@@ -94,6 +94,32 @@ describeEachBackend('fused causal attention', (backend) => {
     }
   });
 
+  it('multiplies q by its scale as tf.mul does: the same bits as q scaled beforehand', async (ctx) => {
+    const cases = [
+      { B: 2, S: 256, H: 8, Kh: 8, dh: 32, window: null },
+      { B: 1, S: 45, H: 4, Kh: 2, dh: 24, window: 9 },
+    ];
+    for (const [n, c] of cases.entries()) {
+      const q = rand([c.B, c.S, c.H, c.dh], 40 + n);
+      const k = rand([c.B, c.S, c.Kh, c.dh], 50 + n),
+        v = rand([c.B, c.S, c.Kh, c.dh], 60 + n);
+      const scale = 1 / Math.sqrt(c.dh);
+      const scaled = tf.mul(q, scale) as tf.Tensor4D;
+      const inside = fusedCausalAttention(q, k, v, c.window, null, scale);
+      const before = fusedCausalAttention(scaled, k, v, c.window);
+      if (!inside || !before) {
+        tf.dispose([q, k, v, scaled]);
+        ctx.skip('the fused attention does not run here (no addon, or no AVX-512)');
+        return;
+      }
+      expect(
+        Buffer.from((await inside.data()).buffer).equals(Buffer.from((await before.data()).buffer)),
+        JSON.stringify(c),
+      ).toBe(true);
+      tf.dispose([q, k, v, scaled, inside, before]);
+    }
+  });
+
   for (const c of PARITY_CASES) describeCase(c);
 
   function describeCase(c: (typeof PARITY_CASES)[number]) {

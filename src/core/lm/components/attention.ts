@@ -56,15 +56,16 @@ export function attention(
   const all = ctx.kvCache ? ctx.kvCache.extend(layer, k, v) : { k, v };
   const T = all.k.shape[1];
   // The scale is applied to q ([B, S, H, dh]) rather than to the scores ([B, H, S, S]): S/dh times fewer multiplies.
-  const qs = tf.mul(q, cfg.attnScale) as tf.Tensor4D;
-  // The fused kernel, where nothing reads the scores or the pattern (or their gradients): no [B, H, S, S] tensors.
+  // The fused kernel, where nothing reads the scores or the pattern (or their gradients): no [B, H, S, S] tensors;
+  // it multiplies q by the scale itself, as tf.mul does (no scaled copy of q).
   const fused =
     T === S &&
     !hooks.watches(hookName(layer, 'attn.hook_attn_scores')) &&
     !hooks.watches(hookName(layer, 'attn.hook_pattern'))
-      ? fusedCausalAttention(qs, k, v, ctx.window, cfg.attnSoftcap)
+      ? fusedCausalAttention(q, k, v, ctx.window, cfg.attnSoftcap, cfg.attnScale)
       : null;
   if (fused) return linear(hp('attn.hook_z', fused).reshape([B * S, H * dh]), p.W_O, p.b_O);
+  const qs = tf.mul(q, cfg.attnScale) as tf.Tensor4D;
   const qT = tf.transpose(qs, [0, 2, 1, 3]); // [B, H, S, dh]
   let kT = tf.transpose(all.k, [0, 2, 3, 1]); // [B, K, dh, T]: explicit, so the matmul below is untransposed
   let vT = tf.transpose(all.v, [0, 2, 1, 3]); // [B, K, T, dh]

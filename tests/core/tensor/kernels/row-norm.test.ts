@@ -43,6 +43,35 @@ describeEachBackend('fused row norm', () => {
     }
   });
 
+  it('gives each row the same bits in a batch of rows as alone (the native kernel takes 16 rows at a time)', async () => {
+    for (const d of [256, 33]) {
+      const rows = 37;
+      const x = tf.tensor2d(
+        seq(rows * d, (i) => Math.sin(i * 0.71) * 4 + (i % 5) * 0.3),
+        [rows, d],
+      );
+      const w = tf.tensor1d(seq(d, (i) => 0.5 + i / d));
+      const b = tf.tensor1d(seq(d, (i) => Math.cos(i) * 0.1));
+      for (const rms of [false, true]) {
+        const all = fusedRowNorm(x, w, b, 1e-5, rms)!;
+        const ref = referenceNorm(x, w, b, 1e-5, rms);
+        const got = (await all.data()) as Float32Array;
+        expectClose(got, (await ref.data()) as Float32Array, { rtol: 1e-6, label: `d=${d} rms=${rms}` });
+        for (const r of [0, 15, 16, 31, 32, 36]) {
+          const row = tf.slice(x, [r, 0], [1, d]);
+          const one = fusedRowNorm(row, w, b, 1e-5, rms)!;
+          const bits = new Uint32Array(((await one.data()) as Float32Array).buffer);
+          expect(Array.from(bits), `row ${r} d=${d} rms=${rms}`).toEqual(
+            Array.from(new Uint32Array(got.buffer, r * d * 4, d)),
+          );
+          tf.dispose([row, one]);
+        }
+        tf.dispose([all, ref]);
+      }
+      tf.dispose([x, w, b]);
+    }
+  });
+
   it('is not used while a gradient is recorded', () => {
     const x = tf.tensor2d([[1, 2, 3]]);
     const w = tf.ones([3]);

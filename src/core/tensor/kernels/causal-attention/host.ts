@@ -18,6 +18,7 @@ export interface AttentionKernels {
     Kh: number,
     dh: number,
     window: number,
+    scale: number,
     z: Float32Array,
   ): boolean;
   causalAttentionAvailable(dh: number): boolean;
@@ -41,12 +42,12 @@ export function registerHostCausalAttention(backendName: HostBackendName): boole
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
-      const { window } = attrs as unknown as { window: number };
+      const { window, scale } = attrs as unknown as { window: number; scale: number };
       const [B, S, H, dh] = q.shape as [number, number, number, number];
       const Kh = k.shape[2] ?? 0;
       const { mem, view } = nativeViewer(backendName, backend, SAE_CAUSAL_ATTENTION);
       const z = mem.allocate([B, S, H, dh]);
-      if (!native.causalAttention(view(q), view(k), view(v), B, S, H, Kh, dh, window, view(z))) {
+      if (!native.causalAttention(view(q), view(k), view(v), B, S, H, Kh, dh, window, scale, view(z))) {
         mem.dispose(z);
         throw new Error(
           `${SAE_CAUSAL_ATTENTION}: not available for these shapes (check fusedCausalAttention's conditions)`,

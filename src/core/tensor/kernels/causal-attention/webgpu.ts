@@ -39,7 +39,7 @@ function shaderBody(dh: number): string {
       var acc : array<f32, DH>;
       if (live) {
         let qo = ((b * u.S + i) * u.H + h) * DH;
-        for (var t = 0; t < DH; t++) { qv[t] = q[qo + t]; acc[t] = 0.0; }
+        for (var t = 0; t < DH; t++) { qv[t] = q[qo + t] * u.scale; acc[t] = 0.0; }
       }
       var m = NEG;
       var l = 0.0;
@@ -107,7 +107,7 @@ export function registerWebGpuCausalAttention(): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
-      const { window, softcap } = attrs as unknown as { window: number; softcap?: number };
+      const { window, scale, softcap } = attrs as unknown as { window: number; scale: number; softcap?: number };
       const [B, S, H, dh] = q.shape as [number, number, number, number];
       const Kh = k.shape[2]!;
       if (dh < 1 || dh > WEBGPU_ATTENTION_MAX_DHEAD || H % Kh !== 0) {
@@ -130,6 +130,7 @@ export function registerWebGpuCausalAttention(): void {
           ['Kh', 'i32', Kh],
           ['window', 'i32', window],
           ['softcap', 'f32', softcap ?? 0],
+          ['scale', 'f32', scale],
         ],
         workgroupSize: [QUERIES, 1, 1],
         workgroups: [Math.ceil(S / QUERIES), H, B],
