@@ -196,11 +196,15 @@ const steppers = cases.map((c) => {
   if (why) throw new Error(`the fused step does not run here: ${why}`);
   const x = tf.tensor2d(c.x, [B, d]);
   return async () => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const st = trainStep(sae, adam, x, x, settings);
     await st.parts.total.data();
     disposeStats(st);
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    cpuMs.push((cpu.user + cpu.system) / 1000);
+    return ms;
   };
 });
 
@@ -209,6 +213,7 @@ const res = cases.map(() => ({
   screen: [] as number[],
   screenCpu: [] as number[],
   baseCpu: [] as number[],
+  stepCpu: [] as number[],
   base: [] as number[],
   sgemm: [] as number[],
   step: [] as number[],
@@ -241,7 +246,10 @@ for (let i = 0; i < cases.length; i++) {
   // The fused steps (these train the SAE on: the later steps run on updated weights).
   for (let r = -3; r < reps; r++) {
     const ms = await steppers[i]!();
-    if (r >= 0) o.step.push(ms);
+    if (r >= 0) {
+      o.step.push(ms);
+      o.stepCpu.push(cpuMs.at(-1)!);
+    }
   }
 }
 const out = {
@@ -271,6 +279,7 @@ const out = {
             : {}),
           sgemm_encode_ms_median: median(o.sgemm),
           fused_step_ms_median: median(o.step),
+          fused_step_cpu_ms_median: median(o.stepCpu),
           candidates_per_token: Number((cands / tokens).toFixed(1)),
           prunes_per_token: Number((prunes / tokens).toFixed(2)),
           gave_up_tokens_per_call: gaveUp / calls,
