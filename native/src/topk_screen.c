@@ -28,8 +28,9 @@
 // can lose, and every norm is rounded up. Let L be the k-th largest lower end: at least k latents have r ≥ L, so
 // every latent of the exact top-k (and every latent tied with its k-th value) has hi ≥ L. Those are the
 // candidates — on random data about 3k per token at d 256 / F 4096 / k 32, 12k at d 768 / F 24576 (bf16 gave
-// 1.4k and 1.9k: its residuals are 6× smaller, but its products run at half the rate); recomputed after the final
-// cut at L, about 100 per token at d 256 on random data, 170–215 on the demo's activations (bench/step-real.ts).
+// 1.4k and 1.9k: its residuals are 6× smaller, but its products run at half the rate). bench/step-real.ts counts
+// the latents this version recomputes per token at d 256 / F 4096 / k 32: about 100 on random data, 170–215 on the
+// demo's activations with its dictionary in and after training (its k-th values lie among many close ones).
 //
 // Layout and order of work. qx + 128 is [rows][d rounded up to 4] bytes; W_E (stored [d, F]) is packed into panels
 // of 64 latents as [d/4][64][4] s8, so one 512-bit load holds 16 latents × four input dimensions and a broadcast
@@ -38,11 +39,11 @@
 // latents that reach it join the token's list with both ends, and a list that grows to `next` entries is pruned
 // to those with hi ≥ the k-th largest lower end in it, which raises T; the token's next prune comes once its list
 // has doubled. The first prune, with T still −∞ and every latent joining, comes at `first` entries: twice the
-// previous call's mean candidates per token (so that T is soon near L; the longest list set it before, and on real
-// activations with a trained dictionary, whose k-th values lie among many close ones, a few tokens with 500–800
-// candidates made every token's list take 2.6k entries before its first prune: 2.6x the pruning of random data).
-// `next` never passes the trigger, learned per shape: twice the longest list a prune left in the previous call
-// (shrinking by a quarter at most per call), so that a prune frees half the list. No approximate row is written out. Each thread takes an equal share of the tokens in super-blocks
+// previous call's mean candidates per token (so that T is soon near L; the longest list set it before, and on the
+// demo's activations a few tokens with 500–800 candidates made every token's list take 2.4k entries before its
+// first prune: 2.6x the pruning of random data). `next` never passes the trigger, learned per shape: twice the
+// longest list a prune left in the previous call (shrinking by a quarter at most per call), so that a prune frees
+// half the list. No approximate row is written out. Each thread takes an equal share of the tokens in super-blocks
 // of 384: per block, all panels stream past the block's tiles; each token's final list, cut at L, gives its
 // candidates; the super-block's (token, latent) candidates are sorted by latent and recomputed walking W_Eᵀ once,
 // in order, against the x rows held in L2; then each token takes its top-k. A token whose latents are too close to
