@@ -15,6 +15,8 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
 int topk_screen_available(void);
 int topk_screen_active(void);
 int topk_screen_set_enabled(int on);
+/* Counters since the last call (then reset): calls, tokens, candidates, tokens that gave up, prunes, last trigger. */
+void topk_screen_stats(int64_t out[6]);
 
 void sparse_topk_decode(const float *values, const int32_t *indices, const float *W_D, const float *b_D, int64_t B, int64_t k,
                         int64_t d, float *out);

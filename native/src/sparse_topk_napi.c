@@ -474,6 +474,22 @@ static napi_value topk_screening_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* topkScreenStats(): the screen's counters since the last call, then reset: [calls, tokens, candidates, tokens
+ * that gave up screening, prunes, last trigger] (benchmarks read them). */
+static napi_value topk_screen_stats_js(napi_env env, napi_callback_info info) {
+  (void)info;
+  int64_t st[6];
+  topk_screen_stats(st);
+  napi_value out;
+  napi_create_array_with_length(env, 6, &out);
+  for (uint32_t i = 0; i < 6; i++) {
+    napi_value v;
+    napi_create_double(env, (double)st[i], &v);
+    napi_set_element(env, out, i, v);
+  }
+  return out;
+}
+
 napi_status register_sparse_topk(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"topkEncode", NULL, topk_encode, NULL, NULL, NULL, napi_default, NULL},
@@ -493,6 +509,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"rowSqErrGradFromResidual", NULL, row_sq_err_grad_residual_js, NULL, NULL, NULL, napi_default, NULL},
     {"unitRows", NULL, unit_rows_js, NULL, NULL, NULL, napi_default, NULL},
     {"topkScreening", NULL, topk_screening_js, NULL, NULL, NULL, napi_default, NULL},
+    {"topkScreenStats", NULL, topk_screen_stats_js, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -28,14 +28,20 @@
 // can lose, and every norm is rounded up. Let L be the k-th largest lower end: at least k latents have r ≥ L, so
 // every latent of the exact top-k (and every latent tied with its k-th value) has hi ≥ L. Those are the
 // candidates — on random data about 3k per token at d 256 / F 4096 / k 32, 12k at d 768 / F 24576 (bf16 gave
-// 1.4k and 1.9k: its residuals are 6× smaller, but its products run at half the rate).
+// 1.4k and 1.9k: its residuals are 6× smaller, but its products run at half the rate). bench/step-real.ts counts
+// the latents this version recomputes per token at d 256 / F 4096 / k 32: about 100 on random data, 170–215 on the
+// demo's activations with its dictionary in and after training (its k-th values lie among many close ones).
 //
 // Layout and order of work. qx + 128 is [rows][d rounded up to 4] bytes; W_E (stored [d, F]) is packed into panels
 // of 64 latents as [d/4][64][4] s8, so one 512-bit load holds 16 latents × four input dimensions and a broadcast
 // 32-bit word of x multiplies all 16. The microkernel keeps a 6-token × 64-latent tile in 24 registers and, with
 // the tile still there, compares each upper end with the token's running bound T (a lower bound on L): the
-// latents that reach it join the token's list with both ends, and a list that grows to `trigger` entries is pruned
-// to those with hi ≥ the k-th largest lower end in it, which raises T. The trigger is learned per shape: twice the
+// latents that reach it join the token's list with both ends, and a list that grows to `next` entries is pruned
+// to those with hi ≥ the k-th largest lower end in it, which raises T; the token's next prune comes once its list
+// has doubled. The first prune, with T still −∞ and every latent joining, comes at `first` entries: twice the
+// previous call's mean candidates per token (so that T is soon near L; the longest list set it before, and on the
+// demo's activations a few tokens with 500–800 candidates made every token's list take 2.4k entries before its
+// first prune: 2.6x the pruning of random data). `next` never passes the trigger, learned per shape: twice the
 // longest list a prune left in the previous call (shrinking by a quarter at most per call), so that a prune frees
 // half the list. No approximate row is written out. Each thread takes an equal share of the tokens in super-blocks
 // of 384: per block, all panels stream past the block's tiles; each token's final list, cut at L, gives its
@@ -63,6 +69,15 @@
 #define SB 384       /* tokens per super-block */
 
 static int screen_enabled = 1;
+
+/* Counters over this thread's calls since its last topk_screen_stats (benchmarks read them): calls, tokens,
+ * candidates recomputed, tokens that gave up screening, prunes in the tiles, and the last call's trigger. */
+static _Thread_local int64_t stats[6];
+
+void topk_screen_stats(int64_t out[6]) {
+  memcpy(out, stats, sizeof stats);
+  memset(stats, 0, sizeof stats);
+}
 
 int topk_screen_available(void) {
   static int available = -1;
@@ -156,7 +171,8 @@ static inline uint32_t key_of(float f) {
 
 typedef struct {
   int64_t k;
-  int64_t trigger, cap; /* a token's running list is pruned once it holds `trigger` entries; room for `cap` */
+  int64_t trigger, cap; /* a token's running list is pruned once it holds `trigger` entries at most; room for `cap` */
+  int64_t first;        /* entries at a token's first prune */
   const float *bElo, *bEhi;
   const float *A, *Bt;     /* per token: ‖δx‖ (+ slack·‖x‖) and ‖x‖, rounded up */
   const float *nwt, *ndw;  /* per latent: ‖w̃‖ and ‖δw‖·(1 + γ), rounded up (0 for padding) */
@@ -169,6 +185,7 @@ typedef struct { /* per-thread scratch */
   int32_t *j;
   float *T;                 /* block: each token's lower bound on L so far */
   int32_t *n;               /* block: entries in each token's list */
+  int32_t *next;            /* block: the count at which each token's list is pruned next (≤ trigger) */
   uint32_t *keys;           /* max(Fp, cap) + 16: a list's or a token's candidates' keys */
   /* the super-block's candidates (latent, token), grown as needed; sorted by latent: their indices and, beside them,
    * their tokens (the recomputation finds its x rows without going through the index) */
@@ -176,6 +193,7 @@ typedef struct { /* per-thread scratch */
   int64_t *start;           /* SB + 1: each token's first candidate */
   int32_t *count;           /* Fp + 1: candidates per latent, then segment starts */
   int32_t most;             /* the longest list a prune left in this call */
+  int64_t prunes, cands, gave_up_tokens; /* for topk_screen_stats */
   int gave_up;              /* whether some token's list could not be pruned below the trigger */
 } Scratch;
 
@@ -279,12 +297,16 @@ TARGET static void tile_6x64(const Screen *s, const uint8_t *restrict xb, int64_
       _mm512_storeu_si512(jj + n, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(iota, _mm512_set1_epi32((int)(16 * (v0 + j))))));
       n += __builtin_popcount(m);
     }
-    if (n >= s->trigger) {
+    if (n >= w->next[slot]) {
       n = prune(lo, hi, jj, n, s->k, 16, &w->T[slot], w->keys);
+      w->prunes++;
       if (n > w->most) w->most = n;
       /* So many latents within the bound of one another (near-ties, a row of zeros) that pruning cannot make
        * room: the token gives up screening and every latent becomes a candidate, recomputed exactly. */
       if (n >= s->trigger) n = -1, w->gave_up = 1;
+      /* the next prune once the list has doubled (at least `first` entries, at most the trigger) */
+      const int64_t next = 2 * (int64_t)n + 64 > s->first ? 2 * (int64_t)n + 64 : s->first;
+      w->next[slot] = (int32_t)(next < s->trigger ? next : s->trigger);
     }
     w->n[slot] = n;
   }
@@ -559,27 +581,31 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
    * of 16 lanes starts at most 48 past the count it found, below trigger + 64 + 16); never fewer than k at a prune.
    * The lists of a block take at most 64 MB per thread: past that, a token that cannot be pruned below the trigger
    * gives up screening instead (near-ties on a large dictionary). */
-  static _Thread_local int64_t learned_F = -1, learned_k = -1, learned_trigger;
-  if (learned_F != F || learned_k != k) learned_F = F, learned_k = k, learned_trigger = k + F / 16 + 64;
+  static _Thread_local int64_t learned_F = -1, learned_k = -1, learned_trigger, learned_first;
+  if (learned_F != F || learned_k != k) learned_F = F, learned_k = k, learned_trigger = learned_first = k + F / 16 + 64;
   const int64_t room = (((int64_t)64 << 20) / (MB * 12) - PANEL - 16) / 16 * 16;
   int64_t trigger = round_up(learned_trigger, 16);
   if (trigger > room) trigger = room;
   s.trigger = trigger > 2 * k + 64 ? trigger : 2 * k + 64;
   s.cap = s.trigger + PANEL + 16;
+  s.first = learned_first < s.trigger ? learned_first : s.trigger;
+  if (s.first < 2 * k + 64) s.first = 2 * k + 64;
   int32_t most = 0;
   int gave_up = 0;
+  int64_t cands = 0, gave_up_tokens = 0, prunes = 0;
 #pragma omp parallel
   {
     /* per-thread scratch, kept between calls (the candidate arrays grow as needed and stay) */
-    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_keys, c_start, c_count, c_xs;
+    static _Thread_local ScratchBuf c_lo, c_hi, c_j, c_T, c_n, c_next, c_keys, c_start, c_count, c_xs;
     static _Thread_local Scratch keep;
     Scratch w = keep;
-    w.most = 0, w.gave_up = 0;
+    w.most = 0, w.gave_up = 0, w.prunes = 0, w.cands = 0, w.gave_up_tokens = 0;
     w.lo = (float *)scratch_get(&c_lo, (size_t)(MB * s.cap) * sizeof(float));
     w.hi = (float *)scratch_get(&c_hi, (size_t)(MB * s.cap) * sizeof(float));
     w.j = (int32_t *)scratch_get(&c_j, (size_t)(MB * s.cap) * sizeof(int32_t));
     w.T = (float *)scratch_get(&c_T, (size_t)MB * sizeof(float));
     w.n = (int32_t *)scratch_get(&c_n, (size_t)MB * sizeof(int32_t));
+    w.next = (int32_t *)scratch_get(&c_next, (size_t)MB * sizeof(int32_t));
     w.keys = (uint32_t *)scratch_get(&c_keys, (size_t)((Fp > s.cap ? Fp : s.cap) + 16) * sizeof(uint32_t));
     w.start = (int64_t *)scratch_get(&c_start, (SB + 1) * sizeof(int64_t));
     w.count = (int32_t *)scratch_get(&c_count, (size_t)(Fp + 1) * sizeof(int32_t));
@@ -594,7 +620,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
       int64_t n = 0;
       for (int64_t b0 = s0; b0 < s1; b0 += MB) {
         const int64_t rows = s1 - b0 < MB ? s1 - b0 : MB, tiles = (rows + MR - 1) / MR;
-        for (int64_t r = 0; r < rows; r++) w.T[r] = -FLT_MAX, w.n[r] = 0; /* not −∞: the padding's hi is −∞ */
+        for (int64_t r = 0; r < rows; r++) w.T[r] = -FLT_MAX, w.n[r] = 0, w.next[r] = (int32_t)s.first; /* not −∞: the padding's hi is −∞ */
         for (int64_t p = 0; p < P; p++)
           for (int64_t r = 0; r < tiles; r++) tile_6x64(&s, xb + (b0 + r * MR) * dp, dp, wp + p * dp * PANEL, p, b0 + r * MR, rows - r * MR, &w, r * MR);
         for (int64_t r = 0; r < rows; r++) {
@@ -606,6 +632,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
             for (int64_t q = 0; q < F; q++) w.lat[n + q] = (int32_t)q;
             for (int64_t q = 0; q < F; q++) w.tok[n + q] = (int32_t)(b0 + r);
             n += F;
+            w.gave_up_tokens++;
             continue;
           }
           const int32_t m = prune(lo, hi, jj, w.n[r], k, 16, &w.T[r], w.keys);
@@ -617,6 +644,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
         }
       }
       w.start[s1 - s0] = n;
+      w.cands += n;
       /* Sorted by latent (counting sort), the candidates are recomputed walking W_Eᵀ once. */
       memset(w.count, 0, (size_t)(Fp + 1) * sizeof(int32_t));
       for (int64_t q = 0; q < n; q++) w.count[w.lat[q] + 1]++;
@@ -655,15 +683,18 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
     {
       if (w.most > most) most = w.most;
       gave_up |= w.gave_up;
+      cands += w.cands, gave_up_tokens += w.gave_up_tokens, prunes += w.prunes;
     }
   }
   /* The next call's trigger: twice the longest list a prune left, so that a prune frees at least half the list; it
    * shrinks by a quarter at most per call (one batch of short lists does not set up the next for give-ups), and
    * doubles after a give-up. */
+  stats[0]++, stats[1] += B, stats[2] += cands, stats[3] += gave_up_tokens, stats[4] += prunes, stats[5] = s.trigger;
   learned_trigger = 2 * (int64_t)most + 64;
   if (learned_trigger < s.trigger * 3 / 4) learned_trigger = s.trigger * 3 / 4;
   if (gave_up && learned_trigger < 2 * s.trigger) learned_trigger = 2 * s.trigger;
   if (learned_trigger > Fp + 16) learned_trigger = Fp + 16; /* a list never holds more than Fp entries */
+  learned_first = 2 * cands / B + 64;
   return 1;
 }
 
@@ -671,6 +702,7 @@ int topk_screen_encode(const float *in, const float *shift, const float *W_E, co
 int topk_screen_available(void) { return 0; }
 int topk_screen_set_enabled(int on) { (void)on; return 0; }
 int topk_screen_active(void) { return 0; }
+void topk_screen_stats(int64_t out[6]) { memset(out, 0, 6 * sizeof(int64_t)); }
 int topk_screen_encode(const float *in, const float *shift, const float *W_E, const float *b_E, int64_t B, int64_t d, int64_t F, int64_t k, float *values,
                        int32_t *indices) {
   (void)in, (void)shift, (void)W_E, (void)b_E, (void)B, (void)d, (void)F, (void)k, (void)values, (void)indices;

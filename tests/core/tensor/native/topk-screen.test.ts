@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { SparseTopKKernels } from '../../../../src/core/tensor/kernels/sparse-topk/host-batch-encode';
 import { nativeLoad, randomArray, skipReason } from './helpers';
 
-const K = nativeLoad.blas as unknown as (SparseTopKKernels & { topkScreening(on?: boolean): boolean }) | null;
+const K = nativeLoad.blas as unknown as
+  (SparseTopKKernels & { topkScreening(on?: boolean): boolean; topkScreenStats(): number[] }) | null;
 const screenable = !!K && typeof K.topkScreening === 'function' && K.topkScreening(true);
 
 interface Case {
@@ -285,5 +286,44 @@ describe.skipIf(!K)(`screened TopK encoder: candidate lists across calls${skipRe
         expect(Array.from(tiesAgain.values)).toEqual(Array.from(firstTies.values));
       }
     }
+  });
+
+  it('stays exact when some tokens keep hundreds of candidates beside tokens with few, and counts them', () => {
+    // 300 of 1024 latents nearly equal: the tokens along their shared column, and the random ones that meet it at
+    // a positive angle, rank all 300 within the bound, the rest a few dozen. The first call's lists overflow (every
+    // token gives up); the later ones prune first at twice the previous call's mean candidates, then as each list
+    // doubles: three different schedules, the same cut at L, so the same candidates, and the sgemm path's answer.
+    const B = 96,
+      d = 64,
+      F = 1024,
+      k = 16;
+    const c = randomCase(B, d, F, k, 70, { bDec: false, bias: false });
+    for (let i = 0; i < d; i++)
+      for (let j = 1; j < 300; j++) c.W_E[i * F + j] = c.W_E[i * F]! * (1 + 1e-3 * Math.sin(j));
+    for (let b = 0; b < B; b += 8) for (let i = 0; i < d; i++) c.x[b * d + i] = c.W_E[i * F]! * 40;
+    K!.topkScreenStats();
+    const counts: number[] = [];
+    for (let call = 0; call < 4; call++) {
+      expectSameAsExact(c);
+      K!.topkScreening(true);
+      const [calls, tokens, candidates, gaveUp, , trigger] = K!.topkScreenStats() as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      if (!screenable) continue;
+      expect([calls, tokens]).toEqual([1, B]);
+      expect(gaveUp).toBe(call === 0 ? B : 0);
+      // the aligned tokens: all 300 near-equal latents; every other token at least k
+      expect(candidates).toBeGreaterThanOrEqual((B / 8) * 300 + (B - B / 8) * k);
+      expect(candidates).toBeLessThanOrEqual(B * F);
+      expect(trigger).toBeGreaterThanOrEqual(2 * k + 64);
+      counts.push(candidates);
+    }
+    if (screenable) expect(counts.slice(2)).toEqual([counts[1], counts[1]]);
+    expect(K!.topkScreenStats().slice(0, 5)).toEqual([0, 0, 0, 0, 0]); // read and reset
   });
 });
