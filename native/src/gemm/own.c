@@ -68,7 +68,8 @@ static void pack_b(const SaeGemmKernel *kern, bool trans, int64_t kc, int64_t nc
 /* One thread's share: C[0:m, 0:n] of the product, run block by block. The loop order keeps one packed A panel
  * (MR x kc, a few KB) in L1 while the micro-kernel sweeps the packed B block (kc x nc, sized for L2). */
 static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
-                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, const float *bias, float *c,
+                       int64_t ldc) {
   static _Thread_local ScratchBuf a_buf, b_buf;
   const int MR = kern->mr, NR = kern->nr;
   const int64_t KC = kern->kc, MC = kern->mc, NC = kern->nc;
@@ -80,8 +81,9 @@ static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, i
     const int64_t nc = n - jc < NC ? n - jc : NC;
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc = k - pc < KC ? k - pc : KC;
-      /* Later K blocks add onto what the first wrote: beta applies once. */
+      /* Later K blocks add onto what the first wrote: beta (or the bias) applies once. */
       const float beta_k = pc == 0 ? beta : 1.0f;
+      const float *bias_k = pc == 0 ? bias : NULL;
       pack_b(kern, tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bp);
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = m - ic < MC ? m - ic : MC;
@@ -92,7 +94,8 @@ static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, i
           float *crow = c + (ic + ir) * ldc + jc;
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int nr = (int)(nc - jr < NR ? nc - jr : NR);
-            kern->kernel(kc, apanel, bp + jr * kc, crow + jr, ldc, alpha, beta_k, mr, nr);
+            kern->kernel(kc, apanel, bp + jr * kc, crow + jr, ldc, alpha, beta_k, bias_k ? bias_k + jc + jr : NULL, mr,
+                         nr);
           }
         }
       }
@@ -126,15 +129,15 @@ static void share(int64_t total, int parts, int t, int64_t unit, int64_t *lo, in
 #endif
 
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                   int64_t ldc) {
+                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                   const float *bias, float *c, int64_t ldc) {
   /* Below ~8 MFLOP (~80 us on one core) waking the other threads (passive OpenMP waits: a futex each) costs about
    * what they would save. */
   if ((double)m * (double)n * (double)k < 4e6) threads = 1;
   int tm = 1, tn = 1;
   if (threads > 1) split(threads, m, n, kern->mr, kern->nr, &tm, &tn);
   if (tm * tn == 1) {
-    gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
     return;
   }
 #ifdef _OPENMP
@@ -146,10 +149,10 @@ void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int
     share(n, tn, t % tn, kern->nr, &n0, &n1);
     if (m1 > m0 && n1 > n0) {
       gemm_block(kern, ta, tb, m1 - m0, n1 - n0, k, alpha, ta ? a + m0 : a + m0 * lda, lda,
-                 tb ? b + n0 * ldb : b + n0, ldb, beta, c + m0 * ldc + n0, ldc);
+                 tb ? b + n0 * ldb : b + n0, ldb, beta, bias ? bias + n0 : NULL, c + m0 * ldc + n0, ldc);
     }
   }
 #else
-  gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
 #endif
 }
