@@ -17,6 +17,11 @@ __attribute__((target("avx512f,fma"))) static void kernel_avx512(int64_t kc, con
   __m512 acc[AVX512_MR][2];
 #pragma GCC unroll 12
   for (int i = 0; i < AVX512_MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  /* The C tile the epilogue reads (a later K block) or writes: fetched while the k loop runs, not on demand. */
+  for (int i = 0; i < mr; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < kc; p++, a += AVX512_MR, b += 32) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     _mm_prefetch((const char *)(b + 32 * 8), _MM_HINT_T0);
