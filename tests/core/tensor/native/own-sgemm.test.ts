@@ -231,12 +231,47 @@ function configTests(b: NativeBlas, cfg: Config): void {
     checkBatched(b, cfg);
   });
 
+  it.skipIf(!cfg.runs || cfg.system)('sums K block by block (KC 256), to the bit, whatever the loop order', () => {
+    checkKBlocks(b, cfg);
+  });
+
   it.skipIf(!cfg.runs || !b.sgemmBatchedBias)(
     'sgemmBatchedBias gives the bits of a broadcast bias and beta = 1',
     () => {
       checkBias(b, cfg);
     },
   );
+}
+
+/**
+ * Our sgemm adds each output's K blocks of 256 in order, the first onto beta · C: one product over K must equal, byte
+ * for byte, the same product as one call per 256-wide K slice (beta, then 1), whichever loop order the blocking
+ * takes (shapes past one MC block with a small B run every K block of an M block before the next).
+ */
+function checkKBlocks(b: NativeBlas, cfg: Config): void {
+  const KC = 256;
+  for (const threads of [1, 2]) {
+    useConfig(b, cfg, threads);
+    for (const [ta, tb] of TRANSPOSES) {
+      for (const [m, n, k] of [
+        [500, 70, 700],
+        [481, 33, 1024],
+        [250, 600, 300],
+      ] as const) {
+        const p = product(ta, tb, m, n, k, 0.75, -0.5, 1, m + n);
+        const whole = runOne(b, p);
+        const sliced = p.c0.slice();
+        for (let pc = 0; pc < k; pc += KC) {
+          const kc = Math.min(KC, k - pc);
+          const a = p.a.subarray(ta ? pc * p.lda : pc);
+          const bb = p.b.subarray(tb ? pc : pc * p.ldb);
+          b.sgemm(ta, tb, m, n, kc, p.alpha, a, p.lda, bb, p.ldb, pc === 0 ? p.beta : 1, sliced, p.ldc);
+        }
+        const label = `${cfg.name} ${m}x${n}x${k} (${ta}, ${tb}, ${threads} threads)`;
+        expect(Buffer.compare(new Uint8Array(whole.buffer), new Uint8Array(sliced.buffer)), label).toBe(0);
+      }
+    }
+  }
 }
 
 /**
