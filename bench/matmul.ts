@@ -37,6 +37,10 @@ const CASES: Case[] = [
   { name: 'lm attn-pv batched 64x [256,256]x[256,32]', m: 256, n: 32, k: 256, batch: 64 },
   { name: 'lm attn-qk batched 64x transB [256,32]x[256,32]^T', m: 256, n: 256, k: 32, transB: true, batch: 64 },
   { name: 'lm logits transB [4096,256]x[8192,256]^T', m: 4096, n: 8192, k: 256, transB: true },
+  { name: 'pdlm d256 qkvo [4096,256]x[256,256]', m: 4096, n: 256, k: 256 },
+  { name: 'pdlm d256 mlp-in [4096,256]x[256,1024]', m: 4096, n: 1024, k: 256 },
+  { name: 'pdlm d256 mlp-out [4096,1024]x[1024,256]', m: 4096, n: 256, k: 1024 },
+  { name: 'pdlm square [2048,2048]x[2048,2048]', m: 2048, n: 2048, k: 2048 },
 ];
 
 const { values: opts } = parseArgs({

@@ -16,6 +16,13 @@ void sae_sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
                        int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b, float beta,
                        float *c, int64_t ldc, int64_t stride_c, int64_t batch);
 
+/* C = alpha · op(A) · op(B) + the bias row (n values) under every row of C, each matrix of the batch: the same bits
+ * as filling every row of C with the bias and calling sae_sgemm_batched with beta = 1, without that pass over C (our
+ * sgemm adds the bias where the first K block would have read C back; a system BLAS gets the filled C). */
+void sae_sgemm_bias_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                            int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,
+                            const float *bias, float *c, int64_t ldc, int64_t stride_c, int64_t batch);
+
 typedef enum { SAE_BLAS_OWN = 0, SAE_BLAS_SYSTEM = 1 } SaeBlasBackend;
 
 /* The system BLAS compiled in ("openblas", "accelerate"), or NULL when the addon was built without one. */

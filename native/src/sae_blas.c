@@ -22,7 +22,8 @@ typedef struct {
   int64_t m, n, k, batch;
   float alpha, beta;
   float *a, *b, *c;
-  size_t len_a, len_b, len_c;
+  float *bias; /* sgemmBatchedBias: n values added under every row of C, in place of beta · C */
+  size_t len_a, len_b, len_c, len_bias;
   int64_t lda, ldb, ldc;
   int64_t stride_a, stride_b, stride_c;
 } Gemm;
@@ -140,7 +141,7 @@ static bool overlaps(const float *p, int64_t np, const float *q, int64_t nq) {
 }
 
 static bool validate(napi_env env, const Gemm *g) {
-  int64_t need_a, need_b, need_c;
+  int64_t need_a = 0, need_b = 0, need_c = 0; /* set by check_operand; zeroed for -Wmaybe-uninitialized */
   if (!check_operand(env, g, "A", "lda", g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda, g->stride_a,
                      g->len_a, &need_a) ||
       !check_operand(env, g, "B", "ldb", g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb, g->stride_b,
@@ -156,6 +157,18 @@ static bool validate(napi_env env, const Gemm *g) {
     throw_range(env, g->fn, "C must not share memory with A or B");
     return false;
   }
+  if (g->bias) {
+    char what[128];
+    if ((uint64_t)g->len_bias < (uint64_t)g->n) {
+      snprintf(what, sizeof what, "bias has %zu elements but N = %lld", g->len_bias, (long long)g->n);
+      throw_range(env, g->fn, what);
+      return false;
+    }
+    if (overlaps(g->c, need_c, g->bias, g->n)) {
+      throw_range(env, g->fn, "C must not share memory with bias");
+      return false;
+    }
+  }
   return true;
 }
 
@@ -166,7 +179,17 @@ static void run(const Gemm *g) {
   int64_t rows = g->m * g->batch;
   if (g->batch > 1 && g->stride_b == 0 && !g->trans_a && g->stride_a == g->m * g->lda &&
       g->stride_c == g->m * g->ldc && rows <= INT_MAX) {
-    sae_sgemm(false, g->trans_b, rows, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb, g->beta, g->c, g->ldc);
+    if (g->bias) {
+      sae_sgemm_bias_batched(false, g->trans_b, rows, g->n, g->k, g->alpha, g->a, g->lda, 0, g->b, g->ldb, 0, g->bias,
+                             g->c, g->ldc, 0, 1);
+    } else {
+      sae_sgemm(false, g->trans_b, rows, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb, g->beta, g->c, g->ldc);
+    }
+    return;
+  }
+  if (g->bias) {
+    sae_sgemm_bias_batched(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->stride_a, g->b,
+                           g->ldb, g->stride_b, g->bias, g->c, g->ldc, g->stride_c, g->batch);
     return;
   }
   sae_sgemm_batched(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->stride_a, g->b, g->ldb,
@@ -220,6 +243,26 @@ static napi_value sgemm_batched(napi_env env, napi_callback_info info) {
     return NULL;
   }
   g.beta = (float)beta;
+  if (validate(env, &g)) run(&g);
+  return NULL;
+}
+
+// sgemmBatchedBias(transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, bias, C, ldc, strideC, batch):
+// as sgemmBatched with beta = 1 on a C whose every row holds bias (N values), to the bit, but C is only written.
+static napi_value sgemm_batched_bias(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  Gemm g = {.fn = "sgemmBatchedBias", .beta = 1.0f};
+  if (!get_args(env, info, g.fn, 17, argv) || !read_head(env, argv, &g) ||
+      !arg_f32(env, g.fn, argv[6], "A", &g.a, &g.len_a) || !arg_int(env, g.fn, argv[7], "lda", 1, INT_MAX, &g.lda) ||
+      !arg_int(env, g.fn, argv[8], "strideA", 0, MAX_INDEX, &g.stride_a) ||
+      !arg_f32(env, g.fn, argv[9], "B", &g.b, &g.len_b) || !arg_int(env, g.fn, argv[10], "ldb", 1, INT_MAX, &g.ldb) ||
+      !arg_int(env, g.fn, argv[11], "strideB", 0, MAX_INDEX, &g.stride_b) ||
+      !arg_f32(env, g.fn, argv[12], "bias", &g.bias, &g.len_bias) ||
+      !arg_f32(env, g.fn, argv[13], "C", &g.c, &g.len_c) || !arg_int(env, g.fn, argv[14], "ldc", 1, INT_MAX, &g.ldc) ||
+      !arg_int(env, g.fn, argv[15], "strideC", 0, MAX_INDEX, &g.stride_c) ||
+      !arg_int(env, g.fn, argv[16], "batch", 0, INT_MAX, &g.batch)) {
+    return NULL;
+  }
   if (validate(env, &g)) run(&g);
   return NULL;
 }
@@ -310,6 +353,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgemmBatched", NULL, sgemm_batched, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemmBatchedBias", NULL, sgemm_batched_bias, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},

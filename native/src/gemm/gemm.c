@@ -142,32 +142,40 @@ static void scale_c(float *c, int64_t m, int64_t n, int64_t ldc, float beta) {
   }
 }
 
+/* Every row of C = bias, for the products that then add onto it from C (k = 0, alpha = 0, a system BLAS). */
+static void fill_bias(float *c, int64_t m, int64_t n, int64_t ldc, const float *bias) {
+  for (int64_t i = 0; i < m; i++) memcpy(c + i * ldc, bias, (size_t)n * sizeof(float));
+}
+
+/* One product; a bias (not NULL) stands for a C filled with it and beta = 1 (see sae_sgemm_bias_batched). */
 static void gemm_one(int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                     int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+                     int64_t lda, const float *b, int64_t ldb, float beta, const float *bias, float *c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == 0.0f) {
-    scale_c(c, m, n, ldc, beta);
+    if (bias) fill_bias(c, m, n, ldc, bias);
+    else scale_c(c, m, n, ldc, beta);
     return;
   }
 #ifdef SAE_SYSTEM_NAME
   if (g_backend == SAE_BLAS_SYSTEM) {
+    if (bias) fill_bias(c, m, n, ldc, bias), beta = 1.0f;
     /* The binding limits every size and leading dimension to INT_MAX, so these casts are exact. */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
                 alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
     return;
   }
 #endif
-  sae_own_sgemm(g_kernel, threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  sae_own_sgemm(g_kernel, threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
 }
 
 void sae_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  gemm_one(g_threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_one(g_threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, NULL, c, ldc);
 }
 
-void sae_sgemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                       int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
-                       int64_t ldc, int64_t stride_c, int64_t batch) {
+static void gemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                         int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b, float beta,
+                         const float *bias, float *c, int64_t ldc, int64_t stride_c, int64_t batch) {
   /* Small products (attention heads) are too small to split; our sgemm then runs one product per thread. The
    * system BLAS keeps its own threading, one product at a time. */
   const bool per_thread = g_backend == SAE_BLAS_OWN && g_threads > 1 && batch >= g_threads &&
@@ -176,7 +184,8 @@ void sae_sgemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float 
   if (per_thread) {
 #pragma omp parallel for schedule(static) num_threads(g_threads)
     for (int64_t i = 0; i < batch; i++) {
-      gemm_one(1, ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
+      gemm_one(1, ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, bias, c + i * stride_c,
+               ldc);
     }
     return;
   }
@@ -184,7 +193,19 @@ void sae_sgemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float 
   (void)per_thread;
 #endif
   for (int64_t i = 0; i < batch; i++) {
-    gemm_one(g_threads, ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c,
-             ldc);
+    gemm_one(g_threads, ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, bias,
+             c + i * stride_c, ldc);
   }
+}
+
+void sae_sgemm_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                       int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
+                       int64_t ldc, int64_t stride_c, int64_t batch) {
+  gemm_batched(ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, NULL, c, ldc, stride_c, batch);
+}
+
+void sae_sgemm_bias_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                            int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,
+                            const float *bias, float *c, int64_t ldc, int64_t stride_c, int64_t batch) {
+  gemm_batched(ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, 1.0f, bias, c, ldc, stride_c, batch);
 }

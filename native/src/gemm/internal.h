@@ -7,9 +7,11 @@
 
 /* C[0:mr, 0:nr] = alpha · a·b + beta · C (C not read when beta = 0), where a is a packed MR x kc panel stored
  * column by column (a[p·MR + i]) and b a packed kc x NR panel stored row by row (b[p·NR + j]), both zero-padded
- * past mr / nr, b 64-byte aligned. mr ≤ MR and nr ≤ NR cover the ragged edges of C. */
+ * past mr / nr, b 64-byte aligned. mr ≤ MR and nr ≤ NR cover the ragged edges of C. With a bias (not NULL; beta
+ * is then ignored and C not read), C[i][j] = alpha · a·b + bias[j]: the same float operations as beta = 1 on a C
+ * that holds the bias in every row. */
 typedef void (*SaeMicroKernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                               float beta, int mr, int nr);
+                               float beta, const float *bias, int mr, int nr);
 
 typedef struct {
   const char *name;
@@ -31,8 +33,9 @@ extern const SaeGemmKernel sae_kernel_avx2;
 extern const SaeGemmKernel sae_kernel_avx512;
 #endif
 
-/* Our blocked sgemm on `threads` threads (k > 0, alpha != 0; the caller handles the degenerate cases). */
+/* Our blocked sgemm on `threads` threads (k > 0, alpha != 0; the caller handles the degenerate cases); a bias (not
+ * NULL, n values) takes the place of beta · C in the first K block, as sae_sgemm_bias describes. */
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                   int64_t ldc);
+                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                   const float *bias, float *c, int64_t ldc);
 #endif

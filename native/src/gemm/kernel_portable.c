@@ -11,7 +11,7 @@
 typedef float v4 __attribute__((vector_size(16)));
 
 static void kernel_portable(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                            int64_t ldc, float alpha, float beta, int mr, int nr) {
+                            int64_t ldc, float alpha, float beta, const float *restrict bias, int mr, int nr) {
   v4 acc[PMR][2];
   memset(acc, 0, sizeof acc);
   for (int64_t p = 0; p < kc; p++, a += PMR, b += PNR) {
@@ -28,7 +28,9 @@ static void kernel_portable(int64_t kc, const float *restrict a, const float *re
     float tile[PNR], *row = c + i * ldc;
     memcpy(tile, &acc[i][0], sizeof acc[i][0]);
     memcpy(tile + 4, &acc[i][1], sizeof acc[i][1]);
-    if (beta == 0.0f) {
+    if (bias) { /* written as the beta = 1 line below, so a contracted FMA stays the same */
+      for (int j = 0; j < nr; j++) row[j] = alpha * tile[j] + bias[j];
+    } else if (beta == 0.0f) {
       for (int j = 0; j < nr; j++) row[j] = alpha * tile[j];
     } else {
       for (int j = 0; j < nr; j++) row[j] = alpha * tile[j] + beta * row[j];

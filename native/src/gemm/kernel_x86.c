@@ -13,10 +13,15 @@
 #define AVX512_MR 12
 __attribute__((target("avx512f,fma"))) static void kernel_avx512(int64_t kc, const float *a, const float *b,
                                                                  float *c, int64_t ldc, float alpha, float beta,
-                                                                 int mr, int nr) {
+                                                                 const float *bias, int mr, int nr) {
   __m512 acc[AVX512_MR][2];
 #pragma GCC unroll 12
   for (int i = 0; i < AVX512_MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  /* The C tile the epilogue reads (a later K block) or writes: fetched while the k loop runs, not on demand. */
+  for (int i = 0; i < mr; i++) {
+    _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < kc; p++, a += AVX512_MR, b += 32) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     _mm_prefetch((const char *)(b + 32 * 8), _MM_HINT_T0);
@@ -32,12 +37,18 @@ __attribute__((target("avx512f,fma"))) static void kernel_avx512(int64_t kc, con
   const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
   const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nr - 16)) - 1);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  /* The bias row in place of C: round(bias + r), as fmadd(1, C, r) would give on a C holding it. */
+  const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 bias1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
   for (int i = 0; i < AVX512_MR; i++) {
     if (i >= mr) break;
     float *row = c + i * ldc;
     __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-    if (beta != 0.0f) { /* beta = 0 never reads C, so NaNs there do not survive */
+    if (bias) {
+      r0 = _mm512_add_ps(bias0, r0);
+      r1 = _mm512_add_ps(bias1, r1);
+    } else if (beta != 0.0f) { /* beta = 0 never reads C, so NaNs there do not survive */
       r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
       r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
     }
@@ -87,7 +98,8 @@ const SaeGemmKernel sae_kernel_avx512 = {"avx512", AVX512_MR, 32, 256, 240, 512,
 
 /* AVX2: a 6 x 16 tile in 12 ymm accumulators (of 16 registers); edges go through a small buffer. */
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *a, const float *b, float *c,
-                                                            int64_t ldc, float alpha, float beta, int mr, int nr) {
+                                                            int64_t ldc, float alpha, float beta, const float *bias,
+                                                            int mr, int nr) {
   __m256 acc[6][2];
 #pragma GCC unroll 6
   for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -103,12 +115,17 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   if (nr == 16) {
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
 #pragma GCC unroll 6
     for (int i = 0; i < 6; i++) {
       if (i >= mr) break;
       float *row = c + i * ldc;
       __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
-      if (beta != 0.0f) {
+      if (bias) {
+        r0 = _mm256_add_ps(bias0, r0);
+        r1 = _mm256_add_ps(bias1, r1);
+      } else if (beta != 0.0f) {
         r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
         r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
       }
@@ -124,7 +141,10 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
     _mm256_storeu_ps(tile[i] + 8, _mm256_mul_ps(va, acc[i][1]));
   }
   for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++) c[i * ldc + j] = beta != 0.0f ? tile[i][j] + beta * c[i * ldc + j] : tile[i][j];
+    for (int j = 0; j < nr; j++) {
+      float *cij = c + i * ldc + j;
+      *cij = bias ? tile[i][j] + bias[j] : beta != 0.0f ? tile[i][j] + beta * *cij : tile[i][j];
+    }
 }
 
 /* An 8 x 8 float transpose in ymm registers (24 shuffles): r[i] holds row i on entry, column i on return. */

@@ -65,36 +65,70 @@ static void pack_b(const SaeGemmKernel *kern, bool trans, int64_t kc, int64_t nc
   }
 }
 
+/* The micro-kernel calls of one packed A block (mc x kc at ap) against one packed B block (kc x nc at bp). */
+static void macro_kernel(const SaeGemmKernel *kern, int64_t mc, int64_t nc, int64_t kc, const float *ap,
+                         const float *bp, float alpha, float beta, const float *bias, float *c, int64_t ldc) {
+  const int MR = kern->mr, NR = kern->nr;
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int mr = (int)(mc - ir < MR ? mc - ir : MR);
+    const float *apanel = ap + ir * kc;
+    float *crow = c + ir * ldc;
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      const int nr = (int)(nc - jr < NR ? nc - jr : NR);
+      kern->kernel(kc, apanel, bp + jr * kc, crow + jr, ldc, alpha, beta, bias ? bias + jr : NULL, mr, nr);
+    }
+  }
+}
+
+/* A packed B of up to this many floats (all K blocks of one NC block) lets the K loop run inside the M loop. */
+#define WHOLE_B_FLOATS ((int64_t)256 * 1024)
+
 /* One thread's share: C[0:m, 0:n] of the product, run block by block. The loop order keeps one packed A panel
- * (MR x kc, a few KB) in L1 while the micro-kernel sweeps the packed B block (kc x nc, sized for L2). */
+ * (MR x kc, a few KB) in L1 while the micro-kernel sweeps the packed B block (kc x nc, sized for L2). With several
+ * K blocks and a B small enough to pack whole (the LM's [·,1024] x [1024,256]), every K block of one MC-row block
+ * runs before the next, so that C tile stays in L2 between its K blocks instead of coming back from L3: each
+ * output still gets the same kernel calls, K block by K block in the same order, so the same bits. */
 static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
-                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, const float *bias, float *c,
+                       int64_t ldc) {
   static _Thread_local ScratchBuf a_buf, b_buf;
   const int MR = kern->mr, NR = kern->nr;
   const int64_t KC = kern->kc, MC = kern->mc, NC = kern->nc;
   const int64_t kc_max = k < KC ? k : KC;
   const int64_t nc_max = n < NC ? n : NC, mc_max = m < MC ? m : MC;
-  float *bp = (float *)scratch_get(&b_buf, (size_t)(kc_max * ((nc_max + NR - 1) / NR * NR)) * sizeof(float));
+  const int64_t nc_pad = (nc_max + NR - 1) / NR * NR;
+  const bool whole_b = k > KC && m > MC && k * nc_pad <= WHOLE_B_FLOATS;
+  float *bp = (float *)scratch_get(&b_buf, (size_t)((whole_b ? k : kc_max) * nc_pad) * sizeof(float));
   float *ap = (float *)scratch_get(&a_buf, (size_t)(kc_max * ((mc_max + MR - 1) / MR * MR)) * sizeof(float));
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = n - jc < NC ? n - jc : NC;
+    const float *bias_j = bias ? bias + jc : NULL;
+    if (whole_b) {
+      for (int64_t pc = 0; pc < k; pc += KC) { /* K block pc at bp + pc · nc_pad (every block before it is KC) */
+        const int64_t kc = k - pc < KC ? k - pc : KC;
+        pack_b(kern, tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bp + pc * nc_pad);
+      }
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        const int64_t mc = m - ic < MC ? m - ic : MC;
+        for (int64_t pc = 0; pc < k; pc += KC) {
+          const int64_t kc = k - pc < KC ? k - pc : KC;
+          pack_a(kern, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
+          /* Later K blocks add onto what the first wrote: beta (or the bias) applies once. */
+          macro_kernel(kern, mc, nc, kc, ap, bp + pc * nc_pad, alpha, pc == 0 ? beta : 1.0f, pc == 0 ? bias_j : NULL,
+                       c + ic * ldc + jc, ldc);
+        }
+      }
+      continue;
+    }
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc = k - pc < KC ? k - pc : KC;
-      /* Later K blocks add onto what the first wrote: beta applies once. */
-      const float beta_k = pc == 0 ? beta : 1.0f;
       pack_b(kern, tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, bp);
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = m - ic < MC ? m - ic : MC;
         pack_a(kern, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-          const float *apanel = ap + ir * kc;
-          float *crow = c + (ic + ir) * ldc + jc;
-          for (int64_t jr = 0; jr < nc; jr += NR) {
-            const int nr = (int)(nc - jr < NR ? nc - jr : NR);
-            kern->kernel(kc, apanel, bp + jr * kc, crow + jr, ldc, alpha, beta_k, mr, nr);
-          }
-        }
+        /* Later K blocks add onto what the first wrote: beta (or the bias) applies once. */
+        macro_kernel(kern, mc, nc, kc, ap, bp, alpha, pc == 0 ? beta : 1.0f, pc == 0 ? bias_j : NULL,
+                     c + ic * ldc + jc, ldc);
       }
     }
   }
@@ -126,15 +160,15 @@ static void share(int64_t total, int parts, int t, int64_t unit, int64_t *lo, in
 #endif
 
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                   int64_t ldc) {
+                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                   const float *bias, float *c, int64_t ldc) {
   /* Below ~8 MFLOP (~80 us on one core) waking the other threads (passive OpenMP waits: a futex each) costs about
    * what they would save. */
   if ((double)m * (double)n * (double)k < 4e6) threads = 1;
   int tm = 1, tn = 1;
   if (threads > 1) split(threads, m, n, kern->mr, kern->nr, &tm, &tn);
   if (tm * tn == 1) {
-    gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
     return;
   }
 #ifdef _OPENMP
@@ -146,10 +180,10 @@ void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int
     share(n, tn, t % tn, kern->nr, &n0, &n1);
     if (m1 > m0 && n1 > n0) {
       gemm_block(kern, ta, tb, m1 - m0, n1 - n0, k, alpha, ta ? a + m0 : a + m0 * lda, lda,
-                 tb ? b + n0 * ldb : b + n0, ldb, beta, c + m0 * ldc + n0, ldc);
+                 tb ? b + n0 * ldb : b + n0, ldb, beta, bias ? bias + n0 : NULL, c + m0 * ldc + n0, ldc);
     }
   }
 #else
-  gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
 #endif
 }

@@ -42,6 +42,29 @@ export interface NativeBlas {
     strideC: number,
     batch: number,
   ): void;
+  /**
+   * sgemmBatched with beta = 1 on a C whose every row holds `bias` (N values), to the bit, but C is only written:
+   * our sgemm adds the bias where it would have read C back (newer builds of the addon).
+   */
+  sgemmBatchedBias?(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    strideA: number,
+    b: Float32Array,
+    ldb: number,
+    strideB: number,
+    bias: Float32Array,
+    c: Float32Array,
+    ldc: number,
+    strideC: number,
+    batch: number,
+  ): void;
   /** The sgemm's thread count (every core by default, or OMP_NUM_THREADS / OPENBLAS_NUM_THREADS). */
   threads(): number;
   /** Sets the thread count of our sgemm and of the system BLAS alike. */

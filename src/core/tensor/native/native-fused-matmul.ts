@@ -1,5 +1,7 @@
-// tfjs's _FusedMatMul (matMul + bias + activation, used by tf.fused.matMul) through OpenBLAS: the bias is
-// broadcast into the output first and sgemm adds the product to it (beta = 1), then the activation runs in place.
+// tfjs's _FusedMatMul (matMul + bias + activation, used by tf.fused.matMul) through the addon's sgemm: a bias row
+// goes into sgemm's epilogue (sgemmBatchedBias: added where the first K block would read C, the same bits as
+// broadcasting it into the output and adding the product to it with beta = 1, which other biases and older
+// addons still do), then the activation runs in place.
 // Activations other than linear/relu/relu6/leakyrelu, and prelu weights, go to the kernel it replaced.
 import { util, type KernelFunc } from '@tensorflow/tfjs-core';
 import { planBatchMatMul } from './matmul-plan';
@@ -27,6 +29,12 @@ const ACTIVATIONS: Record<string, InPlaceActivation> = {
   },
 };
 
+let biasEpilogue = true;
+/** Off: every bias is broadcast into the output before sgemm, as before sgemmBatchedBias (tests, benchmarks). */
+export function setFusedBiasEpilogue(on: boolean): void {
+  biasEpilogue = on;
+}
+
 export function nativeFusedMatMul(blas: NativeBlas, backendName: HostBackendName, original: KernelFunc): KernelFunc {
   return (args) => {
     const operands = nativeOperands(args.inputs, args.attrs);
@@ -45,14 +53,19 @@ export function nativeFusedMatMul(blas: NativeBlas, backendName: HostBackendName
       return original(args);
     }
     try {
-      if (vbias && bias) {
-        // A bias row under every output row (the usual case) is copied by the addon on every core.
-        const rows = util.sizeFromShape(plan.outShape) / plan.outShape[plan.outShape.length - 1]!;
-        const rowBias = vbias.length === plan.outShape[plan.outShape.length - 1] && vbias.length > 1;
-        if (rowBias && typeof blas.broadcastRows === 'function') blas.broadcastRows(vbias, rows, vc);
-        else fillBroadcast(vbias, bias.shape, vc, plan.outShape);
+      const n = plan.outShape[plan.outShape.length - 1]!;
+      // A bias row under every output row (the usual case): in sgemm's epilogue, else copied by the addon on every core.
+      const rowBias = vbias !== null && vbias.length === n && n > 1;
+      if (rowBias && biasEpilogue && typeof blas.sgemmBatchedBias === 'function') {
+        runSgemmPlan(blas, plan, va, vb, vc, 1, vbias);
+      } else {
+        if (vbias && bias) {
+          const rows = util.sizeFromShape(plan.outShape) / n;
+          if (rowBias && typeof blas.broadcastRows === 'function') blas.broadcastRows(vbias, rows, vc);
+          else fillBroadcast(vbias, bias.shape, vc, plan.outShape);
+        }
+        runSgemmPlan(blas, plan, va, vb, vc, vbias ? 1 : 0);
       }
-      runSgemmPlan(blas, plan, va, vb, vc, vbias ? 1 : 0);
       activation(vc, Number(args.attrs?.leakyreluAlpha ?? 0.2));
     } catch (err) {
       memory.dispose(out);

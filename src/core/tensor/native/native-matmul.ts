@@ -5,7 +5,10 @@ import { planBatchMatMul, type MatMulPlan } from './matmul-plan';
 import type { NativeBlas } from './native-blas';
 import { tensorMemory, type HostBackendName } from './tensor-memory';
 
-/** Runs every call of `plan`: c = op(a) · op(b) + beta · c (beta 1 adds to what c holds, e.g. a bias). */
+/**
+ * Runs every call of `plan`: c = op(a) · op(b) + beta · c (beta 1 adds to what c holds, e.g. a bias), or, given a
+ * `bias` row (N values; the addon must have sgemmBatchedBias), c = op(a) · op(b) + bias under every row of c.
+ */
 export function runSgemmPlan(
   blas: NativeBlas,
   plan: MatMulPlan,
@@ -13,9 +16,38 @@ export function runSgemmPlan(
   b: Float32Array,
   c: Float32Array,
   beta = 0,
+  bias?: Float32Array,
 ): void {
   const { transA, transB, m, n, k, lda, ldb, ldc } = plan;
   for (const call of plan.calls) {
+    const [ca, cb, cc] = [
+      call.offsetA === 0 ? a : a.subarray(call.offsetA),
+      call.offsetB === 0 ? b : b.subarray(call.offsetB),
+      call.offsetC === 0 ? c : c.subarray(call.offsetC),
+    ];
+    if (bias) {
+      const { strideA, strideB, strideC, batch } = call;
+      blas.sgemmBatchedBias!(
+        transA,
+        transB,
+        m,
+        n,
+        k,
+        1,
+        ca,
+        lda,
+        strideA,
+        cb,
+        ldb,
+        strideB,
+        bias,
+        cc,
+        ldc,
+        strideC,
+        batch,
+      );
+      continue;
+    }
     blas.sgemmBatched(
       transA,
       transB,
@@ -23,14 +55,14 @@ export function runSgemmPlan(
       n,
       k,
       1,
-      call.offsetA === 0 ? a : a.subarray(call.offsetA),
+      ca,
       lda,
       call.strideA,
-      call.offsetB === 0 ? b : b.subarray(call.offsetB),
+      cb,
       ldb,
       call.strideB,
       beta,
-      call.offsetC === 0 ? c : c.subarray(call.offsetC),
+      cc,
       ldc,
       call.strideC,
       call.batch,

@@ -2,7 +2,11 @@
 // activations against the Float64 reference, and the activations it leaves to the kernel it replaced.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { broadcastsTo, fillBroadcast } from '../../../../src/core/tensor/native/native-fused-matmul';
+import {
+  broadcastsTo,
+  fillBroadcast,
+  setFusedBiasEpilogue,
+} from '../../../../src/core/tensor/native/native-fused-matmul';
 import { referenceMatMul } from '../../../../src/core/tensor/native/reference-matmul';
 import { describeEachBackend } from '../../../helpers/backends';
 import { expectClose } from '../../../helpers/expect-close';
@@ -111,6 +115,42 @@ describe.skipIf(!nativeLoad.blas)(`native _FusedMatMul${skipReason}`, () => {
           expect(tf.memory().numTensors).toBe(numTensors);
         });
       }
+
+      // K 520 spans three K blocks of our sgemm; a shared B folds the batch into one product.
+      it.skipIf(!nativeLoad.blas?.sgemmBatchedBias)(
+        "a bias row in sgemm's epilogue gives the broadcast path's bits",
+        () => {
+          const cases: Array<[number[], number[], boolean]> = [
+            [[300, 520], [520, 70], false],
+            [[3, 40, 300], [300, 70], false],
+            [[2, 5, 7], [2, 3, 7], true],
+          ];
+          for (const [aShape, bShape, tB] of cases) {
+            const n = tB ? bShape[bShape.length - 2]! : bShape[bShape.length - 1]!;
+            const run = (epilogue: boolean) => {
+              setFusedBiasEpilogue(epilogue);
+              try {
+                const out = tf.tidy(() =>
+                  tf.fused.matMul({
+                    a: tf.tensor(randomArray(sizeOf(aShape), 61), aShape),
+                    b: tf.tensor(randomArray(sizeOf(bShape), 62), bShape),
+                    transposeB: tB,
+                    bias: tf.tensor(randomArray(n, 63), [1, n]),
+                    activation: 'relu',
+                  }),
+                );
+                const bytes = new Uint8Array((out.dataSync() as Float32Array).slice().buffer);
+                out.dispose();
+                return bytes;
+              } finally {
+                setFusedBiasEpilogue(true);
+              }
+            };
+            const [before, after] = [run(false), run(true)];
+            expect(Buffer.compare(before, after), `[${aShape}] x [${bShape}]`).toBe(0);
+          }
+        },
+      );
 
       // (tfjs-wasm's own kernel adds the bias to the first batch only; the native one does not share that bug.)
       it.each(FALLBACKS)('leaves %s to the kernel it replaced', (activation) => {

@@ -230,6 +230,86 @@ function configTests(b: NativeBlas, cfg: Config): void {
   it.skipIf(!cfg.runs)('sgemmBatched with strides, gaps and stride-0 broadcast, 1 and 2 threads', () => {
     checkBatched(b, cfg);
   });
+
+  it.skipIf(!cfg.runs || cfg.system)('sums K block by block (KC 256), to the bit, whatever the loop order', () => {
+    checkKBlocks(b, cfg);
+  });
+
+  it.skipIf(!cfg.runs || !b.sgemmBatchedBias)(
+    'sgemmBatchedBias gives the bits of a broadcast bias and beta = 1',
+    () => {
+      checkBias(b, cfg);
+    },
+  );
+}
+
+/**
+ * Our sgemm adds each output's K blocks of 256 in order, the first onto beta · C: one product over K must equal, byte
+ * for byte, the same product as one call per 256-wide K slice (beta, then 1), whichever loop order the blocking
+ * takes (shapes past one MC block with a small B run every K block of an M block before the next).
+ */
+function checkKBlocks(b: NativeBlas, cfg: Config): void {
+  const KC = 256;
+  for (const threads of [1, 2]) {
+    useConfig(b, cfg, threads);
+    for (const [ta, tb] of TRANSPOSES) {
+      for (const [m, n, k] of [
+        [500, 70, 700],
+        [481, 33, 1024],
+        [250, 600, 300],
+      ] as const) {
+        const p = product(ta, tb, m, n, k, 0.75, -0.5, 1, m + n);
+        const whole = runOne(b, p);
+        const sliced = p.c0.slice();
+        for (let pc = 0; pc < k; pc += KC) {
+          const kc = Math.min(KC, k - pc);
+          const a = p.a.subarray(ta ? pc * p.lda : pc);
+          const bb = p.b.subarray(tb ? pc : pc * p.ldb);
+          b.sgemm(ta, tb, m, n, kc, p.alpha, a, p.lda, bb, p.ldb, pc === 0 ? p.beta : 1, sliced, p.ldc);
+        }
+        const label = `${cfg.name} ${m}x${n}x${k} (${ta}, ${tb}, ${threads} threads)`;
+        expect(Buffer.compare(new Uint8Array(whole.buffer), new Uint8Array(sliced.buffer)), label).toBe(0);
+      }
+    }
+  }
+}
+
+/**
+ * sgemmBatchedBias against the path it replaces (every row of C filled with the bias, then sgemmBatched with
+ * beta = 1), byte for byte: ragged shapes (K past one K block too), every transpose, batches with a shared B (one
+ * folded product) and with their own B, alpha 1 and 0.75, K = 0, 1 and 2 threads; C's padding is never written.
+ */
+function checkBias(b: NativeBlas, cfg: Config): void {
+  const batch = 3;
+  for (const threads of [1, 2]) {
+    useConfig(b, cfg, threads);
+    for (const [ta, tb] of TRANSPOSES) {
+      [...SHAPES, [40, 33, 0] as [number, number, number]].forEach(([m, n, k], s) => {
+        const p = product(ta, tb, m, n, k, s % 2 ? 0.75 : 1, 1, s % 2 ? 3 : 0, 50 + s);
+        const bias = randomArray(n, 900 + s);
+        const [aSize, bSize, cSize] = [p.a.length, p.b.length, m * p.ldc];
+        const a = randomArray(aSize * batch, 7 + s);
+        const bb = randomArray(bSize * batch, 8 + s);
+        for (const sb of [0, bSize]) {
+          const c0 = randomArray(cSize * batch, 9 + s); // padding past n: must survive
+          const want = c0.slice();
+          for (let r = 0; r < m * batch; r++) want.set(bias, r * p.ldc);
+          b.sgemmBatched(ta, tb, m, n, k, p.alpha, a, p.lda, aSize, bb, p.ldb, sb, 1, want, p.ldc, cSize, batch);
+          const got = c0.slice();
+          b.sgemmBatchedBias!(ta, tb, m, n, k, p.alpha, a, p.lda, aSize, bb, p.ldb, sb, bias, got, p.ldc, cSize, batch);
+          const label = `${cfg.name} ${m}x${n}x${k} (${ta}, ${tb}, strideB ${sb}, ${threads} threads)`;
+          expect(Buffer.compare(new Uint8Array(got.buffer), new Uint8Array(want.buffer)), label).toBe(0);
+        }
+      });
+    }
+  }
+  const c = new Float32Array(8);
+  expect(() =>
+    b.sgemmBatchedBias!(false, false, 2, 4, 1, 1, c, 1, 0, c, 4, 0, new Float32Array(3), new Float32Array(8), 4, 0, 1),
+  ).toThrow(/bias has 3 elements but N = 4/);
+  expect(() => b.sgemmBatchedBias!(false, false, 2, 4, 1, 1, c, 1, 0, c, 4, 0, c.subarray(4), c, 4, 0, 1)).toThrow(
+    /share memory/,
+  );
 }
 
 describe.skipIf(!blas?.setBlas)(`sgemm backends: products on each backend${skipReason}`, () => {
