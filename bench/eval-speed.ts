@@ -1,5 +1,6 @@
-// Benchmark: the evaluation of a dictionary (evaluateDictionary) by three full forward passes vs by one pass up to
-// its hook resumed three times, on the validation windows, interleaved A B A B…; checks every number is the same.
+// Benchmark: the evaluation of a dictionary (evaluateDictionary) as before — three full forward passes, tfjs's
+// logSumExp for the losses — vs now: one pass up to its hook resumed three times, the native token losses; on the
+// validation windows, interleaved A B A B…; checks every number is the same.
 // Usage: node --import tsx bench/eval-speed.ts --dictionary DIR [--home DIR --windows N --reps N --backend B]
 // (default: the demo's trained dictionary in $SAE_STUDIO_HOME). Last line: one JSON object.
 import { cpus } from 'node:os';
@@ -10,7 +11,9 @@ import { loadDictionary } from '../src/core/sae/dictionary-store';
 import { evaluateDictionary, type EvalResult } from '../src/core/sae/evaluate';
 import { loadModelAndWindows } from '../src/core/sae/train-data';
 import { Sae } from '../src/core/sae/variants/sae';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, parseBackendRequest } from '../src/core/tensor/backend';
+import { SAE_TOKEN_LOSSES } from '../src/core/tensor/kernels/kernel-names';
 
 const { values } = parseArgs({
   options: {
@@ -36,10 +39,20 @@ const { model, windows: all } = await loadModelAndWindows(modelName, dataset, {
 const windows = values.windows ? sliceRows(all, 0, Number(values.windows)) : all;
 const sae = new Sae(stored.cfg, stored.params);
 
+// The native token losses, taken away for the runs as before (tfjs's formulation) and put back after.
+const lossKernel = tf.getKernel(SAE_TOKEN_LOSSES, tf.getBackend());
+const useNativeLosses = (on: boolean) => {
+  if (!lossKernel) return;
+  const has = !!tf.getKernel(SAE_TOKEN_LOSSES, tf.getBackend());
+  if (has && !on) tf.unregisterKernel(SAE_TOKEN_LOSSES, tf.getBackend());
+  if (!has && on) tf.registerKernel(lossKernel);
+};
+
 const times: Record<'three_pass' | 'resumed', number[]> = { three_pass: [], resumed: [] };
 const results: Record<'three_pass' | 'resumed', EvalResult | null> = { three_pass: null, resumed: null };
 for (let rep = 0; rep < Number(values.reps); rep++) {
   for (const mode of ['three_pass', 'resumed'] as const) {
+    useNativeLosses(mode === 'resumed');
     const t0 = performance.now();
     const r = await evaluateDictionary(model, sae, windows, { resume: mode === 'resumed' });
     const s = (performance.now() - t0) / 1000;
@@ -62,6 +75,7 @@ const out = {
   benchmark: 'eval_speed',
   backend: backend.device,
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version },
+  native_token_losses: !!lossKernel,
   dictionary: stored.dir,
   hook_in: stored.cfg.hook_point_in,
   hook_out: stored.cfg.hook_point_out,

@@ -272,3 +272,19 @@ void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) memcpy(out + r * n, row, (size_t)n * sizeof(float));
 }
+
+void token_losses(const float *logits, const int32_t *targets, int64_t B, int64_t S, int64_t V, float *out) {
+  const int64_t n = B * (S - 1);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    const float *row = logits + ((i / (S - 1)) * S + i % (S - 1)) * V;
+    float m = row[0];
+    for (int64_t j = 1; j < V; j++) m = row[j] > m ? row[j] : m;
+    // One float accumulator, in order: tfjs's Sum, so no reassociation (nor vectorised expf) here.
+    float sum = 0.0f;
+    for (int64_t j = 0; j < V; j++) sum += expf(row[j] - m);
+    const float lse = m + logf(sum);
+    const int32_t t = targets[i];
+    out[i] = t >= 0 && t < V ? lse - row[t] : NAN;
+  }
+}

@@ -25,4 +25,9 @@ int causal_attention_available(int64_t dh);
 int causal_attention(const float *q, const float *k, const float *v, int64_t B, int64_t S, int64_t H, int64_t Kh, int64_t dh, int64_t window, float *z);
 /* out[r] = row for each of `rows` rows of n (a bias broadcast into a matmul's output before sgemm adds to it). */
 void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out);
+/* Next-token losses of B windows of S positions: out[b (S − 1) + s] = logsumexp(logits[b, s, :]) − logits[b, s,
+ * targets[b (S − 1) + s]] for s < S − 1, logits [B, S, V]. The float operations and their order are tfjs's
+ * logSumExp (max, x − max, expf, a sequential sum, logf, + max), rows in parallel: with glibc's expf/logf the
+ * same bits as the wasm backend's (lm/cross-entropy.ts). A target outside [0, V) gives NaN. */
+void token_losses(const float *logits, const int32_t *targets, int64_t B, int64_t S, int64_t V, float *out);
 #endif

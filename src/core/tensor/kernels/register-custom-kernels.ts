@@ -16,6 +16,7 @@ import { registerHostRowNorm } from './row-norm/host';
 import { registerWebGpuRowNorm } from './row-norm/webgpu';
 import { registerHostRowSqErr } from './row-sq-err/host';
 import { registerHostSparseTopK } from './sparse-topk/host';
+import { registerHostTokenLosses } from './token-losses/host';
 import { registerWebGpuSparseTopK } from './sparse-topk/webgpu';
 import { registerHostUnitRows } from './unit-rows/host';
 import { SAE_CAUSAL_ATTENTION, SAE_GELU_NEW, SAE_ROW_NORM } from './kernel-names';
@@ -51,6 +52,7 @@ export function registerCustomKernels(backendName: BackendName): string[] {
     ['row norm', registerHostRowNorm],
     ['causal attention', registerHostCausalAttention],
     ['gelu_new', registerHostGeluNew],
+    ['token losses', registerHostTokenLosses],
     ['sparse TopK', registerHostSparseTopK],
     ['fused TopK step', registerHostFusedStep],
   ];
