@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { crossEntropy, tokenLosses } from '../../../src/core/lm/cross-entropy';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import { loadModel } from '../../../src/core/lm/load-model';
+import { normalGenerator } from '../../../src/core/lm/random-params';
 import { tokenBatch, type TokenBatch } from '../../../src/core/lm/token-batch';
 import { SAE_TOKEN_LOSSES } from '../../../src/core/tensor/kernels/kernel-names';
 import { openSafetensors } from '../../../src/core/tensor/safetensors';
@@ -50,6 +51,22 @@ describeEachBackend(
         expect(native.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
       }
       tf.dispose([logits!, shifted]);
+    });
+
+    it('logits spread over 140 nats, a vocabulary not a multiple of 16: exponentials that underflow, subnormal, or are 0', async () => {
+      const V = 1000;
+      const batch = tokenBatch([
+        [0, 5, 999, 17, 3, 250, 998],
+        [7, 0, 1, 2, 500, 600, 700],
+      ]);
+      const n = normalGenerator(11);
+      const values = new Float32Array(2 * 7 * V).map((_, i) => (i % 97 === 0 ? 20 : n() * 40 - 60));
+      const logits = tf.tensor3d(values, [2, 7, V]);
+      const native = Array.from(await tokenLosses(logits, batch).data());
+      const plain = await withoutNative(async () => Array.from(await tokenLosses(logits, batch).data()));
+      expect(native).toEqual(plain);
+      expect(native.some((v) => v > 100)).toBe(true); // targets far below the max: exp(x − m) underflows
+      logits.dispose();
     });
 
     it('crossEntropy: the same mean', async () => {

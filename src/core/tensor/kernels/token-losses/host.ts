@@ -1,7 +1,7 @@
 // Next-token losses (logsumexp of each logits row minus the target's logit, 'SaeTokenLosses') on the wasm backend,
 // by the native addon: rows in parallel, one pass per row, where tfjs runs a slice, max, sub, exp, sum,
 // log, add and a gather over the whole [B, S, V] logits, single-threaded. The same float operations in the same
-// order (native/src/lm_kernels.c), so the same bits as tfjs's wasm formulation with glibc's expf and logf. Not on
+// order, with the wasm backend's expf and logf (native/src/lm_kernels.h), so the same bits as tfjs's. Not on
 // the cpu backend, whose exp and sum run in float64 (Math.exp, a double accumulator): its numbers stay its own.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from '../../native/native-blas';
