@@ -52,9 +52,10 @@ export function registerCustomKernels(backendName: BackendName): string[] {
     ['row norm', registerHostRowNorm],
     ['causal attention', registerHostCausalAttention],
     ['gelu_new', registerHostGeluNew],
-    ['token losses', registerHostTokenLosses],
     ['sparse TopK', registerHostSparseTopK],
     ['fused TopK step', registerHostFusedStep],
   ];
+  // The token losses match tfjs's float32 formulation on wasm; the cpu backend's runs in float64 and stays its own.
+  if (backendName === 'wasm') host.push(['token losses', registerHostTokenLosses]);
   return host.filter(([, register]) => !register(backendName)).map(([name]) => name);
 }

@@ -14,7 +14,7 @@ interface TokenLossKernels {
 
 /** Registers the kernel for wasm when the addon has it (idempotent); returns whether it is available. */
 export function registerHostTokenLosses(backendName: HostBackendName): boolean {
-  if (backendName !== 'wasm') return false;
+  if (backendName !== 'wasm') return false; // see above
   if (tf.getKernel(SAE_TOKEN_LOSSES, backendName)) return true;
   const k = loadNativeBlas().blas as unknown as Partial<TokenLossKernels> | null;
   if (!k || typeof k.tokenLosses !== 'function') return false;
