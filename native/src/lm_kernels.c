@@ -392,3 +392,100 @@ void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) memcpy(out + r * n, row, (size_t)n * sizeof(float));
 }
+
+/* One row's loss, portably: the C library's expf and logf (glibc's and musl's are the same algorithm). */
+static float token_loss_row(const float *row, int64_t V, int32_t t) {
+  float m = row[0];
+  for (int64_t j = 1; j < V; j++) m = row[j] > m ? row[j] : m;
+  // One float accumulator, in order: tfjs's Sum, so no reassociation (nor vectorised expf) here.
+  float sum = 0.0f;
+  for (int64_t j = 0; j < V; j++) sum += expf(row[j] - m);
+  return t >= 0 && t < V ? (m + logf(sum)) - row[t] : NAN;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* expf exactly as musl (the wasm backend's libc) and glibc compute it, ARM's optimized-routines algorithm, on 8
+ * lanes: x·32/ln 2 = k + r, 2^(k/32) from a table, 2^(r/32) by a cubic, in double, rounded to float once. Separate
+ * products and sums as in the C source (this file is C11: no FMA contraction), so the same bits as expf. */
+static const uint64_t EXPF_TAB[32] = {
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b, 0x3fef54873168b9aa,
+    0x3fef387a6e756238, 0x3fef1e9df51fdee1, 0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585, 0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74,
+    0x3feea11473eb0187, 0x3feea589994cce13, 0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
+    0x3fefa4afa2a490da, 0x3fefd0765b6e4540};
+
+__attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
+  const __m512d N = _mm512_set1_pd(32.0), shift = _mm512_set1_pd(0x1.8p+52);
+  const __m512d xd = _mm512_cvtps_pd(x);
+  const __m512d z = _mm512_mul_pd(_mm512_set1_pd(0x1.71547652b82fep+0 * 32.0), xd);
+  __m512d kd = _mm512_add_pd(z, shift);
+  const __m512i ki = _mm512_castpd_si512(kd);
+  kd = _mm512_sub_pd(kd, shift);
+  const __m512d r = _mm512_sub_pd(z, kd);
+  __m512i t = _mm512_i64gather_epi64(_mm512_and_si512(ki, _mm512_set1_epi64(31)), (const void *)EXPF_TAB, 8);
+  t = _mm512_add_epi64(t, _mm512_slli_epi64(ki, 47));
+  const __m512d c0 = _mm512_div_pd(_mm512_div_pd(_mm512_div_pd(_mm512_set1_pd(0x1.c6af84b912394p-5), N), N), N);
+  const __m512d c1 = _mm512_div_pd(_mm512_div_pd(_mm512_set1_pd(0x1.ebfce50fac4f3p-3), N), N);
+  const __m512d c2 = _mm512_div_pd(_mm512_set1_pd(0x1.62e42ff0c52d6p-1), N);
+  const __m512d zz = _mm512_add_pd(_mm512_mul_pd(c0, r), c1);
+  const __m512d r2 = _mm512_mul_pd(r, r);
+  __m512d y = _mm512_add_pd(_mm512_mul_pd(c2, r), _mm512_set1_pd(1.0));
+  y = _mm512_add_pd(_mm512_mul_pd(zz, r2), y);
+  y = _mm512_mul_pd(y, _mm512_castsi512_pd(t));
+  __m256 out = _mm512_cvtpd_ps(y);
+  // expf's special cases: 0 below log(2^-150) (−∞ included), ∞ above log(2^128), NaN as x + x.
+  out = _mm256_blendv_ps(out, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-0x1.9fe368p6f), _CMP_LT_OQ));
+  out = _mm256_blendv_ps(out, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(0x1.62e42ep6f), _CMP_GT_OQ));
+  return _mm256_blendv_ps(out, _mm256_add_ps(x, x), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* expf(x − m) of 16 floats. */
+__attribute__((target("avx512f"))) static inline void expf16(const float *x, float m, float *out) {
+  const __m256 mv = _mm256_set1_ps(m);
+  _mm256_storeu_ps(out, expf8(_mm256_sub_ps(_mm256_loadu_ps(x), mv)));
+  _mm256_storeu_ps(out + 8, expf8(_mm256_sub_ps(_mm256_loadu_ps(x + 8), mv)));
+}
+
+/* Up to 4 rows at once (`n` of them): the exponentials 16 at a time, then each row's sum in order, the rows'
+ * sums interleaved so that their chains of additions overlap. */
+__attribute__((target("avx512f"))) static void token_loss_rows(const float *const *rows, int n, int64_t V, const int32_t *t, float *out) {
+  float m[4], sum[4] = {0, 0, 0, 0}, e[4][16];
+  for (int r = 0; r < n; r++) {
+    const float *row = rows[r];
+    float mr = row[0];
+    for (int64_t j = 1; j < V; j++) mr = row[j] > mr ? row[j] : mr;
+    m[r] = mr;
+  }
+  int64_t j = 0;
+  for (; j + 16 <= V; j += 16) {
+    for (int r = 0; r < n; r++) expf16(rows[r] + j, m[r], e[r]);
+    for (int k = 0; k < 16; k++)
+      for (int r = 0; r < n; r++) sum[r] += e[r][k];
+  }
+  for (int r = 0; r < n; r++) {
+    for (int64_t q = j; q < V; q++) sum[r] += expf(rows[r][q] - m[r]);
+    out[r] = t[r] >= 0 && t[r] < V ? (m[r] + logf(sum[r])) - rows[r][t[r]] : NAN;
+  }
+}
+#endif
+
+void token_losses(const float *logits, const int32_t *targets, int64_t B, int64_t S, int64_t V, float *out) {
+  const int64_t n = B * (S - 1);
+#define TOKEN_ROW(i) (logits + (((i) / (S - 1)) * S + (i) % (S - 1)) * V)
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu_has_avx512f()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i += 4) {
+      const int k = n - i < 4 ? (int)(n - i) : 4;
+      const float *rows[4];
+      for (int r = 0; r < k; r++) rows[r] = TOKEN_ROW(i + r);
+      token_loss_rows(rows, k, V, targets + i, out + i);
+    }
+    return;
+  }
+#endif
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) out[i] = token_loss_row(TOKEN_ROW(i), V, targets[i]);
+#undef TOKEN_ROW
+}

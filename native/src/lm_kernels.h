@@ -27,4 +27,11 @@ int causal_attention(const float *q, const float *k, const float *v, int64_t B, 
                      float *z);
 /* out[r] = row for each of `rows` rows of n (a bias broadcast into a matmul's output before sgemm adds to it). */
 void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out);
+/* Next-token losses of B windows of S positions: out[b (S − 1) + s] = logsumexp(logits[b, s, :]) − logits[b, s,
+ * targets[b (S − 1) + s]] for s < S − 1, logits [B, S, V]. The float operations and their order are tfjs's
+ * logSumExp (max, x − max, expf, a sequential sum, logf, + max), rows in parallel. With AVX-512 the exponentials
+ * are musl's expf (the wasm backend's libc) on 8 lanes, equal to it on every float in [−110, 90]; without, the C
+ * library's expf (glibc's differs from musl's on 2 of those 2.2e9 floats, by 1 ulp). logf is the C library's
+ * (glibc's equals the wasm backend's on every float in [1, 8193]). A target outside [0, V) gives NaN. */
+void token_losses(const float *logits, const int32_t *targets, int64_t B, int64_t S, int64_t V, float *out);
 #endif

@@ -291,6 +291,25 @@ static napi_value row_norm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tokenLosses(logits, targets, B, S, V, out) */
+static napi_value token_losses_js(napi_env env, napi_callback_info info) {
+  const char *fn = "tokenLosses";
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 6) { fail(env, fn, "expected 6 arguments"); return NULL; }
+  int64_t B, S, V;
+  if (!get_int(env, fn, a[2], "B", &B) || !get_int(env, fn, a[3], "S", &S) || !get_int(env, fn, a[4], "V", &V)) return NULL;
+  if (S < 2 || V < 1) { fail(env, fn, "expected S >= 2 and V >= 1"); return NULL; }
+  Arr logits, targets, out;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(B * S * V), "logits", &logits) ||
+      !get_arr(env, fn, a[1], I32, false, (size_t)(B * (S - 1)), "targets", &targets) ||
+      !get_arr(env, fn, a[5], F32, false, (size_t)(B * (S - 1)), "out", &out))
+    return NULL;
+  token_losses(logits.data, targets.data, B, S, V, out.data);
+  return NULL;
+}
+
 /* adviseHugePages(arrayBuffer, bytes): asks the kernel for transparent huge pages over the buffer's memory and, past
  * its current end, up to `bytes` from its start (a wasm heap's reservation, which grows in place); returns the bytes
  * advised (0 where the system does not do it). Only a hint: the memory's contents and addresses do not change. */
@@ -499,6 +518,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"topkBackwardAdam", NULL, topk_backward_adam, NULL, NULL, NULL, napi_default, NULL},
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
+    {"tokenLosses", NULL, token_losses_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
     {"geluNew", NULL, gelu_new_js, NULL, NULL, NULL, napi_default, NULL},
     {"broadcastRows", NULL, broadcast_rows_js, NULL, NULL, NULL, napi_default, NULL},

@@ -2,6 +2,7 @@
 // backend and accumulated in float64 on the host.
 import * as tf from '@tensorflow/tfjs-core';
 import type { HookedTransformer, HookFn } from './hooked-transformer';
+import { fusedTokenLosses } from '../tensor/kernels/token-losses/op';
 import { checkTokenBatch, sliceRows, type TokenBatch } from './token-batch';
 
 export interface CrossEntropyResult {
@@ -21,14 +22,20 @@ export function defaultEvalBatch(seq: number, vocab: number): number {
   return Math.max(1, Math.floor((64 * 2 ** 20) / (4 * seq * vocab)));
 }
 
-/** Per-position losses [batch, seq - 1] of one batch: logsumexp(logits) - logit[target]. */
+/**
+ * Per-position losses [batch, seq - 1] of one batch: logsumexp(logits) - logit[target]. By the native kernel
+ * where the backend has it (the same float operations, rows in parallel), else by tfjs.
+ */
 export function tokenLosses(logits: tf.Tensor3D, batch: TokenBatch): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, S, V] = logits.shape;
-    const next = new Int32Array(B * (S - 1));
+    const targets = new Int32Array(B * (S - 1));
     for (let b = 0; b < B; b++) {
-      for (let s = 0; s < S - 1; s++) next[b * (S - 1) + s] = (b * S + s) * V + batch.ids[b * S + s + 1]!;
+      for (let s = 0; s < S - 1; s++) targets[b * (S - 1) + s] = batch.ids[b * S + s + 1]!;
     }
+    const fused = fusedTokenLosses(logits, tf.tensor1d(targets, 'int32'));
+    if (fused) return fused;
+    const next = targets.map((t, i) => (Math.floor(i / (S - 1)) * S + (i % (S - 1))) * V + t);
     const lse = tf.logSumExp(tf.slice(logits, [0, 0, 0], [B, S - 1, V]), -1); // [B, S-1]
     const picked = tf.gather(logits.reshape([B * S * V]), tf.tensor1d(next, 'int32')).reshape([B, S - 1]);
     return tf.sub(lse, picked) as tf.Tensor2D;

@@ -7,7 +7,7 @@ import { causalMask } from './components/attention';
 import { HookRunner, type HookFn } from './components/hook-runner';
 import { applyNorm } from './components/norm';
 import { rotaryTables } from './components/rotary';
-import { HOOK_EMBED, HOOK_POS_EMBED } from '../../protocol/hook-names';
+import { HOOK_EMBED, HOOK_POS_EMBED, hookName } from '../../protocol/hook-names';
 import { hookStage, listHookNames } from './hooks';
 import type { ModelConfig } from './model-config';
 import { listParams, mapParams, type HostTensor, type ModelParams } from './params';
@@ -36,6 +36,14 @@ export interface ForwardOptions {
    * this pass extends. Needs logits (every layer runs). Hooks see only the new positions (HookInfo.positionOffset).
    */
   kvCache?: KvCache;
+  /**
+   * Resumes a pass at a block boundary instead of embedding the tokens: `activation` ([batch, seq, d_model]) is
+   * taken as the output of hook point `hook` (a blocks.L.hook_resid_pre or hook_resid_post), as if a hook had
+   * returned it, and the blocks after it run as in a full pass (the same ops, so the same bits). Hooks and cached
+   * names must come after that point. Lets an evaluation run the layers below a hook once and the rest once per
+   * replacement (see resumePoint).
+   */
+  from?: { hook: string; activation: tf.Tensor };
 }
 
 export interface ForwardResult {
@@ -97,6 +105,9 @@ export class HookedTransformer {
     checkTokenBatch(batch, cfg.dVocab, cfg.nCtx);
     const { batch: B, seq: S } = batch;
     if (kv && opts.logits === false) throw new InputError('forward: a KV cache needs every layer (logits: true)');
+    if (kv && opts.from) throw new InputError('forward: a KV cache cannot resume from a hook point (from)');
+    // The first block to run: 0, or the block after the resumed point.
+    const firstBlock = opts.from ? this.resumeBlock(opts.from, B, S, opts) : 0;
     kv?.begin(B, S);
 
     const hookMap = new Map<string, HookFn[]>();
@@ -114,20 +125,9 @@ export class HookedTransformer {
     const out = tf.tidy((): tf.TensorContainer => {
       const ctxTables = kv ? kv.rotary(S) : this.tables(S);
       const hooks = new HookRunner(hookMap, cacheNames, past);
-      const ids = tf.tensor2d(batch.ids, [B, S], 'int32');
-      let embed = tf.gather(this.params.W_E, ids); // [B, S, d]
-      if (cfg.embedScale !== null) embed = tf.mul(embed, cfg.embedScale);
-      let resid = hooks.point(HOOK_EMBED, embed);
-      if (this.params.W_pos) {
-        const pos = tf.slice(this.params.W_pos, [past, 0], [S, cfg.dModel]).expandDims(0); // [1, S, d], broadcast below
-        // Materialised to [B, S, d] only when something reads or changes hook_pos_embed.
-        resid = tf.add(
-          resid,
-          hooks.watches(HOOK_POS_EMBED) ? hooks.point(HOOK_POS_EMBED, tf.broadcastTo(pos, [B, S, cfg.dModel])) : pos,
-        );
-      }
+      let resid = opts.from ? opts.from.activation : this.embed(batch, past, hooks);
       const lastBlock = Math.min(lastStage, cfg.nLayers - 1);
-      for (let l = 0; l <= lastBlock; l++) {
+      for (let l = firstBlock; l <= lastBlock; l++) {
         const window = cfg.slidingWindows[l] ?? null;
         const mask = kv ? kv.mask(S, window) : this.mask(S, window);
         const ctx = { batch: B, seq: S, mask, window, ...ctxTables, kvCache: kv };
@@ -149,6 +149,20 @@ export class HookedTransformer {
     return out;
   }
 
+  /**
+   * The block boundary a pass can resume from (ForwardOptions.from) to reach hook point `name` again: `name`
+   * itself for a hook_resid_pre or hook_resid_post, the block's hook_resid_pre for a hook inside a block (that
+   * block then runs again, with the hook applied), the last block's hook_resid_post for the final norm's hooks,
+   * and null for the embeddings (nothing to skip).
+   */
+  resumePoint(name: string): string | null {
+    const stage = hookStage(this.cfg, name, this.hookNameSet);
+    if (stage < 0) return null;
+    if (stage >= this.cfg.nLayers) return hookName(this.cfg.nLayers - 1, 'hook_resid_post');
+    if (name === hookName(stage, 'hook_resid_post')) return name;
+    return hookName(stage, 'hook_resid_pre');
+  }
+
   /** Activations at `names` without logits; the pass stops after the block holding the deepest of them. */
   runWithCache(
     input: TokenBatch | ArrayLike<number>[],
@@ -165,6 +179,57 @@ export class HookedTransformer {
     for (const [, t] of listParams(this.params)) t.dispose();
     for (const t of this.masks.values()) t.dispose();
     for (const { cos, sin } of this.rotary.values()) tf.dispose([cos, sin]);
+  }
+
+  /** The token (and position) embeddings with their hooks: [B, S, d], the input of block 0. */
+  private embed(batch: TokenBatch, past: number, hooks: HookRunner): tf.Tensor {
+    const cfg = this.cfg;
+    const { batch: B, seq: S } = batch;
+    const ids = tf.tensor2d(batch.ids, [B, S], 'int32');
+    let embed = tf.gather(this.params.W_E, ids); // [B, S, d]
+    if (cfg.embedScale !== null) embed = tf.mul(embed, cfg.embedScale);
+    let resid = hooks.point(HOOK_EMBED, embed);
+    if (this.params.W_pos) {
+      const pos = tf.slice(this.params.W_pos, [past, 0], [S, cfg.dModel]).expandDims(0); // [1, S, d], broadcast below
+      // Materialised to [B, S, d] only when something reads or changes hook_pos_embed.
+      resid = tf.add(
+        resid,
+        hooks.watches(HOOK_POS_EMBED) ? hooks.point(HOOK_POS_EMBED, tf.broadcastTo(pos, [B, S, cfg.dModel])) : pos,
+      );
+    }
+    return resid;
+  }
+
+  /** Checks a resumed pass (ForwardOptions.from); returns the first block it runs. */
+  private resumeBlock(
+    from: { hook: string; activation: tf.Tensor },
+    B: number,
+    S: number,
+    opts: ForwardOptions,
+  ): number {
+    const cfg = this.cfg;
+    const stage = hookStage(cfg, from.hook, this.hookNameSet);
+    const isPre = from.hook === hookName(stage, 'hook_resid_pre');
+    if (!isPre && from.hook !== hookName(stage, 'hook_resid_post')) {
+      throw new InputError(
+        `forward: cannot resume from '${from.hook}', expected a hook_resid_pre or hook_resid_post (see resumePoint)`,
+      );
+    }
+    const want = [B, S, cfg.dModel];
+    const shape = from.activation.shape;
+    if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
+      throw new InputError(
+        `forward: the activation resumed at '${from.hook}' has shape [${shape}], expected [${want}]`,
+      );
+    }
+    const first = isPre ? stage : stage + 1;
+    // Every hook and cached point must lie after the resumed one (block `first` on, not its own hook_resid_pre).
+    const before = (n: string) => hookStage(cfg, n, this.hookNameSet) < first || n === from.hook;
+    const early = [...Object.keys(opts.hooks ?? {}), ...(opts.cache ?? [])].find(before);
+    if (early !== undefined) {
+      throw new InputError(`forward: hook '${early}' lies at or before '${from.hook}', where the pass resumes`);
+    }
+    return first;
   }
 
   private mask(seq: number, window: number | null): tf.Tensor {

@@ -16,6 +16,7 @@ import { registerHostRowNorm } from './row-norm/host';
 import { registerWebGpuRowNorm } from './row-norm/webgpu';
 import { registerHostRowSqErr } from './row-sq-err/host';
 import { registerHostSparseTopK } from './sparse-topk/host';
+import { registerHostTokenLosses } from './token-losses/host';
 import { registerWebGpuSparseTopK } from './sparse-topk/webgpu';
 import { registerHostUnitRows } from './unit-rows/host';
 import { SAE_CAUSAL_ATTENTION, SAE_GELU_NEW, SAE_ROW_NORM } from './kernel-names';
@@ -54,5 +55,7 @@ export function registerCustomKernels(backendName: BackendName): string[] {
     ['sparse TopK', registerHostSparseTopK],
     ['fused TopK step', registerHostFusedStep],
   ];
+  // The token losses match tfjs's float32 formulation on wasm; the cpu backend's runs in float64 and stays its own.
+  if (backendName === 'wasm') host.push(['token losses', registerHostTokenLosses]);
   return host.filter(([, register]) => !register(backendName)).map(([name]) => name);
 }
