@@ -14,7 +14,7 @@ import { directLogitAttribution, type LogitRanking } from './direct-logit-attrib
 import { dictionaryInput } from './dictionary-input';
 import { FeatureAccumulator } from './feature-accumulator';
 import { resolveSamplingConfig, type SamplingConfig } from './sampling-config';
-import { encodeSparse, type SparseActs } from './sparse-activations';
+import { encodeRowsSparse, encodeSparse, type SparseActs } from './sparse-activations';
 import type { AnalysisResult, LogitEntry } from './types';
 
 /** Labels token ids for display (ModelTokenizer has it). */
@@ -164,12 +164,20 @@ async function analyzeBatch(
   firstContext: number,
   spooled?: Float32Array,
 ): Promise<void> {
-  const x = spooled ? spooledInput(dict, spooled, keep.length) : dictionaryInput(model, dict, batch, keep); // [kept, d_in]
   let acts;
-  try {
-    acts = await encodeSparse(dict, x);
-  } finally {
-    x.dispose();
+  if (spooled) {
+    const d = dict.cfg.d_model;
+    if (spooled.length !== keep.length * d)
+      throw new Error(`spooled rows: ${spooled.length / d} rows for ${keep.length} analysed tokens (the masks differ)`);
+    // Scaled into the dictionary's normalised space as dictionaryInput scales the model's rows.
+    acts = await encodeRowsSparse(dict, spooled, keep.length, datasetScale(dict.cfg, dict.cfg.hook_point_in));
+  } else {
+    const x = dictionaryInput(model, dict, batch, keep); // [kept, d_in]
+    try {
+      acts = await encodeSparse(dict, x);
+    } finally {
+      x.dispose();
+    }
   }
   feedWindows(acc, batch, keep, acts, firstContext);
 }
@@ -179,18 +187,6 @@ function servingSpool(opts: AnalyzeOptions): RowSpool | null {
   const hook = opts.dictionary.cfg.hook_point_in;
   const spool = opts.spool;
   return spool && spool.serves(spoolKey(opts.windows, opts.mask ?? {}, [hook]), hook) ? spool : null;
-}
-
-/** [rows, d_in]: spooled raw rows scaled into the dictionary's normalised space, as dictionaryInput scales them. */
-function spooledInput(dict: SparseDictionary, raw: Float32Array, rows: number): tf.Tensor2D {
-  const d = dict.cfg.d_model;
-  if (raw.length !== rows * d)
-    throw new Error(`spooled rows: ${raw.length / d} rows for ${rows} analysed tokens (the masks differ)`);
-  const scale = datasetScale(dict.cfg, dict.cfg.hook_point_in);
-  return tf.tidy(() => {
-    const x = tf.tensor2d(raw, [rows, d]);
-    return scale === 1 ? x : (tf.mul(x, scale) as tf.Tensor2D);
-  });
 }
 
 /** Feeds each window's non-zeros of `acts` (one row per kept flat position in `keep`) to the accumulator. */
