@@ -125,6 +125,20 @@ export class RowSpool {
     return { rows, acts, origin };
   }
 
+  /**
+   * One hook point's rows of windows [start, end) ([rows, d]), read into `into` when it is large enough (a view of
+   * it is returned); null when they are not all spooled. For readers that need neither origins nor fresh arrays.
+   */
+  readHook(hook: string, start: number, end: number, into?: Float32Array): Float32Array | null {
+    this.check();
+    if (this.pending > 0) throw new Error('row spool: read while rows are still being written (await flush() first)');
+    if (start < 0 || end > this.covered || end < start) return null;
+    const r0 = this.rowStart[start]!;
+    const n = (this.rowStart[end]! - r0) * entryOf(this.dims, hook, 'hook widths');
+    const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
+    return readAll(this.fds[hook]!, out, r0 * entryOf(this.dims, hook, 'hook widths'));
+  }
+
   /** Whether this spool holds the rows a reader with these windows, mask and hook point wants. */
   serves(key: SpoolKey, hook: string): boolean {
     return key.windows === this.key.windows && key.mask === this.key.mask && this.key.hookPoints.includes(hook);

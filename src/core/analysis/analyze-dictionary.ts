@@ -94,12 +94,15 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
 
   const selected = selectWindows(windows, opts.nTokens, opts.mask);
   let tokens = 0;
+  // A batch's spooled rows, read into the same buffer batch after batch (encodeRowsSparse scales them in place).
+  let rowBuffer: Float32Array = new Float32Array(0);
   for (let next = 0; next < selected.windows; next += batchWindows) {
     opts.signal?.throwIfAborted();
     const batch = sliceRows(windows, next, Math.min(batchWindows, selected.windows - next));
     const mask = selected.mask.subarray(next * S, (next + batch.batch) * S);
     const keep = flatKept(mask); // flat positions of the analysed tokens, row-major
-    const spooled = spool?.read(next, next + batch.batch)?.acts[cfg.hook_point_in];
+    const spooled = spool?.readHook(cfg.hook_point_in, next, next + batch.batch, rowBuffer) ?? undefined;
+    if (spooled && spooled.buffer !== rowBuffer.buffer) rowBuffer = spooled;
     if (keep.length > 0) await analyzeBatch(model, dict, acc, batch, keep, next, spooled);
     tokens += keep.length;
     progress('activations', tokens, selected.tokens);
@@ -199,7 +202,8 @@ export function feedWindows(
 ): void {
   const S = batch.seq;
   const { rowPtr, feature, value } = acts;
-  const position = new Int32Array(feature.length); // position within its window of every non-zero
+  if (positionScratch.length < feature.length) positionScratch = new Int32Array(feature.length);
+  const position = positionScratch; // position within its window of every non-zero (the accumulator copies what it keeps)
   for (let r = 0; r < acts.rows; r++) position.fill(keep[r]! % S, rowPtr[r]!, rowPtr[r + 1]!);
   let r0 = 0;
   for (let w = 0; w < batch.batch; w++) {
@@ -218,6 +222,9 @@ export function feedWindows(
     r0 = r1;
   }
 }
+
+/** feedWindows's positions, reused from batch to batch (fresh ones per batch are garbage the collector marks for). */
+let positionScratch: Int32Array = new Int32Array(0);
 
 /** The first windows whose analysed tokens reach nTokens, their mask ([windows * S]) and token count. */
 export function selectWindows(

@@ -72,13 +72,20 @@ export async function encodeRowsSparse(
   }
   const { K, W_E, b_E, shift, d, F, k } = direct;
   if (x.length !== rows * d) throw new Error(`encodeRowsSparse: ${x.length} values for ${rows} rows of ${d}`);
-  const values = new Float32Array(rows * k);
-  const indices = new Int32Array(rows * k);
+  if (codes.values.length < rows * k) codes = { values: new Float32Array(rows * k), indices: new Int32Array(rows * k) };
+  const values = codes.values.subarray(0, rows * k); // [rows, k]
+  const indices = codes.indices.subarray(0, rows * k); // [rows, k]
   // As the kernel (tensor/kernels/sparse-topk/host.ts): the sgemm path needs a [rows, F] scratch, the screen none.
   const scratch = K.topkScreening?.() ? null : preScratch(rows * F);
   K.topkEncode(x, shift, W_E, b_E, rows, d, F, k, scratch, values, indices, null);
-  return fromTopK(values, indices, rows, k);
+  return fromTopK(values, indices, rows, k, { feature: indices, value: values });
 }
+
+/**
+ * encodeRowsSparse's codes, reused from call to call (its result lives in them until the next call): a fresh
+ * [rows, k] pair per batch is garbage that makes the collector mark the analysis's retained samples again.
+ */
+let codes = { values: new Float32Array(0), indices: new Int32Array(0) };
 
 /** The native TopK encoder and views of the dictionary's weights, where encodeSparse would use the sparse kernel. */
 function directEncoder(dict: SparseDictionary) {
@@ -126,11 +133,20 @@ export function fromDense(acts: Float32Array, R: number, F: number): SparseActs 
   return { rows: R, rowPtr, feature: feature.subarray(0, n), value: value.subarray(0, n) };
 }
 
-/** CSR of k (value, index) pairs per row, dropping values ≤ 0 (NaN or +∞ is an error). */
-export function fromTopK(values: Float32Array, indices: Int32Array, R: number, k: number): SparseActs {
+/**
+ * CSR of k (value, index) pairs per row, dropping values ≤ 0 (NaN or +∞ is an error). `into` may be the inputs
+ * themselves (entry n is written after entry j ≥ n is read): the CSR then takes their place.
+ */
+export function fromTopK(
+  values: Float32Array,
+  indices: Int32Array,
+  R: number,
+  k: number,
+  into?: { feature: Int32Array; value: Float32Array },
+): SparseActs {
   const rowPtr = new Int32Array(R + 1);
-  const feature = new Int32Array(R * k);
-  const value = new Float32Array(R * k);
+  const feature = into?.feature ?? new Int32Array(R * k);
+  const value = into?.value ?? new Float32Array(R * k);
   let n = 0;
   for (let r = 0; r < R; r++) {
     for (let j = r * k; j < (r + 1) * k; j++) {

@@ -88,6 +88,15 @@ describe('row spool: one pass for the statistics and the training stream', () =>
       expect(Buffer.from(got.origin.buffer).equals(Buffer.from(want.origin.buffer))).toBe(true);
     }
     expect(spool.rows).toBe(40 * rows);
+    // One hook's rows into a buffer of the caller's when it is large enough, else a fresh array.
+    const into = new Float32Array(3 * rows * 64);
+    const some = spool.readHook(A, 5, 8, into)!;
+    expect(some.buffer).toBe(into.buffer);
+    expect(Buffer.from(some.buffer, 0, some.byteLength).equals(Buffer.from(spool.read(5, 8)!.acts[A]!.buffer))).toBe(
+      true,
+    );
+    expect(spool.readHook(A, 5, 9, into)!.buffer).not.toBe(into.buffer);
+    expect(spool.readHook(A, 39, 41)).toBeNull();
     spool.dispose();
   });
 

@@ -131,6 +131,12 @@ it('fromDense and fromTopK keep only positive entries, row by row', () => {
   const topk = fromTopK(Float32Array.of(5, 0, 1, 2), Int32Array.of(7, 3, 4, 9), 2, 2);
   expect(Array.from(topk.rowPtr)).toEqual([0, 1, 3]);
   expect(Array.from(topk.feature)).toEqual([7, 4, 9]);
+  // In place: the CSR takes the inputs' place and equals a fresh one.
+  const [values, indices] = [Float32Array.of(5, 0, 1, 2, -1, 3), Int32Array.of(7, 3, 4, 9, 1, 2)];
+  const fresh = fromTopK(values, indices, 3, 2);
+  const inPlace = fromTopK(values, indices, 3, 2, { feature: indices, value: values });
+  expect([inPlace.rowPtr, inPlace.feature, inPlace.value]).toEqual([fresh.rowPtr, fresh.feature, fresh.value]);
+  expect(inPlace.feature.buffer).toBe(indices.buffer);
   expect(() => fromDense(Float32Array.of(0, NaN), 1, 2)).toThrow(/feature 1 has activation NaN on row 0/);
   expect(() => fromTopK(Float32Array.of(Infinity), Int32Array.of(3), 1, 1)).toThrow(
     /feature 3 has activation Infinity/,
