@@ -91,11 +91,37 @@ export function datasetNormScale(averageNorm: number, dModel: number): number {
 
 /**
  * Adds the first `rows` rows of acts [*, d] into acc and returns Σ over rows of ‖row‖₂, both in float64, in one
- * read of the rows (each sum takes the same terms in the same order as a loop of its own would).
+ * read of the rows. Each sum takes the same terms in the same order as a loop of its own would (acc[j] row after
+ * row, each ‖row‖² along j, the norms row after row); four rows go at once only so that their four ‖row‖² chains
+ * of dependent additions overlap.
  */
 export function addRowsAndNorms(acc: Float64Array, acts: Float32Array, d: number, rows: number): number {
   let total = 0;
-  for (let r = 0, o = 0; r < rows; r++, o += d) {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o = r * d;
+    let sq0 = 0;
+    let sq1 = 0;
+    let sq2 = 0;
+    let sq3 = 0;
+    for (let j = 0; j < d; j++) {
+      const v0 = acts[o + j]!;
+      const v1 = acts[o + d + j]!;
+      const v2 = acts[o + 2 * d + j]!;
+      const v3 = acts[o + 3 * d + j]!;
+      sq0 += v0 * v0;
+      sq1 += v1 * v1;
+      sq2 += v2 * v2;
+      sq3 += v3 * v3;
+      acc[j] = acc[j]! + v0 + v1 + v2 + v3; // ((acc + v0) + v1) + …: row order
+    }
+    total += Math.sqrt(sq0);
+    total += Math.sqrt(sq1);
+    total += Math.sqrt(sq2);
+    total += Math.sqrt(sq3);
+  }
+  for (; r < rows; r++) {
+    const o = r * d;
     let sq = 0;
     for (let j = 0; j < d; j++) {
       const v = acts[o + j]!;
