@@ -56,11 +56,14 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
       modelBatchSize: step,
       ...(opts.spool ? {} : { maxRows: opts.nTokens - tokens }),
     });
-    opts.spool?.append(start, end - start, part);
+    // The spool writes this pass's rows in the background while they are summed and the next pass runs.
+    const spooled = opts.spool?.append(start, end - start, part);
     const rows = Math.min(part.rows, opts.nTokens - tokens);
     accumulate(sums, part.acts, rows);
     tokens += rows;
+    await spooled;
   }
+  await opts.spool?.flush();
   return finish(sums, tokens);
 }
 
@@ -86,20 +89,48 @@ export function datasetNormScale(averageNorm: number, dModel: number): number {
   return Math.sqrt(dModel) / averageNorm;
 }
 
-/** Σ over rows of ‖row‖₂, accumulated in float64. */
-export function sumOfNorms(acts: Float32Array, d: number, rows: number): number {
+/**
+ * Adds the first `rows` rows of acts [*, d] into acc and returns Σ over rows of ‖row‖₂, both in float64, in one
+ * read of the rows. Each sum takes the same terms in the same order as a loop of its own would (acc[j] row after
+ * row, each ‖row‖² along j, the norms row after row); four rows go at once only so that their four ‖row‖² chains
+ * of dependent additions overlap.
+ */
+export function addRowsAndNorms(acc: Float64Array, acts: Float32Array, d: number, rows: number): number {
   let total = 0;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o = r * d;
+    let sq0 = 0;
+    let sq1 = 0;
+    let sq2 = 0;
+    let sq3 = 0;
+    for (let j = 0; j < d; j++) {
+      const v0 = acts[o + j]!;
+      const v1 = acts[o + d + j]!;
+      const v2 = acts[o + 2 * d + j]!;
+      const v3 = acts[o + 3 * d + j]!;
+      sq0 += v0 * v0;
+      sq1 += v1 * v1;
+      sq2 += v2 * v2;
+      sq3 += v3 * v3;
+      acc[j] = acc[j]! + v0 + v1 + v2 + v3; // ((acc + v0) + v1) + …: row order
+    }
+    total += Math.sqrt(sq0);
+    total += Math.sqrt(sq1);
+    total += Math.sqrt(sq2);
+    total += Math.sqrt(sq3);
+  }
+  for (; r < rows; r++) {
+    const o = r * d;
     let sq = 0;
-    for (const v of acts.subarray(r * d, (r + 1) * d)) sq += v * v;
+    for (let j = 0; j < d; j++) {
+      const v = acts[o + j]!;
+      sq += v * v;
+      acc[j]! += v;
+    }
     total += Math.sqrt(sq);
   }
   return total;
-}
-
-/** Adds the first `rows` rows of acts [*, d] into acc (float64). */
-function addRows(acc: Float64Array, acts: Float32Array, d: number, rows: number): void {
-  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) acc[j]! += acts[r * d + j]!;
 }
 
 /** One hook point's running sums: Σ ‖row‖ and Σ row, in float64. */
@@ -121,8 +152,7 @@ function hookSums(hookPoints: readonly string[], dims: Readonly<Record<string, n
 function accumulate(sums: HookSums[], acts: Readonly<Record<string, Float32Array>>, rows: number): void {
   for (const s of sums) {
     const a = entryOf(acts, s.hook, 'activation batch');
-    s.normSum += sumOfNorms(a, s.d, rows);
-    addRows(s.vector, a, s.d, rows);
+    s.normSum += addRowsAndNorms(s.vector, a, s.d, rows);
   }
 }
 

@@ -5,6 +5,7 @@ import { InputError } from '../errors';
 import { keptPositions, tokenMask, type TokenMaskOptions } from '../data/masks';
 import type { HookedTransformer } from '../lm/hooked-transformer';
 import { checkTokenBatch, sliceRows, type TokenBatch } from '../lm/token-batch';
+import { tensorMemory } from '../tensor/native/tensor-memory';
 import { checkHookPoints } from './checks';
 import type { RowGroup } from './group-batcher';
 import { entryOf } from '../util/lookup';
@@ -47,7 +48,11 @@ export async function hookWidths(
   }
 }
 
-/** Forward passes of `modelBatchSize` windows over [start, end); `fn` gets each pass's activations. */
+/**
+ * Forward passes of `modelBatchSize` windows over [start, end); `fn` gets each pass's activations. On the host
+ * backends (wasm, cpu) they are views of the tensors' own memory, valid only until `fn` returns: copy what is kept.
+ * (A read-back would copy every pass's activations once more, only for `fn` to copy the rows it keeps.)
+ */
 export async function forEachForward(
   model: HookedTransformer,
   windows: TokenBatch,
@@ -55,12 +60,17 @@ export async function forEachForward(
   range: { start: number; end: number; modelBatchSize: number },
   fn: (part: WindowActs) => void,
 ): Promise<void> {
+  const backend = tf.getBackend();
+  const mem = backend === 'wasm' || backend === 'cpu' ? tensorMemory(backend, tf.backend()) : null;
   for (let first = range.start; first < range.end; first += range.modelBatchSize) {
     const part = sliceRows(windows, first, Math.min(range.modelBatchSize, range.end - first));
     const { cache } = model.runWithCache(part, [...hookPoints]);
     try {
       const acts: Record<string, Float32Array> = {};
-      for (const h of hookPoints) acts[h] = (await entryOf(cache, h, 'cached activations').data()) as Float32Array; // [b, S, d]
+      for (const h of hookPoints) {
+        const t = entryOf(cache, h, 'cached activations');
+        acts[h] = mem?.view(t) ?? ((await t.data()) as Float32Array); // [b, S, d]
+      }
       fn({ first, windows: part.batch, acts });
     } finally {
       tf.dispose(Object.values(cache));
@@ -104,10 +114,15 @@ export async function keptRows(
   const range = { start, end: start + lastWindow + 1, modelBatchSize: opts.modelBatchSize };
   await forEachForward(model, windows, opts.hookPoints, range, ({ first, windows: b, acts: full }) => {
     const stop = first - start + b; // kept rows of this pass: windows [first - start, stop) of the part
-    for (; k < rows && kept.window[k]! < stop; k++) {
-      const src = (kept.window[k]! - (first - start)) * S + kept.position[k]!;
+    while (k < rows && kept.window[k]! < stop) {
+      // A run of kept rows at consecutive positions of one window is one contiguous block: copied at once.
+      const w = kept.window[k]!;
+      let n = 1;
+      while (k + n < rows && kept.window[k + n] === w && kept.position[k + n] === kept.position[k]! + n) n++;
+      const src = (w - (first - start)) * S + kept.position[k]!;
       for (const { hook, d, rows: out } of outs)
-        out.set(entryOf(full, hook, 'forward pass').subarray(src * d, (src + 1) * d), k * d);
+        out.set(entryOf(full, hook, 'forward pass').subarray(src * d, (src + n) * d), k * d);
+      k += n;
     }
   });
   return { rows, acts: Object.fromEntries(outs.map((o) => [o.hook, o.rows])), origin };

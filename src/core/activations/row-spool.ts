@@ -2,7 +2,9 @@
 // one file per hook point) so that a second reader — the training stream after the statistics pass, the feature
 // analysis after training — reads them back instead of running the model again. The rows are bit-identical to a
 // live pass's: they are what that pass computed. The spool is scratch: its folder is removed by dispose().
-import { closeSync, mkdirSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
+// Writes run in the background (the disk write of one pass overlaps the next forward pass), each at its own offset,
+// with a bounded number of bytes in flight; a failed write (a full disk) fails the next append or flush.
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statfsSync, write } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenMaskOptions } from '../data/masks';
 import type { TokenBatch } from '../lm/token-batch';
@@ -31,6 +33,9 @@ export function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
+/** Bytes of rows written in the background at most: an append waits while more are in flight (4 passes of 4 MB). */
+const MAX_PENDING_BYTES = 16 * 2 ** 20;
+
 export class RowSpool {
   /** Windows [0, coveredWindows) are in the spool, whole. */
   private covered = 0;
@@ -39,6 +44,12 @@ export class RowSpool {
   private readonly fds: Record<string, number> = {};
   private readonly positionFd: number;
   private disposed = false;
+  /** Bytes handed to fs.write and not yet written. */
+  private pending = 0;
+  /** The first write error: every later append, flush and read throws it. */
+  private failure: Error | null = null;
+  /** Appends and flushes waiting for the bytes in flight to drop to their limit. */
+  private waiters: { limit: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(
     readonly dir: string,
@@ -58,15 +69,14 @@ export class RowSpool {
     return this.rowStart[this.covered]!;
   }
 
-  /** Appends the rows of whole windows [first, first + windows); `first` must be coveredWindows. */
-  append(first: number, windows: number, group: RowGroup): void {
+  /**
+   * Appends the rows of whole windows [first, first + windows); `first` must be coveredWindows. The rows are
+   * written in the background: the group's arrays must not change afterwards. Resolves once the bytes in flight
+   * are within their limit; rejects with the error of a write that failed.
+   */
+  append(first: number, windows: number, group: RowGroup): Promise<void> {
     this.check();
     if (first !== this.covered) throw new Error(`row spool: windows from ${first} appended after ${this.covered}`);
-    const base = this.rows;
-    for (const h of this.key.hookPoints) {
-      const d = entryOf(this.dims, h, 'hook widths');
-      writeAll(this.fds[h]!, entryOf(group.acts, h, 'activation group').subarray(0, group.rows * d), base * d);
-    }
     const position = new Int32Array(group.rows);
     const perWindow = new Int32Array(windows);
     for (let r = 0; r < group.rows; r++) {
@@ -75,14 +85,27 @@ export class RowSpool {
       perWindow[w]! += 1;
       position[r] = group.origin[2 * r + 1]!;
     }
-    writeAll(this.positionFd, position, base);
+    const base = this.rows;
+    for (const h of this.key.hookPoints) {
+      const d = entryOf(this.dims, h, 'hook widths');
+      this.write(this.fds[h]!, entryOf(group.acts, h, 'activation group').subarray(0, group.rows * d), base * d);
+    }
+    this.write(this.positionFd, position, base);
     for (const n of perWindow) this.rowStart.push(this.rowStart[this.rowStart.length - 1]! + n);
     this.covered += windows;
+    return this.drain(MAX_PENDING_BYTES);
+  }
+
+  /** Resolves when every appended row is on disk (in the page cache); rejects with a failed write's error. */
+  flush(): Promise<void> {
+    this.check();
+    return this.drain(0);
   }
 
   /** The rows of windows [start, end), window-major with their origins; null when they are not all spooled. */
   read(start: number, end: number): RowGroup | null {
     this.check();
+    if (this.pending > 0) throw new Error('row spool: read while rows are still being written (await flush() first)');
     if (start < 0 || end > this.covered || end < start) return null;
     const r0 = this.rowStart[start]!;
     const rows = this.rowStart[end]! - r0;
@@ -102,33 +125,77 @@ export class RowSpool {
     return { rows, acts, origin };
   }
 
+  /**
+   * One hook point's rows of windows [start, end) ([rows, d]), read into `into` when it is large enough (a view of
+   * it is returned); null when they are not all spooled. For readers that need neither origins nor fresh arrays.
+   */
+  readHook(hook: string, start: number, end: number, into?: Float32Array): Float32Array | null {
+    this.check();
+    if (this.pending > 0) throw new Error('row spool: read while rows are still being written (await flush() first)');
+    if (start < 0 || end > this.covered || end < start) return null;
+    const r0 = this.rowStart[start]!;
+    const n = (this.rowStart[end]! - r0) * entryOf(this.dims, hook, 'hook widths');
+    const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
+    return readAll(this.fds[hook]!, out, r0 * entryOf(this.dims, hook, 'hook widths'));
+  }
+
   /** Whether this spool holds the rows a reader with these windows, mask and hook point wants. */
   serves(key: SpoolKey, hook: string): boolean {
     return key.windows === this.key.windows && key.mask === this.key.mask && this.key.hookPoints.includes(hook);
   }
 
-  /** Closes the files and removes the folder. */
+  /** Removes the folder and closes the files (once writes still in flight have ended: their fds stay theirs). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const fd of [...Object.values(this.fds), this.positionFd]) closeSync(fd);
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.pending === 0) this.close();
+  }
+
+  private close(): void {
+    for (const fd of [...Object.values(this.fds), this.positionFd]) closeSync(fd);
   }
 
   private check(): void {
     if (this.disposed) throw new Error('row spool used after dispose()');
+    if (this.failure) throw this.failure;
+  }
+
+  /** Writes all of `a` at element offset `at` (elements of 4 bytes) in the background. */
+  private write(fd: number, a: Float32Array | Int32Array, at: number): void {
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    if (bytes.length === 0) return;
+    this.pending += bytes.length;
+    const from = (done: number): void =>
+      write(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), at * 4 + done, (err, n) => {
+        if (!err && done + n < bytes.length) return from(done + n);
+        this.pending -= bytes.length;
+        this.failure ??= err;
+        this.settle();
+      });
+    from(0);
+  }
+
+  /** Resolves once no more than `limit` bytes are in flight; rejects when a write has failed. */
+  private drain(limit: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending <= limit) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ limit, resolve, reject }));
+  }
+
+  private settle(): void {
+    if (this.disposed && this.pending === 0) this.close();
+    this.waiters = this.waiters.filter((w) => {
+      if (this.failure) w.reject(this.failure);
+      else if (this.pending <= w.limit) w.resolve();
+      else return true;
+      return false;
+    });
   }
 }
 
 function safeName(hook: string): string {
   return hook.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-/** Writes all of `a` at element offset `at` (elements of 4 bytes). */
-function writeAll(fd: number, a: Float32Array | Int32Array, at: number): void {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  for (let done = 0; done < bytes.length;)
-    done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), at * 4 + done);
 }
 
 /** Fills `a` from element offset `at` (elements of 4 bytes). */

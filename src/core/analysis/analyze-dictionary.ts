@@ -14,7 +14,7 @@ import { directLogitAttribution, type LogitRanking } from './direct-logit-attrib
 import { dictionaryInput } from './dictionary-input';
 import { FeatureAccumulator } from './feature-accumulator';
 import { resolveSamplingConfig, type SamplingConfig } from './sampling-config';
-import { encodeSparse, type SparseActs } from './sparse-activations';
+import { encodeRowsSparse, encodeSparse, type SparseActs } from './sparse-activations';
 import type { AnalysisResult, LogitEntry } from './types';
 
 /** Labels token ids for display (ModelTokenizer has it). */
@@ -94,12 +94,15 @@ export async function analyzeDictionary(opts: AnalyzeOptions): Promise<AnalysisR
 
   const selected = selectWindows(windows, opts.nTokens, opts.mask);
   let tokens = 0;
+  // A batch's spooled rows, read into the same buffer batch after batch (encodeRowsSparse scales them in place).
+  let rowBuffer: Float32Array = new Float32Array(0);
   for (let next = 0; next < selected.windows; next += batchWindows) {
     opts.signal?.throwIfAborted();
     const batch = sliceRows(windows, next, Math.min(batchWindows, selected.windows - next));
     const mask = selected.mask.subarray(next * S, (next + batch.batch) * S);
     const keep = flatKept(mask); // flat positions of the analysed tokens, row-major
-    const spooled = spool?.read(next, next + batch.batch)?.acts[cfg.hook_point_in];
+    const spooled = spool?.readHook(cfg.hook_point_in, next, next + batch.batch, rowBuffer) ?? undefined;
+    if (spooled && spooled.buffer !== rowBuffer.buffer) rowBuffer = spooled;
     if (keep.length > 0) await analyzeBatch(model, dict, acc, batch, keep, next, spooled);
     tokens += keep.length;
     progress('activations', tokens, selected.tokens);
@@ -164,12 +167,20 @@ async function analyzeBatch(
   firstContext: number,
   spooled?: Float32Array,
 ): Promise<void> {
-  const x = spooled ? spooledInput(dict, spooled, keep.length) : dictionaryInput(model, dict, batch, keep); // [kept, d_in]
   let acts;
-  try {
-    acts = await encodeSparse(dict, x);
-  } finally {
-    x.dispose();
+  if (spooled) {
+    const d = dict.cfg.d_model;
+    if (spooled.length !== keep.length * d)
+      throw new Error(`spooled rows: ${spooled.length / d} rows for ${keep.length} analysed tokens (the masks differ)`);
+    // Scaled into the dictionary's normalised space as dictionaryInput scales the model's rows.
+    acts = await encodeRowsSparse(dict, spooled, keep.length, datasetScale(dict.cfg, dict.cfg.hook_point_in));
+  } else {
+    const x = dictionaryInput(model, dict, batch, keep); // [kept, d_in]
+    try {
+      acts = await encodeSparse(dict, x);
+    } finally {
+      x.dispose();
+    }
   }
   feedWindows(acc, batch, keep, acts, firstContext);
 }
@@ -179,18 +190,6 @@ function servingSpool(opts: AnalyzeOptions): RowSpool | null {
   const hook = opts.dictionary.cfg.hook_point_in;
   const spool = opts.spool;
   return spool && spool.serves(spoolKey(opts.windows, opts.mask ?? {}, [hook]), hook) ? spool : null;
-}
-
-/** [rows, d_in]: spooled raw rows scaled into the dictionary's normalised space, as dictionaryInput scales them. */
-function spooledInput(dict: SparseDictionary, raw: Float32Array, rows: number): tf.Tensor2D {
-  const d = dict.cfg.d_model;
-  if (raw.length !== rows * d)
-    throw new Error(`spooled rows: ${raw.length / d} rows for ${rows} analysed tokens (the masks differ)`);
-  const scale = datasetScale(dict.cfg, dict.cfg.hook_point_in);
-  return tf.tidy(() => {
-    const x = tf.tensor2d(raw, [rows, d]);
-    return scale === 1 ? x : (tf.mul(x, scale) as tf.Tensor2D);
-  });
 }
 
 /** Feeds each window's non-zeros of `acts` (one row per kept flat position in `keep`) to the accumulator. */
@@ -203,7 +202,8 @@ export function feedWindows(
 ): void {
   const S = batch.seq;
   const { rowPtr, feature, value } = acts;
-  const position = new Int32Array(feature.length); // position within its window of every non-zero
+  if (positionScratch.length < feature.length) positionScratch = new Int32Array(feature.length);
+  const position = positionScratch; // position within its window of every non-zero (the accumulator copies what it keeps)
   for (let r = 0; r < acts.rows; r++) position.fill(keep[r]! % S, rowPtr[r]!, rowPtr[r + 1]!);
   let r0 = 0;
   for (let w = 0; w < batch.batch; w++) {
@@ -222,6 +222,9 @@ export function feedWindows(
     r0 = r1;
   }
 }
+
+/** feedWindows's positions, reused from batch to batch (fresh ones per batch are garbage the collector marks for). */
+let positionScratch: Int32Array = new Int32Array(0);
 
 /** The first windows whose analysed tokens reach nTokens, their mask ([windows * S]) and token count. */
 export function selectWindows(

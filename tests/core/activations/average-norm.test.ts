@@ -6,6 +6,7 @@ import {
   datasetNormScale,
   estimateAverageNorm,
 } from '../../../src/core/activations';
+import { addRowsAndNorms } from '../../../src/core/activations/average-norm';
 import { keptPositions, tokenMask } from '../../../src/core/data/masks';
 import { loadModel } from '../../../src/core/lm/load-model';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
@@ -106,5 +107,26 @@ describe('dataset-wise average norm', () => {
     const rest = await take(s1);
     const s2 = await take(await createModelActivationStream(opts));
     expect([...first, ...rest].map((b) => Array.from(b.origin!))).toEqual(s2.map((b) => Array.from(b.origin!)));
+  });
+
+  it('sums norms and rows in one loop exactly as two loops of their own do (bit for bit)', () => {
+    for (const [d, rows] of [
+      [64, 37],
+      [257, 5],
+      [1, 9],
+    ] as const) {
+      const acts = new Float32Array((rows + 3) * d).map((_, i) => Math.sin(i * 12.9898) * 43758.5453);
+      let norms = 0; // reference: Σ ‖row‖₂ then Σ row, each in float64, over the first `rows` rows
+      for (let r = 0; r < rows; r++) {
+        let sq = 0;
+        for (const v of acts.subarray(r * d, (r + 1) * d)) sq += v * v;
+        norms += Math.sqrt(sq);
+      }
+      const sum = new Float64Array(d).fill(0.25);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) sum[j]! += acts[r * d + j]!;
+      const acc = new Float64Array(d).fill(0.25);
+      expect(addRowsAndNorms(acc, acts, d, rows)).toBe(norms);
+      expect(Buffer.from(acc.buffer)).toEqual(Buffer.from(sum.buffer));
+    }
   });
 });

@@ -1,6 +1,6 @@
 // One LM pass: the statistics pass spools its rows, and the training stream that reads them back gives the same
 // statistics and the same batches, bit for bit, as the two live passes it replaces.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -61,11 +61,66 @@ describe('row spool: one pass for the statistics and the training stream', () =>
     expect(spool.read(0, 1)).toBeNull();
     const group = { rows: 1, acts: { [A]: new Float32Array(64) }, origin: Int32Array.of(3, 1) };
     expect(() => spool.append(3, 1, group)).toThrow(/windows from 3 appended after 0/);
-    spool.append(0, 4, { ...group, origin: Int32Array.of(3, 1) });
+    await spool.append(0, 4, { ...group, origin: Int32Array.of(3, 1) });
+    await spool.flush();
     expect(spool.read(0, 4)?.origin).toEqual(Int32Array.of(3, 1));
     expect(spool.read(0, 5)).toBeNull();
     expect(spool.serves(spoolKey(windows, mask, [A]), A)).toBe(true);
     expect(spool.serves(spoolKey(syntheticWindows(12, 32, 2), mask, [A]), A)).toBe(false);
     spool.dispose();
+  });
+
+  it('writes in the background: a read waits for flush(), the rows land at their offsets in append order', async () => {
+    const spool = new RowSpool(join(tempDir(), 'spool'), spoolKey(windows, mask, [A]), { [A]: 64 });
+    // 40 appends of 1 MB each: more than the bytes allowed in flight, so appends also wait for room.
+    const rows = 4096;
+    const groupOf = (w: number) => ({
+      rows,
+      acts: { [A]: new Float32Array(rows * 64).map((_, i) => w * 1e6 + i) },
+      origin: new Int32Array(rows * 2).map((_, i) => (i % 2 ? i >> 1 : w)),
+    });
+    for (let w = 0; w < 40; w++) await spool.append(w, 1, groupOf(w));
+    expect(() => spool.read(0, 1)).toThrow(/await flush\(\) first/);
+    await spool.flush();
+    for (const w of [0, 17, 39]) {
+      const [got, want] = [spool.read(w, w + 1)!, groupOf(w)];
+      expect(Buffer.from(got.acts[A]!.buffer).equals(Buffer.from(want.acts[A]!.buffer))).toBe(true);
+      expect(Buffer.from(got.origin.buffer).equals(Buffer.from(want.origin.buffer))).toBe(true);
+    }
+    expect(spool.rows).toBe(40 * rows);
+    // One hook's rows into a buffer of the caller's when it is large enough, else a fresh array.
+    const into = new Float32Array(3 * rows * 64);
+    const some = spool.readHook(A, 5, 8, into)!;
+    expect(some.buffer).toBe(into.buffer);
+    expect(Buffer.from(some.buffer, 0, some.byteLength).equals(Buffer.from(spool.read(5, 8)!.acts[A]!.buffer))).toBe(
+      true,
+    );
+    expect(spool.readHook(A, 5, 9, into)!.buffer).not.toBe(into.buffer);
+    expect(spool.readHook(A, 39, 41)).toBeNull();
+    spool.dispose();
+  });
+
+  it('a full disk (ENOSPC, /dev/full) fails the statistics pass with the write error', async () => {
+    const dir = join(tempDir(), 'spool');
+    mkdirSync(dir, { recursive: true });
+    symlinkSync('/dev/full', join(dir, `${A}.f32`));
+    const dims = await hookWidths(model, [A]);
+    const spool = new RowSpool(dir, spoolKey(windows, mask, [A]), dims);
+    const opts = { model, windows, hookPoints: [A], mask, nTokens: 1e9, modelBatchSize: 2 };
+    await expect(estimateAverageNorm({ ...opts, spool })).rejects.toThrow(/^ENOSPC: no space left on device, write$/);
+    expect(() => spool.read(0, 1)).toThrow(/ENOSPC/);
+    spool.dispose();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('dispose() with writes in flight removes the folder; the spool is then unusable', async () => {
+    const dir = join(tempDir(), 'spool');
+    const spool = new RowSpool(dir, spoolKey(windows, mask, [A]), { [A]: 64 });
+    const group = { rows: 1, acts: { [A]: new Float32Array(64) }, origin: Int32Array.of(0, 1) };
+    const appended = spool.append(0, 1, group);
+    spool.dispose();
+    await appended;
+    expect(existsSync(dir)).toBe(false);
+    expect(() => spool.read(0, 1)).toThrow(/after dispose/);
   });
 });

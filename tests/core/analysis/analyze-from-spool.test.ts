@@ -20,30 +20,35 @@ const trainingMask = { bosId: null, ignoreTokenIds: [] }; // the trainer's: the 
 describe('analysis from a training pass spool', () => {
   let model: HookedTransformer;
   let dict: SyntheticDictionary;
+  /** The same without decoder norms in the selection: the spool's rows go straight to the native TopK encoder. */
+  let direct: SyntheticDictionary;
   let dir: string;
   beforeAll(async () => {
     await initBackend('wasm');
     model = loadModel(archFixture('gpt2')).model;
-    dict = syntheticDictionary(await embeddings(model), [], 48, {
-      cfg: {
-        hook_point_in: HOOK,
-        act_fn: 'topk',
-        top_k: 6,
-        norm_activation: 'dataset-wise',
-        dataset_average_activation_norm: { [HOOK]: 5.25 },
-      },
+    const cfg = {
+      hook_point_in: HOOK,
+      act_fn: 'topk',
+      top_k: 6,
+      norm_activation: 'dataset-wise',
+      dataset_average_activation_norm: { [HOOK]: 5.25 },
+    } as const;
+    dict = syntheticDictionary(await embeddings(model), [], 48, { cfg });
+    direct = syntheticDictionary(await embeddings(model), [], 48, {
+      cfg: { ...cfg, sparsity_include_decoder_norm: false },
     });
     dir = mkdtempSync(join(tmpdir(), 'sae-spool-'));
   });
   afterAll(() => {
     dict.sae.dispose();
+    direct.sae.dispose();
     model.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const analyse = (spool?: RowSpool): Promise<AnalysisResult> =>
+  const analyse = (spool?: RowSpool, d = dict): Promise<AnalysisResult> =>
     analyzeDictionary({
-      ...{ model, dictionary: dict.sae, windows, tokenizer: null, nTokens: 250 },
+      ...{ model, dictionary: d.sae, windows, tokenizer: null, nTokens: 250 },
       ...(spool ? { spool } : {}),
     });
   const comparable = (r: AnalysisResult) => ({ ...r, createdAt: '' });
@@ -63,6 +68,9 @@ describe('analysis from a training pass spool', () => {
       expect(spooled.tokensAnalysed).toBe(9 * 31); // whole windows up to 250 tokens
       expect(spooled.features.filter((f) => f.actCount > 0).length).toBeGreaterThan(10);
       expect(comparable(spooled)).toEqual(comparable(live));
+      const directSpooled = await analyse(spool, direct);
+      expect(directSpooled.features.filter((f) => f.actCount > 0).length).toBeGreaterThan(10);
+      expect(comparable(directSpooled)).toEqual(comparable(await analyse(undefined, direct)));
       spool.dispose();
     });
   }
