@@ -21,7 +21,11 @@ export interface GroupBatcherOptions {
   fingerprint: StreamFingerprint;
   dims: Record<string, number>;
   nGroups: number;
-  loadGroup: (group: number) => Promise<RowGroup>;
+  /**
+   * Group `group`'s rows. `recycle`, when given, is the previous group, no longer used: the loader may read into
+   * its arrays (every batch handed out holds copies, never views of a group).
+   */
+  loadGroup: (group: number, recycle?: RowGroup) => Promise<RowGroup>;
   resume?: ActivationStreamState;
   /** Called by close(), e.g. to release what the loader holds. */
   onClose?: () => void;
@@ -43,6 +47,8 @@ export class GroupBatcher implements ActivationStream {
   private emitted: number;
   private batches: number;
   private loaded: { index: number; rows: RowGroup; order: Int32Array | null } | null = null;
+  /** The last group consumed, whose arrays the next load may reuse. */
+  private spent: RowGroup | undefined;
   private closed = false;
 
   constructor(private readonly opts: GroupBatcherOptions) {
@@ -104,6 +110,7 @@ export class GroupBatcher implements ActivationStream {
       if (offset >= g.rows.rows) {
         group += 1;
         offset = 0;
+        this.spent = g.rows;
         this.loaded = null;
       }
     }
@@ -130,12 +137,15 @@ export class GroupBatcher implements ActivationStream {
     if (this.closed) return;
     this.closed = true;
     this.loaded = null;
+    this.spent = undefined;
     this.opts.onClose?.();
   }
 
   private async load(index: number): Promise<{ rows: RowGroup; order: Int32Array | null }> {
     if (this.loaded?.index === index) return this.loaded;
-    const rows = await this.opts.loadGroup(index);
+    const spent = this.spent;
+    this.spent = undefined;
+    const rows = await this.opts.loadGroup(index, spent);
     const { seed, shuffle } = this.opts.fingerprint;
     const order = shuffle ? torchRandperm(rows.rows, groupSeed(seed, index)) : null;
     this.loaded = { index, rows, order };

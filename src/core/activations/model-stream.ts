@@ -65,9 +65,9 @@ export async function createModelActivationStream(opts: ModelStreamOptions): Pro
     },
     dims,
     nGroups: Math.ceil(n / G),
-    loadGroup: async (g) => {
+    loadGroup: async (g, recycle) => {
       const [start, end] = [g * G, Math.min(n, (g + 1) * G)];
-      return opts.spool?.read(start, end) ?? keptRows(model, windows, start, end, rowOpts);
+      return opts.spool?.read(start, end, recycle) ?? keptRows(model, windows, start, end, rowOpts);
     },
     resume: opts.state,
   });

@@ -103,19 +103,25 @@ export class RowSpool {
   }
 
   /** The rows of windows [start, end), window-major with their origins; null when they are not all spooled. */
-  read(start: number, end: number): RowGroup | null {
+  read(start: number, end: number, recycle?: RowGroup): RowGroup | null {
     this.check();
     if (this.pending > 0) throw new Error('row spool: read while rows are still being written (await flush() first)');
     if (start < 0 || end > this.covered || end < start) return null;
     const r0 = this.rowStart[start]!;
     const rows = this.rowStart[end]! - r0;
+    // A group no longer used (`recycle`) lends its arrays where they are large enough: a reader moving from group
+    // to group then holds one group's rows, not two while the old one waits for the collector.
+    const room = (old: Float32Array | Int32Array | undefined, n: number) => old && old.buffer.byteLength >= n * 4;
     const acts: Record<string, Float32Array> = {};
     for (const h of this.key.hookPoints) {
       const d = entryOf(this.dims, h, 'hook widths');
-      acts[h] = readAll(this.fds[h]!, new Float32Array(rows * d), r0 * d); // [rows, d]
+      const old = recycle?.acts[h];
+      const into = room(old, rows * d) ? new Float32Array(old!.buffer, 0, rows * d) : new Float32Array(rows * d);
+      acts[h] = readAll(this.fds[h]!, into, r0 * d); // [rows, d]
     }
     const position = readAll(this.positionFd, new Int32Array(rows), r0);
-    const origin = new Int32Array(rows * 2); // [rows, 2]: window, position
+    const old = recycle?.origin;
+    const origin = room(old, rows * 2) ? new Int32Array(old!.buffer, 0, rows * 2) : new Int32Array(rows * 2); // [rows, 2]: window, position
     for (let w = start, r = 0; w < end; w++) {
       for (; r < this.rowStart[w + 1]! - r0; r++) {
         origin[2 * r] = w;

@@ -56,6 +56,25 @@ describe('row spool: one pass for the statistics and the training stream', () =>
     });
   }
 
+  it("reads a group into a spent group's arrays when they have room: the same rows, no new buffers", async () => {
+    const spool = new RowSpool(join(tempDir(), 'spool'), spoolKey(windows, mask, [A]), { [A]: 64 });
+    const acts = Float32Array.from({ length: 5 * 64 }, (_, i) => i * 0.5 - 7);
+    await spool.append(0, 4, { rows: 5, acts: { [A]: acts }, origin: Int32Array.of(0, 1, 0, 2, 1, 1, 2, 5, 3, 9) });
+    await spool.flush();
+    const spent = spool.read(0, 4)!;
+    const fresh = spool.read(1, 4)!;
+    const reused = spool.read(1, 4, spent)!;
+    expect(reused.acts[A]!.buffer).toBe(spent.acts[A]!.buffer);
+    expect(reused.origin.buffer).toBe(spent.origin.buffer);
+    expect(Buffer.from(reused.acts[A]!.buffer, 0, reused.acts[A]!.byteLength)).toEqual(
+      Buffer.from(fresh.acts[A]!.buffer),
+    );
+    expect([reused.rows, reused.acts[A]!.length, reused.origin]).toEqual([fresh.rows, 3 * 64, fresh.origin]);
+    // Too small a spent group lends nothing.
+    expect(spool.read(0, 4, fresh)!.acts[A]!.buffer).not.toBe(fresh.acts[A]!.buffer);
+    spool.dispose();
+  });
+
   it('reads back only windows it holds, and only contiguous appends', async () => {
     const spool = new RowSpool(join(tempDir(), 'spool'), spoolKey(windows, mask, [A]), { [A]: 64 });
     expect(spool.read(0, 1)).toBeNull();
