@@ -19,7 +19,12 @@ const KNOWN = [
   [
     'lm-vs-torch',
     'Activation generation and the full forward: SAE Studio against PyTorch on the same CPU',
-    'pdlm-4l-256 on 16×256 windows, to blocks.2.hook_resid_post and with logits, both in one run (bench/lm-vs-torch.ts; PyTorch 1.13 from Debian, all cores, logits checked to 1e-4 first).',
+    "pdlm-4l-256 on 16×256 windows, to blocks.2.hook_resid_post and with logits, both in one run (bench/lm-vs-torch.ts; PyTorch 1.13 from Debian on OpenBLAS — libopenblas0-pthread; the script refuses Debian's default reference BLAS — all cores, logits checked to 1e-4 first).",
+  ],
+  [
+    'tokenize',
+    'Tokenizing the embedded corpus: our byte-level BPE against @huggingface/tokenizers',
+    'npm run bench:tokenize: the whole pdlm-corpus through the dataset tokenizer both ways, alternating, ids compared (docs/decisions/0091).',
   ],
   [
     'analysis-from-spool',
