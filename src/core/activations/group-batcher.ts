@@ -17,6 +17,26 @@ export interface RowGroup {
   origin: Int32Array;
 }
 
+/**
+ * Arrays for a group of `rows` rows: views of a spent group's buffers where they have room (one group in memory, not
+ * two while the old one waits for the collector), else new ones.
+ */
+export function groupArrays(
+  rows: number,
+  widths: Readonly<Record<string, number>>,
+  recycle?: RowGroup,
+): { acts: Record<string, Float32Array>; origin: Int32Array } {
+  const room = (old: Float32Array | Int32Array | undefined, n: number) => old && old.buffer.byteLength >= n * 4;
+  const acts: Record<string, Float32Array> = {};
+  for (const [hook, d] of Object.entries(widths)) {
+    const old = recycle?.acts[hook];
+    acts[hook] = room(old, rows * d) ? new Float32Array(old!.buffer, 0, rows * d) : new Float32Array(rows * d);
+  }
+  const old = recycle?.origin;
+  const origin = room(old, rows * 2) ? new Int32Array(old!.buffer, 0, rows * 2) : new Int32Array(rows * 2);
+  return { acts, origin };
+}
+
 export interface GroupBatcherOptions {
   fingerprint: StreamFingerprint;
   dims: Record<string, number>;

@@ -7,7 +7,7 @@ import type { HookedTransformer } from '../lm/hooked-transformer';
 import { checkTokenBatch, sliceRows, type TokenBatch } from '../lm/token-batch';
 import { tensorMemory } from '../tensor/native/tensor-memory';
 import { checkHookPoints } from './checks';
-import type { RowGroup } from './group-batcher';
+import { groupArrays, type RowGroup } from './group-batcher';
 import { entryOf } from '../util/lookup';
 
 /** Hook activations of windows [first, first + windows): per hook [windows, seq, d]. */
@@ -85,6 +85,8 @@ export interface KeptRowsOptions {
   modelBatchSize: number;
   /** Stop after this many kept rows (default: all of them). */
   maxRows?: number;
+  /** A spent group whose arrays the rows may be written into (groupArrays); never one still being read or written. */
+  recycle?: RowGroup;
 }
 
 /** The kept tokens' activations of windows [start, end), window-major; origins are absolute window indices. */
@@ -101,11 +103,10 @@ export async function keptRows(
   const rows = Math.min(kept.window.length, opts.maxRows ?? Infinity);
   const lastWindow = rows === 0 ? -1 : kept.window[rows - 1]!;
   // Per hook point: its width and the kept rows' activations [rows, d], filled pass by pass below.
-  const outs = opts.hookPoints.map((hook) => {
-    const d = entryOf(opts.dims, hook, 'hook widths');
-    return { hook, d, rows: new Float32Array(rows * d) };
-  });
-  const origin = new Int32Array(rows * 2); // [rows, 2]
+  const widths = Object.fromEntries(opts.hookPoints.map((h) => [h, entryOf(opts.dims, h, 'hook widths')]));
+  const arrays = groupArrays(rows, widths, opts.recycle);
+  const outs = opts.hookPoints.map((hook) => ({ hook, d: widths[hook]!, rows: arrays.acts[hook]! }));
+  const origin = arrays.origin; // [rows, 2]
   for (let i = 0; i < rows; i++) {
     origin[2 * i] = start + kept.window[i]!;
     origin[2 * i + 1] = kept.position[i]!;

@@ -67,7 +67,7 @@ export async function createModelActivationStream(opts: ModelStreamOptions): Pro
     nGroups: Math.ceil(n / G),
     loadGroup: async (g, recycle) => {
       const [start, end] = [g * G, Math.min(n, (g + 1) * G)];
-      return opts.spool?.read(start, end, recycle) ?? keptRows(model, windows, start, end, rowOpts);
+      return opts.spool?.read(start, end, recycle) ?? keptRows(model, windows, start, end, { ...rowOpts, recycle });
     },
     resume: opts.state,
   });

@@ -10,7 +10,7 @@ import type { TokenMaskOptions } from '../data/masks';
 import type { TokenBatch } from '../lm/token-batch';
 import { entryOf } from '../util/lookup';
 import { maskKey, windowsDigest } from './fingerprint';
-import type { RowGroup } from './group-batcher';
+import { groupArrays, type RowGroup } from './group-batcher';
 
 /** What a spool was made from: a reader with other windows, mask or hook points must not use it. */
 export interface SpoolKey {
@@ -109,19 +109,15 @@ export class RowSpool {
     if (start < 0 || end > this.covered || end < start) return null;
     const r0 = this.rowStart[start]!;
     const rows = this.rowStart[end]! - r0;
-    // A group no longer used (`recycle`) lends its arrays where they are large enough: a reader moving from group
-    // to group then holds one group's rows, not two while the old one waits for the collector.
-    const room = (old: Float32Array | Int32Array | undefined, n: number) => old && old.buffer.byteLength >= n * 4;
+    // A group no longer used (`recycle`) lends its arrays where they are large enough.
+    const into = groupArrays(rows, this.dims, recycle);
     const acts: Record<string, Float32Array> = {};
     for (const h of this.key.hookPoints) {
       const d = entryOf(this.dims, h, 'hook widths');
-      const old = recycle?.acts[h];
-      const into = room(old, rows * d) ? new Float32Array(old!.buffer, 0, rows * d) : new Float32Array(rows * d);
-      acts[h] = readAll(this.fds[h]!, into, r0 * d); // [rows, d]
+      acts[h] = readAll(this.fds[h]!, entryOf(into.acts, h, 'group arrays'), r0 * d); // [rows, d]
     }
     const position = readAll(this.positionFd, new Int32Array(rows), r0);
-    const old = recycle?.origin;
-    const origin = room(old, rows * 2) ? new Int32Array(old!.buffer, 0, rows * 2) : new Int32Array(rows * 2); // [rows, 2]: window, position
+    const origin = into.origin; // [rows, 2]: window, position
     for (let w = start, r = 0; w < end; w++) {
       for (; r < this.rowStart[w + 1]! - r0; r++) {
         origin[2 * r] = w;

@@ -9,7 +9,7 @@ import { initBackend } from '../../../src/core/tensor/backend';
 
 const HOOK = 'blocks.2.hook_resid_post';
 
-describe('activations and the forward batch size', () => {
+describe('activations and how a group is computed', () => {
   let model: HookedTransformer;
   beforeAll(async () => {
     await initBackend('wasm');
@@ -30,4 +30,18 @@ describe('activations and the forward batch size', () => {
     const reference = Buffer.from((await rows(16)).buffer);
     for (const b of [1, 64, 96]) expect(Buffer.from((await rows(b)).buffer).equals(reference), `batch ${b}`).toBe(true);
   }, 120_000);
+
+  it("computes a group into a spent group's arrays (recycle): the same rows as into new ones", async () => {
+    const seq = 64;
+    const ids = new Int32Array(16 * seq).map((_, i) => (i % seq === 0 ? 0 : (i * 40503) % model.cfg.dVocab));
+    const windows = { ids, batch: 16, seq };
+    const opts = { hookPoints: [HOOK], dims: await hookWidths(model, [HOOK]), mask: {}, modelBatchSize: 4 };
+    const spent = await keptRows(model, windows, 0, 8, opts);
+    const fresh = await keptRows(model, windows, 8, 16, opts);
+    const reused = await keptRows(model, windows, 8, 16, { ...opts, recycle: spent });
+    expect(reused.acts[HOOK]!.buffer).toBe(spent.acts[HOOK]!.buffer);
+    expect(reused.origin.buffer).toBe(spent.origin.buffer);
+    expect(Buffer.from(reused.acts[HOOK]!.buffer).equals(Buffer.from(fresh.acts[HOOK]!.buffer))).toBe(true);
+    expect([reused.rows, reused.origin]).toEqual([fresh.rows, fresh.origin]);
+  });
 });
