@@ -14,6 +14,7 @@ import { fusedTopKStepUnavailable } from '../src/core/sae/sparse/fused-step';
 import { disposeStats, trainStep, type StepSettings } from '../src/core/sae/train-step';
 import { Sae } from '../src/core/sae/variants/sae';
 import { initBackend } from '../src/core/tensor/backend';
+import { TOPK_LOSS } from './sae-train';
 
 const { values } = parseArgs({
   options: {
@@ -53,18 +54,7 @@ const x = tf.tensor2d(
   new Float32Array(B * d).map(() => normal()),
   [B, d],
 );
-const loss = {
-  sparsityLossType: null,
-  l1Coefficient: 0,
-  p: 1,
-  tanhStretchCoefficient: 4,
-  frequencyScale: 0.01,
-  lpCoefficient: 0,
-  auxkCoefficient: 0,
-  kAux: 1,
-  deadMask: null,
-  nDead: 0,
-};
+const loss = TOPK_LOSS;
 const settings = (on: boolean): StepSettings => ({
   sparse: true,
   fused: on,

@@ -36,7 +36,8 @@ export interface StepResult {
   steps: number;
 }
 
-const LOSS = {
+/** A TopK step's loss settings: no sparsity penalty, no AuxK (the reference recipe's; shared by the step benches). */
+export const TOPK_LOSS = {
   sparsityLossType: null,
   l1Coefficient: 0,
   p: 1,
@@ -86,7 +87,7 @@ export async function makeSaeStep(
       lrFactors: {},
       clipGradNorm: 0,
       unitNormDecoder: true,
-      loss: LOSS,
+      loss: TOPK_LOSS,
       metrics: false,
       ...(selection ? { selection } : {}),
     });

@@ -29,6 +29,7 @@ import { initBackend } from '../src/core/tensor/backend';
 import { loadNativeBlas } from '../src/core/tensor/native/native-blas';
 import { SaeConfigSchema } from '../src/protocol/dictionary-config';
 import { InitConfigSchema } from '../src/protocol/run-config';
+import { TOPK_LOSS } from './sae-train';
 
 const { values: opt } = parseArgs({
   options: {
@@ -167,18 +168,7 @@ const encode = (M: Native, c: (typeof cases)[number], screened: boolean, v = val
   M.topkScreening(true);
   return ms;
 };
-const loss = {
-  sparsityLossType: null,
-  l1Coefficient: 0,
-  p: 1,
-  tanhStretchCoefficient: 4,
-  frequencyScale: 0.01,
-  lpCoefficient: 0,
-  auxkCoefficient: 0,
-  kAux: 1,
-  deadMask: null,
-  nDead: 0,
-};
+const loss = TOPK_LOSS;
 const settings: StepSettings = {
   sparse: true,
   fused: true,
