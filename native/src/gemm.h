@@ -23,6 +23,17 @@ void sae_sgemm_bias_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, in
                             int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,
                             const float *bias, float *c, int64_t ldc, int64_t stride_c, int64_t batch);
 
+/* What sae_sgemm_post does to C = A·B + bias once it is complete: nothing; add r (C = (A·B + bias) + r, one more
+ * rounding, the bits of adding the two tensors afterwards); or the tanh GELU of lm_kernels.h's gelu_new. */
+typedef enum { SAE_POST_NONE = 0, SAE_POST_ADD = 1, SAE_POST_GELU_NEW = 2 } SaeGemmPostKind;
+
+/* C = post(A · B + bias) for a row-major A (m x k), B (k x n), C and r (m x n, leading dimension n): the same bits
+ * as sae_sgemm_bias_batched (or sae_sgemm, bias NULL) followed by the post-op over C, applied to each tile of C
+ * while it is still in cache. r must not overlap C. Returns 0, doing nothing, for SAE_POST_GELU_NEW where
+ * gelu_new is unavailable (no AVX-512). */
+int sae_sgemm_post(int64_t m, int64_t n, int64_t k, const float *a, const float *b, const float *bias,
+                   SaeGemmPostKind kind, const float *r, float *c);
+
 typedef enum { SAE_BLAS_OWN = 0, SAE_BLAS_SYSTEM = 1 } SaeBlasBackend;
 
 /* The system BLAS compiled in ("openblas", "accelerate"), or NULL when the addon was built without one. */

@@ -340,6 +340,9 @@ __attribute__((target("avx512f"))) static void gelu_new_block(const float *x, in
   }
 }
 
+int gelu_new_available(void) { return cpu_has_avx512f(); }
+void gelu_new_inplace(float *x, int64_t n) { gelu_new_block(x, n, x); }
+
 int gelu_new(const float *x, int64_t n, float *out) {
   if (!cpu_has_avx512f()) return 0;
   const int64_t C = 16384;
@@ -373,6 +376,8 @@ int causal_attention(const float *q, const float *k, const float *v, int64_t B, 
   return 1;
 }
 #else
+int gelu_new_available(void) { return 0; }
+void gelu_new_inplace(float *x, int64_t n) { (void)x, (void)n; }
 int gelu_new(const float *x, int64_t n, float *out) {
   (void)x, (void)n, (void)out;
   return 0;

@@ -18,6 +18,10 @@ void row_sq_err_grad_from_residual(const float *e, const float *dy, int64_t rows
 /* out = x·σ(2u), 2u = x·(2√(2/π) + 2√(2/π)·0.044715·x²): the tanh GELU (HF gelu_new); returns 0, doing nothing,
  * without AVX-512. */
 int gelu_new(const float *x, int64_t n, float *out);
+/* Whether gelu_new runs here (AVX-512), and gelu_new of n floats in place on this thread, element for element
+ * the same bits as gelu_new (only where it runs). */
+int gelu_new_available(void);
+void gelu_new_inplace(float *x, int64_t n);
 /* Causal attention forward on q [B, S, H, dh], k and v [B, S, Kh, dh] (query head h reads head h / (H / Kh)), into
  * z [B, S, H, dh]: softmax over the keys each query sees (j ≤ i, and j > i − window when window > 0) of
  * (scale·q_i)·k_j, times v; q is multiplied by scale as tf.mul(q, scale) would (1 for a q already scaled).

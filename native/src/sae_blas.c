@@ -267,6 +267,47 @@ static napi_value sgemm_batched_bias(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value boolean(napi_env env, bool value);
+
+// sgemmPost(M, N, K, A, B, bias, post, R, C) → whether it ran: C = post(A·B + bias) for row-major A [M, K], B [K, N],
+// C and R [M, N] (sae_sgemm_post); bias (N values) and R may be null; post 0 none, 1 add R, 2 the tanh GELU.
+static napi_value sgemm_post(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  const char *fn = "sgemmPost";
+  Gemm g = {.fn = fn, .batch = 1, .beta = 0.0f, .alpha = 1.0f};
+  int64_t kind;
+  float *r = NULL;
+  size_t len_r = 0;
+  napi_valuetype t;
+  if (!get_args(env, info, fn, 9, argv) || !arg_int(env, fn, argv[0], "M", 0, INT_MAX, &g.m) ||
+      !arg_int(env, fn, argv[1], "N", 0, INT_MAX, &g.n) || !arg_int(env, fn, argv[2], "K", 0, INT_MAX, &g.k) ||
+      !arg_f32(env, fn, argv[3], "A", &g.a, &g.len_a) || !arg_f32(env, fn, argv[4], "B", &g.b, &g.len_b) ||
+      !arg_int(env, fn, argv[6], "post", 0, 2, &kind) || !arg_f32(env, fn, argv[8], "C", &g.c, &g.len_c)) {
+    return NULL;
+  }
+  if (napi_typeof(env, argv[5], &t) != napi_ok) return NULL;
+  if (t != napi_null && !arg_f32(env, fn, argv[5], "bias", &g.bias, &g.len_bias)) return NULL;
+  if (napi_typeof(env, argv[7], &t) != napi_ok) return NULL;
+  if (t != napi_null && !arg_f32(env, fn, argv[7], "R", &r, &len_r)) return NULL;
+  g.lda = g.k > 1 ? g.k : 1, g.ldb = g.n > 1 ? g.n : 1, g.ldc = g.n > 1 ? g.n : 1;
+  if (!validate(env, &g)) return NULL;
+  const int64_t need = g.m * g.n;
+  if (kind == SAE_POST_ADD) {
+    char what[128];
+    if (!r || (uint64_t)len_r < (uint64_t)need) {
+      snprintf(what, sizeof what, "R has %zu elements but the %lld x %lld sum needs %lld", r ? len_r : 0,
+               (long long)g.m, (long long)g.n, (long long)need);
+      throw_range(env, fn, what);
+      return NULL;
+    }
+    if (overlaps(g.c, need, r, need)) {
+      throw_range(env, fn, "C must not share memory with R");
+      return NULL;
+    }
+  }
+  return boolean(env, sae_sgemm_post(g.m, g.n, g.k, g.a, g.b, g.bias, (SaeGemmPostKind)kind, r, g.c) != 0);
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   napi_value out;
   (void)info;
@@ -354,6 +395,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgemmBatched", NULL, sgemm_batched, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgemmBatchedBias", NULL, sgemm_batched_bias, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemmPost", NULL, sgemm_post, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -16,6 +16,7 @@
 
 #include "../gemm.h"
 #include "internal.h"
+#include "../lm_kernels.h"
 
 static const SaeGemmKernel *kernel_best(void) {
 #ifdef SAE_GEMM_X86
@@ -165,7 +166,7 @@ static void gemm_one(int threads, bool ta, bool tb, int64_t m, int64_t n, int64_
     return;
   }
 #endif
-  sae_own_sgemm(g_kernel, threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
+  sae_own_sgemm(g_kernel, threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc, NULL);
 }
 
 void sae_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
@@ -208,4 +209,23 @@ void sae_sgemm_bias_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, f
                             int64_t lda, int64_t stride_a, const float *b, int64_t ldb, int64_t stride_b,
                             const float *bias, float *c, int64_t ldc, int64_t stride_c, int64_t batch) {
   gemm_batched(ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, 1.0f, bias, c, ldc, stride_c, batch);
+}
+
+int sae_sgemm_post(int64_t m, int64_t n, int64_t k, const float *a, const float *b, const float *bias,
+                   SaeGemmPostKind kind, const float *r, float *c) {
+  if (kind == SAE_POST_GELU_NEW && !gelu_new_available()) return 0;
+  const SaeGemmPost post = {kind, r, n};
+  const bool own = g_backend == SAE_BLAS_OWN && m > 0 && n > 0 && k > 0 && kind != SAE_POST_NONE;
+  if (own) {
+    sae_own_sgemm(g_kernel, g_threads, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, bias, c, n, &post);
+    return 1;
+  }
+  /* A system BLAS (or a degenerate size): the product, then the post-op over all of C, row by row. */
+  gemm_one(g_threads, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, bias, c, n);
+  if (kind == SAE_POST_ADD) {
+    for (int64_t i = 0; i < m * n; i++) c[i] = c[i] + r[i];
+  } else if (kind == SAE_POST_GELU_NEW) {
+    for (int64_t i = 0; i < m; i++) gelu_new_inplace(c + i * n, n);
+  }
+  return 1;
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../gemm.h"
+
 /* C[0:mr, 0:nr] = alpha · a·b + beta · C (C not read when beta = 0), where a is a packed MR x kc panel stored
  * column by column (a[p·MR + i]) and b a packed kc x NR panel stored row by row (b[p·NR + j]), both zero-padded
  * past mr / nr, b 64-byte aligned. mr ≤ MR and nr ≤ NR cover the ragged edges of C. With a bias (not NULL; beta
@@ -33,9 +35,17 @@ extern const SaeGemmKernel sae_kernel_avx2;
 extern const SaeGemmKernel sae_kernel_avx512;
 #endif
 
+/* What happens to a tile of C once its last K block is written (sae_sgemm_post in gemm.h); r is at the origin of
+ * the C it goes with. */
+typedef struct {
+  SaeGemmPostKind kind;
+  const float *r;
+  int64_t ldr;
+} SaeGemmPost;
+
 /* Our blocked sgemm on `threads` threads (k > 0, alpha != 0; the caller handles the degenerate cases); a bias (not
  * NULL, n values) takes the place of beta · C in the first K block, as sae_sgemm_bias describes. */
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                   const float *bias, float *c, int64_t ldc);
+                   const float *bias, float *c, int64_t ldc, const SaeGemmPost *post);
 #endif

@@ -7,6 +7,7 @@
 
 #include "../scratch.h"
 #include "internal.h"
+#include "../lm_kernels.h"
 
 /* Packs rows [0, mc) x cols [0, kc) of op(A) (at a, already offset) into MR-row panels, zero rows past mc: the
  * micro-kernel then reads MR values of one column of op(A) per step from one cache line, whatever A's layout. */
@@ -65,9 +66,24 @@ static void pack_b(const SaeGemmKernel *kern, bool trans, int64_t kc, int64_t nc
   }
 }
 
-/* The micro-kernel calls of one packed A block (mc x kc at ap) against one packed B block (kc x nc at bp). */
+/* The post-op on one finished tile of C (mr x nr at c; r at the same place of its own matrix). */
+static void apply_post(const SaeGemmPost *post, const float *r, int mr, int nr, float *c, int64_t ldc) {
+  for (int i = 0; i < mr; i++) {
+    float *row = c + i * ldc;
+    if (post->kind == SAE_POST_ADD) {
+      const float *ri = r + i * post->ldr;
+      for (int j = 0; j < nr; j++) row[j] = row[j] + ri[j];
+    } else if (post->kind == SAE_POST_GELU_NEW) {
+      gelu_new_inplace(row, nr);
+    }
+  }
+}
+
+/* The micro-kernel calls of one packed A block (mc x kc at ap) against one packed B block (kc x nc at bp); with
+ * `post` (the last K block only; its r at this block's origin), each tile gets the post-op right after its kernel. */
 static void macro_kernel(const SaeGemmKernel *kern, int64_t mc, int64_t nc, int64_t kc, const float *ap,
-                         const float *bp, float alpha, float beta, const float *bias, float *c, int64_t ldc) {
+                         const float *bp, float alpha, float beta, const float *bias, float *c, int64_t ldc,
+                         const SaeGemmPost *post) {
   const int MR = kern->mr, NR = kern->nr;
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int mr = (int)(mc - ir < MR ? mc - ir : MR);
@@ -76,6 +92,7 @@ static void macro_kernel(const SaeGemmKernel *kern, int64_t mc, int64_t nc, int6
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int nr = (int)(nc - jr < NR ? nc - jr : NR);
       kern->kernel(kc, apanel, bp + jr * kc, crow + jr, ldc, alpha, beta, bias ? bias + jr : NULL, mr, nr);
+      if (post) apply_post(post, post->r + ir * post->ldr + jr, mr, nr, crow + jr, ldc);
     }
   }
 }
@@ -90,7 +107,7 @@ static void macro_kernel(const SaeGemmKernel *kern, int64_t mc, int64_t nc, int6
  * output still gets the same kernel calls, K block by K block in the same order, so the same bits. */
 static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta, const float *bias, float *c,
-                       int64_t ldc) {
+                       int64_t ldc, const SaeGemmPost *post) {
   static _Thread_local ScratchBuf a_buf, b_buf;
   const int MR = kern->mr, NR = kern->nr;
   const int64_t KC = kern->kc, MC = kern->mc, NC = kern->nc;
@@ -114,8 +131,9 @@ static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, i
           const int64_t kc = k - pc < KC ? k - pc : KC;
           pack_a(kern, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
           /* Later K blocks add onto what the first wrote: beta (or the bias) applies once. */
+          const SaeGemmPost at = post ? (SaeGemmPost){post->kind, post->r + ic * post->ldr + jc, post->ldr} : (SaeGemmPost){0};
           macro_kernel(kern, mc, nc, kc, ap, bp + pc * nc_pad, alpha, pc == 0 ? beta : 1.0f, pc == 0 ? bias_j : NULL,
-                       c + ic * ldc + jc, ldc);
+                       c + ic * ldc + jc, ldc, post && pc + kc >= k ? &at : NULL);
         }
       }
       continue;
@@ -127,8 +145,9 @@ static void gemm_block(const SaeGemmKernel *kern, bool ta, bool tb, int64_t m, i
         const int64_t mc = m - ic < MC ? m - ic : MC;
         pack_a(kern, ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ap);
         /* Later K blocks add onto what the first wrote: beta (or the bias) applies once. */
+        const SaeGemmPost at = post ? (SaeGemmPost){post->kind, post->r + ic * post->ldr + jc, post->ldr} : (SaeGemmPost){0};
         macro_kernel(kern, mc, nc, kc, ap, bp, alpha, pc == 0 ? beta : 1.0f, pc == 0 ? bias_j : NULL,
-                     c + ic * ldc + jc, ldc);
+                     c + ic * ldc + jc, ldc, post && pc + kc >= k ? &at : NULL);
       }
     }
   }
@@ -161,14 +180,14 @@ static void share(int64_t total, int parts, int t, int64_t unit, int64_t *lo, in
 
 void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                    float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                   const float *bias, float *c, int64_t ldc) {
+                   const float *bias, float *c, int64_t ldc, const SaeGemmPost *post) {
   /* Below ~8 MFLOP (~80 us on one core) waking the other threads (passive OpenMP waits: a futex each) costs about
    * what they would save. */
   if ((double)m * (double)n * (double)k < 4e6) threads = 1;
   int tm = 1, tn = 1;
   if (threads > 1) split(threads, m, n, kern->mr, kern->nr, &tm, &tn);
   if (tm * tn == 1) {
-    gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
+    gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc, post);
     return;
   }
 #ifdef _OPENMP
@@ -179,11 +198,13 @@ void sae_own_sgemm(const SaeGemmKernel *kern, int threads, bool ta, bool tb, int
     share(m, tm, t / tn, kern->mr, &m0, &m1);
     share(n, tn, t % tn, kern->nr, &n0, &n1);
     if (m1 > m0 && n1 > n0) {
+      const SaeGemmPost part = post ? (SaeGemmPost){post->kind, post->r + m0 * post->ldr + n0, post->ldr} : (SaeGemmPost){0};
       gemm_block(kern, ta, tb, m1 - m0, n1 - n0, k, alpha, ta ? a + m0 : a + m0 * lda, lda,
-                 tb ? b + n0 * ldb : b + n0, ldb, beta, bias ? bias + n0 : NULL, c + m0 * ldc + n0, ldc);
+                 tb ? b + n0 * ldb : b + n0, ldb, beta, bias ? bias + n0 : NULL, c + m0 * ldc + n0, ldc,
+                 post ? &part : NULL);
     }
   }
 #else
-  gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
+  gemm_block(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc, post);
 #endif
 }

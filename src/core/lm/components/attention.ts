@@ -5,7 +5,7 @@ import { hookName } from '../../../protocol/hook-names';
 import type { ModelConfig } from '../model-config';
 import type { AttentionParams } from '../params';
 import type { HookRunner } from './hook-runner';
-import { linear } from './linear';
+import { linear, linearAdd } from './linear';
 import { applyNorm } from './norm';
 import { applyRotary } from './rotary';
 import { fusedCausalAttention } from '../../tensor/kernels/causal-attention/op';
@@ -25,7 +25,11 @@ export interface AttentionContext {
   kvCache?: KvCache | null;
 }
 
-/** x: [batch * seq, d_model] normalised input → [batch * seq, d_model] (before any post-norm). */
+/**
+ * x: [batch * seq, d_model] normalised input → [batch * seq, d_model] (before any post-norm); with `residual`
+ * ([batch * seq, d_model]), residual + that output, added as the output projection finishes each tile (the caller
+ * leaves hook_attn_out unwatched).
+ */
 export function attention(
   x: tf.Tensor2D,
   p: AttentionParams<tf.Tensor>,
@@ -33,6 +37,7 @@ export function attention(
   layer: number,
   ctx: AttentionContext,
   hooks: HookRunner,
+  residual?: tf.Tensor2D,
 ): tf.Tensor2D {
   const { batch: B, seq: S } = ctx;
   const H = cfg.nHeads;
@@ -64,7 +69,11 @@ export function attention(
     !hooks.watches(hookName(layer, 'attn.hook_pattern'))
       ? fusedCausalAttention(q, k, v, ctx.window, cfg.attnSoftcap, cfg.attnScale)
       : null;
-  if (fused) return linear(hp('attn.hook_z', fused).reshape([B * S, H * dh]), p.W_O, p.b_O);
+  const project = (z: tf.Tensor) => {
+    const flat = z.reshape([B * S, H * dh]) as tf.Tensor2D;
+    return residual ? linearAdd(flat, p.W_O, p.b_O, residual) : linear(flat, p.W_O, p.b_O);
+  };
+  if (fused) return project(hp('attn.hook_z', fused));
   const qs = tf.mul(q, cfg.attnScale) as tf.Tensor4D;
   const qT = tf.transpose(qs, [0, 2, 1, 3]); // [B, H, S, dh]
   let kT = tf.transpose(all.k, [0, 2, 3, 1]); // [B, K, dh, T]: explicit, so the matmul below is untransposed
@@ -81,7 +90,7 @@ export function attention(
   scores = hp('attn.hook_attn_scores', tf.add(scores, ctx.mask));
   const pattern = hp('attn.hook_pattern', tf.softmax(scores)); // [B, H, S, T]
   const z = hp('attn.hook_z', tf.transpose(tf.matMul(pattern, vT), [0, 2, 1, 3])); // [B, S, H, dh]
-  return linear(z.reshape([B * S, H * dh]), p.W_O, p.b_O);
+  return project(z);
 }
 
 /** Additive causal mask [seq, seq]; with a window w, query i sees keys j with i - w < j <= i (HF's convention). */

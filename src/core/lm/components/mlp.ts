@@ -5,9 +5,12 @@ import type { ModelConfig } from '../model-config';
 import type { MlpParams } from '../params';
 import { activate } from './activations';
 import type { HookRunner } from './hook-runner';
-import { linear } from './linear';
+import { linear, linearAdd, linearGeluNew } from './linear';
 
-/** x: [batch * seq, d_model] normalised input → [batch * seq, d_model]. */
+/**
+ * x: [batch * seq, d_model] normalised input → [batch * seq, d_model]; with `residual` ([batch * seq, d_model]),
+ * residual + the output, added as the output projection finishes each tile (the caller leaves hook_mlp_out unwatched).
+ */
 export function mlp(
   x: tf.Tensor2D,
   p: MlpParams<tf.Tensor>,
@@ -15,6 +18,7 @@ export function mlp(
   layer: number,
   shape: [number, number],
   hooks: HookRunner,
+  residual?: tf.Tensor2D,
 ): tf.Tensor2D {
   const [B, S] = shape;
   const N = B * S;
@@ -26,7 +30,13 @@ export function mlp(
     const preLinear = hp('mlp.hook_pre_linear', linear(x, p.W_in, p.b_in));
     post = tf.mul(activate(cfg.actFn, pre), preLinear);
   } else {
-    post = activate(cfg.actFn, hp('mlp.hook_pre', linear(x, p.W_in, p.b_in))) as tf.Tensor2D;
+    // The tanh GELU in the input projection's sgemm where nothing watches the pre-activation.
+    const fused =
+      cfg.actFn === 'gelu_new' && !hooks.watches(hookName(layer, 'mlp.hook_pre'))
+        ? linearGeluNew(x, p.W_in, p.b_in)
+        : null;
+    post = fused ?? (activate(cfg.actFn, hp('mlp.hook_pre', linear(x, p.W_in, p.b_in))) as tf.Tensor2D);
   }
-  return linear(hp('mlp.hook_post', post), p.W_out, p.b_out);
+  const hidden = hp('mlp.hook_post', post);
+  return residual ? linearAdd(hidden, p.W_out, p.b_out, residual) : linear(hidden, p.W_out, p.b_out);
 }

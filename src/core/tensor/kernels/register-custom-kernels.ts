@@ -10,6 +10,7 @@ import { registerWebGpuCausalAttention } from './causal-attention/webgpu';
 import { registerHostFusedStep } from './fused-step/host';
 import { registerWebGpuFusedStep } from './fused-step/webgpu';
 import { registerHostGeluNew } from './gelu-new/host';
+import { registerHostLinearPost } from './linear-post/host';
 import { registerWebGpuGeluNew } from './gelu-new/webgpu';
 import { registerRowGather } from './row-gather/host';
 import { registerHostRowNorm } from './row-norm/host';
@@ -52,6 +53,7 @@ export function registerCustomKernels(backendName: BackendName): string[] {
     ['row norm', registerHostRowNorm],
     ['causal attention', registerHostCausalAttention],
     ['gelu_new', registerHostGeluNew],
+    ['linear with a post-op', registerHostLinearPost],
     ['sparse TopK', registerHostSparseTopK],
     ['fused TopK step', registerHostFusedStep],
   ];

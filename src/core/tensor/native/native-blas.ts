@@ -65,6 +65,22 @@ export interface NativeBlas {
     strideC: number,
     batch: number,
   ): void;
+  /**
+   * c = post(a·b + bias) for row-major a [m, k], b [k, n], c and r [m, n]; post 0 none, 1 + r, 2 the tanh GELU:
+   * the bits of sgemmBatchedBias (or sgemm without a bias) then the add or geluNew over c (newer builds of the
+   * addon); false, doing nothing, for the GELU on a CPU without AVX-512.
+   */
+  sgemmPost?(
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    post: 0 | 1 | 2,
+    r: Float32Array | null,
+    c: Float32Array,
+  ): boolean;
   /** The sgemm's thread count (every core by default, or OMP_NUM_THREADS / OPENBLAS_NUM_THREADS). */
   threads(): number;
   /** Sets the thread count of our sgemm and of the system BLAS alike. */

@@ -9,8 +9,8 @@ import { loadNativeBlas } from '../../../../src/core/tensor/native/native-blas';
 import { describeEachBackend } from '../../../helpers/backends';
 
 const ALL = Object.values(names);
-/** The kernels with no webgpu implementation: BatchTopK selects its batch before the step there, and the optimiser
- * and losses keep their tfjs formulations. */
+/** The kernels with no webgpu implementation: BatchTopK selects its batch before the step there, the optimiser
+ * and losses keep their tfjs formulations, and the linear's post-ops are sgemm's (webgpu adds after its matmul). */
 const HOST_ONLY: string[] = [
   names.SAE_ADAM_UPDATE,
   names.SAE_UNIT_ROWS,
@@ -23,6 +23,7 @@ const HOST_ONLY: string[] = [
   names.SAE_SPARSE_TOPK_BACKWARD,
   names.SAE_FUSED_BATCH_ENCODE,
   names.SAE_TOKEN_LOSSES,
+  names.SAE_LINEAR_POST,
 ];
 /** Host kernels on wasm only: the cpu backend's own formulation runs in float64 (token-losses/host.ts). */
 const WASM_ONLY: string[] = [names.SAE_TOKEN_LOSSES];
