@@ -49,14 +49,19 @@ const modes: Record<string, () => Promise<unknown>> = {
   },
 };
 const best: Record<string, number> = {};
+const bestCpu: Record<string, number> = {};
 await modes.forward!(); // warm-up
 for (let rep = 0; rep < Number(values.reps); rep++) {
   for (const [name, run] of Object.entries(modes)) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await run();
     const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpu = (c.user + c.system) / 1e6;
     best[name] = Math.min(best[name] ?? Infinity, s);
-    process.stderr.write(`${name}: ${s.toFixed(2)} s\n`);
+    bestCpu[name] = Math.min(bestCpu[name] ?? Infinity, cpu);
+    process.stderr.write(`${name}: ${s.toFixed(2)} s, CPU ${cpu.toFixed(2)} s\n`);
   }
 }
 rmSync(join(home.root, 'bench-spool'), { recursive: true, force: true });
@@ -72,6 +77,7 @@ process.stdout.write(
     stats_tokens_per_second: Math.round(all / best.stats!),
     stats_spooled_tokens_per_second: Math.round(all / best.stats_spooled!),
     spooled_vs_forward_seconds: Number((best.stats_spooled! / best.forward!).toFixed(3)),
+    cpu_seconds_best: Object.fromEntries(Object.entries(bestCpu).map(([k, v]) => [k, Number(v.toFixed(2))])),
   })}\n`,
 );
 process.exit(0);
