@@ -89,6 +89,25 @@ void row_norm(const float *x, const float *w, const float *b, int64_t rows, int6
   for (int64_t r = done; r < rows; r++) norm_row(x + r * d, w, b, d, eps, rms, out + r * d);
 }
 
+int embed_rows(const float *W_E, int64_t vocab, const int32_t *ids, const float *W_pos, int64_t pos0, int64_t B, int64_t S, int64_t d,
+               float *out) {
+  const int64_t rows = B * S;
+  for (int64_t r = 0; r < rows; r++)
+    if (ids[r] < 0 || ids[r] >= vocab) return 0;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *e = W_E + (int64_t)ids[r] * d;
+    float *o = out + r * d;
+    if (!W_pos) {
+      memcpy(o, e, (size_t)d * sizeof(float));
+      continue;
+    }
+    const float *p = W_pos + (pos0 + r % S) * d;
+    for (int64_t j = 0; j < d; j++) o[j] = e[j] + p[j];
+  }
+  return 1;
+}
+
 /* Σ_j (a − b)² per row (the reconstruction loss), and its gradient: da = 2 (a − b) dy_row, db = −da. With e not
  * NULL the residuals a − b are stored as well, so the gradient can be taken from them alone. */
 static float sq_err_plain(const float *restrict a, const float *restrict b, int64_t d, float *restrict e_out) {

@@ -21,6 +21,11 @@ int gelu_new(const float *x, int64_t n, float *out);
 /* Whether gelu_new runs here (AVX-512), and gelu_new of n floats in place on this thread, element for element
  * the same bits as gelu_new (only where it runs). */
 int gelu_new_available(void);
+/* out[r] = W_E[ids[r]] + W_pos[pos0 + r % S] (rows of d) for rows = B·S tokens, or W_E[ids[r]] alone when W_pos is
+ * NULL: the embedding gather and the position add in one pass, each sum one float add. Returns 0, writing nothing,
+ * when an id is outside [0, vocab). */
+int embed_rows(const float *W_E, int64_t vocab, const int32_t *ids, const float *W_pos, int64_t pos0, int64_t B, int64_t S, int64_t d,
+               float *out);
 void gelu_new_inplace(float *x, int64_t n);
 /* Causal attention forward on q [B, S, H, dh], k and v [B, S, Kh, dh] (query head h reads head h / (H / Kh)), into
  * z [B, S, H, dh]: softmax over the keys each query sees (j ≤ i, and j > i − window when window > 0) of

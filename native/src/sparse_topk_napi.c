@@ -331,6 +331,29 @@ static napi_value advise_huge_pages_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* embedRows(W_E, vocab, ids, W_pos | null, posRows, pos0, B, S, d, out) → whether it ran (see embed_rows) */
+static napi_value embed_rows_js(napi_env env, napi_callback_info info) {
+  const char *fn = "embedRows";
+  size_t argc = 10;
+  napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 10) { fail(env, fn, "expected 10 arguments"); return NULL; }
+  int64_t vocab, pos_rows, pos0, B, S, d;
+  if (!get_int(env, fn, a[1], "vocab", &vocab) || !get_int(env, fn, a[4], "posRows", &pos_rows) || !get_int(env, fn, a[6], "B", &B) ||
+      !get_int(env, fn, a[7], "S", &S) || !get_int(env, fn, a[8], "d", &d))
+    return NULL;
+  if (napi_get_value_int64(env, a[5], &pos0) != napi_ok || pos0 < 0) { fail(env, fn, "pos0 must be a non-negative integer"); return NULL; }
+  Arr we, ids, wpos, out;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(vocab * d), "W_E", &we) || !get_arr(env, fn, a[2], I32, false, (size_t)(B * S), "ids", &ids) ||
+      !get_arr(env, fn, a[3], F32, true, (size_t)(pos_rows * d), "W_pos", &wpos) ||
+      !get_arr(env, fn, a[9], F32, false, (size_t)(B * S * d), "out", &out))
+    return NULL;
+  if (wpos.present && pos0 + S > pos_rows) { fail(env, fn, "positions pos0 + S run past W_pos's rows"); return NULL; }
+  napi_value r;
+  napi_get_boolean(env, embed_rows(we.data, vocab, (const int32_t *)ids.data, wpos.present ? wpos.data : NULL, pos0, B, S, d, out.data) != 0, &r);
+  return r;
+}
+
 /* geluNew(x, n, out) → whether it ran (see gelu_new); out may be x */
 static napi_value gelu_new_js(napi_env env, napi_callback_info info) {
   const char *fn = "geluNew";
@@ -521,6 +544,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"tokenLosses", NULL, token_losses_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
     {"geluNew", NULL, gelu_new_js, NULL, NULL, NULL, napi_default, NULL},
+    {"embedRows", NULL, embed_rows_js, NULL, NULL, NULL, napi_default, NULL},
     {"broadcastRows", NULL, broadcast_rows_js, NULL, NULL, NULL, napi_default, NULL},
     {"adviseHugePages", NULL, advise_huge_pages_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttentionAvailable", NULL, causal_attention_available_js, NULL, NULL, NULL, napi_default, NULL},

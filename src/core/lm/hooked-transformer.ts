@@ -16,6 +16,8 @@ import { checkWebGpuBinding } from '../tensor/webgpu-guard';
 import type { ActivationBasis } from '../../protocol/kind-configs/common';
 import { processWeightsTransformerLens } from './weight-processing';
 import type { KvCache } from './kv-cache';
+import { forwardKernelUsable } from '../tensor/kernels/forward-only';
+import { SAE_EMBED } from '../tensor/kernels/kernel-names';
 
 export type { HookFn, HookInfo } from './components/hook-runner';
 
@@ -186,6 +188,17 @@ export class HookedTransformer {
     const cfg = this.cfg;
     const { batch: B, seq: S } = batch;
     const ids = tf.tensor2d(batch.ids, [B, S], 'int32');
+    // Token and position rows in one native pass where nothing watches either embedding on its own.
+    if (
+      cfg.embedScale === null &&
+      !hooks.watches(HOOK_EMBED) &&
+      !hooks.watches(HOOK_POS_EMBED) &&
+      forwardKernelUsable(SAE_EMBED, this.params.W_E, ...(this.params.W_pos ? [this.params.W_pos] : []))
+    ) {
+      const inputs: tf.NamedTensorMap = { W_E: this.params.W_E, ids };
+      if (this.params.W_pos) inputs.W_pos = this.params.W_pos;
+      return tf.engine().runKernel(SAE_EMBED, inputs, { pos0: past } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    }
     let embed = tf.gather(this.params.W_E, ids); // [B, S, d]
     if (cfg.embedScale !== null) embed = tf.mul(embed, cfg.embedScale);
     let resid = hooks.point(HOOK_EMBED, embed);

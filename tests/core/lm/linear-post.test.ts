@@ -1,7 +1,8 @@
-// The linear with a post-op (SaeLinearPost: sgemm adds the residual, or applies the tanh GELU, to each tile of the
-// product as it finishes it) against what it replaces — the linear, then tf.add or the GELU kernel — to the bit:
-// directly on odd shapes (ragged tiles, several K blocks, no bias), and inside every parity model, whose logits
-// must not move when watching each sublayer's output (hook_attn_out, hook_mlp_out, mlp.hook_pre) makes the
+// The LM's fused elementwise steps against what they replace, to the bit: the linear with a post-op (SaeLinearPost:
+// sgemm adds the residual, or applies the tanh GELU, to each tile of the product as it finishes it) against the
+// linear then tf.add or the GELU kernel, directly on odd shapes (ragged tiles, several K blocks, no bias); and,
+// with the embedding in one pass (SaeEmbed: token row + position row), inside every parity model, whose logits must
+// not move when watching each sublayer's output (hook_embed, hook_attn_out, hook_mlp_out, mlp.hook_pre) makes the
 // forward take the unfused path.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { linear, linearAdd, linearGeluNew } from '../../../src/core/lm/component
 import { activate } from '../../../src/core/lm/components/activations';
 import { loadModel } from '../../../src/core/lm/load-model';
 import { normalGenerator } from '../../../src/core/lm/random-params';
-import { SAE_GELU_NEW, SAE_LINEAR_POST } from '../../../src/core/tensor/kernels/kernel-names';
+import { SAE_EMBED, SAE_GELU_NEW, SAE_LINEAR_POST } from '../../../src/core/tensor/kernels/kernel-names';
 import { openSafetensors } from '../../../src/core/tensor/safetensors';
 import { describeEachBackend } from '../../helpers/backends';
 import { PARITY_CASES } from '../../helpers/hf-parity-cases';
@@ -85,11 +86,12 @@ describeEachBackend('linear with a post-op', (backend) => {
       const [B, S] = ref.info('input_ids').shape as [number, number];
       const ids = ref.readInt32('input_ids');
       // Watching each sublayer's own output (changing nothing) keeps every add and GELU a separate op.
-      const watch = Object.fromEntries(
-        Array.from({ length: model.cfg.nLayers }, (_, l) =>
+      const watch = Object.fromEntries([
+        ['hook_embed', () => undefined],
+        ...Array.from({ length: model.cfg.nLayers }, (_, l) =>
           ['hook_attn_out', 'hook_mlp_out', 'mlp.hook_pre'].map((h) => [`blocks.${l}.${h}`, () => undefined]),
         ).flat(),
-      );
+      ]);
       const profile = await tf.profile(() => model.forward({ ids, batch: B, seq: S }).logits!);
       const fused = profile.result as tf.Tensor;
       const plain = model.forward({ ids, batch: B, seq: S }, { hooks: watch }).logits!;
@@ -98,6 +100,8 @@ describeEachBackend('linear with a post-op', (backend) => {
       expect(ran, 'the fused kernel ran where it can').toBe(
         host && !model.cfg.parallelResidual && !model.cfg.postNorms,
       );
+      const embedded = profile.kernels.some((k) => k.name === SAE_EMBED);
+      expect(embedded, 'the embedding took one pass where it can').toBe(host && model.cfg.embedScale === null);
       tf.dispose([fused, plain]);
     });
   }

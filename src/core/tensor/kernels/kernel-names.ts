@@ -16,6 +16,8 @@ export const SAE_ROW_SQ_ERR_RESIDUAL_GRAD = 'SaeRowSqErrResidualGrad';
 export const SAE_ROW_NORM = 'SaeRowNorm';
 export const SAE_CAUSAL_ATTENTION = 'SaeCausalAttention';
 export const SAE_GELU_NEW = 'SaeGeluNew';
+/** The token embedding plus the position embedding, in one pass (embed/). */
+export const SAE_EMBED = 'SaeEmbed';
 /** x·W + b followed, tile by tile in sgemm, by + r or the tanh GELU (linear-post/). */
 export const SAE_LINEAR_POST = 'SaeLinearPost';
 /** logsumexp of each logits row minus the next token's logit, for cross-entropy (token-losses/). */

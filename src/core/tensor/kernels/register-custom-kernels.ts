@@ -9,6 +9,7 @@ import { registerHostCausalAttention } from './causal-attention/host';
 import { registerWebGpuCausalAttention } from './causal-attention/webgpu';
 import { registerHostFusedStep } from './fused-step/host';
 import { registerWebGpuFusedStep } from './fused-step/webgpu';
+import { registerHostEmbed } from './embed/host';
 import { registerHostGeluNew } from './gelu-new/host';
 import { registerHostLinearPost } from './linear-post/host';
 import { registerWebGpuGeluNew } from './gelu-new/webgpu';
@@ -54,6 +55,7 @@ export function registerCustomKernels(backendName: BackendName): string[] {
     ['causal attention', registerHostCausalAttention],
     ['gelu_new', registerHostGeluNew],
     ['linear with a post-op', registerHostLinearPost],
+    ['embedding', registerHostEmbed],
     ['sparse TopK', registerHostSparseTopK],
     ['fused TopK step', registerHostFusedStep],
   ];

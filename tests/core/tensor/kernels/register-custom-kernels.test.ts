@@ -10,7 +10,7 @@ import { describeEachBackend } from '../../../helpers/backends';
 
 const ALL = Object.values(names);
 /** The kernels with no webgpu implementation: BatchTopK selects its batch before the step there, the optimiser
- * and losses keep their tfjs formulations, and the linear's post-ops are sgemm's (webgpu adds after its matmul). */
+ * and losses keep their tfjs formulations, the linear's post-ops are sgemm's (webgpu adds after its matmul), and the embedding's add stays tfjs's there. */
 const HOST_ONLY: string[] = [
   names.SAE_ADAM_UPDATE,
   names.SAE_UNIT_ROWS,
@@ -24,6 +24,7 @@ const HOST_ONLY: string[] = [
   names.SAE_FUSED_BATCH_ENCODE,
   names.SAE_TOKEN_LOSSES,
   names.SAE_LINEAR_POST,
+  names.SAE_EMBED,
 ];
 /** Host kernels on wasm only: the cpu backend's own formulation runs in float64 (token-losses/host.ts). */
 const WASM_ONLY: string[] = [names.SAE_TOKEN_LOSSES];
