@@ -61,7 +61,9 @@ for (let rep = 0; rep < Number(values.reps); rep++) {
     const cpu = (c.user + c.system) / 1e6;
     best[name] = Math.min(best[name] ?? Infinity, s);
     bestCpu[name] = Math.min(bestCpu[name] ?? Infinity, cpu);
-    process.stderr.write(`${name}: ${s.toFixed(2)} s, CPU ${cpu.toFixed(2)} s\n`);
+    process.stderr.write(
+      `${name}: ${s.toFixed(2)} s, CPU ${cpu.toFixed(2)} s (system ${(c.system / 1e6).toFixed(2)})\n`,
+    );
   }
 }
 rmSync(join(home.root, 'bench-spool'), { recursive: true, force: true });
