@@ -370,6 +370,29 @@ static napi_value gelu_new_js(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* alignmentOffset(typedArray, align) → the bytes from the start of its view to the next multiple of `align` (a power
+ * of two) in memory: where a view aligned for direct I/O can begin. */
+static napi_value alignment_offset_js(napi_env env, napi_callback_info info) {
+  const char *fn = "alignmentOffset";
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 2) { fail(env, fn, "expected 2 arguments"); return NULL; }
+  int64_t align;
+  if (!get_int(env, fn, a[1], "align", &align)) return NULL;
+  if (align & (align - 1)) { fail(env, fn, "align must be a power of two"); return NULL; }
+  bool is_ta = false;
+  napi_is_typedarray(env, a[0], &is_ta);
+  if (!is_ta) { fail(env, fn, "expected a typed array"); return NULL; }
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, a[0], &type, &length, &data, NULL, NULL) != napi_ok) { fail(env, fn, "cannot read a typed array"); return NULL; }
+  napi_value out;
+  napi_create_int64(env, (int64_t)((uint64_t)(-(intptr_t)data) & (uint64_t)(align - 1)), &out);
+  return out;
+}
+
 /* broadcastRows(row, rows, out): out holds `rows` copies of row */
 static napi_value broadcast_rows_js(napi_env env, napi_callback_info info) {
   const char *fn = "broadcastRows";
@@ -545,6 +568,7 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
     {"geluNew", NULL, gelu_new_js, NULL, NULL, NULL, napi_default, NULL},
     {"embedRows", NULL, embed_rows_js, NULL, NULL, NULL, napi_default, NULL},
+    {"alignmentOffset", NULL, alignment_offset_js, NULL, NULL, NULL, napi_default, NULL},
     {"broadcastRows", NULL, broadcast_rows_js, NULL, NULL, NULL, napi_default, NULL},
     {"adviseHugePages", NULL, advise_huge_pages_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttentionAvailable", NULL, causal_attention_available_js, NULL, NULL, NULL, napi_default, NULL},

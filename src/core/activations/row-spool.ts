@@ -3,12 +3,15 @@
 // analysis after training — reads them back instead of running the model again. The rows are bit-identical to a
 // live pass's: they are what that pass computed. The spool is scratch: its folder is removed by dispose().
 // Writes run in the background (the disk write of one pass overlaps the next forward pass), each at its own offset,
-// with a bounded number of bytes in flight; a failed write (a full disk) fails the next append or flush.
+// with a bounded number of bytes in flight; a failed write (a full disk) fails the next append or flush. The row
+// files use direct I/O where the system allows it (direct-file.ts: the page cache would cost more CPU than the
+// rows' own copy), the small position file the page cache.
 import { closeSync, mkdirSync, openSync, readSync, rmSync, statfsSync, write } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenMaskOptions } from '../data/masks';
 import type { TokenBatch } from '../lm/token-batch';
 import { entryOf } from '../util/lookup';
+import { openDirect, type DirectFile } from './direct-file';
 import { maskKey, windowsDigest } from './fingerprint';
 import { groupArrays, type RowGroup } from './group-batcher';
 
@@ -42,6 +45,8 @@ export class RowSpool {
   /** rowStart[w]: the first row of window w (w ≤ coveredWindows). */
   private rowStart: number[] = [0];
   private readonly fds: Record<string, number> = {};
+  /** The hook files opened for direct I/O (the others use the page cache). */
+  private readonly direct: Record<string, DirectFile> = {};
   private readonly positionFd: number;
   private disposed = false;
   /** Bytes handed to fs.write and not yet written. */
@@ -57,7 +62,12 @@ export class RowSpool {
     readonly dims: Readonly<Record<string, number>>,
   ) {
     mkdirSync(dir, { recursive: true });
-    for (const h of key.hookPoints) this.fds[h] = openSync(join(dir, `${safeName(h)}.f32`), 'w+');
+    for (const h of key.hookPoints) {
+      const path = join(dir, `${safeName(h)}.f32`);
+      const direct = openDirect(path);
+      if (direct) this.direct[h] = direct;
+      this.fds[h] = direct?.fd ?? openSync(path, 'w+');
+    }
     this.positionFd = openSync(join(dir, 'position.i32'), 'w+');
   }
 
@@ -88,7 +98,10 @@ export class RowSpool {
     const base = this.rows;
     for (const h of this.key.hookPoints) {
       const d = entryOf(this.dims, h, 'hook widths');
-      this.write(this.fds[h]!, entryOf(group.acts, h, 'activation group').subarray(0, group.rows * d), base * d);
+      const rows = entryOf(group.acts, h, 'activation group').subarray(0, group.rows * d);
+      const direct = this.direct[h];
+      if (direct) direct.append(asBytes(rows), this.submit);
+      else this.write(this.fds[h]!, rows, base * d);
     }
     this.write(this.positionFd, position, base);
     for (const n of perWindow) this.rowStart.push(this.rowStart[this.rowStart.length - 1]! + n);
@@ -99,6 +112,7 @@ export class RowSpool {
   /** Resolves when every appended row is on disk (in the page cache); rejects with a failed write's error. */
   flush(): Promise<void> {
     this.check();
+    for (const f of Object.values(this.direct)) f.flush(this.submit);
     return this.drain(0);
   }
 
@@ -114,7 +128,7 @@ export class RowSpool {
     const acts: Record<string, Float32Array> = {};
     for (const h of this.key.hookPoints) {
       const d = entryOf(this.dims, h, 'hook widths');
-      acts[h] = readAll(this.fds[h]!, entryOf(into.acts, h, 'group arrays'), r0 * d); // [rows, d]
+      acts[h] = this.readRows(h, entryOf(into.acts, h, 'group arrays'), r0 * d); // [rows, d]
     }
     const position = readAll(this.positionFd, new Int32Array(rows), r0);
     const origin = into.origin; // [rows, 2]: window, position
@@ -138,7 +152,7 @@ export class RowSpool {
     const r0 = this.rowStart[start]!;
     const n = (this.rowStart[end]! - r0) * entryOf(this.dims, hook, 'hook widths');
     const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
-    return readAll(this.fds[hook]!, out, r0 * entryOf(this.dims, hook, 'hook widths'));
+    return this.readRows(hook, out, r0 * entryOf(this.dims, hook, 'hook widths'));
   }
 
   /** Whether this spool holds the rows a reader with these windows, mask and hook point wants. */
@@ -163,20 +177,35 @@ export class RowSpool {
     if (this.failure) throw this.failure;
   }
 
+  /** Fills `a` with one hook's values from element offset `at` (elements of 4 bytes). */
+  private readRows(hook: string, a: Float32Array, at: number): Float32Array {
+    if (this.pending > 0 || Object.values(this.direct).some((f) => f.length > f.flushed))
+      throw new Error('row spool: read while rows are still being written (await flush() first)');
+    const direct = this.direct[hook];
+    if (!direct) return readAll(this.fds[hook]!, a, at);
+    direct.read(asBytes(a), at * 4);
+    return a;
+  }
+
   /** Writes all of `a` at element offset `at` (elements of 4 bytes) in the background. */
   private write(fd: number, a: Float32Array | Int32Array, at: number): void {
-    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    if (bytes.length === 0) return;
+    this.submit(fd, asBytes(a), at * 4, () => {});
+  }
+
+  /** Writes `bytes` at byte offset `at` in the background, counted in flight until it has ended; then `done`. */
+  private readonly submit = (fd: number, bytes: Uint8Array, at: number, done: () => void): void => {
+    if (bytes.length === 0) return done();
     this.pending += bytes.length;
-    const from = (done: number): void =>
-      write(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), at * 4 + done, (err, n) => {
-        if (!err && done + n < bytes.length) return from(done + n);
+    const from = (written: number): void =>
+      write(fd, bytes, written, Math.min(bytes.length - written, 1 << 30), at + written, (err, n) => {
+        if (!err && written + n < bytes.length) return from(written + n);
         this.pending -= bytes.length;
         this.failure ??= err;
+        done();
         this.settle();
       });
     from(0);
-  }
+  };
 
   /** Resolves once no more than `limit` bytes are in flight; rejects when a write has failed. */
   private drain(limit: number): Promise<void> {
@@ -196,13 +225,17 @@ export class RowSpool {
   }
 }
 
+function asBytes(a: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
 function safeName(hook: string): string {
   return hook.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 /** Fills `a` from element offset `at` (elements of 4 bytes). */
 function readAll<T extends Float32Array | Int32Array>(fd: number, a: T, at: number): T {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const bytes = asBytes(a);
   for (let done = 0; done < bytes.length;) {
     const n = readSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), at * 4 + done);
     if (n === 0) throw new Error(`row spool: the file ended ${bytes.length - done} bytes early`);
