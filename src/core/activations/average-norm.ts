@@ -8,6 +8,7 @@ import type { HookedTransformer } from '../lm/hooked-transformer';
 import type { TokenBatch } from '../lm/token-batch';
 import { InputError } from '../errors';
 import { checkCount, checkHookPoints } from './checks';
+import type { RowGroup } from './group-batcher';
 import { checkWindows, hookWidths, keptRows } from './model-rows';
 import type { RowSpool } from './row-spool';
 import type { ActivationStream } from './types';
@@ -47,6 +48,10 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
   let tokens = 0;
   // Windows are read a pass's worth at a time so that no more than one pass beyond the sample is computed.
   const step = opts.modelBatchSize;
+  // A pass's arrays serve the next one once nothing reads them any more: at once without a spool or with one that
+  // copies on append (fresh 4 MB arrays a pass cost their page faults), else never (its writes read them later).
+  const reuse = !opts.spool || opts.spool.copiesOnAppend;
+  let spent: RowGroup | undefined;
   for (let start = 0; start < opts.windows.batch && tokens < opts.nTokens; start += step) {
     const end = Math.min(opts.windows.batch, start + step);
     const part = await keptRows(opts.model, opts.windows, start, end, {
@@ -55,6 +60,7 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
       mask: opts.mask ?? {},
       modelBatchSize: step,
       ...(opts.spool ? {} : { maxRows: opts.nTokens - tokens }),
+      ...(spent ? { recycle: spent } : {}),
     });
     // The spool writes this pass's rows in the background while they are summed and the next pass runs.
     const spooled = opts.spool?.append(start, end - start, part);
@@ -62,6 +68,7 @@ export async function estimateAverageNorm(opts: AverageNormOptions): Promise<Ave
     accumulate(sums, part.acts, rows);
     tokens += rows;
     await spooled;
+    if (reuse) spent = part;
   }
   await opts.spool?.flush();
   return finish(sums, tokens);

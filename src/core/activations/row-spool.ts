@@ -71,6 +71,12 @@ export class RowSpool {
     this.positionFd = openSync(join(dir, 'position.i32'), 'w+');
   }
 
+  /** Whether append() has copied the rows by the time it returns (every row file direct: they are staged), so the
+   * caller may reuse the group's arrays at once; otherwise the background writes read them until flush(). */
+  get copiesOnAppend(): boolean {
+    return this.key.hookPoints.every((h) => this.direct[h] !== undefined);
+  }
+
   get coveredWindows(): number {
     return this.covered;
   }
