@@ -3,13 +3,15 @@
 // the LM's cross-entropy with the dictionary's output spliced in at every non-BOS position vs the original
 // model vs zero-ablation, giving CE loss recovered = (CE_zero − CE_dict) / (CE_zero − CE_orig).
 // The layers below the dictionary's hook run once per batch; the rest of the model runs three times from there
-// (original, dictionary, zeros), with the same ops as three full passes with hooks, so the same numbers.
+// (original, dictionary, zeros), with the same ops as three full passes with hooks, so the same numbers; resumed
+// at the dictionary's own hook, the zeros' pass runs once per distinct first row (all windows share BOS's).
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy, defaultEvalBatch, tokenLosses } from '../lm/cross-entropy';
 import type { ForwardOptions, HookFn, HookedTransformer } from '../lm/hooked-transformer';
 import { checkTokenBatch, sliceRows, type TokenBatch } from '../lm/token-batch';
 import { scalarValue } from './host-tensor';
 import { datasetScale, denseOutput, type SparseDictionary } from './sparse-dictionary';
+import { SharedZeroAblation } from './shared-zero-ablation';
 
 export interface FrequencyBuckets {
   /** Upper bounds of the log10 firing-frequency buckets; the first bucket is "never fired". */
@@ -42,6 +44,12 @@ export interface EvalOptions {
    * kept to compare against, and taken anyway for a dictionary on the embeddings).
    */
   resume?: boolean;
+  /**
+   * Resuming at the dictionary's own hook, compute the zero-ablation pass once per distinct position-0 row of the
+   * activations rather than once per window (default true; the same numbers, see shared-zero-ablation.ts); false
+   * runs it per window, as before (kept to compare against).
+   */
+  shareZeroAblation?: boolean;
 }
 
 /** Keeps activations at position 0 (BOS) and takes `replacement` elsewhere: [B, S, d]. */
@@ -167,7 +175,8 @@ type Reconstruct = (xIn: tf.Tensor, yOut: tf.Tensor) => tf.Tensor;
  * CE original, with the dictionary and with zero-ablation, by one pass up to `from` (the resume point of hookOut)
  * per batch, caching the dictionary's input and output, then three passes from `from` on: the replacement itself
  * when `from` is hookOut, else as a hook at hookOut in the re-run block. The losses add up batch by batch in the
- * order three full passes add them, so the means are the same doubles.
+ * order three full passes add them, so the means are the same doubles. When `from` is hookOut, zero-ablation's
+ * pass runs once per distinct position-0 row instead (SharedZeroAblation: the same losses).
  */
 async function resumedCrossEntropies(
   model: HookedTransformer,
@@ -183,16 +192,22 @@ async function resumedCrossEntropies(
   const batchSize = opts.batchSize ?? defaultEvalBatch(windows.seq, model.cfg.dVocab);
   const sums = [0, 0, 0];
   let count = 0;
+  const shared = from === hookOut && opts.shareZeroAblation !== false ? new SharedZeroAblation(model, from) : null;
   for (let start = 0; start < windows.batch; start += batchSize) {
     const rows = sliceRows(windows, start, batchSize);
     const { cache } = model.runWithCache(rows, [...new Set([from, hookIn, hookOut])]);
     const y = cache[hookOut]!;
+    const zeroLosses = shared ? await shared.losses(rows, y) : null;
     const replacements = [
       null,
       tf.tidy(() => reconstruct(cache[hookIn]!, y)),
-      tf.tidy(() => spliceNonBos(y, tf.zerosLike(y))),
+      zeroLosses ? null : tf.tidy(() => spliceNonBos(y, tf.zerosLike(y))),
     ];
     for (let k = 0; k < 3; k++) {
+      if (k === 2 && zeroLosses) {
+        for (const v of zeroLosses) sums[2]! += v; // the same values, added in the same order
+        continue;
+      }
       const r = replacements[k];
       const pass: ForwardOptions =
         from === hookOut
