@@ -155,7 +155,10 @@ export async function evaluateDictionary(
 /**
  * The number of active latents (activation > 0) in all and per latent. For TopK (its kept latents given) only
  * those k per row are looked at, every other activation being 0: the same integers as counting over the dense
- * [rows, d_sae] activations (exact in float32 below 2^24), without two passes over them.
+ * [rows, d_sae] activations (exact in float32 below 2^24), without two passes over them. On the host backends the
+ * kept activations are gathered by (row, latent) pairs and counted on the host: the same copies of the same
+ * floats compared with 0, and integer counts that float32 holds exactly, where the tensor formulation spends
+ * more time in a broadcast add, a one-float-per-row gather and a scatter than in the counting.
  */
 function activeCounts(acts: tf.Tensor2D, kept?: tf.Tensor2D): { l0: tf.Scalar; fired: tf.Tensor1D } {
   const [B, F] = acts.shape;
@@ -164,9 +167,27 @@ function activeCounts(acts: tf.Tensor2D, kept?: tf.Tensor2D): { l0: tf.Scalar; f
     return { l0: tf.sum(active), fired: tf.sum(active, 0) };
   }
   const k = kept.shape[1];
-  const flat = tf.add(kept, tf.range(0, B * F, F, 'int32').reshape([B, 1])).reshape([B * k]);
-  const on = tf.cast(tf.greater(tf.gather(acts.reshape([B * F]), flat), 0), 'float32'); // [B k]
-  return { l0: tf.sum(on), fired: tf.scatterND(kept.reshape([B * k, 1]), on, [F]) as tf.Tensor1D };
+  if (tf.getBackend() === 'webgpu') {
+    const flat = tf.add(kept, tf.range(0, B * F, F, 'int32').reshape([B, 1])).reshape([B * k]);
+    const on = tf.cast(tf.greater(tf.gather(acts.reshape([B * F]), flat), 0), 'float32'); // [B k]
+    return { l0: tf.sum(on), fired: tf.scatterND(kept.reshape([B * k, 1]), on, [F]) as tf.Tensor1D };
+  }
+  const latents = kept.dataSync() as Int32Array; // [B k]
+  const at = new Int32Array(B * k * 2); // (row, latent) of each kept activation
+  for (let i = 0; i < B * k; i++) {
+    at[2 * i] = Math.floor(i / k);
+    at[2 * i + 1] = latents[i]!;
+  }
+  const values = tf.gatherND(acts, tf.tensor2d(at, [B * k, 2], 'int32')).dataSync(); // [B k]
+  let l0 = 0;
+  const fired = new Float32Array(F);
+  for (let i = 0; i < B * k; i++) {
+    if (values[i]! > 0) {
+      l0++;
+      fired[latents[i]!]!++;
+    }
+  }
+  return { l0: tf.scalar(l0), fired: tf.tensor1d(fired) };
 }
 
 type Reconstruct = (xIn: tf.Tensor, yOut: tf.Tensor) => tf.Tensor;
