@@ -422,7 +422,8 @@ static const uint64_t EXPF_TAB[32] __attribute__((aligned(64))) = {
     0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
     0x3fefa4afa2a490da, 0x3fefd0765b6e4540};
 
-__attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
+/* expf8 short of its special cases: right for x in [log(2^-150), log(2^128)]. */
+__attribute__((target("avx512f"))) static inline __m256 expf8_core(__m256 x) {
   const __m512d N = _mm512_set1_pd(32.0), shift = _mm512_set1_pd(0x1.8p+52);
   const __m512d xd = _mm512_cvtps_pd(x);
   const __m512d z = _mm512_mul_pd(_mm512_set1_pd(0x1.71547652b82fep+0 * 32.0), xd);
@@ -443,17 +444,29 @@ __attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
   __m512d y = _mm512_add_pd(_mm512_mul_pd(c2, r), _mm512_set1_pd(1.0));
   y = _mm512_add_pd(_mm512_mul_pd(zz, r2), y);
   y = _mm512_mul_pd(y, _mm512_castsi512_pd(t));
-  __m256 out = _mm512_cvtpd_ps(y);
+  return _mm512_cvtpd_ps(y);
+}
+
+#define EXPF_LO (-0x1.9fe368p6f) /* below: expf underflows to 0 (−∞ included) */
+#define EXPF_HI 0x1.62e42ep6f    /* above: expf overflows to ∞ */
+
+__attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
+  __m256 out = expf8_core(x);
   // expf's special cases: 0 below log(2^-150) (−∞ included), ∞ above log(2^128), NaN as x + x.
-  out = _mm256_blendv_ps(out, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-0x1.9fe368p6f), _CMP_LT_OQ));
-  out = _mm256_blendv_ps(out, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(0x1.62e42ep6f), _CMP_GT_OQ));
+  out = _mm256_blendv_ps(out, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(EXPF_LO), _CMP_LT_OQ));
+  out = _mm256_blendv_ps(out, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(EXPF_HI), _CMP_GT_OQ));
   return _mm256_blendv_ps(out, _mm256_add_ps(x, x), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-/* expf(x − m) of 16 floats, in one register. */
-__attribute__((target("avx512f"))) static inline __m512 expf16(const float *x, __m256 m) {
-  const __m256 lo = expf8(_mm256_sub_ps(_mm256_loadu_ps(x), m));
-  const __m256 hi = expf8(_mm256_sub_ps(_mm256_loadu_ps(x + 8), m));
+/* expf(x − m) of 16 floats, in one register. The special cases are looked at only when a lane needs them: with m
+ * a row's max, x − m lies in [log(2^-150), 0] for every logit within 103 of it, where they change nothing. */
+__attribute__((target("avx512f"))) static inline __m512 expf16(const float *x, __m512 m) {
+  const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x), m);
+  const __mmask16 special = _mm512_cmp_ps_mask(d, _mm512_set1_ps(EXPF_LO), _CMP_NGE_UQ) | _mm512_cmp_ps_mask(d, _mm512_set1_ps(EXPF_HI), _CMP_GT_OQ);
+  const __m256 dl = _mm512_castps512_ps256(d);
+  const __m256 dh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1));
+  const __m256 lo = special ? expf8(dl) : expf8_core(dl);
+  const __m256 hi = special ? expf8(dh) : expf8_core(dh);
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
 }
 
@@ -488,8 +501,8 @@ __attribute__((target("avx512f"))) static void token_lse_rows16(const float *con
   for (int r = 0; r < 16; r++) rr[r] = rows[r < n ? r : 0];
   for (int r = 0; r < n; r++) m[r] = row_max(rr[r], V);
   for (int r = n; r < 16; r++) m[r] = m[0];
-  __m256 mv[16];
-  for (int r = 0; r < 16; r++) mv[r] = _mm256_set1_ps(m[r]);
+  __m512 mv[16];
+  for (int r = 0; r < 16; r++) mv[r] = _mm512_set1_ps(m[r]);
   __m512 s = _mm512_setzero_ps();
   int64_t j = 0;
   for (; j + 16 <= V; j += 16) {
