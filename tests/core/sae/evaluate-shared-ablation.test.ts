@@ -3,6 +3,7 @@
 // pass, on the real pdlm-4l-256 weights and validation windows with a demo-shaped TopK SAE (4096 latents, k 32, on
 // blocks.2.hook_resid_post): windows starting with BOS, windows that do not (two of them sharing their first
 // token, in different batches), and batches where no two windows share a first row (the per-window pass then).
+import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ForwardOptions, HookedTransformer } from '../../../src/core/lm/hooked-transformer';
@@ -68,11 +69,14 @@ describeEachBackend(
 
     async function compare(sae: Sae, windows: TokenBatch, opts: EvalOptions = {}) {
       resumedRows = [];
-      const shared = await evaluateDictionary(model, sae, windows, opts);
-      const sharedRows = resumedRows.reduce((a, b) => a + b, 0);
-      resumedRows = [];
       const perWindow = await evaluateDictionary(model, sae, windows, { ...opts, shareZeroAblation: false });
       const perWindowRows = resumedRows.reduce((a, b) => a + b, 0);
+      resumedRows = [];
+      // Counted after a first evaluation: the model keeps its causal mask for this length from then on.
+      const before = tf.memory().numTensors;
+      const shared = await evaluateDictionary(model, sae, windows, opts);
+      expect(tf.memory().numTensors).toBe(before); // every pass's tensors disposed
+      const sharedRows = resumedRows.reduce((a, b) => a + b, 0);
       expectSame(shared, perWindow);
       return { shared, sharedRows, perWindowRows };
     }
