@@ -417,21 +417,28 @@ void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out) {
   for (int64_t r = 0; r < rows; r++) memcpy(out + r * n, row, (size_t)n * sizeof(float));
 }
 
-/* One row's loss, portably: the C library's expf and logf (glibc's and musl's are the same algorithm). */
-static float token_loss_row(const float *row, int64_t V, int32_t t) {
+/* One row's logsumexp, portably: the C library's expf and logf (glibc's and musl's are the same algorithm). */
+static float token_lse_row(const float *row, int64_t V) {
   float m = row[0];
   for (int64_t j = 1; j < V; j++) m = row[j] > m ? row[j] : m;
   // One float accumulator, in order: tfjs's Sum, so no reassociation (nor vectorised expf) here.
   float sum = 0.0f;
   for (int64_t j = 0; j < V; j++) sum += expf(row[j] - m);
-  return t >= 0 && t < V ? (m + logf(sum)) - row[t] : NAN;
+  return m + logf(sum);
+}
+
+/* A row's loss from its logsumexp: tfjs's sub(lse, picked); a target outside [0, V) gives NaN. */
+static inline float token_loss_from_lse(float lse, const float *row, int64_t V, int32_t t) {
+  return t >= 0 && t < V ? lse - row[t] : NAN;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /* expf exactly as musl (the wasm backend's libc) and glibc compute it, ARM's optimized-routines algorithm, on 8
  * lanes: x·32/ln 2 = k + r, 2^(k/32) from a table, 2^(r/32) by a cubic, in double, rounded to float once. Separate
- * products and sums as in the C source (this file is C11: no FMA contraction), so the same bits as expf. */
-static const uint64_t EXPF_TAB[32] = {
+ * products and sums as in the C source (this file is C11: no FMA contraction), so the same bits as expf. The
+ * table is looked up by two two-register permutes (entries 0–15, 16–31) and a blend on bit 4 of the index, the
+ * same 64-bit entries as a gather from it, in a few cycles where Zen 4's gather takes dozens. */
+static const uint64_t EXPF_TAB[32] __attribute__((aligned(64))) = {
     0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b, 0x3fef54873168b9aa,
     0x3fef387a6e756238, 0x3fef1e9df51fdee1, 0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
     0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585, 0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74,
@@ -439,7 +446,8 @@ static const uint64_t EXPF_TAB[32] = {
     0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f,
     0x3fefa4afa2a490da, 0x3fefd0765b6e4540};
 
-__attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
+/* expf8 short of its special cases: right for x in [log(2^-150), log(2^128)]. */
+__attribute__((target("avx512f"))) static inline __m256 expf8_core(__m256 x) {
   const __m512d N = _mm512_set1_pd(32.0), shift = _mm512_set1_pd(0x1.8p+52);
   const __m512d xd = _mm512_cvtps_pd(x);
   const __m512d z = _mm512_mul_pd(_mm512_set1_pd(0x1.71547652b82fep+0 * 32.0), xd);
@@ -447,7 +455,10 @@ __attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
   const __m512i ki = _mm512_castpd_si512(kd);
   kd = _mm512_sub_pd(kd, shift);
   const __m512d r = _mm512_sub_pd(z, kd);
-  __m512i t = _mm512_i64gather_epi64(_mm512_and_si512(ki, _mm512_set1_epi64(31)), (const void *)EXPF_TAB, 8);
+  const __m512i *tab = (const __m512i *)EXPF_TAB;
+  const __m512i lo = _mm512_permutex2var_epi64(_mm512_load_si512(tab), ki, _mm512_load_si512(tab + 1));
+  const __m512i hi = _mm512_permutex2var_epi64(_mm512_load_si512(tab + 2), ki, _mm512_load_si512(tab + 3));
+  __m512i t = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), lo, hi);
   t = _mm512_add_epi64(t, _mm512_slli_epi64(ki, 47));
   const __m512d c0 = _mm512_div_pd(_mm512_div_pd(_mm512_div_pd(_mm512_set1_pd(0x1.c6af84b912394p-5), N), N), N);
   const __m512d c1 = _mm512_div_pd(_mm512_div_pd(_mm512_set1_pd(0x1.ebfce50fac4f3p-3), N), N);
@@ -457,39 +468,79 @@ __attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
   __m512d y = _mm512_add_pd(_mm512_mul_pd(c2, r), _mm512_set1_pd(1.0));
   y = _mm512_add_pd(_mm512_mul_pd(zz, r2), y);
   y = _mm512_mul_pd(y, _mm512_castsi512_pd(t));
-  __m256 out = _mm512_cvtpd_ps(y);
+  return _mm512_cvtpd_ps(y);
+}
+
+#define EXPF_LO (-0x1.9fe368p6f) /* below: expf underflows to 0 (−∞ included) */
+#define EXPF_HI 0x1.62e42ep6f    /* above: expf overflows to ∞ */
+
+__attribute__((target("avx512f"))) static inline __m256 expf8(__m256 x) {
+  __m256 out = expf8_core(x);
   // expf's special cases: 0 below log(2^-150) (−∞ included), ∞ above log(2^128), NaN as x + x.
-  out = _mm256_blendv_ps(out, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-0x1.9fe368p6f), _CMP_LT_OQ));
-  out = _mm256_blendv_ps(out, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(0x1.62e42ep6f), _CMP_GT_OQ));
+  out = _mm256_blendv_ps(out, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(EXPF_LO), _CMP_LT_OQ));
+  out = _mm256_blendv_ps(out, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(EXPF_HI), _CMP_GT_OQ));
   return _mm256_blendv_ps(out, _mm256_add_ps(x, x), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-/* expf(x − m) of 16 floats. */
-__attribute__((target("avx512f"))) static inline void expf16(const float *x, float m, float *out) {
-  const __m256 mv = _mm256_set1_ps(m);
-  _mm256_storeu_ps(out, expf8(_mm256_sub_ps(_mm256_loadu_ps(x), mv)));
-  _mm256_storeu_ps(out + 8, expf8(_mm256_sub_ps(_mm256_loadu_ps(x + 8), mv)));
+/* expf(x − m) of 16 floats, in one register. The special cases are looked at only when a lane needs them: with m
+ * a row's max, x − m lies in [log(2^-150), 0] for every logit within 103 of it, where they change nothing. */
+__attribute__((target("avx512f"))) static inline __m512 expf16(const float *x, __m512 m) {
+  const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x), m);
+  const __mmask16 special = _mm512_cmp_ps_mask(d, _mm512_set1_ps(EXPF_LO), _CMP_NGE_UQ) | _mm512_cmp_ps_mask(d, _mm512_set1_ps(EXPF_HI), _CMP_GT_OQ);
+  const __m256 dl = _mm512_castps512_ps256(d);
+  const __m256 dh = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1));
+  const __m256 lo = special ? expf8(dl) : expf8_core(dl);
+  const __m256 hi = special ? expf8(dh) : expf8_core(dh);
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
 }
 
-/* Up to 4 rows at once (`n` of them): the exponentials 16 at a time, then each row's sum in order, the rows'
- * sums interleaved so that their chains of additions overlap. */
-__attribute__((target("avx512f"))) static void token_loss_rows(const float *const *rows, int n, int64_t V, const int32_t *t, float *out) {
-  float m[4], sum[4] = {0, 0, 0, 0}, e[4][16];
-  for (int r = 0; r < n; r++) {
-    const float *row = rows[r];
-    float mr = row[0];
-    for (int64_t j = 1; j < V; j++) mr = row[j] > mr ? row[j] : mr;
-    m[r] = mr;
+/* A row's max as token_lse_row's `row[j] > m ? row[j] : m` takes it: vmaxps(v, acc) is `v > acc ? v : acc` lane by
+ * lane, so NaNs after row[0] are skipped and a NaN row[0] stays the max, as there. The order the lanes are combined
+ * in cannot change the value (max of non-NaN floats), only which zero is kept when the max is ±0, and either gives
+ * the same bits downstream: x − (±0) differs only for x = −0, where expf gives 1 either way, and ±0 + logf(sum)
+ * rounds alike (logf(sum) = +0 gives +0). */
+__attribute__((target("avx512f"))) static float row_max(const float *row, int64_t V) {
+  const float first = row[0];
+  if (first != first) return first;
+  __m512 a0 = _mm512_set1_ps(first), a1 = a0, a2 = a0, a3 = a0;
+  int64_t j = 1;
+  for (; j + 64 <= V; j += 64) { /* four chains: vmaxps's latency hidden */
+    a0 = _mm512_max_ps(_mm512_loadu_ps(row + j), a0);
+    a1 = _mm512_max_ps(_mm512_loadu_ps(row + j + 16), a1);
+    a2 = _mm512_max_ps(_mm512_loadu_ps(row + j + 32), a2);
+    a3 = _mm512_max_ps(_mm512_loadu_ps(row + j + 48), a3);
   }
+  for (; j + 16 <= V; j += 16) a0 = _mm512_max_ps(_mm512_loadu_ps(row + j), a0);
+  float m = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(a2, a3)));
+  for (; j < V; j++) m = row[j] > m ? row[j] : m;
+  return m;
+}
+
+/* The logsumexp of up to 16 rows at once (`n` of them; the lanes past n repeat row 0 and are dropped): each row's
+ * exponentials 16 at a time, the 16 × 16 block transposed so that one vector add takes element j of every row,
+ * lane r holding row r's sum: each row's additions in token_lse_row's order, the 16 chains in one. */
+__attribute__((target("avx512f"))) static void token_lse_rows16(const float *const *rows, int n, int64_t V, float *lse) {
+  const float *rr[16];
+  float m[16] = {0}, sum[16];
+  for (int r = 0; r < 16; r++) rr[r] = rows[r < n ? r : 0];
+  for (int r = 0; r < n; r++) m[r] = row_max(rr[r], V);
+  for (int r = n; r < 16; r++) m[r] = m[0];
+  __m512 mv[16];
+  for (int r = 0; r < 16; r++) mv[r] = _mm512_set1_ps(m[r]);
+  __m512 s = _mm512_setzero_ps();
   int64_t j = 0;
   for (; j + 16 <= V; j += 16) {
-    for (int r = 0; r < n; r++) expf16(rows[r] + j, m[r], e[r]);
-    for (int k = 0; k < 16; k++)
-      for (int r = 0; r < n; r++) sum[r] += e[r][k];
+    __m512 e[16];
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; r++) e[r] = expf16(rr[r] + j, mv[r]);
+    transpose16(e);
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; k++) s = _mm512_add_ps(s, e[k]);
   }
+  _mm512_storeu_ps(sum, s);
   for (int r = 0; r < n; r++) {
-    for (int64_t q = j; q < V; q++) sum[r] += expf(rows[r][q] - m[r]);
-    out[r] = t[r] >= 0 && t[r] < V ? (m[r] + logf(sum[r])) - rows[r][t[r]] : NAN;
+    for (int64_t q = j; q < V; q++) sum[r] += expf(rr[r][q] - m[r]);
+    lse[r] = m[r] + logf(sum[r]);
   }
 }
 #endif
@@ -500,16 +551,35 @@ void token_losses(const float *logits, const int32_t *targets, int64_t B, int64_
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu_has_avx512f()) {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i += 4) {
-      const int k = n - i < 4 ? (int)(n - i) : 4;
-      const float *rows[4];
+    for (int64_t i = 0; i < n; i += 16) {
+      const int k = n - i < 16 ? (int)(n - i) : 16;
+      const float *rows[16];
+      float lse[16];
       for (int r = 0; r < k; r++) rows[r] = TOKEN_ROW(i + r);
-      token_loss_rows(rows, k, V, targets + i, out + i);
+      token_lse_rows16(rows, k, V, lse);
+      for (int r = 0; r < k; r++) out[i + r] = token_loss_from_lse(lse[r], rows[r], V, targets[i + r]);
     }
     return;
   }
 #endif
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = token_loss_row(TOKEN_ROW(i), V, targets[i]);
+  for (int64_t i = 0; i < n; i++) out[i] = token_loss_from_lse(token_lse_row(TOKEN_ROW(i), V), TOKEN_ROW(i), V, targets[i]);
 #undef TOKEN_ROW
+}
+
+void token_lse(const float *logits, int64_t rows, int64_t V, float *lse) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu_has_avx512f()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; i += 16) {
+      const int k = rows - i < 16 ? (int)(rows - i) : 16;
+      const float *rs[16];
+      for (int r = 0; r < k; r++) rs[r] = logits + (i + r) * V;
+      token_lse_rows16(rs, k, V, lse + i);
+    }
+    return;
+  }
+#endif
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < rows; i++) lse[i] = token_lse_row(logits + i * V, V);
 }

@@ -43,4 +43,7 @@ void broadcast_rows(const float *row, int64_t n, int64_t rows, float *out);
  * library's expf (glibc's differs from musl's on 2 of those 2.2e9 floats, by 1 ulp). logf is the C library's
  * (glibc's equals the wasm backend's on every float in [1, 8193]). A target outside [0, V) gives NaN. */
 void token_losses(const float *logits, const int32_t *targets, int64_t B, int64_t S, int64_t V, float *out);
+/* lse[i] = logsumexp(logits[i, :]) of each of `rows` rows of V, by token_losses' float operations (its loss is
+ * lse − the target's logit): an evaluation whose windows share their logits computes it once per shared row. */
+void token_lse(const float *logits, int64_t rows, int64_t V, float *lse);
 #endif

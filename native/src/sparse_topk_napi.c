@@ -1,4 +1,4 @@
-// N-API bindings of the sparse TopK kernels, the fused Adam step and the fused row norm. Arguments are typed arrays (never copied) and integers; every
+// N-API bindings of the sparse TopK kernels, the fused Adam step, the fused row norm and the other host kernels. Arguments are typed arrays (never copied) and integers; every
 // length is checked against the shapes before any kernel runs, and misuse throws a RangeError or TypeError.
 #include <node_api.h>
 #include <stdbool.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lm_kernels.h"
+#include "row_topk.h"
 #include "scratch.h"
 #include "sparse_topk.h"
 
@@ -310,6 +311,42 @@ static napi_value token_losses_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tokenLse(logits, rows, V, lse) */
+static napi_value token_lse_js(napi_env env, napi_callback_info info) {
+  const char *fn = "tokenLse";
+  size_t argc = 4;
+  napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 4) { fail(env, fn, "expected 4 arguments"); return NULL; }
+  int64_t rows, V;
+  if (!get_int(env, fn, a[1], "rows", &rows) || !get_int(env, fn, a[2], "V", &V)) return NULL;
+  Arr logits, lse;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * V), "logits", &logits) ||
+      !get_arr(env, fn, a[3], F32, false, (size_t)rows, "lse", &lse))
+    return NULL;
+  token_lse(logits.data, rows, V, lse.data);
+  return NULL;
+}
+
+/* rowTopK(x, rows, n, k, values, indices): whether it wrote them (false: a row holds a NaN, see row_topk.h). */
+static napi_value row_topk_js(napi_env env, napi_callback_info info) {
+  const char *fn = "rowTopK";
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 6) { fail(env, fn, "expected 6 arguments"); return NULL; }
+  int64_t rows, n, k;
+  if (!get_int(env, fn, a[1], "rows", &rows) || !get_int(env, fn, a[2], "n", &n) || !get_int(env, fn, a[3], "k", &k)) return NULL;
+  if (k > n || k > ROW_TOPK_MAX_K) { fail(env, fn, "expected k <= n and k <= 256"); return NULL; }
+  Arr x, val, idx;
+  if (!get_arr(env, fn, a[0], F32, false, (size_t)(rows * n), "x", &x) || !get_arr(env, fn, a[4], F32, false, (size_t)(rows * k), "values", &val) ||
+      !get_arr(env, fn, a[5], I32, false, (size_t)(rows * k), "indices", &idx))
+    return NULL;
+  napi_value out;
+  napi_get_boolean(env, row_topk(x.data, rows, n, k, val.data, idx.data) != 0, &out);
+  return out;
+}
+
 /* adviseHugePages(arrayBuffer, bytes): asks the kernel for transparent huge pages over the buffer's memory and, past
  * its current end, up to `bytes` from its start (a wasm heap's reservation, which grows in place); returns the bytes
  * advised (0 where the system does not do it). Only a hint: the memory's contents and addresses do not change. */
@@ -565,6 +602,8 @@ napi_status register_sparse_topk(napi_env env, napi_value exports) {
     {"adamUpdate", NULL, adam_update_js, NULL, NULL, NULL, napi_default, NULL},
     {"rowNorm", NULL, row_norm_js, NULL, NULL, NULL, napi_default, NULL},
     {"tokenLosses", NULL, token_losses_js, NULL, NULL, NULL, napi_default, NULL},
+    {"tokenLse", NULL, token_lse_js, NULL, NULL, NULL, napi_default, NULL},
+    {"rowTopK", NULL, row_topk_js, NULL, NULL, NULL, napi_default, NULL},
     {"causalAttention", NULL, causal_attention_js, NULL, NULL, NULL, napi_default, NULL},
     {"geluNew", NULL, gelu_new_js, NULL, NULL, NULL, napi_default, NULL},
     {"embedRows", NULL, embed_rows_js, NULL, NULL, NULL, napi_default, NULL},

@@ -3,13 +3,15 @@
 // the LM's cross-entropy with the dictionary's output spliced in at every non-BOS position vs the original
 // model vs zero-ablation, giving CE loss recovered = (CE_zero − CE_dict) / (CE_zero − CE_orig).
 // The layers below the dictionary's hook run once per batch; the rest of the model runs three times from there
-// (original, dictionary, zeros), with the same ops as three full passes with hooks, so the same numbers.
+// (original, dictionary, zeros), with the same ops as three full passes with hooks, so the same numbers; resumed
+// at the dictionary's own hook, the zeros' pass runs once per distinct first row (all windows share BOS's).
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy, defaultEvalBatch, tokenLosses } from '../lm/cross-entropy';
 import type { ForwardOptions, HookFn, HookedTransformer } from '../lm/hooked-transformer';
 import { checkTokenBatch, sliceRows, type TokenBatch } from '../lm/token-batch';
 import { scalarValue } from './host-tensor';
 import { datasetScale, denseOutput, type SparseDictionary } from './sparse-dictionary';
+import { SharedZeroAblation } from './shared-zero-ablation';
 
 export interface FrequencyBuckets {
   /** Upper bounds of the log10 firing-frequency buckets; the first bucket is "never fired". */
@@ -42,6 +44,12 @@ export interface EvalOptions {
    * kept to compare against, and taken anyway for a dictionary on the embeddings).
    */
   resume?: boolean;
+  /**
+   * Resuming at the dictionary's own hook, compute the zero-ablation pass once per distinct position-0 row of the
+   * activations rather than once per window (default true; the same numbers, see shared-zero-ablation.ts); false
+   * runs it per window, as before (kept to compare against).
+   */
+  shareZeroAblation?: boolean;
 }
 
 /** Keeps activations at position 0 (BOS) and takes `replacement` elsewhere: [B, S, d]. */
@@ -147,7 +155,10 @@ export async function evaluateDictionary(
 /**
  * The number of active latents (activation > 0) in all and per latent. For TopK (its kept latents given) only
  * those k per row are looked at, every other activation being 0: the same integers as counting over the dense
- * [rows, d_sae] activations (exact in float32 below 2^24), without two passes over them.
+ * [rows, d_sae] activations (exact in float32 below 2^24), without two passes over them. On the host backends the
+ * kept activations are gathered by (row, latent) pairs and counted on the host: the same copies of the same
+ * floats compared with 0, and integer counts that float32 holds exactly, where the tensor formulation spends
+ * more time in a broadcast add, a one-float-per-row gather and a scatter than in the counting.
  */
 function activeCounts(acts: tf.Tensor2D, kept?: tf.Tensor2D): { l0: tf.Scalar; fired: tf.Tensor1D } {
   const [B, F] = acts.shape;
@@ -156,9 +167,27 @@ function activeCounts(acts: tf.Tensor2D, kept?: tf.Tensor2D): { l0: tf.Scalar; f
     return { l0: tf.sum(active), fired: tf.sum(active, 0) };
   }
   const k = kept.shape[1];
-  const flat = tf.add(kept, tf.range(0, B * F, F, 'int32').reshape([B, 1])).reshape([B * k]);
-  const on = tf.cast(tf.greater(tf.gather(acts.reshape([B * F]), flat), 0), 'float32'); // [B k]
-  return { l0: tf.sum(on), fired: tf.scatterND(kept.reshape([B * k, 1]), on, [F]) as tf.Tensor1D };
+  if (tf.getBackend() === 'webgpu') {
+    const flat = tf.add(kept, tf.range(0, B * F, F, 'int32').reshape([B, 1])).reshape([B * k]);
+    const on = tf.cast(tf.greater(tf.gather(acts.reshape([B * F]), flat), 0), 'float32'); // [B k]
+    return { l0: tf.sum(on), fired: tf.scatterND(kept.reshape([B * k, 1]), on, [F]) as tf.Tensor1D };
+  }
+  const latents = kept.dataSync() as Int32Array; // [B k]
+  const at = new Int32Array(B * k * 2); // (row, latent) of each kept activation
+  for (let i = 0; i < B * k; i++) {
+    at[2 * i] = Math.floor(i / k);
+    at[2 * i + 1] = latents[i]!;
+  }
+  const values = tf.gatherND(acts, tf.tensor2d(at, [B * k, 2], 'int32')).dataSync(); // [B k]
+  let l0 = 0;
+  const fired = new Float32Array(F);
+  for (let i = 0; i < B * k; i++) {
+    if (values[i]! > 0) {
+      l0++;
+      fired[latents[i]!]!++;
+    }
+  }
+  return { l0: tf.scalar(l0), fired: tf.tensor1d(fired) };
 }
 
 type Reconstruct = (xIn: tf.Tensor, yOut: tf.Tensor) => tf.Tensor;
@@ -167,7 +196,8 @@ type Reconstruct = (xIn: tf.Tensor, yOut: tf.Tensor) => tf.Tensor;
  * CE original, with the dictionary and with zero-ablation, by one pass up to `from` (the resume point of hookOut)
  * per batch, caching the dictionary's input and output, then three passes from `from` on: the replacement itself
  * when `from` is hookOut, else as a hook at hookOut in the re-run block. The losses add up batch by batch in the
- * order three full passes add them, so the means are the same doubles.
+ * order three full passes add them, so the means are the same doubles. When `from` is hookOut, zero-ablation's
+ * pass runs once per distinct position-0 row instead (SharedZeroAblation: the same losses).
  */
 async function resumedCrossEntropies(
   model: HookedTransformer,
@@ -183,16 +213,22 @@ async function resumedCrossEntropies(
   const batchSize = opts.batchSize ?? defaultEvalBatch(windows.seq, model.cfg.dVocab);
   const sums = [0, 0, 0];
   let count = 0;
+  const shared = from === hookOut && opts.shareZeroAblation !== false ? new SharedZeroAblation(model, from) : null;
   for (let start = 0; start < windows.batch; start += batchSize) {
     const rows = sliceRows(windows, start, batchSize);
     const { cache } = model.runWithCache(rows, [...new Set([from, hookIn, hookOut])]);
     const y = cache[hookOut]!;
+    const zeroLosses = shared ? await shared.losses(rows, y) : null;
     const replacements = [
       null,
       tf.tidy(() => reconstruct(cache[hookIn]!, y)),
-      tf.tidy(() => spliceNonBos(y, tf.zerosLike(y))),
+      zeroLosses ? null : tf.tidy(() => spliceNonBos(y, tf.zerosLike(y))),
     ];
     for (let k = 0; k < 3; k++) {
+      if (k === 2 && zeroLosses) {
+        for (const v of zeroLosses) sums[2]! += v; // the same values, added in the same order
+        continue;
+      }
       const r = replacements[k];
       const pass: ForwardOptions =
         from === hookOut

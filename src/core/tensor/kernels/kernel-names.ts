@@ -22,6 +22,8 @@ export const SAE_EMBED = 'SaeEmbed';
 export const SAE_LINEAR_POST = 'SaeLinearPost';
 /** logsumexp of each logits row minus the next token's logit, for cross-entropy (token-losses/). */
 export const SAE_TOKEN_LOSSES = 'SaeTokenLosses';
+/** The same kernel's logsumexp of each logits row alone, for logits shared by several windows (token-losses/). */
+export const SAE_TOKEN_LSE = 'SaeTokenLse';
 
 /** The sparse TopK op on the host backends: forward (TopK or BatchTopK) and backward (sparse-topk/host.ts). */
 export const SAE_SPARSE_TOPK_FORWARD = 'SaeSparseTopKForward';

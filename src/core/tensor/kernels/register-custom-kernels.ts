@@ -17,6 +17,7 @@ import { registerRowGather } from './row-gather/host';
 import { registerHostRowNorm } from './row-norm/host';
 import { registerWebGpuRowNorm } from './row-norm/webgpu';
 import { registerHostRowSqErr } from './row-sq-err/host';
+import { registerRowTopK } from './row-topk/host';
 import { registerHostSparseTopK } from './sparse-topk/host';
 import { registerHostTokenLosses } from './token-losses/host';
 import { registerWebGpuSparseTopK } from './sparse-topk/webgpu';
@@ -61,5 +62,7 @@ export function registerCustomKernels(backendName: BackendName): string[] {
   ];
   // The token losses match tfjs's float32 formulation on wasm; the cpu backend's runs in float64 and stays its own.
   if (backendName === 'wasm') host.push(['token losses', registerHostTokenLosses]);
+  // The native TopK replaces wasm's (kept behind it); the cpu backend's TopK has another order of its own.
+  if (backendName === 'wasm') host.push(['row TopK', () => registerRowTopK() !== null]);
   return host.filter(([, register]) => !register(backendName)).map(([name]) => name);
 }

@@ -25,9 +25,10 @@ const HOST_ONLY: string[] = [
   names.SAE_TOKEN_LOSSES,
   names.SAE_LINEAR_POST,
   names.SAE_EMBED,
+  names.SAE_TOKEN_LSE,
 ];
 /** Host kernels on wasm only: the cpu backend's own formulation runs in float64 (token-losses/host.ts). */
-const WASM_ONLY: string[] = [names.SAE_TOKEN_LOSSES];
+const WASM_ONLY: string[] = [names.SAE_TOKEN_LOSSES, names.SAE_TOKEN_LSE];
 /** The kernels only webgpu has: the building blocks of its sparse op (the host backends run each pass natively). */
 const WEBGPU_ONLY: string[] = [
   names.SAE_TOPK_SELECT,
