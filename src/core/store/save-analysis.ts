@@ -71,10 +71,10 @@ export const FEATURES_PER_CHUNK = 128;
  * whole save. A pause of PAUSE_MS, longer than the longest wait between two polls, is always seen by a waiting
  * writer, whatever the phase of its polls, so it takes the lock at the first pause; the saver may therefore commit
  * chunks back to back for HOLD_MS before pausing, and a writer waits at most about HOLD_MS + a chunk + PAUSE_MS
- * (under 0.5 s). A 30 ms pause after every chunk (~30 ms each) cost the demo's 4096 features 1 s of sleep with
- * nobody waiting; this costs a pause per 300 ms of writing.
+ * (about 0.6 s). A 30 ms pause after every chunk (~30 ms each) cost the demo's 4096 features 1 s of sleep with
+ * nobody waiting; this costs a pause per 400 ms of writing.
  */
-const HOLD_MS = 300;
+const HOLD_MS = 400;
 const PAUSE_MS = 120;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
