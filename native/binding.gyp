@@ -8,7 +8,7 @@
     {
       "target_name": "sae_blas",
       "sources": [
-        "src/sae_blas.c", "src/sparse_topk.c", "src/topk_screen.c", "src/transpose.c", "src/sparse_topk_napi.c",
+        "src/sae_blas.c", "src/sparse_topk.c", "src/topk_screen.c", "src/transpose.c", "src/sparse_topk_napi.c", "src/row_gather.c",
         "src/lm_kernels.c", "src/row_topk.c", "src/gemm/gemm.c", "src/gemm/own.c", "src/gemm/kernel_x86.c", "src/gemm/kernel_portable.c"
       ],
       "defines": ["NAPI_VERSION=8", "_DEFAULT_SOURCE", "<@(blas_defines)"],

@@ -10,6 +10,7 @@
 #include <node_api.h>
 #include <omp.h>
 #include "gemm.h"
+#include "row_gather.h"
 #include "sparse_topk.h"
 
 #define MAX_ARGS 20
@@ -404,6 +405,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (register_sparse_topk(env, exports) != napi_ok) return NULL;
+  if (register_row_gather(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

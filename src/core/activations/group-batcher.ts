@@ -7,6 +7,7 @@ import { InputError } from '../errors';
 import { torchRandperm } from '../data/random/torch-randperm';
 import type { ActivationBatch, ActivationStream, ActivationStreamState, StreamFingerprint } from './types';
 import { entryOf } from '../util/lookup';
+import { gatherRows } from './row-gather';
 
 /** One group's kept token rows, in window-major order (not yet shuffled). */
 export interface RowGroup {
@@ -69,6 +70,8 @@ export class GroupBatcher implements ActivationStream {
   private loaded: { index: number; rows: RowGroup; order: Int32Array | null } | null = null;
   /** The last group consumed, whose arrays the next load may reuse. */
   private spent: RowGroup | undefined;
+  /** The arrays of a batch its caller released (release()): the next batch is written into them. */
+  private spare: { acts: Record<string, Float32Array>; origin: Int32Array } | null = null;
   private closed = false;
 
   constructor(private readonly opts: GroupBatcherOptions) {
@@ -107,12 +110,14 @@ export class GroupBatcher implements ActivationStream {
   async next(): Promise<ActivationBatch | null> {
     if (this.closed) throw new Error('activation stream used after close()');
     const { batch_size: size, drop_last: dropLast } = this.opts.fingerprint;
-    // Per hook point: its width and the batch's rows [batch, d].
+    // Per hook point: its width and the batch's rows [batch, d], in the arrays of a released batch when there is one.
+    const spare = this.spare;
+    this.spare = null;
     const outs = this.hookPoints.map((hook) => {
       const d = entryOf(this.dims, hook, 'hook widths');
-      return { hook, d, acts: new Float32Array(size * d) };
+      return { hook, d, acts: spare?.acts[hook] ?? new Float32Array(size * d) };
     });
-    const origin = new Int32Array(size * 2);
+    const origin = spare?.origin ?? new Int32Array(size * 2);
     let filled = 0;
     // Consumption is tracked apart from the stream's position so an ended stream keeps the state it reached.
     let group = this.group;
@@ -123,8 +128,8 @@ export class GroupBatcher implements ActivationStream {
         throw new InputError(`resume state: offset ${offset} is past group ${group}'s ${g.rows.rows} rows`);
       const take = Math.min(size - filled, g.rows.rows - offset);
       for (const o of outs)
-        copyRows(entryOf(g.rows.acts, o.hook, 'activation group'), o.acts, o.d, g.order, offset, filled, take);
-      copyRows(g.rows.origin, origin, 2, g.order, offset, filled, take);
+        gatherRows(entryOf(g.rows.acts, o.hook, 'activation group'), o.acts, o.d, g.order, offset, filled, take);
+      gatherRows(g.rows.origin, origin, 2, g.order, offset, filled, take);
       filled += take;
       offset += take;
       if (offset >= g.rows.rows) {
@@ -153,11 +158,22 @@ export class GroupBatcher implements ActivationStream {
     };
   }
 
+  /** A full batch of this stream that its caller is done with: the next batch is written into its arrays. */
+  release(batch: ActivationBatch): void {
+    const size = this.opts.fingerprint.batch_size;
+    const ours =
+      batch.rows === size &&
+      batch.origin?.length === size * 2 &&
+      this.hookPoints.every((h) => batch.acts[h]?.length === size * entryOf(this.dims, h, 'hook widths'));
+    if (ours && !this.closed) this.spare = { acts: batch.acts, origin: batch.origin! };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.loaded = null;
     this.spent = undefined;
+    this.spare = null;
     this.opts.onClose?.();
   }
 
@@ -170,26 +186,6 @@ export class GroupBatcher implements ActivationStream {
     const order = shuffle ? torchRandperm(rows.rows, groupSeed(seed, index)) : null;
     this.loaded = { index, rows, order };
     return this.loaded;
-  }
-}
-
-/** dst rows [at, at + count) ← src rows order[from + i] (or from + i without an order); rows of `width` values. */
-function copyRows(
-  src: Float32Array | Int32Array,
-  dst: Float32Array | Int32Array,
-  width: number,
-  order: Int32Array | null,
-  from: number,
-  at: number,
-  count: number,
-): void {
-  if (!order) {
-    dst.set(src.subarray(from * width, (from + count) * width), at * width);
-    return;
-  }
-  for (let i = 0; i < count; i++) {
-    const r = order[from + i]!;
-    dst.set(src.subarray(r * width, (r + 1) * width), (at + i) * width);
   }
 }
 

@@ -56,5 +56,10 @@ export interface ActivationStream<State = ActivationStreamState> {
   /** Where the stream stands, between batches: a new stream created with it continues with the same batches. */
   state(): State;
   readonly tokensEmitted: number;
+  /**
+   * The caller is done with a batch this stream returned (it neither reads nor keeps its arrays): the stream may
+   * fill them with a later batch instead of allocating new ones. Optional; a stream without it ignores the hint.
+   */
+  release?(batch: ActivationBatch): void;
   close(): void;
 }

@@ -81,5 +81,8 @@ export class ContextStore {
 /** The packed sample as the output contract's positions/values. */
 export function unpackSample(s: SampleData): { positions: Int32Array; values: Float32Array } {
   const n = s.packed.length / 2;
-  return { positions: Int32Array.from(s.packed.subarray(0, n)), values: s.packed.slice(n) };
+  // An index loop, not Int32Array.from (which walks a typed array through its iterator): the positions are exact.
+  const positions = new Int32Array(n);
+  for (let i = 0; i < n; i++) positions[i] = s.packed[i]!;
+  return { positions, values: s.packed.slice(n) };
 }

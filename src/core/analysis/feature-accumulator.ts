@@ -95,7 +95,8 @@ export class FeatureAccumulator {
     const used = new Set<number>();
     const toSample = (s: SampleData): FeatureSample => {
       used.add(s.contextIndex);
-      return { contextIndex: s.contextIndex, ...unpackSample(s), maxActivation: s.maxActivation };
+      const { positions, values } = unpackSample(s); // (not spread: an object literal of fixed shape is cheaper)
+      return { contextIndex: s.contextIndex, positions, values, maxActivation: s.maxActivation };
     };
     const features: FeatureActivationSummary[] = [];
     const { count, sum, max } = this.stats;

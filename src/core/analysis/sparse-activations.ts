@@ -3,6 +3,7 @@
 // device-side topk of the dense codes), others as the dense codes scanned once on the host. Rows already on the
 // host (a spool's) go straight to the native TopK encoder where it runs (encodeRowsSparse).
 import * as tf from '@tensorflow/tfjs-core';
+import { gatherRows } from '../activations/row-gather';
 import { sparseTopKUnavailable } from '../sae/sparse/sparse-topk';
 import type { SparseDictionary } from '../sae/sparse-dictionary';
 import { nativeSparseTopK } from '../tensor/kernels/sparse-topk/host';
@@ -57,10 +58,9 @@ export async function encodeRowsSparse(
   scale: number,
 ): Promise<SparseActs> {
   // tf.mul(x, scale) multiplies in float32 by the float32 scale: the exact double product rounds to the same float.
-  if (scale !== 1) {
-    const s = Math.fround(scale);
-    for (let i = 0; i < x.length; i++) x[i]! *= s;
-  }
+  // In place, natively where the addon has gatherRows (a vectorised loop; ~6 ms a batch of 64 windows in JavaScript).
+  const s = Math.fround(scale);
+  if (s !== 1 && x.length > 0) gatherRows(x, x, x.length, null, 0, 0, 1, s);
   const direct = directEncoder(dict);
   if (!direct) {
     const t = tf.tensor2d(x, [rows, dict.cfg.d_model]);

@@ -19,11 +19,11 @@ import { annealedK, learningRate, warmedCoefficient } from './optim/schedules';
 import { disposeStats, trainStep, type StepStats } from './train-step';
 import { loadModelAndWindows, resolveSplit, type ModelAndWindows } from './train-data';
 import { preselectBatchTopK } from './sparse/sparse-topk';
+import { batchTensors } from './batch-tensors';
 
 import {
   checkDataBeforeTheRun,
   createRunDir,
-  hookActs,
   openRunDir,
   resolveDictionary,
   setUpRun,
@@ -151,13 +151,9 @@ async function trainOnBatch(run: Run, batch: ActivationBatch): Promise<void> {
         )
       : null;
   const nDead = deadMask ? await readDisposing(() => deadMask.sum()) : 0;
-  const [x, y] = tf.tidy(() => {
-    const xin = tf.tensor2d(hookActs(batch, hooks.hookIn), [B, saeCfg.d_model]);
-    const xs = sIn === 1 ? xin : tf.mul(xin, sIn);
-    if (hooks.hookOut === hooks.hookIn) return [xs, xs] as [tf.Tensor2D, tf.Tensor2D];
-    const yout = tf.tensor2d(hookActs(batch, hooks.hookOut), [B, saeCfg.d_model]);
-    return [xs, sOut === 1 ? yout : tf.mul(yout, sOut)] as [tf.Tensor2D, tf.Tensor2D];
-  });
+  const { x, y, copied } = batchTensors(batch, hooks, saeCfg.d_model, sIn, sOut);
+  // Copied into tensor memory: the stream may fill the batch's arrays with the next batch.
+  if (copied) run.stream.release?.(batch);
   const logging = (step + 1) % cfg.log_frequency === 0 || step + 1 === totalSteps;
   // BatchTopK's sparse path on webgpu selects the batch first (its passes read back asynchronously).
   let selection: Awaited<ReturnType<typeof preselectBatchTopK>> | undefined;

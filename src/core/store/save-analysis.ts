@@ -65,15 +65,24 @@ export interface SavedAnalysis {
 /** Features (with their samples) per write transaction: ~10-50 ms each for real analyses. */
 export const FEATURES_PER_CHUNK = 128;
 /**
- * The pause between two chunks, with the write lock free. A writer of another process waiting for the lock polls it
- * (SQLite's busy handler: after 1, 2, 5, 10, 15, 20, 25 ms, …); without a pause the saver would take it again at
- * once and starve that writer for the whole save.
+ * How the saver lets another process write. A writer of another process waiting for the lock polls it (SQLite's busy
+ * handler: after 1, 2, 5, 10, 15, 20, 25 ms, …, at most 100 ms apart; the studio's retries, each a 100 ms poll, at
+ * most 80 ms apart): without a pause the saver would take the lock again at once and starve that writer for the
+ * whole save. A pause of PAUSE_MS, longer than the longest wait between two polls, is always seen by a waiting
+ * writer, whatever the phase of its polls, so it takes the lock at the first pause; the saver may therefore commit
+ * chunks back to back for HOLD_MS before pausing, and a writer waits at most about HOLD_MS + a chunk + PAUSE_MS
+ * (about 0.6 s). A 30 ms pause after every chunk (~30 ms each) cost the demo's 4096 features 1 s of sleep with
+ * nobody waiting; this costs a pause per 400 ms of writing.
  */
-const PAUSE_BETWEEN_CHUNKS_MS = 30;
+const HOLD_MS = 400;
+const PAUSE_MS = 120;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function letOthersWrite(): void {
-  Atomics.wait(pause, 0, 0, PAUSE_BETWEEN_CHUNKS_MS);
+/** Pauses when the lock has been busy HOLD_MS since the last pause; returns when the next hold began. */
+function letOthersWrite(holdStart: number): number {
+  if (performance.now() - holdStart < HOLD_MS) return holdStart;
+  Atomics.wait(pause, 0, 0, PAUSE_MS);
+  return performance.now();
 }
 /** Contexts per write transaction. */
 const CONTEXTS_PER_CHUNK = 512;
@@ -334,6 +343,8 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
   let staged: { analysisId: number; dictionaryId: number } | null = null;
   let samples = 0;
   let previous: Pick<AnalysisRow, 'id' | 'uid' | 'arrays_file'> | null;
+  // The lock is busy from the first transaction on (letOthersWrite).
+  let holdStart = performance.now();
   try {
     staged = begin.immediate();
     const { analysisId, dictionaryId } = staged;
@@ -341,7 +352,7 @@ export function saveAnalysis(store: Store, result: AnalysisResult, options: Save
       insertContexts.immediate(analysisId, result.contexts.slice(i, i + CONTEXTS_PER_CHUNK));
     const chunk = Math.max(1, options.featuresPerChunk ?? FEATURES_PER_CHUNK);
     for (let i = 0; i < result.features.length; i += chunk) {
-      letOthersWrite();
+      holdStart = letOthersWrite(holdStart);
       samples += insertFeatures.immediate(analysisId, dictionaryId, result.features.slice(i, i + chunk));
       killPoint('analysis-save:chunk');
       options.onProgress?.(Math.min(i + chunk, result.features.length), result.features.length);
