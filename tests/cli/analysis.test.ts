@@ -125,6 +125,7 @@ describe('sae-studio demo', () => {
       ce_loss_recovered: number;
       l0: number;
       phase_seconds: Record<string, number>;
+      phase_cpu_seconds: Record<string, number>;
       total_seconds: number;
       peak_rss_mb: number;
     };
@@ -135,6 +136,10 @@ describe('sae-studio demo', () => {
     for (const p of phases) expect(out.phase_seconds[p]).toBeGreaterThanOrEqual(0);
     const sum = phases.reduce((s, p) => s + out.phase_seconds[p]!, 0);
     expect(Math.abs(sum - out.total_seconds)).toBeLessThan(0.5 + 0.02 * out.total_seconds);
+    // CPU seconds per phase (model + tokenizing's counted with the LM pass's): the process did work in each.
+    expect(Object.keys(out.phase_cpu_seconds).sort()).toEqual(phases.filter((p) => p !== 'data').sort());
+    for (const p of ['lm_stats', 'train_steps', 'eval', 'analysis'])
+      expect(out.phase_cpu_seconds[p]).toBeGreaterThan(0);
     expect(out.peak_rss_mb).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/phases: model \+ tokenizing [\d.]+ s, LM pass \+ statistics [\d.]+ s, SAE steps/);
     expect(out.l0).toBeLessThanOrEqual(32);
