@@ -124,6 +124,12 @@ function latestRuns() {
   return byName;
 }
 
+const isNumberRecord = (v) =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  Object.keys(v).length > 0 &&
+  Object.values(v).every((x) => typeof x === 'number');
 const scalar = (v) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const cell = (v) =>
   v === null || v === undefined
@@ -176,6 +182,8 @@ function section({ file, run }, title, about) {
   for (const [k, v] of Object.entries(o)) {
     if (Array.isArray(v) && v.length > 0 && v.every((r) => r && typeof r === 'object' && !Array.isArray(r)))
       out.push(`**${k}**`, '', ...table(v), '');
+    // A set of named numbers (the demo's seconds per phase, CPU seconds per phase, …): one row of its own.
+    else if (isNumberRecord(v)) out.push(`**${k}**`, '', ...table([v]), '');
   }
   return out;
 }
