@@ -1,7 +1,6 @@
 // The native next-token losses (SaeTokenLosses, wasm) equal tfjs's logSumExp-and-gather formulation to the bit on
 // pdlm-4l-256's logits over real validation windows, and so does crossEntropy's mean.
 import * as tf from '@tensorflow/tfjs-core';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { crossEntropy, tokenLosses } from '../../../src/core/lm/cross-entropy';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
@@ -9,9 +8,8 @@ import { loadModel } from '../../../src/core/lm/load-model';
 import { normalGenerator } from '../../../src/core/lm/random-params';
 import { tokenBatch, type TokenBatch } from '../../../src/core/lm/token-batch';
 import { SAE_TOKEN_LOSSES } from '../../../src/core/tensor/kernels/kernel-names';
-import { openSafetensors } from '../../../src/core/tensor/safetensors';
 import { describeEachBackend } from '../../helpers/backends';
-import { PDLM_REFERENCE } from '../../helpers/fixtures';
+import { pdlmValWindows } from '../../helpers/fixtures';
 
 /** Runs `fn` with the native kernel taken away (tfjs's formulation), putting it back after. */
 async function withoutNative<T>(fn: () => Promise<T>): Promise<T> {
@@ -31,8 +29,7 @@ describeEachBackend(
     let windows: TokenBatch;
     beforeAll(() => {
       model = loadModel('pdlm-4l-256').model;
-      const val = openSafetensors(join(PDLM_REFERENCE, 'val_windows.safetensors')).readInt32('val_windows');
-      windows = tokenBatch(Array.from({ length: 4 }, (_, i) => Array.from(val.subarray(i * 256, (i + 1) * 256))));
+      windows = pdlmValWindows(4);
     });
     afterAll(() => model.dispose());
 

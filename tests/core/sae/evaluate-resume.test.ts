@@ -3,19 +3,17 @@
 // and validation windows: SAEs on hook_resid_post / hook_resid_pre / hook_resid_mid, and transcoders whose input
 // and output hooks differ, inside one block (that block runs again from its hook_resid_pre) or across blocks.
 import * as tf from '@tensorflow/tfjs-core';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HookedTransformer } from '../../../src/core/lm/hooked-transformer';
 import { loadModel } from '../../../src/core/lm/load-model';
 import { normalGenerator } from '../../../src/core/lm/random-params';
-import { tokenBatch, type TokenBatch } from '../../../src/core/lm/token-batch';
+import type { TokenBatch } from '../../../src/core/lm/token-batch';
 import { evaluateDictionary, frequencyBuckets } from '../../../src/core/sae/evaluate';
 import { hostTensor } from '../../../src/core/sae/host-tensor';
 import { Sae } from '../../../src/core/sae/variants/sae';
-import { openSafetensors } from '../../../src/core/tensor/safetensors';
 import { SaeConfigSchema } from '../../../src/protocol/dictionary-config';
 import { describeEachBackend } from '../../helpers/backends';
-import { PDLM_REFERENCE } from '../../helpers/fixtures';
+import { pdlmValWindows } from '../../helpers/fixtures';
 
 const D = 256;
 const F = 512;
@@ -96,8 +94,7 @@ describeEachBackend(
     beforeAll(() => {
       model = loadModel('pdlm-4l-256').model;
       // Five real validation windows cut to 96 tokens: two batches of 3 and 2 at batchSize 3.
-      const val = openSafetensors(join(PDLM_REFERENCE, 'val_windows.safetensors')).readInt32('val_windows');
-      windows = tokenBatch(Array.from({ length: 5 }, (_, i) => Array.from(val.subarray(i * 256, i * 256 + 96))));
+      windows = pdlmValWindows(5, 96);
     });
     afterAll(() => model.dispose());
 

@@ -3,7 +3,6 @@
 // pdlm-4l-256's logits over 12 real validation windows (3,060 rows: a last task of 4), on rows whose max is ±0 or
 // −Infinity and on a vocabulary below 16; rows with a NaN give NaN; lse − the target's logit is the loss.
 import * as tf from '@tensorflow/tfjs-core';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tokenLosses } from '../../../../src/core/lm/cross-entropy';
 import type { HookedTransformer } from '../../../../src/core/lm/hooked-transformer';
@@ -11,9 +10,8 @@ import { loadModel } from '../../../../src/core/lm/load-model';
 import { tokenBatch, type TokenBatch } from '../../../../src/core/lm/token-batch';
 import { SAE_TOKEN_LOSSES, SAE_TOKEN_LSE } from '../../../../src/core/tensor/kernels/kernel-names';
 import { fusedTokenLse } from '../../../../src/core/tensor/kernels/token-losses/op';
-import { openSafetensors } from '../../../../src/core/tensor/safetensors';
 import { describeEachBackend } from '../../../helpers/backends';
-import { PDLM_REFERENCE } from '../../../helpers/fixtures';
+import { pdlmValWindows } from '../../../helpers/fixtures';
 
 /** tokenLosses by tfjs's formulation (the native kernels taken away, put back after). */
 async function plainLosses(logits: tf.Tensor3D, batch: TokenBatch): Promise<Float32Array> {
@@ -55,8 +53,7 @@ describeEachBackend(
     let windows: TokenBatch;
     beforeAll(() => {
       model = loadModel('pdlm-4l-256').model;
-      const val = openSafetensors(join(PDLM_REFERENCE, 'val_windows.safetensors')).readInt32('val_windows');
-      windows = tokenBatch(Array.from({ length: 12 }, (_, i) => Array.from(val.subarray(i * 256, (i + 1) * 256))));
+      windows = pdlmValWindows(12);
     });
     afterAll(() => model.dispose());
 
