@@ -22,7 +22,8 @@ describe('analyze while the app saves interpretations', () => {
     const dataset = smallTextDataset();
     const home = mkdtempSync(join(tmpdir(), 'sae-studio-conc-'));
     const cfg = join(home, 'train.json');
-    // 2,048 latents: the analysis is saved in 16 chunks of 128 features.
+    // 4,096 latents: the analysis is saved in 32 chunks of 128 features, long enough that the saver lets other
+    // writers in between its chunks (it holds the lock for 400 ms of writing at most, save-analysis.ts).
     writeFileSync(
       cfg,
       JSON.stringify({
@@ -37,7 +38,7 @@ describe('analyze while the app saves interpretations', () => {
         shuffle_windows: 32,
         lr: 3e-3,
         backend: 'wasm',
-        sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 2048, act_fn: 'topk', top_k: 16 },
+        sae: { hook_point_in: 'blocks.1.hook_resid_post', d_sae: 4096, act_fn: 'topk', top_k: 16 },
       }),
     );
     expect((await runCli(['train', '--config', cfg, '--run-id', 't'], home)).status).toBe(0);
@@ -61,13 +62,13 @@ describe('analyze while the app saves interpretations', () => {
     const latencies: { method: string; ms: number; status: number; duringSave: boolean }[] = [];
     const written = new Map<number, string>();
     for (let i = 0; !done; i++) {
-      const index = (i * 37) % 2048;
+      const index = (i * 37) % 4096;
       const text = `written during analyze #${i}`;
       const during = saving();
       const w = await serve.call('setInterpretation', { dictionary: 'conc', index, text });
       latencies.push({ method: 'setInterpretation', ms: w.ms, status: w.status, duringSave: during || saving() });
       if (w.status === 200) written.set(index, text);
-      const r = await serve.call('getFeature', { dictionary: 'conc', index: (index + 1) % 2048 });
+      const r = await serve.call('getFeature', { dictionary: 'conc', index: (index + 1) % 4096 });
       latencies.push({ method: 'getFeature', ms: r.ms, status: r.status, duringSave: during || saving() });
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
