@@ -125,7 +125,7 @@ export class RowSpool {
   /** The rows of windows [start, end), window-major with their origins; null when they are not all spooled. */
   read(start: number, end: number, recycle?: RowGroup): RowGroup | null {
     this.check();
-    if (this.pending > 0) throw new Error('row spool: read while rows are still being written (await flush() first)');
+    this.checkReadable();
     if (start < 0 || end > this.covered || end < start) return null;
     const r0 = this.rowStart[start]!;
     const rows = this.rowStart[end]! - r0;
@@ -153,7 +153,7 @@ export class RowSpool {
    */
   readHook(hook: string, start: number, end: number, into?: Float32Array): Float32Array | null {
     this.check();
-    if (this.pending > 0) throw new Error('row spool: read while rows are still being written (await flush() first)');
+    this.checkReadable();
     if (start < 0 || end > this.covered || end < start) return null;
     const r0 = this.rowStart[start]!;
     const n = (this.rowStart[end]! - r0) * entryOf(this.dims, hook, 'hook widths');
@@ -183,10 +183,14 @@ export class RowSpool {
     if (this.failure) throw this.failure;
   }
 
-  /** Fills `a` with one hook's values from element offset `at` (elements of 4 bytes). */
-  private readRows(hook: string, a: Float32Array, at: number): Float32Array {
+  /** Reads see only rows on disk: none in flight, none still staged for a direct write (flush() writes both). */
+  private checkReadable(): void {
     if (this.pending > 0 || Object.values(this.direct).some((f) => f.length > f.flushed))
       throw new Error('row spool: read while rows are still being written (await flush() first)');
+  }
+
+  /** Fills `a` with one hook's values from element offset `at` (elements of 4 bytes). */
+  private readRows(hook: string, a: Float32Array, at: number): Float32Array {
     const direct = this.direct[hook];
     if (!direct) return readAll(this.fds[hook]!, a, at);
     direct.read(asBytes(a), at * 4);
